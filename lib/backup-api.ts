@@ -1,0 +1,116 @@
+/**
+ * Names, patterns and limits of the Backup API. The CRD schema, the CEL rules, the synth-time
+ * validation of construct props and the operator all read them from here, so the accepted forms
+ * cannot drift apart.
+ */
+
+export const API_GROUP = 'mall.example.com';
+export const API_VERSION = 'v1alpha1';
+export const BACKUP_KIND = 'Backup';
+export const BACKUP_PLURAL = 'backups';
+export const BACKUP_SINGULAR = 'backup';
+export const BACKUP_SHORT_NAMES = ['bks'];
+export const BACKUP_CATEGORIES = ['mall'];
+export const BACKUP_CRD_NAME = `${BACKUP_PLURAL}.${API_GROUP}`;
+export const BACKUP_API_VERSION = `${API_GROUP}/${API_VERSION}`;
+
+/** Label that marks a PersistentVolumeClaim as one of a shop's volumes. */
+export const SHOP_LABEL = `${API_GROUP}/shop`;
+/** Annotation whose new value asks the operator for one immediate backup run. */
+export const RUN_NOW_ANNOTATION = `${API_GROUP}/run-now`;
+
+/** DNS-1123 label: what Kubernetes accepts as a label value and a host name part. */
+export const DNS_LABEL_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
+export const DNS_LABEL_MAX_LENGTH = 63;
+/** DNS-1123 subdomain: what Kubernetes accepts as the name of a Secret or a PersistentVolumeClaim. */
+export const DNS_SUBDOMAIN_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
+export const DNS_SUBDOMAIN_MAX_LENGTH = 253;
+
+/** `"HH:MM"`, 24-hour clock. */
+export const WALL_CLOCK_PATTERN = '^([01][0-9]|2[0-3]):[0-5][0-9]$';
+export const CRON_MACROS = ['@hourly', '@daily', '@weekly', '@monthly', '@yearly'] as const;
+
+const MONTH_NAMES = 'JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC';
+const DAY_NAMES = 'SUN|MON|TUE|WED|THU|FRI|SAT';
+
+/**
+ * One cron field: `*`, a value or a range, each optionally with a step, in a comma-separated list.
+ * Written in the subset of regular-expression syntax that RE2 (the API server's CEL) and
+ * JavaScript read the same way.
+ */
+function cronField(value: string): string {
+  const item = `(\\*|(${value})(-(${value}))?)(/[1-9][0-9]?)?`;
+  return `${item}(,${item})*`;
+}
+
+/** Five fields: minute, hour, day of month, month, day of week — the forms a CronJob accepts. */
+export const CRON_PATTERN = '^' + [
+  cronField('[0-5]?[0-9]'),
+  cronField('[01]?[0-9]|2[0-3]'),
+  cronField('0?[1-9]|[12][0-9]|3[01]'),
+  cronField(`0?[1-9]|1[0-2]|${MONTH_NAMES}`),
+  cronField(`[0-6]|${DAY_NAMES}`),
+].join(' ') + '$';
+
+export const BACKUP_TIME_MAX_LENGTH = 128;
+export const BACKUP_TIME_FORMS =
+  '"HH:MM" (24-hour, e.g. "02:30"), a 5-field cron expression (e.g. "30 2 * * 1-5") '
+  + `or one of ${CRON_MACROS.join(', ')}`;
+
+/**
+ * IANA time zone names: `UTC`, `Etc/GMT+3`, `America/Argentina/Buenos_Aires`. The schema checks the
+ * shape; the operator and the constructs check the name against the time zone database.
+ */
+export const TIME_ZONE_PATTERN = '^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+){0,2}$';
+export const TIME_ZONE_MAX_LENGTH = 64;
+export const TIME_ZONE_FORMS = 'an IANA time zone name such as "UTC", "Europe/Rome" or "America/New_York"';
+export const DEFAULT_TIME_ZONE = 'UTC';
+
+/**
+ * Vault locations: restic repository URLs whose transport is encrypted or local, and `pvc://` for a
+ * vault volume in the Backup's namespace. Plain-HTTP transports are left out on purpose: the
+ * credentials and the encrypted-but-unauthenticated chunk uploads would cross the network in clear.
+ */
+export const VAULT_KINDS = {
+  s3: '^s3:https://[A-Za-z0-9.-]+(:[0-9]{1,5})?/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9._/-]*)?$',
+  rest: '^rest:https://([A-Za-z0-9._~%-]+(:[A-Za-z0-9._~%-]+)?@)?[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._/-]*)?$',
+  azure: '^azure:[a-z0-9]([a-z0-9-]{1,61}[a-z0-9])?:/[A-Za-z0-9._/-]*$',
+  gs: '^gs:[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]:/[A-Za-z0-9._/-]*$',
+  b2: '^b2:[A-Za-z0-9][A-Za-z0-9-]{4,48}[A-Za-z0-9]:[A-Za-z0-9._/-]*$',
+  sftp: '^sftp:[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:/?[A-Za-z0-9._/-]+$',
+  pvc: '^pvc://[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*(/[A-Za-z0-9._-]+)*/?$',
+} as const;
+export type VaultKind = keyof typeof VAULT_KINDS;
+export const VAULT_LOCATION_MAX_LENGTH = 512;
+export const VAULT_LOCATION_FORMS =
+  's3:https://<host>/<bucket>[/<path>], rest:https://<host>[:<port>][/<path>], azure:<container>:/<path>, '
+  + 'gs:<bucket>:/<path>, b2:<bucket>:<path>, sftp:<user>@<host>:<path> or pvc://<claim>[/<path>]';
+export const PVC_VAULT_PREFIX = 'pvc://';
+
+/** Retention rules: `restic forget --keep-*`. */
+export const RETENTION_KEYS = ['keepLast', 'keepDaily', 'keepWeekly', 'keepMonthly'] as const;
+export type RetentionKey = typeof RETENTION_KEYS[number];
+export const RETENTION_MAX = 10000;
+export const DEFAULT_KEEP_LAST = 7;
+
+export const CONCURRENCY_POLICIES = ['Forbid', 'Replace'] as const;
+export type BackupConcurrencyPolicy = typeof CONCURRENCY_POLICIES[number];
+export const DEFAULT_CONCURRENCY_POLICY: BackupConcurrencyPolicy = 'Forbid';
+
+/** The CronJob controller may miss a schedule shorter than its 10 s sync period. */
+export const STARTING_DEADLINE_MIN = 10;
+export const STARTING_DEADLINE_MAX = 86400;
+export const ACTIVE_DEADLINE_MAX = 7 * 86400;
+export const BACKOFF_LIMIT_MAX = 10;
+export const DEFAULT_BACKOFF_LIMIT = 2;
+export const VOLUME_CLAIMS_MAX = 32;
+/** Linux IDs: 0 is root (refused by Pod Security restricted), 2^31-1 the Kubernetes maximum. */
+export const ID_MAX = 2147483647;
+
+/** Kubernetes resource quantities, e.g. `500m`, `1Gi`, `2` (the form controller-gen emits). */
+export const QUANTITY_PATTERN =
+  '^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$';
+export const RESOURCE_NAMES = ['cpu', 'memory', 'ephemeral-storage'] as const;
+
+export const BACKUP_PHASES = ['Pending', 'Scheduled', 'Running', 'Completed', 'Failed', 'Suspended'] as const;
+export type BackupPhase = typeof BACKUP_PHASES[number];

@@ -1,0 +1,30 @@
+import { k8s } from 'cdk8s-plus-28';
+
+/** The user and group of distroless "nonroot" images; any non-zero ID satisfies Pod Security "restricted". */
+export const NONROOT_ID = 65532;
+
+/** Container settings required by Pod Security "restricted", plus a read-only root file system. */
+export const RESTRICTED_CONTAINER_SECURITY_CONTEXT: k8s.SecurityContext = {
+  allowPrivilegeEscalation: false,
+  capabilities: { drop: ['ALL'] },
+  privileged: false,
+  readOnlyRootFilesystem: true,
+  runAsNonRoot: true,
+};
+
+export interface PodIdentity {
+  readonly runAsUser?: number;
+  readonly runAsGroup?: number;
+  readonly fsGroup?: number;
+}
+
+/** Pod settings required by Pod Security "restricted". */
+export function restrictedPodSecurityContext(identity: PodIdentity = {}): k8s.PodSecurityContext {
+  return {
+    runAsNonRoot: true,
+    runAsUser: identity.runAsUser,
+    runAsGroup: identity.runAsGroup,
+    fsGroup: identity.fsGroup,
+    seccompProfile: { type: 'RuntimeDefault' },
+  };
+}

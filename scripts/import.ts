@@ -1,0 +1,38 @@
+/**
+ * Regenerates imports/ (the typed Backup API) with `cdk8s import` from the CRD that lib/ renders, so the
+ * generated classes always match the schema. `npm run import [-- <outdir>]`.
+ */
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { App, Chart, Yaml } from 'cdk8s';
+import { BackupCrd } from '../lib/backup-crd';
+
+export function renderCrdYaml(): string {
+  const chart = new Chart(new App(), 'crd');
+  new BackupCrd(chart, 'backups');
+  return Yaml.stringify(...chart.toJson());
+}
+
+export function generateImports(outdir: string): void {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'mall-backup-import-'));
+  try {
+    const crdFile = path.join(work, `${BackupCrd.NAME}.yaml`);
+    fs.writeFileSync(crdFile, renderCrdYaml());
+    const cli = path.join(path.dirname(require.resolve('cdk8s-cli/package.json')), 'bin', 'cdk8s');
+    execFileSync(process.execPath, [cli, 'import', crdFile, '--language', 'typescript', '--output', outdir, '--no-check-upgrade'], {
+      cwd: work,
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, CDK8S_CHECK_UPGRADE: 'false' },
+    });
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+if (require.main === module) {
+  const outdir = path.resolve(process.argv[2] ?? path.join(__dirname, '..', 'imports'));
+  generateImports(outdir);
+  process.stdout.write(`imports written to ${path.relative(process.cwd(), outdir) || '.'}\n`);
+}
