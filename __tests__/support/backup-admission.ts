@@ -75,14 +75,14 @@ function describeAjvError(e: ErrorObject): string {
   }
   if (e.keyword === 'required') return `${at ? at + '.' : ''}${(e.params as any).missingProperty}: Required value`;
   if (e.keyword === 'enum') return `${at}: Unsupported value: supported values: ${(e.params as any).allowedValues.map((v: string) => `"${v}"`).join(', ')}`;
-  return `${at}: Invalid value: ${e.message}`;
+  return `${at}: Invalid value: ${JSON.stringify(e.data)}: ${e.message}`;
 }
 
 export class BackupAdmission {
   private readonly validate: ReturnType<Ajv['compile']>;
 
   constructor(private readonly schema: Schema) {
-    const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
+    const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, verbose: true });
     addFormats(ajv);
     this.validate = ajv.compile(strictForAjv(schema));
   }
