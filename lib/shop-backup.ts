@@ -33,8 +33,10 @@ export class ShopBackup extends Construct {
     super(scope, id);
     const { name = props.shopName, namespace, ...spec } = props;
     const errors = new PropErrors(`ShopBackup ${this.node.path}`);
-    errors.check(DNS_SUBDOMAIN.test(name) && name.length <= api.DNS_SUBDOMAIN_MAX_LENGTH,
-      `name ${show(name)} is not valid: use a DNS-1123 subdomain`);
+    if (props.name !== undefined) {
+      errors.check(DNS_SUBDOMAIN.test(name) && name.length <= api.DNS_SUBDOMAIN_MAX_LENGTH,
+        `name ${show(name)} is not valid: use a DNS-1123 subdomain`);
+    }
     if (namespace !== undefined) {
       errors.check(new RegExp(api.DNS_LABEL_PATTERN).test(namespace) && namespace.length <= api.DNS_LABEL_MAX_LENGTH,
         `namespace ${show(namespace)} is not valid: use a DNS-1123 label`);
