@@ -262,6 +262,7 @@ const status: JsonSchema = {
     lastFailureTime: timestamp('When the newest failed run finished.'),
     nextScheduleTime: timestamp('When the next run is due, computed in timeZone.'),
     lastSnapshotID: { type: 'string', maxLength: 64, description: 'restic ID of the newest snapshot written by this Backup, when known.' },
+    lastRunNowRequest: { type: 'string', maxLength: 1024, description: `The value of the ${api.RUN_NOW_ANNOTATION} annotation the operator last acted on.` },
     message: { type: 'string', maxLength: 32768, description: 'Why the Backup is in its phase, in words.' },
   },
 };
