@@ -1,0 +1,297 @@
+/**
+ * The operator's loop: informers keep a cache of Backups and of what they touch, a work queue hands
+ * Backups to the pure `reconcile`, and a thin layer applies its answer to the API server.
+ */
+import { KubeConfig, makeInformer, Informer, ObjectCache, KubernetesObject } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import * as api from '../lib/backup-api';
+import { BACKUP_LABEL, BACKUP_UID_LABEL, cronJobNameFor } from '../lib/backup-job';
+import { ApiError, isConflict, isNotFound, KubeClient, resourcePath } from './kube';
+import { OperatorMetrics } from './metrics';
+import { WorkQueue } from './queue';
+import { BackupObject, BackupStatus, KubeEvent, KubeObject, reconcile, Settings } from './reconcile';
+
+export const FIELD_MANAGER = 'mall-backup-operator';
+
+export interface ControllerOptions {
+  /** Namespaces to watch; empty for all. */
+  readonly namespaces: readonly string[];
+  /** How often every Backup is reconciled even without a change. */
+  readonly resyncMs: number;
+  readonly workers: number;
+  readonly settings: Settings;
+}
+
+interface Source {
+  readonly name: string;
+  readonly apiVersion: string;
+  readonly plural: string;
+  readonly labelSelector?: string;
+}
+
+const SOURCES = {
+  backups: { name: 'backups', apiVersion: api.BACKUP_API_VERSION, plural: api.BACKUP_PLURAL },
+  cronjobs: { name: 'cronjobs', apiVersion: 'batch/v1', plural: 'cronjobs', labelSelector: BACKUP_UID_LABEL },
+  jobs: { name: 'jobs', apiVersion: 'batch/v1', plural: 'jobs', labelSelector: BACKUP_UID_LABEL },
+  pods: { name: 'pods', apiVersion: 'v1', plural: 'pods' },
+  claims: { name: 'claims', apiVersion: 'v1', plural: 'persistentvolumeclaims' },
+} satisfies Record<string, Source>;
+type SourceName = keyof typeof SOURCES;
+
+type Cache = Informer<KubernetesObject> & ObjectCache<KubernetesObject>;
+
+/** Restarts a stopped informer with a growing delay; client-node's informer gives up on non-410 errors. */
+class ResilientInformer {
+  public readonly cache: Cache;
+  private failures = 0;
+  private synced = false;
+  private stopping = false;
+  private timer?: NodeJS.Timeout;
+
+  constructor(private readonly label: string, config: KubeConfig, client: KubeClient, path: string, labelSelector: string | undefined, private readonly log: Logger) {
+    this.cache = makeInformer(config, path, () => client.list(path, labelSelector) as never, labelSelector);
+    this.cache.on('error', (err: unknown) => this.restart(err));
+    this.cache.on('connect', () => { this.failures = 0; });
+  }
+
+  public get isSynced(): boolean {
+    return this.synced;
+  }
+
+  public async start(): Promise<void> {
+    let failed = false;
+    const onError = () => { failed = true; };
+    this.cache.on('error', onError);
+    await this.cache.start();
+    this.cache.off('error', onError);
+    if (!failed) this.synced = true;
+  }
+
+  private restart(err: unknown): void {
+    if (this.stopping) return;
+    const delay = Math.min(30_000, 500 * 2 ** this.failures++);
+    this.log.warn({ informer: this.label, err: (err as Error)?.message ?? String(err), retryInMs: delay }, 'informer stopped; restarting');
+    this.timer = setTimeout(() => void this.start(), delay);
+  }
+
+  public async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.cache.stop();
+  }
+}
+
+export class Controller {
+  public readonly queue = new WorkQueue();
+  private readonly informers = new Map<SourceName, ResilientInformer[]>();
+  private leading = false;
+  private stopping = false;
+  private readonly inFlight = new Set<Promise<void>>();
+  private resyncTimer?: NodeJS.Timeout;
+  private workersRunning = 0;
+
+  constructor(
+    config: KubeConfig,
+    private readonly client: KubeClient,
+    private readonly options: ControllerOptions,
+    private readonly metrics: OperatorMetrics,
+    private readonly log: Logger,
+  ) {
+    for (const [key, source] of Object.entries(SOURCES) as [SourceName, Source][]) {
+      const paths = options.namespaces.length === 0
+        ? [resourcePath(source.apiVersion, source.plural)]
+        : options.namespaces.map((ns) => resourcePath(source.apiVersion, source.plural, ns));
+      this.informers.set(key, paths.map((path) => {
+        const informer = new ResilientInformer(`${source.name} ${path}`, config, client, path, source.labelSelector, log);
+        informer.cache.on('change', (obj: KubernetesObject) => this.onChange(key, obj as KubeObject));
+        return informer;
+      }));
+    }
+  }
+
+  /** True once every informer has listed its objects and is watching. */
+  public get synced(): boolean {
+    return [...this.informers.values()].flat().every((i) => i.isSynced);
+  }
+
+  public async start(): Promise<void> {
+    await Promise.all([...this.informers.values()].flat().map((i) => i.start()));
+    this.resyncTimer = setInterval(() => this.enqueueAll(), this.options.resyncMs);
+    this.resyncTimer.unref();
+  }
+
+  /** Begins reconciling (this process leads). */
+  public startLeading(): void {
+    this.leading = true;
+    this.enqueueAll();
+    while (this.workersRunning < this.options.workers) {
+      this.workersRunning++;
+      void this.work();
+    }
+  }
+
+  /** Stops writing at once (another process leads now); the caches stay warm for a takeover. */
+  public stopLeading(): void {
+    this.leading = false;
+  }
+
+  private list(source: SourceName, namespace?: string): KubeObject[] {
+    return (this.informers.get(source) ?? []).flatMap((i) => i.cache.list(namespace) as KubeObject[]);
+  }
+
+  private enqueueAll(): void {
+    if (!this.leading) return;
+    for (const b of this.list('backups')) this.queue.add(`${b.metadata.namespace}/${b.metadata.name}`);
+    this.metrics.queueDepth.set(this.queue.length);
+  }
+
+  private onChange(source: SourceName, obj: KubeObject): void {
+    const ns = obj.metadata.namespace;
+    if (!ns) return;
+    switch (source) {
+      case 'backups':
+        this.queue.add(`${ns}/${obj.metadata.name}`);
+        break;
+      case 'cronjobs':
+      case 'jobs':
+        if (obj.metadata.labels?.[BACKUP_LABEL]) this.queue.add(`${ns}/${obj.metadata.labels[BACKUP_LABEL]}`);
+        break;
+      case 'pods':
+      case 'claims':
+        if (obj.metadata.labels?.[BACKUP_LABEL]) {
+          this.queue.add(`${ns}/${obj.metadata.labels[BACKUP_LABEL]}`);
+          break;
+        }
+        // A claim appearing or a pod taking a claim can change any Backup of the namespace.
+        if (source === 'claims' || (obj.spec?.volumes ?? []).some((v: any) => v.persistentVolumeClaim)) {
+          for (const b of this.list('backups', ns)) this.queue.add(`${ns}/${b.metadata.name}`);
+        }
+        break;
+    }
+    this.metrics.queueDepth.set(this.queue.length);
+  }
+
+  private async work(): Promise<void> {
+    for (;;) {
+      const key = await this.queue.get();
+      if (key === undefined) return;
+      const run = this.process(key).finally(() => {
+        this.inFlight.delete(run);
+        this.queue.done(key);
+      });
+      this.inFlight.add(run);
+      await run;
+    }
+  }
+
+  private async process(key: string): Promise<void> {
+    if (!this.leading) return;
+    const stopTimer = this.metrics.reconcileDuration.startTimer();
+    try {
+      const changed = await this.reconcileKey(key);
+      this.queue.forget(key);
+      this.metrics.reconciles.inc({ result: changed ? 'changed' : 'unchanged' });
+    } catch (error) {
+      const retryInMs = this.queue.addRateLimited(key);
+      this.metrics.reconciles.inc({ result: 'error' });
+      this.metrics.reconcileErrors.inc();
+      this.log[isConflict(error) ? 'debug' : 'warn']({ backup: key, err: (error as Error).message, retryInMs }, 'reconcile failed');
+    } finally {
+      stopTimer();
+    }
+  }
+
+  /** Reconciles one Backup; returns whether anything was written. */
+  private async reconcileKey(key: string): Promise<boolean> {
+    const [namespace, name] = key.split('/');
+    const backup = this.list('backups', namespace).find((b) => b.metadata.name === name) as BackupObject | undefined;
+    if (!backup || backup.metadata.deletionTimestamp) {
+      // Owner references remove its CronJob and Jobs; vault data is never touched.
+      this.metrics.forget(namespace, name);
+      return false;
+    }
+    const uid = backup.metadata.uid!;
+    const owned = (o: KubeObject) => o.metadata.labels?.[BACKUP_UID_LABEL] === uid;
+    const jobs = this.list('jobs', namespace).filter(owned);
+    const jobNames = new Set(jobs.map((j) => j.metadata.name));
+    const pods = this.list('pods', namespace);
+    const desired = reconcile({
+      backup,
+      cronJob: this.list('cronjobs', namespace).find((c) => owned(c) && c.metadata.name === cronJobNameFor(name)),
+      jobs,
+      jobPods: pods.filter((p) => owned(p) || jobNames.has(p.metadata.labels?.['job-name'] ?? '')),
+      claims: this.list('claims', namespace),
+      namespacePods: pods.filter((p) => !owned(p)),
+      now: new Date(),
+    }, this.options.settings);
+
+    let wrote = false;
+    if (desired.cronJob && desired.cronJobChanged) {
+      await this.client.apply(resourcePath('batch/v1', 'cronjobs', namespace, desired.cronJob.metadata.name), desired.cronJob, FIELD_MANAGER);
+      wrote = true;
+    }
+    for (const jobName of desired.deleteJobs) {
+      await this.client.delete(resourcePath('batch/v1', 'jobs', namespace, jobName)).catch((e) => { if (!isNotFound(e)) throw e; });
+      wrote = true;
+    }
+    for (const job of desired.createJobs) {
+      await this.client.create(resourcePath('batch/v1', 'jobs', namespace), job).catch((e) => { if (!isConflict(e)) throw e; });
+      wrote = true;
+    }
+    if (desired.statusChanged) {
+      await this.writeStatus(backup, desired.status);
+      wrote = true;
+    }
+    await Promise.all(desired.events.map((e) => this.recordEvent(backup, e)));
+    this.metrics.recordStatus(namespace, name, desired.status);
+    return wrote;
+  }
+
+  /** A merge patch of the status subresource, guarded by the resourceVersion the decision was made on. */
+  private async writeStatus(backup: BackupObject, status: BackupStatus): Promise<void> {
+    const patch: Record<string, unknown> = { ...status };
+    for (const key of Object.keys(backup.status ?? {})) if (!(key in status)) patch[key] = null;
+    await this.client.mergePatch(
+      resourcePath(api.BACKUP_API_VERSION, api.BACKUP_PLURAL, backup.metadata.namespace, backup.metadata.name, 'status'),
+      { metadata: { resourceVersion: backup.metadata.resourceVersion }, status: patch },
+    );
+  }
+
+  private async recordEvent(backup: BackupObject, event: KubeEvent): Promise<void> {
+    const now = new Date().toISOString();
+    const namespace = backup.metadata.namespace!;
+    try {
+      await this.client.create(resourcePath('v1', 'events', namespace), {
+        apiVersion: 'v1',
+        kind: 'Event',
+        metadata: { generateName: `${backup.metadata.name}.`, namespace },
+        involvedObject: { apiVersion: api.BACKUP_API_VERSION, kind: api.BACKUP_KIND, name: backup.metadata.name, namespace, uid: backup.metadata.uid, resourceVersion: backup.metadata.resourceVersion },
+        reason: event.reason,
+        message: event.message.slice(0, 1024),
+        type: event.type,
+        firstTimestamp: now,
+        lastTimestamp: now,
+        count: 1,
+        source: { component: FIELD_MANAGER },
+        reportingComponent: FIELD_MANAGER,
+      });
+    } catch (error) {
+      // Events are best effort: a lost one must not hold up the Backup.
+      this.log.debug({ err: (error as ApiError).message }, 'event not recorded');
+    }
+  }
+
+  /** Stops the informers for good and waits for in-flight reconciles. */
+  public async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.resyncTimer) clearInterval(this.resyncTimer);
+    this.queue.shutDown();
+    await Promise.allSettled([...this.inFlight]);
+    this.leading = false;
+    await Promise.allSettled([...this.informers.values()].flat().map((i) => i.stop()));
+  }
+
+  public get isStopping(): boolean {
+    return this.stopping;
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * The mall-backup operator. In a pod it uses its service-account token; elsewhere the current
+ * kubeconfig (`npm run operator`). See config.ts for flags.
+ */
+import * as http from 'node:http';
+import { KubeConfig } from '@kubernetes/client-node';
+import pino from 'pino';
+import { parseConfig } from './config';
+import { Controller } from './controller';
+import { KubeClient } from './kube';
+import { LeaderElector } from './leader';
+import { OperatorMetrics } from './metrics';
+
+function listen(server: http.Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve((server.address() as { port: number }).port));
+  });
+}
+
+async function main(): Promise<void> {
+  const config = parseConfig(process.argv.slice(2), process.env);
+  const log = pino({ level: config.logLevel, base: { component: 'mall-backup-operator' } });
+  const kc = new KubeConfig();
+  if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);
+  else kc.loadFromDefault();
+
+  const metrics = new OperatorMetrics();
+  const client = new KubeClient(kc);
+  client.onRequest((method, _path, code) => metrics.apiRequests.inc({ method, code: String(code) }));
+  const controller = new Controller(kc, client, {
+    namespaces: config.namespaces, resyncMs: config.resyncSeconds * 1000, workers: config.workers, settings: { resticImage: config.resticImage },
+  }, metrics, log);
+
+  const probes = http.createServer((req, res) => {
+    const ok = req.url === '/healthz' ? !controller.isStopping : req.url === '/readyz' ? controller.synced && !controller.isStopping : undefined;
+    res.writeHead(ok === undefined ? 404 : ok ? 200 : 503, { 'Content-Type': 'text/plain' }).end(ok ? 'ok\n' : 'not ready\n');
+  });
+  const metricsServer = http.createServer((req, res) => {
+    if (req.url !== '/metrics') return void res.writeHead(404).end();
+    metrics.registry.metrics().then((text) => res.writeHead(200, { 'Content-Type': metrics.registry.contentType }).end(text));
+  });
+  const probePort = await listen(probes, config.probePort, config.bindAddress);
+  const metricsPort = await listen(metricsServer, config.metricsPort, config.bindAddress);
+  log.info({ probePort, metricsPort, namespaces: config.namespaces.length ? config.namespaces : 'all', leaderElection: config.leaderElect }, 'starting');
+
+  const elector = config.leaderElect ? new LeaderElector(client, {
+    namespace: config.leaseNamespace, name: config.leaseName, identity: config.identity,
+  }, {
+    onStartedLeading: () => { metrics.leader.set(1); controller.startLeading(); },
+    onStoppedLeading: () => { metrics.leader.set(0); controller.stopLeading(); },
+  }, log) : undefined;
+
+  let shuttingDown = false;
+  const shutdown = async (signal: string) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    log.info({ signal }, 'shutting down: finishing in-flight work');
+    await controller.stop();
+    await elector?.release();
+    probes.close();
+    metricsServer.close();
+    log.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+
+  await controller.start();
+  log.info('caches synced');
+  if (elector) elector.start();
+  else { metrics.leader.set(1); controller.startLeading(); }
+}
+
+main().catch((error) => {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,106 @@
+/**
+ * A work queue keyed by namespace/name, after client-go's: a key waiting is not added twice, a key being
+ * worked on is not handed to a second worker (it is queued again when done if it changed meanwhile), and
+ * failures come back after an exponential backoff.
+ */
+export interface QueueOptions {
+  /** First retry delay. @default 200 ms */
+  readonly baseDelayMs?: number;
+  /** Longest retry delay. @default 60 s */
+  readonly maxDelayMs?: number;
+}
+
+export class WorkQueue {
+  private readonly waiting: string[] = [];
+  private readonly queued = new Set<string>();
+  private readonly processing = new Set<string>();
+  private readonly dirty = new Set<string>();
+  private readonly failures = new Map<string, number>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly waiters: ((key: string | undefined) => void)[] = [];
+  private shuttingDown = false;
+  private readonly baseDelayMs: number;
+  private readonly maxDelayMs: number;
+
+  constructor(options: QueueOptions = {}) {
+    this.baseDelayMs = options.baseDelayMs ?? 200;
+    this.maxDelayMs = options.maxDelayMs ?? 60_000;
+  }
+
+  public get length(): number {
+    return this.waiting.length;
+  }
+
+  /** Keys queued, being worked on, or waiting for a retry. */
+  public get pending(): number {
+    return this.queued.size + this.processing.size + this.timers.size;
+  }
+
+  public add(key: string): void {
+    if (this.shuttingDown) return;
+    if (this.processing.has(key)) {
+      this.dirty.add(key);
+      return;
+    }
+    if (this.queued.has(key)) return;
+    const waiter = this.waiters.shift();
+    if (waiter) {
+      this.processing.add(key);
+      waiter(key);
+      return;
+    }
+    this.queued.add(key);
+    this.waiting.push(key);
+  }
+
+  public addAfter(key: string, delayMs: number): void {
+    if (this.shuttingDown || this.timers.has(key)) return;
+    const timer = setTimeout(() => {
+      this.timers.delete(key);
+      this.add(key);
+    }, delayMs);
+    timer.unref();
+    this.timers.set(key, timer);
+  }
+
+  /** Retries `key` after a delay that doubles with each consecutive failure. */
+  public addRateLimited(key: string): number {
+    const failures = this.failures.get(key) ?? 0;
+    this.failures.set(key, failures + 1);
+    const delay = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** failures);
+    this.addAfter(key, delay);
+    return delay;
+  }
+
+  /** Clears `key`'s failure count after a success. */
+  public forget(key: string): void {
+    this.failures.delete(key);
+  }
+
+  /** The next key to work on; undefined once the queue is shut down and empty. */
+  public get(): Promise<string | undefined> {
+    const key = this.waiting.shift();
+    if (key !== undefined) {
+      this.queued.delete(key);
+      this.processing.add(key);
+      return Promise.resolve(key);
+    }
+    if (this.shuttingDown) return Promise.resolve(undefined);
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  public done(key: string): void {
+    this.processing.delete(key);
+    if (this.dirty.delete(key)) this.add(key);
+  }
+
+  /** Stops handing out keys: waiting workers get undefined. */
+  public shutDown(): void {
+    this.shuttingDown = true;
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
+    this.waiting.length = 0;
+    this.queued.clear();
+    for (const waiter of this.waiters.splice(0)) waiter(undefined);
+  }
+}
