@@ -8,6 +8,8 @@ export interface OperatorConfig {
   readonly leaseName: string;
   readonly leaseNamespace: string;
   readonly identity: string;
+  readonly leaseDurationSeconds: number;
+  readonly leaseRetrySeconds: number;
   readonly metricsPort: number;
   readonly probePort: number;
   /** Address the metrics and probe servers listen on. */
@@ -25,6 +27,8 @@ const FLAGS: Record<string, string> = {
   'lease-name': 'LEASE_NAME',
   'lease-namespace': 'POD_NAMESPACE',
   identity: 'POD_NAME',
+  'lease-duration-seconds': 'LEASE_DURATION_SECONDS',
+  'lease-retry-seconds': 'LEASE_RETRY_SECONDS',
   'metrics-port': 'METRICS_PORT',
   'probe-port': 'PROBE_PORT',
   'bind-address': 'BIND_ADDRESS',
@@ -67,6 +71,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): OperatorCon
     leaseName: get('lease-name') || `${OPERATOR_DEFAULTS.name}-leader`,
     leaseNamespace: get('lease-namespace') || OPERATOR_DEFAULTS.namespace,
     identity: get('identity') || `${os.hostname()}-${process.pid}`,
+    leaseDurationSeconds: int('lease-duration-seconds', 15, 2, 300),
+    leaseRetrySeconds: int('lease-retry-seconds', 2, 1, 60),
     metricsPort: int('metrics-port', OPERATOR_DEFAULTS.metricsPort, 0, 65535),
     probePort: int('probe-port', OPERATOR_DEFAULTS.probePort, 0, 65535),
     bindAddress: get('bind-address') || '0.0.0.0',

@@ -114,8 +114,10 @@ export class Controller {
     return [...this.informers.values()].flat().every((i) => i.isSynced);
   }
 
+  /** Starts the informers and resolves once all have synced (failed ones are retried meanwhile). */
   public async start(): Promise<void> {
     await Promise.all([...this.informers.values()].flat().map((i) => i.start()));
+    while (!this.synced && !this.stopping) await new Promise((r) => setTimeout(r, 100));
     this.resyncTimer = setInterval(() => this.enqueueAll(), this.options.resyncMs);
     this.resyncTimer.unref();
   }

@@ -20,6 +20,17 @@ export interface RequestOptions {
 
 export type RequestListener = (method: string, path: string, statusCode: number) => void;
 
+/** Headers as a plain object, whichever form the kubeconfig's authenticator produced. */
+function plainHeaders(headers: RequestInit['headers']): Record<string, string> {
+  if (!headers) return {};
+  if (typeof (headers as any).forEach === 'function' && !Array.isArray(headers)) {
+    const out: Record<string, string> = {};
+    (headers as any).forEach((value: string, key: string) => { out[key] = value; });
+    return out;
+  }
+  return Array.isArray(headers) ? Object.fromEntries(headers) : { ...(headers as Record<string, string>) };
+}
+
 export class KubeClient {
   private readonly listeners: RequestListener[] = [];
 
@@ -36,7 +47,7 @@ export class KubeClient {
     for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
     const init: RequestInit = await this.config.applyToFetchOptions({});
     init.method = method;
-    init.headers = { ...(init.headers as Record<string, string>), Accept: 'application/json' };
+    init.headers = { ...plainHeaders(init.headers), Accept: 'application/json' };
     if (options.body !== undefined) {
       init.body = JSON.stringify(options.body);
       (init.headers as Record<string, string>)['Content-Type'] = options.contentType ?? 'application/json';

@@ -46,6 +46,9 @@ async function main(): Promise<void> {
 
   const elector = config.leaderElect ? new LeaderElector(client, {
     namespace: config.leaseNamespace, name: config.leaseName, identity: config.identity,
+    leaseDurationMs: config.leaseDurationSeconds * 1000,
+    renewDeadlineMs: Math.floor(config.leaseDurationSeconds * 1000 * 2 / 3),
+    retryPeriodMs: config.leaseRetrySeconds * 1000,
   }, {
     onStartedLeading: () => { metrics.leader.set(1); controller.startLeading(); },
     onStoppedLeading: () => { metrics.leader.set(0); controller.stopLeading(); },

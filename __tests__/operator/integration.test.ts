@@ -1,0 +1,179 @@
+/**
+ * The bundled operator against a fake API server on 127.0.0.1: the whole loop, with real HTTP, watches
+ * and leader election. The tests play the cluster's own controllers (CronJob, Job, kubelet).
+ */
+import { FakeApiServer, Obj } from '../support/fake-apiserver';
+import { OperatorProcess, operatorBundle, waitFor } from '../support/operator-process';
+
+jest.setTimeout(60_000);
+
+const NS = 'mall-shops';
+let server: FakeApiServer;
+let operators: OperatorProcess[] = [];
+
+beforeAll(() => operatorBundle(), 60_000);
+beforeEach(async () => {
+  server = new FakeApiServer();
+  await server.start();
+});
+afterEach(async () => {
+  for (const op of operators) op.kill();
+  operators = [];
+  await server.stop();
+});
+
+async function operator(identity = 'op-1', args: string[] = []): Promise<OperatorProcess> {
+  const op = new OperatorProcess(server, identity, args);
+  operators.push(op);
+  return op.start();
+}
+
+function fileBackup(name = 'bakery', spec: Record<string, unknown> = {}, annotations?: Record<string, string>): Obj {
+  server.put({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: `${name}-data`, namespace: NS, labels: { 'mall.example.com/shop': name } }, spec: { accessModes: ['ReadWriteOnce'] } });
+  return server.put({
+    apiVersion: 'mall.example.com/v1alpha1', kind: 'Backup',
+    metadata: { name, namespace: NS, annotations },
+    spec: { shopName: name, backupTime: '02:30', timeZone: 'UTC', vaultLocation: `s3:https://s3.amazonaws.com/vault/${name}`, vaultCredentialsSecret: `${name}-vault`, retention: { keepLast: 7 }, suspend: false, concurrencyPolicy: 'Forbid', backoffLimit: 2, ...spec },
+  });
+}
+
+const backup = (name = 'bakery') => server.get('Backup', NS, name)!;
+const phaseIs = (phase: string, name = 'bakery') => () => backup(name)?.status?.phase === phase && backup(name);
+
+/** What the CronJob controller does when a run is due: a Job from the CronJob's template. */
+function fireCronJob(name: string, startTime: string): Obj {
+  const cron = server.list('CronJob', NS)[0];
+  return server.put({
+    apiVersion: 'batch/v1', kind: 'Job',
+    metadata: { name, namespace: NS, labels: cron.spec.jobTemplate.metadata.labels, ownerReferences: [{ apiVersion: 'batch/v1', kind: 'CronJob', name: cron.metadata.name, uid: cron.metadata.uid, controller: true }] },
+    spec: cron.spec.jobTemplate.spec,
+    status: { startTime, active: 1 },
+  });
+}
+
+function podFor(job: Obj, state: any): Obj {
+  return server.put({
+    apiVersion: 'v1', kind: 'Pod',
+    metadata: { name: `${job.metadata.name}-abcde`, namespace: NS, labels: { ...job.spec.template.metadata.labels, 'job-name': job.metadata.name } },
+    spec: { ...job.spec.template.spec, nodeName: 'node-a' },
+    status: { phase: state.terminated ? (state.terminated.exitCode === 0 ? 'Succeeded' : 'Failed') : 'Pending', containerStatuses: [{ name: 'restic', state }] },
+  });
+}
+
+const operatorWrites = () => server.writes((r) => !r.path.includes('/leases'));
+
+test('a new Backup gets its CronJob and is Scheduled; a Job that succeeds makes it Completed', async () => {
+  const op = await operator();
+  fileBackup();
+  const scheduled = await waitFor('Scheduled', phaseIs('Scheduled'));
+  expect(scheduled.status.conditions[0]).toMatchObject({ type: 'Ready', status: 'True', reason: 'CronJobReady' });
+  expect(scheduled.status.observedGeneration).toBe(1);
+  const [cron] = server.list('CronJob', NS);
+  expect(cron.metadata).toMatchObject({ name: 'backup-bakery', ownerReferences: [expect.objectContaining({ kind: 'Backup', uid: scheduled.metadata.uid })] });
+  expect(cron.spec.schedule).toBe('30 2 * * *');
+
+  const job = fireCronJob('backup-bakery-29000000', '2026-11-25T02:30:01Z');
+  await waitFor('Running', phaseIs('Running'));
+  podFor(job, { terminated: { exitCode: 0, reason: 'Completed', message: 'snapshot=4bba301e' } });
+  server.patchStatus('Job', NS, job.metadata.name, { active: null, succeeded: 1, completionTime: '2026-11-25T02:41:00Z', conditions: [{ type: 'Complete', status: 'True', lastTransitionTime: '2026-11-25T02:41:00Z' }] });
+  const done = await waitFor('Completed', phaseIs('Completed'));
+  expect(done.status).toMatchObject({ lastSuccessfulTime: '2026-11-25T02:41:00Z', lastSnapshotID: '4bba301e', lastScheduleTime: '2026-11-25T02:30:01Z' });
+  await waitFor('a BackupSucceeded event', () => server.list('Event', NS).find((e) => e.reason === 'BackupSucceeded'));
+
+  const health = await op.get('probe', '/healthz');
+  const ready = await op.get('probe', '/readyz');
+  expect([health.status, ready.status]).toEqual([200, 200]);
+  const metrics = await op.get('metrics', '/metrics');
+  expect(metrics.text).toMatch(/mall_backup_last_success_timestamp_seconds\{namespace="mall-shops",name="bakery"\} 1795574460/);
+  expect(metrics.text).toMatch(/mall_backup_phase\{namespace="mall-shops",name="bakery",phase="Completed"\} 1/);
+  expect(metrics.text).toMatch(/mall_backup_reconcile_total\{result="changed"\} \d+/);
+});
+
+test('a failing Job makes the Backup Failed with the pod\'s reason, and a Warning Event', async () => {
+  await operator();
+  fileBackup();
+  await waitFor('Scheduled', phaseIs('Scheduled'));
+  const job = fireCronJob('backup-bakery-1', '2026-11-25T02:30:01Z');
+  podFor(job, { waiting: { reason: 'CreateContainerConfigError', message: 'secret "bakery-vault" not found' } });
+  const stuck = await waitFor('the missing Secret in the message', () => backup().status?.message?.includes('CreateContainerConfigError') && backup());
+  expect(stuck.status.message).toBe('backup-bakery-1 is stuck: CreateContainerConfigError: secret "bakery-vault" not found');
+  server.patchStatus('Job', NS, job.metadata.name, { active: null, failed: 3, conditions: [{ type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit', lastTransitionTime: '2026-11-25T02:35:00Z' }] });
+  const failed = await waitFor('Failed', phaseIs('Failed'));
+  expect(failed.status.lastFailureTime).toBe('2026-11-25T02:35:00Z');
+  const event = await waitFor('a BackupFailed event', () => server.list('Event', NS).find((e) => e.reason === 'BackupFailed'));
+  expect(event).toMatchObject({ type: 'Warning', involvedObject: { kind: 'Backup', name: 'bakery', uid: failed.metadata.uid } });
+});
+
+test('a spec change updates the CronJob', async () => {
+  await operator();
+  const created = fileBackup();
+  await waitFor('Scheduled', phaseIs('Scheduled'));
+  server.put({ ...created, spec: { ...created.spec, backupTime: '04:15', timeZone: 'Europe/Rome', suspend: true } });
+  const cron = await waitFor('the new schedule', () => server.list('CronJob', NS).find((c) => c.spec.schedule === '15 4 * * *'));
+  expect(cron.spec).toMatchObject({ timeZone: 'Europe/Rome', suspend: true });
+  const suspended = await waitFor('Suspended', phaseIs('Suspended'));
+  expect(suspended.status.observedGeneration).toBe(2);
+});
+
+test('watches that drop, expire (410) or fail (500) mid-run still converge', async () => {
+  await operator();
+  fileBackup('bakery');
+  await waitFor('bakery Scheduled', phaseIs('Scheduled', 'bakery'));
+  // The API server forgets history and fails the next lists and watches, then every watch is cut.
+  server.compact();
+  server.failNext(4, (method, p) => method === 'GET' && p.endsWith('/backups'));
+  server.dropWatches();
+  fileBackup('florist');
+  fileBackup('grocer', { backupTime: '@hourly' });
+  await waitFor('florist Scheduled', phaseIs('Scheduled', 'florist'), 30_000);
+  await waitFor('grocer Scheduled', phaseIs('Scheduled', 'grocer'), 30_000);
+  expect(server.requests.some((r) => r.status === 500)).toBe(true);
+  expect(server.list('CronJob', NS).map((c) => c.metadata.name).sort()).toEqual(['backup-bakery', 'backup-florist', 'backup-grocer']);
+});
+
+test('run-now starts one Job; a restart creates nothing twice; steady state writes nothing', async () => {
+  const first = await operator('op-1', ['--resync-seconds=1']);
+  fileBackup('bakery', {}, { 'mall.example.com/run-now': 'please' });
+  await waitFor('the run-now Job', () => server.list('Job', NS).length === 1);
+  await waitFor('the request recorded', () => backup().status?.lastRunNowRequest === 'please');
+  expect(await first.stop()).toBe(0);
+  expect(first.logs.map((l) => l.msg)).toEqual(expect.arrayContaining(['shutting down: finishing in-flight work', 'released the lease', 'stopped']));
+
+  const before = operatorWrites().length;
+  const second = await operator('op-2', ['--resync-seconds=1']);
+  await waitFor('op-2 to lead', () => second.isLeader());
+  // Several resyncs at steady state.
+  await new Promise((r) => setTimeout(r, 3_000));
+  expect(operatorWrites().slice(before)).toEqual([]);
+  expect(server.list('CronJob', NS)).toHaveLength(1);
+  expect(server.list('Job', NS)).toHaveLength(1);
+  expect(second.logs.filter((l) => l.msg === 'reconcile failed')).toEqual([]);
+});
+
+test('two operator processes: only the leader writes, and the other takes over when it goes', async () => {
+  const a = await operator('op-a');
+  await waitFor('op-a to lead', () => a.isLeader());
+  const b = await operator('op-b');
+  fileBackup('bakery');
+  fileBackup('florist');
+  await waitFor('both Scheduled', () => phaseIs('Scheduled', 'bakery')() && phaseIs('Scheduled', 'florist')());
+  const writers = new Set(operatorWrites().map((w) => w.user));
+  expect(writers).toEqual(new Set(['op-a']));
+  expect(b.isLeader()).toBe(false);
+
+  a.kill(); // no release: op-b must wait for the Lease to expire
+  await waitFor('op-b to lead', () => b.isLeader(), 15_000);
+  fileBackup('grocer');
+  await waitFor('grocer Scheduled by op-b', phaseIs('Scheduled', 'grocer'), 15_000);
+  expect(new Set(operatorWrites().filter((w) => w.path.includes('grocer')).map((w) => w.user))).toEqual(new Set(['op-b']));
+});
+
+test('deleting a Backup leaves its CronJob to garbage collection and nothing is recreated', async () => {
+  await operator();
+  fileBackup();
+  await waitFor('Scheduled', phaseIs('Scheduled'));
+  server.remove('Backup', NS, 'bakery');
+  expect(server.list('CronJob', NS)).toEqual([]);
+  await new Promise((r) => setTimeout(r, 1_000));
+  expect(server.list('CronJob', NS)).toEqual([]);
+});
