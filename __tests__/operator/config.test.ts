@@ -1,0 +1,83 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseConfig } from '../../operator/config';
+import { WorkQueue } from '../../operator/queue';
+import { DEFAULT_OPERATOR_IMAGE, OPERATOR_IMAGE_REPOSITORY } from '../../lib/backup-operator';
+import { NONROOT_ID } from '../../lib/pod-security';
+import { allObjects, synthDefaultApp } from '../support/synth';
+
+describe('operator configuration', () => {
+  test('the Deployment\'s args and env are what the operator understands', () => {
+    const deployment = allObjects(synthDefaultApp()).find((o) => o.kind === 'Deployment')!;
+    const container = deployment.spec.template.spec.containers[0];
+    const config = parseConfig(container.args, { POD_NAME: 'mall-backup-operator-abc', POD_NAMESPACE: 'mall-backup-system' });
+    expect(config).toMatchObject({
+      leaderElect: true, leaseName: 'mall-backup-operator-leader', leaseNamespace: 'mall-backup-system', identity: 'mall-backup-operator-abc',
+      metricsPort: 8080, probePort: 8081, logLevel: 'info', namespaces: [],
+    });
+    expect(container.env.map((e: any) => e.name).sort()).toEqual(['POD_NAME', 'POD_NAMESPACE']);
+  });
+
+  test('flags win over environment variables', () => {
+    expect(parseConfig(['--namespaces=a,b', '--log-level=debug'], { WATCH_NAMESPACES: 'c', LOG_LEVEL: 'warn' })).toMatchObject({ namespaces: ['a', 'b'], logLevel: 'debug' });
+  });
+
+  test('bad settings are all reported, with what is allowed', () => {
+    expect(() => parseConfig(['--metrics-port=http', '--leader-elect=yes', '--log-level=loud', 'extra'], {})).toThrow(
+      'invalid operator configuration:\n'
+      + '  - unknown argument "extra": use --<flag>=<value> with one of namespaces, leader-elect, lease-name, lease-namespace, identity, lease-duration-seconds, lease-retry-seconds, metrics-port, probe-port, bind-address, log-level, resync-seconds, workers, kubeconfig, restic-image\n'
+      + '  - --log-level "loud" is not valid: use one of fatal, error, warn, info, debug, trace\n'
+      + '  - --leader-elect "yes" is not valid: use true or false\n'
+      + '  - --metrics-port "http" is not valid: use an integer from 0 to 65535');
+  });
+});
+
+describe('the work queue', () => {
+  test('a key waiting is handed out once', async () => {
+    const q = new WorkQueue();
+    q.add('a'); q.add('a'); q.add('b');
+    expect(q.length).toBe(2);
+    expect(await q.get()).toBe('a');
+    expect(await q.get()).toBe('b');
+  });
+
+  test('a key changed while being worked on comes back once, after done', async () => {
+    const q = new WorkQueue();
+    q.add('a');
+    const key = await q.get();
+    q.add('a'); q.add('a');
+    expect(q.length).toBe(0);
+    q.done(key!);
+    expect(q.length).toBe(1);
+  });
+
+  test('failures back off exponentially up to a cap, and forget resets them', () => {
+    const q = new WorkQueue({ baseDelayMs: 100, maxDelayMs: 1000 });
+    const delays = [1, 2, 3, 4, 5].map(() => q.addRateLimited('a'));
+    expect(delays).toEqual([100, 200, 400, 800, 1000]);
+    q.forget('a');
+    expect(q.addRateLimited('a')).toBe(100);
+    q.shutDown();
+  });
+
+  test('shutting down releases waiting workers', async () => {
+    const q = new WorkQueue();
+    const waiting = q.get();
+    q.shutDown();
+    expect(await waiting).toBeUndefined();
+  });
+});
+
+describe('the image', () => {
+  const dockerfile = fs.readFileSync(path.join(__dirname, '..', '..', 'Dockerfile'), 'utf8');
+
+  test('runs the bundle on distroless Node 22 as the non-root user the pod expects', () => {
+    expect(dockerfile).toMatch(/^FROM gcr\.io\/distroless\/nodejs22-debian12:nonroot$/m);
+    expect(dockerfile).toMatch(new RegExp(`^USER ${NONROOT_ID}:${NONROOT_ID}$`, 'm'));
+    expect(dockerfile).toMatch(/^ENTRYPOINT \["\/nodejs\/bin\/node", "\/app\/operator\.cjs"\]$/m);
+  });
+
+  test('the default operator image tag follows the package version', () => {
+    expect(DEFAULT_OPERATOR_IMAGE).toBe(`${OPERATOR_IMAGE_REPOSITORY}:v${require('../../package.json').version}`);
+  });
+});
