@@ -6,7 +6,7 @@ import { allObjects, backupSchemaOf, renderDefaultApp, synthDefaultApp } from '.
 
 const files = synthDefaultApp();
 const objects = allObjects(files);
-const builtIns = objects.filter((o) => o.apiVersion !== 'mall.example.com/v1alpha1');
+const builtIns = objects.filter((o) => !/^(mall\.example\.com|argoproj\.io)\//.test(o.apiVersion));
 const backups = objects.filter((o) => o.kind === 'Backup');
 const operatorObjects = files.get('01-operator.yaml')!;
 const find = (kind: string, name?: string) => objects.filter((o) => o.kind === kind && (name === undefined || o.metadata.name === name));
@@ -36,7 +36,7 @@ describe('synthesized manifests', () => {
   });
 
   test('the CRD comes first, then the operator, and the samples sit apart', () => {
-    expect([...files.keys()]).toEqual(['00-backup-crd.yaml', '01-operator.yaml', 'samples/backups.yaml']);
+    expect([...files.keys()]).toEqual(['00-backup-crd.yaml', '01-operator.yaml', 'samples/backups.yaml', 'argocd/applications.yaml']);
     expect(files.get('00-backup-crd.yaml')!.map((o) => o.kind)).toEqual(['CustomResourceDefinition']);
     expect(operatorObjects.every((o) => o.kind !== 'Backup')).toBe(true);
     expect(files.get('samples/backups.yaml')!.map((o) => o.kind)).toEqual(['Namespace', 'Backup', 'Backup', 'Backup']);

@@ -1,4 +1,7 @@
-import { App, Chart } from 'cdk8s';
+import { ApiObject, App, Chart } from 'cdk8s';
+import { Construct } from 'constructs';
+import { DEFAULT_CONFIG, MallBackupConfig } from './app-config';
+import { ArgoCdApplications, SYNC_OPTIONS, SYNC_WAVE, SYNC_WAVES } from './argocd';
 import { BackupApiChart, BackupOperatorChart, SampleBackupsChart } from './charts';
 
 /** One output file: which chart goes where, relative to the output folder. */
@@ -7,14 +10,55 @@ export interface ManifestFile {
   readonly chart: Chart;
 }
 
+export const SAMPLES_FOLDER = 'samples';
+export const ARGOCD_FOLDER = 'argocd';
+
+/** Adds `annotations` to every object a construct renders. */
+function annotateAll(scope: Construct, annotations: Record<string, string>): void {
+  for (const node of scope.node.findAll()) {
+    if (node instanceof ApiObject) for (const [k, v] of Object.entries(annotations)) node.metadata.addAnnotation(k, v);
+  }
+}
+
 /**
- * The default app: the CRD and the operator in numbered files applied in order, and the samples
- * apart so they can be applied once the CRD is established.
+ * The app: the CRD and the operator in numbered files applied in order (`kubectl apply -f dist/`), the
+ * samples apart so they can be applied once the CRD is established, and the Argo CD Applications in a
+ * folder of their own.
  */
-export function buildApp(app: App = new App()): ManifestFile[] {
-  return [
-    { path: '00-backup-crd.yaml', chart: new BackupApiChart(app, 'backup-crd') },
-    { path: '01-operator.yaml', chart: new BackupOperatorChart(app, 'operator') },
-    { path: 'samples/backups.yaml', chart: new SampleBackupsChart(app, 'samples') },
+export function buildApp(app: App = new App(), config: MallBackupConfig = DEFAULT_CONFIG, layout: 'plain' | 'helm' = 'plain'): ManifestFile[] {
+  if (layout === 'helm') {
+    // Helm installs the CRD from crds/ (placed there by `cdk8s synth --format helm`) before any template.
+    return [{ path: 'operator.yaml', chart: new BackupOperatorChart(app, 'operator', config.operator) }];
+  }
+  const gitops = config.argocd.enabled;
+  const crd = new BackupApiChart(app, 'backup-crd', gitops ? { annotations: { [SYNC_WAVE]: SYNC_WAVES.crd, [SYNC_OPTIONS]: 'Prune=false' } } : {});
+  const operator = new BackupOperatorChart(app, 'operator', config.operator);
+  const files: ManifestFile[] = [
+    { path: '00-backup-crd.yaml', chart: crd },
+    { path: '01-operator.yaml', chart: operator },
   ];
+  if (gitops) annotateAll(operator, { [SYNC_WAVE]: SYNC_WAVES.operator });
+  if (config.samples.enabled) {
+    const samples = new SampleBackupsChart(app, 'samples', { namespace: config.samples.namespace });
+    if (gitops) annotateAll(samples, { [SYNC_WAVE]: SYNC_WAVES.samples, [SYNC_OPTIONS]: 'SkipDryRunOnMissingResource=true' });
+    files.push({ path: `${SAMPLES_FOLDER}/backups.yaml`, chart: samples });
+  }
+  if (gitops) {
+    const chart = new Chart(app, 'argocd');
+    const { argocd } = config;
+    new ArgoCdApplications(chart, 'applications', {
+      repoURL: argocd.repoURL,
+      targetRevision: argocd.targetRevision,
+      path: argocd.path,
+      samplesPath: config.samples.enabled ? `${argocd.path}/${SAMPLES_FOLDER}` : undefined,
+      namespace: argocd.namespace,
+      project: argocd.project,
+      destinationServer: argocd.destinationServer,
+      operatorNamespace: config.operator.namespace,
+      samplesNamespace: config.samples.namespace,
+      automated: argocd.automated,
+    });
+    files.push({ path: `${ARGOCD_FOLDER}/applications.yaml`, chart });
+  }
+  return files;
 }

@@ -11,11 +11,21 @@ import { show } from './prop-errors';
  * @returns one message per problem, each naming the field, the bad value and what is allowed; empty when valid
  */
 export function validateBackupSpec(spec: unknown): string[] {
-  const problems: string[] = [];
-  walk(BACKUP_SCHEMA.properties!.spec, spec, 'spec', problems);
+  const problems = schemaProblems(BACKUP_SCHEMA.properties!.spec, spec, 'spec');
   if (problems.length === 0) {
     checkCrossField(spec as Record<string, unknown>, problems);
   }
+  return problems;
+}
+
+/**
+ * Problems with `value` against a structural schema: types, required and unknown fields, bounds,
+ * enums, list uniqueness and the string forms of `patternedString` fields. Each names the path (`at`
+ * for the root), the bad value and what is allowed.
+ */
+export function schemaProblems(schema: JsonSchema, value: unknown, at: string): string[] {
+  const problems: string[] = [];
+  walk(schema, value, at, problems);
   return problems;
 }
 

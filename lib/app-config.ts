@@ -1,0 +1,142 @@
+/**
+ * Configuration of the app without editing code: a YAML or JSON file, chosen with `--config <file>` or
+ * MALL_BACKUP_CONFIG. Every field has a default, so no file at all gives the default app.
+ */
+import * as fs from 'node:fs';
+import { parse } from 'yaml';
+import { LOG_LEVELS, OPERATOR_DEFAULTS } from './backup-operator';
+import { JsonSchema } from './backup-schema';
+import { schemaProblems } from './backup-validation';
+import type { ResourceSpec } from './resources';
+
+export interface MallBackupConfig {
+  readonly operator: {
+    readonly namespace: string;
+    readonly image?: string;
+    readonly replicas: number;
+    readonly leaderElection: boolean;
+    readonly watchNamespaces: string[];
+    readonly logLevel: (typeof LOG_LEVELS)[number];
+    readonly resources: ResourceSpec;
+  };
+  readonly samples: { readonly enabled: boolean; readonly namespace: string };
+  readonly argocd: {
+    readonly enabled: boolean;
+    readonly repoURL: string;
+    readonly targetRevision: string;
+    readonly path: string;
+    readonly namespace: string;
+    readonly project: string;
+    readonly destinationServer: string;
+    readonly automated: boolean;
+  };
+}
+
+export const DEFAULT_CONFIG: MallBackupConfig = {
+  operator: {
+    namespace: OPERATOR_DEFAULTS.namespace,
+    replicas: OPERATOR_DEFAULTS.replicas,
+    leaderElection: true,
+    watchNamespaces: [],
+    logLevel: OPERATOR_DEFAULTS.logLevel,
+    resources: OPERATOR_DEFAULTS.resources,
+  },
+  samples: { enabled: true, namespace: 'mall-shops' },
+  argocd: {
+    enabled: true,
+    repoURL: 'https://github.com/mall-example/mall-backup.git',
+    targetRevision: 'main',
+    path: 'dist',
+    namespace: 'argocd',
+    project: 'default',
+    destinationServer: 'https://kubernetes.default.svc',
+    automated: false,
+  },
+};
+
+const str = (description: string): JsonSchema => ({ type: 'string', minLength: 1, maxLength: 512, description });
+const amounts: JsonSchema = { type: 'object', description: 'cpu and memory quantities', properties: { cpu: str('e.g. "500m"'), memory: str('e.g. "256Mi"') } };
+
+/** The shape of a configuration file: every field optional. */
+export const CONFIG_SCHEMA: JsonSchema = {
+  type: 'object',
+  description: 'mall-backup app configuration',
+  properties: {
+    operator: {
+      type: 'object',
+      description: 'the operator deployment',
+      properties: {
+        namespace: str('namespace of the operator'),
+        image: str('operator image, pinned by tag or digest'),
+        replicas: { type: 'integer', minimum: 1, maximum: 10, description: 'operator pods' },
+        leaderElection: { type: 'boolean', description: 'elect a leader through a Lease' },
+        watchNamespaces: { type: 'array', maxItems: 100, 'x-kubernetes-list-type': 'set', items: str('a namespace'), description: 'namespaces to watch; empty for all' },
+        logLevel: { type: 'string', enum: LOG_LEVELS, description: 'log level' },
+        resources: { type: 'object', description: 'requests and limits', properties: { requests: amounts, limits: amounts } },
+      },
+    },
+    samples: {
+      type: 'object',
+      description: 'sample Backups',
+      properties: { enabled: { type: 'boolean', description: 'render the samples' }, namespace: str('namespace of the samples') },
+    },
+    argocd: {
+      type: 'object',
+      description: 'Argo CD Applications',
+      properties: {
+        enabled: { type: 'boolean', description: 'render the Applications' },
+        repoURL: str('Git repository of the synthesized manifests'),
+        targetRevision: str('branch, tag or commit'),
+        path: str('folder of the manifests in the repository'),
+        namespace: str('namespace of Argo CD'),
+        project: str('Argo CD project'),
+        destinationServer: str('cluster API server URL'),
+        automated: { type: 'boolean', description: 'automated sync with prune and self-heal' },
+      },
+    },
+  },
+};
+
+export class ConfigError extends Error {
+  constructor(public readonly file: string, public readonly problems: string[]) {
+    super(`configuration ${file} is not valid:\n  - ${problems.join('\n  - ')}`);
+  }
+}
+
+function merge<T>(defaults: T, overrides: unknown): T {
+  if (overrides === undefined || overrides === null || typeof overrides !== 'object' || Array.isArray(overrides)) return (overrides ?? defaults) as T;
+  const out: Record<string, unknown> = { ...(defaults as Record<string, unknown>) };
+  for (const [k, v] of Object.entries(overrides)) out[k] = merge(out[k], v);
+  return out as T;
+}
+
+/** Reads, checks and completes a configuration. Throws a ConfigError listing every problem. */
+export function parseConfigText(text: string, file: string): MallBackupConfig {
+  let raw: unknown;
+  try {
+    raw = parse(text) ?? {};
+  } catch (error) {
+    throw new ConfigError(file, [`not YAML or JSON: ${(error as Error).message.split('\n')[0]}`]);
+  }
+  const problems = schemaProblems(CONFIG_SCHEMA, raw, 'config');
+  if (problems.length > 0) throw new ConfigError(file, problems);
+  return merge(DEFAULT_CONFIG, raw);
+}
+
+export function loadConfig(file: string | undefined): MallBackupConfig {
+  if (!file) return DEFAULT_CONFIG;
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(file, [`cannot be read: ${(error as Error).message}`]);
+  }
+  return parseConfigText(text, file);
+}
+
+/** The configuration file named by `--config <file>`, `--config=<file>` or MALL_BACKUP_CONFIG. */
+export function configFileFrom(argv: string[], env: NodeJS.ProcessEnv): string | undefined {
+  const i = argv.findIndex((a) => a === '--config' || a.startsWith('--config='));
+  if (i < 0) return env.MALL_BACKUP_CONFIG || undefined;
+  return argv[i].includes('=') ? argv[i].slice('--config='.length) : argv[i + 1];
+}
