@@ -29,14 +29,22 @@ export function schemaProblems(schema: JsonSchema, value: unknown, at: string): 
   return problems;
 }
 
+const knownTimeZones = new Map<string, boolean>();
+
 /** Whether the time zone database knows `name` (what the CronJob controller requires). */
 export function isKnownTimeZone(name: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: name });
-    return true;
-  } catch {
-    return false;
+  let known = knownTimeZones.get(name);
+  if (known === undefined) {
+    // Building a DateTimeFormat costs ~0.1 ms; thousands of Backups share a handful of zones.
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: name });
+      known = true;
+    } catch {
+      known = false;
+    }
+    knownTimeZones.set(name, known);
   }
+  return known;
 }
 
 function typeOf(value: unknown): string {
