@@ -152,13 +152,10 @@ async function benchOperator(): Promise<void> {
     }
     const requestsBefore = server.requests.length;
     const started = Date.now();
-    const op = new OperatorProcess(server, 'bench', ['--log-level=warn', '--workers=8', '--leader-elect=false']);
+    const op = new OperatorProcess(server, 'bench', ['--log-level=info', '--workers=8', '--leader-elect=false', ...(process.env.BENCH_OPERATOR_ARGS ?? '').split(' ').filter(Boolean)]);
     await op.start();
     const pid = (op as any).child.pid as number;
-    await waitFor(`${n} Backups synced`, () => {
-      const cronJobs = server.list('CronJob').length;
-      return cronJobs === n && server.list('Backup').every((b) => b.status?.phase === 'Scheduled');
-    }, 600_000, 200);
+    await waitFor(`${n} Backups synced`, () => server.count('CronJob') === n && server.count('Backup', (b) => b.status?.phase === 'Scheduled') === n, 600_000, 200);
     const wall = Date.now() - started;
     const requests = server.requests.slice(requestsBefore).filter((r) => !r.path.includes('/leases'));
     const reads = requests.filter((r) => r.method === 'GET').length;

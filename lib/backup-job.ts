@@ -214,12 +214,13 @@ export function backupJobSpec(props: BackupPodProps): k8s.JobSpec {
 
 /** The schedule of one Backup: a CronJob in the Backup's namespace, owned by the Backup. */
 export class BackupCronJob extends Construct {
-  public readonly apiObject: ApiObject;
-
-  constructor(scope: Construct, id: string, props: BackupPodProps) {
-    super(scope, id);
+  /**
+   * The CronJob as JSON, without a construct tree: what the construct renders, for the operator, which
+   * renders one per Backup and needs no cdk8s token resolution for plain values.
+   */
+  public static manifest(props: BackupPodProps): any {
     const { backup, spec } = props;
-    this.apiObject = new k8s.KubeCronJob(this, 'Resource', {
+    return k8s.KubeCronJob.manifest({
       metadata: {
         name: cronJobNameFor(backup.name),
         namespace: backup.namespace,
@@ -237,6 +238,13 @@ export class BackupCronJob extends Construct {
         jobTemplate: { metadata: { labels: backupLabels(backup) }, spec: backupJobSpec(props) },
       },
     });
+  }
+
+  public readonly apiObject: ApiObject;
+
+  constructor(scope: Construct, id: string, props: BackupPodProps) {
+    super(scope, id);
+    this.apiObject = new ApiObject(this, 'Resource', BackupCronJob.manifest(props));
   }
 }
 

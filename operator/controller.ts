@@ -89,6 +89,8 @@ export class Controller {
   private readonly inFlight = new Set<Promise<void>>();
   private resyncTimer?: NodeJS.Timeout;
   private workersRunning = 0;
+  /** Per Backup uid: the inputs of the CronJob last applied or verified, and its resourceVersion then. */
+  private readonly lastApplied = new Map<string, { inputs: string; resourceVersion: string }>();
 
   constructor(
     config: KubeConfig,
@@ -104,6 +106,7 @@ export class Controller {
       this.informers.set(key, paths.map((path) => {
         const informer = new ResilientInformer(`${source.name} ${path}`, config, client, path, source.labelSelector, log);
         informer.cache.on('change', (obj: KubernetesObject) => this.onChange(key, obj as KubeObject));
+        if (key === 'backups') informer.cache.on('delete', (obj: KubernetesObject) => this.lastApplied.delete(obj.metadata?.uid ?? ''));
         return informer;
       }));
     }
@@ -206,7 +209,7 @@ export class Controller {
   /** Reconciles one Backup; returns whether anything was written. */
   private async reconcileKey(key: string): Promise<boolean> {
     const [namespace, name] = key.split('/');
-    const backup = this.list('backups', namespace).find((b) => b.metadata.name === name) as BackupObject | undefined;
+    const backup = this.informers.get('backups')!.map((i) => i.cache.get(name, namespace)).find(Boolean) as BackupObject | undefined;
     if (!backup || backup.metadata.deletionTimestamp) {
       // Owner references remove its CronJob and Jobs; vault data is never touched.
       this.metrics.forget(namespace, name);
@@ -217,9 +220,11 @@ export class Controller {
     const jobs = this.list('jobs', namespace).filter(owned);
     const jobNames = new Set(jobs.map((j) => j.metadata.name));
     const pods = this.list('pods', namespace);
+    const cronJob = this.informers.get('cronjobs')!.map((i) => i.cache.get(cronJobNameFor(name), namespace) as KubeObject | undefined).find((c) => c && owned(c));
     const desired = reconcile({
       backup,
-      cronJob: this.list('cronjobs', namespace).find((c) => owned(c) && c.metadata.name === cronJobNameFor(name)),
+      cronJob,
+      lastApplied: this.lastApplied.get(uid),
       jobs,
       jobPods: pods.filter((p) => owned(p) || jobNames.has(p.metadata.labels?.['job-name'] ?? '')),
       claims: this.list('claims', namespace),
@@ -229,8 +234,11 @@ export class Controller {
 
     let wrote = false;
     if (desired.cronJob && desired.cronJobChanged) {
-      await this.client.apply(resourcePath('batch/v1', 'cronjobs', namespace, desired.cronJob.metadata.name), desired.cronJob, FIELD_MANAGER);
+      const applied = await this.client.apply(resourcePath('batch/v1', 'cronjobs', namespace, desired.cronJob.metadata.name), desired.cronJob, FIELD_MANAGER);
+      this.lastApplied.set(uid, { inputs: desired.cronJobInputs!, resourceVersion: applied.metadata.resourceVersion });
       wrote = true;
+    } else if (desired.cronJob && cronJob?.metadata.resourceVersion) {
+      this.lastApplied.set(uid, { inputs: desired.cronJobInputs!, resourceVersion: cronJob.metadata.resourceVersion });
     }
     for (const jobName of desired.deleteJobs) {
       await this.client.delete(resourcePath('batch/v1', 'jobs', namespace, jobName)).catch((e) => { if (!isNotFound(e)) throw e; });

@@ -1,10 +1,12 @@
 /**
- * The operator's edge to the API server: plain JSON over the same transport @kubernetes/client-node
- * uses (its KubeConfig for credentials and TLS, node-fetch for requests), so objects stay as the API
- * server wrote them, and every request is counted.
+ * The operator's edge to the API server: plain JSON, with @kubernetes/client-node's KubeConfig for
+ * credentials and TLS (its fetch options: headers and agent) over Node's own http(s) client, so objects
+ * stay as the API server wrote them, connections are kept alive, and every request is counted.
+ * Watches use client-node's Watch.
  */
+import * as http from 'node:http';
+import * as https from 'node:https';
 import { KubeConfig } from '@kubernetes/client-node';
-import fetch, { RequestInit } from 'node-fetch';
 
 export class ApiError extends Error {
   constructor(public readonly statusCode: number, public readonly reason: string, message: string) {
@@ -20,8 +22,14 @@ export interface RequestOptions {
 
 export type RequestListener = (method: string, path: string, statusCode: number) => void;
 
+/** What client-node's KubeConfig.applyToFetchOptions yields that the requests use. */
+interface RequestSettings {
+  headers?: unknown;
+  agent?: unknown;
+}
+
 /** Headers as a plain object, whichever form the kubeconfig's authenticator produced. */
-function plainHeaders(headers: RequestInit['headers']): Record<string, string> {
+function plainHeaders(headers: unknown): Record<string, string> {
   if (!headers) return {};
   if (typeof (headers as any).forEach === 'function' && !Array.isArray(headers)) {
     const out: Record<string, string> = {};
@@ -31,8 +39,12 @@ function plainHeaders(headers: RequestInit['headers']): Record<string, string> {
   return Array.isArray(headers) ? Object.fromEntries(headers) : { ...(headers as Record<string, string>) };
 }
 
+/** How long request settings (credentials, TLS agent) are reused before the kubeconfig is read again. */
+const SETTINGS_TTL_MS = 60_000;
+
 export class KubeClient {
   private readonly listeners: RequestListener[] = [];
+  private settings?: { init: RequestSettings; expires: number };
 
   constructor(public readonly config: KubeConfig) {}
 
@@ -45,21 +57,48 @@ export class KubeClient {
     if (!cluster) throw new Error('no current cluster in the kubeconfig');
     const url = new URL(cluster.server.replace(/\/$/, '') + path);
     for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
-    const init: RequestInit = await this.config.applyToFetchOptions({});
-    init.method = method;
-    init.headers = { ...plainHeaders(init.headers), Accept: 'application/json' };
-    if (options.body !== undefined) {
-      init.body = JSON.stringify(options.body);
-      (init.headers as Record<string, string>)['Content-Type'] = options.contentType ?? 'application/json';
+    const settings = await this.requestSettings();
+    const headers: Record<string, string> = { ...plainHeaders(settings.headers), Accept: 'application/json' };
+    const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
+    if (payload !== undefined) {
+      headers['Content-Type'] = options.contentType ?? 'application/json';
+      headers['Content-Length'] = String(Buffer.byteLength(payload));
     }
-    const response = await fetch(url.toString(), { ...init, timeout: 30_000 } as RequestInit);
-    for (const listener of this.listeners) listener(method, path, response.status);
-    const text = await response.text();
+    const transport = url.protocol === 'https:' ? https : http;
+    const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = transport.request(url, { method, headers, agent: settings.agent as http.Agent | undefined, timeout: 30_000 }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      });
+      req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer within 30 s`)));
+      req.on('error', reject);
+      req.end(payload);
+    });
+    for (const listener of this.listeners) listener(method, path, status);
     const body = text ? JSON.parse(text) : undefined;
-    if (!response.ok) {
-      throw new ApiError(response.status, body?.reason ?? response.statusText, `${method} ${path}: ${response.status} ${body?.message ?? response.statusText}`);
+    if (status < 200 || status >= 300) {
+      throw new ApiError(status, body?.reason ?? String(status), `${method} ${path}: ${status} ${body?.message ?? ''}`.trim());
     }
     return body as T;
+  }
+
+  /**
+   * Credentials and the TLS agent, built once a minute rather than per request: a new agent per request
+   * means a new connection (and TLS handshake) per request. Rebuilding picks up rotated tokens.
+   */
+  private async requestSettings(): Promise<RequestSettings> {
+    if (!this.settings || this.settings.expires < Date.now()) {
+      const init = (await this.config.applyToFetchOptions({})) as RequestSettings;
+      const agent = init.agent as { keepAlive?: boolean; keepAliveMsecs?: number } | undefined;
+      if (agent && typeof agent === 'object') {
+        agent.keepAlive = true;
+        agent.keepAliveMsecs = 30_000;
+      }
+      this.settings = { init, expires: Date.now() + SETTINGS_TTL_MS };
+    }
+    return this.settings.init;
   }
 
   public get<T = any>(path: string): Promise<T> {

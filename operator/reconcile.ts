@@ -71,6 +71,11 @@ export interface Observed {
   /** Other pods in the Backup's namespace, to find who holds a ReadWriteOnce claim. */
   readonly namespacePods: readonly KubeObject[];
   readonly now: Date;
+  /**
+   * What this operator last applied to the CronJob: the inputs it rendered from, and the
+   * resourceVersion the API server gave the result. When both still hold, nothing needs rendering.
+   */
+  readonly lastApplied?: { readonly inputs: string; readonly resourceVersion: string };
 }
 
 export interface Settings {
@@ -91,6 +96,8 @@ export interface Desired {
   readonly cronJob?: KubeObject;
   /** Whether the observed CronJob differs from `cronJob` in a field the operator manages. */
   readonly cronJobChanged: boolean;
+  /** The inputs the CronJob is rendered from (for `Observed.lastApplied`). */
+  readonly cronJobInputs?: string;
   readonly createJobs: KubeObject[];
   /** Names of Jobs to delete (active runs replaced by a run-now request under Replace). */
   readonly deleteJobs: string[];
@@ -221,10 +228,24 @@ function condition(previous: Condition[] | undefined, next: Omit<Condition, 'las
   return { ...next, lastTransitionTime };
 }
 
-/** The next run after `now`, in the Backup's time zone. */
+const nextRuns = new Map<string, { from: number; next: number | undefined }>();
+
+/**
+ * The next run after `now`, in the Backup's time zone. Remembered per schedule and zone: an answer
+ * computed at an earlier time stays right until that run is reached, as no run lies between.
+ */
 export function nextRun(spec: BackupSpec, now: Date): string | undefined {
-  const next = new Cron(cronScheduleOf(spec.backupTime), { timezone: spec.timeZone ?? api.DEFAULT_TIME_ZONE, paused: true }).nextRun(now);
-  return next ? timestamp(next) : undefined;
+  const schedule = cronScheduleOf(spec.backupTime);
+  const timezone = spec.timeZone ?? api.DEFAULT_TIME_ZONE;
+  const key = `${schedule}\n${timezone}`;
+  const t = now.getTime();
+  let cached = nextRuns.get(key);
+  if (!cached || t < cached.from || cached.next === undefined || t >= cached.next) {
+    cached = { from: t, next: new Cron(schedule, { timezone, paused: true }).nextRun(now)?.getTime() };
+    if (nextRuns.size > 10_000) nextRuns.clear();
+    nextRuns.set(key, cached);
+  }
+  return cached.next === undefined ? undefined : timestamp(new Date(cached.next));
 }
 
 /** The most recent run time at or before `now`. */
@@ -268,7 +289,10 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
     backup: ref, spec, claims: plan!.claims, nodeName: plan!.nodeName, image: settings.resticImage, defaultResources: settings.defaultResources,
   };
 
-  const desiredCronJob = podProps && render((chart) => new BackupCronJob(chart, 'cron', podProps));
+  const cronJobInputs = podProps && canonicalJson(podProps);
+  const unchangedSinceApplied = cronJobInputs !== undefined && observed.lastApplied?.inputs === cronJobInputs
+    && observed.cronJob?.metadata.resourceVersion === observed.lastApplied.resourceVersion;
+  const desiredCronJob = podProps && !unchangedSinceApplied ? BackupCronJob.manifest(podProps) : undefined;
   const cronJobChanged = desiredCronJob !== undefined && !(observed.cronJob && isSubset(
     { metadata: { labels: desiredCronJob.metadata.labels, ownerReferences: desiredCronJob.metadata.ownerReferences }, spec: desiredCronJob.spec },
     observed.cronJob));
@@ -371,7 +395,7 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
   }
 
   return {
-    cronJob: desiredCronJob, cronJobChanged, createJobs, deleteJobs, status, statusChanged: canonicalJson(backup.status ?? {}) !== canonicalJson(status), events,
+    cronJob: desiredCronJob, cronJobChanged, cronJobInputs, createJobs, deleteJobs, status, statusChanged: canonicalJson(backup.status ?? {}) !== canonicalJson(status), events,
   };
 }
 

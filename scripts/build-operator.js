@@ -17,8 +17,7 @@ async function buildOperator(outfile = OUTFILE) {
     platform: 'node',
     target: 'node20',
     format: 'cjs',
-    minifyWhitespace: true,
-    sourcemap: 'inline',
+    minifyWhitespace: process.env.MALL_BACKUP_BUNDLE_READABLE !== 'true',
     logLevel: 'warning',
     // pino loads optional transports by name; the operator logs JSON to stdout and needs none.
     external: ['pino-pretty'],

@@ -295,3 +295,17 @@ describe('rendered children', () => {
     expect(gateProblems([d.cronJob as any, d.createJobs[0] as any])).toEqual([]);
   });
 });
+
+describe('rendering only when inputs change', () => {
+  test('a CronJob applied from the same inputs and unchanged since is not rendered or compared again', () => {
+    const { first, cronJob } = settle(observed());
+    const lastApplied = { inputs: first.cronJobInputs!, resourceVersion: cronJob!.metadata.resourceVersion! };
+    const again = reconcile(observed({ cronJob, lastApplied }));
+    expect([again.cronJob, again.cronJobChanged]).toEqual([undefined, false]);
+    // Someone edited the CronJob (new resourceVersion): render and compare again.
+    const edited = { ...cronJob!, metadata: { ...cronJob!.metadata, resourceVersion: '99' }, spec: { ...cronJob!.spec, schedule: '0 0 * * *' } };
+    expect(reconcile(observed({ cronJob: edited, lastApplied })).cronJobChanged).toBe(true);
+    // The Backup changed (new inputs): render again.
+    expect(reconcile(observed({ backup: backupObject({ backupTime: '05:00' }), cronJob, lastApplied })).cronJob!.spec.schedule).toBe('0 5 * * *');
+  });
+});

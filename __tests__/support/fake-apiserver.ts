@@ -109,6 +109,13 @@ export class FakeApiServer {
     return [...this.store.values()].filter((o) => o.kind === kind && (!namespace || o.metadata.namespace === namespace)).map(clone);
   }
 
+  /** How many objects of `kind` satisfy `test`, without copying them (for polling large stores). */
+  public count(kind: string, test: (o: Readonly<Obj>) => boolean = () => true): number {
+    let n = 0;
+    for (const o of this.store.values()) if (o.kind === kind && test(o)) n++;
+    return n;
+  }
+
   public get(kind: string, namespace: string, name: string): Obj | undefined {
     const o = this.store.get(this.key(this.typeOf(kind), namespace, name));
     return o && clone(o);
