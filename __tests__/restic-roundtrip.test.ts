@@ -129,11 +129,15 @@ test('local vault (pvc://): back up, then restore every file with its bytes and 
   fs.mkdirSync(vault);
   makeShop(data, bakery.claims);
   const { run, snapshot } = backupRun(bakery, { data, vault }, {});
-  expect(run.stderr).toBe('');
+  expect(run.stdout).toContain('the vault has no repository yet: creating it');
   expect(run.status).toBe(0);
-  const [only] = snapshots(path.join(vault, 'shops'));
-  expect(only).toMatchObject({ hostname: 'bakery', tags: ['shop=bakery', 'backup=mall-shops/bakery'] });
-  expect(only.id.startsWith(snapshot!)).toBe(true);
+  // The second run finds the vault and backs up at once.
+  const second = backupRun(bakery, { data, vault }, {});
+  expect([second.run.status, second.run.stdout.includes('creating it')]).toEqual([0, false]);
+  const all = snapshots(path.join(vault, 'shops'));
+  expect(all).toHaveLength(2);
+  expect(all[0]).toMatchObject({ hostname: 'bakery', tags: ['shop=bakery', 'backup=mall-shops/bakery'] });
+  expect(all[0].id.startsWith(snapshot!)).toBe(true);
 
   const restored = restoreWithReadmeJob(path.join(vault, 'shops'));
   expect(fingerprint(path.join(restored, data))).toEqual(fingerprint(data));

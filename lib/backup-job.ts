@@ -37,12 +37,17 @@ export const DEFAULT_BACKUP_RESOURCES: ResourceSpec = {
  * quoted, so no spec value is ever read as shell code.
  */
 export const BACKUP_SCRIPT = `set -eu
-# A vault may be shared by several shops: create it only when it does not answer, and accept losing a race
-# with another shop creating it at the same moment.
-if ! restic cat config >/dev/null 2>&1; then
+backup() {
+  restic backup --host "$SHOP_NAME" --tag "shop=$SHOP_NAME" --tag "backup=$BACKUP_REF" --json "$@" >"$TMPDIR/backup.json"
+}
+if ! backup "$@"; then
+  # Only a vault that does not exist yet is worth a second try: create it, accepting that another shop
+  # sharing the vault may create it at the same moment, and back up again. Anything else is a failure.
+  if restic cat config >/dev/null 2>&1; then exit 1; fi
+  echo "the vault has no repository yet: creating it"
   restic init >/dev/null 2>&1 || restic cat config >/dev/null
+  backup "$@"
 fi
-restic backup --host "$SHOP_NAME" --tag "shop=$SHOP_NAME" --tag "backup=$BACKUP_REF" --json "$@" >"$TMPDIR/backup.json"
 snapshot=$(sed -n 's/.*"message_type":"summary".*"snapshot_id":"\\([0-9a-f]*\\)".*/\\1/p' "$TMPDIR/backup.json" | tail -n 1)
 echo "snapshot $snapshot saved"
 # Retention runs only after a good backup (set -e stops before it otherwise) and only over this Backup's
