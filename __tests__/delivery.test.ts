@@ -105,13 +105,13 @@ describe('configuration', () => {
       fs.mkdirSync(out);
       fs.writeFileSync(path.join(out, 'old.yaml'), 'kind: Old\n');
       fs.writeFileSync(path.join(work, 'bad.yaml'), 'operator: { replicas: 0, image: "x:latest" }\n');
-      const run = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'synth.js'), '--config', path.join(work, 'bad.yaml'), '--out', out], { encoding: 'utf8' });
+      const run = spawnSync('sh', [path.join(ROOT, 'scripts', 'synth.sh'), '--config', path.join(work, 'bad.yaml'), '--out', out], { encoding: 'utf8' });
       expect(run.status).toBe(1);
       expect(run.stderr).toContain('config.operator.replicas 0 is not valid');
       expect(readTree(out)).toEqual({ 'old.yaml': 'kind: Old\n' });
       // A file whose shape is right but whose values a construct refuses fails the same way.
       fs.writeFileSync(path.join(work, 'latest.yaml'), 'operator: { image: "x:latest" }\n');
-      const latest = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'synth.js'), `--config=${path.join(work, 'latest.yaml')}`, '--out', out], { encoding: 'utf8' });
+      const latest = spawnSync('sh', [path.join(ROOT, 'scripts', 'synth.sh'), `--config=${path.join(work, 'latest.yaml')}`, '--out', out], { encoding: 'utf8' });
       expect(latest.stderr).toContain('image "x:latest" is not valid: pin a version tag or a digest, never "latest"');
       expect(readTree(out)).toEqual({ 'old.yaml': 'kind: Old\n' });
     } finally {

@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 /**
- * `npm run synth`: runs the cdk8s app (main.ts) without a TypeScript toolchain in the hot path. The app
- * is bundled once with esbuild into node_modules/.cache and rebuilt only when a source is newer than
- * the bundle, so a synth costs one node start plus the libraries. Type checking is `npm test`'s job.
+ * Runs the cdk8s app (main.ts) without a TypeScript toolchain in the hot path: bundled once with
+ * esbuild into node_modules/.cache and rebuilt only when a source is newer than the bundle. Type
+ * checking is `npm test`'s job. With `--build-snapshot <blob>` it instead bundles everything into one
+ * script and builds a V8 startup snapshot of it, which scripts/synth.sh (`npm run synth`) runs.
  *
- * The bundle maps `cdk8s-plus-28` to its L1 `k8s` module alone: the app uses no L2 construct, and
+ * Both bundles map `cdk8s-plus-28` to its L1 `k8s` module alone: the app uses no L2 construct, and
  * loading the L2 library would cost more than the whole synth.
  */
 'use strict';
@@ -52,7 +53,30 @@ async function build() {
   fs.renameSync(staging, BUNDLE);
 }
 
-if (bundleIsFresh()) {
+/** One self-contained script (no require of packages, as V8 snapshots need), then the snapshot of it. */
+async function buildSnapshot(blob) {
+  const script = `${blob}.${process.pid}.cjs`;
+  await require('esbuild').build({
+    entryPoints: [path.join(ROOT, 'main.ts')], outfile: script, bundle: true, platform: 'node', target: 'node20', format: 'cjs',
+    logLevel: 'warning', plugins: [k8sOnly],
+  });
+  const staging = `${blob}.${process.pid}.tmp`;
+  // --no-warnings: Node notes that child_process (which cdk8s loads for Helm includes) is not yet verified in snapshots.
+  const run = require('node:child_process').spawnSync(process.execPath, ['--no-warnings', '--snapshot-blob', staging, '--build-snapshot', script], { stdio: 'inherit', cwd: ROOT });
+  fs.rmSync(script, { force: true });
+  if (run.status !== 0) throw new Error(`building the startup snapshot failed (exit ${run.status})`);
+  fs.renameSync(staging, blob);
+}
+
+const snapshotFlag = process.argv.indexOf('--build-snapshot');
+if (snapshotFlag >= 0) {
+  const blob = path.resolve(process.argv[snapshotFlag + 1]);
+  fs.mkdirSync(path.dirname(blob), { recursive: true });
+  buildSnapshot(blob).catch((error) => {
+    console.error(error.message);
+    process.exitCode = 1;
+  });
+} else if (bundleIsFresh()) {
   require(BUNDLE);
 } else {
   build().then(() => require(BUNDLE)).catch((error) => {
