@@ -136,6 +136,9 @@ test('run-now starts one Job; a restart creates nothing twice; steady state writ
   fileBackup('bakery', {}, { 'mall.example.com/run-now': 'please' });
   await waitFor('the run-now Job', () => server.list('Job', NS).length === 1);
   await waitFor('the request recorded', () => backup().status?.lastRunNowRequest === 'please');
+  // op-1 must also have seen its own Job come back through the watch; otherwise recording the start is
+  // rightly left to op-2, and that write is not the duplicate this test is looking for.
+  await waitFor('the start recorded', () => backup().status?.lastScheduleTime && server.list('Event', NS).some((e) => e.reason === 'BackupStarted'));
   expect(await first.stop()).toBe(0);
   expect(first.logs.map((l) => l.msg)).toEqual(expect.arrayContaining(['shutting down: finishing in-flight work', 'released the lease', 'stopped']));
 
@@ -166,6 +169,17 @@ test('two operator processes: only the leader writes, and the other takes over w
   fileBackup('grocer');
   await waitFor('grocer Scheduled by op-b', phaseIs('Scheduled', 'grocer'), 15_000);
   expect(new Set(operatorWrites().filter((w) => w.path.includes('grocer')).map((w) => w.user))).toEqual(new Set(['op-b']));
+});
+
+test('a status write that meets a conflict (409) or a server error is retried until it lands', async () => {
+  server.failNext(2, (method, p) => method === 'PATCH' && p.endsWith('/status'), 409);
+  server.failNext(1, (method, p) => method === 'PATCH' && p.includes('/cronjobs/'), 500);
+  const op = await operator();
+  fileBackup();
+  await waitFor('Scheduled despite the conflicts', phaseIs('Scheduled'), 15_000);
+  expect(server.requests.filter((r) => r.status === 409 && r.path.endsWith('/status'))).toHaveLength(2);
+  expect(server.list('CronJob', NS)).toHaveLength(1);
+  expect(op.logs.filter((l) => l.msg === 'reconcile failed').length).toBeGreaterThanOrEqual(3);
 });
 
 test('deleting a Backup leaves its CronJob to garbage collection and nothing is recreated', async () => {
