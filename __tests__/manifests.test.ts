@@ -94,6 +94,8 @@ describe('the operator deployment', () => {
 
   test('has the default requests and limits, probes on 8081 and metrics on 8080 behind a Service', () => {
     expect(container.resources).toEqual({ requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } });
+    // V8 must collect before the container reaches its limit: a heap ceiling of half of it.
+    expect(container.env).toContainEqual({ name: 'NODE_OPTIONS', value: '--max-old-space-size=128' });
     expect(container.ports).toEqual(expect.arrayContaining([
       expect.objectContaining({ name: 'metrics', containerPort: 8080 }),
       expect.objectContaining({ name: 'probes', containerPort: 8081 }),

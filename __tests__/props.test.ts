@@ -98,6 +98,8 @@ describe('BackupOperator props shape the output', () => {
     expect(container.image).toBe('registry.local/op@sha256:' + 'a'.repeat(64));
     expect(container.args).toEqual(expect.arrayContaining(['--metrics-port=9090', '--probe-port=9091', '--log-level=debug']));
     expect(container.resources).toEqual({ requests: { cpu: '1', memory: '1Gi' }, limits: { cpu: '2', memory: '2Gi' } });
+    // The V8 heap ceiling follows the memory limit: half of 2Gi.
+    expect(container.env).toContainEqual({ name: 'NODE_OPTIONS', value: '--max-old-space-size=1024' });
     expect(objects.find((o) => o.kind === 'Service')!.spec.ports[0].port).toBe(9090);
     expect(gateProblems(objects.filter((o) => o.kind !== 'Namespace'))).toEqual([]);
   });

@@ -5,7 +5,7 @@ import * as api from './backup-api';
 import { standardLabels } from './labels';
 import { PropErrors, show } from './prop-errors';
 import { RESTRICTED_CONTAINER_SECURITY_CONTEXT, restrictedPodSecurityContext, NONROOT_ID } from './pod-security';
-import { ResourceSpec, toResourceRequirements, checkResources } from './resources';
+import { ResourceSpec, toResourceRequirements, checkResources, quantityValue } from './resources';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const PACKAGE_VERSION: string = require('../package.json').version;
@@ -113,6 +113,16 @@ export const OPERATOR_DEFAULTS = {
 const DNS_LABEL = new RegExp(api.DNS_LABEL_PATTERN);
 /** `repository[:tag][@sha256:digest]`, the forms a container runtime pulls. */
 const IMAGE_PATTERN = /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
+
+/**
+ * The operator's V8 heap ceiling: half its memory limit. Left to itself V8 sizes the heap from the
+ * node's memory, not the container's, and lets garbage pile up: at 10 000 Backups the process peaked at
+ * ~350 MiB with a ~60 MiB live heap, past a 256Mi limit. With the ceiling it collects in time (peak
+ * ~230 MiB measured), leaving the other half for code, buffers and the runtime.
+ */
+export function heapCeilingMiB(memoryLimit: string): number {
+  return Math.max(16, Math.floor((quantityValue(memoryLimit) ?? 0) / 2 ** 20 / 2));
+}
 
 /**
  * The External Contractor's deployment: the operator and exactly the rights it needs, under Pod
@@ -230,6 +240,7 @@ export class BackupOperator extends Construct {
               env: [
                 { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
                 { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+                { name: 'NODE_OPTIONS', value: `--max-old-space-size=${heapCeilingMiB(resources.limits!.memory!)}` },
               ],
               ports: [
                 { name: 'metrics', containerPort: metricsPort, protocol: 'TCP' },

@@ -6,9 +6,12 @@ import { KubeConfig, makeInformer, Informer, ObjectCache, KubernetesObject } fro
 import type { Logger } from 'pino';
 import * as api from '../lib/backup-api';
 import { BACKUP_LABEL, BACKUP_UID_LABEL, cronJobNameFor } from '../lib/backup-job';
+import { pvcVaultClaim } from '../lib/backup-validation';
 import { ApiError, isConflict, isNotFound, KubeClient, resourcePath } from './kube';
 import { OperatorMetrics } from './metrics';
+import { ObjectIndex } from './object-index';
 import { WorkQueue } from './queue';
+import { dropJobTemplate, trimMetadata, trimPod } from './trim';
 import { BackupObject, BackupStatus, KubeEvent, KubeObject, reconcile, Settings } from './reconcile';
 
 export const FIELD_MANAGER = 'mall-backup-operator';
@@ -37,6 +40,28 @@ const SOURCES = {
   claims: { name: 'claims', apiVersion: 'v1', plural: 'persistentvolumeclaims' },
 } satisfies Record<string, Source>;
 type SourceName = keyof typeof SOURCES;
+
+const claimNamesMountedBy = (pod: KubeObject): string[] =>
+  (pod.spec?.volumes ?? []).map((v: any) => v.persistentVolumeClaim?.claimName).filter((n: unknown): n is string => typeof n === 'string');
+
+/**
+ * What each source is indexed by: `shop:` the shop a claim belongs to or a Backup backs up, `claim:` a
+ * claim a Backup names or a pod mounts, `uid:` the Backup a Job or pod belongs to, `job:` a pod's Job.
+ */
+const INDEX_KEYS: Partial<Record<SourceName, (obj: KubeObject) => string[]>> = {
+  backups: (b) => {
+    const spec = (b as BackupObject).spec ?? {};
+    const vault = typeof spec.vaultLocation === 'string' ? pvcVaultClaim(spec.vaultLocation) : undefined;
+    return [`shop:${spec.shopName}`, ...(Array.isArray(spec.volumeClaims) ? spec.volumeClaims : []).map((c) => `claim:${c}`), ...(vault ? [`claim:${vault}`] : [])];
+  },
+  claims: (c) => [`name:${c.metadata.name}`, ...(c.metadata.labels?.[api.SHOP_LABEL] ? [`shop:${c.metadata.labels[api.SHOP_LABEL]}`] : [])],
+  jobs: (j) => (j.metadata.labels?.[BACKUP_UID_LABEL] ? [`uid:${j.metadata.labels[BACKUP_UID_LABEL]}`] : []),
+  pods: (p) => [
+    ...(p.metadata.labels?.[BACKUP_UID_LABEL] ? [`uid:${p.metadata.labels[BACKUP_UID_LABEL]}`] : []),
+    ...(p.metadata.labels?.['job-name'] ? [`job:${p.metadata.labels['job-name']}`] : []),
+    ...claimNamesMountedBy(p).map((c) => `claim:${c}`),
+  ],
+};
 
 type Cache = Informer<KubernetesObject> & ObjectCache<KubernetesObject>;
 
@@ -84,6 +109,7 @@ class ResilientInformer {
 export class Controller {
   public readonly queue = new WorkQueue();
   private readonly informers = new Map<SourceName, ResilientInformer[]>();
+  private readonly indexes = new Map<SourceName, ObjectIndex>();
   private leading = false;
   private stopping = false;
   private readonly inFlight = new Set<Promise<void>>();
@@ -100,11 +126,23 @@ export class Controller {
     private readonly log: Logger,
   ) {
     for (const [key, source] of Object.entries(SOURCES) as [SourceName, Source][]) {
+      const keysOf = INDEX_KEYS[key];
+      const index = keysOf && new ObjectIndex(keysOf);
+      if (index) this.indexes.set(key, index);
       const paths = options.namespaces.length === 0
         ? [resourcePath(source.apiVersion, source.plural)]
         : options.namespaces.map((ns) => resourcePath(source.apiVersion, source.plural, ns));
       this.informers.set(key, paths.map((path) => {
         const informer = new ResilientInformer(`${source.name} ${path}`, config, client, path, source.labelSelector, log);
+        // Registered before the change handler, so a reconcile it queues finds the object trimmed and indexed.
+        const trim = key === 'pods' ? trimPod : trimMetadata;
+        const file = (obj: KubernetesObject) => {
+          trim(obj as KubeObject);
+          index?.set(obj as KubeObject);
+        };
+        informer.cache.on('add', file);
+        informer.cache.on('update', file);
+        if (index) informer.cache.on('delete', (obj: KubernetesObject) => index.remove(obj as KubeObject));
         informer.cache.on('change', (obj: KubernetesObject) => this.onChange(key, obj as KubeObject));
         if (key === 'backups') informer.cache.on('delete', (obj: KubernetesObject) => this.lastApplied.delete(obj.metadata?.uid ?? ''));
         return informer;
@@ -144,6 +182,15 @@ export class Controller {
     return (this.informers.get(source) ?? []).flatMap((i) => i.cache.list(namespace) as KubeObject[]);
   }
 
+  /** Objects of `source` in `namespace` filed under any of `keys`. */
+  private indexed(source: SourceName, namespace: string, keys: Iterable<string>): KubeObject[] {
+    return this.indexes.get(source)!.getAny(namespace, keys);
+  }
+
+  private enqueueBackups(namespace: string, keys: Iterable<string>): void {
+    for (const b of this.indexed('backups', namespace, keys)) this.queue.add(`${namespace}/${b.metadata.name}`);
+  }
+
   private enqueueAll(): void {
     if (!this.leading) return;
     for (const b of this.list('backups')) this.queue.add(`${b.metadata.namespace}/${b.metadata.name}`);
@@ -152,7 +199,8 @@ export class Controller {
 
   private onChange(source: SourceName, obj: KubeObject): void {
     const ns = obj.metadata.namespace;
-    if (!ns) return;
+    // Taking the lead queues every Backup, so changes seen before then need no queueing of their own.
+    if (!ns || !this.leading) return;
     switch (source) {
       case 'backups':
         this.queue.add(`${ns}/${obj.metadata.name}`);
@@ -167,9 +215,13 @@ export class Controller {
           this.queue.add(`${ns}/${obj.metadata.labels[BACKUP_LABEL]}`);
           break;
         }
-        // A claim appearing or a pod taking a claim can change any Backup of the namespace.
-        if (source === 'claims' || (obj.spec?.volumes ?? []).some((v: any) => v.persistentVolumeClaim)) {
-          for (const b of this.list('backups', ns)) this.queue.add(`${ns}/${b.metadata.name}`);
+        // A claim coming or going, or a pod taking one, concerns the Backups that name the claim or its shop.
+        if (source === 'claims') {
+          this.enqueueBackups(ns, [`claim:${obj.metadata.name}`, `shop:${obj.metadata.labels?.[api.SHOP_LABEL]}`]);
+        } else {
+          const claims = claimNamesMountedBy(obj);
+          const shops = this.indexed('claims', ns, claims.map((c) => `name:${c}`)).map((c) => `shop:${c.metadata.labels?.[api.SHOP_LABEL]}`);
+          this.enqueueBackups(ns, [...claims.map((c) => `claim:${c}`), ...shops]);
         }
         break;
     }
@@ -217,18 +269,20 @@ export class Controller {
     }
     const uid = backup.metadata.uid!;
     const owned = (o: KubeObject) => o.metadata.labels?.[BACKUP_UID_LABEL] === uid;
-    const jobs = this.list('jobs', namespace).filter(owned);
-    const jobNames = new Set(jobs.map((j) => j.metadata.name));
-    const pods = this.list('pods', namespace);
+    const jobs = this.indexed('jobs', namespace, [`uid:${uid}`]);
+    const jobPods = this.indexed('pods', namespace, [`uid:${uid}`, ...jobs.map((j) => `job:${j.metadata.name}`)]);
+    // Only the claims this Backup can select, and only the pods that mount them: all that planning reads.
+    const volumeClaims = Array.isArray(backup.spec.volumeClaims) ? backup.spec.volumeClaims : [];
+    const claims = this.indexed('claims', namespace, [`shop:${backup.spec.shopName}`, ...volumeClaims.map((c) => `name:${c}`)]);
     const cronJob = this.informers.get('cronjobs')!.map((i) => i.cache.get(cronJobNameFor(name), namespace) as KubeObject | undefined).find((c) => c && owned(c));
     const desired = reconcile({
       backup,
       cronJob,
       lastApplied: this.lastApplied.get(uid),
       jobs,
-      jobPods: pods.filter((p) => owned(p) || jobNames.has(p.metadata.labels?.['job-name'] ?? '')),
-      claims: this.list('claims', namespace),
-      namespacePods: pods.filter((p) => !owned(p)),
+      jobPods,
+      claims,
+      namespacePods: this.indexed('pods', namespace, claims.map((c) => `claim:${c.metadata.name}`)).filter((p) => !owned(p)),
       now: new Date(),
     }, this.options.settings);
 
@@ -240,6 +294,8 @@ export class Controller {
     } else if (desired.cronJob && cronJob?.metadata.resourceVersion) {
       this.lastApplied.set(uid, { inputs: desired.cronJobInputs!, resourceVersion: cronJob.metadata.resourceVersion });
     }
+    // Checked and remembered: until its resourceVersion moves, this version of the CronJob needs no template.
+    if (cronJob && this.lastApplied.get(uid)?.resourceVersion === cronJob.metadata.resourceVersion) dropJobTemplate(cronJob);
     for (const jobName of desired.deleteJobs) {
       await this.client.delete(resourcePath('batch/v1', 'jobs', namespace, jobName)).catch((e) => { if (!isNotFound(e)) throw e; });
       wrote = true;

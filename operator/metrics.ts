@@ -1,5 +1,4 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { BACKUP_PHASES } from '../lib/backup-api';
 import type { BackupStatus } from './reconcile';
 
 /** What the operator exposes on /metrics. */
@@ -13,21 +12,39 @@ export class OperatorMetrics {
   });
   public readonly apiRequests = new Counter({ name: 'mall_backup_api_requests_total', help: 'Requests to the API server.', labelNames: ['method', 'code'], registers: [this.registry] });
   public readonly lastSuccess = new Gauge({ name: 'mall_backup_last_success_timestamp_seconds', help: 'When each Backup last succeeded (Unix time).', labelNames: ['namespace', 'name'], registers: [this.registry] });
-  public readonly phase = new Gauge({ name: 'mall_backup_phase', help: '1 for the phase each Backup is in, 0 for the others.', labelNames: ['namespace', 'name', 'phase'], registers: [this.registry] });
+  public readonly phase = new Gauge({ name: 'mall_backup_phase', help: 'One series per Backup, for the phase it is in (value 1).', labelNames: ['namespace', 'name', 'phase'], registers: [this.registry] });
   public readonly leader = new Gauge({ name: 'mall_backup_leader', help: '1 while this process holds the leader Lease.', registers: [this.registry] });
   public readonly queueDepth = new Gauge({ name: 'mall_backup_workqueue_depth', help: 'Backups waiting to be reconciled.', registers: [this.registry] });
+
+  /** Per `namespace/name`: the phase and success time last exported, so unchanged Backups cost nothing. */
+  private readonly exported = new Map<string, { phase?: string; lastSuccess?: string }>();
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }
 
+  /**
+   * Only the current phase is a series: six per Backup (kube-state-metrics style) would be 60 000 series
+   * at 10 000 Backups, for queries that `mall_backup_phase{phase="Failed"}` answers as well.
+   */
   public recordStatus(namespace: string, name: string, status: BackupStatus): void {
-    if (status.lastSuccessfulTime) this.lastSuccess.set({ namespace, name }, Date.parse(status.lastSuccessfulTime) / 1000);
-    for (const phase of BACKUP_PHASES) this.phase.set({ namespace, name, phase }, status.phase === phase ? 1 : 0);
+    const key = `${namespace}/${name}`;
+    const before = this.exported.get(key) ?? {};
+    if (status.lastSuccessfulTime && status.lastSuccessfulTime !== before.lastSuccess) {
+      this.lastSuccess.set({ namespace, name }, Date.parse(status.lastSuccessfulTime) / 1000);
+    }
+    if (status.phase !== before.phase) {
+      if (before.phase) this.phase.remove({ namespace, name, phase: before.phase });
+      if (status.phase) this.phase.set({ namespace, name, phase: status.phase }, 1);
+    }
+    this.exported.set(key, { phase: status.phase, lastSuccess: status.lastSuccessfulTime ?? before.lastSuccess });
   }
 
   public forget(namespace: string, name: string): void {
+    const before = this.exported.get(`${namespace}/${name}`);
+    if (!before) return;
     this.lastSuccess.remove({ namespace, name });
-    for (const phase of BACKUP_PHASES) this.phase.remove({ namespace, name, phase });
+    if (before.phase) this.phase.remove({ namespace, name, phase: before.phase });
+    this.exported.delete(`${namespace}/${name}`);
   }
 }

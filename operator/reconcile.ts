@@ -3,6 +3,7 @@
  * their pods, the shop's claims) to what should be (the CronJob, run-now Jobs, the status, Events).
  * Level-based: the same observation always gives the same answer, so it can be re-run at any time.
  */
+import { createHash } from 'node:crypto';
 import { App, Chart } from 'cdk8s';
 import { Cron } from 'croner';
 import type { BackupSpec } from '../imports/mall.example.com';
@@ -66,13 +67,13 @@ export interface Observed {
   readonly jobs: readonly KubeObject[];
   /** Pods of those Jobs. */
   readonly jobPods: readonly KubeObject[];
-  /** PersistentVolumeClaims in the Backup's namespace. */
+  /** PersistentVolumeClaims in the Backup's namespace (at least those it names or labelled with its shop). */
   readonly claims: readonly KubeObject[];
-  /** Other pods in the Backup's namespace, to find who holds a ReadWriteOnce claim. */
+  /** Other pods in the Backup's namespace (at least those mounting those claims), to find who holds a ReadWriteOnce claim. */
   readonly namespacePods: readonly KubeObject[];
   readonly now: Date;
   /**
-   * What this operator last applied to the CronJob: the inputs it rendered from, and the
+   * What this operator last applied to the CronJob: a digest of the inputs it rendered from, and the
    * resourceVersion the API server gave the result. When both still hold, nothing needs rendering.
    */
   readonly lastApplied?: { readonly inputs: string; readonly resourceVersion: string };
@@ -96,7 +97,7 @@ export interface Desired {
   readonly cronJob?: KubeObject;
   /** Whether the observed CronJob differs from `cronJob` in a field the operator manages. */
   readonly cronJobChanged: boolean;
-  /** The inputs the CronJob is rendered from (for `Observed.lastApplied`). */
+  /** A digest of the inputs the CronJob is rendered from (for `Observed.lastApplied`). */
   readonly cronJobInputs?: string;
   readonly createJobs: KubeObject[];
   /** Names of Jobs to delete (active runs replaced by a run-now request under Replace). */
@@ -257,7 +258,7 @@ function previousRun(spec: BackupSpec, now: Date): Date | undefined {
 export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value).filter(([, v]) => v !== undefined).sort(([a], [b]) => a.localeCompare(b));
+    const entries = Object.entries(value).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
   }
   return JSON.stringify(value);
@@ -289,7 +290,7 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
     backup: ref, spec, claims: plan!.claims, nodeName: plan!.nodeName, image: settings.resticImage, defaultResources: settings.defaultResources,
   };
 
-  const cronJobInputs = podProps && canonicalJson(podProps);
+  const cronJobInputs = podProps && createHash('sha256').update(canonicalJson(podProps)).digest('base64');
   const unchangedSinceApplied = cronJobInputs !== undefined && observed.lastApplied?.inputs === cronJobInputs
     && observed.cronJob?.metadata.resourceVersion === observed.lastApplied.resourceVersion;
   const desiredCronJob = podProps && !unchangedSinceApplied ? BackupCronJob.manifest(podProps) : undefined;

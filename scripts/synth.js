@@ -14,7 +14,7 @@ const path = require('node:path');
 
 const ROOT = path.join(__dirname, '..');
 const BUNDLE = path.join(ROOT, 'node_modules', '.cache', 'mall-backup', 'synth.cjs');
-const SOURCES = ['main.ts', 'lib', 'imports', 'package.json', 'package-lock.json', __filename, path.join(__dirname, 'k8s-only.js')];
+const SOURCES = ['main.ts', 'lib', 'imports', 'package.json', 'package-lock.json', __filename, path.join(__dirname, 'k8s-only.js'), path.join(__dirname, 'esbuild-k8s-only.js')];
 
 function newestChange(entry) {
   const full = path.resolve(ROOT, entry);
@@ -29,13 +29,7 @@ function bundleIsFresh() {
   return bundle !== undefined && SOURCES.every((s) => newestChange(s) < bundle.mtimeMs);
 }
 
-/** Resolves the bare `cdk8s-plus-28` import to the L1-only module; its subpaths stay external. */
-const k8sOnly = {
-  name: 'k8s-only',
-  setup(b) {
-    b.onResolve({ filter: /^cdk8s-plus-28$/ }, () => ({ path: path.join(__dirname, 'k8s-only.js') }));
-  },
-};
+const k8sOnly = require('./esbuild-k8s-only');
 
 async function build() {
   const staging = `${BUNDLE}.${process.pid}.tmp`;

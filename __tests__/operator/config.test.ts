@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseConfig } from '../../operator/config';
@@ -15,7 +16,23 @@ describe('operator configuration', () => {
       leaderElect: true, leaseName: 'mall-backup-operator-leader', leaseNamespace: 'mall-backup-system', identity: 'mall-backup-operator-abc',
       metricsPort: 8080, probePort: 8081, logLevel: 'info', namespaces: [],
     });
-    expect(container.env.map((e: any) => e.name).sort()).toEqual(['POD_NAME', 'POD_NAMESPACE']);
+    expect(container.env.map((e: any) => e.name).sort()).toEqual(['NODE_OPTIONS', 'POD_NAME', 'POD_NAMESPACE']);
+  });
+
+  test('node accepts the Deployment\'s NODE_OPTIONS and caps the heap below the memory limit', () => {
+    const deployment = allObjects(synthDefaultApp()).find((o) => o.kind === 'Deployment')!;
+    const container = deployment.spec.template.spec.containers[0];
+    const nodeOptions = container.env.find((e: any) => e.name === 'NODE_OPTIONS').value;
+    const run = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(require("v8").getHeapStatistics().heap_size_limit))'], {
+      env: { PATH: process.env.PATH, NODE_OPTIONS: nodeOptions }, encoding: 'utf8',
+    });
+    expect(run.stderr).toBe('');
+    const limitMiB = Number(run.stdout) / 2 ** 20;
+    const memoryLimitMiB = 256;
+    expect(container.resources.limits.memory).toBe(`${memoryLimitMiB}Mi`);
+    // Old space at half the limit, plus V8's young generation: well under the limit, far under V8's own default.
+    expect(limitMiB).toBeGreaterThanOrEqual(memoryLimitMiB / 2);
+    expect(limitMiB).toBeLessThan(memoryLimitMiB * 0.75);
   });
 
   test('flags win over environment variables', () => {

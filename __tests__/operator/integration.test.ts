@@ -86,6 +86,8 @@ test('a new Backup gets its CronJob and is Scheduled; a Job that succeeds makes 
   const metrics = await op.get('metrics', '/metrics');
   expect(metrics.text).toMatch(/mall_backup_last_success_timestamp_seconds\{namespace="mall-shops",name="bakery"\} 1795574460/);
   expect(metrics.text).toMatch(/mall_backup_phase\{namespace="mall-shops",name="bakery",phase="Completed"\} 1/);
+  // One series per Backup: the phases it went through before are gone.
+  expect(metrics.text.match(/mall_backup_phase\{namespace="mall-shops",name="bakery",/g)).toHaveLength(1);
   expect(metrics.text).toMatch(/mall_backup_reconcile_total\{result="changed"\} \d+/);
 });
 

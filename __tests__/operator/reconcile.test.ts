@@ -1,3 +1,4 @@
+import { dropJobTemplate } from '../../operator/trim';
 import { cronJobNameFor, runNowToken } from '../../lib/backup-job';
 import { Observed, reconcile } from '../../operator/reconcile';
 import { gateProblems } from '../support/k8s-rules';
@@ -307,5 +308,27 @@ describe('rendering only when inputs change', () => {
     expect(reconcile(observed({ cronJob: edited, lastApplied })).cronJobChanged).toBe(true);
     // The Backup changed (new inputs): render again.
     expect(reconcile(observed({ backup: backupObject({ backupTime: '05:00' }), cronJob, lastApplied })).cronJob!.spec.schedule).toBe('0 5 * * *');
+  });
+
+  test('a cached CronJob whose job template was dropped is left alone while the memo holds, and re-applied when inputs change', () => {
+    const { first, cronJob } = settle(observed());
+    const lastApplied = { inputs: first.cronJobInputs!, resourceVersion: cronJob!.metadata.resourceVersion! };
+    const trimmed = structuredClone(cronJob!);
+    expect(dropJobTemplate(trimmed)).toBe(true);
+    expect(trimmed.spec.jobTemplate).toBeUndefined();
+    expect(trimmed.spec.schedule).toBe(cronJob!.spec.schedule);
+    expect(reconcile(observed({ cronJob: trimmed, lastApplied })).cronJobChanged).toBe(false);
+    // New inputs cannot be compared with a template that is gone: apply (one write), never skip.
+    const changed = reconcile(observed({ backup: backupObject({ retention: { keepLast: 9 } }), cronJob: trimmed, lastApplied }));
+    expect(changed.cronJobChanged).toBe(true);
+    // Without the memo (a restart) the whole object comes from the list, and an equal one is not rewritten.
+    expect(reconcile(observed({ cronJob })).cronJobChanged).toBe(false);
+  });
+
+  test('the inputs are recorded as a fixed-size digest, the same for the same inputs', () => {
+    const a = reconcile(observed()).cronJobInputs!;
+    expect(a).toMatch(/^[A-Za-z0-9+/]{43}=$/);
+    expect(reconcile(observed()).cronJobInputs).toBe(a);
+    expect(reconcile(observed({ backup: backupObject({ backupTime: '05:00' }) })).cronJobInputs).not.toBe(a);
   });
 });

@@ -32,7 +32,7 @@ export class OperatorProcess {
   private exit?: Promise<number | null>;
   private child?: ChildProcess;
 
-  constructor(private readonly server: FakeApiServer, public readonly identity: string, private readonly extraArgs: string[] = []) {}
+  constructor(private readonly server: FakeApiServer, public readonly identity: string, private readonly extraArgs: string[] = [], private readonly env: Record<string, string> = {}) {}
 
   public async start(): Promise<this> {
     const file = await operatorBundle();
@@ -41,7 +41,7 @@ export class OperatorProcess {
     this.child = spawn(process.execPath, [file,
       `--kubeconfig=${kubeconfig}`, `--identity=${this.identity}`, '--metrics-port=0', '--probe-port=0', '--bind-address=127.0.0.1',
       '--lease-duration-seconds=3', '--lease-retry-seconds=1', '--log-level=debug', ...this.extraArgs,
-    ], { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH } });
+    ], { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH, ...this.env } });
     let buffer = '';
     this.child.stdout!.on('data', (chunk) => {
       buffer += chunk;
