@@ -6,7 +6,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 blob="$root/node_modules/.cache/mall-backup/synth-$(node --version).blob"
 stale=""
 if [ -f "$blob" ]; then
-  stale=$(cd "$root" && find main.ts lib imports package.json package-lock.json scripts/synth.js scripts/synth.sh scripts/k8s-only.js -newer "$blob" 2>/dev/null | head -n 1)
+  stale=$(cd "$root" && find main.ts lib imports package.json package-lock.json scripts/synth.js scripts/synth.sh scripts/k8s-only.js scripts/esbuild-k8s-only.js -newer "$blob" 2>/dev/null | head -n 1)
 fi
 if [ ! -f "$blob" ] || [ -n "$stale" ]; then
   node "$root/scripts/synth.js" --build-snapshot "$blob"
