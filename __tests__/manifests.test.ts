@@ -1,6 +1,6 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BackupAdmission } from './support/backup-admission';
+import { readTree } from './support/files';
 import { CLUSTER_SCOPED_KINDS, gateProblems, K8sObject } from './support/k8s-rules';
 import { allObjects, backupSchemaOf, renderDefaultApp, synthDefaultApp } from './support/synth';
 
@@ -60,15 +60,7 @@ describe('synthesized manifests', () => {
   test('the committed dist/ is what the app synthesizes now (run `npm run synth` when this fails)', () => {
     const dist = path.join(__dirname, '..', 'dist');
     const rendered = renderDefaultApp();
-    const committed = new Map<string, string>();
-    const walk = (dir: string) => {
-      for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-        const full = path.join(dir, entry.name);
-        if (entry.isDirectory()) walk(full);
-        else committed.set(path.relative(dist, full), fs.readFileSync(full, 'utf8'));
-      }
-    };
-    walk(dist);
+    const committed = new Map(Object.entries(readTree(dist)));
     expect([...committed.keys()].sort()).toEqual([...rendered.keys()].sort());
     for (const [file, text] of rendered) expect([file, committed.get(file)]).toEqual([file, text]);
   });

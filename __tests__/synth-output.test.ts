@@ -4,25 +4,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ApiObject, Lazy, Testing } from 'cdk8s';
 import { renderManifests, writeManifestsAtomically } from '../lib/manifest-writer';
+import { readTree } from './support/files';
 import { renderDefaultApp } from './support/synth';
 
 const ROOT = path.join(__dirname, '..');
 let work: string;
 beforeEach(() => { work = fs.mkdtempSync(path.join(os.tmpdir(), 'mall-backup-synth-')); });
 afterEach(() => fs.rmSync(work, { recursive: true, force: true }));
-
-function snapshotDir(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const full = path.join(d, e.name);
-      if (e.isDirectory()) walk(full);
-      else out[path.relative(dir, full)] = fs.readFileSync(full, 'utf8');
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 function previousOutput(): string {
   const outdir = path.join(work, 'dist');
@@ -35,26 +23,26 @@ function previousOutput(): string {
 test('writing replaces the folder exactly: stale files go, nothing is left beside it', () => {
   const outdir = previousOutput();
   writeManifestsAtomically(new Map([['a.yaml', 'kind: A\n'], ['samples/b.yaml', 'kind: B\n']]), outdir);
-  expect(snapshotDir(outdir)).toEqual({ 'a.yaml': 'kind: A\n', 'samples/b.yaml': 'kind: B\n' });
+  expect(readTree(outdir)).toEqual({ 'a.yaml': 'kind: A\n', 'samples/b.yaml': 'kind: B\n' });
   expect(fs.readdirSync(work)).toEqual(['dist']);
 });
 
 test('a chart that throws while rendering leaves the previous output untouched', () => {
   const outdir = previousOutput();
-  const before = snapshotDir(outdir);
+  const before = readTree(outdir);
   const chart = Testing.chart();
   new ApiObject(chart, 'broken', { apiVersion: 'v1', kind: 'ConfigMap', data: Lazy.any({ produce: () => { throw new Error('boom'); } }) });
   expect(() => writeManifestsAtomically(renderManifests([{ path: 'x.yaml', chart }]), outdir)).toThrow('boom');
-  expect(snapshotDir(outdir)).toEqual(before);
+  expect(readTree(outdir)).toEqual(before);
   expect(fs.readdirSync(work)).toEqual(['dist']);
 });
 
 test('a write that fails half-way leaves the previous output untouched and no staging folder', () => {
   const outdir = previousOutput();
-  const before = snapshotDir(outdir);
+  const before = readTree(outdir);
   // The second file cannot be created below the first one, which is a file.
   expect(() => writeManifestsAtomically(new Map([['a.yaml', 'kind: A\n'], ['a.yaml/b.yaml', 'kind: B\n']]), outdir)).toThrow();
-  expect(snapshotDir(outdir)).toEqual(before);
+  expect(readTree(outdir)).toEqual(before);
   expect(fs.readdirSync(work)).toEqual(['dist']);
 });
 
@@ -63,12 +51,12 @@ test('`npm run synth`\'s command writes the default app, byte-identical to the i
   execFileSync('sh', [path.join(ROOT, 'scripts', 'synth.sh')], {
     cwd: ROOT, env: { ...process.env, CDK8S_OUTDIR: outdir }, stdio: 'pipe',
   });
-  expect(snapshotDir(outdir)).toEqual(Object.fromEntries(renderDefaultApp()));
+  expect(readTree(outdir)).toEqual(Object.fromEntries(renderDefaultApp()));
 }, 30_000);
 
 test('a failing synth exits non-zero and leaves the previous output untouched', () => {
   const outdir = previousOutput();
-  const before = snapshotDir(outdir);
+  const before = readTree(outdir);
   const failing = path.join(work, 'failing-main.ts');
   fs.writeFileSync(failing, [
     `import { App } from ${JSON.stringify(require.resolve('cdk8s'))};`,
@@ -83,5 +71,5 @@ test('a failing synth exits non-zero and leaves the previous output untouched', 
   const run = spawnSync(process.execPath, [require.resolve('tsx/cli'), failing], { cwd: ROOT, env: { ...process.env, CDK8S_OUTDIR: outdir }, encoding: 'utf8' });
   expect(run.status).not.toBe(0);
   expect(run.stderr).toContain('spec.backupTime "25:00" is not valid');
-  expect(snapshotDir(outdir)).toEqual(before);
+  expect(readTree(outdir)).toEqual(before);
 }, 30_000);

@@ -8,15 +8,12 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { FakeApiServer } from '../__tests__/support/fake-apiserver';
 import { operatorBundle, waitFor } from '../__tests__/support/operator-process';
+import { fileShops, procMemoryMiB } from './fleet';
 (async () => {
   const n = Number(process.argv[2] ?? 3000);
   const file = await operatorBundle();
   const server = new FakeApiServer(); await server.start();
-  for (let i = 0; i < n; i++) {
-    const ns = `mall-${i % 50}`;
-    server.put({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: `shop-${i}-data`, namespace: ns, labels: { 'mall.example.com/shop': `shop-${i}` } }, spec: { accessModes: ['ReadWriteOnce'] } });
-    server.put({ apiVersion: 'mall.example.com/v1alpha1', kind: 'Backup', metadata: { name: `shop-${i}`, namespace: ns }, spec: { shopName: `shop-${i}`, backupTime: '02:30', timeZone: 'UTC', vaultLocation: `s3:https://s3.amazonaws.com/vault/shop-${i}`, vaultCredentialsSecret: 'vault', retention: { keepLast: 7 }, suspend: false, concurrencyPolicy: 'Forbid', backoffLimit: 2 } });
-  }
+  fileShops(server, n);
   fs.writeFileSync('/tmp/kc', server.kubeconfig('p'));
   const t0 = Date.now();
   const cpu0 = process.cpuUsage();
@@ -24,11 +21,11 @@ import { operatorBundle, waitFor } from '../__tests__/support/operator-process';
   let metricsPort = 0;
   child.stdout!.on('data', (d) => { const m = /"metricsPort":(\d+)/.exec(String(d)); if (m) metricsPort = Number(m[1]); });
   const rssSeries: string[] = [];
-  const sampler = setInterval(() => { try { const st = fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'); rssSeries.push(`${Date.now() - t0}:${(Number(/VmRSS:\s+(\d+)/.exec(st)![1]) / 1024).toFixed(0)}`); } catch { /* exited */ } }, 500);
+  const sampler = setInterval(() => { try { rssSeries.push(`${Date.now() - t0}:${procMemoryMiB(child.pid!, 'VmRSS').toFixed(0)}`); } catch { /* exited */ } }, 500);
   await waitFor('sync', () => server.count('Backup', (b) => b.status?.phase === 'Scheduled') === n, 600000, 200);
   const stat = fs.readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(' ');
   const cpu = process.cpuUsage(cpu0);
-  const hwm = Number(/VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]) / 1024;
+  const hwm = procMemoryMiB(child.pid!, 'VmHWM');
   console.log('wall', Date.now() - t0, 'hwm MiB', hwm.toFixed(0), 'operator cpu ms', (Number(stat[13]) + Number(stat[14])) * 10, 'server cpu ms', Math.round((cpu.user + cpu.system) / 1000));
   if (process.env.PROF_METRICS) console.log((await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text()).split('\n').filter((l) => /^(nodejs_heap_size|nodejs_external|process_resident|nodejs_heap_space_size_used)/.test(l)).join('\n'));
   clearInterval(sampler);

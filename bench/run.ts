@@ -14,6 +14,7 @@ import { OperatorProcess, operatorBundle, waitFor } from '../__tests__/support/o
 import { Testing } from 'cdk8s';
 import * as YAML from 'yaml';
 import { BackupCronJob } from '../lib/backup-job';
+import { fileShops, procMemoryMiB } from './fleet';
 
 const ROOT = path.join(__dirname, '..');
 const args = process.argv.slice(2);
@@ -131,11 +132,6 @@ async function benchScale(): Promise<void> {
   ]);
 }
 
-function procPeakRssMiB(pid: number): number {
-  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) / 1024;
-}
-
 /** The NODE_OPTIONS the synthesized Deployment gives the operator (its heap ceiling), so the bench runs it as deployed. */
 function deployedNodeOptions(): string {
   const docs = YAML.parseAllDocuments(fs.readFileSync(path.join(ROOT, 'dist', '01-operator.yaml'), 'utf8')).map((d) => d.toJS());
@@ -152,14 +148,7 @@ async function benchOperator(): Promise<void> {
   for (const n of sizes) {
     const server = new FakeApiServer();
     await server.start();
-    for (let i = 0; i < n; i++) {
-      const ns = `mall-${i % 50}`;
-      server.put({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: `shop-${i}-data`, namespace: ns, labels: { 'mall.example.com/shop': `shop-${i}` } }, spec: { accessModes: ['ReadWriteOnce'] } });
-      server.put({
-        apiVersion: 'mall.example.com/v1alpha1', kind: 'Backup', metadata: { name: `shop-${i}`, namespace: ns },
-        spec: { shopName: `shop-${i}`, backupTime: `${String(i % 24).padStart(2, '0')}:30`, timeZone: 'UTC', vaultLocation: `s3:https://s3.amazonaws.com/vault/shop-${i}`, vaultCredentialsSecret: 'vault', retention: { keepLast: 7 }, suspend: false, concurrencyPolicy: 'Forbid', backoffLimit: 2 },
-      });
-    }
+    fileShops(server, n);
     const requestsBefore = server.requests.length;
     const started = Date.now();
     const op = new OperatorProcess(server, 'bench', ['--log-level=info', '--workers=8', '--leader-elect=false', ...(process.env.BENCH_OPERATOR_ARGS ?? '').split(' ').filter(Boolean)], { NODE_OPTIONS: nodeOptions });
@@ -173,7 +162,7 @@ async function benchOperator(): Promise<void> {
     const writesBefore = server.writes((r) => !r.path.includes('/leases')).length;
     await new Promise((r) => setTimeout(r, steadySeconds * 1000));
     const steadyWrites = server.writes((r) => !r.path.includes('/leases')).length - writesBefore;
-    const rss = procPeakRssMiB(pid);
+    const rss = procMemoryMiB(pid, 'VmHWM');
     await op.stop();
     await server.stop();
     rows.push(`| ${n} | ${(wall / 1000).toFixed(2)} s | ${(reads / n).toFixed(3)} | ${(writes / n).toFixed(3)} | ${rss.toFixed(0)} MiB | ${steadyWrites} in ${steadySeconds} s |`);
