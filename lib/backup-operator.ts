@@ -7,8 +7,11 @@ import { PropErrors, show } from './prop-errors';
 import { RESTRICTED_CONTAINER_SECURITY_CONTEXT, restrictedPodSecurityContext, NONROOT_ID } from './pod-security';
 import { ResourceSpec, toResourceRequirements, checkResources, quantityValue } from './resources';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const PACKAGE_VERSION: string = require('../package.json').version;
+// Imported rather than read at run time, so the compiled library carries its own version (tsc copies this
+// package.json beside the output) and never picks up the package.json of the app that installs it.
+import packageJson from '../package.json';
+
+const PACKAGE_VERSION: string = packageJson.version;
 
 /** Where the operator image is published; its tag follows the package version. */
 export const OPERATOR_IMAGE_REPOSITORY = 'ghcr.io/mall-example/mall-backup-operator';

@@ -45,7 +45,7 @@ export class ShopBackup extends Construct {
     errors.throwIfAny();
 
     this.backup = new Backup(this, 'Resource', {
-      metadata: { name, namespace, labels: standardLabels('sample', { [api.SHOP_LABEL]: spec.shopName }) },
+      metadata: { name, namespace, labels: standardLabels('backup-permit', { [api.SHOP_LABEL]: spec.shopName }) },
       spec,
     });
   }

@@ -1,0 +1,12 @@
+/**
+ * mall-backup as a construct library: what another cdk8s app needs to register the Backup API, deploy
+ * the operator and file permits. Everything else under lib/ serves this repository's own app.
+ */
+export { BackupCrd, BackupCrdProps } from './backup-crd';
+export { BackupOperator, BackupOperatorProps, DEFAULT_OPERATOR_IMAGE, OPERATOR_IMAGE_REPOSITORY, LogLevel, LOG_LEVELS } from './backup-operator';
+export { ShopBackup, ShopBackupProps } from './shop-backup';
+export { BackupCronJob, BackupRunNowJob, BackupPodProps, RunNowJobProps, BackupRef, RESTIC_IMAGE } from './backup-job';
+export { BackupApiChart, BackupOperatorChart, SampleBackupsChart, SampleBackupsChartProps } from './charts';
+export { ResourceSpec, ResourceAmounts } from './resources';
+export { API_GROUP, API_VERSION, BACKUP_API_VERSION, BACKUP_KIND, BACKUP_CRD_NAME, SHOP_LABEL, RUN_NOW_ANNOTATION } from './backup-api';
+export * from '../imports/mall.example.com';
