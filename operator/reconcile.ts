@@ -5,11 +5,11 @@
  */
 import { createHash } from 'node:crypto';
 import { App, Chart } from 'cdk8s';
-import { Cron } from 'croner';
 import type { BackupSpec } from '../imports/mall.example.com';
 import * as api from '../lib/backup-api';
 import { BackupCronJob, BackupPodProps, BackupRef, BackupRunNowJob, cronScheduleOf, RUN_NOW_LABEL, runNowToken } from '../lib/backup-job';
-import { pvcVaultClaim, validateBackupSpec } from '../lib/backup-validation';
+import { pvcVaultClaim, validateBackupName, validateBackupSpec } from '../lib/backup-validation';
+import { nextAfter, parseSchedule, previousAtOrBefore } from '../lib/cron';
 import type { ResourceSpec } from '../lib/resources';
 
 /** A Kubernetes object as JSON; only the fields the operator reads are named. */
@@ -232,8 +232,9 @@ function condition(previous: Condition[] | undefined, next: Omit<Condition, 'las
 const nextRuns = new Map<string, { from: number; next: number | undefined }>();
 
 /**
- * The next run after `now`, in the Backup's time zone. Remembered per schedule and zone: an answer
- * computed at an earlier time stays right until that run is reached, as no run lies between.
+ * The next run after `now`, in the Backup's time zone, as the CronJob controller computes it; undefined
+ * when the schedule never fires (30 February) or cannot be read. Remembered per schedule and zone: an
+ * answer computed at an earlier time stays right until that run is reached, as no run lies between.
  */
 export function nextRun(spec: BackupSpec, now: Date): string | undefined {
   const schedule = cronScheduleOf(spec.backupTime);
@@ -242,7 +243,7 @@ export function nextRun(spec: BackupSpec, now: Date): string | undefined {
   const t = now.getTime();
   let cached = nextRuns.get(key);
   if (!cached || t < cached.from || cached.next === undefined || t >= cached.next) {
-    cached = { from: t, next: new Cron(schedule, { timezone, paused: true }).nextRun(now)?.getTime() };
+    cached = { from: t, next: safely(() => nextAfter(parseSchedule(schedule), timezone, now))?.getTime() };
     if (nextRuns.size > 10_000) nextRuns.clear();
     nextRuns.set(key, cached);
   }
@@ -251,7 +252,16 @@ export function nextRun(spec: BackupSpec, now: Date): string | undefined {
 
 /** The most recent run time at or before `now`. */
 function previousRun(spec: BackupSpec, now: Date): Date | undefined {
-  return new Cron(cronScheduleOf(spec.backupTime), { timezone: spec.timeZone ?? api.DEFAULT_TIME_ZONE, paused: true }).previousRuns(1, now)[0];
+  return safely(() => previousAtOrBefore(parseSchedule(cronScheduleOf(spec.backupTime)), spec.timeZone ?? api.DEFAULT_TIME_ZONE, now));
+}
+
+/** Schedules are validated before they get here; a reading error still must not stop the status write. */
+function safely<T>(compute: () => T): T | undefined {
+  try {
+    return compute();
+  } catch {
+    return undefined;
+  }
 }
 
 /** JSON with object keys sorted, so equal values compare equal whatever order the API server wrote. */
@@ -282,7 +292,7 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
   const newestFinished = finished[finished.length - 1];
 
   // What the permit asks for, and whether it can be done.
-  const problems = validateBackupSpec(spec);
+  const problems = [...validateBackupName(backup.metadata.name), ...validateBackupSpec(spec)];
   const jobPodNames = new Set(observed.jobPods.map((p) => p.metadata.name));
   const plan = problems.length > 0 ? undefined : planVolumes(spec, observed.claims, observed.namespacePods, jobPodNames);
   const readyProblem = problems.length > 0 ? { reason: 'InvalidSpec', message: problems.join('; ') } : plan!.problem;
@@ -361,7 +371,8 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
     message = lastBackup.message;
   } else {
     phase = 'Scheduled';
-    message = `next run at ${nextRun(spec, now)}`;
+    const next = nextRun(spec, now);
+    message = next ? `next run at ${next}` : `the schedule "${cronScheduleOf(spec.backupTime)}" has no run in the next five years: change backupTime`;
   }
 
   const succeededSnapshot = newestSucceeded && snapshotOf(podsOf(newestSucceeded));
