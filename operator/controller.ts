@@ -7,12 +7,14 @@ import type { Logger } from 'pino';
 import * as api from '../lib/backup-api';
 import { BACKUP_LABEL, BACKUP_UID_LABEL, cronJobNameFor } from '../lib/backup-job';
 import { pvcVaultClaim } from '../lib/backup-validation';
-import { ApiError, isConflict, isNotFound, KubeClient, resourcePath } from './kube';
+import { ApiError, isConflict, isNotFound, isRefusal, KubeClient, resourcePath } from './kube';
 import { OperatorMetrics } from './metrics';
 import { ObjectIndex } from './object-index';
 import { WorkQueue } from './queue';
 import { dropJobTemplate, trimMetadata, trimPod } from './trim';
-import { BackupObject, BackupStatus, KubeEvent, KubeObject, reconcile, Settings } from './reconcile';
+import { BackupObject, BackupStatus, canonicalJson, KubeEvent, KubeObject, reconcile, Settings, timestamp } from './reconcile';
+import { REASON } from './vocabulary';
+import { describeRefusal, RefusedWrite, withRefusals } from './write-outcome';
 
 export const FIELD_MANAGER = 'mall-backup-operator';
 
@@ -286,30 +288,47 @@ export class Controller {
       now: new Date(),
     }, this.options.settings);
 
+    // Every write is tried; whatever fails, the status is written last and says why.
     let wrote = false;
+    const refusals: RefusedWrite[] = [];
+    let transient: unknown;
+    const attempt = async (write: () => Promise<void>, refused: Omit<RefusedWrite, 'statusCode' | 'message'>) => {
+      try {
+        await write();
+        wrote = true;
+      } catch (error) {
+        if (isRefusal(error)) refusals.push({ ...refused, statusCode: error.statusCode, message: error.serverMessage });
+        else transient ??= error;
+      }
+    };
     if (desired.cronJob && desired.cronJobChanged) {
-      const applied = await this.client.apply(resourcePath('batch/v1', 'cronjobs', namespace, desired.cronJob.metadata.name), desired.cronJob, FIELD_MANAGER);
-      this.lastApplied.set(uid, { inputs: desired.cronJobInputs!, resourceVersion: applied.metadata.resourceVersion });
-      wrote = true;
+      const cron = desired.cronJob;
+      await attempt(async () => {
+        const applied = await this.client.apply(resourcePath('batch/v1', 'cronjobs', namespace, cron.metadata.name), cron, FIELD_MANAGER);
+        this.lastApplied.set(uid, { inputs: desired.cronJobInputs!, resourceVersion: applied.metadata.resourceVersion });
+      }, { what: `CronJob ${cron.metadata.name}`, reason: REASON.CronJobRefused });
     } else if (desired.cronJob && cronJob?.metadata.resourceVersion) {
       this.lastApplied.set(uid, { inputs: desired.cronJobInputs!, resourceVersion: cronJob.metadata.resourceVersion });
     }
     // Checked and remembered: until its resourceVersion moves, this version of the CronJob needs no template.
     if (cronJob && this.lastApplied.get(uid)?.resourceVersion === cronJob.metadata.resourceVersion) dropJobTemplate(cronJob);
     for (const jobName of desired.deleteJobs) {
-      await this.client.delete(resourcePath('batch/v1', 'jobs', namespace, jobName)).catch((e) => { if (!isNotFound(e)) throw e; });
-      wrote = true;
+      await attempt(() => this.client.delete(resourcePath('batch/v1', 'jobs', namespace, jobName)).then(() => undefined, (e) => { if (!isNotFound(e)) throw e; }),
+        { what: `Job ${jobName} (to replace it with a run-now Job)`, reason: REASON.RunNowRefused });
     }
     for (const job of desired.createJobs) {
-      await this.client.create(resourcePath('batch/v1', 'jobs', namespace), job).catch((e) => { if (!isConflict(e)) throw e; });
+      await attempt(() => this.client.create(resourcePath('batch/v1', 'jobs', namespace), job).then(() => undefined, (e) => { if (!isConflict(e)) throw e; }),
+        { what: `run-now Job ${job.metadata.name}`, reason: REASON.RunNowRefused });
+    }
+    const outcome = withRefusals(desired.status, backup.status, refusals, timestamp(new Date()));
+    if (refusals.length > 0 ? canonicalJson(outcome.status) !== canonicalJson(backup.status ?? {}) : desired.statusChanged) {
+      await this.writeStatus(backup, outcome.status);
       wrote = true;
     }
-    if (desired.statusChanged) {
-      await this.writeStatus(backup, desired.status);
-      wrote = true;
-    }
-    await Promise.all(desired.events.map((e) => this.recordEvent(backup, e)));
-    this.metrics.recordStatus(namespace, name, desired.status);
+    await Promise.all([...desired.events, ...outcome.events].map((e) => this.recordEvent(backup, e)));
+    this.metrics.recordStatus(namespace, name, outcome.status);
+    if (transient !== undefined) throw transient;
+    if (refusals.length > 0) throw new Error(refusals.map(describeRefusal).join('; '));
     return wrote;
   }
 

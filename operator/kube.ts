@@ -9,7 +9,7 @@ import * as https from 'node:https';
 import { KubeConfig } from '@kubernetes/client-node';
 
 export class ApiError extends Error {
-  constructor(public readonly statusCode: number, public readonly reason: string, message: string) {
+  constructor(public readonly statusCode: number, public readonly reason: string, message: string, public readonly serverMessage = message) {
     super(message);
   }
 }
@@ -79,7 +79,7 @@ export class KubeClient {
     for (const listener of this.listeners) listener(method, path, status);
     const body = text ? JSON.parse(text) : undefined;
     if (status < 200 || status >= 300) {
-      throw new ApiError(status, body?.reason ?? String(status), `${method} ${path}: ${status} ${body?.message ?? ''}`.trim());
+      throw new ApiError(status, body?.reason ?? String(status), `${method} ${path}: ${status} ${body?.message ?? ''}`.trim(), body?.message ?? text.slice(0, 1024));
     }
     return body as T;
   }
@@ -139,6 +139,15 @@ export function resourcePath(apiVersion: string, plural: string, namespace?: str
 
 export function isConflict(error: unknown): boolean {
   return error instanceof ApiError && error.statusCode === 409;
+}
+
+/**
+ * The API server refused the request as asked (bad request, forbidden, invalid): sending it again
+ * unchanged gets the same answer, so the Backup's status must say why. Conflicts, throttling and
+ * server errors are passing trouble instead.
+ */
+export function isRefusal(error: unknown): error is ApiError {
+  return error instanceof ApiError && [400, 403, 404, 422].includes(error.statusCode);
 }
 
 export function isNotFound(error: unknown): boolean {

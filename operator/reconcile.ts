@@ -11,6 +11,7 @@ import { BackupCronJob, BackupPodProps, BackupRef, BackupRunNowJob, cronSchedule
 import { pvcVaultClaim, validateBackupName, validateBackupSpec } from '../lib/backup-validation';
 import { nextAfter, parseSchedule, previousAtOrBefore } from '../lib/cron';
 import type { ResourceSpec } from '../lib/resources';
+import { CONDITION, INPUTS_ANNOTATION, REASON, STATUS_LIMITS } from './vocabulary';
 
 /** A Kubernetes object as JSON; only the fields the operator reads are named. */
 export interface KubeObject {
@@ -108,8 +109,16 @@ export interface Desired {
   readonly events: KubeEvent[];
 }
 
-export const READY = 'Ready';
-export const LAST_BACKUP_SUCCEEDED = 'LastBackupSucceeded';
+export const READY = CONDITION.Ready;
+export const LAST_BACKUP_SUCCEEDED = CONDITION.LastBackupSucceeded;
+
+/**
+ * How a run-now request is remembered in the status: as written, or, when longer than the status field
+ * allows, as a digest (a longer value would make every status write fail).
+ */
+export function runNowRecord(request: string): string {
+  return request.length <= STATUS_LIMITS.runNowRequest ? request : `sha256:${createHash('sha256').update(request).digest('hex')}`;
+}
 
 /** RFC 3339 with whole seconds, as the API server writes times. */
 export function timestamp(date: Date): string {
@@ -295,7 +304,7 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
   const problems = [...validateBackupName(backup.metadata.name), ...validateBackupSpec(spec)];
   const jobPodNames = new Set(observed.jobPods.map((p) => p.metadata.name));
   const plan = problems.length > 0 ? undefined : planVolumes(spec, observed.claims, observed.namespacePods, jobPodNames);
-  const readyProblem = problems.length > 0 ? { reason: 'InvalidSpec', message: problems.join('; ') } : plan!.problem;
+  const readyProblem = problems.length > 0 ? { reason: REASON.InvalidSpec, message: problems.join('; ') } : plan!.problem;
   const podProps: BackupPodProps | undefined = readyProblem ? undefined : {
     backup: ref, spec, claims: plan!.claims, nodeName: plan!.nodeName, image: settings.resticImage, defaultResources: settings.defaultResources,
   };
@@ -304,8 +313,11 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
   const unchangedSinceApplied = cronJobInputs !== undefined && observed.lastApplied?.inputs === cronJobInputs
     && observed.cronJob?.metadata.resourceVersion === observed.lastApplied.resourceVersion;
   const desiredCronJob = podProps && !unchangedSinceApplied ? BackupCronJob.manifest(podProps) : undefined;
+  // The digest of the inputs rides on the CronJob: inputs that lost a field (a deadline, the node pin)
+  // change it, where comparing only the fields still wanted would see nothing to do.
+  if (desiredCronJob) desiredCronJob.metadata.annotations = { ...desiredCronJob.metadata.annotations, [INPUTS_ANNOTATION]: cronJobInputs };
   const cronJobChanged = desiredCronJob !== undefined && !(observed.cronJob && isSubset(
-    { metadata: { labels: desiredCronJob.metadata.labels, ownerReferences: desiredCronJob.metadata.ownerReferences }, spec: desiredCronJob.spec },
+    { metadata: { labels: desiredCronJob.metadata.labels, annotations: desiredCronJob.metadata.annotations, ownerReferences: desiredCronJob.metadata.ownerReferences }, spec: desiredCronJob.spec },
     observed.cronJob));
 
   // Run now: one Job per new annotation value, within the concurrency policy.
@@ -313,12 +325,12 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
   const deleteJobs: string[] = [];
   let lastRunNowRequest = previous.lastRunNowRequest;
   const request = backup.metadata.annotations?.[api.RUN_NOW_ANNOTATION];
-  if (request && request !== previous.lastRunNowRequest && podProps) {
-    lastRunNowRequest = request;
+  if (request && runNowRecord(request) !== previous.lastRunNowRequest && podProps) {
+    lastRunNowRequest = runNowRecord(request);
     const alreadyStarted = jobs.some((j) => j.metadata.labels?.[RUN_NOW_LABEL] === runNowToken(request));
     if (!alreadyStarted) {
       if (active.length > 0 && (spec.concurrencyPolicy ?? api.DEFAULT_CONCURRENCY_POLICY) === 'Forbid') {
-        events.push({ type: 'Warning', reason: 'RunNowSkipped', message: `run-now request ${JSON.stringify(request)} skipped: ${active[0].metadata.name} is still running and concurrencyPolicy is Forbid` });
+        events.push({ type: 'Warning', reason: REASON.RunNowSkipped, message: `run-now request ${JSON.stringify(request)} skipped: ${active[0].metadata.name} is still running and concurrencyPolicy is Forbid` });
       } else {
         deleteJobs.push(...active.map((j) => j.metadata.name));
         createJobs.push(render((chart) => new BackupRunNowJob(chart, 'now', { ...podProps, request })));
@@ -349,7 +361,7 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
 
   const ready = readyProblem
     ? { type: READY, status: 'False' as const, reason: readyProblem.reason, message: readyProblem.message }
-    : { type: READY, status: 'True' as const, reason: 'CronJobReady', message: `runs "${cronScheduleOf(spec.backupTime)}" in ${spec.timeZone ?? api.DEFAULT_TIME_ZONE}${plan!.nodeName ? ` on node ${plan!.nodeName}` : ''}` };
+    : { type: READY, status: 'True' as const, reason: REASON.CronJobReady, message: `runs "${cronScheduleOf(spec.backupTime)}" in ${spec.timeZone ?? api.DEFAULT_TIME_ZONE}${plan!.nodeName ? ` on node ${plan!.nodeName}` : ''}` };
   const conditions = [ready, ...(lastBackup ? [lastBackup] : (previous.conditions ?? []).filter((c) => c.type === LAST_BACKUP_SUCCEEDED))]
     .map((c) => condition(previous.conditions, { ...c, observedGeneration: generation }, now));
 
@@ -358,7 +370,7 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
   let phase: api.BackupPhase;
   let message: string;
   if (readyProblem) {
-    phase = readyProblem.reason === 'InvalidSpec' ? 'Failed' : 'Pending';
+    phase = readyProblem.reason === REASON.InvalidSpec ? 'Failed' : 'Pending';
     message = readyProblem.message;
   } else if (newestActive) {
     phase = 'Running';
@@ -387,7 +399,7 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
     // The CronJob keeps the newest runs, so the newest succeeded Job here is the newest overall.
     lastSnapshotID: succeededSnapshot ?? previous.lastSnapshotID,
     lastRunNowRequest,
-    message,
+    message: message.length <= STATUS_LIMITS.message ? message : `${message.slice(0, STATUS_LIMITS.message - 1)}…`,
   };
   for (const key of Object.keys(status) as (keyof BackupStatus)[]) if (status[key] === undefined) delete status[key];
 
