@@ -18,6 +18,8 @@ export interface RequestOptions {
   readonly query?: Record<string, string | undefined>;
   readonly body?: unknown;
   readonly contentType?: string;
+  /** Give up after this long without an answer. @default 30 s */
+  readonly timeoutMs?: number;
 }
 
 export type RequestListener = (method: string, path: string, statusCode: number) => void;
@@ -66,13 +68,14 @@ export class KubeClient {
     }
     const transport = url.protocol === 'https:' ? https : http;
     const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
-      const req = transport.request(url, { method, headers, agent: settings.agent as http.Agent | undefined, timeout: 30_000 }, (res) => {
+      const timeoutMs = options.timeoutMs ?? 30_000;
+      const req = transport.request(url, { method, headers, agent: settings.agent as http.Agent | undefined, timeout: timeoutMs }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
         res.on('error', reject);
       });
-      req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer within 30 s`)));
+      req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer within ${timeoutMs} ms`)));
       req.on('error', reject);
       req.end(payload);
     });
@@ -101,20 +104,20 @@ export class KubeClient {
     return this.settings.init;
   }
 
-  public get<T = any>(path: string): Promise<T> {
-    return this.request('GET', path);
+  public get<T = any>(path: string, options: { timeoutMs?: number } = {}): Promise<T> {
+    return this.request('GET', path, options);
   }
 
   public list<T = any>(path: string, labelSelector?: string): Promise<{ items: T[]; metadata: { resourceVersion?: string } }> {
     return this.request('GET', path, { query: { labelSelector } });
   }
 
-  public create<T = any>(path: string, body: unknown): Promise<T> {
-    return this.request('POST', path, { body });
+  public create<T = any>(path: string, body: unknown, options: { timeoutMs?: number } = {}): Promise<T> {
+    return this.request('POST', path, { body, ...options });
   }
 
-  public replace<T = any>(path: string, body: unknown): Promise<T> {
-    return this.request('PUT', path, { body });
+  public replace<T = any>(path: string, body: unknown, options: { timeoutMs?: number } = {}): Promise<T> {
+    return this.request('PUT', path, { body, ...options });
   }
 
   public mergePatch<T = any>(path: string, body: unknown): Promise<T> {
