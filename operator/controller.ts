@@ -2,7 +2,7 @@
  * The operator's loop: informers keep a cache of Backups and of what they touch, a work queue hands
  * Backups to the pure `reconcile`, and a thin layer applies its answer to the API server.
  */
-import { KubeConfig, makeInformer, Informer, ObjectCache, KubernetesObject } from '@kubernetes/client-node';
+import { KubeConfig, Informer, KubernetesObject, ListWatch, ObjectCache, Watch } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import * as api from '../lib/backup-api';
 import { BACKUP_LABEL, BACKUP_UID_LABEL, cronJobNameFor } from '../lib/backup-job';
@@ -10,7 +10,7 @@ import { pvcVaultClaim } from '../lib/backup-validation';
 import { ApiError, isConflict, isNotFound, isRefusal, KubeClient, resourcePath } from './kube';
 import { OperatorMetrics } from './metrics';
 import { ObjectIndex } from './object-index';
-import { WorkQueue } from './queue';
+import { Backoff, WorkQueue } from './queue';
 import { dropJobTemplate, trimMetadata, trimPod } from './trim';
 import { BackupObject, BackupStatus, canonicalJson, KubeEvent, KubeObject, reconcile, Settings, timestamp } from './reconcile';
 import { REASON } from './vocabulary';
@@ -67,18 +67,29 @@ const INDEX_KEYS: Partial<Record<SourceName, (obj: KubeObject) => string[]>> = {
 
 type Cache = Informer<KubernetesObject> & ObjectCache<KubernetesObject>;
 
-/** Restarts a stopped informer with a growing delay; client-node's informer gives up on non-410 errors. */
+/** client-node's Watch, asking for bookmarks: a restarted watch resumes from a recent resourceVersion instead of relisting. */
+class BookmarkWatch extends Watch {
+  public override watch(path: string, queryParams: Record<string, string | number | boolean | undefined>, callback: (phase: string, apiObj: any, watchObj?: any) => void, done: (err: any) => void): Promise<AbortController> {
+    return super.watch(path, { ...queryParams, allowWatchBookmarks: true }, callback, done);
+  }
+}
+
+/**
+ * Restarts a stopped informer after a backoff (client-node's informer gives up on non-410 errors), and
+ * keeps what the probes report: whether it has synced and since when it has been failing.
+ */
 class ResilientInformer {
   public readonly cache: Cache;
-  private failures = 0;
+  private readonly backoff = new Backoff();
   private synced = false;
   private stopping = false;
   private timer?: NodeJS.Timeout;
+  /** Since when the informer has been failing, and why; undefined while it is well. */
+  public failing?: { since: number; error: string };
 
-  constructor(private readonly label: string, config: KubeConfig, client: KubeClient, path: string, labelSelector: string | undefined, private readonly log: Logger) {
-    this.cache = makeInformer(config, path, () => client.list(path, labelSelector) as never, labelSelector);
+  constructor(public readonly label: string, config: KubeConfig, client: KubeClient, path: string, labelSelector: string | undefined, private readonly log: Logger) {
+    this.cache = new ListWatch(path, new BookmarkWatch(config), () => client.list(path, labelSelector) as never, false, labelSelector) as Cache;
     this.cache.on('error', (err: unknown) => this.restart(err));
-    this.cache.on('connect', () => { this.failures = 0; });
   }
 
   public get isSynced(): boolean {
@@ -91,13 +102,21 @@ class ResilientInformer {
     this.cache.on('error', onError);
     await this.cache.start();
     this.cache.off('error', onError);
-    if (!failed) this.synced = true;
+    if (!failed) {
+      // Listed and watching again: a later failure is a new one. A list that keeps failing never gets here.
+      this.synced = true;
+      this.failing = undefined;
+      this.backoff.reset();
+    }
   }
 
   private restart(err: unknown): void {
     if (this.stopping) return;
-    const delay = Math.min(30_000, 500 * 2 ** this.failures++);
-    this.log.warn({ informer: this.label, err: (err as Error)?.message ?? String(err), retryInMs: delay }, 'informer stopped; restarting');
+    const error = (err as Error)?.message ?? String(err);
+    this.failing = { since: this.failing?.since ?? Date.now(), error };
+    const delay = this.backoff.next();
+    this.log.warn({ informer: this.label, err: error, retryInMs: delay }, 'informer stopped; restarting');
+    if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => void this.start(), delay);
   }
 
@@ -152,9 +171,22 @@ export class Controller {
     }
   }
 
-  /** True once every informer has listed its objects and is watching. */
+  /** True once every informer has listed its objects and is watching, and none is failing now (/readyz). */
   public get synced(): boolean {
-    return [...this.informers.values()].flat().every((i) => i.isSynced);
+    return [...this.informers.values()].flat().every((i) => i.isSynced && !i.failing);
+  }
+
+  /**
+   * False once an informer has been failing for longer than `unhealthyAfterMs` (/healthz): a cache that
+   * cannot list or watch (e.g. a 403 on pods) leaves every Backup unreconciled, and a restart may help.
+   */
+  public healthy(unhealthyAfterMs = 120_000, now = Date.now()): boolean {
+    return !this.stopping && this.failingInformers().every((f) => now - f.since <= unhealthyAfterMs);
+  }
+
+  /** The informers failing now, and why. */
+  public failingInformers(): { informer: string; since: number; error: string }[] {
+    return [...this.informers.values()].flat().filter((i) => i.failing).map((i) => ({ informer: i.label, ...i.failing! }));
   }
 
   /** Starts the informers and resolves once all have synced (failed ones are retried meanwhile). */

@@ -174,6 +174,34 @@ test('watches that drop, expire (410) or fail (500) mid-run still converge', asy
   expect(server.list('CronJob', NS).map((c) => c.metadata.name).sort()).toEqual(['backup-bakery', 'backup-florist', 'backup-grocer']);
 });
 
+test('an informer that keeps failing (403 on pods) backs off, shows in /readyz, and fails /healthz after a bounded time', async () => {
+  server.failNext(1_000, (method, p) => method === 'GET' && p === '/api/v1/pods', 403);
+  const op = new OperatorProcess(server, 'op-1', [], { INFORMER_UNHEALTHY_AFTER_SECONDS: '3' });
+  operators.push(op);
+  const started = Date.now();
+  await op.start({ waitForSync: false });
+  const notReady = await waitFor('/readyz naming the pods informer', async () => {
+    const r = await op.get('probe', '/readyz').catch(() => undefined);
+    return r?.status === 503 && r.text.includes('/api/v1/pods') && r;
+  });
+  expect(notReady.text).toMatch(/informer pods \/api\/v1\/pods failing since .*: GET \/api\/v1\/pods: 403/);
+  expect((await op.get('probe', '/healthz')).status).toBe(200);
+  await waitFor('/healthz failing', async () => (await op.get('probe', '/healthz')).status === 503, 10_000);
+  const elapsed = Date.now() - started;
+  // Exponential backoff from 0.8 s (with jitter): a handful of lists in that time, not one per 500 ms.
+  const lists = server.requests.filter((r) => r.path === '/api/v1/pods' && !r.watch).length;
+  expect(lists).toBeLessThanOrEqual(Math.ceil(Math.log2(elapsed / 800)) + 2);
+  const delays = op.logs.filter((l) => l.msg === 'informer stopped; restarting').map((l) => l.retryInMs as number);
+  expect(delays.length).toBeGreaterThanOrEqual(2);
+  expect(delays[1]).toBeGreaterThanOrEqual(1_600);
+});
+
+test('watches ask for bookmarks', async () => {
+  await operator();
+  await waitFor('watches', () => server.requests.some((r) => r.watch));
+  expect(server.watchQueries.filter((q) => q.get('allowWatchBookmarks') !== 'true')).toEqual([]);
+});
+
 test('run-now starts one Job; a restart creates nothing twice; steady state writes nothing', async () => {
   const first = await operator('op-1', ['--resync-seconds=1']);
   fileBackup('bakery', {}, { 'mall.example.com/run-now': 'please' });

@@ -88,6 +88,8 @@ export class FakeApiServer {
   private compactedBefore = 0;
   private failures: { count: number; match: (method: string, path: string) => boolean; status: number }[] = [];
   public readonly requests: RequestRecord[] = [];
+  /** The query of every watch request, to check what clients ask for (e.g. allowWatchBookmarks). */
+  public readonly watchQueries: URLSearchParams[] = [];
   public port = 0;
 
   public async start(): Promise<string> {
@@ -248,6 +250,7 @@ export class FakeApiServer {
     const watch = url.searchParams.get('watch') === 'true';
     const user = String(req.headers.authorization ?? '').replace(/^Bearer /, '');
     const record: RequestRecord = { method, path: url.pathname, status: 0, watch, user };
+    if (watch) this.watchQueries.push(url.searchParams);
     this.requests.push(record);
     const originalWriteHead = res.writeHead.bind(res);
     res.writeHead = ((status: number, ...rest: any[]) => { record.status = status; return originalWriteHead(status, ...rest); }) as never;
