@@ -1,5 +1,5 @@
 import { parse } from '@bufbuild/cel';
-import { validateBackupSpec } from '../lib/backup-validation';
+import { validateBackupName, validateBackupSpec } from '../lib/backup-validation';
 import { BackupAdmission, Schema } from './support/backup-admission';
 import { allObjects, backupCrdOf, backupSchemaOf, synthDefaultApp } from './support/synth';
 
@@ -92,6 +92,13 @@ const VALID: [string, Record<string, unknown>][] = [
   ['a cron expression with ranges and steps', { backupTime: '*/15 1-5 * * MON-FRI' }],
   ['a cron expression with lists and month names', { backupTime: '0 3 1,15 JAN,JUL *' }],
   ['@weekly', { backupTime: '@weekly' }],
+  ['names in any letter case', { backupTime: '0 3 * jan,Jul mon-Fri' }],
+  ['? for any day, as Kubernetes reads it', { backupTime: '0 3 ? * ?' }],
+  ['a numeric-prefix step (5-59/15)', { backupTime: '5/15 2 * * *' }],
+  ['a step larger than its field', { backupTime: '*/90 */30 * * *' }],
+  ['a one-value range and a full day-of-week range', { backupTime: '7-7 2 * * 0-6' }],
+  ['a legacy zone name Go knows', { timeZone: 'US/Eastern' }],
+  ['an old name of a zone', { timeZone: 'Asia/Calcutta' }],
   ['a time zone with three parts', { timeZone: 'America/Argentina/Buenos_Aires' }],
   ['an Etc zone', { timeZone: 'Etc/GMT+3' }],
   ['a REST vault with a port', { vaultLocation: 'rest:https://vault.mall.internal:8000/bakery' }],
@@ -128,6 +135,16 @@ const INVALID: [string, Record<string, unknown>, RegExp][] = [
   ['a cron day of week of 7', { backupTime: '0 2 * * 7' }, /backupTime "0 2 \* \* 7" is not valid/],
   ['an unknown macro', { backupTime: '@nightly' }, /backupTime "@nightly" is not valid: .*@hourly, @daily, @weekly, @monthly, @yearly/],
   ['a CRON_TZ prefix', { backupTime: 'CRON_TZ=UTC 0 2 * * *' }, /backupTime "CRON_TZ=UTC 0 2 \* \* \*" is not valid/],
+  ['a reversed day-of-week range', { backupTime: '0 2 * * 5-1' }, /backupTime "0 2 \* \* 5-1" is not valid: a cron range must run from low to high/],
+  ['a reversed range of day names', { backupTime: '0 2 * * SAT-MON' }, /backupTime "0 2 \* \* SAT-MON" is not valid: a cron range must run from low to high/],
+  ['a reversed minute range with a step', { backupTime: '30-10/5 2 * * *' }, /a cron range must run from low to high/],
+  ['a reversed month range mixing a number and a name', { backupTime: '0 2 * 12-FEB *' }, /a cron range must run from low to high/],
+  ['a time zone in the wrong case', { timeZone: 'europe/rome' }, /timeZone "europe\/rome" is not a time zone Kubernetes knows: use a name from the IANA time zone database exactly/],
+  ['an abbreviation only Node knows', { timeZone: 'PST' }, /timeZone "PST" is not a time zone Kubernetes knows/],
+  ['an upper-case UTC variant', { timeZone: 'utc' }, /timeZone "utc" is not a time zone Kubernetes knows/],
+  ['a made-up zone', { timeZone: 'Mars/Olympus_Mons' }, /timeZone "Mars\/Olympus_Mons" is not a time zone Kubernetes knows/],
+  ['a negative memory request', { resources: { requests: { memory: '-1Gi' } } }, /spec\.resources\.requests\.memory: Invalid value: "-1Gi": must match pattern/],
+  ['a negative CPU limit as a number', { resources: { limits: { cpu: -1 } } }, /spec\.resources\.limits\.cpu: Invalid value: a quantity must not be negative/],
   ['a time zone with spaces', { timeZone: 'Europe/ Rome' }, /timeZone "Europe\/ Rome" is not valid: use an IANA time zone name/],
   ['a time zone offset', { timeZone: '+02:00' }, /timeZone "\+02:00" is not valid/],
   ['a vault without a known scheme', { vaultLocation: 'ftp://vault/bakery' }, /vaultLocation "ftp:\/\/vault\/bakery" is not valid: use s3:https:\/\/<host>\/<bucket>/],
@@ -165,6 +182,13 @@ describe('Backup objects the CRD admits', () => {
 });
 
 describe('Backup objects the CRD rejects', () => {
+  test('a name longer than a label value (63), which would make every CronJob and Job it labels fail', () => {
+    const long = { ...backup({}), metadata: { name: 'a'.repeat(64), namespace: 'shops' } };
+    expect(admission.admit(long).errors).toEqual([expect.stringMatching(/Invalid value: metadata\.name is too long: at most 63 characters/)]);
+    expect(admission.admit({ ...long, metadata: { name: 'a'.repeat(63), namespace: 'shops' } }).errors).toEqual([]);
+    expect(validateBackupName('a'.repeat(64))).toEqual([expect.stringContaining('is 64 characters long: at most 63 allowed')]);
+  });
+
   test(`at least 30 invalid cases (${INVALID.length})`, () => expect(INVALID.length).toBeGreaterThanOrEqual(30));
   test.each(INVALID)('rejects %s', (_, spec, message) => {
     const result = admission.admit(backup(spec));
@@ -192,9 +216,9 @@ describe('the constructs\' validation agrees with the CRD', () => {
   test.each(INVALID)('rejects %s', (_, spec) => {
     expect(validateBackupSpec(backup(spec).spec)).not.toEqual([]);
   });
-  test('and also checks the time zone database, which the schema cannot', () => {
-    expect(admission.admit(backup({ timeZone: 'Mars/Olympus_Mons' })).allowed).toBe(true);
-    expect(validateBackupSpec(backup({ timeZone: 'Mars/Olympus_Mons' }).spec))
-      .toEqual(['spec.timeZone "Mars/Olympus_Mons" is not a time zone the time zone database knows: use an IANA time zone name such as "UTC", "Europe/Rome" or "America/New_York"']);
+  test('and also compares requests with limits, which the schema cannot', () => {
+    const spec = backup({ resources: { requests: { memory: '2Gi' }, limits: { memory: '1Gi' } } }) as { spec: unknown };
+    expect(admission.admit(spec).allowed).toBe(true);
+    expect(validateBackupSpec(spec.spec)).toEqual(['spec.resources.requests.memory "2Gi" is above limits.memory "1Gi": a request may not exceed its limit']);
   });
 });

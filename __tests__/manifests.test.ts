@@ -112,14 +112,14 @@ describe('the operator deployment', () => {
     const [role] = find('ClusterRole', 'mall-backup-operator');
     const grants = role.rules.flatMap((r: any) => r.apiGroups.flatMap((g: string) => r.resources.map((res: string) => `${g}/${res}: ${r.verbs.join(',')}`)));
     expect(grants.sort()).toEqual([
-      '/events: create,patch',
-      '/persistentvolumeclaims: get,list,watch',
-      '/pods: get,list,watch',
-      'batch/cronjobs: get,list,watch,create,update,patch,delete',
-      'batch/jobs: get,list,watch,create,update,patch,delete',
-      'events.k8s.io/events: create,patch',
-      'mall.example.com/backups/status: get,patch,update',
-      'mall.example.com/backups: get,list,watch',
+      '/events: create',
+      '/persistentvolumeclaims: list,watch',
+      '/pods: list,watch',
+      'batch/cronjobs: list,watch,create,patch',
+      'batch/jobs: list,watch,create,delete',
+      'mall.example.com/backups/finalizers: update',
+      'mall.example.com/backups/status: patch',
+      'mall.example.com/backups: list,watch',
     ]);
     const [binding] = find('ClusterRoleBinding', 'mall-backup-operator');
     expect(binding.roleRef.name).toBe(role.metadata.name);
@@ -131,7 +131,7 @@ describe('the operator deployment', () => {
     expect(role.metadata.namespace).toBe('mall-backup-system');
     expect(role.rules).toEqual([
       { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
-      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: ['mall-backup-operator-leader'], verbs: ['get', 'update', 'patch'] },
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: ['mall-backup-operator-leader'], verbs: ['get', 'update'] },
     ]);
     expect(find('RoleBinding', 'mall-backup-operator-leader-election')[0].roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role.metadata.name });
   });

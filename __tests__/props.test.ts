@@ -18,7 +18,9 @@ function synthOperator(props: BackupOperatorProps): K8sObject[] {
 describe('ShopBackup rejects bad props at synth time, naming the field, the value and what is allowed', () => {
   test.each<[string, Partial<ShopBackupProps>, string]>([
     ['backupTime "25:00"', { backupTime: '25:00' }, 'spec.backupTime "25:00" is not valid: use "HH:MM" (24-hour, e.g. "02:30"), a 5-field cron expression'],
-    ['an unknown time zone', { timeZone: 'Mars/Olympus_Mons' }, 'spec.timeZone "Mars/Olympus_Mons" is not a time zone the time zone database knows: use an IANA time zone name'],
+    ['an unknown time zone', { timeZone: 'Mars/Olympus_Mons' }, 'spec.timeZone "Mars/Olympus_Mons" is not a time zone Kubernetes knows: use a name from the IANA time zone database'],
+    ['a time zone in the wrong case', { timeZone: 'europe/rome' }, 'spec.timeZone "europe/rome" is not a time zone Kubernetes knows'],
+    ['a reversed day range', { backupTime: '0 2 * * FRI-MON' }, 'spec.backupTime "0 2 * * FRI-MON" is not valid: a cron range must run from low to high'],
     ['a malformed time zone', { timeZone: 'GMT +1' }, 'spec.timeZone "GMT +1" is not valid: use an IANA time zone name'],
     ['a vault without a known scheme', { vaultLocation: 'ftp://vault/x' }, 'spec.vaultLocation "ftp://vault/x" is not valid: use s3:https://<host>/<bucket>[/<path>], rest:https://'],
     ['an upper-case shopName', { shopName: 'Bakery' }, 'spec.shopName "Bakery" is not valid: use a DNS-1123 label'],

@@ -172,7 +172,7 @@ export interface BackupSpec {
   readonly suspend?: boolean;
 
   /**
-   * IANA time zone in which backupTime is read, e.g. "Europe/Rome" or "America/New_York". Daylight-saving changes follow the zone. Defaults to UTC.
+   * IANA time zone in which backupTime is read, e.g. "Europe/Rome" or "America/New_York", spelled exactly as in the time zone database (case matters). Daylight-saving changes follow the zone. Defaults to UTC.
    *
    * @default UTC.
    * @schema BackupSpec#timeZone

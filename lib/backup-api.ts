@@ -22,6 +22,8 @@ export const RUN_NOW_ANNOTATION = `${API_GROUP}/run-now`;
 /** DNS-1123 label: what Kubernetes accepts as a label value and a host name part. */
 export const DNS_LABEL_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
 export const DNS_LABEL_MAX_LENGTH = 63;
+/** A Backup's name labels what it makes (`mall.example.com/backup=<name>`): at most a label value's 63 characters. */
+export const BACKUP_NAME_MAX_LENGTH = 63;
 /** DNS-1123 subdomain: what Kubernetes accepts as the name of a Secret or a PersistentVolumeClaim. */
 export const DNS_SUBDOMAIN_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
 export const DNS_SUBDOMAIN_MAX_LENGTH = 253;
@@ -30,16 +32,25 @@ export const DNS_SUBDOMAIN_MAX_LENGTH = 253;
 export const WALL_CLOCK_PATTERN = '^([01][0-9]|2[0-3]):[0-5][0-9]$';
 export const CRON_MACROS = ['@hourly', '@daily', '@weekly', '@monthly', '@yearly'] as const;
 
-const MONTH_NAMES = 'JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC';
-const DAY_NAMES = 'SUN|MON|TUE|WED|THU|FRI|SAT';
+const MONTH_NAMES = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'];
+const DAY_NAMES = ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'];
+
+/** A name in any letter case, as Kubernetes' cron parser reads names (RE2 and JavaScript alike). */
+function anyCase(name: string): string {
+  return [...name].map((c) => `[${c}${c.toLowerCase()}]`).join('');
+}
+
+/** Month names are 1-based (JAN = 1), day names 0-based (SUN = 0). */
+const MONTH_NAME_PATTERN = MONTH_NAMES.map(anyCase).join('|');
+const DAY_NAME_PATTERN = DAY_NAMES.map(anyCase).join('|');
 
 /**
- * One cron field: `*`, a value or a range, each optionally with a step, in a comma-separated list.
- * Written in the subset of regular-expression syntax that RE2 (the API server's CEL) and
- * JavaScript read the same way.
+ * One cron field: `*` (or `?`, which Kubernetes reads as `*`), a value or a range, each optionally
+ * with a step, in a comma-separated list. Written in the subset of regular-expression syntax that RE2
+ * (the API server's CEL) and JavaScript read the same way.
  */
 function cronField(value: string): string {
-  const item = `(\\*|(${value})(-(${value}))?)(/[1-9][0-9]?)?`;
+  const item = `(\\*|\\?|(${value})(-(${value}))?)(/[1-9][0-9]?)?`;
   return `${item}(,${item})*`;
 }
 
@@ -48,9 +59,37 @@ export const CRON_PATTERN = '^' + [
   cronField('[0-5]?[0-9]'),
   cronField('[01]?[0-9]|2[0-3]'),
   cronField('0?[1-9]|[12][0-9]|3[01]'),
-  cronField(`0?[1-9]|1[0-2]|${MONTH_NAMES}`),
-  cronField(`[0-6]|${DAY_NAMES}`),
+  cronField(`0?[1-9]|1[0-2]|${MONTH_NAME_PATTERN}`),
+  cronField(`[0-6]|${DAY_NAME_PATTERN}`),
 ].join(' ') + '$';
+
+/** The written forms of the numbers `low`..`high` (0..59): "7" or "07", "42". */
+function numbersFrom(low: number, high: number): string {
+  const parts: string[] = [];
+  for (let tens = Math.floor(low / 10); tens <= Math.floor(high / 10); tens++) {
+    const from = tens === Math.floor(low / 10) ? low % 10 : 0;
+    const to = tens === Math.floor(high / 10) ? high % 10 : 9;
+    parts.push(`${tens === 0 ? '0?' : tens}${from === to ? from : `[${from}-${to}]`}`);
+  }
+  return parts.join('|');
+}
+
+/** Ranges whose end comes before their start ("5-1", "SAT-MON", "DEC-3"), which Kubernetes refuses. */
+function reversedRanges(): string {
+  const ranges: string[] = [];
+  for (let start = 1; start <= 59; start++) ranges.push(`(${numbersFrom(start, start)})-(${numbersFrom(0, start - 1)})`);
+  for (const [names, first] of [[MONTH_NAMES, 1], [DAY_NAMES, 0]] as const) {
+    names.forEach((name, i) => {
+      const value = first + i;
+      if (value > first) ranges.push(`${anyCase(name)}-(${[numbersFrom(0, value - 1), ...names.slice(0, i).map(anyCase)].join('|')})`);
+      if (i > 0) ranges.push(`(${numbersFrom(value, value)})-(${names.slice(0, i).map(anyCase).join('|')})`);
+    });
+  }
+  return ranges.join('|');
+}
+
+/** Matches a cron expression holding a reversed range; the schema refuses those. */
+export const CRON_REVERSED_RANGE_PATTERN = `(^|[ ,])(${reversedRanges()})(/[0-9]+)?([ ,]|$)`;
 
 export const BACKUP_TIME_MAX_LENGTH = 128;
 export const BACKUP_TIME_FORMS =
@@ -63,6 +102,8 @@ export const BACKUP_TIME_FORMS =
  */
 export const TIME_ZONE_PATTERN = '^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+){0,2}$';
 export const TIME_ZONE_MAX_LENGTH = 64;
+export const TIME_ZONE_KNOWN_FORMS = 'use a name from the IANA time zone database exactly as spelled there, e.g. "UTC", "Europe/Rome" or '
+  + '"America/New_York" (case matters; abbreviations such as "PST" are not zones)';
 export const TIME_ZONE_FORMS = 'an IANA time zone name such as "UTC", "Europe/Rome" or "America/New_York"';
 export const DEFAULT_TIME_ZONE = 'UTC';
 
@@ -110,6 +151,8 @@ export const ID_MAX = 2147483647;
 /** Kubernetes resource quantities, e.g. `500m`, `1Gi`, `2` (the form controller-gen emits). */
 export const QUANTITY_PATTERN =
   '^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$';
+/** A quantity without a minus sign: the API server refuses negative requests and limits. */
+export const NON_NEGATIVE_QUANTITY_PATTERN = QUANTITY_PATTERN.replace('^(\\+|-)?', '^\\+?');
 export const RESOURCE_NAMES = ['cpu', 'memory', 'ephemeral-storage'] as const;
 
 export const BACKUP_PHASES = ['Pending', 'Scheduled', 'Running', 'Completed', 'Failed', 'Suspended'] as const;

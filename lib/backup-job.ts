@@ -7,7 +7,7 @@ import * as api from './backup-api';
 import { pvcVaultClaim } from './backup-validation';
 import { standardLabels } from './labels';
 import { NONROOT_ID, RESTRICTED_CONTAINER_SECURITY_CONTEXT, restrictedPodSecurityContext } from './pod-security';
-import { ResourceSpec, toResourceRequirements } from './resources';
+import { mergeResources, ResourceSpec, toResourceRequirements } from './resources';
 
 /**
  * restic, pinned. The script uses only commands and flags that restic 0.14 (Debian 12, used by the
@@ -141,11 +141,9 @@ export function ownerReferenceTo(backup: BackupRef): k8s.OwnerReference {
 function resourcesOf(spec: BackupSpec, fallback: ResourceSpec): k8s.ResourceRequirements {
   const wire = spec.resources as unknown as { requests?: Record<string, string | number>; limits?: Record<string, string | number> } | undefined;
   if (!wire) return toResourceRequirements(fallback);
-  const amounts = (a?: Record<string, string | number>) => a && Object.fromEntries(Object.entries(a).map(([k, v]) => [k, k8s.Quantity.fromString(String(v))]));
-  return {
-    requests: amounts(wire.requests) ?? toResourceRequirements(fallback).requests,
-    limits: amounts(wire.limits) ?? toResourceRequirements(fallback).limits,
-  };
+  const merged = mergeResources(wire, fallback);
+  const amounts = (a: Record<string, string | number>) => (Object.keys(a).length ? Object.fromEntries(Object.entries(a).map(([k, v]) => [k, k8s.Quantity.fromString(String(v))])) : undefined);
+  return { requests: amounts(merged.requests), limits: amounts(merged.limits) };
 }
 
 /** The Job that runs one backup: shared by the CronJob's template and run-now Jobs. */

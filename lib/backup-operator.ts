@@ -287,18 +287,25 @@ export class BackupOperator extends Construct {
     }
   }
 
-  /** What reconciling needs, no more: no `*`, no Secrets (vault credentials reach the backup pod only). */
+  /**
+   * What reconciling calls, no more (each verb below is a call in operator/): the caches list and watch;
+   * CronJobs are server-side applied (a PATCH that may create); run-now Jobs are created and, under
+   * Replace, deleted; the status is merge-patched; Events are created. Owner references with
+   * blockOwnerDeletion need `update` on the owner's finalizers wherever OwnerReferencesPermissionEnforcement
+   * is on. No `*`, no Secrets (vault credentials reach the backup pod only).
+   */
   private grantOperatorRights(name: string, namespace: string, labels: Record<string, string>, watchNamespaces: string[]): void {
-    const readOnly = ['get', 'list', 'watch'];
-    const manage = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'];
+    const cache = ['list', 'watch'];
     new k8s.KubeClusterRole(this, 'ClusterRole', {
       metadata: { name, labels },
       rules: [
-        { apiGroups: [api.API_GROUP], resources: [api.BACKUP_PLURAL], verbs: readOnly },
-        { apiGroups: [api.API_GROUP], resources: [`${api.BACKUP_PLURAL}/status`], verbs: ['get', 'patch', 'update'] },
-        { apiGroups: ['batch'], resources: ['cronjobs', 'jobs'], verbs: manage },
-        { apiGroups: [''], resources: ['persistentvolumeclaims', 'pods'], verbs: readOnly },
-        { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
+        { apiGroups: [api.API_GROUP], resources: [api.BACKUP_PLURAL], verbs: cache },
+        { apiGroups: [api.API_GROUP], resources: [`${api.BACKUP_PLURAL}/status`], verbs: ['patch'] },
+        { apiGroups: [api.API_GROUP], resources: [`${api.BACKUP_PLURAL}/finalizers`], verbs: ['update'] },
+        { apiGroups: ['batch'], resources: ['cronjobs'], verbs: [...cache, 'create', 'patch'] },
+        { apiGroups: ['batch'], resources: ['jobs'], verbs: [...cache, 'create', 'delete'] },
+        { apiGroups: [''], resources: ['persistentvolumeclaims', 'pods'], verbs: cache },
+        { apiGroups: [''], resources: ['events'], verbs: ['create'] },
       ],
     });
     const roleRef = { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name };
@@ -319,7 +326,7 @@ export class BackupOperator extends Construct {
       metadata: { name: roleName, namespace, labels },
       rules: [
         { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
-        { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: [this.leaseName], verbs: ['get', 'update', 'patch'] },
+        { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: [this.leaseName], verbs: ['get', 'update'] },
       ],
     });
     new k8s.KubeRoleBinding(this, 'LeaderElectionRoleBinding', {

@@ -1,4 +1,5 @@
 import * as api from './backup-api';
+import { KUBERNETES_TIME_ZONES } from './time-zones';
 
 /** A CEL validation rule as the API server reads it (`x-kubernetes-validations`). */
 export interface CelRule {
@@ -79,7 +80,11 @@ function patternedString(form: StringForm, description: string, maxLength: numbe
         message: `${field} is not valid: ${accepted}`,
         messageExpression: quotedValueMessage(field, accepted),
       },
-      ...(form.forbidden ?? []).map(({ pattern, message }) => ({ rule: `!self.matches(${celString(pattern)})`, message })),
+      ...(form.forbidden ?? []).map(({ pattern, message }) => ({
+        rule: `!self.matches(${celString(pattern)})`,
+        message,
+        messageExpression: quotedValueMessage(field, message),
+      })),
       ...(extras.rules ?? []),
     ],
   };
@@ -104,7 +109,9 @@ function quantity(description: string): JsonSchema {
   return {
     description,
     anyOf: [{ type: 'integer' }, { type: 'string' }],
-    pattern: api.QUANTITY_PATTERN,
+    pattern: api.NON_NEGATIVE_QUANTITY_PATTERN,
+    // The pattern reads strings only; a bare number is an integer here.
+    'x-kubernetes-validations': [{ rule: 'type(self) != int || self >= 0', message: 'a quantity must not be negative' }],
     'x-kubernetes-int-or-string': true,
   };
 }
@@ -132,13 +139,22 @@ const backupTime = patternedString({
   field: 'backupTime',
   patterns: [api.WALL_CLOCK_PATTERN, api.CRON_PATTERN, `^(${api.CRON_MACROS.join('|')})$`],
   accepted: `use ${api.BACKUP_TIME_FORMS}`,
+  forbidden: [{ pattern: api.CRON_REVERSED_RANGE_PATTERN, message: 'a cron range must run from low to high (e.g. "1-5", "MON-FRI"), as Kubernetes requires' }],
 }, 'When to run, in timeZone: "HH:MM" (24-hour clock, every night at that time), a 5-field cron expression '
   + `(minute hour day-of-month month day-of-week) or one of ${api.CRON_MACROS.join(' ')}.`,
 api.BACKUP_TIME_MAX_LENGTH);
 
+/** Go's time zone database, which Kubernetes judges CronJob time zones by: case-sensitive, no ICU-only aliases. */
+export const KNOWN_TIME_ZONE_RULE: CelRule = {
+  rule: `self in [${KUBERNETES_TIME_ZONES.map(celString).join(', ')}]`,
+  message: `timeZone is not a time zone Kubernetes knows: ${api.TIME_ZONE_KNOWN_FORMS}`,
+  messageExpression: `${celString('timeZone "')} + self + ${celString(`" is not a time zone Kubernetes knows: ${api.TIME_ZONE_KNOWN_FORMS}`)}`,
+};
+
 const timeZone = patternedString({ field: 'timeZone', patterns: [api.TIME_ZONE_PATTERN], accepted: `use ${api.TIME_ZONE_FORMS}` },
-  'IANA time zone in which backupTime is read, e.g. "Europe/Rome" or "America/New_York". Daylight-saving '
-  + 'changes follow the zone. Defaults to UTC.', api.TIME_ZONE_MAX_LENGTH, { default: api.DEFAULT_TIME_ZONE });
+  'IANA time zone in which backupTime is read, e.g. "Europe/Rome" or "America/New_York", spelled exactly as in the '
+  + 'time zone database (case matters). Daylight-saving changes follow the zone. Defaults to UTC.',
+  api.TIME_ZONE_MAX_LENGTH, { default: api.DEFAULT_TIME_ZONE, rules: [KNOWN_TIME_ZONE_RULE] });
 
 const vaultLocation = patternedString({
   field: 'vaultLocation',
@@ -272,6 +288,11 @@ export const BACKUP_SCHEMA: JsonSchema = {
   type: 'object',
   description: 'A Nightly Backup Permit: asks the mall-backup operator to back up a shop\'s volumes into a vault on a schedule.',
   required: ['spec'],
+  'x-kubernetes-validations': [{
+    // Its name is a label value on the CronJob, Jobs and pods it makes; label values stop at 63.
+    rule: `size(self.metadata.name) <= ${api.BACKUP_NAME_MAX_LENGTH}`,
+    message: `metadata.name is too long: at most ${api.BACKUP_NAME_MAX_LENGTH} characters, as it labels the Backup's CronJob, Jobs and pods`,
+  }],
   properties: {
     apiVersion: { type: 'string', description: 'APIVersion defines the versioned schema of this representation of an object.' },
     kind: { type: 'string', description: 'Kind is a string value representing the REST resource this object represents.' },

@@ -1,6 +1,10 @@
 import * as api from './backup-api';
+import { cronScheduleOf } from './backup-job';
 import { BACKUP_SCHEMA, JsonSchema, stringFormOf } from './backup-schema';
+import { scheduleProblem } from './cron';
 import { show } from './prop-errors';
+import { quantityValue } from './resources';
+import { KUBERNETES_TIME_ZONES } from './time-zones';
 
 /**
  * Checks a Backup `spec` (wire form) the way the API server will, plus what the API server cannot
@@ -29,22 +33,21 @@ export function schemaProblems(schema: JsonSchema, value: unknown, at: string): 
   return problems;
 }
 
-const knownTimeZones = new Map<string, boolean>();
+const KNOWN_TIME_ZONES = new Set(KUBERNETES_TIME_ZONES);
 
-/** Whether the time zone database knows `name` (what the CronJob controller requires). */
+/**
+ * Whether Kubernetes accepts `name` as a CronJob time zone: Go's time zone database, case-sensitive.
+ * Node's own (ICU) also takes aliases and any letter case, which the API server would refuse.
+ */
 export function isKnownTimeZone(name: string): boolean {
-  let known = knownTimeZones.get(name);
-  if (known === undefined) {
-    // Building a DateTimeFormat costs ~0.1 ms; thousands of Backups share a handful of zones.
-    try {
-      new Intl.DateTimeFormat('en-US', { timeZone: name });
-      known = true;
-    } catch {
-      known = false;
-    }
-    knownTimeZones.set(name, known);
-  }
-  return known;
+  return KNOWN_TIME_ZONES.has(name);
+}
+
+/** Problems with a Backup's name: it becomes a label value on what the Backup makes. */
+export function validateBackupName(name: string): string[] {
+  return name.length > api.BACKUP_NAME_MAX_LENGTH
+    ? [`metadata.name ${show(name)} is ${name.length} characters long: at most ${api.BACKUP_NAME_MAX_LENGTH} allowed, as it labels the Backup's CronJob, Jobs and pods`]
+    : [];
 }
 
 function typeOf(value: unknown): string {
@@ -56,9 +59,9 @@ function typeOf(value: unknown): string {
 
 function walk(schema: JsonSchema, value: unknown, path: string, problems: string[]): void {
   if (schema['x-kubernetes-int-or-string']) {
-    const ok = (typeof value === 'number' && Number.isInteger(value))
+    const ok = (typeof value === 'number' && Number.isInteger(value) && value >= 0)
       || (typeof value === 'string' && new RegExp(schema.pattern ?? '').test(value));
-    if (!ok) problems.push(`${path} ${show(value)} is not valid: use a Kubernetes quantity such as "500m", "128Mi" or 2`);
+    if (!ok) problems.push(`${path} ${show(value)} is not valid: use a non-negative Kubernetes quantity such as "500m", "128Mi" or 2`);
     return;
   }
   const actual = typeOf(value);
@@ -144,7 +147,17 @@ function checkInteger(schema: JsonSchema, value: number, path: string, problems:
 function checkCrossField(spec: Record<string, unknown>, problems: string[]): void {
   const zone = spec.timeZone as string | undefined;
   if (zone !== undefined && !isKnownTimeZone(zone)) {
-    problems.push(`spec.timeZone ${show(zone)} is not a time zone the time zone database knows: use ${api.TIME_ZONE_FORMS}`);
+    problems.push(`spec.timeZone ${show(zone)} is not a time zone Kubernetes knows: ${api.TIME_ZONE_KNOWN_FORMS}`);
+  }
+  const schedule = cronScheduleOf(spec.backupTime as string);
+  const cronProblem = scheduleProblem(schedule);
+  if (cronProblem) problems.push(`spec.backupTime ${show(spec.backupTime)} is not a schedule Kubernetes accepts: ${cronProblem}`);
+  const resources = (spec.resources ?? {}) as { requests?: Record<string, string | number>; limits?: Record<string, string | number> };
+  for (const [name, request] of Object.entries(resources.requests ?? {})) {
+    const limit = resources.limits?.[name];
+    if (limit !== undefined && (quantityValue(String(request)) ?? 0) > (quantityValue(String(limit)) ?? Infinity)) {
+      problems.push(`spec.resources.requests.${name} ${show(request)} is above limits.${name} ${show(limit)}: a request may not exceed its limit`);
+    }
   }
   const vault = spec.vaultLocation as string;
   const claims = (spec.volumeClaims ?? []) as string[];

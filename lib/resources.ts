@@ -54,3 +54,23 @@ export function toResourceRequirements(spec: ResourceSpec): k8s.ResourceRequirem
     Object.entries(a).filter(([, v]) => v !== undefined).map(([k, v]) => [k, k8s.Quantity.fromString(v as string)]));
   return { requests: amounts(spec.requests), limits: amounts(spec.limits) };
 }
+
+type Amounts = Record<string, string | number>;
+
+/**
+ * A Backup's own requests and limits, with the operator's defaults filling only what it leaves out, and
+ * only where the default cannot clash: a default limit below the Backup's request (or a default request
+ * above its limit) is left out, as the API server refuses a request above its limit.
+ */
+export function mergeResources(own: { requests?: Amounts; limits?: Amounts }, fallback: ResourceSpec): { requests: Amounts; limits: Amounts } {
+  const requests: Amounts = { ...own.requests };
+  const limits: Amounts = { ...own.limits };
+  const amount = (v: string | number | undefined) => (v === undefined ? undefined : quantityValue(String(v)));
+  for (const [name, value] of Object.entries(fallback.limits ?? {})) {
+    if (value !== undefined && limits[name] === undefined && !((amount(requests[name]) ?? 0) > amount(value)!)) limits[name] = value;
+  }
+  for (const [name, value] of Object.entries(fallback.requests ?? {})) {
+    if (value !== undefined && requests[name] === undefined && !(amount(value)! > (amount(limits[name]) ?? Infinity))) requests[name] = value;
+  }
+  return { requests, limits };
+}

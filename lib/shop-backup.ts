@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { Backup, BackupSpec, toJson_BackupSpec } from '../imports/mall.example.com';
 import * as api from './backup-api';
-import { validateBackupSpec } from './backup-validation';
+import { validateBackupName, validateBackupSpec } from './backup-validation';
 import { PropErrors, show } from './prop-errors';
 import { standardLabels } from './labels';
 
@@ -41,7 +41,7 @@ export class ShopBackup extends Construct {
       errors.check(new RegExp(api.DNS_LABEL_PATTERN).test(namespace) && namespace.length <= api.DNS_LABEL_MAX_LENGTH,
         `namespace ${show(namespace)} is not valid: use a DNS-1123 label`);
     }
-    errors.add(...validateBackupSpec(toJson_BackupSpec(spec)));
+    errors.add(...validateBackupName(name), ...validateBackupSpec(toJson_BackupSpec(spec)));
     errors.throwIfAny();
 
     this.backup = new Backup(this, 'Resource', {

@@ -2,17 +2,19 @@
  * The operator's loop: informers keep a cache of Backups and of what they touch, a work queue hands
  * Backups to the pure `reconcile`, and a thin layer applies its answer to the API server.
  */
-import { KubeConfig, makeInformer, Informer, ObjectCache, KubernetesObject } from '@kubernetes/client-node';
+import { KubeConfig, Informer, KubernetesObject, ListWatch, ObjectCache, Watch } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import * as api from '../lib/backup-api';
 import { BACKUP_LABEL, BACKUP_UID_LABEL, cronJobNameFor } from '../lib/backup-job';
 import { pvcVaultClaim } from '../lib/backup-validation';
-import { ApiError, isConflict, isNotFound, KubeClient, resourcePath } from './kube';
+import { ApiError, isConflict, isNotFound, isRefusal, KubeClient, resourcePath } from './kube';
 import { OperatorMetrics } from './metrics';
 import { ObjectIndex } from './object-index';
-import { WorkQueue } from './queue';
+import { Backoff, WorkQueue } from './queue';
 import { dropJobTemplate, trimMetadata, trimPod } from './trim';
-import { BackupObject, BackupStatus, KubeEvent, KubeObject, reconcile, Settings } from './reconcile';
+import { BackupObject, BackupStatus, canonicalJson, KubeEvent, KubeObject, reconcile, Settings, timestamp } from './reconcile';
+import { REASON } from './vocabulary';
+import { describeRefusal, RefusedWrite, withRefusals } from './write-outcome';
 
 export const FIELD_MANAGER = 'mall-backup-operator';
 
@@ -65,18 +67,29 @@ const INDEX_KEYS: Partial<Record<SourceName, (obj: KubeObject) => string[]>> = {
 
 type Cache = Informer<KubernetesObject> & ObjectCache<KubernetesObject>;
 
-/** Restarts a stopped informer with a growing delay; client-node's informer gives up on non-410 errors. */
+/** client-node's Watch, asking for bookmarks: a restarted watch resumes from a recent resourceVersion instead of relisting. */
+class BookmarkWatch extends Watch {
+  public override watch(path: string, queryParams: Record<string, string | number | boolean | undefined>, callback: (phase: string, apiObj: any, watchObj?: any) => void, done: (err: any) => void): Promise<AbortController> {
+    return super.watch(path, { ...queryParams, allowWatchBookmarks: true }, callback, done);
+  }
+}
+
+/**
+ * Restarts a stopped informer after a backoff (client-node's informer gives up on non-410 errors), and
+ * keeps what the probes report: whether it has synced and since when it has been failing.
+ */
 class ResilientInformer {
   public readonly cache: Cache;
-  private failures = 0;
+  private readonly backoff = new Backoff();
   private synced = false;
   private stopping = false;
   private timer?: NodeJS.Timeout;
+  /** Since when the informer has been failing, and why; undefined while it is well. */
+  public failing?: { since: number; error: string };
 
-  constructor(private readonly label: string, config: KubeConfig, client: KubeClient, path: string, labelSelector: string | undefined, private readonly log: Logger) {
-    this.cache = makeInformer(config, path, () => client.list(path, labelSelector) as never, labelSelector);
+  constructor(public readonly label: string, config: KubeConfig, client: KubeClient, path: string, labelSelector: string | undefined, private readonly log: Logger) {
+    this.cache = new ListWatch(path, new BookmarkWatch(config), () => client.list(path, labelSelector) as never, false, labelSelector) as Cache;
     this.cache.on('error', (err: unknown) => this.restart(err));
-    this.cache.on('connect', () => { this.failures = 0; });
   }
 
   public get isSynced(): boolean {
@@ -89,13 +102,21 @@ class ResilientInformer {
     this.cache.on('error', onError);
     await this.cache.start();
     this.cache.off('error', onError);
-    if (!failed) this.synced = true;
+    if (!failed) {
+      // Listed and watching again: a later failure is a new one. A list that keeps failing never gets here.
+      this.synced = true;
+      this.failing = undefined;
+      this.backoff.reset();
+    }
   }
 
   private restart(err: unknown): void {
     if (this.stopping) return;
-    const delay = Math.min(30_000, 500 * 2 ** this.failures++);
-    this.log.warn({ informer: this.label, err: (err as Error)?.message ?? String(err), retryInMs: delay }, 'informer stopped; restarting');
+    const error = (err as Error)?.message ?? String(err);
+    this.failing = { since: this.failing?.since ?? Date.now(), error };
+    const delay = this.backoff.next();
+    this.log.warn({ informer: this.label, err: error, retryInMs: delay }, 'informer stopped; restarting');
+    if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => void this.start(), delay);
   }
 
@@ -150,9 +171,22 @@ export class Controller {
     }
   }
 
-  /** True once every informer has listed its objects and is watching. */
+  /** True once every informer has listed its objects and is watching, and none is failing now (/readyz). */
   public get synced(): boolean {
-    return [...this.informers.values()].flat().every((i) => i.isSynced);
+    return [...this.informers.values()].flat().every((i) => i.isSynced && !i.failing);
+  }
+
+  /**
+   * False once an informer has been failing for longer than `unhealthyAfterMs` (/healthz): a cache that
+   * cannot list or watch (e.g. a 403 on pods) leaves every Backup unreconciled, and a restart may help.
+   */
+  public healthy(unhealthyAfterMs = 120_000, now = Date.now()): boolean {
+    return !this.stopping && this.failingInformers().every((f) => now - f.since <= unhealthyAfterMs);
+  }
+
+  /** The informers failing now, and why. */
+  public failingInformers(): { informer: string; since: number; error: string }[] {
+    return [...this.informers.values()].flat().filter((i) => i.failing).map((i) => ({ informer: i.label, ...i.failing! }));
   }
 
   /** Starts the informers and resolves once all have synced (failed ones are retried meanwhile). */
@@ -286,30 +320,47 @@ export class Controller {
       now: new Date(),
     }, this.options.settings);
 
+    // Every write is tried; whatever fails, the status is written last and says why.
     let wrote = false;
+    const refusals: RefusedWrite[] = [];
+    let transient: unknown;
+    const attempt = async (write: () => Promise<void>, refused: Omit<RefusedWrite, 'statusCode' | 'message'>) => {
+      try {
+        await write();
+        wrote = true;
+      } catch (error) {
+        if (isRefusal(error)) refusals.push({ ...refused, statusCode: error.statusCode, message: error.serverMessage });
+        else transient ??= error;
+      }
+    };
     if (desired.cronJob && desired.cronJobChanged) {
-      const applied = await this.client.apply(resourcePath('batch/v1', 'cronjobs', namespace, desired.cronJob.metadata.name), desired.cronJob, FIELD_MANAGER);
-      this.lastApplied.set(uid, { inputs: desired.cronJobInputs!, resourceVersion: applied.metadata.resourceVersion });
-      wrote = true;
+      const cron = desired.cronJob;
+      await attempt(async () => {
+        const applied = await this.client.apply(resourcePath('batch/v1', 'cronjobs', namespace, cron.metadata.name), cron, FIELD_MANAGER);
+        this.lastApplied.set(uid, { inputs: desired.cronJobInputs!, resourceVersion: applied.metadata.resourceVersion });
+      }, { what: `CronJob ${cron.metadata.name}`, reason: REASON.CronJobRefused });
     } else if (desired.cronJob && cronJob?.metadata.resourceVersion) {
       this.lastApplied.set(uid, { inputs: desired.cronJobInputs!, resourceVersion: cronJob.metadata.resourceVersion });
     }
     // Checked and remembered: until its resourceVersion moves, this version of the CronJob needs no template.
     if (cronJob && this.lastApplied.get(uid)?.resourceVersion === cronJob.metadata.resourceVersion) dropJobTemplate(cronJob);
     for (const jobName of desired.deleteJobs) {
-      await this.client.delete(resourcePath('batch/v1', 'jobs', namespace, jobName)).catch((e) => { if (!isNotFound(e)) throw e; });
-      wrote = true;
+      await attempt(() => this.client.delete(resourcePath('batch/v1', 'jobs', namespace, jobName)).then(() => undefined, (e) => { if (!isNotFound(e)) throw e; }),
+        { what: `Job ${jobName} (to replace it with a run-now Job)`, reason: REASON.RunNowRefused });
     }
     for (const job of desired.createJobs) {
-      await this.client.create(resourcePath('batch/v1', 'jobs', namespace), job).catch((e) => { if (!isConflict(e)) throw e; });
+      await attempt(() => this.client.create(resourcePath('batch/v1', 'jobs', namespace), job).then(() => undefined, (e) => { if (!isConflict(e)) throw e; }),
+        { what: `run-now Job ${job.metadata.name}`, reason: REASON.RunNowRefused });
+    }
+    const outcome = withRefusals(desired.status, backup.status, refusals, timestamp(new Date()));
+    if (refusals.length > 0 ? canonicalJson(outcome.status) !== canonicalJson(backup.status ?? {}) : desired.statusChanged) {
+      await this.writeStatus(backup, outcome.status);
       wrote = true;
     }
-    if (desired.statusChanged) {
-      await this.writeStatus(backup, desired.status);
-      wrote = true;
-    }
-    await Promise.all(desired.events.map((e) => this.recordEvent(backup, e)));
-    this.metrics.recordStatus(namespace, name, desired.status);
+    await Promise.all([...desired.events, ...outcome.events].map((e) => this.recordEvent(backup, e)));
+    this.metrics.recordStatus(namespace, name, outcome.status);
+    if (transient !== undefined) throw transient;
+    if (refusals.length > 0) throw new Error(refusals.map(describeRefusal).join('; '));
     return wrote;
   }
 

@@ -9,7 +9,7 @@ import * as https from 'node:https';
 import { KubeConfig } from '@kubernetes/client-node';
 
 export class ApiError extends Error {
-  constructor(public readonly statusCode: number, public readonly reason: string, message: string) {
+  constructor(public readonly statusCode: number, public readonly reason: string, message: string, public readonly serverMessage = message) {
     super(message);
   }
 }
@@ -18,6 +18,8 @@ export interface RequestOptions {
   readonly query?: Record<string, string | undefined>;
   readonly body?: unknown;
   readonly contentType?: string;
+  /** Give up after this long without an answer. @default 30 s */
+  readonly timeoutMs?: number;
 }
 
 export type RequestListener = (method: string, path: string, statusCode: number) => void;
@@ -66,20 +68,21 @@ export class KubeClient {
     }
     const transport = url.protocol === 'https:' ? https : http;
     const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
-      const req = transport.request(url, { method, headers, agent: settings.agent as http.Agent | undefined, timeout: 30_000 }, (res) => {
+      const timeoutMs = options.timeoutMs ?? 30_000;
+      const req = transport.request(url, { method, headers, agent: settings.agent as http.Agent | undefined, timeout: timeoutMs }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
         res.on('error', reject);
       });
-      req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer within 30 s`)));
+      req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer within ${timeoutMs} ms`)));
       req.on('error', reject);
       req.end(payload);
     });
     for (const listener of this.listeners) listener(method, path, status);
     const body = text ? JSON.parse(text) : undefined;
     if (status < 200 || status >= 300) {
-      throw new ApiError(status, body?.reason ?? String(status), `${method} ${path}: ${status} ${body?.message ?? ''}`.trim());
+      throw new ApiError(status, body?.reason ?? String(status), `${method} ${path}: ${status} ${body?.message ?? ''}`.trim(), body?.message ?? text.slice(0, 1024));
     }
     return body as T;
   }
@@ -101,20 +104,20 @@ export class KubeClient {
     return this.settings.init;
   }
 
-  public get<T = any>(path: string): Promise<T> {
-    return this.request('GET', path);
+  public get<T = any>(path: string, options: { timeoutMs?: number } = {}): Promise<T> {
+    return this.request('GET', path, options);
   }
 
   public list<T = any>(path: string, labelSelector?: string): Promise<{ items: T[]; metadata: { resourceVersion?: string } }> {
     return this.request('GET', path, { query: { labelSelector } });
   }
 
-  public create<T = any>(path: string, body: unknown): Promise<T> {
-    return this.request('POST', path, { body });
+  public create<T = any>(path: string, body: unknown, options: { timeoutMs?: number } = {}): Promise<T> {
+    return this.request('POST', path, { body, ...options });
   }
 
-  public replace<T = any>(path: string, body: unknown): Promise<T> {
-    return this.request('PUT', path, { body });
+  public replace<T = any>(path: string, body: unknown, options: { timeoutMs?: number } = {}): Promise<T> {
+    return this.request('PUT', path, { body, ...options });
   }
 
   public mergePatch<T = any>(path: string, body: unknown): Promise<T> {
@@ -139,6 +142,15 @@ export function resourcePath(apiVersion: string, plural: string, namespace?: str
 
 export function isConflict(error: unknown): boolean {
   return error instanceof ApiError && error.statusCode === 409;
+}
+
+/**
+ * The API server refused the request as asked (bad request, forbidden, invalid): sending it again
+ * unchanged gets the same answer, so the Backup's status must say why. Conflicts, throttling and
+ * server errors are passing trouble instead.
+ */
+export function isRefusal(error: unknown): error is ApiError {
+  return error instanceof ApiError && [400, 403, 404, 422].includes(error.statusCode);
 }
 
 export function isNotFound(error: unknown): boolean {

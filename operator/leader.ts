@@ -1,11 +1,14 @@
 /**
- * Leader election on a coordination.k8s.io/v1 Lease (client-node has no helper). The holder renews the
- * Lease every `retryPeriod`; others take it over only once it has expired; every write carries the
- * resourceVersion read, so two candidates cannot both win. Losing the Lease, or failing to renew it
- * for `renewDeadline`, ends leadership.
+ * Leader election on a coordination.k8s.io/v1 Lease, by client-go's rules (client-node has no helper):
+ * - expiry is judged by this process's own clock: the Lease counts as held until `leaseDuration` after
+ *   this process last saw the record change, never by the holder's renewTime (clocks differ);
+ * - the leader stops leading when it has not renewed within `renewDeadline`, even while a renew call
+ *   hangs (every Lease call also has a timeout);
+ * - timings are checked as client-go checks them: leaseDuration > renewDeadline > 1.2 × retryPeriod.
+ * Every write carries the resourceVersion read, so two candidates cannot both win.
  */
 import type { Logger } from 'pino';
-import { isConflict, isNotFound, KubeClient, resourcePath } from './kube';
+import { isConflict, isNotFound, resourcePath } from './kube';
 
 export interface LeaderElectionOptions {
   readonly namespace: string;
@@ -17,25 +20,53 @@ export interface LeaderElectionOptions {
   readonly renewDeadlineMs?: number;
   /** @default 2 s */
   readonly retryPeriodMs?: number;
+  /** The local clock, in milliseconds. @default Date.now */
+  readonly now?: () => number;
+}
+
+/** The calls leader election makes; KubeClient has them. */
+export interface LeaseClient {
+  get(path: string, options?: { timeoutMs?: number }): Promise<any>;
+  create(path: string, body: unknown, options?: { timeoutMs?: number }): Promise<any>;
+  replace(path: string, body: unknown, options?: { timeoutMs?: number }): Promise<any>;
+}
+
+/** client-go's JitterFactor: waits between acquire attempts are stretched by up to this much. */
+export const JITTER_FACTOR = 1.2;
+
+/** client-go's checks of the timings (leaderelection.NewLeaderElector). */
+export function leaderElectionProblems(leaseDurationMs: number, renewDeadlineMs: number, retryPeriodMs: number): string[] {
+  const problems: string[] = [];
+  if (leaseDurationMs <= renewDeadlineMs) problems.push(`leaseDuration (${leaseDurationMs} ms) must be greater than renewDeadline (${renewDeadlineMs} ms)`);
+  if (renewDeadlineMs <= JITTER_FACTOR * retryPeriodMs) {
+    problems.push(`renewDeadline (${renewDeadlineMs} ms) must be greater than retryPeriod × ${JITTER_FACTOR} (${JITTER_FACTOR * retryPeriodMs} ms)`);
+  }
+  for (const [name, value] of [['leaseDuration', leaseDurationMs], ['renewDeadline', renewDeadlineMs], ['retryPeriod', retryPeriodMs]] as const) {
+    if (!(value >= 1)) problems.push(`${name} (${value} ms) must be greater than zero`);
+  }
+  return problems;
 }
 
 /** A Lease time: RFC 3339 with microseconds. */
-function microTime(date: Date): string {
-  return date.toISOString().replace(/Z$/, '000Z');
+function microTime(ms: number): string {
+  return new Date(ms).toISOString().replace(/Z$/, '000Z');
 }
 
 export class LeaderElector {
   private leading = false;
   private stopped = false;
-  private lastRenew = 0;
   private timer?: NodeJS.Timeout;
+  private deadline?: NodeJS.Timeout;
+  /** The record last read, and when (local clock) it was first seen in that form. */
+  private observed?: { record: string; at: number };
   private readonly leaseDurationMs: number;
   private readonly renewDeadlineMs: number;
   private readonly retryPeriodMs: number;
+  private readonly now: () => number;
   private readonly path: string;
 
   constructor(
-    private readonly client: KubeClient,
+    private readonly client: LeaseClient,
     private readonly options: LeaderElectionOptions,
     private readonly callbacks: { onStartedLeading: () => void; onStoppedLeading: () => void },
     private readonly log: Logger,
@@ -43,6 +74,9 @@ export class LeaderElector {
     this.leaseDurationMs = options.leaseDurationMs ?? 15_000;
     this.renewDeadlineMs = options.renewDeadlineMs ?? 10_000;
     this.retryPeriodMs = options.retryPeriodMs ?? 2_000;
+    this.now = options.now ?? Date.now;
+    const problems = leaderElectionProblems(this.leaseDurationMs, this.renewDeadlineMs, this.retryPeriodMs);
+    if (problems.length > 0) throw new Error(`invalid leader election timings: ${problems.join('; ')}`);
     this.path = resourcePath('coordination.k8s.io/v1', 'leases', options.namespace);
   }
 
@@ -56,15 +90,18 @@ export class LeaderElector {
 
   private schedule(): void {
     if (this.stopped) return;
-    this.timer = setTimeout(() => void this.tick(), this.retryPeriodMs);
+    // Candidates spread their attempts out (client-go's JitterUntil); the leader renews on the period.
+    const delay = this.leading ? this.retryPeriodMs : this.retryPeriodMs * (1 + Math.random() * JITTER_FACTOR);
+    this.timer = setTimeout(() => void this.tick(), delay);
   }
 
   private async tick(): Promise<void> {
     try {
       const held = await this.tryAcquireOrRenew();
+      if (this.stopped) return;
       if (held) {
-        this.lastRenew = Date.now();
-        if (!this.leading && !this.stopped) {
+        this.armDeadline();
+        if (!this.leading) {
           this.leading = true;
           this.log.info({ lease: this.options.name }, 'became leader');
           this.callbacks.onStartedLeading();
@@ -73,54 +110,64 @@ export class LeaderElector {
         this.lose('another candidate holds the lease');
       }
     } catch (error) {
-      this.log.warn({ err: error }, 'lease update failed');
-      if (this.leading && Date.now() - this.lastRenew > this.renewDeadlineMs) this.lose('could not renew the lease in time');
+      this.log.warn({ err: (error as Error).message }, 'lease update failed');
     }
     this.schedule();
   }
 
+  /** Leadership ends `renewDeadline` after the last renewal unless another renewal lands first. */
+  private armDeadline(): void {
+    if (this.deadline) clearTimeout(this.deadline);
+    this.deadline = setTimeout(() => {
+      if (this.leading) this.lose(`could not renew the lease within ${this.renewDeadlineMs} ms`);
+    }, this.renewDeadlineMs);
+    this.deadline.unref?.();
+  }
+
   private lose(why: string): void {
     this.leading = false;
+    if (this.deadline) clearTimeout(this.deadline);
     this.log.warn({ lease: this.options.name, why }, 'stopped leading');
     this.callbacks.onStoppedLeading();
   }
 
   private async tryAcquireOrRenew(): Promise<boolean> {
-    const now = new Date();
+    const now = this.now();
     const { name, namespace, identity } = this.options;
+    const call = { timeoutMs: this.renewDeadlineMs };
+    const spec = (time: number, transitions: number) => ({
+      holderIdentity: identity, leaseDurationSeconds: Math.ceil(this.leaseDurationMs / 1000), acquireTime: microTime(time), renewTime: microTime(time), leaseTransitions: transitions,
+    });
     let lease: any;
     try {
-      lease = await this.client.get(`${this.path}/${name}`);
+      lease = await this.client.get(`${this.path}/${name}`, call);
     } catch (error) {
       if (!isNotFound(error)) throw error;
       try {
-        await this.client.create(this.path, {
-          apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace },
-          spec: { holderIdentity: identity, leaseDurationSeconds: Math.ceil(this.leaseDurationMs / 1000), acquireTime: microTime(now), renewTime: microTime(now), leaseTransitions: 0 },
-        });
+        await this.client.create(this.path, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace }, spec: spec(now, 0) }, call);
+        this.observed = undefined;
         return true;
       } catch (createError) {
         if (isConflict(createError)) return false;
         throw createError;
       }
     }
-    const spec = lease.spec ?? {};
-    const holder: string | undefined = spec.holderIdentity || undefined;
-    const renewed = Date.parse(spec.renewTime ?? '') || 0;
-    const expired = renewed + (spec.leaseDurationSeconds ?? 0) * 1000 < now.getTime();
-    if (holder !== identity && holder !== undefined && !expired) return false;
+    const current = lease.spec ?? {};
+    const record = JSON.stringify([current.holderIdentity, current.renewTime, current.acquireTime, current.leaseTransitions, current.leaseDurationSeconds]);
+    if (this.observed?.record !== record) this.observed = { record, at: now };
+    const holder: string | undefined = current.holderIdentity || undefined;
+    const durationMs = (current.leaseDurationSeconds ?? Math.ceil(this.leaseDurationMs / 1000)) * 1000;
+    if (holder !== undefined && holder !== identity && this.observed.at + durationMs > now) return false;
     const takeover = holder !== identity;
     try {
       await this.client.replace(`${this.path}/${name}`, {
         ...lease,
         spec: {
-          ...spec,
-          holderIdentity: identity,
-          leaseDurationSeconds: Math.ceil(this.leaseDurationMs / 1000),
-          renewTime: microTime(now),
-          ...(takeover ? { acquireTime: microTime(now), leaseTransitions: (spec.leaseTransitions ?? 0) + 1 } : {}),
+          ...current,
+          ...spec(now, takeover ? (current.leaseTransitions ?? 0) + 1 : current.leaseTransitions ?? 0),
+          ...(takeover ? {} : { acquireTime: current.acquireTime }),
         },
-      });
+      }, call);
       return true;
     } catch (error) {
       if (isConflict(error)) return false;
@@ -132,17 +179,19 @@ export class LeaderElector {
   public async release(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.deadline) clearTimeout(this.deadline);
     if (!this.leading) return;
     this.leading = false;
     try {
-      const lease = await this.client.get(`${this.path}/${this.options.name}`);
+      const call = { timeoutMs: this.renewDeadlineMs };
+      const lease = await this.client.get(`${this.path}/${this.options.name}`, call);
       if (lease.spec?.holderIdentity !== this.options.identity) return;
       await this.client.replace(`${this.path}/${this.options.name}`, {
-        ...lease, spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(new Date(0)) },
-      });
+        ...lease, spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(0) },
+      }, call);
       this.log.info({ lease: this.options.name }, 'released the lease');
     } catch (error) {
-      this.log.warn({ err: error }, 'could not release the lease');
+      this.log.warn({ err: (error as Error).message }, 'could not release the lease');
     }
   }
 }

@@ -32,9 +32,13 @@ async function main(): Promise<void> {
     namespaces: config.namespaces, resyncMs: config.resyncSeconds * 1000, workers: config.workers, settings: { resticImage: config.resticImage },
   }, metrics, log);
 
+  // How long an informer may keep failing before /healthz asks for a restart (client-go has no such bound).
+  const unhealthyAfterMs = Number(process.env.INFORMER_UNHEALTHY_AFTER_SECONDS ?? 120) * 1000;
   const probes = http.createServer((req, res) => {
-    const ok = req.url === '/healthz' ? !controller.isStopping : req.url === '/readyz' ? controller.synced && !controller.isStopping : undefined;
-    res.writeHead(ok === undefined ? 404 : ok ? 200 : 503, { 'Content-Type': 'text/plain' }).end(ok ? 'ok\n' : 'not ready\n');
+    const ok = req.url === '/healthz' ? controller.healthy(unhealthyAfterMs) : req.url === '/readyz' ? controller.synced && !controller.isStopping : undefined;
+    // A failing informer is named, so `kubectl describe pod` shows why the probe failed.
+    const why = controller.failingInformers().map((f) => `informer ${f.informer} failing since ${new Date(f.since).toISOString()}: ${f.error}`);
+    res.writeHead(ok === undefined ? 404 : ok ? 200 : 503, { 'Content-Type': 'text/plain' }).end(ok ? 'ok\n' : `not ready\n${why.join('\n')}\n`);
   });
   const metricsServer = http.createServer((req, res) => {
     if (req.url !== '/metrics') return void res.writeHead(404).end();

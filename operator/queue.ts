@@ -104,3 +104,41 @@ export class WorkQueue {
     for (const waiter of this.waiters.splice(0)) waiter(undefined);
   }
 }
+
+export interface BackoffOptions {
+  /** @default 800 ms (client-go's reflector) */
+  readonly initialMs?: number;
+  /** @default 30 s */
+  readonly maxMs?: number;
+  /** Each wait is stretched by up to this fraction, so failing clients do not retry in step. @default 1 */
+  readonly jitter?: number;
+  /** Calm this long after a success before the next failure starts from `initialMs` again. @default 2 min */
+  readonly resetAfterMs?: number;
+  readonly random?: () => number;
+  readonly now?: () => number;
+}
+
+/** Exponential backoff with jitter and a cap, reset only after a calm period, like client-go's reflector. */
+export class Backoff {
+  private failures = 0;
+  private lastFailure = -Infinity;
+  private readonly o: Required<BackoffOptions>;
+
+  constructor(options: BackoffOptions = {}) {
+    this.o = { initialMs: 800, maxMs: 30_000, jitter: 1, resetAfterMs: 120_000, random: Math.random, now: Date.now, ...options };
+  }
+
+  /** After a success: the next failure starts from the initial wait again. */
+  public reset(): void {
+    this.failures = 0;
+  }
+
+  /** The wait before the next attempt after a failure. */
+  public next(): number {
+    const now = this.o.now();
+    if (now - this.lastFailure > this.o.resetAfterMs) this.failures = 0;
+    this.lastFailure = now;
+    const base = Math.min(this.o.maxMs, this.o.initialMs * 2 ** this.failures++);
+    return Math.round(base * (1 + this.o.random() * this.o.jitter));
+  }
+}

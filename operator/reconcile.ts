@@ -5,12 +5,13 @@
  */
 import { createHash } from 'node:crypto';
 import { App, Chart } from 'cdk8s';
-import { Cron } from 'croner';
 import type { BackupSpec } from '../imports/mall.example.com';
 import * as api from '../lib/backup-api';
 import { BackupCronJob, BackupPodProps, BackupRef, BackupRunNowJob, cronScheduleOf, RUN_NOW_LABEL, runNowToken } from '../lib/backup-job';
-import { pvcVaultClaim, validateBackupSpec } from '../lib/backup-validation';
+import { pvcVaultClaim, validateBackupName, validateBackupSpec } from '../lib/backup-validation';
+import { nextAfter, parseSchedule, previousAtOrBefore } from '../lib/cron';
 import type { ResourceSpec } from '../lib/resources';
+import { CONDITION, INPUTS_ANNOTATION, REASON, STATUS_LIMITS } from './vocabulary';
 
 /** A Kubernetes object as JSON; only the fields the operator reads are named. */
 export interface KubeObject {
@@ -108,8 +109,16 @@ export interface Desired {
   readonly events: KubeEvent[];
 }
 
-export const READY = 'Ready';
-export const LAST_BACKUP_SUCCEEDED = 'LastBackupSucceeded';
+export const READY = CONDITION.Ready;
+export const LAST_BACKUP_SUCCEEDED = CONDITION.LastBackupSucceeded;
+
+/**
+ * How a run-now request is remembered in the status: as written, or, when longer than the status field
+ * allows, as a digest (a longer value would make every status write fail).
+ */
+export function runNowRecord(request: string): string {
+  return request.length <= STATUS_LIMITS.runNowRequest ? request : `sha256:${createHash('sha256').update(request).digest('hex')}`;
+}
 
 /** RFC 3339 with whole seconds, as the API server writes times. */
 export function timestamp(date: Date): string {
@@ -232,8 +241,9 @@ function condition(previous: Condition[] | undefined, next: Omit<Condition, 'las
 const nextRuns = new Map<string, { from: number; next: number | undefined }>();
 
 /**
- * The next run after `now`, in the Backup's time zone. Remembered per schedule and zone: an answer
- * computed at an earlier time stays right until that run is reached, as no run lies between.
+ * The next run after `now`, in the Backup's time zone, as the CronJob controller computes it; undefined
+ * when the schedule never fires (30 February) or cannot be read. Remembered per schedule and zone: an
+ * answer computed at an earlier time stays right until that run is reached, as no run lies between.
  */
 export function nextRun(spec: BackupSpec, now: Date): string | undefined {
   const schedule = cronScheduleOf(spec.backupTime);
@@ -242,7 +252,7 @@ export function nextRun(spec: BackupSpec, now: Date): string | undefined {
   const t = now.getTime();
   let cached = nextRuns.get(key);
   if (!cached || t < cached.from || cached.next === undefined || t >= cached.next) {
-    cached = { from: t, next: new Cron(schedule, { timezone, paused: true }).nextRun(now)?.getTime() };
+    cached = { from: t, next: safely(() => nextAfter(parseSchedule(schedule), timezone, now))?.getTime() };
     if (nextRuns.size > 10_000) nextRuns.clear();
     nextRuns.set(key, cached);
   }
@@ -251,7 +261,16 @@ export function nextRun(spec: BackupSpec, now: Date): string | undefined {
 
 /** The most recent run time at or before `now`. */
 function previousRun(spec: BackupSpec, now: Date): Date | undefined {
-  return new Cron(cronScheduleOf(spec.backupTime), { timezone: spec.timeZone ?? api.DEFAULT_TIME_ZONE, paused: true }).previousRuns(1, now)[0];
+  return safely(() => previousAtOrBefore(parseSchedule(cronScheduleOf(spec.backupTime)), spec.timeZone ?? api.DEFAULT_TIME_ZONE, now));
+}
+
+/** Schedules are validated before they get here; a reading error still must not stop the status write. */
+function safely<T>(compute: () => T): T | undefined {
+  try {
+    return compute();
+  } catch {
+    return undefined;
+  }
 }
 
 /** JSON with object keys sorted, so equal values compare equal whatever order the API server wrote. */
@@ -282,10 +301,10 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
   const newestFinished = finished[finished.length - 1];
 
   // What the permit asks for, and whether it can be done.
-  const problems = validateBackupSpec(spec);
+  const problems = [...validateBackupName(backup.metadata.name), ...validateBackupSpec(spec)];
   const jobPodNames = new Set(observed.jobPods.map((p) => p.metadata.name));
   const plan = problems.length > 0 ? undefined : planVolumes(spec, observed.claims, observed.namespacePods, jobPodNames);
-  const readyProblem = problems.length > 0 ? { reason: 'InvalidSpec', message: problems.join('; ') } : plan!.problem;
+  const readyProblem = problems.length > 0 ? { reason: REASON.InvalidSpec, message: problems.join('; ') } : plan!.problem;
   const podProps: BackupPodProps | undefined = readyProblem ? undefined : {
     backup: ref, spec, claims: plan!.claims, nodeName: plan!.nodeName, image: settings.resticImage, defaultResources: settings.defaultResources,
   };
@@ -294,8 +313,11 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
   const unchangedSinceApplied = cronJobInputs !== undefined && observed.lastApplied?.inputs === cronJobInputs
     && observed.cronJob?.metadata.resourceVersion === observed.lastApplied.resourceVersion;
   const desiredCronJob = podProps && !unchangedSinceApplied ? BackupCronJob.manifest(podProps) : undefined;
+  // The digest of the inputs rides on the CronJob: inputs that lost a field (a deadline, the node pin)
+  // change it, where comparing only the fields still wanted would see nothing to do.
+  if (desiredCronJob) desiredCronJob.metadata.annotations = { ...desiredCronJob.metadata.annotations, [INPUTS_ANNOTATION]: cronJobInputs };
   const cronJobChanged = desiredCronJob !== undefined && !(observed.cronJob && isSubset(
-    { metadata: { labels: desiredCronJob.metadata.labels, ownerReferences: desiredCronJob.metadata.ownerReferences }, spec: desiredCronJob.spec },
+    { metadata: { labels: desiredCronJob.metadata.labels, annotations: desiredCronJob.metadata.annotations, ownerReferences: desiredCronJob.metadata.ownerReferences }, spec: desiredCronJob.spec },
     observed.cronJob));
 
   // Run now: one Job per new annotation value, within the concurrency policy.
@@ -303,12 +325,12 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
   const deleteJobs: string[] = [];
   let lastRunNowRequest = previous.lastRunNowRequest;
   const request = backup.metadata.annotations?.[api.RUN_NOW_ANNOTATION];
-  if (request && request !== previous.lastRunNowRequest && podProps) {
-    lastRunNowRequest = request;
+  if (request && runNowRecord(request) !== previous.lastRunNowRequest && podProps) {
+    lastRunNowRequest = runNowRecord(request);
     const alreadyStarted = jobs.some((j) => j.metadata.labels?.[RUN_NOW_LABEL] === runNowToken(request));
     if (!alreadyStarted) {
       if (active.length > 0 && (spec.concurrencyPolicy ?? api.DEFAULT_CONCURRENCY_POLICY) === 'Forbid') {
-        events.push({ type: 'Warning', reason: 'RunNowSkipped', message: `run-now request ${JSON.stringify(request)} skipped: ${active[0].metadata.name} is still running and concurrencyPolicy is Forbid` });
+        events.push({ type: 'Warning', reason: REASON.RunNowSkipped, message: `run-now request ${JSON.stringify(request)} skipped: ${active[0].metadata.name} is still running and concurrencyPolicy is Forbid` });
       } else {
         deleteJobs.push(...active.map((j) => j.metadata.name));
         createJobs.push(render((chart) => new BackupRunNowJob(chart, 'now', { ...podProps, request })));
@@ -339,7 +361,7 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
 
   const ready = readyProblem
     ? { type: READY, status: 'False' as const, reason: readyProblem.reason, message: readyProblem.message }
-    : { type: READY, status: 'True' as const, reason: 'CronJobReady', message: `runs "${cronScheduleOf(spec.backupTime)}" in ${spec.timeZone ?? api.DEFAULT_TIME_ZONE}${plan!.nodeName ? ` on node ${plan!.nodeName}` : ''}` };
+    : { type: READY, status: 'True' as const, reason: REASON.CronJobReady, message: `runs "${cronScheduleOf(spec.backupTime)}" in ${spec.timeZone ?? api.DEFAULT_TIME_ZONE}${plan!.nodeName ? ` on node ${plan!.nodeName}` : ''}` };
   const conditions = [ready, ...(lastBackup ? [lastBackup] : (previous.conditions ?? []).filter((c) => c.type === LAST_BACKUP_SUCCEEDED))]
     .map((c) => condition(previous.conditions, { ...c, observedGeneration: generation }, now));
 
@@ -348,7 +370,7 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
   let phase: api.BackupPhase;
   let message: string;
   if (readyProblem) {
-    phase = readyProblem.reason === 'InvalidSpec' ? 'Failed' : 'Pending';
+    phase = readyProblem.reason === REASON.InvalidSpec ? 'Failed' : 'Pending';
     message = readyProblem.message;
   } else if (newestActive) {
     phase = 'Running';
@@ -361,7 +383,8 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
     message = lastBackup.message;
   } else {
     phase = 'Scheduled';
-    message = `next run at ${nextRun(spec, now)}`;
+    const next = nextRun(spec, now);
+    message = next ? `next run at ${next}` : `the schedule "${cronScheduleOf(spec.backupTime)}" has no run in the next five years: change backupTime`;
   }
 
   const succeededSnapshot = newestSucceeded && snapshotOf(podsOf(newestSucceeded));
@@ -376,7 +399,7 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
     // The CronJob keeps the newest runs, so the newest succeeded Job here is the newest overall.
     lastSnapshotID: succeededSnapshot ?? previous.lastSnapshotID,
     lastRunNowRequest,
-    message,
+    message: message.length <= STATUS_LIMITS.message ? message : `${message.slice(0, STATUS_LIMITS.message - 1)}…`,
   };
   for (const key of Object.keys(status) as (keyof BackupStatus)[]) if (status[key] === undefined) delete status[key];
 

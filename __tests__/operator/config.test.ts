@@ -1,3 +1,4 @@
+import { Backoff } from '../../operator/queue';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -96,5 +97,18 @@ describe('the image', () => {
 
   test('the default operator image tag follows the package version', () => {
     expect(DEFAULT_OPERATOR_IMAGE).toBe(`${OPERATOR_IMAGE_REPOSITORY}:v${require('../../package.json').version}`);
+  });
+});
+
+describe('informer restart backoff', () => {
+  test('doubles from 0.8 s with up to 100 % jitter, caps at 30 s, and starts over after a success or a calm period', () => {
+    let now = 0;
+    const b = new Backoff({ random: () => 0, now: () => now });
+    expect(Array.from({ length: 8 }, () => b.next())).toEqual([800, 1600, 3200, 6400, 12800, 25600, 30000, 30000]);
+    b.reset();
+    expect(b.next()).toBe(800);
+    now += 121_000;
+    expect(b.next()).toBe(800);
+    expect(new Backoff({ random: () => 0.999 }).next()).toBeGreaterThan(1590);
   });
 });

@@ -21,6 +21,10 @@ describe('schedules and time zones', () => {
     ['weekdays only, asked on a Wednesday', '15 3 * * 1-5', 'UTC', '15 3 * * 1-5', '2026-11-26T03:15:00Z'],
     ['a Saturday-only cron', '0 4 * * SAT', 'UTC', '0 4 * * SAT', '2026-11-28T04:00:00Z'],
     ['hourly', '@hourly', 'UTC', '@hourly', '2026-11-25T11:00:00Z'],
+    ['a numeric-prefix step: 5-59/15 past 2 o\'clock', '5/15 2 * * *', 'UTC', '5/15 2 * * *', '2026-11-26T02:05:00Z'],
+    ['a step larger than its field: minute 0 only', '*/90 * * * *', 'UTC', '*/90 * * * *', '2026-11-25T11:00:00Z'],
+    ['day names in lower case', '0 4 * * sat', 'UTC', '0 4 * * sat', '2026-11-28T04:00:00Z'],
+    ['a legacy zone name Go knows', '02:30', 'US/Eastern', '30 2 * * *', '2026-11-26T07:30:00Z'],
   ])('%s', (_, backupTime, timeZone, schedule, next) => {
     const d = reconcile(observed({ backup: backupObject({ backupTime, timeZone }) }));
     expect(d.cronJob!.spec.schedule).toBe(schedule);
@@ -223,12 +227,36 @@ describe('status from the Job history', () => {
 });
 
 describe('specs the operator cannot carry out', () => {
-  test('an unknown time zone: InvalidSpec, Failed, no CronJob, a Warning event', () => {
-    const d = reconcile(observed({ backup: backupObject({ timeZone: 'Mars/Olympus_Mons' }) }));
+  test.each(['Mars/Olympus_Mons', 'europe/rome', 'PST'])('a time zone Kubernetes would refuse (%s): InvalidSpec, Failed, no CronJob, a Warning event', (timeZone) => {
+    const d = reconcile(observed({ backup: backupObject({ timeZone }) }));
     expect(d.cronJob).toBeUndefined();
-    expect(d.status).toMatchObject({ phase: 'Failed', message: expect.stringContaining('spec.timeZone "Mars/Olympus_Mons" is not a time zone the time zone database knows') });
+    expect(d.status).toMatchObject({ phase: 'Failed', message: expect.stringContaining(`spec.timeZone "${timeZone}" is not a time zone Kubernetes knows`) });
     expect(d.status.conditions![0]).toMatchObject({ type: 'Ready', status: 'False', reason: 'InvalidSpec' });
     expect(d.events).toEqual([expect.objectContaining({ type: 'Warning', reason: 'InvalidSpec' })]);
+  });
+
+  test.each(['0 2 * * 5-1', '0 2 * * 7', '*/0 2 * * *'])('a schedule Kubernetes refuses (%s) is InvalidSpec with its reason, and nothing throws', (backupTime) => {
+    const d = reconcile(observed({ backup: backupObject({ backupTime }) }));
+    expect(d.cronJob).toBeUndefined();
+    expect(d.status.conditions![0]).toMatchObject({ type: 'Ready', status: 'False', reason: 'InvalidSpec', message: expect.stringContaining('backupTime') });
+    expect(d.statusChanged).toBe(true);
+  });
+
+  test('a Backup name longer than a label value is InvalidSpec, not a CronJob the API server refuses', () => {
+    const d = reconcile(observed({ backup: backupObject({}, { name: 'b'.repeat(64) }) }));
+    expect(d.cronJob).toBeUndefined();
+    expect(d.status).toMatchObject({ phase: 'Failed', message: expect.stringContaining('at most 63 allowed') });
+  });
+
+  test('a schedule that never fires (30 February) is Scheduled without a next time, and says so', () => {
+    const d = reconcile(observed({ backup: backupObject({ backupTime: '0 2 30 2 *' }) }));
+    expect(d.status.nextScheduleTime).toBeUndefined();
+    expect(d.status.message).toMatch(/has no run in the next five years/);
+  });
+
+  test('a request above the default limit keeps the pod valid: the clashing default limit is left out', () => {
+    const pod = reconcile(observed({ backup: backupObject({ resources: { requests: { memory: '4Gi' } } as never }) })).cronJob!.spec.jobTemplate.spec.template.spec;
+    expect(pod.containers[0].resources).toEqual({ requests: { memory: '4Gi', cpu: '100m' }, limits: { cpu: '1' } });
   });
 
   test('a spec that slipped past the API server is refused the same way', () => {

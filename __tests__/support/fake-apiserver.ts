@@ -6,8 +6,8 @@
  * subresource of Backups, generation bumps on spec changes, and owner-reference garbage collection.
  * Tests drive the cluster's own controllers (CronJob, Job, kubelet) through `put`/`patchStatus`.
  *
- * Simplification: server-side apply merges the applied fields into the object; unlike the real API
- * server it does not remove fields the manager stopped applying.
+ * Simplification: server-side apply merges the applied fields into the object and removes the fields
+ * the same field manager applied last time and left out now; it does not track shared ownership.
  */
 import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
@@ -65,9 +65,22 @@ export function mergePatch(target: any, patch: any): any {
 
 const clone = <T>(v: T): T => structuredClone(v);
 
+/** Paths of the fields `before` set and `after` leaves out (lists count as one field). */
+function droppedPaths(before: any, after: any, at: string[] = []): string[][] {
+  if (before === null || typeof before !== 'object' || Array.isArray(before)) return [];
+  return Object.keys(before).flatMap((k) => (after?.[k] === undefined ? [[...at, k]] : droppedPaths(before[k], after[k], [...at, k])));
+}
+
+function removeAt(obj: any, path: string[]): void {
+  const parent = path.slice(0, -1).reduce((o, k) => (o && typeof o === 'object' ? o[k] : undefined), obj);
+  if (parent && typeof parent === 'object') delete parent[path[path.length - 1]];
+}
+
 export class FakeApiServer {
   private readonly server = http.createServer((req, res) => void this.handle(req, res));
   private readonly store = new Map<string, Obj>();
+  /** Per object and field manager: the body it last applied. */
+  private readonly applied = new Map<string, Map<string, Obj>>();
   private readonly history: WatchEvent[] = [];
   private readonly watchers = new Set<Watcher>();
   private rv = 1;
@@ -75,6 +88,8 @@ export class FakeApiServer {
   private compactedBefore = 0;
   private failures: { count: number; match: (method: string, path: string) => boolean; status: number }[] = [];
   public readonly requests: RequestRecord[] = [];
+  /** The query of every watch request, to check what clients ask for (e.g. allowWatchBookmarks). */
+  public readonly watchQueries: URLSearchParams[] = [];
   public port = 0;
 
   public async start(): Promise<string> {
@@ -235,6 +250,7 @@ export class FakeApiServer {
     const watch = url.searchParams.get('watch') === 'true';
     const user = String(req.headers.authorization ?? '').replace(/^Bearer /, '');
     const record: RequestRecord = { method, path: url.pathname, status: 0, watch, user };
+    if (watch) this.watchQueries.push(url.searchParams);
     this.requests.push(record);
     const originalWriteHead = res.writeHead.bind(res);
     res.writeHead = ((status: number, ...rest: any[]) => { record.status = status; return originalWriteHead(status, ...rest); }) as never;
@@ -260,8 +276,15 @@ export class FakeApiServer {
       }
       const body = await this.body(req);
       const contentType = String(req.headers['content-type'] ?? '');
-      if (method === 'PATCH' && contentType.startsWith('application/apply-patch') && !existing && !subresource) {
-        return this.create(type, namespace!, body, res);
+      const manager = url.searchParams.get('fieldManager') ?? '';
+      let applyBase: Obj | undefined;
+      if (method === 'PATCH' && contentType.startsWith('application/apply-patch') && !subresource) {
+        const byManager = this.applied.get(key) ?? new Map<string, Obj>();
+        this.applied.set(key, byManager);
+        const previous = existing ? byManager.get(manager) : undefined;
+        byManager.set(manager, clone(body));
+        if (!existing) return this.create(type, namespace!, body, res);
+        for (const removed of previous ? droppedPaths(previous, body) : []) removeAt(applyBase ??= clone(existing), removed);
       }
       if (!existing) return this.statusError(res, 404, 'NotFound', `${type.plural} "${name}" not found`);
       let next: Obj;
@@ -276,7 +299,7 @@ export class FakeApiServer {
           return this.statusError(res, 409, 'Conflict', `Operation cannot be fulfilled on ${type.plural} "${name}": the object has been modified`);
         }
         const patch = { ...body, metadata: body.metadata ? { ...body.metadata, resourceVersion: null } : undefined };
-        next = mergePatch(existing, patch);
+        next = mergePatch(applyBase ?? existing, patch);
       } else {
         return this.statusError(res, 415, 'UnsupportedMediaType', `unsupported ${method} ${contentType}`);
       }

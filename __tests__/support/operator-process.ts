@@ -34,7 +34,7 @@ export class OperatorProcess {
 
   constructor(private readonly server: FakeApiServer, public readonly identity: string, private readonly extraArgs: string[] = [], private readonly env: Record<string, string> = {}) {}
 
-  public async start(): Promise<this> {
+  public async start(options: { waitForSync?: boolean } = {}): Promise<this> {
     const file = await operatorBundle();
     const kubeconfig = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mall-backup-kc-')), 'config');
     fs.writeFileSync(kubeconfig, this.server.kubeconfig(this.identity));
@@ -55,7 +55,8 @@ export class OperatorProcess {
       if (code !== 0 && stderr) this.logs.push({ msg: 'stderr', stderr });
       resolve(code);
     }));
-    await waitFor(`${this.identity} to sync its caches`, () => this.logs.some((l) => l.msg === 'caches synced'), 15_000);
+    if (options.waitForSync === false) await waitFor(`${this.identity} to listen`, () => this.ports);
+    else await waitFor(`${this.identity} to sync its caches`, () => this.logs.some((l) => l.msg === 'caches synced'), 15_000);
     return this;
   }
 

@@ -1,0 +1,136 @@
+/**
+ * Leader election by client-go's rules, against an in-memory Lease endpoint whose answers, clock and
+ * hangs the tests control.
+ */
+import pino from 'pino';
+import { ApiError } from '../../operator/kube';
+import { LeaderElector, LeaseClient, leaderElectionProblems } from '../../operator/leader';
+import { waitFor } from '../support/operator-process';
+
+const log = pino({ level: 'silent' });
+
+/** One Lease, with optimistic concurrency; `hang` makes every call wait for ever. */
+class MemoryLeases implements LeaseClient {
+  public lease?: any;
+  public hang = false;
+  public readonly timeouts: (number | undefined)[] = [];
+  private version = 0;
+
+  private answer<T>(value: () => T, timeoutMs?: number): Promise<T> {
+    this.timeouts.push(timeoutMs);
+    if (this.hang) return new Promise(() => undefined);
+    try {
+      return Promise.resolve(value());
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  public get(_path: string, options?: { timeoutMs?: number }): Promise<any> {
+    return this.answer(() => {
+      if (!this.lease) throw new ApiError(404, 'NotFound', 'not found');
+      return structuredClone(this.lease);
+    }, options?.timeoutMs);
+  }
+
+  public create(_path: string, body: any, options?: { timeoutMs?: number }): Promise<any> {
+    return this.answer(() => {
+      if (this.lease) throw new ApiError(409, 'AlreadyExists', 'exists');
+      this.lease = { ...body, metadata: { ...body.metadata, resourceVersion: String(++this.version) } };
+      return this.lease;
+    }, options?.timeoutMs);
+  }
+
+  public replace(_path: string, body: any, options?: { timeoutMs?: number }): Promise<any> {
+    return this.answer(() => {
+      if (body.metadata.resourceVersion !== this.lease.metadata.resourceVersion) throw new ApiError(409, 'Conflict', 'modified');
+      this.lease = { ...body, metadata: { ...body.metadata, resourceVersion: String(++this.version) } };
+      return this.lease;
+    }, options?.timeoutMs);
+  }
+
+  /** Another replica renewing with its own (wrong) clock: the record changes, its times say nothing. */
+  public renewAs(holder: string, clockMs: number): void {
+    this.lease = {
+      apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'l', namespace: 'ns', resourceVersion: String(++this.version) },
+      spec: { holderIdentity: holder, leaseDurationSeconds: 1, renewTime: new Date(clockMs).toISOString().replace('Z', '000Z'), leaseTransitions: 0 },
+    };
+  }
+}
+
+function elector(client: LeaseClient, identity: string, timings: { now?: () => number } = {}) {
+  const state = { leading: false, started: 0, stopped: 0 };
+  const e = new LeaderElector(client, {
+    namespace: 'ns', name: 'l', identity, leaseDurationMs: 1_000, renewDeadlineMs: 600, retryPeriodMs: 100, ...timings,
+  }, {
+    onStartedLeading: () => { state.leading = true; state.started++; },
+    onStoppedLeading: () => { state.leading = false; state.stopped++; },
+  }, log);
+  return { e, state };
+}
+
+const electors: LeaderElector[] = [];
+afterEach(async () => {
+  for (const e of electors.splice(0)) await e.release();
+});
+
+test('timings are checked as client-go checks them', () => {
+  expect(leaderElectionProblems(15_000, 10_000, 2_000)).toEqual([]);
+  expect(leaderElectionProblems(10_000, 10_000, 2_000)).toEqual(['leaseDuration (10000 ms) must be greater than renewDeadline (10000 ms)']);
+  expect(leaderElectionProblems(15_000, 2_000, 2_000)).toEqual(['renewDeadline (2000 ms) must be greater than retryPeriod × 1.2 (2400 ms)']);
+  expect(() => elector(new MemoryLeases(), 'a', { leaseDurationMs: 500 } as never)).toThrow(/invalid leader election timings: leaseDuration \(500 ms\) must be greater than renewDeadline \(600 ms\)/);
+});
+
+test('expiry is judged by the local time the record last changed, not the holder\'s clock', async () => {
+  const leases = new MemoryLeases();
+  // The holder's clock is an hour behind ours: judged by its renewTime, its Lease would look long expired.
+  const holderClock = () => Date.now() - 3_600_000;
+  leases.renewAs('healthy-leader', holderClock());
+  const renewing = setInterval(() => leases.renewAs('healthy-leader', holderClock()), 50);
+  try {
+    const { e, state } = elector(leases, 'ahead', { now: () => Date.now() + 3_600_000 });
+    electors.push(e);
+    e.start();
+    // Several lease durations of a healthy leader renewing: no takeover.
+    const until = Date.now() + 2_500;
+    await waitFor('2.5 s to pass', () => Date.now() > until, 5_000);
+    expect(state.started).toBe(0);
+    expect(leases.lease.spec.holderIdentity).toBe('healthy-leader');
+    clearInterval(renewing);
+    // Silence from the leader: taken over once the record has not changed for a lease duration.
+    const silentSince = Date.now();
+    await waitFor('the takeover', () => state.leading, 5_000);
+    expect(Date.now() - silentSince).toBeGreaterThanOrEqual(1_000 - 60);
+    expect(leases.lease.spec).toMatchObject({ holderIdentity: 'ahead', leaseTransitions: 1 });
+  } finally {
+    clearInterval(renewing);
+  }
+});
+
+test('a leader whose Lease calls hang stops leading within the renew deadline; every call has a timeout', async () => {
+  const leases = new MemoryLeases();
+  const { e, state } = elector(leases, 'leader');
+  electors.push(e);
+  e.start();
+  await waitFor('leading', () => state.leading, 5_000);
+  leases.hang = true;
+  const hungAt = Date.now();
+  await waitFor('stopped leading', () => !state.leading, 5_000);
+  // The deadline counts from the last renewal, which came at most one retry period before the hang.
+  expect(Date.now() - hungAt).toBeLessThan(600 + 100 + 300);
+  expect(state.stopped).toBe(1);
+  expect(new Set(leases.timeouts)).toEqual(new Set([600]));
+});
+
+test('a released Lease is taken over at once', async () => {
+  const leases = new MemoryLeases();
+  const a = elector(leases, 'a');
+  a.e.start();
+  await waitFor('a leading', () => a.state.leading, 5_000);
+  const b = elector(leases, 'b');
+  electors.push(b.e);
+  b.e.start();
+  await a.e.release();
+  await waitFor('b leading', () => b.state.leading, 2_000);
+  expect(leases.lease.spec.holderIdentity).toBe('b');
+});
