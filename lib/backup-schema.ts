@@ -64,7 +64,7 @@ function quotedValueMessage(field: string, accepted: string): string {
 }
 
 /** A string field whose accepted forms are regular expressions; the error names the field, the value and the forms. */
-function patternedString(form: StringForm, description: string, maxLength: number,
+export function patternedString(form: StringForm, description: string, maxLength: number,
   extras: { readonly rules?: readonly CelRule[]; readonly default?: string } = {}): JsonSchema {
   const { field, patterns, accepted } = form;
   const schema: JsonSchema = {
@@ -87,20 +87,20 @@ function patternedString(form: StringForm, description: string, maxLength: numbe
   return schema;
 }
 
-const DNS_LABEL_FORM = 'use a DNS-1123 label: lower-case letters, digits and "-", starting and ending with a letter or digit, '
+export const DNS_LABEL_FORM = 'use a DNS-1123 label: lower-case letters, digits and "-", starting and ending with a letter or digit, '
   + `at most ${api.DNS_LABEL_MAX_LENGTH} characters (e.g. "bakery")`;
-const DNS_SUBDOMAIN_FORM = 'use a DNS-1123 subdomain: lower-case letters, digits, "-" and ".", starting and ending with a '
+export const DNS_SUBDOMAIN_FORM = 'use a DNS-1123 subdomain: lower-case letters, digits, "-" and ".", starting and ending with a '
   + `letter or digit, at most ${api.DNS_SUBDOMAIN_MAX_LENGTH} characters`;
 
-function objectName(field: string, description: string): JsonSchema {
+export function objectName(field: string, description: string): JsonSchema {
   return patternedString({ field, patterns: [api.DNS_SUBDOMAIN_PATTERN], accepted: DNS_SUBDOMAIN_FORM }, description, api.DNS_SUBDOMAIN_MAX_LENGTH);
 }
 
-function boundedInteger(description: string, minimum: number, maximum: number, defaultValue?: number): JsonSchema {
+export function boundedInteger(description: string, minimum: number, maximum: number, defaultValue?: number): JsonSchema {
   return { type: 'integer', format: 'int32', description, minimum, maximum, default: defaultValue };
 }
 
-function quantity(description: string): JsonSchema {
+export function quantity(description: string): JsonSchema {
   return {
     description,
     anyOf: [{ type: 'integer' }, { type: 'string' }],
@@ -117,7 +117,7 @@ function resourceList(description: string): JsonSchema {
   };
 }
 
-function timestamp(description: string): JsonSchema {
+export function timestamp(description: string): JsonSchema {
   return { type: 'string', format: 'date-time', description };
 }
 
@@ -229,19 +229,24 @@ const spec: JsonSchema = {
   ],
 };
 
-const condition: JsonSchema = {
-  type: 'object',
-  description: 'One aspect of the Backup\'s state (metav1.Condition).',
-  required: ['type', 'status', 'lastTransitionTime', 'reason', 'message'],
-  properties: {
-    type: { type: 'string', maxLength: 316, pattern: '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$', description: 'Ready or LastBackupSucceeded.' },
-    status: { type: 'string', enum: ['True', 'False', 'Unknown'], description: 'True, False or Unknown.' },
-    observedGeneration: { type: 'integer', format: 'int64', minimum: 0, description: 'The metadata.generation this condition was computed from.' },
-    lastTransitionTime: timestamp('When the status last changed.'),
-    reason: { type: 'string', minLength: 1, maxLength: 1024, pattern: '^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$', description: 'Machine-readable CamelCase reason.' },
-    message: { type: 'string', maxLength: 32768, description: 'Human-readable details.' },
-  },
-};
+/** A metav1.Condition of `kind` (e.g. "Backup"), whose types are listed in `types`. */
+export function conditionSchema(kind: string, types: string): JsonSchema {
+  return {
+    type: 'object',
+    description: `One aspect of the ${kind}'s state (metav1.Condition).`,
+    required: ['type', 'status', 'lastTransitionTime', 'reason', 'message'],
+    properties: {
+      type: { type: 'string', maxLength: 316, pattern: '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$', description: types },
+      status: { type: 'string', enum: ['True', 'False', 'Unknown'], description: 'True, False or Unknown.' },
+      observedGeneration: { type: 'integer', format: 'int64', minimum: 0, description: 'The metadata.generation this condition was computed from.' },
+      lastTransitionTime: timestamp('When the status last changed.'),
+      reason: { type: 'string', minLength: 1, maxLength: 1024, pattern: '^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$', description: 'Machine-readable CamelCase reason.' },
+      message: { type: 'string', maxLength: 32768, description: 'Human-readable details.' },
+    },
+  };
+}
+
+const condition = conditionSchema('Backup', 'Ready or LastBackupSucceeded.');
 
 const status: JsonSchema = {
   type: 'object',
