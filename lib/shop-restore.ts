@@ -1,3 +1,4 @@
+import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { Restore, RestoreSpec, toJson_RestoreSpec } from '../imports/mall.example.com';
 import * as api from './backup-api';
@@ -21,7 +22,7 @@ export interface ShopRestoreProps extends RestoreSpec {
  * same rules the API server applies. A Restore runs once, when applied; it cannot be changed afterwards.
  */
 export class ShopRestore extends Construct {
-  public readonly restore: Restore;
+  public readonly apiObject: ApiObject;
 
   constructor(scope: Construct, id: string, props: ShopRestoreProps) {
     super(scope, id);
@@ -37,9 +38,10 @@ export class ShopRestore extends Construct {
     errors.add(...validateRestoreSpec(toJson_RestoreSpec(spec)));
     errors.throwIfAny();
 
-    this.restore = new Restore(this, 'Resource', {
+    // Restore.manifest turns pointInTime (a Date) into its wire form; the generated class would hand the Date to cdk8s.
+    this.apiObject = new ApiObject(this, 'Resource', Restore.manifest({
       metadata: { name, namespace, labels: standardLabels('restore-permit') },
       spec,
-    });
+    }));
   }
 }
