@@ -127,6 +127,14 @@ export interface BackupSpec {
   readonly concurrencyPolicy?: BackupSpecConcurrencyPolicy;
 
   /**
+   * How old the newest good snapshot may be before the Backup counts as stale (condition Fresh=False, reason Stale): minutes, hours or days, e.g. "36h". Defaults to two periods of the schedule.
+   *
+   * @default two periods of the schedule.
+   * @schema BackupSpec#freshness
+   */
+  readonly freshness?: string;
+
+  /**
    * CPU, memory and ephemeral storage for the backup pod. Defaults to the operator's defaults.
    *
    * @default the operator's defaults.
@@ -212,6 +220,7 @@ export function toJson_BackupSpec(obj: BackupSpec | undefined): Record<string, a
     'backoffLimit': obj.backoffLimit,
     'backupTime': obj.backupTime,
     'concurrencyPolicy': obj.concurrencyPolicy,
+    'freshness': obj.freshness,
     'resources': toJson_BackupSpecResources(obj.resources),
     'retention': toJson_BackupSpecRetention(obj.retention),
     'securityContext': toJson_BackupSpecSecurityContext(obj.securityContext),

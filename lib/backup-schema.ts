@@ -1,4 +1,5 @@
 import * as api from './backup-api';
+import { FRESHNESS_FORMS, FRESHNESS_MAX_LENGTH, FRESHNESS_PATTERN } from './freshness-api';
 
 /** A CEL validation rule as the API server reads it (`x-kubernetes-validations`). */
 export interface CelRule {
@@ -193,6 +194,9 @@ const spec: JsonSchema = {
       description: 'What to do when a run is due while the previous one is still going: Forbid (skip the new run, '
         + 'the default) or Replace (stop the old run). Two runs of one shop never write at once.',
     },
+    freshness: patternedString({ field: 'freshness', patterns: [FRESHNESS_PATTERN], accepted: `use ${FRESHNESS_FORMS}` },
+      'How old the newest good snapshot may be before the Backup counts as stale (condition Fresh=False, reason Stale): '
+      + 'minutes, hours or days, e.g. "36h". Defaults to two periods of the schedule.', FRESHNESS_MAX_LENGTH),
     startingDeadlineSeconds: boundedInteger('A run that cannot start within this many seconds of its time is counted '
       + `as missed. At least ${api.STARTING_DEADLINE_MIN}.`, api.STARTING_DEADLINE_MIN, api.STARTING_DEADLINE_MAX),
     activeDeadlineSeconds: boundedInteger('A run still going after this many seconds is stopped and marked failed.',
@@ -246,7 +250,7 @@ export function conditionSchema(kind: string, types: string): JsonSchema {
   };
 }
 
-const condition = conditionSchema('Backup', 'Ready or LastBackupSucceeded.');
+const condition = conditionSchema('Backup', 'Ready, LastBackupSucceeded or Fresh.');
 
 const status: JsonSchema = {
   type: 'object',
@@ -255,7 +259,8 @@ const status: JsonSchema = {
     phase: { type: 'string', enum: api.BACKUP_PHASES, description: `Summary of the conditions: ${api.BACKUP_PHASES.join(', ')}.` },
     conditions: {
       type: 'array',
-      description: 'Ready (the schedule is in place) and LastBackupSucceeded (the outcome of the newest finished run).',
+      description: 'Ready (the schedule is in place), LastBackupSucceeded (the outcome of the newest finished run) and Fresh '
+        + '(the newest good snapshot is within the freshness objective).',
       items: condition,
       maxItems: 8,
       'x-kubernetes-list-type': 'map',
@@ -293,6 +298,7 @@ export const BACKUP_PRINTER_COLUMNS = [
   { name: 'Zone', type: 'string', jsonPath: '.spec.timeZone', priority: 1, description: 'Time zone of Time.' },
   { name: 'Phase', type: 'string', jsonPath: '.status.phase', description: 'Summary state.' },
   { name: 'Last Success', type: 'date', jsonPath: '.status.lastSuccessfulTime', description: 'Newest successful run.' },
+  { name: 'Fresh', type: 'string', jsonPath: '.status.conditions[?(@.type=="Fresh")].status', description: 'Whether the newest good snapshot is within the freshness objective.' },
   // A date column prints future times as "<invalid>", so the next run is shown as a timestamp.
   { name: 'Next', type: 'string', jsonPath: '.status.nextScheduleTime', description: 'Next run.' },
   { name: 'Vault', type: 'string', jsonPath: '.spec.vaultLocation', priority: 1, description: 'Where backups go.' },
