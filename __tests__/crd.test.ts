@@ -40,9 +40,9 @@ describe('the Backup CRD', () => {
     expect(crd.spec.versions[0]).toMatchObject({ name: 'v1alpha1', served: true, storage: true, subresources: { status: {} } });
   });
 
-  test('printer columns: Shop, Time, Phase, Last Success, Next, Age, and Vault at priority 1', () => {
+  test('printer columns: Shop, Time, Phase, Last Success, Fresh, Next, Age, and Vault at priority 1', () => {
     const columns = crd.spec.versions[0].additionalPrinterColumns;
-    expect(columns.filter((c: any) => !c.priority).map((c: any) => c.name)).toEqual(['Shop', 'Time', 'Phase', 'Last Success', 'Next', 'Age']);
+    expect(columns.filter((c: any) => !c.priority).map((c: any) => c.name)).toEqual(['Shop', 'Time', 'Phase', 'Last Success', 'Fresh', 'Next', 'Age']);
     expect(columns.find((c: any) => c.name === 'Vault')).toMatchObject({ priority: 1, jsonPath: '.spec.vaultLocation' });
   });
 
@@ -108,6 +108,7 @@ const VALID: [string, Record<string, unknown>][] = [
   ['a B2 vault', { vaultLocation: 'b2:mall-vault:bakery' }],
   ['an SFTP vault', { vaultLocation: 'sftp:backup@vault.mall.internal:/srv/restic' }],
   ['a PVC vault', { vaultLocation: 'pvc://mall-vault/bakery' }],
+  ['a freshness objective', { freshness: '36h' }],
   ['named volume claims and a PVC vault apart from them', { volumeClaims: ['bakery-data', 'bakery.db'], vaultLocation: 'pvc://vault' }],
   ['every optional field', {
     timeZone: 'Europe/Rome', retention: { keepLast: 1, keepDaily: 7, keepWeekly: 4, keepMonthly: 12 }, suspend: true,
@@ -172,6 +173,8 @@ const INVALID: [string, Record<string, unknown>, RegExp][] = [
   ['runAsUser 0', { securityContext: { runAsUser: 0 } }, /spec\.securityContext\.runAsUser: Invalid value: 0: must be >= 1/],
   ['a privileged securityContext', { securityContext: { privileged: true } }, /spec\.securityContext\.privileged: unknown field/],
   ['an unknown spec field', { schedule: '0 2 * * *' }, /spec\.schedule: unknown field/],
+  ['a freshness in weeks', { freshness: '1w' }, /freshness "1w" is not valid: use a duration in whole minutes, hours or days/],
+  ['a freshness without a unit', { freshness: '36' }, /freshness "36" is not valid/],
 ];
 
 describe('Backup objects the CRD admits', () => {

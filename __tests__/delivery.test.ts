@@ -30,7 +30,7 @@ describe('Argo CD', () => {
   });
 
   test('sync waves: the CRD first (-1), the operator next (0), Backups last (1)', () => {
-    expect(objects.filter((o) => o.kind === 'CustomResourceDefinition').map(wave)).toEqual(['-1']);
+    expect(objects.filter((o) => o.kind === 'CustomResourceDefinition').map(wave)).toEqual(['-1', '-1']);
     expect(new Set(objects.filter((o) => o.metadata.namespace === 'mall-backup-system' || ['ClusterRole', 'ClusterRoleBinding'].includes(o.kind)).map(wave))).toEqual(new Set(['0']));
     expect(new Set(objects.filter((o) => o.kind === 'Backup').map(wave))).toEqual(new Set(['1']));
     expect(apps.map(wave)).toEqual(['0', '1']);

@@ -35,9 +35,10 @@ describe('synthesized manifests', () => {
     expect(distinct((b) => b.spec.vaultLocation.split(':')[0])).toBeGreaterThanOrEqual(3);
   });
 
-  test('the CRD comes first, then the operator, and the samples sit apart', () => {
-    expect([...files.keys()]).toEqual(['00-backup-crd.yaml', '01-operator.yaml', 'samples/backups.yaml', 'argocd/applications.yaml']);
-    expect(files.get('00-backup-crd.yaml')!.map((o) => o.kind)).toEqual(['CustomResourceDefinition']);
+  test('the CRDs come first, then the operator, and the samples sit apart (Restores in a folder of their own)', () => {
+    expect([...files.keys()]).toEqual(['00-backup-crd.yaml', '01-operator.yaml', 'samples/backups.yaml', 'samples/restores/restores.yaml', 'argocd/applications.yaml']);
+    expect(files.get('00-backup-crd.yaml')!.map((o) => o.metadata.name)).toEqual(['backups.mall.example.com', 'restores.mall.example.com']);
+    expect(files.get('samples/restores/restores.yaml')!.map((o) => o.kind)).toEqual(['Restore', 'Restore']);
     expect(operatorObjects.every((o) => o.kind !== 'Backup')).toBe(true);
     expect(files.get('samples/backups.yaml')!.map((o) => o.kind)).toEqual(['Namespace', 'Backup', 'Backup', 'Backup']);
   });

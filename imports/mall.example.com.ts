@@ -127,6 +127,14 @@ export interface BackupSpec {
   readonly concurrencyPolicy?: BackupSpecConcurrencyPolicy;
 
   /**
+   * How old the newest good snapshot may be before the Backup counts as stale (condition Fresh=False, reason Stale): minutes, hours or days, e.g. "36h". Defaults to two periods of the schedule.
+   *
+   * @default two periods of the schedule.
+   * @schema BackupSpec#freshness
+   */
+  readonly freshness?: string;
+
+  /**
    * CPU, memory and ephemeral storage for the backup pod. Defaults to the operator's defaults.
    *
    * @default the operator's defaults.
@@ -212,6 +220,7 @@ export function toJson_BackupSpec(obj: BackupSpec | undefined): Record<string, a
     'backoffLimit': obj.backoffLimit,
     'backupTime': obj.backupTime,
     'concurrencyPolicy': obj.concurrencyPolicy,
+    'freshness': obj.freshness,
     'resources': toJson_BackupSpecResources(obj.resources),
     'retention': toJson_BackupSpecRetention(obj.retention),
     'securityContext': toJson_BackupSpecSecurityContext(obj.securityContext),
@@ -554,6 +563,261 @@ export class BackupSpecResourcesRequestsMemory {
   }
   public static fromString(value: string): BackupSpecResourcesRequestsMemory {
     return new BackupSpecResourcesRequestsMemory(value);
+  }
+  private constructor(public readonly value: number | string) {
+  }
+}
+
+
+/**
+ * A Restore Permit: asks the mall-backup operator to bring claims back from a Backup's vault.
+ *
+ * @schema Restore
+ */
+export class Restore extends ApiObject {
+  /**
+   * Returns the apiVersion and kind for "Restore"
+   */
+  public static readonly GVK: GroupVersionKind = {
+    apiVersion: 'mall.example.com/v1alpha1',
+    kind: 'Restore',
+  }
+
+  /**
+   * Renders a Kubernetes manifest for "Restore".
+   *
+   * This can be used to inline resource manifests inside other objects (e.g. as templates).
+   *
+   * @param props initialization props
+   */
+  public static manifest(props: RestoreProps): any {
+    return {
+      ...Restore.GVK,
+      ...toJson_RestoreProps(props),
+    };
+  }
+
+  /**
+   * Defines a "Restore" API object
+   * @param scope the scope in which to define this object
+   * @param id a scope-local name for the object
+   * @param props initialization props
+   */
+  public constructor(scope: Construct, id: string, props: RestoreProps) {
+    super(scope, id, {
+      ...Restore.GVK,
+      ...props,
+    });
+  }
+
+  /**
+   * Renders the object to Kubernetes JSON.
+   */
+  public override toJson(): any {
+    const resolved = super.toJson();
+
+    return {
+      ...Restore.GVK,
+      ...toJson_RestoreProps(resolved),
+    };
+  }
+}
+
+/**
+ * A Restore Permit: asks the mall-backup operator to bring claims back from a Backup's vault.
+ *
+ * @schema Restore
+ */
+export interface RestoreProps {
+  /**
+   * @schema Restore#metadata
+   */
+  readonly metadata?: ApiObjectMetadata;
+
+  /**
+   * The permit: which Backup, which snapshot, which claims and where to.
+   *
+   * @schema Restore#spec
+   */
+  readonly spec: RestoreSpec;
+}
+
+/**
+ * Converts an object of type 'RestoreProps' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_RestoreProps(obj: RestoreProps | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'metadata': obj.metadata,
+    'spec': toJson_RestoreSpec(obj.spec),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * The permit: which Backup, which snapshot, which claims and where to.
+ *
+ * @schema RestoreSpec
+ */
+export interface RestoreSpec {
+  /**
+   * A restore still going after this many seconds is stopped and marked failed.
+   *
+   * @schema RestoreSpec#activeDeadlineSeconds
+   */
+  readonly activeDeadlineSeconds?: number;
+
+  /**
+   * The Backup, in the Restore's namespace, whose vault and snapshots to restore from. Its vault Secret is handed to the restore pod.
+   *
+   * @schema RestoreSpec#backupName
+   */
+  readonly backupName: string;
+
+  /**
+   * Which of the Backup's claims to restore, by name. Defaults to every claim the Backup backs up now. Each is restored from a snapshot holding that claim: another claim's newer snapshot is never taken.
+   *
+   * @default every claim the Backup backs up now. Each is restored from a snapshot holding that claim: another claim's newer snapshot is never taken.
+   * @schema RestoreSpec#claims
+   */
+  readonly claims?: string[];
+
+  /**
+   * Restore, for each claim, the newest snapshot of the Backup holding that claim taken at or before this time (RFC 3339, e.g. "2024-05-01T02:00:00Z").
+   *
+   * @schema RestoreSpec#pointInTime
+   */
+  readonly pointInTime?: Date;
+
+  /**
+   * Restore this snapshot (as listed by restic snapshots or the Backup's status.lastSnapshotID). It must belong to the Backup and hold every claim restored. Leave out snapshotID and pointInTime for the newest snapshot of each claim.
+   *
+   * @schema RestoreSpec#snapshotID
+   */
+  readonly snapshotId?: string;
+
+  /**
+   * Where the files go: exactly one of newClaims, existingClaim or inPlace. A restore never writes over files unless inPlace says so: into an existing claim it writes a folder per restored claim and refuses a folder that is not empty.
+   *
+   * @schema RestoreSpec#target
+   */
+  readonly target: RestoreSpecTarget;
+}
+
+/**
+ * Converts an object of type 'RestoreSpec' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_RestoreSpec(obj: RestoreSpec | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'activeDeadlineSeconds': obj.activeDeadlineSeconds,
+    'backupName': obj.backupName,
+    'claims': obj.claims?.map(y => y),
+    'pointInTime': obj.pointInTime?.toISOString(),
+    'snapshotID': obj.snapshotId,
+    'target': toJson_RestoreSpecTarget(obj.target),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Where the files go: exactly one of newClaims, existingClaim or inPlace. A restore never writes over files unless inPlace says so: into an existing claim it writes a folder per restored claim and refuses a folder that is not empty.
+ *
+ * @schema RestoreSpecTarget
+ */
+export interface RestoreSpecTarget {
+  /**
+   * An existing PersistentVolumeClaim in the Restore's namespace, not one of the claims restored: each restored claim lands in its folder <claim>/, which must be missing or empty.
+   *
+   * @schema RestoreSpecTarget#existingClaim
+   */
+  readonly existingClaim?: string;
+
+  /**
+   * true to restore into the source claims themselves, overwriting files of the same name (other files stay). Only done while no pod mounts them: the Restore waits until then.
+   *
+   * @schema RestoreSpecTarget#inPlace
+   */
+  readonly inPlace?: boolean;
+
+  /**
+   * Restore each claim into a new PersistentVolumeClaim named <restore name>-<claim>, created by the operator and owned by nobody (it outlives the Restore). The restore fails, writing nothing, if such a claim already exists.
+   *
+   * @schema RestoreSpecTarget#newClaims
+   */
+  readonly newClaims?: RestoreSpecTargetNewClaims;
+}
+
+/**
+ * Converts an object of type 'RestoreSpecTarget' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_RestoreSpecTarget(obj: RestoreSpecTarget | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'existingClaim': obj.existingClaim,
+    'inPlace': obj.inPlace,
+    'newClaims': toJson_RestoreSpecTargetNewClaims(obj.newClaims),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Restore each claim into a new PersistentVolumeClaim named <restore name>-<claim>, created by the operator and owned by nobody (it outlives the Restore). The restore fails, writing nothing, if such a claim already exists.
+ *
+ * @schema RestoreSpecTargetNewClaims
+ */
+export interface RestoreSpecTargetNewClaims {
+  /**
+   * Requested size of each new claim, as a Kubernetes quantity (e.g. "10Gi").
+   *
+   * @schema RestoreSpecTargetNewClaims#size
+   */
+  readonly size: RestoreSpecTargetNewClaimsSize;
+
+  /**
+   * StorageClass of the new claims. Defaults to the cluster's default class.
+   *
+   * @default the cluster's default class.
+   * @schema RestoreSpecTargetNewClaims#storageClassName
+   */
+  readonly storageClassName?: string;
+}
+
+/**
+ * Converts an object of type 'RestoreSpecTargetNewClaims' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_RestoreSpecTargetNewClaims(obj: RestoreSpecTargetNewClaims | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'size': obj.size?.value,
+    'storageClassName': obj.storageClassName,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Requested size of each new claim, as a Kubernetes quantity (e.g. "10Gi").
+ *
+ * @schema RestoreSpecTargetNewClaimsSize
+ */
+export class RestoreSpecTargetNewClaimsSize {
+  public static fromNumber(value: number): RestoreSpecTargetNewClaimsSize {
+    return new RestoreSpecTargetNewClaimsSize(value);
+  }
+  public static fromString(value: string): RestoreSpecTargetNewClaimsSize {
+    return new RestoreSpecTargetNewClaimsSize(value);
   }
   private constructor(public readonly value: number | string) {
   }

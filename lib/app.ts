@@ -3,6 +3,7 @@ import { Construct } from 'constructs';
 import { DEFAULT_CONFIG, MallBackupConfig } from './app-config';
 import { ArgoCdApplications, SYNC_OPTIONS, SYNC_WAVE, SYNC_WAVES } from './argocd';
 import { BackupApiChart, BackupOperatorChart, SampleBackupsChart } from './charts';
+import { SampleRestoresChart } from './restore-samples';
 
 /** One output file: which chart goes where, relative to the output folder. */
 export interface ManifestFile {
@@ -42,6 +43,8 @@ export function buildApp(app: App = new App(), config: MallBackupConfig = DEFAUL
     const samples = new SampleBackupsChart(app, 'samples', { namespace: config.samples.namespace });
     if (gitops) annotateAll(samples, { [SYNC_WAVE]: SYNC_WAVES.samples, [SYNC_OPTIONS]: 'SkipDryRunOnMissingResource=true' });
     files.push({ path: `${SAMPLES_FOLDER}/backups.yaml`, chart: samples });
+    // A folder below samples/: `kubectl apply -f dist/samples/` and the samples Application do not read it.
+    files.push({ path: `${SAMPLES_FOLDER}/restores/restores.yaml`, chart: new SampleRestoresChart(app, 'restore-samples', { namespace: config.samples.namespace }) });
   }
   if (gitops) {
     const chart = new Chart(app, 'argocd');

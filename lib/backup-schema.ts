@@ -1,5 +1,6 @@
 import * as api from './backup-api';
 import { KUBERNETES_TIME_ZONES } from './time-zones';
+import { FRESHNESS_FORMS, FRESHNESS_MAX_LENGTH, FRESHNESS_PATTERN } from './freshness-api';
 
 /** A CEL validation rule as the API server reads it (`x-kubernetes-validations`). */
 export interface CelRule {
@@ -65,7 +66,7 @@ function quotedValueMessage(field: string, accepted: string): string {
 }
 
 /** A string field whose accepted forms are regular expressions; the error names the field, the value and the forms. */
-function patternedString(form: StringForm, description: string, maxLength: number,
+export function patternedString(form: StringForm, description: string, maxLength: number,
   extras: { readonly rules?: readonly CelRule[]; readonly default?: string } = {}): JsonSchema {
   const { field, patterns, accepted } = form;
   const schema: JsonSchema = {
@@ -92,20 +93,20 @@ function patternedString(form: StringForm, description: string, maxLength: numbe
   return schema;
 }
 
-const DNS_LABEL_FORM = 'use a DNS-1123 label: lower-case letters, digits and "-", starting and ending with a letter or digit, '
+export const DNS_LABEL_FORM = 'use a DNS-1123 label: lower-case letters, digits and "-", starting and ending with a letter or digit, '
   + `at most ${api.DNS_LABEL_MAX_LENGTH} characters (e.g. "bakery")`;
-const DNS_SUBDOMAIN_FORM = 'use a DNS-1123 subdomain: lower-case letters, digits, "-" and ".", starting and ending with a '
+export const DNS_SUBDOMAIN_FORM = 'use a DNS-1123 subdomain: lower-case letters, digits, "-" and ".", starting and ending with a '
   + `letter or digit, at most ${api.DNS_SUBDOMAIN_MAX_LENGTH} characters`;
 
-function objectName(field: string, description: string): JsonSchema {
+export function objectName(field: string, description: string): JsonSchema {
   return patternedString({ field, patterns: [api.DNS_SUBDOMAIN_PATTERN], accepted: DNS_SUBDOMAIN_FORM }, description, api.DNS_SUBDOMAIN_MAX_LENGTH);
 }
 
-function boundedInteger(description: string, minimum: number, maximum: number, defaultValue?: number): JsonSchema {
+export function boundedInteger(description: string, minimum: number, maximum: number, defaultValue?: number): JsonSchema {
   return { type: 'integer', format: 'int32', description, minimum, maximum, default: defaultValue };
 }
 
-function quantity(description: string): JsonSchema {
+export function quantity(description: string): JsonSchema {
   return {
     description,
     anyOf: [{ type: 'integer' }, { type: 'string' }],
@@ -124,7 +125,7 @@ function resourceList(description: string): JsonSchema {
   };
 }
 
-function timestamp(description: string): JsonSchema {
+export function timestamp(description: string): JsonSchema {
   return { type: 'string', format: 'date-time', description };
 }
 
@@ -209,6 +210,9 @@ const spec: JsonSchema = {
       description: 'What to do when a run is due while the previous one is still going: Forbid (skip the new run, '
         + 'the default) or Replace (stop the old run). Two runs of one shop never write at once.',
     },
+    freshness: patternedString({ field: 'freshness', patterns: [FRESHNESS_PATTERN], accepted: `use ${FRESHNESS_FORMS}` },
+      'How old the newest good snapshot may be before the Backup counts as stale (condition Fresh=False, reason Stale): '
+      + 'minutes, hours or days, e.g. "36h". Defaults to two periods of the schedule.', FRESHNESS_MAX_LENGTH),
     startingDeadlineSeconds: boundedInteger('A run that cannot start within this many seconds of its time is counted '
       + `as missed. At least ${api.STARTING_DEADLINE_MIN}.`, api.STARTING_DEADLINE_MIN, api.STARTING_DEADLINE_MAX),
     activeDeadlineSeconds: boundedInteger('A run still going after this many seconds is stopped and marked failed.',
@@ -245,19 +249,24 @@ const spec: JsonSchema = {
   ],
 };
 
-const condition: JsonSchema = {
-  type: 'object',
-  description: 'One aspect of the Backup\'s state (metav1.Condition).',
-  required: ['type', 'status', 'lastTransitionTime', 'reason', 'message'],
-  properties: {
-    type: { type: 'string', maxLength: 316, pattern: '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$', description: 'Ready or LastBackupSucceeded.' },
-    status: { type: 'string', enum: ['True', 'False', 'Unknown'], description: 'True, False or Unknown.' },
-    observedGeneration: { type: 'integer', format: 'int64', minimum: 0, description: 'The metadata.generation this condition was computed from.' },
-    lastTransitionTime: timestamp('When the status last changed.'),
-    reason: { type: 'string', minLength: 1, maxLength: 1024, pattern: '^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$', description: 'Machine-readable CamelCase reason.' },
-    message: { type: 'string', maxLength: 32768, description: 'Human-readable details.' },
-  },
-};
+/** A metav1.Condition of `kind` (e.g. "Backup"), whose types are listed in `types`. */
+export function conditionSchema(kind: string, types: string): JsonSchema {
+  return {
+    type: 'object',
+    description: `One aspect of the ${kind}'s state (metav1.Condition).`,
+    required: ['type', 'status', 'lastTransitionTime', 'reason', 'message'],
+    properties: {
+      type: { type: 'string', maxLength: 316, pattern: '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$', description: types },
+      status: { type: 'string', enum: ['True', 'False', 'Unknown'], description: 'True, False or Unknown.' },
+      observedGeneration: { type: 'integer', format: 'int64', minimum: 0, description: 'The metadata.generation this condition was computed from.' },
+      lastTransitionTime: timestamp('When the status last changed.'),
+      reason: { type: 'string', minLength: 1, maxLength: 1024, pattern: '^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$', description: 'Machine-readable CamelCase reason.' },
+      message: { type: 'string', maxLength: 32768, description: 'Human-readable details.' },
+    },
+  };
+}
+
+const condition = conditionSchema('Backup', 'Ready, LastBackupSucceeded or Fresh.');
 
 const status: JsonSchema = {
   type: 'object',
@@ -266,7 +275,8 @@ const status: JsonSchema = {
     phase: { type: 'string', enum: api.BACKUP_PHASES, description: `Summary of the conditions: ${api.BACKUP_PHASES.join(', ')}.` },
     conditions: {
       type: 'array',
-      description: 'Ready (the schedule is in place) and LastBackupSucceeded (the outcome of the newest finished run).',
+      description: 'Ready (the schedule is in place), LastBackupSucceeded (the outcome of the newest finished run) and Fresh '
+        + '(the newest good snapshot is within the freshness objective).',
       items: condition,
       maxItems: 8,
       'x-kubernetes-list-type': 'map',
@@ -309,6 +319,7 @@ export const BACKUP_PRINTER_COLUMNS = [
   { name: 'Zone', type: 'string', jsonPath: '.spec.timeZone', priority: 1, description: 'Time zone of Time.' },
   { name: 'Phase', type: 'string', jsonPath: '.status.phase', description: 'Summary state.' },
   { name: 'Last Success', type: 'date', jsonPath: '.status.lastSuccessfulTime', description: 'Newest successful run.' },
+  { name: 'Fresh', type: 'string', jsonPath: '.status.conditions[?(@.type=="Fresh")].status', description: 'Whether the newest good snapshot is within the freshness objective.' },
   // A date column prints future times as "<invalid>", so the next run is shown as a timestamp.
   { name: 'Next', type: 'string', jsonPath: '.status.nextScheduleTime', description: 'Next run.' },
   { name: 'Vault', type: 'string', jsonPath: '.spec.vaultLocation', priority: 1, description: 'Where backups go.' },

@@ -5,14 +5,17 @@ import { BackupSpecConcurrencyPolicy } from '../imports/mall.example.com';
 import { BackupCrd, BackupCrdProps } from './backup-crd';
 import { BackupOperator, BackupOperatorProps } from './backup-operator';
 import { standardLabels } from './labels';
+import { RestoreCrd } from './restore-crd';
 import { ShopBackup } from './shop-backup';
 
-/** The permit type. Applied first: nothing else can name a Backup before it is established. */
+/** The permit types (Backup, Restore). Applied first: nothing else can name a permit before its type is established. */
 export class BackupApiChart extends Chart {
   public readonly crd: BackupCrd;
+  public readonly restoreCrd: RestoreCrd;
   constructor(scope: Construct, id: string, props: BackupCrdProps = {}) {
     super(scope, id);
     this.crd = new BackupCrd(this, 'backups', props);
+    this.restoreCrd = new RestoreCrd(this, 'restores', props);
   }
 }
 

@@ -9,4 +9,8 @@ export { BackupCronJob, BackupRunNowJob, BackupPodProps, RunNowJobProps, BackupR
 export { BackupApiChart, BackupOperatorChart, SampleBackupsChart, SampleBackupsChartProps } from './charts';
 export { ResourceSpec, ResourceAmounts } from './resources';
 export { API_GROUP, API_VERSION, BACKUP_API_VERSION, BACKUP_KIND, BACKUP_CRD_NAME, SHOP_LABEL, RUN_NOW_ANNOTATION } from './backup-api';
+export { RestoreCrd } from './restore-crd';
+export { ShopRestore, ShopRestoreProps } from './shop-restore';
+export { RestoreJob, RestorePodProps, RestoreClaimPlan, RestoreRef } from './restore-job';
+export { RESTORE_KIND, RESTORE_CRD_NAME } from './restore-api';
 export * from '../imports/mall.example.com';

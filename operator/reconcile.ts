@@ -12,6 +12,7 @@ import { pvcVaultClaim, validateBackupName, validateBackupSpec } from '../lib/ba
 import { nextAfter, parseSchedule, previousAtOrBefore } from '../lib/cron';
 import type { ResourceSpec } from '../lib/resources';
 import { CONDITION, INPUTS_ANNOTATION, REASON, STATUS_LIMITS } from './vocabulary';
+import { FRESH_CONDITION, judgeFreshness } from '../lib/freshness';
 
 /** A Kubernetes object as JSON; only the fields the operator reads are named. */
 export interface KubeObject {
@@ -362,8 +363,18 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
   const ready = readyProblem
     ? { type: READY, status: 'False' as const, reason: readyProblem.reason, message: readyProblem.message }
     : { type: READY, status: 'True' as const, reason: REASON.CronJobReady, message: `runs "${cronScheduleOf(spec.backupTime)}" in ${spec.timeZone ?? api.DEFAULT_TIME_ZONE}${plan!.nodeName ? ` on node ${plan!.nodeName}` : ''}` };
-  const conditions = [ready, ...(lastBackup ? [lastBackup] : (previous.conditions ?? []).filter((c) => c.type === LAST_BACKUP_SUCCEEDED))]
+  // Freshness: judged from times alone, so runs that silently stop happening turn it False too.
+  const fresh = problems.length > 0 ? { status: 'Unknown' as const, reason: 'InvalidSpec', message: 'the spec is not valid' } : judgeFreshness({
+    backupTime: spec.backupTime, timeZone: spec.timeZone, freshness: spec.freshness, suspend: spec.suspend,
+    lastSuccessfulTime: later(previous.lastSuccessfulTime, succeeded[succeeded.length - 1]?.status?.completionTime),
+    createdAt: backup.metadata.creationTimestamp,
+    trouble: readyProblem?.message ?? (observed.cronJob || podProps ? (lastBackup?.status === 'False' ? lastBackup.message : undefined) : 'the CronJob is missing'),
+  }, now);
+  const freshCondition = { type: FRESH_CONDITION, status: fresh.status, reason: fresh.reason, message: fresh.message };
+  const conditions = [ready, ...(lastBackup ? [lastBackup] : (previous.conditions ?? []).filter((c) => c.type === LAST_BACKUP_SUCCEEDED)), freshCondition]
     .map((c) => condition(previous.conditions, { ...c, observedGeneration: generation }, now));
+  const previousFresh = previous.conditions?.find((c) => c.type === FRESH_CONDITION);
+  if (fresh.status === 'False' && previousFresh?.status !== 'False') events.push({ type: 'Warning', reason: fresh.reason, message: fresh.message });
 
   const newestActive = active[active.length - 1];
   const activeTrouble = newestActive && podsOf(newestActive).map(podTrouble).find(Boolean);

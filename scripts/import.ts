@@ -8,10 +8,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { App, Chart, Yaml } from 'cdk8s';
 import { BackupCrd } from '../lib/backup-crd';
+import { RestoreCrd } from '../lib/restore-crd';
 
 export function renderCrdYaml(): string {
   const chart = new Chart(new App(), 'crd');
   new BackupCrd(chart, 'backups');
+  new RestoreCrd(chart, 'restores');
   return Yaml.stringify(...chart.toJson());
 }
 

@@ -121,7 +121,9 @@ describe('status from the Job history', () => {
   test('no run yet: Scheduled and Ready, and the CronJob is to be created', () => {
     const d = reconcile(observed());
     expect(d.status).toMatchObject({ phase: 'Scheduled', observedGeneration: 1, nextScheduleTime: '2026-11-26T02:30:00Z' });
-    expect(d.status.conditions).toEqual([{ type: 'Ready', status: 'True', reason: 'CronJobReady', message: 'runs "30 2 * * *" in UTC', observedGeneration: 1, lastTransitionTime: '2026-11-25T10:00:00Z' }]);
+    expect(d.status.conditions!.filter((c) => c.type !== 'Fresh')).toEqual([{ type: 'Ready', status: 'True', reason: 'CronJobReady', message: 'runs "30 2 * * *" in UTC', observedGeneration: 1, lastTransitionTime: '2026-11-25T10:00:00Z' }]);
+    // Filed 24 days ago with no success yet: past two daily periods.
+    expect(d.status.conditions!.find((c) => c.type === 'Fresh')).toMatchObject({ status: 'False', reason: 'Stale' });
     expect([d.cronJobChanged, d.statusChanged]).toEqual([true, true]);
   });
 
@@ -141,7 +143,7 @@ describe('status from the Job history', () => {
   test('a running Job: Running, lastScheduleTime, and a BackupStarted event', () => {
     const d = reconcile(observed({ jobs: [job('backup-bakery-1', { start: '2026-11-25T02:30:05Z' })] }));
     expect(d.status).toMatchObject({ phase: 'Running', lastScheduleTime: '2026-11-25T02:30:05Z', message: 'backup-bakery-1 is running' });
-    expect(d.events).toEqual([{ type: 'Normal', reason: 'BackupStarted', message: 'backup-bakery-1 started' }]);
+    expect(d.events.filter((e) => e.reason !== 'Stale')).toEqual([{ type: 'Normal', reason: 'BackupStarted', message: 'backup-bakery-1 started' }]);
   });
 
   test('a missing vault Secret reported on the pod shows up in the message', () => {
