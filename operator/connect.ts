@@ -7,9 +7,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { ApiError, KubeClient } from './kube';
 
 export const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
@@ -22,9 +21,11 @@ export interface KubeConnection {
 
 export class NoClusterError extends Error {}
 
-/** The kubeconfig the operator uses: --kubeconfig, else $KUBECONFIG, else the pod's service account, else ~/.kube/config. */
-export function loadKubeConnection(kubeconfigFlag: string | undefined, env: NodeJS.ProcessEnv, tokenFile = SERVICE_ACCOUNT_TOKEN): KubeConnection {
-  const kc = new KubeConfig();
+/**
+ * Loads into `kc` the kubeconfig the operator uses: --kubeconfig, else $KUBECONFIG, else the pod's service
+ * account, else ~/.kube/config.
+ */
+export function loadKubeConnection(kc: KubeConfig, kubeconfigFlag: string | undefined, env: NodeJS.ProcessEnv, tokenFile = SERVICE_ACCOUNT_TOKEN): KubeConnection {
   const load = (file: string, why: string) => {
     if (!fs.existsSync(file)) throw new NoClusterError(`kubeconfig ${file} (${why}) does not exist`);
     try {
@@ -62,21 +63,22 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * Resolves once the API server answers GET /version; retries with exponential backoff (capped). Outside a
  * cluster it throws a NoClusterError when the server was not reached within `timeoutMs`.
  */
-export async function waitForApiServer(client: KubeClient, connection: KubeConnection, log: Logger, options: ConnectOptions): Promise<boolean> {
-  const server = connection.kc.getCurrentCluster()?.server ?? '(no server)';
+export async function waitForApiServer(client: { get(path: string): Promise<unknown> }, server: string, connection: Omit<KubeConnection, 'kc'>,
+  log: Logger, options: ConnectOptions): Promise<boolean> {
   const started = Date.now();
   let delay = options.initialDelayMs ?? 500;
   const maxDelay = options.maxDelayMs ?? 30_000;
   for (let attempt = 1; ; attempt++) {
     if (options.keepGoing && !options.keepGoing()) return false;
     try {
-      const version = await client.get<{ gitVersion?: string }>('/version');
+      const version = (await client.get('/version')) as { gitVersion?: string } | undefined;
       log.info({ server, kubeconfig: connection.source, kubernetes: version?.gitVersion, attempts: attempt }, 'API server reached');
       return true;
     } catch (error) {
       // Any HTTP answer means the server is there; what it thinks of our rights is for later requests to say.
-      if (error instanceof ApiError) {
-        log.info({ server, kubeconfig: connection.source, status: error.statusCode, attempts: attempt }, 'API server reached');
+      const status = (error as { statusCode?: unknown }).statusCode;
+      if (typeof status === 'number') {
+        log.info({ server, kubeconfig: connection.source, status, attempts: attempt }, 'API server reached');
         return true;
       }
       const elapsed = Date.now() - started;

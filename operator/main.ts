@@ -3,6 +3,7 @@
  * kubeconfig (`npm run operator`). See config.ts for flags (`--help`).
  */
 import * as http from 'node:http';
+import { KubeConfig } from '@kubernetes/client-node';
 import pino from 'pino';
 import { UsageError } from '../lib/cli';
 import { parseConfig } from './config';
@@ -23,7 +24,7 @@ async function main(): Promise<void> {
   const config = parseConfig(process.argv.slice(2), process.env);
   if (!config) return;
   const log = pino({ level: config.logLevel, base: { component: 'mall-backup-operator' } });
-  const connection = loadKubeConnection(config.kubeconfig, process.env);
+  const connection = loadKubeConnection(new KubeConfig(), config.kubeconfig, process.env);
   const { kc } = connection;
 
   const metrics = new OperatorMetrics();
@@ -70,7 +71,8 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
-  const reached = await waitForApiServer(client, connection, log, { timeoutMs: config.connectTimeoutSeconds * 1000, keepGoing: () => !shuttingDown });
+  const server = kc.getCurrentCluster()?.server ?? '(no server)';
+  const reached = await waitForApiServer(client, server, connection, log, { timeoutMs: config.connectTimeoutSeconds * 1000, keepGoing: () => !shuttingDown });
   if (!reached) return;
   await controller.start();
   log.info('caches synced');
