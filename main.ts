@@ -28,7 +28,8 @@ function synth(argv: string[]): void {
     const format = (args.format ?? 'plain') as (typeof FORMATS)[number];
     if (!FORMATS.includes(format)) throw new UsageError(`--format ${JSON.stringify(format)} is not valid: use ${FORMATS.join(' or ')}`);
     const config = loadConfig(args.config);
-    const rendered = format === 'helm' ? renderHelmChart(config) : renderManifests(buildApp(new App(), config));
+    const source = args.config ?? 'defaults';
+    const rendered = format === 'helm' ? renderHelmChart(config, new App(), source) : renderManifests(buildApp(new App(), config, source));
     const out = args.out ?? DEFAULT_OUT[format];
     writeManifestsAtomically(rendered, out);
     if (format === 'helm') process.stdout.write(`Helm chart written to ${out}\n`);

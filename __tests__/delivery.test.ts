@@ -96,7 +96,7 @@ describe('configuration', () => {
       'config.operator.colour is not a known field: use one of namespace, image, replicas, leaderElection, watchNamespaces, logLevel, resources',
       'config.samples.enabled "yes" is not valid: must be of type boolean, not string',
     ]);
-    expect(() => parseConfigText('operator: [', 'broken.yaml')).toThrow(/configuration broken.yaml is not valid:\n  - not YAML or JSON/);
+    expect(() => parseConfigText('operator: [', 'broken.yaml')).toThrow(/configuration broken.yaml is not valid:\n  - not valid YAML/);
   });
 
   test('a bad file fails `npm run synth` and leaves the output untouched', () => {

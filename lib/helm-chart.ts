@@ -6,9 +6,10 @@
  */
 import { App, Yaml } from 'cdk8s';
 import { stringify } from 'yaml';
-import type { MallBackupConfig } from './app-config';
-import { DEFAULT_OPERATOR_IMAGE, heapCeilingMiB } from './backup-operator';
-import { BackupApiChart, BackupOperatorChart } from './charts';
+import { Chart } from 'cdk8s';
+import { ConfigProblems, MallBackupConfig } from './app-config';
+import { BackupOperator, DEFAULT_OPERATOR_IMAGE, heapCeilingMiB } from './backup-operator';
+import { BackupApiChart } from './charts';
 import { OUTPUT_MARKER } from './manifest-writer';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -106,9 +107,12 @@ function valuesYaml(config: MallBackupConfig): string {
 }
 
 /** Every file of the chart: path → text. */
-export function renderHelmChart(config: MallBackupConfig, app: App = new App()): Map<string, string> {
+export function renderHelmChart(config: MallBackupConfig, app: App = new App(), source = 'defaults'): Map<string, string> {
   const crd = new BackupApiChart(app, 'backup-crd');
-  const operator = new BackupOperatorChart(app, 'operator', config.operator);
+  const operator = new Chart(app, 'operator');
+  const problems = new ConfigProblems(source);
+  problems.under('config.operator', () => new BackupOperator(operator, 'operator', config.operator));
+  problems.throwIfAny();
   const chart = {
     apiVersion: 'v2',
     name: 'mall-backup',
