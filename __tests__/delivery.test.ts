@@ -93,7 +93,7 @@ describe('configuration', () => {
       'config.operator.replicas 0 is not valid: use an integer from 1 to 10',
       'config.operator.logLevel "loud" is not valid: use one of fatal, error, warn, info, debug, trace',
       'config.operator.watchNamespaces lists "a" twice: each item must be unique',
-      'config.operator.colour is not a known field: use one of namespace, image, replicas, leaderElection, watchNamespaces, logLevel, resources',
+      'config.operator.colour is not a known field: use one of namespace, image, replicas, leaderElection, watchNamespaces, createWatchNamespaces, logLevel, resources',
       'config.samples.enabled "yes" is not valid: must be of type boolean, not string',
     ]);
     expect(() => parseConfigText('operator: [', 'broken.yaml')).toThrow(/configuration broken.yaml is not valid:\n  - not valid YAML/);
@@ -132,17 +132,27 @@ describe.each(ENVIRONMENTS)('environment %s', (env) => {
     expect(gateProblems(builtIns)).toEqual([]);
   });
 
+  test('puts nothing in a namespace it does not create (Argo CD\'s own aside)', () => {
+    const objects = objectsOf(file);
+    const created = new Set(objects.filter((o) => o.kind === 'Namespace').map((o) => o.metadata.name));
+    const homeless = objects.filter((o) => o.metadata.namespace && o.kind !== 'Application' && !created.has(o.metadata.namespace));
+    expect(homeless.map((o) => `${o.kind} ${o.metadata.namespace}/${o.metadata.name}`)).toEqual([]);
+  });
+
   test('is deterministic and its committed output is current (run `npm run synth:envs` when this fails)', () => {
     expect(render()).toEqual(render());
     expect(readTree(path.join(ROOT, 'environments', env))).toEqual(Object.fromEntries(outputTree(new Map(Object.entries(render())))));
   });
 });
 
-test('the prod environment: two replicas, two watched namespaces bound by RoleBindings, no samples', () => {
+test('the prod environment: two replicas, two watched namespaces it creates and binds by RoleBindings, no samples', () => {
   const objects = objectsOf(path.join(ROOT, 'config', 'prod.yaml'));
   expect(objects.find((o) => o.kind === 'Deployment')!.spec.replicas).toBe(2);
   expect(objects.filter((o) => o.kind === 'RoleBinding' && o.roleRef.kind === 'ClusterRole').map((o) => o.metadata.namespace).sort()).toEqual(['mall-kiosks', 'mall-shops']);
   expect(objects.filter((o) => o.kind === 'Backup')).toEqual([]);
+  const namespaces = objects.filter((o) => o.kind === 'Namespace').map((o) => o.metadata.name);
+  expect(namespaces).toEqual(['mall-shops', 'mall-kiosks', 'mall-backup-system']);
+  expect(objects.findIndex((o) => o.kind === 'Namespace' && o.metadata.name === 'mall-shops')).toBeLessThan(objects.findIndex((o) => o.kind === 'RoleBinding' && o.metadata.namespace === 'mall-shops'));
 });
 
 describe('Helm', () => {

@@ -17,6 +17,8 @@ export interface MallBackupConfig {
     readonly replicas: number;
     readonly leaderElection: boolean;
     readonly watchNamespaces: string[];
+    /** Render the watched namespaces too (Pod Security "restricted"), for clusters where nothing else creates them. */
+    readonly createWatchNamespaces: boolean;
     readonly logLevel: (typeof LOG_LEVELS)[number];
     readonly resources: ResourceSpec;
   };
@@ -39,6 +41,7 @@ export const DEFAULT_CONFIG: MallBackupConfig = {
     replicas: OPERATOR_DEFAULTS.replicas,
     leaderElection: true,
     watchNamespaces: [],
+    createWatchNamespaces: false,
     logLevel: OPERATOR_DEFAULTS.logLevel,
     resources: OPERATOR_DEFAULTS.resources,
   },
@@ -72,6 +75,7 @@ export const CONFIG_SCHEMA: JsonSchema = {
         replicas: { type: 'integer', minimum: 1, maximum: 10, description: 'operator pods' },
         leaderElection: { type: 'boolean', description: 'elect a leader through a Lease' },
         watchNamespaces: { type: 'array', maxItems: 100, 'x-kubernetes-list-type': 'set', items: str('a namespace'), description: 'namespaces to watch; empty for all' },
+        createWatchNamespaces: { type: 'boolean', description: 'create the watched namespaces (otherwise they must exist: the operator is bound to a Role in each)' },
         logLevel: { type: 'string', enum: LOG_LEVELS, description: 'log level' },
         resources: { type: 'object', description: 'requests and limits', properties: { requests: amounts, limits: amounts } },
       },

@@ -1,9 +1,12 @@
 import { ApiObject, App, Chart } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { ConfigProblems, DEFAULT_CONFIG, MallBackupConfig } from './app-config';
 import { ArgoCdApplications, SYNC_OPTIONS, SYNC_WAVE, SYNC_WAVES } from './argocd';
 import { BackupOperator } from './backup-operator';
 import { BackupApiChart, SampleBackupsChart } from './charts';
+import { standardLabels } from './labels';
+import { RESTRICTED_NAMESPACE_LABELS } from './pod-security';
 
 /** One output file: which chart goes where, relative to the output folder. */
 export interface ManifestFile {
@@ -31,6 +34,12 @@ export function buildApp(app: App = new App(), config: MallBackupConfig = DEFAUL
   const gitops = config.argocd.enabled;
   const crd = new BackupApiChart(app, 'backup-crd', gitops ? { annotations: { [SYNC_WAVE]: SYNC_WAVES.crd, [SYNC_OPTIONS]: 'Prune=false' } } : {});
   const operator = new Chart(app, 'operator');
+  // Before the operator: its RoleBindings live in these namespaces, and kubectl applies in file order.
+  if (config.operator.createWatchNamespaces) {
+    for (const name of config.operator.watchNamespaces) {
+      new k8s.KubeNamespace(operator, `Watched-${name}`, { metadata: { name, labels: { ...standardLabels('shops'), ...RESTRICTED_NAMESPACE_LABELS } } });
+    }
+  }
   problems.under('config.operator', () => new BackupOperator(operator, 'operator', config.operator));
   const files: ManifestFile[] = [
     { path: '00-backup-crd.yaml', chart: crd },
