@@ -103,3 +103,28 @@ test('a staging folder left by a synth that was killed is removed by the next sy
   expect(synth('--out', path.join(work, 'out')).status).toBe(0);
   expect(fs.readdirSync(work).sort()).toEqual(['.other.synth-1-abc', 'out']);
 }, 30_000);
+
+describe('the other runners the README names', () => {
+  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const run = (command: string, out: string) => spawnSync('sh', ['-c', command], {
+    cwd: ROOT, encoding: 'utf8', env: { ...process.env, HOME: work, CDK8S_OUTDIR: out, npm_config_update_notifier: 'false' },
+  });
+
+  test('`npx cdk8s synth --no-check-upgrade` writes the same output and prints no stack trace, even offline', () => {
+    expect(readme).toContain('npx cdk8s synth --no-check-upgrade');
+    const out = path.join(work, 'cdk8s');
+    // An unreachable registry: the upgrade check is what used to print a stack trace.
+    const r = spawnSync('sh', ['-c', `npx cdk8s synth --no-check-upgrade -o ${out}`], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, HOME: work, npm_config_registry: 'http://127.0.0.1:9/' } });
+    expect(r.status).toBe(0);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(readTree(out)).toEqual(expected());
+  }, 60_000);
+
+  test('`npx ts-node --compiler typescript5 main.ts` writes the same output', () => {
+    expect(readme).toContain('npx ts-node --compiler typescript5 main.ts');
+    const out = path.join(work, 'ts-node');
+    const r = run('npx ts-node --compiler typescript5 main.ts', out);
+    expect([r.status, r.stderr]).toEqual([0, '']);
+    expect(readTree(out)).toEqual(expected());
+  }, 60_000);
+});
