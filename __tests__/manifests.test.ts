@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { BackupAdmission } from './support/backup-admission';
 import { outputTree } from '../lib/manifest-writer';
 import { readTree } from './support/files';
-import { CLUSTER_SCOPED_KINDS, gateProblems, K8sObject } from './support/k8s-rules';
+import { CLUSTER_SCOPED_KINDS, gateProblems } from './support/k8s-rules';
 import { allObjects, backupSchemaOf, renderDefaultApp, synthDefaultApp } from './support/synth';
 
 const files = synthDefaultApp();

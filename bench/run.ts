@@ -23,9 +23,10 @@ const PARTS = ['synth', 'scale', 'operator', 'datapath'];
 const BENCH_COMMAND: CliCommand = {
   usage: 'npm run bench --',
   summary: 'Measures synth, scale, the operator\'s initial sync and the backup data path (needs restic; kubectl is optional).\n'
-    + 'Full run: about 10 minutes on 2 cores and up to ~3 GiB in the temp folder at once (1 GiB of shop data and the\n'
-    + 'repositories restic writes from it, each removed after its run); writes bench/RESULTS.md.\n'
-    + 'Quick run: about 2 minutes and ~200 MiB; prints only. Ctrl-C removes the scratch folder.',
+    + 'Full run: roughly 10 minutes on 2 cores (estimated from its parts) and up to ~3 GiB in the temp folder at\n'
+    + 'once (1 GiB of shop data and the repositories restic writes from it, each removed after its run); writes\n'
+    + 'bench/RESULTS.md. Quick run: about 1-2 minutes (60 s measured without the data path) and ~200 MiB; prints only.\n'
+    + 'Ctrl-C removes the scratch folder.',
   options: [
     { name: 'quick', description: 'fewer runs, sizes and data; does not write bench/RESULTS.md' },
     { name: 'only', value: PARTS.join(','), description: 'the parts to run', default: 'all' },
