@@ -3,10 +3,11 @@
  * MALL_BACKUP_CONFIG. Every field has a default, so no file at all gives the default app.
  */
 import * as fs from 'node:fs';
-import { parse } from 'yaml';
+import { parseDocument } from 'yaml';
 import { LOG_LEVELS, OPERATOR_DEFAULTS } from './backup-operator';
 import { JsonSchema } from './backup-schema';
 import { schemaProblems } from './backup-validation';
+import { PropError } from './prop-errors';
 import type { ResourceSpec } from './resources';
 
 export interface MallBackupConfig {
@@ -16,6 +17,8 @@ export interface MallBackupConfig {
     readonly replicas: number;
     readonly leaderElection: boolean;
     readonly watchNamespaces: string[];
+    /** Render the watched namespaces too (Pod Security "restricted"), for clusters where nothing else creates them. */
+    readonly createWatchNamespaces: boolean;
     readonly logLevel: (typeof LOG_LEVELS)[number];
     readonly resources: ResourceSpec;
   };
@@ -38,6 +41,7 @@ export const DEFAULT_CONFIG: MallBackupConfig = {
     replicas: OPERATOR_DEFAULTS.replicas,
     leaderElection: true,
     watchNamespaces: [],
+    createWatchNamespaces: false,
     logLevel: OPERATOR_DEFAULTS.logLevel,
     resources: OPERATOR_DEFAULTS.resources,
   },
@@ -71,6 +75,7 @@ export const CONFIG_SCHEMA: JsonSchema = {
         replicas: { type: 'integer', minimum: 1, maximum: 10, description: 'operator pods' },
         leaderElection: { type: 'boolean', description: 'elect a leader through a Lease' },
         watchNamespaces: { type: 'array', maxItems: 100, 'x-kubernetes-list-type': 'set', items: str('a namespace'), description: 'namespaces to watch; empty for all' },
+        createWatchNamespaces: { type: 'boolean', description: 'create the watched namespaces (otherwise they must exist: the operator is bound to a Role in each)' },
         logLevel: { type: 'string', enum: LOG_LEVELS, description: 'log level' },
         resources: { type: 'object', description: 'requests and limits', properties: { requests: amounts, limits: amounts } },
       },
@@ -103,6 +108,56 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * Collects what the constructs refuse while the app is built from a configuration, in the configuration's
+ * words: each construct is built under the config key its props come from, so "BackupOperator
+ * operator/operator: image ..." becomes "config.operator.image ...", and every construct gets its say before
+ * the synth fails.
+ */
+export class ConfigProblems {
+  private readonly problems: string[] = [];
+  constructor(private readonly file: string) {}
+
+  public under<T>(key: string, build: () => T): T | undefined {
+    try {
+      return build();
+    } catch (error) {
+      if (!(error instanceof PropError)) throw error;
+      for (const p of error.problems) if (!this.problems.includes(`${key}.${p}`)) this.problems.push(`${key}.${p}`);
+      return undefined;
+    }
+  }
+
+  public throwIfAny(): void {
+    if (this.problems.length > 0) throw new ConfigError(this.file, this.problems);
+  }
+}
+
+/** "line L, column C" of a character offset. */
+function lineAndColumn(text: string, offset: number): string {
+  const before = text.slice(0, offset).split('\n');
+  return `line ${before.length}, column ${before[before.length - 1].length + 1}`;
+}
+
+/** A .json file is JSON (a trailing comma is an error, with where it is); anything else is YAML (of which JSON is a subset). */
+function parseText(text: string, file: string): unknown {
+  if (/\.json$/i.test(file)) {
+    try {
+      return text.trim() === '' ? {} : JSON.parse(text);
+    } catch (error) {
+      const message = (error as Error).message;
+      const at = /at position (\d+)/.exec(message);
+      throw new ConfigError(file, [`not valid JSON: ${message.replace(/ in JSON at position \d+.*$/, '')}${at ? ` at ${lineAndColumn(text, Number(at[1]))}` : ''}`]);
+    }
+  }
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    // yaml's messages end with the offending lines and a caret; they are kept, indented under the problem.
+    throw new ConfigError(file, doc.errors.map((e) => `not valid YAML: ${e.message.trimEnd().replace(/\n/g, '\n      ')}`));
+  }
+  return doc.toJS() ?? {};
+}
+
 function merge<T>(defaults: T, overrides: unknown): T {
   if (overrides === undefined || overrides === null || typeof overrides !== 'object' || Array.isArray(overrides)) return (overrides ?? defaults) as T;
   const out: Record<string, unknown> = { ...(defaults as Record<string, unknown>) };
@@ -112,12 +167,7 @@ function merge<T>(defaults: T, overrides: unknown): T {
 
 /** Reads, checks and completes a configuration. Throws a ConfigError listing every problem. */
 export function parseConfigText(text: string, file: string): MallBackupConfig {
-  let raw: unknown;
-  try {
-    raw = parse(text) ?? {};
-  } catch (error) {
-    throw new ConfigError(file, [`not YAML or JSON: ${(error as Error).message.split('\n')[0]}`]);
-  }
+  const raw = parseText(text, file);
   const problems = schemaProblems(CONFIG_SCHEMA, raw, 'config');
   if (problems.length > 0) throw new ConfigError(file, problems);
   return merge(DEFAULT_CONFIG, raw);
@@ -132,11 +182,4 @@ export function loadConfig(file: string | undefined): MallBackupConfig {
     throw new ConfigError(file, [`cannot be read: ${(error as Error).message}`]);
   }
   return parseConfigText(text, file);
-}
-
-/** The configuration file named by `--config <file>`, `--config=<file>` or MALL_BACKUP_CONFIG. */
-export function configFileFrom(argv: string[], env: NodeJS.ProcessEnv): string | undefined {
-  const i = argv.findIndex((a) => a === '--config' || a.startsWith('--config='));
-  if (i < 0) return env.MALL_BACKUP_CONFIG || undefined;
-  return argv[i].includes('=') ? argv[i].slice('--config='.length) : argv[i + 1];
 }

@@ -1,8 +1,12 @@
 import { ApiObject, App, Chart } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { DEFAULT_CONFIG, MallBackupConfig } from './app-config';
+import { ConfigProblems, DEFAULT_CONFIG, MallBackupConfig } from './app-config';
 import { ArgoCdApplications, SYNC_OPTIONS, SYNC_WAVE, SYNC_WAVES } from './argocd';
-import { BackupApiChart, BackupOperatorChart, SampleBackupsChart } from './charts';
+import { BackupOperator } from './backup-operator';
+import { BackupApiChart, SampleBackupsChart } from './charts';
+import { standardLabels } from './labels';
+import { RESTRICTED_NAMESPACE_LABELS } from './pod-security';
 import { SampleRestoresChart } from './restore-samples';
 
 /** One output file: which chart goes where, relative to the output folder. */
@@ -24,32 +28,37 @@ function annotateAll(scope: Construct, annotations: Record<string, string>): voi
 /**
  * The app: the CRD and the operator in numbered files applied in order (`kubectl apply -f dist/`), the
  * samples apart so they can be applied once the CRD is established, and the Argo CD Applications in a
- * folder of their own.
+ * folder of their own. Throws a ConfigError listing what every construct refuses, by config key.
  */
-export function buildApp(app: App = new App(), config: MallBackupConfig = DEFAULT_CONFIG, layout: 'plain' | 'helm' = 'plain'): ManifestFile[] {
-  if (layout === 'helm') {
-    // Helm installs the CRD from crds/ (placed there by `cdk8s synth --format helm`) before any template.
-    return [{ path: 'operator.yaml', chart: new BackupOperatorChart(app, 'operator', config.operator) }];
-  }
+export function buildApp(app: App = new App(), config: MallBackupConfig = DEFAULT_CONFIG, source = 'defaults'): ManifestFile[] {
+  const problems = new ConfigProblems(source);
   const gitops = config.argocd.enabled;
   const crd = new BackupApiChart(app, 'backup-crd', gitops ? { annotations: { [SYNC_WAVE]: SYNC_WAVES.crd, [SYNC_OPTIONS]: 'Prune=false' } } : {});
-  const operator = new BackupOperatorChart(app, 'operator', config.operator);
+  const operator = new Chart(app, 'operator');
+  // Before the operator: its RoleBindings live in these namespaces, and kubectl applies in file order.
+  if (config.operator.createWatchNamespaces) {
+    for (const name of config.operator.watchNamespaces) {
+      new k8s.KubeNamespace(operator, `Watched-${name}`, { metadata: { name, labels: { ...standardLabels('shops'), ...RESTRICTED_NAMESPACE_LABELS } } });
+    }
+  }
+  problems.under('config.operator', () => new BackupOperator(operator, 'operator', config.operator));
   const files: ManifestFile[] = [
     { path: '00-backup-crd.yaml', chart: crd },
     { path: '01-operator.yaml', chart: operator },
   ];
   if (gitops) annotateAll(operator, { [SYNC_WAVE]: SYNC_WAVES.operator });
   if (config.samples.enabled) {
-    const samples = new SampleBackupsChart(app, 'samples', { namespace: config.samples.namespace });
-    if (gitops) annotateAll(samples, { [SYNC_WAVE]: SYNC_WAVES.samples, [SYNC_OPTIONS]: 'SkipDryRunOnMissingResource=true' });
-    files.push({ path: `${SAMPLES_FOLDER}/backups.yaml`, chart: samples });
+    const samples = problems.under('config.samples', () => new SampleBackupsChart(app, 'samples', { namespace: config.samples.namespace }));
+    if (samples && gitops) annotateAll(samples, { [SYNC_WAVE]: SYNC_WAVES.samples, [SYNC_OPTIONS]: 'SkipDryRunOnMissingResource=true' });
+    if (samples) files.push({ path: `${SAMPLES_FOLDER}/backups.yaml`, chart: samples });
     // A folder below samples/: `kubectl apply -f dist/samples/` and the samples Application do not read it.
-    files.push({ path: `${SAMPLES_FOLDER}/restores/restores.yaml`, chart: new SampleRestoresChart(app, 'restore-samples', { namespace: config.samples.namespace }) });
+    const restores = problems.under('config.samples', () => new SampleRestoresChart(app, 'restore-samples', { namespace: config.samples.namespace }));
+    if (restores) files.push({ path: `${SAMPLES_FOLDER}/restores/restores.yaml`, chart: restores });
   }
   if (gitops) {
     const chart = new Chart(app, 'argocd');
     const { argocd } = config;
-    new ArgoCdApplications(chart, 'applications', {
+    problems.under('config.argocd', () => new ArgoCdApplications(chart, 'applications', {
       repoURL: argocd.repoURL,
       targetRevision: argocd.targetRevision,
       path: argocd.path,
@@ -60,8 +69,9 @@ export function buildApp(app: App = new App(), config: MallBackupConfig = DEFAUL
       operatorNamespace: config.operator.namespace,
       samplesNamespace: config.samples.namespace,
       automated: argocd.automated,
-    });
+    }));
     files.push({ path: `${ARGOCD_FOLDER}/applications.yaml`, chart });
   }
+  problems.throwIfAny();
   return files;
 }

@@ -57,6 +57,22 @@ export interface ArgoCdApplicationsProps {
 }
 
 const REPO_URL = /^(https:\/\/[^\s]+|ssh:\/\/[^\s]+|git@[^\s:]+:[^\s]+)$/;
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** A branch, tag or commit as `git check-ref-format` would take it (or HEAD). */
+function isGitRevision(ref: string): boolean {
+  return ref.length > 0 && ref.length <= 255 && !/[\s~^:?*[\\\x00-\x1f\x7f]|\.\.|@\{|\/\/|^[-/.]|[/.]$|\.lock$|\/\./.test(ref);
+}
+
+function isHttpsServer(url: string): boolean {
+  try {
+    const u = new URL(url);
+    return u.protocol === 'https:' && u.hostname !== '' && u.pathname.replace(/\/$/, '') === '' && !u.search && !u.hash && !u.username;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * Argo CD Applications for GitOps: one syncs the CRD and the operator, one the sample Backups, in sync
@@ -69,6 +85,15 @@ export class ArgoCdApplications extends Construct {
     super(scope, id);
     const errors = new PropErrors(`ArgoCdApplications ${this.node.path}`);
     errors.check(REPO_URL.test(props.repoURL), `repoURL ${show(props.repoURL)} is not valid: use an https://, ssh:// or git@host:path Git URL`);
+    const { targetRevision, namespace, project, destinationServer } = props;
+    errors.check(targetRevision === undefined || isGitRevision(targetRevision),
+      `targetRevision ${show(targetRevision)} is not valid: use a branch, tag or commit such as "main", "v1.2.0" or a commit hash (no spaces, "..", "~^:?*[" or trailing "/")`);
+    errors.check(namespace === undefined || DNS_LABEL.test(namespace),
+      `namespace ${show(namespace)} is not valid: use the namespace Argo CD runs in, a DNS-1123 label such as "argocd"`);
+    errors.check(project === undefined || DNS_SUBDOMAIN.test(project),
+      `project ${show(project)} is not valid: use an Argo CD project name (lower-case letters, digits, "-" and "."), such as "default"`);
+    errors.check(destinationServer === undefined || isHttpsServer(destinationServer),
+      `destinationServer ${show(destinationServer)} is not valid: use the cluster's API server as an https:// URL with no path, such as "https://kubernetes.default.svc"`);
     for (const [name, value] of [['path', props.path], ['samplesPath', props.samplesPath]] as const) {
       errors.check(value === undefined || /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(value) && !value.split('/').includes('..'),
         `${name} ${show(value)} is not valid: use a relative folder such as "dist"`);

@@ -28,3 +28,10 @@ export function restrictedPodSecurityContext(identity: PodIdentity = {}): k8s.Po
     seccompProfile: { type: 'RuntimeDefault' },
   };
 }
+
+/** Namespace labels that make the API server enforce (and audit and warn about) Pod Security "restricted". */
+export const RESTRICTED_NAMESPACE_LABELS = {
+  'pod-security.kubernetes.io/enforce': 'restricted',
+  'pod-security.kubernetes.io/audit': 'restricted',
+  'pod-security.kubernetes.io/warn': 'restricted',
+} as const;

@@ -2,6 +2,13 @@
  * Collects every problem with a construct's props before failing, so one synth reports them all.
  * Each message should name the prop, the bad value and what is allowed.
  */
+/** A construct's refusal of its props: every problem, each starting with the prop's name. */
+export class PropError extends Error {
+  constructor(public readonly owner: string, public readonly problems: readonly string[]) {
+    super(`${owner}: invalid props:\n  - ${problems.join('\n  - ')}`);
+  }
+}
+
 export class PropErrors {
   private readonly problems: string[] = [];
 
@@ -18,9 +25,7 @@ export class PropErrors {
 
   /** Throws one error listing every recorded problem, if any. */
   public throwIfAny(): void {
-    if (this.problems.length > 0) {
-      throw new Error(`${this.owner}: invalid props:\n  - ${this.problems.join('\n  - ')}`);
-    }
+    if (this.problems.length > 0) throw new PropError(this.owner, this.problems);
   }
 }
 

@@ -23,10 +23,10 @@ export class SampleRestoresChart extends Chart {
         name: 'bakery-latest', namespace, backupName: 'bakery',
         target: { newClaims: { size: RestoreSpecTargetNewClaimsSize.fromString('20Gi') } },
       }),
-      // The bookshop's orders as they were on the morning of 1 May, into folder bookshop-orders/ of a scratch claim.
-      new ShopRestore(this, 'bookshop-may-day', {
-        name: 'bookshop-may-day', namespace, backupName: 'bookshop', claims: ['bookshop-orders'],
-        pointInTime: new Date('2024-05-01T06:00:00Z'), target: { existingClaim: 'bookshop-scratch' },
+      // The bakery's data as it was on the morning of 1 May, into folder bakery-data/ of a scratch claim.
+      new ShopRestore(this, 'bakery-may-day', {
+        name: 'bakery-may-day', namespace, backupName: 'bakery', claims: ['bakery-data'],
+        pointInTime: new Date('2024-05-01T06:00:00Z'), target: { existingClaim: 'bakery-scratch' },
       }),
     ];
   }
