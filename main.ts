@@ -1,10 +1,10 @@
 import * as v8 from 'node:v8';
 import { App } from 'cdk8s';
-import { loadConfig } from './lib/app-config';
-import { buildApp } from './lib/app';
-import { CliCommand, parseCommandLine, UsageError } from './lib/cli';
-import { renderHelmChart } from './lib/helm-chart';
-import { renderManifests, writeManifestsAtomically } from './lib/manifest-writer';
+import { loadConfig } from './lib/delivery/app-config';
+import { buildApp } from './lib/delivery/app';
+import { CliCommand, parseCommandLine, UsageError } from './lib/common/cli';
+import { renderHelmChart } from './lib/delivery/helm-chart';
+import { renderManifests, writeManifestsAtomically } from './lib/delivery/manifest-writer';
 
 const FORMATS = ['plain', 'helm'] as const;
 const DEFAULT_OUT = { plain: 'dist', helm: 'helm/mall-backup' } as const;

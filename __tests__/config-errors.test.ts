@@ -4,9 +4,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Testing } from 'cdk8s';
-import { ConfigError, loadConfig, parseConfigText } from '../lib/app-config';
-import { buildApp } from '../lib/app';
-import { renderHelmChart } from '../lib/helm-chart';
+import { ConfigError, loadConfig, parseConfigText } from '../lib/delivery/app-config';
+import { buildApp } from '../lib/delivery/app';
+import { renderHelmChart } from '../lib/delivery/helm-chart';
 
 const problemsOf = (fn: () => unknown): string[] => {
   try {

@@ -1,5 +1,5 @@
 import { parse } from '@bufbuild/cel';
-import { validateBackupName, validateBackupSpec } from '../lib/backup-validation';
+import { validateBackupName, validateBackupSpec } from '../lib/permits/backup-validation';
 import { BackupAdmission, Schema } from './support/backup-admission';
 import { allObjects, backupCrdOf, backupSchemaOf, synthDefaultApp } from './support/synth';
 

@@ -5,10 +5,10 @@ import * as path from 'node:path';
 import { Testing } from 'cdk8s';
 import { parseAllDocuments, stringify } from 'yaml';
 import { Application } from '@kubernetes-models/argo-cd/argoproj.io/v1alpha1/Application';
-import { buildApp } from '../lib/app';
-import { ConfigError, DEFAULT_CONFIG, loadConfig, parseConfigText } from '../lib/app-config';
-import { DEFAULT_OPERATOR_IMAGE } from '../lib/backup-operator';
-import { outputTree, renderManifests } from '../lib/manifest-writer';
+import { buildApp } from '../lib/delivery/app';
+import { ConfigError, DEFAULT_CONFIG, loadConfig, parseConfigText } from '../lib/delivery/app-config';
+import { DEFAULT_OPERATOR_IMAGE } from '../lib/contractor/backup-operator';
+import { outputTree, renderManifests } from '../lib/delivery/manifest-writer';
 import { readTree } from './support/files';
 import { gateProblems, K8sObject } from './support/k8s-rules';
 

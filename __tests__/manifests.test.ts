@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BackupAdmission } from './support/backup-admission';
-import { outputTree } from '../lib/manifest-writer';
+import { outputTree } from '../lib/delivery/manifest-writer';
 import { readTree } from './support/files';
 import { CLUSTER_SCOPED_KINDS, gateProblems } from './support/k8s-rules';
 import { allObjects, backupSchemaOf, renderDefaultApp, synthDefaultApp } from './support/synth';

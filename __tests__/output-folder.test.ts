@@ -3,7 +3,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { OUTPUT_MARKER, outputTree } from '../lib/manifest-writer';
+import { OUTPUT_MARKER, outputTree } from '../lib/delivery/manifest-writer';
 import { readTree } from './support/files';
 import { renderDefaultApp } from './support/synth';
 

@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { Testing } from 'cdk8s';
 import { parse } from 'yaml';
 import type { BackupSpec } from '../imports/mall.example.com';
-import { BackupCronJob, CACHE_MOUNT, DATA_ROOT, TMP_MOUNT, VAULT_MOUNT } from '../lib/backup-job';
+import { BackupCronJob, CACHE_MOUNT, DATA_ROOT, TMP_MOUNT, VAULT_MOUNT } from '../lib/run/backup-job';
 import { restrictedProblems } from './support/k8s-rules';
 import { runContainer } from './support/run-container';
 

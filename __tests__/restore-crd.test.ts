@@ -1,8 +1,8 @@
 import { parse } from '@bufbuild/cel';
 import { Testing } from 'cdk8s';
 import { RestoreSpecTargetNewClaimsSize } from '../imports/mall.example.com';
-import { validateRestoreSpec } from '../lib/restore-validation';
-import { ShopRestore } from '../lib/shop-restore';
+import { validateRestoreSpec } from '../lib/permits/restore-validation';
+import { ShopRestore } from '../lib/permits/shop-restore';
 import { BackupAdmission, Schema } from './support/backup-admission';
 import { allObjects, synthDefaultApp } from './support/synth';
 

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ApiObject, Lazy, Testing } from 'cdk8s';
-import { outputTree, renderManifests, writeManifestsAtomically } from '../lib/manifest-writer';
+import { outputTree, renderManifests, writeManifestsAtomically } from '../lib/delivery/manifest-writer';
 import { readTree } from './support/files';
 import { renderDefaultApp } from './support/synth';
 
@@ -62,9 +62,9 @@ test('a failing synth exits non-zero and leaves the previous output untouched', 
   const failing = path.join(work, 'failing-main.ts');
   fs.writeFileSync(failing, [
     `import { App } from ${JSON.stringify(require.resolve('cdk8s'))};`,
-    `import { buildApp } from ${JSON.stringify(path.join(ROOT, 'lib', 'app'))};`,
-    `import { ShopBackup } from ${JSON.stringify(path.join(ROOT, 'lib', 'shop-backup'))};`,
-    `import { renderManifests, writeManifestsAtomically } from ${JSON.stringify(path.join(ROOT, 'lib', 'manifest-writer'))};`,
+    `import { buildApp } from ${JSON.stringify(path.join(ROOT, 'lib', 'delivery', 'app'))};`,
+    `import { ShopBackup } from ${JSON.stringify(path.join(ROOT, 'lib', 'permits', 'shop-backup'))};`,
+    `import { renderManifests, writeManifestsAtomically } from ${JSON.stringify(path.join(ROOT, 'lib', 'delivery', 'manifest-writer'))};`,
     `const app = new App();`,
     `const files = buildApp(app);`,
     `new ShopBackup(files[2].chart, 'bad', { shopName: 'Bad', backupTime: '25:00', vaultLocation: 'x', vaultCredentialsSecret: 's' });`,

@@ -14,8 +14,8 @@ import { FakeApiServer } from '../__tests__/support/fake-apiserver';
 import { OperatorProcess, operatorBundle, waitFor } from '../__tests__/support/operator-process';
 import { Testing } from 'cdk8s';
 import * as YAML from 'yaml';
-import { BackupCronJob } from '../lib/backup-job';
-import { CliCommand, parseCommandLine, UsageError } from '../lib/cli';
+import { BackupCronJob } from '../lib/run/backup-job';
+import { CliCommand, parseCommandLine, UsageError } from '../lib/common/cli';
 import { fileShops, procMemoryMiB } from './fleet';
 
 const ROOT = path.join(__dirname, '..');

@@ -1,7 +1,7 @@
 /** The operator's settings, from flags (`--name value` or `--name=value`) with environment variables as fallbacks. */
 import * as os from 'node:os';
-import { LOG_LEVELS, LogLevel, OPERATOR_DEFAULTS } from '../lib/backup-operator';
-import { CliCommand, CliOption, parseCommandLine, UsageError } from '../lib/cli';
+import { LOG_LEVELS, LogLevel, OPERATOR_DEFAULTS } from '../lib/contractor/backup-operator';
+import { CliCommand, CliOption, parseCommandLine, UsageError } from '../lib/common/cli';
 
 export interface OperatorConfig {
   readonly namespaces: string[];

@@ -5,13 +5,13 @@
 import * as http from 'node:http';
 import { KubeConfig } from '@kubernetes/client-node';
 import pino from 'pino';
-import { UsageError } from '../lib/cli';
+import { UsageError } from '../lib/common/cli';
 import { parseConfig } from './config';
-import { loadKubeConnection, NoClusterError, waitForApiServer } from './connect';
-import { Controller } from './controller';
-import { KubeClient } from './kube';
-import { LeaderElector } from './leader';
-import { OperatorMetrics } from './metrics';
+import { loadKubeConnection, NoClusterError, waitForApiServer } from './runtime/connect';
+import { Controller } from './controller/controller';
+import { KubeClient } from './runtime/kube';
+import { LeaderElector } from './runtime/leader';
+import { OperatorMetrics } from './controller/metrics';
 
 function listen(server: http.Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -1,11 +1,11 @@
-import { Backoff } from '../../operator/queue';
+import { Backoff } from '../../operator/runtime/queue';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseConfig } from '../../operator/config';
-import { WorkQueue } from '../../operator/queue';
-import { DEFAULT_OPERATOR_IMAGE, OPERATOR_IMAGE_REPOSITORY } from '../../lib/backup-operator';
-import { NONROOT_ID } from '../../lib/pod-security';
+import { WorkQueue } from '../../operator/runtime/queue';
+import { DEFAULT_OPERATOR_IMAGE, OPERATOR_IMAGE_REPOSITORY } from '../../lib/contractor/backup-operator';
+import { NONROOT_ID } from '../../lib/common/pod-security';
 import { allObjects, synthDefaultApp } from '../support/synth';
 
 describe('operator configuration', () => {

@@ -6,7 +6,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import pino from 'pino';
-import { waitForApiServer } from '../../operator/connect';
+import { waitForApiServer } from '../../operator/runtime/connect';
 import { operatorBundle } from '../support/operator-process';
 
 let work: string;

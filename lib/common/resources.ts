@@ -1,5 +1,5 @@
 import { k8s } from 'cdk8s-plus-28';
-import { QUANTITY_PATTERN } from './backup-api';
+import { QUANTITY_PATTERN } from '../permits/backup-api';
 import { show } from './prop-errors';
 
 export interface ResourceAmounts {

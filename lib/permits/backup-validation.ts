@@ -1,9 +1,9 @@
 import * as api from './backup-api';
-import { cronScheduleOf } from './backup-job';
+import { cronScheduleOf } from '../run/backup-job';
 import { BACKUP_SCHEMA, JsonSchema, stringFormOf } from './backup-schema';
 import { scheduleProblem } from './cron';
-import { show } from './prop-errors';
-import { quantityValue } from './resources';
+import { show } from '../common/prop-errors';
+import { quantityValue } from '../common/resources';
 import { KUBERNETES_TIME_ZONES } from './time-zones';
 
 /**

@@ -1,15 +1,15 @@
 import { Duration } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import * as api from './backup-api';
-import { standardLabels } from './labels';
-import { PropErrors, show } from './prop-errors';
-import { RESTRICTED_CONTAINER_SECURITY_CONTEXT, restrictedPodSecurityContext, NONROOT_ID } from './pod-security';
-import { ResourceSpec, toResourceRequirements, checkResources, quantityValue } from './resources';
+import * as api from '../permits/backup-api';
+import { standardLabels } from '../common/labels';
+import { PropErrors, show } from '../common/prop-errors';
+import { RESTRICTED_CONTAINER_SECURITY_CONTEXT, restrictedPodSecurityContext, NONROOT_ID } from '../common/pod-security';
+import { ResourceSpec, toResourceRequirements, checkResources, quantityValue } from '../common/resources';
 
 // Imported rather than read at run time, so the compiled library carries its own version (tsc copies this
 // package.json beside the output) and never picks up the package.json of the app that installs it.
-import packageJson from '../package.json';
+import packageJson from '../../package.json';
 
 const PACKAGE_VERSION: string = packageJson.version;
 

@@ -1,7 +1,7 @@
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
-import { standardLabels } from './labels';
-import { PropErrors, show } from './prop-errors';
+import { standardLabels } from '../common/labels';
+import { PropErrors, show } from '../common/prop-errors';
 
 export const SYNC_WAVE = 'argocd.argoproj.io/sync-wave';
 export const SYNC_OPTIONS = 'argocd.argoproj.io/sync-options';

@@ -1,7 +1,7 @@
 import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
-import { RestoreSpecTargetNewClaimsSize } from '../imports/mall.example.com';
-import { ShopRestore } from './shop-restore';
+import { RestoreSpecTargetNewClaimsSize } from '../../imports/mall.example.com';
+import { ShopRestore } from '../permits/shop-restore';
 
 export interface SampleRestoresChartProps {
   /** @default 'mall-shops' */

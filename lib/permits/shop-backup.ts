@@ -1,9 +1,9 @@
 import { Construct } from 'constructs';
-import { Backup, BackupSpec, toJson_BackupSpec } from '../imports/mall.example.com';
+import { Backup, BackupSpec, toJson_BackupSpec } from '../../imports/mall.example.com';
 import * as api from './backup-api';
 import { validateBackupName, validateBackupSpec } from './backup-validation';
-import { PropErrors, show } from './prop-errors';
-import { standardLabels } from './labels';
+import { PropErrors, show } from '../common/prop-errors';
+import { standardLabels } from '../common/labels';
 
 export interface ShopBackupProps extends BackupSpec {
   /**

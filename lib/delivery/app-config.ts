@@ -4,11 +4,11 @@
  */
 import * as fs from 'node:fs';
 import { parseDocument } from 'yaml';
-import { LOG_LEVELS, OPERATOR_DEFAULTS } from './backup-operator';
-import { JsonSchema } from './backup-schema';
-import { schemaProblems } from './backup-validation';
-import { PropError } from './prop-errors';
-import type { ResourceSpec } from './resources';
+import { LOG_LEVELS, OPERATOR_DEFAULTS } from '../contractor/backup-operator';
+import { JsonSchema } from '../permits/backup-schema';
+import { schemaProblems } from '../permits/backup-validation';
+import { PropError } from '../common/prop-errors';
+import type { ResourceSpec } from '../common/resources';
 
 export interface MallBackupConfig {
   readonly operator: {

@@ -1,7 +1,7 @@
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as api from './backup-api';
-import { standardLabels } from './labels';
+import { standardLabels } from '../common/labels';
 import { BACKUP_PRINTER_COLUMNS, BACKUP_SCHEMA, JsonSchema } from './backup-schema';
 
 export interface BackupCrdProps {

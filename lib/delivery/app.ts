@@ -3,10 +3,10 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { ConfigProblems, DEFAULT_CONFIG, MallBackupConfig } from './app-config';
 import { ArgoCdApplications, SYNC_OPTIONS, SYNC_WAVE, SYNC_WAVES } from './argocd';
-import { BackupOperator } from './backup-operator';
+import { BackupOperator } from '../contractor/backup-operator';
 import { BackupApiChart, SampleBackupsChart } from './charts';
-import { standardLabels } from './labels';
-import { RESTRICTED_NAMESPACE_LABELS } from './pod-security';
+import { standardLabels } from '../common/labels';
+import { RESTRICTED_NAMESPACE_LABELS } from '../common/pod-security';
 import { SampleRestoresChart } from './restore-samples';
 
 /** One output file: which chart goes where, relative to the output folder. */

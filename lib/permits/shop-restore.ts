@@ -1,9 +1,9 @@
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
-import { Restore, RestoreSpec, toJson_RestoreSpec } from '../imports/mall.example.com';
+import { Restore, RestoreSpec, toJson_RestoreSpec } from '../../imports/mall.example.com';
 import * as api from './backup-api';
-import { standardLabels } from './labels';
-import { PropErrors, show } from './prop-errors';
+import { standardLabels } from '../common/labels';
+import { PropErrors, show } from '../common/prop-errors';
 import { validateRestoreSpec } from './restore-validation';
 
 export interface ShopRestoreProps extends RestoreSpec {

@@ -4,7 +4,7 @@
  * CronJob that is gone or broken, Jobs that never start) turns Stale exactly like failing runs do.
  */
 import * as api from './backup-api';
-import { cronScheduleOf } from './backup-job';
+import { cronScheduleOf } from '../run/backup-job';
 import { nextAfter, parseSchedule } from './cron';
 
 export const FRESH_CONDITION = 'Fresh';

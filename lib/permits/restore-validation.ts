@@ -1,5 +1,5 @@
 import { schemaProblems } from './backup-validation';
-import { show } from './prop-errors';
+import { show } from '../common/prop-errors';
 import * as rapi from './restore-api';
 import { RESTORE_SCHEMA } from './restore-schema';
 

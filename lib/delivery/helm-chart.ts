@@ -8,12 +8,12 @@ import { App, Yaml } from 'cdk8s';
 import { stringify } from 'yaml';
 import { Chart } from 'cdk8s';
 import { ConfigProblems, MallBackupConfig } from './app-config';
-import { BackupOperator, DEFAULT_OPERATOR_IMAGE, heapCeilingMiB } from './backup-operator';
+import { BackupOperator, DEFAULT_OPERATOR_IMAGE, heapCeilingMiB } from '../contractor/backup-operator';
 import { BackupApiChart } from './charts';
 import { OUTPUT_MARKER } from './manifest-writer';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const PACKAGE_VERSION: string = require('../package.json').version;
+const PACKAGE_VERSION: string = require('../../package.json').version;
 
 /** Oldest Kubernetes the chart installs on (CronJob timeZone is GA there; the schemas are tested against it). */
 export const MIN_KUBERNETES = '1.28.0-0';

@@ -1,11 +1,11 @@
 import { Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { BackupCrd, BackupCrdProps } from './backup-crd';
-import { BackupOperator, BackupOperatorProps } from './backup-operator';
-import { standardLabels } from './labels';
-import { RestoreCrd } from './restore-crd';
-import { ShopBackup } from './shop-backup';
+import { BackupCrd, BackupCrdProps } from '../permits/backup-crd';
+import { BackupOperator, BackupOperatorProps } from '../contractor/backup-operator';
+import { standardLabels } from '../common/labels';
+import { RestoreCrd } from '../permits/restore-crd';
+import { ShopBackup } from '../permits/shop-backup';
 
 /** The permit types (Backup, Restore). Applied first: nothing else can name a permit before its type is established. */
 export class BackupApiChart extends Chart {

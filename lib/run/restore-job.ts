@@ -1,16 +1,16 @@
 import { ApiObject } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import type { BackupSpec } from '../imports/mall.example.com';
-import * as api from './backup-api';
+import type { BackupSpec } from '../../imports/mall.example.com';
+import * as api from '../permits/backup-api';
 import {
   boundedName, CACHE_MOUNT, DATA_ROOT, DEFAULT_BACKUP_RESOURCES, RESTIC_IMAGE, resticRepositoryOf, TMP_MOUNT, VAULT_MOUNT,
 } from './backup-job';
-import { pvcVaultClaim } from './backup-validation';
-import { standardLabels } from './labels';
-import { NONROOT_ID, RESTRICTED_CONTAINER_SECURITY_CONTEXT, restrictedPodSecurityContext } from './pod-security';
-import { ResourceSpec, toResourceRequirements } from './resources';
-import * as rapi from './restore-api';
+import { pvcVaultClaim } from '../permits/backup-validation';
+import { standardLabels } from '../common/labels';
+import { NONROOT_ID, RESTRICTED_CONTAINER_SECURITY_CONTEXT, restrictedPodSecurityContext } from '../common/pod-security';
+import { ResourceSpec, toResourceRequirements } from '../common/resources';
+import * as rapi from '../permits/restore-api';
 import { RESTORE_SCRIPT } from './restore-script';
 
 /** Where the restore pod sees its target claims: /restore/<n>. */

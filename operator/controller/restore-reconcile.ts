@@ -5,9 +5,9 @@
  */
 import type { BackupObject, Condition, KubeEvent, KubeObject } from './reconcile';
 import { canonicalJson, planVolumes, podTrouble, timestamp } from './reconcile';
-import { newClaimManifest, newClaimNameFor, RESTORE_UID_LABEL, RestoreClaimPlan, restoreJobManifest, RestoreRef } from '../lib/restore-job';
-import * as rapi from '../lib/restore-api';
-import { validateRestoreSpec } from '../lib/restore-validation';
+import { newClaimManifest, newClaimNameFor, RESTORE_UID_LABEL, RestoreClaimPlan, restoreJobManifest, RestoreRef } from '../../lib/run/restore-job';
+import * as rapi from '../../lib/permits/restore-api';
+import { validateRestoreSpec } from '../../lib/permits/restore-validation';
 
 export interface RestoreClaimStatus {
   claim: string;

@@ -4,14 +4,14 @@
  */
 import { KubeConfig, Informer, KubernetesObject, ListWatch, ObjectCache, Watch } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import * as api from '../lib/backup-api';
-import { BACKUP_LABEL, BACKUP_UID_LABEL, cronJobNameFor } from '../lib/backup-job';
-import { pvcVaultClaim } from '../lib/backup-validation';
-import { ApiError, isConflict, isNotFound, isRefusal, KubeClient, resourcePath } from './kube';
+import * as api from '../../lib/permits/backup-api';
+import { BACKUP_LABEL, BACKUP_UID_LABEL, cronJobNameFor } from '../../lib/run/backup-job';
+import { pvcVaultClaim } from '../../lib/permits/backup-validation';
+import { ApiError, isConflict, isNotFound, isRefusal, KubeClient, resourcePath } from '../runtime/kube';
 import { OperatorMetrics } from './metrics';
-import { ObjectIndex } from './object-index';
-import { Backoff, WorkQueue } from './queue';
-import { dropJobTemplate, trimMetadata, trimPod } from './trim';
+import { ObjectIndex } from '../runtime/object-index';
+import { Backoff, WorkQueue } from '../runtime/queue';
+import { dropJobTemplate, trimMetadata, trimPod } from '../runtime/trim';
 import { BackupObject, BackupStatus, canonicalJson, KubeEvent, KubeObject, reconcile, Settings, timestamp } from './reconcile';
 import { REASON } from './vocabulary';
 import { describeRefusal, RefusedWrite, withRefusals } from './write-outcome';

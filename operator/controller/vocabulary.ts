@@ -2,7 +2,7 @@
  * The words the operator writes into the cluster, declared once: condition types, condition and Event
  * reasons, and its own annotations. Reconcile, the writer and the tests read them from here.
  */
-import { API_GROUP } from '../lib/backup-api';
+import { API_GROUP } from '../../lib/permits/backup-api';
 
 export const CONDITION = {
   /** The schedule is in place. */
@@ -33,7 +33,7 @@ export type Reason = typeof REASON[keyof typeof REASON];
 /** On the CronJob: a digest of what it was rendered from, so a field dropped from the spec is noticed. */
 export const INPUTS_ANNOTATION = `${API_GROUP}/inputs`;
 
-/** The status schema's limits (lib/backup-schema.ts): a longer value would make the whole status write fail. */
+/** The status schema's limits (lib/permits/backup-schema.ts): a longer value would make the whole status write fail. */
 export const STATUS_LIMITS = { message: 32768, runNowRequest: 1024 } as const;
 /** Event messages longer than this are cut by the API server's validation. */
 export const EVENT_MESSAGE_LIMIT = 1024;

@@ -2,12 +2,12 @@ import { createHash } from 'node:crypto';
 import { ApiObject } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import type { BackupSpec } from '../imports/mall.example.com';
-import * as api from './backup-api';
-import { pvcVaultClaim } from './backup-validation';
-import { standardLabels } from './labels';
-import { NONROOT_ID, RESTRICTED_CONTAINER_SECURITY_CONTEXT, restrictedPodSecurityContext } from './pod-security';
-import { mergeResources, ResourceSpec, toResourceRequirements } from './resources';
+import type { BackupSpec } from '../../imports/mall.example.com';
+import * as api from '../permits/backup-api';
+import { pvcVaultClaim } from '../permits/backup-validation';
+import { standardLabels } from '../common/labels';
+import { NONROOT_ID, RESTRICTED_CONTAINER_SECURITY_CONTEXT, restrictedPodSecurityContext } from '../common/pod-security';
+import { mergeResources, ResourceSpec, toResourceRequirements } from '../common/resources';
 
 /**
  * restic, pinned. The script uses only commands and flags that restic 0.14 (Debian 12, used by the

@@ -5,14 +5,14 @@
  */
 import { createHash } from 'node:crypto';
 import { App, Chart } from 'cdk8s';
-import type { BackupSpec } from '../imports/mall.example.com';
-import * as api from '../lib/backup-api';
-import { BackupCronJob, BackupPodProps, BackupRef, BackupRunNowJob, cronScheduleOf, RUN_NOW_LABEL, runNowToken } from '../lib/backup-job';
-import { pvcVaultClaim, validateBackupName, validateBackupSpec } from '../lib/backup-validation';
-import { nextAfter, parseSchedule, previousAtOrBefore } from '../lib/cron';
-import type { ResourceSpec } from '../lib/resources';
+import type { BackupSpec } from '../../imports/mall.example.com';
+import * as api from '../../lib/permits/backup-api';
+import { BackupCronJob, BackupPodProps, BackupRef, BackupRunNowJob, cronScheduleOf, RUN_NOW_LABEL, runNowToken } from '../../lib/run/backup-job';
+import { pvcVaultClaim, validateBackupName, validateBackupSpec } from '../../lib/permits/backup-validation';
+import { nextAfter, parseSchedule, previousAtOrBefore } from '../../lib/permits/cron';
+import type { ResourceSpec } from '../../lib/common/resources';
 import { CONDITION, INPUTS_ANNOTATION, REASON, STATUS_LIMITS } from './vocabulary';
-import { FRESH_CONDITION, judgeFreshness } from '../lib/freshness';
+import { FRESH_CONDITION, judgeFreshness } from '../../lib/permits/freshness';
 
 /** A Kubernetes object as JSON; only the fields the operator reads are named. */
 export interface KubeObject {
