@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Builds (once) the control plane the cluster tests and `npm run dev:cluster` run: etcd, kube-apiserver,
+# kube-controller-manager and kubectl, all from the Go module in tools/kube at one pinned release.
+# Prints the directory holding the four binaries as its last line of stdout; progress goes to stderr.
+#
+# KUBEBUILDER_ASSETS (the envtest convention) names a directory of prebuilt binaries: whatever it holds
+# is used as is. envtest's asset bundles have no kube-controller-manager, so that one alone is still
+# built from source (a newer controller manager than the API server is not supported, so match them).
+set -euo pipefail
+
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+mod="$root/tools/kube"
+kube_version="$(awk '$1 == "k8s.io/kubernetes" { print $2 }' "$mod/go.mod" | head -n1)"
+[ -n "$kube_version" ] || { echo "tools/kube/go.mod: no k8s.io/kubernetes requirement" >&2; exit 1; }
+cache="${MALL_BACKUP_CACHE:-$HOME/.cache/mall-backup}/kube/$kube_version"
+
+# The packages behind each binary; etcd's main package lives at the root of go.etcd.io/etcd/server/v3.
+declare -A pkg=(
+  [etcd]=go.etcd.io/etcd/server/v3
+  [kube-apiserver]=k8s.io/kubernetes/cmd/kube-apiserver
+  [kube-controller-manager]=k8s.io/kubernetes/cmd/kube-controller-manager
+  [kubectl]=k8s.io/kubernetes/cmd/kubectl
+)
+names=(etcd kube-apiserver kube-controller-manager kubectl)
+
+# A cached build is reused only if it came from the same go.mod/go.sum (the etcd version lives there).
+stamp="$(cat "$mod/go.mod" "$mod/go.sum" | sha256sum | cut -c1-16)"
+
+need=()
+for n in "${names[@]}"; do
+  if [ -n "${KUBEBUILDER_ASSETS:-}" ] && [ -x "$KUBEBUILDER_ASSETS/$n" ]; then continue; fi
+  if [ -x "$cache/$n" ] && [ "$(cat "$cache/.stamp" 2>/dev/null)" = "$stamp" ]; then continue; fi
+  need+=("$n")
+done
+
+if [ "${#need[@]}" -gt 0 ]; then
+  if ! command -v go >/dev/null; then
+    cat >&2 <<EOF
+The cluster tests need etcd, kube-apiserver, kube-controller-manager and kubectl ($kube_version).
+Missing: ${need[*]}. Either install Go (the version in tools/kube/go.mod, from https://go.dev/dl/) so
+scripts/control-plane/build.sh can build them into $cache,
+or point KUBEBUILDER_ASSETS at a directory that holds prebuilt binaries of that release.
+EOF
+    exit 1
+  fi
+  mkdir -p "$cache"
+  # Other runs may build at the same time (parallel CI jobs, a test run next to dev:cluster).
+  exec 9>"$cache/.lock"
+  flock 9
+  if [ "$(cat "$cache/.stamp" 2>/dev/null)" != "$stamp" ]; then rm -f "$cache"/{etcd,kube-apiserver,kube-controller-manager,kubectl}; fi
+  todo=()
+  for n in "${need[@]}"; do [ -x "$cache/$n" ] || todo+=("${pkg[$n]}"); done
+  if [ "${#todo[@]}" -gt 0 ]; then
+    start=$SECONDS
+    cd "$mod"
+    echo "control plane: building ${need[*]} at $kube_version into $cache (a cold build takes 15-30 min on 2 cores)" >&2
+    total="$(go list -deps "${todo[@]}" | wc -l)"
+    out="$(mktemp -d "$cache/.build.XXXXXX")"
+    trap 'rm -rf "$out"' EXIT
+    v="k8s.io/component-base/version"
+    minor="$(echo "$kube_version" | cut -d. -f2)"
+    # The version stamps make `kubectl version` and the API server's /version report the release.
+    ldflags="-s -w -X $v.gitVersion=$kube_version -X $v.gitMajor=1 -X $v.gitMinor=$minor -X $v.gitTreeState=clean"
+    # `go build -v` names each package as it compiles: count them against the dependency total.
+    set +e
+    CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -v -o "$out/" "${todo[@]}" 2>&1 | {
+      n=0
+      while IFS= read -r line; do
+        case "$line" in
+          \#*|*.go:*) echo "$line" >&2 ;;
+          *) n=$((n + 1)); [ $((n % 100)) -eq 0 ] &&
+               echo "control plane: $n/$total packages compiled, $((SECONDS - start))s" >&2 ;;
+        esac
+      done
+    }
+    status="${PIPESTATUS[0]}"
+    set -e
+    [ "$status" -eq 0 ] || { echo "control plane: build failed" >&2; exit 1; }
+    # go names a binary after the last path element that is not a major-version suffix.
+    for p in "${todo[@]}"; do
+      b="$(basename "$p")"
+      case "$p" in go.etcd.io/etcd/server/v3) b=server n=etcd ;; *) n="$b" ;; esac
+      mv "$out/$b" "$cache/$n"
+    done
+    echo "$stamp" >"$cache/.stamp"
+    echo "control plane: built in $((SECONDS - start))s" >&2
+  fi
+fi
+
+# The directory the caller uses: KUBEBUILDER_ASSETS where it has a binary, the cache for the rest.
+# Links in a per-stamp directory give callers one path with all four names.
+bin="$cache"
+if [ -n "${KUBEBUILDER_ASSETS:-}" ]; then
+  bin="$cache/with-assets"
+  mkdir -p "$bin"
+  for n in "${names[@]}"; do
+    src="$cache/$n"; [ -x "$KUBEBUILDER_ASSETS/$n" ] && src="$KUBEBUILDER_ASSETS/$n"
+    ln -sfn "$src" "$bin/$n"
+  done
+fi
+echo "$bin"
