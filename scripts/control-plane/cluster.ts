@@ -7,7 +7,7 @@
  * A run that dies without stopping (a killed test runner) leaves an `owner` file behind; the next `start()`
  * stops those processes and removes the directory.
  */
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -60,10 +60,17 @@ export interface ControlPlane {
 
 /** Builds the binaries on first use (progress on stderr) and returns their directory. */
 export function resolveBinaries(): string {
-  const out = execFileSync('bash', [join(ROOT, 'scripts/control-plane/build.sh')], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
-  const dir = out.trim().split('\n').pop()!;
+  const script = join(ROOT, 'scripts/control-plane/build.sh');
+  const run = spawnSync('bash', [script], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+  if (run.status !== 0) {
+    throw new Error(`The Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager, kubectl) is not available: ${script} `
+      + `${run.error ? `could not run (${run.error.message})` : `exited with ${run.status ?? run.signal}`}. Install Go (the version in `
+      + 'tools/kube/go.mod) so it can build them (once, into ~/.cache/mall-backup/kube/), or set KUBEBUILDER_ASSETS to a '
+      + 'directory holding prebuilt binaries of the release pinned there; its message above says more.');
+  }
+  const dir = run.stdout.trim().split('\n').pop()!;
   for (const name of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kubectl']) {
-    if (!existsSync(join(dir, name))) throw new Error(`scripts/control-plane/build.sh printed ${dir}, which has no ${name}`);
+    if (!existsSync(join(dir, name))) throw new Error(`${script} printed ${dir}, which has no ${name}`);
   }
   return dir;
 }
