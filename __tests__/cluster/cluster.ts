@@ -10,10 +10,11 @@
  * so each works in namespaces of its own and treats cluster-scoped objects (the CRD) as shared.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { Agent, request } from 'node:https';
 import { join, resolve } from 'node:path';
-import { parse } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 
 export const ROOT = resolve(__dirname, '../..');
 
@@ -152,4 +153,33 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
 export async function installBackupCrd(): Promise<void> {
   await kubectlOk(['apply', '--server-side', '--field-manager=cluster-tests', '-f', 'dist/00-backup-crd.yaml']);
   await kubectlOk(['wait', '--for=condition=established', '--timeout=60s', 'crd/backups.mall.example.com']);
+}
+
+/**
+ * Logs in as a ServiceAccount: a token from the TokenRequest API and a kubeconfig holding only that token
+ * (no client certificate, which the API server would prefer). What the operator runs with in the cluster.
+ */
+export async function serviceAccountLogin(namespace: string, name: string, expirationSeconds = 3600): Promise<{ token: string; kubeconfig: string }> {
+  const request = await client().ok('POST', `/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`, {
+    apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds },
+  });
+  const token: string = request.status.token;
+  const admin = parse(readFileSync(kubeconfigPath(), 'utf8'));
+  const dir = mkdtempSync(join(tmpdir(), 'mall-backup-sa-'));
+  const kubeconfig = join(dir, 'kubeconfig');
+  writeFileSync(kubeconfig, JSON.stringify({
+    apiVersion: 'v1', kind: 'Config', clusters: admin.clusters, 'current-context': 'sa',
+    users: [{ name: 'sa', user: { token } }],
+    contexts: [{ name: 'sa', context: { cluster: admin.clusters[0].name, user: 'sa', namespace } }],
+  }), { mode: 0o600 });
+  afterAllCleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  return { token, kubeconfig };
+}
+
+const afterAllCleanups: (() => void)[] = [];
+afterAll(() => afterAllCleanups.splice(0).forEach((f) => f()));
+
+/** Objects of a YAML file of the repository, e.g. `dist/01-operator.yaml`. */
+export function manifest(file: string): Record<string, any>[] {
+  return parseAllDocuments(readFileSync(join(ROOT, file), 'utf8')).map((d) => d.toJS()).filter(Boolean);
 }
