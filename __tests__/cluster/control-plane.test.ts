@@ -22,9 +22,14 @@ const temp = (prefix: string) => {
 };
 afterAll(() => temps.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
-/** build.sh with no Go on PATH and an empty cache: only what KUBEBUILDER_ASSETS holds can be used. */
+/**
+ * build.sh with no Go on PATH, an empty cache and GOPROXY=off (so it cannot fetch the pinned toolchain):
+ * only what KUBEBUILDER_ASSETS holds can be used.
+ */
 function buildWithoutGo(assets?: string): Promise<Run> {
-  const env: NodeJS.ProcessEnv = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', HOME: temp('mall-backup-home-'), MALL_BACKUP_CACHE: temp('mall-backup-cache-') };
+  const env: NodeJS.ProcessEnv = {
+    PATH: '/usr/sbin:/usr/bin:/sbin:/bin', HOME: temp('mall-backup-home-'), MALL_BACKUP_CACHE: temp('mall-backup-cache-'), GOPROXY: 'off',
+  };
   if (assets) env.KUBEBUILDER_ASSETS = assets;
   return new Promise((done) => execFile('bash', ['scripts/control-plane/build.sh'], { cwd: ROOT, env }, (error, stdout, stderr) =>
     done({ code: error ? Number(error.code) : 0, stdout, stderr })));
@@ -50,8 +55,9 @@ describe('finding the binaries', () => {
     const run = await buildWithoutGo();
     expect(run.code).toBe(1);
     expect(run.stdout).toBe('');
+    expect(run.stderr).toContain('GOPROXY=off: cannot fetch go1.26.8');
     expect(run.stderr).toContain('Missing: etcd kube-apiserver kube-controller-manager kubectl');
-    expect(run.stderr).toMatch(/install Go .*tools\/kube\/go\.mod/);
+    expect(run.stderr).toMatch(/install Go \(go1\.26\.0 or newer.*tools\/kube\/go\.mod/);
     expect(run.stderr).toMatch(/point KUBEBUILDER_ASSETS at a directory that holds prebuilt binaries/);
   });
 

@@ -26,6 +26,42 @@ names=(etcd kube-apiserver kube-controller-manager kubectl)
 # A cached build is reused only if it came from the same go.mod/go.sum (the etcd version lives there).
 stamp="$(cat "$mod/go.mod" "$mod/go.sum" | sha256sum | cut -c1-16)"
 
+# Go: from PATH when it is new enough, else the toolchain pinned in tools/kube/go.mod, fetched once from the
+# Go module proxy (golang.org/toolchain, the module `go` itself switches toolchains with) and checked
+# against the SHA-256 below. GOPROXY=off (or no network) leaves only a Go on PATH.
+go_min="go$(awk '$1 == "go" { print $2 }' "$mod/go.mod")"
+go_pinned="$(awk '$1 == "toolchain" { print $2 }' "$mod/go.mod")"
+declare -A go_sha256=(
+  [go1.26.8.linux-amd64]=30c2b1bf7dcc88d3eb0a1364e47ddd9128edb3110a30e8a0ef61cd5856b31de7
+)
+ensure_go() {
+  if command -v go >/dev/null; then
+    local have; have="$(go env GOVERSION)"
+    [ "$(printf '%s\n%s\n' "$go_min" "$have" | sort -V | head -n1)" = "$go_min" ] && return 0
+    echo "control plane: $have on PATH is older than $go_min" >&2
+  fi
+  local platform="$go_pinned.$(uname -s | tr A-Z a-z)-$(uname -m | sed 's/x86_64/amd64/; s/aarch64/arm64/')"
+  local goroot="${MALL_BACKUP_CACHE:-$HOME/.cache/mall-backup}/go/$platform"
+  if [ ! -x "$goroot/bin/go" ]; then
+    local sum="${go_sha256[$platform]:-}" proxy="${GOPROXY:-https://proxy.golang.org}"
+    proxy="${proxy%%[,|]*}"
+    [ -n "$sum" ] || { echo "control plane: no pinned checksum for the $platform toolchain" >&2; return 1; }
+    case "$proxy" in off|direct) echo "control plane: GOPROXY=$proxy: cannot fetch $go_pinned" >&2; return 1 ;; esac
+    local tmp; tmp="$(mktemp -d)"
+    echo "control plane: fetching $platform from $proxy" >&2
+    if ! curl -fsSL -o "$tmp/go.zip" "$proxy/golang.org/toolchain/@v/v0.0.1-$platform.zip" ||
+       ! echo "$sum  $tmp/go.zip" | sha256sum -c --quiet - >&2; then
+      rm -rf "$tmp"; echo "control plane: could not fetch $go_pinned" >&2; return 1
+    fi
+    unzip -q "$tmp/go.zip" -d "$tmp/x"
+    local root="$tmp/x/golang.org/toolchain@v0.0.1-$platform"
+    chmod +x "$root"/bin/* "$root"/pkg/tool/*/*  # module zips keep no file modes
+    mkdir -p "$(dirname "$goroot")" && rm -rf "$goroot" && mv "$root" "$goroot"
+    rm -rf "$tmp"
+  fi
+  export PATH="$goroot/bin:$PATH" GOTOOLCHAIN=local
+}
+
 need=()
 for n in "${names[@]}"; do
   if [ -n "${KUBEBUILDER_ASSETS:-}" ] && [ -x "$KUBEBUILDER_ASSETS/$n" ]; then continue; fi
@@ -34,10 +70,10 @@ for n in "${names[@]}"; do
 done
 
 if [ "${#need[@]}" -gt 0 ]; then
-  if ! command -v go >/dev/null; then
+  if ! ensure_go; then
     cat >&2 <<EOF
 The cluster tests need etcd, kube-apiserver, kube-controller-manager and kubectl ($kube_version).
-Missing: ${need[*]}. Either install Go (the version in tools/kube/go.mod, from https://go.dev/dl/) so
+Missing: ${need[*]}. Either install Go ($go_min or newer, from https://go.dev/dl/; see tools/kube/go.mod) so
 scripts/control-plane/build.sh can build them into $cache,
 or point KUBEBUILDER_ASSETS at a directory that holds prebuilt binaries of that release.
 EOF

@@ -5,6 +5,8 @@ module mall.example.com/tools/kube
 
 go 1.26.0
 
+toolchain go1.26.8
+
 godebug default=go1.26
 
 require (
