@@ -122,7 +122,8 @@ export const RESTORE_SCHEMA: JsonSchema = {
   properties: {
     apiVersion: { type: 'string', description: 'APIVersion defines the versioned schema of this representation of an object.' },
     kind: { type: 'string', description: 'Kind is a string value representing the REST resource this object represents.' },
-    metadata: { type: 'object', description: 'Standard object metadata.' },
+    // The API server refuses a CRD whose metadata schema says anything beyond its type (even a description).
+    metadata: { type: 'object' },
     spec,
     status,
   },
