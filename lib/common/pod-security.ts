@@ -1,4 +1,4 @@
-import { k8s } from 'cdk8s-plus-28';
+import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
 
 /** The user and group of distroless "nonroot" images; any non-zero ID satisfies Pod Security "restricted". */
 export const NONROOT_ID = 65532;
