@@ -8,6 +8,7 @@ import { LOG_LEVELS, OPERATOR_DEFAULTS } from '../contractor/backup-operator';
 import { JsonSchema } from '../permits/backup-schema';
 import { schemaProblems } from '../permits/backup-validation';
 import { PropError } from '../common/prop-errors';
+import { SAMPLES_NAMESPACE } from './charts';
 import type { ResourceSpec } from '../common/resources';
 
 export interface MallBackupConfig {
@@ -45,7 +46,7 @@ export const DEFAULT_CONFIG: MallBackupConfig = {
     logLevel: OPERATOR_DEFAULTS.logLevel,
     resources: OPERATOR_DEFAULTS.resources,
   },
-  samples: { enabled: true, namespace: 'mall-shops' },
+  samples: { enabled: true, namespace: SAMPLES_NAMESPACE },
   argocd: {
     enabled: true,
     repoURL: 'https://github.com/mall-example/mall-backup.git',

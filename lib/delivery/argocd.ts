@@ -2,6 +2,7 @@ import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { standardLabels } from '../common/labels';
 import { PropErrors, show } from '../common/prop-errors';
+import { SAMPLES_NAMESPACE } from './charts';
 
 export const SYNC_WAVE = 'argocd.argoproj.io/sync-wave';
 export const SYNC_OPTIONS = 'argocd.argoproj.io/sync-options';
@@ -121,7 +122,7 @@ export class ArgoCdApplications extends Construct {
     // Server-side apply: the CRD's schema is too large for the last-applied annotation of client-side apply.
     application('Api', 'mall-backup', SYNC_WAVES.operator, props.path ?? 'dist', props.operatorNamespace, ['ServerSideApply=true']);
     if (props.samplesPath) {
-      application('Samples', 'mall-backup-samples', SYNC_WAVES.samples, props.samplesPath, props.samplesNamespace ?? 'mall-shops',
+      application('Samples', 'mall-backup-samples', SYNC_WAVES.samples, props.samplesPath, props.samplesNamespace ?? SAMPLES_NAMESPACE,
         ['ServerSideApply=true', 'SkipDryRunOnMissingResource=true']);
     }
   }

@@ -27,6 +27,9 @@ export class BackupOperatorChart extends Chart {
   }
 }
 
+/** Where the sample shops live unless the configuration says otherwise; the one place this default is written. */
+export const SAMPLES_NAMESPACE = 'mall-shops';
+
 export interface SampleBackupsChartProps {
   /**
    * Namespace of the sample shops, created with the samples.
@@ -44,7 +47,7 @@ export class SampleBackupsChart extends Chart {
   public readonly backups: ShopBackup[];
   constructor(scope: Construct, id: string, props: SampleBackupsChartProps = {}) {
     super(scope, id);
-    const namespace = props.namespace ?? 'mall-shops';
+    const namespace = props.namespace ?? SAMPLES_NAMESPACE;
     new k8s.KubeNamespace(this, 'Namespace', {
       metadata: {
         name: namespace,

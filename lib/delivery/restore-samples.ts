@@ -2,6 +2,7 @@ import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import { RestoreSpecTargetNewClaimsSize } from '../../imports/mall.example.com';
 import { ShopRestore } from '../permits/shop-restore';
+import { SAMPLES_NAMESPACE } from './charts';
 
 export interface SampleRestoresChartProps {
   /** @default 'mall-shops' */
@@ -16,7 +17,7 @@ export class SampleRestoresChart extends Chart {
   public readonly restores: ShopRestore[];
   constructor(scope: Construct, id: string, props: SampleRestoresChartProps = {}) {
     super(scope, id);
-    const namespace = props.namespace ?? 'mall-shops';
+    const namespace = props.namespace ?? SAMPLES_NAMESPACE;
     this.restores = [
       // The newest snapshot of each bakery claim, into new claims bakery-latest-<claim>.
       new ShopRestore(this, 'bakery-latest', {
