@@ -12,7 +12,9 @@ state=$RUN_STATE
 child=
 stopping=
 # The kubelet sends SIGTERM; restic removes its lock only when it stops on its own, so pass SIGINT on and wait.
-trap 'stopping=1; if [ -n "$child" ]; then kill -INT "$child" 2>/dev/null; fi' TERM INT
+# TERM as well: a background child of a non-interactive shell starts with SIGINT ignored, and restic (which treats
+# both alike) may not have installed its handler yet; before that, TERM ends it with no lock taken.
+trap 'stopping=1; if [ -n "$child" ]; then kill -INT "$child" 2>/dev/null; kill -TERM "$child" 2>/dev/null; fi' TERM INT
 
 log() { echo "mall-backup: $*" >&2; }
 
@@ -25,7 +27,14 @@ run() {
   mkfifo "$state/o" "$state/e"
   awk '/"message_type":"(status|verbose_status)"/ { next } { if (n++ < 200) print }' <"$state/o" >"$state/$name.out" &
   r1=$!
-  awk -v items="$state/$name.items" '
+  rm -f "$state/fault" "$state/pid"
+  # restic retries a failing vault for 15 minutes; a vault that is read-only, full or refusing us will not heal in
+  # that time, so the first such retry stops restic (SIGINT: its lock goes) and becomes the run's cause.
+  awk -v items="$state/$name.items" -v fault="$state/fault" -v pidfile="$state/pid" '
+    /returned error, retrying/ && !stopped && tolower($0) ~ /read-only file system|no space left|quota ?exceeded|permission denied|access ?denied|x509:|certificate/ {
+      stopped = 1; sub(/.*retrying after [^:]*: /, ""); print > fault; close(fault)
+      if ((getline pid < pidfile) > 0) system("kill -INT " pid)
+    }
     /"message_type":"error"/ {
       errors++
       if (errors <= 5 && match($0, /"item":"([^"\\]|\\.)*"/)) print substr($0, RSTART + 8, RLENGTH - 9) > items
@@ -36,6 +45,7 @@ run() {
   r2=$!
   restic "$@" >"$state/o" 2>"$state/e" &
   child=$!
+  echo "$child" >"$state/pid"
   while :; do
     wait "$child"
     rc=$?
@@ -64,6 +74,7 @@ json_text() {
 # The first line of restic's complaint in NAME's stderr: the exit_error message of a --json run or the Fatal line,
 # never a stack trace.
 complaint() {
+  if [ -s "$state/fault" ]; then rc=1; head -n 1 "$state/fault"; return; fi
   awk '
     /"message_type":"exit_error"/ && match($0, /"message":"([^"\\]|\\.)*"/) {
       m = substr($0, RSTART + 11, RLENGTH - 12); sub(/\\n.*/, "", m); gsub(/\\"/, "\"", m); print m; exit
@@ -113,6 +124,7 @@ finish() {
 
 failed() {
   why=$(complaint "$1")
+  if [ -s "$state/fault" ]; then rc=1; fi
   reason=$(classify "$why")
   case $reason in
     VaultNotInitialized) why="the vault has no repository yet (the operator creates it once per vault)" ;;
@@ -213,6 +225,8 @@ set -- $(awk -v own="$snapshot" '{
 retention=applied
 if [ "$#" -gt 0 ]; then
   run forget forget --retry-lock "$LOCK_WAIT" "$@"
+  # Stopped while waiting for a lock, restic reports a lock failure rather than 130: the stop is the cause.
+  if [ -n "$stopping" ] && [ "$rc" != 0 ]; then rc=130; fi
   case $rc in
     0) removed=$# ;;
     11) waited=true; retention=deferred; report "retention deferred: the vault stayed locked for $LOCK_WAIT" RetentionDeferred ;;

@@ -48,7 +48,10 @@ export interface Place {
 
 function podOptions(shop: Shop, place: Place) {
   const scratch = fs.mkdtempSync(path.join(place.work, 'pod-'));
-  for (const d of ['cache', 'tmp', 'state']) fs.mkdirSync(path.join(scratch, d));
+  // Open to any user: some tests run the pod as its non-root user.
+  fs.chmodSync(scratch, 0o777);
+  for (const d of ['cache', 'tmp', 'state']) fs.mkdirSync(path.join(scratch, d), { mode: 0o777 });
+  for (const d of ['cache', 'tmp', 'state']) fs.chmodSync(path.join(scratch, d), 0o777);
   const mounts: Record<string, string> = {
     [VAULT_MOUNT]: place.vault, [CACHE_MOUNT]: path.join(scratch, 'cache'), [TMP_MOUNT]: path.join(scratch, 'tmp'),
     [STATE_MOUNT]: path.join(scratch, 'state'),
