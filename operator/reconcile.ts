@@ -11,6 +11,7 @@ import * as api from '../lib/backup-api';
 import { BackupCronJob, BackupPodProps, BackupRef, BackupRunNowJob, cronScheduleOf, RUN_NOW_LABEL, runNowToken } from '../lib/backup-job';
 import { pvcVaultClaim, validateBackupSpec } from '../lib/backup-validation';
 import type { ResourceSpec } from '../lib/resources';
+import { describeRun, runResultOf } from './run-outcome';
 
 /** A Kubernetes object as JSON; only the fields the operator reads are named. */
 export interface KubeObject {
@@ -170,6 +171,8 @@ export function podTrouble(pod: KubeObject): string | undefined {
 }
 
 function snapshotOf(pods: readonly KubeObject[]): string | undefined {
+  const result = runResultOf(pods);
+  if (result) return result.snapshot;
   for (const pod of pods) {
     for (const cs of pod.status?.containerStatuses ?? []) {
       const id = /^snapshot=([0-9a-f]{8,64})$/.exec(String(cs.state?.terminated?.message ?? '').trim())?.[1];
@@ -322,7 +325,12 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
   let lastBackup: Omit<Condition, 'lastTransitionTime'> | undefined;
   if (newestFinished && newestFinished === newestSucceeded) {
     const snapshot = snapshotOf(podsOf(newestFinished));
-    lastBackup = { type: LAST_BACKUP_SUCCEEDED, status: 'True', reason: 'BackupSucceeded', message: `${newestFinished.metadata.name} finished${snapshot ? `, snapshot ${snapshot}` : ''}` };
+    const result = runResultOf(podsOf(newestFinished));
+    lastBackup = result
+      ? { type: LAST_BACKUP_SUCCEEDED, status: 'True', ...describeRun(newestFinished.metadata.name, result) }
+      : { type: LAST_BACKUP_SUCCEEDED, status: 'True', reason: 'BackupSucceeded', message: `${newestFinished.metadata.name} finished${snapshot ? `, snapshot ${snapshot}` : ''}` };
+  } else if (newestFinished && runResultOf(podsOf(newestFinished))) {
+    lastBackup = { type: LAST_BACKUP_SUCCEEDED, status: 'False', ...describeRun(newestFinished.metadata.name, runResultOf(podsOf(newestFinished))!) };
   } else if (newestFinished) {
     const failure = jobCondition(newestFinished, 'Failed', 'FailureTarget');
     const trouble = podsOf(newestFinished).map(podTrouble).find(Boolean);
