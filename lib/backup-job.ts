@@ -177,7 +177,7 @@ export function backupJobSpec(props: BackupPodProps): k8s.JobSpec {
     { name: 'HOME', value: TMP_MOUNT },
     { name: 'RUN_STATE', value: STATE_MOUNT },
     { name: 'TERMINATION_LOG', value: '/dev/termination-log' },
-  ];
+  ].filter((e) => e.value !== '');
   const volumes: k8s.Volume[] = [
     ...claims.map((claim, i) => ({ name: `shop-${i}`, persistentVolumeClaim: { claimName: claim, readOnly: true } })),
     ...(vaultClaim ? [{ name: 'vault', persistentVolumeClaim: { claimName: vaultClaim } }] : []),

@@ -8,6 +8,9 @@ export const BACKUP_SCRIPT = String.raw`# mall-backup run (POSIX sh: busybox in 
 # the environment or the arguments (the shop's folders), always quoted.
 set -u
 umask 077
+# Optional settings: the pod spec leaves out the empty ones (the API server drops empty values anyway).
+KEEP_DAILY=$(printenv KEEP_DAILY) KEEP_WEEKLY=$(printenv KEEP_WEEKLY) KEEP_MONTHLY=$(printenv KEEP_MONTHLY)
+RETENTION_FLOOR=$(printenv RETENTION_FLOOR) SHRINK_ACK=$(printenv SHRINK_ACK)
 state=$RUN_STATE
 child=
 stopping=
