@@ -5,10 +5,10 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Testing } from 'cdk8s';
 import type { BackupSpec } from '../../imports/mall.example.com';
-import { BackupCronJob, CACHE_MOUNT, DATA_ROOT, TMP_MOUNT, VAULT_MOUNT } from '../../lib/run/backup-job';
+import { CACHE_MOUNT, DATA_ROOT, TMP_MOUNT, VAULT_MOUNT } from '../../lib/run/backup-job';
 import { RESTORE_MOUNT, RestoreClaimPlan, restoreJobManifest, RestorePodProps } from '../../lib/run/restore-job';
+import { backupRun as backupPodRun, initVault } from './backup-pod';
 import { runContainer } from './run-container';
 
 export const PASSWORD = 'correct horse battery staple';
@@ -38,17 +38,18 @@ export function backupSpec(shop: string, extra: Partial<BackupSpec> = {}): Backu
   return { shopName: shop, backupTime: '02:30', vaultCredentialsSecret: 'vault', vaultLocation: 'pvc://vault/shops', ...extra } as BackupSpec;
 }
 
-/** One run of the Backup's pod over `claims`; returns the snapshot ID it reported. */
+/**
+ * One run of the Backup's pod over `claims` (the shared backup-pod helper, after the vault's init Job, which
+ * creates the repository only when there is none); returns the snapshot ID the run reported.
+ */
 export function backupRun(world: World, ref: { name: string; namespace: string }, spec: BackupSpec, claims: string[], env: Record<string, string> = {}): string {
-  const chart = Testing.chart();
-  new BackupCronJob(chart, 'cron', { backup: { ...ref, uid: 'u' }, spec, claims });
-  const pod = chart.toJson()[0].spec.jobTemplate.spec.template.spec;
-  const s = scratch(world, 'backup-');
-  const mounts: Record<string, string> = { [VAULT_MOUNT]: world.vault, [CACHE_MOUNT]: s.cache, [TMP_MOUNT]: s.tmp };
-  for (const claim of claims) mounts[`${DATA_ROOT}/${claim}`] = claimDir(world, claim);
-  const run = runContainer(pod, { mounts, secret: { RESTIC_PASSWORD: PASSWORD }, extraEnv: { TERMINATION_LOG: s.log, PATH: world.path, ...env } });
-  if (run.status !== 0) throw new Error(`backup failed: ${run.stdout}\n${run.stderr}`);
-  return /^snapshot=([0-9a-f]+)$/.exec(fs.readFileSync(s.log, 'utf8'))![1];
+  // The Backup's name tags its snapshots (backup=<namespace>/<name>); the spec's shopName wins over the name.
+  const shop = { name: ref.name, namespace: ref.namespace, spec, claims };
+  const place = { data: world.claims, vault: world.vault, work: world.work, env: { PATH: world.path, ...env } };
+  initVault(shop, place);
+  const run = backupPodRun(shop, place);
+  if (run.status !== 0 || !run.result?.snapshot) throw new Error(`backup failed: ${run.message}\n${run.stdout}\n${run.stderr}`);
+  return run.result.snapshot;
 }
 
 export interface RestoreRun {
