@@ -8,6 +8,7 @@ import { pvcVaultClaim } from './backup-validation';
 import { standardLabels } from './labels';
 import { NONROOT_ID, RESTRICTED_CONTAINER_SECURITY_CONTEXT, restrictedPodSecurityContext } from './pod-security';
 import { mergeResources, ResourceSpec, toResourceRequirements } from './resources';
+import { BackupIdentity, effectiveSchedule } from './schedule-window';
 
 /**
  * restic, pinned. The script uses only commands and flags that restic 0.14 (Debian 12, used by the
@@ -114,10 +115,13 @@ export function runNowToken(request: string): string {
   return digest(request, 16);
 }
 
-/** `"HH:MM"` → `"MM HH * * *"`; cron expressions and macros pass through. */
-export function cronScheduleOf(backupTime: string): string {
+/**
+ * `"HH:MM"` → `"MM HH * * *"`, a window `"HH:MM-HH:MM"` → the minute `identity` gets inside it
+ * (lib/schedule-window.ts); cron expressions and macros pass through.
+ */
+export function cronScheduleOf(backupTime: string, identity: BackupIdentity): string {
   const clock = new RegExp(api.WALL_CLOCK_PATTERN).exec(backupTime);
-  if (!clock) return backupTime;
+  if (!clock) return effectiveSchedule(backupTime, identity);
   const [hours, minutes] = backupTime.split(':').map(Number);
   return `${minutes} ${hours} * * *`;
 }
@@ -231,7 +235,7 @@ export class BackupCronJob extends Construct {
         ownerReferences: [ownerReferenceTo(backup)],
       },
       spec: {
-        schedule: cronScheduleOf(spec.backupTime),
+        schedule: cronScheduleOf(spec.backupTime, backup),
         timeZone: spec.timeZone ?? api.DEFAULT_TIME_ZONE,
         concurrencyPolicy: spec.concurrencyPolicy ?? api.DEFAULT_CONCURRENCY_POLICY,
         suspend: spec.suspend ?? false,

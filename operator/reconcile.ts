@@ -11,6 +11,7 @@ import { BackupCronJob, BackupPodProps, BackupRef, BackupRunNowJob, cronSchedule
 import { pvcVaultClaim, validateBackupName, validateBackupSpec } from '../lib/backup-validation';
 import { nextAfter, parseSchedule, previousAtOrBefore } from '../lib/cron';
 import type { ResourceSpec } from '../lib/resources';
+import type { BackupIdentity } from '../lib/schedule-window';
 import { CONDITION, INPUTS_ANNOTATION, REASON, STATUS_LIMITS } from './vocabulary';
 
 /** A Kubernetes object as JSON; only the fields the operator reads are named. */
@@ -50,6 +51,7 @@ export interface BackupStatus {
   lastSuccessfulTime?: string;
   lastFailureTime?: string;
   nextScheduleTime?: string;
+  effectiveSchedule?: string;
   lastSnapshotID?: string;
   lastRunNowRequest?: string;
   message?: string;
@@ -245,8 +247,8 @@ const nextRuns = new Map<string, { from: number; next: number | undefined }>();
  * when the schedule never fires (30 February) or cannot be read. Remembered per schedule and zone: an
  * answer computed at an earlier time stays right until that run is reached, as no run lies between.
  */
-export function nextRun(spec: BackupSpec, now: Date): string | undefined {
-  const schedule = cronScheduleOf(spec.backupTime);
+export function nextRun(spec: BackupSpec, identity: BackupIdentity, now: Date): string | undefined {
+  const schedule = cronScheduleOf(spec.backupTime, identity);
   const timezone = spec.timeZone ?? api.DEFAULT_TIME_ZONE;
   const key = `${schedule}\n${timezone}`;
   const t = now.getTime();
@@ -260,8 +262,8 @@ export function nextRun(spec: BackupSpec, now: Date): string | undefined {
 }
 
 /** The most recent run time at or before `now`. */
-function previousRun(spec: BackupSpec, now: Date): Date | undefined {
-  return safely(() => previousAtOrBefore(parseSchedule(cronScheduleOf(spec.backupTime)), spec.timeZone ?? api.DEFAULT_TIME_ZONE, now));
+function previousRun(spec: BackupSpec, identity: BackupIdentity, now: Date): Date | undefined {
+  return safely(() => previousAtOrBefore(parseSchedule(cronScheduleOf(spec.backupTime, identity)), spec.timeZone ?? api.DEFAULT_TIME_ZONE, now));
 }
 
 /** Schedules are validated before they get here; a reading error still must not stop the status write. */
@@ -354,14 +356,14 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
     };
   }
   const missed = spec.startingDeadlineSeconds !== undefined && !spec.suspend && observed.cronJob && active.length === 0
-    ? missedRun(spec, observed.cronJob, jobs, now) : undefined;
+    ? missedRun(spec, ref, observed.cronJob, jobs, now) : undefined;
   if (missed) {
     lastBackup = { type: LAST_BACKUP_SUCCEEDED, status: 'False', reason: 'MissedSchedule', message: `the run due at ${missed} did not start within ${spec.startingDeadlineSeconds}s` };
   }
 
   const ready = readyProblem
     ? { type: READY, status: 'False' as const, reason: readyProblem.reason, message: readyProblem.message }
-    : { type: READY, status: 'True' as const, reason: REASON.CronJobReady, message: `runs "${cronScheduleOf(spec.backupTime)}" in ${spec.timeZone ?? api.DEFAULT_TIME_ZONE}${plan!.nodeName ? ` on node ${plan!.nodeName}` : ''}` };
+    : { type: READY, status: 'True' as const, reason: REASON.CronJobReady, message: `runs "${cronScheduleOf(spec.backupTime, ref)}" in ${spec.timeZone ?? api.DEFAULT_TIME_ZONE}${plan!.nodeName ? ` on node ${plan!.nodeName}` : ''}` };
   const conditions = [ready, ...(lastBackup ? [lastBackup] : (previous.conditions ?? []).filter((c) => c.type === LAST_BACKUP_SUCCEEDED))]
     .map((c) => condition(previous.conditions, { ...c, observedGeneration: generation }, now));
 
@@ -383,8 +385,8 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
     message = lastBackup.message;
   } else {
     phase = 'Scheduled';
-    const next = nextRun(spec, now);
-    message = next ? `next run at ${next}` : `the schedule "${cronScheduleOf(spec.backupTime)}" has no run in the next five years: change backupTime`;
+    const next = nextRun(spec, ref, now);
+    message = next ? `next run at ${next}` : `the schedule "${cronScheduleOf(spec.backupTime, ref)}" has no run in the next five years: change backupTime`;
   }
 
   const succeededSnapshot = newestSucceeded && snapshotOf(podsOf(newestSucceeded));
@@ -395,7 +397,8 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
     lastScheduleTime: later(previous.lastScheduleTime, jobs.length ? jobStart(jobs[jobs.length - 1]) : undefined),
     lastSuccessfulTime: later(previous.lastSuccessfulTime, newestSucceeded?.status?.completionTime),
     lastFailureTime: later(previous.lastFailureTime, newestFailed && (jobCondition(newestFailed, 'Failed', 'FailureTarget')?.lastTransitionTime ?? jobStart(newestFailed))),
-    nextScheduleTime: readyProblem || spec.suspend ? undefined : nextRun(spec, now),
+    nextScheduleTime: readyProblem || spec.suspend ? undefined : nextRun(spec, ref, now),
+    effectiveSchedule: problems.length > 0 ? undefined : cronScheduleOf(spec.backupTime, ref),
     // The CronJob keeps the newest runs, so the newest succeeded Job here is the newest overall.
     lastSnapshotID: succeededSnapshot ?? previous.lastSnapshotID,
     lastRunNowRequest,
@@ -424,9 +427,9 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
 }
 
 /** The due time of a run the CronJob should have started by now but did not, if any. */
-function missedRun(spec: BackupSpec, cronJob: KubeObject, jobs: readonly KubeObject[], now: Date): string | undefined {
+function missedRun(spec: BackupSpec, identity: BackupIdentity, cronJob: KubeObject, jobs: readonly KubeObject[], now: Date): string | undefined {
   const deadline = (spec.startingDeadlineSeconds ?? 0) * 1000;
-  const due = previousRun(spec, new Date(now.getTime() - deadline));
+  const due = previousRun(spec, identity, new Date(now.getTime() - deadline));
   if (!due) return undefined;
   const created = Date.parse(cronJob.metadata.creationTimestamp ?? '');
   if (!(created < due.getTime())) return undefined;
