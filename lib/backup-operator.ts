@@ -303,7 +303,7 @@ export class BackupOperator extends Construct {
         { apiGroups: [api.API_GROUP], resources: [`${api.BACKUP_PLURAL}/status`], verbs: ['patch'] },
         { apiGroups: [api.API_GROUP], resources: [`${api.BACKUP_PLURAL}/finalizers`], verbs: ['update'] },
         { apiGroups: ['batch'], resources: ['cronjobs'], verbs: [...cache, 'create', 'patch'] },
-        { apiGroups: ['batch'], resources: ['jobs'], verbs: [...cache, 'create', 'delete'] },
+        { apiGroups: ['batch'], resources: ['jobs'], verbs: [...cache, 'create', 'patch', 'delete'] },
         { apiGroups: [''], resources: ['persistentvolumeclaims', 'pods'], verbs: cache },
         { apiGroups: [''], resources: ['events'], verbs: ['create'] },
       ],

@@ -13,6 +13,7 @@ import { ObjectIndex } from './object-index';
 import { Backoff, WorkQueue } from './queue';
 import { dropJobTemplate, trimMetadata, trimPod } from './trim';
 import { BackupObject, BackupStatus, canonicalJson, KubeEvent, KubeObject, reconcile, Settings, timestamp } from './reconcile';
+import { SKIPPED_RUN_ANNOTATION } from './run-admission';
 import { REASON } from './vocabulary';
 import { describeRefusal, RefusedWrite, withRefusals } from './write-outcome';
 
@@ -348,9 +349,25 @@ export class Controller {
       await attempt(() => this.client.delete(resourcePath('batch/v1', 'jobs', namespace, jobName)).then(() => undefined, (e) => { if (!isNotFound(e)) throw e; }),
         { what: `Job ${jobName} (to replace it with a run-now Job)`, reason: REASON.RunNowRefused });
     }
+    // Daylight saving (operator/run-admission.ts): both writes are idempotent, so a second leader repeating them is harmless.
+    for (const jobName of desired.dropJobs) {
+      await attempt(() => this.client.delete(resourcePath('batch/v1', 'jobs', namespace, jobName)).then(() => undefined, (e) => { if (!isNotFound(e)) throw e; }),
+        { what: `Job ${jobName} (a repeat of a time the autumn change runs twice)`, reason: REASON.RunAdmissionRefused });
+    }
+    for (const jobName of desired.admitJobs) {
+      await attempt(() => this.client.mergePatch(resourcePath('batch/v1', 'jobs', namespace, jobName), { spec: { suspend: false } }).then(() => undefined),
+        { what: `Job ${jobName} (to start it)`, reason: REASON.RunAdmissionRefused });
+    }
+    if (desired.requeueAt) {
+      const delay = desired.requeueAt.getTime() - Date.now();
+      // Timers beyond a day are left to the periodic resync.
+      if (delay > 0 && delay < 86_400_000) this.queue.addAfter(key, delay + 1000);
+    }
     for (const job of desired.createJobs) {
       await attempt(() => this.client.create(resourcePath('batch/v1', 'jobs', namespace), job).then(() => undefined, (e) => { if (!isConflict(e)) throw e; }),
-        { what: `run-now Job ${job.metadata.name}`, reason: REASON.RunNowRefused });
+        job.metadata.annotations?.[SKIPPED_RUN_ANNOTATION] !== undefined
+          ? { what: `Job ${job.metadata.name} (the run a spring daylight-saving change skipped)`, reason: REASON.RunAdmissionRefused }
+          : { what: `run-now Job ${job.metadata.name}`, reason: REASON.RunNowRefused });
     }
     const outcome = withRefusals(desired.status, backup.status, refusals, timestamp(new Date()));
     if (refusals.length > 0 ? canonicalJson(outcome.status) !== canonicalJson(backup.status ?? {}) : desired.statusChanged) {

@@ -7,11 +7,12 @@ import { createHash } from 'node:crypto';
 import { App, Chart } from 'cdk8s';
 import type { BackupSpec } from '../imports/mall.example.com';
 import * as api from '../lib/backup-api';
-import { BackupCronJob, BackupPodProps, BackupRef, BackupRunNowJob, cronScheduleOf, RUN_NOW_LABEL, runNowToken } from '../lib/backup-job';
+import { BackupCronJob, BackupPodProps, BackupRef, BackupRunNowJob, cronJobNameFor, cronScheduleOf, RUN_NOW_LABEL, runNowToken } from '../lib/backup-job';
 import { pvcVaultClaim, validateBackupName, validateBackupSpec } from '../lib/backup-validation';
 import { nextAfter, parseSchedule, previousAtOrBefore } from '../lib/cron';
 import type { ResourceSpec } from '../lib/resources';
 import type { BackupIdentity } from '../lib/schedule-window';
+import { decideRuns, RunDecisions, SCHEDULED_TIMESTAMP_ANNOTATION, SKIPPED_RUN_ANNOTATION } from './run-admission';
 import { CONDITION, INPUTS_ANNOTATION, REASON, STATUS_LIMITS } from './vocabulary';
 
 /** A Kubernetes object as JSON; only the fields the operator reads are named. */
@@ -105,6 +106,12 @@ export interface Desired {
   readonly createJobs: KubeObject[];
   /** Names of Jobs to delete (active runs replaced by a run-now request under Replace). */
   readonly deleteJobs: string[];
+  /** Suspended Jobs of the CronJob to start (operator/run-admission.ts). */
+  readonly admitJobs: string[];
+  /** Suspended Jobs of the CronJob to delete unstarted: the second pass of a repeated hour. */
+  readonly dropJobs: string[];
+  /** When to reconcile again even if nothing changes in the cluster (a daylight-saving change). */
+  readonly requeueAt?: Date;
   readonly status: BackupStatus;
   /** Whether `status` differs from the observed status: write it only then. */
   readonly statusChanged: boolean;
@@ -293,7 +300,10 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
   const ref: BackupRef = { name: backup.metadata.name, namespace: backup.metadata.namespace!, uid: backup.metadata.uid! };
   const events: KubeEvent[] = [];
 
-  const jobs = [...observed.jobs].filter((j) => !j.metadata.deletionTimestamp).sort(byStart);
+  const allJobs = [...observed.jobs].filter((j) => !j.metadata.deletionTimestamp).sort(byStart);
+  const runs = dstRuns(spec, ref, allJobs, observed);
+  // A repeat about to be dropped never ran and is not reported.
+  const jobs = allJobs.filter((j) => !runs?.drop.includes(j.metadata.name));
   const podsOf = (job: KubeObject) => observed.jobPods.filter((p) => p.metadata.labels?.['job-name'] === job.metadata.name
     || p.metadata.ownerReferences?.some((o) => o.kind === 'Job' && o.name === job.metadata.name));
   const finished = jobs.filter((j) => jobCondition(j, 'Complete', 'SuccessCriteriaMet', 'Failed', 'FailureTarget'));
@@ -311,13 +321,15 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
     backup: ref, spec, claims: plan!.claims, nodeName: plan!.nodeName, image: settings.resticImage, defaultResources: settings.defaultResources,
   };
 
-  const cronJobInputs = podProps && createHash('sha256').update(canonicalJson(podProps)).digest('base64');
+  // The hold is part of the inputs only while on, so CronJobs rendered before it existed are not rewritten.
+  const cronJobInputs = podProps && createHash('sha256').update(canonicalJson(runs?.hold ? { ...podProps, holdRuns: true } : podProps)).digest('base64');
   const unchangedSinceApplied = cronJobInputs !== undefined && observed.lastApplied?.inputs === cronJobInputs
     && observed.cronJob?.metadata.resourceVersion === observed.lastApplied.resourceVersion;
   const desiredCronJob = podProps && !unchangedSinceApplied ? BackupCronJob.manifest(podProps) : undefined;
   // The digest of the inputs rides on the CronJob: inputs that lost a field (a deadline, the node pin)
   // change it, where comparing only the fields still wanted would see nothing to do.
   if (desiredCronJob) desiredCronJob.metadata.annotations = { ...desiredCronJob.metadata.annotations, [INPUTS_ANNOTATION]: cronJobInputs };
+  if (desiredCronJob && runs?.hold) desiredCronJob.spec.jobTemplate.spec.suspend = true;
   const cronJobChanged = desiredCronJob !== undefined && !(observed.cronJob && isSubset(
     { metadata: { labels: desiredCronJob.metadata.labels, annotations: desiredCronJob.metadata.annotations, ownerReferences: desiredCronJob.metadata.ownerReferences }, spec: desiredCronJob.spec },
     observed.cronJob));
@@ -338,6 +350,11 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
         createJobs.push(render((chart) => new BackupRunNowJob(chart, 'now', { ...podProps, request })));
       }
     }
+  }
+
+  if (runs?.catchUp && podProps && observed.cronJob?.metadata.uid && !spec.suspend) {
+    createJobs.push(skippedRunJob(podProps, observed.cronJob, runs.catchUp));
+    if (active.length > 0) deleteJobs.push(...active.map((j) => j.metadata.name));
   }
 
   // Outcome of the newest finished run, or a run the CronJob missed.
@@ -363,7 +380,7 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
 
   const ready = readyProblem
     ? { type: READY, status: 'False' as const, reason: readyProblem.reason, message: readyProblem.message }
-    : { type: READY, status: 'True' as const, reason: REASON.CronJobReady, message: `runs "${cronScheduleOf(spec.backupTime, ref)}" in ${spec.timeZone ?? api.DEFAULT_TIME_ZONE}${plan!.nodeName ? ` on node ${plan!.nodeName}` : ''}` };
+    : { type: READY, status: 'True' as const, reason: REASON.CronJobReady, message: `runs "${cronScheduleOf(spec.backupTime, ref)}" in ${spec.timeZone ?? api.DEFAULT_TIME_ZONE}${plan!.nodeName ? ` on node ${plan!.nodeName}` : ''}${runs?.notes.length ? `; daylight saving: ${runs.notes.join('; ')}` : ''}` };
   const conditions = [ready, ...(lastBackup ? [lastBackup] : (previous.conditions ?? []).filter((c) => c.type === LAST_BACKUP_SUCCEEDED))]
     .map((c) => condition(previous.conditions, { ...c, observedGeneration: generation }, now));
 
@@ -376,7 +393,8 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
     message = readyProblem.message;
   } else if (newestActive) {
     phase = 'Running';
-    message = activeTrouble ? `${newestActive.metadata.name} is stuck: ${activeTrouble}` : `${newestActive.metadata.name} is running`;
+    message = activeTrouble ? `${newestActive.metadata.name} is stuck: ${activeTrouble}`
+      : newestActive.spec?.suspend === true ? `${newestActive.metadata.name} is waiting for the operator to start it` : `${newestActive.metadata.name} is running`;
   } else if (spec.suspend) {
     phase = 'Suspended';
     message = 'suspended: no new runs are scheduled';
@@ -422,7 +440,8 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
   }
 
   return {
-    cronJob: desiredCronJob, cronJobChanged, cronJobInputs, createJobs, deleteJobs, status, statusChanged: canonicalJson(backup.status ?? {}) !== canonicalJson(status), events,
+    cronJob: desiredCronJob, cronJobChanged, cronJobInputs, createJobs, deleteJobs, admitJobs: runs?.admit ?? [], dropJobs: runs?.drop ?? [],
+    requeueAt: runs?.recheckAt, status, statusChanged: canonicalJson(backup.status ?? {}) !== canonicalJson(status), events,
   };
 }
 
@@ -435,4 +454,34 @@ function missedRun(spec: BackupSpec, identity: BackupIdentity, cronJob: KubeObje
   if (!(created < due.getTime())) return undefined;
   const started = jobs.some((j) => Date.parse(jobStart(j)) >= due.getTime());
   return started ? undefined : timestamp(due);
+}
+
+/** The daylight-saving decisions for a valid schedule (operator/run-admission.ts); undefined when it cannot be read. */
+function dstRuns(spec: BackupSpec, ref: BackupRef, jobs: readonly KubeObject[], observed: Observed): RunDecisions | undefined {
+  return safely(() => decideRuns({
+    schedule: parseSchedule(cronScheduleOf(spec.backupTime, ref)),
+    zone: spec.timeZone ?? api.DEFAULT_TIME_ZONE,
+    now: observed.now,
+    cronJobName: cronJobNameFor(ref.name),
+    jobs,
+    forbidOverlap: (spec.concurrencyPolicy ?? api.DEFAULT_CONCURRENCY_POLICY) === 'Forbid',
+    startingDeadlineSeconds: spec.startingDeadlineSeconds,
+  }));
+}
+
+/** The run a spring change skipped, as the CronJob would have made it: its template, owned by the CronJob. */
+function skippedRunJob(podProps: BackupPodProps, cronJob: KubeObject, run: NonNullable<RunDecisions['catchUp']>): KubeObject {
+  const template = BackupCronJob.manifest(podProps).spec.jobTemplate;
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: {
+      name: run.name,
+      namespace: podProps.backup.namespace,
+      labels: template.metadata.labels,
+      annotations: { [SCHEDULED_TIMESTAMP_ANNOTATION]: timestamp(run.due), [SKIPPED_RUN_ANNOTATION]: run.wall },
+      ownerReferences: [{ apiVersion: 'batch/v1', kind: 'CronJob', name: cronJob.metadata.name, uid: cronJob.metadata.uid!, controller: true, blockOwnerDeletion: true } as any],
+    },
+    spec: { ...template.spec, suspend: false },
+  };
 }
