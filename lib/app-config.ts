@@ -18,6 +18,8 @@ export interface MallBackupConfig {
     readonly watchNamespaces: string[];
     readonly logLevel: (typeof LOG_LEVELS)[number];
     readonly resources: ResourceSpec;
+    readonly maxConcurrentRuns?: number;
+    readonly maxConcurrentRunsPerVault?: number;
   };
   readonly samples: { readonly enabled: boolean; readonly namespace: string };
   readonly argocd: {
@@ -73,6 +75,8 @@ export const CONFIG_SCHEMA: JsonSchema = {
         watchNamespaces: { type: 'array', maxItems: 100, 'x-kubernetes-list-type': 'set', items: str('a namespace'), description: 'namespaces to watch; empty for all' },
         logLevel: { type: 'string', enum: LOG_LEVELS, description: 'log level' },
         resources: { type: 'object', description: 'requests and limits', properties: { requests: amounts, limits: amounts } },
+        maxConcurrentRuns: { type: 'integer', minimum: 0, maximum: 100000, description: 'cluster-wide cap on concurrent backup runs; 0 for none' },
+        maxConcurrentRunsPerVault: { type: 'integer', minimum: 0, maximum: 100000, description: 'cap on concurrent runs into one vault; 0 for none' },
       },
     },
     samples: {

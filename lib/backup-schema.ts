@@ -280,6 +280,7 @@ const status: JsonSchema = {
     lastSuccessfulTime: timestamp('When the newest successful run finished.'),
     lastFailureTime: timestamp('When the newest failed run finished.'),
     nextScheduleTime: timestamp('When the next run is due, computed in timeZone.'),
+    queuePosition: { type: 'integer', format: 'int32', minimum: 1, description: 'While Queued: the place of this Backup\'s run among the runs waiting for a free slot under the operator\'s run cap (1 starts next), as of its last reconcile.' },
     effectiveSchedule: { type: 'string', maxLength: 128, description: 'The cron schedule the CronJob runs in timeZone: backupTime with a window resolved to its minute.' },
     lastSnapshotID: { type: 'string', maxLength: 64, description: 'restic ID of the newest snapshot written by this Backup, when known.' },
     lastRunNowRequest: { type: 'string', maxLength: 1024, description: `The value of the ${api.RUN_NOW_ANNOTATION} annotation the operator last acted on.` },

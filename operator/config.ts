@@ -19,6 +19,10 @@ export interface OperatorConfig {
   readonly workers: number;
   readonly kubeconfig?: string;
   readonly resticImage?: string;
+  /** Cluster-wide cap on concurrent backup runs; 0 is no cap (operator/fleet-admission.ts). */
+  readonly maxConcurrentRuns: number;
+  /** Cap on concurrent runs into one vault; 0 is no cap. */
+  readonly maxConcurrentRunsPerVault: number;
 }
 
 const FLAGS: Record<string, string> = {
@@ -37,6 +41,8 @@ const FLAGS: Record<string, string> = {
   workers: 'WORKERS',
   kubeconfig: 'KUBECONFIG',
   'restic-image': 'RESTIC_IMAGE',
+  'max-concurrent-runs': 'MAX_CONCURRENT_RUNS',
+  'max-concurrent-runs-per-vault': 'MAX_CONCURRENT_RUNS_PER_VAULT',
 };
 
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): OperatorConfig {
@@ -81,6 +87,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): OperatorCon
     workers: int('workers', 4, 1, 64),
     kubeconfig: get('kubeconfig') || undefined,
     resticImage: get('restic-image') || undefined,
+    maxConcurrentRuns: int('max-concurrent-runs', 0, 0, 100000),
+    maxConcurrentRunsPerVault: int('max-concurrent-runs-per-vault', 0, 0, 100000),
   };
   if (problems.length > 0) throw new Error(`invalid operator configuration:\n  - ${problems.join('\n  - ')}`);
   return config;

@@ -14,6 +14,8 @@ import { Backoff, WorkQueue } from './queue';
 import { dropJobTemplate, trimMetadata, trimPod } from './trim';
 import { BackupObject, BackupStatus, canonicalJson, KubeEvent, KubeObject, reconcile, Settings, timestamp } from './reconcile';
 import { SKIPPED_RUN_ANNOTATION } from './run-admission';
+import { capsEnabled, FleetCaps } from './fleet-admission';
+import { FleetGate } from './fleet-gate';
 import { REASON } from './vocabulary';
 import { describeRefusal, RefusedWrite, withRefusals } from './write-outcome';
 
@@ -26,6 +28,8 @@ export interface ControllerOptions {
   readonly resyncMs: number;
   readonly workers: number;
   readonly settings: Settings;
+  /** The run cap; absent or zero for none. */
+  readonly caps?: FleetCaps;
 }
 
 interface Source {
@@ -139,6 +143,8 @@ export class Controller {
   private workersRunning = 0;
   /** Per Backup uid: the inputs of the CronJob last applied or verified, and its resourceVersion then. */
   private readonly lastApplied = new Map<string, { inputs: string; resourceVersion: string }>();
+  /** Starts held runs under the run cap; absent without a cap. */
+  private readonly gate?: FleetGate;
 
   constructor(
     config: KubeConfig,
@@ -147,6 +153,14 @@ export class Controller {
     private readonly metrics: OperatorMetrics,
     private readonly log: Logger,
   ) {
+    if (options.caps && capsEnabled(options.caps)) {
+      this.gate = new FleetGate(options.caps, client, {
+        jobs: () => this.list('jobs'),
+        backup: (namespace, name) => this.informers.get('backups')!.map((i) => i.cache.get(name, namespace) as BackupObject | undefined).find(Boolean),
+        leading: () => this.leading && !this.stopping,
+        reconcile: (key) => this.queue.add(key),
+      }, metrics, log);
+    }
     for (const [key, source] of Object.entries(SOURCES) as [SourceName, Source][]) {
       const keysOf = INDEX_KEYS[key];
       const index = keysOf && new ObjectIndex(keysOf);
@@ -229,6 +243,7 @@ export class Controller {
   private enqueueAll(): void {
     if (!this.leading) return;
     for (const b of this.list('backups')) this.queue.add(`${b.metadata.namespace}/${b.metadata.name}`);
+    this.gate?.poke();
     this.metrics.queueDepth.set(this.queue.length);
   }
 
@@ -243,6 +258,7 @@ export class Controller {
       case 'cronjobs':
       case 'jobs':
         if (obj.metadata.labels?.[BACKUP_LABEL]) this.queue.add(`${ns}/${obj.metadata.labels[BACKUP_LABEL]}`);
+        if (source === 'jobs') this.gate?.poke();
         break;
       case 'pods':
       case 'claims':
@@ -319,6 +335,7 @@ export class Controller {
       claims,
       namespacePods: this.indexed('pods', namespace, claims.map((c) => `claim:${c.metadata.name}`)).filter((p) => !owned(p)),
       now: new Date(),
+      queuePlace: this.gate?.placeOf(namespace, name),
     }, this.options.settings);
 
     // Every write is tried; whatever fails, the status is written last and says why.

@@ -53,6 +53,7 @@ export interface BackupStatus {
   lastFailureTime?: string;
   nextScheduleTime?: string;
   effectiveSchedule?: string;
+  queuePosition?: number;
   lastSnapshotID?: string;
   lastRunNowRequest?: string;
   message?: string;
@@ -81,6 +82,8 @@ export interface Observed {
    * resourceVersion the API server gave the result. When both still hold, nothing needs rendering.
    */
   readonly lastApplied?: { readonly inputs: string; readonly resourceVersion: string };
+  /** Under a run cap: the place of this Backup's oldest held run in the queue (operator/fleet-gate.ts). */
+  readonly queuePlace?: { readonly position: number; readonly of: number };
 }
 
 export interface Settings {
@@ -88,6 +91,8 @@ export interface Settings {
   readonly resticImage?: string;
   /** Resources of backup pods whose Backup sets none. */
   readonly defaultResources?: ResourceSpec;
+  /** A run cap is set: every run is created suspended and started by the operator (operator/fleet-admission.ts). */
+  readonly holdRuns?: boolean;
 }
 
 export interface KubeEvent {
@@ -322,14 +327,15 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
   };
 
   // The hold is part of the inputs only while on, so CronJobs rendered before it existed are not rewritten.
-  const cronJobInputs = podProps && createHash('sha256').update(canonicalJson(runs?.hold ? { ...podProps, holdRuns: true } : podProps)).digest('base64');
+  const hold = settings.holdRuns === true || runs?.hold === true;
+  const cronJobInputs = podProps && createHash('sha256').update(canonicalJson(hold ? { ...podProps, holdRuns: true } : podProps)).digest('base64');
   const unchangedSinceApplied = cronJobInputs !== undefined && observed.lastApplied?.inputs === cronJobInputs
     && observed.cronJob?.metadata.resourceVersion === observed.lastApplied.resourceVersion;
   const desiredCronJob = podProps && !unchangedSinceApplied ? BackupCronJob.manifest(podProps) : undefined;
   // The digest of the inputs rides on the CronJob: inputs that lost a field (a deadline, the node pin)
   // change it, where comparing only the fields still wanted would see nothing to do.
   if (desiredCronJob) desiredCronJob.metadata.annotations = { ...desiredCronJob.metadata.annotations, [INPUTS_ANNOTATION]: cronJobInputs };
-  if (desiredCronJob && runs?.hold) desiredCronJob.spec.jobTemplate.spec.suspend = true;
+  if (desiredCronJob && hold) desiredCronJob.spec.jobTemplate.spec.suspend = true;
   const cronJobChanged = desiredCronJob !== undefined && !(observed.cronJob && isSubset(
     { metadata: { labels: desiredCronJob.metadata.labels, annotations: desiredCronJob.metadata.annotations, ownerReferences: desiredCronJob.metadata.ownerReferences }, spec: desiredCronJob.spec },
     observed.cronJob));
@@ -347,13 +353,15 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
         events.push({ type: 'Warning', reason: REASON.RunNowSkipped, message: `run-now request ${JSON.stringify(request)} skipped: ${active[0].metadata.name} is still running and concurrencyPolicy is Forbid` });
       } else {
         deleteJobs.push(...active.map((j) => j.metadata.name));
-        createJobs.push(render((chart) => new BackupRunNowJob(chart, 'now', { ...podProps, request })));
+        const runNow = render((chart) => new BackupRunNowJob(chart, 'now', { ...podProps, request }));
+        if (settings.holdRuns) runNow.spec.suspend = true;
+        createJobs.push(runNow);
       }
     }
   }
 
   if (runs?.catchUp && podProps && observed.cronJob?.metadata.uid && !spec.suspend) {
-    createJobs.push(skippedRunJob(podProps, observed.cronJob, runs.catchUp));
+    createJobs.push(skippedRunJob(podProps, observed.cronJob, runs.catchUp, settings.holdRuns === true));
     if (active.length > 0) deleteJobs.push(...active.map((j) => j.metadata.name));
   }
 
@@ -391,6 +399,10 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
   if (readyProblem) {
     phase = readyProblem.reason === REASON.InvalidSpec ? 'Failed' : 'Pending';
     message = readyProblem.message;
+  } else if (newestActive && newestActive.spec?.suspend === true && settings.holdRuns) {
+    phase = 'Queued';
+    const place = observed.queuePlace;
+    message = `${newestActive.metadata.name} is queued for a free run slot${place ? `: position ${place.position} of ${place.of}` : ''}`;
   } else if (newestActive) {
     phase = 'Running';
     message = activeTrouble ? `${newestActive.metadata.name} is stuck: ${activeTrouble}`
@@ -417,6 +429,7 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
     lastFailureTime: later(previous.lastFailureTime, newestFailed && (jobCondition(newestFailed, 'Failed', 'FailureTarget')?.lastTransitionTime ?? jobStart(newestFailed))),
     nextScheduleTime: readyProblem || spec.suspend ? undefined : nextRun(spec, ref, now),
     effectiveSchedule: problems.length > 0 ? undefined : cronScheduleOf(spec.backupTime, ref),
+    queuePosition: phase === 'Queued' ? observed.queuePlace?.position : undefined,
     // The CronJob keeps the newest runs, so the newest succeeded Job here is the newest overall.
     lastSnapshotID: succeededSnapshot ?? previous.lastSnapshotID,
     lastRunNowRequest,
@@ -440,7 +453,7 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
   }
 
   return {
-    cronJob: desiredCronJob, cronJobChanged, cronJobInputs, createJobs, deleteJobs, admitJobs: runs?.admit ?? [], dropJobs: runs?.drop ?? [],
+    cronJob: desiredCronJob, cronJobChanged, cronJobInputs, createJobs, deleteJobs, admitJobs: settings.holdRuns ? [] : runs?.admit ?? [], dropJobs: runs?.drop ?? [],
     requeueAt: runs?.recheckAt, status, statusChanged: canonicalJson(backup.status ?? {}) !== canonicalJson(status), events,
   };
 }
@@ -470,7 +483,7 @@ function dstRuns(spec: BackupSpec, ref: BackupRef, jobs: readonly KubeObject[], 
 }
 
 /** The run a spring change skipped, as the CronJob would have made it: its template, owned by the CronJob. */
-function skippedRunJob(podProps: BackupPodProps, cronJob: KubeObject, run: NonNullable<RunDecisions['catchUp']>): KubeObject {
+function skippedRunJob(podProps: BackupPodProps, cronJob: KubeObject, run: NonNullable<RunDecisions['catchUp']>, held: boolean): KubeObject {
   const template = BackupCronJob.manifest(podProps).spec.jobTemplate;
   return {
     apiVersion: 'batch/v1',
@@ -482,6 +495,6 @@ function skippedRunJob(podProps: BackupPodProps, cronJob: KubeObject, run: NonNu
       annotations: { [SCHEDULED_TIMESTAMP_ANNOTATION]: timestamp(run.due), [SKIPPED_RUN_ANNOTATION]: run.wall },
       ownerReferences: [{ apiVersion: 'batch/v1', kind: 'CronJob', name: cronJob.metadata.name, uid: cronJob.metadata.uid!, controller: true, blockOwnerDeletion: true } as any],
     },
-    spec: { ...template.spec, suspend: false },
+    spec: { ...template.spec, suspend: held },
   };
 }
