@@ -31,8 +31,8 @@ describe('window syntax', () => {
 describe('the minute a Backup gets', () => {
   test('is SHA-256 of "<namespace>/<name>", as any other SHA-256 implementation computes it', () => {
     for (const name of ['bakery', 'florist-42', 'ünïcode-shop']) {
-      const openssl = execFileSync('openssl', ['dgst', '-sha256', '-hex'], { input: `mall-shops/${name}` }).toString();
-      const hex = /([0-9a-f]{64})\s*$/.exec(openssl)![1];
+      // coreutils' sha256sum, a second implementation of the standard beside Node's OpenSSL.
+      const hex = /^([0-9a-f]{64})\s/.exec(execFileSync('sha256sum', [], { input: `mall-shops/${name}` }).toString())![1];
       expect(identityHash({ namespace: 'mall-shops', name })).toBe(parseInt(hex.slice(0, 12), 16));
     }
   });
@@ -85,5 +85,5 @@ describe('the minute a Backup gets', () => {
   });
 });
 
-// Computed once with the documented rule; the openssl test above checks the rule itself.
+// Computed once with the documented rule; the sha256sum test above checks the rule itself.
 const PINNED_MINUTES = ['01:16', '04:43', '03:44', '02:21'];

@@ -69,6 +69,16 @@ export function clockOf(minuteOfDay: number): string {
 export function effectiveSchedule(backupTime: string, identity: BackupIdentity): string {
   const window = parseWindow(backupTime);
   if (!window) return backupTime;
-  const minute = minuteInWindow(window, identity);
-  return `${minute % 60} ${Math.floor(minute / 60)} * * *`;
+  // A reconcile asks several times; the hash is the cost.
+  const key = `${backupTime}\n${identity.namespace ?? ''}/${identity.name}`;
+  let schedule = resolved.get(key);
+  if (schedule === undefined) {
+    const minute = minuteInWindow(window, identity);
+    schedule = `${minute % 60} ${Math.floor(minute / 60)} * * *`;
+    if (resolved.size > 20_000) resolved.clear();
+    resolved.set(key, schedule);
+  }
+  return schedule;
 }
+
+const resolved = new Map<string, string>();

@@ -471,8 +471,10 @@ function missedRun(spec: BackupSpec, identity: BackupIdentity, cronJob: KubeObje
 
 /** The daylight-saving decisions for a valid schedule (operator/run-admission.ts); undefined when it cannot be read. */
 function dstRuns(spec: BackupSpec, ref: BackupRef, jobs: readonly KubeObject[], observed: Observed): RunDecisions | undefined {
+  const scheduleText = cronScheduleOf(spec.backupTime, ref);
   return safely(() => decideRuns({
-    schedule: parseSchedule(cronScheduleOf(spec.backupTime, ref)),
+    schedule: parseSchedule(scheduleText),
+    scheduleText,
     zone: spec.timeZone ?? api.DEFAULT_TIME_ZONE,
     now: observed.now,
     cronJobName: cronJobNameFor(ref.name),

@@ -31,6 +31,8 @@ export interface RunDecisions {
 
 export interface RunInputs {
   readonly schedule: CronSchedule;
+  /** The schedule as written: with the zone and the minute, the key under which the zone's answers are kept. */
+  readonly scheduleText?: string;
   readonly zone: string;
   readonly now: Date;
   readonly cronJobName: string;
@@ -63,9 +65,40 @@ function startedAt(job: KubeObject): number {
   return Date.parse(job.status?.startTime ?? job.metadata.creationTimestamp ?? '') / 1000;
 }
 
+interface ZoneAnswers {
+  readonly hold: boolean;
+  readonly notes: string[];
+  readonly recheck?: number;
+  readonly skipped?: ReturnType<typeof recentSkippedRun>;
+}
+
+const zoneAnswers = new Map<string, ZoneAnswers>();
+
+/**
+ * What depends on the schedule, the zone and the time only, kept per minute: a fleet sharing a schedule
+ * asks the same questions in the same minute. Zone changes fall on whole minutes, so the answers hold
+ * for the whole minute.
+ */
+function answersFor(input: RunInputs, minute: number): ZoneAnswers {
+  const key = input.scheduleText === undefined ? undefined : `${input.scheduleText}\n${input.zone}\n${minute}`;
+  const cached = key === undefined ? undefined : zoneAnswers.get(key);
+  if (cached) return cached;
+  const { schedule, zone } = input;
+  const now = minute * 60;
+  const answers = {
+    hold: holdRuns(schedule, zone, now), notes: dstNotes(schedule, zone, now), recheck: nextDstCheck(schedule, zone, now), skipped: recentSkippedRun(schedule, zone, now),
+  };
+  if (key !== undefined) {
+    if (zoneAnswers.size > 10_000) zoneAnswers.clear();
+    zoneAnswers.set(key, answers);
+  }
+  return answers;
+}
+
 export function decideRuns(input: RunInputs): RunDecisions {
   const { schedule, zone, cronJobName, jobs } = input;
   const now = Math.floor(input.now.getTime() / 1000);
+  const answers = answersFor(input, Math.floor(now / 60));
   const admit: string[] = [];
   const drop: string[] = [];
   for (const job of jobs) {
@@ -77,7 +110,7 @@ export function decideRuns(input: RunInputs): RunDecisions {
   }
 
   let catchUp: RunDecisions['catchUp'];
-  const skipped = recentSkippedRun(schedule, zone, now);
+  const skipped = answers.skipped;
   if (skipped) {
     const name = scheduledJobName(cronJobName, skipped.due);
     const regular = nextAfter(schedule, zone, new Date(skipped.due * 1000));
@@ -89,9 +122,8 @@ export function decideRuns(input: RunInputs): RunDecisions {
     }
   }
 
-  const recheck = nextDstCheck(schedule, zone, now);
   return {
-    hold: holdRuns(schedule, zone, now), admit, drop, catchUp, notes: dstNotes(schedule, zone, now),
-    recheckAt: recheck === undefined ? undefined : new Date(recheck * 1000),
+    hold: answers.hold, admit, drop, catchUp, notes: answers.notes,
+    recheckAt: answers.recheck === undefined ? undefined : new Date(answers.recheck * 1000),
   };
 }
