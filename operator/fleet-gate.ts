@@ -12,7 +12,7 @@ import { decideFleet, FleetCaps, FleetRun, HeldRun } from './fleet-admission';
 import { KubeClient, resourcePath } from './kube';
 import type { OperatorMetrics } from './metrics';
 import type { BackupObject, KubeObject } from './reconcile';
-import { scheduledTimeOf } from './run-admission';
+import { isFinished, scheduledTimeOf } from './run-admission';
 
 export interface QueuePlace {
   readonly position: number;
@@ -29,10 +29,6 @@ export interface FleetGateSources {
 
 /** A patch seen by the API server but not yet by the cache: counted as running for this long. */
 const STARTED_GRACE_MS = 60_000;
-
-function finished(job: KubeObject): boolean {
-  return (job.status?.conditions ?? []).some((c: any) => ['Complete', 'SuccessCriteriaMet', 'Failed', 'FailureTarget'].includes(c.type) && c.status === 'True');
-}
 
 export class FleetGate {
   private passing = false;
@@ -82,7 +78,7 @@ export class FleetGate {
       const namespace = job.metadata.namespace!;
       const key = `${namespace}/${job.metadata.name}`;
       const backup = this.sources.backup(namespace, job.metadata.labels?.[BACKUP_LABEL] ?? '');
-      if (!backup || backup.metadata.uid !== job.metadata.labels?.[BACKUP_UID_LABEL] || job.metadata.deletionTimestamp || finished(job)) {
+      if (!backup || backup.metadata.uid !== job.metadata.labels?.[BACKUP_UID_LABEL] || job.metadata.deletionTimestamp || isFinished(job)) {
         this.started.delete(key);
         continue;
       }

@@ -57,7 +57,8 @@ export function scheduledJobName(cronJobName: string, at: number): string {
   return `${cronJobName}-${Math.floor(at / 60)}`;
 }
 
-function isFinished(job: KubeObject): boolean {
+/** Whether a Job has completed or failed (also as a success or failure target not yet final). */
+export function isFinished(job: KubeObject): boolean {
   return (job.status?.conditions ?? []).some((c: any) => ['Complete', 'SuccessCriteriaMet', 'Failed', 'FailureTarget'].includes(c.type) && c.status === 'True');
 }
 

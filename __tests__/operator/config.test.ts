@@ -43,7 +43,7 @@ describe('operator configuration', () => {
   test('bad settings are all reported, with what is allowed', () => {
     expect(() => parseConfig(['--metrics-port=http', '--leader-elect=yes', '--log-level=loud', 'extra'], {})).toThrow(
       'invalid operator configuration:\n'
-      + '  - unknown argument "extra": use --<flag>=<value> with one of namespaces, leader-elect, lease-name, lease-namespace, identity, lease-duration-seconds, lease-retry-seconds, metrics-port, probe-port, bind-address, log-level, resync-seconds, workers, kubeconfig, restic-image\n'
+      + '  - unknown argument "extra": use --<flag>=<value> with one of namespaces, leader-elect, lease-name, lease-namespace, identity, lease-duration-seconds, lease-retry-seconds, metrics-port, probe-port, bind-address, log-level, resync-seconds, workers, kubeconfig, restic-image, max-concurrent-runs, max-concurrent-runs-per-vault\n'
       + '  - --log-level "loud" is not valid: use one of fatal, error, warn, info, debug, trace\n'
       + '  - --leader-elect "yes" is not valid: use true or false\n'
       + '  - --metrics-port "http" is not valid: use an integer from 0 to 65535');

@@ -1,5 +1,7 @@
 import { decideFleet, HeldRun } from '../../operator/fleet-admission';
 import { reconcile } from '../../operator/reconcile';
+import { Testing } from 'cdk8s';
+import { BackupOperator } from '../../lib/backup-operator';
 import { parseConfig } from '../../operator/config';
 import { asStored, backupObject, job, observed } from './fixtures';
 
@@ -84,5 +86,16 @@ describe('operator flags for the cap', () => {
     expect(parseConfig([], {})).toMatchObject({ maxConcurrentRuns: 0, maxConcurrentRunsPerVault: 0 });
     expect(parseConfig(['--max-concurrent-runs=50'], { MAX_CONCURRENT_RUNS_PER_VAULT: '2' })).toMatchObject({ maxConcurrentRuns: 50, maxConcurrentRunsPerVault: 2 });
     expect(() => parseConfig(['--max-concurrent-runs=-1'], {})).toThrow('--max-concurrent-runs "-1" is not valid: use an integer from 0 to 100000');
+  });
+
+  test('the construct passes the caps to the operator, only when set, and refuses a bad one at synth time', () => {
+    const argsOf = (props: object) => {
+      const chart = Testing.chart();
+      new BackupOperator(chart, 'op', props);
+      return (chart.toJson() as any[]).find((o) => o.kind === 'Deployment').spec.template.spec.containers[0].args as string[];
+    };
+    expect(argsOf({ maxConcurrentRuns: 50, maxConcurrentRunsPerVault: 5 })).toEqual(expect.arrayContaining(['--max-concurrent-runs=50', '--max-concurrent-runs-per-vault=5']));
+    expect(argsOf({}).filter((a) => a.startsWith('--max-concurrent'))).toEqual([]);
+    expect(() => argsOf({ maxConcurrentRuns: 2.5 })).toThrow('maxConcurrentRuns 2.5 is not valid: use an integer from 0 (no cap) to 100000');
   });
 });
