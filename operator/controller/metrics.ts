@@ -15,6 +15,15 @@ export class OperatorMetrics {
   public readonly phase = new Gauge({ name: 'mall_backup_phase', help: 'One series per Backup, for the phase it is in (value 1).', labelNames: ['namespace', 'name', 'phase'], registers: [this.registry] });
   public readonly leader = new Gauge({ name: 'mall_backup_leader', help: '1 while this process holds the leader Lease.', registers: [this.registry] });
   public readonly queueDepth = new Gauge({ name: 'mall_backup_workqueue_depth', help: 'Backups waiting to be reconciled.', registers: [this.registry] });
+  // The run cap (operator/fleet-gate.ts): only moved when a cap is set.
+  public readonly runsRunning = new Gauge({ name: 'mall_backup_runs_running', help: 'Backup runs started and not finished, as the run cap counts them.', registers: [this.registry] });
+  public readonly runsQueued = new Gauge({ name: 'mall_backup_runs_queued', help: 'Backup runs waiting for a free slot under the run cap.', registers: [this.registry] });
+  public readonly runsStarted = new Counter({ name: 'mall_backup_runs_started_total', help: 'Held runs the operator started.', registers: [this.registry] });
+  public readonly runsGivenUp = new Counter({ name: 'mall_backup_runs_given_up_total', help: 'Held runs deleted unstarted past their startingDeadlineSeconds.', registers: [this.registry] });
+  public readonly runWait = new Histogram({
+    name: 'mall_backup_run_wait_seconds', help: 'From when a run was due to when the operator started it.', registers: [this.registry],
+    buckets: [1, 10, 60, 300, 900, 3600, 4 * 3600, 12 * 3600],
+  });
 
   /** Per `namespace/name`: the phase and success time last exported, so unchanged Backups cost nothing. */
   private readonly exported = new Map<string, { phase?: string; lastSuccess?: string }>();
