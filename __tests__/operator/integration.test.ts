@@ -4,7 +4,7 @@
  */
 import { FakeApiServer, Obj, RequestRecord } from '../support/fake-apiserver';
 import { OperatorProcess, operatorBundle, waitFor } from '../support/operator-process';
-import { grantingRules, grants, requestAttributes } from '../support/rbac';
+import { grantingRules, grants, requestAttributes, resourceRequests } from '../support/rbac';
 import { allObjects, synthDefaultApp } from '../support/synth';
 
 jest.setTimeout(60_000);
@@ -268,9 +268,7 @@ test('deleting a Backup leaves its CronJob to garbage collection and nothing is 
 test('RBAC: every call the operator made is granted by its synthesized roles, and nothing more is granted', () => {
   const roles = allObjects(synthDefaultApp()).filter((o) => ['ClusterRole', 'Role'].includes(o.kind) && o.metadata.name.startsWith('mall-backup-operator'));
   const calls = new Set<string>();
-  // GET /version (the connection check) is a non-resource URL every authenticated client may read
-  // (system:public-info-viewer); every other call must be a resource request the roles grant.
-  for (const r of operatorRequests.filter((q) => !(q.method === 'GET' && q.path === '/version'))) {
+  for (const r of resourceRequests(operatorRequests)) {
     const attributes = requestAttributes(r.method, r.path, r.watch);
     expect(attributes).toBeDefined();
     expect({ call: `${r.method} ${r.path}`, granted: grantingRules(roles, attributes!).length > 0 }).toEqual({ call: `${r.method} ${r.path}`, granted: true });
