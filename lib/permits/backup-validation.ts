@@ -3,7 +3,7 @@ import { cronScheduleOf } from '../run/backup-job';
 import { BACKUP_SCHEMA, JsonSchema, stringFormOf } from './backup-schema';
 import { scheduleProblem } from './cron';
 import { show } from '../common/prop-errors';
-import { quantityValue } from '../common/resources';
+import { compareQuantities } from '../common/resources';
 import { KUBERNETES_TIME_ZONES } from './time-zones';
 
 /**
@@ -155,7 +155,7 @@ function checkCrossField(spec: Record<string, unknown>, problems: string[]): voi
   const resources = (spec.resources ?? {}) as { requests?: Record<string, string | number>; limits?: Record<string, string | number> };
   for (const [name, request] of Object.entries(resources.requests ?? {})) {
     const limit = resources.limits?.[name];
-    if (limit !== undefined && (quantityValue(String(request)) ?? 0) > (quantityValue(String(limit)) ?? Infinity)) {
+    if (limit !== undefined && (compareQuantities(request, limit) ?? 0) > 0) {
       problems.push(`spec.resources.requests.${name} ${show(request)} is above limits.${name} ${show(limit)}: a request may not exceed its limit`);
     }
   }
