@@ -30,9 +30,24 @@ export function describeRefusal(refused: RefusedWrite): string {
   return `the API server refused ${refused.what} (HTTP ${refused.statusCode}): ${refused.message}; ${advice(refused)}`;
 }
 
-/** A string cut to `limit` characters, marked as cut. */
+const ELLIPSIS = '…';
+
+/**
+ * A string cut to at most `limit` UTF-8 bytes (what the API server's maxLength counts), at a character
+ * boundary, marked as cut.
+ */
 export function bounded(text: string, limit: number): string {
-  return text.length <= limit ? text : `${text.slice(0, limit - 1)}…`;
+  if (Buffer.byteLength(text, 'utf8') <= limit) return text;
+  const room = limit - Buffer.byteLength(ELLIPSIS, 'utf8');
+  let used = 0;
+  let end = 0;
+  for (const character of text) {
+    const size = Buffer.byteLength(character, 'utf8');
+    if (used + size > room) break;
+    used += size;
+    end += character.length;
+  }
+  return `${text.slice(0, end)}${ELLIPSIS}`;
 }
 
 /**
