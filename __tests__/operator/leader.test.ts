@@ -122,6 +122,40 @@ test('a leader whose Lease calls hang stops leading within the renew deadline; e
   expect(new Set(leases.timeouts)).toEqual(new Set([600]));
 });
 
+/** Lease calls applied at once by the server, but with answers that can be held back, as over a congested link. */
+class SlowAnswers extends MemoryLeases {
+  public lastWriteAt?: number;
+  private slowNext?: number;
+
+  /** The next renewal lands at once, its answer comes `ms` later, and every call after it hangs. */
+  public slowNextReplace(ms: number): void {
+    this.slowNext = ms;
+  }
+
+  public override async replace(path: string, body: any, options?: { timeoutMs?: number }): Promise<any> {
+    const result = await super.replace(path, body, options);
+    this.lastWriteAt = Date.now();
+    const delay = this.slowNext;
+    if (delay === undefined) return result;
+    this.slowNext = undefined;
+    this.hang = true;
+    return new Promise((done) => setTimeout(() => done(result), delay));
+  }
+}
+
+test('a renewal answered late does not stretch the term: the renew deadline counts from when the renewal was sent', async () => {
+  const leases = new SlowAnswers();
+  const { e, state } = elector(leases, 'leader');
+  electors.push(e);
+  e.start();
+  await waitFor('leading', () => state.leading, 5_000);
+  leases.slowNextReplace(450);
+  await waitFor('stopped leading', () => !state.leading, 5_000);
+  // A standby saw the record change when the renewal landed, and takes over one lease duration (1000 ms)
+  // later; the leader must have stopped by then: within the renew deadline (600 ms) of sending it.
+  expect(Date.now() - leases.lastWriteAt!).toBeLessThan(600 + 100);
+});
+
 test('a released Lease is taken over at once', async () => {
   const leases = new MemoryLeases();
   const a = elector(leases, 'a');

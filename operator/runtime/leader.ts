@@ -97,17 +97,20 @@ export class LeaderElector {
 
   private async tick(): Promise<void> {
     try {
-      const held = await this.tryAcquireOrRenew();
+      // Others date the renewal from when it reached the API server, which can be well before its answer
+      // arrives here: the term is counted from when it was sent.
+      const sentAt = this.now();
+      const written = await this.tryAcquireOrRenew();
+      const held = written && this.armDeadline(sentAt);
       if (this.stopped) return;
       if (held) {
-        this.armDeadline();
         if (!this.leading) {
           this.leading = true;
           this.log.info({ lease: this.options.name }, 'became leader');
           this.callbacks.onStartedLeading();
         }
       } else if (this.leading) {
-        this.lose('another candidate holds the lease');
+        this.lose(written ? `the renewal was answered after the ${this.renewDeadlineMs} ms renew deadline` : 'another candidate holds the lease');
       }
     } catch (error) {
       this.log.warn({ err: (error as Error).message }, 'lease update failed');
@@ -115,13 +118,19 @@ export class LeaderElector {
     this.schedule();
   }
 
-  /** Leadership ends `renewDeadline` after the last renewal unless another renewal lands first. */
-  private armDeadline(): void {
+  /**
+   * Leadership ends `renewDeadline` after the last renewal was sent unless another renewal lands first.
+   * @returns false when that time has already passed (the answer came too late to count)
+   */
+  private armDeadline(sentAt: number): boolean {
+    const remainingMs = sentAt + this.renewDeadlineMs - this.now();
+    if (remainingMs <= 0) return false;
     if (this.deadline) clearTimeout(this.deadline);
     this.deadline = setTimeout(() => {
       if (this.leading) this.lose(`could not renew the lease within ${this.renewDeadlineMs} ms`);
-    }, this.renewDeadlineMs);
+    }, remainingMs);
     this.deadline.unref?.();
+    return true;
   }
 
   private lose(why: string): void {
