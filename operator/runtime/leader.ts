@@ -20,8 +20,14 @@ export interface LeaderElectionOptions {
   readonly renewDeadlineMs?: number;
   /** @default 2 s */
   readonly retryPeriodMs?: number;
-  /** The local clock, in milliseconds. @default Date.now */
+  /** The local wall clock, in milliseconds: dates what is written into the Lease. @default Date.now */
   readonly now?: () => number;
+  /**
+   * A clock that never jumps, in milliseconds, for every duration (expiry, the renew deadline): a wall
+   * clock stepped by NTP would otherwise end a healthy leader's term early or stretch a hung one's.
+   * @default performance.now
+   */
+  readonly monotonic?: () => number;
 }
 
 /** The calls leader election makes; KubeClient has them. */
@@ -57,12 +63,13 @@ export class LeaderElector {
   private stopped = false;
   private timer?: NodeJS.Timeout;
   private deadline?: NodeJS.Timeout;
-  /** The record last read, and when (local clock) it was first seen in that form. */
+  /** The record last read, and when (monotonic clock) it was first seen in that form. */
   private observed?: { record: string; at: number };
   private readonly leaseDurationMs: number;
   private readonly renewDeadlineMs: number;
   private readonly retryPeriodMs: number;
   private readonly now: () => number;
+  private readonly monotonic: () => number;
   private readonly path: string;
 
   constructor(
@@ -75,6 +82,7 @@ export class LeaderElector {
     this.renewDeadlineMs = options.renewDeadlineMs ?? 10_000;
     this.retryPeriodMs = options.retryPeriodMs ?? 2_000;
     this.now = options.now ?? Date.now;
+    this.monotonic = options.monotonic ?? (() => performance.now());
     const problems = leaderElectionProblems(this.leaseDurationMs, this.renewDeadlineMs, this.retryPeriodMs);
     if (problems.length > 0) throw new Error(`invalid leader election timings: ${problems.join('; ')}`);
     this.path = resourcePath('coordination.k8s.io/v1', 'leases', options.namespace);
@@ -99,7 +107,7 @@ export class LeaderElector {
     try {
       // Others date the renewal from when it reached the API server, which can be well before its answer
       // arrives here: the term is counted from when it was sent.
-      const sentAt = this.now();
+      const sentAt = this.monotonic();
       const written = await this.tryAcquireOrRenew();
       const held = written && this.armDeadline(sentAt);
       if (this.stopped) return;
@@ -123,7 +131,7 @@ export class LeaderElector {
    * @returns false when that time has already passed (the answer came too late to count)
    */
   private armDeadline(sentAt: number): boolean {
-    const remainingMs = sentAt + this.renewDeadlineMs - this.now();
+    const remainingMs = sentAt + this.renewDeadlineMs - this.monotonic();
     if (remainingMs <= 0) return false;
     if (this.deadline) clearTimeout(this.deadline);
     this.deadline = setTimeout(() => {
@@ -142,6 +150,7 @@ export class LeaderElector {
 
   private async tryAcquireOrRenew(): Promise<boolean> {
     const now = this.now();
+    const elapsed = this.monotonic();
     const { name, namespace, identity } = this.options;
     const call = { timeoutMs: this.renewDeadlineMs };
     const spec = (time: number, transitions: number) => ({
@@ -163,10 +172,10 @@ export class LeaderElector {
     }
     const current = lease.spec ?? {};
     const record = JSON.stringify([current.holderIdentity, current.renewTime, current.acquireTime, current.leaseTransitions, current.leaseDurationSeconds]);
-    if (this.observed?.record !== record) this.observed = { record, at: now };
+    if (this.observed?.record !== record) this.observed = { record, at: elapsed };
     const holder: string | undefined = current.holderIdentity || undefined;
     const durationMs = (current.leaseDurationSeconds ?? Math.ceil(this.leaseDurationMs / 1000)) * 1000;
-    if (holder !== undefined && holder !== identity && this.observed.at + durationMs > now) return false;
+    if (holder !== undefined && holder !== identity && this.observed.at + durationMs > elapsed) return false;
     const takeover = holder !== identity;
     try {
       await this.client.replace(`${this.path}/${name}`, {
