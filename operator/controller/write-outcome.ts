@@ -30,24 +30,15 @@ export function describeRefusal(refused: RefusedWrite): string {
   return `the API server refused ${refused.what} (HTTP ${refused.statusCode}): ${refused.message}; ${advice(refused)}`;
 }
 
-const ELLIPSIS = '…';
-
 /**
- * A string cut to at most `limit` UTF-8 bytes (what the API server's maxLength counts), at a character
+ * A string cut to at most `limit` characters as the API server counts them for maxLength (Unicode code
+ * points, though its message says "bytes"; JavaScript's length counts UTF-16 units), at a character
  * boundary, marked as cut.
  */
 export function bounded(text: string, limit: number): string {
-  if (Buffer.byteLength(text, 'utf8') <= limit) return text;
-  const room = limit - Buffer.byteLength(ELLIPSIS, 'utf8');
-  let used = 0;
-  let end = 0;
-  for (const character of text) {
-    const size = Buffer.byteLength(character, 'utf8');
-    if (used + size > room) break;
-    used += size;
-    end += character.length;
-  }
-  return `${text.slice(0, end)}${ELLIPSIS}`;
+  if (text.length <= limit) return text;
+  const characters = Array.from(text);
+  return characters.length <= limit ? text : `${characters.slice(0, limit - 1).join('')}…`;
 }
 
 /**
