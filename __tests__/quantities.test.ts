@@ -36,3 +36,9 @@ describe('quantities the API server cannot read are refused by the schema', () =
   test.each(['1e1.5', '1e.5', '1e+2.', '1e99999999999', '1e1000'])('%p', (q) => expect(pattern.test(q)).toBe(false));
   test.each(['1e3', '1E', '1Ei', '+.5e+3', '1.', '.5', '1e-9', '1e999'])('but %p stays valid', (q) => expect(pattern.test(q)).toBe(true));
 });
+
+test('a quantity is at most 64 characters: the API server reads longer ones in time that grows with the square of their length', () => {
+  expect(validateBackupSpec({ ...minimal, resources: { limits: { memory: '9'.repeat(64) } } })).toEqual([]);
+  expect(validateBackupSpec({ ...minimal, resources: { limits: { memory: '9'.repeat(65) } } }))
+    .toEqual(['spec.resources.limits.memory is 65 characters long: at most 64 allowed']);
+});

@@ -156,6 +156,8 @@ export const ID_MAX = 2147483647;
  */
 export const QUANTITY_PATTERN =
   '^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?[0-9]{1,3}))?$';
+/** The API server reads a quantity in time that grows with the square of its length (200 000 digits: seconds). */
+export const QUANTITY_MAX_LENGTH = 64;
 /** A quantity without a minus sign: the API server refuses negative requests and limits. */
 export const NON_NEGATIVE_QUANTITY_PATTERN = QUANTITY_PATTERN.replace('^(\\+|-)?', '^\\+?');
 export const RESOURCE_NAMES = ['cpu', 'memory', 'ephemeral-storage'] as const;

@@ -59,6 +59,10 @@ function typeOf(value: unknown): string {
 
 function walk(schema: JsonSchema, value: unknown, path: string, problems: string[]): void {
   if (schema['x-kubernetes-int-or-string']) {
+    if (typeof value === 'string' && schema.maxLength !== undefined && value.length > schema.maxLength) {
+      problems.push(`${path} is ${value.length} characters long: at most ${schema.maxLength} allowed`);
+      return;
+    }
     const ok = (typeof value === 'number' && Number.isInteger(value) && value >= 0)
       || (typeof value === 'string' && new RegExp(schema.pattern ?? '').test(value));
     if (!ok) problems.push(`${path} ${show(value)} is not valid: use a non-negative Kubernetes quantity such as "500m", "128Mi" or 2`);
