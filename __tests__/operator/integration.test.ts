@@ -150,6 +150,9 @@ test('a run-now Job refused by a quota (403) does not hide a finished run; the r
   const job = fireCronJob('backup-bakery-1', '2026-11-25T02:30:01Z');
   podFor(job, { terminated: { exitCode: 0, reason: 'Completed', message: 'snapshot=4bba301e' } });
   server.patchStatus('Job', NS, job.metadata.name, { active: null, succeeded: 1, completionTime: '2026-11-25T02:41:00Z', conditions: [{ type: 'Complete', status: 'True', lastTransitionTime: '2026-11-25T02:41:00Z' }] });
+  // The finished run is known before the request comes: otherwise the watch events of the two may arrive
+  // in either order, and the first refused status may rightly not know the run yet.
+  await waitFor('Completed', phaseIs('Completed'));
   server.put({ ...backup(), metadata: { ...backup().metadata, annotations: { ...created.metadata.annotations, 'mall.example.com/run-now': 'now' } } });
   const refused = await waitFor('RunNowRefused', () => backup().status?.conditions?.[0]?.reason === 'RunNowRefused' && backup());
   expect(refused.status).toMatchObject({ lastSuccessfulTime: '2026-11-25T02:41:00Z', lastSnapshotID: '4bba301e' });
