@@ -41,6 +41,8 @@ function checkOnce(target: string): void {
   const stat = fs.statSync(target, { throwIfNoEntry: false });
   if (!stat) return;
   const refuse = (why: string): never => {
+    // A folder that was swapped while it was looked at is another synth's output: the caller looks again.
+    if (fs.statSync(target, { throwIfNoEntry: false })?.ino !== stat.ino) throw Object.assign(new Error(`${target} was replaced`), { code: 'ENOENT' });
     throw new OutputFolderError(`output folder ${target} ${why}; name an empty folder, a new one, or a previous synth output (it holds ${OUTPUT_MARKER})`);
   };
   if (!stat.isDirectory()) refuse('is not a folder');
@@ -71,7 +73,7 @@ export function checkOutputFolder(target: string): void {
     try {
       return checkOnce(target);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 20) throw error;
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 100) throw error;
     }
   }
 }
@@ -156,7 +158,7 @@ export function writeManifestsAtomically(rendered: ReadonlyMap<string, string>, 
         break;
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
-        if (attempt >= 20 || (code !== 'ENOTEMPTY' && code !== 'EEXIST')) throw error;
+        if (attempt >= 100 || (code !== 'ENOTEMPTY' && code !== 'EEXIST')) throw error;
       }
     }
   } catch (error) {
