@@ -115,3 +115,34 @@ test('concurrent synths never fail on each other\'s swaps, and leave one complet
   expect(Object.keys(readTree(dir)).sort()).toEqual([OUTPUT_MARKER, ...Array.from({ length: 12 }, (_, i) => `d${i % 3}/f${i}.yaml`)].sort());
   expect(fs.readdirSync(work)).toEqual(['out']);
 }, 120_000);
+
+describe('folders on a file system of their own (a mounted volume, as in a container or CI job)', () => {
+  const mounted: string[] = [];
+  /** A real tmpfs: mounting needs root, which CI has (.ci/run installs with apt-get). */
+  const mountTmpfs = (dir: string, options: string) => {
+    fs.mkdirSync(dir, { recursive: true });
+    const r = spawnSync('mount', ['-t', 'tmpfs', '-o', `${options},size=4m`, 'tmpfs', dir], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`this test mounts a tmpfs, which needs root (as CI runs): mount said ${r.stderr || r.error}`);
+    mounted.push(dir);
+  };
+  afterEach(() => { for (const dir of mounted.splice(0)) spawnSync('umount', [dir]); });
+
+  test('a mount point is refused before anything is written, saying why and what to do', () => {
+    const dir = path.join(work, 'volume');
+    mountTmpfs(dir, 'rw');
+    const run = synth('--out', dir);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain(`output folder ${dir} is a mount point, which cannot be swapped for a new folder: name a folder inside it, e.g. ${path.join(dir, 'manifests')}`);
+    expect(fs.readdirSync(dir)).toEqual([]);
+    expect(fs.readdirSync(work)).toEqual(['volume']);
+    expect(synth('--out', path.join(dir, 'manifests')).status).toBe(0);
+  }, 60_000);
+
+  test('a read-only parent is named as what cannot be written', () => {
+    const dir = path.join(work, 'ro');
+    mountTmpfs(dir, 'ro');
+    const run = synth('--out', path.join(dir, 'out'));
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain(`output folder ${path.join(dir, 'out')} cannot be written: the synth writes a new folder beside it in ${dir} and swaps it in, so ${dir} must be writable (EROFS`);
+  }, 60_000);
+});

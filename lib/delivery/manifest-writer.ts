@@ -126,6 +126,21 @@ export function writeManifestsAtomically(rendered: ReadonlyMap<string, string>, 
   checkOutputFolder(target);
   const parent = path.dirname(target);
   const base = path.basename(target);
+  const existing = fs.statSync(target, { throwIfNoEntry: false });
+  if (existing && existing.dev !== fs.statSync(parent).dev) {
+    throw new OutputFolderError(`output folder ${target} is a mount point, which cannot be swapped for a new folder: name a folder inside it, e.g. ${path.join(target, 'manifests')}`);
+  }
+  try {
+    swapIn(rendered, target, parent, base);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EACCES' && code !== 'EPERM' && code !== 'EROFS') throw error;
+    throw new OutputFolderError(`output folder ${target} cannot be written: the synth writes a new folder beside it in ${parent} and swaps it in, `
+      + `so ${parent} must be writable (${(error as Error).message})`);
+  }
+}
+
+function swapIn(rendered: ReadonlyMap<string, string>, target: string, parent: string, base: string): void {
   fs.mkdirSync(parent, { recursive: true });
   removeAbandonedStaging(parent, base);
   const staging = uniqueSibling(parent, base);
