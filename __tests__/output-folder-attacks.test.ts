@@ -74,6 +74,18 @@ describe('a forged marker cannot make the synth delete anything', () => {
     expect(readTree(dir)).toEqual({ ...data, [OUTPUT_MARKER]: 'data.txt\nnotes/n.txt\n' });
   }, 60_000);
 
+  test('a listed entry that is a symbolic link to a folder outside: the link goes, the folder and its files stay', () => {
+    const outside = path.join(work, 'outside');
+    write(outside, data);
+    const dir = path.join(work, 'target');
+    write(dir, Object.fromEntries(outputTree(new Map([['a.yaml', 'kind: A\n'], ['samples', '']]))));
+    fs.rmSync(path.join(dir, 'samples'));
+    fs.symlinkSync(outside, path.join(dir, 'samples'));
+    expect(synth('--out', dir).status).toBe(0);
+    expect(readTree(outside)).toEqual(data);
+    expect(fs.lstatSync(path.join(dir, 'samples')).isDirectory()).toBe(true);
+  }, 60_000);
+
   test('a marker listing ../ and absolute paths touches nothing outside the folder', () => {
     const outside = path.join(work, 'outside.txt');
     fs.writeFileSync(outside, 'outside\n');
