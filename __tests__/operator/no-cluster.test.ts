@@ -87,6 +87,15 @@ test('a server that takes the connection and never answers: it still gives up af
   }
 }, 30_000);
 
+test('a plain http:// server, which the client refuses without insecure-skip-tls-verify, is reported at once, not retried', async () => {
+  const file = path.join(work, 'kubeconfig');
+  fs.writeFileSync(file, fs.readFileSync(kubeconfigFor(await closedPort()), 'utf8').replace('https://', 'http://').replace(', insecure-skip-tls-verify: true', ''));
+  const run = await runOperator(['--kubeconfig', file, '--connect-timeout-seconds', '30'], 20_000);
+  expect(run.code).toBe(1);
+  expect(run.ms).toBeLessThan(8_000);
+  expect(run.stderr).toMatch(new RegExp(`kubeconfig ${file} \\(--kubeconfig\\) names the server http://127\\.0\\.0\\.1:\\d+ of cluster local: plain HTTP is refused unless the cluster sets insecure-skip-tls-verify: true; use the server's https:// address`));
+}, 30_000);
+
 describe('a kubeconfig whose user is an exec credential plugin', () => {
   /** A plugin script that records its PID (so the test can end it) and then does what `body` says. */
   const plugin = (body: string) => {

@@ -35,7 +35,13 @@ export function loadKubeConnection(kc: KubeConfig, kubeconfigFlag: string | unde
     } catch (error) {
       throw new NoClusterError(`kubeconfig ${file} (${why}) cannot be read: ${(error as Error).message}`);
     }
-    if (!kc.getCurrentCluster()) throw new NoClusterError(`kubeconfig ${file} (${why}) names no current cluster: set current-context`);
+    const cluster = kc.getCurrentCluster();
+    if (!cluster) throw new NoClusterError(`kubeconfig ${file} (${why}) names no current cluster: set current-context`);
+    // client-node refuses every request to such a server; retrying would only repeat its refusal.
+    if (/^http:/i.test(cluster.server) && !cluster.skipTLSVerify) {
+      throw new NoClusterError(`kubeconfig ${file} (${why}) names the server ${cluster.server} of cluster ${cluster.name}: plain HTTP is refused unless `
+        + 'the cluster sets insecure-skip-tls-verify: true; use the server\'s https:// address');
+    }
     const plugin = kc.getCurrentUser()?.exec?.command;
     return { kc, source: `kubeconfig ${file} (${why}), context ${kc.getCurrentContext()}`, inCluster: false, ...(plugin ? { plugin } : {}) };
   };
