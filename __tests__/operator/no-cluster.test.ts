@@ -171,6 +171,8 @@ describe('waiting for the API server', () => {
 
 test.each([
   ['$KUBECONFIG (first of a list)', (file: string, _home: string) => ({ KUBECONFIG: `${file}${path.delimiter}/other` }), (file: string) => `kubeconfig ${file} ($KUBECONFIG), context local`],
+  // kubectl skips files of the list that do not exist.
+  ['$KUBECONFIG (first that exists)', (file: string, _home: string) => ({ KUBECONFIG: `${work}/missing${path.delimiter}${file}` }), (file: string) => `kubeconfig ${file} ($KUBECONFIG), context local`],
   ['~/.kube/config', (file: string, home: string) => {
     fs.mkdirSync(path.join(home, '.kube'));
     fs.copyFileSync(file, path.join(home, '.kube', 'config'));

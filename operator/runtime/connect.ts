@@ -46,8 +46,11 @@ export function loadKubeConnection(kc: KubeConfig, kubeconfigFlag: string | unde
     return { kc, source: `kubeconfig ${file} (${why}), context ${kc.getCurrentContext()}`, inCluster: false, ...(plugin ? { plugin } : {}) };
   };
   if (kubeconfigFlag) return load(kubeconfigFlag, '--kubeconfig');
-  // client-node reads only the first file of a KUBECONFIG list.
-  if (env.KUBECONFIG) return load(env.KUBECONFIG.split(path.delimiter)[0], '$KUBECONFIG');
+  // client-node reads only one file of a KUBECONFIG list: the first that exists, as kubectl skips missing ones.
+  if (env.KUBECONFIG) {
+    const files = env.KUBECONFIG.split(path.delimiter).filter(Boolean);
+    return load(files.find((f) => fs.existsSync(f)) ?? files.join(path.delimiter), '$KUBECONFIG');
+  }
   if (env.KUBERNETES_SERVICE_HOST && fs.existsSync(tokenFile)) {
     kc.loadFromCluster();
     return { kc, source: `in-cluster service account (https://${env.KUBERNETES_SERVICE_HOST}:${env.KUBERNETES_SERVICE_PORT ?? 443})`, inCluster: true };
