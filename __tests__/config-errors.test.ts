@@ -77,12 +77,14 @@ test('an alias bomb is refused as a configuration problem, naming the file', () 
   expect(problems).toEqual([expect.stringMatching(/^not valid YAML: too many aliases/)]);
 });
 
-test('a file over 1 MiB is refused before it is parsed', () => {
+test('a file over 1 MiB, or endless, is refused before it is parsed', () => {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'mall-backup-cfg-'));
   try {
     const file = path.join(work, 'huge.yaml');
     fs.writeFileSync(file, `operator:\n  watchNamespaces:\n${'  - ns\n'.repeat(200_000)}`);
-    expect(problemsOf(() => loadConfig(file))).toEqual(['is 1.3 MiB: a configuration file is at most 1 MiB']);
+    expect(problemsOf(() => loadConfig(file))).toEqual(['holds more than 1 MiB: a configuration file is at most 1 MiB']);
+    // A device or a pipe that never ends is cut at the same size (reading it whole would never finish).
+    expect(problemsOf(() => loadConfig('/dev/zero'))).toEqual(['holds more than 1 MiB: a configuration file is at most 1 MiB']);
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }

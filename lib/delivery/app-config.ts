@@ -191,14 +191,31 @@ export function parseConfigText(text: string, file: string): MallBackupConfig {
 
 const MAX_CONFIG_BYTES = 2 ** 20;
 
+/**
+ * The file's text, read up to the cap: a runaway file (a log, a dump, /dev/zero, a pipe that never ends) is
+ * refused rather than read and parsed for minutes. Pipes work (`--config /dev/stdin`).
+ */
+function readCapped(file: string): string {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const buffer = Buffer.alloc(MAX_CONFIG_BYTES + 1);
+    let length = 0;
+    for (let read = -1; read !== 0 && length <= MAX_CONFIG_BYTES;) {
+      read = fs.readSync(fd, buffer, length, buffer.length - length, null);
+      length += read;
+    }
+    if (length > MAX_CONFIG_BYTES) throw new ConfigError(file, ['holds more than 1 MiB: a configuration file is at most 1 MiB']);
+    return buffer.subarray(0, length).toString('utf8');
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 export function loadConfig(file: string | undefined): MallBackupConfig {
   if (!file) return DEFAULT_CONFIG;
   let text: string;
   try {
-    // Read in full and parsed at once: a runaway file (a log, a dump) is refused rather than parsed for minutes.
-    const size = fs.statSync(file).size;
-    if (size > MAX_CONFIG_BYTES) throw new ConfigError(file, [`is ${(size / 2 ** 20).toFixed(1)} MiB: a configuration file is at most 1 MiB`]);
-    text = fs.readFileSync(file, 'utf8');
+    text = readCapped(file);
   } catch (error) {
     if (error instanceof ConfigError) throw error;
     throw new ConfigError(file, [`cannot be read: ${(error as Error).message}`]);
