@@ -15,6 +15,10 @@ import { dropJobTemplate, trimMetadata, trimPod } from '../runtime/trim';
 import { BackupObject, BackupStatus, canonicalJson, KubeEvent, KubeObject, reconcile, Settings, timestamp } from './reconcile';
 import { REASON } from './vocabulary';
 import { describeRefusal, RefusedWrite, withRefusals } from './write-outcome';
+import { ClusterIndex } from '../runtime/cluster-index';
+import { REPOSITORY_LABEL } from '../../lib/run/vault-jobs';
+import { validateBackupSpec } from '../../lib/permits/backup-validation';
+import { planVault, vaultKey, VaultPlan, VaultSettings } from './vault-plan';
 
 export const FIELD_MANAGER = 'mall-backup-operator';
 
@@ -25,6 +29,7 @@ export interface ControllerOptions {
   readonly resyncMs: number;
   readonly workers: number;
   readonly settings: Settings;
+  readonly vault: VaultSettings;
 }
 
 interface Source {
@@ -40,6 +45,9 @@ const SOURCES = {
   jobs: { name: 'jobs', apiVersion: 'batch/v1', plural: 'jobs', labelSelector: BACKUP_UID_LABEL },
   pods: { name: 'pods', apiVersion: 'v1', plural: 'pods' },
   claims: { name: 'claims', apiVersion: 'v1', plural: 'persistentvolumeclaims' },
+  // Per-vault work (init Jobs, maintenance CronJobs), in whichever namespace holds the vault.
+  vaultjobs: { name: 'vault jobs', apiVersion: 'batch/v1', plural: 'jobs', labelSelector: REPOSITORY_LABEL },
+  vaultcrons: { name: 'vault cronjobs', apiVersion: 'batch/v1', plural: 'cronjobs', labelSelector: REPOSITORY_LABEL },
 } satisfies Record<string, Source>;
 type SourceName = keyof typeof SOURCES;
 
@@ -138,6 +146,9 @@ export class Controller {
   private workersRunning = 0;
   /** Per Backup uid: the inputs of the CronJob last applied or verified, and its resourceVersion then. */
   private readonly lastApplied = new Map<string, { inputs: string; resourceVersion: string }>();
+  /** Backups by the repository they name, and the per-vault Jobs and CronJobs by theirs: across namespaces. */
+  private readonly vaultUsers = new ClusterIndex((b) => [vaultKey(b as BackupObject)]);
+  private readonly vaultWork = new ClusterIndex((o) => [o.metadata.labels?.[REPOSITORY_LABEL] && `repo:${o.metadata.labels[REPOSITORY_LABEL]}`]);
 
   constructor(
     config: KubeConfig,
@@ -166,9 +177,52 @@ export class Controller {
         if (index) informer.cache.on('delete', (obj: KubernetesObject) => index.remove(obj as KubeObject));
         informer.cache.on('change', (obj: KubernetesObject) => this.onChange(key, obj as KubeObject));
         if (key === 'backups') informer.cache.on('delete', (obj: KubernetesObject) => this.lastApplied.delete(obj.metadata?.uid ?? ''));
+        if (key === 'backups' || key === 'vaultjobs' || key === 'vaultcrons') this.fileVaultObjects(key, informer);
         return informer;
       }));
     }
+  }
+
+  /**
+   * Keeps the cluster-wide vault indexes, and queues the Backups of a vault when its users or its work
+   * change (a new user can change who holds it; a finished init Job lets its Backups run).
+   */
+  private fileVaultObjects(key: SourceName, informer: ResilientInformer): void {
+    const index = key === 'backups' ? this.vaultUsers : this.vaultWork;
+    const requeue = (keys: readonly string[]) => {
+      if (!this.leading) return;
+      for (const k of keys) for (const b of this.vaultUsers.get(k)) this.queue.add(`${b.metadata.namespace}/${b.metadata.name}`);
+    };
+    const file = (event: 'add' | 'update') => (obj: KubernetesObject) => {
+      const before = index.keysFiled(obj as KubeObject);
+      index.set(obj as KubeObject);
+      const after = index.keysFiled(obj as KubeObject);
+      // A Backup's status writes must not queue every sharer of its vault: only a change of vault does.
+      if (key !== 'backups' || event === 'add' || before.join() !== after.join()) requeue([...new Set([...before, ...after])]);
+    };
+    informer.cache.on('add', file('add'));
+    informer.cache.on('update', file('update'));
+    informer.cache.on('delete', (obj: KubernetesObject) => {
+      const before = index.keysFiled(obj as KubeObject);
+      index.remove(obj as KubeObject);
+      requeue(before);
+    });
+  }
+
+  /** What the Backup's vault allows, and the per-vault work to do; undefined for a spec that names no valid vault. */
+  private vaultPlanFor(backup: BackupObject): VaultPlan | undefined {
+    const key = vaultKey(backup);
+    if (!key || validateBackupSpec(backup.spec).length > 0) return undefined;
+    const work = this.vaultWork.get(key);
+    const component = (o: KubeObject) => o.metadata.labels?.['app.kubernetes.io/component'];
+    // The maintenance CronJob's own Jobs carry the repository label too: told apart by component and kind.
+    const initJobs = work.filter((o) => component(o) === 'vault-init' && o.spec?.schedule === undefined);
+    return planVault(backup, {
+      users: this.vaultUsers.get(key) as BackupObject[],
+      initJobs,
+      initPods: initJobs.flatMap((j) => this.indexed('pods', j.metadata.namespace!, [`job:${j.metadata.name}`])),
+      maintenance: work.filter((o) => component(o) === 'vault-maintenance' && o.spec?.schedule !== undefined),
+    }, this.options.vault);
   }
 
   /** True once every informer has listed its objects and is watching, and none is failing now (/readyz). */
@@ -309,7 +363,9 @@ export class Controller {
     const volumeClaims = Array.isArray(backup.spec.volumeClaims) ? backup.spec.volumeClaims : [];
     const claims = this.indexed('claims', namespace, [`shop:${backup.spec.shopName}`, ...volumeClaims.map((c) => `name:${c}`)]);
     const cronJob = this.informers.get('cronjobs')!.map((i) => i.cache.get(cronJobNameFor(name), namespace) as KubeObject | undefined).find((c) => c && owned(c));
+    const vault = this.vaultPlanFor(backup);
     const desired = reconcile({
+      vaultProblem: vault?.problem,
       backup,
       cronJob,
       lastApplied: this.lastApplied.get(uid),
@@ -333,6 +389,16 @@ export class Controller {
         else transient ??= error;
       }
     };
+    if (vault?.createInitJob) {
+      const job = vault.createInitJob;
+      await attempt(() => this.client.create(resourcePath('batch/v1', 'jobs', job.metadata.namespace), job).then(() => undefined, (e) => { if (!isConflict(e)) throw e; }),
+        { what: `vault init Job ${job.metadata.name}`, reason: REASON.VaultWorkRefused });
+    }
+    if (vault?.applyMaintenance) {
+      const cron = vault.applyMaintenance;
+      await attempt(() => this.client.apply(resourcePath('batch/v1', 'cronjobs', cron.metadata.namespace, cron.metadata.name), cron, FIELD_MANAGER).then(() => undefined),
+        { what: `vault maintenance CronJob ${cron.metadata.name}`, reason: REASON.VaultWorkRefused });
+    }
     if (desired.cronJob && desired.cronJobChanged) {
       const cron = desired.cronJob;
       await attempt(async () => {

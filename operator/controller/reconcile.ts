@@ -7,11 +7,11 @@ import { createHash } from 'node:crypto';
 import { App, Chart } from 'cdk8s';
 import type { BackupSpec } from '../../imports/mall.example.com';
 import * as api from '../../lib/permits/backup-api';
-import { BackupCronJob, BackupPodProps, BackupRef, BackupRunNowJob, cronScheduleOf, RUN_NOW_LABEL, runNowToken } from '../../lib/run/backup-job';
+import { BackupCronJob, BackupPodProps, VaultRunSettings, BackupRef, BackupRunNowJob, cronScheduleOf, RUN_NOW_LABEL, runNowToken } from '../../lib/run/backup-job';
 import { pvcVaultClaim, validateBackupName, validateBackupSpec } from '../../lib/permits/backup-validation';
 import { nextAfter, parseSchedule, previousAtOrBefore } from '../../lib/permits/cron';
 import type { ResourceSpec } from '../../lib/common/resources';
-import { CONDITION, INPUTS_ANNOTATION, REASON, STATUS_LIMITS } from './vocabulary';
+import { ACKNOWLEDGE_SHRINK_ANNOTATION, CONDITION, INPUTS_ANNOTATION, REASON, STATUS_LIMITS } from './vocabulary';
 import { FRESH_CONDITION, judgeFreshness } from '../../lib/permits/freshness';
 import { describeRun, runResultOf } from './run-outcome';
 
@@ -80,6 +80,8 @@ export interface Observed {
    * resourceVersion the API server gave the result. When both still hold, nothing needs rendering.
    */
   readonly lastApplied?: { readonly inputs: string; readonly resourceVersion: string };
+  /** Why the Backup's vault cannot take runs yet (vault-plan.ts); nothing is scheduled until it can. */
+  readonly vaultProblem?: { readonly reason: string; readonly message: string };
 }
 
 export interface Settings {
@@ -87,6 +89,8 @@ export interface Settings {
   readonly resticImage?: string;
   /** Resources of backup pods whose Backup sets none. */
   readonly defaultResources?: ResourceSpec;
+  /** The cluster's retention floor and shrink threshold, passed to every run; no Backup field can change them. */
+  readonly vaultRunSettings?: VaultRunSettings;
 }
 
 export interface KubeEvent {
@@ -112,6 +116,8 @@ export interface Desired {
 }
 
 export const READY = CONDITION.Ready;
+/** Problems that no amount of waiting solves. */
+const NEEDS_A_PERSON = new Set<string>([REASON.InvalidSpec, REASON.VaultInitFailed, REASON.VaultSharedAcrossNamespaces]);
 export const LAST_BACKUP_SUCCEEDED = CONDITION.LastBackupSucceeded;
 
 /**
@@ -308,9 +314,10 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
   const problems = [...validateBackupName(backup.metadata.name), ...validateBackupSpec(spec)];
   const jobPodNames = new Set(observed.jobPods.map((p) => p.metadata.name));
   const plan = problems.length > 0 ? undefined : planVolumes(spec, observed.claims, observed.namespacePods, jobPodNames);
-  const readyProblem = problems.length > 0 ? { reason: REASON.InvalidSpec, message: problems.join('; ') } : plan!.problem;
+  const readyProblem = problems.length > 0 ? { reason: REASON.InvalidSpec, message: problems.join('; ') } : plan!.problem ?? observed.vaultProblem;
   const podProps: BackupPodProps | undefined = readyProblem ? undefined : {
     backup: ref, spec, claims: plan!.claims, nodeName: plan!.nodeName, image: settings.resticImage, defaultResources: settings.defaultResources,
+    vaultSettings: settings.vaultRunSettings, shrinkAcknowledged: acknowledgedShrink(backup),
   };
 
   const cronJobInputs = podProps && createHash('sha256').update(canonicalJson(podProps)).digest('base64');
@@ -389,7 +396,7 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
   let phase: api.BackupPhase;
   let message: string;
   if (readyProblem) {
-    phase = readyProblem.reason === REASON.InvalidSpec ? 'Failed' : 'Pending';
+    phase = NEEDS_A_PERSON.has(readyProblem.reason) ? 'Failed' : 'Pending';
     message = readyProblem.message;
   } else if (newestActive) {
     phase = 'Running';
@@ -440,6 +447,12 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
   return {
     cronJob: desiredCronJob, cronJobChanged, cronJobInputs, createJobs, deleteJobs, status, statusChanged: canonicalJson(backup.status ?? {}) !== canonicalJson(status), events,
   };
+}
+
+/** The snapshot a person acknowledged after a drastic shrink; anything that is not a snapshot ID is ignored. */
+function acknowledgedShrink(backup: BackupObject): string | undefined {
+  const value = backup.metadata.annotations?.[ACKNOWLEDGE_SHRINK_ANNOTATION]?.trim();
+  return value && /^[0-9a-f]{8,64}$/.test(value) ? value : undefined;
 }
 
 /** The due time of a run the CronJob should have started by now but did not, if any. */
