@@ -33,7 +33,7 @@ test('four Backups on a fresh vault: only the oldest creates the init Job, in it
   expect(after.map((p) => p.problem)).toEqual([undefined, undefined, undefined, undefined]);
   const crons = after.filter((p) => p.applyMaintenance).map((p) => p.applyMaintenance!);
   expect(crons).toHaveLength(1);
-  expect(crons[0].metadata.ownerReferences.map((o: any) => o.name).sort()).toEqual(['bakery', 'cobbler', 'florist', 'grocer']);
+  expect(crons[0].metadata.ownerReferences!.map((o: any) => o.name).sort()).toEqual(['bakery', 'cobbler', 'florist', 'grocer']);
   expect(crons[0].spec.schedule).toBe('0 4 * * 0');
   // Applied and stored: nothing more to do.
   const stored = { ...ready, maintenance: [{ ...crons[0], status: {} }] };

@@ -38,7 +38,6 @@ export const VALID: [string, Record<string, unknown>][] = [
   ['an Azure vault', { vaultLocation: 'azure:mall-vault:/bakery' }],
   ['a GCS vault', { vaultLocation: 'gs:mall-vault:/bakery' }],
   ['a B2 vault', { vaultLocation: 'b2:mall-vault:bakery' }],
-  ['an SFTP vault', { vaultLocation: 'sftp:backup@vault.mall.internal:/srv/restic' }],
   ['a PVC vault', { vaultLocation: 'pvc://mall-vault/bakery' }],
   ['named volume claims and a PVC vault apart from them', { volumeClaims: ['bakery-data', 'bakery.db'], vaultLocation: 'pvc://vault' }],
   ['every optional field', {
@@ -88,6 +87,10 @@ export const INVALID: [name: string, spec: Record<string, unknown>, message: Reg
   ['a local path vault', { vaultLocation: '/srv/restic' }, /vaultLocation "\/srv\/restic" is not valid/, 'spec.vaultLocation'],
   ['a PVC vault with an upper-case claim', { vaultLocation: 'pvc://Vault/x' }, /vaultLocation "pvc:\/\/Vault\/x" is not valid/, 'spec.vaultLocation'],
   ['a PVC vault escaping its volume', { vaultLocation: 'pvc://vault/../etc' }, /vaultLocation must not contain a "\.\." path segment/, 'spec.vaultLocation'],
+  ['an SFTP vault (the pod has no key or known_hosts)', { vaultLocation: 'sftp:backup@vault.mall.internal:/srv/restic' }, /vaultLocation "sftp:backup@vault\.mall\.internal:\/srv\/restic" is not valid: .*sftp: is not offered/, 'spec.vaultLocation'],
+  ['a REST vault with a user and password in the URL', { vaultLocation: 'rest:https://alice:s3cret@vault.mall.internal:8000/bakery' }, /vaultLocation must not carry credentials \("user:password@"\): they belong in the Secret named by vaultCredentialsSecret/, 'spec.vaultLocation'],
+  ['a REST vault with a user in the URL', { vaultLocation: 'rest:https://alice@vault.mall.internal/bakery' }, /vaultLocation must not carry credentials/, 'spec.vaultLocation'],
+  ['an S3 vault with keys in the URL', { vaultLocation: 's3:https://AKIAEXAMPLE:secret@s3.amazonaws.com/mall-vault/bakery' }, /vaultLocation must not carry credentials .*AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for s3:/, 'spec.vaultLocation'],
   ['a vault with shell text', { vaultLocation: 's3:https://h/b/$(reboot)' }, /vaultLocation "s3:https:\/\/h\/b\/\$\(reboot\)" is not valid/, 'spec.vaultLocation'],
   ['a Secret name with upper case', { vaultCredentialsSecret: 'Vault' }, /vaultCredentialsSecret "Vault" is not valid: use a DNS-1123 subdomain/, 'spec.vaultCredentialsSecret'],
   ['an empty volumeClaims list', { volumeClaims: [] }, /spec\.volumeClaims: Invalid value: 0: spec\.volumeClaims in body should have at least 1 items/, 'spec.volumeClaims'],

@@ -51,7 +51,8 @@ export interface StringForm {
   /** What is accepted, in words, for error messages. */
   readonly accepted: string;
   /** The value must match none of these. */
-  readonly forbidden?: readonly { readonly pattern: string; readonly message: string }[];
+  /** `quiet`: the refusal does not repeat the value (it would show a secret). */
+  readonly forbidden?: readonly { readonly pattern: string; readonly message: string; readonly quiet?: boolean }[];
 }
 
 const STRING_FORMS = new WeakMap<JsonSchema, StringForm>();
@@ -81,10 +82,10 @@ export function patternedString(form: StringForm, description: string, maxLength
         message: `${field} is not valid: ${accepted}`,
         messageExpression: quotedValueMessage(field, accepted),
       },
-      ...(form.forbidden ?? []).map(({ pattern, message }) => ({
+      ...(form.forbidden ?? []).map(({ pattern, message, quiet }) => ({
         rule: `!self.matches(${celString(pattern)})`,
         message,
-        messageExpression: quotedValueMessage(field, message),
+        messageExpression: quiet ? undefined : quotedValueMessage(field, message),
       })),
       ...(extras.rules ?? []),
     ],
@@ -161,10 +162,13 @@ const vaultLocation = patternedString({
   field: 'vaultLocation',
   patterns: Object.values(api.VAULT_KINDS),
   accepted: `use ${api.VAULT_LOCATION_FORMS}`,
-  forbidden: [{ pattern: '(^|/)\\.\\.(/|$)', message: 'vaultLocation must not contain a ".." path segment' }],
+  forbidden: [
+    { pattern: '(^|/)\\.\\.(/|$)', message: 'vaultLocation must not contain a ".." path segment' },
+    { pattern: api.VAULT_CREDENTIALS_PATTERN, message: api.VAULT_CREDENTIALS_MESSAGE, quiet: true },
+  ],
 }, 'Where the backups go: a restic repository over an encrypted transport (s3:https://…, rest:https://…, azure:…, '
-  + 'gs:…, b2:…, sftp:…) or pvc://<claim>/<path> for a vault volume in the Backup\'s namespace. Several shops '
-  + 'may share one vault: their snapshots are kept apart by tags.', api.VAULT_LOCATION_MAX_LENGTH);
+  + 'gs:…, b2:…) or pvc://<claim>/<path> for a vault volume in the Backup\'s namespace; credentials go in the Secret, '
+  + 'never in the URL. Several shops may share one vault, and so its key: each can read the others\' snapshots.', api.VAULT_LOCATION_MAX_LENGTH);
 
 const retention: JsonSchema = {
   type: 'object',
