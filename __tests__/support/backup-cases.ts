@@ -99,6 +99,7 @@ export const INVALID: [name: string, spec: Record<string, unknown>, message: Reg
   ['the vault claim among the volumes', { volumeClaims: ['vault', 'data'], vaultLocation: 'pvc://vault/shops' }, /spec\.volumeClaims: Invalid value: the vault claim named in vaultLocation must not also be listed in volumeClaims/, 'spec.volumeClaims'],
   ['keepLast 0', { retention: { keepLast: 0 } }, /spec\.retention\.keepLast: Invalid value: 0: spec\.retention\.keepLast in body should be greater than or equal to 1/, 'spec.retention.keepLast'],
   ['a negative keepDaily', { retention: { keepDaily: -1 } }, /spec\.retention\.keepDaily: Invalid value: -1: spec\.retention\.keepDaily in body should be greater than or equal to 1/, 'spec.retention.keepDaily'],
+  ['a retention floor in the Backup (the cluster sets it, no Backup can lower it)', { retention: { keepWithin: '1h' } }, /unknown field "spec\.retention\.keepWithin"/, 'spec.retention.keepWithin'],
   ['an unknown retention rule', { retention: { keepYearly: 2 } }, /unknown field "spec\.retention\.keepYearly"/, 'spec.retention.keepYearly'],
   ['concurrencyPolicy Allow', { concurrencyPolicy: 'Allow' }, /spec\.concurrencyPolicy: Unsupported value: "Allow": supported values: "Forbid", "Replace"/, 'spec.concurrencyPolicy'],
   ['a string for suspend', { suspend: 'yes' }, /spec\.suspend: Invalid value: "string": spec\.suspend in body must be of type boolean/, 'spec.suspend'],

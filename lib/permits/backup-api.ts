@@ -162,5 +162,5 @@ export const QUANTITY_PATTERN =
 export const NON_NEGATIVE_QUANTITY_PATTERN = QUANTITY_PATTERN.replace('^(\\+|-)?', '^\\+?');
 export const RESOURCE_NAMES = ['cpu', 'memory', 'ephemeral-storage'] as const;
 
-export const BACKUP_PHASES = ['Pending', 'Scheduled', 'Running', 'Completed', 'Failed', 'Suspended'] as const;
+export const BACKUP_PHASES = ['Pending', 'Scheduled', 'Running', 'Completed', 'PartiallyFailed', 'Failed', 'Suspended'] as const;
 export type BackupPhase = typeof BACKUP_PHASES[number];

@@ -14,6 +14,7 @@ import type { ResourceSpec } from '../../lib/common/resources';
 import { ACKNOWLEDGE_SHRINK_ANNOTATION, CONDITION, INPUTS_ANNOTATION, REASON, STATUS_LIMITS } from './vocabulary';
 import { FRESH_CONDITION, judgeFreshness } from '../../lib/permits/freshness';
 import { describeRun, runResultOf } from './run-outcome';
+import { LastRun, lastRunOf, shrinkCondition } from './run-status';
 
 /** A Kubernetes object as JSON; only the fields the operator reads are named. */
 export interface KubeObject {
@@ -54,6 +55,7 @@ export interface BackupStatus {
   nextScheduleTime?: string;
   lastSnapshotID?: string;
   lastRunNowRequest?: string;
+  lastRun?: LastRun;
   message?: string;
 }
 
@@ -356,8 +358,9 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
   if (newestFinished && newestFinished === newestSucceeded) {
     const snapshot = snapshotOf(podsOf(newestFinished));
     const result = runResultOf(podsOf(newestFinished));
+    // A PartiallyFailed run exits 0 (so nothing retries), yet needs a person: the condition says False.
     lastBackup = result
-      ? { type: LAST_BACKUP_SUCCEEDED, status: 'True', ...describeRun(newestFinished.metadata.name, result) }
+      ? { type: LAST_BACKUP_SUCCEEDED, status: result.outcome === 'Completed' ? 'True' : 'False', ...describeRun(newestFinished.metadata.name, result) }
       : { type: LAST_BACKUP_SUCCEEDED, status: 'True', reason: 'BackupSucceeded', message: `${newestFinished.metadata.name} finished${snapshot ? `, snapshot ${snapshot}` : ''}` };
   } else if (newestFinished && runResultOf(podsOf(newestFinished))) {
     lastBackup = { type: LAST_BACKUP_SUCCEEDED, status: 'False', ...describeRun(newestFinished.metadata.name, runResultOf(podsOf(newestFinished))!) };
@@ -386,7 +389,10 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
     trouble: readyProblem?.message ?? (observed.cronJob || podProps ? (lastBackup?.status === 'False' ? lastBackup.message : undefined) : 'the CronJob is missing'),
   }, now);
   const freshCondition = { type: FRESH_CONDITION, status: fresh.status, reason: fresh.reason, message: fresh.message };
-  const conditions = [ready, ...(lastBackup ? [lastBackup] : (previous.conditions ?? []).filter((c) => c.type === LAST_BACKUP_SUCCEEDED)), freshCondition]
+  const newestResult = newestFinished && runResultOf(podsOf(newestFinished));
+  const shrink = newestResult && shrinkCondition(backup.metadata.name, newestResult);
+  const keptShrink = (previous.conditions ?? []).filter((c) => c.type === CONDITION.ShrinkDetected);
+  const conditions = [ready, ...(lastBackup ? [lastBackup] : (previous.conditions ?? []).filter((c) => c.type === LAST_BACKUP_SUCCEEDED)), freshCondition, ...(shrink ? [shrink] : keptShrink)]
     .map((c) => condition(previous.conditions, { ...c, observedGeneration: generation }, now));
   const previousFresh = previous.conditions?.find((c) => c.type === FRESH_CONDITION);
   if (fresh.status === 'False' && previousFresh?.status !== 'False') events.push({ type: 'Warning', reason: fresh.reason, message: fresh.message });
@@ -405,7 +411,7 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
     phase = 'Suspended';
     message = 'suspended: no new runs are scheduled';
   } else if (lastBackup) {
-    phase = lastBackup.status === 'True' ? 'Completed' : 'Failed';
+    phase = lastBackup.status === 'True' ? 'Completed' : newestResult?.outcome === 'PartiallyFailed' && lastBackup.reason !== 'MissedSchedule' ? 'PartiallyFailed' : 'Failed';
     message = lastBackup.message;
   } else {
     phase = 'Scheduled';
@@ -425,6 +431,7 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
     // The CronJob keeps the newest runs, so the newest succeeded Job here is the newest overall.
     lastSnapshotID: succeededSnapshot ?? previous.lastSnapshotID,
     lastRunNowRequest,
+    lastRun: newestResult ? lastRunOf(newestFinished.metadata.name, newestResult) : previous.lastRun,
     message: message.length <= STATUS_LIMITS.message ? message : `${message.slice(0, STATUS_LIMITS.message - 1)}…`,
   };
   for (const key of Object.keys(status) as (keyof BackupStatus)[]) if (status[key] === undefined) delete status[key];
@@ -434,7 +441,14 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
     events.push({ type: 'Normal', reason: 'BackupStarted', message: `${jobs[jobs.length - 1].metadata.name} started` });
   }
   if (status.lastSuccessfulTime && status.lastSuccessfulTime !== previous.lastSuccessfulTime) {
-    events.push({ type: 'Normal', reason: 'BackupSucceeded', message: `${newestSucceeded.metadata.name} finished${status.lastSnapshotID ? `, snapshot ${status.lastSnapshotID}` : ''}` });
+    const partial = runResultOf(podsOf(newestSucceeded))?.outcome === 'PartiallyFailed';
+    events.push(partial
+      ? { type: 'Warning', reason: REASON.SomeFilesUnreadable, message: describeRun(newestSucceeded.metadata.name, runResultOf(podsOf(newestSucceeded))!).message }
+      : { type: 'Normal', reason: 'BackupSucceeded', message: `${newestSucceeded.metadata.name} finished${status.lastSnapshotID ? `, snapshot ${status.lastSnapshotID}` : ''}` });
+  }
+  const previousShrink = keptShrink[0];
+  if (shrink?.status === 'True' && (previousShrink?.status !== 'True' || previousShrink.message !== shrink.message)) {
+    events.push({ type: 'Warning', reason: shrink.reason, message: shrink.message });
   }
   if (status.lastFailureTime && status.lastFailureTime !== previous.lastFailureTime) {
     events.push({ type: 'Warning', reason: 'BackupFailed', message: lastBackup?.message ?? `${newestFailed.metadata.name} failed` });

@@ -9,8 +9,8 @@ export const CONDITION = {
   Ready: 'Ready',
   /** The outcome of the newest finished run. */
   LastBackupSucceeded: 'LastBackupSucceeded',
-  /** False while a drastic shrink of the shop holds retention back (the older history is protected). */
-  HistoryProtected: 'HistoryProtected',
+  /** True while a drastic shrink of the shop holds retention back, until a person acknowledges it. */
+  ShrinkDetected: 'ShrinkDetected',
 } as const;
 export type ConditionType = typeof CONDITION[keyof typeof CONDITION];
 
