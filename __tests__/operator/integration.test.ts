@@ -316,6 +316,16 @@ test('four Backups on one fresh vault: one init Job, they wait for it, then run;
   expect(maintenance()).toEqual([]);
 });
 
+test('an older Backup with an invalid spec on the same vault does not hold the vault\'s work back', async () => {
+  await operator();
+  const broken = fileBackupIn(NS, 'bakery', SHARED);
+  server.put({ ...broken, spec: { ...broken.spec, backupTime: '25:00' } });
+  await waitFor('bakery InvalidSpec', () => statusOf(NS, 'bakery')?.conditions?.[0]?.reason === 'InvalidSpec');
+  fileBackupIn(NS, 'florist', SHARED);
+  await waitFor('florist Scheduled', () => statusOf(NS, 'florist')?.phase === 'Scheduled');
+  expect(server.list('Job').filter(isVaultInit).map((j) => j.spec.template.spec.containers[0].envFrom[0].secretRef.name)).toEqual(['florist-vault']);
+});
+
 test('a failing init Job is the Backups\' reason, in words, with what to do', async () => {
   vaultInits.failWith = 'Job has reached the specified backoff limit';
   await operator();

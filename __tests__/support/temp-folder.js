@@ -14,6 +14,8 @@ const VAR = 'MALL_BACKUP_TEST_TMPDIR';
 module.exports = {
   setup() {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mall-backup-test-'));
+    // Passable, not listable: tests that run a pod as its non-root user hand it a folder of their own in here.
+    fs.chmodSync(dir, 0o711);
     process.env[VAR] = dir;
     process.env.TMPDIR = dir;
   },

@@ -14,8 +14,8 @@ export class VaultInitController {
   public failWith?: string;
   private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly server: FakeApiServer) {
-    this.timer = setInterval(() => this.step(), 20);
+  constructor(private readonly server: FakeApiServer, intervalMs = 20) {
+    this.timer = setInterval(() => this.step(), intervalMs);
   }
 
   private step(): void {

@@ -147,7 +147,8 @@ export class Controller {
   /** Per Backup uid: the inputs of the CronJob last applied or verified, and its resourceVersion then. */
   private readonly lastApplied = new Map<string, { inputs: string; resourceVersion: string }>();
   /** Backups by the repository they name, and the per-vault Jobs and CronJobs by theirs: across namespaces. */
-  private readonly vaultUsers = new ClusterIndex((b) => [vaultKey(b as BackupObject)]);
+  // Only valid Backups count as users: one that never reconciles its vault work must not be chosen to do it.
+  private readonly vaultUsers = new ClusterIndex((b) => (validateBackupSpec((b as BackupObject).spec ?? {}).length > 0 ? [] : [vaultKey(b as BackupObject)]));
   private readonly vaultWork = new ClusterIndex((o) => [o.metadata.labels?.[REPOSITORY_LABEL] && `repo:${o.metadata.labels[REPOSITORY_LABEL]}`]);
 
   constructor(
