@@ -298,7 +298,10 @@ test('four Backups on one fresh vault: one init Job, they wait for it, then run;
   const inits = server.list('Job').filter(isVaultInit);
   expect(inits).toHaveLength(1);
   expect(inits[0].metadata.namespace).toBe(NS);
-  expect(inits[0].spec.template.spec.containers[0].envFrom).toEqual([{ secretRef: { name: 'bakery-vault' } }]);
+  // Created by the oldest Backup (creation times tie within a second here, then the uid decides), with its Secret.
+  const creator = inits[0].metadata.ownerReferences[0].name;
+  expect(SHOPS).toContain(creator);
+  expect(inits[0].spec.template.spec.containers[0].envFrom).toEqual([{ secretRef: { name: `${creator}-vault` } }]);
   expect(runObjects('CronJob')).toEqual([]);
 
   vaultInits.hold = false;
