@@ -15,10 +15,9 @@ import { dropJobTemplate, trimMetadata, trimPod } from '../runtime/trim';
 import { BackupObject, BackupStatus, canonicalJson, KubeEvent, KubeObject, reconcile, Settings, timestamp } from './reconcile';
 import { REASON } from './vocabulary';
 import { describeRefusal, RefusedWrite, withRefusals } from './write-outcome';
-import { ClusterIndex } from '../runtime/cluster-index';
 import { REPOSITORY_LABEL } from '../../lib/run/vault-jobs';
-import { validateBackupSpec } from '../../lib/permits/backup-validation';
-import { planVault, vaultKey, VaultPlan, VaultSettings } from './vault-plan';
+import type { VaultSettings } from './vault-plan';
+import { VaultIndex } from './vault-index';
 
 export const FIELD_MANAGER = 'mall-backup-operator';
 
@@ -146,10 +145,8 @@ export class Controller {
   private workersRunning = 0;
   /** Per Backup uid: the inputs of the CronJob last applied or verified, and its resourceVersion then. */
   private readonly lastApplied = new Map<string, { inputs: string; resourceVersion: string }>();
-  /** Backups by the repository they name, and the per-vault Jobs and CronJobs by theirs: across namespaces. */
-  // Only valid Backups count as users: one that never reconciles its vault work must not be chosen to do it.
-  private readonly vaultUsers = new ClusterIndex((b) => (validateBackupSpec((b as BackupObject).spec ?? {}).length > 0 ? [] : [vaultKey(b as BackupObject)]));
-  private readonly vaultWork = new ClusterIndex((o) => [o.metadata.labels?.[REPOSITORY_LABEL] && `repo:${o.metadata.labels[REPOSITORY_LABEL]}`]);
+  /** Who uses each vault and its per-vault work, across namespaces; a change queues the vault's Backups. */
+  private readonly vaults = new VaultIndex((b) => { if (this.leading) this.queue.add(`${b.metadata.namespace}/${b.metadata.name}`); });
 
   constructor(
     config: KubeConfig,
@@ -178,52 +175,10 @@ export class Controller {
         if (index) informer.cache.on('delete', (obj: KubernetesObject) => index.remove(obj as KubeObject));
         informer.cache.on('change', (obj: KubernetesObject) => this.onChange(key, obj as KubeObject));
         if (key === 'backups') informer.cache.on('delete', (obj: KubernetesObject) => this.lastApplied.delete(obj.metadata?.uid ?? ''));
-        if (key === 'backups' || key === 'vaultjobs' || key === 'vaultcrons') this.fileVaultObjects(key, informer);
+        if (key === 'backups' || key === 'vaultjobs' || key === 'vaultcrons') this.vaults.watch(key === 'backups' ? 'users' : 'work', informer.cache);
         return informer;
       }));
     }
-  }
-
-  /**
-   * Keeps the cluster-wide vault indexes, and queues the Backups of a vault when its users or its work
-   * change (a new user can change who holds it; a finished init Job lets its Backups run).
-   */
-  private fileVaultObjects(key: SourceName, informer: ResilientInformer): void {
-    const index = key === 'backups' ? this.vaultUsers : this.vaultWork;
-    const requeue = (keys: readonly string[]) => {
-      if (!this.leading) return;
-      for (const k of keys) for (const b of this.vaultUsers.get(k)) this.queue.add(`${b.metadata.namespace}/${b.metadata.name}`);
-    };
-    const file = (event: 'add' | 'update') => (obj: KubernetesObject) => {
-      const before = index.keysFiled(obj as KubeObject);
-      index.set(obj as KubeObject);
-      const after = index.keysFiled(obj as KubeObject);
-      // A Backup's status writes must not queue every sharer of its vault: only a change of vault does.
-      if (key !== 'backups' || event === 'add' || before.join() !== after.join()) requeue([...new Set([...before, ...after])]);
-    };
-    informer.cache.on('add', file('add'));
-    informer.cache.on('update', file('update'));
-    informer.cache.on('delete', (obj: KubernetesObject) => {
-      const before = index.keysFiled(obj as KubeObject);
-      index.remove(obj as KubeObject);
-      requeue(before);
-    });
-  }
-
-  /** What the Backup's vault allows, and the per-vault work to do; undefined for a spec that names no valid vault. */
-  private vaultPlanFor(backup: BackupObject): VaultPlan | undefined {
-    const key = vaultKey(backup);
-    if (!key || validateBackupSpec(backup.spec).length > 0) return undefined;
-    const work = this.vaultWork.get(key);
-    const component = (o: KubeObject) => o.metadata.labels?.['app.kubernetes.io/component'];
-    // The maintenance CronJob's own Jobs carry the repository label too: told apart by component and kind.
-    const initJobs = work.filter((o) => component(o) === 'vault-init' && o.spec?.schedule === undefined);
-    return planVault(backup, {
-      users: this.vaultUsers.get(key) as BackupObject[],
-      initJobs,
-      initPods: initJobs.flatMap((j) => this.indexed('pods', j.metadata.namespace!, [`job:${j.metadata.name}`])),
-      maintenance: work.filter((o) => component(o) === 'vault-maintenance' && o.spec?.schedule !== undefined),
-    }, this.options.vault);
   }
 
   /** True once every informer has listed its objects and is watching, and none is failing now (/readyz). */
@@ -364,7 +319,7 @@ export class Controller {
     const volumeClaims = Array.isArray(backup.spec.volumeClaims) ? backup.spec.volumeClaims : [];
     const claims = this.indexed('claims', namespace, [`shop:${backup.spec.shopName}`, ...volumeClaims.map((c) => `name:${c}`)]);
     const cronJob = this.informers.get('cronjobs')!.map((i) => i.cache.get(cronJobNameFor(name), namespace) as KubeObject | undefined).find((c) => c && owned(c));
-    const vault = this.vaultPlanFor(backup);
+    const vault = this.vaults.planFor(backup, (ns, job) => this.indexed('pods', ns, [`job:${job}`]), this.options.vault);
     const desired = reconcile({
       vaultProblem: vault?.problem,
       backup,
