@@ -76,7 +76,8 @@ export class TestKubelet {
     const capacity = { cpu: '16', memory: '64Gi', pods: '250', 'ephemeral-storage': '100Gi' };
     await this.api.ok('PATCH', `/api/v1/nodes/${this.nodeName}/status`, {
       status: {
-        capacity, allocatable: capacity, addresses: [{ type: 'InternalIP', address: '127.0.0.1' }, { type: 'Hostname', address: this.nodeName }],
+        capacity, allocatable: capacity, // No Hostname address: the API server would prefer it for `kubectl logs`, and the name resolves nowhere.
+        addresses: [{ type: 'InternalIP', address: '127.0.0.1' }],
         daemonEndpoints: { kubeletEndpoint: { Port: port } },
         conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'test kubelet is ready', lastHeartbeatTime: now(), lastTransitionTime: now() }],
         nodeInfo: { kubeletVersion: 'v1.37.2-test', operatingSystem: 'linux', architecture: process.arch === 'x64' ? 'amd64' : process.arch, containerRuntimeVersion: 'test://sandbox',
