@@ -67,6 +67,11 @@ export class TestKubelet {
   }
 
   public async start(): Promise<this> {
+    // Mount namespaces need root, as a container runtime does; say so instead of failing on the first pod.
+    if (process.getuid?.() !== 0) throw new Error('the test kubelet runs containers in mount namespaces, which needs root: run the cluster suites as root (CI does)');
+    for (const tool of ['/usr/bin/unshare', '/usr/bin/setpriv', '/usr/bin/mount', '/usr/sbin/chroot']) {
+      if (!existsSync(tool)) throw new Error(`the test kubelet needs ${tool}: apt-get install util-linux mount coreutils`);
+    }
     const port = await this.serveLogs();
     const node = {
       apiVersion: 'v1', kind: 'Node',
@@ -144,7 +149,8 @@ export class TestKubelet {
       }
       if (r) clearTimeout(r.killTimer);
       this.running.delete(key);
-      await this.api.request('DELETE', path, { apiVersion: 'v1', kind: 'DeleteOptions', gracePeriodSeconds: 0, preconditions: { uid: key } });
+      // What the kubelet does once the containers are gone: remove the pod for good.
+      await this.api.request('DELETE', `${path}?gracePeriodSeconds=0`, { apiVersion: 'v1', kind: 'DeleteOptions', gracePeriodSeconds: 0, preconditions: { uid: key } });
       return;
     }
     if (['Succeeded', 'Failed'].includes(pod.status?.phase)) return;
