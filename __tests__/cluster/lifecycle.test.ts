@@ -3,12 +3,12 @@
  * (the rights of dist/), the real CronJob validation, the real Job controller and garbage collector, and the
  * test kubelet running the backup pod's script with the pinned restic against a vault claim on this machine.
  */
-import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { operatorBundle } from '../support/operator-process';
 import { resticForRestore } from '../support/restic-binary';
 import { client, eventually, installBackupCrd, kubectlOk, manifest, namespaces, serviceAccountLogin } from './cluster';
 import { TestKubelet } from './kubelet/kubelet';
+import { RealOperator } from './operator';
 
 jest.setTimeout(180_000);
 
@@ -17,8 +17,7 @@ const admin = client();
 const spaces = namespaces('lifecycle');
 let ns: string;
 let kubelet: TestKubelet;
-let operator: ChildProcess;
-let operatorLog = '';
+let operator: RealOperator;
 const restic = resticForRestore();
 
 const backups = () => `/apis/mall.example.com/v1alpha1/namespaces/${ns}/backups`;
@@ -66,18 +65,11 @@ beforeAll(async () => {
   });
   kubelet = await new TestKubelet({ api: admin, namespaces: () => [ns], resticDir: restic.dir }).start();
   const login = await serviceAccountLogin('mall-backup-system', 'mall-backup-operator');
-  operator = spawn(process.execPath, [await operatorBundle(), `--kubeconfig=${login.kubeconfig}`, `--namespaces=${ns}`, '--leader-elect=false',
-    '--metrics-port=0', '--probe-port=0', '--bind-address=127.0.0.1', '--log-level=debug'], { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH } });
-  operator.stdout!.on('data', (c) => (operatorLog += c));
-  operator.stderr!.on('data', (c) => (operatorLog += c));
-  await eventually('the operator to sync its caches', async () => operatorLog.includes('caches synced'), 30_000);
+  operator = await new RealOperator(login.kubeconfig, 'lifecycle', [`--namespaces=${ns}`, '--leader-elect=false']).start();
 });
 
 afterAll(async () => {
-  if (operator && operator.exitCode === null) {
-    operator.kill('SIGTERM');
-    await new Promise((done) => operator.once('exit', done));
-  }
+  await operator?.stop();
   await kubelet?.stop();
   await spaces.cleanup();
 });
