@@ -177,7 +177,8 @@ export async function serviceAccountLogin(namespace: string, name: string, expir
 }
 
 const afterAllCleanups: (() => void)[] = [];
-afterAll(() => afterAllCleanups.splice(0).forEach((f) => f()));
+// Outside jest (the cluster bench) there is no afterAll: the caller removes its temp folders.
+if (typeof afterAll === 'function') afterAll(() => afterAllCleanups.splice(0).forEach((f) => f()));
 
 /** Objects of a YAML file of the repository, e.g. `dist/01-operator.yaml`. */
 export function manifest(file: string): Record<string, any>[] {
