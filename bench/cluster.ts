@@ -106,12 +106,14 @@ async function main(): Promise<void> {
   const op = new RealOperator(login.kubeconfig, 'bench', ['--namespaces=operator', '--leader-elect=false', '--log-level=info']);
   cleanups.push(() => op.stop('SIGKILL'));
   await op.start();
+  const startupSeconds = (performance.now() - t0) / 1000;
   const deadline = Date.now() + 600_000;
   while (!(await allHavePhase(api, 'operator'))) {
     if (Date.now() > deadline) throw new Error(`not every Backup had a phase after 600 s`);
     await new Promise((r) => setTimeout(r, 250));
   }
   const syncSeconds = (performance.now() - t0) / 1000;
+  const cpuSeconds = op.cpuSeconds();
   const synced = operatorWrites();
   const byKind = kinds(synced);
   const settleFrom = operatorWrites().length;
@@ -129,7 +131,7 @@ async function main(): Promise<void> {
     `| floor: bare client, SSA CronJob + status patch, 4 in flight | ${floorSeconds.toFixed(2)} s | 2 |`,
     `| operator (bundle, --workers 4 default, own ServiceAccount) from process start | ${syncSeconds.toFixed(2)} s | ${(synced.length / N).toFixed(2)} |`,
     '',
-    `- operator / floor: **${(syncSeconds / floorSeconds).toFixed(2)}×**; operator peak RSS ${rssMiB.toFixed(0)} MiB`,
+    `- operator / floor: **${(syncSeconds / floorSeconds).toFixed(2)}×**; of the operator's wall, ${startupSeconds.toFixed(2)} s until its caches synced (process start, connect, LIST); operator CPU ${cpuSeconds.toFixed(1)} s (${(cpuSeconds / syncSeconds * 100).toFixed(0)}% of one core); peak RSS ${rssMiB.toFixed(0)} MiB`,
     `- writes during the sync by kind: ${Object.entries(byKind).map(([k, v]) => `${k}: ${v}`).join(', ')}`,
     `- steady state: ${steady} writes in ${STEADY_MS / 1000} s after every Backup had a phase${steady ? ` (${Object.entries(kinds(steadyWrites)).map(([k, v]) => `${k}: ${v}`).join(', ')})` : ''}`,
   ];

@@ -53,6 +53,13 @@ export class RealOperator {
     await this.exited;
   }
 
+  /** CPU seconds used so far (user + system), from /proc while it runs. */
+  public cpuSeconds(): number {
+    const fields = readFileSync(`/proc/${this.child!.pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+    // utime and stime are fields 14 and 15 of stat; after the command name they are at 11 and 12; USER_HZ is 100 on Linux.
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  }
+
   /** Peak resident memory (kB), from /proc while it runs. */
   public peakRssKb(): number {
     const status = readFileSync(`/proc/${this.child!.pid}/status`, 'utf8');
