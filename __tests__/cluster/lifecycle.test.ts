@@ -113,8 +113,11 @@ describe('a Backup on the real control plane, with the test kubelet running rest
     wrong.spec.backoffLimit = 0;
     await admin.ok('POST', backups(), wrong);
     const failed = await eventually('bakery-wrong to fail', () => phaseOf('bakery-wrong', 'Failed'), 120_000);
-    const text = JSON.stringify(failed.status);
-    expect(text).toMatch(/wrong password|no key found/);
+    const last = failed.status.conditions.find((c: any) => c.type === 'LastBackupSucceeded');
+    expect(last).toEqual(expect.objectContaining({ status: 'False', reason: 'BackoffLimitExceeded' }));
+    // restic's own words and exit code reach the status through the pod's termination (log tail on failure).
+    expect(last.message).toContain('Fatal: wrong password or no key found');
+    expect(last.message).toContain('exit code 12');
     const vault = kubelet.claimFolder(ns, 'mall-vault');
     expect(snapshotsIn(`${vault}/bakery`, 'correct horse')).toHaveLength(1);
   });
