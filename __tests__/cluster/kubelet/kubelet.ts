@@ -8,6 +8,10 @@
  * server proxies (`kubectl logs`). Pods share the host's network (pod IP 127.0.0.1).
  *
  * It polls (every 200 ms) instead of watching: simpler, and it rides out an API server restart by itself.
+ *
+ * Not a kubelet's whole job: one container per pod, no init containers, no restarts (a container that exits
+ * ends the pod, Succeeded or Failed, whatever its restartPolicy), readiness by httpGet probes only, no
+ * liveness probes, no resource limits enforced, no network namespace.
  */
 import { ChildProcess, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
