@@ -145,6 +145,10 @@ describe('two replicas reconciling the same Backups at once (no leader election)
     const summary = raced.reduce<Record<string, number>>((acc, w) => ({ ...acc, [`${w.verb} ${w.resource} ${w.code}`]: (acc[`${w.verb} ${w.resource} ${w.code}`] ?? 0) + 1 }), {});
     process.stdout.write(`racing replicas, ${SHOPS.length} Backups: ${JSON.stringify(summary)}\n`);
     const creates = raced.filter((w) => w.verb === 'create' && w.resource === 'jobs' && w.code === 201);
-    expect(creates).toHaveLength(SHOPS.length);
+    // One run-now Job per Backup, and one init Job per vault (each shop has its own), each created once.
+    const inits = creates.filter((w) => w.name.startsWith('vault-init-'));
+    expect(new Set(inits.map((w) => w.name)).size).toBe(inits.length);
+    expect(inits).toHaveLength(SHOPS.length);
+    expect(creates.filter((w) => !w.name.startsWith('vault-init-'))).toHaveLength(SHOPS.length);
   });
 });

@@ -5,6 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { parseRunResult } from '../../lib/run/run-result';
 import { resticForRestore } from '../support/restic-binary';
 import { client, eventually, installBackupCrd, kubectlOk, manifest, namespaces, serviceAccountLogin } from './cluster';
 import { TestKubelet } from './kubelet/kubelet';
@@ -85,7 +86,9 @@ describe('a Backup on the real control plane, with the test kubelet running rest
     await createShop('bakery', 'correct horse', { 'recipe.txt': 'sourdough: 500 g flour, 350 g water' });
     const created = await admin.ok('POST', backups(), fileBackup('bakery', 'bakery'));
 
-    const cron = await eventually('the CronJob', async () => (await admin.request('GET', `/apis/batch/v1/namespaces/${ns}/cronjobs`)).body.items?.[0], 30_000);
+    // The Backup's own CronJob; the vault's maintenance CronJob (UTC) lives beside it.
+    const cron = await eventually('the CronJob', async () => (await admin.request('GET', `/apis/batch/v1/namespaces/${ns}/cronjobs`)).body.items
+      ?.find((c: any) => c.metadata.name === 'backup-bakery'), 30_000);
     expect(cron.spec.timeZone).toBe('Europe/Rome');
     expect(cron.metadata.ownerReferences).toEqual([expect.objectContaining({ kind: 'Backup', name: 'bakery', uid: created.metadata.uid, blockOwnerDeletion: true })]);
 
@@ -98,11 +101,16 @@ describe('a Backup on the real control plane, with the test kubelet running rest
     expect(snapshots[0].paths).toEqual(['/data/bakery-data']);
     expect(snapshots[0].hostname).toBe('bakery');
 
+    // The vault's init Job created the repository first; then exactly one run, whose result names the snapshot.
     const jobs = (await admin.ok('GET', `/apis/batch/v1/namespaces/${ns}/jobs`)).items;
-    expect(jobs).toHaveLength(1);
-    expect(jobs[0].status.succeeded).toBe(1);
-    const [pod] = (await admin.ok('GET', `/api/v1/namespaces/${ns}/pods?labelSelector=job-name=${jobs[0].metadata.name}`)).items;
-    expect(pod.status.containerStatuses[0].state.terminated).toEqual(expect.objectContaining({ exitCode: 0, message: `snapshot=${snapshots[0].id}` }));
+    const byComponent = (c: string) => jobs.filter((j: any) => j.metadata.labels['app.kubernetes.io/component'] === c);
+    expect(byComponent('vault-init').map((j: any) => j.status.succeeded)).toEqual([1]);
+    const runs = byComponent('backup-run');
+    expect(runs.map((j: any) => j.status.succeeded)).toEqual([1]);
+    const [pod] = (await admin.ok('GET', `/api/v1/namespaces/${ns}/pods?labelSelector=job-name=${runs[0].metadata.name}`)).items;
+    const terminated = pod.status.containerStatuses[0].state.terminated;
+    expect(terminated.exitCode).toBe(0);
+    expect(parseRunResult(terminated.message)).toMatchObject({ outcome: 'Completed', snapshot: snapshots[0].id });
   });
 
   test('a wrong password: Failed, and the status says why', async () => {
@@ -114,10 +122,9 @@ describe('a Backup on the real control plane, with the test kubelet running rest
     await admin.ok('POST', backups(), wrong);
     const failed = await eventually('bakery-wrong to fail', () => phaseOf('bakery-wrong', 'Failed'), 120_000);
     const last = failed.status.conditions.find((c: any) => c.type === 'LastBackupSucceeded');
-    expect(last).toEqual(expect.objectContaining({ status: 'False', reason: 'BackoffLimitExceeded' }));
-    // restic's own words and exit code reach the status through the pod's termination (log tail on failure).
-    expect(last.message).toContain('Fatal: wrong password or no key found');
-    expect(last.message).toContain('exit code 12');
+    // The run's result (its termination message) names the cause and what to check, in place of restic's exit code.
+    expect(last).toEqual(expect.objectContaining({ status: 'False', reason: 'WrongPassword' }));
+    expect(last.message).toContain('RESTIC_PASSWORD in the credentials Secret) does not open the repository');
     const vault = kubelet.claimFolder(ns, 'mall-vault');
     expect(snapshotsIn(`${vault}/bakery`, 'correct horse')).toHaveLength(1);
   });

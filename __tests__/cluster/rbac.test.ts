@@ -26,7 +26,7 @@ const EXPECTED_IN_WATCHED_NAMESPACE = [
   'backups.mall.example.com/finalizers [] update',
   'backups.mall.example.com/status [] patch',
   'cronjobs.batch [] list watch create patch',
-  'jobs.batch [] list watch create delete',
+  'jobs.batch [] list watch create patch delete',
   'persistentvolumeclaims [] list watch',
   'pods [] list watch',
   'events [] create',
