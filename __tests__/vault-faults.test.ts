@@ -45,6 +45,13 @@ function bigShop(name: string): pod.Shop {
   return s;
 }
 
+/** A tool of this machine (util-linux), by its full path: the pod's PATH holds BusyBox applets of the same names. */
+function hostTool(name: string): string {
+  const found = require('node:child_process').spawnSync('/bin/sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).stdout.trim();
+  if (!found) throw new Error(`${name} is needed (util-linux: apt-get install -y util-linux; .ci/run does it)`);
+  return found;
+}
+
 const place = (extra: Partial<pod.Place> = {}): pod.Place => ({ data, vault, work, ...extra });
 const locks = () => (fs.existsSync(path.join(repo(), 'locks')) ? fs.readdirSync(path.join(repo(), 'locks')) : []);
 
@@ -210,8 +217,8 @@ test('unreadable files: PartiallyFailed with the snapshot, the count and the pat
   fs.copyFileSync(resticBinary(), path.join(work, 'bin', 'restic'));
   fs.chmodSync(path.join(work, 'bin', 'restic'), 0o755);
   fs.chownSync(work, 65532, 65532);
-  for (const f of fs.readdirSync(work, { recursive: true }) as string[]) fs.chownSync(path.join(work, f), 65532, 65532);
-  const out = pod.backupRun(s, place({ wrap: ['setpriv', '--reuid=65532', '--regid=65532', '--clear-groups', '--'], env: { PATH: `${path.join(work, 'bin')}:${process.env.PATH}` } }));
+  for (const f of fs.readdirSync(work, { recursive: true }) as string[]) fs.lchownSync(path.join(work, f), 65532, 65532);
+  const out = pod.backupRun(s, place({ wrap: [hostTool('setpriv'), '--reuid=65532', '--regid=65532', '--clear-groups', '--'], pathPrefix: [path.join(work, 'bin')] }));
   expect(out.result).toMatchObject({ outcome: 'PartiallyFailed', reason: 'SomeFilesUnreadable', unreadable: { count: 1, paths: [path.join(data, 'bakery-data', 'orders', 'locked.txt')] }, retention: 'applied', removed: 1 });
   expect(out.status).toBe(0);
   expect(pod.snapshots(repo(), work).map((x) => x.id)).toEqual([out.result!.snapshot]);
@@ -239,7 +246,7 @@ describe('clear causes', () => {
     fs.mkdirSync(seed);
     pod.initVault(s, place({ vault: seed }));
     const mountFull = 'mount -t tmpfs -o size=4m tmpfs "$0" && cp -a "$1"/. "$0"/ && shift && exec "$@"';
-    const out = pod.backupRun(s, place({ wrap: ['unshare', '--mount', 'sh', '-c', mountFull, vault, seed] }));
+    const out = pod.backupRun(s, place({ wrap: [hostTool('unshare'), '--mount', '/bin/sh', '-c', mountFull, vault, seed] }));
     expect(out.result).toMatchObject({ outcome: 'Failed', reason: 'VaultFull' });
     expect(out.message).not.toMatch(/goroutine|\.go:\d+/);
   });
