@@ -6,11 +6,13 @@
  */
 export const BACKUP_SCRIPT = String.raw`# mall-backup run (POSIX sh: busybox in the restic image, dash in the tests). Fixed text: every value comes from
 # the environment or the arguments (the shop's folders), always quoted.
+# Optional settings, read before set -u: the pod spec leaves out the empty ones (the API server drops empty values
+# anyway). Read by the shell itself, not printenv: that is no applet of every BusyBox build, and a missing one would
+# silently drop the retention floor and the acknowledgement.
+KEEP_DAILY=$KEEP_DAILY KEEP_WEEKLY=$KEEP_WEEKLY KEEP_MONTHLY=$KEEP_MONTHLY
+RETENTION_FLOOR=$RETENTION_FLOOR SHRINK_ACK=$SHRINK_ACK
 set -u
 umask 077
-# Optional settings: the pod spec leaves out the empty ones (the API server drops empty values anyway).
-KEEP_DAILY=$(printenv KEEP_DAILY) KEEP_WEEKLY=$(printenv KEEP_WEEKLY) KEEP_MONTHLY=$(printenv KEEP_MONTHLY)
-RETENTION_FLOOR=$(printenv RETENTION_FLOOR) SHRINK_ACK=$(printenv SHRINK_ACK)
 state=$RUN_STATE
 child=
 stopping=
