@@ -29,6 +29,8 @@ run() {
   name=$1
   shift
   rm -f "$state/o" "$state/e" "$state/$name.items"
+  # A stop that came between two calls (no child to pass it to) ends the run here: no restic starts after it.
+  if [ -n "$stopping" ]; then rc=130; : >"$state/$name.out"; : >"$state/$name.err"; return 0; fi
   mkfifo "$state/o" "$state/e"
   awk '/"message_type":"(status|verbose_status)"/ { next } { if (n++ < 200) print }' <"$state/o" >"$state/$name.out" &
   r1=$!
@@ -50,6 +52,8 @@ run() {
   r2=$!
   restic "$@" >"$state/o" 2>"$state/e" &
   child=$!
+  # The trap may have run between the fork and the line above, with no child to stop yet.
+  if [ -n "$stopping" ]; then kill -INT "$child" 2>/dev/null; kill -TERM "$child" 2>/dev/null; fi
   echo "$child" >"$state/pid"
   while :; do
     wait "$child"
@@ -64,8 +68,10 @@ run() {
 
 # pause SECONDS, cut short by SIGTERM.
 pause() {
+  [ -z "$stopping" ] || return 0
   sleep "$1" &
   child=$!
+  [ -z "$stopping" ] || kill "$child" 2>/dev/null
   wait "$child"
   kill "$child" 2>/dev/null
   child=
@@ -148,7 +154,9 @@ deadline=$(($(date +%s) + VAULT_WAIT_SECONDS))
 while :; do
   run config --no-lock cat config
   [ "$rc" = 0 ] && break
-  if [ "$rc" != 10 ] || [ "$(date +%s)" -ge "$deadline" ] || [ -n "$stopping" ]; then failed config "opening the vault"; fi
+  # Stopped while asking or waiting: the stop is the cause, whatever restic answered.
+  if [ -n "$stopping" ]; then rc=130; failed config "opening the vault"; fi
+  if [ "$rc" != 10 ] || [ "$(date +%s)" -ge "$deadline" ]; then failed config "opening the vault"; fi
   log "the vault has no repository yet: waiting for the operator to create it"
   pause 5
 done
@@ -198,6 +206,7 @@ if [ -n "$KEEP_DAILY" ]; then set -- "$@" --keep-daily "$KEEP_DAILY"; fi
 if [ -n "$KEEP_WEEKLY" ]; then set -- "$@" --keep-weekly "$KEEP_WEEKLY"; fi
 if [ -n "$KEEP_MONTHLY" ]; then set -- "$@" --keep-monthly "$KEEP_MONTHLY"; fi
 run policy --no-lock forget --dry-run --json --host "$SHOP_NAME" --tag "$filter" --group-by host,tags "$@"
+if [ -n "$stopping" ]; then retention=skipped; report "retention skipped: the run was stopped" Interrupted; fi
 if [ "$rc" != 0 ]; then retention=skipped; report "retention skipped: $(complaint policy)" RetentionSkipped; fi
 
 # A drastic shrink against the reference snapshot (the largest of this Backup, or the one a person acknowledged)
