@@ -218,13 +218,17 @@ shrink=$(awk -v own="$snapshot" -v ack="$SHRINK_ACK" -v pct="$SHRINK_PERCENT" '
     for (j = 2; j <= n; j++) {
       id = field(recs[j], "id"); f = field(recs[j], "total_files_processed") + 0; b = field(recs[j], "total_bytes_processed") + 0
       if (id == own) { of = f; ob = b; continue }
-      if (ack != "" && index(id, ack) == 1) { af = f; ab = b; acked = 1 }
+      # A whole ID or a prefix of 8+ hex digits: a shorter one ("a") would acknowledge whichever snapshot matched.
+      if (length(ack) >= 8 && ack ~ /^[0-9a-f]+$/ && index(id, ack) == 1) { af = f; ab = b; acked = 1 }
       if (f > mf) mf = f
       if (b > mb) mb = b
     } }
   END {
     if (acked) { mf = af; mb = ab }
-    if (of * 100 < mf * (100 - pct) || ob * 100 < mb * (100 - pct)) printf "%d files, %d bytes against %d files, %d bytes", of, ob, mf, mb
+    if (of * 100 < mf * (100 - pct) || ob * 100 < mb * (100 - pct)) {
+      printf "%d files, %d bytes against %d files, %d bytes", of, ob, mf, mb
+      if (ack != "" && !acked) printf "; the acknowledged snapshot %s is not one of this Backup'"'"'s (give its ID, at least 8 hex digits)", substr(ack, 1, 64)
+    }
   }' "$state/policy.out")
 if [ -n "$shrink" ]; then
   retention=skipped-shrunk
