@@ -36,11 +36,22 @@ run() {
   r1=$!
   rm -f "$state/fault" "$state/pid"
   # restic retries a failing vault for 15 minutes; a vault that is read-only, full or refusing us will not heal in
-  # that time, so the first such retry stops restic (SIGINT: its lock goes) and becomes the run's cause.
-  awk -v items="$state/$name.items" -v fault="$state/fault" -v pidfile="$state/pid" '
-    /returned error, retrying/ && !stopped && tolower($0) ~ /read-only file system|no space left|quota ?exceeded|permission denied|access ?denied|x509:|certificate/ {
-      stopped = 1; sub(/.*retrying after [^:]*: /, ""); print > fault; close(fault)
-      if ((getline pid < pidfile) > 0) system("kill -INT " pid)
+  # that time, so the first such retry stops restic (SIGINT: its lock goes) and becomes the run's cause. A vault that
+  # cannot be reached at all when the run opens it gets five retries (about 15 seconds), not 15 minutes: the Job's
+  # own retries come later; once a run is under way, restic's patience with a passing outage is kept.
+  patience=0
+  if [ "$name" = config ]; then patience=5; fi
+  awk -v items="$state/$name.items" -v fault="$state/fault" -v pidfile="$state/pid" -v patience="$patience" '
+    function stop(line) {
+      if (!saved) { saved = 1; sub(/.*retrying after [^:]*: /, "", line); print line > fault; close(fault) }
+      # The pid file may not be written yet: try again at the next retry line.
+      if ((getline pid < pidfile) > 0) { stopped = 1; system("kill -INT " pid) }
+      close(pidfile)
+    }
+    /returned error, retrying/ && !stopped {
+      t = tolower($0)
+      if (t ~ /read-only file system|no space left|quota ?exceeded|permission denied|access ?denied|x509:|certificate/) stop($0)
+      else if (patience > 0 && t ~ /connection refused|no such host|network is unreachable|i\/o timeout|dial tcp|no route to host/ && ++unreachable >= patience) stop($0)
     }
     /"message_type":"error"/ {
       errors++
