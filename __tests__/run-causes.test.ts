@@ -65,3 +65,43 @@ test('a read-only vault: VaultReadOnly, no snapshot, the vault untouched', () =>
   expect(out.message).not.toMatch(/goroutine|\.go:\d+/);
   expect(spawnSync('find', [vault, '-type', 'f'], { encoding: 'utf8' }).stdout).toBe(before);
 }, 60_000);
+
+async function until(what: string, condition: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+test('a vault locked exclusively by a live restic: a bounded wait, then VaultLocked, nothing written; the next run succeeds', async () => {
+  const place = { data, vault, work };
+  const repo = path.join(vault, 'shops');
+  pod.initVault(shop(), place);
+  const first = pod.backupRun(shop(), place).result!;
+  expect(first).toMatchObject({ outcome: 'Completed' });
+  // `key passwd` takes the exclusive lock (as prune does), then waits on a pipe for the new password: a live
+  // exclusive holder for as long as the test wants it.
+  const fifo = path.join(work, 'new-password');
+  expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+  const holder = require('node:child_process').spawn(resticBinary(), ['key', 'passwd', '--new-password-file', fifo], { env: pod.resticEnv(repo, work), stdio: 'ignore' });
+  try {
+    await until('the exclusive lock', () => fs.existsSync(path.join(repo, 'locks')) && fs.readdirSync(path.join(repo, 'locks')).length === 1);
+    const started = Date.now();
+    const out = pod.backupRun(shop(), place);
+    expect(out.result).toMatchObject({ outcome: 'Failed', reason: 'VaultLocked', lockWaited: true });
+    expect(out.result!.message).toMatch(/locked/);
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect(pod.snapshots(repo, work).map((x) => x.id)).toEqual([first.snapshot]);
+  } finally {
+    const closed = new Promise((r) => holder.on('close', r));
+    holder.kill('SIGINT');
+    // restic waits in a read of the pipe, where no signal reaches it: an end of input lets it see the stop.
+    try {
+      fs.closeSync(fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK));
+    } catch { /* no reader left: restic has already gone */ }
+    await closed;
+  }
+  expect(fs.readdirSync(path.join(repo, 'locks'))).toEqual([]);
+  expect(pod.backupRun(shop(), place).result).toMatchObject({ outcome: 'Completed', reason: 'BackupSucceeded' });
+}, 90_000);
