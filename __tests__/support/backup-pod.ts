@@ -9,7 +9,7 @@ import { Testing } from 'cdk8s';
 import type { BackupSpec } from '../../imports/mall.example.com';
 import { BackupCronJob, BackupPodProps, CACHE_MOUNT, DATA_ROOT, STATE_MOUNT, TMP_MOUNT, VAULT_MOUNT } from '../../lib/run/backup-job';
 import { parseRunResult, RunResult } from '../../lib/run/run-result';
-import { initJobManifest } from '../../lib/run/vault-jobs';
+import { initJobManifest, maintenanceCronJobManifest } from '../../lib/run/vault-jobs';
 import { busyboxBinary, busyboxFolder } from './busybox';
 import { resticBinary, resticPath } from './restic';
 import { runContainer, startContainer } from './run-container';
@@ -122,6 +122,21 @@ export function initVault(shop: Shop, place: Place): void {
   const { options } = podOptions({ ...shop, claims: [] }, place);
   const run = runContainer(job.spec.template.spec, options);
   if (run.status !== 0) throw new Error(`the init Job failed (${run.status}): ${run.stderr}`);
+}
+
+/** The vault's maintenance CronJob's pod (prune, check), started in the background. */
+export function startMaintenance(shop: Shop, place: Place, lockWait = '1m'): { child: ChildProcess; done: Promise<RunOutput> } {
+  const cron = maintenanceCronJobManifest({ namespace: shop.namespace, spec: specOf(shop), schedule: '0 4 * * *', lockWait });
+  const { terminationLog, scratch, options } = podOptions({ ...shop, claims: [] }, place);
+  const child = startContainer(cron.spec.jobTemplate.spec.template.spec, options);
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (c) => { stdout += c; });
+  child.stderr!.on('data', (c) => { stderr += c; });
+  const done = new Promise<RunOutput>((resolve) => {
+    child.on('close', (status, signal) => resolve(outputOf(status, signal, stdout, stderr, terminationLog, scratch)));
+  });
+  return { child, done };
 }
 
 export function resticEnv(repository: string, work: string, extra: Record<string, string> = {}): Record<string, string> {
