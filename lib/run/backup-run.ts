@@ -4,7 +4,7 @@
  * always quoted, so no spec value is ever read as shell code. Its result is the termination message (see
  * run-result.ts), a small versioned JSON document the operator parses in one place.
  */
-export const BACKUP_SCRIPT = String.raw`# mall-backup run (POSIX sh: busybox in the restic image, dash in the tests). Fixed text: every value comes from
+export const BACKUP_SCRIPT = String.raw`# mall-backup run (POSIX sh: BusyBox in the restic image, and in the tests). Fixed text: every value comes from
 # the environment or the arguments (the shop's folders), always quoted.
 # Optional settings, read before set -u: the pod spec leaves out the empty ones (the API server drops empty values
 # anyway). Read by the shell itself, not printenv: that is no applet of every BusyBox build, and a missing one would
