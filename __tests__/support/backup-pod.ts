@@ -124,19 +124,14 @@ export function initVault(shop: Shop, place: Place): void {
   if (run.status !== 0) throw new Error(`the init Job failed (${run.status}): ${run.stderr}`);
 }
 
-/** The vault's maintenance CronJob's pod (prune, check), started in the background. */
-export function startMaintenance(shop: Shop, place: Place, lockWait = '1m'): { child: ChildProcess; done: Promise<RunOutput> } {
-  const cron = maintenanceCronJobManifest({ namespace: shop.namespace, spec: specOf(shop), schedule: '0 4 * * *', lockWait });
-  const { terminationLog, scratch, options } = podOptions({ ...shop, claims: [] }, place);
+/** The vault's maintenance (prune + check) as its CronJob's pod runs it, in the background. */
+export function startMaintenance(shop: Shop, place: Place, lockWait = '1m'): { child: ChildProcess; done: Promise<{ status: number | null; stderr: string }> } {
+  const cron = maintenanceCronJobManifest({ namespace: shop.namespace, spec: specOf(shop), schedule: '0 4 * * 0', lockWait });
+  const { options } = podOptions({ ...shop, claims: [] }, place);
   const child = startContainer(cron.spec.jobTemplate.spec.template.spec, options);
-  let stdout = '';
   let stderr = '';
-  child.stdout!.on('data', (c) => { stdout += c; });
   child.stderr!.on('data', (c) => { stderr += c; });
-  const done = new Promise<RunOutput>((resolve) => {
-    child.on('close', (status, signal) => resolve(outputOf(status, signal, stdout, stderr, terminationLog, scratch)));
-  });
-  return { child, done };
+  return { child, done: new Promise((resolve) => child.on('close', (status) => resolve({ status, stderr }))) };
 }
 
 export function resticEnv(repository: string, work: string, extra: Record<string, string> = {}): Record<string, string> {

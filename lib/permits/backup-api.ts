@@ -30,6 +30,11 @@ export const DNS_SUBDOMAIN_MAX_LENGTH = 253;
 
 /** `"HH:MM"`, 24-hour clock. */
 export const WALL_CLOCK_PATTERN = '^([01][0-9]|2[0-3]):[0-5][0-9]$';
+/**
+ * `"HH:MM-HH:MM"`: a window (start included, end excluded; an end before the start crosses midnight,
+ * an end equal to the start is the whole day) inside which the operator picks one stable minute per Backup.
+ */
+export const WINDOW_PATTERN = '^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9]$';
 export const CRON_MACROS = ['@hourly', '@daily', '@weekly', '@monthly', '@yearly'] as const;
 
 const MONTH_NAMES = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'];
@@ -93,8 +98,8 @@ export const CRON_REVERSED_RANGE_PATTERN = `(^|[ ,])(${reversedRanges()})(/[0-9]
 
 export const BACKUP_TIME_MAX_LENGTH = 128;
 export const BACKUP_TIME_FORMS =
-  '"HH:MM" (24-hour, e.g. "02:30"), a 5-field cron expression (e.g. "30 2 * * 1-5") '
-  + `or one of ${CRON_MACROS.join(', ')}`;
+  '"HH:MM" (24-hour, e.g. "02:30"), a 5-field cron expression (e.g. "30 2 * * 1-5"), '
+  + `one of ${CRON_MACROS.join(', ')}, or a window "HH:MM-HH:MM" (e.g. "01:00-05:00": one stable minute inside it)`;
 
 /**
  * IANA time zone names: `UTC`, `Etc/GMT+3`, `America/Argentina/Buenos_Aires`. The schema checks the
@@ -110,22 +115,29 @@ export const DEFAULT_TIME_ZONE = 'UTC';
 /**
  * Vault locations: restic repository URLs whose transport is encrypted or local, and `pvc://` for a
  * vault volume in the Backup's namespace. Plain-HTTP transports are left out on purpose: the
- * credentials and the encrypted-but-unauthenticated chunk uploads would cross the network in clear.
+ * credentials and the encrypted-but-unauthenticated chunk uploads would cross the network in clear. sftp: is
+ * left out too: the backup pod has no SSH key or known_hosts to connect with.
  */
 export const VAULT_KINDS = {
-  s3: '^s3:https://[A-Za-z0-9.-]+(:[0-9]{1,5})?/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9._/-]*)?$',
+  s3: '^s3:https://([A-Za-z0-9._~%-]+(:[A-Za-z0-9._~%-]+)?@)?[A-Za-z0-9.-]+(:[0-9]{1,5})?/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9._/-]*)?$',
   rest: '^rest:https://([A-Za-z0-9._~%-]+(:[A-Za-z0-9._~%-]+)?@)?[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._/-]*)?$',
   azure: '^azure:[a-z0-9]([a-z0-9-]{1,61}[a-z0-9])?:/[A-Za-z0-9._/-]*$',
   gs: '^gs:[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]:/[A-Za-z0-9._/-]*$',
   b2: '^b2:[A-Za-z0-9][A-Za-z0-9-]{4,48}[A-Za-z0-9]:[A-Za-z0-9._/-]*$',
-  sftp: '^sftp:[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:/?[A-Za-z0-9._/-]+$',
   pvc: '^pvc://[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*(/[A-Za-z0-9._-]+)*/?$',
 } as const;
 export type VaultKind = keyof typeof VAULT_KINDS;
 export const VAULT_LOCATION_MAX_LENGTH = 512;
 export const VAULT_LOCATION_FORMS =
   's3:https://<host>/<bucket>[/<path>], rest:https://<host>[:<port>][/<path>], azure:<container>:/<path>, '
-  + 'gs:<bucket>:/<path>, b2:<bucket>:<path>, sftp:<user>@<host>:<path> or pvc://<claim>[/<path>]';
+  + 'gs:<bucket>:/<path>, b2:<bucket>:<path> or pvc://<claim>[/<path>] (sftp: is not offered: the pod has no SSH key or known_hosts)';
+/**
+ * Credentials inside a URL would be shown to everyone who may read Backups (and in `kubectl get`): refused. The
+ * URL forms accept the "user:password@" part only so that this rule, with its own words, is the one that fires.
+ */
+export const VAULT_CREDENTIALS_PATTERN = '^(rest|s3):https://[^/]*@';
+export const VAULT_CREDENTIALS_MESSAGE = 'vaultLocation must not carry credentials ("user:password@"): they belong in the Secret named by '
+  + 'vaultCredentialsSecret (RESTIC_REST_USERNAME and RESTIC_REST_PASSWORD for rest:, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for s3:)';
 export const PVC_VAULT_PREFIX = 'pvc://';
 
 /** Retention rules: `restic forget --keep-*`. */
@@ -148,12 +160,19 @@ export const VOLUME_CLAIMS_MAX = 32;
 /** Linux IDs: 0 is root (refused by Pod Security restricted), 2^31-1 the Kubernetes maximum. */
 export const ID_MAX = 2147483647;
 
-/** Kubernetes resource quantities, e.g. `500m`, `1Gi`, `2` (the form controller-gen emits). */
+/**
+ * Kubernetes resource quantities, e.g. `500m`, `1Gi`, `2`: the form controller-gen emits, except that an
+ * exponent is a whole number of at most three digits. The API server cannot decode a fractional
+ * exponent ("1e1.5": 400 Bad Request), and one of eleven digits ("1e99999999999") keeps it computing
+ * past the request timeout while its memory grows.
+ */
 export const QUANTITY_PATTERN =
-  '^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$';
+  '^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?[0-9]{1,3}))?$';
+/** The API server reads a quantity in time that grows with the square of its length (200 000 digits: seconds). */
+export const QUANTITY_MAX_LENGTH = 64;
 /** A quantity without a minus sign: the API server refuses negative requests and limits. */
 export const NON_NEGATIVE_QUANTITY_PATTERN = QUANTITY_PATTERN.replace('^(\\+|-)?', '^\\+?');
 export const RESOURCE_NAMES = ['cpu', 'memory', 'ephemeral-storage'] as const;
 
-export const BACKUP_PHASES = ['Pending', 'Scheduled', 'Running', 'Completed', 'Failed', 'Suspended'] as const;
+export const BACKUP_PHASES = ['Pending', 'Scheduled', 'Queued', 'Running', 'Completed', 'PartiallyFailed', 'Failed', 'Suspended'] as const;
 export type BackupPhase = typeof BACKUP_PHASES[number];

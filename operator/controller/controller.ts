@@ -13,8 +13,14 @@ import { ObjectIndex } from '../runtime/object-index';
 import { Backoff, WorkQueue } from '../runtime/queue';
 import { dropJobTemplate, trimMetadata, trimPod } from '../runtime/trim';
 import { BackupObject, BackupStatus, canonicalJson, KubeEvent, KubeObject, reconcile, Settings, timestamp } from './reconcile';
+import { SKIPPED_RUN_ANNOTATION } from './run-admission';
+import { capsEnabled, FleetCaps } from './fleet-admission';
+import { FleetGate } from './fleet-gate';
 import { REASON } from './vocabulary';
 import { describeRefusal, RefusedWrite, withRefusals } from './write-outcome';
+import { REPOSITORY_LABEL } from '../../lib/run/vault-jobs';
+import type { VaultSettings } from './vault-plan';
+import { VaultIndex } from './vault-index';
 
 export const FIELD_MANAGER = 'mall-backup-operator';
 
@@ -25,6 +31,9 @@ export interface ControllerOptions {
   readonly resyncMs: number;
   readonly workers: number;
   readonly settings: Settings;
+  /** The run cap; absent or zero for none. */
+  readonly caps?: FleetCaps;
+  readonly vault: VaultSettings;
 }
 
 interface Source {
@@ -40,6 +49,9 @@ const SOURCES = {
   jobs: { name: 'jobs', apiVersion: 'batch/v1', plural: 'jobs', labelSelector: BACKUP_UID_LABEL },
   pods: { name: 'pods', apiVersion: 'v1', plural: 'pods' },
   claims: { name: 'claims', apiVersion: 'v1', plural: 'persistentvolumeclaims' },
+  // Per-vault work (init Jobs, maintenance CronJobs), in whichever namespace holds the vault.
+  vaultjobs: { name: 'vault jobs', apiVersion: 'batch/v1', plural: 'jobs', labelSelector: REPOSITORY_LABEL },
+  vaultcrons: { name: 'vault cronjobs', apiVersion: 'batch/v1', plural: 'cronjobs', labelSelector: REPOSITORY_LABEL },
 } satisfies Record<string, Source>;
 type SourceName = keyof typeof SOURCES;
 
@@ -138,6 +150,10 @@ export class Controller {
   private workersRunning = 0;
   /** Per Backup uid: the inputs of the CronJob last applied or verified, and its resourceVersion then. */
   private readonly lastApplied = new Map<string, { inputs: string; resourceVersion: string }>();
+  /** Starts held runs under the run cap; absent without a cap. */
+  private readonly gate?: FleetGate;
+  /** Who uses each vault and its per-vault work, across namespaces; a change queues the vault's Backups. */
+  private readonly vaults = new VaultIndex((b) => { if (this.leading) this.queue.add(`${b.metadata.namespace}/${b.metadata.name}`); });
 
   constructor(
     config: KubeConfig,
@@ -146,6 +162,14 @@ export class Controller {
     private readonly metrics: OperatorMetrics,
     private readonly log: Logger,
   ) {
+    if (options.caps && capsEnabled(options.caps)) {
+      this.gate = new FleetGate(options.caps, client, {
+        jobs: () => this.list('jobs'),
+        backup: (namespace, name) => this.informers.get('backups')!.map((i) => i.cache.get(name, namespace) as BackupObject | undefined).find(Boolean),
+        leading: () => this.leading && !this.stopping,
+        reconcile: (key) => this.queue.add(key),
+      }, metrics, log);
+    }
     for (const [key, source] of Object.entries(SOURCES) as [SourceName, Source][]) {
       const keysOf = INDEX_KEYS[key];
       const index = keysOf && new ObjectIndex(keysOf);
@@ -166,6 +190,7 @@ export class Controller {
         if (index) informer.cache.on('delete', (obj: KubernetesObject) => index.remove(obj as KubeObject));
         informer.cache.on('change', (obj: KubernetesObject) => this.onChange(key, obj as KubeObject));
         if (key === 'backups') informer.cache.on('delete', (obj: KubernetesObject) => this.lastApplied.delete(obj.metadata?.uid ?? ''));
+        if (key === 'backups' || key === 'vaultjobs' || key === 'vaultcrons') this.vaults.watch(key === 'backups' ? 'users' : 'work', informer.cache);
         return informer;
       }));
     }
@@ -228,6 +253,7 @@ export class Controller {
   private enqueueAll(): void {
     if (!this.leading) return;
     for (const b of this.list('backups')) this.queue.add(`${b.metadata.namespace}/${b.metadata.name}`);
+    this.gate?.poke();
     this.metrics.queueDepth.set(this.queue.length);
   }
 
@@ -242,6 +268,7 @@ export class Controller {
       case 'cronjobs':
       case 'jobs':
         if (obj.metadata.labels?.[BACKUP_LABEL]) this.queue.add(`${ns}/${obj.metadata.labels[BACKUP_LABEL]}`);
+        if (source === 'jobs') this.gate?.poke();
         break;
       case 'pods':
       case 'claims':
@@ -309,7 +336,9 @@ export class Controller {
     const volumeClaims = Array.isArray(backup.spec.volumeClaims) ? backup.spec.volumeClaims : [];
     const claims = this.indexed('claims', namespace, [`shop:${backup.spec.shopName}`, ...volumeClaims.map((c) => `name:${c}`)]);
     const cronJob = this.informers.get('cronjobs')!.map((i) => i.cache.get(cronJobNameFor(name), namespace) as KubeObject | undefined).find((c) => c && owned(c));
+    const vault = this.vaults.planFor(backup, (ns, job) => this.indexed('pods', ns, [`job:${job}`]), this.options.vault);
     const desired = reconcile({
+      vaultProblem: vault?.problem,
       backup,
       cronJob,
       lastApplied: this.lastApplied.get(uid),
@@ -318,6 +347,7 @@ export class Controller {
       claims,
       namespacePods: this.indexed('pods', namespace, claims.map((c) => `claim:${c.metadata.name}`)).filter((p) => !owned(p)),
       now: new Date(),
+      queuePlace: this.gate?.placeOf(namespace, name),
     }, this.options.settings);
 
     // Every write is tried; whatever fails, the status is written last and says why.
@@ -333,6 +363,16 @@ export class Controller {
         else transient ??= error;
       }
     };
+    if (vault?.createInitJob) {
+      const job = vault.createInitJob;
+      await attempt(() => this.client.create(resourcePath('batch/v1', 'jobs', job.metadata.namespace), job).then(() => undefined, (e) => { if (!isConflict(e)) throw e; }),
+        { what: `vault init Job ${job.metadata.name}`, reason: REASON.VaultWorkRefused });
+    }
+    if (vault?.applyMaintenance) {
+      const cron = vault.applyMaintenance;
+      await attempt(() => this.client.apply(resourcePath('batch/v1', 'cronjobs', cron.metadata.namespace, cron.metadata.name), cron, FIELD_MANAGER).then(() => undefined),
+        { what: `vault maintenance CronJob ${cron.metadata.name}`, reason: REASON.VaultWorkRefused });
+    }
     if (desired.cronJob && desired.cronJobChanged) {
       const cron = desired.cronJob;
       await attempt(async () => {
@@ -348,9 +388,25 @@ export class Controller {
       await attempt(() => this.client.delete(resourcePath('batch/v1', 'jobs', namespace, jobName)).then(() => undefined, (e) => { if (!isNotFound(e)) throw e; }),
         { what: `Job ${jobName} (to replace it with a run-now Job)`, reason: REASON.RunNowRefused });
     }
+    // Daylight saving (operator/run-admission.ts): both writes are idempotent, so a second leader repeating them is harmless.
+    for (const jobName of desired.dropJobs) {
+      await attempt(() => this.client.delete(resourcePath('batch/v1', 'jobs', namespace, jobName)).then(() => undefined, (e) => { if (!isNotFound(e)) throw e; }),
+        { what: `Job ${jobName} (a repeat of a time the autumn change runs twice)`, reason: REASON.RunAdmissionRefused });
+    }
+    for (const jobName of desired.admitJobs) {
+      await attempt(() => this.client.mergePatch(resourcePath('batch/v1', 'jobs', namespace, jobName), { spec: { suspend: false } }).then(() => undefined),
+        { what: `Job ${jobName} (to start it)`, reason: REASON.RunAdmissionRefused });
+    }
+    if (desired.requeueAt) {
+      const delay = desired.requeueAt.getTime() - Date.now();
+      // Timers beyond a day are left to the periodic resync.
+      if (delay > 0 && delay < 86_400_000) this.queue.addAfter(key, delay + 1000);
+    }
     for (const job of desired.createJobs) {
       await attempt(() => this.client.create(resourcePath('batch/v1', 'jobs', namespace), job).then(() => undefined, (e) => { if (!isConflict(e)) throw e; }),
-        { what: `run-now Job ${job.metadata.name}`, reason: REASON.RunNowRefused });
+        job.metadata.annotations?.[SKIPPED_RUN_ANNOTATION] !== undefined
+          ? { what: `Job ${job.metadata.name} (the run a spring daylight-saving change skipped)`, reason: REASON.RunAdmissionRefused }
+          : { what: `run-now Job ${job.metadata.name}`, reason: REASON.RunNowRefused });
     }
     const outcome = withRefusals(desired.status, backup.status, refusals, timestamp(new Date()));
     if (refusals.length > 0 ? canonicalJson(outcome.status) !== canonicalJson(backup.status ?? {}) : desired.statusChanged) {
