@@ -21,3 +21,14 @@ test('the status message carries the cause and the numbers', () => {
   expect(message).toContain('2 new and 1 changed file(s), 10 bytes added');
   expect(message).toContain('waited for another restic\'s lock');
 });
+
+test('file names with newlines and terminal escapes reach the status escaped, on one line', () => {
+  // The paths as a real run writes them: restic's own JSON escapes, copied into the termination message.
+  const text = '{"v":1,"outcome":"PartiallyFailed","reason":"SomeFilesUnreadable","message":"snapshot saved\\u0007",'
+    + '"unreadable":{"count":2,"paths":["/data/d/ctl\\u0001\\u001b[31m","/data/d/new\\nline"]},"lockWaited":false}';
+  const result = parseRunResult(text)!;
+  expect(result.unreadable!.paths).toEqual(['/data/d/ctl\\u0001\\u001b[31m', '/data/d/new\\nline']);
+  const { message } = describeRun('backup-bakery-1', result);
+  expect(message).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+  expect(message).toContain('/data/d/new\\nline');
+});

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as pod from './support/backup-pod';
 import { resticBinary } from './support/restic';
-import { checkClean, here, place, quick, repo, shop, useFaultFolders } from './support/vault-faults';
+import { checkClean, here, hostTool, place, quick, repo, shop, useFaultFolders } from './support/vault-faults';
 
 useFaultFolders();
 
@@ -68,8 +68,8 @@ test('unreadable files: PartiallyFailed with the snapshot, the count and the pat
   fs.copyFileSync(resticBinary(), path.join(here.work, 'bin', 'restic'));
   fs.chmodSync(path.join(here.work, 'bin', 'restic'), 0o755);
   fs.chownSync(here.work, 65532, 65532);
-  for (const f of fs.readdirSync(here.work, { recursive: true }) as string[]) fs.chownSync(path.join(here.work, f), 65532, 65532);
-  const out = pod.backupRun(s, place({ wrap: ['setpriv', '--reuid=65532', '--regid=65532', '--clear-groups', '--'], env: { PATH: `${path.join(here.work, 'bin')}:${process.env.PATH}` } }));
+  for (const f of fs.readdirSync(here.work, { recursive: true }) as string[]) fs.lchownSync(path.join(here.work, f), 65532, 65532);
+  const out = pod.backupRun(s, place({ wrap: [hostTool('setpriv'), '--reuid=65532', '--regid=65532', '--clear-groups', '--'], pathPrefix: [path.join(here.work, 'bin')] }));
   expect(out.result).toMatchObject({ outcome: 'PartiallyFailed', reason: 'SomeFilesUnreadable', unreadable: { count: 1, paths: [path.join(here.data, 'bakery-data', 'orders', 'locked.txt')] }, retention: 'applied', removed: 1 });
   expect(out.status).toBe(0);
   expect(pod.snapshots(repo(), here.work).map((x) => x.id)).toEqual([out.result!.snapshot]);

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as pod from './support/backup-pod';
 import { resticBinary } from './support/restic';
-import { bigShop, checkClean, here, locks, place, quick, repo, shop, until, useFaultFolders } from './support/vault-faults';
+import { bigShop, checkClean, here, hostTool, locks, place, quick, repo, shop, until, useFaultFolders } from './support/vault-faults';
 
 useFaultFolders();
 
@@ -136,7 +136,7 @@ describe('clear causes', () => {
     fs.mkdirSync(seed);
     pod.initVault(s, place({ vault: seed }));
     const mountFull = 'mount -t tmpfs -o size=4m tmpfs "$0" && cp -a "$1"/. "$0"/ && shift && exec "$@"';
-    const out = pod.backupRun(s, place({ wrap: ['unshare', '--mount', 'sh', '-c', mountFull, here.vault, seed] }));
+    const out = pod.backupRun(s, place({ wrap: [hostTool('unshare'), '--mount', '/bin/sh', '-c', mountFull, here.vault, seed] }));
     expect(out.result).toMatchObject({ outcome: 'Failed', reason: 'VaultFull' });
     expect(out.message).not.toMatch(/goroutine|\.go:\d+/);
   });

@@ -10,6 +10,7 @@ import type { BackupSpec } from '../../imports/mall.example.com';
 import { BackupCronJob, BackupPodProps, CACHE_MOUNT, DATA_ROOT, STATE_MOUNT, TMP_MOUNT, VAULT_MOUNT } from '../../lib/run/backup-job';
 import { parseRunResult, RunResult } from '../../lib/run/run-result';
 import { initJobManifest, maintenanceCronJobManifest } from '../../lib/run/vault-jobs';
+import { busyboxBinary, busyboxFolder } from './busybox';
 import { resticBinary, resticPath } from './restic';
 import { runContainer, startContainer } from './run-container';
 
@@ -44,6 +45,13 @@ export interface Place {
   secret?: Record<string, string>;
   env?: Record<string, string>;
   wrap?: string[];
+  /**
+   * The shell the pod command runs under: `busybox` (default) as in the restic image (Alpine), with a PATH of
+   * BusyBox applets and the pinned restic only; `host` for this machine's /bin/sh and tools.
+   */
+  shell?: 'busybox' | 'host';
+  /** Folders put before the image's PATH (e.g. a copy of restic a non-root user can run). */
+  pathPrefix?: string[];
 }
 
 function podOptions(shop: Shop, place: Place) {
@@ -58,14 +66,16 @@ function podOptions(shop: Shop, place: Place) {
   };
   for (const claim of shop.claims) mounts[`${DATA_ROOT}/${claim}`] = path.join(place.data, claim);
   const terminationLog = path.join(scratch, 'termination-log');
+  const image = (place.shell ?? 'busybox') === 'busybox';
   return {
     terminationLog,
     scratch,
     options: {
       mounts,
       secret: { RESTIC_PASSWORD: PASSWORD, ...place.secret },
-      extraEnv: { PATH: resticPath(), TERMINATION_LOG: terminationLog, ...place.env },
+      extraEnv: { PATH: [...(place.pathPrefix ?? []), image ? busyboxFolder(place.work, resticBinary()) : resticPath()].join(':'), TERMINATION_LOG: terminationLog, ...place.env },
       wrap: place.wrap,
+      shell: image ? [busyboxBinary(), 'sh'] : undefined,
     },
   };
 }

@@ -15,6 +15,8 @@ export interface RunOptions {
   readonly timeoutMs?: number;
   /** Commands put before the container's own (e.g. to mount a read-only vault in a private mount namespace). */
   readonly wrap?: readonly string[];
+  /** The image's shell in place of the container's `/bin/sh` (e.g. `['busybox', 'sh']`). */
+  readonly shell?: readonly string[];
 }
 
 /** The process the kubelet would start for the pod's first container: argv and environment. */
@@ -29,6 +31,7 @@ export function containerInvocation(podSpec: any, options: RunOptions): { argv: 
     return value;
   };
   const argv: string[] = [...(container.command ?? []), ...(container.args ?? [])].map(mapPath);
+  if (options.shell && argv[0] === '/bin/sh') argv.splice(0, 1, ...options.shell);
   const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', ...options.secret };
   for (const e of container.env ?? []) env[e.name] = mapPath(e.value);
   Object.assign(env, options.extraEnv ?? {});

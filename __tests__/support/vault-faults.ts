@@ -66,3 +66,10 @@ export function checkClean(): void {
   expect(check.status).toBe(0);
   expect(locks()).toEqual([]);
 }
+
+/** A tool of this machine (util-linux), by its full path: the pod's PATH holds BusyBox applets of the same names. */
+export function hostTool(name: string): string {
+  const found = require('node:child_process').spawnSync('/bin/sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).stdout.trim();
+  if (!found) throw new Error(`${name} is needed (util-linux: apt-get install -y util-linux; .ci/run does it)`);
+  return found;
+}

@@ -4,13 +4,15 @@
  * always quoted, so no spec value is ever read as shell code. Its result is the termination message (see
  * run-result.ts), a small versioned JSON document the operator parses in one place.
  */
-export const BACKUP_SCRIPT = String.raw`# mall-backup run (POSIX sh: busybox in the restic image, dash in the tests). Fixed text: every value comes from
+export const BACKUP_SCRIPT = String.raw`# mall-backup run (POSIX sh: BusyBox in the restic image, and in the tests). Fixed text: every value comes from
 # the environment or the arguments (the shop's folders), always quoted.
+# Optional settings, read before set -u: the pod spec leaves out the empty ones (the API server drops empty values
+# anyway). Read by the shell itself, not printenv: that is no applet of every BusyBox build, and a missing one would
+# silently drop the retention floor and the acknowledgement.
+KEEP_DAILY=$KEEP_DAILY KEEP_WEEKLY=$KEEP_WEEKLY KEEP_MONTHLY=$KEEP_MONTHLY
+RETENTION_FLOOR=$RETENTION_FLOOR SHRINK_ACK=$SHRINK_ACK
 set -u
 umask 077
-# Optional settings: the pod spec leaves out the empty ones (the API server drops empty values anyway).
-KEEP_DAILY=$(printenv KEEP_DAILY) KEEP_WEEKLY=$(printenv KEEP_WEEKLY) KEEP_MONTHLY=$(printenv KEEP_MONTHLY)
-RETENTION_FLOOR=$(printenv RETENTION_FLOOR) SHRINK_ACK=$(printenv SHRINK_ACK)
 state=$RUN_STATE
 child=
 stopping=
@@ -27,16 +29,29 @@ run() {
   name=$1
   shift
   rm -f "$state/o" "$state/e" "$state/$name.items"
+  # A stop that came between two calls (no child to pass it to) ends the run here: no restic starts after it.
+  if [ -n "$stopping" ]; then rc=130; : >"$state/$name.out"; : >"$state/$name.err"; return 0; fi
   mkfifo "$state/o" "$state/e"
   awk '/"message_type":"(status|verbose_status)"/ { next } { if (n++ < 200) print }' <"$state/o" >"$state/$name.out" &
   r1=$!
   rm -f "$state/fault" "$state/pid"
   # restic retries a failing vault for 15 minutes; a vault that is read-only, full or refusing us will not heal in
-  # that time, so the first such retry stops restic (SIGINT: its lock goes) and becomes the run's cause.
-  awk -v items="$state/$name.items" -v fault="$state/fault" -v pidfile="$state/pid" '
-    /returned error, retrying/ && !stopped && tolower($0) ~ /read-only file system|no space left|quota ?exceeded|permission denied|access ?denied|x509:|certificate/ {
-      stopped = 1; sub(/.*retrying after [^:]*: /, ""); print > fault; close(fault)
-      if ((getline pid < pidfile) > 0) system("kill -INT " pid)
+  # that time, so the first such retry stops restic (SIGINT: its lock goes) and becomes the run's cause. A vault that
+  # cannot be reached at all when the run opens it gets five retries (about 15 seconds), not 15 minutes: the Job's
+  # own retries come later; once a run is under way, restic's patience with a passing outage is kept.
+  patience=0
+  if [ "$name" = config ]; then patience=5; fi
+  awk -v items="$state/$name.items" -v fault="$state/fault" -v pidfile="$state/pid" -v patience="$patience" '
+    function stop(line) {
+      if (!saved) { saved = 1; sub(/.*retrying after [^:]*: /, "", line); print line > fault; close(fault) }
+      # The pid file may not be written yet: try again at the next retry line.
+      if ((getline pid < pidfile) > 0) { stopped = 1; system("kill -INT " pid) }
+      close(pidfile)
+    }
+    /returned error, retrying/ && !stopped {
+      t = tolower($0)
+      if (t ~ /read-only file system|no space left|quota ?exceeded|permission denied|access ?denied|x509:|certificate/) stop($0)
+      else if (patience > 0 && t ~ /connection refused|no such host|network is unreachable|i\/o timeout|dial tcp|no route to host/ && ++unreachable >= patience) stop($0)
     }
     /"message_type":"error"/ {
       errors++
@@ -48,6 +63,8 @@ run() {
   r2=$!
   restic "$@" >"$state/o" 2>"$state/e" &
   child=$!
+  # The trap may have run between the fork and the line above, with no child to stop yet.
+  if [ -n "$stopping" ]; then kill -INT "$child" 2>/dev/null; kill -TERM "$child" 2>/dev/null; fi
   echo "$child" >"$state/pid"
   while :; do
     wait "$child"
@@ -62,8 +79,10 @@ run() {
 
 # pause SECONDS, cut short by SIGTERM.
 pause() {
+  [ -z "$stopping" ] || return 0
   sleep "$1" &
   child=$!
+  [ -z "$stopping" ] || kill "$child" 2>/dev/null
   wait "$child"
   kill "$child" 2>/dev/null
   child=
@@ -146,7 +165,9 @@ deadline=$(($(date +%s) + VAULT_WAIT_SECONDS))
 while :; do
   run config --no-lock cat config
   [ "$rc" = 0 ] && break
-  if [ "$rc" != 10 ] || [ "$(date +%s)" -ge "$deadline" ] || [ -n "$stopping" ]; then failed config "opening the vault"; fi
+  # Stopped while asking or waiting: the stop is the cause, whatever restic answered.
+  if [ -n "$stopping" ]; then rc=130; failed config "opening the vault"; fi
+  if [ "$rc" != 10 ] || [ "$(date +%s)" -ge "$deadline" ]; then failed config "opening the vault"; fi
   log "the vault has no repository yet: waiting for the operator to create it"
   pause 5
 done
@@ -196,6 +217,7 @@ if [ -n "$KEEP_DAILY" ]; then set -- "$@" --keep-daily "$KEEP_DAILY"; fi
 if [ -n "$KEEP_WEEKLY" ]; then set -- "$@" --keep-weekly "$KEEP_WEEKLY"; fi
 if [ -n "$KEEP_MONTHLY" ]; then set -- "$@" --keep-monthly "$KEEP_MONTHLY"; fi
 run policy --no-lock forget --dry-run --json --host "$SHOP_NAME" --tag "$filter" --group-by host,tags "$@"
+if [ -n "$stopping" ]; then retention=skipped; report "retention skipped: the run was stopped" Interrupted; fi
 if [ "$rc" != 0 ]; then retention=skipped; report "retention skipped: $(complaint policy)" RetentionSkipped; fi
 
 # A drastic shrink against the reference snapshot (the largest of this Backup, or the one a person acknowledged)
@@ -207,13 +229,17 @@ shrink=$(awk -v own="$snapshot" -v ack="$SHRINK_ACK" -v pct="$SHRINK_PERCENT" '
     for (j = 2; j <= n; j++) {
       id = field(recs[j], "id"); f = field(recs[j], "total_files_processed") + 0; b = field(recs[j], "total_bytes_processed") + 0
       if (id == own) { of = f; ob = b; continue }
-      if (ack != "" && index(id, ack) == 1) { af = f; ab = b; acked = 1 }
+      # A whole ID or a prefix of 8+ hex digits: a shorter one ("a") would acknowledge whichever snapshot matched.
+      if (length(ack) >= 8 && ack ~ /^[0-9a-f]+$/ && index(id, ack) == 1) { af = f; ab = b; acked = 1 }
       if (f > mf) mf = f
       if (b > mb) mb = b
     } }
   END {
     if (acked) { mf = af; mb = ab }
-    if (of * 100 < mf * (100 - pct) || ob * 100 < mb * (100 - pct)) printf "%d files, %d bytes against %d files, %d bytes", of, ob, mf, mb
+    if (of * 100 < mf * (100 - pct) || ob * 100 < mb * (100 - pct)) {
+      printf "%d files, %d bytes against %d files, %d bytes", of, ob, mf, mb
+      if (ack != "" && !acked) printf "; the acknowledged snapshot %s is not one of this Backup'"'"'s (give its ID, at least 8 hex digits)", substr(ack, 1, 64)
+    }
   }' "$state/policy.out")
 if [ -n "$shrink" ]; then
   retention=skipped-shrunk

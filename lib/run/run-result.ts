@@ -35,6 +35,14 @@ export interface RunResult {
 const REASON = /^[A-Z][A-Za-z]{0,63}$/;
 const SNAPSHOT = /^[0-9a-f]{8,64}$/;
 
+/**
+ * Control characters escaped as JSON writes them (a newline as \n, ESC as \u001b): file names and restic's words
+ * end up in a one-line condition message that terminals print, where raw escapes would rewrite the screen.
+ */
+function printable(text: string, max: number): string {
+  return text.slice(0, max).replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => JSON.stringify(c).slice(1, -1));
+}
+
 function count(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined;
 }
@@ -58,11 +66,11 @@ export function parseRunResult(text: string | undefined): RunResult | undefined 
   const parsedStats = stats && statKeys.every((k) => count(stats[k]) !== undefined)
     ? Object.fromEntries(statKeys.map((k) => [k, stats[k]])) as unknown as RunStats : undefined;
   const unreadable = raw.unreadable && count(raw.unreadable.count) !== undefined && Array.isArray(raw.unreadable.paths)
-    ? { count: raw.unreadable.count, paths: raw.unreadable.paths.filter((p: unknown) => typeof p === 'string').slice(0, 5) } : undefined;
+    ? { count: raw.unreadable.count, paths: raw.unreadable.paths.filter((p: unknown) => typeof p === 'string').slice(0, 5).map((p: string) => printable(p, 1024)) } : undefined;
   return {
     outcome: raw.outcome,
     reason: raw.reason,
-    message: typeof raw.message === 'string' ? raw.message.slice(0, 1024) : '',
+    message: typeof raw.message === 'string' ? printable(raw.message, 1024) : '',
     snapshot: typeof raw.snapshot === 'string' && SNAPSHOT.test(raw.snapshot) ? raw.snapshot : undefined,
     stats: parsedStats,
     unreadable,

@@ -32,12 +32,19 @@ restic init
  */
 export const MAINTENANCE_SCRIPT = String.raw`set -u
 child=
-trap 'if [ -n "$child" ]; then kill -INT "$child" 2>/dev/null; fi' TERM INT
+stopping=
+# SIGTERM becomes SIGINT for restic (it removes its lock); TERM as well, for a restic that has not yet installed its
+# handler (a background child starts with SIGINT ignored). A stop between steps ends the work there: a prune
+# started after it would hold the vault's exclusive lock until the grace period ends and the pod is killed.
+trap 'stopping=1; if [ -n "$child" ]; then kill -INT "$child" 2>/dev/null; kill -TERM "$child" 2>/dev/null; fi' TERM INT
 step() {
+  if [ -n "$stopping" ]; then echo "mall-backup: stopped before restic $1" >&2; exit 130; fi
   restic "$@" &
   child=$!
+  if [ -n "$stopping" ]; then kill -INT "$child" 2>/dev/null; kill -TERM "$child" 2>/dev/null; fi
   while :; do wait "$child"; rc=$?; kill -0 "$child" 2>/dev/null || break; done
   child=
+  if [ -n "$stopping" ]; then echo "mall-backup: stopped during restic $1 ($rc)" >&2; exit 130; fi
   if [ "$rc" != 0 ]; then echo "mall-backup: restic $1 failed ($rc)" >&2; exit "$rc"; fi
 }
 step unlock
