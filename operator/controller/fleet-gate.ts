@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import * as api from '../../lib/permits/backup-api';
 import { BACKUP_LABEL, BACKUP_UID_LABEL, cronJobNameFor } from '../../lib/run/backup-job';
 import { isSecondPass } from './dst';
-import { decideFleet, FleetCaps, FleetRun, HeldRun } from './fleet-admission';
+import { decideFleet, FleetCaps, FleetRun, HeldRun, vaultKey } from './fleet-admission';
 import { KubeClient, resourcePath } from '../runtime/kube';
 import type { OperatorMetrics } from './metrics';
 import type { BackupObject, KubeObject } from './reconcile';
@@ -82,7 +82,7 @@ export class FleetGate {
         this.started.delete(key);
         continue;
       }
-      const run = { key, backup: `${namespace}/${backup.metadata.name}`, vault: backup.spec.vaultLocation };
+      const run = { key, backup: `${namespace}/${backup.metadata.name}`, vault: vaultKey(namespace, backup.spec.vaultLocation) };
       const startedAt = this.started.get(key);
       if (job.spec?.suspend !== true || (startedAt !== undefined && now - startedAt < STARTED_GRACE_MS)) {
         if (job.spec?.suspend !== true) this.started.delete(key);

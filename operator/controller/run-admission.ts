@@ -6,6 +6,7 @@
  */
 import * as api from '../../lib/permits/backup-api';
 import { CronSchedule, nextAfter } from '../../lib/permits/cron';
+import { RUN_NOW_LABEL } from '../../lib/run/backup-job';
 import { dstNotes, holdRuns, isSecondPass, nextDstCheck, recentSkippedRun } from './dst';
 import type { KubeObject } from './reconcile';
 
@@ -105,7 +106,10 @@ export function decideRuns(input: RunInputs): RunDecisions {
   for (const job of jobs) {
     if (job.spec?.suspend !== true || isFinished(job)) continue;
     const at = scheduledTimeOf(job, cronJobName);
-    // Only the CronJob's own runs are held; a suspended Job of unknown origin is left as it is.
+    // A run-now Job held under a cap that has since been switched off has no gate left to start it:
+    // started here, or it would wait for good (and under Forbid hold back every later run).
+    if (at === undefined && job.metadata.labels?.[RUN_NOW_LABEL] !== undefined) admit.push(job.metadata.name);
+    // Otherwise only the CronJob's own runs are held; a suspended Job of unknown origin is left as it is.
     if (at === undefined) continue;
     (isSecondPass(zone, at) ? drop : admit).push(job.metadata.name);
   }
