@@ -5,7 +5,8 @@
 import { runNowJobNameFor, runNowToken } from '../../lib/run/backup-job';
 import { decideFleet, HeldRun, vaultKey } from '../../operator/controller/fleet-admission';
 import { reconcile } from '../../operator/controller/reconcile';
-import { asStored, job, observed } from './fixtures';
+import { SCHEDULED_TIMESTAMP_ANNOTATION } from '../../operator/controller/run-admission';
+import { asStored, backupObject, job, observed } from './fixtures';
 
 const cronJob = asStored(reconcile(observed()).cronJob!);
 
@@ -59,5 +60,29 @@ describe('one vault is one vault, however it is written', () => {
     const d = decideFleet({ maxConcurrentRuns: 0, maxConcurrentRunsPerVault: 1 }, [],
       [run('a', 's3:https://s3.amazonaws.com/vault/shops', 100), run('b', 's3:https://S3.amazonaws.com/vault/shops/', 200)], 1000);
     expect(d.start.map((r) => r.key)).toEqual(['ns/a']);
+  });
+});
+
+describe('a held run is not started after its starting deadline', () => {
+  const rome = backupObject({ backupTime: '02:30', timeZone: 'Europe/Rome', startingDeadlineSeconds: 600 });
+  const romeCron = asStored(reconcile(observed({ backup: rome })).cronJob!);
+  const first = '2026-10-25T00:30:00Z';
+  const held = () => {
+    const j = job(`backup-bakery-${Date.parse(first) / 60000}`, { start: first });
+    j.spec = { suspend: true };
+    j.metadata.annotations = { [SCHEDULED_TIMESTAMP_ANNOTATION]: first };
+    delete j.status.startTime;
+    return j;
+  };
+
+  test('the first 02:30 of an autumn day, held while the operator was down for three hours, is dropped, not started at 05:30', () => {
+    const d = reconcile(observed({ backup: rome, cronJob: romeCron, now: new Date('2026-10-25T03:30:00Z'), jobs: [held()] }));
+    expect(d.admitJobs).toEqual([]);
+    expect(d.dropJobs).toEqual([held().metadata.name]);
+  });
+
+  test('within its deadline it starts', () => {
+    const d = reconcile(observed({ backup: rome, cronJob: romeCron, now: new Date('2026-10-25T00:39:00Z'), jobs: [held()] }));
+    expect(d.admitJobs).toEqual([held().metadata.name]);
   });
 });

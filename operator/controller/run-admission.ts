@@ -20,7 +20,7 @@ export interface RunDecisions {
   readonly hold: boolean;
   /** Suspended Jobs to start. */
   readonly admit: string[];
-  /** Suspended Jobs to delete unstarted: scheduled in the second pass of a repeated hour. */
+  /** Suspended Jobs to delete unstarted: scheduled in the second pass of a repeated hour, or past their starting deadline. */
   readonly drop: string[];
   /** A run a spring change skipped, to create now: its Job name and the instant it stands for. */
   readonly catchUp?: { readonly name: string; readonly due: Date; readonly wall: string };
@@ -111,7 +111,10 @@ export function decideRuns(input: RunInputs): RunDecisions {
     if (at === undefined && job.metadata.labels?.[RUN_NOW_LABEL] !== undefined) admit.push(job.metadata.name);
     // Otherwise only the CronJob's own runs are held; a suspended Job of unknown origin is left as it is.
     if (at === undefined) continue;
-    (isSecondPass(zone, at) ? drop : admit).push(job.metadata.name);
+    // Past its deadline a held run is a missed run, as the CronJob controller and the run cap treat one:
+    // an operator back after hours must not start a backup the Backup said was too late to start.
+    const late = input.startingDeadlineSeconds !== undefined && now >= at + input.startingDeadlineSeconds;
+    (late || isSecondPass(zone, at) ? drop : admit).push(job.metadata.name);
   }
 
   let catchUp: RunDecisions['catchUp'];
