@@ -52,13 +52,23 @@ function local(zone: string, seconds: number): string {
   return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}`;
 }
 
-describe.each<[string, string, string, string, string, string]>([
+describe.each<[string, string, string, string, string, string, [number, number]?]>([
   // zone, time, spring change day (UTC window), the first valid minute, autumn day (UTC window), the repeated time
   ['Europe/Rome', '02:30', '2027-03-27T12:00:00Z', '2027-03-28 03:00', '2026-10-24T12:00:00Z', '2026-10-25 02:30'],
   ['America/New_York', '02:30', '2027-03-13T12:00:00Z', '2027-03-14 03:00', '2026-10-31T12:00:00Z', ''],
   ['America/New_York', '01:30', '2027-03-13T12:00:00Z', '', '2026-10-31T12:00:00Z', '2026-11-01 01:30'],
   ['Australia/Sydney', '02:30', '2026-10-03T00:00:00Z', '2026-10-04 03:00', '2027-04-03T00:00:00Z', '2027-04-04 02:30'],
-])('%s at %s', (zone, time, springFrom, springRun, autumnFrom, autumnRun) => {
+  // Zones with odd rules: a 30-minute change, changes at midnight, a negative "summer" rule, a 2-hour change.
+  // robfig steps whole real hours: with a 30-minute change the CronJob alone skips 02:15 on the autumn day
+  // and runs 01:45 a second time, at 02:45, on the spring day (the last column: its runs, spring and autumn).
+  ['Australia/Lord_Howe', '02:15', '2026-10-03T06:00:00Z', '2026-10-04 02:30', '2027-04-02T06:00:00Z', '', [2, 2]],
+  ['Australia/Lord_Howe', '01:45', '2026-10-03T06:00:00Z', '', '2027-04-02T06:00:00Z', '2027-04-04 01:45', [4, 4]],
+  ['America/Santiago', '00:30', '2026-09-05T06:00:00Z', '2026-09-06 01:00', '2027-04-03T06:00:00Z', ''],
+  ['America/Santiago', '23:30', '2026-09-05T06:00:00Z', '', '2027-04-03T06:00:00Z', '2027-04-03 23:30'],
+  ['America/Havana', '00:30', '2027-03-13T12:00:00Z', '2027-03-14 01:00', '2026-10-31T12:00:00Z', '2026-11-01 00:30'],
+  ['Europe/Dublin', '01:30', '2027-03-27T12:00:00Z', '2027-03-28 02:00', '2026-10-24T12:00:00Z', '2026-10-25 01:30'],
+  ['Antarctica/Troll', '01:30', '2027-03-26T12:00:00Z', '2027-03-28 03:00', '2026-10-24T12:00:00Z', '2026-10-25 01:30'],
+])('%s at %s', (zone, time, springFrom, springRun, autumnFrom, autumnRun, robfigRuns) => {
   const [hh, mm] = time.split(':');
   const cron = `${Number(mm)} ${Number(hh)} * * *`;
   const threeDays = (from: string) => new Date(Date.parse(from) + 3 * 86400_000 - 60_000).toISOString();
@@ -70,10 +80,10 @@ describe.each<[string, string, string, string, string, string]>([
     expect(starts).toHaveLength(3);
     if (springRun) {
       // The CronJob alone skips that day, as robfig does.
-      expect(cronJobRuns).toHaveLength(2);
+      expect(cronJobRuns).toHaveLength(robfigRuns?.[0] ?? 2);
       expect(starts.map((s) => local(zone, s).slice(0, 16))).toContain(springRun);
     } else {
-      expect(cronJobRuns).toHaveLength(3);
+      expect(cronJobRuns).toHaveLength(robfigRuns?.[0] ?? 3);
     }
     for (const s of starts) if (!springRun || local(zone, s).slice(0, 16) !== springRun) expect(local(zone, s).slice(11, 16)).toBe(time);
   });
@@ -85,7 +95,7 @@ describe.each<[string, string, string, string, string, string]>([
     expect(starts).toHaveLength(3);
     expect(starts.every((s) => local(zone, s).slice(11, 16) === time)).toBe(true);
     // The CronJob alone runs the repeated time twice, as robfig does.
-    expect(cronJobRuns).toHaveLength(autumnRun ? 4 : 3);
+    expect(cronJobRuns).toHaveLength(robfigRuns?.[1] ?? (autumnRun ? 4 : 3));
     if (autumnRun) {
       const first = cronJobRuns.find((r) => local(zone, r).startsWith(autumnRun))!;
       expect(starts).toContain(first);

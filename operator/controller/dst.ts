@@ -12,7 +12,7 @@
  *
  * Everything here is pure: instants in Unix seconds, the zone's rules from Node's ICU data.
  */
-import { CronSchedule, matchesWallClock, offsetSeconds } from '../../lib/permits/cron';
+import { CronSchedule, matchesWallClock, nextAfter, offsetSeconds } from '../../lib/permits/cron';
 
 export interface Transition {
   /** The instant the offset changes (Unix seconds). */
@@ -103,25 +103,84 @@ export function isSecondPass(zone: string, at: number): boolean {
   return transitionsAround(zone, at - 2 * DAY).some((t) => t.after < t.before && t.at <= at && at < t.at + (t.before - t.after));
 }
 
-/** The newest skipped run due at or before `now` and no older than a day. */
+/** The instant a wall-clock minute near `t` stands for: its first occurrence, or the jump when it falls in the gap. */
+function idealInstant(t: Transition, wall: number): number {
+  if (wall - t.before < t.at) return wall - t.before;
+  return wall - t.after >= t.at ? wall - t.after : t.at;
+}
+
+/**
+ * Where the CronJob controller's runs (robfig's Next) differ, within a day of `t`, from the promise:
+ * each matching local time once, the first time, and a time in a gap once at the jump. Besides the
+ * plain cases (a repeat in the second pass; a skipped time), robfig steps whole real hours, so a
+ * change that is not a whole hour (Australia/Lord_Howe, 30 minutes) makes it run `45 1 * * *` a
+ * second time at 02:45 on the spring day and skip `15 2 * * *` on the autumn day.
+ */
+export interface Deviations {
+  /** Runs robfig makes that are not due: Jobs at these instants are held and dropped. */
+  readonly extra: readonly number[];
+  /** Runs due that robfig does not make, with the local time each stands for: the operator creates them. */
+  readonly missing: readonly { readonly due: number; readonly wall: number }[];
+}
+
+const deviationCache = new Map<string, Deviations>();
+
+export function deviations(s: CronSchedule, zone: string, t: Transition): Deviations {
+  const key = `${[s.minute, s.hour, s.dom, s.month, s.dow].map((f) => f.map((b) => (b ? 1 : 0)).join('')).join('/')}${s.domStar}${s.dowStar}\n${zone}\n${t.at}`;
+  let found = deviationCache.get(key);
+  if (found) return found;
+  const [from, to] = [t.at - DAY, t.at + DAY];
+  const due = new Map<number, number>();
+  for (let w = Math.ceil((from + Math.min(t.before, t.after)) / 60) * 60; w < to + Math.max(t.before, t.after); w += 60) {
+    if (!matchesWallClock(s, w)) continue;
+    const at = idealInstant(t, w);
+    if (at >= from && at < to && !due.has(at)) due.set(at, w);
+  }
+  const made = new Set<number>();
+  for (let next = nextAfter(s, zone, new Date((from - 1) * 1000)); next && next.getTime() / 1000 < to; next = nextAfter(s, zone, next)) made.add(next.getTime() / 1000);
+  found = {
+    extra: [...made].filter((at) => !due.has(at)),
+    missing: [...due].filter(([at]) => !made.has(at)).map(([at, wall]) => ({ due: at, wall })),
+  };
+  if (deviationCache.size > 5000) deviationCache.clear();
+  deviationCache.set(key, found);
+  return found;
+}
+
+/** Whether a Job the CronJob made for instant `at` is one robfig should not have made (see `deviations`). */
+export function isExtraRun(s: CronSchedule, zone: string, at: number): boolean {
+  return isSecondPass(zone, at) || transitionsAround(zone, at - 2 * DAY).some((t) => Math.abs(t.at - at) < DAY && deviations(s, zone, t).extra.includes(at));
+}
+
+/** The newest run robfig skips (see `deviations`) due at or before `now` and no older than a day. */
 export function recentSkippedRun(s: CronSchedule, zone: string, now: number): SkippedRun | undefined {
   return transitionsAround(zone, now - 2 * DAY)
-    .filter((t) => t.at <= now && t.at > now - DAY)
-    .map((t) => skippedRun(s, t)).filter((r): r is SkippedRun => r !== undefined).pop();
+    .flatMap((t) => deviations(s, zone, t).missing.map((m) => ({ transition: t, ...m })))
+    .filter((r) => r.due <= now && r.due > now - DAY)
+    .sort((a, b) => a.due - b.due).pop();
+}
+
+/** From six hours before a change whose day holds a run robfig should not make, until an hour after the last. */
+function holdSpan(s: CronSchedule, zone: string, t: Transition): [number, number] | undefined {
+  const { extra } = deviations(s, zone, t);
+  if (extra.length === 0) return undefined;
+  return [t.at - HOLD_BEFORE_SECONDS, Math.max(t.at + Math.max(0, t.before - t.after), ...extra) + HOLD_AFTER_SECONDS];
 }
 
 /** Whether Jobs the CronJob creates at `now` must wait for admission (an autumn repeat is near). */
 export function holdRuns(s: CronSchedule, zone: string, now: number): boolean {
-  return transitionsAround(zone, now - 2 * DAY).some((t) => repeatedRun(s, t) !== undefined
-    && now >= t.at - HOLD_BEFORE_SECONDS && now < t.at + (t.before - t.after) + HOLD_AFTER_SECONDS);
+  return transitionsAround(zone, now - 2 * DAY).some((t) => {
+    const span = holdSpan(s, zone, t);
+    return span !== undefined && now >= span[0] && now < span[1];
+  });
 }
 
 /** The next instant after `now` at which the answer of `holdRuns` or `recentSkippedRun` changes. */
 export function nextDstCheck(s: CronSchedule, zone: string, now: number): number | undefined {
   const times: number[] = [];
-  for (const t of transitionsAround(zone, now)) {
-    if (skippedRun(s, t)) times.push(t.at, t.at + DAY);
-    if (repeatedRun(s, t)) times.push(t.at - HOLD_BEFORE_SECONDS, t.at + (t.before - t.after) + HOLD_AFTER_SECONDS);
+  for (const t of transitionsAround(zone, now - 2 * DAY)) {
+    for (const m of deviations(s, zone, t).missing) times.push(m.due, m.due + DAY);
+    times.push(...(holdSpan(s, zone, t) ?? []));
   }
   return times.filter((x) => x > now).sort((a, b) => a - b)[0];
 }

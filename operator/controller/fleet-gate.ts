@@ -6,13 +6,14 @@
  */
 import type { Logger } from 'pino';
 import * as api from '../../lib/permits/backup-api';
-import { BACKUP_LABEL, BACKUP_UID_LABEL, cronJobNameFor } from '../../lib/run/backup-job';
-import { isSecondPass } from './dst';
+import { BACKUP_LABEL, BACKUP_UID_LABEL, cronJobNameFor, cronScheduleOf } from '../../lib/run/backup-job';
+import { parseSchedule } from '../../lib/permits/cron';
+import { isExtraRun, isSecondPass } from './dst';
 import { decideFleet, FleetCaps, FleetRun, HeldRun, vaultKey } from './fleet-admission';
 import { KubeClient, resourcePath } from '../runtime/kube';
 import type { OperatorMetrics } from './metrics';
 import type { BackupObject, KubeObject } from './reconcile';
-import { isFinished, scheduledTimeOf } from './run-admission';
+import { isFinished, scheduledTimeOf, SKIPPED_RUN_ANNOTATION } from './run-admission';
 
 export interface QueuePlace {
   readonly position: number;
@@ -69,6 +70,16 @@ export class FleetGate {
     })();
   }
 
+  private isExtra(backup: BackupObject, at: number): boolean {
+    const zone = backup.spec.timeZone ?? api.DEFAULT_TIME_ZONE;
+    if (isSecondPass(zone, at)) return true;
+    try {
+      return isExtraRun(parseSchedule(cronScheduleOf(backup.spec.backupTime, { namespace: backup.metadata.namespace, name: backup.metadata.name })), zone, at);
+    } catch {
+      return false;
+    }
+  }
+
   private async pass(): Promise<void> {
     if (!this.sources.leading()) return;
     const now = Date.now();
@@ -90,8 +101,8 @@ export class FleetGate {
         continue;
       }
       const scheduled = scheduledTimeOf(job, cronJobNameFor(backup.metadata.name));
-      // The second pass of a repeated hour is the reconcile's to drop, never to start.
-      if (scheduled !== undefined && isSecondPass(backup.spec.timeZone ?? api.DEFAULT_TIME_ZONE, scheduled)) continue;
+      // A repeat, or a run robfig should not have made, is the reconcile's to drop, never to start.
+      if (scheduled !== undefined && job.metadata.annotations?.[SKIPPED_RUN_ANNOTATION] === undefined && this.isExtra(backup, scheduled)) continue;
       const dueAt = scheduled ?? Date.parse(job.metadata.creationTimestamp ?? '') / 1000;
       if (Number.isNaN(dueAt)) continue;
       const deadline = backup.spec.startingDeadlineSeconds;

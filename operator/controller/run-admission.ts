@@ -7,7 +7,7 @@
 import * as api from '../../lib/permits/backup-api';
 import { CronSchedule, nextAfter } from '../../lib/permits/cron';
 import { RUN_NOW_LABEL } from '../../lib/run/backup-job';
-import { dstNotes, holdRuns, isSecondPass, nextDstCheck, recentSkippedRun } from './dst';
+import { dstNotes, holdRuns, isExtraRun, nextDstCheck, recentSkippedRun } from './dst';
 import type { KubeObject } from './reconcile';
 
 /** The CronJob controller's annotation with the instant a Job was scheduled for (Kubernetes 1.28+). */
@@ -114,7 +114,7 @@ export function decideRuns(input: RunInputs): RunDecisions {
     // Past its deadline a held run is a missed run, as the CronJob controller and the run cap treat one:
     // an operator back after hours must not start a backup the Backup said was too late to start.
     const late = input.startingDeadlineSeconds !== undefined && now >= at + input.startingDeadlineSeconds;
-    (late || isSecondPass(zone, at) ? drop : admit).push(job.metadata.name);
+    (late || (job.metadata.annotations?.[SKIPPED_RUN_ANNOTATION] === undefined && isExtraRun(input.schedule, zone, at)) ? drop : admit).push(job.metadata.name);
   }
 
   let catchUp: RunDecisions['catchUp'];
