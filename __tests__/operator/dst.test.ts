@@ -1,4 +1,5 @@
 import { nextAfter, parseSchedule } from '../../lib/permits/cron';
+import { comparedDeviations, transitionsAround, wholeHourDeviations } from '../../operator/controller/dst';
 import { decideRuns, scheduledJobName } from '../../operator/controller/run-admission';
 import type { KubeObject } from '../../operator/controller/reconcile';
 
@@ -124,5 +125,18 @@ describe('what the status says about the coming changes', () => {
     // 2027-03-28 is a Sunday: "30 2 * * 1-5" is never due in the gap, but it is due in the autumn overlap? 2026-10-25 is a Sunday too.
     expect(notes('30 2 * * 1-5', 'Europe/Rome', '2026-09-01T00:00:00Z')).toEqual([]);
     expect(notes('30 2 * * 0', 'Europe/Rome', '2026-09-01T00:00:00Z')).toHaveLength(2);
+  });
+});
+
+describe('changes by whole hours are read off the wall clock, and agree with robfig run for run', () => {
+  const zones = ['Europe/Rome', 'America/New_York', 'America/Santiago', 'America/Havana', 'Europe/Dublin', 'Antarctica/Troll', 'Australia/Sydney'];
+  const schedules = ['30 2 * * *', '0 0 * * *', '30 23 * * *', '*/15 2 * * *', '@hourly', '30 * * * *', '0 1,3 * * 0', '45 0-3 * * *'];
+  test(`${zones.length} zones × ${schedules.length} schedules × the next two changes`, () => {
+    const disagreements = zones.flatMap((zone) => transitionsAround(zone, Date.parse('2026-11-25T00:00:00Z') / 1000).slice(0, 2)
+      .flatMap((t) => schedules.map((text) => {
+        const s = parseSchedule(text);
+        return { zone, text, at: t.at, cheap: wholeHourDeviations(s, t), robfig: comparedDeviations(s, zone, t) };
+      }))).filter((c) => JSON.stringify(c.cheap) !== JSON.stringify(c.robfig));
+    expect(disagreements).toEqual([]);
   });
 });

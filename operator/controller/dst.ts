@@ -128,23 +128,46 @@ const deviationCache = new Map<string, Deviations>();
 export function deviations(s: CronSchedule, zone: string, t: Transition): Deviations {
   const key = `${[s.minute, s.hour, s.dom, s.month, s.dow].map((f) => f.map((b) => (b ? 1 : 0)).join('')).join('/')}${s.domStar}${s.dowStar}\n${zone}\n${t.at}`;
   let found = deviationCache.get(key);
-  if (found) return found;
+  if (!found) {
+    found = (t.after - t.before) % 3600 === 0 ? wholeHourDeviations(s, t) : comparedDeviations(s, zone, t);
+    if (deviationCache.size > 5000) deviationCache.clear();
+    deviationCache.set(key, found);
+  }
+  return found;
+}
+
+/**
+ * A change by whole hours moves robfig off the promise only in the gap and the repeat (checked against
+ * robfig in __tests__/cron.test.ts and __tests__/operator/dst.test.ts): read off the wall clock, cheaply.
+ */
+export function wholeHourDeviations(s: CronSchedule, t: Transition): Deviations {
+  const skipped = skippedRun(s, t);
+  const extra: number[] = [];
+  if (t.after < t.before) for (let w = t.at + t.after; w < t.at + t.before; w += 60) if (matchesWallClock(s, w)) extra.push(w - t.after);
+  return { extra, missing: skipped ? [{ due: skipped.due, wall: skipped.wall }] : [] };
+}
+
+/** Any other change: robfig's own runs within a day of it, compared with the runs due. */
+export function comparedDeviations(s: CronSchedule, zone: string, t: Transition): Deviations {
   const [from, to] = [t.at - DAY, t.at + DAY];
   const due = new Map<number, number>();
-  for (let w = Math.ceil((from + Math.min(t.before, t.after)) / 60) * 60; w < to + Math.max(t.before, t.after); w += 60) {
-    if (!matchesWallClock(s, w)) continue;
-    const at = idealInstant(t, w);
-    if (at >= from && at < to && !due.has(at)) due.set(at, w);
+  for (let day = Math.floor((from + Math.min(t.before, t.after)) / DAY) * DAY; day < to + Math.max(t.before, t.after); day += DAY) {
+    for (let h = 0; h < 24; h++) {
+      if (!s.hour[h]) continue;
+      for (let m = 0; m < 60; m++) {
+        const w = day + h * 3600 + m * 60;
+        if (!s.minute[m] || !matchesWallClock(s, w)) continue;
+        const at = idealInstant(t, w);
+        if (at >= from && at < to && !due.has(at)) due.set(at, w);
+      }
+    }
   }
   const made = new Set<number>();
   for (let next = nextAfter(s, zone, new Date((from - 1) * 1000)); next && next.getTime() / 1000 < to; next = nextAfter(s, zone, next)) made.add(next.getTime() / 1000);
-  found = {
+  return {
     extra: [...made].filter((at) => !due.has(at)),
     missing: [...due].filter(([at]) => !made.has(at)).map(([at, wall]) => ({ due: at, wall })),
   };
-  if (deviationCache.size > 5000) deviationCache.clear();
-  deviationCache.set(key, found);
-  return found;
 }
 
 /** Whether a Job the CronJob made for instant `at` is one robfig should not have made (see `deviations`). */
