@@ -170,6 +170,11 @@ export function comparedDeviations(s: CronSchedule, zone: string, t: Transition)
   };
 }
 
+/** Whether a change of `zone` lies within a day of `at`: only then can a run at `at` be one robfig should not make. */
+export function nearTransition(zone: string, at: number): boolean {
+  return transitionsAround(zone, at - 2 * DAY).some((t) => Math.abs(t.at - at) < DAY);
+}
+
 /** Whether a Job the CronJob made for instant `at` is one robfig should not have made (see `deviations`). */
 export function isExtraRun(s: CronSchedule, zone: string, at: number): boolean {
   return isSecondPass(zone, at) || transitionsAround(zone, at - 2 * DAY).some((t) => Math.abs(t.at - at) < DAY && deviations(s, zone, t).extra.includes(at));

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import * as api from '../../lib/permits/backup-api';
 import { BACKUP_LABEL, BACKUP_UID_LABEL, cronJobNameFor, cronScheduleOf } from '../../lib/run/backup-job';
 import { parseSchedule } from '../../lib/permits/cron';
-import { isExtraRun, isSecondPass } from './dst';
+import { isExtraRun, isSecondPass, nearTransition } from './dst';
 import { decideFleet, FleetCaps, FleetRun, HeldRun, vaultKey } from './fleet-admission';
 import { KubeClient, resourcePath } from '../runtime/kube';
 import type { OperatorMetrics } from './metrics';
@@ -73,6 +73,8 @@ export class FleetGate {
   private isExtra(backup: BackupObject, at: number): boolean {
     const zone = backup.spec.timeZone ?? api.DEFAULT_TIME_ZONE;
     if (isSecondPass(zone, at)) return true;
+    // Most of the year no change is near: the schedule is not even read.
+    if (!nearTransition(zone, at)) return false;
     try {
       return isExtraRun(parseSchedule(cronScheduleOf(backup.spec.backupTime, { namespace: backup.metadata.namespace, name: backup.metadata.name })), zone, at);
     } catch {
