@@ -140,3 +140,11 @@ describe('changes by whole hours are read off the wall clock, and agree with rob
     expect(disagreements).toEqual([]);
   });
 });
+
+test('a schedule due several times in the gap or the repeat says how many runs become one', () => {
+  const notes = decideRuns({ schedule: parseSchedule('*/15 2 * * *'), zone: 'Europe/Rome', now: new Date('2026-09-01T00:00:00Z'), cronJobName: 'backup-bakery', jobs: [], forbidOverlap: true }).notes;
+  expect(notes).toEqual([
+    'on 2027-03-28 02:00, 02:15, 02:30 and 02:45 do not exist in Europe/Rome (clocks jump from 02:00 to 03:00): those 4 runs start once at 03:00',
+    'on 2026-10-25 02:00–02:59 happens twice in Europe/Rome (clocks go back from 03:00 to 02:00): the 4 runs at 02:00, 02:15, 02:30 and 02:45 run once each, the first time',
+  ]);
+});

@@ -221,6 +221,19 @@ function date(wallSeconds: number): string {
   return new Date(wallSeconds * 1000).toISOString().slice(0, 10);
 }
 
+/** The wall-clock minutes in [from, to) that `s` matches. */
+function matchesIn(s: CronSchedule, from: number, to: number): number[] {
+  const found: number[] = [];
+  for (let w = Math.ceil(from / 60) * 60; w < to; w += 60) if (matchesWallClock(s, w)) found.push(w);
+  return found;
+}
+
+/** `02:30`, `02:00 and 02:30`, `02:00, 02:15, 02:30 and 02:45`. */
+function times(walls: number[]): string {
+  const clocks = walls.map(clock);
+  return clocks.length === 1 ? clocks[0] : `${clocks.slice(0, -1).join(', ')} and ${clocks[clocks.length - 1]}`;
+}
+
 /**
  * What daylight saving will do to the schedule in the coming year, in words: one sentence for the next
  * spring change that skips a run and one for the next autumn change that repeats one; empty when none.
@@ -231,14 +244,17 @@ export function dstNotes(s: CronSchedule, zone: string, now: number): string[] {
   const skipped = upcoming.map((t) => skippedRun(s, t)).find(Boolean);
   if (skipped) {
     const { transition: t, wall } = skipped;
-    notes.push(`on ${date(wall)} ${clock(wall)} does not exist in ${zone} (clocks jump from ${clock(t.at + t.before)} to ${clock(t.at + t.after)}): `
-      + `that run starts once at ${clock(t.at + t.after)}`);
+    // A schedule due several times in the gap (`*/15 2 * * *`) runs once for all of them: said so.
+    const runs = matchesIn(s, t.at + t.before, t.at + t.after);
+    notes.push(`on ${date(wall)} ${times(runs)} ${runs.length > 1 ? 'do' : 'does'} not exist in ${zone} (clocks jump from ${clock(t.at + t.before)} to ${clock(t.at + t.after)}): `
+      + `${runs.length > 1 ? `those ${runs.length} runs start once` : 'that run starts once'} at ${clock(t.at + t.after)}`);
   }
   const repeated = upcoming.map((t) => repeatedRun(s, t)).find(Boolean);
   if (repeated) {
     const { transition: t, wall } = repeated;
+    const runs = matchesIn(s, t.at + t.after, t.at + t.before);
     notes.push(`on ${date(wall)} ${clock(t.at + t.after)}–${clock(t.at + t.before - 60)} happens twice in ${zone} (clocks go back from `
-      + `${clock(t.at + t.before)} to ${clock(t.at + t.after)}): the run at ${clock(wall)} runs once, the first time`);
+      + `${clock(t.at + t.before)} to ${clock(t.at + t.after)}): ${runs.length > 1 ? `the ${runs.length} runs at ${times(runs)} run once each` : `the run at ${clock(wall)} runs once`}, the first time`);
   }
   return notes;
 }
