@@ -18,7 +18,7 @@ const RBAC_KINDS = new Set(['Namespace', 'ServiceAccount', 'ClusterRole', 'Clust
 /**
  * In every namespace it watches (the default config binds the ClusterRole cluster-wide): what its informers
  * read (list, watch), its writes (server-side apply of CronJobs, status patches, run-now Jobs and their
- * replacement, Events) and backups/finalizers, without which OwnerReferencesPermissionEnforcement refuses
+ * replacement, held Jobs started with a patch of spec.suspend under a run cap or around daylight saving, Events) and backups/finalizers, without which OwnerReferencesPermissionEnforcement refuses
  * the blockOwnerDeletion of its owner references. Nothing else: no get, no update, no Secrets.
  */
 const EXPECTED_IN_WATCHED_NAMESPACE = [
@@ -26,7 +26,7 @@ const EXPECTED_IN_WATCHED_NAMESPACE = [
   'backups.mall.example.com/finalizers [] update',
   'backups.mall.example.com/status [] patch',
   'cronjobs.batch [] list watch create patch',
-  'jobs.batch [] list watch create delete',
+  'jobs.batch [] list watch create patch delete',
   'persistentvolumeclaims [] list watch',
   'pods [] list watch',
   'events [] create',
