@@ -18,7 +18,7 @@ const RBAC_KINDS = new Set(['Namespace', 'ServiceAccount', 'ClusterRole', 'Clust
 /**
  * In every namespace it watches (the default config binds the ClusterRole cluster-wide): what its informers
  * read (list, watch), its writes (server-side apply of CronJobs, status patches, run-now Jobs and their
- * replacement, Events) and backups/finalizers, without which OwnerReferencesPermissionEnforcement refuses
+ * replacement, held Jobs started with a patch of spec.suspend under a run cap or around daylight saving, Events) and backups/finalizers, without which OwnerReferencesPermissionEnforcement refuses
  * the blockOwnerDeletion of its owner references. Nothing else: no get, no update, no Secrets.
  */
 const EXPECTED_IN_WATCHED_NAMESPACE = [

@@ -12,7 +12,7 @@
  *
  * Everything here is pure: instants in Unix seconds, the zone's rules from Node's ICU data.
  */
-import { CronSchedule, matchesWallClock, offsetSeconds } from '../../lib/permits/cron';
+import { CronSchedule, matchesWallClock, nextAfter, offsetSeconds } from '../../lib/permits/cron';
 
 export interface Transition {
   /** The instant the offset changes (Unix seconds). */
@@ -103,25 +103,112 @@ export function isSecondPass(zone: string, at: number): boolean {
   return transitionsAround(zone, at - 2 * DAY).some((t) => t.after < t.before && t.at <= at && at < t.at + (t.before - t.after));
 }
 
-/** The newest skipped run due at or before `now` and no older than a day. */
+/** The instant a wall-clock minute near `t` stands for: its first occurrence, or the jump when it falls in the gap. */
+function idealInstant(t: Transition, wall: number): number {
+  if (wall - t.before < t.at) return wall - t.before;
+  return wall - t.after >= t.at ? wall - t.after : t.at;
+}
+
+/**
+ * Where the CronJob controller's runs (robfig's Next) differ, within a day of `t`, from the promise:
+ * each matching local time once, the first time, and a time in a gap once at the jump. Besides the
+ * plain cases (a repeat in the second pass; a skipped time), robfig steps whole real hours, so a
+ * change that is not a whole hour (Australia/Lord_Howe, 30 minutes) makes it run `45 1 * * *` a
+ * second time at 02:45 on the spring day and skip `15 2 * * *` on the autumn day.
+ */
+export interface Deviations {
+  /** Runs robfig makes that are not due: Jobs at these instants are held and dropped. */
+  readonly extra: readonly number[];
+  /** Runs due that robfig does not make, with the local time each stands for: the operator creates them. */
+  readonly missing: readonly { readonly due: number; readonly wall: number }[];
+}
+
+const deviationCache = new Map<string, Deviations>();
+
+export function deviations(s: CronSchedule, zone: string, t: Transition): Deviations {
+  const key = `${[s.minute, s.hour, s.dom, s.month, s.dow].map((f) => f.map((b) => (b ? 1 : 0)).join('')).join('/')}${s.domStar}${s.dowStar}\n${zone}\n${t.at}`;
+  let found = deviationCache.get(key);
+  if (!found) {
+    found = (t.after - t.before) % 3600 === 0 ? wholeHourDeviations(s, t) : comparedDeviations(s, zone, t);
+    if (deviationCache.size > 5000) deviationCache.clear();
+    deviationCache.set(key, found);
+  }
+  return found;
+}
+
+/**
+ * A change by whole hours moves robfig off the promise only in the gap and the repeat (checked against
+ * robfig in __tests__/cron.test.ts and __tests__/operator/dst.test.ts): read off the wall clock, cheaply.
+ */
+export function wholeHourDeviations(s: CronSchedule, t: Transition): Deviations {
+  const skipped = skippedRun(s, t);
+  const extra: number[] = [];
+  if (t.after < t.before) for (let w = t.at + t.after; w < t.at + t.before; w += 60) if (matchesWallClock(s, w)) extra.push(w - t.after);
+  return { extra, missing: skipped ? [{ due: skipped.due, wall: skipped.wall }] : [] };
+}
+
+/** Any other change: robfig's own runs within a day of it, compared with the runs due. */
+export function comparedDeviations(s: CronSchedule, zone: string, t: Transition): Deviations {
+  const [from, to] = [t.at - DAY, t.at + DAY];
+  const due = new Map<number, number>();
+  for (let day = Math.floor((from + Math.min(t.before, t.after)) / DAY) * DAY; day < to + Math.max(t.before, t.after); day += DAY) {
+    for (let h = 0; h < 24; h++) {
+      if (!s.hour[h]) continue;
+      for (let m = 0; m < 60; m++) {
+        const w = day + h * 3600 + m * 60;
+        if (!s.minute[m] || !matchesWallClock(s, w)) continue;
+        const at = idealInstant(t, w);
+        if (at >= from && at < to && !due.has(at)) due.set(at, w);
+      }
+    }
+  }
+  const made = new Set<number>();
+  for (let next = nextAfter(s, zone, new Date((from - 1) * 1000)); next && next.getTime() / 1000 < to; next = nextAfter(s, zone, next)) made.add(next.getTime() / 1000);
+  return {
+    extra: [...made].filter((at) => !due.has(at)),
+    missing: [...due].filter(([at]) => !made.has(at)).map(([at, wall]) => ({ due: at, wall })),
+  };
+}
+
+/** Whether a change of `zone` lies within a day of `at`: only then can a run at `at` be one robfig should not make. */
+export function nearTransition(zone: string, at: number): boolean {
+  return transitionsAround(zone, at - 2 * DAY).some((t) => Math.abs(t.at - at) < DAY);
+}
+
+/** Whether a Job the CronJob made for instant `at` is one robfig should not have made (see `deviations`). */
+export function isExtraRun(s: CronSchedule, zone: string, at: number): boolean {
+  return isSecondPass(zone, at) || transitionsAround(zone, at - 2 * DAY).some((t) => Math.abs(t.at - at) < DAY && deviations(s, zone, t).extra.includes(at));
+}
+
+/** The newest run robfig skips (see `deviations`) due at or before `now` and no older than a day. */
 export function recentSkippedRun(s: CronSchedule, zone: string, now: number): SkippedRun | undefined {
   return transitionsAround(zone, now - 2 * DAY)
-    .filter((t) => t.at <= now && t.at > now - DAY)
-    .map((t) => skippedRun(s, t)).filter((r): r is SkippedRun => r !== undefined).pop();
+    .flatMap((t) => deviations(s, zone, t).missing.map((m) => ({ transition: t, ...m })))
+    .filter((r) => r.due <= now && r.due > now - DAY)
+    .sort((a, b) => a.due - b.due).pop();
+}
+
+/** From six hours before a change whose day holds a run robfig should not make, until an hour after the last. */
+function holdSpan(s: CronSchedule, zone: string, t: Transition): [number, number] | undefined {
+  const { extra } = deviations(s, zone, t);
+  if (extra.length === 0) return undefined;
+  return [t.at - HOLD_BEFORE_SECONDS, Math.max(t.at + Math.max(0, t.before - t.after), ...extra) + HOLD_AFTER_SECONDS];
 }
 
 /** Whether Jobs the CronJob creates at `now` must wait for admission (an autumn repeat is near). */
 export function holdRuns(s: CronSchedule, zone: string, now: number): boolean {
-  return transitionsAround(zone, now - 2 * DAY).some((t) => repeatedRun(s, t) !== undefined
-    && now >= t.at - HOLD_BEFORE_SECONDS && now < t.at + (t.before - t.after) + HOLD_AFTER_SECONDS);
+  return transitionsAround(zone, now - 2 * DAY).some((t) => {
+    const span = holdSpan(s, zone, t);
+    return span !== undefined && now >= span[0] && now < span[1];
+  });
 }
 
 /** The next instant after `now` at which the answer of `holdRuns` or `recentSkippedRun` changes. */
 export function nextDstCheck(s: CronSchedule, zone: string, now: number): number | undefined {
   const times: number[] = [];
-  for (const t of transitionsAround(zone, now)) {
-    if (skippedRun(s, t)) times.push(t.at, t.at + DAY);
-    if (repeatedRun(s, t)) times.push(t.at - HOLD_BEFORE_SECONDS, t.at + (t.before - t.after) + HOLD_AFTER_SECONDS);
+  for (const t of transitionsAround(zone, now - 2 * DAY)) {
+    for (const m of deviations(s, zone, t).missing) times.push(m.due, m.due + DAY);
+    times.push(...(holdSpan(s, zone, t) ?? []));
   }
   return times.filter((x) => x > now).sort((a, b) => a - b)[0];
 }
@@ -134,6 +221,19 @@ function date(wallSeconds: number): string {
   return new Date(wallSeconds * 1000).toISOString().slice(0, 10);
 }
 
+/** The wall-clock minutes in [from, to) that `s` matches. */
+function matchesIn(s: CronSchedule, from: number, to: number): number[] {
+  const found: number[] = [];
+  for (let w = Math.ceil(from / 60) * 60; w < to; w += 60) if (matchesWallClock(s, w)) found.push(w);
+  return found;
+}
+
+/** `02:30`, `02:00 and 02:30`, `02:00, 02:15, 02:30 and 02:45`. */
+function times(walls: number[]): string {
+  const clocks = walls.map(clock);
+  return clocks.length === 1 ? clocks[0] : `${clocks.slice(0, -1).join(', ')} and ${clocks[clocks.length - 1]}`;
+}
+
 /**
  * What daylight saving will do to the schedule in the coming year, in words: one sentence for the next
  * spring change that skips a run and one for the next autumn change that repeats one; empty when none.
@@ -144,14 +244,17 @@ export function dstNotes(s: CronSchedule, zone: string, now: number): string[] {
   const skipped = upcoming.map((t) => skippedRun(s, t)).find(Boolean);
   if (skipped) {
     const { transition: t, wall } = skipped;
-    notes.push(`on ${date(wall)} ${clock(wall)} does not exist in ${zone} (clocks jump from ${clock(t.at + t.before)} to ${clock(t.at + t.after)}): `
-      + `that run starts once at ${clock(t.at + t.after)}`);
+    // A schedule due several times in the gap (`*/15 2 * * *`) runs once for all of them: said so.
+    const runs = matchesIn(s, t.at + t.before, t.at + t.after);
+    notes.push(`on ${date(wall)} ${times(runs)} ${runs.length > 1 ? 'do' : 'does'} not exist in ${zone} (clocks jump from ${clock(t.at + t.before)} to ${clock(t.at + t.after)}): `
+      + `${runs.length > 1 ? `those ${runs.length} runs start once` : 'that run starts once'} at ${clock(t.at + t.after)}`);
   }
   const repeated = upcoming.map((t) => repeatedRun(s, t)).find(Boolean);
   if (repeated) {
     const { transition: t, wall } = repeated;
+    const runs = matchesIn(s, t.at + t.after, t.at + t.before);
     notes.push(`on ${date(wall)} ${clock(t.at + t.after)}–${clock(t.at + t.before - 60)} happens twice in ${zone} (clocks go back from `
-      + `${clock(t.at + t.before)} to ${clock(t.at + t.after)}): the run at ${clock(wall)} runs once, the first time`);
+      + `${clock(t.at + t.before)} to ${clock(t.at + t.after)}): ${runs.length > 1 ? `the ${runs.length} runs at ${times(runs)} run once each` : `the run at ${clock(wall)} runs once`}, the first time`);
   }
   return notes;
 }

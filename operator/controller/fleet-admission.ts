@@ -16,7 +16,7 @@
 export interface FleetCaps {
   /** At most this many runs at once in the cluster; 0 is no cap. */
   readonly maxConcurrentRuns: number;
-  /** At most this many runs at once into one vault (vaultLocation); 0 is no cap. */
+  /** At most this many runs at once into one vault (vaultLocation, as `vaultKey` reads it); 0 is no cap. */
   readonly maxConcurrentRunsPerVault: number;
 }
 
@@ -40,6 +40,32 @@ export interface FleetDecision {
   readonly giveUp: HeldRun[];
   /** The runs still held after `start`, in the order they will start: position = index + 1. */
   readonly queue: HeldRun[];
+}
+
+/** Runs of equal path in one folder tree: no repeated, no trailing slashes. */
+function tidyPath(path: string): string {
+  return path.replace(/\/+/g, '/').replace(/(.)\/$/, '$1');
+}
+
+/** `Host:443` and `host` are one server; host names are case-insensitive, and credentials name no vault. */
+function tidyHost(authority: string): string {
+  return authority.slice(authority.lastIndexOf('@') + 1).toLowerCase().replace(/:443$/, '');
+}
+
+/**
+ * The vault a run writes to, for the per-vault cap: one vault written two ways (`S3.example.com` and
+ * `s3.example.com`, a trailing or doubled slash, `:443`) is one key, or a fleet could pass the cap by
+ * spelling. `pvc://<claim>` names a claim in the Backup's own namespace, so the namespace is part of it.
+ * Paths keep their case: object stores and file systems tell `Shops` from `shops`.
+ */
+export function vaultKey(namespace: string, vaultLocation: string): string {
+  const pvc = /^pvc:\/\/([^/]*)(.*)$/.exec(vaultLocation);
+  if (pvc) return `pvc://${namespace}/${pvc[1]}${tidyPath(`/${pvc[2]}`)}`.replace(/\/$/, '');
+  const url = /^(s3|rest):https:\/\/([^/]*)(.*)$/.exec(vaultLocation);
+  if (url) return `${url[1]}:https://${tidyHost(url[2])}${tidyPath(url[3])}`.replace(/\/$/, '');
+  const sftp = /^sftp:([^@]+)@([^:]+):(.*)$/.exec(vaultLocation);
+  if (sftp) return `sftp:${sftp[1]}@${sftp[2].toLowerCase()}:${tidyPath(sftp[3])}`;
+  return tidyPath(vaultLocation);
 }
 
 export function capsEnabled(caps: FleetCaps): boolean {

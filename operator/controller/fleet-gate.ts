@@ -6,13 +6,14 @@
  */
 import type { Logger } from 'pino';
 import * as api from '../../lib/permits/backup-api';
-import { BACKUP_LABEL, BACKUP_UID_LABEL, cronJobNameFor } from '../../lib/run/backup-job';
-import { isSecondPass } from './dst';
-import { decideFleet, FleetCaps, FleetRun, HeldRun } from './fleet-admission';
+import { BACKUP_LABEL, BACKUP_UID_LABEL, cronJobNameFor, cronScheduleOf } from '../../lib/run/backup-job';
+import { parseSchedule } from '../../lib/permits/cron';
+import { isExtraRun, isSecondPass, nearTransition } from './dst';
+import { decideFleet, FleetCaps, FleetRun, HeldRun, vaultKey } from './fleet-admission';
 import { KubeClient, resourcePath } from '../runtime/kube';
 import type { OperatorMetrics } from './metrics';
 import type { BackupObject, KubeObject } from './reconcile';
-import { isFinished, scheduledTimeOf } from './run-admission';
+import { isFinished, scheduledTimeOf, SKIPPED_RUN_ANNOTATION } from './run-admission';
 
 export interface QueuePlace {
   readonly position: number;
@@ -69,6 +70,18 @@ export class FleetGate {
     })();
   }
 
+  private isExtra(backup: BackupObject, at: number): boolean {
+    const zone = backup.spec.timeZone ?? api.DEFAULT_TIME_ZONE;
+    if (isSecondPass(zone, at)) return true;
+    // Most of the year no change is near: the schedule is not even read.
+    if (!nearTransition(zone, at)) return false;
+    try {
+      return isExtraRun(parseSchedule(cronScheduleOf(backup.spec.backupTime, { namespace: backup.metadata.namespace, name: backup.metadata.name })), zone, at);
+    } catch {
+      return false;
+    }
+  }
+
   private async pass(): Promise<void> {
     if (!this.sources.leading()) return;
     const now = Date.now();
@@ -82,7 +95,7 @@ export class FleetGate {
         this.started.delete(key);
         continue;
       }
-      const run = { key, backup: `${namespace}/${backup.metadata.name}`, vault: backup.spec.vaultLocation };
+      const run = { key, backup: `${namespace}/${backup.metadata.name}`, vault: vaultKey(namespace, backup.spec.vaultLocation) };
       const startedAt = this.started.get(key);
       if (job.spec?.suspend !== true || (startedAt !== undefined && now - startedAt < STARTED_GRACE_MS)) {
         if (job.spec?.suspend !== true) this.started.delete(key);
@@ -90,8 +103,8 @@ export class FleetGate {
         continue;
       }
       const scheduled = scheduledTimeOf(job, cronJobNameFor(backup.metadata.name));
-      // The second pass of a repeated hour is the reconcile's to drop, never to start.
-      if (scheduled !== undefined && isSecondPass(backup.spec.timeZone ?? api.DEFAULT_TIME_ZONE, scheduled)) continue;
+      // A repeat, or a run robfig should not have made, is the reconcile's to drop, never to start.
+      if (scheduled !== undefined && job.metadata.annotations?.[SKIPPED_RUN_ANNOTATION] === undefined && this.isExtra(backup, scheduled)) continue;
       const dueAt = scheduled ?? Date.parse(job.metadata.creationTimestamp ?? '') / 1000;
       if (Number.isNaN(dueAt)) continue;
       const deadline = backup.spec.startingDeadlineSeconds;

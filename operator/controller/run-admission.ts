@@ -6,7 +6,8 @@
  */
 import * as api from '../../lib/permits/backup-api';
 import { CronSchedule, nextAfter } from '../../lib/permits/cron';
-import { dstNotes, holdRuns, isSecondPass, nextDstCheck, recentSkippedRun } from './dst';
+import { RUN_NOW_LABEL } from '../../lib/run/backup-job';
+import { dstNotes, holdRuns, isExtraRun, nextDstCheck, recentSkippedRun } from './dst';
 import type { KubeObject } from './reconcile';
 
 /** The CronJob controller's annotation with the instant a Job was scheduled for (Kubernetes 1.28+). */
@@ -19,7 +20,7 @@ export interface RunDecisions {
   readonly hold: boolean;
   /** Suspended Jobs to start. */
   readonly admit: string[];
-  /** Suspended Jobs to delete unstarted: scheduled in the second pass of a repeated hour. */
+  /** Suspended Jobs to delete unstarted: scheduled in the second pass of a repeated hour, or past their starting deadline. */
   readonly drop: string[];
   /** A run a spring change skipped, to create now: its Job name and the instant it stands for. */
   readonly catchUp?: { readonly name: string; readonly due: Date; readonly wall: string };
@@ -105,9 +106,15 @@ export function decideRuns(input: RunInputs): RunDecisions {
   for (const job of jobs) {
     if (job.spec?.suspend !== true || isFinished(job)) continue;
     const at = scheduledTimeOf(job, cronJobName);
-    // Only the CronJob's own runs are held; a suspended Job of unknown origin is left as it is.
+    // A run-now Job held under a cap that has since been switched off has no gate left to start it:
+    // started here, or it would wait for good (and under Forbid hold back every later run).
+    if (at === undefined && job.metadata.labels?.[RUN_NOW_LABEL] !== undefined) admit.push(job.metadata.name);
+    // Otherwise only the CronJob's own runs are held; a suspended Job of unknown origin is left as it is.
     if (at === undefined) continue;
-    (isSecondPass(zone, at) ? drop : admit).push(job.metadata.name);
+    // Past its deadline a held run is a missed run, as the CronJob controller and the run cap treat one:
+    // an operator back after hours must not start a backup the Backup said was too late to start.
+    const late = input.startingDeadlineSeconds !== undefined && now >= at + input.startingDeadlineSeconds;
+    (late || (job.metadata.annotations?.[SKIPPED_RUN_ANNOTATION] === undefined && isExtraRun(input.schedule, zone, at)) ? drop : admit).push(job.metadata.name);
   }
 
   let catchUp: RunDecisions['catchUp'];
