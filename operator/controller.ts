@@ -12,9 +12,13 @@ import { OperatorMetrics } from './metrics';
 import { ObjectIndex } from './object-index';
 import { Backoff, WorkQueue } from './queue';
 import { dropJobTemplate, trimMetadata, trimPod } from './trim';
-import { BackupObject, BackupStatus, canonicalJson, KubeEvent, KubeObject, reconcile, Settings, timestamp } from './reconcile';
+import { BackupObject, canonicalJson, KubeEvent, KubeObject, reconcile, Settings, timestamp } from './reconcile';
 import { REASON } from './vocabulary';
 import { describeRefusal, RefusedWrite, withRefusals } from './write-outcome';
+import * as rapi from '../lib/restore-api';
+import { RESTORE_LABEL, RESTORE_UID_LABEL } from '../lib/restore-job';
+import type { RestoreObject } from './restore-reconcile';
+import { carryOutRestore, isFinal, RESTORE_KEY_PREFIX, RestoreContext } from './restore-writer';
 
 export const FIELD_MANAGER = 'mall-backup-operator';
 
@@ -40,6 +44,8 @@ const SOURCES = {
   jobs: { name: 'jobs', apiVersion: 'batch/v1', plural: 'jobs', labelSelector: BACKUP_UID_LABEL },
   pods: { name: 'pods', apiVersion: 'v1', plural: 'pods' },
   claims: { name: 'claims', apiVersion: 'v1', plural: 'persistentvolumeclaims' },
+  restores: { name: 'restores', apiVersion: api.BACKUP_API_VERSION, plural: rapi.RESTORE_PLURAL },
+  restoreJobs: { name: 'restore jobs', apiVersion: 'batch/v1', plural: 'jobs', labelSelector: RESTORE_UID_LABEL },
 } satisfies Record<string, Source>;
 type SourceName = keyof typeof SOURCES;
 
@@ -58,6 +64,7 @@ const INDEX_KEYS: Partial<Record<SourceName, (obj: KubeObject) => string[]>> = {
   },
   claims: (c) => [`name:${c.metadata.name}`, ...(c.metadata.labels?.[api.SHOP_LABEL] ? [`shop:${c.metadata.labels[api.SHOP_LABEL]}`] : [])],
   jobs: (j) => (j.metadata.labels?.[BACKUP_UID_LABEL] ? [`uid:${j.metadata.labels[BACKUP_UID_LABEL]}`] : []),
+  restoreJobs: (j) => (j.metadata.labels?.[RESTORE_UID_LABEL] ? [`uid:${j.metadata.labels[RESTORE_UID_LABEL]}`] : []),
   pods: (p) => [
     ...(p.metadata.labels?.[BACKUP_UID_LABEL] ? [`uid:${p.metadata.labels[BACKUP_UID_LABEL]}`] : []),
     ...(p.metadata.labels?.['job-name'] ? [`job:${p.metadata.labels['job-name']}`] : []),
@@ -228,6 +235,7 @@ export class Controller {
   private enqueueAll(): void {
     if (!this.leading) return;
     for (const b of this.list('backups')) this.queue.add(`${b.metadata.namespace}/${b.metadata.name}`);
+    this.enqueueRestores();
     this.metrics.queueDepth.set(this.queue.length);
   }
 
@@ -235,6 +243,7 @@ export class Controller {
     const ns = obj.metadata.namespace;
     // Taking the lead queues every Backup, so changes seen before then need no queueing of their own.
     if (!ns || !this.leading) return;
+    if (this.onRestoreChange(source, obj, ns)) return;
     switch (source) {
       case 'backups':
         this.queue.add(`${ns}/${obj.metadata.name}`);
@@ -260,6 +269,44 @@ export class Controller {
         break;
     }
     this.metrics.queueDepth.set(this.queue.length);
+  }
+
+  /** Restores not yet finished in `namespace` (all namespaces when undefined): few, so listed, not indexed. */
+  private enqueueRestores(namespace?: string): void {
+    for (const r of this.list('restores', namespace) as RestoreObject[]) {
+      if (!isFinal(r)) this.queue.add(`${RESTORE_KEY_PREFIX}${r.metadata.namespace}/${r.metadata.name}`);
+    }
+  }
+
+  /**
+   * Queues the Restores a change concerns; true when the change concerns Restores only. A Restore
+   * waiting for its Backup, a claim, or a pod to let go of a claim is looked at again on any such change.
+   */
+  private onRestoreChange(source: SourceName, obj: KubeObject, ns: string): boolean {
+    const owner = obj.metadata.labels?.[RESTORE_LABEL];
+    if (source === 'restores' || source === 'restoreJobs' || (source === 'pods' && owner)) {
+      this.queue.add(`${RESTORE_KEY_PREFIX}${ns}/${owner ?? obj.metadata.name}`);
+      this.metrics.queueDepth.set(this.queue.length);
+      return true;
+    }
+    if (source === 'backups' || source === 'claims' || source === 'pods') this.enqueueRestores(ns);
+    return false;
+  }
+
+  private get restoreContext(): RestoreContext {
+    const one = <T>(source: SourceName, namespace: string, name: string) => this.informers.get(source)!.map((i) => i.cache.get(name, namespace)).find(Boolean) as T | undefined;
+    return {
+      client: this.client,
+      settings: this.options.settings,
+      restore: (namespace, name) => one<RestoreObject>('restores', namespace, name),
+      backup: (namespace, name) => one<BackupObject>('backups', namespace, name),
+      restoreJob: (namespace, uid) => this.indexed('restoreJobs', namespace, [`uid:${uid}`])[0],
+      podsOfJob: (namespace, jobName) => this.indexed('pods', namespace, [`job:${jobName}`]),
+      claims: (namespace) => this.list('claims', namespace),
+      podsMounting: (namespace, claims) => this.indexed('pods', namespace, claims.map((c) => `claim:${c}`)),
+      writeStatus: (restore, status) => this.writeStatus(restore, status, rapi.RESTORE_PLURAL),
+      recordEvent: (restore, event) => this.recordEvent(restore, event, rapi.RESTORE_KIND),
+    };
   }
 
   private async work(): Promise<void> {
@@ -294,6 +341,10 @@ export class Controller {
 
   /** Reconciles one Backup; returns whether anything was written. */
   private async reconcileKey(key: string): Promise<boolean> {
+    if (key.startsWith(RESTORE_KEY_PREFIX)) {
+      const [namespace, name] = key.slice(RESTORE_KEY_PREFIX.length).split('/');
+      return carryOutRestore(this.restoreContext, namespace, name);
+    }
     const [namespace, name] = key.split('/');
     const backup = this.informers.get('backups')!.map((i) => i.cache.get(name, namespace)).find(Boolean) as BackupObject | undefined;
     if (!backup || backup.metadata.deletionTimestamp) {
@@ -365,16 +416,16 @@ export class Controller {
   }
 
   /** A merge patch of the status subresource, guarded by the resourceVersion the decision was made on. */
-  private async writeStatus(backup: BackupObject, status: BackupStatus): Promise<void> {
+  private async writeStatus(backup: KubeObject, status: object, plural: string = api.BACKUP_PLURAL): Promise<void> {
     const patch: Record<string, unknown> = { ...status };
     for (const key of Object.keys(backup.status ?? {})) if (!(key in status)) patch[key] = null;
     await this.client.mergePatch(
-      resourcePath(api.BACKUP_API_VERSION, api.BACKUP_PLURAL, backup.metadata.namespace, backup.metadata.name, 'status'),
+      resourcePath(api.BACKUP_API_VERSION, plural, backup.metadata.namespace, backup.metadata.name, 'status'),
       { metadata: { resourceVersion: backup.metadata.resourceVersion }, status: patch },
     );
   }
 
-  private async recordEvent(backup: BackupObject, event: KubeEvent): Promise<void> {
+  private async recordEvent(backup: KubeObject, event: KubeEvent, kind: string = api.BACKUP_KIND): Promise<void> {
     const now = new Date().toISOString();
     const namespace = backup.metadata.namespace!;
     try {
@@ -382,7 +433,7 @@ export class Controller {
         apiVersion: 'v1',
         kind: 'Event',
         metadata: { generateName: `${backup.metadata.name}.`, namespace },
-        involvedObject: { apiVersion: api.BACKUP_API_VERSION, kind: api.BACKUP_KIND, name: backup.metadata.name, namespace, uid: backup.metadata.uid, resourceVersion: backup.metadata.resourceVersion },
+        involvedObject: { apiVersion: api.BACKUP_API_VERSION, kind, name: backup.metadata.name, namespace, uid: backup.metadata.uid, resourceVersion: backup.metadata.resourceVersion },
         reason: event.reason,
         message: event.message.slice(0, 1024),
         type: event.type,
@@ -393,7 +444,7 @@ export class Controller {
         reportingComponent: FIELD_MANAGER,
       });
     } catch (error) {
-      // Events are best effort: a lost one must not hold up the Backup.
+      // Events are best effort: a lost one must not hold up the Backup or Restore.
       this.log.debug({ err: (error as ApiError).message }, 'event not recorded');
     }
   }

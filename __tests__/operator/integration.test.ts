@@ -264,6 +264,79 @@ test('deleting a Backup leaves its CronJob to garbage collection and nothing is 
   expect(server.list('CronJob', NS)).toEqual([]);
 });
 
+function fileRestore(name: string, spec: Record<string, unknown>): Obj {
+  return server.put({ apiVersion: 'mall.example.com/v1alpha1', kind: 'Restore', metadata: { name, namespace: NS }, spec: { backupName: 'bakery', ...spec } });
+}
+const restore = (name: string) => server.get('Restore', NS, name)!;
+const restorePhaseIs = (name: string, phase: string) => () => restore(name)?.status?.phase === phase && restore(name);
+
+/** What the Job controller and the kubelet do with a restore Job: a pod that ends, then the Job's outcome. */
+function finishRestoreJob(job: Obj, exitCode: number, message: string): void {
+  server.patchStatus('Job', NS, job.metadata.name, { startTime: '2026-11-25T09:00:00Z', active: 1 });
+  podFor(job, { terminated: { exitCode, reason: exitCode ? 'Error' : 'Completed', message } });
+  server.patchStatus('Job', NS, job.metadata.name, exitCode === 0
+    ? { active: null, succeeded: 1, completionTime: '2026-11-25T09:01:05Z', conditions: [{ type: 'Complete', status: 'True', lastTransitionTime: '2026-11-25T09:01:05Z' }] }
+    : { active: null, failed: 1, conditions: [{ type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit', lastTransitionTime: '2026-11-25T09:00:40Z' }] });
+}
+
+test('a Restore into new claims: the claim and the Job are created, and a Job that succeeds makes it Completed', async () => {
+  await operator();
+  fileBackup();
+  const filed = fileRestore('monday', { target: { newClaims: { size: '5Gi', storageClassName: 'fast' } } });
+  const job = await waitFor('the restore Job', () => server.get('Job', NS, 'restore-monday'));
+  expect(job.metadata.ownerReferences).toEqual([expect.objectContaining({ kind: 'Restore', uid: filed.metadata.uid, controller: true, blockOwnerDeletion: true })]);
+  expect(job.spec.template.spec.volumes[0]).toEqual({ name: 'target-0', persistentVolumeClaim: { claimName: 'monday-bakery-data' } });
+  // The new claim is nobody's: deleting the permit keeps the restored data.
+  const claim = server.get('PersistentVolumeClaim', NS, 'monday-bakery-data')!;
+  expect(claim.metadata.ownerReferences).toBeUndefined();
+  expect(claim.spec).toMatchObject({ storageClassName: 'fast', resources: { requests: { storage: '5Gi' } } });
+  await waitFor('Pending with the plan', () => restore('monday').status?.jobName === 'restore-monday' && restore('monday'));
+  await waitFor('a RestoreStarted event', () => server.list('Event', NS).find((e) => e.reason === 'RestoreStarted' && e.involvedObject.kind === 'Restore'));
+
+  finishRestoreJob(job, 0, 'restored bakery-data 4bba301e 2026-11-25T02:30:05Z 12 3456\n');
+  const done = await waitFor('Completed', restorePhaseIs('monday', 'Completed'));
+  expect(done.status).toMatchObject({
+    snapshotID: '4bba301e', durationSeconds: 65, startTime: '2026-11-25T09:00:00Z', completionTime: '2026-11-25T09:01:05Z',
+    claims: [{ claim: 'bakery-data', targetClaim: 'monday-bakery-data', snapshotID: '4bba301e', snapshotTime: '2026-11-25T02:30:05Z', files: 12, bytes: 3456 }],
+    message: 'restored 1 claim(s) from snapshot 4bba301e: 12 files, 3456 bytes in 65s',
+  });
+  expect(done.status.conditions).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'Succeeded', status: 'True', reason: 'RestoreSucceeded' })]));
+  await waitFor('a RestoreSucceeded event', () => server.list('Event', NS).find((e) => e.reason === 'RestoreSucceeded' && e.involvedObject.uid === filed.metadata.uid));
+  expect(server.list('Job', NS).filter((j) => j.metadata.name.startsWith('restore-'))).toHaveLength(1);
+});
+
+test('a Restore waits for its target claim; a failing Job makes it Failed with the pod\'s reason and a Warning', async () => {
+  await operator();
+  fileBackup();
+  fileRestore('tuesday', { target: { existingClaim: 'scratch' } });
+  const waiting = await waitFor('Pending ClaimNotFound', () => restore('tuesday').status?.conditions?.[0]?.reason === 'ClaimNotFound' && restore('tuesday'));
+  expect(waiting.status).toMatchObject({ phase: 'Pending', message: 'waiting for claim scratch (target.existingClaim) to exist' });
+  expect(server.get('Job', NS, 'restore-tuesday')).toBeUndefined();
+  // The claim appearing is a change the operator acts on, without waiting for a resync.
+  server.put({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'scratch', namespace: NS }, spec: { accessModes: ['ReadWriteOnce'] } });
+  const job = await waitFor('the restore Job', () => server.get('Job', NS, 'restore-tuesday'));
+  finishRestoreJob(job, 1, 'error no snapshot of Backup mall-shops/bakery holds claim bakery-data\n');
+  const failed = await waitFor('Failed', restorePhaseIs('tuesday', 'Failed'));
+  expect(failed.status.message).toBe('restore-tuesday failed: no snapshot of Backup mall-shops/bakery holds claim bakery-data');
+  expect(failed.status.conditions).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'Succeeded', status: 'False', reason: 'RestoreFailed' })]));
+  const event = await waitFor('a RestoreFailed Warning', () => server.list('Event', NS).find((e) => e.reason === 'RestoreFailed'));
+  expect(event).toMatchObject({ type: 'Warning', involvedObject: { kind: 'Restore', name: 'tuesday' } });
+});
+
+test('a restore Job refused by a quota (403) leaves the Restore Pending saying why; it starts once allowed', async () => {
+  server.failNext(2, (method, p) => method === 'POST' && p.endsWith('/jobs'), 403);
+  await operator();
+  fileBackup();
+  fileRestore('wednesday', { target: { newClaims: { size: '1Gi' } } });
+  const refused = await waitFor('Ready=False JobRefused', () => restore('wednesday').status?.conditions?.[0]?.reason === 'JobRefused' && restore('wednesday'));
+  expect(refused.status.phase).toBe('Pending');
+  expect(refused.status.message).toMatch(/^the API server refused Job restore-wednesday \(HTTP 403\): injected failure; check the namespace's ResourceQuota/);
+  await waitFor('a JobRefused Warning', () => server.list('Event', NS).find((e) => e.reason === 'JobRefused' && e.type === 'Warning'));
+  await waitFor('the Job once allowed', () => server.get('Job', NS, 'restore-wednesday'), 15_000);
+  await waitFor('Ready=True', () => restore('wednesday').status?.conditions?.[0]?.reason === 'JobCreated');
+  expect(server.list('PersistentVolumeClaim', NS).filter((c) => c.metadata.name === 'wednesday-bakery-data')).toHaveLength(1);
+});
+
 // Runs last: it reads the requests of every test above.
 test('RBAC: every call the operator made is granted by its synthesized roles, and nothing more is granted', () => {
   const roles = allObjects(synthDefaultApp()).filter((o) => ['ClusterRole', 'Role'].includes(o.kind) && o.metadata.name.startsWith('mall-backup-operator'));
@@ -276,7 +349,7 @@ test('RBAC: every call the operator made is granted by its synthesized roles, an
   }
   // Granted without a call of that verb: `create` on CronJobs, which the API server checks when a
   // server-side apply (a PATCH) creates the object; the owner's finalizers, checked for
-  // blockOwnerDeletion. Not exercised here: deleting a Job (run-now under Replace, in the pure tests).
-  const notExercised = ['batch/cronjobs: create', 'batch/jobs: delete', 'mall.example.com/backups/finalizers: update'];
+  // blockOwnerDeletion (Backups' and Restores'). Not exercised here: deleting a Job (run-now under Replace, in the pure tests).
+  const notExercised = ['batch/cronjobs: create', 'batch/jobs: delete', 'mall.example.com/backups/finalizers: update', 'mall.example.com/restores/finalizers: update'];
   expect(grants(roles).filter((g) => !notExercised.includes(g)).sort()).toEqual([...calls].sort());
 });
