@@ -11,6 +11,7 @@ import { ApiError, isConflict, isNotFound, isRefusal, KubeClient, resourcePath }
 import { OperatorMetrics } from './metrics';
 import { ObjectIndex } from './object-index';
 import { Backoff, WorkQueue } from './queue';
+import { WakeUps } from './wake-ups';
 import { dropJobTemplate, trimMetadata, trimPod } from './trim';
 import { BackupObject, canonicalJson, KubeEvent, KubeObject, reconcile, Settings, timestamp } from './reconcile';
 import { REASON } from './vocabulary';
@@ -143,6 +144,8 @@ export class Controller {
   private readonly inFlight = new Set<Promise<void>>();
   private resyncTimer?: NodeJS.Timeout;
   private workersRunning = 0;
+  /** Per Backup key: a reconcile when it turns Stale, which no watch event announces. */
+  private readonly staleChecks = new WakeUps((key) => this.queue.add(key));
   /** Per Backup uid: the inputs of the CronJob last applied or verified, and its resourceVersion then. */
   private readonly lastApplied = new Map<string, { inputs: string; resourceVersion: string }>();
 
@@ -217,6 +220,7 @@ export class Controller {
   /** Stops writing at once (another process leads now); the caches stay warm for a takeover. */
   public stopLeading(): void {
     this.leading = false;
+    this.staleChecks.clear();
   }
 
   private list(source: SourceName, namespace?: string): KubeObject[] {
@@ -350,6 +354,7 @@ export class Controller {
     if (!backup || backup.metadata.deletionTimestamp) {
       // Owner references remove its CronJob and Jobs; vault data is never touched.
       this.metrics.forget(namespace, name);
+      this.staleChecks.set(key, undefined);
       return false;
     }
     const uid = backup.metadata.uid!;
@@ -370,6 +375,8 @@ export class Controller {
       namespacePods: this.indexed('pods', namespace, claims.map((c) => `claim:${c.metadata.name}`)).filter((p) => !owned(p)),
       now: new Date(),
     }, this.options.settings);
+    // Fresh is True up to and including staleAt: look again just after it.
+    this.staleChecks.set(key, desired.staleAt && new Date(desired.staleAt.getTime() + 1000));
 
     // Every write is tried; whatever fails, the status is written last and says why.
     let wrote = false;
@@ -453,6 +460,7 @@ export class Controller {
   public async stop(): Promise<void> {
     this.stopping = true;
     if (this.resyncTimer) clearInterval(this.resyncTimer);
+    this.staleChecks.clear();
     this.queue.shutDown();
     await Promise.allSettled([...this.inFlight]);
     this.leading = false;

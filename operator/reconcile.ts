@@ -12,7 +12,7 @@ import { pvcVaultClaim, validateBackupName, validateBackupSpec } from '../lib/ba
 import { nextAfter, parseSchedule, previousAtOrBefore } from '../lib/cron';
 import type { ResourceSpec } from '../lib/resources';
 import { CONDITION, INPUTS_ANNOTATION, REASON, STATUS_LIMITS } from './vocabulary';
-import { FRESH_CONDITION, judgeFreshness } from '../lib/freshness';
+import { FRESH_CONDITION, FreshnessVerdict, judgeFreshness } from '../lib/freshness';
 
 /** A Kubernetes object as JSON; only the fields the operator reads are named. */
 export interface KubeObject {
@@ -108,6 +108,8 @@ export interface Desired {
   /** Whether `status` differs from the observed status: write it only then. */
   readonly statusChanged: boolean;
   readonly events: KubeEvent[];
+  /** While Fresh: when it turns Stale unless a run succeeds first (the controller looks again then). */
+  readonly staleAt?: Date;
 }
 
 export const READY = CONDITION.Ready;
@@ -364,7 +366,7 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
     ? { type: READY, status: 'False' as const, reason: readyProblem.reason, message: readyProblem.message }
     : { type: READY, status: 'True' as const, reason: REASON.CronJobReady, message: `runs "${cronScheduleOf(spec.backupTime)}" in ${spec.timeZone ?? api.DEFAULT_TIME_ZONE}${plan!.nodeName ? ` on node ${plan!.nodeName}` : ''}` };
   // Freshness: judged from times alone, so runs that silently stop happening turn it False too.
-  const fresh = problems.length > 0 ? { status: 'Unknown' as const, reason: 'InvalidSpec', message: 'the spec is not valid' } : judgeFreshness({
+  const fresh: FreshnessVerdict = problems.length > 0 ? { status: 'Unknown' as const, reason: 'InvalidSpec', message: 'the spec is not valid' } : judgeFreshness({
     backupTime: spec.backupTime, timeZone: spec.timeZone, freshness: spec.freshness, suspend: spec.suspend,
     lastSuccessfulTime: later(previous.lastSuccessfulTime, succeeded[succeeded.length - 1]?.status?.completionTime),
     createdAt: backup.metadata.creationTimestamp,
@@ -431,6 +433,7 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
 
   return {
     cronJob: desiredCronJob, cronJobChanged, cronJobInputs, createJobs, deleteJobs, status, statusChanged: canonicalJson(backup.status ?? {}) !== canonicalJson(status), events,
+    staleAt: fresh.status === 'True' ? fresh.staleAt : undefined,
   };
 }
 

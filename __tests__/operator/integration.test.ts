@@ -337,6 +337,23 @@ test('a restore Job refused by a quota (403) leaves the Restore Pending saying w
   expect(server.list('PersistentVolumeClaim', NS).filter((c) => c.metadata.name === 'wednesday-bakery-data')).toHaveLength(1);
 });
 
+test('a Backup turns Stale when its objective runs out, without waiting for a resync, and the metric follows', async () => {
+  const op = await operator('op-1', ['--resync-seconds=300']);
+  const lastSuccess = new Date(Math.floor(Date.now() / 1000) * 1000 - 56_000);
+  const staleAt = lastSuccess.getTime() + 60_000;
+  server.put({ ...fileBackup('bakery', { freshness: '1m' }), status: { lastSuccessfulTime: lastSuccess.toISOString().replace('.000Z', 'Z') } });
+  const fresh = await waitFor('Fresh=True', () => backup().status?.conditions?.find((c: any) => c.type === 'Fresh' && c.status === 'True'));
+  expect(fresh.reason).toBe('WithinObjective');
+  expect((await op.get('metrics', '/metrics')).text).toMatch(/mall_backup_fresh\{namespace="mall-shops",name="bakery"\} 1/);
+  const stale = await waitFor('Fresh=False', () => backup().status?.conditions?.find((c: any) => c.type === 'Fresh' && c.status === 'False'), 15_000);
+  expect(stale.reason).toBe('Stale');
+  expect(Date.now()).toBeGreaterThanOrEqual(staleAt);
+  // Well before the next resync (300 s): the wake-up at the objective's end did it.
+  expect(Date.parse(stale.lastTransitionTime) - staleAt).toBeLessThanOrEqual(5_000);
+  await waitFor('a Stale Warning', () => server.list('Event', NS).find((e) => e.reason === 'Stale' && e.type === 'Warning'));
+  await waitFor('the metric at 0', async () => /mall_backup_fresh\{namespace="mall-shops",name="bakery"\} 0/.test((await op.get('metrics', '/metrics')).text));
+});
+
 // Runs last: it reads the requests of every test above.
 test('RBAC: every call the operator made is granted by its synthesized roles, and nothing more is granted', () => {
   const roles = allObjects(synthDefaultApp()).filter((o) => ['ClusterRole', 'Role'].includes(o.kind) && o.metadata.name.startsWith('mall-backup-operator'));
