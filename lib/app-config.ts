@@ -30,6 +30,7 @@ export interface MallBackupConfig {
     readonly destinationServer: string;
     readonly automated: boolean;
   };
+  readonly monitoring: { readonly enabled: boolean };
 }
 
 export const DEFAULT_CONFIG: MallBackupConfig = {
@@ -52,6 +53,7 @@ export const DEFAULT_CONFIG: MallBackupConfig = {
     destinationServer: 'https://kubernetes.default.svc',
     automated: false,
   },
+  monitoring: { enabled: false },
 };
 
 const str = (description: string): JsonSchema => ({ type: 'string', minLength: 1, maxLength: 512, description });
@@ -93,6 +95,11 @@ export const CONFIG_SCHEMA: JsonSchema = {
         destinationServer: str('cluster API server URL'),
         automated: { type: 'boolean', description: 'automated sync with prune and self-heal' },
       },
+    },
+    monitoring: {
+      type: 'object',
+      description: 'Prometheus Operator alerts and scraping',
+      properties: { enabled: { type: 'boolean', description: 'render a PrometheusRule and a ServiceMonitor (needs the Prometheus Operator CRDs)' } },
     },
   },
 };

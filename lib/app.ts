@@ -3,6 +3,7 @@ import { Construct } from 'constructs';
 import { DEFAULT_CONFIG, MallBackupConfig } from './app-config';
 import { ArgoCdApplications, SYNC_OPTIONS, SYNC_WAVE, SYNC_WAVES } from './argocd';
 import { BackupApiChart, BackupOperatorChart, SampleBackupsChart } from './charts';
+import { BackupMonitoring } from './monitoring';
 import { SampleRestoresChart } from './restore-samples';
 
 /** One output file: which chart goes where, relative to the output folder. */
@@ -39,6 +40,13 @@ export function buildApp(app: App = new App(), config: MallBackupConfig = DEFAUL
     { path: '01-operator.yaml', chart: operator },
   ];
   if (gitops) annotateAll(operator, { [SYNC_WAVE]: SYNC_WAVES.operator });
+  if (config.monitoring.enabled) {
+    const chart = new Chart(app, 'monitoring');
+    new BackupMonitoring(chart, 'monitoring', { namespace: operator.operator.namespace, serviceSelector: operator.operator.metricsServiceSelector });
+    // The Prometheus Operator's CRDs come from elsewhere: a dry run must not fail on them.
+    if (gitops) annotateAll(chart, { [SYNC_WAVE]: SYNC_WAVES.operator, [SYNC_OPTIONS]: 'SkipDryRunOnMissingResource=true' });
+    files.push({ path: '02-monitoring.yaml', chart });
+  }
   if (config.samples.enabled) {
     const samples = new SampleBackupsChart(app, 'samples', { namespace: config.samples.namespace });
     if (gitops) annotateAll(samples, { [SYNC_WAVE]: SYNC_WAVES.samples, [SYNC_OPTIONS]: 'SkipDryRunOnMissingResource=true' });

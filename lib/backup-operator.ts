@@ -136,6 +136,8 @@ export class BackupOperator extends Construct {
   public readonly namespace: string;
   public readonly serviceAccountName: string;
   public readonly leaseName: string;
+  /** Labels selecting the operator's metrics Service (port `metrics`), e.g. for a ServiceMonitor. */
+  public readonly metricsServiceSelector: Record<string, string>;
 
   constructor(scope: Construct, id: string, props: BackupOperatorProps = {}) {
     super(scope, id);
@@ -183,6 +185,7 @@ export class BackupOperator extends Construct {
     this.leaseName = `${name}-leader`;
     const labels = standardLabels('operator');
     const selector = { 'app.kubernetes.io/name': labels['app.kubernetes.io/name'], 'app.kubernetes.io/component': 'operator' };
+    this.metricsServiceSelector = selector;
 
     if (props.createNamespace ?? true) {
       new k8s.KubeNamespace(this, 'Namespace', {

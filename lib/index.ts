@@ -13,4 +13,6 @@ export { RestoreCrd } from './restore-crd';
 export { ShopRestore, ShopRestoreProps } from './shop-restore';
 export { RestoreJob, RestorePodProps, RestoreClaimPlan, RestoreRef } from './restore-job';
 export { RESTORE_KIND, RESTORE_CRD_NAME } from './restore-api';
+export { BackupMonitoring, BackupMonitoringProps, BackupAlert, BACKUP_ALERTS } from './monitoring';
+export { METRIC, RUN_OUTCOMES } from './metric-names';
 export * from '../imports/mall.example.com';
