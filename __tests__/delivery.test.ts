@@ -5,6 +5,8 @@ import * as path from 'node:path';
 import { Testing } from 'cdk8s';
 import { parseAllDocuments } from 'yaml';
 import { Application } from '@kubernetes-models/argo-cd/argoproj.io/v1alpha1/Application';
+import { PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule';
+import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
 import { buildApp } from '../lib/app';
 import { ConfigError, DEFAULT_CONFIG, loadConfig, parseConfigText } from '../lib/app-config';
 import { renderManifests } from '../lib/manifest-writer';
@@ -127,8 +129,14 @@ describe.each(ENVIRONMENTS)('environment %s', (env) => {
   test('matches its snapshot and passes the gate', () => {
     const rendered = render();
     expect(rendered).toMatchSnapshot();
-    const builtIns = objectsOf(file).filter((o) => !/^(mall\.example\.com|argoproj\.io)\//.test(o.apiVersion));
+    const builtIns = objectsOf(file).filter((o) => !/^(mall\.example\.com|argoproj\.io|monitoring\.coreos\.com)\//.test(o.apiVersion));
     expect(gateProblems(builtIns)).toEqual([]);
+    // The Prometheus Operator's kinds, against its own schemas.
+    const models: Record<string, new (o: never) => { validate(): void }> = { PrometheusRule, ServiceMonitor };
+    for (const o of objectsOf(file).filter((x) => x.apiVersion.startsWith('monitoring.coreos.com/'))) {
+      expect(models[o.kind]).toBeDefined();
+      expect(() => new models[o.kind](o as never).validate()).not.toThrow();
+    }
   });
 
   test('is deterministic and its committed output is current (run `npm run synth:envs` when this fails)', () => {
