@@ -104,6 +104,8 @@ export async function carryOutRestore(ctx: RestoreContext, namespace: string, na
   }
   const outcome = withRestoreRefusals(desired.status, restore.status, refusals, timestamp(new Date()));
   const notStarted = refusals.length > 0 || transient !== undefined;
+  // After passing trouble alone (a 500, a timeout) the decided status would claim a Job that may not exist:
+  // the status stays as it was until the retry, which comes within seconds.
   const status = transient !== undefined && refusals.length === 0 ? restore.status ?? {} : outcome.status;
   if (canonicalJson(status) !== canonicalJson(restore.status ?? {})) {
     await ctx.writeStatus(restore, status);
