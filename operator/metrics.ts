@@ -2,10 +2,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { FRESH_CONDITION } from '../lib/freshness';
 import { METRIC, RunOutcome } from '../lib/metric-names';
 import type { BackupStatus, Condition } from './reconcile';
+import { VERIFIED_CONDITION } from './verification';
 import { CONDITION } from './vocabulary';
-
-/** The Verified condition of a Backup whose vault is checked (written once verification exists). */
-const VERIFIED_CONDITION = 'Verified';
 
 /** The outcome of the newest finished run, read from LastBackupSucceeded. */
 export function runOutcomeOf(status: BackupStatus): RunOutcome | undefined {
