@@ -1,10 +1,27 @@
-/** @type {import('jest').Config} */
-module.exports = {
+const base = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/__tests__'],
-  testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' } }] },
   moduleFileExtensions: ['ts', 'js', 'json'],
+};
+
+/** @type {import('jest').Config} */
+module.exports = {
   // The restic round trips wait on child processes; two workers keep the suite within a minute on 2 cores.
   maxWorkers: 2,
+  // One temporary folder per run, removed at the end (see __tests__/support/temp-folder.js).
+  globalSetup: '<rootDir>/__tests__/support/global-setup.js',
+  globalTeardown: '<rootDir>/__tests__/support/global-teardown.js',
+  projects: [
+    { ...base, displayName: 'unit', roots: ['<rootDir>/__tests__'], testMatch: ['**/*.test.ts'], testPathIgnorePatterns: ['/node_modules/', '<rootDir>/__tests__/cluster/'] },
+    {
+      ...base,
+      displayName: 'cluster',
+      roots: ['<rootDir>/__tests__/cluster'],
+      testMatch: ['**/*.test.ts'],
+      // One real control plane per run, started only when a cluster suite is selected (a project's global
+      // setup runs only then); every suite works in namespaces of its own.
+      globalSetup: '<rootDir>/__tests__/cluster/global-setup.ts',
+      globalTeardown: '<rootDir>/__tests__/cluster/global-teardown.ts',
+    },
+  ],
 };

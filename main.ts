@@ -1,29 +1,42 @@
 import * as v8 from 'node:v8';
 import { App } from 'cdk8s';
-import { configFileFrom, loadConfig } from './lib/app-config';
-import { buildApp } from './lib/app';
-import { renderManifests, writeManifestsAtomically } from './lib/manifest-writer';
+import { loadConfig } from './lib/delivery/app-config';
+import { buildApp } from './lib/delivery/app';
+import { CliCommand, parseCommandLine, UsageError } from './lib/common/cli';
+import { renderHelmChart } from './lib/delivery/helm-chart';
+import { renderManifests, writeManifestsAtomically } from './lib/delivery/manifest-writer';
 
-/**
- * `npm run synth [-- --config <file>] [--out <folder>]`. `cdk8s synth` passes its output folder in
- * CDK8S_OUTDIR; the configuration file may also come from MALL_BACKUP_CONFIG. Nothing is written unless
- * the whole app renders.
- */
-function flag(argv: string[], name: string): string | undefined {
-  const i = argv.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
-  if (i < 0) return undefined;
-  return argv[i].includes('=') ? argv[i].slice(name.length + 3) : argv[i + 1];
-}
+const FORMATS = ['plain', 'helm'] as const;
+const DEFAULT_OUT = { plain: 'dist', helm: 'helm/mall-backup' } as const;
 
+const SYNTH_COMMAND: CliCommand = {
+  usage: 'npm run synth --',
+  summary: 'Writes the Backup CRD, the operator, the samples and the Argo CD Applications (or, with --format helm, a Helm chart).\n'
+    + 'Nothing is written unless the whole app renders; the output folder must be empty, new or a previous synth output.',
+  options: [
+    { name: 'config', value: 'file', description: 'YAML or JSON configuration file', env: 'MALL_BACKUP_CONFIG' },
+    { name: 'out', value: 'folder', description: 'output folder', env: 'CDK8S_OUTDIR', default: `${DEFAULT_OUT.plain} (${DEFAULT_OUT.helm} for helm)` },
+    { name: 'format', value: FORMATS.join('|'), description: 'plain manifests or a Helm chart', default: 'plain' },
+  ],
+};
+
+/** `npm run synth`, `npm run synth:helm`, and `cdk8s synth` (which passes its output folder in CDK8S_OUTDIR). */
 function synth(argv: string[]): void {
   try {
-    const config = loadConfig(configFileFrom(argv, process.env));
-    const app = new App();
-    const layout = process.env.MALL_BACKUP_LAYOUT === 'helm' ? 'helm' : 'plain';
-    writeManifestsAtomically(renderManifests(buildApp(app, config, layout)), flag(argv, 'out') ?? app.outdir);
+    const args = parseCommandLine(SYNTH_COMMAND, argv);
+    if (!args) return;
+    const format = (args.format ?? 'plain') as (typeof FORMATS)[number];
+    if (!FORMATS.includes(format)) throw new UsageError(`--format ${JSON.stringify(format)} is not valid: use ${FORMATS.join(' or ')}`);
+    const config = loadConfig(args.config);
+    const source = args.config ?? 'defaults';
+    const rendered = format === 'helm' ? renderHelmChart(config, new App(), source) : renderManifests(buildApp(new App(), config, source));
+    const out = args.out ?? DEFAULT_OUT[format];
+    writeManifestsAtomically(rendered, out);
+    if (format === 'helm') process.stdout.write(`Helm chart written to ${out}\n`);
   } catch (error) {
-    process.stderr.write(`synth failed, nothing written: ${(error as Error).message}\n`);
-    process.exitCode = 1;
+    const usage = error instanceof UsageError;
+    process.stderr.write(`synth ${usage ? 'refused' : 'failed'}, nothing written: ${(error as Error).message}\n`);
+    process.exitCode = usage ? 2 : 1;
   }
 }
 

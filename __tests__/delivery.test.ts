@@ -3,13 +3,14 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Testing } from 'cdk8s';
-import { parseAllDocuments } from 'yaml';
+import { parseAllDocuments, stringify } from 'yaml';
 import { Application } from '@kubernetes-models/argo-cd/argoproj.io/v1alpha1/Application';
 import { PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule';
 import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
-import { buildApp } from '../lib/app';
-import { ConfigError, DEFAULT_CONFIG, loadConfig, parseConfigText } from '../lib/app-config';
-import { renderManifests } from '../lib/manifest-writer';
+import { buildApp } from '../lib/delivery/app';
+import { ConfigError, DEFAULT_CONFIG, loadConfig, parseConfigText } from '../lib/delivery/app-config';
+import { DEFAULT_OPERATOR_IMAGE } from '../lib/contractor/backup-operator';
+import { outputTree, renderManifests } from '../lib/delivery/manifest-writer';
 import { readTree } from './support/files';
 import { gateProblems, K8sObject } from './support/k8s-rules';
 
@@ -94,10 +95,10 @@ describe('configuration', () => {
       'config.operator.replicas 0 is not valid: use an integer from 1 to 10',
       'config.operator.logLevel "loud" is not valid: use one of fatal, error, warn, info, debug, trace',
       'config.operator.watchNamespaces lists "a" twice: each item must be unique',
-      'config.operator.colour is not a known field: use one of namespace, image, replicas, leaderElection, watchNamespaces, logLevel, resources',
+      'config.operator.colour is not a known field: use one of namespace, image, replicas, leaderElection, watchNamespaces, createWatchNamespaces, logLevel, resources',
       'config.samples.enabled "yes" is not valid: must be of type boolean, not string',
     ]);
-    expect(() => parseConfigText('operator: [', 'broken.yaml')).toThrow(/configuration broken.yaml is not valid:\n  - not YAML or JSON/);
+    expect(() => parseConfigText('operator: [', 'broken.yaml')).toThrow(/configuration broken.yaml is not valid:\n  - not valid YAML/);
   });
 
   test('a bad file fails `npm run synth` and leaves the output untouched', () => {
@@ -139,43 +140,98 @@ describe.each(ENVIRONMENTS)('environment %s', (env) => {
     }
   });
 
+  test('puts nothing in a namespace it does not create (Argo CD\'s own aside)', () => {
+    const objects = objectsOf(file);
+    const created = new Set(objects.filter((o) => o.kind === 'Namespace').map((o) => o.metadata.name));
+    const homeless = objects.filter((o) => o.metadata.namespace && o.kind !== 'Application' && !created.has(o.metadata.namespace));
+    expect(homeless.map((o) => `${o.kind} ${o.metadata.namespace}/${o.metadata.name}`)).toEqual([]);
+  });
+
   test('is deterministic and its committed output is current (run `npm run synth:envs` when this fails)', () => {
     expect(render()).toEqual(render());
-    expect(readTree(path.join(ROOT, 'environments', env))).toEqual(render());
+    expect(readTree(path.join(ROOT, 'environments', env))).toEqual(Object.fromEntries(outputTree(new Map(Object.entries(render())))));
   });
 });
 
-test('the prod environment: two replicas, two watched namespaces bound by RoleBindings, no samples', () => {
+test('the prod environment: two replicas, two watched namespaces it creates and binds by RoleBindings, no samples', () => {
   const objects = objectsOf(path.join(ROOT, 'config', 'prod.yaml'));
   expect(objects.find((o) => o.kind === 'Deployment')!.spec.replicas).toBe(2);
   expect(objects.filter((o) => o.kind === 'RoleBinding' && o.roleRef.kind === 'ClusterRole').map((o) => o.metadata.namespace).sort()).toEqual(['mall-kiosks', 'mall-shops']);
   expect(objects.filter((o) => o.kind === 'Backup')).toEqual([]);
+  const namespaces = objects.filter((o) => o.kind === 'Namespace').map((o) => o.metadata.name);
+  expect(namespaces).toEqual(['mall-shops', 'mall-kiosks', 'mall-backup-system']);
+  expect(objects.findIndex((o) => o.kind === 'Namespace' && o.metadata.name === 'mall-shops')).toBeLessThan(objects.findIndex((o) => o.kind === 'RoleBinding' && o.metadata.namespace === 'mall-shops'));
 });
 
 describe('Helm', () => {
   let chart: string;
   beforeAll(() => {
     chart = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mall-backup-helm-')), 'mall-backup');
-    execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'synth-helm.js'), chart], { cwd: ROOT, stdio: 'pipe' });
+    execFileSync('sh', [path.join(ROOT, 'scripts', 'synth.sh'), '--format', 'helm', '--out', chart], { cwd: ROOT, stdio: 'pipe' });
   }, 60_000);
   afterAll(() => fs.rmSync(path.dirname(chart), { recursive: true, force: true }));
+  const template = () => fs.readFileSync(path.join(chart, 'templates', 'operator.yaml'), 'utf8');
+  const values = () => parseAllDocuments(fs.readFileSync(path.join(chart, 'values.yaml'), 'utf8'))[0].toJS();
 
-  test('the chart has Chart.yaml, the CRD under crds/ and templates', () => {
-    expect(Object.keys(readTree(chart)).sort()).toEqual(['Chart.yaml', 'README.md', 'crds/00-backup-crd.yaml', 'templates/operator.yaml']);
+  test('the chart has Chart.yaml, values.yaml, the CRD under crds/ and templates', () => {
+    expect(Object.keys(readTree(chart)).sort()).toEqual(['.helmignore', '.mall-backup-output', 'Chart.yaml', 'crds/backup-crd.yaml', 'templates/operator.yaml', 'values.yaml']);
     const meta = parseAllDocuments(fs.readFileSync(path.join(chart, 'Chart.yaml'), 'utf8'))[0].toJS();
-    expect(meta).toMatchObject({ apiVersion: 'v2', name: 'mall-backup', version: require('../package.json').version, type: 'application' });
+    expect(meta).toMatchObject({ apiVersion: 'v2', name: 'mall-backup', version: require('../package.json').version, type: 'application', kubeVersion: '>=1.28.0-0' });
+    expect(fs.readFileSync(path.join(chart, '.helmignore'), 'utf8')).toBe('.mall-backup-output\n');
   });
 
-  test('crds/ holds exactly the synthesized CRD', () => {
-    expect(fs.readFileSync(path.join(chart, 'crds', '00-backup-crd.yaml'), 'utf8')).toBe(fs.readFileSync(path.join(ROOT, 'dist', '00-backup-crd.yaml'), 'utf8'));
+  test('crds/ holds the synthesized CRD, without the Argo CD annotations', () => {
+    const crd = parseAllDocuments(fs.readFileSync(path.join(chart, 'crds', 'backup-crd.yaml'), 'utf8')).map((d) => d.toJS());
+    const dist = parseAllDocuments(fs.readFileSync(path.join(ROOT, 'dist', '00-backup-crd.yaml'), 'utf8')).map((d) => d.toJS());
+    for (const doc of dist) delete doc.metadata.annotations;
+    expect(crd).toEqual(dist);
   });
 
-  test('every template parses as Kubernetes objects that pass the gate, with no Go template text to trip Helm', () => {
-    const text = fs.readFileSync(path.join(chart, 'templates', 'operator.yaml'), 'utf8');
-    expect(text).not.toMatch(/\{\{|\}\}/);
-    const objects = parseAllDocuments(text).map((d) => d.toJS() as K8sObject);
-    expect(objects.map((o) => o.kind)).toEqual(expect.arrayContaining(['Namespace', 'ServiceAccount', 'ClusterRole', 'Deployment', 'Service', 'NetworkPolicy']));
-    expect(objects.filter((o) => o.kind === 'CustomResourceDefinition')).toEqual([]);
+  test('values.yaml holds the four overrides, defaulting to the configuration', () => {
+    expect(values()).toEqual({ image: DEFAULT_OPERATOR_IMAGE, logLevel: 'info', watchNamespaces: [], resources: DEFAULT_CONFIG.operator.resources });
+    const referenced = new Set([...template().matchAll(/\.Values\.(\w+)/g)].map((m) => m[1]));
+    expect([...referenced].sort()).toEqual(Object.keys(values()).sort());
+  });
+
+  test('with the defaults filled in, the templates are the operator objects of dist/, which pass the gate', () => {
+    const v = values();
+    const rendered = renderHelmSubset(template(), v);
+    const objects = parseAllDocuments(rendered).map((d) => d.toJS() as K8sObject).filter(Boolean);
+    const dist = parseAllDocuments(fs.readFileSync(path.join(ROOT, 'dist', '01-operator.yaml'), 'utf8')).map((d) => d.toJS() as K8sObject);
+    for (const o of dist) delete o.metadata.annotations;
+    expect(objects).toEqual(dist);
     expect(gateProblems(objects)).toEqual([]);
   });
+
+  test('watchNamespaces in the values bind the Role per namespace and reach the operator; resources and heap follow', () => {
+    const rendered = renderHelmSubset(template(), { ...values(), watchNamespaces: ['shops', 'kiosks'], logLevel: 'debug', resources: { limits: { cpu: '1', memory: '1Gi' }, requests: { cpu: '100m', memory: '128Mi' } } });
+    const objects = parseAllDocuments(rendered).map((d) => d.toJS() as K8sObject).filter(Boolean);
+    expect(objects.filter((o) => o.kind === 'ClusterRoleBinding')).toEqual([]);
+    expect(objects.filter((o) => o.kind === 'RoleBinding' && o.roleRef.kind === 'ClusterRole').map((o) => o.metadata.namespace)).toEqual(['shops', 'kiosks']);
+    const container = objects.find((o) => o.kind === 'Deployment')!.spec.template.spec.containers[0];
+    expect(container.args).toEqual(expect.arrayContaining(['--log-level=debug', '--namespaces=shops,kiosks']));
+    expect(container.env.find((e: any) => e.name === 'NODE_OPTIONS').value).toBe('--max-old-space-size=512');
+    expect(container.resources.limits).toEqual({ cpu: '1', memory: '1Gi' });
+  });
 });
+
+/**
+ * Helm is not installable here (not in apt or npm), so this evaluates exactly the template constructs the
+ * chart uses, failing on any other: a template change that this does not know fails the test, not Helm later.
+ */
+function renderHelmSubset(text: string, v: any): string {
+  const memory = String(v.resources.limits.memory);
+  const heap = memory.endsWith('Gi') ? parseInt(memory, 10) * 512 : Math.max(16, Math.floor(parseInt(memory, 10) / 2));
+  const bindings = /\{\{- if \.Values\.watchNamespaces \}\}\n\{\{- range \.Values\.watchNamespaces \}\}\n([\s\S]*?)\{\{- end \}\}\n\{\{- else \}\}\n([\s\S]*?)\{\{- end \}\}\n/;
+  let out = text.replace(bindings, (_, each: string, none: string) =>
+    v.watchNamespaces.length ? v.watchNamespaces.map((ns: string) => each.replace('{{ . | quote }}', JSON.stringify(ns))).join('') : none);
+  out = out.replace(/^( *)\{\{- if \.Values\.watchNamespaces \}\}\n\1- \{\{ printf "--namespaces=%s" \(join "," \.Values\.watchNamespaces\) \| quote \}\}\n\1\{\{- end \}\}\n/m,
+    (_, indent: string) => v.watchNamespaces.length ? `${indent}- ${JSON.stringify(`--namespaces=${v.watchNamespaces.join(',')}`)}\n` : '');
+  out = out.replace(/^( *)resources:\n *\{\{- toYaml \.Values\.resources \| nindent (\d+) \}\}$/m, (_, indent: string, n: string) =>
+    `${indent}resources:\n${stringify(v.resources).trimEnd().split('\n').map((l) => ' '.repeat(Number(n)) + l).join('\n')}`);
+  out = out.replace('{{ .Values.image | quote }}', JSON.stringify(v.image))
+    .replace('{{ printf "--log-level=%s" .Values.logLevel | quote }}', JSON.stringify(`--log-level=${v.logLevel}`))
+    .replace(/\{\{ \$m := [^\n]*\{\{ end \}\}/, JSON.stringify(`--max-old-space-size=${heap}`));
+  expect(out).not.toMatch(/\{\{|\}\}/);
+  return out;
+}

@@ -1,4 +1,4 @@
-import { freshnessSeconds, judgeFreshness, schedulePeriodSeconds } from '../lib/freshness';
+import { freshnessSeconds, judgeFreshness, schedulePeriodSeconds } from '../lib/permits/freshness';
 
 const now = new Date('2024-05-10T12:00:00Z');
 const hoursAgo = (h: number) => new Date(now.getTime() - h * 3600_000).toISOString();

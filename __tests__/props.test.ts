@@ -1,6 +1,6 @@
 import { Chart, Duration, Testing } from 'cdk8s';
-import { BackupOperator, BackupOperatorProps } from '../lib/backup-operator';
-import { ShopBackup, ShopBackupProps } from '../lib/shop-backup';
+import { BackupOperator, BackupOperatorProps } from '../lib/contractor/backup-operator';
+import { ShopBackup, ShopBackupProps } from '../lib/permits/shop-backup';
 import { gateProblems, K8sObject } from './support/k8s-rules';
 
 const goodBackup: ShopBackupProps = {

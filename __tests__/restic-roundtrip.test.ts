@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { Testing } from 'cdk8s';
 import { parse } from 'yaml';
 import type { BackupSpec } from '../imports/mall.example.com';
-import { BackupCronJob, CACHE_MOUNT, DATA_ROOT, TMP_MOUNT, VAULT_MOUNT } from '../lib/backup-job';
+import { BackupCronJob, CACHE_MOUNT, DATA_ROOT, TMP_MOUNT, VAULT_MOUNT } from '../lib/run/backup-job';
 import { restrictedProblems } from './support/k8s-rules';
 import { runContainer } from './support/run-container';
 
@@ -148,9 +148,10 @@ describe('S3 vault over TLS (s3rver on 127.0.0.1)', () => {
   let server: ChildProcess | undefined;
   let endpoint: string;
   let tlsEnv: Record<string, string>;
+  let certs: string | undefined;
 
   beforeAll(async () => {
-    const certs = fs.mkdtempSync(path.join(os.tmpdir(), 'mall-backup-tls-'));
+    certs = fs.mkdtempSync(path.join(os.tmpdir(), 'mall-backup-tls-'));
     execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
       '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', path.join(certs, 'key.pem'), '-out', path.join(certs, 'cert.pem')], { stdio: 'ignore' });
     // Its own process: the tests block on restic, which would starve a server in this one.
@@ -165,7 +166,14 @@ describe('S3 vault over TLS (s3rver on 127.0.0.1)', () => {
     // S3rver's fixed credentials, as the vault Secret would carry them; Go reads SSL_CERT_FILE for trusted roots.
     tlsEnv = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', SSL_CERT_FILE: path.join(certs, 'cert.pem') };
   }, 30_000);
-  afterAll(() => { server?.kill('SIGTERM'); });
+  afterAll(async () => {
+    if (server && server.exitCode === null) {
+      const exited = new Promise((r) => server!.once('exit', r));
+      server.kill('SIGTERM');
+      await exited;
+    }
+    if (certs) fs.rmSync(certs, { recursive: true, force: true });
+  });
 
   test('back up, then restore every file with its bytes and mode', () => {
     const data = path.join(work, 'data');

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { restoreJobManifest } from '../lib/restore-job';
+import { restoreJobManifest } from '../lib/run/restore-job';
 import { restrictedProblems } from './support/k8s-rules';
 import { resticForRestore } from './support/restic-binary';
 import {

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ApiObject, Lazy, Testing } from 'cdk8s';
-import { renderManifests, writeManifestsAtomically } from '../lib/manifest-writer';
+import { outputTree, renderManifests, writeManifestsAtomically } from '../lib/delivery/manifest-writer';
 import { readTree } from './support/files';
 import { renderDefaultApp } from './support/synth';
 
@@ -12,18 +12,20 @@ let work: string;
 beforeEach(() => { work = fs.mkdtempSync(path.join(os.tmpdir(), 'mall-backup-synth-')); });
 afterEach(() => fs.rmSync(work, { recursive: true, force: true }));
 
+/** A folder as an earlier synth left it: its files and the marker listing them. */
 function previousOutput(): string {
   const outdir = path.join(work, 'dist');
-  fs.mkdirSync(path.join(outdir, 'samples'), { recursive: true });
-  fs.writeFileSync(path.join(outdir, 'old.yaml'), 'kind: Old\n');
-  fs.writeFileSync(path.join(outdir, 'samples', 'old.yaml'), 'kind: OldSample\n');
+  for (const [file, text] of outputTree(new Map([['old.yaml', 'kind: Old\n'], ['samples/old.yaml', 'kind: OldSample\n']]))) {
+    fs.mkdirSync(path.dirname(path.join(outdir, file)), { recursive: true });
+    fs.writeFileSync(path.join(outdir, file), text);
+  }
   return outdir;
 }
 
 test('writing replaces the folder exactly: stale files go, nothing is left beside it', () => {
   const outdir = previousOutput();
   writeManifestsAtomically(new Map([['a.yaml', 'kind: A\n'], ['samples/b.yaml', 'kind: B\n']]), outdir);
-  expect(readTree(outdir)).toEqual({ 'a.yaml': 'kind: A\n', 'samples/b.yaml': 'kind: B\n' });
+  expect(readTree(outdir)).toEqual(Object.fromEntries(outputTree(new Map([['a.yaml', 'kind: A\n'], ['samples/b.yaml', 'kind: B\n']]))));
   expect(fs.readdirSync(work)).toEqual(['dist']);
 });
 
@@ -51,7 +53,7 @@ test('`npm run synth`\'s command writes the default app, byte-identical to the i
   execFileSync('sh', [path.join(ROOT, 'scripts', 'synth.sh')], {
     cwd: ROOT, env: { ...process.env, CDK8S_OUTDIR: outdir }, stdio: 'pipe',
   });
-  expect(readTree(outdir)).toEqual(Object.fromEntries(renderDefaultApp()));
+  expect(readTree(outdir)).toEqual(Object.fromEntries(outputTree(renderDefaultApp())));
 }, 30_000);
 
 test('a failing synth exits non-zero and leaves the previous output untouched', () => {
@@ -60,9 +62,9 @@ test('a failing synth exits non-zero and leaves the previous output untouched', 
   const failing = path.join(work, 'failing-main.ts');
   fs.writeFileSync(failing, [
     `import { App } from ${JSON.stringify(require.resolve('cdk8s'))};`,
-    `import { buildApp } from ${JSON.stringify(path.join(ROOT, 'lib', 'app'))};`,
-    `import { ShopBackup } from ${JSON.stringify(path.join(ROOT, 'lib', 'shop-backup'))};`,
-    `import { renderManifests, writeManifestsAtomically } from ${JSON.stringify(path.join(ROOT, 'lib', 'manifest-writer'))};`,
+    `import { buildApp } from ${JSON.stringify(path.join(ROOT, 'lib', 'delivery', 'app'))};`,
+    `import { ShopBackup } from ${JSON.stringify(path.join(ROOT, 'lib', 'permits', 'shop-backup'))};`,
+    `import { renderManifests, writeManifestsAtomically } from ${JSON.stringify(path.join(ROOT, 'lib', 'delivery', 'manifest-writer'))};`,
     `const app = new App();`,
     `const files = buildApp(app);`,
     `new ShopBackup(files[2].chart, 'bad', { shopName: 'Bad', backupTime: '25:00', vaultLocation: 'x', vaultCredentialsSecret: 's' });`,

@@ -7,9 +7,9 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { VERIFY_SCRIPT } from '../lib/verify-script';
-import type { KubeObject } from '../operator/reconcile';
-import { judgeVerification, parseVerifyReport } from '../operator/verification';
+import { VERIFY_SCRIPT } from '../lib/run/verify-script';
+import type { KubeObject } from '../operator/controller/reconcile';
+import { judgeVerification, parseVerifyReport } from '../operator/controller/verification';
 import { resticForRestore } from './support/restic-binary';
 
 jest.setTimeout(120_000);

@@ -1,8 +1,9 @@
 /**
  * `npm run bench [-- --quick] [-- --only=synth,scale,operator,datapath]`: measures synth, scale, the
  * operator's initial sync and the backup data path, side by side with what users would pick instead,
- * prints a table and writes bench/RESULTS.md. Every figure is the median of several runs after a
- * warm-up, with min and max; ratios are taken within the same run. Not part of `npm test`.
+ * prints a table and (full runs only) writes bench/RESULTS.md. Every figure is the median of several runs
+ * after a warm-up, with min and max; ratios are taken within the same run. Not part of `npm test`.
+ * Its scratch folder is removed at the end, on failure and on Ctrl-C / SIGTERM.
  */
 import { spawnSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
@@ -13,15 +14,43 @@ import { FakeApiServer } from '../__tests__/support/fake-apiserver';
 import { OperatorProcess, operatorBundle, waitFor } from '../__tests__/support/operator-process';
 import { Testing } from 'cdk8s';
 import * as YAML from 'yaml';
-import { BackupCronJob } from '../lib/backup-job';
+import { BackupCronJob } from '../lib/run/backup-job';
+import { CliCommand, parseCommandLine, UsageError } from '../lib/common/cli';
 import { fileShops, procMemoryMiB } from './fleet';
 
 const ROOT = path.join(__dirname, '..');
-const args = process.argv.slice(2);
-const QUICK = args.includes('--quick');
-const ONLY = (args.find((a) => a.startsWith('--only='))?.slice(7) ?? 'synth,scale,operator,datapath').split(',');
-const RUNS = QUICK ? 5 : 9;
+const PARTS = ['synth', 'scale', 'operator', 'datapath'];
+const BENCH_COMMAND: CliCommand = {
+  usage: 'npm run bench --',
+  summary: 'Measures synth, scale, the operator\'s initial sync and the backup data path (needs restic; kubectl is optional).\n'
+    + 'Full run: roughly 10 minutes on 2 cores (estimated from its parts) and up to ~3 GiB in the temp folder at\n'
+    + 'once (1 GiB of shop data and the repositories restic writes from it, each removed after its run); writes\n'
+    + 'bench/RESULTS.md. Quick run: about 1-2 minutes (60 s measured without the data path) and ~200 MiB; prints only.\n'
+    + 'Ctrl-C removes the scratch folder.',
+  options: [
+    { name: 'quick', description: 'fewer runs, sizes and data; does not write bench/RESULTS.md' },
+    { name: 'only', value: PARTS.join(','), description: 'the parts to run', default: 'all' },
+  ],
+};
+let parsed: Record<string, string | undefined> | undefined;
+try {
+  parsed = parseCommandLine(BENCH_COMMAND, process.argv.slice(2), {});
+  for (const part of (parsed?.only ?? '').split(',').filter(Boolean)) {
+    if (!PARTS.includes(part)) throw new UsageError(`--only ${JSON.stringify(part)} is not valid: use a comma-separated list of ${PARTS.join(', ')}`);
+  }
+} catch (error) {
+  process.stderr.write(`bench refused: ${(error as Error).message}\n`);
+  process.exit(2);
+}
+if (!parsed) process.exit(0);
+const QUICK = parsed.quick === 'true';
+const ONLY = (parsed.only ?? PARTS.join(',')).split(',');
+const RUNS = QUICK ? 3 : 9;
 const WORK = fs.mkdtempSync(path.join(os.tmpdir(), 'mall-backup-bench-'));
+const cleanUp = () => fs.rmSync(WORK, { recursive: true, force: true });
+process.on('exit', cleanUp);
+// The terminal sends Ctrl-C to the child processes too; once they are gone, the scratch folder goes.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => { process.stderr.write(`bench: ${signal}, removing ${WORK}\n`); process.exit(130); });
 const report: string[] = [];
 
 interface Stats { median: number; min: number; max: number; runs: number }
@@ -39,6 +68,7 @@ function timeOnce(command: string, argv: string[], options: { cwd?: string; env?
   const start = process.hrtime.bigint();
   const run = spawnSync(command, argv, { cwd: options.cwd ?? ROOT, env: { ...process.env, ...options.env }, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  if (run.signal) throw new Error(`${command} was stopped by ${run.signal}`);
   if (run.status !== 0) throw new Error(`${command} ${argv.join(' ')} failed: ${run.stderr}`);
   return ms;
 }
@@ -99,7 +129,7 @@ async function benchScale(): Promise<void> {
     entryPoints: [path.join(__dirname, 'scale-app.ts')], outfile: bundle, bundle: true, platform: 'node', target: 'node20', format: 'cjs',
     logLevel: 'warning', external: ['cdk8s', 'constructs', 'cdk8s-plus-28', 'cdk8s-plus-28/*'], nodePaths: [path.join(ROOT, 'node_modules')],
   });
-  const sizes = QUICK ? [10, 100, 1000, 10000] : [10, 100, 1000, 10000];
+  const sizes = QUICK ? [10, 100, 1000] : [10, 100, 1000, 10000];
   const rows: string[] = [];
   let base: { n: number; ms: number } | undefined;
   for (const n of sizes) {
@@ -110,6 +140,7 @@ async function benchScale(): Promise<void> {
     const once = () => {
       const start = process.hrtime.bigint();
       const run = spawnSync(process.execPath, [bundle, String(n), path.join(WORK, `scale-${n}`)], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, NODE_PATH: path.join(ROOT, 'node_modules') } });
+      if (run.signal) throw new Error(`the scale app was stopped by ${run.signal}`);
       if (run.status !== 0) throw new Error(run.stderr);
       const result = JSON.parse(run.stdout);
       return { wall: Number(process.hrtime.bigint() - start) / 1e6, rss: result.maxRssMiB, inner: result.ms };
@@ -142,8 +173,8 @@ function deployedNodeOptions(): string {
 async function benchOperator(): Promise<void> {
   await operatorBundle();
   const nodeOptions = deployedNodeOptions();
-  const sizes = [1000, 10000];
-  const steadySeconds = QUICK ? 10 : 60;
+  const sizes = QUICK ? [1000] : [1000, 10000];
+  const steadySeconds = QUICK ? 5 : 60;
   const rows: string[] = [];
   for (const n of sizes) {
     const server = new FakeApiServer();
@@ -175,7 +206,7 @@ async function benchOperator(): Promise<void> {
 }
 
 function benchDataPath(): void {
-  const sizeMiB = QUICK ? 128 : 1024;
+  const sizeMiB = QUICK ? 64 : 1024;
   const shop = path.join(WORK, 'shop', 'data');
   fs.mkdirSync(shop, { recursive: true });
   const chunk = Buffer.alloc(1 << 20);
@@ -192,6 +223,14 @@ function benchDataPath(): void {
   const container = pod.containers[0];
   const env = { PATH: process.env.PATH!, RESTIC_PASSWORD: 'bench', RESTIC_CACHE_DIR: path.join(WORK, 'cache'), TMPDIR: path.join(WORK, 'tmp'), HOME: path.join(WORK, 'tmp') };
   fs.mkdirSync(env.TMPDIR, { recursive: true });
+  // Each run's repository holds a full copy of the data: removed at once, so the disk holds at most one.
+  const dropping = (repo: string, run: () => number) => {
+    try {
+      return run();
+    } finally {
+      fs.rmSync(repo, { recursive: true, force: true });
+    }
+  };
   const freshRepo = (name: string) => {
     const repo = path.join(WORK, 'vaults', `${name}-${crypto.randomUUID()}`);
     spawnSync('restic', ['init', '-q'], { env: { ...env, RESTIC_REPOSITORY: repo } });
@@ -203,13 +242,16 @@ function benchDataPath(): void {
     for (const e of container.env) jobEnv[e.name] = e.value;
     Object.assign(jobEnv, { RESTIC_REPOSITORY: repo, RESTIC_CACHE_DIR: env.RESTIC_CACHE_DIR, TMPDIR: env.TMPDIR, HOME: env.HOME, TERMINATION_LOG: path.join(env.TMPDIR, 'termination') });
     const argv = container.command.map((a: string) => (a === '/data/data' ? shop : a));
-    return timeOnce(argv[0], argv.slice(1), { env: jobEnv });
+    return dropping(repo, () => timeOnce(argv[0], argv.slice(1), { env: jobEnv }));
   };
-  const plain = () => timeOnce('restic', ['backup', '-q', '--host', 'bakery', shop], { env: { ...env, RESTIC_REPOSITORY: freshRepo('plain') } });
+  const plain = () => {
+    const repo = freshRepo('plain');
+    return dropping(repo, () => timeOnce('restic', ['backup', '-q', '--host', 'bakery', shop], { env: { ...env, RESTIC_REPOSITORY: repo } }));
+  };
   const plainWithForget = () => {
     const repo = freshRepo('forget');
-    return timeOnce('restic', ['backup', '-q', '--host', 'bakery', shop], { env: { ...env, RESTIC_REPOSITORY: repo } })
-      + timeOnce('restic', ['forget', '-q', '--prune', '--keep-last', '1'], { env: { ...env, RESTIC_REPOSITORY: repo } });
+    return dropping(repo, () => timeOnce('restic', ['backup', '-q', '--host', 'bakery', shop], { env: { ...env, RESTIC_REPOSITORY: repo } })
+      + timeOnce('restic', ['forget', '-q', '--prune', '--keep-last', '1'], { env: { ...env, RESTIC_REPOSITORY: repo } }));
   };
   const results = sideBySide({ 'the rendered Job\'s script': viaJob, 'plain restic backup': plain, 'plain restic backup + forget --prune': plainWithForget }, QUICK ? 3 : 5);
   const job = results['the rendered Job\'s script'].median;
@@ -225,8 +267,8 @@ async function main(): Promise<void> {
   const header = [
     '# Benchmark results', '',
     `Machine: ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}; Node ${process.version}; ` +
-    `restic ${spawnSync('restic', ['version'], { encoding: 'utf8' }).stdout.split(' ')[1] ?? '?'}; ` +
-    `kubectl ${spawnSync('kubectl', ['version', '--client', '-o', 'json'], { encoding: 'utf8' }).stdout.match(/"gitVersion":\s*"([^"]+)"/)?.[1] ?? '?'}.`,
+    `restic ${spawnSync('restic', ['version'], { encoding: 'utf8' }).stdout?.split(' ')[1] ?? 'not installed'}; ` +
+    `kubectl ${spawnSync('kubectl', ['version', '--client', '-o', 'json'], { encoding: 'utf8' }).stdout?.match(/"gitVersion":\s*"([^"]+)"/)?.[1] ?? '?'}.`,
     `Generated by \`npm run bench${QUICK ? ' -- --quick' : ''}\` on ${new Date().toISOString().slice(0, 10)}. The machine is shared and noisy: medians, with min–max.`, '',
   ];
   process.stdout.write(header.join('\n') + '\n');
@@ -234,12 +276,10 @@ async function main(): Promise<void> {
   if (ONLY.includes('scale')) await benchScale();
   if (ONLY.includes('operator')) await benchOperator();
   if (ONLY.includes('datapath')) benchDataPath();
-  if (ONLY.length === 4) fs.writeFileSync(path.join(__dirname, 'RESULTS.md'), [...header, ...report].join('\n'));
-  fs.rmSync(WORK, { recursive: true, force: true });
+  if (ONLY.length === PARTS.length && !QUICK) fs.writeFileSync(path.join(__dirname, 'RESULTS.md'), [...header, ...report].join('\n'));
 }
 
 main().catch((error) => {
   process.stderr.write(`${error.stack ?? error}\n`);
-  fs.rmSync(WORK, { recursive: true, force: true });
   process.exit(1);
 });

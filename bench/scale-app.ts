@@ -3,9 +3,9 @@
  * `npm run synth`. Prints {"backups", "ms", "maxRssMiB", "bytes"} as JSON. Usage: scale-app <N> <outdir>.
  */
 import { App, Chart } from 'cdk8s';
-import { buildApp } from '../lib/app';
-import { ShopBackup } from '../lib/shop-backup';
-import { renderManifests, writeManifestsAtomically } from '../lib/manifest-writer';
+import { buildApp } from '../lib/delivery/app';
+import { ShopBackup } from '../lib/permits/shop-backup';
+import { renderManifests, writeManifestsAtomically } from '../lib/delivery/manifest-writer';
 
 const started = process.hrtime.bigint();
 const count = Number(process.argv[2]);

@@ -2,17 +2,17 @@
  * mall-backup as a construct library: what another cdk8s app needs to register the Backup API, deploy
  * the operator and file permits. Everything else under lib/ serves this repository's own app.
  */
-export { BackupCrd, BackupCrdProps } from './backup-crd';
-export { BackupOperator, BackupOperatorProps, DEFAULT_OPERATOR_IMAGE, OPERATOR_IMAGE_REPOSITORY, LogLevel, LOG_LEVELS } from './backup-operator';
-export { ShopBackup, ShopBackupProps } from './shop-backup';
-export { BackupCronJob, BackupRunNowJob, BackupPodProps, RunNowJobProps, BackupRef, RESTIC_IMAGE } from './backup-job';
-export { BackupApiChart, BackupOperatorChart, SampleBackupsChart, SampleBackupsChartProps } from './charts';
-export { ResourceSpec, ResourceAmounts } from './resources';
-export { API_GROUP, API_VERSION, BACKUP_API_VERSION, BACKUP_KIND, BACKUP_CRD_NAME, SHOP_LABEL, RUN_NOW_ANNOTATION } from './backup-api';
-export { RestoreCrd } from './restore-crd';
-export { ShopRestore, ShopRestoreProps } from './shop-restore';
-export { RestoreJob, RestorePodProps, RestoreClaimPlan, RestoreRef } from './restore-job';
-export { RESTORE_KIND, RESTORE_CRD_NAME } from './restore-api';
-export { BackupMonitoring, BackupMonitoringProps, BackupAlert, BACKUP_ALERTS } from './monitoring';
-export { METRIC, RUN_OUTCOMES } from './metric-names';
+export { BackupCrd, BackupCrdProps } from './permits/backup-crd';
+export { BackupOperator, BackupOperatorProps, DEFAULT_OPERATOR_IMAGE, OPERATOR_IMAGE_REPOSITORY, LogLevel, LOG_LEVELS } from './contractor/backup-operator';
+export { ShopBackup, ShopBackupProps } from './permits/shop-backup';
+export { BackupCronJob, BackupRunNowJob, BackupPodProps, RunNowJobProps, BackupRef, RESTIC_IMAGE } from './run/backup-job';
+export { BackupApiChart, BackupOperatorChart, SampleBackupsChart, SampleBackupsChartProps } from './delivery/charts';
+export { ResourceSpec, ResourceAmounts } from './common/resources';
+export { API_GROUP, API_VERSION, BACKUP_API_VERSION, BACKUP_KIND, BACKUP_CRD_NAME, SHOP_LABEL, RUN_NOW_ANNOTATION } from './permits/backup-api';
+export { RestoreCrd } from './permits/restore-crd';
+export { ShopRestore, ShopRestoreProps } from './permits/shop-restore';
+export { RestoreJob, RestorePodProps, RestoreClaimPlan, RestoreRef } from './run/restore-job';
+export { RESTORE_KIND, RESTORE_CRD_NAME } from './permits/restore-api';
+export { BackupMonitoring, BackupMonitoringProps, BackupAlert, BACKUP_ALERTS } from './contractor/monitoring';
+export { METRIC, RUN_OUTCOMES } from './contractor/metric-names';
 export * from '../imports/mall.example.com';

@@ -1,6 +1,7 @@
-/** The operator's settings, from flags (`--name=value`) with environment variables as fallbacks. */
+/** The operator's settings, from flags (`--name value` or `--name=value`) with environment variables as fallbacks. */
 import * as os from 'node:os';
-import { LOG_LEVELS, LogLevel, OPERATOR_DEFAULTS } from '../lib/backup-operator';
+import { LOG_LEVELS, LogLevel, OPERATOR_DEFAULTS } from '../lib/contractor/backup-operator';
+import { CliCommand, CliOption, parseCommandLine, UsageError } from '../lib/common/cli';
 
 export interface OperatorConfig {
   readonly namespaces: string[];
@@ -19,69 +20,87 @@ export interface OperatorConfig {
   readonly workers: number;
   readonly kubeconfig?: string;
   readonly resticImage?: string;
+  /** Outside a cluster, how long to try to reach the API server at start before giving up. */
+  readonly connectTimeoutSeconds: number;
 }
 
-const FLAGS: Record<string, string> = {
-  namespaces: 'WATCH_NAMESPACES',
-  'leader-elect': 'LEADER_ELECT',
-  'lease-name': 'LEASE_NAME',
-  'lease-namespace': 'POD_NAMESPACE',
-  identity: 'POD_NAME',
-  'lease-duration-seconds': 'LEASE_DURATION_SECONDS',
-  'lease-retry-seconds': 'LEASE_RETRY_SECONDS',
-  'metrics-port': 'METRICS_PORT',
-  'probe-port': 'PROBE_PORT',
-  'bind-address': 'BIND_ADDRESS',
-  'log-level': 'LOG_LEVEL',
-  'resync-seconds': 'RESYNC_SECONDS',
-  workers: 'WORKERS',
-  kubeconfig: 'KUBECONFIG',
-  'restic-image': 'RESTIC_IMAGE',
+const DEFAULTS = {
+  leaseName: `${OPERATOR_DEFAULTS.name}-leader`,
+  leaseDurationSeconds: 15,
+  leaseRetrySeconds: 2,
+  bindAddress: '0.0.0.0',
+  resyncSeconds: 300,
+  workers: 4,
+  connectTimeoutSeconds: 60,
+} as const;
+
+const option = (name: string, value: string, description: string, env?: string, def?: string | number | boolean): CliOption =>
+  ({ name, value, description, env, default: def });
+
+export const OPERATOR_COMMAND: CliCommand = {
+  usage: 'npm run operator -- (in the image: node /app/operator.cjs)',
+  summary: 'The mall-backup operator: turns each Backup into a CronJob running restic. In a pod it uses its service-account\n'
+    + 'token; elsewhere --kubeconfig, KUBECONFIG or ~/.kube/config.',
+  options: [
+    option('namespaces', 'a,b', 'namespaces to watch, comma-separated', 'WATCH_NAMESPACES', 'all'),
+    option('leader-elect', 'true|false', 'elect a leader through a Lease', 'LEADER_ELECT', true),
+    option('lease-name', 'name', 'name of the Lease', 'LEASE_NAME', DEFAULTS.leaseName),
+    option('lease-namespace', 'namespace', 'namespace of the Lease', 'POD_NAMESPACE', OPERATOR_DEFAULTS.namespace),
+    option('identity', 'name', 'this replica\'s name in the Lease', 'POD_NAME', '<host>-<pid>'),
+    option('lease-duration-seconds', 'seconds', 'how long a Lease is held without renewal', 'LEASE_DURATION_SECONDS', DEFAULTS.leaseDurationSeconds),
+    option('lease-retry-seconds', 'seconds', 'how often to try to take or renew the Lease', 'LEASE_RETRY_SECONDS', DEFAULTS.leaseRetrySeconds),
+    option('metrics-port', 'port', 'Prometheus /metrics port (0: any free port)', 'METRICS_PORT', OPERATOR_DEFAULTS.metricsPort),
+    option('probe-port', 'port', '/healthz and /readyz port (0: any free port)', 'PROBE_PORT', OPERATOR_DEFAULTS.probePort),
+    option('bind-address', 'address', 'address the metrics and probe servers listen on', 'BIND_ADDRESS', DEFAULTS.bindAddress),
+    option('log-level', LOG_LEVELS.join('|'), 'log level', 'LOG_LEVEL', OPERATOR_DEFAULTS.logLevel),
+    option('resync-seconds', 'seconds', 'reconcile every Backup at least this often', 'RESYNC_SECONDS', DEFAULTS.resyncSeconds),
+    option('workers', 'n', 'Backups reconciled in parallel', 'WORKERS', DEFAULTS.workers),
+    option('kubeconfig', 'file', 'kubeconfig to use outside a cluster (without it: $KUBECONFIG, then ~/.kube/config)'),
+    option('restic-image', 'image', 'restic image of the backup pods', 'RESTIC_IMAGE', 'the pinned default'),
+    option('connect-timeout-seconds', 'seconds', 'outside a cluster, give up (exit 1) when the API server was not reached in this time; in a cluster it retries for ever', 'CONNECT_TIMEOUT_SECONDS', DEFAULTS.connectTimeoutSeconds),
+  ],
 };
 
-export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): OperatorConfig {
-  const values: Record<string, string> = {};
+/**
+ * The operator's configuration, or undefined when `--help` was asked for (the help is printed). Throws a
+ * UsageError naming every bad value, with what is allowed.
+ */
+export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv, out?: (text: string) => void): OperatorConfig | undefined {
+  const values = parseCommandLine(OPERATOR_COMMAND, argv, env, out);
+  if (!values) return undefined;
   const problems: string[] = [];
-  for (const arg of argv) {
-    const match = /^--([a-z-]+)=(.*)$/.exec(arg);
-    if (!match || !(match[1] in FLAGS)) {
-      problems.push(`unknown argument ${JSON.stringify(arg)}: use --<flag>=<value> with one of ${Object.keys(FLAGS).join(', ')}`);
-      continue;
-    }
-    values[match[1]] = match[2];
-  }
-  const get = (flag: string) => values[flag] ?? env[FLAGS[flag]];
   const int = (flag: string, fallback: number, min: number, max: number) => {
-    const raw = get(flag);
-    const value = raw === undefined || raw === '' ? fallback : Number(raw);
+    const raw = values[flag];
+    const value = raw === undefined ? fallback : Number(raw);
     if (!Number.isInteger(value) || value < min || value > max) problems.push(`--${flag} ${JSON.stringify(raw)} is not valid: use an integer from ${min} to ${max}`);
     return value;
   };
   const bool = (flag: string, fallback: boolean) => {
-    const raw = get(flag);
-    if (raw === undefined || raw === '') return fallback;
+    const raw = values[flag];
+    if (raw === undefined) return fallback;
     if (raw !== 'true' && raw !== 'false') problems.push(`--${flag} ${JSON.stringify(raw)} is not valid: use true or false`);
     return raw === 'true';
   };
-  const logLevel = (get('log-level') || OPERATOR_DEFAULTS.logLevel) as LogLevel;
+  const logLevel = (values['log-level'] ?? OPERATOR_DEFAULTS.logLevel) as LogLevel;
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) problems.push(`--log-level ${JSON.stringify(logLevel)} is not valid: use one of ${LOG_LEVELS.join(', ')}`);
   const config: OperatorConfig = {
-    namespaces: (get('namespaces') ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    namespaces: (values.namespaces ?? '').split(',').map((s) => s.trim()).filter(Boolean),
     leaderElect: bool('leader-elect', true),
-    leaseName: get('lease-name') || `${OPERATOR_DEFAULTS.name}-leader`,
-    leaseNamespace: get('lease-namespace') || OPERATOR_DEFAULTS.namespace,
-    identity: get('identity') || `${os.hostname()}-${process.pid}`,
-    leaseDurationSeconds: int('lease-duration-seconds', 15, 2, 300),
-    leaseRetrySeconds: int('lease-retry-seconds', 2, 1, 60),
+    leaseName: values['lease-name'] ?? DEFAULTS.leaseName,
+    leaseNamespace: values['lease-namespace'] ?? OPERATOR_DEFAULTS.namespace,
+    identity: values.identity ?? `${os.hostname()}-${process.pid}`,
+    leaseDurationSeconds: int('lease-duration-seconds', DEFAULTS.leaseDurationSeconds, 2, 300),
+    leaseRetrySeconds: int('lease-retry-seconds', DEFAULTS.leaseRetrySeconds, 1, 60),
     metricsPort: int('metrics-port', OPERATOR_DEFAULTS.metricsPort, 0, 65535),
     probePort: int('probe-port', OPERATOR_DEFAULTS.probePort, 0, 65535),
-    bindAddress: get('bind-address') || '0.0.0.0',
+    bindAddress: values['bind-address'] ?? DEFAULTS.bindAddress,
     logLevel,
-    resyncSeconds: int('resync-seconds', 300, 1, 86400),
-    workers: int('workers', 4, 1, 64),
-    kubeconfig: get('kubeconfig') || undefined,
-    resticImage: get('restic-image') || undefined,
+    resyncSeconds: int('resync-seconds', DEFAULTS.resyncSeconds, 1, 86400),
+    workers: int('workers', DEFAULTS.workers, 1, 64),
+    kubeconfig: values.kubeconfig,
+    resticImage: values['restic-image'],
+    connectTimeoutSeconds: int('connect-timeout-seconds', DEFAULTS.connectTimeoutSeconds, 1, 86400),
   };
-  if (problems.length > 0) throw new Error(`invalid operator configuration:\n  - ${problems.join('\n  - ')}`);
+  if (problems.length > 0) throw new UsageError(`invalid operator configuration:\n  - ${problems.join('\n  - ')}\n\nRun with --help for every option.`);
   return config;
 }

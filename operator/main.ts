@@ -1,15 +1,17 @@
 /**
  * The mall-backup operator. In a pod it uses its service-account token; elsewhere the current
- * kubeconfig (`npm run operator`). See config.ts for flags.
+ * kubeconfig (`npm run operator`). See config.ts for flags (`--help`).
  */
 import * as http from 'node:http';
 import { KubeConfig } from '@kubernetes/client-node';
 import pino from 'pino';
+import { UsageError } from '../lib/common/cli';
 import { parseConfig } from './config';
-import { Controller } from './controller';
-import { KubeClient } from './kube';
-import { LeaderElector } from './leader';
-import { OperatorMetrics } from './metrics';
+import { loadKubeConnection, NoClusterError, waitForApiServer } from './runtime/connect';
+import { Controller } from './controller/controller';
+import { KubeClient } from './runtime/kube';
+import { LeaderElector } from './runtime/leader';
+import { OperatorMetrics } from './controller/metrics';
 
 function listen(server: http.Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -20,10 +22,10 @@ function listen(server: http.Server, port: number, host: string): Promise<number
 
 async function main(): Promise<void> {
   const config = parseConfig(process.argv.slice(2), process.env);
+  if (!config) return;
   const log = pino({ level: config.logLevel, base: { component: 'mall-backup-operator' } });
-  const kc = new KubeConfig();
-  if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);
-  else kc.loadFromDefault();
+  const connection = loadKubeConnection(new KubeConfig(), config.kubeconfig, process.env);
+  const { kc } = connection;
 
   const metrics = new OperatorMetrics();
   const client = new KubeClient(kc);
@@ -46,7 +48,7 @@ async function main(): Promise<void> {
   });
   const probePort = await listen(probes, config.probePort, config.bindAddress);
   const metricsPort = await listen(metricsServer, config.metricsPort, config.bindAddress);
-  log.info({ probePort, metricsPort, namespaces: config.namespaces.length ? config.namespaces : 'all', leaderElection: config.leaderElect }, 'starting');
+  log.info({ probePort, metricsPort, namespaces: config.namespaces.length ? config.namespaces : 'all', leaderElection: config.leaderElect, kubeconfig: connection.source }, 'starting');
 
   const elector = config.leaderElect ? new LeaderElector(client, {
     namespace: config.leaseNamespace, name: config.leaseName, identity: config.identity,
@@ -73,6 +75,9 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
+  const server = kc.getCurrentCluster()?.server ?? '(no server)';
+  const reached = await waitForApiServer(client, server, connection, log, { timeoutMs: config.connectTimeoutSeconds * 1000, keepGoing: () => !shuttingDown });
+  if (!reached) return;
   await controller.start();
   log.info('caches synced');
   if (elector) elector.start();
@@ -80,6 +85,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error) => {
-  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
+  const known = error instanceof UsageError || error instanceof NoClusterError;
+  process.stderr.write(`mall-backup operator: ${known ? error.message : (error as Error)?.stack ?? String(error)}\n`);
+  process.exit(error instanceof UsageError ? 2 : 1);
 });

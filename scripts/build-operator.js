@@ -21,7 +21,6 @@ async function buildOperator(outfile = OUTFILE) {
     logLevel: 'warning',
     // pino loads optional transports by name; the operator logs JSON to stdout and needs none.
     external: ['pino-pretty'],
-    plugins: [require('./esbuild-k8s-only')],
   });
   return outfile;
 }

@@ -1,5 +1,5 @@
 /**
- * Writes lib/time-zones.ts: the time zone names Kubernetes accepts in a CronJob's timeZone. The API
+ * Writes lib/permits/time-zones.ts: the time zone names Kubernetes accepts in a CronJob's timeZone. The API
  * server and the controller manager embed Go's tzdata (`time/tzdata`), whose names are the entries
  * of $GOROOT/lib/time/zoneinfo.zip; Kubernetes further refuses "Local" and names whose parts break
  * its character rule. Node's ICU knows more (aliases, any letter case), so it cannot be the judge.
@@ -57,7 +57,7 @@ export function renderTimeZonesModule(zones: readonly string[], goVersion: strin
 if (require.main === module) {
   const { zip, goVersion } = goZoneinfoZip();
   const zones = kubernetesTimeZones(zipEntryNames(zip));
-  const target = path.join(__dirname, '..', 'lib', 'time-zones.ts');
+  const target = path.join(__dirname, '..', 'lib', 'permits', 'time-zones.ts');
   fs.writeFileSync(target, renderTimeZonesModule(zones, goVersion));
   process.stdout.write(`wrote ${zones.length} time zones from ${goVersion} to ${path.relative(process.cwd(), target)}\n`);
 }

@@ -7,8 +7,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { App, Chart, Yaml } from 'cdk8s';
-import { BackupCrd } from '../lib/backup-crd';
-import { RestoreCrd } from '../lib/restore-crd';
+import { BackupCrd } from '../lib/permits/backup-crd';
+import { RestoreCrd } from '../lib/permits/restore-crd';
 
 export function renderCrdYaml(): string {
   const chart = new Chart(new App(), 'crd');

@@ -5,8 +5,8 @@
  * checking is `npm test`'s job. With `--build-snapshot <blob>` it instead bundles everything into one
  * script and builds a V8 startup snapshot of it, which scripts/synth.sh (`npm run synth`) runs.
  *
- * Both bundles map `cdk8s-plus-28` to its L1 `k8s` module alone: the app uses no L2 construct, and
- * loading the L2 library would cost more than the whole synth.
+ * The sources import only cdk8s-plus-28's L1 module (`cdk8s-plus-28/lib/imports/k8s`): loading its L2
+ * library would cost more than the whole synth.
  */
 'use strict';
 const fs = require('node:fs');
@@ -14,7 +14,8 @@ const path = require('node:path');
 
 const ROOT = path.join(__dirname, '..');
 const BUNDLE = path.join(ROOT, 'node_modules', '.cache', 'mall-backup', 'synth.cjs');
-const SOURCES = ['main.ts', 'lib', 'imports', 'package.json', 'package-lock.json', __filename, path.join(__dirname, 'k8s-only.js'), path.join(__dirname, 'esbuild-k8s-only.js')];
+// What decides that a bundle or snapshot is stale: listed once, for this file and scripts/synth.sh.
+const SOURCES = fs.readFileSync(path.join(__dirname, 'synth-inputs.txt'), 'utf8').split('\n').filter(Boolean);
 
 function newestChange(entry) {
   const full = path.resolve(ROOT, entry);
@@ -29,8 +30,6 @@ function bundleIsFresh() {
   return bundle !== undefined && SOURCES.every((s) => newestChange(s) < bundle.mtimeMs);
 }
 
-const k8sOnly = require('./esbuild-k8s-only');
-
 async function build() {
   const staging = `${BUNDLE}.${process.pid}.tmp`;
   await require('esbuild').build({
@@ -41,7 +40,6 @@ async function build() {
     target: 'node20',
     format: 'cjs',
     logLevel: 'warning',
-    plugins: [k8sOnly],
     external: ['cdk8s', 'constructs', 'cdk8s-plus-28/*'],
   });
   fs.renameSync(staging, BUNDLE);
@@ -52,7 +50,7 @@ async function buildSnapshot(blob) {
   const script = `${blob}.${process.pid}.cjs`;
   await require('esbuild').build({
     entryPoints: [path.join(ROOT, 'main.ts')], outfile: script, bundle: true, platform: 'node', target: 'node20', format: 'cjs',
-    logLevel: 'warning', plugins: [k8sOnly],
+    logLevel: 'warning',
   });
   const staging = `${blob}.${process.pid}.tmp`;
   // --no-warnings: Node notes that child_process (which cdk8s loads for Helm includes) is not yet verified in snapshots.

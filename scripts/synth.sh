@@ -6,7 +6,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 blob="$root/node_modules/.cache/mall-backup/synth-$(node --version).blob"
 stale=""
 if [ -f "$blob" ]; then
-  stale=$(cd "$root" && find main.ts lib imports package.json package-lock.json scripts/synth.js scripts/synth.sh scripts/k8s-only.js scripts/esbuild-k8s-only.js -newer "$blob" 2>/dev/null | head -n 1)
+  # The inputs are listed once, in scripts/synth-inputs.txt, which scripts/synth.js reads too.
+  stale=$(cd "$root" && find $(cat scripts/synth-inputs.txt) -newer "$blob" 2>/dev/null | head -n 1)
 fi
 if [ ! -f "$blob" ] || [ -n "$stale" ]; then
   node "$root/scripts/synth.js" --build-snapshot "$blob"

@@ -1,7 +1,7 @@
 /** The operator's informer-cache helpers: the secondary index and what is trimmed from cached objects. */
-import { ObjectIndex } from '../../operator/object-index';
-import type { KubeObject } from '../../operator/reconcile';
-import { trimMetadata, trimPod } from '../../operator/trim';
+import { ObjectIndex } from '../../operator/runtime/object-index';
+import type { KubeObject } from '../../operator/controller/reconcile';
+import { trimMetadata, trimPod } from '../../operator/runtime/trim';
 
 const claim = (name: string, shop?: string, namespace = 'mall-shops'): KubeObject => ({
   metadata: { name, namespace, labels: shop ? { 'mall.example.com/shop': shop } : {} },

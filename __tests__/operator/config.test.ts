@@ -1,11 +1,11 @@
-import { Backoff } from '../../operator/queue';
+import { Backoff } from '../../operator/runtime/queue';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseConfig } from '../../operator/config';
-import { WorkQueue } from '../../operator/queue';
-import { DEFAULT_OPERATOR_IMAGE, OPERATOR_IMAGE_REPOSITORY } from '../../lib/backup-operator';
-import { NONROOT_ID } from '../../lib/pod-security';
+import { WorkQueue } from '../../operator/runtime/queue';
+import { DEFAULT_OPERATOR_IMAGE, OPERATOR_IMAGE_REPOSITORY } from '../../lib/contractor/backup-operator';
+import { NONROOT_ID } from '../../lib/common/pod-security';
 import { allObjects, synthDefaultApp } from '../support/synth';
 
 describe('operator configuration', () => {
@@ -40,13 +40,20 @@ describe('operator configuration', () => {
     expect(parseConfig(['--namespaces=a,b', '--log-level=debug'], { WATCH_NAMESPACES: 'c', LOG_LEVEL: 'warn' })).toMatchObject({ namespaces: ['a', 'b'], logLevel: 'debug' });
   });
 
-  test('bad settings are all reported, with what is allowed', () => {
-    expect(() => parseConfig(['--metrics-port=http', '--leader-elect=yes', '--log-level=loud', 'extra'], {})).toThrow(
+  test('bad settings are all reported, with what is allowed; --flag value works like --flag=value', () => {
+    expect(() => parseConfig(['--metrics-port=http', '--leader-elect', 'yes', '--log-level=loud'], {})).toThrow(
       'invalid operator configuration:\n'
-      + '  - unknown argument "extra": use --<flag>=<value> with one of namespaces, leader-elect, lease-name, lease-namespace, identity, lease-duration-seconds, lease-retry-seconds, metrics-port, probe-port, bind-address, log-level, resync-seconds, workers, kubeconfig, restic-image\n'
       + '  - --log-level "loud" is not valid: use one of fatal, error, warn, info, debug, trace\n'
       + '  - --leader-elect "yes" is not valid: use true or false\n'
       + '  - --metrics-port "http" is not valid: use an integer from 0 to 65535');
+    expect(parseConfig(['--namespaces', 'a,b', '--workers', '8'], {})).toMatchObject({ namespaces: ['a', 'b'], workers: 8 });
+    expect(() => parseConfig(['extra'], {})).toThrow('unexpected argument "extra"');
+  });
+
+  test('--help prints the options and yields no configuration', () => {
+    let printed = '';
+    expect(parseConfig(['--help'], {}, (t) => { printed += t; })).toBeUndefined();
+    expect(printed).toContain('--connect-timeout-seconds <seconds>');
   });
 });
 

@@ -3,8 +3,8 @@
  * hangs the tests control.
  */
 import pino from 'pino';
-import { ApiError } from '../../operator/kube';
-import { LeaderElector, LeaseClient, leaderElectionProblems } from '../../operator/leader';
+import { ApiError } from '../../operator/runtime/kube';
+import { LeaderElector, LeaseClient, leaderElectionProblems } from '../../operator/runtime/leader';
 import { waitFor } from '../support/operator-process';
 
 const log = pino({ level: 'silent' });

@@ -1,6 +1,6 @@
-import type { BackupObject, KubeObject } from '../../operator/reconcile';
-import { parseRestoreReport, reconcileRestore, RestoreObject, RestoreObserved } from '../../operator/restore-reconcile';
-import { RESTORE_UID_LABEL } from '../../lib/restore-job';
+import type { BackupObject, KubeObject } from '../../operator/controller/reconcile';
+import { parseRestoreReport, reconcileRestore, RestoreObject, RestoreObserved } from '../../operator/controller/restore-reconcile';
+import { RESTORE_UID_LABEL } from '../../lib/run/restore-job';
 import { restrictedProblems } from '../support/k8s-rules';
 
 const now = new Date('2024-05-02T10:00:00Z');

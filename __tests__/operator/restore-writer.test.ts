@@ -2,10 +2,10 @@
  * How the controller applies a Restore's reconcile: claims before the Job, the Job only once every claim
  * exists, the status last whatever failed, and refusals reported in words without failing the Restore.
  */
-import { ApiError } from '../../operator/kube';
-import type { BackupObject, KubeEvent, KubeObject } from '../../operator/reconcile';
-import type { RestoreObject, RestoreStatus } from '../../operator/restore-reconcile';
-import { carryOutRestore, RestoreContext } from '../../operator/restore-writer';
+import { ApiError } from '../../operator/runtime/kube';
+import type { BackupObject, KubeEvent, KubeObject } from '../../operator/controller/reconcile';
+import type { RestoreObject, RestoreStatus } from '../../operator/controller/restore-reconcile';
+import { carryOutRestore, RestoreContext } from '../../operator/controller/restore-writer';
 
 const backup: BackupObject = {
   metadata: { name: 'bakery', namespace: 'ns', uid: 'b-uid' },

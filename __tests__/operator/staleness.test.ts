@@ -2,9 +2,9 @@
  * Turning Stale is a change of the clock: reconcile says when it will happen, the controller wakes the
  * Backup then, and the metrics follow the conditions.
  */
-import { reconcile } from '../../operator/reconcile';
-import { OperatorMetrics, runOutcomeOf } from '../../operator/metrics';
-import { WakeUps } from '../../operator/wake-ups';
+import { reconcile } from '../../operator/controller/reconcile';
+import { OperatorMetrics, runOutcomeOf } from '../../operator/controller/metrics';
+import { WakeUps } from '../../operator/runtime/wake-ups';
 import { backupObject, observed } from './fixtures';
 
 const now = new Date('2026-11-25T10:00:00Z');

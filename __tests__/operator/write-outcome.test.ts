@@ -1,8 +1,8 @@
-import { BACKUP_SCHEMA } from '../../lib/backup-schema';
-import { schemaProblems } from '../../lib/backup-validation';
-import { reconcile, runNowRecord } from '../../operator/reconcile';
-import { INPUTS_ANNOTATION, REASON } from '../../operator/vocabulary';
-import { withRefusals } from '../../operator/write-outcome';
+import { BACKUP_SCHEMA } from '../../lib/permits/backup-schema';
+import { schemaProblems } from '../../lib/permits/backup-validation';
+import { reconcile, runNowRecord } from '../../operator/controller/reconcile';
+import { INPUTS_ANNOTATION, REASON } from '../../operator/controller/vocabulary';
+import { withRefusals } from '../../operator/controller/write-outcome';
 import { asStored, backupObject, observed, workloadPod } from './fixtures';
 
 const statusProblems = (status: unknown) => schemaProblems(BACKUP_SCHEMA.properties!.status, status, 'status');

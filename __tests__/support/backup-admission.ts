@@ -68,14 +68,35 @@ function fieldPath(instancePath: string): string {
   return instancePath.split('/').filter(Boolean).map((p) => (/^\d+$/.test(p) ? `[${p}]` : `.${p}`)).join('').replace(/^\./, '');
 }
 
+/**
+ * ajv's error in the API server's words (apiextensions-apiserver's schema validation and strict decoding),
+ * so the offline model and the real server can be compared message by message (`cluster/admission.test.ts`).
+ */
 function describeAjvError(e: ErrorObject): string {
   const at = fieldPath(e.instancePath);
-  if (e.keyword === 'additionalProperties') {
-    return `${at ? at + '.' : ''}${(e.params as any).additionalProperty}: unknown field`;
+  const p = e.params as any;
+  const value = (v: unknown) => (typeof v === 'string' ? JSON.stringify(v) : String(v));
+  switch (e.keyword) {
+    case 'additionalProperties': return `unknown field "${at ? at + '.' : ''}${p.additionalProperty}"`;
+    case 'required': return `${at ? at + '.' : ''}${p.missingProperty}: Required value`;
+    case 'enum': return `${at}: Unsupported value: ${value(e.data)}: supported values: ${p.allowedValues.map((v: string) => `"${v}"`).join(', ')}`;
+    case 'minimum': return `${at}: Invalid value: ${e.data}: ${at} in body should be greater than or equal to ${p.limit}`;
+    case 'maximum': return `${at}: Invalid value: ${e.data}: ${at} in body should be less than or equal to ${p.limit}`;
+    case 'minItems': return `${at}: Invalid value: ${(e.data as unknown[]).length}: ${at} in body should have at least ${p.limit} items`;
+    case 'maxLength': return `${at}: Too long: may not be more than ${p.limit} bytes`;
+    case 'pattern': return `${at}: Invalid value: ${value(e.data)}: ${at} in body should match '${p.pattern}'`;
+    case 'type': {
+      const actual = Array.isArray(e.data) ? 'array' : e.data === null ? 'null' : typeof e.data;
+      return `${at}: Invalid value: "${actual}": ${at} in body must be of type ${p.type}: "${actual}"`;
+    }
+    default: return `${at}: Invalid value: ${JSON.stringify(e.data)}: ${e.message}`;
   }
-  if (e.keyword === 'required') return `${at ? at + '.' : ''}${(e.params as any).missingProperty}: Required value`;
-  if (e.keyword === 'enum') return `${at}: Unsupported value: supported values: ${(e.params as any).allowedValues.map((v: string) => `"${v}"`).join(', ')}`;
-  return `${at}: Invalid value: ${JSON.stringify(e.data)}: ${e.message}`;
+}
+
+/** The value the API server prints before a failed rule's message: none for objects and lists. */
+function shownValue(schema: Schema, value: unknown): string {
+  if (schema.type === 'object' || schema.type === 'array') return '';
+  return `${typeof value === 'string' ? JSON.stringify(value) : String(value)}: `;
 }
 
 export class BackupAdmission {
@@ -140,7 +161,7 @@ export class BackupAdmission {
           if (typeof rendered === 'string') message = rendered;
         }
         if (result !== false) message = `${message} (rule did not evaluate to a bool: ${String(result)})`;
-        errors.push(`${at}${rule.fieldPath ?? ''}: Invalid value: ${message}`);
+        errors.push(`${at}${rule.fieldPath ?? ''}: Invalid value: ${shownValue(schema, value)}${message}`);
       }
     }
     if (Array.isArray(value) && schema.items) {

@@ -10,10 +10,17 @@ const { buildOperator } = require('../../scripts/build-operator.js');
 
 let bundle: Promise<string> | undefined;
 
-/** Builds the operator bundle once per test file, into a temp folder. */
+/**
+ * Builds the operator bundle once per test file. Its temp folder is removed when the test process exits
+ * (the bundle is used until the last test of the file).
+ */
 export function operatorBundle(): Promise<string> {
-  bundle ??= buildOperator(path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mall-backup-op-')), 'operator.cjs')) as Promise<string>;
-  return bundle;
+  if (!bundle) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mall-backup-op-'));
+    process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+    bundle = buildOperator(path.join(dir, 'operator.cjs')) as Promise<string>;
+  }
+  return bundle!;
 }
 
 /** Polls `check` every `intervalMs` until it returns a value, failing after `timeoutMs`. */
@@ -36,7 +43,8 @@ export class OperatorProcess {
 
   public async start(options: { waitForSync?: boolean } = {}): Promise<this> {
     const file = await operatorBundle();
-    const kubeconfig = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mall-backup-kc-')), 'config');
+    const kubeconfigDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mall-backup-kc-'));
+    const kubeconfig = path.join(kubeconfigDir, 'config');
     fs.writeFileSync(kubeconfig, this.server.kubeconfig(this.identity));
     this.child = spawn(process.execPath, [file,
       `--kubeconfig=${kubeconfig}`, `--identity=${this.identity}`, '--metrics-port=0', '--probe-port=0', '--bind-address=127.0.0.1',
@@ -52,6 +60,7 @@ export class OperatorProcess {
     let stderr = '';
     this.child.stderr!.on('data', (chunk) => { stderr += chunk; });
     this.exit = new Promise((resolve) => this.child!.on('exit', (code) => {
+      fs.rmSync(kubeconfigDir, { recursive: true, force: true });
       if (code !== 0 && stderr) this.logs.push({ msg: 'stderr', stderr });
       resolve(code);
     }));

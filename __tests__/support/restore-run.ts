@@ -7,8 +7,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Testing } from 'cdk8s';
 import type { BackupSpec } from '../../imports/mall.example.com';
-import { BackupCronJob, CACHE_MOUNT, DATA_ROOT, TMP_MOUNT, VAULT_MOUNT } from '../../lib/backup-job';
-import { RESTORE_MOUNT, RestoreClaimPlan, restoreJobManifest, RestorePodProps } from '../../lib/restore-job';
+import { BackupCronJob, CACHE_MOUNT, DATA_ROOT, TMP_MOUNT, VAULT_MOUNT } from '../../lib/run/backup-job';
+import { RESTORE_MOUNT, RestoreClaimPlan, restoreJobManifest, RestorePodProps } from '../../lib/run/restore-job';
 import { runContainer } from './run-container';
 
 export const PASSWORD = 'correct horse battery staple';

@@ -1,0 +1,106 @@
+/**
+ * The whole Backup admission table through the real API server (server-side dry-run creates with strict
+ * field validation, as kubectl sends them), and, case by case, the offline model (ajv + CEL in
+ * `support/backup-admission.ts`) against it: same verdict, same defaults, and every message the model
+ * gives is one the server gives. The offline model stays the fast check because it agrees here.
+ */
+import { BackupAdmission } from '../support/backup-admission';
+import { backup, INVALID, VALID } from '../support/backup-cases';
+import { allObjects, backupSchemaOf, synthDefaultApp } from '../support/synth';
+import { client, installBackupCrd, namespaces, Response } from './cluster';
+
+jest.setTimeout(120_000);
+
+const offline = new BackupAdmission(backupSchemaOf(allObjects(synthDefaultApp())));
+const spaces = namespaces('admission');
+let ns: string;
+
+const path = (namespace: string, name = '') => `/apis/mall.example.com/v1alpha1/namespaces/${namespace}/backups${name ? `/${name}` : ''}`;
+const STRICT = 'fieldValidation=Strict';
+
+/** A Backup of the table, placed in this suite's namespace. */
+function inNamespace(spec: Record<string, unknown>, name = 'b'): Record<string, any> {
+  const b = backup(spec) as Record<string, any>;
+  return { ...b, metadata: { name, namespace: ns } };
+}
+
+const dryRun = (object: unknown): Promise<Response> => client().request('POST', `${path(ns)}?dryRun=All&${STRICT}`, object);
+const message = (res: Response): string => (typeof res.body === 'object' ? res.body.message : String(res.body));
+
+const valid = new Map<string, Response>();
+const invalid = new Map<string, Response>();
+
+beforeAll(async () => {
+  await installBackupCrd();
+  ns = await spaces.create();
+  await Promise.all([
+    ...VALID.map(async ([name, spec]) => valid.set(name, await dryRun(inNamespace(spec)))),
+    ...INVALID.map(async ([name, spec]) => invalid.set(name, await dryRun(inNamespace(spec)))),
+  ]);
+});
+
+afterAll(() => spaces.cleanup());
+
+describe('the real API server admits every valid Backup of the table', () => {
+  test.each(VALID)('%s', (name, spec) => {
+    const res = valid.get(name)!;
+    expect({ status: res.status, message: res.status === 201 ? undefined : message(res) }).toEqual({ status: 201, message: undefined });
+    // The offline model admits it too and applies the same defaults.
+    const model = offline.admit(inNamespace(spec));
+    expect(model.errors).toEqual([]);
+    expect(res.body.spec).toEqual(model.object.spec);
+  });
+});
+
+describe('the real API server refuses every invalid Backup of the table, naming the field', () => {
+  test.each(INVALID)('%s', (name, spec, expected, field) => {
+    const res = invalid.get(name)!;
+    const text = message(res);
+    expect(text).toMatch(expected);
+    if (res.status === 400) {
+      // Strict decoding refuses unknown fields before validation, with the field's full path.
+      expect(text).toContain(`unknown field "${field}"`);
+    } else {
+      expect(res.status).toBe(422);
+      expect(res.body.details.causes.map((c: { field: string }) => c.field)).toContain(field);
+    }
+    const model = offline.admit(inNamespace(spec));
+    expect(model.allowed).toBe(false);
+    for (const error of model.errors) expect(text).toContain(error);
+  });
+});
+
+describe('updates and whole-object checks on the real API server', () => {
+  test('shopName cannot change; other fields can (the transition rule), as the offline model says', async () => {
+    const api = client();
+    const created = await api.ok('POST', `${path(ns)}?${STRICT}`, inNamespace({}, 'immutable'));
+    const florist = { ...created, spec: { ...created.spec, shopName: 'florist' } };
+    const refused = await api.request('PUT', `${path(ns, 'immutable')}?${STRICT}`, florist);
+    expect(refused.status).toBe(422);
+    const expected = 'spec.shopName: Invalid value: "florist": shopName is immutable: file a new Backup for another shop';
+    expect(message(refused)).toContain(expected);
+    expect(offline.admit(florist, created).errors).toEqual([expected]);
+
+    const later = { ...created, spec: { ...created.spec, backupTime: '04:00' } };
+    expect((await api.request('PUT', `${path(ns, 'immutable')}?${STRICT}`, later)).status).toBe(200);
+    expect(offline.admit(later, created).errors).toEqual([]);
+  });
+
+  test('an unknown top-level field and a Backup without spec are refused', async () => {
+    const extra = await dryRun({ ...inNamespace({}), extra: 1 });
+    expect(extra.status).toBe(400);
+    expect(message(extra)).toContain('unknown field "extra"');
+    expect(offline.admit({ ...inNamespace({}), extra: 1 }).errors).toEqual(['unknown field "extra"']);
+
+    const bare = { apiVersion: 'mall.example.com/v1alpha1', kind: 'Backup', metadata: { name: 'bare', namespace: ns } };
+    const noSpec = await dryRun(bare);
+    expect(noSpec.status).toBe(422);
+    expect(message(noSpec)).toContain('spec: Required value');
+    expect(offline.admit(bare).errors).toEqual(['spec: Required value']);
+  });
+
+  test('a time zone the database does not know passes admission on both (the constructs and operator catch it)', async () => {
+    expect((await dryRun(inNamespace({ timeZone: 'Mars/Olympus_Mons' }))).status).toBe(201);
+    expect(offline.admit(inNamespace({ timeZone: 'Mars/Olympus_Mons' })).allowed).toBe(true);
+  });
+});

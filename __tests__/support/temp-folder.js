@@ -1,0 +1,24 @@
+'use strict';
+/**
+ * Jest globalSetup / globalTeardown: every test process (the workers start after the setup and inherit its
+ * environment) makes its temporary files in one folder of this run, removed when the run ends. cdk8s'
+ * Testing.app() makes an output folder per app and the operator bundle lives until its worker exits, so
+ * cleaning up test by test cannot catch everything; `npm test` leaves the temp folder as it found it.
+ */
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+const VAR = 'MALL_BACKUP_TEST_TMPDIR';
+
+module.exports = {
+  setup() {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mall-backup-test-'));
+    process.env[VAR] = dir;
+    process.env.TMPDIR = dir;
+  },
+  teardown() {
+    const dir = process.env[VAR];
+    if (dir && path.basename(dir).startsWith('mall-backup-test-')) fs.rmSync(dir, { recursive: true, force: true });
+  },
+};

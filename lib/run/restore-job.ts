@@ -1,0 +1,167 @@
+import { ApiObject } from 'cdk8s';
+import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
+import { Construct } from 'constructs';
+import type { BackupSpec } from '../../imports/mall.example.com';
+import * as api from '../permits/backup-api';
+import {
+  boundedName, CACHE_MOUNT, DATA_ROOT, DEFAULT_BACKUP_RESOURCES, RESTIC_IMAGE, resticRepositoryOf, TMP_MOUNT, VAULT_MOUNT,
+} from './backup-job';
+import { pvcVaultClaim } from '../permits/backup-validation';
+import { standardLabels } from '../common/labels';
+import { NONROOT_ID, RESTRICTED_CONTAINER_SECURITY_CONTEXT, restrictedPodSecurityContext } from '../common/pod-security';
+import { ResourceSpec, toResourceRequirements } from '../common/resources';
+import * as rapi from '../permits/restore-api';
+import { RESTORE_SCRIPT } from './restore-script';
+
+/** Where the restore pod sees its target claims: /restore/<n>. */
+export const RESTORE_MOUNT = '/restore';
+
+export const RESTORE_LABEL = `${api.API_GROUP}/restore`;
+export const RESTORE_UID_LABEL = `${api.API_GROUP}/restore-uid`;
+
+/** The Restore a Job or claim belongs to. */
+export interface RestoreRef {
+  readonly name: string;
+  readonly namespace: string;
+  readonly uid: string;
+}
+
+/** One claim to bring back, and where. */
+export interface RestoreClaimPlan {
+  /** The claim as the Backup backed it up. */
+  readonly claim: string;
+  /** The claim written to. */
+  readonly targetClaim: string;
+  /** Folder inside targetClaim, relative; empty for its root. */
+  readonly path: string;
+}
+
+export interface RestorePodProps {
+  readonly restore: RestoreRef;
+  /** The Backup restored from: its name and spec (vault, Secret, shop, identity). */
+  readonly backupName: string;
+  readonly backupSpec: BackupSpec;
+  readonly claims: readonly RestoreClaimPlan[];
+  readonly snapshotID?: string;
+  /** RFC 3339. */
+  readonly pointInTime?: string;
+  readonly inPlace?: boolean;
+  readonly activeDeadlineSeconds?: number;
+  /** Node to run on, when a ReadWriteOnce target is in use there. */
+  readonly nodeName?: string;
+  /** @default RESTIC_IMAGE */
+  readonly image?: string;
+  /** @default DEFAULT_BACKUP_RESOURCES */
+  readonly resources?: ResourceSpec;
+}
+
+export function restoreJobNameFor(restoreName: string): string {
+  return boundedName(`restore-${restoreName}`, 63);
+}
+
+/** The claim `target.newClaims` creates for `claim`. */
+export function newClaimNameFor(restoreName: string, claim: string): string {
+  return boundedName(`${restoreName}-${claim}`, api.DNS_SUBDOMAIN_MAX_LENGTH);
+}
+
+export function restoreLabels(restore: RestoreRef, component = 'restore-run'): Record<string, string> {
+  return standardLabels(component, { [RESTORE_LABEL]: restore.name, [RESTORE_UID_LABEL]: restore.uid });
+}
+
+function ownerReferenceTo(restore: RestoreRef): k8s.OwnerReference {
+  return { apiVersion: api.BACKUP_API_VERSION, kind: rapi.RESTORE_KIND, name: restore.name, uid: restore.uid, controller: true, blockOwnerDeletion: true };
+}
+
+/** The restore Job as JSON (what the construct renders and the operator creates). */
+export function restoreJobManifest(props: RestorePodProps): any {
+  const { restore, backupSpec: spec } = props;
+  const targets = [...new Set(props.claims.map((c) => c.targetClaim))];
+  const vaultClaim = pvcVaultClaim(spec.vaultLocation);
+  const identity = spec.securityContext ?? {};
+  const args = props.claims.flatMap((c) => {
+    const root = `${RESTORE_MOUNT}/${targets.indexOf(c.targetClaim)}`;
+    return [c.claim, `${DATA_ROOT}/${c.claim}`, c.path ? `${root}/${c.path}` : root];
+  });
+  const optional = (name: string, value: string | undefined) => (value === undefined ? [] : [{ name, value }]);
+  const env: k8s.EnvVar[] = [
+    { name: 'RESTIC_REPOSITORY', value: resticRepositoryOf(spec.vaultLocation) },
+    { name: 'SHOP_NAME', value: spec.shopName },
+    { name: 'BACKUP_REF', value: `${restore.namespace}/${props.backupName}` },
+    ...optional('SNAPSHOT_ID', props.snapshotID),
+    ...optional('POINT_IN_TIME', props.pointInTime),
+    // Milliseconds kept: a snapshot a fraction of a second after the point is after it.
+    ...optional('POINT_IN_TIME_EPOCH', props.pointInTime && String(Date.parse(props.pointInTime) / 1000)),
+    ...optional('IN_PLACE', props.inPlace ? 'true' : undefined),
+    { name: 'RESTIC_CACHE_DIR', value: CACHE_MOUNT },
+    { name: 'TMPDIR', value: TMP_MOUNT },
+    { name: 'HOME', value: TMP_MOUNT },
+  ];
+  const labels = restoreLabels(restore);
+  return k8s.KubeJob.manifest({
+    metadata: { name: restoreJobNameFor(restore.name), namespace: restore.namespace, labels, ownerReferences: [ownerReferenceTo(restore)] },
+    spec: {
+      // One attempt: a second one would find the first one's files and refuse to write over them.
+      backoffLimit: 0,
+      activeDeadlineSeconds: props.activeDeadlineSeconds,
+      template: {
+        metadata: { labels },
+        spec: {
+          restartPolicy: 'Never',
+          automountServiceAccountToken: false,
+          // The Backup's identity, so restored files belong to the user the shop reads them as.
+          securityContext: restrictedPodSecurityContext({
+            runAsUser: identity.runAsUser ?? NONROOT_ID, runAsGroup: identity.runAsGroup ?? NONROOT_ID, fsGroup: identity.fsGroup ?? NONROOT_ID,
+          }),
+          affinity: props.nodeName ? {
+            nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: [props.nodeName] }] }] } },
+          } : undefined,
+          containers: [{
+            name: 'restic',
+            image: props.image ?? RESTIC_IMAGE,
+            imagePullPolicy: 'IfNotPresent',
+            command: ['/bin/sh', '-c', RESTORE_SCRIPT, 'mall-restore', ...args],
+            env,
+            envFrom: [{ secretRef: { name: spec.vaultCredentialsSecret } }],
+            resources: toResourceRequirements(props.resources ?? DEFAULT_BACKUP_RESOURCES),
+            securityContext: RESTRICTED_CONTAINER_SECURITY_CONTEXT,
+            terminationMessagePolicy: 'FallbackToLogsOnError',
+            volumeMounts: [
+              ...targets.map((_, i) => ({ name: `target-${i}`, mountPath: `${RESTORE_MOUNT}/${i}` })),
+              ...(vaultClaim ? [{ name: 'vault', mountPath: VAULT_MOUNT }] : []),
+              { name: 'cache', mountPath: CACHE_MOUNT },
+              { name: 'tmp', mountPath: TMP_MOUNT },
+            ],
+          }],
+          volumes: [
+            ...targets.map((claimName, i) => ({ name: `target-${i}`, persistentVolumeClaim: { claimName } })),
+            ...(vaultClaim ? [{ name: 'vault', persistentVolumeClaim: { claimName: vaultClaim } }] : []),
+            { name: 'cache', emptyDir: { sizeLimit: k8s.Quantity.fromString('1Gi') } },
+            { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('256Mi') } },
+          ],
+        },
+      },
+    },
+  });
+}
+
+/** A claim created by `target.newClaims`; deliberately not owned by the Restore, so deleting the permit keeps the data. */
+export function newClaimManifest(restore: RestoreRef, name: string, size: string | number, storageClassName?: string): any {
+  return k8s.KubePersistentVolumeClaim.manifest({
+    metadata: { name, namespace: restore.namespace, labels: restoreLabels(restore, 'restored-data') },
+    spec: {
+      accessModes: ['ReadWriteOnce'],
+      storageClassName,
+      resources: { requests: { storage: k8s.Quantity.fromString(String(size)) } },
+    },
+  });
+}
+
+/** The restore Job of one Restore, as a construct (the operator renders the same manifest). */
+export class RestoreJob extends Construct {
+  public readonly apiObject: ApiObject;
+
+  constructor(scope: Construct, id: string, props: RestorePodProps) {
+    super(scope, id);
+    this.apiObject = new ApiObject(this, 'Resource', restoreJobManifest(props));
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * The words the operator writes into the cluster, declared once: condition types, condition and Event
+ * reasons, and its own annotations. Reconcile, the writer and the tests read them from here.
+ */
+import { API_GROUP } from '../../lib/permits/backup-api';
+
+export const CONDITION = {
+  /** The schedule is in place. */
+  Ready: 'Ready',
+  /** The outcome of the newest finished run. */
+  LastBackupSucceeded: 'LastBackupSucceeded',
+} as const;
+export type ConditionType = typeof CONDITION[keyof typeof CONDITION];
+
+export const REASON = {
+  CronJobReady: 'CronJobReady',
+  InvalidSpec: 'InvalidSpec',
+  NoVolumes: 'NoVolumes',
+  VolumeInUse: 'VolumeInUse',
+  VolumesOnDifferentNodes: 'VolumesOnDifferentNodes',
+  /** The API server refused the CronJob (e.g. 422 Invalid, 403 Forbidden). */
+  CronJobRefused: 'CronJobRefused',
+  /** The API server refused a run-now Job (e.g. a ResourceQuota's 403). */
+  RunNowRefused: 'RunNowRefused',
+  RunNowSkipped: 'RunNowSkipped',
+  BackupStarted: 'BackupStarted',
+  BackupSucceeded: 'BackupSucceeded',
+  BackupFailed: 'BackupFailed',
+  MissedSchedule: 'MissedSchedule',
+} as const;
+export type Reason = typeof REASON[keyof typeof REASON];
+
+/** Reasons the Restore writer adds to those of the pure restore reconcile. */
+export const RESTORE_REASON = {
+  /** The API server refused a claim of target.newClaims (e.g. a quota's 403). */
+  ClaimRefused: 'ClaimRefused',
+  /** The API server refused the restore Job. */
+  JobRefused: 'JobRefused',
+  RestoreStarted: 'RestoreStarted',
+} as const;
+
+/** On the CronJob: a digest of what it was rendered from, so a field dropped from the spec is noticed. */
+export const INPUTS_ANNOTATION = `${API_GROUP}/inputs`;
+
+/** The status schema's limits (lib/permits/backup-schema.ts): a longer value would make the whole status write fail. */
+export const STATUS_LIMITS = { message: 32768, runNowRequest: 1024 } as const;
+/** Event messages longer than this are cut by the API server's validation. */
+export const EVENT_MESSAGE_LIMIT = 1024;
