@@ -6,6 +6,7 @@
  * with this same login (`serviceAccountLogin`).
  */
 import { ownerReferenceTo } from '../../lib/run/backup-job';
+import { newClaimManifest, restoreJobManifest } from '../../lib/run/restore-job';
 import { backup } from '../support/backup-cases';
 import { client, installBackupCrd, kubectl, kubectlOk, manifest, namespaces, serviceAccountLogin } from './cluster';
 
@@ -15,23 +16,25 @@ const OPERATOR_NAMESPACE = 'mall-backup-system';
 const OPERATOR = 'mall-backup-operator';
 const RBAC_KINDS = new Set(['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
 
-const manage = 'get list watch create update patch delete';
 /** In every namespace it watches (the default config binds the ClusterRole cluster-wide). */
 const EXPECTED_IN_WATCHED_NAMESPACE = [
-  'backups.mall.example.com [] get list watch',
-  'backups.mall.example.com/status [] get patch update',
-  `cronjobs.batch [] ${manage}`,
-  `jobs.batch [] ${manage}`,
-  'persistentvolumeclaims [] get list watch',
-  'pods [] get list watch',
-  'events [] create patch',
-  'events.events.k8s.io [] create patch',
+  'backups.mall.example.com [] list watch',
+  'backups.mall.example.com/status [] patch',
+  'backups.mall.example.com/finalizers [] update',
+  'cronjobs.batch [] list watch create patch',
+  'jobs.batch [] list watch create delete',
+  'persistentvolumeclaims [] list watch create',
+  'pods [] list watch',
+  'events [] create',
+  'restores.mall.example.com [] list watch',
+  'restores.mall.example.com/status [] patch',
+  'restores.mall.example.com/finalizers [] update',
 ];
 /** In its own namespace, on top: create its Lease, then touch only that one. */
 const EXPECTED_IN_OWN_NAMESPACE = [
   ...EXPECTED_IN_WATCHED_NAMESPACE,
   'leases.coordination.k8s.io [] create',
-  'leases.coordination.k8s.io [mall-backup-operator-leader] get update patch',
+  'leases.coordination.k8s.io [mall-backup-operator-leader] get update',
 ];
 
 const spaces = namespaces('rbac');
@@ -117,10 +120,28 @@ describe('the operator, logged in with a TokenRequest token for its ServiceAccou
 
   // Issue 9: OwnerReferencesPermissionEnforcement refuses blockOwnerDeletion from whoever may not update
   // backups/finalizers ("cannot set blockOwnerDeletion if an ownerReference refers to a resource you can't set
-  // finalizers on"). The defect, reproduced on the real API server: this fails until the rights are fixed,
-  // then `test.failing` itself fails and must become `test`. The test above shows the object is otherwise valid.
-  test.failing('the operator may create the CronJob it owns through a Backup', async () => {
+  // finalizers on"). The operator may, now.
+  test('the operator may create the CronJob it owns through a Backup', async () => {
     const res = await client({ token: operator.token }).request('POST', `/apis/batch/v1/namespaces/${watched}/cronjobs?dryRun=All`, await ownedCronJob('by-operator'));
     expect([res.status, res.body.message]).toEqual([201, undefined]);
+  });
+
+  test('the operator may carry out a Restore: create its new claim and its Job owned by the Restore, and write its status', async () => {
+    const owner = await client().ok('POST', `/apis/mall.example.com/v1alpha1/namespaces/${watched}/backups`, { ...backup({}), metadata: { name: 'for-restore', namespace: watched } });
+    const filed = await client().ok('POST', `/apis/mall.example.com/v1alpha1/namespaces/${watched}/restores`, {
+      apiVersion: 'mall.example.com/v1alpha1', kind: 'Restore', metadata: { name: 'monday', namespace: watched },
+      spec: { backupName: 'for-restore', target: { newClaims: { size: '1Gi' } } },
+    });
+    const ref = { name: 'monday', namespace: watched, uid: filed.metadata.uid };
+    const as = client({ token: operator.token });
+    const claim = newClaimManifest(ref, 'monday-data', '1Gi');
+    const job = restoreJobManifest({ restore: ref, backupName: 'for-restore', backupSpec: owner.spec, claims: [{ claim: 'data', targetClaim: 'monday-data', path: '' }] });
+    expect(job.metadata.ownerReferences[0]).toMatchObject({ kind: 'Restore', blockOwnerDeletion: true });
+    for (const [plural, obj] of [['api/v1/namespaces/NS/persistentvolumeclaims', claim], ['apis/batch/v1/namespaces/NS/jobs', job]] as const) {
+      const res = await as.request('POST', `/${plural.replace('NS', watched)}?dryRun=All`, obj);
+      expect([plural, res.status, res.body.message]).toEqual([plural, 201, undefined]);
+    }
+    const status = await as.request('PATCH', `/apis/mall.example.com/v1alpha1/namespaces/${watched}/restores/monday/status`, { status: { phase: 'Pending', message: 'starting' } }, 'application/merge-patch+json');
+    expect([status.status, status.body.status]).toEqual([200, { phase: 'Pending', message: 'starting' }]);
   });
 });
