@@ -115,7 +115,7 @@ describe('promtool: Prometheus\' own rule engine', () => {
     stale: { phase: 'Completed', conditions: but('Fresh', 'False', 'Stale') },
     failing: { phase: 'Failed', conditions: but('LastBackupSucceeded', 'False', 'BackoffLimitExceeded') },
     invalid: { phase: 'Failed', conditions: ok.filter((c) => c.type === 'Fresh') },
-    partial: { phase: 'Completed', conditions: but('LastBackupSucceeded', 'True', 'PartiallyFailed') },
+    partial: { phase: 'Completed', conditions: but('LastBackupSucceeded', 'True', 'SomeFilesUnreadable') },
     corrupt: { phase: 'Completed', conditions: but('Verified', 'False', 'CheckFailed') },
   };
   const alertFor = (alertname: string, name?: string, labels: Record<string, string> = {}) => {

@@ -4,30 +4,30 @@
  * by s3rver over TLS on 127.0.0.1; then the README's restore Job brings the files back, compared
  * byte for byte and mode for mode.
  */
-import { ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Testing } from 'cdk8s';
 import { parse } from 'yaml';
-import type { BackupSpec } from '../imports/mall.example.com';
-import { BackupCronJob, CACHE_MOUNT, DATA_ROOT, TMP_MOUNT, VAULT_MOUNT } from '../lib/run/backup-job';
+import { DEFAULT_VAULT_RUN_SETTINGS, RESTIC_IMAGE } from '../lib/run/backup-job';
+import { RESTIC_VERSION } from '../lib/run/restic-version';
+import * as pod from './support/backup-pod';
 import { restrictedProblems } from './support/k8s-rules';
+import { resticBinary, resticPath } from './support/restic';
 import { runContainer } from './support/run-container';
 
-const PASSWORD = 'correct horse battery staple';
+const PASSWORD = pod.PASSWORD;
 let work: string;
 
-function resticAvailable(): boolean {
-  return spawnSync('restic', ['version']).status === 0;
-}
-
-beforeAll(() => {
-  if (!resticAvailable()) throw new Error('restic is not installed: `apt-get install -y restic` (.ci/run does it)');
-});
+beforeAll(() => { resticBinary(); });
 beforeEach(() => { work = fs.mkdtempSync(path.join(os.tmpdir(), 'mall-backup-restic-')); });
 afterEach(() => fs.rmSync(work, { recursive: true, force: true }));
+
+test('the backup image and the tests run one restic release', () => {
+  expect(RESTIC_IMAGE).toBe(`docker.io/restic/restic:${RESTIC_VERSION}`);
+  expect(execFileSync(resticBinary(), ['version'], { encoding: 'utf8' })).toMatch(new RegExp(`^restic ${RESTIC_VERSION.replace(/\./g, '\\.')} `));
+});
 
 /** A shop folder with nested folders, binary and empty files, and several modes. */
 function makeShop(root: string, claims: string[]): void {
@@ -64,34 +64,21 @@ function fingerprint(root: string): Record<string, [string, string]> {
   return out;
 }
 
-interface Shop { name: string; namespace: string; spec: Partial<BackupSpec>; claims: string[] }
+type Shop = pod.Shop;
 
-function renderPod(shop: Shop): any {
-  const chart = Testing.chart();
-  const spec = { shopName: shop.name, backupTime: '02:30', vaultCredentialsSecret: 'vault', vaultLocation: 'pvc://vault/shops', ...shop.spec } as BackupSpec;
-  new BackupCronJob(chart, 'cron', { backup: { name: shop.name, namespace: shop.namespace, uid: 'u' }, spec, claims: shop.claims });
-  return chart.toJson()[0].spec.jobTemplate.spec.template.spec;
-}
-
-/** Runs one backup of `shop` as the pod would; returns the run and the snapshot ID it reported. */
+/** Runs one backup of `shop` as the pod would (the vault created once first, as the operator does). */
 function backupRun(shop: Shop, dirs: { data: string; vault: string }, secret: Record<string, string>) {
-  const pod = renderPod(shop);
-  const scratch = fs.mkdtempSync(path.join(work, 'pod-'));
-  fs.mkdirSync(path.join(scratch, 'cache'));
-  fs.mkdirSync(path.join(scratch, 'tmp'));
-  const mounts: Record<string, string> = {
-    [VAULT_MOUNT]: dirs.vault, [CACHE_MOUNT]: path.join(scratch, 'cache'), [TMP_MOUNT]: path.join(scratch, 'tmp'),
-  };
-  for (const claim of shop.claims) mounts[`${DATA_ROOT}/${claim}`] = path.join(dirs.data, claim);
-  const terminationLog = path.join(scratch, 'termination-log');
-  const run = runContainer(pod, { mounts, secret: { RESTIC_PASSWORD: PASSWORD, ...secret }, extraEnv: { TERMINATION_LOG: terminationLog } });
-  const message = fs.existsSync(terminationLog) ? fs.readFileSync(terminationLog, 'utf8') : '';
-  return { run, snapshot: /^snapshot=([0-9a-f]{8,64})$/.exec(message)?.[1], pod };
+  const place = { ...dirs, work, secret };
+  if (!fs.existsSync(path.join(work, `.init-${shop.spec.vaultLocation ?? 'default'}`.replace(/[/:]/g, '_')))) {
+    pod.initVault(shop, place);
+    fs.writeFileSync(path.join(work, `.init-${shop.spec.vaultLocation ?? 'default'}`.replace(/[/:]/g, '_')), '');
+  }
+  const out = pod.backupRun(shop, place);
+  return { run: out, snapshot: out.result?.snapshot, result: out.result };
 }
 
-function snapshots(repository: string, env: Record<string, string> = {}): { id: string; hostname: string; tags: string[]; time: string }[] {
-  const out = execFileSync('restic', ['snapshots', '--json'], { env: { PATH: process.env.PATH, RESTIC_REPOSITORY: repository, RESTIC_PASSWORD: PASSWORD, RESTIC_CACHE_DIR: path.join(work, 'cli-cache'), ...env }, encoding: 'utf8' });
-  return JSON.parse(out);
+function snapshots(repository: string, env: Record<string, string> = {}) {
+  return pod.snapshots(repository, work, env);
 }
 
 function readmeRestoreJob(): any {
@@ -110,7 +97,7 @@ function restoreWithReadmeJob(repository: string, env: Record<string, string> = 
     mounts: { '/restore': target, '/tmp': tmp },
     secret: { RESTIC_PASSWORD: PASSWORD, ...env },
     // The example names a cloud vault; the test points the same Job at its own.
-    extraEnv: { RESTIC_REPOSITORY: repository },
+    extraEnv: { RESTIC_REPOSITORY: repository, PATH: resticPath() },
   });
   expect(run.stderr).not.toMatch(/Fatal/);
   expect(run.status).toBe(0);
@@ -128,12 +115,11 @@ test('local vault (pvc://): back up, then restore every file with its bytes and 
   const vault = path.join(work, 'vault');
   fs.mkdirSync(vault);
   makeShop(data, bakery.claims);
-  const { run, snapshot } = backupRun(bakery, { data, vault }, {});
-  expect(run.stdout).toContain('the vault has no repository yet: creating it');
+  const { run, snapshot, result } = backupRun(bakery, { data, vault }, {});
   expect(run.status).toBe(0);
-  // The second run finds the vault and backs up at once.
+  expect(result).toMatchObject({ outcome: 'Completed', reason: 'BackupSucceeded', stats: { totalFiles: 8, filesNew: 8 } });
   const second = backupRun(bakery, { data, vault }, {});
-  expect([second.run.status, second.run.stdout.includes('creating it')]).toEqual([0, false]);
+  expect(second.result).toMatchObject({ outcome: 'Completed', stats: { filesNew: 0, filesChanged: 0, totalFiles: 8 } });
   const all = snapshots(path.join(vault, 'shops'));
   expect(all).toHaveLength(2);
   expect(all[0]).toMatchObject({ hostname: 'bakery', tags: ['shop=bakery', 'backup=mall-shops/bakery'] });
@@ -195,14 +181,14 @@ describe('retention', () => {
   beforeEach(() => { fs.mkdirSync(vault()); makeShop(data(), ['bakery-data', 'florist-data']); });
 
   test('keeps the newest keepLast snapshots, the newest among them', () => {
-    const shop: Shop = { name: 'bakery', namespace: 'mall-shops', spec: { retention: { keepLast: 2 } }, claims: ['bakery-data'] };
+    // No floor here: the cluster's floor (days) would keep all three.
+    const shop: Shop = { name: 'bakery', namespace: 'mall-shops', spec: { retention: { keepLast: 2 } }, claims: ['bakery-data'], props: { vaultSettings: { ...DEFAULT_VAULT_RUN_SETTINGS, retentionFloorDays: 0 } } };
     const ids = [1, 2, 3].map((i) => {
       fs.writeFileSync(path.join(data(), 'bakery-data', 'day.txt'), `day ${i}\n`);
       const { run, snapshot } = backupRun(shop, { data: data(), vault: vault() }, {});
       expect(run.status).toBe(0);
       return snapshot!;
     });
-    // restic 0.14 reports the short ID of the snapshot it wrote.
     expect(snapshots(repo()).map((s) => s.id.slice(0, 8)).sort()).toEqual([ids[1], ids[2]].map((id) => id.slice(0, 8)).sort());
   });
 
@@ -211,8 +197,7 @@ describe('retention', () => {
     expect(backupRun(shop, { data: data(), vault: vault() }, {}).run.status).toBe(0);
     const before = snapshots(repo());
     // Two snapshots on the vault, then a run whose shop volume is gone: restic fails, forget must not run.
-    const extra = spawnSync('restic', ['backup', '--host', 'bakery', '--tag', 'shop=bakery', '--tag', 'backup=mall-shops/bakery', path.join(data(), 'bakery-data')],
-      { env: { PATH: process.env.PATH, RESTIC_REPOSITORY: repo(), RESTIC_PASSWORD: PASSWORD, RESTIC_CACHE_DIR: path.join(work, 'c') } });
+    const extra = pod.restic(repo(), work, ['backup', '--host', 'bakery', '--tag', 'shop=bakery', '--tag', 'backup=mall-shops/bakery', path.join(data(), 'bakery-data')]);
     expect(extra.status).toBe(0);
     const failed = backupRun(shop, { data: path.join(data(), 'nowhere'), vault: vault() }, {});
     expect(failed.run.status).not.toBe(0);
@@ -222,12 +207,11 @@ describe('retention', () => {
 
   test('never touches another shop\'s snapshots in a shared vault', () => {
     const florist: Shop = { name: 'florist', namespace: 'mall-shops', spec: {}, claims: ['florist-data'] };
-    const bakeryShop: Shop = { name: 'bakery', namespace: 'mall-shops', spec: { retention: { keepLast: 1 } }, claims: ['bakery-data'] };
+    const bakeryShop: Shop = { name: 'bakery', namespace: 'mall-shops', spec: { retention: { keepLast: 1 } }, claims: ['bakery-data'], props: { vaultSettings: { ...DEFAULT_VAULT_RUN_SETTINGS, retentionFloorDays: 0 } } };
     expect(backupRun(florist, { data: data(), vault: vault() }, {}).run.status).toBe(0);
     // A second florist snapshot straight from restic: were bakery's forget not confined to bakery, keep-last 1
     // would prune it.
-    expect(spawnSync('restic', ['backup', '--host', 'florist', '--tag', 'shop=florist', '--tag', 'backup=mall-shops/florist', path.join(data(), 'florist-data')],
-      { env: { PATH: process.env.PATH, RESTIC_REPOSITORY: repo(), RESTIC_PASSWORD: PASSWORD, RESTIC_CACHE_DIR: path.join(work, 'c') } }).status).toBe(0);
+    expect(pod.restic(repo(), work, ['backup', '--host', 'florist', '--tag', 'shop=florist', '--tag', 'backup=mall-shops/florist', path.join(data(), 'florist-data')]).status).toBe(0);
     for (let i = 0; i < 2; i++) expect(backupRun(bakeryShop, { data: data(), vault: vault() }, {}).run.status).toBe(0);
     const byHost = (h: string) => snapshots(repo()).filter((s) => s.hostname === h);
     expect(byHost('florist')).toHaveLength(2);

@@ -88,7 +88,7 @@ export function asStored(cronJob: KubeObject, created = '2026-11-01T00:00:00Z'):
   const pod = stored.spec.jobTemplate.spec.template.spec;
   pod.dnsPolicy = 'ClusterFirst';
   pod.schedulerName = 'default-scheduler';
-  pod.terminationGracePeriodSeconds = 30;
+  pod.terminationGracePeriodSeconds ??= 30;
   pod.containers[0].terminationMessagePath = '/dev/termination-log';
   stored.status = {};
   return stored;

@@ -5,7 +5,7 @@
 import { reconcile } from '../../operator/controller/reconcile';
 import { OperatorMetrics, runOutcomeOf } from '../../operator/controller/metrics';
 import { WakeUps } from '../../operator/runtime/wake-ups';
-import { backupObject, observed } from './fixtures';
+import { backupObject, job, jobPod, observed } from './fixtures';
 
 const now = new Date('2026-11-25T10:00:00Z');
 
@@ -84,10 +84,21 @@ describe('metrics', () => {
     for (const name of ['mall_backup_last_run_outcome', 'mall_backup_verified', 'mall_backup_fresh', 'mall_backup_phase']) expect(await series(m, name)).toEqual([]);
   });
 
+  test('a partial run as the backup pod reports it reaches the metric as PartiallyFailed', async () => {
+    const message = JSON.stringify({ v: 1, outcome: 'PartiallyFailed', reason: 'SomeFilesUnreadable', message: 'snapshot 4bba301e saved without 2 unreadable file(s)', snapshot: '4bba301e', lockWaited: false });
+    const d = reconcile(observed({
+      jobs: [job('backup-bakery-1', { start: '2026-11-25T02:30:00Z', outcome: 'Complete', finish: '2026-11-25T02:41:00Z' })],
+      jobPods: [jobPod('backup-bakery-1', { terminated: { exitCode: 0, message } })],
+      now,
+    }));
+    const m = new OperatorMetrics();
+    m.recordStatus('ns', 'bakery', d.status);
+    expect(await series(m, 'mall_backup_last_run_outcome')).toEqual([{ namespace: 'ns', name: 'bakery', outcome: 'PartiallyFailed', value: 1 }]);
+  });
+
   test.each([
     ['True', 'BackupSucceeded', 'Completed'],
-    ['False', 'PartiallyFailed', 'PartiallyFailed'],
-    ['True', 'PartiallyFailed', 'PartiallyFailed'],
+    ['True', 'SomeFilesUnreadable', 'PartiallyFailed'],
     ['False', 'DeadlineExceeded', 'Failed'],
   ] as const)('LastBackupSucceeded=%s reason %s is outcome %s', (status, reason, outcome) => {
     expect(runOutcomeOf({ conditions: [condition('LastBackupSucceeded', status, reason)] })).toBe(outcome);

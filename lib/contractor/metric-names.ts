@@ -20,6 +20,5 @@ export const METRIC = {
   queueDepth: 'mall_backup_workqueue_depth',
 } as const;
 
-/** What `mall_backup_last_run_outcome{outcome=…}` can say. */
-export const RUN_OUTCOMES = ['Completed', 'PartiallyFailed', 'Failed'] as const;
-export type RunOutcome = typeof RUN_OUTCOMES[number];
+/** What `mall_backup_last_run_outcome{outcome=…}` can say: the outcomes of a backup run. */
+export { RUN_OUTCOMES, RunOutcome } from '../run/run-result';

@@ -8,19 +8,21 @@ import { pvcVaultClaim } from '../permits/backup-validation';
 import { standardLabels } from '../common/labels';
 import { NONROOT_ID, RESTRICTED_CONTAINER_SECURITY_CONTEXT, restrictedPodSecurityContext } from '../common/pod-security';
 import { mergeResources, ResourceSpec, toResourceRequirements } from '../common/resources';
+import { BACKUP_SCRIPT } from './backup-run';
+import { RESTIC_VERSION } from './restic-version';
 
-/**
- * restic, pinned. The script uses only commands and flags that restic 0.14 (Debian 12, used by the
- * tests) also has: init, cat config, backup --host --tag --json, forget --prune --host --tag
- * --group-by --keep-*.
- */
-export const RESTIC_IMAGE = 'docker.io/restic/restic:0.16.4';
+export { BACKUP_SCRIPT };
+
+/** restic, pinned: the same release the tests build (lib/restic-version.ts). */
+export const RESTIC_IMAGE = `docker.io/restic/restic:${RESTIC_VERSION}`;
 
 /** Where the backup pod sees things. */
 export const DATA_ROOT = '/data';
 export const VAULT_MOUNT = '/vault';
 export const CACHE_MOUNT = '/cache';
 export const TMP_MOUNT = '/tmp';
+/** The run's own bookkeeping (filtered restic output, the result): kept off restic's temporary packs in /tmp. */
+export const STATE_MOUNT = '/run/mall-backup';
 
 export const BACKUP_LABEL = `${api.API_GROUP}/backup`;
 export const BACKUP_UID_LABEL = `${api.API_GROUP}/backup-uid`;
@@ -31,34 +33,27 @@ export const DEFAULT_BACKUP_RESOURCES: ResourceSpec = {
   limits: { cpu: '1', memory: '1Gi' },
 };
 
-/**
- * The backup run. Fixed text: every value from the Backup reaches it as an environment variable
- * (SHOP_NAME, BACKUP_REF, KEEP_*) or as a positional argument (the shop's directories), always
- * quoted, so no spec value is ever read as shell code.
- */
-export const BACKUP_SCRIPT = `set -eu
-backup() {
-  restic backup --host "$SHOP_NAME" --tag "shop=$SHOP_NAME" --tag "backup=$BACKUP_REF" --json "$@" >"$TMPDIR/backup.json"
+/** How a run treats the vault: cluster-wide operator settings, never from the Backup. */
+export interface VaultRunSettings {
+  /** Snapshots younger than this many days are never removed by retention. */
+  readonly retentionFloorDays: number;
+  /** A snapshot with this many percent fewer files or bytes than the reference skips retention. */
+  readonly shrinkPercent: number;
+  /** How long one restic call waits for a lock held by someone else (restic duration, e.g. "10m"). */
+  readonly lockWait: string;
+  /** How long a run waits for the operator to create a new vault's repository. */
+  readonly vaultWaitSeconds: number;
 }
-if ! backup "$@"; then
-  # Only a vault that does not exist yet is worth a second try: create it, accepting that another shop
-  # sharing the vault may create it at the same moment, and back up again. Anything else is a failure.
-  if restic cat config >/dev/null 2>&1; then exit 1; fi
-  echo "the vault has no repository yet: creating it"
-  restic init >/dev/null 2>&1 || restic cat config >/dev/null
-  backup "$@"
-fi
-snapshot=$(sed -n 's/.*"message_type":"summary".*"snapshot_id":"\\([0-9a-f]*\\)".*/\\1/p' "$TMPDIR/backup.json" | tail -n 1)
-echo "snapshot $snapshot saved"
-# Retention runs only after a good backup (set -e stops before it otherwise) and only over this Backup's
-# snapshots; keep-last is at least 1, so the snapshot just written always stays.
-set -- --keep-last "$KEEP_LAST"
-if [ -n "\${KEEP_DAILY:-}" ]; then set -- "$@" --keep-daily "$KEEP_DAILY"; fi
-if [ -n "\${KEEP_WEEKLY:-}" ]; then set -- "$@" --keep-weekly "$KEEP_WEEKLY"; fi
-if [ -n "\${KEEP_MONTHLY:-}" ]; then set -- "$@" --keep-monthly "$KEEP_MONTHLY"; fi
-restic forget --prune --host "$SHOP_NAME" --tag "shop=$SHOP_NAME,backup=$BACKUP_REF" --group-by host,tags "$@"
-printf 'snapshot=%s' "$snapshot" >"\${TERMINATION_LOG:-/dev/termination-log}" || true
-`;
+
+export const DEFAULT_VAULT_RUN_SETTINGS: VaultRunSettings = {
+  retentionFloorDays: 7,
+  shrinkPercent: 50,
+  lockWait: '10m',
+  vaultWaitSeconds: 600,
+};
+
+/** SIGTERM → SIGINT to restic → lock removed; restic stops within seconds, a slow vault gets the rest. */
+export const BACKUP_GRACE_SECONDS = 120;
 
 /** The Backup a CronJob or Job belongs to. */
 export interface BackupRef {
@@ -88,6 +83,16 @@ export interface BackupPodProps {
    * @default DEFAULT_BACKUP_RESOURCES
    */
   readonly defaultResources?: ResourceSpec;
+  /**
+   * The operator's vault settings.
+   * @default DEFAULT_VAULT_RUN_SETTINGS
+   */
+  readonly vaultSettings?: VaultRunSettings;
+  /**
+   * The snapshot ID a person acknowledged after a drastic shrink (the Backup's acknowledge-shrink annotation).
+   * @default - none
+   */
+  readonly shrinkAcknowledged?: string;
 }
 
 /** Short stable suffix for names that would be too long. */
@@ -152,29 +157,38 @@ export function backupJobSpec(props: BackupPodProps): k8s.JobSpec {
   const retention = spec.retention ?? {};
   const vaultClaim = pvcVaultClaim(spec.vaultLocation);
   const identity = spec.securityContext ?? {};
+  const vault = props.vaultSettings ?? DEFAULT_VAULT_RUN_SETTINGS;
   const env: k8s.EnvVar[] = [
     { name: 'RESTIC_REPOSITORY', value: resticRepositoryOf(spec.vaultLocation) },
     { name: 'SHOP_NAME', value: spec.shopName },
     { name: 'BACKUP_REF', value: `${backup.namespace}/${backup.name}` },
     { name: 'KEEP_LAST', value: String(retention.keepLast ?? api.DEFAULT_KEEP_LAST) },
     ...(['keepDaily', 'keepWeekly', 'keepMonthly'] as const)
-      .filter((k) => retention[k] !== undefined)
-      .map((k) => ({ name: `KEEP_${k.slice(4).toUpperCase()}`, value: String(retention[k]) })),
+      .map((k) => ({ name: `KEEP_${k.slice(4).toUpperCase()}`, value: retention[k] === undefined ? '' : String(retention[k]) })),
+    { name: 'RETENTION_FLOOR', value: vault.retentionFloorDays > 0 ? `${vault.retentionFloorDays}d` : '' },
+    { name: 'SHRINK_PERCENT', value: String(vault.shrinkPercent) },
+    { name: 'SHRINK_ACK', value: props.shrinkAcknowledged ?? '' },
+    { name: 'LOCK_WAIT', value: vault.lockWait },
+    { name: 'VAULT_WAIT_SECONDS', value: String(vault.vaultWaitSeconds) },
     { name: 'RESTIC_CACHE_DIR', value: CACHE_MOUNT },
     { name: 'TMPDIR', value: TMP_MOUNT },
     { name: 'HOME', value: TMP_MOUNT },
-  ];
+    { name: 'RUN_STATE', value: STATE_MOUNT },
+    { name: 'TERMINATION_LOG', value: '/dev/termination-log' },
+  ].filter((e) => e.value !== '');
   const volumes: k8s.Volume[] = [
     ...claims.map((claim, i) => ({ name: `shop-${i}`, persistentVolumeClaim: { claimName: claim, readOnly: true } })),
     ...(vaultClaim ? [{ name: 'vault', persistentVolumeClaim: { claimName: vaultClaim } }] : []),
     { name: 'cache', emptyDir: { sizeLimit: k8s.Quantity.fromString('1Gi') } },
     { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('256Mi') } },
+    { name: 'state', emptyDir: { sizeLimit: k8s.Quantity.fromString('64Mi') } },
   ];
   const mounts: k8s.VolumeMount[] = [
     ...claims.map((claim, i) => ({ name: `shop-${i}`, mountPath: `${DATA_ROOT}/${claim}`, readOnly: true })),
     ...(vaultClaim ? [{ name: 'vault', mountPath: VAULT_MOUNT }] : []),
     { name: 'cache', mountPath: CACHE_MOUNT },
     { name: 'tmp', mountPath: TMP_MOUNT },
+    { name: 'state', mountPath: STATE_MOUNT },
   ];
   return {
     backoffLimit: spec.backoffLimit ?? api.DEFAULT_BACKOFF_LIMIT,
@@ -183,6 +197,7 @@ export function backupJobSpec(props: BackupPodProps): k8s.JobSpec {
       metadata: { labels: backupLabels(backup) },
       spec: {
         restartPolicy: 'Never',
+        terminationGracePeriodSeconds: BACKUP_GRACE_SECONDS,
         // The backup pod needs no Kubernetes API access.
         automountServiceAccountToken: false,
         securityContext: restrictedPodSecurityContext({

@@ -1,15 +1,16 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { FRESH_CONDITION } from '../../lib/permits/freshness';
-import { METRIC, RunOutcome } from '../../lib/contractor/metric-names';
+import { METRIC } from '../../lib/contractor/metric-names';
+import { PARTIAL_RUN_REASON, RunOutcome } from '../../lib/run/run-result';
 import type { BackupStatus, Condition } from './reconcile';
 import { VERIFIED_CONDITION } from './verification';
 import { CONDITION } from './vocabulary';
 
-/** The outcome of the newest finished run, read from LastBackupSucceeded. */
+/** The outcome of the newest finished run, read from LastBackupSucceeded (a partial run completes, with its own reason). */
 export function runOutcomeOf(status: BackupStatus): RunOutcome | undefined {
   const last = status.conditions?.find((c) => c.type === CONDITION.LastBackupSucceeded);
   if (!last) return undefined;
-  if (last.reason === 'PartiallyFailed') return 'PartiallyFailed';
+  if (last.reason === PARTIAL_RUN_REASON) return 'PartiallyFailed';
   return last.status === 'True' ? 'Completed' : 'Failed';
 }
 

@@ -13,6 +13,7 @@ import { nextAfter, parseSchedule, previousAtOrBefore } from '../../lib/permits/
 import type { ResourceSpec } from '../../lib/common/resources';
 import { CONDITION, INPUTS_ANNOTATION, REASON, STATUS_LIMITS } from './vocabulary';
 import { FRESH_CONDITION, FreshnessVerdict, judgeFreshness } from '../../lib/permits/freshness';
+import { describeRun, runResultOf } from './run-outcome';
 
 /** A Kubernetes object as JSON; only the fields the operator reads are named. */
 export interface KubeObject {
@@ -182,6 +183,8 @@ export function podTrouble(pod: KubeObject): string | undefined {
 }
 
 function snapshotOf(pods: readonly KubeObject[]): string | undefined {
+  const result = runResultOf(pods);
+  if (result) return result.snapshot;
   for (const pod of pods) {
     for (const cs of pod.status?.containerStatuses ?? []) {
       const id = /^snapshot=([0-9a-f]{8,64})$/.exec(String(cs.state?.terminated?.message ?? '').trim())?.[1];
@@ -347,7 +350,12 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
   let lastBackup: Omit<Condition, 'lastTransitionTime'> | undefined;
   if (newestFinished && newestFinished === newestSucceeded) {
     const snapshot = snapshotOf(podsOf(newestFinished));
-    lastBackup = { type: LAST_BACKUP_SUCCEEDED, status: 'True', reason: 'BackupSucceeded', message: `${newestFinished.metadata.name} finished${snapshot ? `, snapshot ${snapshot}` : ''}` };
+    const result = runResultOf(podsOf(newestFinished));
+    lastBackup = result
+      ? { type: LAST_BACKUP_SUCCEEDED, status: 'True', ...describeRun(newestFinished.metadata.name, result) }
+      : { type: LAST_BACKUP_SUCCEEDED, status: 'True', reason: 'BackupSucceeded', message: `${newestFinished.metadata.name} finished${snapshot ? `, snapshot ${snapshot}` : ''}` };
+  } else if (newestFinished && runResultOf(podsOf(newestFinished))) {
+    lastBackup = { type: LAST_BACKUP_SUCCEEDED, status: 'False', ...describeRun(newestFinished.metadata.name, runResultOf(podsOf(newestFinished))!) };
   } else if (newestFinished) {
     const failure = jobCondition(newestFinished, 'Failed', 'FailureTarget');
     const trouble = podsOf(newestFinished).map(podTrouble).find(Boolean);
