@@ -7,7 +7,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Testing } from 'cdk8s';
 import type { BackupSpec } from '../../imports/mall.example.com';
-import { BackupCronJob, CACHE_MOUNT, DATA_ROOT, TMP_MOUNT, VAULT_MOUNT } from '../../lib/run/backup-job';
+import { BackupCronJob, CACHE_MOUNT, DATA_ROOT, STATE_MOUNT, TMP_MOUNT, VAULT_MOUNT } from '../../lib/run/backup-job';
+import { parseRunResult } from '../../lib/run/run-result';
+import { initJobManifest } from '../../lib/run/vault-jobs';
 import { RESTORE_MOUNT, RestoreClaimPlan, restoreJobManifest, RestorePodProps } from '../../lib/run/restore-job';
 import { runContainer } from './run-container';
 
@@ -27,11 +29,24 @@ export function claimDir(world: World, claim: string): string {
   return path.join(world.claims, claim);
 }
 
-function scratch(world: World, prefix: string): { cache: string; tmp: string; log: string } {
+function scratch(world: World, prefix: string): { cache: string; tmp: string; state: string; log: string } {
   const dir = fs.mkdtempSync(path.join(world.work, prefix));
-  fs.mkdirSync(path.join(dir, 'cache'));
-  fs.mkdirSync(path.join(dir, 'tmp'));
-  return { cache: path.join(dir, 'cache'), tmp: path.join(dir, 'tmp'), log: path.join(dir, 'termination-log') };
+  for (const d of ['cache', 'tmp', 'state']) fs.mkdirSync(path.join(dir, d));
+  return { cache: path.join(dir, 'cache'), tmp: path.join(dir, 'tmp'), state: path.join(dir, 'state'), log: path.join(dir, 'termination-log') };
+}
+
+/** The vault's repository, created once as the operator's init Job does (a backup run never creates one). */
+function initVault(world: World, namespace: string, spec: BackupSpec): void {
+  const marker = path.join(world.work, `.init-${spec.vaultLocation.replace(/[/:]/g, '_')}`);
+  if (fs.existsSync(marker)) return;
+  const s = scratch(world, 'init-');
+  const job = initJobManifest({ namespace, spec });
+  const run = runContainer(job.spec.template.spec, {
+    mounts: { [VAULT_MOUNT]: world.vault, [CACHE_MOUNT]: s.cache, [TMP_MOUNT]: s.tmp, [STATE_MOUNT]: s.state },
+    secret: { RESTIC_PASSWORD: PASSWORD }, extraEnv: { TERMINATION_LOG: s.log, PATH: world.path },
+  });
+  if (run.status !== 0) throw new Error(`the vault init Job failed: ${run.stdout}\n${run.stderr}`);
+  fs.writeFileSync(marker, '');
 }
 
 export function backupSpec(shop: string, extra: Partial<BackupSpec> = {}): BackupSpec {
@@ -43,12 +58,14 @@ export function backupRun(world: World, ref: { name: string; namespace: string }
   const chart = Testing.chart();
   new BackupCronJob(chart, 'cron', { backup: { ...ref, uid: 'u' }, spec, claims });
   const pod = chart.toJson()[0].spec.jobTemplate.spec.template.spec;
+  initVault(world, ref.namespace, spec);
   const s = scratch(world, 'backup-');
-  const mounts: Record<string, string> = { [VAULT_MOUNT]: world.vault, [CACHE_MOUNT]: s.cache, [TMP_MOUNT]: s.tmp };
+  const mounts: Record<string, string> = { [VAULT_MOUNT]: world.vault, [CACHE_MOUNT]: s.cache, [TMP_MOUNT]: s.tmp, [STATE_MOUNT]: s.state };
   for (const claim of claims) mounts[`${DATA_ROOT}/${claim}`] = claimDir(world, claim);
   const run = runContainer(pod, { mounts, secret: { RESTIC_PASSWORD: PASSWORD }, extraEnv: { TERMINATION_LOG: s.log, PATH: world.path, ...env } });
-  if (run.status !== 0) throw new Error(`backup failed: ${run.stdout}\n${run.stderr}`);
-  return /^snapshot=([0-9a-f]+)$/.exec(fs.readFileSync(s.log, 'utf8'))![1];
+  const result = parseRunResult(fs.existsSync(s.log) ? fs.readFileSync(s.log, 'utf8') : undefined);
+  if (run.status !== 0 || result?.outcome !== 'Completed' || !result.snapshot) throw new Error(`backup failed: ${run.stdout}\n${run.stderr}`);
+  return result.snapshot;
 }
 
 export interface RestoreRun {

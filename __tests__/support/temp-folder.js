@@ -14,6 +14,8 @@ const VAR = 'MALL_BACKUP_TEST_TMPDIR';
 module.exports = {
   setup() {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mall-backup-test-'));
+    // Traversable like /tmp itself: some tests run a pod as its non-root user over folders they hand to it.
+    fs.chmodSync(dir, 0o755);
     process.env[VAR] = dir;
     process.env.TMPDIR = dir;
   },
