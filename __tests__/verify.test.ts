@@ -107,7 +107,8 @@ test('a damaged pack the check\'s subset skips is still caught: the test restore
   expect(result.report).toMatch(/^failed TestRestoreFailed the test restore of snapshot [0-9a-f]+ did not restore every file with the content the snapshot records/);
 });
 
-test('a Job that finished without a report proves nothing', () => {
+test('a Job that finished without a report proves nothing; a reason the run never writes is not taken', () => {
   expect(judgeVerification([job('verify-bakery-3', false)], [], undefined).condition).toMatchObject({ status: 'False', reason: 'VerificationFailed' });
+  expect(parseVerifyReport('failed Mischief rm -rf /\n')).toEqual({});
   expect(judgeVerification([], [], undefined)).toEqual({ events: [] });
 });

@@ -3,6 +3,7 @@
  * their pods' termination logs (lib/verify-script.ts) to the Verified condition, lastVerifiedTime and
  * lastVerifiedSnapshotID, and a Warning Event when the vault turns unverified.
  */
+import { VERIFY_FAILURE_REASONS } from '../../lib/run/verify-script';
 import type { Condition, KubeEvent, KubeObject } from './reconcile';
 import { timestamp } from './reconcile';
 
@@ -19,7 +20,8 @@ export function parseVerifyReport(text: string): VerifyReport {
     const ok = /^verified ([0-9a-f]{8,64}) (\S+) (\d+) (\d+)$/.exec(line);
     if (ok) return { verified: { snapshotID: ok[1], snapshotTime: timestamp(new Date(ok[2])), files: Number(ok[3]), bytes: Number(ok[4]) } };
     const failed = /^failed ([A-Z][A-Za-z]{0,63}) (.*)$/.exec(line);
-    if (failed) return { failed: { reason: failed[1], message: failed[2] } };
+    // Only the run's own reasons become a condition's reason; anything else is a run that did not finish its report.
+    if (failed && (VERIFY_FAILURE_REASONS as readonly string[]).includes(failed[1])) return { failed: { reason: failed[1], message: failed[2] } };
   }
   return {};
 }
