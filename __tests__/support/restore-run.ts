@@ -5,12 +5,10 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Testing } from 'cdk8s';
 import type { BackupSpec } from '../../imports/mall.example.com';
-import { BackupCronJob, CACHE_MOUNT, DATA_ROOT, STATE_MOUNT, TMP_MOUNT, VAULT_MOUNT } from '../../lib/run/backup-job';
-import { parseRunResult } from '../../lib/run/run-result';
-import { initJobManifest } from '../../lib/run/vault-jobs';
+import { CACHE_MOUNT, DATA_ROOT, TMP_MOUNT, VAULT_MOUNT } from '../../lib/run/backup-job';
 import { RESTORE_MOUNT, RestoreClaimPlan, restoreJobManifest, RestorePodProps } from '../../lib/run/restore-job';
+import { backupRun as backupPodRun, initVault } from './backup-pod';
 import { runContainer } from './run-container';
 
 export const PASSWORD = 'correct horse battery staple';
@@ -29,43 +27,29 @@ export function claimDir(world: World, claim: string): string {
   return path.join(world.claims, claim);
 }
 
-function scratch(world: World, prefix: string): { cache: string; tmp: string; state: string; log: string } {
+function scratch(world: World, prefix: string): { cache: string; tmp: string; log: string } {
   const dir = fs.mkdtempSync(path.join(world.work, prefix));
-  for (const d of ['cache', 'tmp', 'state']) fs.mkdirSync(path.join(dir, d));
-  return { cache: path.join(dir, 'cache'), tmp: path.join(dir, 'tmp'), state: path.join(dir, 'state'), log: path.join(dir, 'termination-log') };
-}
-
-/** The vault's repository, created once as the operator's init Job does (a backup run never creates one). */
-function initVault(world: World, namespace: string, spec: BackupSpec): void {
-  const marker = path.join(world.work, `.init-${spec.vaultLocation.replace(/[/:]/g, '_')}`);
-  if (fs.existsSync(marker)) return;
-  const s = scratch(world, 'init-');
-  const job = initJobManifest({ namespace, spec });
-  const run = runContainer(job.spec.template.spec, {
-    mounts: { [VAULT_MOUNT]: world.vault, [CACHE_MOUNT]: s.cache, [TMP_MOUNT]: s.tmp, [STATE_MOUNT]: s.state },
-    secret: { RESTIC_PASSWORD: PASSWORD }, extraEnv: { TERMINATION_LOG: s.log, PATH: world.path },
-  });
-  if (run.status !== 0) throw new Error(`the vault init Job failed: ${run.stdout}\n${run.stderr}`);
-  fs.writeFileSync(marker, '');
+  fs.mkdirSync(path.join(dir, 'cache'));
+  fs.mkdirSync(path.join(dir, 'tmp'));
+  return { cache: path.join(dir, 'cache'), tmp: path.join(dir, 'tmp'), log: path.join(dir, 'termination-log') };
 }
 
 export function backupSpec(shop: string, extra: Partial<BackupSpec> = {}): BackupSpec {
   return { shopName: shop, backupTime: '02:30', vaultCredentialsSecret: 'vault', vaultLocation: 'pvc://vault/shops', ...extra } as BackupSpec;
 }
 
-/** One run of the Backup's pod over `claims`; returns the snapshot ID it reported. */
+/**
+ * One run of the Backup's pod over `claims` (the shared backup-pod helper, after the vault's init Job, which
+ * creates the repository only when there is none); returns the snapshot ID the run reported.
+ */
 export function backupRun(world: World, ref: { name: string; namespace: string }, spec: BackupSpec, claims: string[], env: Record<string, string> = {}): string {
-  const chart = Testing.chart();
-  new BackupCronJob(chart, 'cron', { backup: { ...ref, uid: 'u' }, spec, claims });
-  const pod = chart.toJson()[0].spec.jobTemplate.spec.template.spec;
-  initVault(world, ref.namespace, spec);
-  const s = scratch(world, 'backup-');
-  const mounts: Record<string, string> = { [VAULT_MOUNT]: world.vault, [CACHE_MOUNT]: s.cache, [TMP_MOUNT]: s.tmp, [STATE_MOUNT]: s.state };
-  for (const claim of claims) mounts[`${DATA_ROOT}/${claim}`] = claimDir(world, claim);
-  const run = runContainer(pod, { mounts, secret: { RESTIC_PASSWORD: PASSWORD }, extraEnv: { TERMINATION_LOG: s.log, PATH: world.path, ...env } });
-  const result = parseRunResult(fs.existsSync(s.log) ? fs.readFileSync(s.log, 'utf8') : undefined);
-  if (run.status !== 0 || result?.outcome !== 'Completed' || !result.snapshot) throw new Error(`backup failed: ${run.stdout}\n${run.stderr}`);
-  return result.snapshot;
+  // The Backup's name tags its snapshots (backup=<namespace>/<name>); the spec's shopName wins over the name.
+  const shop = { name: ref.name, namespace: ref.namespace, spec, claims };
+  const place = { data: world.claims, vault: world.vault, work: world.work, env: { PATH: world.path, ...env } };
+  initVault(shop, place);
+  const run = backupPodRun(shop, place);
+  if (run.status !== 0 || !run.result?.snapshot) throw new Error(`backup failed: ${run.message}\n${run.stdout}\n${run.stderr}`);
+  return run.result.snapshot;
 }
 
 export interface RestoreRun {

@@ -14,8 +14,8 @@ const VAR = 'MALL_BACKUP_TEST_TMPDIR';
 module.exports = {
   setup() {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mall-backup-test-'));
-    // Traversable like /tmp itself: some tests run a pod as its non-root user over folders they hand to it.
-    fs.chmodSync(dir, 0o755);
+    // Searchable, not listable: tests that run a pod as its non-root user must reach their own folders in here.
+    fs.chmodSync(dir, 0o711);
     process.env[VAR] = dir;
     process.env.TMPDIR = dir;
   },
