@@ -95,7 +95,7 @@ describe('configuration', () => {
       'config.operator.replicas 0 is not valid: use an integer from 1 to 10',
       'config.operator.logLevel "loud" is not valid: use one of fatal, error, warn, info, debug, trace',
       'config.operator.watchNamespaces lists "a" twice: each item must be unique',
-      'config.operator.colour is not a known field: use one of namespace, image, replicas, leaderElection, watchNamespaces, createWatchNamespaces, logLevel, resources',
+      'config.operator.colour is not a known field: use one of namespace, image, replicas, leaderElection, watchNamespaces, createWatchNamespaces, logLevel, resources, maxConcurrentRuns, maxConcurrentRunsPerVault',
       'config.samples.enabled "yes" is not valid: must be of type boolean, not string',
     ]);
     expect(() => parseConfigText('operator: [', 'broken.yaml')).toThrow(/configuration broken.yaml is not valid:\n  - not valid YAML/);

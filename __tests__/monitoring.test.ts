@@ -75,7 +75,7 @@ describe('every alert queries what the operator exports', () => {
   test('the check itself catches an unknown series, label or value, and a syntax error', () => {
     expect(promqlProblems('mall_backup_freshness == 0', exported, values)).toEqual(['mall_backup_freshness is not a series the operator exports']);
     expect(promqlProblems('mall_backup_fresh{shop="x"} == 0', exported, values)).toEqual(['mall_backup_fresh has no label shop (it has namespace, name)']);
-    expect(promqlProblems('mall_backup_phase{phase="Broken"}', exported, values)).toEqual(['mall_backup_phase{phase="Broken"}: phase is never "Broken" (it is one of Pending, Scheduled, Running, Completed, Failed, Suspended)']);
+    expect(promqlProblems('mall_backup_phase{phase="Broken"}', exported, values)).toEqual([`mall_backup_phase{phase="Broken"}: phase is never "Broken" (it is one of ${BACKUP_PHASES.join(', ')})`]);
     expect(promqlProblems('max by (name (mall_backup_fresh)', exported, values)[0]).toMatch(/^syntax error at \d+/);
   });
 });

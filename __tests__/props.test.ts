@@ -18,6 +18,7 @@ function synthOperator(props: BackupOperatorProps): K8sObject[] {
 describe('ShopBackup rejects bad props at synth time, naming the field, the value and what is allowed', () => {
   test.each<[string, Partial<ShopBackupProps>, string]>([
     ['backupTime "25:00"', { backupTime: '25:00' }, 'spec.backupTime "25:00" is not valid: use "HH:MM" (24-hour, e.g. "02:30"), a 5-field cron expression'],
+    ['a window with minute 60', { backupTime: '01:60-05:00' }, 'spec.backupTime "01:60-05:00" is not valid: use "HH:MM" (24-hour, e.g. "02:30"), a 5-field cron expression (e.g. "30 2 * * 1-5"), one of @hourly, @daily, @weekly, @monthly, @yearly, or a window "HH:MM-HH:MM"'],
     ['an unknown time zone', { timeZone: 'Mars/Olympus_Mons' }, 'spec.timeZone "Mars/Olympus_Mons" is not a time zone Kubernetes knows: use a name from the IANA time zone database'],
     ['a time zone in the wrong case', { timeZone: 'europe/rome' }, 'spec.timeZone "europe/rome" is not a time zone Kubernetes knows'],
     ['a reversed day range', { backupTime: '0 2 * * FRI-MON' }, 'spec.backupTime "0 2 * * FRI-MON" is not valid: a cron range must run from low to high'],

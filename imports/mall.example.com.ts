@@ -113,7 +113,7 @@ export interface BackupSpec {
   readonly backoffLimit?: number;
 
   /**
-   * When to run, in timeZone: "HH:MM" (24-hour clock, every night at that time), a 5-field cron expression (minute hour day-of-month month day-of-week) or one of @hourly @daily @weekly @monthly @yearly.
+   * When to run, in timeZone: "HH:MM" (24-hour clock, every night at that time), a window "HH:MM-HH:MM" (every night at one minute inside it, from the start up to but not including the end, chosen from the Backup's namespace and name so that it never changes and a fleet spreads across the window; "23:00-01:00" crosses midnight, "00:00-00:00" is the whole day; status.effectiveSchedule shows the minute), a 5-field cron expression (minute hour day-of-month month day-of-week) or one of @hourly @daily @weekly @monthly @yearly.
    *
    * @schema BackupSpec#backupTime
    */

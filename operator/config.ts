@@ -22,6 +22,10 @@ export interface OperatorConfig {
   readonly resticImage?: string;
   /** Outside a cluster, how long to try to reach the API server at start before giving up. */
   readonly connectTimeoutSeconds: number;
+  /** Cluster-wide cap on concurrent backup runs; 0 is no cap (operator/controller/fleet-admission.ts). */
+  readonly maxConcurrentRuns: number;
+  /** Cap on concurrent runs into one vault; 0 is no cap. */
+  readonly maxConcurrentRunsPerVault: number;
 }
 
 const DEFAULTS = {
@@ -32,6 +36,8 @@ const DEFAULTS = {
   resyncSeconds: 300,
   workers: 4,
   connectTimeoutSeconds: 60,
+  maxConcurrentRuns: 0,
+  maxConcurrentRunsPerVault: 0,
 } as const;
 
 const option = (name: string, value: string, description: string, env?: string, def?: string | number | boolean): CliOption =>
@@ -58,6 +64,8 @@ export const OPERATOR_COMMAND: CliCommand = {
     option('kubeconfig', 'file', 'kubeconfig to use outside a cluster (without it: $KUBECONFIG, then ~/.kube/config)'),
     option('restic-image', 'image', 'restic image of the backup pods', 'RESTIC_IMAGE', 'the pinned default'),
     option('connect-timeout-seconds', 'seconds', 'outside a cluster, give up (exit 1) when the API server was not reached in this time; in a cluster it retries for ever', 'CONNECT_TIMEOUT_SECONDS', DEFAULTS.connectTimeoutSeconds),
+    option('max-concurrent-runs', 'n', 'cap on backup runs at once in the whole cluster (0: no cap); runs beyond it wait in a queue', 'MAX_CONCURRENT_RUNS', DEFAULTS.maxConcurrentRuns),
+    option('max-concurrent-runs-per-vault', 'n', 'cap on backup runs at once into one vault (0: no cap)', 'MAX_CONCURRENT_RUNS_PER_VAULT', DEFAULTS.maxConcurrentRunsPerVault),
   ],
 };
 
@@ -100,6 +108,8 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv, out
     kubeconfig: values.kubeconfig,
     resticImage: values['restic-image'],
     connectTimeoutSeconds: int('connect-timeout-seconds', DEFAULTS.connectTimeoutSeconds, 1, 86400),
+    maxConcurrentRuns: int('max-concurrent-runs', DEFAULTS.maxConcurrentRuns, 0, 100000),
+    maxConcurrentRunsPerVault: int('max-concurrent-runs-per-vault', DEFAULTS.maxConcurrentRunsPerVault, 0, 100000),
   };
   if (problems.length > 0) throw new UsageError(`invalid operator configuration:\n  - ${problems.join('\n  - ')}\n\nRun with --help for every option.`);
   return config;

@@ -31,7 +31,8 @@ async function main(): Promise<void> {
   const client = new KubeClient(kc);
   client.onRequest((method, _path, code) => metrics.apiRequests.inc({ method, code: String(code) }));
   const controller = new Controller(kc, client, {
-    namespaces: config.namespaces, resyncMs: config.resyncSeconds * 1000, workers: config.workers, settings: { resticImage: config.resticImage },
+    namespaces: config.namespaces, resyncMs: config.resyncSeconds * 1000, workers: config.workers, settings: { resticImage: config.resticImage, holdRuns: config.maxConcurrentRuns > 0 || config.maxConcurrentRunsPerVault > 0 },
+    caps: { maxConcurrentRuns: config.maxConcurrentRuns, maxConcurrentRunsPerVault: config.maxConcurrentRunsPerVault },
   }, metrics, log);
 
   // How long an informer may keep failing before /healthz asks for a restart (client-go has no such bound).

@@ -32,6 +32,18 @@ describe('schedules and time zones', () => {
     expect(d.status.nextScheduleTime).toBe(next);
   });
 
+  test('a window runs at the minute the Backup\'s namespace and name choose, shown in status.effectiveSchedule', () => {
+    // mall-shops/bakery gets 01:16 in "01:00-05:00" (pinned in schedule-window.test.ts).
+    const d = reconcile(observed({ backup: backupObject({ backupTime: '01:00-05:00', timeZone: 'Europe/Rome' }) }));
+    expect(d.cronJob!.spec.schedule).toBe('16 1 * * *');
+    expect(d.status.effectiveSchedule).toBe('16 1 * * *');
+    expect(d.status.nextScheduleTime).toBe('2026-11-26T00:16:00Z');
+    expect(d.status.conditions![0].message).toContain('runs "16 1 * * *" in Europe/Rome');
+    const other = reconcile(observed({ backup: backupObject({ backupTime: '01:00-05:00' }, { name: 'florist' }) }));
+    expect(other.status.effectiveSchedule).toBe('43 4 * * *');
+    expect(reconcile(observed({ backup: backupObject({ backupTime: '02:30' }) })).status.effectiveSchedule).toBe('30 2 * * *');
+  });
+
   test('the next run follows the daylight-saving change of its zone', () => {
     const spec = { backupTime: '02:30', timeZone: 'America/New_York' };
     // 2026-03-08: clocks go from 02:00 to 03:00 in New York.

@@ -299,7 +299,8 @@ export class FakeApiServer {
         if (wanted && wanted !== existing.metadata.resourceVersion) {
           return this.statusError(res, 409, 'Conflict', `Operation cannot be fulfilled on ${type.plural} "${name}": the object has been modified`);
         }
-        const patch = { ...body, metadata: body.metadata ? { ...body.metadata, resourceVersion: null } : undefined };
+        // A patch without metadata (e.g. `{ spec: { suspend: false } }`) leaves the metadata as it is.
+        const patch = body.metadata ? { ...body, metadata: { ...body.metadata, resourceVersion: null } } : body;
         next = mergePatch(applyBase ?? existing, patch);
       } else {
         return this.statusError(res, 415, 'UnsupportedMediaType', `unsupported ${method} ${contentType}`);

@@ -97,6 +97,19 @@ export interface BackupOperatorProps {
   readonly terminationGracePeriod?: Duration;
 
   /**
+   * Cluster-wide cap on concurrent backup runs. When set, every run is created suspended and the
+   * operator starts the runs in the order they were due as slots free (phase Queued meanwhile).
+   * @default 0 (no cap)
+   */
+  readonly maxConcurrentRuns?: number;
+
+  /**
+   * Cap on concurrent backup runs into one vault (the same vaultLocation), alone or with maxConcurrentRuns.
+   * @default 0 (no cap)
+   */
+  readonly maxConcurrentRunsPerVault?: number;
+
+  /**
    * Render a NetworkPolicy that lets in only metrics and probe traffic.
    * @default true
    */
@@ -174,6 +187,9 @@ export class BackupOperator extends Construct {
     }
     errors.check(metricsPort !== probePort, `metricsPort and probePort are both ${metricsPort}: use two different ports`);
     errors.add(...checkResources('resources', resources));
+    for (const [field, cap] of [['maxConcurrentRuns', props.maxConcurrentRuns ?? 0], ['maxConcurrentRunsPerVault', props.maxConcurrentRunsPerVault ?? 0]] as const) {
+      errors.check(Number.isInteger(cap) && cap >= 0 && cap <= 100000, `${field} ${show(cap)} is not valid: use an integer from 0 (no cap) to 100000`);
+    }
     const graceSeconds = grace.toSeconds();
     errors.check(Number.isInteger(graceSeconds) && graceSeconds >= 5 && graceSeconds <= 600,
       `terminationGracePeriod ${graceSeconds}s is not valid: use whole seconds from 5 to 600`);
@@ -217,6 +233,8 @@ export class BackupOperator extends Construct {
       `--probe-port=${probePort}`,
       `--log-level=${logLevel}`,
       ...(watchNamespaces.length > 0 ? [`--namespaces=${watchNamespaces.join(',')}`] : []),
+      ...(props.maxConcurrentRuns ? [`--max-concurrent-runs=${props.maxConcurrentRuns}`] : []),
+      ...(props.maxConcurrentRunsPerVault ? [`--max-concurrent-runs-per-vault=${props.maxConcurrentRunsPerVault}`] : []),
     ];
     const probe = (path: string, periodSeconds: number): k8s.Probe => ({
       httpGet: { path, port: k8s.IntOrString.fromString('probes') },
@@ -309,7 +327,7 @@ export class BackupOperator extends Construct {
         { apiGroups: [api.API_GROUP], resources: [`${api.BACKUP_PLURAL}/status`], verbs: ['patch'] },
         { apiGroups: [api.API_GROUP], resources: [`${api.BACKUP_PLURAL}/finalizers`], verbs: ['update'] },
         { apiGroups: ['batch'], resources: ['cronjobs'], verbs: [...cache, 'create', 'patch'] },
-        { apiGroups: ['batch'], resources: ['jobs'], verbs: [...cache, 'create', 'delete'] },
+        { apiGroups: ['batch'], resources: ['jobs'], verbs: [...cache, 'create', 'patch', 'delete'] },
         { apiGroups: [''], resources: ['persistentvolumeclaims', 'pods'], verbs: cache },
         { apiGroups: [''], resources: ['events'], verbs: ['create'] },
         { apiGroups: [api.API_GROUP], resources: [rapi.RESTORE_PLURAL], verbs: cache },

@@ -18,6 +18,11 @@ export const METRIC = {
   verified: 'mall_backup_verified',
   leader: 'mall_backup_leader',
   queueDepth: 'mall_backup_workqueue_depth',
+  runsRunning: 'mall_backup_runs_running',
+  runsQueued: 'mall_backup_runs_queued',
+  runsStarted: 'mall_backup_runs_started_total',
+  runsGivenUp: 'mall_backup_runs_given_up_total',
+  runWait: 'mall_backup_run_wait_seconds',
 } as const;
 
 /** What `mall_backup_last_run_outcome{outcome=…}` can say: the outcomes of a backup run. */

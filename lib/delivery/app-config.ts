@@ -22,6 +22,8 @@ export interface MallBackupConfig {
     readonly createWatchNamespaces: boolean;
     readonly logLevel: (typeof LOG_LEVELS)[number];
     readonly resources: ResourceSpec;
+    readonly maxConcurrentRuns?: number;
+    readonly maxConcurrentRunsPerVault?: number;
   };
   readonly samples: { readonly enabled: boolean; readonly namespace: string };
   readonly argocd: {
@@ -81,6 +83,8 @@ export const CONFIG_SCHEMA: JsonSchema = {
         createWatchNamespaces: { type: 'boolean', description: 'create the watched namespaces (otherwise they must exist: the operator is bound to a Role in each)' },
         logLevel: { type: 'string', enum: LOG_LEVELS, description: 'log level' },
         resources: { type: 'object', description: 'requests and limits', properties: { requests: amounts, limits: amounts } },
+        maxConcurrentRuns: { type: 'integer', minimum: 0, maximum: 100000, description: 'cluster-wide cap on concurrent backup runs; 0 for none' },
+        maxConcurrentRunsPerVault: { type: 'integer', minimum: 0, maximum: 100000, description: 'cap on concurrent runs into one vault; 0 for none' },
       },
     },
     samples: {

@@ -30,6 +30,11 @@ export const DNS_SUBDOMAIN_MAX_LENGTH = 253;
 
 /** `"HH:MM"`, 24-hour clock. */
 export const WALL_CLOCK_PATTERN = '^([01][0-9]|2[0-3]):[0-5][0-9]$';
+/**
+ * `"HH:MM-HH:MM"`: a window (start included, end excluded; an end before the start crosses midnight,
+ * an end equal to the start is the whole day) inside which the operator picks one stable minute per Backup.
+ */
+export const WINDOW_PATTERN = '^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9]$';
 export const CRON_MACROS = ['@hourly', '@daily', '@weekly', '@monthly', '@yearly'] as const;
 
 const MONTH_NAMES = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'];
@@ -93,8 +98,8 @@ export const CRON_REVERSED_RANGE_PATTERN = `(^|[ ,])(${reversedRanges()})(/[0-9]
 
 export const BACKUP_TIME_MAX_LENGTH = 128;
 export const BACKUP_TIME_FORMS =
-  '"HH:MM" (24-hour, e.g. "02:30"), a 5-field cron expression (e.g. "30 2 * * 1-5") '
-  + `or one of ${CRON_MACROS.join(', ')}`;
+  '"HH:MM" (24-hour, e.g. "02:30"), a 5-field cron expression (e.g. "30 2 * * 1-5"), '
+  + `one of ${CRON_MACROS.join(', ')}, or a window "HH:MM-HH:MM" (e.g. "01:00-05:00": one stable minute inside it)`;
 
 /**
  * IANA time zone names: `UTC`, `Etc/GMT+3`, `America/Argentina/Buenos_Aires`. The schema checks the
@@ -155,5 +160,5 @@ export const QUANTITY_PATTERN =
 export const NON_NEGATIVE_QUANTITY_PATTERN = QUANTITY_PATTERN.replace('^(\\+|-)?', '^\\+?');
 export const RESOURCE_NAMES = ['cpu', 'memory', 'ephemeral-storage'] as const;
 
-export const BACKUP_PHASES = ['Pending', 'Scheduled', 'Running', 'Completed', 'Failed', 'Suspended'] as const;
+export const BACKUP_PHASES = ['Pending', 'Scheduled', 'Queued', 'Running', 'Completed', 'Failed', 'Suspended'] as const;
 export type BackupPhase = typeof BACKUP_PHASES[number];

@@ -138,10 +138,13 @@ const shopName = patternedString({ field: 'shopName', patterns: [api.DNS_LABEL_P
 
 const backupTime = patternedString({
   field: 'backupTime',
-  patterns: [api.WALL_CLOCK_PATTERN, api.CRON_PATTERN, `^(${api.CRON_MACROS.join('|')})$`],
+  patterns: [api.WALL_CLOCK_PATTERN, api.WINDOW_PATTERN, api.CRON_PATTERN, `^(${api.CRON_MACROS.join('|')})$`],
   accepted: `use ${api.BACKUP_TIME_FORMS}`,
   forbidden: [{ pattern: api.CRON_REVERSED_RANGE_PATTERN, message: 'a cron range must run from low to high (e.g. "1-5", "MON-FRI"), as Kubernetes requires' }],
-}, 'When to run, in timeZone: "HH:MM" (24-hour clock, every night at that time), a 5-field cron expression '
+}, 'When to run, in timeZone: "HH:MM" (24-hour clock, every night at that time), a window "HH:MM-HH:MM" (every night at '
+  + 'one minute inside it, from the start up to but not including the end, chosen from the Backup\'s namespace and name '
+  + 'so that it never changes and a fleet spreads across the window; "23:00-01:00" crosses midnight, "00:00-00:00" is '
+  + 'the whole day; status.effectiveSchedule shows the minute), a 5-field cron expression '
   + `(minute hour day-of-month month day-of-week) or one of ${api.CRON_MACROS.join(' ')}.`,
 api.BACKUP_TIME_MAX_LENGTH);
 
@@ -287,6 +290,8 @@ const status: JsonSchema = {
     lastSuccessfulTime: timestamp('When the newest successful run finished.'),
     lastFailureTime: timestamp('When the newest failed run finished.'),
     nextScheduleTime: timestamp('When the next run is due, computed in timeZone.'),
+    queuePosition: { type: 'integer', format: 'int32', minimum: 1, description: 'While Queued: the place of this Backup\'s run among the runs waiting for a free slot under the operator\'s run cap (1 starts next), as of its last reconcile.' },
+    effectiveSchedule: { type: 'string', maxLength: 128, description: 'The cron schedule the CronJob runs in timeZone: backupTime with a window resolved to its minute.' },
     lastSnapshotID: { type: 'string', maxLength: 64, description: 'restic ID of the newest snapshot written by this Backup, when known.' },
     lastRunNowRequest: { type: 'string', maxLength: 1024, description: `The value of the ${api.RUN_NOW_ANNOTATION} annotation the operator last acted on.` },
     message: { type: 'string', maxLength: 32768, description: 'Why the Backup is in its phase, in words.' },
@@ -318,6 +323,7 @@ export const BACKUP_PRINTER_COLUMNS = [
   { name: 'Shop', type: 'string', jsonPath: '.spec.shopName', description: 'The shop backed up.' },
   { name: 'Time', type: 'string', jsonPath: '.spec.backupTime', description: 'When it runs.' },
   { name: 'Zone', type: 'string', jsonPath: '.spec.timeZone', priority: 1, description: 'Time zone of Time.' },
+  { name: 'Schedule', type: 'string', jsonPath: '.status.effectiveSchedule', priority: 1, description: 'The cron schedule run, a window resolved to its minute.' },
   { name: 'Phase', type: 'string', jsonPath: '.status.phase', description: 'Summary state.' },
   { name: 'Last Success', type: 'date', jsonPath: '.status.lastSuccessfulTime', description: 'Newest successful run.' },
   { name: 'Fresh', type: 'string', jsonPath: '.status.conditions[?(@.type=="Fresh")].status', description: 'Whether the newest good snapshot is within the freshness objective.' },

@@ -158,7 +158,7 @@ class ZoneClock {
   }
 
   /** The zone's offset from UTC at instant `t`, in seconds. */
-  private offset(t: number): number {
+  public offset(t: number): number {
     const parts: Record<string, number> = {};
     for (const p of this.format.formatToParts(new Date(t * 1000))) if (p.type !== 'literal') parts[p.type] = Number(p.value);
     return Date.UTC(parts.year, parts.month - 1, parts.day, parts.hour, parts.minute, parts.second) / 1000 - t;
@@ -238,4 +238,16 @@ export function previousAtOrBefore(s: CronSchedule, zone: string, at: Date): Dat
     if (last) return last;
   }
   return undefined;
+}
+
+/** The offset of `zone` from UTC at `unixSeconds`, in seconds (daylight saving included). */
+export function offsetSeconds(zone: string, unixSeconds: number): number {
+  return new ZoneClock(zone).offset(unixSeconds);
+}
+
+/** Whether the wall-clock minute `wallSeconds` (its fields read as UTC) matches `s`, with robfig's day rule. */
+export function matchesWallClock(s: CronSchedule, wallSeconds: number): boolean {
+  const d = new Date(wallSeconds * 1000);
+  const w = { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate(), hour: d.getUTCHours(), minute: d.getUTCMinutes(), second: 0, weekday: d.getUTCDay() };
+  return s.month[w.month] === true && dayMatches(s, w) && s.hour[w.hour] === true && s.minute[w.minute] === true;
 }

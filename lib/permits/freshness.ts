@@ -23,7 +23,8 @@ export function freshnessSeconds(text: string): number | undefined {
 /** The longest gap between two runs of the schedule over the next ~year's first runs (cron gaps vary, e.g. weekdays only). */
 export function schedulePeriodSeconds(backupTime: string, timeZone: string | undefined, from: Date): number | undefined {
   let schedule;
-  try { schedule = parseSchedule(cronScheduleOf(backupTime)); } catch { return undefined; }
+  // Any identity will do: a window's minute moves with the Backup's name, its period does not.
+  try { schedule = parseSchedule(cronScheduleOf(backupTime, { name: '' })); } catch { return undefined; }
   const runs: Date[] = [];
   for (let at: Date | undefined = from; runs.length < 16; runs.push(at)) {
     at = nextAfter(schedule, timeZone ?? api.DEFAULT_TIME_ZONE, at);

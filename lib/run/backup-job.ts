@@ -10,6 +10,7 @@ import { NONROOT_ID, RESTRICTED_CONTAINER_SECURITY_CONTEXT, restrictedPodSecurit
 import { mergeResources, ResourceSpec, toResourceRequirements } from '../common/resources';
 import { BACKUP_SCRIPT } from './backup-run';
 import { RESTIC_VERSION } from './restic-version';
+import { BackupIdentity, effectiveSchedule } from '../permits/schedule-window';
 
 export { BACKUP_SCRIPT };
 
@@ -119,10 +120,13 @@ export function runNowToken(request: string): string {
   return digest(request, 16);
 }
 
-/** `"HH:MM"` → `"MM HH * * *"`; cron expressions and macros pass through. */
-export function cronScheduleOf(backupTime: string): string {
+/**
+ * `"HH:MM"` → `"MM HH * * *"`, a window `"HH:MM-HH:MM"` → the minute `identity` gets inside it
+ * (lib/schedule-window.ts); cron expressions and macros pass through.
+ */
+export function cronScheduleOf(backupTime: string, identity: BackupIdentity): string {
   const clock = new RegExp(api.WALL_CLOCK_PATTERN).exec(backupTime);
-  if (!clock) return backupTime;
+  if (!clock) return effectiveSchedule(backupTime, identity);
   const [hours, minutes] = backupTime.split(':').map(Number);
   return `${minutes} ${hours} * * *`;
 }
@@ -246,7 +250,7 @@ export class BackupCronJob extends Construct {
         ownerReferences: [ownerReferenceTo(backup)],
       },
       spec: {
-        schedule: cronScheduleOf(spec.backupTime),
+        schedule: cronScheduleOf(spec.backupTime, backup),
         timeZone: spec.timeZone ?? api.DEFAULT_TIME_ZONE,
         concurrencyPolicy: spec.concurrencyPolicy ?? api.DEFAULT_CONCURRENCY_POLICY,
         suspend: spec.suspend ?? false,

@@ -14,6 +14,9 @@ import { Backoff, WorkQueue } from '../runtime/queue';
 import { WakeUps } from '../runtime/wake-ups';
 import { dropJobTemplate, trimMetadata, trimPod } from '../runtime/trim';
 import { BackupObject, canonicalJson, KubeEvent, KubeObject, reconcile, Settings, timestamp } from './reconcile';
+import { SKIPPED_RUN_ANNOTATION } from './run-admission';
+import { capsEnabled, FleetCaps } from './fleet-admission';
+import { FleetGate } from './fleet-gate';
 import { REASON } from './vocabulary';
 import { describeRefusal, RefusedWrite, withRefusals } from './write-outcome';
 import * as rapi from '../../lib/permits/restore-api';
@@ -30,6 +33,8 @@ export interface ControllerOptions {
   readonly resyncMs: number;
   readonly workers: number;
   readonly settings: Settings;
+  /** The run cap; absent or zero for none. */
+  readonly caps?: FleetCaps;
 }
 
 interface Source {
@@ -148,6 +153,8 @@ export class Controller {
   private readonly staleChecks = new WakeUps((key) => this.queue.add(key));
   /** Per Backup uid: the inputs of the CronJob last applied or verified, and its resourceVersion then. */
   private readonly lastApplied = new Map<string, { inputs: string; resourceVersion: string }>();
+  /** Starts held runs under the run cap; absent without a cap. */
+  private readonly gate?: FleetGate;
 
   constructor(
     config: KubeConfig,
@@ -156,6 +163,14 @@ export class Controller {
     private readonly metrics: OperatorMetrics,
     private readonly log: Logger,
   ) {
+    if (options.caps && capsEnabled(options.caps)) {
+      this.gate = new FleetGate(options.caps, client, {
+        jobs: () => this.list('jobs'),
+        backup: (namespace, name) => this.informers.get('backups')!.map((i) => i.cache.get(name, namespace) as BackupObject | undefined).find(Boolean),
+        leading: () => this.leading && !this.stopping,
+        reconcile: (key) => this.queue.add(key),
+      }, metrics, log);
+    }
     for (const [key, source] of Object.entries(SOURCES) as [SourceName, Source][]) {
       const keysOf = INDEX_KEYS[key];
       const index = keysOf && new ObjectIndex(keysOf);
@@ -240,6 +255,7 @@ export class Controller {
     if (!this.leading) return;
     for (const b of this.list('backups')) this.queue.add(`${b.metadata.namespace}/${b.metadata.name}`);
     this.enqueueRestores();
+    this.gate?.poke();
     this.metrics.queueDepth.set(this.queue.length);
   }
 
@@ -255,6 +271,7 @@ export class Controller {
       case 'cronjobs':
       case 'jobs':
         if (obj.metadata.labels?.[BACKUP_LABEL]) this.queue.add(`${ns}/${obj.metadata.labels[BACKUP_LABEL]}`);
+        if (source === 'jobs') this.gate?.poke();
         break;
       case 'pods':
       case 'claims':
@@ -374,6 +391,7 @@ export class Controller {
       claims,
       namespacePods: this.indexed('pods', namespace, claims.map((c) => `claim:${c.metadata.name}`)).filter((p) => !owned(p)),
       now: new Date(),
+      queuePlace: this.gate?.placeOf(namespace, name),
     }, this.options.settings);
     // Fresh is True up to and including staleAt: look again just after it.
     this.staleChecks.set(key, desired.staleAt && new Date(desired.staleAt.getTime() + 1000));
@@ -406,9 +424,25 @@ export class Controller {
       await attempt(() => this.client.delete(resourcePath('batch/v1', 'jobs', namespace, jobName)).then(() => undefined, (e) => { if (!isNotFound(e)) throw e; }),
         { what: `Job ${jobName} (to replace it with a run-now Job)`, reason: REASON.RunNowRefused });
     }
+    // Daylight saving (operator/run-admission.ts): both writes are idempotent, so a second leader repeating them is harmless.
+    for (const jobName of desired.dropJobs) {
+      await attempt(() => this.client.delete(resourcePath('batch/v1', 'jobs', namespace, jobName)).then(() => undefined, (e) => { if (!isNotFound(e)) throw e; }),
+        { what: `Job ${jobName} (a repeat of a time the autumn change runs twice)`, reason: REASON.RunAdmissionRefused });
+    }
+    for (const jobName of desired.admitJobs) {
+      await attempt(() => this.client.mergePatch(resourcePath('batch/v1', 'jobs', namespace, jobName), { spec: { suspend: false } }).then(() => undefined),
+        { what: `Job ${jobName} (to start it)`, reason: REASON.RunAdmissionRefused });
+    }
+    if (desired.requeueAt) {
+      const delay = desired.requeueAt.getTime() - Date.now();
+      // Timers beyond a day are left to the periodic resync.
+      if (delay > 0 && delay < 86_400_000) this.queue.addAfter(key, delay + 1000);
+    }
     for (const job of desired.createJobs) {
       await attempt(() => this.client.create(resourcePath('batch/v1', 'jobs', namespace), job).then(() => undefined, (e) => { if (!isConflict(e)) throw e; }),
-        { what: `run-now Job ${job.metadata.name}`, reason: REASON.RunNowRefused });
+        job.metadata.annotations?.[SKIPPED_RUN_ANNOTATION] !== undefined
+          ? { what: `Job ${job.metadata.name} (the run a spring daylight-saving change skipped)`, reason: REASON.RunAdmissionRefused }
+          : { what: `run-now Job ${job.metadata.name}`, reason: REASON.RunNowRefused });
     }
     const outcome = withRefusals(desired.status, backup.status, refusals, timestamp(new Date()));
     if (refusals.length > 0 ? canonicalJson(outcome.status) !== canonicalJson(backup.status ?? {}) : desired.statusChanged) {

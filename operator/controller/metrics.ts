@@ -44,6 +44,15 @@ export class OperatorMetrics {
   public readonly verified = new Gauge({ name: METRIC.verified, help: '1 while the Backup\'s vault passed its latest verification, 0 once one failed.', labelNames: ['namespace', 'name'], registers: [this.registry] });
   public readonly leader = new Gauge({ name: METRIC.leader, help: '1 while this process holds the leader Lease.', registers: [this.registry] });
   public readonly queueDepth = new Gauge({ name: METRIC.queueDepth, help: 'Backups waiting to be reconciled.', registers: [this.registry] });
+  // The run cap (operator/fleet-gate.ts): only moved when a cap is set.
+  public readonly runsRunning = new Gauge({ name: METRIC.runsRunning, help: 'Backup runs started and not finished, as the run cap counts them.', registers: [this.registry] });
+  public readonly runsQueued = new Gauge({ name: METRIC.runsQueued, help: 'Backup runs waiting for a free slot under the run cap.', registers: [this.registry] });
+  public readonly runsStarted = new Counter({ name: METRIC.runsStarted, help: 'Held runs the operator started.', registers: [this.registry] });
+  public readonly runsGivenUp = new Counter({ name: METRIC.runsGivenUp, help: 'Held runs deleted unstarted past their startingDeadlineSeconds.', registers: [this.registry] });
+  public readonly runWait = new Histogram({
+    name: METRIC.runWait, help: 'From when a run was due to when the operator started it.', registers: [this.registry],
+    buckets: [1, 10, 60, 300, 900, 3600, 4 * 3600, 12 * 3600],
+  });
 
   /** Per `namespace/name`: what was last exported, so unchanged Backups cost nothing. */
   private readonly exported = new Map<string, Exported>();

@@ -7,10 +7,12 @@ import { createHash } from 'node:crypto';
 import { App, Chart } from 'cdk8s';
 import type { BackupSpec } from '../../imports/mall.example.com';
 import * as api from '../../lib/permits/backup-api';
-import { BackupCronJob, BackupPodProps, BackupRef, BackupRunNowJob, cronScheduleOf, RUN_NOW_LABEL, runNowToken } from '../../lib/run/backup-job';
+import { BackupCronJob, BackupPodProps, BackupRef, BackupRunNowJob, cronJobNameFor, cronScheduleOf, RUN_NOW_LABEL, runNowToken } from '../../lib/run/backup-job';
 import { pvcVaultClaim, validateBackupName, validateBackupSpec } from '../../lib/permits/backup-validation';
 import { nextAfter, parseSchedule, previousAtOrBefore } from '../../lib/permits/cron';
 import type { ResourceSpec } from '../../lib/common/resources';
+import type { BackupIdentity } from '../../lib/permits/schedule-window';
+import { decideRuns, RunDecisions, SCHEDULED_TIMESTAMP_ANNOTATION, SKIPPED_RUN_ANNOTATION } from './run-admission';
 import { CONDITION, INPUTS_ANNOTATION, REASON, STATUS_LIMITS } from './vocabulary';
 import { FRESH_CONDITION, FreshnessVerdict, judgeFreshness } from '../../lib/permits/freshness';
 import { describeRun, runResultOf } from './run-outcome';
@@ -52,6 +54,8 @@ export interface BackupStatus {
   lastSuccessfulTime?: string;
   lastFailureTime?: string;
   nextScheduleTime?: string;
+  effectiveSchedule?: string;
+  queuePosition?: number;
   lastSnapshotID?: string;
   lastRunNowRequest?: string;
   message?: string;
@@ -80,6 +84,8 @@ export interface Observed {
    * resourceVersion the API server gave the result. When both still hold, nothing needs rendering.
    */
   readonly lastApplied?: { readonly inputs: string; readonly resourceVersion: string };
+  /** Under a run cap: the place of this Backup's oldest held run in the queue (operator/fleet-gate.ts). */
+  readonly queuePlace?: { readonly position: number; readonly of: number };
 }
 
 export interface Settings {
@@ -87,6 +93,8 @@ export interface Settings {
   readonly resticImage?: string;
   /** Resources of backup pods whose Backup sets none. */
   readonly defaultResources?: ResourceSpec;
+  /** A run cap is set: every run is created suspended and started by the operator (operator/fleet-admission.ts). */
+  readonly holdRuns?: boolean;
 }
 
 export interface KubeEvent {
@@ -105,6 +113,12 @@ export interface Desired {
   readonly createJobs: KubeObject[];
   /** Names of Jobs to delete (active runs replaced by a run-now request under Replace). */
   readonly deleteJobs: string[];
+  /** Suspended Jobs of the CronJob to start (operator/run-admission.ts). */
+  readonly admitJobs: string[];
+  /** Suspended Jobs of the CronJob to delete unstarted: the second pass of a repeated hour. */
+  readonly dropJobs: string[];
+  /** When to reconcile again even if nothing changes in the cluster (a daylight-saving change). */
+  readonly requeueAt?: Date;
   readonly status: BackupStatus;
   /** Whether `status` differs from the observed status: write it only then. */
   readonly statusChanged: boolean;
@@ -251,8 +265,8 @@ const nextRuns = new Map<string, { from: number; next: number | undefined }>();
  * when the schedule never fires (30 February) or cannot be read. Remembered per schedule and zone: an
  * answer computed at an earlier time stays right until that run is reached, as no run lies between.
  */
-export function nextRun(spec: BackupSpec, now: Date): string | undefined {
-  const schedule = cronScheduleOf(spec.backupTime);
+export function nextRun(spec: BackupSpec, identity: BackupIdentity, now: Date): string | undefined {
+  const schedule = cronScheduleOf(spec.backupTime, identity);
   const timezone = spec.timeZone ?? api.DEFAULT_TIME_ZONE;
   const key = `${schedule}\n${timezone}`;
   const t = now.getTime();
@@ -266,8 +280,8 @@ export function nextRun(spec: BackupSpec, now: Date): string | undefined {
 }
 
 /** The most recent run time at or before `now`. */
-function previousRun(spec: BackupSpec, now: Date): Date | undefined {
-  return safely(() => previousAtOrBefore(parseSchedule(cronScheduleOf(spec.backupTime)), spec.timeZone ?? api.DEFAULT_TIME_ZONE, now));
+function previousRun(spec: BackupSpec, identity: BackupIdentity, now: Date): Date | undefined {
+  return safely(() => previousAtOrBefore(parseSchedule(cronScheduleOf(spec.backupTime, identity)), spec.timeZone ?? api.DEFAULT_TIME_ZONE, now));
 }
 
 /** Schedules are validated before they get here; a reading error still must not stop the status write. */
@@ -297,7 +311,10 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
   const ref: BackupRef = { name: backup.metadata.name, namespace: backup.metadata.namespace!, uid: backup.metadata.uid! };
   const events: KubeEvent[] = [];
 
-  const jobs = [...observed.jobs].filter((j) => !j.metadata.deletionTimestamp).sort(byStart);
+  const allJobs = [...observed.jobs].filter((j) => !j.metadata.deletionTimestamp).sort(byStart);
+  const runs = dstRuns(spec, ref, allJobs, observed);
+  // A repeat about to be dropped never ran and is not reported.
+  const jobs = allJobs.filter((j) => !runs?.drop.includes(j.metadata.name));
   const podsOf = (job: KubeObject) => observed.jobPods.filter((p) => p.metadata.labels?.['job-name'] === job.metadata.name
     || p.metadata.ownerReferences?.some((o) => o.kind === 'Job' && o.name === job.metadata.name));
   const finished = jobs.filter((j) => jobCondition(j, 'Complete', 'SuccessCriteriaMet', 'Failed', 'FailureTarget'));
@@ -315,13 +332,16 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
     backup: ref, spec, claims: plan!.claims, nodeName: plan!.nodeName, image: settings.resticImage, defaultResources: settings.defaultResources,
   };
 
-  const cronJobInputs = podProps && createHash('sha256').update(canonicalJson(podProps)).digest('base64');
+  // The hold is part of the inputs only while on, so CronJobs rendered before it existed are not rewritten.
+  const hold = settings.holdRuns === true || runs?.hold === true;
+  const cronJobInputs = podProps && createHash('sha256').update(canonicalJson(hold ? { ...podProps, holdRuns: true } : podProps)).digest('base64');
   const unchangedSinceApplied = cronJobInputs !== undefined && observed.lastApplied?.inputs === cronJobInputs
     && observed.cronJob?.metadata.resourceVersion === observed.lastApplied.resourceVersion;
   const desiredCronJob = podProps && !unchangedSinceApplied ? BackupCronJob.manifest(podProps) : undefined;
   // The digest of the inputs rides on the CronJob: inputs that lost a field (a deadline, the node pin)
   // change it, where comparing only the fields still wanted would see nothing to do.
   if (desiredCronJob) desiredCronJob.metadata.annotations = { ...desiredCronJob.metadata.annotations, [INPUTS_ANNOTATION]: cronJobInputs };
+  if (desiredCronJob && hold) desiredCronJob.spec.jobTemplate.spec.suspend = true;
   const cronJobChanged = desiredCronJob !== undefined && !(observed.cronJob && isSubset(
     { metadata: { labels: desiredCronJob.metadata.labels, annotations: desiredCronJob.metadata.annotations, ownerReferences: desiredCronJob.metadata.ownerReferences }, spec: desiredCronJob.spec },
     observed.cronJob));
@@ -339,9 +359,16 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
         events.push({ type: 'Warning', reason: REASON.RunNowSkipped, message: `run-now request ${JSON.stringify(request)} skipped: ${active[0].metadata.name} is still running and concurrencyPolicy is Forbid` });
       } else {
         deleteJobs.push(...active.map((j) => j.metadata.name));
-        createJobs.push(render((chart) => new BackupRunNowJob(chart, 'now', { ...podProps, request })));
+        const runNow = render((chart) => new BackupRunNowJob(chart, 'now', { ...podProps, request }));
+        if (settings.holdRuns) runNow.spec.suspend = true;
+        createJobs.push(runNow);
       }
     }
+  }
+
+  if (runs?.catchUp && podProps && observed.cronJob?.metadata.uid && !spec.suspend) {
+    createJobs.push(skippedRunJob(podProps, observed.cronJob, runs.catchUp, settings.holdRuns === true));
+    if (active.length > 0) deleteJobs.push(...active.map((j) => j.metadata.name));
   }
 
   // Outcome of the newest finished run, or a run the CronJob missed.
@@ -365,14 +392,14 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
     };
   }
   const missed = spec.startingDeadlineSeconds !== undefined && !spec.suspend && observed.cronJob && active.length === 0
-    ? missedRun(spec, observed.cronJob, jobs, now) : undefined;
+    ? missedRun(spec, ref, observed.cronJob, jobs, now) : undefined;
   if (missed) {
     lastBackup = { type: LAST_BACKUP_SUCCEEDED, status: 'False', reason: 'MissedSchedule', message: `the run due at ${missed} did not start within ${spec.startingDeadlineSeconds}s` };
   }
 
   const ready = readyProblem
     ? { type: READY, status: 'False' as const, reason: readyProblem.reason, message: readyProblem.message }
-    : { type: READY, status: 'True' as const, reason: REASON.CronJobReady, message: `runs "${cronScheduleOf(spec.backupTime)}" in ${spec.timeZone ?? api.DEFAULT_TIME_ZONE}${plan!.nodeName ? ` on node ${plan!.nodeName}` : ''}` };
+    : { type: READY, status: 'True' as const, reason: REASON.CronJobReady, message: `runs "${cronScheduleOf(spec.backupTime, ref)}" in ${spec.timeZone ?? api.DEFAULT_TIME_ZONE}${plan!.nodeName ? ` on node ${plan!.nodeName}` : ''}${runs?.notes.length ? `; daylight saving: ${runs.notes.join('; ')}` : ''}` };
   // Freshness: judged from times alone, so runs that silently stop happening turn it False too.
   const fresh: FreshnessVerdict = problems.length > 0 ? { status: 'Unknown' as const, reason: 'InvalidSpec', message: 'the spec is not valid' } : judgeFreshness({
     backupTime: spec.backupTime, timeZone: spec.timeZone, freshness: spec.freshness, suspend: spec.suspend,
@@ -393,9 +420,14 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
   if (readyProblem) {
     phase = readyProblem.reason === REASON.InvalidSpec ? 'Failed' : 'Pending';
     message = readyProblem.message;
+  } else if (newestActive && newestActive.spec?.suspend === true && settings.holdRuns) {
+    phase = 'Queued';
+    const place = observed.queuePlace;
+    message = `${newestActive.metadata.name} is queued for a free run slot${place ? `: position ${place.position} of ${place.of}` : ''}`;
   } else if (newestActive) {
     phase = 'Running';
-    message = activeTrouble ? `${newestActive.metadata.name} is stuck: ${activeTrouble}` : `${newestActive.metadata.name} is running`;
+    message = activeTrouble ? `${newestActive.metadata.name} is stuck: ${activeTrouble}`
+      : newestActive.spec?.suspend === true ? `${newestActive.metadata.name} is waiting for the operator to start it` : `${newestActive.metadata.name} is running`;
   } else if (spec.suspend) {
     phase = 'Suspended';
     message = 'suspended: no new runs are scheduled';
@@ -404,8 +436,8 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
     message = lastBackup.message;
   } else {
     phase = 'Scheduled';
-    const next = nextRun(spec, now);
-    message = next ? `next run at ${next}` : `the schedule "${cronScheduleOf(spec.backupTime)}" has no run in the next five years: change backupTime`;
+    const next = nextRun(spec, ref, now);
+    message = next ? `next run at ${next}` : `the schedule "${cronScheduleOf(spec.backupTime, ref)}" has no run in the next five years: change backupTime`;
   }
 
   const succeededSnapshot = newestSucceeded && snapshotOf(podsOf(newestSucceeded));
@@ -416,7 +448,9 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
     lastScheduleTime: later(previous.lastScheduleTime, jobs.length ? jobStart(jobs[jobs.length - 1]) : undefined),
     lastSuccessfulTime: later(previous.lastSuccessfulTime, newestSucceeded?.status?.completionTime),
     lastFailureTime: later(previous.lastFailureTime, newestFailed && (jobCondition(newestFailed, 'Failed', 'FailureTarget')?.lastTransitionTime ?? jobStart(newestFailed))),
-    nextScheduleTime: readyProblem || spec.suspend ? undefined : nextRun(spec, now),
+    nextScheduleTime: readyProblem || spec.suspend ? undefined : nextRun(spec, ref, now),
+    effectiveSchedule: problems.length > 0 ? undefined : cronScheduleOf(spec.backupTime, ref),
+    queuePosition: phase === 'Queued' ? observed.queuePlace?.position : undefined,
     // The CronJob keeps the newest runs, so the newest succeeded Job here is the newest overall.
     lastSnapshotID: succeededSnapshot ?? previous.lastSnapshotID,
     lastRunNowRequest,
@@ -440,18 +474,50 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
   }
 
   return {
-    cronJob: desiredCronJob, cronJobChanged, cronJobInputs, createJobs, deleteJobs, status, statusChanged: canonicalJson(backup.status ?? {}) !== canonicalJson(status), events,
-    staleAt: fresh.status === 'True' ? fresh.staleAt : undefined,
+    cronJob: desiredCronJob, cronJobChanged, cronJobInputs, createJobs, deleteJobs, admitJobs: settings.holdRuns ? [] : runs?.admit ?? [], dropJobs: runs?.drop ?? [],
+    requeueAt: runs?.recheckAt, staleAt: fresh.status === 'True' ? fresh.staleAt : undefined, status, statusChanged: canonicalJson(backup.status ?? {}) !== canonicalJson(status), events,
   };
 }
 
 /** The due time of a run the CronJob should have started by now but did not, if any. */
-function missedRun(spec: BackupSpec, cronJob: KubeObject, jobs: readonly KubeObject[], now: Date): string | undefined {
+function missedRun(spec: BackupSpec, identity: BackupIdentity, cronJob: KubeObject, jobs: readonly KubeObject[], now: Date): string | undefined {
   const deadline = (spec.startingDeadlineSeconds ?? 0) * 1000;
-  const due = previousRun(spec, new Date(now.getTime() - deadline));
+  const due = previousRun(spec, identity, new Date(now.getTime() - deadline));
   if (!due) return undefined;
   const created = Date.parse(cronJob.metadata.creationTimestamp ?? '');
   if (!(created < due.getTime())) return undefined;
   const started = jobs.some((j) => Date.parse(jobStart(j)) >= due.getTime());
   return started ? undefined : timestamp(due);
+}
+
+/** The daylight-saving decisions for a valid schedule (operator/run-admission.ts); undefined when it cannot be read. */
+function dstRuns(spec: BackupSpec, ref: BackupRef, jobs: readonly KubeObject[], observed: Observed): RunDecisions | undefined {
+  const scheduleText = cronScheduleOf(spec.backupTime, ref);
+  return safely(() => decideRuns({
+    schedule: parseSchedule(scheduleText),
+    scheduleText,
+    zone: spec.timeZone ?? api.DEFAULT_TIME_ZONE,
+    now: observed.now,
+    cronJobName: cronJobNameFor(ref.name),
+    jobs,
+    forbidOverlap: (spec.concurrencyPolicy ?? api.DEFAULT_CONCURRENCY_POLICY) === 'Forbid',
+    startingDeadlineSeconds: spec.startingDeadlineSeconds,
+  }));
+}
+
+/** The run a spring change skipped, as the CronJob would have made it: its template, owned by the CronJob. */
+function skippedRunJob(podProps: BackupPodProps, cronJob: KubeObject, run: NonNullable<RunDecisions['catchUp']>, held: boolean): KubeObject {
+  const template = BackupCronJob.manifest(podProps).spec.jobTemplate;
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: {
+      name: run.name,
+      namespace: podProps.backup.namespace,
+      labels: template.metadata.labels,
+      annotations: { [SCHEDULED_TIMESTAMP_ANNOTATION]: timestamp(run.due), [SKIPPED_RUN_ANNOTATION]: run.wall },
+      ownerReferences: [{ apiVersion: 'batch/v1', kind: 'CronJob', name: cronJob.metadata.name, uid: cronJob.metadata.uid!, controller: true, blockOwnerDeletion: true } as any],
+    },
+    spec: { ...template.spec, suspend: held },
+  };
 }

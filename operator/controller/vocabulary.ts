@@ -23,6 +23,8 @@ export const REASON = {
   /** The API server refused a run-now Job (e.g. a ResourceQuota's 403). */
   RunNowRefused: 'RunNowRefused',
   RunNowSkipped: 'RunNowSkipped',
+  /** The API server refused to start or drop a Job held for daylight saving. */
+  RunAdmissionRefused: 'RunAdmissionRefused',
   BackupStarted: 'BackupStarted',
   BackupSucceeded: 'BackupSucceeded',
   BackupFailed: 'BackupFailed',

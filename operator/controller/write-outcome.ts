@@ -9,7 +9,7 @@ import { CONDITION, REASON, Reason, STATUS_LIMITS } from './vocabulary';
 export interface RefusedWrite {
   /** What was refused: `CronJob backup-bakery`, `run-now Job backup-bakery-now-1a2b3c4d`. */
   readonly what: string;
-  readonly reason: typeof REASON.CronJobRefused | typeof REASON.RunNowRefused;
+  readonly reason: typeof REASON.CronJobRefused | typeof REASON.RunNowRefused | typeof REASON.RunAdmissionRefused;
   readonly statusCode: number;
   /** The API server's own words. */
   readonly message: string;
@@ -18,7 +18,7 @@ export interface RefusedWrite {
 /** What a person can do about a refusal, by HTTP status. */
 function advice(refused: RefusedWrite): string {
   switch (refused.statusCode) {
-    case 403: return refused.reason === REASON.RunNowRefused
+    case 403: return refused.reason !== REASON.CronJobRefused
       ? 'check the namespace\'s ResourceQuota and LimitRange (or lower spec.resources) and the operator\'s RBAC; the run is retried'
       : 'check the operator\'s RBAC and the namespace\'s admission policies; the operator retries';
     case 422: return 'correct the Backup\'s spec; the operator retries after every change';
