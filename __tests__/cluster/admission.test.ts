@@ -8,6 +8,7 @@ import { BackupAdmission } from '../support/backup-admission';
 import { backup, INVALID, VALID } from '../support/backup-cases';
 import { allObjects, backupSchemaOf, synthDefaultApp } from '../support/synth';
 import { client, installBackupCrd, namespaces, Response } from './cluster';
+import { KUBERNETES_TIME_ZONES } from '../../lib/permits/time-zones';
 
 jest.setTimeout(120_000);
 
@@ -99,8 +100,26 @@ describe('updates and whole-object checks on the real API server', () => {
     expect(offline.admit(bare).errors).toEqual(['spec: Required value']);
   });
 
-  test('a time zone the database does not know passes admission on both (the constructs and operator catch it)', async () => {
-    expect((await dryRun(inNamespace({ timeZone: 'Mars/Olympus_Mons' }))).status).toBe(201);
-    expect(offline.admit(inNamespace({ timeZone: 'Mars/Olympus_Mons' })).allowed).toBe(true);
+  test('the CEL rules stay within the API server\'s cost budget: every field at its largest, created and then all changed', async () => {
+    const api = client();
+    const zones = [...KUBERNETES_TIME_ZONES].sort((a, b) => b.length - a.length);
+    const largest = (claim: string, zone: string, vault: string) => ({
+      shopName: 's'.repeat(63), backupTime: `${'1,2,3,4,5,6,7,8,9,10,11,12 '.repeat(4)}0,1,2,3,4,5,6`, timeZone: zone, vaultLocation: vault,
+      vaultCredentialsSecret: 'x'.repeat(253), volumeClaims: Array.from({ length: 32 }, (_, i) => `${claim.repeat(250)}${i}`),
+      retention: { keepLast: 1, keepDaily: 2, keepWeekly: 3, keepMonthly: 4 }, suspend: true, concurrencyPolicy: 'Replace', freshness: '36h',
+      startingDeadlineSeconds: 10, activeDeadlineSeconds: 10, backoffLimit: 1, securityContext: { runAsUser: 1, runAsGroup: 1, fsGroup: 1 },
+      resources: { requests: { cpu: '1', memory: '1Gi', 'ephemeral-storage': '1Gi' }, limits: { cpu: '1', memory: '1Gi', 'ephemeral-storage': '1Gi' } },
+    });
+    const created = await api.ok('POST', `${path(ns)}?${STRICT}`, { ...inNamespace({}, 'largest'), spec: largest('c', zones[0], `s3:https://s3.amazonaws.com/mall-vault/${'p/'.repeat(200)}x`) });
+    const changed = { ...created, spec: { ...largest('d', zones[1], `pvc://${'v'.repeat(200)}/x`), shopName: created.spec.shopName, suspend: false } };
+    const res = await api.request('PUT', `${path(ns, 'largest')}?${STRICT}`, changed);
+    expect({ status: res.status, message: res.status === 200 ? undefined : message(res) }).toEqual({ status: 200, message: undefined });
+  });
+
+  test('a time zone Go\'s database does not know is refused on both (the CEL rule that lists every zone)', async () => {
+    const res = await dryRun(inNamespace({ timeZone: 'Mars/Olympus_Mons' }));
+    expect(res.status).toBe(422);
+    expect(message(res)).toContain('timeZone "Mars/Olympus_Mons" is not a time zone Kubernetes knows');
+    expect(offline.admit(inNamespace({ timeZone: 'Mars/Olympus_Mons' })).allowed).toBe(false);
   });
 });

@@ -16,11 +16,17 @@ const OPERATOR_NAMESPACE = 'mall-backup-system';
 const OPERATOR = 'mall-backup-operator';
 const RBAC_KINDS = new Set(['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
 
-/** In every namespace it watches (the default config binds the ClusterRole cluster-wide). */
+/**
+ * In every namespace it watches (the default config binds the ClusterRole cluster-wide): what its informers
+ * read (list, watch), its writes (server-side apply of CronJobs, status patches, run-now Jobs and their
+ * replacement, Events, Restores' claims and Jobs) and backups/ and restores/finalizers, without which
+ * OwnerReferencesPermissionEnforcement refuses the blockOwnerDeletion of its owner references. Nothing else:
+ * no get, no update, no Secrets.
+ */
 const EXPECTED_IN_WATCHED_NAMESPACE = [
   'backups.mall.example.com [] list watch',
-  'backups.mall.example.com/status [] patch',
   'backups.mall.example.com/finalizers [] update',
+  'backups.mall.example.com/status [] patch',
   'cronjobs.batch [] list watch create patch',
   'jobs.batch [] list watch create delete',
   'persistentvolumeclaims [] list watch create',
@@ -30,7 +36,7 @@ const EXPECTED_IN_WATCHED_NAMESPACE = [
   'restores.mall.example.com/status [] patch',
   'restores.mall.example.com/finalizers [] update',
 ];
-/** In its own namespace, on top: create its Lease, then touch only that one. */
+/** In its own namespace, on top: create its Lease, then read and renew only that one. */
 const EXPECTED_IN_OWN_NAMESPACE = [
   ...EXPECTED_IN_WATCHED_NAMESPACE,
   'leases.coordination.k8s.io [] create',
@@ -118,9 +124,9 @@ describe('the operator, logged in with a TokenRequest token for its ServiceAccou
     expect([res.status, res.body.message]).toEqual([201, undefined]);
   });
 
-  // Issue 9: OwnerReferencesPermissionEnforcement refuses blockOwnerDeletion from whoever may not update
+  // OwnerReferencesPermissionEnforcement refuses blockOwnerDeletion from whoever may not update
   // backups/finalizers ("cannot set blockOwnerDeletion if an ownerReference refers to a resource you can't set
-  // finalizers on"). The operator may, now.
+  // finalizers on"); the test above shows the object is otherwise valid.
   test('the operator may create the CronJob it owns through a Backup', async () => {
     const res = await client({ token: operator.token }).request('POST', `/apis/batch/v1/namespaces/${watched}/cronjobs?dryRun=All`, await ownedCronJob('by-operator'));
     expect([res.status, res.body.message]).toEqual([201, undefined]);

@@ -5,7 +5,7 @@
  */
 import { FakeApiServer, Obj } from '../support/fake-apiserver';
 import { OperatorProcess, operatorBundle, waitFor } from '../support/operator-process';
-import { grantingRules, requestAttributes } from '../support/rbac';
+import { grantingRules, requestAttributes, resourceRequests } from '../support/rbac';
 import { allObjects, synthDefaultApp } from '../support/synth';
 
 jest.setTimeout(60_000);
@@ -91,8 +91,7 @@ test('cap 2: the two runs due first start, the rest are Queued in due order, and
   expect(metrics.text).toMatch(/mall_backup_runs_queued 0/);
 
   const roles = allObjects(synthDefaultApp()).filter((o) => ['ClusterRole', 'Role'].includes(o.kind) && o.metadata.name.startsWith('mall-backup-operator'));
-  // GET /version (the connection check) is a non-resource URL every authenticated client may read.
-  for (const r of server.requests.filter((q) => q.user.startsWith('op-') && !(q.method === 'GET' && q.path === '/version'))) {
+  for (const r of resourceRequests(server.requests.filter((q) => q.user.startsWith('op-')))) {
     expect({ call: `${r.method} ${r.path}`, granted: grantingRules(roles, requestAttributes(r.method, r.path, r.watch)!).length > 0 }).toEqual({ call: `${r.method} ${r.path}`, granted: true });
   }
 });

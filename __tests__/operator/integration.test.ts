@@ -4,7 +4,7 @@
  */
 import { FakeApiServer, Obj, RequestRecord } from '../support/fake-apiserver';
 import { OperatorProcess, operatorBundle, waitFor } from '../support/operator-process';
-import { grantingRules, grants, requestAttributes } from '../support/rbac';
+import { grantingRules, grants, requestAttributes, resourceRequests } from '../support/rbac';
 import { allObjects, synthDefaultApp } from '../support/synth';
 
 jest.setTimeout(60_000);
@@ -150,8 +150,9 @@ test('a run-now Job refused by a quota (403) does not hide a finished run; the r
   const job = fireCronJob('backup-bakery-1', '2026-11-25T02:30:01Z');
   podFor(job, { terminated: { exitCode: 0, reason: 'Completed', message: 'snapshot=4bba301e' } });
   server.patchStatus('Job', NS, job.metadata.name, { active: null, succeeded: 1, completionTime: '2026-11-25T02:41:00Z', conditions: [{ type: 'Complete', status: 'True', lastTransitionTime: '2026-11-25T02:41:00Z' }] });
-  // The finished run is on record before the run-now request comes (the Job and pod watches may lag the Backup's).
-  await waitFor('the finished run recorded', () => backup().status?.lastSnapshotID === '4bba301e');
+  // The finished run is known before the request comes: otherwise the watch events of the two may arrive
+  // in either order, and the first refused status may rightly not know the run yet.
+  await waitFor('Completed', phaseIs('Completed'));
   server.put({ ...backup(), metadata: { ...backup().metadata, annotations: { ...created.metadata.annotations, 'mall.example.com/run-now': 'now' } } });
   const refused = await waitFor('RunNowRefused', () => backup().status?.conditions?.[0]?.reason === 'RunNowRefused' && backup());
   expect(refused.status).toMatchObject({ lastSuccessfulTime: '2026-11-25T02:41:00Z', lastSnapshotID: '4bba301e' });
@@ -360,9 +361,7 @@ test('a Backup turns Stale when its objective runs out, without waiting for a re
 test('RBAC: every call the operator made is granted by its synthesized roles, and nothing more is granted', () => {
   const roles = allObjects(synthDefaultApp()).filter((o) => ['ClusterRole', 'Role'].includes(o.kind) && o.metadata.name.startsWith('mall-backup-operator'));
   const calls = new Set<string>();
-  // GET /version (the connection check) is a non-resource URL every authenticated client may read
-  // (system:public-info-viewer); every other call must be a resource request the roles grant.
-  for (const r of operatorRequests.filter((q) => !(q.method === 'GET' && q.path === '/version'))) {
+  for (const r of resourceRequests(operatorRequests)) {
     const attributes = requestAttributes(r.method, r.path, r.watch);
     expect(attributes).toBeDefined();
     expect({ call: `${r.method} ${r.path}`, granted: grantingRules(roles, attributes!).length > 0 }).toEqual({ call: `${r.method} ${r.path}`, granted: true });

@@ -122,6 +122,91 @@ test('a leader whose Lease calls hang stops leading within the renew deadline; e
   expect(new Set(leases.timeouts)).toEqual(new Set([600]));
 });
 
+/** Lease calls applied at once by the server, but with answers that can be held back, as over a congested link. */
+class SlowAnswers extends MemoryLeases {
+  public lastWriteAt?: number;
+  private slowNext?: number;
+
+  /** The next renewal lands at once, its answer comes `ms` later, and every call after it hangs. */
+  public slowNextReplace(ms: number): void {
+    this.slowNext = ms;
+  }
+
+  public override async replace(path: string, body: any, options?: { timeoutMs?: number }): Promise<any> {
+    const result = await super.replace(path, body, options);
+    this.lastWriteAt = Date.now();
+    const delay = this.slowNext;
+    if (delay === undefined) return result;
+    this.slowNext = undefined;
+    this.hang = true;
+    return new Promise((done) => setTimeout(() => done(result), delay));
+  }
+}
+
+test('a renewal answered late does not stretch the term: the renew deadline counts from when the renewal was sent', async () => {
+  const leases = new SlowAnswers();
+  const { e, state } = elector(leases, 'leader');
+  electors.push(e);
+  e.start();
+  await waitFor('leading', () => state.leading, 5_000);
+  leases.slowNextReplace(450);
+  await waitFor('stopped leading', () => !state.leading, 5_000);
+  // A standby saw the record change when the renewal landed, and takes over one lease duration (1000 ms)
+  // later; the leader must have stopped by then: within the renew deadline (600 ms) of sending it.
+  expect(Date.now() - leases.lastWriteAt!).toBeLessThan(600 + 100);
+});
+
+describe('a wall clock stepped (NTP) while electing', () => {
+  let stepMs = 0;
+  beforeEach(() => {
+    stepMs = 0;
+    const wall = Date.now.bind(Date);
+    jest.spyOn(Date, 'now').mockImplementation(() => wall() + stepMs);
+  });
+  afterEach(() => jest.restoreAllMocks());
+
+  /** Waits on the monotonic clock, which the step does not move. */
+  async function monotonicWait(what: string, check: () => boolean, timeoutMs: number): Promise<void> {
+    const until = performance.now() + timeoutMs;
+    while (!check()) {
+      if (performance.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  test('a standby whose clock jumps an hour ahead does not take the Lease from a healthy leader', async () => {
+    const leases = new MemoryLeases();
+    leases.renewAs('healthy-leader', Date.now());
+    const { e, state } = elector(leases, 'standby');
+    electors.push(e);
+    e.start();
+    await sleep(250);
+    // The standby has seen the record; its clock now steps while the leader keeps renewing well within 1 s.
+    stepMs = 3_600_000;
+    for (let i = 0; i < 3; i++) {
+      await sleep(600);
+      leases.renewAs('healthy-leader', Date.now());
+    }
+    expect(state.started).toBe(0);
+    expect(leases.lease.spec.holderIdentity).toBe('healthy-leader');
+  });
+
+  test('a leader whose clock jumps an hour back during a renewal still stops within the renew deadline', async () => {
+    const leases = new SlowAnswers();
+    const { e, state } = elector(leases, 'leader');
+    electors.push(e);
+    e.start();
+    await monotonicWait('leading', () => state.leading, 5_000);
+    leases.slowNextReplace(300);
+    await monotonicWait('the slow renewal sent', () => leases.hang, 2_000);
+    stepMs = -3_600_000;
+    await monotonicWait('stopped leading', () => !state.leading, 5_000);
+    expect(Date.now() - stepMs - leases.lastWriteAt!).toBeLessThan(600 + 100);
+  });
+});
+
 test('a released Lease is taken over at once', async () => {
   const leases = new MemoryLeases();
   const a = elector(leases, 'a');

@@ -24,6 +24,14 @@ export function requestAttributes(method: string, path: string, watch: boolean):
   return verb === undefined ? undefined : { verb, group, resource, namespace, name };
 }
 
+/**
+ * The requests that need a role: GET /version (the operator's connection check) is a non-resource URL every
+ * authenticated client may read (system:public-info-viewer).
+ */
+export function resourceRequests<R extends { method: string; path: string }>(requests: readonly R[]): R[] {
+  return requests.filter((r) => !(r.method === 'GET' && r.path === '/version'));
+}
+
 /** The role rules that grant `attributes`, or none. */
 export function grantingRules(roles: readonly K8sObject[], attributes: RequestAttributes): Rule[] {
   return roles.flatMap((role) => (role.rules ?? []) as Rule[]).filter((rule) => rule.apiGroups.includes(attributes.group)

@@ -153,9 +153,16 @@ export const VOLUME_CLAIMS_MAX = 32;
 /** Linux IDs: 0 is root (refused by Pod Security restricted), 2^31-1 the Kubernetes maximum. */
 export const ID_MAX = 2147483647;
 
-/** Kubernetes resource quantities, e.g. `500m`, `1Gi`, `2` (the form controller-gen emits). */
+/**
+ * Kubernetes resource quantities, e.g. `500m`, `1Gi`, `2`: the form controller-gen emits, except that an
+ * exponent is a whole number of at most three digits. The API server cannot decode a fractional
+ * exponent ("1e1.5": 400 Bad Request), and one of eleven digits ("1e99999999999") keeps it computing
+ * past the request timeout while its memory grows.
+ */
 export const QUANTITY_PATTERN =
-  '^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$';
+  '^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?[0-9]{1,3}))?$';
+/** The API server reads a quantity in time that grows with the square of its length (200 000 digits: seconds). */
+export const QUANTITY_MAX_LENGTH = 64;
 /** A quantity without a minus sign: the API server refuses negative requests and limits. */
 export const NON_NEGATIVE_QUANTITY_PATTERN = QUANTITY_PATTERN.replace('^(\\+|-)?', '^\\+?');
 export const RESOURCE_NAMES = ['cpu', 'memory', 'ephemeral-storage'] as const;

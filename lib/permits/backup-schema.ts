@@ -111,6 +111,8 @@ export function quantity(description: string): JsonSchema {
     description,
     anyOf: [{ type: 'integer' }, { type: 'string' }],
     pattern: api.NON_NEGATIVE_QUANTITY_PATTERN,
+    // Like the pattern, read for strings only.
+    maxLength: api.QUANTITY_MAX_LENGTH,
     // The pattern reads strings only; a bare number is an integer here.
     'x-kubernetes-validations': [{ rule: 'type(self) != int || self >= 0', message: 'a quantity must not be negative' }],
     'x-kubernetes-int-or-string': true,

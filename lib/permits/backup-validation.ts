@@ -3,7 +3,7 @@ import { cronScheduleOf } from '../run/backup-job';
 import { BACKUP_SCHEMA, JsonSchema, stringFormOf } from './backup-schema';
 import { scheduleProblem } from './cron';
 import { show } from '../common/prop-errors';
-import { quantityValue } from '../common/resources';
+import { compareQuantities } from '../common/resources';
 import { KUBERNETES_TIME_ZONES } from './time-zones';
 
 /**
@@ -59,6 +59,10 @@ function typeOf(value: unknown): string {
 
 function walk(schema: JsonSchema, value: unknown, path: string, problems: string[]): void {
   if (schema['x-kubernetes-int-or-string']) {
+    if (typeof value === 'string' && schema.maxLength !== undefined && value.length > schema.maxLength) {
+      problems.push(`${path} is ${value.length} characters long: at most ${schema.maxLength} allowed`);
+      return;
+    }
     const ok = (typeof value === 'number' && Number.isInteger(value) && value >= 0)
       || (typeof value === 'string' && new RegExp(schema.pattern ?? '').test(value));
     if (!ok) problems.push(`${path} ${show(value)} is not valid: use a non-negative Kubernetes quantity such as "500m", "128Mi" or 2`);
@@ -156,7 +160,7 @@ function checkCrossField(spec: Record<string, unknown>, problems: string[]): voi
   const resources = (spec.resources ?? {}) as { requests?: Record<string, string | number>; limits?: Record<string, string | number> };
   for (const [name, request] of Object.entries(resources.requests ?? {})) {
     const limit = resources.limits?.[name];
-    if (limit !== undefined && (quantityValue(String(request)) ?? 0) > (quantityValue(String(limit)) ?? Infinity)) {
+    if (limit !== undefined && (compareQuantities(request, limit) ?? 0) > 0) {
       problems.push(`spec.resources.requests.${name} ${show(request)} is above limits.${name} ${show(limit)}: a request may not exceed its limit`);
     }
   }

@@ -14,6 +14,7 @@ import type { ResourceSpec } from '../../lib/common/resources';
 import type { BackupIdentity } from '../../lib/permits/schedule-window';
 import { decideRuns, RunDecisions, SCHEDULED_TIMESTAMP_ANNOTATION, SKIPPED_RUN_ANNOTATION } from './run-admission';
 import { CONDITION, INPUTS_ANNOTATION, REASON, STATUS_LIMITS } from './vocabulary';
+import { bounded } from './write-outcome';
 import { FRESH_CONDITION, FreshnessVerdict, judgeFreshness } from '../../lib/permits/freshness';
 import { describeRun, runResultOf } from './run-outcome';
 
@@ -255,7 +256,8 @@ export function planVolumes(spec: BackupSpec, claims: readonly KubeObject[], pod
 function condition(previous: Condition[] | undefined, next: Omit<Condition, 'lastTransitionTime'>, now: Date): Condition {
   const old = previous?.find((c) => c.type === next.type);
   const lastTransitionTime = old && old.status === next.status ? old.lastTransitionTime : timestamp(now);
-  return { ...next, lastTransitionTime };
+  // Messages quote spec values and the cluster's words; one above the schema's limit would fail the whole status write.
+  return { ...next, message: bounded(next.message, STATUS_LIMITS.message), lastTransitionTime };
 }
 
 const nextRuns = new Map<string, { from: number; next: number | undefined }>();
@@ -454,7 +456,7 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
     // The CronJob keeps the newest runs, so the newest succeeded Job here is the newest overall.
     lastSnapshotID: succeededSnapshot ?? previous.lastSnapshotID,
     lastRunNowRequest,
-    message: message.length <= STATUS_LIMITS.message ? message : `${message.slice(0, STATUS_LIMITS.message - 1)}…`,
+    message: bounded(message, STATUS_LIMITS.message),
   };
   for (const key of Object.keys(status) as (keyof BackupStatus)[]) if (status[key] === undefined) delete status[key];
 

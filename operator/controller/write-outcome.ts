@@ -30,9 +30,15 @@ export function describeRefusal(refused: RefusedWrite): string {
   return `the API server refused ${refused.what} (HTTP ${refused.statusCode}): ${refused.message}; ${advice(refused)}`;
 }
 
-/** A string cut to `limit` characters, marked as cut. */
+/**
+ * A string cut to at most `limit` characters as the API server counts them for maxLength (Unicode code
+ * points, though its message says "bytes"; JavaScript's length counts UTF-16 units), at a character
+ * boundary, marked as cut.
+ */
 export function bounded(text: string, limit: number): string {
-  return text.length <= limit ? text : `${text.slice(0, limit - 1)}…`;
+  if (text.length <= limit) return text;
+  const characters = Array.from(text);
+  return characters.length <= limit ? text : `${characters.slice(0, limit - 1).join('')}…`;
 }
 
 /**

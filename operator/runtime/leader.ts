@@ -20,8 +20,14 @@ export interface LeaderElectionOptions {
   readonly renewDeadlineMs?: number;
   /** @default 2 s */
   readonly retryPeriodMs?: number;
-  /** The local clock, in milliseconds. @default Date.now */
+  /** The local wall clock, in milliseconds: dates what is written into the Lease. @default Date.now */
   readonly now?: () => number;
+  /**
+   * A clock that never jumps, in milliseconds, for every duration (expiry, the renew deadline): a wall
+   * clock stepped by NTP would otherwise end a healthy leader's term early or stretch a hung one's.
+   * @default performance.now
+   */
+  readonly monotonic?: () => number;
 }
 
 /** The calls leader election makes; KubeClient has them. */
@@ -57,12 +63,13 @@ export class LeaderElector {
   private stopped = false;
   private timer?: NodeJS.Timeout;
   private deadline?: NodeJS.Timeout;
-  /** The record last read, and when (local clock) it was first seen in that form. */
+  /** The record last read, and when (monotonic clock) it was first seen in that form. */
   private observed?: { record: string; at: number };
   private readonly leaseDurationMs: number;
   private readonly renewDeadlineMs: number;
   private readonly retryPeriodMs: number;
   private readonly now: () => number;
+  private readonly monotonic: () => number;
   private readonly path: string;
 
   constructor(
@@ -75,6 +82,7 @@ export class LeaderElector {
     this.renewDeadlineMs = options.renewDeadlineMs ?? 10_000;
     this.retryPeriodMs = options.retryPeriodMs ?? 2_000;
     this.now = options.now ?? Date.now;
+    this.monotonic = options.monotonic ?? (() => performance.now());
     const problems = leaderElectionProblems(this.leaseDurationMs, this.renewDeadlineMs, this.retryPeriodMs);
     if (problems.length > 0) throw new Error(`invalid leader election timings: ${problems.join('; ')}`);
     this.path = resourcePath('coordination.k8s.io/v1', 'leases', options.namespace);
@@ -97,17 +105,20 @@ export class LeaderElector {
 
   private async tick(): Promise<void> {
     try {
-      const held = await this.tryAcquireOrRenew();
+      // Others date the renewal from when it reached the API server, which can be well before its answer
+      // arrives here: the term is counted from when it was sent.
+      const sentAt = this.monotonic();
+      const written = await this.tryAcquireOrRenew();
+      const held = written && this.armDeadline(sentAt);
       if (this.stopped) return;
       if (held) {
-        this.armDeadline();
         if (!this.leading) {
           this.leading = true;
           this.log.info({ lease: this.options.name }, 'became leader');
           this.callbacks.onStartedLeading();
         }
       } else if (this.leading) {
-        this.lose('another candidate holds the lease');
+        this.lose(written ? `the renewal was answered after the ${this.renewDeadlineMs} ms renew deadline` : 'another candidate holds the lease');
       }
     } catch (error) {
       this.log.warn({ err: (error as Error).message }, 'lease update failed');
@@ -115,13 +126,19 @@ export class LeaderElector {
     this.schedule();
   }
 
-  /** Leadership ends `renewDeadline` after the last renewal unless another renewal lands first. */
-  private armDeadline(): void {
+  /**
+   * Leadership ends `renewDeadline` after the last renewal was sent unless another renewal lands first.
+   * @returns false when that time has already passed (the answer came too late to count)
+   */
+  private armDeadline(sentAt: number): boolean {
+    const remainingMs = sentAt + this.renewDeadlineMs - this.monotonic();
+    if (remainingMs <= 0) return false;
     if (this.deadline) clearTimeout(this.deadline);
     this.deadline = setTimeout(() => {
       if (this.leading) this.lose(`could not renew the lease within ${this.renewDeadlineMs} ms`);
-    }, this.renewDeadlineMs);
+    }, remainingMs);
     this.deadline.unref?.();
+    return true;
   }
 
   private lose(why: string): void {
@@ -133,6 +150,7 @@ export class LeaderElector {
 
   private async tryAcquireOrRenew(): Promise<boolean> {
     const now = this.now();
+    const elapsed = this.monotonic();
     const { name, namespace, identity } = this.options;
     const call = { timeoutMs: this.renewDeadlineMs };
     const spec = (time: number, transitions: number) => ({
@@ -154,10 +172,10 @@ export class LeaderElector {
     }
     const current = lease.spec ?? {};
     const record = JSON.stringify([current.holderIdentity, current.renewTime, current.acquireTime, current.leaseTransitions, current.leaseDurationSeconds]);
-    if (this.observed?.record !== record) this.observed = { record, at: now };
+    if (this.observed?.record !== record) this.observed = { record, at: elapsed };
     const holder: string | undefined = current.holderIdentity || undefined;
     const durationMs = (current.leaseDurationSeconds ?? Math.ceil(this.leaseDurationMs / 1000)) * 1000;
-    if (holder !== undefined && holder !== identity && this.observed.at + durationMs > now) return false;
+    if (holder !== undefined && holder !== identity && this.observed.at + durationMs > elapsed) return false;
     const takeover = holder !== identity;
     try {
       await this.client.replace(`${this.path}/${name}`, {
