@@ -1,5 +1,7 @@
 const base = {
   testEnvironment: 'node',
+  // Not the temp folder (jest's default), which the tests leave as they found it.
+  cacheDirectory: '<rootDir>/node_modules/.cache/jest',
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' } }] },
   moduleFileExtensions: ['ts', 'js', 'json'],
 };

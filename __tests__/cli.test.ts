@@ -22,8 +22,8 @@ describe.each(Object.keys(COMMANDS))('%s', (name) => {
   const { run, flags } = COMMANDS[name];
   const listsOptions = (text: string) => { for (const f of [...flags, '--help']) expect(text).toContain(f); };
 
-  test('--help prints every option and exits 0 without doing anything', () => {
-    const r = run(['--help']);
+  test.each(['--help', '-h'])('%s prints every option and exits 0 without doing anything', (help) => {
+    const r = run([help]);
     expect([r.status, r.stderr]).toEqual([0, '']);
     listsOptions(String(r.stdout));
     expect(fs.readdirSync(work)).toEqual([]);
@@ -35,6 +35,7 @@ describe.each(Object.keys(COMMANDS))('%s', (name) => {
     [['--config'], '--config needs a value'],
     [['--config', '--out', 'x'], '--config needs a value'],
     [['--config='], '--config needs a value'],
+    [['--config', 'a.yaml', '--config=b.yaml'], '--config is given twice ("a.yaml", then "b.yaml"): give it once'],
   ])('%j is refused (exit 2) with the reason and the options', (args, reason) => {
     const opArgs = name === 'operator' ? args.map((a) => a.replace('--config', '--kubeconfig')) : args;
     const r = run(opArgs);

@@ -60,6 +60,36 @@ test('a .json file is read as JSON: a trailing comma is an error with its line a
   expect(problemsOf(() => parseConfigText('operator: { replicas: 2 }', 'c.json'))[0]).toMatch(/^not valid JSON: Unexpected token/);
 });
 
+test('a .json file with a byte-order mark is read like one without (Windows editors write it), as is a YAML one', () => {
+  expect(parseConfigText('\uFEFF{ "operator": { "replicas": 2 } }', 'c.json').operator.replicas).toBe(2);
+  expect(parseConfigText('\uFEFFoperator: { replicas: 2 }\n', 'c.yaml').operator.replicas).toBe(2);
+});
+
+test('a .json file with a key twice is refused like YAML (JSON.parse would keep the last without a word)', () => {
+  const problems = problemsOf(() => parseConfigText('{\n  "operator": { "replicas": 2,\n    "replicas": 3 }\n}\n', 'c.json'));
+  expect(problems).toHaveLength(1);
+  expect(problems[0]).toMatch(/^not valid JSON: Map keys must be unique at line 3, column 5:[\s\S]*"replicas": 3/);
+});
+
+test('an alias bomb is refused as a configuration problem, naming the file', () => {
+  const levels = ['a: &a [x, x, x, x, x, x, x, x, x]', ...'bcdefg'.split('').map((k, i) => `${k}: &${k} [${Array(9).fill(`*${'abcdefg'[i]}`).join(', ')}]`)];
+  const problems = problemsOf(() => parseConfigText(`${levels.join('\n')}\noperator: { replicas: 2 }\n`, 'bomb.yaml'));
+  expect(problems).toEqual([expect.stringMatching(/^not valid YAML: too many aliases/)]);
+});
+
+test('a file over 1 MiB, or endless, is refused before it is parsed', () => {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'mall-backup-cfg-'));
+  try {
+    const file = path.join(work, 'huge.yaml');
+    fs.writeFileSync(file, `operator:\n  watchNamespaces:\n${'  - ns\n'.repeat(200_000)}`);
+    expect(problemsOf(() => loadConfig(file))).toEqual(['holds more than 1 MiB: a configuration file is at most 1 MiB']);
+    // A device or a pipe that never ends is cut at the same size (reading it whole would never finish).
+    expect(problemsOf(() => loadConfig('/dev/zero'))).toEqual(['holds more than 1 MiB: a configuration file is at most 1 MiB']);
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+});
+
 test('YAML errors are all listed, each with the lines around it and a caret', () => {
   const problems = problemsOf(() => parseConfigText('operator:\n  replicas: 2\n   logLevel: debug\nsamples: [\n', 'c.yaml'));
   expect(problems.length).toBeGreaterThanOrEqual(2);

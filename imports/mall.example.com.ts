@@ -195,7 +195,7 @@ export interface BackupSpec {
   readonly vaultCredentialsSecret: string;
 
   /**
-   * Where the backups go: a restic repository over an encrypted transport (s3:https://…, rest:https://…, azure:…, gs:…, b2:…, sftp:…) or pvc://<claim>/<path> for a vault volume in the Backup's namespace. Several shops may share one vault: their snapshots are kept apart by tags.
+   * Where the backups go: a restic repository over an encrypted transport (s3:https://…, rest:https://…, azure:…, gs:…, b2:…) or pvc://<claim>/<path> for a vault volume in the Backup's namespace; credentials go in the Secret, never in the URL. Several shops may share one vault, and so its key: each can read the others' snapshots.
    *
    * @schema BackupSpec#vaultLocation
    */

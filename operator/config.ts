@@ -2,6 +2,9 @@
 import * as os from 'node:os';
 import { LOG_LEVELS, LogLevel, OPERATOR_DEFAULTS } from '../lib/contractor/backup-operator';
 import { CliCommand, CliOption, parseCommandLine, UsageError } from '../lib/common/cli';
+import { DEFAULT_VAULT_RUN_SETTINGS } from '../lib/run/backup-job';
+import { scheduleProblem } from '../lib/permits/cron';
+import { DEFAULT_MAINTENANCE_SCHEDULE } from './controller/vault-plan';
 
 export interface OperatorConfig {
   readonly namespaces: string[];
@@ -26,6 +29,14 @@ export interface OperatorConfig {
   readonly maxConcurrentRuns: number;
   /** Cap on concurrent runs into one vault; 0 is no cap. */
   readonly maxConcurrentRunsPerVault: number;
+  /** Whether Backups in different namespaces may name one vault (and so share its key). */
+  readonly allowCrossNamespaceVaults: boolean;
+  /** When each vault's prune + check runs (cron, UTC). */
+  readonly maintenanceSchedule: string;
+  /** Cluster-wide: snapshots younger than this are never removed by a run's retention. No Backup can lower it. */
+  readonly retentionFloorDays: number;
+  /** Cluster-wide: a snapshot this many percent smaller (files or bytes) than the reference holds retention back. */
+  readonly shrinkPercent: number;
 }
 
 const DEFAULTS = {
@@ -63,6 +74,10 @@ export const OPERATOR_COMMAND: CliCommand = {
     option('workers', 'n', 'Backups reconciled in parallel', 'WORKERS', DEFAULTS.workers),
     option('kubeconfig', 'file', 'kubeconfig to use outside a cluster (without it: $KUBECONFIG, then ~/.kube/config)'),
     option('restic-image', 'image', 'restic image of the backup pods', 'RESTIC_IMAGE', 'the pinned default'),
+    option('allow-cross-namespace-vaults', '', 'let Backups in different namespaces share a vault (they share its key: each can read and prune the others\' snapshots)', 'ALLOW_CROSS_NAMESPACE_VAULTS', false),
+    option('maintenance-schedule', 'cron', 'when each vault\'s maintenance (prune + check) runs, UTC', 'MAINTENANCE_SCHEDULE', DEFAULT_MAINTENANCE_SCHEDULE),
+    option('retention-floor-days', 'days', 'retention never removes snapshots younger than this (0: no floor); no Backup can lower it', 'RETENTION_FLOOR_DAYS', DEFAULT_VAULT_RUN_SETTINGS.retentionFloorDays),
+    option('shrink-percent', 'percent', 'a snapshot with this many percent fewer files or bytes than the reference holds retention back until acknowledged', 'SHRINK_PERCENT', DEFAULT_VAULT_RUN_SETTINGS.shrinkPercent),
     option('connect-timeout-seconds', 'seconds', 'outside a cluster, give up (exit 1) when the API server was not reached in this time; in a cluster it retries for ever', 'CONNECT_TIMEOUT_SECONDS', DEFAULTS.connectTimeoutSeconds),
     option('max-concurrent-runs', 'n', 'cap on backup runs at once in the whole cluster (0: no cap); runs beyond it wait in a queue', 'MAX_CONCURRENT_RUNS', DEFAULTS.maxConcurrentRuns),
     option('max-concurrent-runs-per-vault', 'n', 'cap on backup runs at once into one vault (0: no cap)', 'MAX_CONCURRENT_RUNS_PER_VAULT', DEFAULTS.maxConcurrentRunsPerVault),
@@ -110,7 +125,13 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv, out
     connectTimeoutSeconds: int('connect-timeout-seconds', DEFAULTS.connectTimeoutSeconds, 1, 86400),
     maxConcurrentRuns: int('max-concurrent-runs', DEFAULTS.maxConcurrentRuns, 0, 100000),
     maxConcurrentRunsPerVault: int('max-concurrent-runs-per-vault', DEFAULTS.maxConcurrentRunsPerVault, 0, 100000),
+    allowCrossNamespaceVaults: bool('allow-cross-namespace-vaults', false),
+    maintenanceSchedule: values['maintenance-schedule'] ?? DEFAULT_MAINTENANCE_SCHEDULE,
+    retentionFloorDays: int('retention-floor-days', DEFAULT_VAULT_RUN_SETTINGS.retentionFloorDays, 0, 3650),
+    shrinkPercent: int('shrink-percent', DEFAULT_VAULT_RUN_SETTINGS.shrinkPercent, 1, 100),
   };
+  const cron = scheduleProblem(config.maintenanceSchedule);
+  if (cron) problems.push(`--maintenance-schedule ${JSON.stringify(config.maintenanceSchedule)} is not valid: ${cron}`);
   if (problems.length > 0) throw new UsageError(`invalid operator configuration:\n  - ${problems.join('\n  - ')}\n\nRun with --help for every option.`);
   return config;
 }

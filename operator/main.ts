@@ -12,6 +12,7 @@ import { Controller } from './controller/controller';
 import { KubeClient } from './runtime/kube';
 import { LeaderElector } from './runtime/leader';
 import { OperatorMetrics } from './controller/metrics';
+import { DEFAULT_VAULT_RUN_SETTINGS } from '../lib/run/backup-job';
 
 function listen(server: http.Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -31,8 +32,14 @@ async function main(): Promise<void> {
   const client = new KubeClient(kc);
   client.onRequest((method, _path, code) => metrics.apiRequests.inc({ method, code: String(code) }));
   const controller = new Controller(kc, client, {
-    namespaces: config.namespaces, resyncMs: config.resyncSeconds * 1000, workers: config.workers, settings: { resticImage: config.resticImage, holdRuns: config.maxConcurrentRuns > 0 || config.maxConcurrentRunsPerVault > 0 },
+    namespaces: config.namespaces, resyncMs: config.resyncSeconds * 1000, workers: config.workers,
+    settings: {
+      resticImage: config.resticImage,
+      holdRuns: config.maxConcurrentRuns > 0 || config.maxConcurrentRunsPerVault > 0,
+      vaultRunSettings: { ...DEFAULT_VAULT_RUN_SETTINGS, retentionFloorDays: config.retentionFloorDays, shrinkPercent: config.shrinkPercent },
+    },
     caps: { maxConcurrentRuns: config.maxConcurrentRuns, maxConcurrentRunsPerVault: config.maxConcurrentRunsPerVault },
+    vault: { allowCrossNamespace: config.allowCrossNamespaceVaults, maintenanceSchedule: config.maintenanceSchedule, image: config.resticImage },
   }, metrics, log);
 
   // How long an informer may keep failing before /healthz asks for a restart (client-go has no such bound).

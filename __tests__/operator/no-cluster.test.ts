@@ -22,12 +22,12 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-function kubeconfigFor(port: number): string {
+function kubeconfigFor(port: number, user = '{ token: t }'): string {
   const file = path.join(work, 'kubeconfig');
   fs.writeFileSync(file, [
     'apiVersion: v1', 'kind: Config', 'current-context: local',
     `clusters: [{ name: local, cluster: { server: "https://127.0.0.1:${port}", insecure-skip-tls-verify: true } }]`,
-    'users: [{ name: me, user: { token: t } }]',
+    `users: [{ name: me, user: ${user} }]`,
     'contexts: [{ name: local, context: { cluster: local, user: me } }]', '',
   ].join('\n'));
   return file;
@@ -72,6 +72,59 @@ test('an API server that never answers: retries with growing delays naming the k
   expect(run.stderr).toContain(`could not reach the Kubernetes API server https://127.0.0.1:${port} (kubeconfig ${file} (--kubeconfig), context local)`);
   expect(run.stderr).toContain('raise --connect-timeout-seconds');
 }, 30_000);
+
+test('a server that takes the connection and never answers: it still gives up after the timeout, not after a request\'s 30 s', async () => {
+  const silent = net.createServer(() => undefined);
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+  try {
+    const file = kubeconfigFor((silent.address() as net.AddressInfo).port);
+    const run = await runOperator(['--kubeconfig', file, '--connect-timeout-seconds', '2'], 20_000);
+    expect(run.code).toBe(1);
+    expect(run.ms).toBeLessThan(8_000);
+    expect(run.stderr).toMatch(/could not reach the Kubernetes API server .* in 2 s and 1 attempt: GET \/version: no answer within 2000 ms/);
+  } finally {
+    silent.close();
+  }
+}, 30_000);
+
+test('a plain http:// server, which the client refuses without insecure-skip-tls-verify, is reported at once, not retried', async () => {
+  const file = path.join(work, 'kubeconfig');
+  fs.writeFileSync(file, fs.readFileSync(kubeconfigFor(await closedPort()), 'utf8').replace('https://', 'http://').replace(', insecure-skip-tls-verify: true', ''));
+  const run = await runOperator(['--kubeconfig', file, '--connect-timeout-seconds', '30'], 20_000);
+  expect(run.code).toBe(1);
+  expect(run.ms).toBeLessThan(8_000);
+  expect(run.stderr).toMatch(new RegExp(`kubeconfig ${file} \\(--kubeconfig\\) names the server http://127\\.0\\.0\\.1:\\d+ of cluster local: plain HTTP is refused unless the cluster sets insecure-skip-tls-verify: true; use the server's https:// address`));
+}, 30_000);
+
+describe('a kubeconfig whose user is an exec credential plugin', () => {
+  /** A plugin script that records its PID (so the test can end it) and then does what `body` says. */
+  const plugin = (body: string) => {
+    const script = path.join(work, 'plugin.sh');
+    fs.writeFileSync(script, `#!/bin/sh\necho $$ > ${work}/plugin.pid\n${body}\n`, { mode: 0o755 });
+    return `{ exec: { apiVersion: client.authentication.k8s.io/v1, command: ${script}, interactiveMode: Never } }`;
+  };
+  const endPlugin = () => {
+    const pidFile = path.join(work, 'plugin.pid');
+    if (!fs.existsSync(pidFile)) return;
+    try { process.kill(Number(fs.readFileSync(pidFile, 'utf8')), 'SIGKILL'); } catch { /* already gone */ }
+  };
+  afterEach(endPlugin);
+
+  test('that never returns (say, waiting for a login): the operator gives up after the timeout, naming the plugin', async () => {
+    const file = kubeconfigFor(await closedPort(), plugin('exec sleep 600'));
+    const run = await runOperator(['--kubeconfig', file, '--connect-timeout-seconds', '2'], 20_000);
+    expect(run.code).toBe(1);
+    expect(run.ms).toBeLessThan(8_000);
+    expect(run.stderr).toContain(`no answer within 2000 ms (the kubeconfig's exec credential plugin ${work}/plugin.sh may be waiting)`);
+  }, 30_000);
+
+  test('that fails without a word: the reason says so instead of being empty', async () => {
+    const file = kubeconfigFor(await closedPort(), plugin('exit 3'));
+    const run = await runOperator(['--kubeconfig', file, '--connect-timeout-seconds', '1'], 20_000);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`: the kubeconfig's exec credential plugin ${work}/plugin.sh failed without a message. Check that`);
+  }, 30_000);
+});
 
 describe('waiting for the API server', () => {
   const lines: any[] = [];
@@ -118,6 +171,8 @@ describe('waiting for the API server', () => {
 
 test.each([
   ['$KUBECONFIG (first of a list)', (file: string, _home: string) => ({ KUBECONFIG: `${file}${path.delimiter}/other` }), (file: string) => `kubeconfig ${file} ($KUBECONFIG), context local`],
+  // kubectl skips files of the list that do not exist.
+  ['$KUBECONFIG (first that exists)', (file: string, _home: string) => ({ KUBECONFIG: `${work}/missing${path.delimiter}${file}` }), (file: string) => `kubeconfig ${file} ($KUBECONFIG), context local`],
   ['~/.kube/config', (file: string, home: string) => {
     fs.mkdirSync(path.join(home, '.kube'));
     fs.copyFileSync(file, path.join(home, '.kube', 'config'));

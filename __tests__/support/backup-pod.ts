@@ -9,7 +9,7 @@ import { Testing } from 'cdk8s';
 import type { BackupSpec } from '../../imports/mall.example.com';
 import { BackupCronJob, BackupPodProps, CACHE_MOUNT, DATA_ROOT, STATE_MOUNT, TMP_MOUNT, VAULT_MOUNT } from '../../lib/run/backup-job';
 import { parseRunResult, RunResult } from '../../lib/run/run-result';
-import { initJobManifest } from '../../lib/run/vault-jobs';
+import { initJobManifest, maintenanceCronJobManifest } from '../../lib/run/vault-jobs';
 import { resticBinary, resticPath } from './restic';
 import { runContainer, startContainer } from './run-container';
 
@@ -112,6 +112,16 @@ export function initVault(shop: Shop, place: Place): void {
   const { options } = podOptions({ ...shop, claims: [] }, place);
   const run = runContainer(job.spec.template.spec, options);
   if (run.status !== 0) throw new Error(`the init Job failed (${run.status}): ${run.stderr}`);
+}
+
+/** The vault's maintenance (prune + check) as its CronJob's pod runs it, in the background. */
+export function startMaintenance(shop: Shop, place: Place, lockWait = '1m'): { child: ChildProcess; done: Promise<{ status: number | null; stderr: string }> } {
+  const cron = maintenanceCronJobManifest({ namespace: shop.namespace, spec: specOf(shop), schedule: '0 4 * * 0', lockWait });
+  const { options } = podOptions({ ...shop, claims: [] }, place);
+  const child = startContainer(cron.spec.jobTemplate.spec.template.spec, options);
+  let stderr = '';
+  child.stderr!.on('data', (c) => { stderr += c; });
+  return { child, done: new Promise((resolve) => child.on('close', (status) => resolve({ status, stderr }))) };
 }
 
 export function resticEnv(repository: string, work: string, extra: Record<string, string> = {}): Record<string, string> {

@@ -213,9 +213,11 @@ export class FakeApiServer {
     this.store.delete(key);
     const gone = { ...clone(old), metadata: { ...old.metadata, resourceVersion: String(++this.rv) } };
     this.emit(type, { rv: this.rv, type: 'DELETED', object: gone });
-    // Garbage collection: dependents go with their owner.
+    // Garbage collection: a dependent goes with its last owner (one that has others left stays).
+    const uids = new Set([...this.store.values()].map((o) => o.metadata.uid));
     for (const [k, o] of [...this.store.entries()]) {
-      if ((o.metadata.ownerReferences ?? []).some((r: any) => r.uid === old.metadata.uid)) this.erase(this.typeOf(o.kind), k, o);
+      const owners: any[] = o.metadata.ownerReferences ?? [];
+      if (this.store.has(k) && owners.some((r) => r.uid === old.metadata.uid) && owners.every((r) => !uids.has(r.uid))) this.erase(this.typeOf(o.kind), k, o);
     }
   }
 

@@ -26,7 +26,7 @@ export interface CliCommand {
 
 export class UsageError extends Error {}
 
-const HELP: CliOption = { name: 'help', description: 'print this help and exit' };
+const HELP: CliOption = { name: 'help', description: 'print this help and exit (also -h)' };
 
 export function helpText(command: CliCommand): string {
   const rows = [...command.options, HELP].map((o) => {
@@ -66,13 +66,21 @@ function reason(error: NodeJS.ErrnoException, argv: readonly string[]): string {
  */
 export function parseCommandLine(command: CliCommand, argv: readonly string[], env: NodeJS.ProcessEnv = process.env,
   out: (text: string) => void = (t) => void process.stdout.write(t)): Record<string, string | undefined> | undefined {
-  const options: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' } };
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = { help: { type: 'boolean', short: 'h' } };
   for (const o of command.options) options[o.name] = { type: o.value ? 'string' : 'boolean' };
   let parsed: ReturnType<typeof parseArgs>;
   try {
-    parsed = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false });
+    parsed = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false, tokens: true });
   } catch (error) {
     throw new UsageError(`${reason(error as NodeJS.ErrnoException, argv)}\n\n${helpText(command)}`);
+  }
+  // parseArgs keeps the last of a repeated option: the earlier value would be dropped without a word.
+  const given = new Map<string, string[]>();
+  for (const t of parsed.tokens ?? []) if (t.kind === 'option' && t.name !== 'help') given.set(t.name, [...(given.get(t.name) ?? []), String(t.value ?? true)]);
+  for (const [name, values] of given) {
+    if (values.length > 1) {
+      throw new UsageError(`--${name} is given ${values.length === 2 ? 'twice' : `${values.length} times`} (${values.map((v) => JSON.stringify(v)).join(', then ')}): give it once\n\n${helpText(command)}`);
+    }
   }
   if (parsed.values.help) {
     out(helpText(command));

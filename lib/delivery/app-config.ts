@@ -151,23 +151,38 @@ function lineAndColumn(text: string, offset: number): string {
   return `line ${before.length}, column ${before[before.length - 1].length + 1}`;
 }
 
-/** A .json file is JSON (a trailing comma is an error, with where it is); anything else is YAML (of which JSON is a subset). */
-function parseText(text: string, file: string): unknown {
+/** yaml's messages end with the offending lines and a caret; they are kept, indented under the problem. */
+const yamlProblem = (kind: string, e: Error) => `not valid ${kind}: ${e.message.trimEnd().replace(/\n/g, '\n      ')}`;
+
+/**
+ * A .json file is JSON (a trailing comma is an error, with where it is; a key twice too, which JSON.parse
+ * would let pass, keeping the last); anything else is YAML (of which JSON is a subset). A byte-order mark,
+ * which some editors write, is not part of either.
+ */
+function parseText(withBom: string, file: string): unknown {
+  const text = withBom.replace(/^\uFEFF/, '');
   if (/\.json$/i.test(file)) {
+    let value: unknown;
     try {
-      return text.trim() === '' ? {} : JSON.parse(text);
+      value = text.trim() === '' ? {} : JSON.parse(text);
     } catch (error) {
       const message = (error as Error).message;
       const at = /at position (\d+)/.exec(message);
       throw new ConfigError(file, [`not valid JSON: ${message.replace(/ in JSON at position \d+.*$/, '')}${at ? ` at ${lineAndColumn(text, Number(at[1]))}` : ''}`]);
     }
+    // Valid JSON is valid YAML: yaml's parser finds the keys given twice, with their lines.
+    const twice = parseDocument(text, { prettyErrors: true, uniqueKeys: true }).errors.filter((e) => e.code === 'DUPLICATE_KEY');
+    if (twice.length > 0) throw new ConfigError(file, twice.map((e) => yamlProblem('JSON', e)));
+    return value;
   }
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    // yaml's messages end with the offending lines and a caret; they are kept, indented under the problem.
-    throw new ConfigError(file, doc.errors.map((e) => `not valid YAML: ${e.message.trimEnd().replace(/\n/g, '\n      ')}`));
+  if (doc.errors.length > 0) throw new ConfigError(file, doc.errors.map((e) => yamlProblem('YAML', e)));
+  try {
+    return doc.toJS({ maxAliasCount: 100 }) ?? {};
+  } catch (error) {
+    // yaml refuses to expand aliases past the count (a "billion laughs" file would take all memory).
+    throw new ConfigError(file, [`not valid YAML: too many aliases (${(error as Error).message}); write the values out, a configuration needs few anchors`]);
   }
-  return doc.toJS() ?? {};
 }
 
 function merge<T>(defaults: T, overrides: unknown): T {
@@ -185,12 +200,35 @@ export function parseConfigText(text: string, file: string): MallBackupConfig {
   return merge(DEFAULT_CONFIG, raw);
 }
 
+const MAX_CONFIG_BYTES = 2 ** 20;
+
+/**
+ * The file's text, read up to the cap: a runaway file (a log, a dump, /dev/zero, a pipe that never ends) is
+ * refused rather than read and parsed for minutes. Pipes work (`--config /dev/stdin`).
+ */
+function readCapped(file: string): string {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const buffer = Buffer.alloc(MAX_CONFIG_BYTES + 1);
+    let length = 0;
+    for (let read = -1; read !== 0 && length <= MAX_CONFIG_BYTES;) {
+      read = fs.readSync(fd, buffer, length, buffer.length - length, null);
+      length += read;
+    }
+    if (length > MAX_CONFIG_BYTES) throw new ConfigError(file, ['holds more than 1 MiB: a configuration file is at most 1 MiB']);
+    return buffer.subarray(0, length).toString('utf8');
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 export function loadConfig(file: string | undefined): MallBackupConfig {
   if (!file) return DEFAULT_CONFIG;
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = readCapped(file);
   } catch (error) {
+    if (error instanceof ConfigError) throw error;
     throw new ConfigError(file, [`cannot be read: ${(error as Error).message}`]);
   }
   return parseConfigText(text, file);

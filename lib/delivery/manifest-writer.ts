@@ -34,26 +34,59 @@ function filesBelow(dir: string, prefix = ''): string[] {
 
 /**
  * Throws unless `target` may be replaced: absent, an empty folder, or a previous output holding only the
- * files its marker lists. Never a file, never a project folder (one with .git or package.json).
+ * files its marker lists. Never a file, never a project folder (one with .git or package.json). The marker is
+ * read before the folder is walked, so `/` or a home folder is refused at once rather than after reading it all.
  */
-export function checkOutputFolder(target: string): void {
+function checkOnce(target: string): void {
   const stat = fs.statSync(target, { throwIfNoEntry: false });
   if (!stat) return;
-  const refuse = (why: string) => {
+  const refuse = (why: string): never => {
+    // A folder that was swapped while it was looked at is another synth's output: the caller looks again.
+    if (fs.statSync(target, { throwIfNoEntry: false })?.ino !== stat.ino) throw Object.assign(new Error(`${target} was replaced`), { code: 'ENOENT' });
     throw new OutputFolderError(`output folder ${target} ${why}; name an empty folder, a new one, or a previous synth output (it holds ${OUTPUT_MARKER})`);
   };
   if (!stat.isDirectory()) refuse('is not a folder');
   const project = ['.git', 'package.json'].filter((f) => fs.existsSync(path.join(target, f)));
   if (project.length > 0) refuse(`holds ${project.join(' and ')}, so it looks like a project, not a synth output`);
-  const present = filesBelow(target);
-  if (present.length === 0) return;
+  if (fs.readdirSync(target).length === 0) return;
   const markerFile = path.join(target, OUTPUT_MARKER);
-  if (!fs.existsSync(markerFile)) refuse(`is not empty and was not written by the synth (no ${OUTPUT_MARKER})`);
-  const listed = new Set(fs.readFileSync(markerFile, 'utf8').split('\n').filter((l) => l && !l.startsWith('#')));
-  const foreign = present.filter((f) => f !== OUTPUT_MARKER && !listed.has(f));
+  const marker = fs.lstatSync(markerFile, { throwIfNoEntry: false });
+  if (!marker) refuse(`is not empty and was not written by the synth (no ${OUTPUT_MARKER})`);
+  // A link or folder in the marker's place was put there by hand: its list would be someone else's words.
+  if (!marker!.isFile()) refuse(`holds a ${OUTPUT_MARKER} that is ${marker!.isSymbolicLink() ? 'a symbolic link' : 'not a file'}, which the synth never writes`);
+  const [header, ...lines] = fs.readFileSync(markerFile, 'utf8').split('\n');
+  if (header !== MARKER_HEADER) refuse(`holds a ${OUTPUT_MARKER} the synth did not write (its first line is not the synth's)`);
+  const listed = new Set(lines.filter((l) => l && !l.startsWith('#')));
+  const foreign = filesBelow(target).filter((f) => f !== OUTPUT_MARKER && !listed.has(f));
   if (foreign.length > 0) {
     const shown = foreign.slice(0, 5).join(', ') + (foreign.length > 5 ? ` and ${foreign.length - 5} more` : '');
     refuse(`holds files the synth did not write (${shown}); move them elsewhere first`);
+  }
+}
+
+/**
+ * checkOnce, again when the folder changed under it: a file vanishing while it is read means another synth
+ * swapped its own output in, which is looked at afresh.
+ */
+export function checkOutputFolder(target: string): void {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return checkOnce(target);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 100) throw error;
+    }
+  }
+}
+
+/** `outdir` as an absolute path; a symbolic link is followed, so the link stays and its folder is replaced. */
+function resolveTarget(outdir: string): string {
+  const target = path.resolve(outdir);
+  if (!fs.lstatSync(target, { throwIfNoEntry: false })?.isSymbolicLink()) return target;
+  try {
+    return fs.realpathSync(target);
+  } catch {
+    throw new OutputFolderError(`output folder ${target} is a symbolic link to ${path.resolve(path.dirname(target), fs.readlinkSync(target))}, which does not exist; `
+      + 'create that folder or name another one');
   }
 }
 
@@ -89,10 +122,25 @@ function uniqueSibling(parent: string, base: string): string {
  * one wins) and leave nothing beside it.
  */
 export function writeManifestsAtomically(rendered: ReadonlyMap<string, string>, outdir: string): void {
-  const target = path.resolve(outdir);
+  const target = resolveTarget(outdir);
   checkOutputFolder(target);
   const parent = path.dirname(target);
   const base = path.basename(target);
+  const existing = fs.statSync(target, { throwIfNoEntry: false });
+  if (existing && existing.dev !== fs.statSync(parent).dev) {
+    throw new OutputFolderError(`output folder ${target} is a mount point, which cannot be swapped for a new folder: name a folder inside it, e.g. ${path.join(target, 'manifests')}`);
+  }
+  try {
+    swapIn(rendered, target, parent, base);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EACCES' && code !== 'EPERM' && code !== 'EROFS') throw error;
+    throw new OutputFolderError(`output folder ${target} cannot be written: the synth writes a new folder beside it in ${parent} and swaps it in, `
+      + `so ${parent} must be writable (${(error as Error).message})`);
+  }
+}
+
+function swapIn(rendered: ReadonlyMap<string, string>, target: string, parent: string, base: string): void {
   fs.mkdirSync(parent, { recursive: true });
   removeAbandonedStaging(parent, base);
   const staging = uniqueSibling(parent, base);
@@ -125,7 +173,7 @@ export function writeManifestsAtomically(rendered: ReadonlyMap<string, string>, 
         break;
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
-        if (attempt >= 20 || (code !== 'ENOTEMPTY' && code !== 'EEXIST')) throw error;
+        if (attempt >= 100 || (code !== 'ENOTEMPTY' && code !== 'EEXIST')) throw error;
       }
     }
   } catch (error) {

@@ -51,7 +51,8 @@ export interface StringForm {
   /** What is accepted, in words, for error messages. */
   readonly accepted: string;
   /** The value must match none of these. */
-  readonly forbidden?: readonly { readonly pattern: string; readonly message: string }[];
+  /** `quiet`: the refusal does not repeat the value (it would show a secret). */
+  readonly forbidden?: readonly { readonly pattern: string; readonly message: string; readonly quiet?: boolean }[];
 }
 
 const STRING_FORMS = new WeakMap<JsonSchema, StringForm>();
@@ -81,10 +82,10 @@ export function patternedString(form: StringForm, description: string, maxLength
         message: `${field} is not valid: ${accepted}`,
         messageExpression: quotedValueMessage(field, accepted),
       },
-      ...(form.forbidden ?? []).map(({ pattern, message }) => ({
+      ...(form.forbidden ?? []).map(({ pattern, message, quiet }) => ({
         rule: `!self.matches(${celString(pattern)})`,
         message,
-        messageExpression: quotedValueMessage(field, message),
+        messageExpression: quiet ? undefined : quotedValueMessage(field, message),
       })),
       ...(extras.rules ?? []),
     ],
@@ -166,10 +167,13 @@ const vaultLocation = patternedString({
   field: 'vaultLocation',
   patterns: Object.values(api.VAULT_KINDS),
   accepted: `use ${api.VAULT_LOCATION_FORMS}`,
-  forbidden: [{ pattern: '(^|/)\\.\\.(/|$)', message: 'vaultLocation must not contain a ".." path segment' }],
+  forbidden: [
+    { pattern: '(^|/)\\.\\.(/|$)', message: 'vaultLocation must not contain a ".." path segment' },
+    { pattern: api.VAULT_CREDENTIALS_PATTERN, message: api.VAULT_CREDENTIALS_MESSAGE, quiet: true },
+  ],
 }, 'Where the backups go: a restic repository over an encrypted transport (s3:https://…, rest:https://…, azure:…, '
-  + 'gs:…, b2:…, sftp:…) or pvc://<claim>/<path> for a vault volume in the Backup\'s namespace. Several shops '
-  + 'may share one vault: their snapshots are kept apart by tags.', api.VAULT_LOCATION_MAX_LENGTH);
+  + 'gs:…, b2:…) or pvc://<claim>/<path> for a vault volume in the Backup\'s namespace; credentials go in the Secret, '
+  + 'never in the URL. Several shops may share one vault, and so its key: each can read the others\' snapshots.', api.VAULT_LOCATION_MAX_LENGTH);
 
 const retention: JsonSchema = {
   type: 'object',
@@ -271,7 +275,29 @@ export function conditionSchema(kind: string, types: string): JsonSchema {
   };
 }
 
-const condition = conditionSchema('Backup', 'Ready, LastBackupSucceeded or Fresh.');
+const condition = conditionSchema('Backup', 'Ready, LastBackupSucceeded, Fresh or ShrinkDetected.');
+
+const count = (description: string): JsonSchema => ({ type: 'integer', format: 'int64', minimum: 0, description });
+
+const lastRun: JsonSchema = {
+  type: 'object',
+  description: 'The newest finished run that reported its result: outcome, cause and restic\'s numbers.',
+  required: ['job', 'outcome', 'reason'],
+  properties: {
+    job: { type: 'string', maxLength: 63, description: 'The Job of the run.' },
+    outcome: { type: 'string', enum: ['Completed', 'PartiallyFailed', 'Failed'], description: 'Completed, PartiallyFailed (snapshot saved without some unreadable files) or Failed.' },
+    reason: { type: 'string', maxLength: 64, description: 'The run\'s cause, CamelCase (e.g. BackupSucceeded, SomeFilesUnreadable, WrongPassword, VaultLocked).' },
+    snapshotID: { type: 'string', maxLength: 64, description: 'restic ID of the snapshot the run saved.' },
+    filesNew: count('Files new in this snapshot.'),
+    filesChanged: count('Files changed since the previous snapshot.'),
+    bytesAdded: count('Bytes the run added to the vault.'),
+    durationSeconds: count('How long restic backup took, in seconds.'),
+    snapshotFiles: count('Files in the snapshot.'),
+    snapshotBytes: count('Bytes in the snapshot.'),
+    unreadableFiles: count('Files that could not be read (PartiallyFailed).'),
+    retention: { type: 'string', enum: ['applied', 'skipped', 'skipped-shrunk', 'deferred', 'failed'], description: 'What became of retention: applied, skipped, skipped-shrunk (the shrink guard), deferred (the vault stayed locked) or failed.' },
+  },
+};
 
 const status: JsonSchema = {
   type: 'object',
@@ -280,8 +306,9 @@ const status: JsonSchema = {
     phase: { type: 'string', enum: api.BACKUP_PHASES, description: `Summary of the conditions: ${api.BACKUP_PHASES.join(', ')}.` },
     conditions: {
       type: 'array',
-      description: 'Ready (the schedule is in place), LastBackupSucceeded (the outcome of the newest finished run) and Fresh '
-        + '(the newest good snapshot is within the freshness objective).',
+      description: 'Ready (the schedule is in place), LastBackupSucceeded (the outcome of the newest finished run), Fresh '
+        + '(the newest good snapshot is within the freshness objective) and ShrinkDetected (retention is held back after a drastic '
+        + `shrink until the ${api.API_GROUP}/acknowledge-shrink annotation names the new snapshot).`,
       items: condition,
       maxItems: 8,
       'x-kubernetes-list-type': 'map',
@@ -295,6 +322,7 @@ const status: JsonSchema = {
     queuePosition: { type: 'integer', format: 'int32', minimum: 1, description: 'While Queued: the place of this Backup\'s run among the runs waiting for a free slot under the operator\'s run cap (1 starts next), as of its last reconcile.' },
     effectiveSchedule: { type: 'string', maxLength: 128, description: 'The cron schedule the CronJob runs in timeZone: backupTime with a window resolved to its minute.' },
     lastSnapshotID: { type: 'string', maxLength: 64, description: 'restic ID of the newest snapshot written by this Backup, when known.' },
+    lastRun,
     lastRunNowRequest: { type: 'string', maxLength: 1024, description: `The value of the ${api.RUN_NOW_ANNOTATION} annotation the operator last acted on.` },
     message: { type: 'string', maxLength: 32768, description: 'Why the Backup is in its phase, in words.' },
   },

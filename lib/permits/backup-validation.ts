@@ -135,8 +135,8 @@ function checkString(schema: JsonSchema, value: string, path: string, problems: 
     problems.push(`${path} ${show(value)} is not valid: ${form.accepted}`);
     return;
   }
-  for (const { pattern, message } of form.forbidden ?? []) {
-    if (new RegExp(pattern).test(value)) problems.push(`${path} ${show(value)} is not valid: ${message}`);
+  for (const { pattern, message, quiet } of form.forbidden ?? []) {
+    if (new RegExp(pattern).test(value)) problems.push(quiet ? `${path} is not valid: ${message}` : `${path} ${show(value)} is not valid: ${message}`);
   }
 }
 

@@ -116,8 +116,8 @@ export function initJobManifest(props: VaultJobProps): any {
   return k8s.KubeJob.manifest({
     metadata: { name: initJobNameFor(hash), namespace: props.namespace, labels },
     spec: {
+      // No TTL: the finished Job is the operator's record that the repository exists (it goes with its owner).
       backoffLimit: 4,
-      ttlSecondsAfterFinished: 3600,
       template: { metadata: { labels }, spec: vaultPod(props, INIT_SCRIPT, []) },
     },
   });
@@ -131,6 +131,7 @@ export function maintenanceCronJobManifest(props: VaultJobProps & { readonly sch
     metadata: { name: maintenanceNameFor(hash), namespace: props.namespace, labels },
     spec: {
       schedule: props.schedule,
+      timeZone: 'UTC',
       concurrencyPolicy: 'Forbid',
       successfulJobsHistoryLimit: 1,
       failedJobsHistoryLimit: 3,

@@ -23,6 +23,9 @@ import * as rapi from '../../lib/permits/restore-api';
 import { RESTORE_LABEL, RESTORE_UID_LABEL } from '../../lib/run/restore-job';
 import type { RestoreObject } from './restore-reconcile';
 import { carryOutRestore, isFinal, RESTORE_KEY_PREFIX, RestoreContext } from './restore-writer';
+import { REPOSITORY_LABEL } from '../../lib/run/vault-jobs';
+import type { VaultSettings } from './vault-plan';
+import { VaultIndex } from './vault-index';
 
 export const FIELD_MANAGER = 'mall-backup-operator';
 
@@ -35,6 +38,7 @@ export interface ControllerOptions {
   readonly settings: Settings;
   /** The run cap; absent or zero for none. */
   readonly caps?: FleetCaps;
+  readonly vault: VaultSettings;
 }
 
 interface Source {
@@ -52,6 +56,9 @@ const SOURCES = {
   claims: { name: 'claims', apiVersion: 'v1', plural: 'persistentvolumeclaims' },
   restores: { name: 'restores', apiVersion: api.BACKUP_API_VERSION, plural: rapi.RESTORE_PLURAL },
   restoreJobs: { name: 'restore jobs', apiVersion: 'batch/v1', plural: 'jobs', labelSelector: RESTORE_UID_LABEL },
+  // Per-vault work (init Jobs, maintenance CronJobs), in whichever namespace holds the vault.
+  vaultjobs: { name: 'vault jobs', apiVersion: 'batch/v1', plural: 'jobs', labelSelector: REPOSITORY_LABEL },
+  vaultcrons: { name: 'vault cronjobs', apiVersion: 'batch/v1', plural: 'cronjobs', labelSelector: REPOSITORY_LABEL },
 } satisfies Record<string, Source>;
 type SourceName = keyof typeof SOURCES;
 
@@ -155,6 +162,8 @@ export class Controller {
   private readonly lastApplied = new Map<string, { inputs: string; resourceVersion: string }>();
   /** Starts held runs under the run cap; absent without a cap. */
   private readonly gate?: FleetGate;
+  /** Who uses each vault and its per-vault work, across namespaces; a change queues the vault's Backups. */
+  private readonly vaults = new VaultIndex((b) => { if (this.leading) this.queue.add(`${b.metadata.namespace}/${b.metadata.name}`); });
 
   constructor(
     config: KubeConfig,
@@ -191,6 +200,7 @@ export class Controller {
         if (index) informer.cache.on('delete', (obj: KubernetesObject) => index.remove(obj as KubeObject));
         informer.cache.on('change', (obj: KubernetesObject) => this.onChange(key, obj as KubeObject));
         if (key === 'backups') informer.cache.on('delete', (obj: KubernetesObject) => this.lastApplied.delete(obj.metadata?.uid ?? ''));
+        if (key === 'backups' || key === 'vaultjobs' || key === 'vaultcrons') this.vaults.watch(key === 'backups' ? 'users' : 'work', informer.cache);
         return informer;
       }));
     }
@@ -382,7 +392,9 @@ export class Controller {
     const volumeClaims = Array.isArray(backup.spec.volumeClaims) ? backup.spec.volumeClaims : [];
     const claims = this.indexed('claims', namespace, [`shop:${backup.spec.shopName}`, ...volumeClaims.map((c) => `name:${c}`)]);
     const cronJob = this.informers.get('cronjobs')!.map((i) => i.cache.get(cronJobNameFor(name), namespace) as KubeObject | undefined).find((c) => c && owned(c));
+    const vault = this.vaults.planFor(backup, (ns, job) => this.indexed('pods', ns, [`job:${job}`]), this.options.vault);
     const desired = reconcile({
+      vaultProblem: vault?.problem,
       backup,
       cronJob,
       lastApplied: this.lastApplied.get(uid),
@@ -409,6 +421,16 @@ export class Controller {
         else transient ??= error;
       }
     };
+    if (vault?.createInitJob) {
+      const job = vault.createInitJob;
+      await attempt(() => this.client.create(resourcePath('batch/v1', 'jobs', job.metadata.namespace), job).then(() => undefined, (e) => { if (!isConflict(e)) throw e; }),
+        { what: `vault init Job ${job.metadata.name}`, reason: REASON.VaultWorkRefused });
+    }
+    if (vault?.applyMaintenance) {
+      const cron = vault.applyMaintenance;
+      await attempt(() => this.client.apply(resourcePath('batch/v1', 'cronjobs', cron.metadata.namespace, cron.metadata.name), cron, FIELD_MANAGER).then(() => undefined),
+        { what: `vault maintenance CronJob ${cron.metadata.name}`, reason: REASON.VaultWorkRefused });
+    }
     if (desired.cronJob && desired.cronJobChanged) {
       const cron = desired.cronJob;
       await attempt(async () => {

@@ -3,11 +3,23 @@ import { FRESH_CONDITION } from '../../lib/permits/freshness';
 import { METRIC } from '../../lib/contractor/metric-names';
 import { PARTIAL_RUN_REASON, RunOutcome } from '../../lib/run/run-result';
 import type { BackupStatus, Condition } from './reconcile';
+import type { LastRun } from './run-status';
 import { VERIFIED_CONDITION } from './verification';
 import { CONDITION } from './vocabulary';
 
-/** The outcome of the newest finished run, read from LastBackupSucceeded (a partial run completes, with its own reason). */
+const LAST_RUN_NUMBERS = [
+  ['filesNew', 'files_new', 'Files new in the newest run\'s snapshot.'],
+  ['filesChanged', 'files_changed', 'Files changed in the newest run.'],
+  ['bytesAdded', 'bytes_added', 'Bytes the newest run added to the vault.'],
+  ['durationSeconds', 'duration_seconds', 'How long the newest run\'s restic backup took.'],
+  ['snapshotFiles', 'snapshot_files', 'Files in the newest run\'s snapshot.'],
+  ['snapshotBytes', 'snapshot_bytes', 'Bytes in the newest run\'s snapshot.'],
+] as const;
+type LastRunNumber = typeof LAST_RUN_NUMBERS[number][0];
+
+/** The outcome of the newest finished run: status.lastRun's, else read from LastBackupSucceeded. */
 export function runOutcomeOf(status: BackupStatus): RunOutcome | undefined {
+  if (status.lastRun?.outcome) return status.lastRun.outcome;
   const last = status.conditions?.find((c) => c.type === CONDITION.LastBackupSucceeded);
   if (!last) return undefined;
   if (last.reason === PARTIAL_RUN_REASON) return 'PartiallyFailed';
@@ -25,6 +37,8 @@ interface Exported {
   fresh?: number;
   outcome?: string;
   verified?: number;
+  lastRunJob?: string;
+  shrink?: boolean;
 }
 
 /** What the operator exposes on /metrics. */
@@ -43,6 +57,12 @@ export class OperatorMetrics {
   public readonly lastRunOutcome = new Gauge({ name: METRIC.lastRunOutcome, help: 'One series per Backup, for the outcome of its newest finished run (value 1).', labelNames: ['namespace', 'name', 'outcome'], registers: [this.registry] });
   public readonly verified = new Gauge({ name: METRIC.verified, help: '1 while the Backup\'s vault passed its latest verification, 0 once one failed.', labelNames: ['namespace', 'name'], registers: [this.registry] });
   public readonly leader = new Gauge({ name: METRIC.leader, help: '1 while this process holds the leader Lease.', registers: [this.registry] });
+  /** Per Backup, restic's numbers from the newest finished run (status.lastRun). */
+  public readonly lastRun = Object.fromEntries(LAST_RUN_NUMBERS.map(([field, name, help]) => [field,
+    new Gauge({ name: `${METRIC.lastRunPrefix}${name}`, help, labelNames: ['namespace', 'name'], registers: [this.registry] })])) as Record<LastRunNumber, Gauge>;
+  public readonly shrinkDetected = new Gauge({
+    name: METRIC.shrinkDetected, help: '1 while a drastic shrink holds this Backup\'s retention back, until acknowledged.', labelNames: ['namespace', 'name'], registers: [this.registry],
+  });
   public readonly queueDepth = new Gauge({ name: METRIC.queueDepth, help: 'Backups waiting to be reconciled.', registers: [this.registry] });
   // The run cap (operator/fleet-gate.ts): only moved when a cap is set.
   public readonly runsRunning = new Gauge({ name: METRIC.runsRunning, help: 'Backup runs started and not finished, as the run cap counts them.', registers: [this.registry] });
@@ -88,7 +108,18 @@ export class OperatorMetrics {
       if (now === undefined) gauge.remove(labels);
       else gauge.set(labels, now);
     }
-    this.exported.set(key, { phase: status.phase, lastSuccess: status.lastSuccessfulTime ?? before.lastSuccess, fresh, outcome, verified });
+    const run: LastRun | undefined = status.lastRun;
+    if (run && run.job !== before.lastRunJob) {
+      for (const [field] of LAST_RUN_NUMBERS) {
+        if (run[field] === undefined) this.lastRun[field].remove(labels);
+        else this.lastRun[field].set(labels, run[field]!);
+      }
+    }
+    const shrink = status.conditions?.some((c) => c.type === 'ShrinkDetected' && c.status === 'True') ?? false;
+    if (shrink !== before.shrink) this.shrinkDetected.set(labels, shrink ? 1 : 0);
+    this.exported.set(key, {
+      phase: status.phase, lastSuccess: status.lastSuccessfulTime ?? before.lastSuccess, fresh, outcome, verified, lastRunJob: run?.job ?? before.lastRunJob, shrink,
+    });
   }
 
   public forget(namespace: string, name: string): void {
@@ -100,6 +131,8 @@ export class OperatorMetrics {
     if (before.outcome) this.lastRunOutcome.remove({ ...labels, outcome: before.outcome });
     if (before.fresh !== undefined) this.fresh.remove(labels);
     if (before.verified !== undefined) this.verified.remove(labels);
+    for (const [field] of LAST_RUN_NUMBERS) this.lastRun[field].remove(labels);
+    this.shrinkDetected.remove(labels);
     this.exported.delete(`${namespace}/${name}`);
   }
 }

@@ -7,16 +7,17 @@ import { createHash } from 'node:crypto';
 import { App, Chart } from 'cdk8s';
 import type { BackupSpec } from '../../imports/mall.example.com';
 import * as api from '../../lib/permits/backup-api';
-import { BackupCronJob, BackupPodProps, BackupRef, BackupRunNowJob, cronJobNameFor, cronScheduleOf, RUN_NOW_LABEL, runNowToken } from '../../lib/run/backup-job';
+import { BackupCronJob, BackupPodProps, VaultRunSettings, BackupRef, BackupRunNowJob, cronJobNameFor, cronScheduleOf, RUN_NOW_LABEL, runNowToken } from '../../lib/run/backup-job';
 import { pvcVaultClaim, validateBackupName, validateBackupSpec } from '../../lib/permits/backup-validation';
 import { nextAfter, parseSchedule, previousAtOrBefore } from '../../lib/permits/cron';
 import type { ResourceSpec } from '../../lib/common/resources';
 import type { BackupIdentity } from '../../lib/permits/schedule-window';
 import { decideRuns, RunDecisions, SCHEDULED_TIMESTAMP_ANNOTATION, SKIPPED_RUN_ANNOTATION } from './run-admission';
-import { CONDITION, INPUTS_ANNOTATION, REASON, STATUS_LIMITS } from './vocabulary';
+import { ACKNOWLEDGE_SHRINK_ANNOTATION, CONDITION, INPUTS_ANNOTATION, REASON, STATUS_LIMITS } from './vocabulary';
 import { bounded } from './write-outcome';
 import { FRESH_CONDITION, FreshnessVerdict, judgeFreshness } from '../../lib/permits/freshness';
 import { describeRun, runResultOf } from './run-outcome';
+import { LastRun, lastRunOf, shrinkCondition } from './run-status';
 
 /** A Kubernetes object as JSON; only the fields the operator reads are named. */
 export interface KubeObject {
@@ -59,6 +60,7 @@ export interface BackupStatus {
   queuePosition?: number;
   lastSnapshotID?: string;
   lastRunNowRequest?: string;
+  lastRun?: LastRun;
   message?: string;
 }
 
@@ -87,6 +89,8 @@ export interface Observed {
   readonly lastApplied?: { readonly inputs: string; readonly resourceVersion: string };
   /** Under a run cap: the place of this Backup's oldest held run in the queue (operator/fleet-gate.ts). */
   readonly queuePlace?: { readonly position: number; readonly of: number };
+  /** Why the Backup's vault cannot take runs yet (vault-plan.ts); nothing is scheduled until it can. */
+  readonly vaultProblem?: { readonly reason: string; readonly message: string };
 }
 
 export interface Settings {
@@ -96,6 +100,8 @@ export interface Settings {
   readonly defaultResources?: ResourceSpec;
   /** A run cap is set: every run is created suspended and started by the operator (operator/fleet-admission.ts). */
   readonly holdRuns?: boolean;
+  /** The cluster's retention floor and shrink threshold, passed to every run; no Backup field can change them. */
+  readonly vaultRunSettings?: VaultRunSettings;
 }
 
 export interface KubeEvent {
@@ -129,6 +135,8 @@ export interface Desired {
 }
 
 export const READY = CONDITION.Ready;
+/** Problems that no amount of waiting solves. */
+const NEEDS_A_PERSON = new Set<string>([REASON.InvalidSpec, REASON.VaultInitFailed, REASON.VaultSharedAcrossNamespaces]);
 export const LAST_BACKUP_SUCCEEDED = CONDITION.LastBackupSucceeded;
 
 /**
@@ -329,9 +337,10 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
   const problems = [...validateBackupName(backup.metadata.name), ...validateBackupSpec(spec)];
   const jobPodNames = new Set(observed.jobPods.map((p) => p.metadata.name));
   const plan = problems.length > 0 ? undefined : planVolumes(spec, observed.claims, observed.namespacePods, jobPodNames);
-  const readyProblem = problems.length > 0 ? { reason: REASON.InvalidSpec, message: problems.join('; ') } : plan!.problem;
+  const readyProblem = problems.length > 0 ? { reason: REASON.InvalidSpec, message: problems.join('; ') } : plan!.problem ?? observed.vaultProblem;
   const podProps: BackupPodProps | undefined = readyProblem ? undefined : {
     backup: ref, spec, claims: plan!.claims, nodeName: plan!.nodeName, image: settings.resticImage, defaultResources: settings.defaultResources,
+    vaultSettings: settings.vaultRunSettings, shrinkAcknowledged: acknowledgedShrink(backup),
   };
 
   // The hold is part of the inputs only while on, so CronJobs rendered before it existed are not rewritten.
@@ -380,8 +389,9 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
   if (newestFinished && newestFinished === newestSucceeded) {
     const snapshot = snapshotOf(podsOf(newestFinished));
     const result = runResultOf(podsOf(newestFinished));
+    // A PartiallyFailed run exits 0 (so nothing retries), yet needs a person: the condition says False.
     lastBackup = result
-      ? { type: LAST_BACKUP_SUCCEEDED, status: 'True', ...describeRun(newestFinished.metadata.name, result) }
+      ? { type: LAST_BACKUP_SUCCEEDED, status: result.outcome === 'Completed' ? 'True' : 'False', ...describeRun(newestFinished.metadata.name, result) }
       : { type: LAST_BACKUP_SUCCEEDED, status: 'True', reason: 'BackupSucceeded', message: `${newestFinished.metadata.name} finished${snapshot ? `, snapshot ${snapshot}` : ''}` };
   } else if (newestFinished && runResultOf(podsOf(newestFinished))) {
     lastBackup = { type: LAST_BACKUP_SUCCEEDED, status: 'False', ...describeRun(newestFinished.metadata.name, runResultOf(podsOf(newestFinished))!) };
@@ -410,7 +420,10 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
     trouble: readyProblem?.message ?? (observed.cronJob || podProps ? (lastBackup?.status === 'False' ? lastBackup.message : undefined) : 'the CronJob is missing'),
   }, now);
   const freshCondition = { type: FRESH_CONDITION, status: fresh.status, reason: fresh.reason, message: fresh.message };
-  const conditions = [ready, ...(lastBackup ? [lastBackup] : (previous.conditions ?? []).filter((c) => c.type === LAST_BACKUP_SUCCEEDED)), freshCondition]
+  const newestResult = newestFinished && runResultOf(podsOf(newestFinished));
+  const shrink = newestResult && shrinkCondition(backup.metadata.name, newestResult);
+  const keptShrink = (previous.conditions ?? []).filter((c) => c.type === CONDITION.ShrinkDetected);
+  const conditions = [ready, ...(lastBackup ? [lastBackup] : (previous.conditions ?? []).filter((c) => c.type === LAST_BACKUP_SUCCEEDED)), freshCondition, ...(shrink ? [shrink] : keptShrink)]
     .map((c) => condition(previous.conditions, { ...c, observedGeneration: generation }, now));
   const previousFresh = previous.conditions?.find((c) => c.type === FRESH_CONDITION);
   if (fresh.status === 'False' && previousFresh?.status !== 'False') events.push({ type: 'Warning', reason: fresh.reason, message: fresh.message });
@@ -420,7 +433,7 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
   let phase: api.BackupPhase;
   let message: string;
   if (readyProblem) {
-    phase = readyProblem.reason === REASON.InvalidSpec ? 'Failed' : 'Pending';
+    phase = NEEDS_A_PERSON.has(readyProblem.reason) ? 'Failed' : 'Pending';
     message = readyProblem.message;
   } else if (newestActive && newestActive.spec?.suspend === true && settings.holdRuns) {
     phase = 'Queued';
@@ -434,7 +447,7 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
     phase = 'Suspended';
     message = 'suspended: no new runs are scheduled';
   } else if (lastBackup) {
-    phase = lastBackup.status === 'True' ? 'Completed' : 'Failed';
+    phase = lastBackup.status === 'True' ? 'Completed' : newestResult?.outcome === 'PartiallyFailed' && lastBackup.reason !== 'MissedSchedule' ? 'PartiallyFailed' : 'Failed';
     message = lastBackup.message;
   } else {
     phase = 'Scheduled';
@@ -456,6 +469,7 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
     // The CronJob keeps the newest runs, so the newest succeeded Job here is the newest overall.
     lastSnapshotID: succeededSnapshot ?? previous.lastSnapshotID,
     lastRunNowRequest,
+    lastRun: newestResult ? lastRunOf(newestFinished.metadata.name, newestResult) : previous.lastRun,
     message: bounded(message, STATUS_LIMITS.message),
   };
   for (const key of Object.keys(status) as (keyof BackupStatus)[]) if (status[key] === undefined) delete status[key];
@@ -465,7 +479,14 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
     events.push({ type: 'Normal', reason: 'BackupStarted', message: `${jobs[jobs.length - 1].metadata.name} started` });
   }
   if (status.lastSuccessfulTime && status.lastSuccessfulTime !== previous.lastSuccessfulTime) {
-    events.push({ type: 'Normal', reason: 'BackupSucceeded', message: `${newestSucceeded.metadata.name} finished${status.lastSnapshotID ? `, snapshot ${status.lastSnapshotID}` : ''}` });
+    const partial = runResultOf(podsOf(newestSucceeded))?.outcome === 'PartiallyFailed';
+    events.push(partial
+      ? { type: 'Warning', reason: REASON.SomeFilesUnreadable, message: describeRun(newestSucceeded.metadata.name, runResultOf(podsOf(newestSucceeded))!).message }
+      : { type: 'Normal', reason: 'BackupSucceeded', message: `${newestSucceeded.metadata.name} finished${status.lastSnapshotID ? `, snapshot ${status.lastSnapshotID}` : ''}` });
+  }
+  const previousShrink = keptShrink[0];
+  if (shrink?.status === 'True' && (previousShrink?.status !== 'True' || previousShrink.message !== shrink.message)) {
+    events.push({ type: 'Warning', reason: shrink.reason, message: shrink.message });
   }
   if (status.lastFailureTime && status.lastFailureTime !== previous.lastFailureTime) {
     events.push({ type: 'Warning', reason: 'BackupFailed', message: lastBackup?.message ?? `${newestFailed.metadata.name} failed` });
@@ -479,6 +500,12 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
     cronJob: desiredCronJob, cronJobChanged, cronJobInputs, createJobs, deleteJobs, admitJobs: settings.holdRuns ? [] : runs?.admit ?? [], dropJobs: runs?.drop ?? [],
     requeueAt: runs?.recheckAt, staleAt: fresh.status === 'True' ? fresh.staleAt : undefined, status, statusChanged: canonicalJson(backup.status ?? {}) !== canonicalJson(status), events,
   };
+}
+
+/** The snapshot a person acknowledged after a drastic shrink; anything that is not a snapshot ID is ignored. */
+function acknowledgedShrink(backup: BackupObject): string | undefined {
+  const value = backup.metadata.annotations?.[ACKNOWLEDGE_SHRINK_ANNOTATION]?.trim();
+  return value && /^[0-9a-f]{8,64}$/.test(value) ? value : undefined;
 }
 
 /** The due time of a run the CronJob should have started by now but did not, if any. */

@@ -9,6 +9,8 @@ export const CONDITION = {
   Ready: 'Ready',
   /** The outcome of the newest finished run. */
   LastBackupSucceeded: 'LastBackupSucceeded',
+  /** True while a drastic shrink of the shop holds retention back, until a person acknowledges it. */
+  ShrinkDetected: 'ShrinkDetected',
 } as const;
 export type ConditionType = typeof CONDITION[keyof typeof CONDITION];
 
@@ -29,6 +31,17 @@ export const REASON = {
   BackupSucceeded: 'BackupSucceeded',
   BackupFailed: 'BackupFailed',
   MissedSchedule: 'MissedSchedule',
+  /** The vault's repository is being created by its init Job: runs wait. */
+  VaultInitializing: 'VaultInitializing',
+  /** The vault's init Job failed: nothing runs until it is fixed. */
+  VaultInitFailed: 'VaultInitFailed',
+  /** Another namespace's Backup holds this vault and the cluster does not allow sharing across namespaces. */
+  VaultSharedAcrossNamespaces: 'VaultSharedAcrossNamespaces',
+  /** The operator refused a write for the vault (its init Job or maintenance CronJob). */
+  VaultWorkRefused: 'VaultWorkRefused',
+  /** The newest snapshot shrank drastically: retention is held until a person acknowledges it. */
+  ShrinkDetected: 'ShrinkDetected',
+  SomeFilesUnreadable: 'SomeFilesUnreadable',
 } as const;
 export type Reason = typeof REASON[keyof typeof REASON];
 
@@ -43,6 +56,9 @@ export const RESTORE_REASON = {
 
 /** On the CronJob: a digest of what it was rendered from, so a field dropped from the spec is noticed. */
 export const INPUTS_ANNOTATION = `${API_GROUP}/inputs`;
+
+/** On the Backup, set by a person: the snapshot ID accepted as the new reference after a drastic shrink. */
+export const ACKNOWLEDGE_SHRINK_ANNOTATION = `${API_GROUP}/acknowledge-shrink`;
 
 /** The status schema's limits (lib/permits/backup-schema.ts): a longer value would make the whole status write fail. */
 export const STATUS_LIMITS = { message: 32768, runNowRequest: 1024 } as const;

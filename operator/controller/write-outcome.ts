@@ -9,7 +9,7 @@ import { CONDITION, REASON, Reason, STATUS_LIMITS } from './vocabulary';
 export interface RefusedWrite {
   /** What was refused: `CronJob backup-bakery`, `run-now Job backup-bakery-now-1a2b3c4d`. */
   readonly what: string;
-  readonly reason: typeof REASON.CronJobRefused | typeof REASON.RunNowRefused | typeof REASON.RunAdmissionRefused;
+  readonly reason: typeof REASON.CronJobRefused | typeof REASON.RunNowRefused | typeof REASON.RunAdmissionRefused | typeof REASON.VaultWorkRefused;
   readonly statusCode: number;
   /** The API server's own words. */
   readonly message: string;

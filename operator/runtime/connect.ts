@@ -17,6 +17,8 @@ export interface KubeConnection {
   /** Where the credentials came from, in words. */
   readonly source: string;
   readonly inCluster: boolean;
+  /** The exec credential plugin of the kubeconfig's user, which runs before each request can be sent. */
+  readonly plugin?: string;
 }
 
 export class NoClusterError extends Error {}
@@ -33,12 +35,22 @@ export function loadKubeConnection(kc: KubeConfig, kubeconfigFlag: string | unde
     } catch (error) {
       throw new NoClusterError(`kubeconfig ${file} (${why}) cannot be read: ${(error as Error).message}`);
     }
-    if (!kc.getCurrentCluster()) throw new NoClusterError(`kubeconfig ${file} (${why}) names no current cluster: set current-context`);
-    return { kc, source: `kubeconfig ${file} (${why}), context ${kc.getCurrentContext()}`, inCluster: false };
+    const cluster = kc.getCurrentCluster();
+    if (!cluster) throw new NoClusterError(`kubeconfig ${file} (${why}) names no current cluster: set current-context`);
+    // client-node refuses every request to such a server; retrying would only repeat its refusal.
+    if (/^http:/i.test(cluster.server) && !cluster.skipTLSVerify) {
+      throw new NoClusterError(`kubeconfig ${file} (${why}) names the server ${cluster.server} of cluster ${cluster.name}: plain HTTP is refused unless `
+        + 'the cluster sets insecure-skip-tls-verify: true; use the server\'s https:// address');
+    }
+    const plugin = kc.getCurrentUser()?.exec?.command;
+    return { kc, source: `kubeconfig ${file} (${why}), context ${kc.getCurrentContext()}`, inCluster: false, ...(plugin ? { plugin } : {}) };
   };
   if (kubeconfigFlag) return load(kubeconfigFlag, '--kubeconfig');
-  // client-node reads only the first file of a KUBECONFIG list.
-  if (env.KUBECONFIG) return load(env.KUBECONFIG.split(path.delimiter)[0], '$KUBECONFIG');
+  // client-node reads only one file of a KUBECONFIG list: the first that exists, as kubectl skips missing ones.
+  if (env.KUBECONFIG) {
+    const files = env.KUBECONFIG.split(path.delimiter).filter(Boolean);
+    return load(files.find((f) => fs.existsSync(f)) ?? files.join(path.delimiter), '$KUBECONFIG');
+  }
   if (env.KUBERNETES_SERVICE_HOST && fs.existsSync(tokenFile)) {
     kc.loadFromCluster();
     return { kc, source: `in-cluster service account (https://${env.KUBERNETES_SERVICE_HOST}:${env.KUBERNETES_SERVICE_PORT ?? 443})`, inCluster: true };
@@ -59,19 +71,32 @@ export interface ConnectOptions {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Longest one attempt may take: the request's own timeout does not cover an exec plugin that never returns. */
+const ATTEMPT_MS = 30_000;
+
+function withDeadline<T>(work: Promise<T>, ms: number, why: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(why)), ms); });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+}
+
 /**
  * Resolves once the API server answers GET /version; retries with exponential backoff (capped). Outside a
  * cluster it throws a NoClusterError when the server was not reached within `timeoutMs`.
  */
-export async function waitForApiServer(client: { get(path: string): Promise<unknown> }, server: string, connection: Omit<KubeConnection, 'kc'>,
-  log: Logger, options: ConnectOptions): Promise<boolean> {
+export async function waitForApiServer(client: { get(path: string, options?: { timeoutMs?: number }): Promise<unknown> }, server: string,
+  connection: Omit<KubeConnection, 'kc'>, log: Logger, options: ConnectOptions): Promise<boolean> {
   const started = Date.now();
   let delay = options.initialDelayMs ?? 500;
   const maxDelay = options.maxDelayMs ?? 30_000;
+  const plugin = connection.plugin ? `the kubeconfig's exec credential plugin ${connection.plugin}` : undefined;
   for (let attempt = 1; ; attempt++) {
     if (options.keepGoing && !options.keepGoing()) return false;
+    // Outside a cluster no attempt outlasts the time left, so the timeout holds even against a silent server.
+    const attemptMs = connection.inCluster ? ATTEMPT_MS : Math.max(1, Math.min(ATTEMPT_MS, options.timeoutMs - (Date.now() - started)));
     try {
-      const version = (await client.get('/version')) as { gitVersion?: string } | undefined;
+      const version = (await withDeadline(client.get('/version', { timeoutMs: attemptMs }), attemptMs,
+        `GET /version: no answer within ${attemptMs} ms${plugin ? ` (${plugin} may be waiting)` : ''}`)) as { gitVersion?: string } | undefined;
       log.info({ server, kubeconfig: connection.source, kubernetes: version?.gitVersion, attempts: attempt }, 'API server reached');
       return true;
     } catch (error) {
@@ -82,10 +107,11 @@ export async function waitForApiServer(client: { get(path: string): Promise<unkn
         return true;
       }
       const elapsed = Date.now() - started;
-      const reason = (error as Error).message;
+      // client-node rejects with the plugin's stderr, which may be empty.
+      const reason = (error as Error).message || (plugin ? `${plugin} failed without a message` : 'the request failed without a message');
       if (!connection.inCluster && elapsed + delay > options.timeoutMs) {
         throw new NoClusterError(`could not reach the Kubernetes API server ${server} (${connection.source}) in ${Math.round(elapsed / 1000)} s `
-          + `and ${attempt} attempts: ${reason}. Check that the cluster is running and the kubeconfig points at it, or raise --connect-timeout-seconds`);
+          + `and ${attempt} attempt${attempt === 1 ? '' : 's'}: ${reason}. Check that the cluster is running and the kubeconfig points at it, or raise --connect-timeout-seconds`);
       }
       log.warn({ server, kubeconfig: connection.source, err: reason, attempt, retryInMs: delay }, 'API server not reachable; retrying');
       await sleep(delay);

@@ -1,0 +1,68 @@
+/**
+ * The fault suite's shared ground (__tests__/vault-faults-*.test.ts, two files so jest's two workers share the
+ * work): a fresh data, vault and scratch folder per test, shops with files, and what a test reads from the vault.
+ */
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { DEFAULT_VAULT_RUN_SETTINGS } from '../../lib/run/backup-job';
+import * as pod from './backup-pod';
+import { resticBinary } from './restic';
+
+/** This test's folders (set before each test, removed after it). */
+export const here = { work: '', data: '', vault: '' };
+export const repo = () => path.join(here.vault, 'shops');
+/** Short lock waits so a test of a lock timeout ends in seconds. */
+export const quick = { ...DEFAULT_VAULT_RUN_SETTINGS, retentionFloorDays: 0, lockWait: '2s' };
+
+/** Registers the suite's hooks: the pinned restic (or a failure saying how to get it), fresh folders per test. */
+export function useFaultFolders(): void {
+  beforeAll(() => { resticBinary(); });
+  beforeEach(() => {
+    here.work = fs.mkdtempSync(path.join(os.tmpdir(), 'mall-backup-faults-'));
+    here.data = path.join(here.work, 'data');
+    here.vault = path.join(here.work, 'vault');
+    fs.mkdirSync(here.vault);
+  });
+  afterEach(() => fs.rmSync(here.work, { recursive: true, force: true }));
+}
+
+export function shop(name: string, extra: Partial<pod.Shop> = {}): pod.Shop {
+  const claims = [`${name}-data`];
+  for (const c of claims) {
+    fs.mkdirSync(path.join(here.data, c, 'orders'), { recursive: true });
+    for (let i = 0; i < 20; i++) fs.writeFileSync(path.join(here.data, c, 'orders', `${i}.txt`), `order ${i} of ${name}\n`);
+  }
+  return { name, namespace: 'mall-shops', spec: { retention: { keepLast: 1 } }, claims, props: { vaultSettings: quick }, ...extra };
+}
+
+/**
+ * Enough data that a backup is still running when the test looks for its lock (the lock is taken before the first
+ * file is read, and the test signals within milliseconds of seeing it), and more than the 4 MiB "full" vault holds.
+ */
+export function bigShop(name: string): pod.Shop {
+  const s = shop(name);
+  const dir = path.join(here.data, s.claims[0], 'photos');
+  fs.mkdirSync(dir);
+  for (let i = 0; i < 8; i++) fs.writeFileSync(path.join(dir, `${i}.bin`), crypto.randomBytes(8 << 20));
+  return s;
+}
+
+export const place = (extra: Partial<pod.Place> = {}): pod.Place => ({ data: here.data, vault: here.vault, work: here.work, ...extra });
+export const locks = () => (fs.existsSync(path.join(repo(), 'locks')) ? fs.readdirSync(path.join(repo(), 'locks')) : []);
+
+export async function until(what: string, condition: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+export function checkClean(): void {
+  const check = pod.restic(repo(), here.work, ['check', '--no-lock']);
+  expect(check.stderr).not.toMatch(/error|Fatal/i);
+  expect(check.status).toBe(0);
+  expect(locks()).toEqual([]);
+}
