@@ -373,13 +373,20 @@ function fileRestore(name: string, spec: Record<string, unknown>): Obj {
 const restore = (name: string) => server.get('Restore', NS, name)!;
 const restorePhaseIs = (name: string, phase: string) => () => restore(name)?.status?.phase === phase && restore(name);
 
-/** What the Job controller and the kubelet do with a restore Job: a pod that ends, then the Job's outcome. */
-function finishRestoreJob(job: Obj, exitCode: number, message: string): void {
-  server.patchStatus('Job', NS, job.metadata.name, { startTime: '2026-11-25T09:00:00Z', active: 1 });
+/**
+ * What the Job controller and the kubelet do with a restore Job: a pod that ends, then the Job's outcome,
+ * finishing now after 65 s (the operator gives a finished Job's pod report a grace period from then).
+ */
+function finishRestoreJob(job: Obj, exitCode: number, message: string): { start: string; end: string } {
+  const at = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const end = at(Math.floor(Date.now() / 1000) * 1000);
+  const start = at(Date.parse(end) - 65_000);
+  server.patchStatus('Job', NS, job.metadata.name, { startTime: start, active: 1 });
   podFor(job, { terminated: { exitCode, reason: exitCode ? 'Error' : 'Completed', message } });
   server.patchStatus('Job', NS, job.metadata.name, exitCode === 0
-    ? { active: null, succeeded: 1, completionTime: '2026-11-25T09:01:05Z', conditions: [{ type: 'Complete', status: 'True', lastTransitionTime: '2026-11-25T09:01:05Z' }] }
-    : { active: null, failed: 1, conditions: [{ type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit', lastTransitionTime: '2026-11-25T09:00:40Z' }] });
+    ? { active: null, succeeded: 1, completionTime: end, conditions: [{ type: 'Complete', status: 'True', lastTransitionTime: end }] }
+    : { active: null, failed: 1, conditions: [{ type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit', lastTransitionTime: end }] });
+  return { start, end };
 }
 
 test('a Restore into new claims: the claim and the Job are created, and a Job that succeeds makes it Completed', async () => {
@@ -396,10 +403,10 @@ test('a Restore into new claims: the claim and the Job are created, and a Job th
   await waitFor('Pending with the plan', () => restore('monday').status?.jobName === 'restore-monday' && restore('monday'));
   await waitFor('a RestoreStarted event', () => server.list('Event', NS).find((e) => e.reason === 'RestoreStarted' && e.involvedObject.kind === 'Restore'));
 
-  finishRestoreJob(job, 0, 'restored bakery-data 4bba301e 2026-11-25T02:30:05Z 12 3456\n');
+  const ran = finishRestoreJob(job, 0, 'restored bakery-data 4bba301e 2026-11-25T02:30:05Z 12 3456\n');
   const done = await waitFor('Completed', restorePhaseIs('monday', 'Completed'));
   expect(done.status).toMatchObject({
-    snapshotID: '4bba301e', durationSeconds: 65, startTime: '2026-11-25T09:00:00Z', completionTime: '2026-11-25T09:01:05Z',
+    snapshotID: '4bba301e', durationSeconds: 65, startTime: ran.start, completionTime: ran.end,
     claims: [{ claim: 'bakery-data', targetClaim: 'monday-bakery-data', snapshotID: '4bba301e', snapshotTime: '2026-11-25T02:30:05Z', files: 12, bytes: 3456 }],
     message: 'restored 1 claim(s) from snapshot 4bba301e: 12 files, 3456 bytes in 65s',
   });
