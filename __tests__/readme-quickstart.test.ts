@@ -9,16 +9,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { gateProblems, K8sObject } from './support/k8s-rules';
+import { quickstartBlocks } from './support/quickstart';
 
 const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
 const STEPS = ['image', 'install', 'shop', 'secret', 'run', 'restore'];
-
-/** step → the shell text of the fenced block right after its marker. */
-export function quickstartBlocks(text: string): Map<string, string> {
-  const blocks = new Map<string, string>();
-  for (const m of text.matchAll(/<!-- quickstart:([a-z-]+) -->\n```sh\n([\s\S]*?)\n```/g)) blocks.set(m[1], m[2]);
-  return blocks;
-}
 
 const blocks = quickstartBlocks(readme);
 const heredocs = (sh: string) => [...sh.matchAll(/<<'YAML'\n([\s\S]*?)\nYAML/g)].map((m) => m[1]);

@@ -159,12 +159,12 @@ export async function installBackupCrd(): Promise<void> {
  * Logs in as a ServiceAccount: a token from the TokenRequest API and a kubeconfig holding only that token
  * (no client certificate, which the API server would prefer). What the operator runs with in the cluster.
  */
-export async function serviceAccountLogin(namespace: string, name: string, expirationSeconds = 3600): Promise<{ token: string; kubeconfig: string }> {
-  const request = await client().ok('POST', `/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`, {
+export async function serviceAccountLogin(namespace: string, name: string, expirationSeconds = 3600, adminKubeconfig = kubeconfigPath()): Promise<{ token: string; kubeconfig: string }> {
+  const request = await client({ kubeconfig: adminKubeconfig }).ok('POST', `/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`, {
     apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds },
   });
   const token: string = request.status.token;
-  const admin = parse(readFileSync(kubeconfigPath(), 'utf8'));
+  const admin = parse(readFileSync(adminKubeconfig, 'utf8'));
   const dir = mkdtempSync(join(tmpdir(), 'mall-backup-sa-'));
   const kubeconfig = join(dir, 'kubeconfig');
   writeFileSync(kubeconfig, JSON.stringify({
@@ -177,7 +177,8 @@ export async function serviceAccountLogin(namespace: string, name: string, expir
 }
 
 const afterAllCleanups: (() => void)[] = [];
-afterAll(() => afterAllCleanups.splice(0).forEach((f) => f()));
+// Outside jest (the cluster bench) there is no afterAll: the caller removes its temp folders.
+if (typeof afterAll === 'function') afterAll(() => afterAllCleanups.splice(0).forEach((f) => f()));
 
 /** Objects of a YAML file of the repository, e.g. `dist/01-operator.yaml`. */
 export function manifest(file: string): Record<string, any>[] {

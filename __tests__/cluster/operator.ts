@@ -1,0 +1,68 @@
+/**
+ * The bundled operator (what the image runs) as a process on this machine, logged in to the real API server
+ * with a kubeconfig (a ServiceAccount token from `serviceAccountLogin`). Its JSON log lines are kept for
+ * the tests to wait on; it is stopped by PID.
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { operatorBundle } from '../support/operator-process';
+import { eventually } from './cluster';
+
+export class RealOperator {
+  public readonly lines: any[] = [];
+  public output = '';
+  private child?: ChildProcess;
+  private exited?: Promise<unknown>;
+
+  constructor(private readonly kubeconfig: string, public readonly identity: string, private readonly args: string[]) {}
+
+  public async start(): Promise<this> {
+    this.child = spawn(process.execPath, [await operatorBundle(), `--kubeconfig=${this.kubeconfig}`, `--identity=${this.identity}`,
+      '--metrics-port=0', '--probe-port=0', '--bind-address=127.0.0.1', '--log-level=debug', ...this.args],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH } });
+    this.exited = new Promise((done) => this.child!.once('exit', done));
+    let buffer = '';
+    this.child.stdout!.on('data', (chunk) => {
+      buffer += chunk;
+      this.output += chunk;
+      const lines = buffer.split('\n');
+      buffer = lines.pop()!;
+      for (const line of lines) {
+        try {
+          this.lines.push(JSON.parse(line));
+        } catch {
+          // not a log line
+        }
+      }
+    });
+    this.child.stderr!.on('data', (chunk) => (this.output += chunk));
+    await this.waitFor('caches synced');
+    return this;
+  }
+
+  public get pid(): number | undefined { return this.child?.pid; }
+
+  public waitFor(msg: string, timeoutMs = 30_000): Promise<any> {
+    return eventually(`${this.identity} to log "${msg}"`, async () => this.lines.find((l) => l.msg === msg), timeoutMs);
+  }
+
+  /** SIGTERM (or SIGKILL: a crash) and wait for the exit. */
+  public async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    if (!this.child || this.child.exitCode !== null || this.child.signalCode !== null) return;
+    this.child.kill(signal);
+    await this.exited;
+  }
+
+  /** CPU seconds used so far (user + system), from /proc while it runs. */
+  public cpuSeconds(): number {
+    const fields = readFileSync(`/proc/${this.child!.pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+    // utime and stime are fields 14 and 15 of stat; after the command name they are at 11 and 12; USER_HZ is 100 on Linux.
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  }
+
+  /** Peak resident memory (kB), from /proc while it runs. */
+  public peakRssKb(): number {
+    const status = readFileSync(`/proc/${this.child!.pid}/status`, 'utf8');
+    return Number(/VmHWM:\s+(\d+)/.exec(status)![1]);
+  }
+}
