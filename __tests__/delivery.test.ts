@@ -5,6 +5,8 @@ import * as path from 'node:path';
 import { Testing } from 'cdk8s';
 import { parseAllDocuments, stringify } from 'yaml';
 import { Application } from '@kubernetes-models/argo-cd/argoproj.io/v1alpha1/Application';
+import { PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule';
+import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
 import { buildApp } from '../lib/delivery/app';
 import { ConfigError, DEFAULT_CONFIG, loadConfig, parseConfigText } from '../lib/delivery/app-config';
 import { DEFAULT_OPERATOR_IMAGE } from '../lib/contractor/backup-operator';
@@ -128,8 +130,14 @@ describe.each(ENVIRONMENTS)('environment %s', (env) => {
   test('matches its snapshot and passes the gate', () => {
     const rendered = render();
     expect(rendered).toMatchSnapshot();
-    const builtIns = objectsOf(file).filter((o) => !/^(mall\.example\.com|argoproj\.io)\//.test(o.apiVersion));
+    const builtIns = objectsOf(file).filter((o) => !/^(mall\.example\.com|argoproj\.io|monitoring\.coreos\.com)\//.test(o.apiVersion));
     expect(gateProblems(builtIns)).toEqual([]);
+    // The Prometheus Operator's kinds, against its own schemas.
+    const models: Record<string, new (o: never) => { validate(): void }> = { PrometheusRule, ServiceMonitor };
+    for (const o of objectsOf(file).filter((x) => x.apiVersion.startsWith('monitoring.coreos.com/'))) {
+      expect(models[o.kind]).toBeDefined();
+      expect(() => new models[o.kind](o as never).validate()).not.toThrow();
+    }
   });
 
   test('puts nothing in a namespace it does not create (Argo CD\'s own aside)', () => {

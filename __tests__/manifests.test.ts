@@ -120,6 +120,7 @@ describe('the operator deployment', () => {
     const grants = role.rules.flatMap((r: any) => r.apiGroups.flatMap((g: string) => r.resources.map((res: string) => `${g}/${res}: ${r.verbs.join(',')}`)));
     expect(grants.sort()).toEqual([
       '/events: create',
+      '/persistentvolumeclaims: create',
       '/persistentvolumeclaims: list,watch',
       '/pods: list,watch',
       'batch/cronjobs: list,watch,create,patch',
@@ -127,6 +128,9 @@ describe('the operator deployment', () => {
       'mall.example.com/backups/finalizers: update',
       'mall.example.com/backups/status: patch',
       'mall.example.com/backups: list,watch',
+      'mall.example.com/restores/finalizers: update',
+      'mall.example.com/restores/status: patch',
+      'mall.example.com/restores: list,watch',
     ]);
     const [binding] = find('ClusterRoleBinding', 'mall-backup-operator');
     expect(binding.roleRef.name).toBe(role.metadata.name);

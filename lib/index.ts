@@ -13,4 +13,6 @@ export { RestoreCrd } from './permits/restore-crd';
 export { ShopRestore, ShopRestoreProps } from './permits/shop-restore';
 export { RestoreJob, RestorePodProps, RestoreClaimPlan, RestoreRef } from './run/restore-job';
 export { RESTORE_KIND, RESTORE_CRD_NAME } from './permits/restore-api';
+export { BackupMonitoring, BackupMonitoringProps, BackupAlert, BACKUP_ALERTS } from './contractor/monitoring';
+export { METRIC, RUN_OUTCOMES } from './contractor/metric-names';
 export * from '../imports/mall.example.com';

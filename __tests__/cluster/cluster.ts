@@ -152,7 +152,7 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
 /** Installs the synthesized Backup CRD (server-side apply: idempotent when suites race) and waits until it is served. */
 export async function installBackupCrd(): Promise<void> {
   await kubectlOk(['apply', '--server-side', '--field-manager=cluster-tests', '-f', 'dist/00-backup-crd.yaml']);
-  await kubectlOk(['wait', '--for=condition=established', '--timeout=60s', 'crd/backups.mall.example.com']);
+  await kubectlOk(['wait', '--for=condition=established', '--timeout=60s', 'crd/backups.mall.example.com', 'crd/restores.mall.example.com']);
 }
 
 /**

@@ -6,6 +6,7 @@
  * with this same login (`serviceAccountLogin`).
  */
 import { ownerReferenceTo } from '../../lib/run/backup-job';
+import { newClaimManifest, restoreJobManifest } from '../../lib/run/restore-job';
 import { backup } from '../support/backup-cases';
 import { client, installBackupCrd, kubectl, kubectlOk, manifest, namespaces, serviceAccountLogin } from './cluster';
 
@@ -18,8 +19,9 @@ const RBAC_KINDS = new Set(['Namespace', 'ServiceAccount', 'ClusterRole', 'Clust
 /**
  * In every namespace it watches (the default config binds the ClusterRole cluster-wide): what its informers
  * read (list, watch), its writes (server-side apply of CronJobs, status patches, run-now Jobs and their
- * replacement, held Jobs started with a patch of spec.suspend under a run cap or around daylight saving, Events) and backups/finalizers, without which OwnerReferencesPermissionEnforcement refuses
- * the blockOwnerDeletion of its owner references. Nothing else: no get, no update, no Secrets.
+ * replacement, held Jobs started with a patch of spec.suspend under a run cap or around daylight saving, Events,
+ * Restores' claims and Jobs) and backups/ and restores/finalizers, without which OwnerReferencesPermissionEnforcement
+ * refuses the blockOwnerDeletion of its owner references. Nothing else: no get, no update, no Secrets.
  */
 const EXPECTED_IN_WATCHED_NAMESPACE = [
   'backups.mall.example.com [] list watch',
@@ -27,9 +29,12 @@ const EXPECTED_IN_WATCHED_NAMESPACE = [
   'backups.mall.example.com/status [] patch',
   'cronjobs.batch [] list watch create patch',
   'jobs.batch [] list watch create patch delete',
-  'persistentvolumeclaims [] list watch',
+  'persistentvolumeclaims [] list watch create',
   'pods [] list watch',
   'events [] create',
+  'restores.mall.example.com [] list watch',
+  'restores.mall.example.com/status [] patch',
+  'restores.mall.example.com/finalizers [] update',
 ];
 /** In its own namespace, on top: create its Lease, then read and renew only that one. */
 const EXPECTED_IN_OWN_NAMESPACE = [
@@ -125,5 +130,24 @@ describe('the operator, logged in with a TokenRequest token for its ServiceAccou
   test('the operator may create the CronJob it owns through a Backup', async () => {
     const res = await client({ token: operator.token }).request('POST', `/apis/batch/v1/namespaces/${watched}/cronjobs?dryRun=All`, await ownedCronJob('by-operator'));
     expect([res.status, res.body.message]).toEqual([201, undefined]);
+  });
+
+  test('the operator may carry out a Restore: create its new claim and its Job owned by the Restore, and write its status', async () => {
+    const owner = await client().ok('POST', `/apis/mall.example.com/v1alpha1/namespaces/${watched}/backups`, { ...backup({}), metadata: { name: 'for-restore', namespace: watched } });
+    const filed = await client().ok('POST', `/apis/mall.example.com/v1alpha1/namespaces/${watched}/restores`, {
+      apiVersion: 'mall.example.com/v1alpha1', kind: 'Restore', metadata: { name: 'monday', namespace: watched },
+      spec: { backupName: 'for-restore', target: { newClaims: { size: '1Gi' } } },
+    });
+    const ref = { name: 'monday', namespace: watched, uid: filed.metadata.uid };
+    const as = client({ token: operator.token });
+    const claim = newClaimManifest(ref, 'monday-data', '1Gi');
+    const job = restoreJobManifest({ restore: ref, backupName: 'for-restore', backupSpec: owner.spec, claims: [{ claim: 'data', targetClaim: 'monday-data', path: '' }] });
+    expect(job.metadata.ownerReferences[0]).toMatchObject({ kind: 'Restore', blockOwnerDeletion: true });
+    for (const [plural, obj] of [['api/v1/namespaces/NS/persistentvolumeclaims', claim], ['apis/batch/v1/namespaces/NS/jobs', job]] as const) {
+      const res = await as.request('POST', `/${plural.replace('NS', watched)}?dryRun=All`, obj);
+      expect([plural, res.status, res.body.message]).toEqual([plural, 201, undefined]);
+    }
+    const status = await as.request('PATCH', `/apis/mall.example.com/v1alpha1/namespaces/${watched}/restores/monday/status`, { status: { phase: 'Pending', message: 'starting' } }, 'application/merge-patch+json');
+    expect([status.status, status.body.status]).toEqual([200, { phase: 'Pending', message: 'starting' }]);
   });
 });

@@ -367,6 +367,103 @@ test('with --allow-cross-namespace-vaults two namespaces share one vault: one in
   expect(maintenance().map((c) => c.metadata.namespace)).toEqual([NS]);
 });
 
+function fileRestore(name: string, spec: Record<string, unknown>): Obj {
+  return server.put({ apiVersion: 'mall.example.com/v1alpha1', kind: 'Restore', metadata: { name, namespace: NS }, spec: { backupName: 'bakery', ...spec } });
+}
+const restore = (name: string) => server.get('Restore', NS, name)!;
+const restorePhaseIs = (name: string, phase: string) => () => restore(name)?.status?.phase === phase && restore(name);
+
+/**
+ * What the Job controller and the kubelet do with a restore Job: a pod that ends, then the Job's outcome,
+ * finishing now after 65 s (the operator gives a finished Job's pod report a grace period from then).
+ */
+function finishRestoreJob(job: Obj, exitCode: number, message: string): { start: string; end: string } {
+  const at = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const end = at(Math.floor(Date.now() / 1000) * 1000);
+  const start = at(Date.parse(end) - 65_000);
+  server.patchStatus('Job', NS, job.metadata.name, { startTime: start, active: 1 });
+  podFor(job, { terminated: { exitCode, reason: exitCode ? 'Error' : 'Completed', message } });
+  server.patchStatus('Job', NS, job.metadata.name, exitCode === 0
+    ? { active: null, succeeded: 1, completionTime: end, conditions: [{ type: 'Complete', status: 'True', lastTransitionTime: end }] }
+    : { active: null, failed: 1, conditions: [{ type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit', lastTransitionTime: end }] });
+  return { start, end };
+}
+
+test('a Restore into new claims: the claim and the Job are created, and a Job that succeeds makes it Completed', async () => {
+  await operator();
+  fileBackup();
+  const filed = fileRestore('monday', { target: { newClaims: { size: '5Gi', storageClassName: 'fast' } } });
+  const job = await waitFor('the restore Job', () => server.get('Job', NS, 'restore-monday'));
+  expect(job.metadata.ownerReferences).toEqual([expect.objectContaining({ kind: 'Restore', uid: filed.metadata.uid, controller: true, blockOwnerDeletion: true })]);
+  expect(job.spec.template.spec.volumes[0]).toEqual({ name: 'target-0', persistentVolumeClaim: { claimName: 'monday-bakery-data' } });
+  // The new claim is nobody's: deleting the permit keeps the restored data.
+  const claim = server.get('PersistentVolumeClaim', NS, 'monday-bakery-data')!;
+  expect(claim.metadata.ownerReferences).toBeUndefined();
+  expect(claim.spec).toMatchObject({ storageClassName: 'fast', resources: { requests: { storage: '5Gi' } } });
+  await waitFor('Pending with the plan', () => restore('monday').status?.jobName === 'restore-monday' && restore('monday'));
+  await waitFor('a RestoreStarted event', () => server.list('Event', NS).find((e) => e.reason === 'RestoreStarted' && e.involvedObject.kind === 'Restore'));
+
+  const ran = finishRestoreJob(job, 0, 'restored bakery-data 4bba301e 2026-11-25T02:30:05Z 12 3456\n');
+  const done = await waitFor('Completed', restorePhaseIs('monday', 'Completed'));
+  expect(done.status).toMatchObject({
+    snapshotID: '4bba301e', durationSeconds: 65, startTime: ran.start, completionTime: ran.end,
+    claims: [{ claim: 'bakery-data', targetClaim: 'monday-bakery-data', snapshotID: '4bba301e', snapshotTime: '2026-11-25T02:30:05Z', files: 12, bytes: 3456 }],
+    message: 'restored 1 claim(s) from snapshot 4bba301e: 12 files, 3456 bytes in 65s',
+  });
+  expect(done.status.conditions).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'Succeeded', status: 'True', reason: 'RestoreSucceeded' })]));
+  await waitFor('a RestoreSucceeded event', () => server.list('Event', NS).find((e) => e.reason === 'RestoreSucceeded' && e.involvedObject.uid === filed.metadata.uid));
+  expect(server.list('Job', NS).filter((j) => j.metadata.name.startsWith('restore-'))).toHaveLength(1);
+});
+
+test('a Restore waits for its target claim; a failing Job makes it Failed with the pod\'s reason and a Warning', async () => {
+  await operator();
+  fileBackup();
+  fileRestore('tuesday', { target: { existingClaim: 'scratch' } });
+  const waiting = await waitFor('Pending ClaimNotFound', () => restore('tuesday').status?.conditions?.[0]?.reason === 'ClaimNotFound' && restore('tuesday'));
+  expect(waiting.status).toMatchObject({ phase: 'Pending', message: 'waiting for claim scratch (target.existingClaim) to exist' });
+  expect(server.get('Job', NS, 'restore-tuesday')).toBeUndefined();
+  // The claim appearing is a change the operator acts on, without waiting for a resync.
+  server.put({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'scratch', namespace: NS }, spec: { accessModes: ['ReadWriteOnce'] } });
+  const job = await waitFor('the restore Job', () => server.get('Job', NS, 'restore-tuesday'));
+  finishRestoreJob(job, 1, 'error no snapshot of Backup mall-shops/bakery holds claim bakery-data\n');
+  const failed = await waitFor('Failed', restorePhaseIs('tuesday', 'Failed'));
+  expect(failed.status.message).toBe('restore-tuesday failed: no snapshot of Backup mall-shops/bakery holds claim bakery-data');
+  expect(failed.status.conditions).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'Succeeded', status: 'False', reason: 'RestoreFailed' })]));
+  const event = await waitFor('a RestoreFailed Warning', () => server.list('Event', NS).find((e) => e.reason === 'RestoreFailed'));
+  expect(event).toMatchObject({ type: 'Warning', involvedObject: { kind: 'Restore', name: 'tuesday' } });
+});
+
+test('a restore Job refused by a quota (403) leaves the Restore Pending saying why; it starts once allowed', async () => {
+  server.failNext(2, (method, p) => method === 'POST' && p.endsWith('/jobs'), 403);
+  await operator();
+  fileBackup();
+  fileRestore('wednesday', { target: { newClaims: { size: '1Gi' } } });
+  const refused = await waitFor('Ready=False JobRefused', () => restore('wednesday').status?.conditions?.[0]?.reason === 'JobRefused' && restore('wednesday'));
+  expect(refused.status.phase).toBe('Pending');
+  expect(refused.status.message).toMatch(/^the API server refused Job restore-wednesday \(HTTP 403\): injected failure; check the namespace's ResourceQuota/);
+  await waitFor('a JobRefused Warning', () => server.list('Event', NS).find((e) => e.reason === 'JobRefused' && e.type === 'Warning'));
+  await waitFor('the Job once allowed', () => server.get('Job', NS, 'restore-wednesday'), 15_000);
+  await waitFor('Ready=True', () => restore('wednesday').status?.conditions?.[0]?.reason === 'JobCreated');
+  expect(server.list('PersistentVolumeClaim', NS).filter((c) => c.metadata.name === 'wednesday-bakery-data')).toHaveLength(1);
+});
+
+test('a Backup turns Stale when its objective runs out, without waiting for a resync, and the metric follows', async () => {
+  const op = await operator('op-1', ['--resync-seconds=300']);
+  const lastSuccess = new Date(Math.floor(Date.now() / 1000) * 1000 - 56_000);
+  const staleAt = lastSuccess.getTime() + 60_000;
+  server.put({ ...fileBackup('bakery', { freshness: '1m' }), status: { lastSuccessfulTime: lastSuccess.toISOString().replace('.000Z', 'Z') } });
+  const fresh = await waitFor('Fresh=True', () => backup().status?.conditions?.find((c: any) => c.type === 'Fresh' && c.status === 'True'));
+  expect(fresh.reason).toBe('WithinObjective');
+  expect((await op.get('metrics', '/metrics')).text).toMatch(/mall_backup_fresh\{namespace="mall-shops",name="bakery"\} 1/);
+  const stale = await waitFor('Fresh=False', () => backup().status?.conditions?.find((c: any) => c.type === 'Fresh' && c.status === 'False'), 15_000);
+  expect(stale.reason).toBe('Stale');
+  expect(Date.now()).toBeGreaterThanOrEqual(staleAt);
+  // Well before the next resync (300 s): the wake-up at the objective's end did it.
+  expect(Date.parse(stale.lastTransitionTime) - staleAt).toBeLessThanOrEqual(5_000);
+  await waitFor('a Stale Warning', () => server.list('Event', NS).find((e) => e.reason === 'Stale' && e.type === 'Warning'));
+  await waitFor('the metric at 0', async () => /mall_backup_fresh\{namespace="mall-shops",name="bakery"\} 0/.test((await op.get('metrics', '/metrics')).text));
+});
+
 // Runs last: it reads the requests of every test above.
 test('RBAC: every call the operator made is granted by its synthesized roles, and nothing more is granted', () => {
   const roles = allObjects(synthDefaultApp()).filter((o) => ['ClusterRole', 'Role'].includes(o.kind) && o.metadata.name.startsWith('mall-backup-operator'));
@@ -379,8 +476,8 @@ test('RBAC: every call the operator made is granted by its synthesized roles, an
   }
   // Granted without a call of that verb: `create` on CronJobs, which the API server checks when a
   // server-side apply (a PATCH) creates the object; the owner's finalizers, checked for
-  // blockOwnerDeletion. Not exercised here: deleting a Job (run-now under Replace, in the pure tests);
-  // starting a held Job (fleet-cap.test.ts, which checks its own calls against the same roles).
-  const notExercised = ['batch/cronjobs: create', 'batch/jobs: delete', 'batch/jobs: patch', 'mall.example.com/backups/finalizers: update'];
+  // blockOwnerDeletion (Backups' and Restores'). Not exercised here: deleting a Job (run-now under Replace, in the
+  // pure tests); starting a held Job (fleet-cap.test.ts, which checks its own calls against the same roles).
+  const notExercised = ['batch/cronjobs: create', 'batch/jobs: delete', 'batch/jobs: patch', 'mall.example.com/backups/finalizers: update', 'mall.example.com/restores/finalizers: update'];
   expect(grants(roles).filter((g) => !notExercised.includes(g)).sort()).toEqual([...calls].sort());
 });

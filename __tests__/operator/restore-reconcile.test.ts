@@ -134,3 +134,15 @@ test('parseRestoreReport reads what the script writes', () => {
     claims: [{ claim: 'a', snapshotID: '0123abcd', snapshotTime: '2024-05-01T02:30:00Z', files: 1, bytes: 2 }], error: 'x y',
   });
 });
+
+test('a Job seen finished before its pod\'s report waits for the report; past the grace period it no longer holds back', () => {
+  const complete = job([{ type: 'Complete', status: 'True' }], { completionTime: '2024-05-02T10:01:30Z' });
+  const early = reconcileRestore(observe(restoreOf({}, { phase: 'Running' }), { job: complete, jobPods: [] }));
+  expect(early.status).toMatchObject({ phase: 'Running', message: 'restore-monday finished; reading its pod\'s report' });
+  expect(early.events).toEqual([]);
+  // A pod still running (its terminated state not seen yet) holds it back the same way.
+  const running: KubeObject = { metadata: { name: 'restore-monday-x', namespace: 'mall-shops', labels: { 'job-name': 'restore-monday' } }, status: { containerStatuses: [{ state: { running: {} } }] } };
+  expect(reconcileRestore(observe(restoreOf({}, { phase: 'Running' }), { job: complete, jobPods: [running] })).status.phase).toBe('Running');
+  const late = reconcileRestore(observe(restoreOf({}, early.status), { job: complete, jobPods: [], now: new Date('2024-05-02T10:03:31Z') }));
+  expect(late.status).toMatchObject({ phase: 'Completed', message: 'restored 0 claim(s) from snapshot ?: 0 files, 0 bytes in 90s' });
+});

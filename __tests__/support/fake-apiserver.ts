@@ -3,7 +3,7 @@
  * of the API the operator uses, with their real semantics: list and watch with resourceVersion (and
  * 410 Gone once history is compacted), label selectors, create (409 AlreadyExists, generateName),
  * replace (409 Conflict on a stale resourceVersion), JSON merge patch and server-side apply, the status
- * subresource of Backups, generation bumps on spec changes, and owner-reference garbage collection.
+ * subresource of Backups and Restores, generation bumps on spec changes, and owner-reference garbage collection.
  * Tests drive the cluster's own controllers (CronJob, Job, kubelet) through `put`/`patchStatus`.
  *
  * Simplification: server-side apply merges the applied fields into the object and removes the fields
@@ -18,6 +18,7 @@ interface ResourceType { apiVersion: string; kind: string; plural: string; names
 
 const TYPES: ResourceType[] = [
   { apiVersion: 'mall.example.com/v1alpha1', kind: 'Backup', plural: 'backups', namespaced: true, statusSubresource: true },
+  { apiVersion: 'mall.example.com/v1alpha1', kind: 'Restore', plural: 'restores', namespaced: true, statusSubresource: true },
   { apiVersion: 'batch/v1', kind: 'CronJob', plural: 'cronjobs', namespaced: true, statusSubresource: true },
   { apiVersion: 'batch/v1', kind: 'Job', plural: 'jobs', namespaced: true, statusSubresource: true },
   { apiVersion: 'v1', kind: 'Pod', plural: 'pods', namespaced: true, statusSubresource: true },
@@ -323,7 +324,8 @@ export class FakeApiServer {
     obj.metadata.namespace = namespace;
     const key = this.key(type, namespace, obj.metadata.name);
     if (this.store.has(key)) return this.statusError(res, 409, 'AlreadyExists', `${type.plural} "${obj.metadata.name}" already exists`);
-    if (type.statusSubresource && type.kind === 'Backup') delete obj.status;
+    // A create through the API ignores the status of a custom resource with a status subresource.
+    if (type.statusSubresource && type.apiVersion.startsWith('mall.example.com/')) delete obj.status;
     this.send(res, 201, this.write(type, key, this.fresh(obj), undefined));
   }
 

@@ -2,6 +2,7 @@ import { Duration } from 'cdk8s';
 import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
 import { Construct } from 'constructs';
 import * as api from '../permits/backup-api';
+import * as rapi from '../permits/restore-api';
 import { standardLabels } from '../common/labels';
 import { PropErrors, show } from '../common/prop-errors';
 import { RESTRICTED_CONTAINER_SECURITY_CONTEXT, restrictedPodSecurityContext, NONROOT_ID } from '../common/pod-security';
@@ -148,6 +149,8 @@ export class BackupOperator extends Construct {
   public readonly namespace: string;
   public readonly serviceAccountName: string;
   public readonly leaseName: string;
+  /** Labels selecting the operator's metrics Service (port `metrics`), e.g. for a ServiceMonitor. */
+  public readonly metricsServiceSelector: Record<string, string>;
 
   constructor(scope: Construct, id: string, props: BackupOperatorProps = {}) {
     super(scope, id);
@@ -198,6 +201,7 @@ export class BackupOperator extends Construct {
     this.leaseName = `${name}-leader`;
     const labels = standardLabels('operator');
     const selector = { 'app.kubernetes.io/name': labels['app.kubernetes.io/name'], 'app.kubernetes.io/component': 'operator' };
+    this.metricsServiceSelector = selector;
 
     if (props.createNamespace ?? true) {
       new k8s.KubeNamespace(this, 'Namespace', {
@@ -310,7 +314,9 @@ export class BackupOperator extends Construct {
    * CronJobs are server-side applied (a PATCH that may create); run-now Jobs are created and, under
    * Replace, deleted; the status is merge-patched; Events are created. Owner references with
    * blockOwnerDeletion need `update` on the owner's finalizers wherever OwnerReferencesPermissionEnforcement
-   * is on. No `*`, no Secrets (vault credentials reach the backup pod only).
+   * is on. Restores: read, status merge-patched, their Job (owned by the Restore, blockOwnerDeletion)
+   * created, and the claims of `target.newClaims` created. No `*`, no Secrets (vault credentials reach the
+   * backup and restore pods only).
    */
   private grantOperatorRights(name: string, namespace: string, labels: Record<string, string>, watchNamespaces: string[]): void {
     const cache = ['list', 'watch'];
@@ -324,6 +330,10 @@ export class BackupOperator extends Construct {
         { apiGroups: ['batch'], resources: ['jobs'], verbs: [...cache, 'create', 'patch', 'delete'] },
         { apiGroups: [''], resources: ['persistentvolumeclaims', 'pods'], verbs: cache },
         { apiGroups: [''], resources: ['events'], verbs: ['create'] },
+        { apiGroups: [api.API_GROUP], resources: [rapi.RESTORE_PLURAL], verbs: cache },
+        { apiGroups: [api.API_GROUP], resources: [`${rapi.RESTORE_PLURAL}/status`], verbs: ['patch'] },
+        { apiGroups: [api.API_GROUP], resources: [`${rapi.RESTORE_PLURAL}/finalizers`], verbs: ['update'] },
+        { apiGroups: [''], resources: ['persistentvolumeclaims'], verbs: ['create'] },
       ],
     });
     const roleRef = { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name };
@@ -354,7 +364,7 @@ export class BackupOperator extends Construct {
     });
   }
 
-  /** Lets users holding the built-in view/edit/admin roles read or manage Backups. */
+  /** Lets users holding the built-in view/edit/admin roles read or manage Backups and file Restores. */
   private aggregateUserRoles(): void {
     const read = ['get', 'list', 'watch'];
     const write = ['create', 'update', 'patch', 'delete', 'deletecollection'];
@@ -372,8 +382,8 @@ export class BackupOperator extends Construct {
           },
         },
         rules: [
-          { apiGroups: [api.API_GROUP], resources: [api.BACKUP_PLURAL], verbs },
-          { apiGroups: [api.API_GROUP], resources: [`${api.BACKUP_PLURAL}/status`], verbs: read },
+          { apiGroups: [api.API_GROUP], resources: [api.BACKUP_PLURAL, rapi.RESTORE_PLURAL], verbs },
+          { apiGroups: [api.API_GROUP], resources: [`${api.BACKUP_PLURAL}/status`, `${rapi.RESTORE_PLURAL}/status`], verbs: read },
         ],
       });
     }

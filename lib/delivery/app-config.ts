@@ -36,6 +36,7 @@ export interface MallBackupConfig {
     readonly destinationServer: string;
     readonly automated: boolean;
   };
+  readonly monitoring: { readonly enabled: boolean };
 }
 
 export const DEFAULT_CONFIG: MallBackupConfig = {
@@ -59,6 +60,7 @@ export const DEFAULT_CONFIG: MallBackupConfig = {
     destinationServer: 'https://kubernetes.default.svc',
     automated: false,
   },
+  monitoring: { enabled: false },
 };
 
 const str = (description: string): JsonSchema => ({ type: 'string', minLength: 1, maxLength: 512, description });
@@ -103,6 +105,11 @@ export const CONFIG_SCHEMA: JsonSchema = {
         destinationServer: str('cluster API server URL'),
         automated: { type: 'boolean', description: 'automated sync with prune and self-heal' },
       },
+    },
+    monitoring: {
+      type: 'object',
+      description: 'Prometheus Operator alerts and scraping',
+      properties: { enabled: { type: 'boolean', description: 'render a PrometheusRule and a ServiceMonitor (needs the Prometheus Operator CRDs)' } },
     },
   },
 };

@@ -7,6 +7,7 @@ import { BackupOperator } from '../contractor/backup-operator';
 import { BackupApiChart, SampleBackupsChart } from './charts';
 import { standardLabels } from '../common/labels';
 import { RESTRICTED_NAMESPACE_LABELS } from '../common/pod-security';
+import { BackupMonitoring } from '../contractor/monitoring';
 import { SampleRestoresChart } from './restore-samples';
 
 /** One output file: which chart goes where, relative to the output folder. */
@@ -41,12 +42,19 @@ export function buildApp(app: App = new App(), config: MallBackupConfig = DEFAUL
       new k8s.KubeNamespace(operator, `Watched-${name}`, { metadata: { name, labels: { ...standardLabels('shops'), ...RESTRICTED_NAMESPACE_LABELS } } });
     }
   }
-  problems.under('config.operator', () => new BackupOperator(operator, 'operator', config.operator));
+  const contractor = problems.under('config.operator', () => new BackupOperator(operator, 'operator', config.operator));
   const files: ManifestFile[] = [
     { path: '00-backup-crd.yaml', chart: crd },
     { path: '01-operator.yaml', chart: operator },
   ];
   if (gitops) annotateAll(operator, { [SYNC_WAVE]: SYNC_WAVES.operator });
+  if (config.monitoring.enabled && contractor) {
+    const chart = new Chart(app, 'monitoring');
+    problems.under('config.monitoring', () => new BackupMonitoring(chart, 'monitoring', { namespace: contractor.namespace, serviceSelector: contractor.metricsServiceSelector }));
+    // The Prometheus Operator's CRDs come from elsewhere: a dry run must not fail on them.
+    if (gitops) annotateAll(chart, { [SYNC_WAVE]: SYNC_WAVES.operator, [SYNC_OPTIONS]: 'SkipDryRunOnMissingResource=true' });
+    files.push({ path: '02-monitoring.yaml', chart });
+  }
   if (config.samples.enabled) {
     const samples = problems.under('config.samples', () => new SampleBackupsChart(app, 'samples', { namespace: config.samples.namespace }));
     if (samples && gitops) annotateAll(samples, { [SYNC_WAVE]: SYNC_WAVES.samples, [SYNC_OPTIONS]: 'SkipDryRunOnMissingResource=true' });

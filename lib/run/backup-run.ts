@@ -4,6 +4,8 @@
  * always quoted, so no spec value is ever read as shell code. Its result is the termination message (see
  * run-result.ts), a small versioned JSON document the operator parses in one place.
  */
+import { PARTIAL_RUN_REASON } from './run-result';
+
 export const BACKUP_SCRIPT = String.raw`# mall-backup run (POSIX sh: BusyBox in the restic image, and in the tests). Fixed text: every value comes from
 # the environment or the arguments (the shop's folders), always quoted.
 # Optional settings, read before set -u: the pod spec leaves out the empty ones (the API server drops empty values
@@ -202,7 +204,7 @@ fi
 
 report() {
   if [ -n "$partial" ]; then
-    finish PartiallyFailed SomeFilesUnreadable "snapshot $snapshot saved without $partial unreadable file(s); $1"
+    finish PartiallyFailed ${PARTIAL_RUN_REASON} "snapshot $snapshot saved without $partial unreadable file(s); $1"
   fi
   finish Completed "$2" "snapshot $snapshot saved; $1"
 }

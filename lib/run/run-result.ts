@@ -6,6 +6,8 @@
 export const RUN_RESULT_VERSION = 1;
 export const RUN_OUTCOMES = ['Completed', 'PartiallyFailed', 'Failed'] as const;
 export type RunOutcome = typeof RUN_OUTCOMES[number];
+/** The reason of a PartiallyFailed run (the snapshot is saved without files it could not read). */
+export const PARTIAL_RUN_REASON = 'SomeFilesUnreadable';
 
 export interface RunStats {
   readonly filesNew: number;

@@ -11,13 +11,18 @@ import { ApiError, isConflict, isNotFound, isRefusal, KubeClient, resourcePath }
 import { OperatorMetrics } from './metrics';
 import { ObjectIndex } from '../runtime/object-index';
 import { Backoff, WorkQueue } from '../runtime/queue';
+import { WakeUps } from '../runtime/wake-ups';
 import { dropJobTemplate, trimMetadata, trimPod } from '../runtime/trim';
-import { BackupObject, BackupStatus, canonicalJson, KubeEvent, KubeObject, reconcile, Settings, timestamp } from './reconcile';
+import { BackupObject, canonicalJson, KubeEvent, KubeObject, reconcile, Settings, timestamp } from './reconcile';
 import { SKIPPED_RUN_ANNOTATION } from './run-admission';
 import { capsEnabled, FleetCaps } from './fleet-admission';
 import { FleetGate } from './fleet-gate';
 import { REASON } from './vocabulary';
 import { describeRefusal, RefusedWrite, withRefusals } from './write-outcome';
+import * as rapi from '../../lib/permits/restore-api';
+import { RESTORE_LABEL, RESTORE_UID_LABEL } from '../../lib/run/restore-job';
+import type { RestoreObject } from './restore-reconcile';
+import { carryOutRestore, isFinal, RESTORE_KEY_PREFIX, RestoreContext } from './restore-writer';
 import { REPOSITORY_LABEL } from '../../lib/run/vault-jobs';
 import type { VaultSettings } from './vault-plan';
 import { VaultIndex } from './vault-index';
@@ -49,6 +54,8 @@ const SOURCES = {
   jobs: { name: 'jobs', apiVersion: 'batch/v1', plural: 'jobs', labelSelector: BACKUP_UID_LABEL },
   pods: { name: 'pods', apiVersion: 'v1', plural: 'pods' },
   claims: { name: 'claims', apiVersion: 'v1', plural: 'persistentvolumeclaims' },
+  restores: { name: 'restores', apiVersion: api.BACKUP_API_VERSION, plural: rapi.RESTORE_PLURAL },
+  restoreJobs: { name: 'restore jobs', apiVersion: 'batch/v1', plural: 'jobs', labelSelector: RESTORE_UID_LABEL },
   // Per-vault work (init Jobs, maintenance CronJobs), in whichever namespace holds the vault.
   vaultjobs: { name: 'vault jobs', apiVersion: 'batch/v1', plural: 'jobs', labelSelector: REPOSITORY_LABEL },
   vaultcrons: { name: 'vault cronjobs', apiVersion: 'batch/v1', plural: 'cronjobs', labelSelector: REPOSITORY_LABEL },
@@ -70,6 +77,7 @@ const INDEX_KEYS: Partial<Record<SourceName, (obj: KubeObject) => string[]>> = {
   },
   claims: (c) => [`name:${c.metadata.name}`, ...(c.metadata.labels?.[api.SHOP_LABEL] ? [`shop:${c.metadata.labels[api.SHOP_LABEL]}`] : [])],
   jobs: (j) => (j.metadata.labels?.[BACKUP_UID_LABEL] ? [`uid:${j.metadata.labels[BACKUP_UID_LABEL]}`] : []),
+  restoreJobs: (j) => (j.metadata.labels?.[RESTORE_UID_LABEL] ? [`uid:${j.metadata.labels[RESTORE_UID_LABEL]}`] : []),
   pods: (p) => [
     ...(p.metadata.labels?.[BACKUP_UID_LABEL] ? [`uid:${p.metadata.labels[BACKUP_UID_LABEL]}`] : []),
     ...(p.metadata.labels?.['job-name'] ? [`job:${p.metadata.labels['job-name']}`] : []),
@@ -148,6 +156,8 @@ export class Controller {
   private readonly inFlight = new Set<Promise<void>>();
   private resyncTimer?: NodeJS.Timeout;
   private workersRunning = 0;
+  /** Per Backup key: a reconcile when it turns Stale, which no watch event announces. */
+  private readonly staleChecks = new WakeUps((key) => this.queue.add(key));
   /** Per Backup uid: the inputs of the CronJob last applied or verified, and its resourceVersion then. */
   private readonly lastApplied = new Map<string, { inputs: string; resourceVersion: string }>();
   /** Starts held runs under the run cap; absent without a cap. */
@@ -235,6 +245,7 @@ export class Controller {
   /** Stops writing at once (another process leads now); the caches stay warm for a takeover. */
   public stopLeading(): void {
     this.leading = false;
+    this.staleChecks.clear();
   }
 
   private list(source: SourceName, namespace?: string): KubeObject[] {
@@ -253,6 +264,7 @@ export class Controller {
   private enqueueAll(): void {
     if (!this.leading) return;
     for (const b of this.list('backups')) this.queue.add(`${b.metadata.namespace}/${b.metadata.name}`);
+    this.enqueueRestores();
     this.gate?.poke();
     this.metrics.queueDepth.set(this.queue.length);
   }
@@ -261,6 +273,7 @@ export class Controller {
     const ns = obj.metadata.namespace;
     // Taking the lead queues every Backup, so changes seen before then need no queueing of their own.
     if (!ns || !this.leading) return;
+    if (this.onRestoreChange(source, obj, ns)) return;
     switch (source) {
       case 'backups':
         this.queue.add(`${ns}/${obj.metadata.name}`);
@@ -287,6 +300,44 @@ export class Controller {
         break;
     }
     this.metrics.queueDepth.set(this.queue.length);
+  }
+
+  /** Restores not yet finished in `namespace` (all namespaces when undefined): few, so listed, not indexed. */
+  private enqueueRestores(namespace?: string): void {
+    for (const r of this.list('restores', namespace) as RestoreObject[]) {
+      if (!isFinal(r)) this.queue.add(`${RESTORE_KEY_PREFIX}${r.metadata.namespace}/${r.metadata.name}`);
+    }
+  }
+
+  /**
+   * Queues the Restores a change concerns; true when the change concerns Restores only. A Restore
+   * waiting for its Backup, a claim, or a pod to let go of a claim is looked at again on any such change.
+   */
+  private onRestoreChange(source: SourceName, obj: KubeObject, ns: string): boolean {
+    const owner = obj.metadata.labels?.[RESTORE_LABEL];
+    if (source === 'restores' || source === 'restoreJobs' || (source === 'pods' && owner)) {
+      this.queue.add(`${RESTORE_KEY_PREFIX}${ns}/${owner ?? obj.metadata.name}`);
+      this.metrics.queueDepth.set(this.queue.length);
+      return true;
+    }
+    if (source === 'backups' || source === 'claims' || source === 'pods') this.enqueueRestores(ns);
+    return false;
+  }
+
+  private get restoreContext(): RestoreContext {
+    const one = <T>(source: SourceName, namespace: string, name: string) => this.informers.get(source)!.map((i) => i.cache.get(name, namespace)).find(Boolean) as T | undefined;
+    return {
+      client: this.client,
+      settings: this.options.settings,
+      restore: (namespace, name) => one<RestoreObject>('restores', namespace, name),
+      backup: (namespace, name) => one<BackupObject>('backups', namespace, name),
+      restoreJob: (namespace, uid) => this.indexed('restoreJobs', namespace, [`uid:${uid}`])[0],
+      podsOfJob: (namespace, jobName) => this.indexed('pods', namespace, [`job:${jobName}`]),
+      claims: (namespace) => this.list('claims', namespace),
+      podsMounting: (namespace, claims) => this.indexed('pods', namespace, claims.map((c) => `claim:${c}`)),
+      writeStatus: (restore, status) => this.writeStatus(restore, status, rapi.RESTORE_PLURAL),
+      recordEvent: (restore, event) => this.recordEvent(restore, event, rapi.RESTORE_KIND),
+    };
   }
 
   private async work(): Promise<void> {
@@ -321,11 +372,16 @@ export class Controller {
 
   /** Reconciles one Backup; returns whether anything was written. */
   private async reconcileKey(key: string): Promise<boolean> {
+    if (key.startsWith(RESTORE_KEY_PREFIX)) {
+      const [namespace, name] = key.slice(RESTORE_KEY_PREFIX.length).split('/');
+      return carryOutRestore(this.restoreContext, namespace, name);
+    }
     const [namespace, name] = key.split('/');
     const backup = this.informers.get('backups')!.map((i) => i.cache.get(name, namespace)).find(Boolean) as BackupObject | undefined;
     if (!backup || backup.metadata.deletionTimestamp) {
       // Owner references remove its CronJob and Jobs; vault data is never touched.
       this.metrics.forget(namespace, name);
+      this.staleChecks.set(key, undefined);
       return false;
     }
     const uid = backup.metadata.uid!;
@@ -349,6 +405,8 @@ export class Controller {
       now: new Date(),
       queuePlace: this.gate?.placeOf(namespace, name),
     }, this.options.settings);
+    // Fresh is True up to and including staleAt: look again just after it.
+    this.staleChecks.set(key, desired.staleAt && new Date(desired.staleAt.getTime() + 1000));
 
     // Every write is tried; whatever fails, the status is written last and says why.
     let wrote = false;
@@ -421,16 +479,16 @@ export class Controller {
   }
 
   /** A merge patch of the status subresource, guarded by the resourceVersion the decision was made on. */
-  private async writeStatus(backup: BackupObject, status: BackupStatus): Promise<void> {
+  private async writeStatus(backup: KubeObject, status: object, plural: string = api.BACKUP_PLURAL): Promise<void> {
     const patch: Record<string, unknown> = { ...status };
     for (const key of Object.keys(backup.status ?? {})) if (!(key in status)) patch[key] = null;
     await this.client.mergePatch(
-      resourcePath(api.BACKUP_API_VERSION, api.BACKUP_PLURAL, backup.metadata.namespace, backup.metadata.name, 'status'),
+      resourcePath(api.BACKUP_API_VERSION, plural, backup.metadata.namespace, backup.metadata.name, 'status'),
       { metadata: { resourceVersion: backup.metadata.resourceVersion }, status: patch },
     );
   }
 
-  private async recordEvent(backup: BackupObject, event: KubeEvent): Promise<void> {
+  private async recordEvent(backup: KubeObject, event: KubeEvent, kind: string = api.BACKUP_KIND): Promise<void> {
     const now = new Date().toISOString();
     const namespace = backup.metadata.namespace!;
     try {
@@ -438,7 +496,7 @@ export class Controller {
         apiVersion: 'v1',
         kind: 'Event',
         metadata: { generateName: `${backup.metadata.name}.`, namespace },
-        involvedObject: { apiVersion: api.BACKUP_API_VERSION, kind: api.BACKUP_KIND, name: backup.metadata.name, namespace, uid: backup.metadata.uid, resourceVersion: backup.metadata.resourceVersion },
+        involvedObject: { apiVersion: api.BACKUP_API_VERSION, kind, name: backup.metadata.name, namespace, uid: backup.metadata.uid, resourceVersion: backup.metadata.resourceVersion },
         reason: event.reason,
         message: event.message.slice(0, 1024),
         type: event.type,
@@ -449,7 +507,7 @@ export class Controller {
         reportingComponent: FIELD_MANAGER,
       });
     } catch (error) {
-      // Events are best effort: a lost one must not hold up the Backup.
+      // Events are best effort: a lost one must not hold up the Backup or Restore.
       this.log.debug({ err: (error as ApiError).message }, 'event not recorded');
     }
   }
@@ -458,6 +516,7 @@ export class Controller {
   public async stop(): Promise<void> {
     this.stopping = true;
     if (this.resyncTimer) clearInterval(this.resyncTimer);
+    this.staleChecks.clear();
     this.queue.shutDown();
     await Promise.allSettled([...this.inFlight]);
     this.leading = false;

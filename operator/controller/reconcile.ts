@@ -15,7 +15,7 @@ import type { BackupIdentity } from '../../lib/permits/schedule-window';
 import { decideRuns, RunDecisions, SCHEDULED_TIMESTAMP_ANNOTATION, SKIPPED_RUN_ANNOTATION } from './run-admission';
 import { ACKNOWLEDGE_SHRINK_ANNOTATION, CONDITION, INPUTS_ANNOTATION, REASON, STATUS_LIMITS } from './vocabulary';
 import { bounded } from './write-outcome';
-import { FRESH_CONDITION, judgeFreshness } from '../../lib/permits/freshness';
+import { FRESH_CONDITION, FreshnessVerdict, judgeFreshness } from '../../lib/permits/freshness';
 import { describeRun, runResultOf } from './run-outcome';
 import { LastRun, lastRunOf, shrinkCondition } from './run-status';
 
@@ -130,6 +130,8 @@ export interface Desired {
   /** Whether `status` differs from the observed status: write it only then. */
   readonly statusChanged: boolean;
   readonly events: KubeEvent[];
+  /** While Fresh: when it turns Stale unless a run succeeds first (the controller looks again then). */
+  readonly staleAt?: Date;
 }
 
 export const READY = CONDITION.Ready;
@@ -411,7 +413,7 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
     ? { type: READY, status: 'False' as const, reason: readyProblem.reason, message: readyProblem.message }
     : { type: READY, status: 'True' as const, reason: REASON.CronJobReady, message: `runs "${cronScheduleOf(spec.backupTime, ref)}" in ${spec.timeZone ?? api.DEFAULT_TIME_ZONE}${plan!.nodeName ? ` on node ${plan!.nodeName}` : ''}${runs?.notes.length ? `; daylight saving: ${runs.notes.join('; ')}` : ''}` };
   // Freshness: judged from times alone, so runs that silently stop happening turn it False too.
-  const fresh = problems.length > 0 ? { status: 'Unknown' as const, reason: 'InvalidSpec', message: 'the spec is not valid' } : judgeFreshness({
+  const fresh: FreshnessVerdict = problems.length > 0 ? { status: 'Unknown' as const, reason: 'InvalidSpec', message: 'the spec is not valid' } : judgeFreshness({
     backupTime: spec.backupTime, timeZone: spec.timeZone, freshness: spec.freshness, suspend: spec.suspend,
     lastSuccessfulTime: later(previous.lastSuccessfulTime, succeeded[succeeded.length - 1]?.status?.completionTime),
     createdAt: backup.metadata.creationTimestamp,
@@ -496,7 +498,7 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
 
   return {
     cronJob: desiredCronJob, cronJobChanged, cronJobInputs, createJobs, deleteJobs, admitJobs: settings.holdRuns ? [] : runs?.admit ?? [], dropJobs: runs?.drop ?? [],
-    requeueAt: runs?.recheckAt, status, statusChanged: canonicalJson(backup.status ?? {}) !== canonicalJson(status), events,
+    requeueAt: runs?.recheckAt, staleAt: fresh.status === 'True' ? fresh.staleAt : undefined, status, statusChanged: canonicalJson(backup.status ?? {}) !== canonicalJson(status), events,
   };
 }
 

@@ -79,6 +79,18 @@ function finished(job: KubeObject, type: 'Complete' | 'Failed'): any {
   return (job.status?.conditions ?? []).find((c: any) => types.includes(c.type) && c.status === 'True');
 }
 
+/**
+ * How long a finished Job's outcome waits for its pod's report: the Job and its pods come through separate
+ * watches, so the Job's Complete can arrive before the pod's termination message. Past this, a pod that
+ * never shows (deleted) no longer holds the outcome back.
+ */
+export const REPORT_GRACE_MS = 120_000;
+
+/** Whether a pod of the Job has terminated (its report, if any, is in). */
+function podsTerminated(pods: readonly KubeObject[]): boolean {
+  return pods.some((p) => (p.status?.containerStatuses ?? []).some((cs: any) => cs.state?.terminated));
+}
+
 function terminationMessages(pods: readonly KubeObject[]): string {
   return pods.flatMap((p) => (p.status?.containerStatuses ?? []).map((cs: any) => String(cs.state?.terminated?.message ?? ''))).join('\n');
 }
@@ -183,7 +195,14 @@ export function reconcileRestore(o: RestoreObserved, settings: { resticImage?: s
       next.claims = report.claims.map((c) => ({ ...planned.get(c.claim), ...c }));
       next.snapshotID = [...new Set(report.claims.map((c) => c.snapshotID!))].join(',');
     }
-    if (done) {
+    const awaitingReport = (done || failed) && !podsTerminated(o.jobPods)
+      && now.getTime() - Date.parse(next.completionTime!) < REPORT_GRACE_MS;
+    if (awaitingReport) {
+      // Decided once the pod's report is in: a final status and its Event are written once, with the numbers.
+      next.phase = 'Running';
+      next.message = `${job.metadata.name} finished; reading its pod's report`;
+      conditions = [ready('True', 'JobCreated', `${job.metadata.name} ran`)];
+    } else if (done) {
       next.phase = 'Completed';
       const files = report.claims.reduce((n, c) => n + (c.files ?? 0), 0);
       const bytes = report.claims.reduce((n, c) => n + (c.bytes ?? 0), 0);

@@ -45,6 +45,15 @@ export const REASON = {
 } as const;
 export type Reason = typeof REASON[keyof typeof REASON];
 
+/** Reasons the Restore writer adds to those of the pure restore reconcile. */
+export const RESTORE_REASON = {
+  /** The API server refused a claim of target.newClaims (e.g. a quota's 403). */
+  ClaimRefused: 'ClaimRefused',
+  /** The API server refused the restore Job. */
+  JobRefused: 'JobRefused',
+  RestoreStarted: 'RestoreStarted',
+} as const;
+
 /** On the CronJob: a digest of what it was rendered from, so a field dropped from the spec is noticed. */
 export const INPUTS_ANNOTATION = `${API_GROUP}/inputs`;
 
