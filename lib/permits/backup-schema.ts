@@ -328,6 +328,18 @@ const status: JsonSchema = {
   },
 };
 
+/** The top level of a permit kind: the type fields, a bare metadata and the kind's own spec and status. */
+export function objectProperties(spec: JsonSchema, status: JsonSchema): Record<string, JsonSchema> {
+  return {
+    apiVersion: { type: 'string', description: 'APIVersion defines the versioned schema of this representation of an object.' },
+    kind: { type: 'string', description: 'Kind is a string value representing the REST resource this object represents.' },
+    // The API server refuses a CRD whose metadata schema says anything beyond its type (even a description).
+    metadata: { type: 'object' },
+    spec,
+    status,
+  };
+}
+
 /** The Backup's `openAPIV3Schema`: the one source of truth for the permit's shape. */
 export const BACKUP_SCHEMA: JsonSchema = {
   type: 'object',
@@ -338,14 +350,7 @@ export const BACKUP_SCHEMA: JsonSchema = {
     rule: `size(self.metadata.name) <= ${api.BACKUP_NAME_MAX_LENGTH}`,
     message: `metadata.name is too long: at most ${api.BACKUP_NAME_MAX_LENGTH} characters, as it labels the Backup's CronJob, Jobs and pods`,
   }],
-  properties: {
-    apiVersion: { type: 'string', description: 'APIVersion defines the versioned schema of this representation of an object.' },
-    kind: { type: 'string', description: 'Kind is a string value representing the REST resource this object represents.' },
-    // The API server refuses a CRD whose metadata schema says anything beyond its type (even a description).
-    metadata: { type: 'object' },
-    spec,
-    status,
-  },
+  properties: objectProperties(spec, status),
 };
 
 /** `kubectl get bks` columns. */

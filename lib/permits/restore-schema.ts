@@ -1,6 +1,6 @@
 import * as api from './backup-api';
 import {
-  boundedInteger, conditionSchema, JsonSchema, objectName, patternedString, quantity, timestamp,
+  boundedInteger, conditionSchema, JsonSchema, objectName, objectProperties, patternedString, quantity, timestamp,
 } from './backup-schema';
 import * as rapi from './restore-api';
 
@@ -119,14 +119,7 @@ export const RESTORE_SCHEMA: JsonSchema = {
   type: 'object',
   description: 'A Restore Permit: asks the mall-backup operator to bring claims back from a Backup\'s vault.',
   required: ['spec'],
-  properties: {
-    apiVersion: { type: 'string', description: 'APIVersion defines the versioned schema of this representation of an object.' },
-    kind: { type: 'string', description: 'Kind is a string value representing the REST resource this object represents.' },
-    // The API server refuses a CRD whose metadata schema says anything beyond its type (even a description).
-    metadata: { type: 'object' },
-    spec,
-    status,
-  },
+  properties: objectProperties(spec, status),
 };
 
 /** `kubectl get rsts` columns. */
