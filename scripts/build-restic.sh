@@ -1,11 +1,11 @@
 #!/bin/sh
-# Builds the pinned restic (lib/restic-version.ts, the same release as the backup image) from its Go module
+# Builds the pinned restic (lib/run/restic-version.ts, the same release as the backup image) from its Go module
 # into ${MALL_BACKUP_CACHE:-$HOME/.cache/mall-backup}/restic/<version>/restic, once; tests use exactly that
 # binary. Prints the binary's path last.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
-version=$(sed -n "s/^export const RESTIC_VERSION = '\([0-9][0-9.]*\)';.*/\1/p" "$root/lib/restic-version.ts")
-if [ -z "$version" ]; then echo "build-restic: no RESTIC_VERSION in lib/restic-version.ts" >&2; exit 1; fi
+version=$(sed -n "s/^export const RESTIC_VERSION = '\([0-9][0-9.]*\)';.*/\1/p" "$root/lib/run/restic-version.ts")
+if [ -z "$version" ]; then echo "build-restic: no RESTIC_VERSION in lib/run/restic-version.ts" >&2; exit 1; fi
 dir="${MALL_BACKUP_CACHE:-$HOME/.cache/mall-backup}/restic/$version"
 if [ -x "$dir/restic" ] && "$dir/restic" version | grep -q "restic $version "; then
   echo "$dir/restic"

@@ -107,7 +107,7 @@ describe('the operator, logged in with a TokenRequest token for its ServiceAccou
     expect(res.body.message).toContain(`"system:serviceaccount:${OPERATOR_NAMESPACE}:${OPERATOR}" cannot list resource "secrets"`);
   });
 
-  /** A CronJob owned by a fresh Backup, with the owner reference the operator sets (lib/backup-job.ts). */
+  /** A CronJob owned by a fresh Backup, with the owner reference the operator sets (lib/run/backup-job.ts). */
   async function ownedCronJob(name: string): Promise<Record<string, unknown>> {
     const owner = await client().ok('POST', `/apis/mall.example.com/v1alpha1/namespaces/${watched}/backups`, {
       ...backup({}), metadata: { name, namespace: watched },

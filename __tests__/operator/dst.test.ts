@@ -4,7 +4,7 @@ import { decideRuns, scheduledJobName } from '../../operator/controller/run-admi
 import type { KubeObject } from '../../operator/controller/reconcile';
 
 /**
- * Plays a day around each change: the CronJob controller's runs (robfig's Next, which lib/cron.ts
+ * Plays a day around each change: the CronJob controller's runs (robfig's Next, which lib/permits/cron.ts
  * reproduces and __tests__/cron.test.ts checks against robfig itself), with the operator reconciling
  * every minute, starting or dropping each held Job and creating the skipped run, as the controller would.
  * Returns the instants at which a run really starts.

@@ -1,5 +1,5 @@
 /**
- * The restic the project ships (lib/restic-version.ts), built by scripts/build-restic.sh into the cache. Tests
+ * The restic the project ships (lib/run/restic-version.ts), built by scripts/build-restic.sh into the cache. Tests
  * use exactly that binary and fail, saying how to get it, when it is missing: never the system's restic.
  */
 import { execFileSync, spawnSync } from 'node:child_process';

@@ -1,6 +1,6 @@
 /**
  * The names of the series the operator exports on /metrics, declared once: the operator registers them
- * and the monitoring rules (lib/monitoring.ts) query them, so an alert cannot name a series that is never
+ * and the monitoring rules (lib/contractor/monitoring.ts) query them, so an alert cannot name a series that is never
  * exported.
  */
 export const METRIC = {

@@ -2,7 +2,7 @@
  * "Are we protected?" for the Prometheus Operator: a PrometheusRule alerting on Backups that are stale,
  * failed, partially failed or unverified (and on no operator leading, without which none of those series
  * change), and a ServiceMonitor scraping the operator's /metrics. Every alert queries only series the
- * operator exports (lib/metric-names.ts); the tests parse each expression to hold that.
+ * operator exports (lib/contractor/metric-names.ts); the tests parse each expression to hold that.
  */
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';

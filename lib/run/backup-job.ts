@@ -14,7 +14,7 @@ import { BackupIdentity, effectiveSchedule } from '../permits/schedule-window';
 
 export { BACKUP_SCRIPT };
 
-/** restic, pinned: the same release the tests build (lib/restic-version.ts). */
+/** restic, pinned: the same release the tests build (lib/run/restic-version.ts). */
 export const RESTIC_IMAGE = `docker.io/restic/restic:${RESTIC_VERSION}`;
 
 /** Where the backup pod sees things. */
@@ -122,7 +122,7 @@ export function runNowToken(request: string): string {
 
 /**
  * `"HH:MM"` → `"MM HH * * *"`, a window `"HH:MM-HH:MM"` → the minute `identity` gets inside it
- * (lib/schedule-window.ts); cron expressions and macros pass through.
+ * (lib/permits/schedule-window.ts); cron expressions and macros pass through.
  */
 export function cronScheduleOf(backupTime: string, identity: BackupIdentity): string {
   const clock = new RegExp(api.WALL_CLOCK_PATTERN).exec(backupTime);

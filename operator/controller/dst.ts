@@ -1,5 +1,5 @@
 /**
- * Daylight saving done right. The CronJob controller (robfig/cron, reproduced in lib/cron.ts) never
+ * Daylight saving done right. The CronJob controller (robfig/cron, reproduced in lib/permits/cron.ts) never
  * runs a local time that a spring change skips, and runs twice a local time that an autumn change
  * repeats. The operator promises instead:
  *

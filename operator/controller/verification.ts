@@ -1,6 +1,6 @@
 /**
  * The judgement on a Backup's verification runs, without I/O: from its finished verification Jobs and
- * their pods' termination logs (lib/verify-script.ts) to the Verified condition, lastVerifiedTime and
+ * their pods' termination logs (lib/run/verify-script.ts) to the Verified condition, lastVerifiedTime and
  * lastVerifiedSnapshotID, and a Warning Event when the vault turns unverified.
  */
 import { VERIFY_FAILURE_REASONS } from '../../lib/run/verify-script';
