@@ -434,9 +434,11 @@ test('a Restore waits for its target claim; a failing Job makes it Failed with t
 });
 
 test('a restore Job refused by a quota (403) leaves the Restore Pending saying why; it starts once allowed', async () => {
-  server.failNext(2, (method, p) => method === 'POST' && p.endsWith('/jobs'), 403);
   await operator();
   fileBackup();
+  // The Backup's vault init Job is a POST to /jobs too: only once it exists is the next one the Restore's.
+  await waitFor('the vault init Job', () => server.list('Job', NS).some(isVaultInit));
+  server.failNext(2, (method, p) => method === 'POST' && p.endsWith('/jobs'), 403);
   fileRestore('wednesday', { target: { newClaims: { size: '1Gi' } } });
   const refused = await waitFor('Ready=False JobRefused', () => restore('wednesday').status?.conditions?.[0]?.reason === 'JobRefused' && restore('wednesday'));
   expect(refused.status.phase).toBe('Pending');
