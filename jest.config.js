@@ -14,7 +14,13 @@ module.exports = {
   globalSetup: '<rootDir>/__tests__/support/global-setup.js',
   globalTeardown: '<rootDir>/__tests__/support/global-teardown.js',
   projects: [
-    { ...base, displayName: 'unit', roots: ['<rootDir>/__tests__'], testMatch: ['**/*.test.ts'], testPathIgnorePatterns: ['/node_modules/', '<rootDir>/__tests__/cluster/'] },
+    {
+      ...base,
+      displayName: 'unit',
+      roots: ['<rootDir>/__tests__'],
+      testMatch: ['**/*.test.ts'],
+      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/__tests__/cluster/'],
+    },
     {
       ...base,
       displayName: 'cluster',

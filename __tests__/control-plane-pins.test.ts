@@ -15,7 +15,13 @@ test('one Kubernetes release, and every staging module replaced by its matching 
   const staging = `v0.${kubernetes![2]}.${kubernetes![3]}`;
   expect(replaces.length).toBeGreaterThanOrEqual(30);
   for (const [, from, to, version] of replaces) expect([from, to, version]).toEqual([from, from, staging]);
-  for (const needed of ['k8s.io/api', 'k8s.io/apiserver', 'k8s.io/client-go', 'k8s.io/kubectl', 'k8s.io/controller-manager']) {
+  for (const needed of [
+    'k8s.io/api',
+    'k8s.io/apiserver',
+    'k8s.io/client-go',
+    'k8s.io/kubectl',
+    'k8s.io/controller-manager',
+  ]) {
     expect(replaces.map(([, from]) => from)).toContain(needed);
   }
 });

@@ -22,16 +22,37 @@ describe('the Backup CRD', () => {
     expect(crd.spec.group).toBe('mall.example.com');
     expect(crd.spec.scope).toBe('Namespaced');
     expect(crd.spec.names).toEqual({
-      kind: 'Backup', listKind: 'BackupList', plural: 'backups', singular: 'backup', shortNames: ['bks'], categories: ['mall'],
+      kind: 'Backup',
+      listKind: 'BackupList',
+      plural: 'backups',
+      singular: 'backup',
+      shortNames: ['bks'],
+      categories: ['mall'],
     });
     expect(crd.spec.versions).toHaveLength(1);
-    expect(crd.spec.versions[0]).toMatchObject({ name: 'v1alpha1', served: true, storage: true, subresources: { status: {} } });
+    expect(crd.spec.versions[0]).toMatchObject({
+      name: 'v1alpha1',
+      served: true,
+      storage: true,
+      subresources: { status: {} },
+    });
   });
 
   test('printer columns: Shop, Time, Phase, Last Success, Fresh, Next, Age, and Vault at priority 1', () => {
     const columns = crd.spec.versions[0].additionalPrinterColumns;
-    expect(columns.filter((c: any) => !c.priority).map((c: any) => c.name)).toEqual(['Shop', 'Time', 'Phase', 'Last Success', 'Fresh', 'Next', 'Age']);
-    expect(columns.find((c: any) => c.name === 'Vault')).toMatchObject({ priority: 1, jsonPath: '.spec.vaultLocation' });
+    expect(columns.filter((c: any) => !c.priority).map((c: any) => c.name)).toEqual([
+      'Shop',
+      'Time',
+      'Phase',
+      'Last Success',
+      'Fresh',
+      'Next',
+      'Age',
+    ]);
+    expect(columns.find((c: any) => c.name === 'Vault')).toMatchObject({
+      priority: 1,
+      jsonPath: '.spec.vaultLocation',
+    });
   });
 
   test('the schema is structural: every node has a type (or is int-or-string) and a description', () => {
@@ -51,7 +72,12 @@ describe('the Backup CRD', () => {
   });
 
   test('spec requires shopName, backupTime, vaultLocation and vaultCredentialsSecret', () => {
-    expect(schema.properties!.spec.required).toEqual(['shopName', 'backupTime', 'vaultLocation', 'vaultCredentialsSecret']);
+    expect(schema.properties!.spec.required).toEqual([
+      'shopName',
+      'backupTime',
+      'vaultLocation',
+      'vaultCredentialsSecret',
+    ]);
   });
 
   test('every CEL rule parses and stays within what @bufbuild/cel and the API server both support', () => {
@@ -69,12 +95,19 @@ describe('the Backup CRD', () => {
     const { allowed, object } = admission.admit(backup({}));
     expect(allowed).toBe(true);
     expect(object.spec).toMatchObject({
-      timeZone: 'UTC', retention: { keepLast: 7 }, suspend: false, concurrencyPolicy: 'Forbid', backoffLimit: 2,
+      timeZone: 'UTC',
+      retention: { keepLast: 7 },
+      suspend: false,
+      concurrencyPolicy: 'Forbid',
+      backoffLimit: 2,
     });
   });
 
   test('retention given without keepLast still keeps the newest 7', () => {
-    expect(admission.admit(backup({ retention: { keepDaily: 3 } })).object.spec.retention).toEqual({ keepDaily: 3, keepLast: 7 });
+    expect(admission.admit(backup({ retention: { keepDaily: 3 } })).object.spec.retention).toEqual({
+      keepDaily: 3,
+      keepLast: 7,
+    });
   });
 });
 
@@ -95,25 +128,32 @@ describe('Backup objects the CRD rejects', () => {
 
   test('a name longer than a label value (63), which would make every CronJob and Job it labels fail', () => {
     const long = { ...backup({}), metadata: { name: 'a'.repeat(64), namespace: 'shops' } };
-    expect(admission.admit(long).errors).toEqual([expect.stringMatching(/Invalid value: metadata\.name is too long: at most 63 characters/)]);
+    expect(admission.admit(long).errors).toEqual([
+      expect.stringMatching(/Invalid value: metadata\.name is too long: at most 63 characters/),
+    ]);
     expect(admission.admit({ ...long, metadata: { name: 'a'.repeat(63), namespace: 'shops' } }).errors).toEqual([]);
-    expect(validateBackupName('a'.repeat(64))).toEqual([expect.stringContaining('is 64 characters long: at most 63 allowed')]);
+    expect(validateBackupName('a'.repeat(64))).toEqual([
+      expect.stringContaining('is 64 characters long: at most 63 allowed'),
+    ]);
   });
 
   test('rejects a change of shopName and allows other changes', () => {
     const old = backup({});
-    expect(admission.admit(backup({ shopName: 'florist' }), old).errors)
-      .toEqual(['spec.shopName: Invalid value: "florist": shopName is immutable: file a new Backup for another shop']);
+    expect(admission.admit(backup({ shopName: 'florist' }), old).errors).toEqual([
+      'spec.shopName: Invalid value: "florist": shopName is immutable: file a new Backup for another shop',
+    ]);
     expect(admission.admit(backup({ backupTime: '04:00' }), old).errors).toEqual([]);
   });
 
   test('rejects an unknown top-level field and a Backup without spec', () => {
     expect(admission.admit({ ...backup({}), extra: 1 }).errors).toEqual(['unknown field "extra"']);
-    expect(admission.admit({ apiVersion: 'mall.example.com/v1alpha1', kind: 'Backup', metadata: { name: 'b' } }).errors).toEqual(['spec: Required value']);
+    expect(
+      admission.admit({ apiVersion: 'mall.example.com/v1alpha1', kind: 'Backup', metadata: { name: 'b' } }).errors,
+    ).toEqual(['spec: Required value']);
   });
 });
 
-describe('the constructs\' validation agrees with the CRD', () => {
+describe("the constructs' validation agrees with the CRD", () => {
   test.each(VALID)('accepts %s', (_, spec) => {
     expect(validateBackupSpec(backup(spec).spec)).toEqual([]);
   });
@@ -123,6 +163,8 @@ describe('the constructs\' validation agrees with the CRD', () => {
   test('and also compares requests with limits, which the schema cannot', () => {
     const spec = backup({ resources: { requests: { memory: '2Gi' }, limits: { memory: '1Gi' } } }) as { spec: unknown };
     expect(admission.admit(spec).allowed).toBe(true);
-    expect(validateBackupSpec(spec.spec)).toEqual(['spec.resources.requests.memory "2Gi" is above limits.memory "1Gi": a request may not exceed its limit']);
+    expect(validateBackupSpec(spec.spec)).toEqual([
+      'spec.resources.requests.memory "2Gi" is above limits.memory "1Gi": a request may not exceed its limit',
+    ]);
   });
 });

@@ -8,35 +8,61 @@ test('the default objective is two schedule periods, the longest gap of the sche
   expect(schedulePeriodSeconds('@hourly', undefined, now)).toBe(3600);
   // Weekdays only: the weekend gap (Friday to Monday) is the period.
   expect(schedulePeriodSeconds('0 3 * * 1-5', 'UTC', now)).toBe(3 * 86400);
-  expect(judgeFreshness({ backupTime: '02:30', lastSuccessfulTime: hoursAgo(47) }, now)).toMatchObject({ status: 'True', reason: 'WithinObjective', objectiveSeconds: 172800 });
-  expect(judgeFreshness({ backupTime: '02:30', lastSuccessfulTime: hoursAgo(49) }, now)).toMatchObject({ status: 'False', reason: 'Stale' });
+  expect(judgeFreshness({ backupTime: '02:30', lastSuccessfulTime: hoursAgo(47) }, now)).toMatchObject({
+    status: 'True',
+    reason: 'WithinObjective',
+    objectiveSeconds: 172800,
+  });
+  expect(judgeFreshness({ backupTime: '02:30', lastSuccessfulTime: hoursAgo(49) }, now)).toMatchObject({
+    status: 'False',
+    reason: 'Stale',
+  });
 });
 
 test('an explicit objective wins, and the verdict says when it will turn stale', () => {
   const verdict = judgeFreshness({ backupTime: '02:30', freshness: '26h', lastSuccessfulTime: hoursAgo(20) }, now);
-  expect(verdict).toMatchObject({ status: 'True', message: `the newest good snapshot (${hoursAgo(20)}) is within the objective of 26h` });
+  expect(verdict).toMatchObject({
+    status: 'True',
+    message: `the newest good snapshot (${hoursAgo(20)}) is within the objective of 26h`,
+  });
   expect(verdict.staleAt!.toISOString()).toBe(new Date(now.getTime() + 6 * 3600_000).toISOString());
-  expect(judgeFreshness({ backupTime: '02:30', freshness: '26h', lastSuccessfulTime: hoursAgo(27) }, now).message)
-    .toBe(`the newest good snapshot (${hoursAgo(27)}) is older than the objective of 26h`);
+  expect(judgeFreshness({ backupTime: '02:30', freshness: '26h', lastSuccessfulTime: hoursAgo(27) }, now).message).toBe(
+    `the newest good snapshot (${hoursAgo(27)}) is older than the objective of 26h`,
+  );
 });
 
 test('a schedule that silently stops producing runs turns Stale with the reason', () => {
-  expect(judgeFreshness({ backupTime: '@hourly', suspend: true, lastSuccessfulTime: hoursAgo(3) }, now))
-    .toMatchObject({ status: 'False', reason: 'Stale', message: `the newest good snapshot (${hoursAgo(3)}) is older than the objective of 2h (the Backup is suspended)` });
-  expect(judgeFreshness({ backupTime: '@hourly', trouble: 'the CronJob is missing', lastSuccessfulTime: hoursAgo(5) }, now).message)
-    .toBe(`the newest good snapshot (${hoursAgo(5)}) is older than the objective of 2h (the CronJob is missing)`);
+  expect(judgeFreshness({ backupTime: '@hourly', suspend: true, lastSuccessfulTime: hoursAgo(3) }, now)).toMatchObject({
+    status: 'False',
+    reason: 'Stale',
+    message: `the newest good snapshot (${hoursAgo(3)}) is older than the objective of 2h (the Backup is suspended)`,
+  });
+  expect(
+    judgeFreshness({ backupTime: '@hourly', trouble: 'the CronJob is missing', lastSuccessfulTime: hoursAgo(5) }, now)
+      .message,
+  ).toBe(`the newest good snapshot (${hoursAgo(5)}) is older than the objective of 2h (the CronJob is missing)`);
 });
 
 test('a new Backup is judged from its creation until the first success', () => {
   expect(judgeFreshness({ backupTime: '02:30', createdAt: hoursAgo(1) }, now).status).toBe('True');
-  expect(judgeFreshness({ backupTime: '02:30', createdAt: hoursAgo(72) }, now))
-    .toMatchObject({ status: 'False', message: `no good snapshot since the Backup was filed (${hoursAgo(72)}); it is older than the objective of 2d` });
+  expect(judgeFreshness({ backupTime: '02:30', createdAt: hoursAgo(72) }, now)).toMatchObject({
+    status: 'False',
+    message: `no good snapshot since the Backup was filed (${hoursAgo(72)}); it is older than the objective of 2d`,
+  });
   // The message does not change with the clock, so an unchanged Backup's status is not rewritten.
-  expect(judgeFreshness({ backupTime: '02:30', createdAt: hoursAgo(72) }, new Date(now.getTime() + 3600_000)).message)
-    .toBe(judgeFreshness({ backupTime: '02:30', createdAt: hoursAgo(72) }, now).message);
+  expect(
+    judgeFreshness({ backupTime: '02:30', createdAt: hoursAgo(72) }, new Date(now.getTime() + 3600_000)).message,
+  ).toBe(judgeFreshness({ backupTime: '02:30', createdAt: hoursAgo(72) }, now).message);
 });
 
 test('durations: minutes, hours, days; anything else is refused', () => {
   expect([freshnessSeconds('90m'), freshnessSeconds('36h'), freshnessSeconds('2d')]).toEqual([5400, 129600, 172800]);
-  expect(['0h', '1.5h', '1w', 'h', '-1d', '36'].map(freshnessSeconds)).toEqual([undefined, undefined, undefined, undefined, undefined, undefined]);
+  expect(['0h', '1.5h', '1w', 'h', '-1d', '36'].map(freshnessSeconds)).toEqual([
+    undefined,
+    undefined,
+    undefined,
+    undefined,
+    undefined,
+    undefined,
+  ]);
 });

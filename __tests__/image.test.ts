@@ -16,8 +16,14 @@ const instructions = buildStage.split('\n').filter((l) => /^(COPY|RUN) /.test(l)
 
 /** .dockerignore's patterns: a name or path (anything below it too) or a `*.ext` glob at the root. */
 function ignored(rel: string): boolean {
-  const patterns = fs.readFileSync(path.join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
-  return patterns.some((p) => p.startsWith('*.') ? !rel.includes('/') && rel.endsWith(p.slice(1)) : rel === p || rel.startsWith(`${p}/`));
+  const patterns = fs
+    .readFileSync(path.join(ROOT, '.dockerignore'), 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
+  return patterns.some((p) =>
+    p.startsWith('*.') ? !rel.includes('/') && rel.endsWith(p.slice(1)) : rel === p || rel.startsWith(`${p}/`),
+  );
 }
 
 function copyContext(from: string, to: string, rel = ''): void {
@@ -33,7 +39,9 @@ function copyContext(from: string, to: string, rel = ''): void {
 }
 
 let work: string;
-beforeAll(() => { work = fs.mkdtempSync(path.join(os.tmpdir(), 'mall-backup-image-')); });
+beforeAll(() => {
+  work = fs.mkdtempSync(path.join(os.tmpdir(), 'mall-backup-image-'));
+});
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
 test('the build stage is: install from the lock file, copy the whole context, build the bundle', () => {
@@ -48,10 +56,20 @@ test('the build stage is: install from the lock file, copy the whole context, bu
 });
 
 test('.dockerignore leaves out only what the bundle never reads (not the sources, the scripts or the lock file)', () => {
-  for (const needed of ['package.json', 'package-lock.json', 'tsconfig.json', 'operator/main.ts', 'lib/run/backup-job.ts', 'imports/mall.example.com.ts', 'scripts/build-operator.js']) {
+  for (const needed of [
+    'package.json',
+    'package-lock.json',
+    'tsconfig.json',
+    'operator/main.ts',
+    'lib/run/backup-job.ts',
+    'imports/mall.example.com.ts',
+    'scripts/build-operator.js',
+  ]) {
     expect([needed, ignored(needed)]).toEqual([needed, false]);
   }
-  expect(['.git/HEAD', 'node_modules/x', '__tests__/a.ts', 'README.md', 'dist/00-backup-crd.yaml'].filter(ignored)).toHaveLength(5);
+  expect(
+    ['.git/HEAD', 'node_modules/x', '__tests__/a.ts', 'README.md', 'dist/00-backup-crd.yaml'].filter(ignored),
+  ).toHaveLength(5);
 });
 
 /** Runs the build stage's COPY and RUN lines in `src` (WORKDIR /src); `npm ci` is a link to this checkout's node_modules. */
@@ -62,7 +80,8 @@ function reproduceBuildStage(src: string): void {
       const dest = path.join(src, args.at(-1)!);
       for (const from of args.slice(0, -1)) {
         if (from === '.') copyContext(ROOT, dest);
-        else if (fs.statSync(path.join(ROOT, from)).isDirectory()) copyContext(path.join(ROOT, from), path.join(dest, args.length === 2 && !args[1].endsWith('/') ? '' : from));
+        else if (fs.statSync(path.join(ROOT, from)).isDirectory())
+          copyContext(path.join(ROOT, from), path.join(dest, args.length === 2 && !args[1].endsWith('/') ? '' : from));
         else {
           const target = args.length === 2 && !args[1].endsWith('/') ? dest : path.join(dest, path.basename(from));
           fs.mkdirSync(path.dirname(target), { recursive: true });
@@ -86,7 +105,11 @@ test('from exactly the files the stage copies, the build runs and its bundle ans
   const alone = path.join(work, 'app');
   fs.mkdirSync(alone);
   fs.copyFileSync(bundle, path.join(alone, 'operator.cjs'));
-  const run = spawnSync(process.execPath, [path.join(alone, 'operator.cjs'), '--help'], { cwd: alone, encoding: 'utf8', env: { PATH: process.env.PATH, NODE_ENV: 'production' } });
+  const run = spawnSync(process.execPath, [path.join(alone, 'operator.cjs'), '--help'], {
+    cwd: alone,
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH, NODE_ENV: 'production' },
+  });
   expect([run.status, run.stderr]).toEqual([0, '']);
   expect(run.stdout).toContain('--kubeconfig <file>');
 }, 120_000);

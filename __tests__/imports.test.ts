@@ -10,7 +10,10 @@ test('imports/ is what `cdk8s import` generates from the current CRD (run `npm r
     const committedDir = path.join(__dirname, '..', 'imports');
     expect(fs.readdirSync(fresh).sort()).toEqual(fs.readdirSync(committedDir).sort());
     for (const file of fs.readdirSync(fresh)) {
-      expect([file, fs.readFileSync(path.join(committedDir, file), 'utf8')]).toEqual([file, fs.readFileSync(path.join(fresh, file), 'utf8')]);
+      expect([file, fs.readFileSync(path.join(committedDir, file), 'utf8')]).toEqual([
+        file,
+        fs.readFileSync(path.join(fresh, file), 'utf8'),
+      ]);
     }
   } finally {
     fs.rmSync(fresh, { recursive: true, force: true });

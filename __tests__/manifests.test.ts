@@ -11,7 +11,8 @@ const objects = allObjects(files);
 const builtIns = objects.filter((o) => !/^(mall\.example\.com|argoproj\.io)\//.test(o.apiVersion));
 const backups = objects.filter((o) => o.kind === 'Backup');
 const operatorObjects = files.get('01-operator.yaml')!;
-const find = (kind: string, name?: string) => objects.filter((o) => o.kind === kind && (name === undefined || o.metadata.name === name));
+const find = (kind: string, name?: string) =>
+  objects.filter((o) => o.kind === kind && (name === undefined || o.metadata.name === name));
 
 describe('synthesized manifests', () => {
   test.each([...files.keys()])('%s matches its snapshot', (file) => {
@@ -29,9 +30,12 @@ describe('synthesized manifests', () => {
     for (const backup of backups) expect(admission.admit(backup).errors).toEqual([]);
   });
 
-  test('the samples name only what the README\'s quickstart creates (claims, vault claim, Secret)', () => {
+  test("the samples name only what the README's quickstart creates (claims, vault claim, Secret)", () => {
     const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
-    const quickstart = readme.slice(readme.indexOf('## Quickstart'), readme.indexOf('## ', readme.indexOf('## Quickstart') + 3));
+    const quickstart = readme.slice(
+      readme.indexOf('## Quickstart'),
+      readme.indexOf('## ', readme.indexOf('## Quickstart') + 3),
+    );
     for (const b of backups) {
       expect(quickstart).toContain(`mall.example.com/shop: ${b.spec.shopName}`);
       expect(quickstart).toContain(`name: ${b.spec.vaultCredentialsSecret}`);
@@ -42,8 +46,17 @@ describe('synthesized manifests', () => {
   });
 
   test('the CRDs come first, then the operator, and the samples sit apart (Restores in a folder of their own)', () => {
-    expect([...files.keys()]).toEqual(['00-backup-crd.yaml', '01-operator.yaml', 'samples/backups.yaml', 'samples/restores/restores.yaml', 'argocd/applications.yaml']);
-    expect(files.get('00-backup-crd.yaml')!.map((o) => o.metadata.name)).toEqual(['backups.mall.example.com', 'restores.mall.example.com']);
+    expect([...files.keys()]).toEqual([
+      '00-backup-crd.yaml',
+      '01-operator.yaml',
+      'samples/backups.yaml',
+      'samples/restores/restores.yaml',
+      'argocd/applications.yaml',
+    ]);
+    expect(files.get('00-backup-crd.yaml')!.map((o) => o.metadata.name)).toEqual([
+      'backups.mall.example.com',
+      'restores.mall.example.com',
+    ]);
     expect(files.get('samples/restores/restores.yaml')!.map((o) => o.kind)).toEqual(['Restore', 'Restore']);
     expect(operatorObjects.every((o) => o.kind !== 'Backup')).toBe(true);
     expect(files.get('samples/backups.yaml')!.map((o) => o.kind)).toEqual(['Namespace', 'Backup']);
@@ -92,13 +105,18 @@ describe('the operator deployment', () => {
   });
 
   test('has the default requests and limits, probes on 8081 and metrics on 8080 behind a Service', () => {
-    expect(container.resources).toEqual({ requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } });
+    expect(container.resources).toEqual({
+      requests: { cpu: '50m', memory: '64Mi' },
+      limits: { cpu: '500m', memory: '256Mi' },
+    });
     // V8 must collect before the container reaches its limit: a heap ceiling of half of it.
     expect(container.env).toContainEqual({ name: 'NODE_OPTIONS', value: '--max-old-space-size=128' });
-    expect(container.ports).toEqual(expect.arrayContaining([
-      expect.objectContaining({ name: 'metrics', containerPort: 8080 }),
-      expect.objectContaining({ name: 'probes', containerPort: 8081 }),
-    ]));
+    expect(container.ports).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ name: 'metrics', containerPort: 8080 }),
+        expect.objectContaining({ name: 'probes', containerPort: 8081 }),
+      ]),
+    );
     expect(container.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'probes' });
     expect(container.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'probes' });
     const [service] = find('Service');
@@ -117,7 +135,9 @@ describe('the operator deployment', () => {
 
   test('the ClusterRole grants exactly what reconciling needs', () => {
     const [role] = find('ClusterRole', 'mall-backup-operator');
-    const grants = role.rules.flatMap((r: any) => r.apiGroups.flatMap((g: string) => r.resources.map((res: string) => `${g}/${res}: ${r.verbs.join(',')}`)));
+    const grants = role.rules.flatMap((r: any) =>
+      r.apiGroups.flatMap((g: string) => r.resources.map((res: string) => `${g}/${res}: ${r.verbs.join(',')}`)),
+    );
     expect(grants.sort()).toEqual([
       '/events: create',
       '/persistentvolumeclaims: create',
@@ -134,7 +154,9 @@ describe('the operator deployment', () => {
     ]);
     const [binding] = find('ClusterRoleBinding', 'mall-backup-operator');
     expect(binding.roleRef.name).toBe(role.metadata.name);
-    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'mall-backup-operator', namespace: 'mall-backup-system' }]);
+    expect(binding.subjects).toEqual([
+      { kind: 'ServiceAccount', name: 'mall-backup-operator', namespace: 'mall-backup-system' },
+    ]);
   });
 
   test('leader election may create Leases and touch only its own', () => {
@@ -142,9 +164,18 @@ describe('the operator deployment', () => {
     expect(role.metadata.namespace).toBe('mall-backup-system');
     expect(role.rules).toEqual([
       { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
-      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: ['mall-backup-operator-leader'], verbs: ['get', 'update'] },
+      {
+        apiGroups: ['coordination.k8s.io'],
+        resources: ['leases'],
+        resourceNames: ['mall-backup-operator-leader'],
+        verbs: ['get', 'update'],
+      },
     ]);
-    expect(find('RoleBinding', 'mall-backup-operator-leader-election')[0].roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role.metadata.name });
+    expect(find('RoleBinding', 'mall-backup-operator-leader-election')[0].roleRef).toEqual({
+      apiGroup: 'rbac.authorization.k8s.io',
+      kind: 'Role',
+      name: role.metadata.name,
+    });
   });
 
   test('view, edit and admin users get Backup rights through aggregation', () => {

@@ -21,19 +21,22 @@ import type { K8sObject } from './support/k8s-rules';
 import { runPromtool } from './support/promtool';
 import { promqlProblems } from './support/promql';
 
-const render = (yaml: string): (K8sObject & { file: string; spec?: any })[] => buildApp(Testing.app(), parseConfigText(yaml, 'inline')).flatMap(({ path: file, chart }) => (chart.toJson() as K8sObject[]).map((o) => ({ file, ...o })));
+const render = (yaml: string): (K8sObject & { file: string; spec?: any })[] =>
+  buildApp(Testing.app(), parseConfigText(yaml, 'inline')).flatMap(({ path: file, chart }) =>
+    (chart.toJson() as K8sObject[]).map((o) => ({ file, ...o })),
+  );
 const objects = render('monitoring: { enabled: true }');
 const rule = objects.find((o) => o.kind === 'PrometheusRule')!;
 const monitor = objects.find((o) => o.kind === 'ServiceMonitor')!;
 
 describe('rendering', () => {
-  test('off by default; on, both objects go to 02-monitoring.yaml in the operator\'s namespace', () => {
+  test("off by default; on, both objects go to 02-monitoring.yaml in the operator's namespace", () => {
     expect(render('').filter((o) => o.apiVersion.startsWith('monitoring.coreos.com'))).toEqual([]);
     expect([rule.file, monitor.file]).toEqual(['02-monitoring.yaml', '02-monitoring.yaml']);
     expect([rule.metadata.namespace, monitor.metadata.namespace]).toEqual(['mall-backup-system', 'mall-backup-system']);
   });
 
-  test('valid against the Prometheus Operator\'s PrometheusRule and ServiceMonitor schemas, which do reject a bad one', () => {
+  test("valid against the Prometheus Operator's PrometheusRule and ServiceMonitor schemas, which do reject a bad one", () => {
     expect(() => new PrometheusRule(rule as never).validate()).not.toThrow();
     expect(() => new ServiceMonitor(monitor as never).validate()).not.toThrow();
     const badRule = structuredClone(rule);
@@ -44,22 +47,33 @@ describe('rendering', () => {
     expect(() => new ServiceMonitor(badMonitor as never).validate()).toThrow(/scheme/);
   });
 
-  test('the ServiceMonitor selects exactly the operator\'s metrics Service, by its port name', () => {
+  test("the ServiceMonitor selects exactly the operator's metrics Service, by its port name", () => {
     const services = objects.filter((o) => o.kind === 'Service');
-    const selected = services.filter((s) => Object.entries(monitor.spec.selector.matchLabels).every(([k, v]) => s.metadata.labels?.[k] === v)
-      && monitor.spec.namespaceSelector.matchNames.includes(s.metadata.namespace));
+    const selected = services.filter(
+      (s) =>
+        Object.entries(monitor.spec.selector.matchLabels).every(([k, v]) => s.metadata.labels?.[k] === v) &&
+        monitor.spec.namespaceSelector.matchNames.includes(s.metadata.namespace),
+    );
     expect(selected.map((s) => s.metadata.name)).toEqual(['mall-backup-operator-metrics']);
     expect(selected[0].spec.ports.map((p: any) => p.name)).toContain(monitor.spec.endpoints[0].port);
   });
 
-  test('under Argo CD, a dry run does not fail for want of the Prometheus Operator\'s CRDs', () => {
-    expect(rule.metadata.annotations).toMatchObject({ 'argocd.argoproj.io/sync-options': 'SkipDryRunOnMissingResource=true' });
+  test("under Argo CD, a dry run does not fail for want of the Prometheus Operator's CRDs", () => {
+    expect(rule.metadata.annotations).toMatchObject({
+      'argocd.argoproj.io/sync-options': 'SkipDryRunOnMissingResource=true',
+    });
   });
 
   test('bad input names the prop, the value and what is allowed; a bad config names the field', () => {
-    expect(() => new BackupMonitoring(Testing.chart(), 'm', { namespace: 'x', serviceSelector: {}, scrapeInterval: 'often' })).toThrow(
-      'BackupMonitoring: invalid props:\n  - scrapeInterval "often" is not valid: use a Prometheus duration such as "30s" or "1m"\n  - serviceSelector is empty: name the labels of the operator\'s metrics Service');
-    expect(() => parseConfigText('monitoring: { enabled: "yes" }', 'bad.yaml')).toThrow('config.monitoring.enabled "yes" is not valid: must be of type boolean, not string');
+    expect(
+      () =>
+        new BackupMonitoring(Testing.chart(), 'm', { namespace: 'x', serviceSelector: {}, scrapeInterval: 'often' }),
+    ).toThrow(
+      'BackupMonitoring: invalid props:\n  - scrapeInterval "often" is not valid: use a Prometheus duration such as "30s" or "1m"\n  - serviceSelector is empty: name the labels of the operator\'s metrics Service',
+    );
+    expect(() => parseConfigText('monitoring: { enabled: "yes" }', 'bad.yaml')).toThrow(
+      'config.monitoring.enabled "yes" is not valid: must be of type boolean, not string',
+    );
   });
 });
 
@@ -73,14 +87,20 @@ describe('every alert queries what the operator exports', () => {
   });
 
   test('the check itself catches an unknown series, label or value, and a syntax error', () => {
-    expect(promqlProblems('mall_backup_freshness == 0', exported, values)).toEqual(['mall_backup_freshness is not a series the operator exports']);
-    expect(promqlProblems('mall_backup_fresh{shop="x"} == 0', exported, values)).toEqual(['mall_backup_fresh has no label shop (it has namespace, name)']);
-    expect(promqlProblems('mall_backup_phase{phase="Broken"}', exported, values)).toEqual([`mall_backup_phase{phase="Broken"}: phase is never "Broken" (it is one of ${BACKUP_PHASES.join(', ')})`]);
+    expect(promqlProblems('mall_backup_freshness == 0', exported, values)).toEqual([
+      'mall_backup_freshness is not a series the operator exports',
+    ]);
+    expect(promqlProblems('mall_backup_fresh{shop="x"} == 0', exported, values)).toEqual([
+      'mall_backup_fresh has no label shop (it has namespace, name)',
+    ]);
+    expect(promqlProblems('mall_backup_phase{phase="Broken"}', exported, values)).toEqual([
+      `mall_backup_phase{phase="Broken"}: phase is never "Broken" (it is one of ${BACKUP_PHASES.join(', ')})`,
+    ]);
     expect(promqlProblems('max by (name (mall_backup_fresh)', exported, values)[0]).toMatch(/^syntax error at \d+/);
   });
 });
 
-describe('promtool: Prometheus\' own rule engine', () => {
+describe("promtool: Prometheus' own rule engine", () => {
   let dir: string;
   beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mall-backup-rules-'));
@@ -90,7 +110,10 @@ describe('promtool: Prometheus\' own rule engine', () => {
 
   test('promtool check rules accepts the rule groups', () => {
     const result = runPromtool(['check', 'rules', 'rules.yaml'], dir);
-    expect(result).toMatchObject({ status: 0, output: expect.stringContaining(`SUCCESS: ${BACKUP_ALERTS.length} rules found`) });
+    expect(result).toMatchObject({
+      status: 0,
+      output: expect.stringContaining(`SUCCESS: ${BACKUP_ALERTS.length} rules found`),
+    });
   });
 
   /** The operator's own series after recording these statuses, as promtool input: constant for 30 minutes. */
@@ -98,18 +121,36 @@ describe('promtool: Prometheus\' own rule engine', () => {
     const metrics = new OperatorMetrics();
     for (const [name, status] of Object.entries(statuses)) metrics.recordStatus('shops', name, status);
     metrics.leader.set(leader);
-    const json = (metrics.registry as any).getMetricsAsArray()
+    const json = (metrics.registry as any)
+      .getMetricsAsArray()
       .filter((m: any) => m.name.startsWith('mall_backup_') && m.type === 'gauge')
-      .flatMap((m: any) => m.hashMap ? Object.values(m.hashMap).map((v: any) => ({ name: m.name, labels: v.labels, value: v.value })) : []);
+      .flatMap((m: any) =>
+        m.hashMap ? Object.values(m.hashMap).map((v: any) => ({ name: m.name, labels: v.labels, value: v.value })) : [],
+      );
     return json.map((s: any) => ({
-      series: `${s.name}{${Object.entries(s.labels).map(([k, v]) => `${k}="${v}"`).join(',')}}`,
+      series: `${s.name}{${Object.entries(s.labels)
+        .map(([k, v]) => `${k}="${v}"`)
+        .join(',')}}`,
       values: `${s.value}x30`,
     }));
   }
 
-  const condition = (type: string, status: 'True' | 'False', reason: string) => ({ type, status, reason, message: '', lastTransitionTime: '2026-11-25T10:00:00Z' });
-  const ok = [condition('Fresh', 'True', 'WithinObjective'), condition('LastBackupSucceeded', 'True', 'BackupSucceeded'), condition('Verified', 'True', 'Verified')];
-  const but = (type: string, status: 'True' | 'False', reason: string) => [...ok.filter((c) => c.type !== type), condition(type, status, reason)];
+  const condition = (type: string, status: 'True' | 'False', reason: string) => ({
+    type,
+    status,
+    reason,
+    message: '',
+    lastTransitionTime: '2026-11-25T10:00:00Z',
+  });
+  const ok = [
+    condition('Fresh', 'True', 'WithinObjective'),
+    condition('LastBackupSucceeded', 'True', 'BackupSucceeded'),
+    condition('Verified', 'True', 'Verified'),
+  ];
+  const but = (type: string, status: 'True' | 'False', reason: string) => [
+    ...ok.filter((c) => c.type !== type),
+    condition(type, status, reason),
+  ];
   const statuses: Record<string, BackupStatus> = {
     healthy: { phase: 'Completed', conditions: ok },
     stale: { phase: 'Completed', conditions: but('Fresh', 'False', 'Stale') },
@@ -120,34 +161,57 @@ describe('promtool: Prometheus\' own rule engine', () => {
   };
   const alertFor = (alertname: string, name?: string, labels: Record<string, string> = {}) => {
     const a = BACKUP_ALERTS.find((x) => x.alert === alertname)!;
-    const expand = (text: string) => text.replaceAll('{{ $labels.namespace }}', 'shops').replaceAll('{{ $labels.name }}', name ?? '');
-    return { exp_labels: { severity: a.severity, ...(name ? { namespace: 'shops', name } : {}), ...labels }, exp_annotations: { summary: a.summary, description: expand(a.description) } };
+    const expand = (text: string) =>
+      text.replaceAll('{{ $labels.namespace }}', 'shops').replaceAll('{{ $labels.name }}', name ?? '');
+    return {
+      exp_labels: { severity: a.severity, ...(name ? { namespace: 'shops', name } : {}), ...labels },
+      exp_annotations: { summary: a.summary, description: expand(a.description) },
+    };
   };
 
   test('promtool test rules: each alert fires for exactly the Backups it is about, after its `for`', () => {
     const tests = {
       rule_files: ['rules.yaml'],
       evaluation_interval: '1m',
-      tests: [{
-        interval: '1m',
-        input_series: seriesOf(statuses, 1),
-        alert_rule_test: [
-          { eval_time: '1m', alertname: 'MallBackupStale', exp_alerts: [alertFor('MallBackupStale', 'stale')] },
-          { eval_time: '1m', alertname: 'MallBackupUnverified', exp_alerts: [alertFor('MallBackupUnverified', 'corrupt')] },
-          // Not yet: 5 minutes must pass.
-          { eval_time: '3m', alertname: 'MallBackupFailed', exp_alerts: [] },
-          { eval_time: '10m', alertname: 'MallBackupFailed', exp_alerts: [alertFor('MallBackupFailed', 'failing'), alertFor('MallBackupFailed', 'invalid')] },
-          { eval_time: '10m', alertname: 'MallBackupPartiallyFailed', exp_alerts: [alertFor('MallBackupPartiallyFailed', 'partial', { outcome: 'PartiallyFailed' })] },
-          { eval_time: '20m', alertname: 'MallBackupOperatorNotLeading', exp_alerts: [] },
-        ],
-      }, {
-        interval: '1m',
-        input_series: seriesOf({ healthy: statuses.healthy }, 0),
-        alert_rule_test: [
-          { eval_time: '5m', alertname: 'MallBackupOperatorNotLeading', exp_alerts: [] },
-          { eval_time: '15m', alertname: 'MallBackupOperatorNotLeading', exp_alerts: [alertFor('MallBackupOperatorNotLeading')] },
-        ],
-      }],
+      tests: [
+        {
+          interval: '1m',
+          input_series: seriesOf(statuses, 1),
+          alert_rule_test: [
+            { eval_time: '1m', alertname: 'MallBackupStale', exp_alerts: [alertFor('MallBackupStale', 'stale')] },
+            {
+              eval_time: '1m',
+              alertname: 'MallBackupUnverified',
+              exp_alerts: [alertFor('MallBackupUnverified', 'corrupt')],
+            },
+            // Not yet: 5 minutes must pass.
+            { eval_time: '3m', alertname: 'MallBackupFailed', exp_alerts: [] },
+            {
+              eval_time: '10m',
+              alertname: 'MallBackupFailed',
+              exp_alerts: [alertFor('MallBackupFailed', 'failing'), alertFor('MallBackupFailed', 'invalid')],
+            },
+            {
+              eval_time: '10m',
+              alertname: 'MallBackupPartiallyFailed',
+              exp_alerts: [alertFor('MallBackupPartiallyFailed', 'partial', { outcome: 'PartiallyFailed' })],
+            },
+            { eval_time: '20m', alertname: 'MallBackupOperatorNotLeading', exp_alerts: [] },
+          ],
+        },
+        {
+          interval: '1m',
+          input_series: seriesOf({ healthy: statuses.healthy }, 0),
+          alert_rule_test: [
+            { eval_time: '5m', alertname: 'MallBackupOperatorNotLeading', exp_alerts: [] },
+            {
+              eval_time: '15m',
+              alertname: 'MallBackupOperatorNotLeading',
+              exp_alerts: [alertFor('MallBackupOperatorNotLeading')],
+            },
+          ],
+        },
+      ],
     };
     fs.writeFileSync(path.join(dir, 'tests.yaml'), stringify(tests));
     const result = runPromtool(['test', 'rules', 'tests.yaml'], dir);

@@ -10,10 +10,13 @@ import { renderDefaultApp } from './support/synth';
 const ROOT = path.join(__dirname, '..');
 const SYNTH = path.join(ROOT, 'scripts', 'synth.sh');
 const expected = () => Object.fromEntries(outputTree(renderDefaultApp()));
-const synth = (...args: string[]) => spawnSync('sh', [SYNTH, ...args], { encoding: 'utf8', env: { ...process.env, CDK8S_OUTDIR: '' } });
+const synth = (...args: string[]) =>
+  spawnSync('sh', [SYNTH, ...args], { encoding: 'utf8', env: { ...process.env, CDK8S_OUTDIR: '' } });
 
 let work: string;
-beforeEach(() => { work = fs.mkdtempSync(path.join(os.tmpdir(), 'mall-backup-out-')); });
+beforeEach(() => {
+  work = fs.mkdtempSync(path.join(os.tmpdir(), 'mall-backup-out-'));
+});
 afterEach(() => fs.rmSync(work, { recursive: true, force: true }));
 
 function folderWith(files: Record<string, string>): string {
@@ -26,19 +29,34 @@ function folderWith(files: Record<string, string>): string {
 }
 
 test.each([
-  ['someone\'s files', { 'notes.txt': 'keep me\n', 'photos/cat.jpg': 'meow' }, 'is not empty and was not written by the synth'],
-  ['a checkout (package.json)', { 'package.json': '{}\n', 'src/x.ts': 'x\n' }, 'holds package.json, so it looks like a project'],
+  [
+    "someone's files",
+    { 'notes.txt': 'keep me\n', 'photos/cat.jpg': 'meow' },
+    'is not empty and was not written by the synth',
+  ],
+  [
+    'a checkout (package.json)',
+    { 'package.json': '{}\n', 'src/x.ts': 'x\n' },
+    'holds package.json, so it looks like a project',
+  ],
   ['a repository (.git)', { '.git/HEAD': 'ref: refs/heads/main\n' }, 'holds .git, so it looks like a project'],
-  ['an earlier output with a file added by hand', { ...Object.fromEntries(outputTree(new Map([['a.yaml', 'kind: A\n']]))), 'mine.yaml': 'kind: Mine\n' },
-    'holds files the synth did not write (mine.yaml)'],
-])('refuses %s and leaves it exactly as it was', (_what, files, why) => {
-  const dir = folderWith(files);
-  const run = synth('--out', dir);
-  expect(run.status).toBe(1);
-  expect(run.stderr).toContain(`output folder ${dir} ${why}`);
-  expect(readTree(dir)).toEqual(files);
-  expect(fs.readdirSync(work)).toEqual(['target']);
-}, 30_000);
+  [
+    'an earlier output with a file added by hand',
+    { ...Object.fromEntries(outputTree(new Map([['a.yaml', 'kind: A\n']]))), 'mine.yaml': 'kind: Mine\n' },
+    'holds files the synth did not write (mine.yaml)',
+  ],
+])(
+  'refuses %s and leaves it exactly as it was',
+  (_what, files, why) => {
+    const dir = folderWith(files);
+    const run = synth('--out', dir);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain(`output folder ${dir} ${why}`);
+    expect(readTree(dir)).toEqual(files);
+    expect(fs.readdirSync(work)).toEqual(['target']);
+  },
+  30_000,
+);
 
 test('refuses a file and leaves it a file', () => {
   const file = path.join(work, 'manifests.yaml');
@@ -82,12 +100,19 @@ test('a new folder gets the usual mode (umask applies), not 0700', () => {
 
 test('concurrent synths into one folder all succeed, leave one complete output and nothing beside it', async () => {
   const dir = path.join(work, 'out');
-  const runs = await Promise.all([1, 2, 3, 4].map(() => new Promise<{ code: number | null; stderr: string }>((resolve) => {
-    const child = spawn('sh', [SYNTH, '--out', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (c) => { stderr += c; });
-    child.on('exit', (code) => resolve({ code, stderr }));
-  })));
+  const runs = await Promise.all(
+    [1, 2, 3, 4].map(
+      () =>
+        new Promise<{ code: number | null; stderr: string }>((resolve) => {
+          const child = spawn('sh', [SYNTH, '--out', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+          let stderr = '';
+          child.stderr.on('data', (c) => {
+            stderr += c;
+          });
+          child.on('exit', (code) => resolve({ code, stderr }));
+        }),
+    ),
+  );
   expect(runs).toEqual([1, 2, 3, 4].map(() => ({ code: 0, stderr: '' })));
   expect(readTree(dir)).toEqual(expected());
   expect(fs.readdirSync(work)).toEqual(['out']);
@@ -106,15 +131,22 @@ test('a staging folder left by a synth that was killed is removed by the next sy
 
 describe('the other runners the README names', () => {
   const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-  const run = (command: string, out: string) => spawnSync('sh', ['-c', command], {
-    cwd: ROOT, encoding: 'utf8', env: { ...process.env, HOME: work, CDK8S_OUTDIR: out, npm_config_update_notifier: 'false' },
-  });
+  const run = (command: string, out: string) =>
+    spawnSync('sh', ['-c', command], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, HOME: work, CDK8S_OUTDIR: out, npm_config_update_notifier: 'false' },
+    });
 
   test('`npx cdk8s synth --no-check-upgrade` writes the same output and prints no stack trace, even offline', () => {
     expect(readme).toContain('npx cdk8s synth --no-check-upgrade');
     const out = path.join(work, 'cdk8s');
     // An unreachable registry: the upgrade check is what used to print a stack trace.
-    const r = spawnSync('sh', ['-c', `npx cdk8s synth --no-check-upgrade -o ${out}`], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, HOME: work, npm_config_registry: 'http://127.0.0.1:9/' } });
+    const r = spawnSync('sh', ['-c', `npx cdk8s synth --no-check-upgrade -o ${out}`], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, HOME: work, npm_config_registry: 'http://127.0.0.1:9/' },
+    });
     expect(r.status).toBe(0);
     expect(r.stderr).not.toMatch(/\n\s+at /);
     expect(readTree(out)).toEqual(expected());

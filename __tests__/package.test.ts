@@ -28,28 +28,49 @@ describe('the construct library, packed and installed into another cdk8s app', (
 
   beforeAll(() => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mall-backup-consumer-'));
-    const out = execFileSync(NPM, ['pack', '--json', '--pack-destination', tmp], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = execFileSync(NPM, ['pack', '--json', '--pack-destination', tmp], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     // prepack's own output precedes the JSON on stdout.
     packed = JSON.parse(out.slice(out.indexOf('\n[') + 1))[0];
 
     const app = path.join(tmp, 'app');
     fs.mkdirSync(app);
-    fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({
-      name: 'consumer-app', version: '1.0.0', private: true,
-      dependencies: {
-        'cdk8s': own.devDependencies.cdk8s,
-        'constructs': own.devDependencies.constructs,
-        'mall-backup': `file:../${packed.filename}`,
-      },
-      devDependencies: { 'typescript': '5.9.3', '@types/node': own.devDependencies['@types/node'] },
-    }, null, 2));
-    fs.copyFileSync(path.join(ROOT, 'node_modules/cdk8s-cli/templates/typescript-app/tsconfig.json'), path.join(app, 'tsconfig.json'));
+    fs.writeFileSync(
+      path.join(app, 'package.json'),
+      JSON.stringify(
+        {
+          name: 'consumer-app',
+          version: '1.0.0',
+          private: true,
+          dependencies: {
+            cdk8s: own.devDependencies.cdk8s,
+            constructs: own.devDependencies.constructs,
+            'mall-backup': `file:../${packed.filename}`,
+          },
+          devDependencies: { typescript: '5.9.3', '@types/node': own.devDependencies['@types/node'] },
+        },
+        null,
+        2,
+      ),
+    );
+    fs.copyFileSync(
+      path.join(ROOT, 'node_modules/cdk8s-cli/templates/typescript-app/tsconfig.json'),
+      path.join(app, 'tsconfig.json'),
+    );
     fs.writeFileSync(path.join(app, 'main.ts'), readmeExample());
-    execFileSync(NPM, ['install', '--no-audit', '--no-fund', '--prefer-offline', '--ignore-scripts'], { cwd: app, stdio: 'pipe' });
+    execFileSync(NPM, ['install', '--no-audit', '--no-fund', '--prefer-offline', '--ignore-scripts'], {
+      cwd: app,
+      stdio: 'pipe',
+    });
     execFileSync(process.execPath, ['node_modules/typescript/bin/tsc'], { cwd: app, stdio: 'pipe' });
     execFileSync(process.execPath, ['main.js'], { cwd: app, stdio: 'pipe' });
     const dist = path.join(app, 'dist');
-    objects = fs.readdirSync(dist).flatMap((f) => parseAllDocuments(fs.readFileSync(path.join(dist, f), 'utf8')).map((d) => d.toJSON()));
+    objects = fs
+      .readdirSync(dist)
+      .flatMap((f) => parseAllDocuments(fs.readFileSync(path.join(dist, f), 'utf8')).map((d) => d.toJSON()));
   }, 240_000);
 
   afterAll(() => {
@@ -58,8 +79,17 @@ describe('the construct library, packed and installed into another cdk8s app', (
 
   test('the tarball holds compiled JavaScript and declarations only', () => {
     const files = packed.files.map((f) => f.path);
-    expect(files).toEqual(expect.arrayContaining(['build/package/lib/index.js', 'build/package/lib/index.d.ts', 'package.json', 'README.md']));
-    const strays = files.filter((f) => !/^build\/package\/.*\.(js|d\.ts|json)$/.test(f) && !['package.json', 'README.md'].includes(f));
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'build/package/lib/index.js',
+        'build/package/lib/index.d.ts',
+        'package.json',
+        'README.md',
+      ]),
+    );
+    const strays = files.filter(
+      (f) => !/^build\/package\/.*\.(js|d\.ts|json)$/.test(f) && !['package.json', 'README.md'].includes(f),
+    );
     expect(strays).toEqual([]);
     expect(files.filter((f) => /(^|\/)(__tests__|operator|scripts|bench)\//.test(f))).toEqual([]);
   });
@@ -69,7 +99,9 @@ describe('the construct library, packed and installed into another cdk8s app', (
     expect(crd?.metadata.name).toBe('backups.mall.example.com');
     const deployment = objects.find((o) => o.kind === 'Deployment');
     // The default image follows this package's version, not the consuming app's (1.0.0).
-    expect(deployment?.spec.template.spec.containers[0].image).toBe(`ghcr.io/mall-example/mall-backup-operator:v${own.version}`);
+    expect(deployment?.spec.template.spec.containers[0].image).toBe(
+      `ghcr.io/mall-example/mall-backup-operator:v${own.version}`,
+    );
     const backup = objects.find((o) => o.kind === 'Backup');
     expect(backup).toMatchObject({
       apiVersion: 'mall.example.com/v1alpha1',

@@ -19,7 +19,9 @@ const heredocs = (sh: string) => [...sh.matchAll(/<<'YAML'\n([\s\S]*?)\nYAML/g)]
 
 test('one block per step, in order', () => {
   expect([...blocks.keys()]).toEqual(STEPS);
-  expect(STEPS.map((s) => readme.indexOf(`<!-- quickstart:${s} -->`))).toEqual(STEPS.map((s) => readme.indexOf(`<!-- quickstart:${s} -->`)).sort((a, b) => a - b));
+  expect(STEPS.map((s) => readme.indexOf(`<!-- quickstart:${s} -->`))).toEqual(
+    STEPS.map((s) => readme.indexOf(`<!-- quickstart:${s} -->`)).sort((a, b) => a - b),
+  );
 });
 
 test.each(STEPS)('the %s block is valid shell', (step) => {
@@ -28,9 +30,14 @@ test.each(STEPS)('the %s block is valid shell', (step) => {
 });
 
 test('every manifest the quickstart applies passes the schema, Pod Security restricted and the gate', () => {
-  const objects = [...blocks.values()].flatMap(heredocs).flatMap((y) => parseAllDocuments(y).map((d) => d.toJS() as K8sObject));
+  const objects = [...blocks.values()]
+    .flatMap(heredocs)
+    .flatMap((y) => parseAllDocuments(y).map((d) => d.toJS() as K8sObject));
   expect(objects.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([
-    'PersistentVolumeClaim/bakery-data', 'PersistentVolumeClaim/mall-vault', 'Pod/bakery-seed', 'Job/restore-bakery-recipe',
+    'PersistentVolumeClaim/bakery-data',
+    'PersistentVolumeClaim/mall-vault',
+    'Pod/bakery-seed',
+    'Job/restore-bakery-recipe',
   ]);
   expect(gateProblems(objects)).toEqual([]);
 });

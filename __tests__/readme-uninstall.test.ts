@@ -8,10 +8,14 @@ import { renderHelmChart } from '../lib/delivery/helm-chart';
 
 const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
 
-test('`kubectl delete crd` after `helm uninstall` names every CRD of the chart\'s crds/', () => {
+test("`kubectl delete crd` after `helm uninstall` names every CRD of the chart's crds/", () => {
   const chart = renderHelmChart(DEFAULT_CONFIG, new App(), 'defaults');
-  const crds = [...chart].filter(([file]) => file.startsWith('crds/'))
-    .flatMap(([, text]) => parseAllDocuments(text).map((d) => (d.toJS() as { metadata: { name: string } }).metadata.name)).sort();
+  const crds = [...chart]
+    .filter(([file]) => file.startsWith('crds/'))
+    .flatMap(([, text]) =>
+      parseAllDocuments(text).map((d) => (d.toJS() as { metadata: { name: string } }).metadata.name),
+    )
+    .sort();
   expect(crds.length).toBeGreaterThanOrEqual(2);
   const commands = [...readme.matchAll(/`(kubectl delete crd [^`]+)`/g)].map((m) => m[1]);
   expect(commands).toHaveLength(1);

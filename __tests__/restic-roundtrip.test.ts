@@ -20,13 +20,19 @@ import { runContainer } from './support/run-container';
 const PASSWORD = pod.PASSWORD;
 let work: string;
 
-beforeAll(() => { resticBinary(); });
-beforeEach(() => { work = fs.mkdtempSync(path.join(os.tmpdir(), 'mall-backup-restic-')); });
+beforeAll(() => {
+  resticBinary();
+});
+beforeEach(() => {
+  work = fs.mkdtempSync(path.join(os.tmpdir(), 'mall-backup-restic-'));
+});
 afterEach(() => fs.rmSync(work, { recursive: true, force: true }));
 
 test('the backup image and the tests run one restic release', () => {
   expect(RESTIC_IMAGE).toBe(`docker.io/restic/restic:${RESTIC_VERSION}`);
-  expect(execFileSync(resticBinary(), ['version'], { encoding: 'utf8' })).toMatch(new RegExp(`^restic ${RESTIC_VERSION.replace(/\./g, '\\.')} `));
+  expect(execFileSync(resticBinary(), ['version'], { encoding: 'utf8' })).toMatch(
+    new RegExp(`^restic ${RESTIC_VERSION.replace(/\./g, '\\.')} `),
+  );
 });
 
 /** A shop folder with nested folders, binary and empty files, and several modes. */
@@ -117,7 +123,11 @@ test('local vault (pvc://): back up, then restore every file with its bytes and 
   makeShop(data, bakery.claims);
   const { run, snapshot, result } = backupRun(bakery, { data, vault }, {});
   expect(run.status).toBe(0);
-  expect(result).toMatchObject({ outcome: 'Completed', reason: 'BackupSucceeded', stats: { totalFiles: 8, filesNew: 8 } });
+  expect(result).toMatchObject({
+    outcome: 'Completed',
+    reason: 'BackupSucceeded',
+    stats: { totalFiles: 8, filesNew: 8 },
+  });
   const second = backupRun(bakery, { data, vault }, {});
   expect(second.result).toMatchObject({ outcome: 'Completed', stats: { filesNew: 0, filesChanged: 0, totalFiles: 8 } });
   const all = snapshots(path.join(vault, 'shops'));
@@ -138,19 +148,57 @@ describe('S3 vault over TLS (s3rver on 127.0.0.1)', () => {
 
   beforeAll(async () => {
     certs = fs.mkdtempSync(path.join(os.tmpdir(), 'mall-backup-tls-'));
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
-      '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', path.join(certs, 'key.pem'), '-out', path.join(certs, 'cert.pem')], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+        '-keyout',
+        path.join(certs, 'key.pem'),
+        '-out',
+        path.join(certs, 'cert.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
     // Its own process: the tests block on restic, which would starve a server in this one.
-    server = spawn(process.execPath, [path.join(__dirname, 'support', 's3-vault.js'), path.join(certs, 's3'),
-      path.join(certs, 'key.pem'), path.join(certs, 'cert.pem'), 'vault'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    server = spawn(
+      process.execPath,
+      [
+        path.join(__dirname, 'support', 's3-vault.js'),
+        path.join(certs, 's3'),
+        path.join(certs, 'key.pem'),
+        path.join(certs, 'cert.pem'),
+        'vault',
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     const port = await new Promise<number>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('the S3 vault did not start within 15 s')), 15_000);
-      server!.stdout!.once('data', (chunk) => { clearTimeout(timer); resolve(Number(String(chunk).trim())); });
-      server!.once('exit', (code) => { clearTimeout(timer); reject(new Error(`the S3 vault exited with ${code}`)); });
+      server!.stdout!.once('data', (chunk) => {
+        clearTimeout(timer);
+        resolve(Number(String(chunk).trim()));
+      });
+      server!.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`the S3 vault exited with ${code}`));
+      });
     });
     endpoint = `s3:https://127.0.0.1:${port}/vault`;
     // S3rver's fixed credentials, as the vault Secret would carry them; Go reads SSL_CERT_FILE for trusted roots.
-    tlsEnv = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', SSL_CERT_FILE: path.join(certs, 'cert.pem') };
+    tlsEnv = {
+      AWS_ACCESS_KEY_ID: 'S3RVER',
+      AWS_SECRET_ACCESS_KEY: 'S3RVER',
+      SSL_CERT_FILE: path.join(certs, 'cert.pem'),
+    };
   }, 30_000);
   afterAll(async () => {
     if (server && server.exitCode === null) {
@@ -178,26 +226,53 @@ describe('retention', () => {
   const data = () => path.join(work, 'data');
   const vault = () => path.join(work, 'vault');
   const repo = () => path.join(vault(), 'shops');
-  beforeEach(() => { fs.mkdirSync(vault()); makeShop(data(), ['bakery-data', 'florist-data']); });
+  beforeEach(() => {
+    fs.mkdirSync(vault());
+    makeShop(data(), ['bakery-data', 'florist-data']);
+  });
 
   test('keeps the newest keepLast snapshots, the newest among them', () => {
     // No floor here: the cluster's floor (days) would keep all three.
-    const shop: Shop = { name: 'bakery', namespace: 'mall-shops', spec: { retention: { keepLast: 2 } }, claims: ['bakery-data'], props: { vaultSettings: { ...DEFAULT_VAULT_RUN_SETTINGS, retentionFloorDays: 0 } } };
+    const shop: Shop = {
+      name: 'bakery',
+      namespace: 'mall-shops',
+      spec: { retention: { keepLast: 2 } },
+      claims: ['bakery-data'],
+      props: { vaultSettings: { ...DEFAULT_VAULT_RUN_SETTINGS, retentionFloorDays: 0 } },
+    };
     const ids = [1, 2, 3].map((i) => {
       fs.writeFileSync(path.join(data(), 'bakery-data', 'day.txt'), `day ${i}\n`);
       const { run, snapshot } = backupRun(shop, { data: data(), vault: vault() }, {});
       expect(run.status).toBe(0);
       return snapshot!;
     });
-    expect(snapshots(repo()).map((s) => s.id.slice(0, 8)).sort()).toEqual([ids[1], ids[2]].map((id) => id.slice(0, 8)).sort());
+    expect(
+      snapshots(repo())
+        .map((s) => s.id.slice(0, 8))
+        .sort(),
+    ).toEqual([ids[1], ids[2]].map((id) => id.slice(0, 8)).sort());
   });
 
   test('a failing run does not prune', () => {
-    const shop: Shop = { name: 'bakery', namespace: 'mall-shops', spec: { retention: { keepLast: 1 } }, claims: ['bakery-data'] };
+    const shop: Shop = {
+      name: 'bakery',
+      namespace: 'mall-shops',
+      spec: { retention: { keepLast: 1 } },
+      claims: ['bakery-data'],
+    };
     expect(backupRun(shop, { data: data(), vault: vault() }, {}).run.status).toBe(0);
     const before = snapshots(repo());
     // Two snapshots on the vault, then a run whose shop volume is gone: restic fails, forget must not run.
-    const extra = pod.restic(repo(), work, ['backup', '--host', 'bakery', '--tag', 'shop=bakery', '--tag', 'backup=mall-shops/bakery', path.join(data(), 'bakery-data')]);
+    const extra = pod.restic(repo(), work, [
+      'backup',
+      '--host',
+      'bakery',
+      '--tag',
+      'shop=bakery',
+      '--tag',
+      'backup=mall-shops/bakery',
+      path.join(data(), 'bakery-data'),
+    ]);
     expect(extra.status).toBe(0);
     const failed = backupRun(shop, { data: path.join(data(), 'nowhere'), vault: vault() }, {});
     expect(failed.run.status).not.toBe(0);
@@ -205,13 +280,30 @@ describe('retention', () => {
     expect(snapshots(repo())).toHaveLength(before.length + 1);
   });
 
-  test('never touches another shop\'s snapshots in a shared vault', () => {
+  test("never touches another shop's snapshots in a shared vault", () => {
     const florist: Shop = { name: 'florist', namespace: 'mall-shops', spec: {}, claims: ['florist-data'] };
-    const bakeryShop: Shop = { name: 'bakery', namespace: 'mall-shops', spec: { retention: { keepLast: 1 } }, claims: ['bakery-data'], props: { vaultSettings: { ...DEFAULT_VAULT_RUN_SETTINGS, retentionFloorDays: 0 } } };
+    const bakeryShop: Shop = {
+      name: 'bakery',
+      namespace: 'mall-shops',
+      spec: { retention: { keepLast: 1 } },
+      claims: ['bakery-data'],
+      props: { vaultSettings: { ...DEFAULT_VAULT_RUN_SETTINGS, retentionFloorDays: 0 } },
+    };
     expect(backupRun(florist, { data: data(), vault: vault() }, {}).run.status).toBe(0);
     // A second florist snapshot straight from restic: were bakery's forget not confined to bakery, keep-last 1
     // would prune it.
-    expect(pod.restic(repo(), work, ['backup', '--host', 'florist', '--tag', 'shop=florist', '--tag', 'backup=mall-shops/florist', path.join(data(), 'florist-data')]).status).toBe(0);
+    expect(
+      pod.restic(repo(), work, [
+        'backup',
+        '--host',
+        'florist',
+        '--tag',
+        'shop=florist',
+        '--tag',
+        'backup=mall-shops/florist',
+        path.join(data(), 'florist-data'),
+      ]).status,
+    ).toBe(0);
     for (let i = 0; i < 2; i++) expect(backupRun(bakeryShop, { data: data(), vault: vault() }, {}).run.status).toBe(0);
     const byHost = (h: string) => snapshots(repo()).filter((s) => s.hostname === h);
     expect(byHost('florist')).toHaveLength(2);
@@ -228,7 +320,11 @@ test('hostile shop names and claim names are data, never commands', () => {
   const claim = `c$(touch ${marker.replace(/\//g, '_')})`;
   makeShop(data, [claim]);
   // Rendered without the validation that would refuse these names, to prove the script does not need it.
-  const { run } = backupRun({ name: hostile, namespace: 'ns', spec: { shopName: hostile }, claims: [claim] }, { data, vault }, {});
+  const { run } = backupRun(
+    { name: hostile, namespace: 'ns', spec: { shopName: hostile }, claims: [claim] },
+    { data, vault },
+    {},
+  );
   expect(fs.existsSync(marker)).toBe(false);
   expect(run.status).toBe(0);
   const [only] = snapshots(path.join(vault, 'shops'));

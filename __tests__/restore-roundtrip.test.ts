@@ -11,7 +11,14 @@ import { restoreJobManifest } from '../lib/run/restore-job';
 import { restrictedProblems } from './support/k8s-rules';
 import { resticForRestore } from './support/restic-binary';
 import {
-  backupRun, backupSpec, claimDir, fingerprint, PASSWORD, restoreRun, World, writeClaim,
+  backupRun,
+  backupSpec,
+  claimDir,
+  fingerprint,
+  PASSWORD,
+  restoreRun,
+  World,
+  writeClaim,
 } from './support/restore-run';
 
 const restic = resticForRestore();
@@ -20,7 +27,12 @@ let snapshotFingerprints: Map<string, Record<string, [string, string]>>;
 
 beforeEach(() => {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'mall-backup-restore-'));
-  world = { work, claims: path.join(work, 'claims'), vault: path.join(work, 'vault'), path: `${restic.dir}:${process.env.PATH}` };
+  world = {
+    work,
+    claims: path.join(work, 'claims'),
+    vault: path.join(work, 'vault'),
+    path: `${restic.dir}:${process.env.PATH}`,
+  };
   fs.mkdirSync(world.vault);
   snapshotFingerprints = new Map();
 });
@@ -30,13 +42,26 @@ const bakery = { name: 'bakery', namespace: 'mall-shops' };
 const spec = backupSpec('bakery');
 
 function snapshots(): { id: string; time: string; paths: string[] }[] {
-  return JSON.parse(execFileSync(restic.binary, ['snapshots', '--json'], {
-    env: { RESTIC_REPOSITORY: path.join(world.vault, 'shops'), RESTIC_PASSWORD: PASSWORD, RESTIC_CACHE_DIR: path.join(world.work, 'cli-cache') }, encoding: 'utf8',
-  }));
+  return JSON.parse(
+    execFileSync(restic.binary, ['snapshots', '--json'], {
+      env: {
+        RESTIC_REPOSITORY: path.join(world.vault, 'shops'),
+        RESTIC_PASSWORD: PASSWORD,
+        RESTIC_CACHE_DIR: path.join(world.work, 'cli-cache'),
+      },
+      encoding: 'utf8',
+    }),
+  );
 }
 
 /** Writes `version` into each claim and backs them up; remembers each claim's files per snapshot. */
-function backupVersion(version: string, claims: string[], ref = bakery, env: Record<string, string> = {}, shopSpec = spec): string {
+function backupVersion(
+  version: string,
+  claims: string[],
+  ref = bakery,
+  env: Record<string, string> = {},
+  shopSpec = spec,
+): string {
   for (const claim of claims) writeClaim(world, claim, version);
   const id = backupRun(world, ref, shopSpec, claims, env);
   for (const claim of claims) snapshotFingerprints.set(`${id}/${claim}`, fingerprint(claimDir(world, claim)));
@@ -48,15 +73,22 @@ function expectRestored(targetDir: string, snapshot: string, claim: string): voi
 }
 
 function reportLines(report: string): string[][] {
-  return report.trim().split('\n').filter(Boolean).map((l) => l.split(' '));
+  return report
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.split(' '));
 }
 
 test(`restic under test is ${restic.version} (at least 0.16)`, () => expect(restic.version).toMatch(/^\d+\.\d+\.\d+$/));
 
 test('the restore Job passes Pod Security restricted and carries no spec value in its script', () => {
   const job = restoreJobManifest({
-    restore: { name: 'r', namespace: 'mall-shops', uid: 'u' }, backupName: 'bakery', backupSpec: spec,
-    claims: [{ claim: 'x$(reboot)', targetClaim: 'r-x', path: '' }], snapshotID: 'abc; reboot',
+    restore: { name: 'r', namespace: 'mall-shops', uid: 'u' },
+    backupName: 'bakery',
+    backupSpec: spec,
+    claims: [{ claim: 'x$(reboot)', targetClaim: 'r-x', path: '' }],
+    snapshotID: 'abc; reboot',
   });
   expect(restrictedProblems(job.spec.template.spec, 'restore Job')).toEqual([]);
   const script: string = job.spec.template.spec.containers[0].command[2];
@@ -69,22 +101,31 @@ describe('latest (the default)', () => {
   test('into new claims: every claim from its newest snapshot, bytes and modes', () => {
     backupVersion('v1', ['bakery-data', 'bakery-db']);
     const s2 = backupVersion('v2', ['bakery-data', 'bakery-db']);
-    const run = restoreRun(world, { backupName: 'bakery', backupSpec: spec, claims: [
-      { claim: 'bakery-data', targetClaim: 'r-bakery-data', path: '' },
-      { claim: 'bakery-db', targetClaim: 'r-bakery-db', path: '' },
-    ] });
-    expect([run.status, run.stderr]).toEqual([0, ""]);
+    const run = restoreRun(world, {
+      backupName: 'bakery',
+      backupSpec: spec,
+      claims: [
+        { claim: 'bakery-data', targetClaim: 'r-bakery-data', path: '' },
+        { claim: 'bakery-db', targetClaim: 'r-bakery-db', path: '' },
+      ],
+    });
+    expect([run.status, run.stderr]).toEqual([0, '']);
     expectRestored(claimDir(world, 'r-bakery-data'), s2, 'bakery-data');
     expectRestored(claimDir(world, 'r-bakery-db'), s2, 'bakery-db');
-    const bytes = (claim: string) => String(Object.keys(snapshotFingerprints.get(`${s2}/${claim}`)!)
-      .map((f) => fs.statSync(path.join(claimDir(world, claim), f))).filter((st) => st.isFile()).reduce((sum, st) => sum + st.size, 0));
+    const bytes = (claim: string) =>
+      String(
+        Object.keys(snapshotFingerprints.get(`${s2}/${claim}`)!)
+          .map((f) => fs.statSync(path.join(claimDir(world, claim), f)))
+          .filter((st) => st.isFile())
+          .reduce((sum, st) => sum + st.size, 0),
+      );
     expect(reportLines(run.report).map((l) => [l[0], l[1], l[2].slice(0, 8), l[4], l[5]])).toEqual([
       ['restored', 'bakery-data', s2.slice(0, 8), '3', bytes('bakery-data')],
       ['restored', 'bakery-db', s2.slice(0, 8), '3', bytes('bakery-db')],
     ]);
   });
 
-  test('the wrong-claim trap: claim A comes from the newest snapshot holding A, never from B\'s newer one or another shop\'s', () => {
+  test("the wrong-claim trap: claim A comes from the newest snapshot holding A, never from B's newer one or another shop's", () => {
     const s1 = backupVersion('v1', ['a', 'b']);
     // The Backup now covers only b: the newest snapshot holds b alone.
     const s2 = backupVersion('v2', ['b']);
@@ -92,29 +133,52 @@ describe('latest (the default)', () => {
     backupVersion('other', ['a'], { name: 'bakery', namespace: 'other-shops' });
     backupVersion('florist', ['a'], { name: 'florist', namespace: 'mall-shops' }, {}, backupSpec('florist'));
     expect(snapshots()).toHaveLength(4);
-    const run = restoreRun(world, { backupName: 'bakery', backupSpec: spec, claims: [
-      { claim: 'a', targetClaim: 'r-a', path: '' }, { claim: 'b', targetClaim: 'r-b', path: '' },
-    ] });
+    const run = restoreRun(world, {
+      backupName: 'bakery',
+      backupSpec: spec,
+      claims: [
+        { claim: 'a', targetClaim: 'r-a', path: '' },
+        { claim: 'b', targetClaim: 'r-b', path: '' },
+      ],
+    });
     expect(run.status).toBe(0);
     expectRestored(claimDir(world, 'r-a'), s1, 'a');
     expect(fs.readFileSync(path.join(claimDir(world, 'r-a'), 'version.txt'), 'utf8')).toBe('a v1\n');
     expectRestored(claimDir(world, 'r-b'), s2, 'b');
-    expect(reportLines(run.report).map((l) => [l[1], l[2].slice(0, 8)])).toEqual([['a', s1.slice(0, 8)], ['b', s2.slice(0, 8)]]);
+    expect(reportLines(run.report).map((l) => [l[1], l[2].slice(0, 8)])).toEqual([
+      ['a', s1.slice(0, 8)],
+      ['b', s2.slice(0, 8)],
+    ]);
   });
 });
 
 describe('a snapshot ID', () => {
-  test('restores that snapshot, and refuses an ID that does not hold the claim or is not this Backup\'s', () => {
+  test("restores that snapshot, and refuses an ID that does not hold the claim or is not this Backup's", () => {
     const s1 = backupVersion('v1', ['a', 'b']);
     const s2 = backupVersion('v2', ['b']);
     const other = backupVersion('x', ['a'], { name: 'florist', namespace: 'mall-shops' }, {}, backupSpec('florist'));
-    const ok = restoreRun(world, { backupName: 'bakery', backupSpec: spec, snapshotID: s1.slice(0, 8), claims: [{ claim: 'b', targetClaim: 'r-b', path: '' }] });
+    const ok = restoreRun(world, {
+      backupName: 'bakery',
+      backupSpec: spec,
+      snapshotID: s1.slice(0, 8),
+      claims: [{ claim: 'b', targetClaim: 'r-b', path: '' }],
+    });
     expect(ok.status).toBe(0);
     expectRestored(claimDir(world, 'r-b'), s1, 'b');
-    for (const [id, claim] of [[s2, 'a'], [other, 'a']]) {
-      const refused = restoreRun(world, { backupName: 'bakery', backupSpec: spec, snapshotID: id.slice(0, 8), claims: [{ claim, targetClaim: `r-${id}`, path: '' }] });
+    for (const [id, claim] of [
+      [s2, 'a'],
+      [other, 'a'],
+    ]) {
+      const refused = restoreRun(world, {
+        backupName: 'bakery',
+        backupSpec: spec,
+        snapshotID: id.slice(0, 8),
+        claims: [{ claim, targetClaim: `r-${id}`, path: '' }],
+      });
       expect(refused.status).not.toBe(0);
-      expect(refused.report).toBe(`error no snapshot of Backup mall-shops/bakery holds claim ${claim} with ID ${id.slice(0, 8)}\n`);
+      expect(refused.report).toBe(
+        `error no snapshot of Backup mall-shops/bakery holds claim ${claim} with ID ${id.slice(0, 8)}\n`,
+      );
       expect(fs.readdirSync(claimDir(world, `r-${id}`))).toEqual([]);
     }
   });
@@ -129,23 +193,36 @@ describe('a point in time', () => {
     const times = new Map(snapshots().map((s) => [s.id, s.time]));
     expect(times.get([...times.keys()].find((k) => k.startsWith(s2))!)).toMatch(/\+09:00$/);
     const t2 = Date.parse(times.get([...times.keys()].find((k) => k.startsWith(s2))!)!);
-    const at = (ms: number) => restoreRun(world, { backupName: 'bakery', backupSpec: spec, pointInTime: new Date(ms).toISOString(), claims: [{ claim: 'a', targetClaim: `r-${ms}`, path: '' }] });
+    const at = (ms: number) =>
+      restoreRun(world, {
+        backupName: 'bakery',
+        backupSpec: spec,
+        pointInTime: new Date(ms).toISOString(),
+        claims: [{ claim: 'a', targetClaim: `r-${ms}`, path: '' }],
+      });
     const run = at(t2 + 1);
     expect(run.status).toBe(0);
     expectRestored(claimDir(world, `r-${t2 + 1}`), s2, 'a');
     const t1 = Date.parse(times.get([...times.keys()].find((k) => k.startsWith(s1))!)!);
     const early = at(t1 - 1000);
     expect(early.status).not.toBe(0);
-    expect(early.report).toMatch(/^error no snapshot of Backup mall-shops\/bakery holds claim a taken at or before \d{4}-/);
+    expect(early.report).toMatch(
+      /^error no snapshot of Backup mall-shops\/bakery holds claim a taken at or before \d{4}-/,
+    );
   });
 });
 
 describe('targets', () => {
   test('an existing claim: a folder per claim; a second restore into the same folders refuses and changes nothing', () => {
     const s1 = backupVersion('v1', ['a', 'b']);
-    const props = { backupName: 'bakery', backupSpec: spec, claims: [
-      { claim: 'a', targetClaim: 'scratch', path: 'a' }, { claim: 'b', targetClaim: 'scratch', path: 'b' },
-    ] };
+    const props = {
+      backupName: 'bakery',
+      backupSpec: spec,
+      claims: [
+        { claim: 'a', targetClaim: 'scratch', path: 'a' },
+        { claim: 'b', targetClaim: 'scratch', path: 'b' },
+      ],
+    };
     expect(restoreRun(world, props).status).toBe(0);
     expectRestored(path.join(claimDir(world, 'scratch'), 'a'), s1, 'a');
     expectRestored(path.join(claimDir(world, 'scratch'), 'b'), s1, 'b');
@@ -153,25 +230,36 @@ describe('targets', () => {
     const before = fingerprint(claimDir(world, 'scratch'));
     const again = restoreRun(world, props);
     expect(again.status).not.toBe(0);
-    expect(again.report).toBe('error the target folder for claim a is not empty: a restore never writes over files; use a new claim, an empty folder or inPlace\n');
+    expect(again.report).toBe(
+      'error the target folder for claim a is not empty: a restore never writes over files; use a new claim, an empty folder or inPlace\n',
+    );
     expect(fingerprint(claimDir(world, 'scratch'))).toEqual(before);
   });
 
   test('a new claim holding only lost+found counts as empty', () => {
     const s1 = backupVersion('v1', ['a']);
     fs.mkdirSync(path.join(claimDir(world, 'r-a'), 'lost+found'), { recursive: true });
-    const run = restoreRun(world, { backupName: 'bakery', backupSpec: spec, claims: [{ claim: 'a', targetClaim: 'r-a', path: '' }] });
+    const run = restoreRun(world, {
+      backupName: 'bakery',
+      backupSpec: spec,
+      claims: [{ claim: 'a', targetClaim: 'r-a', path: '' }],
+    });
     expect(run.status).toBe(0);
     fs.rmdirSync(path.join(claimDir(world, 'r-a'), 'lost+found'));
     expectRestored(claimDir(world, 'r-a'), s1, 'a');
   });
 
-  test('in place: the snapshot\'s files come back over the live ones; files the snapshot lacks stay', () => {
+  test("in place: the snapshot's files come back over the live ones; files the snapshot lacks stay", () => {
     const s1 = backupVersion('v1', ['a']);
     const snapshotFiles = snapshotFingerprints.get(`${s1}/a`)!;
     writeClaim(world, 'a', 'v2 (damaged)');
     fs.writeFileSync(path.join(claimDir(world, 'a'), 'new-since.txt'), 'kept\n');
-    const run = restoreRun(world, { backupName: 'bakery', backupSpec: spec, inPlace: true, claims: [{ claim: 'a', targetClaim: 'a', path: '' }] });
+    const run = restoreRun(world, {
+      backupName: 'bakery',
+      backupSpec: spec,
+      inPlace: true,
+      claims: [{ claim: 'a', targetClaim: 'a', path: '' }],
+    });
     expect(run.status).toBe(0);
     const after = fingerprint(claimDir(world, 'a'));
     expect(after['new-since.txt']).toBeDefined();
@@ -180,9 +268,13 @@ describe('targets', () => {
   });
 });
 
-test('a wrong vault password fails with restic\'s reason and writes nothing', () => {
+test("a wrong vault password fails with restic's reason and writes nothing", () => {
   backupVersion('v1', ['a']);
-  const run = restoreRun(world, { backupName: 'bakery', backupSpec: spec, claims: [{ claim: 'a', targetClaim: 'r-a', path: '' }] }, { RESTIC_PASSWORD: 'wrong' });
+  const run = restoreRun(
+    world,
+    { backupName: 'bakery', backupSpec: spec, claims: [{ claim: 'a', targetClaim: 'r-a', path: '' }] },
+    { RESTIC_PASSWORD: 'wrong' },
+  );
   expect(run.status).not.toBe(0);
   expect(run.stderr).toMatch(/wrong password|no key found/);
   expect(run.report).toBe('error cannot list the snapshots in the vault (see the log above)\n');
@@ -194,7 +286,10 @@ test('hostile claim names and snapshot IDs are data, never commands', () => {
   const claim = `c$(touch ${marker.replace(/\//g, '_')})`;
   backupVersion('v1', [claim]);
   const run = restoreRun(world, {
-    backupName: 'bakery', backupSpec: spec, snapshotID: `x"; touch ${marker}; echo "`, claims: [{ claim, targetClaim: 'r', path: '' }],
+    backupName: 'bakery',
+    backupSpec: spec,
+    snapshotID: `x"; touch ${marker}; echo "`,
+    claims: [{ claim, targetClaim: 'r', path: '' }],
   });
   expect(fs.existsSync(marker)).toBe(false);
   expect(fs.readdirSync(world.work).some((f) => f.startsWith('c$') || f.includes('pwned'))).toBe(false);

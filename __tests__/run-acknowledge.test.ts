@@ -10,8 +10,12 @@ import * as pod from './support/backup-pod';
 import { resticBinary } from './support/restic';
 
 let work: string;
-beforeAll(() => { resticBinary(); });
-beforeEach(() => { work = fs.mkdtempSync(path.join(os.tmpdir(), 'mall-backup-ack-')); });
+beforeAll(() => {
+  resticBinary();
+});
+beforeEach(() => {
+  work = fs.mkdtempSync(path.join(os.tmpdir(), 'mall-backup-ack-'));
+});
 afterEach(() => fs.rmSync(work, { recursive: true, force: true }));
 
 test('a short or malformed acknowledgement does not lift the shrink guard; the pre-wipe snapshot stays', () => {
@@ -23,7 +27,13 @@ test('a short or malformed acknowledgement does not lift the shrink guard; the p
   for (let i = 0; i < 20; i++) fs.writeFileSync(path.join(orders, `${i}.txt`), `order ${i}\n`);
   const place = { data, vault, work };
   const settings = { ...DEFAULT_VAULT_RUN_SETTINGS, retentionFloorDays: 0, lockWait: '2s' };
-  const s: pod.Shop = { name: 'bakery', namespace: 'mall-shops', spec: { retention: { keepLast: 1 } }, claims: ['bakery-data'], props: { vaultSettings: settings } };
+  const s: pod.Shop = {
+    name: 'bakery',
+    namespace: 'mall-shops',
+    spec: { retention: { keepLast: 1 } },
+    claims: ['bakery-data'],
+    props: { vaultSettings: settings },
+  };
   pod.initVault(s, place);
   const good = pod.backupRun(s, place).result!.snapshot!;
   fs.rmSync(orders, { recursive: true });
@@ -32,7 +42,11 @@ test('a short or malformed acknowledgement does not lift the shrink guard; the p
   // The one-letter prefix of the wiped snapshot, a value with a quote and a shell substitution: none names it.
   for (const ack of [wiped.snapshot![0], `${wiped.snapshot!.slice(0, 8)}"$(id)`]) {
     const out = pod.backupRun({ ...s, props: { ...s.props, shrinkAcknowledged: ack } }, place);
-    expect(out.result).toMatchObject({ outcome: 'Completed', reason: 'ShrinkUnacknowledged', retention: 'skipped-shrunk' });
+    expect(out.result).toMatchObject({
+      outcome: 'Completed',
+      reason: 'ShrinkUnacknowledged',
+      retention: 'skipped-shrunk',
+    });
     expect(out.result!.message).toMatch(/acknowledged snapshot .* is not one of this Backup's/);
     expect(pod.snapshots(path.join(vault, 'shops'), work).map((x) => x.id)).toContain(good);
   }

@@ -16,7 +16,9 @@ let data: string;
 let vault: string;
 const settings = { ...DEFAULT_VAULT_RUN_SETTINGS, retentionFloorDays: 0, lockWait: '2s' };
 
-beforeAll(() => { resticBinary(); });
+beforeAll(() => {
+  resticBinary();
+});
 beforeEach(() => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'mall-backup-causes-'));
   data = path.join(work, 'data');
@@ -28,7 +30,13 @@ beforeEach(() => {
 afterEach(() => fs.rmSync(work, { recursive: true, force: true }));
 
 function shop(spec: object = {}): pod.Shop {
-  return { name: 'bakery', namespace: 'mall-shops', spec: { retention: { keepLast: 1 }, ...spec }, claims: ['bakery-data'], props: { vaultSettings: settings } };
+  return {
+    name: 'bakery',
+    namespace: 'mall-shops',
+    spec: { retention: { keepLast: 1 }, ...spec },
+    claims: ['bakery-data'],
+    props: { vaultSettings: settings },
+  };
 }
 
 /** A port on 127.0.0.1 that nothing listens on: taken from the kernel, then closed. */
@@ -40,11 +48,15 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-test('an unreachable S3 vault: VaultUnreachable within a minute, not after restic\'s 15 minutes of retries', async () => {
+test("an unreachable S3 vault: VaultUnreachable within a minute, not after restic's 15 minutes of retries", async () => {
   const port = await closedPort();
   const started = Date.now();
-  const out = await pod.startBackup(shop({ vaultLocation: `s3:http://127.0.0.1:${port}/shops` }),
-    { data, vault, work, secret: { AWS_ACCESS_KEY_ID: 'mall', AWS_SECRET_ACCESS_KEY: 'mall-secret' } }).done;
+  const out = await pod.startBackup(shop({ vaultLocation: `s3:http://127.0.0.1:${port}/shops` }), {
+    data,
+    vault,
+    work,
+    secret: { AWS_ACCESS_KEY_ID: 'mall', AWS_SECRET_ACCESS_KEY: 'mall-secret' },
+  }).done;
   expect(out.result).toMatchObject({ outcome: 'Failed', reason: 'VaultUnreachable' });
   expect(out.result!.message).toMatch(/connection refused/);
   expect(out.message).not.toMatch(/goroutine|\.go:\d+/);
@@ -84,9 +96,15 @@ test('a vault locked exclusively by a live restic: a bounded wait, then VaultLoc
   // exclusive holder for as long as the test wants it.
   const fifo = path.join(work, 'new-password');
   expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
-  const holder = require('node:child_process').spawn(resticBinary(), ['key', 'passwd', '--new-password-file', fifo], { env: pod.resticEnv(repo, work), stdio: 'ignore' });
+  const holder = require('node:child_process').spawn(resticBinary(), ['key', 'passwd', '--new-password-file', fifo], {
+    env: pod.resticEnv(repo, work),
+    stdio: 'ignore',
+  });
   try {
-    await until('the exclusive lock', () => fs.existsSync(path.join(repo, 'locks')) && fs.readdirSync(path.join(repo, 'locks')).length === 1);
+    await until(
+      'the exclusive lock',
+      () => fs.existsSync(path.join(repo, 'locks')) && fs.readdirSync(path.join(repo, 'locks')).length === 1,
+    );
     const started = Date.now();
     const out = pod.backupRun(shop(), place);
     expect(out.result).toMatchObject({ outcome: 'Failed', reason: 'VaultLocked', lockWaited: true });
@@ -99,7 +117,9 @@ test('a vault locked exclusively by a live restic: a bounded wait, then VaultLoc
     // restic waits in a read of the pipe, where no signal reaches it: an end of input lets it see the stop.
     try {
       fs.closeSync(fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK));
-    } catch { /* no reader left: restic has already gone */ }
+    } catch {
+      /* no reader left: restic has already gone */
+    }
     await closed;
   }
   expect(fs.readdirSync(path.join(repo, 'locks'))).toEqual([]);

@@ -18,7 +18,9 @@ let vault: string;
 const repo = () => path.join(vault, 'shops');
 const settings = { ...DEFAULT_VAULT_RUN_SETTINGS, retentionFloorDays: 0, lockWait: '1m' };
 
-beforeAll(() => { resticBinary(); });
+beforeAll(() => {
+  resticBinary();
+});
 beforeEach(() => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'mall-backup-signals-'));
   data = path.join(work, 'data');
@@ -30,7 +32,13 @@ afterEach(() => fs.rmSync(work, { recursive: true, force: true }));
 function shop(): pod.Shop {
   fs.mkdirSync(path.join(data, 'bakery-data'), { recursive: true });
   for (let i = 0; i < 20; i++) fs.writeFileSync(path.join(data, 'bakery-data', `${i}.txt`), `order ${i}\n`);
-  return { name: 'bakery', namespace: 'mall-shops', spec: { retention: { keepLast: 1 } }, claims: ['bakery-data'], props: { vaultSettings: settings } };
+  return {
+    name: 'bakery',
+    namespace: 'mall-shops',
+    spec: { retention: { keepLast: 1 } },
+    claims: ['bakery-data'],
+    props: { vaultSettings: settings },
+  };
 }
 
 /**
@@ -43,7 +51,9 @@ function holdAt(phase: string): { bin: string; held: string; calls: string } {
   const held = path.join(work, 'held');
   const calls = path.join(work, 'calls');
   fs.mkdirSync(bin);
-  fs.writeFileSync(path.join(bin, 'restic'), `#!/bin/sh
+  fs.writeFileSync(
+    path.join(bin, 'restic'),
+    `#!/bin/sh
 echo "$*" >>'${calls}'
 case " $* " in
   *' ${phase} '*)
@@ -56,7 +66,9 @@ case " $* " in
     fi ;;
 esac
 exec '${resticBinary()}' "$@"
-`, { mode: 0o755 });
+`,
+    { mode: 0o755 },
+  );
   return { bin, held, calls };
 }
 
@@ -74,32 +86,40 @@ const phases: [string, string, object][] = [
   // The held backup and forget run to their end (the stand-in let them): the run says what they did.
   ['backup', 'backup', { outcome: 'Completed', reason: 'Interrupted', retention: 'skipped' }],
   ['the retention dry run', '--dry-run', { outcome: 'Completed', reason: 'Interrupted', retention: 'skipped' }],
-  ['forget', 'forget --retry-lock', { outcome: 'Completed', reason: 'BackupSucceeded', retention: 'applied', removed: 1 }],
+  [
+    'forget',
+    'forget --retry-lock',
+    { outcome: 'Completed', reason: 'BackupSucceeded', retention: 'applied', removed: 1 },
+  ],
 ];
 
-test.each(phases)('SIGTERM at %s: the run stops there, no later restic call, no lock, the vault clean', async (_name, phase, expected) => {
-  const s = shop();
-  const place = { data, vault, work };
-  pod.initVault(s, place);
-  const first = pod.backupRun(s, place);
-  expect(first.result).toMatchObject({ outcome: 'Completed' });
-  const hold = holdAt(phase);
-  const run = pod.startBackup(s, { ...place, pathPrefix: [hold.bin] });
-  await until(`the run to reach ${phase}`, () => fs.existsSync(hold.held));
-  process.kill(run.child.pid!, 'SIGTERM');
-  const out = await run.done;
-  expect(out.result).toMatchObject(expected);
-  // The held call was the last one: nothing started after the stop.
-  const calls = fs.readFileSync(hold.calls, 'utf8').trim().split('\n');
-  expect(` ${calls[calls.length - 1]} `).toContain(` ${phase} `);
-  const ids = pod.snapshots(repo(), work).map((x) => x.id);
-  if (out.result!.retention !== 'applied') expect(ids).toContain(first.result!.snapshot);
-  if (out.result!.outcome === 'Failed') expect(ids).toEqual([first.result!.snapshot]);
-  else expect(ids).toContain(out.result!.snapshot);
-  expect(fs.readdirSync(path.join(repo(), 'locks'))).toEqual([]);
-  const check = pod.restic(repo(), work, ['check', '--no-lock']);
-  expect(check.status).toBe(0);
-}, 60_000);
+test.each(phases)(
+  'SIGTERM at %s: the run stops there, no later restic call, no lock, the vault clean',
+  async (_name, phase, expected) => {
+    const s = shop();
+    const place = { data, vault, work };
+    pod.initVault(s, place);
+    const first = pod.backupRun(s, place);
+    expect(first.result).toMatchObject({ outcome: 'Completed' });
+    const hold = holdAt(phase);
+    const run = pod.startBackup(s, { ...place, pathPrefix: [hold.bin] });
+    await until(`the run to reach ${phase}`, () => fs.existsSync(hold.held));
+    process.kill(run.child.pid!, 'SIGTERM');
+    const out = await run.done;
+    expect(out.result).toMatchObject(expected);
+    // The held call was the last one: nothing started after the stop.
+    const calls = fs.readFileSync(hold.calls, 'utf8').trim().split('\n');
+    expect(` ${calls[calls.length - 1]} `).toContain(` ${phase} `);
+    const ids = pod.snapshots(repo(), work).map((x) => x.id);
+    if (out.result!.retention !== 'applied') expect(ids).toContain(first.result!.snapshot);
+    if (out.result!.outcome === 'Failed') expect(ids).toEqual([first.result!.snapshot]);
+    else expect(ids).toContain(out.result!.snapshot);
+    expect(fs.readdirSync(path.join(repo(), 'locks'))).toEqual([]);
+    const check = pod.restic(repo(), work, ['check', '--no-lock']);
+    expect(check.status).toBe(0);
+  },
+  60_000,
+);
 
 test('SIGTERM while waiting for the vault to be created: Interrupted, not "no repository"', async () => {
   const s = shop();

@@ -3,7 +3,12 @@ import { validateBackupSpec } from '../lib/permits/backup-validation';
 import { cronScheduleOf } from '../lib/run/backup-job';
 import { clockOf, effectiveSchedule, identityHash, minuteInWindow, parseWindow } from '../lib/permits/schedule-window';
 
-const spec = (backupTime: string) => ({ shopName: 'bakery', backupTime, vaultLocation: 's3:https://s3.amazonaws.com/vault/bakery', vaultCredentialsSecret: 'bakery-vault' });
+const spec = (backupTime: string) => ({
+  shopName: 'bakery',
+  backupTime,
+  vaultLocation: 's3:https://s3.amazonaws.com/vault/bakery',
+  vaultCredentialsSecret: 'bakery-vault',
+});
 
 describe('window syntax', () => {
   test.each([
@@ -23,7 +28,9 @@ describe('window syntax', () => {
   test('synth-time validation accepts windows and names the field, the value and the forms for a bad one', () => {
     expect(validateBackupSpec(spec('22:00-04:00'))).toEqual([]);
     expect(validateBackupSpec(spec('22:00-4:00'))).toEqual([
-      expect.stringMatching(/^spec\.backupTime "22:00-4:00" is not valid: use .* or a window "HH:MM-HH:MM" \(e\.g\. "01:00-05:00": one stable minute inside it\)$/),
+      expect.stringMatching(
+        /^spec\.backupTime "22:00-4:00" is not valid: use .* or a window "HH:MM-HH:MM" \(e\.g\. "01:00-05:00": one stable minute inside it\)$/,
+      ),
     ]);
   });
 });
@@ -32,21 +39,27 @@ describe('the minute a Backup gets', () => {
   test('is SHA-256 of "<namespace>/<name>", as any other SHA-256 implementation computes it', () => {
     for (const name of ['bakery', 'florist-42', 'ünïcode-shop']) {
       // coreutils' sha256sum, a second implementation of the standard beside Node's OpenSSL.
-      const hex = /^([0-9a-f]{64})\s/.exec(execFileSync('sha256sum', [], { input: `mall-shops/${name}` }).toString())![1];
+      const hex = /^([0-9a-f]{64})\s/.exec(
+        execFileSync('sha256sum', [], { input: `mall-shops/${name}` }).toString(),
+      )![1];
       expect(identityHash({ namespace: 'mall-shops', name })).toBe(parseInt(hex.slice(0, 12), 16));
     }
   });
 
   test('never changes: these minutes are part of the API (a change moves every windowed Backup)', () => {
     const window = parseWindow('01:00-05:00')!;
-    const pinned = ['bakery', 'florist', 'pharmacy', 'shoes'].map((name) => clockOf(minuteInWindow(window, { namespace: 'mall-shops', name })));
+    const pinned = ['bakery', 'florist', 'pharmacy', 'shoes'].map((name) =>
+      clockOf(minuteInWindow(window, { namespace: 'mall-shops', name })),
+    );
     expect(pinned).toEqual(PINNED_MINUTES);
   });
 
   test('depends on namespace and name only: the same across calls, different for a different namespace', () => {
     const a = effectiveSchedule('01:00-05:00', { namespace: 'a', name: 'shop' });
     expect(effectiveSchedule('01:00-05:00', { namespace: 'a', name: 'shop' })).toBe(a);
-    const others = ['b', 'c', 'd', 'e', 'f'].map((namespace) => effectiveSchedule('01:00-05:00', { namespace, name: 'shop' }));
+    const others = ['b', 'c', 'd', 'e', 'f'].map((namespace) =>
+      effectiveSchedule('01:00-05:00', { namespace, name: 'shop' }),
+    );
     expect(new Set([a, ...others]).size).toBeGreaterThan(1);
   });
 
@@ -65,7 +78,8 @@ describe('the minute a Backup gets', () => {
   test('spreads 10 000 Backups near-uniformly over a 4-hour window (max/mean per minute below 1.7)', () => {
     const window = parseWindow('01:00-05:00')!;
     const perMinute = new Array<number>(window.length).fill(0);
-    for (let i = 0; i < 10_000; i++) perMinute[minuteInWindow(window, { namespace: 'mall-shops', name: `shop-${i}` }) - window.start]++;
+    for (let i = 0; i < 10_000; i++)
+      perMinute[minuteInWindow(window, { namespace: 'mall-shops', name: `shop-${i}` }) - window.start]++;
     const mean = 10_000 / window.length;
     // An independent uniform choice per Backup: the busiest of 240 minutes is about 1.5× the mean (1.58 for these names).
     expect(Math.max(...perMinute) / mean).toBeLessThan(1.7);

@@ -10,16 +10,26 @@ import * as path from 'node:path';
 const ROOT = path.join(__dirname, '..');
 const SUPPORT = path.join(__dirname, 'support', 'temp-folder.js');
 let tmp: string;
-beforeEach(() => { tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mall-backup-tmpcheck-')); });
+beforeEach(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mall-backup-tmpcheck-'));
+});
 afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 /** Runs the global setup and teardown in a process of their own, with `tmp` as its temp folder. */
-const setupAndTeardown = () => spawnSync(process.execPath, ['-e',
-  `const t = require(${JSON.stringify(SUPPORT)}); t.setup(); console.log(process.env.MALL_BACKUP_TEST_TMPDIR); t.teardown();`,
-], { encoding: 'utf8', env: { ...process.env, TMPDIR: tmp } });
+const setupAndTeardown = () =>
+  spawnSync(
+    process.execPath,
+    [
+      '-e',
+      `const t = require(${JSON.stringify(SUPPORT)}); t.setup(); console.log(process.env.MALL_BACKUP_TEST_TMPDIR); t.teardown();`,
+    ],
+    { encoding: 'utf8', env: { ...process.env, TMPDIR: tmp } },
+  );
 
 test('a run removes the folders of earlier runs whose process is gone, keeps live ones and anything else', () => {
-  const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+  const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], {
+    encoding: 'utf8',
+  }).stdout;
   const stale = path.join(tmp, `mall-backup-test-${dead}-AbC123`);
   fs.mkdirSync(path.join(stale, 'cdk8s.outdir.x'), { recursive: true });
   const live = path.join(tmp, `mall-backup-test-${process.pid}-XyZ789`);
@@ -33,9 +43,20 @@ test('a run removes the folders of earlier runs whose process is gone, keeps liv
 });
 
 test('jest stopped with Ctrl-C leaves its folder; the next run removes it, and jest keeps no cache there', async () => {
-  const jest = spawn(process.execPath, [path.join(ROOT, 'node_modules', 'jest', 'bin', 'jest.js'), '--selectProjects', 'unit', '__tests__/output-folder.test.ts'], {
-    cwd: ROOT, env: { ...process.env, TMPDIR: tmp }, stdio: 'ignore',
-  });
+  const jest = spawn(
+    process.execPath,
+    [
+      path.join(ROOT, 'node_modules', 'jest', 'bin', 'jest.js'),
+      '--selectProjects',
+      'unit',
+      '__tests__/output-folder.test.ts',
+    ],
+    {
+      cwd: ROOT,
+      env: { ...process.env, TMPDIR: tmp },
+      stdio: 'ignore',
+    },
+  );
   try {
     const deadline = Date.now() + 60_000;
     const ours = () => fs.readdirSync(tmp).filter((n) => n.startsWith('mall-backup-test-'));

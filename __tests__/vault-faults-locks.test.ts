@@ -8,26 +8,42 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as pod from './support/backup-pod';
 import { resticBinary } from './support/restic';
-import { bigShop, checkClean, here, hostTool, locks, place, quick, repo, shop, until, useFaultFolders } from './support/vault-faults';
+import {
+  bigShop,
+  checkClean,
+  here,
+  hostTool,
+  locks,
+  place,
+  quick,
+  repo,
+  shop,
+  until,
+  useFaultFolders,
+} from './support/vault-faults';
 
 useFaultFolders();
 
 /** The processes in a process group (the container's processes), from /proc. */
 function processGroup(pgid: number): number[] {
-  return fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).filter((d) => {
-    try {
-      return Number(fs.readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1].split(' ')[2]) === pgid;
-    } catch {
-      return false;
-    }
-  }).map(Number);
+  return fs
+    .readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        return Number(fs.readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1].split(' ')[2]) === pgid;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
 }
 
 test('SIGTERM mid-backup: restic stops on SIGINT, removes its lock, the vault checks clean', async () => {
   const s = bigShop('bakery');
   pod.initVault(s, place());
   const run = pod.startBackup(s, place());
-  await until('the backup\'s lock', () => locks().length > 0);
+  await until("the backup's lock", () => locks().length > 0);
   process.kill(run.child.pid!, 'SIGTERM');
   const out = await run.done;
   expect(out.result).toMatchObject({ outcome: 'Failed', reason: 'Interrupted' });
@@ -40,10 +56,13 @@ test('SIGTERM mid-retention (forget waiting on a lock): stopped cleanly, the new
   pod.initVault(s, place());
   expect(pod.backupRun(s, place()).result?.outcome).toBe('Completed');
   // A live non-exclusive lock (a backup reading a pipe that stays open) makes this run's forget wait.
-  const holder = require('node:child_process').spawn(resticBinary(), ['backup', '--stdin', '--stdin-filename', 'x'], { env: pod.resticEnv(repo(), here.work), stdio: ['pipe', 'ignore', 'ignore'] });
-  await until('the holder\'s lock', () => locks().length === 1);
+  const holder = require('node:child_process').spawn(resticBinary(), ['backup', '--stdin', '--stdin-filename', 'x'], {
+    env: pod.resticEnv(repo(), here.work),
+    stdio: ['pipe', 'ignore', 'ignore'],
+  });
+  await until("the holder's lock", () => locks().length === 1);
   const run = pod.startBackup({ ...s, props: { vaultSettings: { ...quick, lockWait: '1m' } } }, place());
-  await until('the run\'s forget', () => fs.existsSync(path.join(run.scratch, 'state', 'forget.err')));
+  await until("the run's forget", () => fs.existsSync(path.join(run.scratch, 'state', 'forget.err')));
   process.kill(run.child.pid!, 'SIGTERM');
   const out = await run.done;
   expect(out.result).toMatchObject({ outcome: 'Completed', reason: 'Interrupted', retention: 'skipped' });
@@ -53,13 +72,13 @@ test('SIGTERM mid-retention (forget waiting on a lock): stopped cleanly, the new
   expect(pod.snapshots(repo(), here.work).map((x) => x.id)).toContain(out.result!.snapshot);
 }, 60_000);
 
-test('kill -9 mid-backup: the next run succeeds by itself; the dead pod\'s lock only defers retention', async () => {
+test("kill -9 mid-backup: the next run succeeds by itself; the dead pod's lock only defers retention", async () => {
   const s = bigShop('bakery');
   pod.initVault(s, place());
   const first = pod.backupRun(s, place());
   expect(first.result?.outcome).toBe('Completed');
   const run = pod.startBackup(s, place());
-  await until('the backup\'s lock', () => locks().length > 0);
+  await until("the backup's lock", () => locks().length > 0);
   // The kubelet's SIGKILL: the whole container at once, nothing cleans up.
   process.kill(-run.child.pid!, 'SIGKILL');
   await run.done;
@@ -78,11 +97,19 @@ test('a live lock is waited for, then retention is deferred (the snapshot stays,
   const s = shop('bakery');
   pod.initVault(s, place());
   expect(pod.backupRun(s, place()).result?.outcome).toBe('Completed');
-  const holder = require('node:child_process').spawn(resticBinary(), ['backup', '--stdin', '--stdin-filename', 'x'], { env: pod.resticEnv(repo(), here.work), stdio: ['pipe', 'ignore', 'ignore'] });
+  const holder = require('node:child_process').spawn(resticBinary(), ['backup', '--stdin', '--stdin-filename', 'x'], {
+    env: pod.resticEnv(repo(), here.work),
+    stdio: ['pipe', 'ignore', 'ignore'],
+  });
   try {
-    await until('the holder\'s lock', () => locks().length === 1);
+    await until("the holder's lock", () => locks().length === 1);
     const out = pod.backupRun(s, place());
-    expect(out.result).toMatchObject({ outcome: 'Completed', reason: 'RetentionDeferred', retention: 'deferred', lockWaited: true });
+    expect(out.result).toMatchObject({
+      outcome: 'Completed',
+      reason: 'RetentionDeferred',
+      retention: 'deferred',
+      lockWaited: true,
+    });
     expect(out.result!.message).toMatch(/locked for 2s/);
   } finally {
     holder.stdin.end('done\n');
@@ -93,7 +120,11 @@ test('a live lock is waited for, then retention is deferred (the snapshot stays,
 test('4 first runs on a fresh vault wait for the one init Job: one config, one key, every snapshot restorable', async () => {
   const shops = ['bakery', 'florist', 'grocer', 'tailor'].map((n) => shop(n));
   const runs = shops.map((s) => pod.startBackup(s, place()));
-  await Promise.all(runs.map((r) => until('the run to wait for the vault', () => fs.existsSync(path.join(r.scratch, 'state', 'config.err')))));
+  await Promise.all(
+    runs.map((r) =>
+      until('the run to wait for the vault', () => fs.existsSync(path.join(r.scratch, 'state', 'config.err'))),
+    ),
+  );
   expect(fs.existsSync(path.join(repo(), 'config'))).toBe(false);
   pod.initVault(shops[0], place());
   const outs = await Promise.all(runs.map((r) => r.done));
@@ -110,7 +141,8 @@ test('4 first runs on a fresh vault wait for the one init Job: one config, one k
 test('the cluster floor keeps young snapshots whatever keepLast says', () => {
   const s = shop('bakery', { props: { vaultSettings: { ...quick, retentionFloorDays: 7 } } });
   pod.initVault(s, place());
-  for (let i = 0; i < 3; i++) expect(pod.backupRun(s, place()).result).toMatchObject({ outcome: 'Completed', removed: 0 });
+  for (let i = 0; i < 3; i++)
+    expect(pod.backupRun(s, place()).result).toMatchObject({ outcome: 'Completed', removed: 0 });
   expect(pod.snapshots(repo(), here.work)).toHaveLength(3);
 });
 
@@ -136,7 +168,10 @@ describe('clear causes', () => {
     fs.mkdirSync(seed);
     pod.initVault(s, place({ vault: seed }));
     const mountFull = 'mount -t tmpfs -o size=4m tmpfs "$0" && cp -a "$1"/. "$0"/ && shift && exec "$@"';
-    const out = pod.backupRun(s, place({ wrap: [hostTool('unshare'), '--mount', '/bin/sh', '-c', mountFull, here.vault, seed] }));
+    const out = pod.backupRun(
+      s,
+      place({ wrap: [hostTool('unshare'), '--mount', '/bin/sh', '-c', mountFull, here.vault, seed] }),
+    );
     expect(out.result).toMatchObject({ outcome: 'Failed', reason: 'VaultFull' });
     expect(out.message).not.toMatch(/goroutine|\.go:\d+/);
   });
@@ -152,8 +187,11 @@ test('maintenance gives back what retention forgot; one killed (kill -9) while h
     for (let i = 0; i < 2; i++) fs.writeFileSync(path.join(photos, `${i}.bin`), crypto.randomBytes(8 << 20));
     expect(pod.backupRun(s, place()).result).toMatchObject({ outcome: 'Completed' });
   };
-  const packBytes = () => (fs.readdirSync(path.join(repo(), 'data'), { recursive: true }) as string[])
-    .map((f) => fs.statSync(path.join(repo(), 'data', f))).filter((st) => st.isFile()).reduce((sum, st) => sum + st.size, 0);
+  const packBytes = () =>
+    (fs.readdirSync(path.join(repo(), 'data'), { recursive: true }) as string[])
+      .map((f) => fs.statSync(path.join(repo(), 'data', f)))
+      .filter((st) => st.isFile())
+      .reduce((sum, st) => sum + st.size, 0);
   pod.initVault(s, place());
   night();
   night();
@@ -165,7 +203,7 @@ test('maintenance gives back what retention forgot; one killed (kill -9) while h
 
   night();
   const killed = pod.startMaintenance(s, place());
-  await until('the maintenance\'s lock', () => locks().length > 0);
+  await until("the maintenance's lock", () => locks().length > 0);
   const group = processGroup(killed.child.pid!);
   process.kill(-killed.child.pid!, 'SIGKILL');
   await killed.done;

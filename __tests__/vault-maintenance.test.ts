@@ -15,7 +15,9 @@ let vault: string;
 const repo = () => path.join(vault, 'shops');
 const settings = { ...DEFAULT_VAULT_RUN_SETTINGS, retentionFloorDays: 0, lockWait: '2s' };
 
-beforeAll(() => { resticBinary(); });
+beforeAll(() => {
+  resticBinary();
+});
 beforeEach(() => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'mall-backup-maintenance-'));
   data = path.join(work, 'data');
@@ -25,7 +27,13 @@ beforeEach(() => {
 });
 afterEach(() => fs.rmSync(work, { recursive: true, force: true }));
 
-const shop: pod.Shop = { name: 'bakery', namespace: 'mall-shops', spec: { retention: { keepLast: 1 } }, claims: ['bakery-data'], props: { vaultSettings: settings } };
+const shop: pod.Shop = {
+  name: 'bakery',
+  namespace: 'mall-shops',
+  spec: { retention: { keepLast: 1 } },
+  claims: ['bakery-data'],
+  props: { vaultSettings: settings },
+};
 
 /** Two runs with different data: the second's retention forgets the first, leaving data for prune. */
 function vaultWithGarbage(): void {
@@ -47,7 +55,10 @@ async function until(what: string, condition: () => boolean, timeoutMs = 20_000)
 
 test('maintenance prunes what retention forgot and checks the vault', async () => {
   vaultWithGarbage();
-  const packs = () => (fs.readdirSync(path.join(repo(), 'data'), { recursive: true }) as string[]).filter((f) => /^[0-9a-f]{64}$/.test(path.basename(f))).length;
+  const packs = () =>
+    (fs.readdirSync(path.join(repo(), 'data'), { recursive: true }) as string[]).filter((f) =>
+      /^[0-9a-f]{64}$/.test(path.basename(f)),
+    ).length;
   const before = packs();
   const out = await pod.startMaintenance(shop, { data, vault, work }).done;
   expect(out.status).toBe(0);
@@ -55,25 +66,37 @@ test('maintenance prunes what retention forgot and checks the vault', async () =
   expect(fs.readdirSync(path.join(repo(), 'locks'))).toEqual([]);
 }, 60_000);
 
-test.each(['unlock', 'prune'])('SIGTERM at %s: maintenance stops there, no later step, no lock left', async (phase) => {
-  vaultWithGarbage();
-  // A stand-in restic holds the step until the pod's signal reaches it, then runs the real one (see run-signals).
-  const bin = path.join(work, 'hold-bin');
-  const held = path.join(work, 'held');
-  const calls = path.join(work, 'calls');
-  fs.mkdirSync(bin);
-  fs.writeFileSync(path.join(bin, 'restic'), `#!/bin/sh
+test.each(['unlock', 'prune'])(
+  'SIGTERM at %s: maintenance stops there, no later step, no lock left',
+  async (phase) => {
+    vaultWithGarbage();
+    // A stand-in restic holds the step until the pod's signal reaches it, then runs the real one (see run-signals).
+    const bin = path.join(work, 'hold-bin');
+    const held = path.join(work, 'held');
+    const calls = path.join(work, 'calls');
+    fs.mkdirSync(bin);
+    fs.writeFileSync(
+      path.join(bin, 'restic'),
+      `#!/bin/sh
 echo "$*" >>'${calls}'
 if [ "$1" = '${phase}' ]; then got=; trap 'got=1' INT TERM; : >'${held}'; while [ -z "$got" ]; do sleep 0.02; done; trap - INT TERM; fi
 exec '${resticBinary()}' "$@"
-`, { mode: 0o755 });
-  const run = pod.startMaintenance(shop, { data, vault, work, pathPrefix: [bin] });
-  await until(`maintenance to reach ${phase}`, () => fs.existsSync(held));
-  process.kill(run.child.pid!, 'SIGTERM');
-  const out = await run.done;
-  expect(out.status).not.toBe(0);
-  const steps = fs.readFileSync(calls, 'utf8').trim().split('\n').map((l) => l.split(' ')[0]);
-  expect(steps[steps.length - 1]).toBe(phase);
-  expect(fs.readdirSync(path.join(repo(), 'locks'))).toEqual([]);
-  expect(pod.restic(repo(), work, ['check', '--no-lock']).status).toBe(0);
-}, 60_000);
+`,
+      { mode: 0o755 },
+    );
+    const run = pod.startMaintenance(shop, { data, vault, work, pathPrefix: [bin] });
+    await until(`maintenance to reach ${phase}`, () => fs.existsSync(held));
+    process.kill(run.child.pid!, 'SIGTERM');
+    const out = await run.done;
+    expect(out.status).not.toBe(0);
+    const steps = fs
+      .readFileSync(calls, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' ')[0]);
+    expect(steps[steps.length - 1]).toBe(phase);
+    expect(fs.readdirSync(path.join(repo(), 'locks'))).toEqual([]);
+    expect(pod.restic(repo(), work, ['check', '--no-lock']).status).toBe(0);
+  },
+  60_000,
+);

@@ -29,29 +29,59 @@ function verify(subset = '100%'): { status: number | null; report: string; log: 
   const tmp = fs.mkdtempSync(path.join(work, 'tmp-'));
   const log = path.join(tmp, 'termination-log');
   const r = spawnSync('/bin/sh', ['-c', VERIFY_SCRIPT, 'mall-verify'], {
-    env: { ...env, TMPDIR: tmp, TERMINATION_LOG: log, READ_DATA_SUBSET: subset, SHOP_NAME: 'bakery', BACKUP_REF: 'shops/bakery', LOCK_WAIT: '5s' },
+    env: {
+      ...env,
+      TMPDIR: tmp,
+      TERMINATION_LOG: log,
+      READ_DATA_SUBSET: subset,
+      SHOP_NAME: 'bakery',
+      BACKUP_REF: 'shops/bakery',
+      LOCK_WAIT: '5s',
+    },
     encoding: 'utf8',
   });
-  return { status: r.status, report: fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : '', log: `${r.stdout}${r.stderr}` };
+  return {
+    status: r.status,
+    report: fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : '',
+    log: `${r.stdout}${r.stderr}`,
+  };
 }
 
 beforeAll(() => {
   restic = resticForRestore();
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'mall-backup-verify-'));
   env = {
-    PATH: `${restic.dir}:/usr/bin:/bin`, HOME: work, RESTIC_PASSWORD: PASSWORD,
-    RESTIC_REPOSITORY: path.join(work, 'vault'), RESTIC_CACHE_DIR: path.join(work, 'cache'),
+    PATH: `${restic.dir}:/usr/bin:/bin`,
+    HOME: work,
+    RESTIC_PASSWORD: PASSWORD,
+    RESTIC_REPOSITORY: path.join(work, 'vault'),
+    RESTIC_CACHE_DIR: path.join(work, 'cache'),
   };
   const data = path.join(work, 'data', 'bakery-data');
   fs.mkdirSync(path.join(data, 'orders'), { recursive: true });
   // Random, so restic's compression leaves a pack file as big as the data and a flipped byte lands in data.
-  for (let i = 0; i < 20; i++) fs.writeFileSync(path.join(data, 'orders', `order-${i}.bin`), crypto.randomBytes(50_000));
+  for (let i = 0; i < 20; i++)
+    fs.writeFileSync(path.join(data, 'orders', `order-${i}.bin`), crypto.randomBytes(50_000));
   fs.writeFileSync(path.join(data, 'menu.txt'), 'bread, cake\n');
   expect(run(['init']).status).toBe(0);
   // Another Backup's newer snapshot in the same vault must not be the one test-restored.
-  expect(run(['backup', '--host', 'bakery', '--tag', 'shop=bakery', '--tag', 'backup=shops/bakery', path.join(work, 'data')]).status).toBe(0);
+  expect(
+    run(['backup', '--host', 'bakery', '--tag', 'shop=bakery', '--tag', 'backup=shops/bakery', path.join(work, 'data')])
+      .status,
+  ).toBe(0);
   fs.writeFileSync(path.join(work, 'other.txt'), 'not the bakery');
-  expect(run(['backup', '--host', 'florist', '--tag', 'shop=florist', '--tag', 'backup=shops/florist', path.join(work, 'other.txt')]).status).toBe(0);
+  expect(
+    run([
+      'backup',
+      '--host',
+      'florist',
+      '--tag',
+      'shop=florist',
+      '--tag',
+      'backup=shops/florist',
+      path.join(work, 'other.txt'),
+    ]).status,
+  ).toBe(0);
 });
 afterAll(() => {
   if (work) fs.rmSync(work, { recursive: true, force: true });
@@ -59,11 +89,16 @@ afterAll(() => {
 
 const job = (name: string, failed: boolean): KubeObject => ({
   metadata: { name },
-  status: { completionTime: failed ? undefined : '2026-11-25T03:10:00Z', conditions: [{ type: failed ? 'Failed' : 'Complete', status: 'True', lastTransitionTime: '2026-11-25T03:10:00Z' }] },
+  status: {
+    completionTime: failed ? undefined : '2026-11-25T03:10:00Z',
+    conditions: [{ type: failed ? 'Failed' : 'Complete', status: 'True', lastTransitionTime: '2026-11-25T03:10:00Z' }],
+  },
 });
 const pod = (jobName: string, message: string): KubeObject => ({
   metadata: { name: `${jobName}-x`, labels: { 'job-name': jobName } },
-  status: { containerStatuses: [{ state: { terminated: { exitCode: message.startsWith('verified') ? 0 : 1, message } } }] },
+  status: {
+    containerStatuses: [{ state: { terminated: { exitCode: message.startsWith('verified') ? 0 : 1, message } } }],
+  },
 });
 
 test('a sound vault: check passes, the newest snapshot of this Backup restores with matching content; Verified=True', () => {
@@ -73,12 +108,25 @@ test('a sound vault: check passes, the newest snapshot of this Backup restores w
   expect(report.verified).toMatchObject({ files: 21, bytes: 20 * 50_000 + 'bread, cake\n'.length });
   const snapshots = JSON.parse(run(['snapshots', '--json', '--host', 'bakery']).out);
   expect(snapshots[0].id.startsWith(report.verified!.snapshotID)).toBe(true);
-  const verdict = judgeVerification([job('verify-bakery-1', false)], [pod('verify-bakery-1', result.report)], undefined);
-  expect(verdict).toMatchObject({ condition: { type: 'Verified', status: 'True', reason: 'Verified' }, lastVerifiedSnapshotID: report.verified!.snapshotID, lastVerifiedTime: '2026-11-25T03:10:00Z', events: [] });
+  const verdict = judgeVerification(
+    [job('verify-bakery-1', false)],
+    [pod('verify-bakery-1', result.report)],
+    undefined,
+  );
+  expect(verdict).toMatchObject({
+    condition: { type: 'Verified', status: 'True', reason: 'Verified' },
+    lastVerifiedSnapshotID: report.verified!.snapshotID,
+    lastVerifiedTime: '2026-11-25T03:10:00Z',
+    events: [],
+  });
 });
 
 test('bytes flipped in one pack file: CheckFailed, Verified=False with a Warning, and no claim of a verified snapshot', () => {
-  const packs = fs.readdirSync(path.join(work, 'vault', 'data')).flatMap((d) => fs.readdirSync(path.join(work, 'vault', 'data', d)).map((f) => path.join(work, 'vault', 'data', d, f)));
+  const packs = fs
+    .readdirSync(path.join(work, 'vault', 'data'))
+    .flatMap((d) =>
+      fs.readdirSync(path.join(work, 'vault', 'data', d)).map((f) => path.join(work, 'vault', 'data', d, f)),
+    );
   const biggest = packs.sort((a, b) => fs.statSync(b).size - fs.statSync(a).size)[0];
   const bytes = fs.readFileSync(biggest);
   for (let i = 1000; i < 1016; i++) bytes[i] ^= 0xff;
@@ -86,29 +134,67 @@ test('bytes flipped in one pack file: CheckFailed, Verified=False with a Warning
 
   const result = verify();
   expect(result.status).toBe(1);
-  expect(result.report).toMatch(/^failed CheckFailed restic check found the vault damaged or unreadable \(read subset 100%; see the log above\)\n$/);
-  const previous = { type: 'Verified', status: 'True' as const, reason: 'Verified', message: '', lastTransitionTime: '2026-11-24T03:10:00Z' };
-  const verdict = judgeVerification([job('verify-bakery-1', false), { ...job('verify-bakery-2', true), status: { conditions: [{ type: 'Failed', status: 'True', lastTransitionTime: '2026-11-26T03:10:00Z' }] } }],
-    [pod('verify-bakery-1', 'verified 4bba301e 2026-11-25T02:30:00Z 21 1000012'), pod('verify-bakery-2', result.report)], previous);
-  expect(verdict.condition).toMatchObject({ status: 'False', reason: 'CheckFailed', message: expect.stringMatching(/^verify-bakery-2: restic check found the vault damaged/) });
+  expect(result.report).toMatch(
+    /^failed CheckFailed restic check found the vault damaged or unreadable \(read subset 100%; see the log above\)\n$/,
+  );
+  const previous = {
+    type: 'Verified',
+    status: 'True' as const,
+    reason: 'Verified',
+    message: '',
+    lastTransitionTime: '2026-11-24T03:10:00Z',
+  };
+  const verdict = judgeVerification(
+    [
+      job('verify-bakery-1', false),
+      {
+        ...job('verify-bakery-2', true),
+        status: { conditions: [{ type: 'Failed', status: 'True', lastTransitionTime: '2026-11-26T03:10:00Z' }] },
+      },
+    ],
+    [
+      pod('verify-bakery-1', 'verified 4bba301e 2026-11-25T02:30:00Z 21 1000012'),
+      pod('verify-bakery-2', result.report),
+    ],
+    previous,
+  );
+  expect(verdict.condition).toMatchObject({
+    status: 'False',
+    reason: 'CheckFailed',
+    message: expect.stringMatching(/^verify-bakery-2: restic check found the vault damaged/),
+  });
   expect(verdict.lastVerifiedSnapshotID).toBeUndefined();
   expect(verdict.events).toEqual([expect.objectContaining({ type: 'Warning', reason: 'CheckFailed' })]);
   // Already unverified for the same reason: no second Warning.
-  expect(judgeVerification([job('verify-bakery-2', true)], [pod('verify-bakery-2', result.report)], { ...previous, status: 'False', reason: 'CheckFailed' }).events).toEqual([]);
+  expect(
+    judgeVerification([job('verify-bakery-2', true)], [pod('verify-bakery-2', result.report)], {
+      ...previous,
+      status: 'False',
+      reason: 'CheckFailed',
+    }).events,
+  ).toEqual([]);
 });
 
-test('a damaged pack the check\'s subset skips is still caught: the test restore compares content with the snapshot', () => {
-  const damaged = fs.readdirSync(path.join(work, 'vault', 'data')).flatMap((d) => fs.readdirSync(path.join(work, 'vault', 'data', d)))
-    .map((f) => ({ f, size: fs.statSync(path.join(work, 'vault', 'data', f.slice(0, 2), f)).size })).sort((a, b) => b.size - a.size)[0].f;
+test("a damaged pack the check's subset skips is still caught: the test restore compares content with the snapshot", () => {
+  const damaged = fs
+    .readdirSync(path.join(work, 'vault', 'data'))
+    .flatMap((d) => fs.readdirSync(path.join(work, 'vault', 'data', d)))
+    .map((f) => ({ f, size: fs.statSync(path.join(work, 'vault', 'data', f.slice(0, 2), f)).size }))
+    .sort((a, b) => b.size - a.size)[0].f;
   // restic's n/t reads the packs whose ID's first byte is n-1 modulo t: pick the half without the damaged one.
   const subset = `${((parseInt(damaged.slice(0, 2), 16) + 1) % 2) + 1}/2`;
   const result = verify(subset);
   expect(result.status).toBe(1);
-  expect(result.report).toMatch(/^failed TestRestoreFailed the test restore of snapshot [0-9a-f]+ did not restore every file with the content the snapshot records/);
+  expect(result.report).toMatch(
+    /^failed TestRestoreFailed the test restore of snapshot [0-9a-f]+ did not restore every file with the content the snapshot records/,
+  );
 });
 
 test('a Job that finished without a report proves nothing; a reason the run never writes is not taken', () => {
-  expect(judgeVerification([job('verify-bakery-3', false)], [], undefined).condition).toMatchObject({ status: 'False', reason: 'VerificationFailed' });
+  expect(judgeVerification([job('verify-bakery-3', false)], [], undefined).condition).toMatchObject({
+    status: 'False',
+    reason: 'VerificationFailed',
+  });
   expect(parseVerifyReport('failed Mischief rm -rf /\n')).toEqual({});
   expect(judgeVerification([], [], undefined)).toEqual({ events: [] });
 });

@@ -27,24 +27,40 @@ const RBAC_KINDS = new Set(['Namespace', 'ServiceAccount', 'ClusterRole', 'Clust
 const dir = mkdtempSync(join(tmpdir(), 'mall-backup-bench-cluster-'));
 const auditLog = join(dir, 'audit.log');
 const cleanups: (() => Promise<void> | void)[] = [() => rmSync(dir, { recursive: true, force: true })];
-const cleanup = async () => { for (const f of cleanups.splice(0).reverse()) await f(); };
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void cleanup().then(() => process.exit(130)));
+const cleanup = async () => {
+  for (const f of cleanups.splice(0).reverse()) await f();
+};
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  process.once(signal, () => void cleanup().then(() => process.exit(130)));
 
 async function pool<T>(items: T[], inFlight: number, work: (item: T) => Promise<unknown>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: inFlight }, async () => { while (next < items.length) await work(items[next++]); }));
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (next < items.length) await work(items[next++]);
+    }),
+  );
 }
 
 const backup = (i: number) => ({
-  apiVersion: 'mall.example.com/v1alpha1', kind: 'Backup', metadata: { name: `shop-${i}` },
-  spec: { shopName: `shop-${i}`, backupTime: `${String(i % 24).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}`, vaultLocation: `pvc://vault/shop-${i}`, vaultCredentialsSecret: 'vault' },
+  apiVersion: 'mall.example.com/v1alpha1',
+  kind: 'Backup',
+  metadata: { name: `shop-${i}` },
+  spec: {
+    shopName: `shop-${i}`,
+    backupTime: `${String(i % 24).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}`,
+    vaultLocation: `pvc://vault/shop-${i}`,
+    vaultCredentialsSecret: 'vault',
+  },
 });
 
 async function file(api: Client, ns: string): Promise<void> {
   await api.ok('POST', '/api/v1/namespaces', { metadata: { name: ns } });
-  const claim = (name: string, labels?: Record<string, string>) => api.ok('POST', `/api/v1/namespaces/${ns}/persistentvolumeclaims`, {
-    metadata: { name, labels }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
-  });
+  const claim = (name: string, labels?: Record<string, string>) =>
+    api.ok('POST', `/api/v1/namespaces/${ns}/persistentvolumeclaims`, {
+      metadata: { name, labels },
+      spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+    });
   // Each shop's labelled claim and the vault claim: without them a Backup stays Pending and no CronJob is written.
   await claim('vault');
   await pool([...Array(N).keys()], 16, async (i) => {
@@ -58,16 +74,48 @@ async function floor(api: Client, ns: string): Promise<number> {
   const t0 = performance.now();
   await pool([...Array(N).keys()], 4, async (i) => {
     const b = backup(i);
-    await api.ok('PATCH', `/apis/batch/v1/namespaces/${ns}/cronjobs/backup-${b.metadata.name}?fieldManager=floor&force=true`, {
-      apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name: `backup-${b.metadata.name}` },
-      spec: { schedule: '30 2 * * *', timeZone: 'UTC', jobTemplate: { spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'restic', image: 'docker.io/restic/restic:0.16.4', command: ['/bin/sh', '-c', 'true'] }] } } } } },
-    }, 'application/apply-patch+yaml');
-    await api.ok('PATCH', `/apis/mall.example.com/v1alpha1/namespaces/${ns}/backups/${b.metadata.name}/status`, { status: { phase: 'Scheduled' } }, 'application/merge-patch+json');
+    await api.ok(
+      'PATCH',
+      `/apis/batch/v1/namespaces/${ns}/cronjobs/backup-${b.metadata.name}?fieldManager=floor&force=true`,
+      {
+        apiVersion: 'batch/v1',
+        kind: 'CronJob',
+        metadata: { name: `backup-${b.metadata.name}` },
+        spec: {
+          schedule: '30 2 * * *',
+          timeZone: 'UTC',
+          jobTemplate: {
+            spec: {
+              template: {
+                spec: {
+                  restartPolicy: 'Never',
+                  containers: [
+                    { name: 'restic', image: 'docker.io/restic/restic:0.16.4', command: ['/bin/sh', '-c', 'true'] },
+                  ],
+                },
+              },
+            },
+          },
+        },
+      },
+      'application/apply-patch+yaml',
+    );
+    await api.ok(
+      'PATCH',
+      `/apis/mall.example.com/v1alpha1/namespaces/${ns}/backups/${b.metadata.name}/status`,
+      { status: { phase: 'Scheduled' } },
+      'application/merge-patch+json',
+    );
   });
   return (performance.now() - t0) / 1000;
 }
 
-const operatorWrites = () => readFileSync(auditLog, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((e) => e.stage === 'ResponseComplete');
+const operatorWrites = () =>
+  readFileSync(auditLog, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l))
+    .filter((e) => e.stage === 'ResponseComplete');
 
 function kinds(entries: any[]): Record<string, number> {
   const byKind: Record<string, number> = {};
@@ -84,16 +132,35 @@ async function allHavePhase(api: Client, ns: string): Promise<boolean> {
 }
 
 async function main(): Promise<void> {
-  writeFileSync(join(dir, 'policy.json'), JSON.stringify({ apiVersion: 'audit.k8s.io/v1', kind: 'Policy', omitStages: ['RequestReceived'],
-    rules: [{ level: 'Metadata', users: [OPERATOR_USER], verbs: ['create', 'update', 'patch', 'delete'] }, { level: 'None' }] }));
+  writeFileSync(
+    join(dir, 'policy.json'),
+    JSON.stringify({
+      apiVersion: 'audit.k8s.io/v1',
+      kind: 'Policy',
+      omitStages: ['RequestReceived'],
+      rules: [
+        { level: 'Metadata', users: [OPERATOR_USER], verbs: ['create', 'update', 'patch', 'delete'] },
+        { level: 'None' },
+      ],
+    }),
+  );
   writeFileSync(auditLog, '');
-  const cluster = await start({ apiServerArgs: [`--audit-policy-file=${join(dir, 'policy.json')}`, `--audit-log-path=${auditLog}`], progress: (l) => process.stderr.write(`control plane: ${l}\n`) });
+  const cluster = await start({
+    apiServerArgs: [`--audit-policy-file=${join(dir, 'policy.json')}`, `--audit-log-path=${auditLog}`],
+    progress: (l) => process.stderr.write(`control plane: ${l}\n`),
+  });
   cleanups.push(() => cluster.stop());
   const api = client({ kubeconfig: cluster.kubeconfigPath });
   const kc = { kubeconfig: cluster.kubeconfigPath, bin: cluster.binDir };
   await kubectlOk(['apply', '-f', 'dist/00-backup-crd.yaml'], kc);
   await kubectlOk(['wait', '--for=condition=established', '--timeout=60s', 'crd/backups.mall.example.com'], kc);
-  await kubectlOk(['apply', '-f', '-'], { ...kc, input: manifest('dist/01-operator.yaml').filter((o) => RBAC_KINDS.has(o.kind)).map((o) => JSON.stringify(o)).join('\n') });
+  await kubectlOk(['apply', '-f', '-'], {
+    ...kc,
+    input: manifest('dist/01-operator.yaml')
+      .filter((o) => RBAC_KINDS.has(o.kind))
+      .map((o) => JSON.stringify(o))
+      .join('\n'),
+  });
 
   process.stderr.write(`filing ${N} Backups twice (floor, operator)\n`);
   await file(api, 'floor');
@@ -103,7 +170,11 @@ async function main(): Promise<void> {
   const login = await serviceAccountLogin('mall-backup-system', 'mall-backup-operator', 3600, cluster.kubeconfigPath);
   cleanups.push(() => rmSync(dirname(login.kubeconfig), { recursive: true, force: true }));
   const t0 = performance.now();
-  const op = new RealOperator(login.kubeconfig, 'bench', ['--namespaces=operator', '--leader-elect=false', '--log-level=info']);
+  const op = new RealOperator(login.kubeconfig, 'bench', [
+    '--namespaces=operator',
+    '--leader-elect=false',
+    '--log-level=info',
+  ]);
   cleanups.push(() => op.stop('SIGKILL'));
   await op.start();
   const startupSeconds = (performance.now() - t0) / 1000;
@@ -131,12 +202,28 @@ async function main(): Promise<void> {
     `| floor: bare client, SSA CronJob + status patch, 4 in flight | ${floorSeconds.toFixed(2)} s | 2 |`,
     `| operator (bundle, --workers 4 default, own ServiceAccount) from process start | ${syncSeconds.toFixed(2)} s | ${(synced.length / N).toFixed(2)} |`,
     '',
-    `- operator / floor: **${(syncSeconds / floorSeconds).toFixed(2)}×**; of the operator's wall, ${startupSeconds.toFixed(2)} s until its caches synced (process start, connect, LIST); operator CPU ${cpuSeconds.toFixed(1)} s (${(cpuSeconds / syncSeconds * 100).toFixed(0)}% of one core); peak RSS ${rssMiB.toFixed(0)} MiB`,
-    `- writes during the sync by kind: ${Object.entries(byKind).map(([k, v]) => `${k}: ${v}`).join(', ')}`,
-    `- steady state: ${steady} writes in ${STEADY_MS / 1000} s after every Backup had a phase${steady ? ` (${Object.entries(kinds(steadyWrites)).map(([k, v]) => `${k}: ${v}`).join(', ')})` : ''}`,
+    `- operator / floor: **${(syncSeconds / floorSeconds).toFixed(2)}×**; of the operator's wall, ${startupSeconds.toFixed(2)} s until its caches synced (process start, connect, LIST); operator CPU ${cpuSeconds.toFixed(1)} s (${((cpuSeconds / syncSeconds) * 100).toFixed(0)}% of one core); peak RSS ${rssMiB.toFixed(0)} MiB`,
+    `- writes during the sync by kind: ${Object.entries(byKind)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join(', ')}`,
+    `- steady state: ${steady} writes in ${STEADY_MS / 1000} s after every Backup had a phase${
+      steady
+        ? ` (${Object.entries(kinds(steadyWrites))
+            .map(([k, v]) => `${k}: ${v}`)
+            .join(', ')})`
+        : ''
+    }`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
-  if (!quick && !arg('backups')) writeFileSync(join(__dirname, 'RESULTS-cluster.md'), `# Benchmark on the real API server\n\nGenerated by \`npm run bench:cluster\`; machine shared and noisy, one run.\n\n${lines.join('\n')}\n`);
+  if (!quick && !arg('backups'))
+    writeFileSync(
+      join(__dirname, 'RESULTS-cluster.md'),
+      `# Benchmark on the real API server\n\nGenerated by \`npm run bench:cluster\`; machine shared and noisy, one run.\n\n${lines.join('\n')}\n`,
+    );
 }
 
-main().then(cleanup, async (e) => { process.stderr.write(`bench:cluster failed: ${e.stack ?? e}\n`); await cleanup(); process.exit(1); });
+main().then(cleanup, async (e) => {
+  process.stderr.write(`bench:cluster failed: ${e.stack ?? e}\n`);
+  await cleanup();
+  process.exit(1);
+});

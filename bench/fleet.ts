@@ -6,10 +6,27 @@ import type { FakeApiServer } from '../__tests__/support/fake-apiserver';
 export function fileShops(server: FakeApiServer, n: number): void {
   for (let i = 0; i < n; i++) {
     const ns = `mall-${i % 50}`;
-    server.put({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: `shop-${i}-data`, namespace: ns, labels: { 'mall.example.com/shop': `shop-${i}` } }, spec: { accessModes: ['ReadWriteOnce'] } });
     server.put({
-      apiVersion: 'mall.example.com/v1alpha1', kind: 'Backup', metadata: { name: `shop-${i}`, namespace: ns },
-      spec: { shopName: `shop-${i}`, backupTime: `${String(i % 24).padStart(2, '0')}:30`, timeZone: 'UTC', vaultLocation: `s3:https://s3.amazonaws.com/vault/shop-${i}`, vaultCredentialsSecret: 'vault', retention: { keepLast: 7 }, suspend: false, concurrencyPolicy: 'Forbid', backoffLimit: 2 },
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: `shop-${i}-data`, namespace: ns, labels: { 'mall.example.com/shop': `shop-${i}` } },
+      spec: { accessModes: ['ReadWriteOnce'] },
+    });
+    server.put({
+      apiVersion: 'mall.example.com/v1alpha1',
+      kind: 'Backup',
+      metadata: { name: `shop-${i}`, namespace: ns },
+      spec: {
+        shopName: `shop-${i}`,
+        backupTime: `${String(i % 24).padStart(2, '0')}:30`,
+        timeZone: 'UTC',
+        vaultLocation: `s3:https://s3.amazonaws.com/vault/shop-${i}`,
+        vaultCredentialsSecret: 'vault',
+        retention: { keepLast: 7 },
+        suspend: false,
+        concurrencyPolicy: 'Forbid',
+        backoffLimit: 2,
+      },
     });
   }
 }

@@ -23,11 +23,12 @@ const ROOT = path.join(__dirname, '..');
 const PARTS = ['synth', 'scale', 'operator', 'datapath'];
 const BENCH_COMMAND: CliCommand = {
   usage: 'npm run bench --',
-  summary: 'Measures synth, scale, the operator\'s initial sync and the backup data path (needs restic; kubectl is optional).\n'
-    + 'Full run: roughly 10 minutes on 2 cores (estimated from its parts) and up to ~3 GiB in the temp folder at\n'
-    + 'once (1 GiB of shop data and the repositories restic writes from it, each removed after its run); writes\n'
-    + 'bench/RESULTS.md. Quick run: about 1-2 minutes (60 s measured without the data path) and ~200 MiB; prints only.\n'
-    + 'Ctrl-C removes the scratch folder.',
+  summary:
+    "Measures synth, scale, the operator's initial sync and the backup data path (needs restic; kubectl is optional).\n" +
+    'Full run: roughly 10 minutes on 2 cores (estimated from its parts) and up to ~3 GiB in the temp folder at\n' +
+    'once (1 GiB of shop data and the repositories restic writes from it, each removed after its run); writes\n' +
+    'bench/RESULTS.md. Quick run: about 1-2 minutes (60 s measured without the data path) and ~200 MiB; prints only.\n' +
+    'Ctrl-C removes the scratch folder.',
   options: [
     { name: 'quick', description: 'fewer runs, sizes and data; does not write bench/RESULTS.md' },
     { name: 'only', value: PARTS.join(','), description: 'the parts to run', default: 'all' },
@@ -37,7 +38,10 @@ let parsed: Record<string, string | undefined> | undefined;
 try {
   parsed = parseCommandLine(BENCH_COMMAND, process.argv.slice(2), {});
   for (const part of (parsed?.only ?? '').split(',').filter(Boolean)) {
-    if (!PARTS.includes(part)) throw new UsageError(`--only ${JSON.stringify(part)} is not valid: use a comma-separated list of ${PARTS.join(', ')}`);
+    if (!PARTS.includes(part))
+      throw new UsageError(
+        `--only ${JSON.stringify(part)} is not valid: use a comma-separated list of ${PARTS.join(', ')}`,
+      );
   }
 } catch (error) {
   process.stderr.write(`bench refused: ${(error as Error).message}\n`);
@@ -51,10 +55,19 @@ const WORK = fs.mkdtempSync(path.join(os.tmpdir(), 'mall-backup-bench-'));
 const cleanUp = () => fs.rmSync(WORK, { recursive: true, force: true });
 process.on('exit', cleanUp);
 // The terminal sends Ctrl-C to the child processes too; once they are gone, the scratch folder goes.
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => { process.stderr.write(`bench: ${signal}, removing ${WORK}\n`); process.exit(130); });
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  process.on(signal, () => {
+    process.stderr.write(`bench: ${signal}, removing ${WORK}\n`);
+    process.exit(130);
+  });
 const report: string[] = [];
 
-interface Stats { median: number; min: number; max: number; runs: number }
+interface Stats {
+  median: number;
+  min: number;
+  max: number;
+  runs: number;
+}
 
 function stats(values: number[]): Stats {
   const sorted = [...values].sort((a, b) => a - b);
@@ -63,11 +76,17 @@ function stats(values: number[]): Stats {
   return { median, min: sorted[0], max: sorted[sorted.length - 1], runs: values.length };
 }
 
-const fmt = (s: Stats, unit = 's', scale = 1000) => `${(s.median / scale).toFixed(3)} ${unit} (${(s.min / scale).toFixed(3)}–${(s.max / scale).toFixed(3)})`;
+const fmt = (s: Stats, unit = 's', scale = 1000) =>
+  `${(s.median / scale).toFixed(3)} ${unit} (${(s.min / scale).toFixed(3)}–${(s.max / scale).toFixed(3)})`;
 
 function timeOnce(command: string, argv: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): number {
   const start = process.hrtime.bigint();
-  const run = spawnSync(command, argv, { cwd: options.cwd ?? ROOT, env: { ...process.env, ...options.env }, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  const run = spawnSync(command, argv, {
+    cwd: options.cwd ?? ROOT,
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+    encoding: 'utf8',
+  });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   if (run.signal) throw new Error(`${command} was stopped by ${run.signal}`);
   if (run.status !== 0) throw new Error(`${command} ${argv.join(' ')} failed: ${run.stderr}`);
@@ -98,22 +117,33 @@ function benchSynth(): void {
     fs.mkdirSync(path.dirname(path.join(kustomize, file)), { recursive: true });
     fs.copyFileSync(path.join(ROOT, 'dist', file), path.join(kustomize, file));
   }
-  fs.writeFileSync(path.join(kustomize, 'kustomization.yaml'), `resources:\n${resources.map((r) => `  - ${r}`).join('\n')}\n`);
+  fs.writeFileSync(
+    path.join(kustomize, 'kustomization.yaml'),
+    `resources:\n${resources.map((r) => `  - ${r}`).join('\n')}\n`,
+  );
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
   const results = sideBySide({
     'npm run synth': () => timeOnce(npm, ['run', '--silent', 'synth', '--', '--out', out('npm')]),
-    'sh scripts/synth.sh (what npm run synth runs: V8 startup snapshot)': () => timeOnce('sh', ['scripts/synth.sh', '--out', out('snapshot')]),
-    'node scripts/synth.js (esbuild bundle, no snapshot)': () => timeOnce(process.execPath, ['scripts/synth.js', '--out', out('node')]),
-    'npx cdk8s synth --no-check-upgrade': () => timeOnce('npx', ['cdk8s', 'synth', '--no-check-upgrade', '--output', out('cdk8s')]),
-    'ts-node main.ts (stock cdk8s runner)': () => timeOnce(path.join(ROOT, 'node_modules', '.bin', 'ts-node'), ['--compiler', 'typescript5', 'main.ts'], { env: { CDK8S_OUTDIR: out('tsnode') } }),
+    'sh scripts/synth.sh (what npm run synth runs: V8 startup snapshot)': () =>
+      timeOnce('sh', ['scripts/synth.sh', '--out', out('snapshot')]),
+    'node scripts/synth.js (esbuild bundle, no snapshot)': () =>
+      timeOnce(process.execPath, ['scripts/synth.js', '--out', out('node')]),
+    'npx cdk8s synth --no-check-upgrade': () =>
+      timeOnce('npx', ['cdk8s', 'synth', '--no-check-upgrade', '--output', out('cdk8s')]),
+    'ts-node main.ts (stock cdk8s runner)': () =>
+      timeOnce(path.join(ROOT, 'node_modules', '.bin', 'ts-node'), ['--compiler', 'typescript5', 'main.ts'], {
+        env: { CDK8S_OUTDIR: out('tsnode') },
+      }),
     'kubectl kustomize (same manifests)': () => timeOnce('kubectl', ['kustomize', kustomize]),
-    'floor: node loading cdk8s + cdk8s-plus-28 + constructs': () => timeOnce(process.execPath, ['-e', "require('cdk8s');require('cdk8s-plus-28');require('constructs')"]),
+    'floor: node loading cdk8s + cdk8s-plus-28 + constructs': () =>
+      timeOnce(process.execPath, ['-e', "require('cdk8s');require('cdk8s-plus-28');require('constructs')"]),
   });
   const m = (k: string) => results[k].median;
   const synth = m('npm run synth');
   const floor = m('floor: node loading cdk8s + cdk8s-plus-28 + constructs');
   section(`Synth, cold process (median of ${RUNS} runs after a warm-up, min–max)`, [
-    '| command | time |', '| --- | --- |',
+    '| command | time |',
+    '| --- | --- |',
     ...Object.entries(results).map(([k, s]) => `| ${k} | ${fmt(s)} |`),
     '',
     `- \`npm run synth\` / floor: **${(synth / floor).toFixed(2)}×** (target ≤ 2×); \`sh scripts/synth.sh\` / floor: **${(m('sh scripts/synth.sh (what npm run synth runs: V8 startup snapshot)') / floor).toFixed(2)}×**`,
@@ -127,8 +157,15 @@ function benchSynth(): void {
 async function benchScale(): Promise<void> {
   const bundle = path.join(WORK, 'scale-app.cjs');
   await require('esbuild').build({
-    entryPoints: [path.join(__dirname, 'scale-app.ts')], outfile: bundle, bundle: true, platform: 'node', target: 'node20', format: 'cjs',
-    logLevel: 'warning', external: ['cdk8s', 'constructs', 'cdk8s-plus-28', 'cdk8s-plus-28/*'], nodePaths: [path.join(ROOT, 'node_modules')],
+    entryPoints: [path.join(__dirname, 'scale-app.ts')],
+    outfile: bundle,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    logLevel: 'warning',
+    external: ['cdk8s', 'constructs', 'cdk8s-plus-28', 'cdk8s-plus-28/*'],
+    nodePaths: [path.join(ROOT, 'node_modules')],
   });
   const sizes = QUICK ? [10, 100, 1000] : [10, 100, 1000, 10000];
   const rows: string[] = [];
@@ -140,7 +177,11 @@ async function benchScale(): Promise<void> {
     const inner: number[] = [];
     const once = () => {
       const start = process.hrtime.bigint();
-      const run = spawnSync(process.execPath, [bundle, String(n), path.join(WORK, `scale-${n}`)], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, NODE_PATH: path.join(ROOT, 'node_modules') } });
+      const run = spawnSync(process.execPath, [bundle, String(n), path.join(WORK, `scale-${n}`)], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        env: { ...process.env, NODE_PATH: path.join(ROOT, 'node_modules') },
+      });
       if (run.signal) throw new Error(`the scale app was stopped by ${run.signal}`);
       if (run.status !== 0) throw new Error(run.stderr);
       const result = JSON.parse(run.stdout);
@@ -156,17 +197,24 @@ async function benchScale(): Promise<void> {
     const wall = stats(walls);
     base ??= { n, ms: stats(inner).median };
     const marginal = n === base.n ? '—' : `${((stats(inner).median - base.ms) / (n - base.n)).toFixed(3)} ms`;
-    rows.push(`| ${n} | ${fmt(wall)} | ${marginal} | ${stats(rss).median.toFixed(0)} MiB (max ${stats(rss).max.toFixed(0)}) |`);
+    rows.push(
+      `| ${n} | ${fmt(wall)} | ${marginal} | ${stats(rss).median.toFixed(0)} MiB (max ${stats(rss).max.toFixed(0)}) |`,
+    );
   }
   section(`Scale: synthesizing N Backups (median of ${RUNS} runs, 5 for 10 000)`, [
-    '| Backups | wall time | time per added Backup (vs 10) | peak RSS |', '| --- | --- | --- | --- |', ...rows, '',
+    '| Backups | wall time | time per added Backup (vs 10) | peak RSS |',
+    '| --- | --- | --- | --- |',
+    ...rows,
+    '',
     'Growth is linear when the time per added Backup stays flat as N grows. Target: 10 000 Backups ≤ 3 s and < 300 MiB.',
   ]);
 }
 
 /** The NODE_OPTIONS the synthesized Deployment gives the operator (its heap ceiling), so the bench runs it as deployed. */
 function deployedNodeOptions(): string {
-  const docs = YAML.parseAllDocuments(fs.readFileSync(path.join(ROOT, 'dist', '01-operator.yaml'), 'utf8')).map((d) => d.toJS());
+  const docs = YAML.parseAllDocuments(fs.readFileSync(path.join(ROOT, 'dist', '01-operator.yaml'), 'utf8')).map((d) =>
+    d.toJS(),
+  );
   const container = docs.find((d) => d?.kind === 'Deployment').spec.template.spec.containers[0];
   return container.env.find((e: { name: string }) => e.name === 'NODE_OPTIONS')?.value ?? '';
 }
@@ -185,10 +233,27 @@ async function benchOperator(): Promise<void> {
     const started = Date.now();
     // Each shop has its own vault: the operator creates its init Job, which this plays as completed.
     const vaultInits = new VaultInitController(server, 200);
-    const op = new OperatorProcess(server, 'bench', ['--log-level=info', '--workers=8', '--leader-elect=false', ...(process.env.BENCH_OPERATOR_ARGS ?? '').split(' ').filter(Boolean)], { NODE_OPTIONS: nodeOptions });
+    const op = new OperatorProcess(
+      server,
+      'bench',
+      [
+        '--log-level=info',
+        '--workers=8',
+        '--leader-elect=false',
+        ...(process.env.BENCH_OPERATOR_ARGS ?? '').split(' ').filter(Boolean),
+      ],
+      { NODE_OPTIONS: nodeOptions },
+    );
     await op.start();
     const pid = (op as any).child.pid as number;
-    await waitFor(`${n} Backups synced`, () => server.count('CronJob', (c) => c.metadata.labels?.['app.kubernetes.io/component'] === 'backup-run') === n && server.count('Backup', (b) => b.status?.phase === 'Scheduled') === n, 600_000, 200);
+    await waitFor(
+      `${n} Backups synced`,
+      () =>
+        server.count('CronJob', (c) => c.metadata.labels?.['app.kubernetes.io/component'] === 'backup-run') === n &&
+        server.count('Backup', (b) => b.status?.phase === 'Scheduled') === n,
+      600_000,
+      200,
+    );
     const wall = Date.now() - started;
     const requests = server.requests.slice(requestsBefore).filter((r) => !r.path.includes('/leases'));
     const reads = requests.filter((r) => r.method === 'GET').length;
@@ -200,13 +265,21 @@ async function benchOperator(): Promise<void> {
     await op.stop();
     vaultInits.stop();
     await server.stop();
-    rows.push(`| ${n} | ${(wall / 1000).toFixed(2)} s | ${(reads / n).toFixed(3)} | ${(writes / n).toFixed(3)} | ${rss.toFixed(0)} MiB | ${steadyWrites} in ${steadySeconds} s |`);
+    rows.push(
+      `| ${n} | ${(wall / 1000).toFixed(2)} s | ${(reads / n).toFixed(3)} | ${(writes / n).toFixed(3)} | ${rss.toFixed(0)} MiB | ${steadyWrites} in ${steadySeconds} s |`,
+    );
   }
-  section('Operator initial sync against the fake API server (cold start until every CronJob exists and every status is written; one run each)', [
-    '| Backups | wall time | reads per Backup | writes per Backup | operator peak RSS | writes at steady state |', '| --- | --- | --- | --- | --- | --- |', ...rows, '',
-    'Reads count list and watch requests (a watch is one request however many events it carries). Targets: 10 000 ≤ 15 s, ≤ 2 writes per Backup, RSS < 200 MiB, 0 steady-state writes.',
-    `The operator runs as the Deployment in dist/ runs it: \`NODE_OPTIONS=${nodeOptions}\` (half its default 256Mi memory limit), --workers=8.`,
-  ]);
+  section(
+    'Operator initial sync against the fake API server (cold start until every CronJob exists and every status is written; one run each)',
+    [
+      '| Backups | wall time | reads per Backup | writes per Backup | operator peak RSS | writes at steady state |',
+      '| --- | --- | --- | --- | --- | --- |',
+      ...rows,
+      '',
+      'Reads count list and watch requests (a watch is one request however many events it carries). Targets: 10 000 ≤ 15 s, ≤ 2 writes per Backup, RSS < 200 MiB, 0 steady-state writes.',
+      `The operator runs as the Deployment in dist/ runs it: \`NODE_OPTIONS=${nodeOptions}\` (half its default 256Mi memory limit), --workers=8.`,
+    ],
+  );
 }
 
 function benchDataPath(): void {
@@ -220,12 +293,25 @@ function benchDataPath(): void {
   }
   const chart = Testing.chart();
   new BackupCronJob(chart, 'c', {
-    backup: { name: 'bakery', namespace: 'mall-shops', uid: 'u' }, claims: ['data'],
-    spec: { shopName: 'bakery', backupTime: '02:30', vaultLocation: 'pvc://vault/repo', vaultCredentialsSecret: 'v', retention: { keepLast: 1 } } as never,
+    backup: { name: 'bakery', namespace: 'mall-shops', uid: 'u' },
+    claims: ['data'],
+    spec: {
+      shopName: 'bakery',
+      backupTime: '02:30',
+      vaultLocation: 'pvc://vault/repo',
+      vaultCredentialsSecret: 'v',
+      retention: { keepLast: 1 },
+    } as never,
   });
   const pod = chart.toJson()[0].spec.jobTemplate.spec.template.spec;
   const container = pod.containers[0];
-  const env = { PATH: process.env.PATH!, RESTIC_PASSWORD: 'bench', RESTIC_CACHE_DIR: path.join(WORK, 'cache'), TMPDIR: path.join(WORK, 'tmp'), HOME: path.join(WORK, 'tmp') };
+  const env = {
+    PATH: process.env.PATH!,
+    RESTIC_PASSWORD: 'bench',
+    RESTIC_CACHE_DIR: path.join(WORK, 'cache'),
+    TMPDIR: path.join(WORK, 'tmp'),
+    HOME: path.join(WORK, 'tmp'),
+  };
   fs.mkdirSync(env.TMPDIR, { recursive: true });
   // Each run's repository holds a full copy of the data: removed at once, so the disk holds at most one.
   const dropping = (repo: string, run: () => number) => {
@@ -244,43 +330,73 @@ function benchDataPath(): void {
     const repo = freshRepo('job');
     const jobEnv: Record<string, string> = { ...env };
     for (const e of container.env) jobEnv[e.name] = e.value;
-    Object.assign(jobEnv, { RESTIC_REPOSITORY: repo, RESTIC_CACHE_DIR: env.RESTIC_CACHE_DIR, TMPDIR: env.TMPDIR, HOME: env.HOME, TERMINATION_LOG: path.join(env.TMPDIR, 'termination') });
+    Object.assign(jobEnv, {
+      RESTIC_REPOSITORY: repo,
+      RESTIC_CACHE_DIR: env.RESTIC_CACHE_DIR,
+      TMPDIR: env.TMPDIR,
+      HOME: env.HOME,
+      TERMINATION_LOG: path.join(env.TMPDIR, 'termination'),
+    });
     const argv = container.command.map((a: string) => (a === '/data/data' ? shop : a));
     return dropping(repo, () => timeOnce(argv[0], argv.slice(1), { env: jobEnv }));
   };
   const plain = () => {
     const repo = freshRepo('plain');
-    return dropping(repo, () => timeOnce('restic', ['backup', '-q', '--host', 'bakery', shop], { env: { ...env, RESTIC_REPOSITORY: repo } }));
+    return dropping(repo, () =>
+      timeOnce('restic', ['backup', '-q', '--host', 'bakery', shop], { env: { ...env, RESTIC_REPOSITORY: repo } }),
+    );
   };
   const plainWithForget = () => {
     const repo = freshRepo('forget');
-    return dropping(repo, () => timeOnce('restic', ['backup', '-q', '--host', 'bakery', shop], { env: { ...env, RESTIC_REPOSITORY: repo } })
-      + timeOnce('restic', ['forget', '-q', '--prune', '--keep-last', '1'], { env: { ...env, RESTIC_REPOSITORY: repo } }));
+    return dropping(
+      repo,
+      () =>
+        timeOnce('restic', ['backup', '-q', '--host', 'bakery', shop], { env: { ...env, RESTIC_REPOSITORY: repo } }) +
+        timeOnce('restic', ['forget', '-q', '--prune', '--keep-last', '1'], {
+          env: { ...env, RESTIC_REPOSITORY: repo },
+        }),
+    );
   };
-  const results = sideBySide({ 'the rendered Job\'s script': viaJob, 'plain restic backup': plain, 'plain restic backup + forget --prune': plainWithForget }, QUICK ? 3 : 5);
-  const job = results['the rendered Job\'s script'].median;
-  section(`Backup data path: ${sizeMiB} MiB of random data into a fresh local repository (median of ${QUICK ? 3 : 5} runs after a warm-up, min–max)`, [
-    '| run | time |', '| --- | --- |', ...Object.entries(results).map(([k, s]) => `| ${k} | ${fmt(s)} |`), '',
-    `- script / plain backup: ${(job / results['plain restic backup'].median).toFixed(3)}×; script / plain backup + forget: ${(job / results['plain restic backup + forget --prune'].median).toFixed(3)}×`,
-    '- The script runs restic backup, then restic forget --prune for retention (each opens the repository: one key derivation, ≈ 0.5 s with restic 0.14); a vault with no repository yet costs a restic init once.',
-  ]);
+  const results = sideBySide(
+    {
+      "the rendered Job's script": viaJob,
+      'plain restic backup': plain,
+      'plain restic backup + forget --prune': plainWithForget,
+    },
+    QUICK ? 3 : 5,
+  );
+  const job = results["the rendered Job's script"].median;
+  section(
+    `Backup data path: ${sizeMiB} MiB of random data into a fresh local repository (median of ${QUICK ? 3 : 5} runs after a warm-up, min–max)`,
+    [
+      '| run | time |',
+      '| --- | --- |',
+      ...Object.entries(results).map(([k, s]) => `| ${k} | ${fmt(s)} |`),
+      '',
+      `- script / plain backup: ${(job / results['plain restic backup'].median).toFixed(3)}×; script / plain backup + forget: ${(job / results['plain restic backup + forget --prune'].median).toFixed(3)}×`,
+      '- The script runs restic backup, then restic forget --prune for retention (each opens the repository: one key derivation, ≈ 0.5 s with restic 0.14); a vault with no repository yet costs a restic init once.',
+    ],
+  );
 }
 
 async function main(): Promise<void> {
   const cpu = os.cpus();
   const header = [
-    '# Benchmark results', '',
+    '# Benchmark results',
+    '',
     `Machine: ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}; Node ${process.version}; ` +
-    `restic ${spawnSync('restic', ['version'], { encoding: 'utf8' }).stdout?.split(' ')[1] ?? 'not installed'}; ` +
-    `kubectl ${spawnSync('kubectl', ['version', '--client', '-o', 'json'], { encoding: 'utf8' }).stdout?.match(/"gitVersion":\s*"([^"]+)"/)?.[1] ?? '?'}.`,
-    `Generated by \`npm run bench${QUICK ? ' -- --quick' : ''}\` on ${new Date().toISOString().slice(0, 10)}. The machine is shared and noisy: medians, with min–max.`, '',
+      `restic ${spawnSync('restic', ['version'], { encoding: 'utf8' }).stdout?.split(' ')[1] ?? 'not installed'}; ` +
+      `kubectl ${spawnSync('kubectl', ['version', '--client', '-o', 'json'], { encoding: 'utf8' }).stdout?.match(/"gitVersion":\s*"([^"]+)"/)?.[1] ?? '?'}.`,
+    `Generated by \`npm run bench${QUICK ? ' -- --quick' : ''}\` on ${new Date().toISOString().slice(0, 10)}. The machine is shared and noisy: medians, with min–max.`,
+    '',
   ];
-  process.stdout.write(header.join('\n') + '\n');
+  process.stdout.write(`${header.join('\n')}\n`);
   if (ONLY.includes('synth')) benchSynth();
   if (ONLY.includes('scale')) await benchScale();
   if (ONLY.includes('operator')) await benchOperator();
   if (ONLY.includes('datapath')) benchDataPath();
-  if (ONLY.length === PARTS.length && !QUICK) fs.writeFileSync(path.join(__dirname, 'RESULTS.md'), [...header, ...report].join('\n'));
+  if (ONLY.length === PARTS.length && !QUICK)
+    fs.writeFileSync(path.join(__dirname, 'RESULTS.md'), [...header, ...report].join('\n'));
 }
 
 main().catch((error) => {

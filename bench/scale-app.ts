@@ -29,4 +29,6 @@ const rendered = renderManifests([...files, { path: 'scale/backups.yaml', chart 
 writeManifestsAtomically(rendered, outdir);
 const ms = Number(process.hrtime.bigint() - started) / 1e6;
 const bytes = [...rendered.values()].reduce((n, t) => n + t.length, 0);
-process.stdout.write(JSON.stringify({ backups: count, ms, maxRssMiB: process.resourceUsage().maxRSS / 1024, bytes }) + '\n');
+process.stdout.write(
+  `${JSON.stringify({ backups: count, ms, maxRssMiB: process.resourceUsage().maxRSS / 1024, bytes })}\n`,
+);

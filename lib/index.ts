@@ -3,12 +3,34 @@
  * the operator and file permits. Everything else under lib/ serves this repository's own app.
  */
 export { BackupCrd, BackupCrdProps } from './permits/backup-crd';
-export { BackupOperator, BackupOperatorProps, DEFAULT_OPERATOR_IMAGE, OPERATOR_IMAGE_REPOSITORY, LogLevel, LOG_LEVELS } from './contractor/backup-operator';
+export {
+  BackupOperator,
+  BackupOperatorProps,
+  DEFAULT_OPERATOR_IMAGE,
+  OPERATOR_IMAGE_REPOSITORY,
+  LogLevel,
+  LOG_LEVELS,
+} from './contractor/backup-operator';
 export { ShopBackup, ShopBackupProps } from './permits/shop-backup';
-export { BackupCronJob, BackupRunNowJob, BackupPodProps, RunNowJobProps, BackupRef, RESTIC_IMAGE } from './run/backup-job';
+export {
+  BackupCronJob,
+  BackupRunNowJob,
+  BackupPodProps,
+  RunNowJobProps,
+  BackupRef,
+  RESTIC_IMAGE,
+} from './run/backup-job';
 export { BackupApiChart, BackupOperatorChart, SampleBackupsChart, SampleBackupsChartProps } from './delivery/charts';
 export { ResourceSpec, ResourceAmounts } from './common/resources';
-export { API_GROUP, API_VERSION, BACKUP_API_VERSION, BACKUP_KIND, BACKUP_CRD_NAME, SHOP_LABEL, RUN_NOW_ANNOTATION } from './permits/backup-api';
+export {
+  API_GROUP,
+  API_VERSION,
+  BACKUP_API_VERSION,
+  BACKUP_KIND,
+  BACKUP_CRD_NAME,
+  SHOP_LABEL,
+  RUN_NOW_ANNOTATION,
+} from './permits/backup-api';
 export { RestoreCrd } from './permits/restore-crd';
 export { ShopRestore, ShopRestoreProps } from './permits/shop-restore';
 export { RestoreJob, RestorePodProps, RestoreClaimPlan, RestoreRef } from './run/restore-job';

@@ -51,36 +51,120 @@ const DEFAULTS = {
   maxConcurrentRunsPerVault: 0,
 } as const;
 
-const option = (name: string, value: string, description: string, env?: string, def?: string | number | boolean): CliOption =>
-  ({ name, value, description, env, default: def });
+const option = (
+  name: string,
+  value: string,
+  description: string,
+  env?: string,
+  def?: string | number | boolean,
+): CliOption => ({ name, value, description, env, default: def });
 
 export const OPERATOR_COMMAND: CliCommand = {
   usage: 'npm run operator -- (in the image: node /app/operator.cjs)',
-  summary: 'The mall-backup operator: turns each Backup into a CronJob running restic. In a pod it uses its service-account\n'
-    + 'token; elsewhere --kubeconfig, KUBECONFIG or ~/.kube/config.',
+  summary:
+    'The mall-backup operator: turns each Backup into a CronJob running restic. In a pod it uses its service-account\n' +
+    'token; elsewhere --kubeconfig, KUBECONFIG or ~/.kube/config.',
   options: [
     option('namespaces', 'a,b', 'namespaces to watch, comma-separated', 'WATCH_NAMESPACES', 'all'),
     option('leader-elect', 'true|false', 'elect a leader through a Lease', 'LEADER_ELECT', true),
     option('lease-name', 'name', 'name of the Lease', 'LEASE_NAME', DEFAULTS.leaseName),
     option('lease-namespace', 'namespace', 'namespace of the Lease', 'POD_NAMESPACE', OPERATOR_DEFAULTS.namespace),
-    option('identity', 'name', 'this replica\'s name in the Lease', 'POD_NAME', '<host>-<pid>'),
-    option('lease-duration-seconds', 'seconds', 'how long a Lease is held without renewal', 'LEASE_DURATION_SECONDS', DEFAULTS.leaseDurationSeconds),
-    option('lease-retry-seconds', 'seconds', 'how often to try to take or renew the Lease', 'LEASE_RETRY_SECONDS', DEFAULTS.leaseRetrySeconds),
-    option('metrics-port', 'port', 'Prometheus /metrics port (0: any free port)', 'METRICS_PORT', OPERATOR_DEFAULTS.metricsPort),
-    option('probe-port', 'port', '/healthz and /readyz port (0: any free port)', 'PROBE_PORT', OPERATOR_DEFAULTS.probePort),
-    option('bind-address', 'address', 'address the metrics and probe servers listen on', 'BIND_ADDRESS', DEFAULTS.bindAddress),
+    option('identity', 'name', "this replica's name in the Lease", 'POD_NAME', '<host>-<pid>'),
+    option(
+      'lease-duration-seconds',
+      'seconds',
+      'how long a Lease is held without renewal',
+      'LEASE_DURATION_SECONDS',
+      DEFAULTS.leaseDurationSeconds,
+    ),
+    option(
+      'lease-retry-seconds',
+      'seconds',
+      'how often to try to take or renew the Lease',
+      'LEASE_RETRY_SECONDS',
+      DEFAULTS.leaseRetrySeconds,
+    ),
+    option(
+      'metrics-port',
+      'port',
+      'Prometheus /metrics port (0: any free port)',
+      'METRICS_PORT',
+      OPERATOR_DEFAULTS.metricsPort,
+    ),
+    option(
+      'probe-port',
+      'port',
+      '/healthz and /readyz port (0: any free port)',
+      'PROBE_PORT',
+      OPERATOR_DEFAULTS.probePort,
+    ),
+    option(
+      'bind-address',
+      'address',
+      'address the metrics and probe servers listen on',
+      'BIND_ADDRESS',
+      DEFAULTS.bindAddress,
+    ),
     option('log-level', LOG_LEVELS.join('|'), 'log level', 'LOG_LEVEL', OPERATOR_DEFAULTS.logLevel),
-    option('resync-seconds', 'seconds', 'reconcile every Backup at least this often', 'RESYNC_SECONDS', DEFAULTS.resyncSeconds),
+    option(
+      'resync-seconds',
+      'seconds',
+      'reconcile every Backup at least this often',
+      'RESYNC_SECONDS',
+      DEFAULTS.resyncSeconds,
+    ),
     option('workers', 'n', 'Backups reconciled in parallel', 'WORKERS', DEFAULTS.workers),
     option('kubeconfig', 'file', 'kubeconfig to use outside a cluster (without it: $KUBECONFIG, then ~/.kube/config)'),
     option('restic-image', 'image', 'restic image of the backup pods', 'RESTIC_IMAGE', 'the pinned default'),
-    option('allow-cross-namespace-vaults', '', 'let Backups in different namespaces share a vault (they share its key: each can read and prune the others\' snapshots)', 'ALLOW_CROSS_NAMESPACE_VAULTS', false),
-    option('maintenance-schedule', 'cron', 'when each vault\'s maintenance (prune + check) runs, UTC', 'MAINTENANCE_SCHEDULE', DEFAULT_MAINTENANCE_SCHEDULE),
-    option('retention-floor-days', 'days', 'retention never removes snapshots younger than this (0: no floor); no Backup can lower it', 'RETENTION_FLOOR_DAYS', DEFAULT_VAULT_RUN_SETTINGS.retentionFloorDays),
-    option('shrink-percent', 'percent', 'a snapshot with this many percent fewer files or bytes than the reference holds retention back until acknowledged', 'SHRINK_PERCENT', DEFAULT_VAULT_RUN_SETTINGS.shrinkPercent),
-    option('connect-timeout-seconds', 'seconds', 'outside a cluster, give up (exit 1) when the API server was not reached in this time; in a cluster it retries for ever', 'CONNECT_TIMEOUT_SECONDS', DEFAULTS.connectTimeoutSeconds),
-    option('max-concurrent-runs', 'n', 'cap on backup runs at once in the whole cluster (0: no cap); runs beyond it wait in a queue', 'MAX_CONCURRENT_RUNS', DEFAULTS.maxConcurrentRuns),
-    option('max-concurrent-runs-per-vault', 'n', 'cap on backup runs at once into one vault (0: no cap)', 'MAX_CONCURRENT_RUNS_PER_VAULT', DEFAULTS.maxConcurrentRunsPerVault),
+    option(
+      'allow-cross-namespace-vaults',
+      '',
+      "let Backups in different namespaces share a vault (they share its key: each can read and prune the others' snapshots)",
+      'ALLOW_CROSS_NAMESPACE_VAULTS',
+      false,
+    ),
+    option(
+      'maintenance-schedule',
+      'cron',
+      "when each vault's maintenance (prune + check) runs, UTC",
+      'MAINTENANCE_SCHEDULE',
+      DEFAULT_MAINTENANCE_SCHEDULE,
+    ),
+    option(
+      'retention-floor-days',
+      'days',
+      'retention never removes snapshots younger than this (0: no floor); no Backup can lower it',
+      'RETENTION_FLOOR_DAYS',
+      DEFAULT_VAULT_RUN_SETTINGS.retentionFloorDays,
+    ),
+    option(
+      'shrink-percent',
+      'percent',
+      'a snapshot with this many percent fewer files or bytes than the reference holds retention back until acknowledged',
+      'SHRINK_PERCENT',
+      DEFAULT_VAULT_RUN_SETTINGS.shrinkPercent,
+    ),
+    option(
+      'connect-timeout-seconds',
+      'seconds',
+      'outside a cluster, give up (exit 1) when the API server was not reached in this time; in a cluster it retries for ever',
+      'CONNECT_TIMEOUT_SECONDS',
+      DEFAULTS.connectTimeoutSeconds,
+    ),
+    option(
+      'max-concurrent-runs',
+      'n',
+      'cap on backup runs at once in the whole cluster (0: no cap); runs beyond it wait in a queue',
+      'MAX_CONCURRENT_RUNS',
+      DEFAULTS.maxConcurrentRuns,
+    ),
+    option(
+      'max-concurrent-runs-per-vault',
+      'n',
+      'cap on backup runs at once into one vault (0: no cap)',
+      'MAX_CONCURRENT_RUNS_PER_VAULT',
+      DEFAULTS.maxConcurrentRunsPerVault,
+    ),
   ],
 };
 
@@ -88,26 +172,36 @@ export const OPERATOR_COMMAND: CliCommand = {
  * The operator's configuration, or undefined when `--help` was asked for (the help is printed). Throws a
  * UsageError naming every bad value, with what is allowed.
  */
-export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv, out?: (text: string) => void): OperatorConfig | undefined {
+export function parseConfig(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  out?: (text: string) => void,
+): OperatorConfig | undefined {
   const values = parseCommandLine(OPERATOR_COMMAND, argv, env, out);
   if (!values) return undefined;
   const problems: string[] = [];
   const int = (flag: string, fallback: number, min: number, max: number) => {
     const raw = values[flag];
     const value = raw === undefined ? fallback : Number(raw);
-    if (!Number.isInteger(value) || value < min || value > max) problems.push(`--${flag} ${JSON.stringify(raw)} is not valid: use an integer from ${min} to ${max}`);
+    if (!Number.isInteger(value) || value < min || value > max)
+      problems.push(`--${flag} ${JSON.stringify(raw)} is not valid: use an integer from ${min} to ${max}`);
     return value;
   };
   const bool = (flag: string, fallback: boolean) => {
     const raw = values[flag];
     if (raw === undefined) return fallback;
-    if (raw !== 'true' && raw !== 'false') problems.push(`--${flag} ${JSON.stringify(raw)} is not valid: use true or false`);
+    if (raw !== 'true' && raw !== 'false')
+      problems.push(`--${flag} ${JSON.stringify(raw)} is not valid: use true or false`);
     return raw === 'true';
   };
   const logLevel = (values['log-level'] ?? OPERATOR_DEFAULTS.logLevel) as LogLevel;
-  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) problems.push(`--log-level ${JSON.stringify(logLevel)} is not valid: use one of ${LOG_LEVELS.join(', ')}`);
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel))
+    problems.push(`--log-level ${JSON.stringify(logLevel)} is not valid: use one of ${LOG_LEVELS.join(', ')}`);
   const config: OperatorConfig = {
-    namespaces: (values.namespaces ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    namespaces: (values.namespaces ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
     leaderElect: bool('leader-elect', true),
     leaseName: values['lease-name'] ?? DEFAULTS.leaseName,
     leaseNamespace: values['lease-namespace'] ?? OPERATOR_DEFAULTS.namespace,
@@ -132,6 +226,9 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv, out
   };
   const cron = scheduleProblem(config.maintenanceSchedule);
   if (cron) problems.push(`--maintenance-schedule ${JSON.stringify(config.maintenanceSchedule)} is not valid: ${cron}`);
-  if (problems.length > 0) throw new UsageError(`invalid operator configuration:\n  - ${problems.join('\n  - ')}\n\nRun with --help for every option.`);
+  if (problems.length > 0)
+    throw new UsageError(
+      `invalid operator configuration:\n  - ${problems.join('\n  - ')}\n\nRun with --help for every option.`,
+    );
   return config;
 }

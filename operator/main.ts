@@ -31,42 +31,96 @@ async function main(): Promise<void> {
   const metrics = new OperatorMetrics();
   const client = new KubeClient(kc);
   client.onRequest((method, _path, code) => metrics.apiRequests.inc({ method, code: String(code) }));
-  const controller = new Controller(kc, client, {
-    namespaces: config.namespaces, resyncMs: config.resyncSeconds * 1000, workers: config.workers,
-    settings: {
-      resticImage: config.resticImage,
-      holdRuns: config.maxConcurrentRuns > 0 || config.maxConcurrentRunsPerVault > 0,
-      vaultRunSettings: { ...DEFAULT_VAULT_RUN_SETTINGS, retentionFloorDays: config.retentionFloorDays, shrinkPercent: config.shrinkPercent },
+  const controller = new Controller(
+    kc,
+    client,
+    {
+      namespaces: config.namespaces,
+      resyncMs: config.resyncSeconds * 1000,
+      workers: config.workers,
+      settings: {
+        resticImage: config.resticImage,
+        holdRuns: config.maxConcurrentRuns > 0 || config.maxConcurrentRunsPerVault > 0,
+        vaultRunSettings: {
+          ...DEFAULT_VAULT_RUN_SETTINGS,
+          retentionFloorDays: config.retentionFloorDays,
+          shrinkPercent: config.shrinkPercent,
+        },
+      },
+      caps: {
+        maxConcurrentRuns: config.maxConcurrentRuns,
+        maxConcurrentRunsPerVault: config.maxConcurrentRunsPerVault,
+      },
+      vault: {
+        allowCrossNamespace: config.allowCrossNamespaceVaults,
+        maintenanceSchedule: config.maintenanceSchedule,
+        image: config.resticImage,
+      },
     },
-    caps: { maxConcurrentRuns: config.maxConcurrentRuns, maxConcurrentRunsPerVault: config.maxConcurrentRunsPerVault },
-    vault: { allowCrossNamespace: config.allowCrossNamespaceVaults, maintenanceSchedule: config.maintenanceSchedule, image: config.resticImage },
-  }, metrics, log);
+    metrics,
+    log,
+  );
 
   // How long an informer may keep failing before /healthz asks for a restart (client-go has no such bound).
   const unhealthyAfterMs = Number(process.env.INFORMER_UNHEALTHY_AFTER_SECONDS ?? 120) * 1000;
   const probes = http.createServer((req, res) => {
-    const ok = req.url === '/healthz' ? controller.healthy(unhealthyAfterMs) : req.url === '/readyz' ? controller.synced && !controller.isStopping : undefined;
+    const ok =
+      req.url === '/healthz'
+        ? controller.healthy(unhealthyAfterMs)
+        : req.url === '/readyz'
+          ? controller.synced && !controller.isStopping
+          : undefined;
     // A failing informer is named, so `kubectl describe pod` shows why the probe failed.
-    const why = controller.failingInformers().map((f) => `informer ${f.informer} failing since ${new Date(f.since).toISOString()}: ${f.error}`);
-    res.writeHead(ok === undefined ? 404 : ok ? 200 : 503, { 'Content-Type': 'text/plain' }).end(ok ? 'ok\n' : `not ready\n${why.join('\n')}\n`);
+    const why = controller
+      .failingInformers()
+      .map((f) => `informer ${f.informer} failing since ${new Date(f.since).toISOString()}: ${f.error}`);
+    res
+      .writeHead(ok === undefined ? 404 : ok ? 200 : 503, { 'Content-Type': 'text/plain' })
+      .end(ok ? 'ok\n' : `not ready\n${why.join('\n')}\n`);
   });
   const metricsServer = http.createServer((req, res) => {
     if (req.url !== '/metrics') return void res.writeHead(404).end();
-    metrics.registry.metrics().then((text) => res.writeHead(200, { 'Content-Type': metrics.registry.contentType }).end(text));
+    metrics.registry
+      .metrics()
+      .then((text) => res.writeHead(200, { 'Content-Type': metrics.registry.contentType }).end(text));
   });
   const probePort = await listen(probes, config.probePort, config.bindAddress);
   const metricsPort = await listen(metricsServer, config.metricsPort, config.bindAddress);
-  log.info({ probePort, metricsPort, namespaces: config.namespaces.length ? config.namespaces : 'all', leaderElection: config.leaderElect, kubeconfig: connection.source }, 'starting');
+  log.info(
+    {
+      probePort,
+      metricsPort,
+      namespaces: config.namespaces.length ? config.namespaces : 'all',
+      leaderElection: config.leaderElect,
+      kubeconfig: connection.source,
+    },
+    'starting',
+  );
 
-  const elector = config.leaderElect ? new LeaderElector(client, {
-    namespace: config.leaseNamespace, name: config.leaseName, identity: config.identity,
-    leaseDurationMs: config.leaseDurationSeconds * 1000,
-    renewDeadlineMs: Math.floor(config.leaseDurationSeconds * 1000 * 2 / 3),
-    retryPeriodMs: config.leaseRetrySeconds * 1000,
-  }, {
-    onStartedLeading: () => { metrics.leader.set(1); controller.startLeading(); },
-    onStoppedLeading: () => { metrics.leader.set(0); controller.stopLeading(); },
-  }, log) : undefined;
+  const elector = config.leaderElect
+    ? new LeaderElector(
+        client,
+        {
+          namespace: config.leaseNamespace,
+          name: config.leaseName,
+          identity: config.identity,
+          leaseDurationMs: config.leaseDurationSeconds * 1000,
+          renewDeadlineMs: Math.floor((config.leaseDurationSeconds * 1000 * 2) / 3),
+          retryPeriodMs: config.leaseRetrySeconds * 1000,
+        },
+        {
+          onStartedLeading: () => {
+            metrics.leader.set(1);
+            controller.startLeading();
+          },
+          onStoppedLeading: () => {
+            metrics.leader.set(0);
+            controller.stopLeading();
+          },
+        },
+        log,
+      )
+    : undefined;
 
   let shuttingDown = false;
   const shutdown = async (signal: string) => {
@@ -84,16 +138,22 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
   const server = kc.getCurrentCluster()?.server ?? '(no server)';
-  const reached = await waitForApiServer(client, server, connection, log, { timeoutMs: config.connectTimeoutSeconds * 1000, keepGoing: () => !shuttingDown });
+  const reached = await waitForApiServer(client, server, connection, log, {
+    timeoutMs: config.connectTimeoutSeconds * 1000,
+    keepGoing: () => !shuttingDown,
+  });
   if (!reached) return;
   await controller.start();
   log.info('caches synced');
   if (elector) elector.start();
-  else { metrics.leader.set(1); controller.startLeading(); }
+  else {
+    metrics.leader.set(1);
+    controller.startLeading();
+  }
 }
 
 main().catch((error) => {
   const known = error instanceof UsageError || error instanceof NoClusterError;
-  process.stderr.write(`mall-backup operator: ${known ? error.message : (error as Error)?.stack ?? String(error)}\n`);
+  process.stderr.write(`mall-backup operator: ${known ? error.message : ((error as Error)?.stack ?? String(error))}\n`);
   process.exit(error instanceof UsageError ? 2 : 1);
 });

@@ -3,7 +3,7 @@
  * Bundles the operator into one file (build/operator.cjs) for the container image and the tests:
  * no TypeScript and no node_modules at run time. `npm run build:operator`.
  */
-'use strict';
+
 const path = require('node:path');
 
 const ROOT = path.join(__dirname, '..');
@@ -28,8 +28,11 @@ async function buildOperator(outfile = OUTFILE) {
 module.exports = { buildOperator, OUTFILE };
 
 if (require.main === module) {
-  buildOperator().then((file) => process.stdout.write(`${path.relative(process.cwd(), file)}\n`), (error) => {
-    process.stderr.write(`${error.message}\n`);
-    process.exit(1);
-  });
+  buildOperator().then(
+    (file) => process.stdout.write(`${path.relative(process.cwd(), file)}\n`),
+    (error) => {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    },
+  );
 }

@@ -12,30 +12,35 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log(`${signal}: stopping the control plane and removing ${cluster.dataDir}`);
-    cluster.stop().then(() => process.exit(0), (e) => {
-      log(`stop failed: ${(e as Error).message}`);
-      process.exit(1);
-    });
+    cluster.stop().then(
+      () => process.exit(0),
+      (e) => {
+        log(`stop failed: ${(e as Error).message}`);
+        process.exit(1);
+      },
+    );
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGHUP', () => shutdown('SIGHUP'));
 
-  process.stdout.write([
-    '',
-    `Kubernetes control plane on ${cluster.server} (no kubelet, no scheduler: pods stay Pending)`,
-    `kubeconfig: ${cluster.kubeconfigPath}`,
-    '',
-    'In another terminal:',
-    `  export KUBECONFIG=${cluster.kubeconfigPath} PATH=${cluster.binDir}:$PATH`,
-    '  kubectl apply -f dist/ && kubectl wait --for condition=established crd/backups.mall.example.com',
-    '  kubectl apply -f dist/samples/',
-    '  npm run operator -- --leader-elect=false',
-    '',
-    `Logs: ${[cluster.etcd, cluster.apiServer, cluster.controllerManager].map((c) => c.logPath).join(' ')}`,
-    'Ctrl-C stops the cluster and removes its data.',
-    '',
-  ].join('\n'));
+  process.stdout.write(
+    [
+      '',
+      `Kubernetes control plane on ${cluster.server} (no kubelet, no scheduler: pods stay Pending)`,
+      `kubeconfig: ${cluster.kubeconfigPath}`,
+      '',
+      'In another terminal:',
+      `  export KUBECONFIG=${cluster.kubeconfigPath} PATH=${cluster.binDir}:$PATH`,
+      '  kubectl apply -f dist/ && kubectl wait --for condition=established crd/backups.mall.example.com',
+      '  kubectl apply -f dist/samples/',
+      '  npm run operator -- --leader-elect=false',
+      '',
+      `Logs: ${[cluster.etcd, cluster.apiServer, cluster.controllerManager].map((c) => c.logPath).join(' ')}`,
+      'Ctrl-C stops the cluster and removes its data.',
+      '',
+    ].join('\n'),
+  );
 
   // A control-plane process that dies takes the cluster down with it, loudly. So does losing the parent
   // (npm exits on SIGTERM without passing it on): the cluster must not outlive its terminal.

@@ -23,11 +23,15 @@ export function generateImports(outdir: string): void {
     const crdFile = path.join(work, `${BackupCrd.NAME}.yaml`);
     fs.writeFileSync(crdFile, renderCrdYaml());
     const cli = path.join(path.dirname(require.resolve('cdk8s-cli/package.json')), 'bin', 'cdk8s');
-    execFileSync(process.execPath, [cli, 'import', crdFile, '--language', 'typescript', '--output', outdir, '--no-check-upgrade'], {
-      cwd: work,
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: { ...process.env, CDK8S_CHECK_UPGRADE: 'false' },
-    });
+    execFileSync(
+      process.execPath,
+      [cli, 'import', crdFile, '--language', 'typescript', '--output', outdir, '--no-check-upgrade'],
+      {
+        cwd: work,
+        stdio: ['ignore', 'pipe', 'inherit'],
+        env: { ...process.env, CDK8S_CHECK_UPGRADE: 'false' },
+      },
+    );
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }

@@ -8,7 +8,7 @@
  * The sources import only cdk8s-plus-28's L1 module (`cdk8s-plus-28/lib/imports/k8s`): loading its L2
  * library would cost more than the whole synth.
  */
-'use strict';
+
 const fs = require('node:fs');
 const path = require('node:path');
 
@@ -22,7 +22,9 @@ function newestChange(entry) {
   const stat = fs.statSync(full, { throwIfNoEntry: false });
   if (!stat) return 0;
   if (!stat.isDirectory()) return stat.mtimeMs;
-  return fs.readdirSync(full).reduce((newest, child) => Math.max(newest, newestChange(path.join(full, child))), stat.mtimeMs);
+  return fs
+    .readdirSync(full)
+    .reduce((newest, child) => Math.max(newest, newestChange(path.join(full, child))), stat.mtimeMs);
 }
 
 function bundleIsFresh() {
@@ -49,12 +51,21 @@ async function build() {
 async function buildSnapshot(blob) {
   const script = `${blob}.${process.pid}.cjs`;
   await require('esbuild').build({
-    entryPoints: [path.join(ROOT, 'main.ts')], outfile: script, bundle: true, platform: 'node', target: 'node20', format: 'cjs',
+    entryPoints: [path.join(ROOT, 'main.ts')],
+    outfile: script,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
     logLevel: 'warning',
   });
   const staging = `${blob}.${process.pid}.tmp`;
   // --no-warnings: Node notes that child_process (which cdk8s loads for Helm includes) is not yet verified in snapshots.
-  const run = require('node:child_process').spawnSync(process.execPath, ['--no-warnings', '--snapshot-blob', staging, '--build-snapshot', script], { stdio: 'inherit', cwd: ROOT });
+  const run = require('node:child_process').spawnSync(
+    process.execPath,
+    ['--no-warnings', '--snapshot-blob', staging, '--build-snapshot', script],
+    { stdio: 'inherit', cwd: ROOT },
+  );
   fs.rmSync(script, { force: true });
   if (run.status !== 0) throw new Error(`building the startup snapshot failed (exit ${run.status})`);
   fs.renameSync(staging, blob);
@@ -71,8 +82,10 @@ if (snapshotFlag >= 0) {
 } else if (bundleIsFresh()) {
   require(BUNDLE);
 } else {
-  build().then(() => require(BUNDLE)).catch((error) => {
-    process.exitCode = 1;
-    if (!error.errors) console.error(error);
-  });
+  build()
+    .then(() => require(BUNDLE))
+    .catch((error) => {
+      process.exitCode = 1;
+      if (!error.errors) console.error(error);
+    });
 }

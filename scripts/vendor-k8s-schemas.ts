@@ -41,10 +41,22 @@ while (pending.length > 0) {
   kept[name] = all[name];
   for (const [, ref] of JSON.stringify(all[name]).matchAll(/"\$ref":"#\/definitions\/([^"]+)"/g)) pending.push(ref);
 }
-const sorted = Object.fromEntries(Object.keys(kept).sort().map((k) => [k, kept[k]]));
+const sorted = Object.fromEntries(
+  Object.keys(kept)
+    .sort()
+    .map((k) => [k, kept[k]]),
+);
 const out = path.join(__dirname, '..', '__tests__', 'fixtures', 'k8s-1.28-definitions.json');
-fs.writeFileSync(out, JSON.stringify({
-  source: 'cdk8s-team/cdk8s kubernetes-schemas/v1.28.0/_definitions.json (Apache-2.0), trimmed to the kinds mall-backup renders',
-  definitions: sorted,
-}, null, 1) + '\n');
+fs.writeFileSync(
+  out,
+  `${JSON.stringify(
+    {
+      source:
+        'cdk8s-team/cdk8s kubernetes-schemas/v1.28.0/_definitions.json (Apache-2.0), trimmed to the kinds mall-backup renders',
+      definitions: sorted,
+    },
+    null,
+    1,
+  )}\n`,
+);
 process.stdout.write(`${Object.keys(sorted).length} definitions written to ${path.relative(process.cwd(), out)}\n`);

@@ -16,7 +16,8 @@ const offline = new BackupAdmission(backupSchemaOf(allObjects(synthDefaultApp())
 const spaces = namespaces('admission');
 let ns: string;
 
-const path = (namespace: string, name = '') => `/apis/mall.example.com/v1alpha1/namespaces/${namespace}/backups${name ? `/${name}` : ''}`;
+const path = (namespace: string, name = '') =>
+  `/apis/mall.example.com/v1alpha1/namespaces/${namespace}/backups${name ? `/${name}` : ''}`;
 const STRICT = 'fieldValidation=Strict';
 
 /** A Backup of the table, placed in this suite's namespace. */
@@ -25,7 +26,8 @@ function inNamespace(spec: Record<string, unknown>, name = 'b'): Record<string, 
   return { ...b, metadata: { name, namespace: ns } };
 }
 
-const dryRun = (object: unknown): Promise<Response> => client().request('POST', `${path(ns)}?dryRun=All&${STRICT}`, object);
+const dryRun = (object: unknown): Promise<Response> =>
+  client().request('POST', `${path(ns)}?dryRun=All&${STRICT}`, object);
 const message = (res: Response): string => (typeof res.body === 'object' ? res.body.message : String(res.body));
 
 const valid = new Map<string, Response>();
@@ -45,7 +47,10 @@ afterAll(() => spaces.cleanup());
 describe('the real API server admits every valid Backup of the table', () => {
   test.each(VALID)('%s', (name, spec) => {
     const res = valid.get(name)!;
-    expect({ status: res.status, message: res.status === 201 ? undefined : message(res) }).toEqual({ status: 201, message: undefined });
+    expect({ status: res.status, message: res.status === 201 ? undefined : message(res) }).toEqual({
+      status: 201,
+      message: undefined,
+    });
     // The offline model admits it too and applies the same defaults.
     const model = offline.admit(inNamespace(spec));
     expect(model.errors).toEqual([]);
@@ -78,7 +83,8 @@ describe('updates and whole-object checks on the real API server', () => {
     const florist = { ...created, spec: { ...created.spec, shopName: 'florist' } };
     const refused = await api.request('PUT', `${path(ns, 'immutable')}?${STRICT}`, florist);
     expect(refused.status).toBe(422);
-    const expected = 'spec.shopName: Invalid value: "florist": shopName is immutable: file a new Backup for another shop';
+    const expected =
+      'spec.shopName: Invalid value: "florist": shopName is immutable: file a new Backup for another shop';
     expect(message(refused)).toContain(expected);
     expect(offline.admit(florist, created).errors).toEqual([expected]);
 
@@ -100,27 +106,55 @@ describe('updates and whole-object checks on the real API server', () => {
     expect(offline.admit(bare).errors).toEqual(['spec: Required value']);
   });
 
-  test('the CEL rules stay within the API server\'s cost budget: every field at its largest, created and then all changed', async () => {
+  test("the CEL rules stay within the API server's cost budget: every field at its largest, created and then all changed", async () => {
     const api = client();
     const zones = [...KUBERNETES_TIME_ZONES].sort((a, b) => b.length - a.length);
     const largest = (claim: string, zone: string, vault: string) => ({
-      shopName: 's'.repeat(63), backupTime: `${'1,2,3,4,5,6,7,8,9,10,11,12 '.repeat(4)}0,1,2,3,4,5,6`, timeZone: zone, vaultLocation: vault,
-      vaultCredentialsSecret: 'x'.repeat(253), volumeClaims: Array.from({ length: 32 }, (_, i) => `${claim.repeat(250)}${i}`),
-      retention: { keepLast: 1, keepDaily: 2, keepWeekly: 3, keepMonthly: 4 }, suspend: true, concurrencyPolicy: 'Replace', freshness: '36h',
-      startingDeadlineSeconds: 10, activeDeadlineSeconds: 10, backoffLimit: 1, securityContext: { runAsUser: 1, runAsGroup: 1, fsGroup: 1 },
-      resources: { requests: { cpu: '1', memory: '1Gi', 'ephemeral-storage': '1Gi' }, limits: { cpu: '1', memory: '1Gi', 'ephemeral-storage': '1Gi' } },
+      shopName: 's'.repeat(63),
+      backupTime: `${'1,2,3,4,5,6,7,8,9,10,11,12 '.repeat(4)}0,1,2,3,4,5,6`,
+      timeZone: zone,
+      vaultLocation: vault,
+      vaultCredentialsSecret: 'x'.repeat(253),
+      volumeClaims: Array.from({ length: 32 }, (_, i) => `${claim.repeat(250)}${i}`),
+      retention: { keepLast: 1, keepDaily: 2, keepWeekly: 3, keepMonthly: 4 },
+      suspend: true,
+      concurrencyPolicy: 'Replace',
+      freshness: '36h',
+      startingDeadlineSeconds: 10,
+      activeDeadlineSeconds: 10,
+      backoffLimit: 1,
+      securityContext: { runAsUser: 1, runAsGroup: 1, fsGroup: 1 },
+      resources: {
+        requests: { cpu: '1', memory: '1Gi', 'ephemeral-storage': '1Gi' },
+        limits: { cpu: '1', memory: '1Gi', 'ephemeral-storage': '1Gi' },
+      },
     });
-    const created = await api.ok('POST', `${path(ns)}?${STRICT}`, { ...inNamespace({}, 'largest'), spec: largest('c', zones[0], `s3:https://s3.amazonaws.com/mall-vault/${'p/'.repeat(200)}x`) });
-    const changed = { ...created, spec: { ...largest('d', zones[1], `pvc://${'v'.repeat(200)}/x`), shopName: created.spec.shopName, suspend: false } };
+    const created = await api.ok('POST', `${path(ns)}?${STRICT}`, {
+      ...inNamespace({}, 'largest'),
+      spec: largest('c', zones[0], `s3:https://s3.amazonaws.com/mall-vault/${'p/'.repeat(200)}x`),
+    });
+    const changed = {
+      ...created,
+      spec: {
+        ...largest('d', zones[1], `pvc://${'v'.repeat(200)}/x`),
+        shopName: created.spec.shopName,
+        suspend: false,
+      },
+    };
     const res = await api.request('PUT', `${path(ns, 'largest')}?${STRICT}`, changed);
-    expect({ status: res.status, message: res.status === 200 ? undefined : message(res) }).toEqual({ status: 200, message: undefined });
+    expect({ status: res.status, message: res.status === 200 ? undefined : message(res) }).toEqual({
+      status: 200,
+      message: undefined,
+    });
   });
 
-  test('a time zone outside Go\'s database is refused on both, naming the zone and what is allowed', async () => {
+  test("a time zone outside Go's database is refused on both, naming the zone and what is allowed", async () => {
     const mars = inNamespace({ timeZone: 'Mars/Olympus_Mons' });
     const refused = await dryRun(mars);
     expect(refused.status).toBe(422);
-    expect(message(refused)).toContain('spec.timeZone: Invalid value: "Mars/Olympus_Mons": timeZone "Mars/Olympus_Mons" is not a time zone Kubernetes knows');
+    expect(message(refused)).toContain(
+      'spec.timeZone: Invalid value: "Mars/Olympus_Mons": timeZone "Mars/Olympus_Mons" is not a time zone Kubernetes knows',
+    );
     const model = offline.admit(mars);
     expect(model.allowed).toBe(false);
     expect(model.errors.length).toBeGreaterThan(0);

@@ -21,8 +21,10 @@ export const ROOT = resolve(__dirname, '../..');
 function env(name: string): string {
   const value = process.env[name];
   if (!value) {
-    throw new Error(`${name} is not set: cluster suites run through jest's "cluster" project, whose global setup `
-      + 'starts the control plane (run them with `npx jest __tests__/cluster`, not on their own)');
+    throw new Error(
+      `${name} is not set: cluster suites run through jest's "cluster" project, whose global setup ` +
+        'starts the control plane (run them with `npx jest __tests__/cluster`, not on their own)',
+    );
   }
   return value;
 }
@@ -30,7 +32,10 @@ function env(name: string): string {
 export const kubeconfigPath = (): string => env('MALL_BACKUP_KUBECONFIG');
 export const kubectlPath = (): string => join(env('MALL_BACKUP_KUBE_BIN'), 'kubectl');
 
-export interface Response<T = any> { status: number; body: T }
+export interface Response<T = any> {
+  status: number;
+  body: T;
+}
 
 export interface Client {
   readonly server: string;
@@ -51,11 +56,17 @@ export function client(options: { kubeconfig?: string; token?: string } = {}): C
   const user = config.users.find((u: any) => u.name === context.user).user;
   const b64 = (v?: string) => (v ? Buffer.from(v, 'base64') : undefined);
   const agent = new Agent({
-    keepAlive: true, ca: b64(cluster['certificate-authority-data']),
+    keepAlive: true,
+    ca: b64(cluster['certificate-authority-data']),
     ...(options.token ? {} : { cert: b64(user['client-certificate-data']), key: b64(user['client-key-data']) }),
   });
   const server: string = cluster.server;
-  const send = <T>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<Response<T>> =>
+  const send = <T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    contentType = 'application/json',
+  ): Promise<Response<T>> =>
     new Promise((done, fail) => {
       const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
       const headers: Record<string, string> = { accept: 'application/json' };
@@ -85,22 +96,35 @@ export function client(options: { kubeconfig?: string; token?: string } = {}): C
     async ok(method, path, body, contentType) {
       const res = await send<any>(method, path, body, contentType);
       if (res.status < 200 || res.status > 299) {
-        throw new Error(`${method} ${path}: ${res.status} ${typeof res.body === 'object' ? res.body.message : res.body}`);
+        throw new Error(
+          `${method} ${path}: ${res.status} ${typeof res.body === 'object' ? res.body.message : res.body}`,
+        );
       }
       return res.body;
     },
   };
 }
 
-export interface Run { code: number; stdout: string; stderr: string }
+export interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 /** Runs the pinned kubectl against `kubeconfig` (default: the shared cluster's admin); never throws on exit codes. */
-export function kubectl(args: string[], options: { kubeconfig?: string; bin?: string; input?: string; timeoutMs?: number } = {}): Promise<Run> {
+export function kubectl(
+  args: string[],
+  options: { kubeconfig?: string; bin?: string; input?: string; timeoutMs?: number } = {},
+): Promise<Run> {
   const bin = options.bin ? join(options.bin, 'kubectl') : kubectlPath();
   return new Promise((done) => {
-    const child = execFile(bin, [`--kubeconfig=${options.kubeconfig ?? kubeconfigPath()}`, ...args],
+    const child = execFile(
+      bin,
+      [`--kubeconfig=${options.kubeconfig ?? kubeconfigPath()}`, ...args],
       { cwd: ROOT, timeout: options.timeoutMs ?? 60_000, maxBuffer: 16 << 20, env: { ...process.env, KUBECONFIG: '' } },
-      (error, stdout, stderr) => done({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }));
+      (error, stdout, stderr) =>
+        done({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
+    );
     if (options.input !== undefined) child.stdin!.end(options.input);
   });
 }
@@ -134,7 +158,11 @@ export function namespaces(prefix: string): { create(): Promise<string>; cleanup
 }
 
 /** Polls `check` until it returns a value, failing after `timeoutMs` with the last error seen. */
-export async function eventually<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  check: () => Promise<T | undefined | false>,
+  timeoutMs = 30_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -144,7 +172,10 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
     } catch (e) {
       last = e;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`,
+      );
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -152,26 +183,50 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
 /** Installs the synthesized Backup CRD (server-side apply: idempotent when suites race) and waits until it is served. */
 export async function installBackupCrd(): Promise<void> {
   await kubectlOk(['apply', '--server-side', '--field-manager=cluster-tests', '-f', 'dist/00-backup-crd.yaml']);
-  await kubectlOk(['wait', '--for=condition=established', '--timeout=60s', 'crd/backups.mall.example.com', 'crd/restores.mall.example.com']);
+  await kubectlOk([
+    'wait',
+    '--for=condition=established',
+    '--timeout=60s',
+    'crd/backups.mall.example.com',
+    'crd/restores.mall.example.com',
+  ]);
 }
 
 /**
  * Logs in as a ServiceAccount: a token from the TokenRequest API and a kubeconfig holding only that token
  * (no client certificate, which the API server would prefer). What the operator runs with in the cluster.
  */
-export async function serviceAccountLogin(namespace: string, name: string, expirationSeconds = 3600, adminKubeconfig = kubeconfigPath()): Promise<{ token: string; kubeconfig: string }> {
-  const request = await client({ kubeconfig: adminKubeconfig }).ok('POST', `/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`, {
-    apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds },
-  });
+export async function serviceAccountLogin(
+  namespace: string,
+  name: string,
+  expirationSeconds = 3600,
+  adminKubeconfig = kubeconfigPath(),
+): Promise<{ token: string; kubeconfig: string }> {
+  const request = await client({ kubeconfig: adminKubeconfig }).ok(
+    'POST',
+    `/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`,
+    {
+      apiVersion: 'authentication.k8s.io/v1',
+      kind: 'TokenRequest',
+      spec: { expirationSeconds },
+    },
+  );
   const token: string = request.status.token;
   const admin = parse(readFileSync(adminKubeconfig, 'utf8'));
   const dir = mkdtempSync(join(tmpdir(), 'mall-backup-sa-'));
   const kubeconfig = join(dir, 'kubeconfig');
-  writeFileSync(kubeconfig, JSON.stringify({
-    apiVersion: 'v1', kind: 'Config', clusters: admin.clusters, 'current-context': 'sa',
-    users: [{ name: 'sa', user: { token } }],
-    contexts: [{ name: 'sa', context: { cluster: admin.clusters[0].name, user: 'sa', namespace } }],
-  }), { mode: 0o600 });
+  writeFileSync(
+    kubeconfig,
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: admin.clusters,
+      'current-context': 'sa',
+      users: [{ name: 'sa', user: { token } }],
+      contexts: [{ name: 'sa', context: { cluster: admin.clusters[0].name, user: 'sa', namespace } }],
+    }),
+    { mode: 0o600 },
+  );
   afterAllCleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   return { token, kubeconfig };
 }
@@ -182,5 +237,7 @@ if (typeof afterAll === 'function') afterAll(() => afterAllCleanups.splice(0).fo
 
 /** Objects of a YAML file of the repository, e.g. `dist/01-operator.yaml`. */
 export function manifest(file: string): Record<string, any>[] {
-  return parseAllDocuments(readFileSync(join(ROOT, file), 'utf8')).map((d) => d.toJS()).filter(Boolean);
+  return parseAllDocuments(readFileSync(join(ROOT, file), 'utf8'))
+    .map((d) => d.toJS())
+    .filter(Boolean);
 }

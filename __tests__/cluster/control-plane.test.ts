@@ -28,11 +28,17 @@ afterAll(() => temps.forEach((d) => rmSync(d, { recursive: true, force: true }))
  */
 function buildWithoutGo(assets?: string): Promise<Run> {
   const env: NodeJS.ProcessEnv = {
-    PATH: '/usr/sbin:/usr/bin:/sbin:/bin', HOME: temp('mall-backup-home-'), MALL_BACKUP_CACHE: temp('mall-backup-cache-'), GOPROXY: 'off',
+    PATH: '/usr/sbin:/usr/bin:/sbin:/bin',
+    HOME: temp('mall-backup-home-'),
+    MALL_BACKUP_CACHE: temp('mall-backup-cache-'),
+    GOPROXY: 'off',
   };
   if (assets) env.KUBEBUILDER_ASSETS = assets;
-  return new Promise((done) => execFile('bash', ['scripts/control-plane/build.sh'], { cwd: ROOT, env }, (error, stdout, stderr) =>
-    done({ code: error ? Number(error.code) : 0, stdout, stderr })));
+  return new Promise((done) =>
+    execFile('bash', ['scripts/control-plane/build.sh'], { cwd: ROOT, env }, (error, stdout, stderr) =>
+      done({ code: error ? Number(error.code) : 0, stdout, stderr }),
+    ),
+  );
 }
 
 function assetsDir(names: string[]): string {
@@ -69,7 +75,7 @@ describe('finding the binaries', () => {
     for (const n of BINARIES) expect(readlinkSync(join(dir, n))).toBe(join(assets, n));
   });
 
-  test('envtest\'s bundle has no kube-controller-manager: that one alone must still be built', async () => {
+  test("envtest's bundle has no kube-controller-manager: that one alone must still be built", async () => {
     const run = await buildWithoutGo(assetsDir(['etcd', 'kube-apiserver', 'kubectl']));
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('Missing: kube-controller-manager.');
@@ -86,7 +92,9 @@ describe('a control plane of its own', () => {
       await cluster.apiServer.restart({ crash: true });
       expect(cluster.apiServer.pid).not.toBe(before);
       await cluster.waitReady();
-      expect(await kubectlOk(['get', 'namespace', 'kept', '-o', 'name'], { kubeconfig: cluster.kubeconfigPath, bin: BIN })).toBe('namespace/kept\n');
+      expect(
+        await kubectlOk(['get', 'namespace', 'kept', '-o', 'name'], { kubeconfig: cluster.kubeconfigPath, bin: BIN }),
+      ).toBe('namespace/kept\n');
       pids[1] = cluster.apiServer.pid!;
     } finally {
       await cluster.stop();
@@ -99,11 +107,17 @@ describe('a control plane of its own', () => {
     // A separate Node process starts a control plane, reports it, and is killed without any chance to clean up.
     const script = `require(${JSON.stringify(join(ROOT, 'scripts/control-plane/cluster.ts'))}).start({ binDir: ${JSON.stringify(BIN)} })
       .then((c) => console.log(JSON.stringify({ dir: c.dataDir, pids: [c.etcd.pid, c.apiServer.pid, c.controllerManager.pid] })))`;
-    const child = spawn(process.execPath, ['--import', 'tsx', '-e', script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', '-e', script], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout.on('data', (chunk) => (out += chunk));
-    const started = await eventually('the child\'s control plane', async () => (out.includes('\n') ? JSON.parse(out) : undefined), 90_000)
-      .finally(() => child.kill('SIGKILL'));
+    const started = await eventually(
+      "the child's control plane",
+      async () => (out.includes('\n') ? JSON.parse(out) : undefined),
+      90_000,
+    ).finally(() => child.kill('SIGKILL'));
     await eventually('the child to be gone', async () => child.exitCode !== null || child.signalCode !== null);
     const { dir, pids } = started as { dir: string; pids: number[] };
     expect(pids.filter(alive)).toHaveLength(3); // orphans, as expected after SIGKILL
@@ -116,11 +130,18 @@ describe('a control plane of its own', () => {
   test('a missing binary is reported with the path it tried, and nothing is left behind', async () => {
     const empty = temp('mall-backup-nobin-');
     const before = new Set(readdirSync(tmpdir()));
-    await expect(start({ binDir: empty, readyTimeoutMs: 10_000 })).rejects.toThrow(`etcd could not start ${join(empty, 'etcd')}`);
+    await expect(start({ binDir: empty, readyTimeoutMs: 10_000 })).rejects.toThrow(
+      `etcd could not start ${join(empty, 'etcd')}`,
+    );
     // Other suites may start control planes meanwhile; none of the new data directories may be this process's
     // (start() writes the owner file right after spawning etcd, before it can know that the spawn failed).
-    const owner = (d: string) => (existsSync(join(tmpdir(), d, 'owner')) ? JSON.parse(readFileSync(join(tmpdir(), d, 'owner'), 'utf8')).pid : undefined);
-    const mine = readdirSync(tmpdir()).filter((d) => d.startsWith('mall-backup-cp-') && !before.has(d) && owner(d) === process.pid);
+    const owner = (d: string) =>
+      existsSync(join(tmpdir(), d, 'owner'))
+        ? JSON.parse(readFileSync(join(tmpdir(), d, 'owner'), 'utf8')).pid
+        : undefined;
+    const mine = readdirSync(tmpdir()).filter(
+      (d) => d.startsWith('mall-backup-cp-') && !before.has(d) && owner(d) === process.pid,
+    );
     expect(mine).toEqual([]);
   });
 });

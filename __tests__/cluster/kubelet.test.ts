@@ -18,7 +18,8 @@ beforeAll(async () => {
   ns = await spaces.create();
   kubelet = await new TestKubelet({ api: admin, namespaces: () => [ns] }).start();
   await admin.ok('POST', `/api/v1/namespaces/${ns}/persistentvolumeclaims`, {
-    metadata: { name: 'notes' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+    metadata: { name: 'notes' },
+    spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
   });
 });
 
@@ -27,45 +28,93 @@ afterAll(async () => {
   await spaces.cleanup();
 });
 
-const pod = (name: string, image: string, script: string, extra: Record<string, unknown> = {}) => admin.ok('POST', `/api/v1/namespaces/${ns}/pods`, {
-  metadata: { name },
-  spec: {
-    restartPolicy: 'Never', securityContext: { runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532 },
-    containers: [{ name: 'c', image, command: ['sh', '-c', script], volumeMounts: [{ name: 'notes', mountPath: '/notes' }], ...extra }],
-    volumes: [{ name: 'notes', persistentVolumeClaim: { claimName: 'notes' } }],
-  },
-});
+const pod = (name: string, image: string, script: string, extra: Record<string, unknown> = {}) =>
+  admin.ok('POST', `/api/v1/namespaces/${ns}/pods`, {
+    metadata: { name },
+    spec: {
+      restartPolicy: 'Never',
+      securityContext: { runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532 },
+      containers: [
+        {
+          name: 'c',
+          image,
+          command: ['sh', '-c', script],
+          volumeMounts: [{ name: 'notes', mountPath: '/notes' }],
+          ...extra,
+        },
+      ],
+      volumes: [{ name: 'notes', persistentVolumeClaim: { claimName: 'notes' } }],
+    },
+  });
 const get = (name: string) => admin.ok('GET', `/api/v1/namespaces/${ns}/pods/${name}`);
 
 test('deleting a running pod sends SIGTERM to its command, then the pod is gone', async () => {
-  await pod('graceful', 'busybox:1.36.1', 'trap \'echo "got TERM as $(id -u)" > /notes/term; exit 0\' TERM; echo started > /notes/started; while :; do sleep 0.1; done');
-  await eventually('the pod to run', async () => (await get('graceful')).status?.phase === 'Running' && readFileSync(`${kubelet.claimFolder(ns, 'notes')}/started`, 'utf8'), 30_000);
+  await pod(
+    'graceful',
+    'busybox:1.36.1',
+    'trap \'echo "got TERM as $(id -u)" > /notes/term; exit 0\' TERM; echo started > /notes/started; while :; do sleep 0.1; done',
+  );
+  await eventually(
+    'the pod to run',
+    async () =>
+      (await get('graceful')).status?.phase === 'Running' &&
+      readFileSync(`${kubelet.claimFolder(ns, 'notes')}/started`, 'utf8'),
+    30_000,
+  );
   await admin.ok('DELETE', `/api/v1/namespaces/${ns}/pods/graceful`);
-  await eventually('the pod to be removed', async () => (await admin.request('GET', `/api/v1/namespaces/${ns}/pods/graceful`)).status === 404, 30_000);
+  await eventually(
+    'the pod to be removed',
+    async () => (await admin.request('GET', `/api/v1/namespaces/${ns}/pods/graceful`)).status === 404,
+    30_000,
+  );
   expect(readFileSync(`${kubelet.claimFolder(ns, 'notes')}/term`, 'utf8')).toBe('got TERM as 65532\n');
 });
 
 test('a failing command: Failed, its exit code, and the log tail as message under FallbackToLogsOnError', async () => {
-  await pod('broken', 'busybox:1.36.1', 'echo "the vault is locked" >&2; exit 3', { terminationMessagePolicy: 'FallbackToLogsOnError' });
-  const done = await eventually('the pod to fail', async () => { const p = await get('broken'); return p.status?.phase === 'Failed' && p; }, 30_000);
-  expect(done.status.containerStatuses[0].state.terminated).toEqual(expect.objectContaining({ exitCode: 3, message: 'the vault is locked\n' }));
+  await pod('broken', 'busybox:1.36.1', 'echo "the vault is locked" >&2; exit 3', {
+    terminationMessagePolicy: 'FallbackToLogsOnError',
+  });
+  const done = await eventually(
+    'the pod to fail',
+    async () => {
+      const p = await get('broken');
+      return p.status?.phase === 'Failed' && p;
+    },
+    30_000,
+  );
+  expect(done.status.containerStatuses[0].state.terminated).toEqual(
+    expect.objectContaining({ exitCode: 3, message: 'the vault is locked\n' }),
+  );
 });
 
 test('the root file system is read-only when the pod asks for it; volumes stay writable', async () => {
-  await pod('readonly', 'busybox:1.36.1', 'touch /oops 2>/dev/null && exit 9; echo ok > /notes/ro', { securityContext: { readOnlyRootFilesystem: true } });
+  await pod('readonly', 'busybox:1.36.1', 'touch /oops 2>/dev/null && exit 9; echo ok > /notes/ro', {
+    securityContext: { readOnlyRootFilesystem: true },
+  });
   await eventually('the pod to succeed', async () => (await get('readonly')).status?.phase === 'Succeeded', 30_000);
   expect(readFileSync(`${kubelet.claimFolder(ns, 'notes')}/ro`, 'utf8')).toBe('ok\n');
 });
 
 test('an image it does not have: ErrImagePull with the reason, never run', async () => {
   await pod('unknown', 'docker.io/library/postgres:16', 'exit 0');
-  const waiting = await eventually('ErrImagePull', async () => (await get('unknown')).status?.containerStatuses?.[0]?.state?.waiting, 30_000);
-  expect(waiting).toEqual({ reason: 'ErrImagePull', message: expect.stringContaining('not an image the test kubelet has') });
+  const waiting = await eventually(
+    'ErrImagePull',
+    async () => (await get('unknown')).status?.containerStatuses?.[0]?.state?.waiting,
+    30_000,
+  );
+  expect(waiting).toEqual({
+    reason: 'ErrImagePull',
+    message: expect.stringContaining('not an image the test kubelet has'),
+  });
   expect((await get('unknown')).status.phase).toBe('Pending');
 });
 
 test('a missing Secret: CreateContainerConfigError naming it', async () => {
   await pod('nosecret', 'busybox:1.36.1', 'exit 0', { envFrom: [{ secretRef: { name: 'absent' } }] });
-  const waiting = await eventually('CreateContainerConfigError', async () => (await get('nosecret')).status?.containerStatuses?.[0]?.state?.waiting, 30_000);
+  const waiting = await eventually(
+    'CreateContainerConfigError',
+    async () => (await get('nosecret')).status?.containerStatuses?.[0]?.state?.waiting,
+    30_000,
+  );
   expect(waiting).toEqual({ reason: 'CreateContainerConfigError', message: 'secret "absent" not found' });
 });

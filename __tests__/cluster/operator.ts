@@ -14,12 +14,27 @@ export class RealOperator {
   private child?: ChildProcess;
   private exited?: Promise<unknown>;
 
-  constructor(private readonly kubeconfig: string, public readonly identity: string, private readonly args: string[]) {}
+  constructor(
+    private readonly kubeconfig: string,
+    public readonly identity: string,
+    private readonly args: string[],
+  ) {}
 
   public async start(): Promise<this> {
-    this.child = spawn(process.execPath, [await operatorBundle(), `--kubeconfig=${this.kubeconfig}`, `--identity=${this.identity}`,
-      '--metrics-port=0', '--probe-port=0', '--bind-address=127.0.0.1', '--log-level=debug', ...this.args],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH } });
+    this.child = spawn(
+      process.execPath,
+      [
+        await operatorBundle(),
+        `--kubeconfig=${this.kubeconfig}`,
+        `--identity=${this.identity}`,
+        '--metrics-port=0',
+        '--probe-port=0',
+        '--bind-address=127.0.0.1',
+        '--log-level=debug',
+        ...this.args,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH } },
+    );
     this.exited = new Promise((done) => this.child!.once('exit', done));
     let buffer = '';
     this.child.stdout!.on('data', (chunk) => {
@@ -40,7 +55,9 @@ export class RealOperator {
     return this;
   }
 
-  public get pid(): number | undefined { return this.child?.pid; }
+  public get pid(): number | undefined {
+    return this.child?.pid;
+  }
 
   public waitFor(msg: string, timeoutMs = 30_000): Promise<any> {
     return eventually(`${this.identity} to log "${msg}"`, async () => this.lines.find((l) => l.msg === msg), timeoutMs);
@@ -55,7 +72,9 @@ export class RealOperator {
 
   /** CPU seconds used so far (user + system), from /proc while it runs. */
   public cpuSeconds(): number {
-    const fields = readFileSync(`/proc/${this.child!.pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+    const fields = readFileSync(`/proc/${this.child!.pid}/stat`, 'utf8')
+      .replace(/^.*\) /, '')
+      .split(' ');
     // utime and stime are fields 14 and 15 of stat; after the command name they are at 11 and 12; USER_HZ is 100 on Linux.
     return (Number(fields[11]) + Number(fields[12])) / 100;
   }

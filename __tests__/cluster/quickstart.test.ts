@@ -27,10 +27,16 @@ const NO_CONTAINER_ENGINE = /^docker /;
 const leftOut = [...blocks.values()].flatMap((b) => b.split('\n')).filter((l) => NO_CONTAINER_ENGINE.test(l));
 
 /** The quickstart as one script; each step announces itself so its output can be told apart. */
-const script = ['set -euo pipefail', ...STEPS.flatMap((step) => [
-  `echo '==> ${step}'`,
-  ...blocks.get(step)!.split('\n').filter((l) => !NO_CONTAINER_ENGINE.test(l)),
-])].join('\n');
+const script = [
+  'set -euo pipefail',
+  ...STEPS.flatMap((step) => [
+    `echo '==> ${step}'`,
+    ...blocks
+      .get(step)!
+      .split('\n')
+      .filter((l) => !NO_CONTAINER_ENGINE.test(l)),
+  ]),
+].join('\n');
 
 let cluster: ControlPlane;
 let kubelet: TestKubelet;
@@ -42,15 +48,26 @@ beforeAll(async () => {
   cluster = await start({ binDir: process.env.MALL_BACKUP_KUBE_BIN });
   const api = client({ kubeconfig: cluster.kubeconfigPath });
   kubelet = await new TestKubelet({
-    api, namespaces: () => ['mall-backup-system', 'mall-shops'], resticDir: resticForRestore().dir, operatorBundle: await operatorBundle(),
+    api,
+    namespaces: () => ['mall-backup-system', 'mall-shops'],
+    resticDir: resticForRestore().dir,
+    operatorBundle: await operatorBundle(),
   }).start();
   checkout = mkdtempSync(join(tmpdir(), 'mall-backup-quickstart-'));
   for (const entry of readdirSync(ROOT)) if (entry !== '.git') symlinkSync(join(ROOT, entry), join(checkout, entry));
   run = await new Promise<Run>((done) => {
-    execFile('bash', ['-c', script], {
-      cwd: checkout, timeout: 540_000, maxBuffer: 16 << 20,
-      env: { ...process.env, KUBECONFIG: cluster.kubeconfigPath, PATH: `${cluster.binDir}:${process.env.PATH}` },
-    }, (error, stdout, stderr) => done({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }));
+    execFile(
+      'bash',
+      ['-c', script],
+      {
+        cwd: checkout,
+        timeout: 540_000,
+        maxBuffer: 16 << 20,
+        env: { ...process.env, KUBECONFIG: cluster.kubeconfigPath, PATH: `${cluster.binDir}:${process.env.PATH}` },
+      },
+      (error, stdout, stderr) =>
+        done({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
+    );
   });
   for (const part of run.stdout.split(/^==> /m).slice(1)) {
     const [step, ...rest] = part.split('\n');
@@ -73,17 +90,30 @@ describe('the README quickstart on an empty cluster, word for word', () => {
   });
 
   test('runs to the end', () => {
-    if (run.code !== 0) throw new Error(`the quickstart exited ${run.code}; its last output:\n${run.stdout.split('\n').slice(-15).join('\n')}\n${run.stderr.split('\n').slice(-15).join('\n')}`);
+    if (run.code !== 0)
+      throw new Error(
+        `the quickstart exited ${run.code}; its last output:\n${run.stdout.split('\n').slice(-15).join('\n')}\n${run.stderr.split('\n').slice(-15).join('\n')}`,
+      );
     expect([...output.keys()]).toEqual(STEPS);
   });
 
   test('install: the CRD is established and the operator rolls out (its pod Ready, run by the test kubelet)', () => {
-    expect(output.get('install')).toMatch(/customresourcedefinition.apiextensions.k8s.io\/backups.mall.example.com condition met/);
+    expect(output.get('install')).toMatch(
+      /customresourcedefinition.apiextensions.k8s.io\/backups.mall.example.com condition met/,
+    );
     expect(output.get('install')).toMatch(/deployment "mall-backup-operator" successfully rolled out/);
   });
 
   test('the operator pod is admitted by Pod Security (restricted) and runs with its ServiceAccount token', async () => {
-    const events = await k(['-n', 'mall-backup-system', 'get', 'events', '--field-selector=reason=FailedCreate', '-o', 'name']);
+    const events = await k([
+      '-n',
+      'mall-backup-system',
+      'get',
+      'events',
+      '--field-selector=reason=FailedCreate',
+      '-o',
+      'name',
+    ]);
     expect(events.stdout.trim()).toBe('');
     const logs = await k(['-n', 'mall-backup-system', 'logs', 'deployment/mall-backup-operator']);
     expect(logs.stderr + logs.stdout).toContain('in-cluster service account');
@@ -104,7 +134,14 @@ describe('the README quickstart on an empty cluster, word for word', () => {
   // (the phase can be written before the Job's completionTime, which lastSuccessfulTime copies, is known).
   // A reader who looks again sees it; the lag itself is the operator's to remove.
   test('run: LAST SUCCESS is filled in (at the latest a moment after Completed)', async () => {
-    const last = await eventually('lastSuccessfulTime', async () => (await k(['-n', 'mall-shops', 'get', 'backup', 'bakery', '-o', 'jsonpath={.status.lastSuccessfulTime}'])).stdout.trim(), 30_000);
+    const last = await eventually(
+      'lastSuccessfulTime',
+      async () =>
+        (
+          await k(['-n', 'mall-shops', 'get', 'backup', 'bakery', '-o', 'jsonpath={.status.lastSuccessfulTime}'])
+        ).stdout.trim(),
+      30_000,
+    );
     expect(Date.parse(last)).toBeGreaterThan(Date.now() - 600_000);
   });
 

@@ -54,22 +54,34 @@ async function canIList(kubeconfig: string, namespace: string): Promise<Set<stri
   const [header, ...rows] = out.trimEnd().split('\n');
   expect(header.split(/\s{2,}/)).toEqual(['Resources', 'Non-Resource URLs', 'Resource Names', 'Verbs']);
   const starts = ['Non-Resource URLs', 'Resource Names', 'Verbs'].map((c) => header.indexOf(c));
-  return new Set(rows.map((row) => {
-    const [resource, urls, names, verbs] = [row.slice(0, starts[0]), row.slice(starts[0], starts[1]), row.slice(starts[1], starts[2]), row.slice(starts[2])].map((c) => c.trim());
-    const verbList = verbs.replace(/^\[|\]$/g, '').trim();
-    return resource ? `${resource} ${names} ${verbList}` : `${urls} ${verbList}`;
-  }));
+  return new Set(
+    rows.map((row) => {
+      const [resource, urls, names, verbs] = [
+        row.slice(0, starts[0]),
+        row.slice(starts[0], starts[1]),
+        row.slice(starts[1], starts[2]),
+        row.slice(starts[2]),
+      ].map((c) => c.trim());
+      const verbList = verbs.replace(/^\[|\]$/g, '').trim();
+      return resource ? `${resource} ${names} ${verbList}` : `${urls} ${verbList}`;
+    }),
+  );
 }
 
 async function grantedBeyondAnyServiceAccount(namespace: string): Promise<string[]> {
-  const [mine, baseline] = [await canIList(operator.kubeconfig, namespace), await canIList(nobody.kubeconfig, namespace)];
+  const [mine, baseline] = [
+    await canIList(operator.kubeconfig, namespace),
+    await canIList(nobody.kubeconfig, namespace),
+  ];
   return [...mine].filter((rule) => !baseline.has(rule)).sort();
 }
 
 beforeAll(async () => {
   await installBackupCrd();
   const objects = manifest('dist/01-operator.yaml').filter((o) => RBAC_KINDS.has(o.kind));
-  await kubectlOk(['apply', '--server-side', '--field-manager=cluster-tests', '-f', '-'], { input: objects.map((o) => JSON.stringify(o)).join('\n') });
+  await kubectlOk(['apply', '--server-side', '--field-manager=cluster-tests', '-f', '-'], {
+    input: objects.map((o) => JSON.stringify(o)).join('\n'),
+  });
   operator = await serviceAccountLogin(OPERATOR_NAMESPACE, OPERATOR);
   watched = await spaces.create();
   await client().ok('POST', `/api/v1/namespaces/${watched}/serviceaccounts`, { metadata: { name: 'nobody' } });
@@ -80,9 +92,14 @@ afterAll(() => spaces.cleanup());
 
 describe('the operator, logged in with a TokenRequest token for its ServiceAccount', () => {
   test('is who the API server says it is', async () => {
-    const review = await client({ token: operator.token }).ok('POST', '/apis/authentication.k8s.io/v1/selfsubjectreviews', {
-      apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview',
-    });
+    const review = await client({ token: operator.token }).ok(
+      'POST',
+      '/apis/authentication.k8s.io/v1/selfsubjectreviews',
+      {
+        apiVersion: 'authentication.k8s.io/v1',
+        kind: 'SelfSubjectReview',
+      },
+    );
     expect(review.status.userInfo.username).toBe(`system:serviceaccount:${OPERATOR_NAMESPACE}:${OPERATOR}`);
   });
 
@@ -104,23 +121,40 @@ describe('the operator, logged in with a TokenRequest token for its ServiceAccou
   test('the real API server enforces it: listing Secrets is refused with 403', async () => {
     const res = await client({ token: operator.token }).request('GET', `/api/v1/namespaces/${watched}/secrets`);
     expect(res.status).toBe(403);
-    expect(res.body.message).toContain(`"system:serviceaccount:${OPERATOR_NAMESPACE}:${OPERATOR}" cannot list resource "secrets"`);
+    expect(res.body.message).toContain(
+      `"system:serviceaccount:${OPERATOR_NAMESPACE}:${OPERATOR}" cannot list resource "secrets"`,
+    );
   });
 
   /** A CronJob owned by a fresh Backup, with the owner reference the operator sets (lib/run/backup-job.ts). */
   async function ownedCronJob(name: string): Promise<Record<string, unknown>> {
     const owner = await client().ok('POST', `/apis/mall.example.com/v1alpha1/namespaces/${watched}/backups`, {
-      ...backup({}), metadata: { name, namespace: watched },
+      ...backup({}),
+      metadata: { name, namespace: watched },
     });
     return {
-      apiVersion: 'batch/v1', kind: 'CronJob',
-      metadata: { name: `backup-${name}`, namespace: watched, ownerReferences: [ownerReferenceTo({ name, uid: owner.metadata.uid } as any)] },
-      spec: { schedule: '30 2 * * *', jobTemplate: { spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'restic' }] } } } } },
+      apiVersion: 'batch/v1',
+      kind: 'CronJob',
+      metadata: {
+        name: `backup-${name}`,
+        namespace: watched,
+        ownerReferences: [ownerReferenceTo({ name, uid: owner.metadata.uid } as any)],
+      },
+      spec: {
+        schedule: '30 2 * * *',
+        jobTemplate: {
+          spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'restic' }] } } },
+        },
+      },
     };
   }
 
   test('such a CronJob is valid: the cluster admin may create it', async () => {
-    const res = await client().request('POST', `/apis/batch/v1/namespaces/${watched}/cronjobs?dryRun=All`, await ownedCronJob('by-admin'));
+    const res = await client().request(
+      'POST',
+      `/apis/batch/v1/namespaces/${watched}/cronjobs?dryRun=All`,
+      await ownedCronJob('by-admin'),
+    );
     expect([res.status, res.body.message]).toEqual([201, undefined]);
   });
 
@@ -128,26 +162,48 @@ describe('the operator, logged in with a TokenRequest token for its ServiceAccou
   // backups/finalizers ("cannot set blockOwnerDeletion if an ownerReference refers to a resource you can't set
   // finalizers on"); the test above shows the object is otherwise valid.
   test('the operator may create the CronJob it owns through a Backup', async () => {
-    const res = await client({ token: operator.token }).request('POST', `/apis/batch/v1/namespaces/${watched}/cronjobs?dryRun=All`, await ownedCronJob('by-operator'));
+    const res = await client({ token: operator.token }).request(
+      'POST',
+      `/apis/batch/v1/namespaces/${watched}/cronjobs?dryRun=All`,
+      await ownedCronJob('by-operator'),
+    );
     expect([res.status, res.body.message]).toEqual([201, undefined]);
   });
 
   test('the operator may carry out a Restore: create its new claim and its Job owned by the Restore, and write its status', async () => {
-    const owner = await client().ok('POST', `/apis/mall.example.com/v1alpha1/namespaces/${watched}/backups`, { ...backup({}), metadata: { name: 'for-restore', namespace: watched } });
+    const owner = await client().ok('POST', `/apis/mall.example.com/v1alpha1/namespaces/${watched}/backups`, {
+      ...backup({}),
+      metadata: { name: 'for-restore', namespace: watched },
+    });
     const filed = await client().ok('POST', `/apis/mall.example.com/v1alpha1/namespaces/${watched}/restores`, {
-      apiVersion: 'mall.example.com/v1alpha1', kind: 'Restore', metadata: { name: 'monday', namespace: watched },
+      apiVersion: 'mall.example.com/v1alpha1',
+      kind: 'Restore',
+      metadata: { name: 'monday', namespace: watched },
       spec: { backupName: 'for-restore', target: { newClaims: { size: '1Gi' } } },
     });
     const ref = { name: 'monday', namespace: watched, uid: filed.metadata.uid };
     const as = client({ token: operator.token });
     const claim = newClaimManifest(ref, 'monday-data', '1Gi');
-    const job = restoreJobManifest({ restore: ref, backupName: 'for-restore', backupSpec: owner.spec, claims: [{ claim: 'data', targetClaim: 'monday-data', path: '' }] });
+    const job = restoreJobManifest({
+      restore: ref,
+      backupName: 'for-restore',
+      backupSpec: owner.spec,
+      claims: [{ claim: 'data', targetClaim: 'monday-data', path: '' }],
+    });
     expect(job.metadata.ownerReferences[0]).toMatchObject({ kind: 'Restore', blockOwnerDeletion: true });
-    for (const [plural, obj] of [['api/v1/namespaces/NS/persistentvolumeclaims', claim], ['apis/batch/v1/namespaces/NS/jobs', job]] as const) {
+    for (const [plural, obj] of [
+      ['api/v1/namespaces/NS/persistentvolumeclaims', claim],
+      ['apis/batch/v1/namespaces/NS/jobs', job],
+    ] as const) {
       const res = await as.request('POST', `/${plural.replace('NS', watched)}?dryRun=All`, obj);
       expect([plural, res.status, res.body.message]).toEqual([plural, 201, undefined]);
     }
-    const status = await as.request('PATCH', `/apis/mall.example.com/v1alpha1/namespaces/${watched}/restores/monday/status`, { status: { phase: 'Pending', message: 'starting' } }, 'application/merge-patch+json');
+    const status = await as.request(
+      'PATCH',
+      `/apis/mall.example.com/v1alpha1/namespaces/${watched}/restores/monday/status`,
+      { status: { phase: 'Pending', message: 'starting' } },
+      'application/merge-patch+json',
+    );
     expect([status.status, status.body.status]).toEqual([200, { phase: 'Pending', message: 'starting' }]);
   });
 });

@@ -26,12 +26,28 @@ test('a Backup whose failed run reports a 40 000-character reason gets its statu
   const path = `/apis/mall.example.com/v1alpha1/namespaces/${ns}/backups`;
   const created = await api.ok('POST', path, { ...backup({}), metadata: { name: 'oversized', namespace: ns } });
   // The kubelet caps termination messages, not the message of a waiting container.
-  const failed = job('backup-oversized-1', { outcome: 'Failed', start: '2026-11-24T02:30:00Z', finish: '2026-11-24T02:31:00Z' });
-  const pod = jobPod('backup-oversized-1', { waiting: { reason: 'CreateContainerConfigError', message: 'x'.repeat(40_000) } });
-  const decided = reconcile({ backup: created, jobs: [failed], jobPods: [pod], claims: [], namespacePods: [], now: new Date() });
+  const failed = job('backup-oversized-1', {
+    outcome: 'Failed',
+    start: '2026-11-24T02:30:00Z',
+    finish: '2026-11-24T02:31:00Z',
+  });
+  const pod = jobPod('backup-oversized-1', {
+    waiting: { reason: 'CreateContainerConfigError', message: 'x'.repeat(40_000) },
+  });
+  const decided = reconcile({
+    backup: created,
+    jobs: [failed],
+    jobPods: [pod],
+    claims: [],
+    namespacePods: [],
+    now: new Date(),
+  });
   const written = await api.request('PUT', `${path}/oversized/status`, { ...created, status: decided.status });
   expect({ status: written.status, message: written.body.message }).toEqual({ status: 200, message: undefined });
-  expect(written.body.status.conditions.find((c: { type: string }) => c.type === 'LastBackupSucceeded')).toMatchObject({ status: 'False', reason: 'BackoffLimitExceeded' });
+  expect(written.body.status.conditions.find((c: { type: string }) => c.type === 'LastBackupSucceeded')).toMatchObject({
+    status: 'False',
+    reason: 'BackoffLimitExceeded',
+  });
 });
 
 test('the API server counts maxLength in code points: the cut keeps every character it allows and no more', async () => {

@@ -6,7 +6,8 @@ import { trimMetadata, trimPod } from '../../operator/runtime/trim';
 const claim = (name: string, shop?: string, namespace = 'mall-shops'): KubeObject => ({
   metadata: { name, namespace, labels: shop ? { 'mall.example.com/shop': shop } : {} },
 });
-const byShop = (c: KubeObject) => (c.metadata.labels?.['mall.example.com/shop'] ? [`shop:${c.metadata.labels['mall.example.com/shop']}`] : []);
+const byShop = (c: KubeObject) =>
+  c.metadata.labels?.['mall.example.com/shop'] ? [`shop:${c.metadata.labels['mall.example.com/shop']}`] : [];
 const names = (objs: KubeObject[]) => objs.map((o) => o.metadata.name).sort();
 
 describe('ObjectIndex', () => {
@@ -39,7 +40,9 @@ describe('ObjectIndex', () => {
     const index = new ObjectIndex((c) => [`name:${c.metadata.name}`, ...byShop(c)]);
     index.set(claim('bakery-data', 'bakery'));
     index.set(claim('extra'));
-    expect(names(index.getAny('mall-shops', ['shop:bakery', 'name:bakery-data', 'name:extra', 'name:missing']))).toEqual(['bakery-data', 'extra']);
+    expect(
+      names(index.getAny('mall-shops', ['shop:bakery', 'name:bakery-data', 'name:extra', 'name:missing'])),
+    ).toEqual(['bakery-data', 'extra']);
   });
 });
 
@@ -47,8 +50,12 @@ describe('trimming cached objects', () => {
   test('managedFields and the client-side apply copy go; other annotations stay', () => {
     const obj: any = {
       metadata: {
-        name: 'bakery', managedFields: [{ manager: 'kubectl' }],
-        annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{"big":true}', 'mall.example.com/run-now': 'please' },
+        name: 'bakery',
+        managedFields: [{ manager: 'kubectl' }],
+        annotations: {
+          'kubectl.kubernetes.io/last-applied-configuration': '{"big":true}',
+          'mall.example.com/run-now': 'please',
+        },
       },
     };
     trimMetadata(obj);
@@ -59,11 +66,17 @@ describe('trimming cached objects', () => {
     const pod: any = {
       metadata: { name: 'web-1', namespace: 'mall-shops', labels: { app: 'web' }, managedFields: [{}] },
       spec: {
-        nodeName: 'node-a', containers: [{ name: 'web', image: 'nginx', env: [{ name: 'BIG', value: 'x'.repeat(1000) }] }],
-        volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'bakery-data' } }, { name: 'cfg', configMap: { name: 'cfg' } }],
+        nodeName: 'node-a',
+        containers: [{ name: 'web', image: 'nginx', env: [{ name: 'BIG', value: 'x'.repeat(1000) }] }],
+        volumes: [
+          { name: 'data', persistentVolumeClaim: { claimName: 'bakery-data' } },
+          { name: 'cfg', configMap: { name: 'cfg' } },
+        ],
       },
       status: {
-        phase: 'Running', podIP: '10.0.0.1', conditions: [{ type: 'PodScheduled', status: 'True' }],
+        phase: 'Running',
+        podIP: '10.0.0.1',
+        conditions: [{ type: 'PodScheduled', status: 'True' }],
         containerStatuses: [{ name: 'web', state: { running: {} } }],
       },
     };
@@ -71,7 +84,12 @@ describe('trimming cached objects', () => {
     expect(pod).toEqual({
       metadata: { name: 'web-1', namespace: 'mall-shops', labels: { app: 'web' } },
       spec: { nodeName: 'node-a', volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'bakery-data' } }] },
-      status: { phase: 'Running', conditions: [{ type: 'PodScheduled', status: 'True' }], initContainerStatuses: undefined, containerStatuses: [{ name: 'web', state: { running: {} } }] },
+      status: {
+        phase: 'Running',
+        conditions: [{ type: 'PodScheduled', status: 'True' }],
+        initContainerStatuses: undefined,
+        containerStatuses: [{ name: 'web', state: { running: {} } }],
+      },
     });
   });
 });

@@ -9,33 +9,74 @@ import { NONROOT_ID } from '../../lib/common/pod-security';
 import { allObjects, synthDefaultApp } from '../support/synth';
 
 describe('operator configuration', () => {
-  test('the Deployment\'s args and env are what the operator understands', () => {
+  test("the Deployment's args and env are what the operator understands", () => {
     const deployment = allObjects(synthDefaultApp()).find((o) => o.kind === 'Deployment')!;
     const container = deployment.spec.template.spec.containers[0];
-    const config = parseConfig(container.args, { POD_NAME: 'mall-backup-operator-abc', POD_NAMESPACE: 'mall-backup-system' });
+    const config = parseConfig(container.args, {
+      POD_NAME: 'mall-backup-operator-abc',
+      POD_NAMESPACE: 'mall-backup-system',
+    });
     expect(config).toMatchObject({
-      leaderElect: true, leaseName: 'mall-backup-operator-leader', leaseNamespace: 'mall-backup-system', identity: 'mall-backup-operator-abc',
-      metricsPort: 8080, probePort: 8081, logLevel: 'info', namespaces: [],
+      leaderElect: true,
+      leaseName: 'mall-backup-operator-leader',
+      leaseNamespace: 'mall-backup-system',
+      identity: 'mall-backup-operator-abc',
+      metricsPort: 8080,
+      probePort: 8081,
+      logLevel: 'info',
+      namespaces: [],
     });
     expect(container.env.map((e: any) => e.name).sort()).toEqual(['NODE_OPTIONS', 'POD_NAME', 'POD_NAMESPACE']);
   });
 
   test('vault settings: cross-namespace sharing off, weekly maintenance, a 7-day floor and 50 % shrink by default; flags change them; bad values are named', () => {
-    expect(parseConfig([], {})).toMatchObject({ allowCrossNamespaceVaults: false, maintenanceSchedule: '0 4 * * 0', retentionFloorDays: 7, shrinkPercent: 50 });
-    expect(parseConfig(['--allow-cross-namespace-vaults', '--maintenance-schedule', '30 1 * * *', '--retention-floor-days=30', '--shrink-percent', '20'], {}))
-      .toMatchObject({ allowCrossNamespaceVaults: true, maintenanceSchedule: '30 1 * * *', retentionFloorDays: 30, shrinkPercent: 20 });
-    expect(parseConfig([], { ALLOW_CROSS_NAMESPACE_VAULTS: 'true', RETENTION_FLOOR_DAYS: '0' })).toMatchObject({ allowCrossNamespaceVaults: true, retentionFloorDays: 0 });
-    expect(() => parseConfig(['--maintenance-schedule', 'sometimes', '--shrink-percent', '0', '--retention-floor-days=-1'], {})).toThrow(
-      /--retention-floor-days "-1" is not valid: use an integer from 0 to 3650\n {2}- --shrink-percent "0" is not valid: use an integer from 1 to 100\n {2}- --maintenance-schedule "sometimes" is not valid: /);
+    expect(parseConfig([], {})).toMatchObject({
+      allowCrossNamespaceVaults: false,
+      maintenanceSchedule: '0 4 * * 0',
+      retentionFloorDays: 7,
+      shrinkPercent: 50,
+    });
+    expect(
+      parseConfig(
+        [
+          '--allow-cross-namespace-vaults',
+          '--maintenance-schedule',
+          '30 1 * * *',
+          '--retention-floor-days=30',
+          '--shrink-percent',
+          '20',
+        ],
+        {},
+      ),
+    ).toMatchObject({
+      allowCrossNamespaceVaults: true,
+      maintenanceSchedule: '30 1 * * *',
+      retentionFloorDays: 30,
+      shrinkPercent: 20,
+    });
+    expect(parseConfig([], { ALLOW_CROSS_NAMESPACE_VAULTS: 'true', RETENTION_FLOOR_DAYS: '0' })).toMatchObject({
+      allowCrossNamespaceVaults: true,
+      retentionFloorDays: 0,
+    });
+    expect(() =>
+      parseConfig(['--maintenance-schedule', 'sometimes', '--shrink-percent', '0', '--retention-floor-days=-1'], {}),
+    ).toThrow(
+      /--retention-floor-days "-1" is not valid: use an integer from 0 to 3650\n {2}- --shrink-percent "0" is not valid: use an integer from 1 to 100\n {2}- --maintenance-schedule "sometimes" is not valid: /,
+    );
   });
 
-  test('node accepts the Deployment\'s NODE_OPTIONS and caps the heap below the memory limit', () => {
+  test("node accepts the Deployment's NODE_OPTIONS and caps the heap below the memory limit", () => {
     const deployment = allObjects(synthDefaultApp()).find((o) => o.kind === 'Deployment')!;
     const container = deployment.spec.template.spec.containers[0];
     const nodeOptions = container.env.find((e: any) => e.name === 'NODE_OPTIONS').value;
-    const run = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(require("v8").getHeapStatistics().heap_size_limit))'], {
-      env: { PATH: process.env.PATH, NODE_OPTIONS: nodeOptions }, encoding: 'utf8',
-    });
+    const run = spawnSync(
+      process.execPath,
+      ['-e', 'process.stdout.write(String(require("v8").getHeapStatistics().heap_size_limit))'],
+      {
+        env: { PATH: process.env.PATH, NODE_OPTIONS: nodeOptions },
+        encoding: 'utf8',
+      },
+    );
     expect(run.stderr).toBe('');
     const limitMiB = Number(run.stdout) / 2 ** 20;
     const memoryLimitMiB = 256;
@@ -46,22 +87,32 @@ describe('operator configuration', () => {
   });
 
   test('flags win over environment variables', () => {
-    expect(parseConfig(['--namespaces=a,b', '--log-level=debug'], { WATCH_NAMESPACES: 'c', LOG_LEVEL: 'warn' })).toMatchObject({ namespaces: ['a', 'b'], logLevel: 'debug' });
+    expect(
+      parseConfig(['--namespaces=a,b', '--log-level=debug'], { WATCH_NAMESPACES: 'c', LOG_LEVEL: 'warn' }),
+    ).toMatchObject({ namespaces: ['a', 'b'], logLevel: 'debug' });
   });
 
   test('bad settings are all reported, with what is allowed; --flag value works like --flag=value', () => {
     expect(() => parseConfig(['--metrics-port=http', '--leader-elect', 'yes', '--log-level=loud'], {})).toThrow(
-      'invalid operator configuration:\n'
-      + '  - --log-level "loud" is not valid: use one of fatal, error, warn, info, debug, trace\n'
-      + '  - --leader-elect "yes" is not valid: use true or false\n'
-      + '  - --metrics-port "http" is not valid: use an integer from 0 to 65535');
-    expect(parseConfig(['--namespaces', 'a,b', '--workers', '8'], {})).toMatchObject({ namespaces: ['a', 'b'], workers: 8 });
+      'invalid operator configuration:\n' +
+        '  - --log-level "loud" is not valid: use one of fatal, error, warn, info, debug, trace\n' +
+        '  - --leader-elect "yes" is not valid: use true or false\n' +
+        '  - --metrics-port "http" is not valid: use an integer from 0 to 65535',
+    );
+    expect(parseConfig(['--namespaces', 'a,b', '--workers', '8'], {})).toMatchObject({
+      namespaces: ['a', 'b'],
+      workers: 8,
+    });
     expect(() => parseConfig(['extra'], {})).toThrow('unexpected argument "extra"');
   });
 
   test('--help prints the options and yields no configuration', () => {
     let printed = '';
-    expect(parseConfig(['--help'], {}, (t) => { printed += t; })).toBeUndefined();
+    expect(
+      parseConfig(['--help'], {}, (t) => {
+        printed += t;
+      }),
+    ).toBeUndefined();
     expect(printed).toContain('--connect-timeout-seconds <seconds>');
   });
 });
@@ -69,7 +120,9 @@ describe('operator configuration', () => {
 describe('the work queue', () => {
   test('a key waiting is handed out once', async () => {
     const q = new WorkQueue();
-    q.add('a'); q.add('a'); q.add('b');
+    q.add('a');
+    q.add('a');
+    q.add('b');
     expect(q.length).toBe(2);
     expect(await q.get()).toBe('a');
     expect(await q.get()).toBe('b');
@@ -79,7 +132,8 @@ describe('the work queue', () => {
     const q = new WorkQueue();
     q.add('a');
     const key = await q.get();
-    q.add('a'); q.add('a');
+    q.add('a');
+    q.add('a');
     expect(q.length).toBe(0);
     q.done(key!);
     expect(q.length).toBe(1);

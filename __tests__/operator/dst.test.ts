@@ -19,12 +19,19 @@ function play(backupTime: string, zone: string, from: string, to: string): { sta
   let recheck: number | undefined;
   const end = Date.parse(to);
   // The operator reconciles when a Job appears and when it asked to be woken up (requeueAt); between those nothing changes.
-  for (let now = Date.parse(from); now <= end; now = Math.min(due?.getTime() ?? Infinity, recheck ?? Infinity, end + 1)) {
+  for (
+    let now = Date.parse(from);
+    now <= end;
+    now = Math.min(due?.getTime() ?? Infinity, recheck ?? Infinity, end + 1)
+  ) {
     const decisions = decideRuns({ schedule, zone, now: new Date(now), cronJobName, jobs, forbidOverlap: true });
     // The CronJob controller: a Job at each run, suspended while the operator holds runs.
     while (due && due.getTime() <= now) {
       cronJobRuns.push(due.getTime() / 1000);
-      jobs.push({ metadata: { name: scheduledJobName(cronJobName, due.getTime() / 1000), creationTimestamp: due.toISOString() }, spec: { suspend: decisions.hold } });
+      jobs.push({
+        metadata: { name: scheduledJobName(cronJobName, due.getTime() / 1000), creationTimestamp: due.toISOString() },
+        spec: { suspend: decisions.hold },
+      });
       if (!decisions.hold) starts.push(due.getTime() / 1000);
       due = nextAfter(schedule, zone, due);
     }
@@ -34,13 +41,18 @@ function play(backupTime: string, zone: string, from: string, to: string): { sta
       job.spec.suspend = false;
       starts.push(now / 1000);
     }
-    for (const name of after.drop) jobs.splice(jobs.findIndex((j) => j.metadata.name === name), 1);
+    for (const name of after.drop)
+      jobs.splice(
+        jobs.findIndex((j) => j.metadata.name === name),
+        1,
+      );
     if (after.catchUp) {
       jobs.push({ metadata: { name: after.catchUp.name, creationTimestamp: new Date(now).toISOString() }, spec: {} });
       starts.push(now / 1000);
     }
     // Runs finish before the next one is due, so Forbid never blocks.
-    for (const job of jobs) if (job.spec.suspend !== true) job.status = { conditions: [{ type: 'Complete', status: 'True' }] };
+    for (const job of jobs)
+      if (job.spec.suspend !== true) job.status = { conditions: [{ type: 'Complete', status: 'True' }] };
     recheck = after.recheckAt && after.recheckAt.getTime() > now ? after.recheckAt.getTime() : undefined;
   }
   return { starts, cronJobRuns };
@@ -48,8 +60,19 @@ function play(backupTime: string, zone: string, from: string, to: string): { sta
 
 /** "YYYY-MM-DD HH:MM" on the wall clock of `zone`. */
 function local(zone: string, seconds: number): string {
-  const parts = Object.fromEntries(new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' })
-    .formatToParts(new Date(seconds * 1000)).map((p) => [p.type, p.value]));
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat('en-US', {
+      timeZone: zone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+    })
+      .formatToParts(new Date(seconds * 1000))
+      .map((p) => [p.type, p.value]),
+  );
   return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}`;
 }
 
@@ -86,7 +109,8 @@ describe.each<[string, string, string, string, string, string, [number, number]?
     } else {
       expect(cronJobRuns).toHaveLength(robfigRuns?.[0] ?? 3);
     }
-    for (const s of starts) if (!springRun || local(zone, s).slice(0, 16) !== springRun) expect(local(zone, s).slice(11, 16)).toBe(time);
+    for (const s of starts)
+      if (!springRun || local(zone, s).slice(0, 16) !== springRun) expect(local(zone, s).slice(11, 16)).toBe(time);
   });
 
   test('autumn: a time that occurs twice runs once, the first time; every other day once at its time', () => {
@@ -106,7 +130,14 @@ describe.each<[string, string, string, string, string, string, [number, number]?
 
 describe('what the status says about the coming changes', () => {
   const notes = (backupTime: string, zone: string, now: string) =>
-    decideRuns({ schedule: parseSchedule(backupTime), zone, now: new Date(now), cronJobName: 'backup-bakery', jobs: [], forbidOverlap: true }).notes;
+    decideRuns({
+      schedule: parseSchedule(backupTime),
+      zone,
+      now: new Date(now),
+      cronJobName: 'backup-bakery',
+      jobs: [],
+      forbidOverlap: true,
+    }).notes;
 
   test('02:30 in Rome: skipped in spring (runs at 03:00), repeated in autumn (runs once)', () => {
     expect(notes('30 2 * * *', 'Europe/Rome', '2026-09-01T00:00:00Z')).toEqual([
@@ -129,20 +160,51 @@ describe('what the status says about the coming changes', () => {
 });
 
 describe('changes by whole hours are read off the wall clock, and agree with robfig run for run', () => {
-  const zones = ['Europe/Rome', 'America/New_York', 'America/Santiago', 'America/Havana', 'Europe/Dublin', 'Antarctica/Troll', 'Australia/Sydney'];
-  const schedules = ['30 2 * * *', '0 0 * * *', '30 23 * * *', '*/15 2 * * *', '@hourly', '30 * * * *', '0 1,3 * * 0', '45 0-3 * * *'];
+  const zones = [
+    'Europe/Rome',
+    'America/New_York',
+    'America/Santiago',
+    'America/Havana',
+    'Europe/Dublin',
+    'Antarctica/Troll',
+    'Australia/Sydney',
+  ];
+  const schedules = [
+    '30 2 * * *',
+    '0 0 * * *',
+    '30 23 * * *',
+    '*/15 2 * * *',
+    '@hourly',
+    '30 * * * *',
+    '0 1,3 * * 0',
+    '45 0-3 * * *',
+  ];
   test(`${zones.length} zones × ${schedules.length} schedules × the next two changes`, () => {
-    const disagreements = zones.flatMap((zone) => transitionsAround(zone, Date.parse('2026-11-25T00:00:00Z') / 1000).slice(0, 2)
-      .flatMap((t) => schedules.map((text) => {
-        const s = parseSchedule(text);
-        return { zone, text, at: t.at, cheap: wholeHourDeviations(s, t), robfig: comparedDeviations(s, zone, t) };
-      }))).filter((c) => JSON.stringify(c.cheap) !== JSON.stringify(c.robfig));
+    const disagreements = zones
+      .flatMap((zone) =>
+        transitionsAround(zone, Date.parse('2026-11-25T00:00:00Z') / 1000)
+          .slice(0, 2)
+          .flatMap((t) =>
+            schedules.map((text) => {
+              const s = parseSchedule(text);
+              return { zone, text, at: t.at, cheap: wholeHourDeviations(s, t), robfig: comparedDeviations(s, zone, t) };
+            }),
+          ),
+      )
+      .filter((c) => JSON.stringify(c.cheap) !== JSON.stringify(c.robfig));
     expect(disagreements).toEqual([]);
   });
 });
 
 test('a schedule due several times in the gap or the repeat says how many runs become one', () => {
-  const notes = decideRuns({ schedule: parseSchedule('*/15 2 * * *'), zone: 'Europe/Rome', now: new Date('2026-09-01T00:00:00Z'), cronJobName: 'backup-bakery', jobs: [], forbidOverlap: true }).notes;
+  const notes = decideRuns({
+    schedule: parseSchedule('*/15 2 * * *'),
+    zone: 'Europe/Rome',
+    now: new Date('2026-09-01T00:00:00Z'),
+    cronJobName: 'backup-bakery',
+    jobs: [],
+    forbidOverlap: true,
+  }).notes;
   expect(notes).toEqual([
     'on 2027-03-28 02:00, 02:15, 02:30 and 02:45 do not exist in Europe/Rome (clocks jump from 02:00 to 03:00): those 4 runs start once at 03:00',
     'on 2026-10-25 02:00–02:59 happens twice in Europe/Rome (clocks go back from 03:00 to 02:00): the 4 runs at 02:00, 02:15, 02:30 and 02:45 run once each, the first time',

@@ -4,14 +4,32 @@ import type { BackupObject, KubeObject, Observed } from '../../operator/controll
 
 export const UID = '0b1c2d3e-0000-4000-8000-000000000001';
 
-export function backupObject(spec: Partial<BackupSpec> = {}, extra: Partial<BackupObject['metadata']> = {}, status?: BackupObject['status']): BackupObject {
+export function backupObject(
+  spec: Partial<BackupSpec> = {},
+  extra: Partial<BackupObject['metadata']> = {},
+  status?: BackupObject['status'],
+): BackupObject {
   return {
     apiVersion: 'mall.example.com/v1alpha1',
     kind: 'Backup',
-    metadata: { name: 'bakery', namespace: 'mall-shops', uid: UID, generation: 1, creationTimestamp: '2026-11-01T00:00:00Z', ...extra },
+    metadata: {
+      name: 'bakery',
+      namespace: 'mall-shops',
+      uid: UID,
+      generation: 1,
+      creationTimestamp: '2026-11-01T00:00:00Z',
+      ...extra,
+    },
     spec: {
-      shopName: 'bakery', backupTime: '02:30', timeZone: 'UTC', vaultLocation: 's3:https://s3.amazonaws.com/vault/bakery',
-      vaultCredentialsSecret: 'bakery-vault', retention: { keepLast: 7 }, suspend: false, concurrencyPolicy: 'Forbid' as never, backoffLimit: 2,
+      shopName: 'bakery',
+      backupTime: '02:30',
+      timeZone: 'UTC',
+      vaultLocation: 's3:https://s3.amazonaws.com/vault/bakery',
+      vaultCredentialsSecret: 'bakery-vault',
+      retention: { keepLast: 7 },
+      suspend: false,
+      concurrencyPolicy: 'Forbid' as never,
+      backoffLimit: 2,
       ...spec,
     },
     status,
@@ -34,14 +52,26 @@ export interface JobShape {
 }
 
 export function job(name: string, shape: JobShape): KubeObject {
-  const conditions = shape.outcome ? [{
-    type: shape.outcome, status: 'True', reason: shape.reason ?? (shape.outcome === 'Failed' ? 'BackoffLimitExceeded' : undefined),
-    message: shape.outcome === 'Failed' ? 'Job has reached the specified backoff limit' : undefined, lastTransitionTime: shape.finish,
-  }] : [];
+  const conditions = shape.outcome
+    ? [
+        {
+          type: shape.outcome,
+          status: 'True',
+          reason: shape.reason ?? (shape.outcome === 'Failed' ? 'BackoffLimitExceeded' : undefined),
+          message: shape.outcome === 'Failed' ? 'Job has reached the specified backoff limit' : undefined,
+          lastTransitionTime: shape.finish,
+        },
+      ]
+    : [];
   return {
     metadata: {
-      name, namespace: 'mall-shops', creationTimestamp: shape.start,
-      labels: { [BACKUP_UID_LABEL]: UID, ...(shape.runNowToken ? { 'mall.example.com/run-now': shape.runNowToken } : {}) },
+      name,
+      namespace: 'mall-shops',
+      creationTimestamp: shape.start,
+      labels: {
+        [BACKUP_UID_LABEL]: UID,
+        ...(shape.runNowToken ? { 'mall.example.com/run-now': shape.runNowToken } : {}),
+      },
       ownerReferences: [{ kind: 'CronJob', name: cronJobNameFor('bakery'), uid: 'cron-uid', controller: true }],
     },
     status: {
@@ -55,7 +85,12 @@ export function job(name: string, shape: JobShape): KubeObject {
 
 export function jobPod(jobName: string, containerState: any, extra: Partial<KubeObject['metadata']> = {}): KubeObject {
   return {
-    metadata: { name: `${jobName}-x1`, namespace: 'mall-shops', labels: { 'job-name': jobName, [BACKUP_UID_LABEL]: UID }, ...extra },
+    metadata: {
+      name: `${jobName}-x1`,
+      namespace: 'mall-shops',
+      labels: { 'job-name': jobName, [BACKUP_UID_LABEL]: UID },
+      ...extra,
+    },
     spec: { nodeName: 'node-a', volumes: [] },
     status: { phase: 'Pending', containerStatuses: [{ name: 'restic', state: containerState }] },
   };

@@ -25,7 +25,7 @@ describe('a cap switched off leaves no run suspended for good', () => {
     expect(d.dropJobs).toEqual([]);
   });
 
-  test('with the cap still on it stays the gate\'s to start', () => {
+  test("with the cap still on it stays the gate's to start", () => {
     const waiting = heldRunNow('2026-11-25T09:00', '2026-11-25T09:00:00Z');
     expect(reconcile(observed({ cronJob, jobs: [waiting] }), { holdRuns: true }).admitJobs).toEqual([]);
   });
@@ -44,21 +44,38 @@ describe('one vault is one vault, however it is written', () => {
   });
 
   test('paths differing in case, hosts, ports and buckets stay different vaults', () => {
-    const keys = ['s3:https://s3.amazonaws.com/vault/shops', 's3:https://s3.amazonaws.com/vault/Shops', 's3:https://minio.local/vault/shops',
-      's3:https://s3.amazonaws.com:9000/vault/shops', 's3:https://s3.amazonaws.com/other/shops'].map((v) => vaultKey('ns', v));
+    const keys = [
+      's3:https://s3.amazonaws.com/vault/shops',
+      's3:https://s3.amazonaws.com/vault/Shops',
+      's3:https://minio.local/vault/shops',
+      's3:https://s3.amazonaws.com:9000/vault/shops',
+      's3:https://s3.amazonaws.com/other/shops',
+    ].map((v) => vaultKey('ns', v));
     expect(new Set(keys).size).toBe(keys.length);
   });
 
-  test('pvc:// names a claim in the Backup\'s own namespace: the same text in two namespaces is two vaults', () => {
+  test("pvc:// names a claim in the Backup's own namespace: the same text in two namespaces is two vaults", () => {
     expect(vaultKey('shop-a', 'pvc://vault')).not.toBe(vaultKey('shop-b', 'pvc://vault'));
     expect(vaultKey('shop-a', 'pvc://vault/')).toBe(vaultKey('shop-a', 'pvc://vault'));
     expect(vaultKey('shop-a', 'pvc://vault/x')).not.toBe(vaultKey('shop-a', 'pvc://vault'));
   });
 
   test('two Backups writing one vault two ways do not both start under a per-vault cap of 1', () => {
-    const run = (name: string, vault: string, dueAt: number): HeldRun => ({ key: `ns/${name}`, backup: `ns/${name}`, vault: vaultKey('ns', vault), dueAt });
-    const d = decideFleet({ maxConcurrentRuns: 0, maxConcurrentRunsPerVault: 1 }, [],
-      [run('a', 's3:https://s3.amazonaws.com/vault/shops', 100), run('b', 's3:https://S3.amazonaws.com/vault/shops/', 200)], 1000);
+    const run = (name: string, vault: string, dueAt: number): HeldRun => ({
+      key: `ns/${name}`,
+      backup: `ns/${name}`,
+      vault: vaultKey('ns', vault),
+      dueAt,
+    });
+    const d = decideFleet(
+      { maxConcurrentRuns: 0, maxConcurrentRunsPerVault: 1 },
+      [],
+      [
+        run('a', 's3:https://s3.amazonaws.com/vault/shops', 100),
+        run('b', 's3:https://S3.amazonaws.com/vault/shops/', 200),
+      ],
+      1000,
+    );
     expect(d.start.map((r) => r.key)).toEqual(['ns/a']);
   });
 });
@@ -76,13 +93,17 @@ describe('a held run is not started after its starting deadline', () => {
   };
 
   test('the first 02:30 of an autumn day, held while the operator was down for three hours, is dropped, not started at 05:30', () => {
-    const d = reconcile(observed({ backup: rome, cronJob: romeCron, now: new Date('2026-10-25T03:30:00Z'), jobs: [held()] }));
+    const d = reconcile(
+      observed({ backup: rome, cronJob: romeCron, now: new Date('2026-10-25T03:30:00Z'), jobs: [held()] }),
+    );
     expect(d.admitJobs).toEqual([]);
     expect(d.dropJobs).toEqual([held().metadata.name]);
   });
 
   test('within its deadline it starts', () => {
-    const d = reconcile(observed({ backup: rome, cronJob: romeCron, now: new Date('2026-10-25T00:39:00Z'), jobs: [held()] }));
+    const d = reconcile(
+      observed({ backup: rome, cronJob: romeCron, now: new Date('2026-10-25T00:39:00Z'), jobs: [held()] }),
+    );
     expect(d.admitJobs).toEqual([held().metadata.name]);
   });
 });

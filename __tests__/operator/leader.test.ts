@@ -43,7 +43,8 @@ class MemoryLeases implements LeaseClient {
 
   public replace(_path: string, body: any, options?: { timeoutMs?: number }): Promise<any> {
     return this.answer(() => {
-      if (body.metadata.resourceVersion !== this.lease.metadata.resourceVersion) throw new ApiError(409, 'Conflict', 'modified');
+      if (body.metadata.resourceVersion !== this.lease.metadata.resourceVersion)
+        throw new ApiError(409, 'Conflict', 'modified');
       this.lease = { ...body, metadata: { ...body.metadata, resourceVersion: String(++this.version) } };
       return this.lease;
     }, options?.timeoutMs);
@@ -52,20 +53,44 @@ class MemoryLeases implements LeaseClient {
   /** Another replica renewing with its own (wrong) clock: the record changes, its times say nothing. */
   public renewAs(holder: string, clockMs: number): void {
     this.lease = {
-      apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'l', namespace: 'ns', resourceVersion: String(++this.version) },
-      spec: { holderIdentity: holder, leaseDurationSeconds: 1, renewTime: new Date(clockMs).toISOString().replace('Z', '000Z'), leaseTransitions: 0 },
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { name: 'l', namespace: 'ns', resourceVersion: String(++this.version) },
+      spec: {
+        holderIdentity: holder,
+        leaseDurationSeconds: 1,
+        renewTime: new Date(clockMs).toISOString().replace('Z', '000Z'),
+        leaseTransitions: 0,
+      },
     };
   }
 }
 
 function elector(client: LeaseClient, identity: string, timings: { now?: () => number } = {}) {
   const state = { leading: false, started: 0, stopped: 0 };
-  const e = new LeaderElector(client, {
-    namespace: 'ns', name: 'l', identity, leaseDurationMs: 1_000, renewDeadlineMs: 600, retryPeriodMs: 100, ...timings,
-  }, {
-    onStartedLeading: () => { state.leading = true; state.started++; },
-    onStoppedLeading: () => { state.leading = false; state.stopped++; },
-  }, log);
+  const e = new LeaderElector(
+    client,
+    {
+      namespace: 'ns',
+      name: 'l',
+      identity,
+      leaseDurationMs: 1_000,
+      renewDeadlineMs: 600,
+      retryPeriodMs: 100,
+      ...timings,
+    },
+    {
+      onStartedLeading: () => {
+        state.leading = true;
+        state.started++;
+      },
+      onStoppedLeading: () => {
+        state.leading = false;
+        state.stopped++;
+      },
+    },
+    log,
+  );
   return { e, state };
 }
 
@@ -76,12 +101,18 @@ afterEach(async () => {
 
 test('timings are checked as client-go checks them', () => {
   expect(leaderElectionProblems(15_000, 10_000, 2_000)).toEqual([]);
-  expect(leaderElectionProblems(10_000, 10_000, 2_000)).toEqual(['leaseDuration (10000 ms) must be greater than renewDeadline (10000 ms)']);
-  expect(leaderElectionProblems(15_000, 2_000, 2_000)).toEqual(['renewDeadline (2000 ms) must be greater than retryPeriod × 1.2 (2400 ms)']);
-  expect(() => elector(new MemoryLeases(), 'a', { leaseDurationMs: 500 } as never)).toThrow(/invalid leader election timings: leaseDuration \(500 ms\) must be greater than renewDeadline \(600 ms\)/);
+  expect(leaderElectionProblems(10_000, 10_000, 2_000)).toEqual([
+    'leaseDuration (10000 ms) must be greater than renewDeadline (10000 ms)',
+  ]);
+  expect(leaderElectionProblems(15_000, 2_000, 2_000)).toEqual([
+    'renewDeadline (2000 ms) must be greater than retryPeriod × 1.2 (2400 ms)',
+  ]);
+  expect(() => elector(new MemoryLeases(), 'a', { leaseDurationMs: 500 } as never)).toThrow(
+    /invalid leader election timings: leaseDuration \(500 ms\) must be greater than renewDeadline \(600 ms\)/,
+  );
 });
 
-test('expiry is judged by the local time the record last changed, not the holder\'s clock', async () => {
+test("expiry is judged by the local time the record last changed, not the holder's clock", async () => {
   const leases = new MemoryLeases();
   // The holder's clock is an hour behind ours: judged by its renewTime, its Lease would look long expired.
   const holderClock = () => Date.now() - 3_600_000;

@@ -1,22 +1,49 @@
 import type { BackupObject, KubeObject } from '../../operator/controller/reconcile';
-import { parseRestoreReport, reconcileRestore, RestoreObject, RestoreObserved } from '../../operator/controller/restore-reconcile';
+import {
+  parseRestoreReport,
+  reconcileRestore,
+  RestoreObject,
+  RestoreObserved,
+} from '../../operator/controller/restore-reconcile';
 import { RESTORE_UID_LABEL } from '../../lib/run/restore-job';
 import { restrictedProblems } from '../support/k8s-rules';
 
 const now = new Date('2024-05-02T10:00:00Z');
 const backup: BackupObject = {
   metadata: { name: 'bakery', namespace: 'mall-shops', uid: 'b-uid' },
-  spec: { shopName: 'bakery', backupTime: '02:30', vaultLocation: 'pvc://vault/shops', vaultCredentialsSecret: 'bakery-vault' } as any,
+  spec: {
+    shopName: 'bakery',
+    backupTime: '02:30',
+    vaultLocation: 'pvc://vault/shops',
+    vaultCredentialsSecret: 'bakery-vault',
+  } as any,
 };
-const claim = (name: string, labels: Record<string, string> = { 'mall.example.com/shop': 'bakery' }): KubeObject => ({ metadata: { name, namespace: 'mall-shops', labels }, spec: { accessModes: ['ReadWriteOnce'] } });
+const claim = (name: string, labels: Record<string, string> = { 'mall.example.com/shop': 'bakery' }): KubeObject => ({
+  metadata: { name, namespace: 'mall-shops', labels },
+  spec: { accessModes: ['ReadWriteOnce'] },
+});
 const pod = (name: string, claimName: string, phase = 'Running'): KubeObject => ({
-  metadata: { name, namespace: 'mall-shops' }, spec: { nodeName: 'node-1', volumes: [{ name: 'v', persistentVolumeClaim: { claimName } }] }, status: { phase },
+  metadata: { name, namespace: 'mall-shops' },
+  spec: { nodeName: 'node-1', volumes: [{ name: 'v', persistentVolumeClaim: { claimName } }] },
+  status: { phase },
 });
 function restoreOf(spec: Record<string, unknown>, status?: any): RestoreObject {
-  return { metadata: { name: 'monday', namespace: 'mall-shops', uid: 'r-uid', generation: 1 }, spec: { backupName: 'bakery', target: { newClaims: { size: '10Gi' } }, ...spec }, status };
+  return {
+    metadata: { name: 'monday', namespace: 'mall-shops', uid: 'r-uid', generation: 1 },
+    spec: { backupName: 'bakery', target: { newClaims: { size: '10Gi' } }, ...spec },
+    status,
+  };
 }
 function observe(restore: RestoreObject, extra: Partial<RestoreObserved> = {}): RestoreObserved {
-  return { restore, backup, jobPods: [], claims: [claim('bakery-data'), claim('bakery-db')], namespacePods: [], now, ...extra };
+  return {
+    restore,
+    backup,
+    jobPods: [],
+    claims: [claim('bakery-data'), claim('bakery-db')],
+    namespacePods: [],
+    now,
+    ...extra,
+  };
 }
 const job = (conditions: any[] = [], status: any = {}): KubeObject => ({
   metadata: { name: 'restore-monday', namespace: 'mall-shops', labels: { [RESTORE_UID_LABEL]: 'r-uid' } },
@@ -24,29 +51,64 @@ const job = (conditions: any[] = [], status: any = {}): KubeObject => ({
 });
 const jobPod = (message: string, exitCode = 0): KubeObject => ({
   metadata: { name: 'restore-monday-x', namespace: 'mall-shops', labels: { 'job-name': 'restore-monday' } },
-  status: { containerStatuses: [{ state: { terminated: { exitCode, message, reason: exitCode ? 'Error' : 'Completed' } } }] },
+  status: {
+    containerStatuses: [{ state: { terminated: { exitCode, message, reason: exitCode ? 'Error' : 'Completed' } } }],
+  },
 });
 
 test('latest into new claims: creates a claim per Backup claim and one restricted Job, every value in env or arguments', () => {
   const d = reconcileRestore(observe(restoreOf({})));
-  expect(d.createClaims.map((c) => [c.metadata.name, c.spec.resources.requests.storage, c.metadata.ownerReferences])).toEqual([
-    ['monday-bakery-data', '10Gi', undefined], ['monday-bakery-db', '10Gi', undefined],
+  expect(
+    d.createClaims.map((c) => [c.metadata.name, c.spec.resources.requests.storage, c.metadata.ownerReferences]),
+  ).toEqual([
+    ['monday-bakery-data', '10Gi', undefined],
+    ['monday-bakery-db', '10Gi', undefined],
   ]);
   const spec = d.createJob!.spec.template.spec;
   expect(restrictedProblems(spec, 'restore Job')).toEqual([]);
-  expect(spec.containers[0].command.slice(3)).toEqual(['mall-restore',
-    'bakery-data', '/data/bakery-data', '/restore/0', 'bakery-db', '/data/bakery-db', '/restore/1']);
-  expect(spec.volumes.slice(0, 3).map((v: any) => v.persistentVolumeClaim.claimName)).toEqual(['monday-bakery-data', 'monday-bakery-db', 'vault']);
+  expect(spec.containers[0].command.slice(3)).toEqual([
+    'mall-restore',
+    'bakery-data',
+    '/data/bakery-data',
+    '/restore/0',
+    'bakery-db',
+    '/data/bakery-db',
+    '/restore/1',
+  ]);
+  expect(spec.volumes.slice(0, 3).map((v: any) => v.persistentVolumeClaim.claimName)).toEqual([
+    'monday-bakery-data',
+    'monday-bakery-db',
+    'vault',
+  ]);
   expect(spec.containers[0].envFrom).toEqual([{ secretRef: { name: 'bakery-vault' } }]);
-  expect(d.createJob!.metadata.ownerReferences).toEqual([expect.objectContaining({ kind: 'Restore', name: 'monday', uid: 'r-uid', controller: true })]);
-  expect(d.status).toMatchObject({ phase: 'Pending', jobName: 'restore-monday', message: 'starting restore-monday: bakery-data -> monday-bakery-data, bakery-db -> monday-bakery-db' });
+  expect(d.createJob!.metadata.ownerReferences).toEqual([
+    expect.objectContaining({ kind: 'Restore', name: 'monday', uid: 'r-uid', controller: true }),
+  ]);
+  expect(d.status).toMatchObject({
+    phase: 'Pending',
+    jobName: 'restore-monday',
+    message: 'starting restore-monday: bakery-data -> monday-bakery-data, bakery-db -> monday-bakery-db',
+  });
   expect(d.events).toEqual([expect.objectContaining({ reason: 'RestoreStarted' })]);
 });
 
 test('a point in time and a snapshot ID reach the pod as environment values', () => {
-  const env = (spec: any) => Object.fromEntries(reconcileRestore(observe(restoreOf(spec))).createJob!.spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value]));
-  expect(env({ pointInTime: '2024-05-01T04:00:00+02:00' })).toMatchObject({ POINT_IN_TIME: '2024-05-01T04:00:00+02:00', POINT_IN_TIME_EPOCH: '1714528800' });
-  expect(env({ snapshotID: '4f3c2a1b' })).toMatchObject({ SNAPSHOT_ID: '4f3c2a1b', BACKUP_REF: 'mall-shops/bakery', SHOP_NAME: 'bakery' });
+  const env = (spec: any) =>
+    Object.fromEntries(
+      reconcileRestore(observe(restoreOf(spec))).createJob!.spec.template.spec.containers[0].env.map((e: any) => [
+        e.name,
+        e.value,
+      ]),
+    );
+  expect(env({ pointInTime: '2024-05-01T04:00:00+02:00' })).toMatchObject({
+    POINT_IN_TIME: '2024-05-01T04:00:00+02:00',
+    POINT_IN_TIME_EPOCH: '1714528800',
+  });
+  expect(env({ snapshotID: '4f3c2a1b' })).toMatchObject({
+    SNAPSHOT_ID: '4f3c2a1b',
+    BACKUP_REF: 'mall-shops/bakery',
+    SHOP_NAME: 'bakery',
+  });
 });
 
 test('chosen claims may be gone from the cluster (that is why one restores them)', () => {
@@ -55,24 +117,86 @@ test('chosen claims may be gone from the cluster (that is why one restores them)
 });
 
 test('an existing claim: one mount, a folder per claim, pinned to the node of a pod using it', () => {
-  const d = reconcileRestore(observe(restoreOf({ target: { existingClaim: 'scratch' } }), {
-    claims: [claim('bakery-data'), claim('scratch', {})], namespacePods: [pod('shell', 'scratch')],
-  }));
+  const d = reconcileRestore(
+    observe(restoreOf({ target: { existingClaim: 'scratch' } }), {
+      claims: [claim('bakery-data'), claim('scratch', {})],
+      namespacePods: [pod('shell', 'scratch')],
+    }),
+  );
   expect(d.createClaims).toEqual([]);
   const spec = d.createJob!.spec.template.spec;
   expect(spec.containers[0].command.slice(4)).toEqual(['bakery-data', '/data/bakery-data', '/restore/0/bakery-data']);
-  expect(spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchFields[0].values).toEqual(['node-1']);
+  expect(
+    spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchFields[0]
+      .values,
+  ).toEqual(['node-1']);
 });
 
 test.each([
-  ['no Backup', restoreOf({}), { backup: undefined }, 'Pending', 'BackupNotFound', /waiting for Backup bakery in namespace mall-shops/],
-  ['a new claim name taken by something else', restoreOf({}), { claims: [claim('bakery-data'), claim('monday-bakery-data', {})] }, 'Failed', 'TargetExists', /claim monday-bakery-data already exists and was not created by this Restore/],
-  ['an existing claim that is missing', restoreOf({ target: { existingClaim: 'scratch' } }), {}, 'Pending', 'ClaimNotFound', /waiting for claim scratch/],
-  ['an existing claim that is a source', restoreOf({ target: { existingClaim: 'bakery-data' } }), {}, 'Failed', 'InvalidTarget', /use inPlace: true/],
-  ['in place while a pod mounts the claim', restoreOf({ target: { inPlace: true } }), { namespacePods: [pod('oven-0', 'bakery-db')] }, 'Pending', 'ClaimInUse', /claim bakery-db is mounted by pod oven-0/],
-  ['in place into a claim that is gone', restoreOf({ target: { inPlace: true }, claims: ['gone'] }), {}, 'Failed', 'ClaimNotFound', /claim gone does not exist/],
-  ['no claims to find', restoreOf({}), { claims: [] }, 'Pending', 'NoClaims', /name the claims to restore in spec.claims/],
-  ['a spec the API server would refuse', restoreOf({ snapshotID: 'latest' }), {}, 'Failed', 'InvalidSpec', /spec.snapshotID "latest" is not valid/],
+  [
+    'no Backup',
+    restoreOf({}),
+    { backup: undefined },
+    'Pending',
+    'BackupNotFound',
+    /waiting for Backup bakery in namespace mall-shops/,
+  ],
+  [
+    'a new claim name taken by something else',
+    restoreOf({}),
+    { claims: [claim('bakery-data'), claim('monday-bakery-data', {})] },
+    'Failed',
+    'TargetExists',
+    /claim monday-bakery-data already exists and was not created by this Restore/,
+  ],
+  [
+    'an existing claim that is missing',
+    restoreOf({ target: { existingClaim: 'scratch' } }),
+    {},
+    'Pending',
+    'ClaimNotFound',
+    /waiting for claim scratch/,
+  ],
+  [
+    'an existing claim that is a source',
+    restoreOf({ target: { existingClaim: 'bakery-data' } }),
+    {},
+    'Failed',
+    'InvalidTarget',
+    /use inPlace: true/,
+  ],
+  [
+    'in place while a pod mounts the claim',
+    restoreOf({ target: { inPlace: true } }),
+    { namespacePods: [pod('oven-0', 'bakery-db')] },
+    'Pending',
+    'ClaimInUse',
+    /claim bakery-db is mounted by pod oven-0/,
+  ],
+  [
+    'in place into a claim that is gone',
+    restoreOf({ target: { inPlace: true }, claims: ['gone'] }),
+    {},
+    'Failed',
+    'ClaimNotFound',
+    /claim gone does not exist/,
+  ],
+  [
+    'no claims to find',
+    restoreOf({}),
+    { claims: [] },
+    'Pending',
+    'NoClaims',
+    /name the claims to restore in spec.claims/,
+  ],
+  [
+    'a spec the API server would refuse',
+    restoreOf({ snapshotID: 'latest' }),
+    {},
+    'Failed',
+    'InvalidSpec',
+    /spec.snapshotID "latest" is not valid/,
+  ],
 ])('%s: no Job, phase and reason say why', (_, restore, extra, phase, reason, message) => {
   const d = reconcileRestore(observe(restore, extra as Partial<RestoreObserved>));
   expect(d.createJob).toBeUndefined();
@@ -83,8 +207,12 @@ test.each([
 });
 
 test('in place once the pod is gone: the source claims are the targets', () => {
-  const d = reconcileRestore(observe(restoreOf({ target: { inPlace: true } }), { namespacePods: [pod('oven-0', 'bakery-db', 'Succeeded')] }));
-  expect(d.createJob!.spec.template.spec.volumes.slice(0, 2).map((v: any) => v.persistentVolumeClaim.claimName)).toEqual(['bakery-data', 'bakery-db']);
+  const d = reconcileRestore(
+    observe(restoreOf({ target: { inPlace: true } }), { namespacePods: [pod('oven-0', 'bakery-db', 'Succeeded')] }),
+  );
+  expect(
+    d.createJob!.spec.template.spec.volumes.slice(0, 2).map((v: any) => v.persistentVolumeClaim.claimName),
+  ).toEqual(['bakery-data', 'bakery-db']);
   expect(d.createJob!.spec.template.spec.containers[0].env).toContainEqual({ name: 'IN_PLACE', value: 'true' });
 });
 
@@ -93,56 +221,118 @@ test('running, then completed with the snapshot, files, bytes and duration per c
   const running = reconcileRestore(observe(restoreOf({}, started.status), { job: job() }));
   expect(running.createJob).toBeUndefined();
   expect(running.status).toMatchObject({ phase: 'Running', message: 'restore-monday is restoring' });
-  const report = 'restored bakery-data 4f3c2a1b9d8e7f60 2024-05-01T02:30:01.123456789+02:00 12 4096\nrestored bakery-db 4f3c2a1b9d8e7f60 2024-05-01T02:30:01.123456789+02:00 3 100\n';
-  const done = reconcileRestore(observe(restoreOf({}, running.status), {
-    job: job([{ type: 'Complete', status: 'True' }], { completionTime: '2024-05-02T10:01:30Z' }), jobPods: [jobPod(report)],
-  }));
+  const report =
+    'restored bakery-data 4f3c2a1b9d8e7f60 2024-05-01T02:30:01.123456789+02:00 12 4096\nrestored bakery-db 4f3c2a1b9d8e7f60 2024-05-01T02:30:01.123456789+02:00 3 100\n';
+  const done = reconcileRestore(
+    observe(restoreOf({}, running.status), {
+      job: job([{ type: 'Complete', status: 'True' }], { completionTime: '2024-05-02T10:01:30Z' }),
+      jobPods: [jobPod(report)],
+    }),
+  );
   expect(done.status).toMatchObject({
-    phase: 'Completed', snapshotID: '4f3c2a1b9d8e7f60', durationSeconds: 90,
+    phase: 'Completed',
+    snapshotID: '4f3c2a1b9d8e7f60',
+    durationSeconds: 90,
     message: 'restored 2 claim(s) from snapshot 4f3c2a1b9d8e7f60: 15 files, 4196 bytes in 90s',
     claims: [
-      { claim: 'bakery-data', targetClaim: 'monday-bakery-data', path: '/', snapshotID: '4f3c2a1b9d8e7f60', snapshotTime: '2024-05-01T00:30:01Z', files: 12, bytes: 4096 },
-      { claim: 'bakery-db', targetClaim: 'monday-bakery-db', path: '/', snapshotID: '4f3c2a1b9d8e7f60', snapshotTime: '2024-05-01T00:30:01Z', files: 3, bytes: 100 },
+      {
+        claim: 'bakery-data',
+        targetClaim: 'monday-bakery-data',
+        path: '/',
+        snapshotID: '4f3c2a1b9d8e7f60',
+        snapshotTime: '2024-05-01T00:30:01Z',
+        files: 12,
+        bytes: 4096,
+      },
+      {
+        claim: 'bakery-db',
+        targetClaim: 'monday-bakery-db',
+        path: '/',
+        snapshotID: '4f3c2a1b9d8e7f60',
+        snapshotTime: '2024-05-01T00:30:01Z',
+        files: 3,
+        bytes: 100,
+      },
     ],
   });
-  expect(done.status.conditions!.map((c) => [c.type, c.status, c.reason])).toEqual([['Ready', 'True', 'JobCreated'], ['Succeeded', 'True', 'RestoreSucceeded']]);
+  expect(done.status.conditions!.map((c) => [c.type, c.status, c.reason])).toEqual([
+    ['Ready', 'True', 'JobCreated'],
+    ['Succeeded', 'True', 'RestoreSucceeded'],
+  ]);
   expect(done.events).toEqual([expect.objectContaining({ type: 'Normal', reason: 'RestoreSucceeded' })]);
   // Final: the same observation writes nothing, and a deleted Job changes nothing.
-  expect(reconcileRestore(observe(restoreOf({}, done.status), { job: job([{ type: 'Complete', status: 'True' }], { completionTime: '2024-05-02T10:01:30Z' }), jobPods: [jobPod(report)] })).statusChanged).toBe(false);
+  expect(
+    reconcileRestore(
+      observe(restoreOf({}, done.status), {
+        job: job([{ type: 'Complete', status: 'True' }], { completionTime: '2024-05-02T10:01:30Z' }),
+        jobPods: [jobPod(report)],
+      }),
+    ).statusChanged,
+  ).toBe(false);
   const afterDelete = reconcileRestore(observe(restoreOf({}, done.status)));
   expect([afterDelete.createJob, afterDelete.statusChanged, afterDelete.createClaims]).toEqual([undefined, false, []]);
 });
 
-test('failed: the script\'s reason reaches the status and a Warning Event', () => {
-  const d = reconcileRestore(observe(restoreOf({}, { phase: 'Running' }), {
-    job: job([{ type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded' }]),
-    jobPods: [jobPod('error no snapshot of Backup mall-shops/bakery holds claim bakery-db taken at or before 2024-01-01T00:00:00Z\n', 1)],
-  }));
+test("failed: the script's reason reaches the status and a Warning Event", () => {
+  const d = reconcileRestore(
+    observe(restoreOf({}, { phase: 'Running' }), {
+      job: job([{ type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded' }]),
+      jobPods: [
+        jobPod(
+          'error no snapshot of Backup mall-shops/bakery holds claim bakery-db taken at or before 2024-01-01T00:00:00Z\n',
+          1,
+        ),
+      ],
+    }),
+  );
   expect(d.status.phase).toBe('Failed');
-  expect(d.status.message).toBe('restore-monday failed: no snapshot of Backup mall-shops/bakery holds claim bakery-db taken at or before 2024-01-01T00:00:00Z');
+  expect(d.status.message).toBe(
+    'restore-monday failed: no snapshot of Backup mall-shops/bakery holds claim bakery-db taken at or before 2024-01-01T00:00:00Z',
+  );
   expect(d.events).toEqual([expect.objectContaining({ type: 'Warning', reason: 'RestoreFailed' })]);
 });
 
 test('a stuck pod is named while running (e.g. the vault Secret is missing)', () => {
-  const stuck: KubeObject = { metadata: { name: 'p', labels: { 'job-name': 'restore-monday' } }, status: { containerStatuses: [{ state: { waiting: { reason: 'CreateContainerConfigError', message: 'secret "bakery-vault" not found' } } }] } };
+  const stuck: KubeObject = {
+    metadata: { name: 'p', labels: { 'job-name': 'restore-monday' } },
+    status: {
+      containerStatuses: [
+        { state: { waiting: { reason: 'CreateContainerConfigError', message: 'secret "bakery-vault" not found' } } },
+      ],
+    },
+  };
   const d = reconcileRestore(observe(restoreOf({}, { phase: 'Pending' }), { job: job(), jobPods: [stuck] }));
   expect(d.status.message).toBe('restore-monday is stuck: CreateContainerConfigError: secret "bakery-vault" not found');
 });
 
 test('parseRestoreReport reads what the script writes', () => {
   expect(parseRestoreReport('restored a 0123abcd 2024-05-01T02:30:00Z 1 2\nerror x y\n')).toEqual({
-    claims: [{ claim: 'a', snapshotID: '0123abcd', snapshotTime: '2024-05-01T02:30:00Z', files: 1, bytes: 2 }], error: 'x y',
+    claims: [{ claim: 'a', snapshotID: '0123abcd', snapshotTime: '2024-05-01T02:30:00Z', files: 1, bytes: 2 }],
+    error: 'x y',
   });
 });
 
-test('a Job seen finished before its pod\'s report waits for the report; past the grace period it no longer holds back', () => {
+test("a Job seen finished before its pod's report waits for the report; past the grace period it no longer holds back", () => {
   const complete = job([{ type: 'Complete', status: 'True' }], { completionTime: '2024-05-02T10:01:30Z' });
   const early = reconcileRestore(observe(restoreOf({}, { phase: 'Running' }), { job: complete, jobPods: [] }));
-  expect(early.status).toMatchObject({ phase: 'Running', message: 'restore-monday finished; reading its pod\'s report' });
+  expect(early.status).toMatchObject({
+    phase: 'Running',
+    message: "restore-monday finished; reading its pod's report",
+  });
   expect(early.events).toEqual([]);
   // A pod still running (its terminated state not seen yet) holds it back the same way.
-  const running: KubeObject = { metadata: { name: 'restore-monday-x', namespace: 'mall-shops', labels: { 'job-name': 'restore-monday' } }, status: { containerStatuses: [{ state: { running: {} } }] } };
-  expect(reconcileRestore(observe(restoreOf({}, { phase: 'Running' }), { job: complete, jobPods: [running] })).status.phase).toBe('Running');
-  const late = reconcileRestore(observe(restoreOf({}, early.status), { job: complete, jobPods: [], now: new Date('2024-05-02T10:03:31Z') }));
-  expect(late.status).toMatchObject({ phase: 'Completed', message: 'restored 0 claim(s) from snapshot ?: 0 files, 0 bytes in 90s' });
+  const running: KubeObject = {
+    metadata: { name: 'restore-monday-x', namespace: 'mall-shops', labels: { 'job-name': 'restore-monday' } },
+    status: { containerStatuses: [{ state: { running: {} } }] },
+  };
+  expect(
+    reconcileRestore(observe(restoreOf({}, { phase: 'Running' }), { job: complete, jobPods: [running] })).status.phase,
+  ).toBe('Running');
+  const late = reconcileRestore(
+    observe(restoreOf({}, early.status), { job: complete, jobPods: [], now: new Date('2024-05-02T10:03:31Z') }),
+  );
+  expect(late.status).toMatchObject({
+    phase: 'Completed',
+    message: 'restored 0 claim(s) from snapshot ?: 0 files, 0 bytes in 90s',
+  });
 });

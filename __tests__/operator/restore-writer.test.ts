@@ -9,7 +9,12 @@ import { carryOutRestore, RestoreContext } from '../../operator/controller/resto
 
 const backup: BackupObject = {
   metadata: { name: 'bakery', namespace: 'ns', uid: 'b-uid' },
-  spec: { shopName: 'bakery', backupTime: '02:30', vaultLocation: 'pvc://vault/shops', vaultCredentialsSecret: 'bakery-vault' } as any,
+  spec: {
+    shopName: 'bakery',
+    backupTime: '02:30',
+    vaultLocation: 'pvc://vault/shops',
+    vaultCredentialsSecret: 'bakery-vault',
+  } as any,
 };
 const restore: RestoreObject = {
   metadata: { name: 'monday', namespace: 'ns', uid: 'r-uid', generation: 1, resourceVersion: '7' },
@@ -37,12 +42,19 @@ function world(answers: Record<string, () => unknown>) {
     podsOfJob: () => [],
     claims: () => [],
     podsMounting: () => [],
-    writeStatus: async (_, status) => { calls.push('status'); statuses.push(status); },
-    recordEvent: async (_, event) => { events.push(event); },
+    writeStatus: async (_, status) => {
+      calls.push('status');
+      statuses.push(status);
+    },
+    recordEvent: async (_, event) => {
+      events.push(event);
+    },
   };
   return { ctx, calls, statuses, events };
 }
-const refuse = (code: number, message: string) => () => { throw new ApiError(code, 'Forbidden', message, message); };
+const refuse = (code: number, message: string) => () => {
+  throw new ApiError(code, 'Forbidden', message, message);
+};
 
 test('claims first, then the Job, then the status and a RestoreStarted event', async () => {
   const w = world({});
@@ -59,9 +71,14 @@ test('claims first, then the Job, then the status and a RestoreStarted event', a
 
 test('a claim refused by a quota: no Job (it would wait on a claim that never comes), Pending with the words, a Warning, retried', async () => {
   const w = world({ 'monday-bakery-db': refuse(403, 'exceeded quota: storage') });
-  await expect(carryOutRestore(w.ctx, 'ns', 'monday')).rejects.toThrow(/refused claim monday-bakery-db \(HTTP 403\): exceeded quota: storage/);
+  await expect(carryOutRestore(w.ctx, 'ns', 'monday')).rejects.toThrow(
+    /refused claim monday-bakery-db \(HTTP 403\): exceeded quota: storage/,
+  );
   expect(w.calls.some((c) => c.includes('/jobs'))).toBe(false);
-  expect(w.statuses[0]).toMatchObject({ phase: 'Pending', conditions: [expect.objectContaining({ type: 'Ready', status: 'False', reason: 'ClaimRefused' })] });
+  expect(w.statuses[0]).toMatchObject({
+    phase: 'Pending',
+    conditions: [expect.objectContaining({ type: 'Ready', status: 'False', reason: 'ClaimRefused' })],
+  });
   expect(w.statuses[0].jobName).toBeUndefined();
   expect(w.events).toEqual([expect.objectContaining({ type: 'Warning', reason: 'ClaimRefused' })]);
 });
@@ -73,12 +90,25 @@ test('objects that already exist (the cache is behind) count as created', async 
 });
 
 test('a passing failure (500) writes no status and is retried; a Restore gone or being deleted is left alone', async () => {
-  const w = world({ jobs: () => { throw new ApiError(500, 'InternalError', 'etcd timeout'); } });
+  const w = world({
+    jobs: () => {
+      throw new ApiError(500, 'InternalError', 'etcd timeout');
+    },
+  });
   await expect(carryOutRestore(w.ctx, 'ns', 'monday')).rejects.toThrow('etcd timeout');
   expect(w.statuses).toEqual([]);
   expect(w.events).toEqual([]);
   const gone = world({});
   await expect(carryOutRestore({ ...gone.ctx, restore: () => undefined }, 'ns', 'monday')).resolves.toBe(false);
-  await expect(carryOutRestore({ ...gone.ctx, restore: () => ({ ...restore, metadata: { ...restore.metadata, deletionTimestamp: '2026-11-25T10:00:00Z' } }) }, 'ns', 'monday')).resolves.toBe(false);
+  await expect(
+    carryOutRestore(
+      {
+        ...gone.ctx,
+        restore: () => ({ ...restore, metadata: { ...restore.metadata, deletionTimestamp: '2026-11-25T10:00:00Z' } }),
+      },
+      'ns',
+      'monday',
+    ),
+  ).resolves.toBe(false);
   expect(gone.calls).toEqual([]);
 });

@@ -11,7 +11,9 @@ const now = new Date('2026-11-25T10:00:00Z');
 
 describe('staleAt', () => {
   test('a fresh Backup is told when it turns Stale: its newest success plus the objective', () => {
-    const d = reconcile(observed({ backup: backupObject({ freshness: '36h' }, {}, { lastSuccessfulTime: '2026-11-25T02:41:00Z' }), now }));
+    const d = reconcile(
+      observed({ backup: backupObject({ freshness: '36h' }, {}, { lastSuccessfulTime: '2026-11-25T02:41:00Z' }), now }),
+    );
     expect(d.status.conditions!.find((c) => c.type === 'Fresh')!.status).toBe('True');
     expect(d.staleAt).toEqual(new Date('2026-11-26T14:41:00Z'));
   });
@@ -22,7 +24,9 @@ describe('staleAt', () => {
   });
 
   test('a Backup already Stale, or with an invalid spec, needs no wake-up', () => {
-    const stale = reconcile(observed({ backup: backupObject({ freshness: '1h' }, {}, { lastSuccessfulTime: '2026-11-25T02:41:00Z' }), now }));
+    const stale = reconcile(
+      observed({ backup: backupObject({ freshness: '1h' }, {}, { lastSuccessfulTime: '2026-11-25T02:41:00Z' }), now }),
+    );
     expect(stale.status.conditions!.find((c) => c.type === 'Fresh')!.status).toBe('False');
     expect(stale.staleAt).toBeUndefined();
     expect(reconcile(observed({ backup: backupObject({ backupTime: '25:00' }), now })).staleAt).toBeUndefined();
@@ -49,7 +53,7 @@ describe('WakeUps', () => {
     expect(wake.size).toBe(0);
   });
 
-  test('a moment in the past fires at once; one beyond setTimeout\'s range is left to the resync', () => {
+  test("a moment in the past fires at once; one beyond setTimeout's range is left to the resync", () => {
     const fired: string[] = [];
     const wake = new WakeUps((k) => fired.push(k));
     wake.set('late', new Date(now.getTime() - 60_000));
@@ -61,8 +65,15 @@ describe('WakeUps', () => {
 });
 
 describe('metrics', () => {
-  const series = async (m: OperatorMetrics, name: string) => (await m.registry.getSingleMetric(name)!.get()).values.map((v) => ({ ...v.labels, value: v.value }));
-  const condition = (type: string, status: 'True' | 'False', reason = 'R') => ({ type, status, reason, message: '', lastTransitionTime: '2026-11-25T10:00:00Z' });
+  const series = async (m: OperatorMetrics, name: string) =>
+    (await m.registry.getSingleMetric(name)!.get()).values.map((v) => ({ ...v.labels, value: v.value }));
+  const condition = (type: string, status: 'True' | 'False', reason = 'R') => ({
+    type,
+    status,
+    reason,
+    message: '',
+    lastTransitionTime: '2026-11-25T10:00:00Z',
+  });
 
   test('mall_backup_fresh follows the Fresh condition, and has no series while it is Unknown', async () => {
     const m = new OperatorMetrics();
@@ -76,24 +87,53 @@ describe('metrics', () => {
 
   test('one outcome series per Backup, for its newest finished run; forgetting a Backup drops its series', async () => {
     const m = new OperatorMetrics();
-    m.recordStatus('ns', 'bakery', { conditions: [condition('LastBackupSucceeded', 'False', 'BackoffLimitExceeded'), condition('Verified', 'False')] });
-    m.recordStatus('ns', 'bakery', { conditions: [condition('LastBackupSucceeded', 'True', 'BackupSucceeded'), condition('Verified', 'True')] });
-    expect(await series(m, 'mall_backup_last_run_outcome')).toEqual([{ namespace: 'ns', name: 'bakery', outcome: 'Completed', value: 1 }]);
+    m.recordStatus('ns', 'bakery', {
+      conditions: [condition('LastBackupSucceeded', 'False', 'BackoffLimitExceeded'), condition('Verified', 'False')],
+    });
+    m.recordStatus('ns', 'bakery', {
+      conditions: [condition('LastBackupSucceeded', 'True', 'BackupSucceeded'), condition('Verified', 'True')],
+    });
+    expect(await series(m, 'mall_backup_last_run_outcome')).toEqual([
+      { namespace: 'ns', name: 'bakery', outcome: 'Completed', value: 1 },
+    ]);
     expect(await series(m, 'mall_backup_verified')).toEqual([{ namespace: 'ns', name: 'bakery', value: 1 }]);
     m.forget('ns', 'bakery');
-    for (const name of ['mall_backup_last_run_outcome', 'mall_backup_verified', 'mall_backup_fresh', 'mall_backup_phase']) expect(await series(m, name)).toEqual([]);
+    for (const name of [
+      'mall_backup_last_run_outcome',
+      'mall_backup_verified',
+      'mall_backup_fresh',
+      'mall_backup_phase',
+    ])
+      expect(await series(m, name)).toEqual([]);
   });
 
   test('a partial run as the backup pod reports it reaches the metric as PartiallyFailed', async () => {
-    const message = JSON.stringify({ v: 1, outcome: 'PartiallyFailed', reason: 'SomeFilesUnreadable', message: 'snapshot 4bba301e saved without 2 unreadable file(s)', snapshot: '4bba301e', lockWaited: false });
-    const d = reconcile(observed({
-      jobs: [job('backup-bakery-1', { start: '2026-11-25T02:30:00Z', outcome: 'Complete', finish: '2026-11-25T02:41:00Z' })],
-      jobPods: [jobPod('backup-bakery-1', { terminated: { exitCode: 0, message } })],
-      now,
-    }));
+    const message = JSON.stringify({
+      v: 1,
+      outcome: 'PartiallyFailed',
+      reason: 'SomeFilesUnreadable',
+      message: 'snapshot 4bba301e saved without 2 unreadable file(s)',
+      snapshot: '4bba301e',
+      lockWaited: false,
+    });
+    const d = reconcile(
+      observed({
+        jobs: [
+          job('backup-bakery-1', {
+            start: '2026-11-25T02:30:00Z',
+            outcome: 'Complete',
+            finish: '2026-11-25T02:41:00Z',
+          }),
+        ],
+        jobPods: [jobPod('backup-bakery-1', { terminated: { exitCode: 0, message } })],
+        now,
+      }),
+    );
     const m = new OperatorMetrics();
     m.recordStatus('ns', 'bakery', d.status);
-    expect(await series(m, 'mall_backup_last_run_outcome')).toEqual([{ namespace: 'ns', name: 'bakery', outcome: 'PartiallyFailed', value: 1 }]);
+    expect(await series(m, 'mall_backup_last_run_outcome')).toEqual([
+      { namespace: 'ns', name: 'bakery', outcome: 'PartiallyFailed', value: 1 },
+    ]);
   });
 
   test.each([

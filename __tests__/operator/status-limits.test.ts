@@ -13,8 +13,14 @@ const characters = (text: string) => Array.from(text).length;
 
 test('a failed run whose pod reports a 40 000-character reason still gives condition messages within the schema', () => {
   // The kubelet caps termination messages, not the message of a waiting container.
-  const failed = job('backup-bakery-1', { outcome: 'Failed', start: '2026-11-24T02:30:00Z', finish: '2026-11-24T02:31:00Z' });
-  const pod = jobPod('backup-bakery-1', { waiting: { reason: 'CreateContainerConfigError', message: `secret "bakery-vault" ${'x'.repeat(40_000)}` } });
+  const failed = job('backup-bakery-1', {
+    outcome: 'Failed',
+    start: '2026-11-24T02:30:00Z',
+    finish: '2026-11-24T02:31:00Z',
+  });
+  const pod = jobPod('backup-bakery-1', {
+    waiting: { reason: 'CreateContainerConfigError', message: `secret "bakery-vault" ${'x'.repeat(40_000)}` },
+  });
   const d = reconcile(observed({ jobs: [failed], jobPods: [pod] }));
   const last = d.status.conditions!.find((c) => c.type === 'LastBackupSucceeded')!;
   expect(last).toMatchObject({ status: 'False', reason: 'BackoffLimitExceeded' });
@@ -24,7 +30,11 @@ test('a failed run whose pod reports a 40 000-character reason still gives condi
 });
 
 test('a spec problem that quotes a 40 000-digit quantity (stored before the CRD limited quantities) stays within the schema', () => {
-  const d = reconcile(observed({ backup: backupObject({ resources: { requests: { memory: '9'.repeat(40_000) }, limits: { memory: '1' } } } as any) }));
+  const d = reconcile(
+    observed({
+      backup: backupObject({ resources: { requests: { memory: '9'.repeat(40_000) }, limits: { memory: '1' } } } as any),
+    }),
+  );
   const ready = d.status.conditions!.find((c) => c.type === 'Ready')!;
   expect(ready).toMatchObject({ status: 'False', reason: 'InvalidSpec' });
   for (const c of d.status.conditions!) expect(characters(c.message)).toBeLessThanOrEqual(STATUS_LIMITS.message);

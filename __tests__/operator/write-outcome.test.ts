@@ -10,17 +10,41 @@ const statusProblems = (status: unknown) => schemaProblems(BACKUP_SCHEMA.propert
 describe('refused writes are reported in the status, which is written last', () => {
   const decided = reconcile(observed()).status;
 
-  test('a CronJob the API server refuses (422): Ready=False CronJobRefused, Failed, the server\'s words and what to do, a Warning', () => {
-    const { status, events } = withRefusals(decided, undefined, [{ what: 'CronJob backup-bakery', reason: REASON.CronJobRefused, statusCode: 422, message: 'spec.timeZone: Invalid value: "Mars/X": unknown time zone Mars/X' }], '2026-11-25T10:00:00Z');
+  test("a CronJob the API server refuses (422): Ready=False CronJobRefused, Failed, the server's words and what to do, a Warning", () => {
+    const { status, events } = withRefusals(
+      decided,
+      undefined,
+      [
+        {
+          what: 'CronJob backup-bakery',
+          reason: REASON.CronJobRefused,
+          statusCode: 422,
+          message: 'spec.timeZone: Invalid value: "Mars/X": unknown time zone Mars/X',
+        },
+      ],
+      '2026-11-25T10:00:00Z',
+    );
     expect(status.phase).toBe('Failed');
-    expect(status.conditions![0]).toMatchObject({ type: 'Ready', status: 'False', reason: 'CronJobRefused', lastTransitionTime: '2026-11-25T10:00:00Z' });
-    expect(status.message).toBe('the API server refused CronJob backup-bakery (HTTP 422): spec.timeZone: Invalid value: "Mars/X": unknown time zone Mars/X; correct the Backup\'s spec; the operator retries after every change');
+    expect(status.conditions![0]).toMatchObject({
+      type: 'Ready',
+      status: 'False',
+      reason: 'CronJobRefused',
+      lastTransitionTime: '2026-11-25T10:00:00Z',
+    });
+    expect(status.message).toBe(
+      'the API server refused CronJob backup-bakery (HTTP 422): spec.timeZone: Invalid value: "Mars/X": unknown time zone Mars/X; correct the Backup\'s spec; the operator retries after every change',
+    );
     expect(events).toEqual([{ type: 'Warning', reason: 'CronJobRefused', message: status.message }]);
     expect(statusProblems(status)).toEqual([]);
   });
 
   test('the same refusal again says nothing new and keeps its transition time', () => {
-    const refusal = { what: 'run-now Job j', reason: REASON.RunNowRefused, statusCode: 403, message: 'exceeded quota: shop-quota, requested: limits.memory=1Gi' } as const;
+    const refusal = {
+      what: 'run-now Job j',
+      reason: REASON.RunNowRefused,
+      statusCode: 403,
+      message: 'exceeded quota: shop-quota, requested: limits.memory=1Gi',
+    } as const;
     const first = withRefusals(decided, undefined, [refusal], '2026-11-25T10:00:00Z');
     const again = withRefusals(decided, first.status, [refusal], '2026-11-25T10:05:00Z');
     expect(again.events).toEqual([]);
@@ -29,9 +53,16 @@ describe('refused writes are reported in the status, which is written last', () 
   });
 
   test('a refused run-now request stays unrecorded, so it is tried again', () => {
-    const request = reconcile(observed({ backup: backupObject({}, { annotations: { 'mall.example.com/run-now': 'now' } }) })).status;
+    const request = reconcile(
+      observed({ backup: backupObject({}, { annotations: { 'mall.example.com/run-now': 'now' } }) }),
+    ).status;
     expect(request.lastRunNowRequest).toBe('now');
-    const { status } = withRefusals(request, { lastRunNowRequest: 'earlier' }, [{ what: 'run-now Job j', reason: REASON.RunNowRefused, statusCode: 403, message: 'quota' }], 't');
+    const { status } = withRefusals(
+      request,
+      { lastRunNowRequest: 'earlier' },
+      [{ what: 'run-now Job j', reason: REASON.RunNowRefused, statusCode: 403, message: 'quota' }],
+      't',
+    );
     expect(status.lastRunNowRequest).toBe('earlier');
   });
 

@@ -49,7 +49,9 @@ function strictForAjv(schema: Schema): Schema {
   for (const [key, value] of Object.entries(schema)) {
     if (key.startsWith('x-kubernetes-')) continue;
     if (key === 'properties') {
-      out.properties = Object.fromEntries(Object.entries(value as Record<string, Schema>).map(([k, v]) => [k, strictForAjv(v)]));
+      out.properties = Object.fromEntries(
+        Object.entries(value as Record<string, Schema>).map(([k, v]) => [k, strictForAjv(v)]),
+      );
     } else if (key === 'items' || (key === 'additionalProperties' && typeof value === 'object')) {
       out[key] = strictForAjv(value as Schema);
     } else if (key === 'anyOf') {
@@ -58,14 +60,23 @@ function strictForAjv(schema: Schema): Schema {
       out[key] = value;
     }
   }
-  if (schema.properties && schema.additionalProperties === undefined && !schema['x-kubernetes-preserve-unknown-fields']) {
+  if (
+    schema.properties &&
+    schema.additionalProperties === undefined &&
+    !schema['x-kubernetes-preserve-unknown-fields']
+  ) {
     out.additionalProperties = false;
   }
   return out;
 }
 
 function fieldPath(instancePath: string): string {
-  return instancePath.split('/').filter(Boolean).map((p) => (/^\d+$/.test(p) ? `[${p}]` : `.${p}`)).join('').replace(/^\./, '');
+  return instancePath
+    .split('/')
+    .filter(Boolean)
+    .map((p) => (/^\d+$/.test(p) ? `[${p}]` : `.${p}`))
+    .join('')
+    .replace(/^\./, '');
 }
 
 /**
@@ -77,19 +88,28 @@ function describeAjvError(e: ErrorObject): string {
   const p = e.params as any;
   const value = (v: unknown) => (typeof v === 'string' ? JSON.stringify(v) : String(v));
   switch (e.keyword) {
-    case 'additionalProperties': return `unknown field "${at ? at + '.' : ''}${p.additionalProperty}"`;
-    case 'required': return `${at ? at + '.' : ''}${p.missingProperty}: Required value`;
-    case 'enum': return `${at}: Unsupported value: ${value(e.data)}: supported values: ${p.allowedValues.map((v: string) => `"${v}"`).join(', ')}`;
-    case 'minimum': return `${at}: Invalid value: ${e.data}: ${at} in body should be greater than or equal to ${p.limit}`;
-    case 'maximum': return `${at}: Invalid value: ${e.data}: ${at} in body should be less than or equal to ${p.limit}`;
-    case 'minItems': return `${at}: Invalid value: ${(e.data as unknown[]).length}: ${at} in body should have at least ${p.limit} items`;
-    case 'maxLength': return `${at}: Too long: may not be more than ${p.limit} bytes`;
-    case 'pattern': return `${at}: Invalid value: ${value(e.data)}: ${at} in body should match '${p.pattern}'`;
+    case 'additionalProperties':
+      return `unknown field "${at ? `${at}.` : ''}${p.additionalProperty}"`;
+    case 'required':
+      return `${at ? `${at}.` : ''}${p.missingProperty}: Required value`;
+    case 'enum':
+      return `${at}: Unsupported value: ${value(e.data)}: supported values: ${p.allowedValues.map((v: string) => `"${v}"`).join(', ')}`;
+    case 'minimum':
+      return `${at}: Invalid value: ${e.data}: ${at} in body should be greater than or equal to ${p.limit}`;
+    case 'maximum':
+      return `${at}: Invalid value: ${e.data}: ${at} in body should be less than or equal to ${p.limit}`;
+    case 'minItems':
+      return `${at}: Invalid value: ${(e.data as unknown[]).length}: ${at} in body should have at least ${p.limit} items`;
+    case 'maxLength':
+      return `${at}: Too long: may not be more than ${p.limit} bytes`;
+    case 'pattern':
+      return `${at}: Invalid value: ${value(e.data)}: ${at} in body should match '${p.pattern}'`;
     case 'type': {
       const actual = Array.isArray(e.data) ? 'array' : e.data === null ? 'null' : typeof e.data;
       return `${at}: Invalid value: "${actual}": ${at} in body must be of type ${p.type}: "${actual}"`;
     }
-    default: return `${at}: Invalid value: ${JSON.stringify(e.data)}: ${e.message}`;
+    default:
+      return `${at}: Invalid value: ${JSON.stringify(e.data)}: ${e.message}`;
   }
 }
 
@@ -114,7 +134,13 @@ export class BackupAdmission {
     const errors: string[] = [];
     if (!this.validate(copy)) {
       // anyOf failures of int-or-string fields repeat once per branch; report each field once.
-      errors.push(...new Set((this.validate.errors ?? []).filter((e) => e.keyword !== 'type' || !e.schemaPath.includes('anyOf')).map(describeAjvError)));
+      errors.push(
+        ...new Set(
+          (this.validate.errors ?? [])
+            .filter((e) => e.keyword !== 'type' || !e.schemaPath.includes('anyOf'))
+            .map(describeAjvError),
+        ),
+      );
     }
     this.checkLists(this.schema, copy, '', errors);
     if (errors.length === 0) {
@@ -127,8 +153,12 @@ export class BackupAdmission {
   private checkLists(schema: Schema, value: unknown, at: string, errors: string[]): void {
     if (Array.isArray(value)) {
       const type = schema['x-kubernetes-list-type'];
-      const keyOf = type === 'set' ? (v: unknown) => JSON.stringify(v)
-        : type === 'map' ? (v: any) => JSON.stringify((schema['x-kubernetes-list-map-keys'] ?? []).map((k) => v?.[k])) : undefined;
+      const keyOf =
+        type === 'set'
+          ? (v: unknown) => JSON.stringify(v)
+          : type === 'map'
+            ? (v: any) => JSON.stringify((schema['x-kubernetes-list-map-keys'] ?? []).map((k) => v?.[k]))
+            : undefined;
       if (keyOf) {
         const seen = new Set<string>();
         value.forEach((item, i) => {

@@ -7,7 +7,15 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Testing } from 'cdk8s';
 import type { BackupSpec } from '../../imports/mall.example.com';
-import { BackupCronJob, BackupPodProps, CACHE_MOUNT, DATA_ROOT, STATE_MOUNT, TMP_MOUNT, VAULT_MOUNT } from '../../lib/run/backup-job';
+import {
+  BackupCronJob,
+  BackupPodProps,
+  CACHE_MOUNT,
+  DATA_ROOT,
+  STATE_MOUNT,
+  TMP_MOUNT,
+  VAULT_MOUNT,
+} from '../../lib/run/backup-job';
 import { parseRunResult, RunResult } from '../../lib/run/run-result';
 import { initJobManifest, maintenanceCronJobManifest } from '../../lib/run/vault-jobs';
 import { busyboxBinary, busyboxFolder } from './busybox';
@@ -25,12 +33,23 @@ export interface Shop {
 }
 
 export function specOf(shop: Shop): BackupSpec {
-  return { shopName: shop.name, backupTime: '02:30', vaultCredentialsSecret: 'vault', vaultLocation: 'pvc://vault/shops', ...shop.spec } as BackupSpec;
+  return {
+    shopName: shop.name,
+    backupTime: '02:30',
+    vaultCredentialsSecret: 'vault',
+    vaultLocation: 'pvc://vault/shops',
+    ...shop.spec,
+  } as BackupSpec;
 }
 
 export function renderPod(shop: Shop): any {
   const chart = Testing.chart();
-  new BackupCronJob(chart, 'cron', { backup: { name: shop.name, namespace: shop.namespace, uid: 'u' }, spec: specOf(shop), claims: shop.claims, ...shop.props });
+  new BackupCronJob(chart, 'cron', {
+    backup: { name: shop.name, namespace: shop.namespace, uid: 'u' },
+    spec: specOf(shop),
+    claims: shop.claims,
+    ...shop.props,
+  });
   return chart.toJson()[0].spec.jobTemplate.spec.template.spec;
 }
 
@@ -61,7 +80,9 @@ function podOptions(shop: Shop, place: Place) {
   for (const d of ['cache', 'tmp', 'state']) fs.mkdirSync(path.join(scratch, d), { mode: 0o777 });
   for (const d of ['cache', 'tmp', 'state']) fs.chmodSync(path.join(scratch, d), 0o777);
   const mounts: Record<string, string> = {
-    [VAULT_MOUNT]: place.vault, [CACHE_MOUNT]: path.join(scratch, 'cache'), [TMP_MOUNT]: path.join(scratch, 'tmp'),
+    [VAULT_MOUNT]: place.vault,
+    [CACHE_MOUNT]: path.join(scratch, 'cache'),
+    [TMP_MOUNT]: path.join(scratch, 'tmp'),
     [STATE_MOUNT]: path.join(scratch, 'state'),
   };
   for (const claim of shop.claims) mounts[`${DATA_ROOT}/${claim}`] = path.join(place.data, claim);
@@ -73,7 +94,11 @@ function podOptions(shop: Shop, place: Place) {
     options: {
       mounts,
       secret: { RESTIC_PASSWORD: PASSWORD, ...place.secret },
-      extraEnv: { PATH: [...(place.pathPrefix ?? []), image ? busyboxFolder(place.work, resticBinary()) : resticPath()].join(':'), TERMINATION_LOG: terminationLog, ...place.env },
+      extraEnv: {
+        PATH: [...(place.pathPrefix ?? []), image ? busyboxFolder(place.work, resticBinary()) : resticPath()].join(':'),
+        TERMINATION_LOG: terminationLog,
+        ...place.env,
+      },
       wrap: place.wrap,
       shell: image ? [busyboxBinary(), 'sh'] : undefined,
     },
@@ -90,7 +115,14 @@ export interface RunOutput {
   scratch: string;
 }
 
-function outputOf(status: number | null, signal: NodeJS.Signals | null, stdout: string, stderr: string, terminationLog: string, scratch: string): RunOutput {
+function outputOf(
+  status: number | null,
+  signal: NodeJS.Signals | null,
+  stdout: string,
+  stderr: string,
+  terminationLog: string,
+  scratch: string,
+): RunOutput {
   const message = fs.existsSync(terminationLog) ? fs.readFileSync(terminationLog, 'utf8') : '';
   return { status, signal, stdout, stderr, message, result: parseRunResult(message), scratch };
 }
@@ -103,13 +135,20 @@ export function backupRun(shop: Shop, place: Place): RunOutput {
 }
 
 /** A backup run started in the background: the process (to signal) and its end. */
-export function startBackup(shop: Shop, place: Place): { child: ChildProcess; done: Promise<RunOutput>; scratch: string } {
+export function startBackup(
+  shop: Shop,
+  place: Place,
+): { child: ChildProcess; done: Promise<RunOutput>; scratch: string } {
   const { terminationLog, scratch, options } = podOptions(shop, place);
   const child = startContainer(renderPod(shop), options);
   let stdout = '';
   let stderr = '';
-  child.stdout!.on('data', (c) => { stdout += c; });
-  child.stderr!.on('data', (c) => { stderr += c; });
+  child.stdout!.on('data', (c) => {
+    stdout += c;
+  });
+  child.stderr!.on('data', (c) => {
+    stderr += c;
+  });
   const done = new Promise<RunOutput>((resolve) => {
     child.on('close', (status, signal) => resolve(outputOf(status, signal, stdout, stderr, terminationLog, scratch)));
   });
@@ -125,23 +164,55 @@ export function initVault(shop: Shop, place: Place): void {
 }
 
 /** The vault's maintenance (prune + check) as its CronJob's pod runs it, in the background. */
-export function startMaintenance(shop: Shop, place: Place, lockWait = '1m'): { child: ChildProcess; done: Promise<{ status: number | null; stderr: string }> } {
-  const cron = maintenanceCronJobManifest({ namespace: shop.namespace, spec: specOf(shop), schedule: '0 4 * * 0', lockWait });
+export function startMaintenance(
+  shop: Shop,
+  place: Place,
+  lockWait = '1m',
+): { child: ChildProcess; done: Promise<{ status: number | null; stderr: string }> } {
+  const cron = maintenanceCronJobManifest({
+    namespace: shop.namespace,
+    spec: specOf(shop),
+    schedule: '0 4 * * 0',
+    lockWait,
+  });
   const { options } = podOptions({ ...shop, claims: [] }, place);
   const child = startContainer(cron.spec.jobTemplate.spec.template.spec, options);
   let stderr = '';
-  child.stderr!.on('data', (c) => { stderr += c; });
+  child.stderr!.on('data', (c) => {
+    stderr += c;
+  });
   return { child, done: new Promise((resolve) => child.on('close', (status) => resolve({ status, stderr }))) };
 }
 
-export function resticEnv(repository: string, work: string, extra: Record<string, string> = {}): Record<string, string> {
-  return { PATH: process.env.PATH ?? '', RESTIC_REPOSITORY: repository, RESTIC_PASSWORD: PASSWORD, RESTIC_CACHE_DIR: path.join(work, 'cli-cache'), ...extra };
+export function resticEnv(
+  repository: string,
+  work: string,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '',
+    RESTIC_REPOSITORY: repository,
+    RESTIC_PASSWORD: PASSWORD,
+    RESTIC_CACHE_DIR: path.join(work, 'cli-cache'),
+    ...extra,
+  };
 }
 
-export interface Snapshot { id: string; hostname: string; tags: string[]; time: string; summary?: { total_files_processed: number } }
+export interface Snapshot {
+  id: string;
+  hostname: string;
+  tags: string[];
+  time: string;
+  summary?: { total_files_processed: number };
+}
 
 export function snapshots(repository: string, work: string, extra: Record<string, string> = {}): Snapshot[] {
-  return JSON.parse(execFileSync(resticBinary(), ['snapshots', '--json', '--no-lock'], { env: resticEnv(repository, work, extra), encoding: 'utf8' }));
+  return JSON.parse(
+    execFileSync(resticBinary(), ['snapshots', '--json', '--no-lock'], {
+      env: resticEnv(repository, work, extra),
+      encoding: 'utf8',
+    }),
+  );
 }
 
 /** restic itself, outside any pod. */

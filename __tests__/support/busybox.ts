@@ -11,7 +11,9 @@ export function busyboxBinary(): string {
   const probe = spawnSync('sh', ['-c', 'command -v busybox'], { encoding: 'utf8' });
   const bin = probe.stdout.trim();
   if (probe.status !== 0 || !bin) {
-    throw new Error('busybox is not installed: the backup image runs BusyBox sh (`apt-get install -y busybox`; .ci/run does it)');
+    throw new Error(
+      'busybox is not installed: the backup image runs BusyBox sh (`apt-get install -y busybox`; .ci/run does it)',
+    );
   }
   return bin;
 }
@@ -22,7 +24,9 @@ export function busyboxFolder(parent: string, restic: string): string {
   const dir = path.join(parent, 'busybox-bin');
   if (fs.existsSync(dir)) return dir;
   fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
-  const applets = spawnSync(bin, ['--list'], { encoding: 'utf8' }).stdout.split('\n').filter((a) => /^[a-z0-9_.-]+$/.test(a));
+  const applets = spawnSync(bin, ['--list'], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .filter((a) => /^[a-z0-9_.-]+$/.test(a));
   for (const applet of applets) fs.symlinkSync(bin, path.join(dir, applet));
   fs.symlinkSync(restic, path.join(dir, 'restic'));
   return dir;

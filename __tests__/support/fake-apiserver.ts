@@ -14,26 +14,70 @@ import * as http from 'node:http';
 
 export type Obj = { apiVersion: string; kind: string; metadata: any; spec?: any; status?: any; [k: string]: any };
 
-interface ResourceType { apiVersion: string; kind: string; plural: string; namespaced: boolean; statusSubresource: boolean }
+interface ResourceType {
+  apiVersion: string;
+  kind: string;
+  plural: string;
+  namespaced: boolean;
+  statusSubresource: boolean;
+}
 
 const TYPES: ResourceType[] = [
-  { apiVersion: 'mall.example.com/v1alpha1', kind: 'Backup', plural: 'backups', namespaced: true, statusSubresource: true },
-  { apiVersion: 'mall.example.com/v1alpha1', kind: 'Restore', plural: 'restores', namespaced: true, statusSubresource: true },
+  {
+    apiVersion: 'mall.example.com/v1alpha1',
+    kind: 'Backup',
+    plural: 'backups',
+    namespaced: true,
+    statusSubresource: true,
+  },
+  {
+    apiVersion: 'mall.example.com/v1alpha1',
+    kind: 'Restore',
+    plural: 'restores',
+    namespaced: true,
+    statusSubresource: true,
+  },
   { apiVersion: 'batch/v1', kind: 'CronJob', plural: 'cronjobs', namespaced: true, statusSubresource: true },
   { apiVersion: 'batch/v1', kind: 'Job', plural: 'jobs', namespaced: true, statusSubresource: true },
   { apiVersion: 'v1', kind: 'Pod', plural: 'pods', namespaced: true, statusSubresource: true },
-  { apiVersion: 'v1', kind: 'PersistentVolumeClaim', plural: 'persistentvolumeclaims', namespaced: true, statusSubresource: true },
+  {
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    plural: 'persistentvolumeclaims',
+    namespaced: true,
+    statusSubresource: true,
+  },
   { apiVersion: 'v1', kind: 'Event', plural: 'events', namespaced: true, statusSubresource: false },
   { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', plural: 'leases', namespaced: true, statusSubresource: false },
 ];
 
-interface WatchEvent { rv: number; type: 'ADDED' | 'MODIFIED' | 'DELETED'; object: Obj }
-interface Watcher { type: ResourceType; namespace?: string; selector?: string; res: http.ServerResponse }
+interface WatchEvent {
+  rv: number;
+  type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  object: Obj;
+}
+interface Watcher {
+  type: ResourceType;
+  namespace?: string;
+  selector?: string;
+  res: http.ServerResponse;
+}
 
-export interface RequestRecord { method: string; path: string; status: number; watch: boolean; user: string }
+export interface RequestRecord {
+  method: string;
+  path: string;
+  status: number;
+  watch: boolean;
+  user: string;
+}
 
-function parsePath(url: URL): { type: ResourceType; namespace?: string; name?: string; subresource?: string } | undefined {
-  const m = /^\/(?:api\/(v1)|apis\/([^/]+\/[^/]+))(?:\/namespaces\/([^/]+))?\/([^/]+)(?:\/([^/]+))?(?:\/([^/]+))?$/.exec(url.pathname);
+function parsePath(
+  url: URL,
+): { type: ResourceType; namespace?: string; name?: string; subresource?: string } | undefined {
+  const m =
+    /^\/(?:api\/(v1)|apis\/([^/]+\/[^/]+))(?:\/namespaces\/([^/]+))?\/([^/]+)(?:\/([^/]+))?(?:\/([^/]+))?$/.exec(
+      url.pathname,
+    );
   if (!m) return undefined;
   const apiVersion = m[1] ?? m[2];
   const type = TYPES.find((t) => t.apiVersion === apiVersion && t.plural === m[4]);
@@ -45,9 +89,10 @@ export function matchesSelector(labels: Record<string, string> = {}, selector?: 
   if (!selector) return true;
   return selector.split(',').every((term) => {
     const t = term.trim();
-    let m: RegExpExecArray | null;
-    if ((m = /^([^!=]+)!=(.*)$/.exec(t))) return labels[m[1]] !== m[2];
-    if ((m = /^([^!=]+)==?(.*)$/.exec(t))) return labels[m[1]] === m[2];
+    const unequal = /^([^!=]+)!=(.*)$/.exec(t);
+    if (unequal) return labels[unequal[1]] !== unequal[2];
+    const equal = /^([^!=]+)==?(.*)$/.exec(t);
+    if (equal) return labels[equal[1]] === equal[2];
     if (t.startsWith('!')) return !(t.slice(1) in labels);
     return t in labels;
   });
@@ -69,7 +114,9 @@ const clone = <T>(v: T): T => structuredClone(v);
 /** Paths of the fields `before` set and `after` leaves out (lists count as one field). */
 function droppedPaths(before: any, after: any, at: string[] = []): string[][] {
   if (before === null || typeof before !== 'object' || Array.isArray(before)) return [];
-  return Object.keys(before).flatMap((k) => (after?.[k] === undefined ? [[...at, k]] : droppedPaths(before[k], after[k], [...at, k])));
+  return Object.keys(before).flatMap((k) =>
+    after?.[k] === undefined ? [[...at, k]] : droppedPaths(before[k], after[k], [...at, k]),
+  );
 }
 
 function removeAt(obj: any, path: string[]): void {
@@ -108,8 +155,12 @@ export class FakeApiServer {
   /** A kubeconfig for this server; `token` tells requests from different clients apart. */
   public kubeconfig(token = 'fake-token'): string {
     return JSON.stringify({
-      apiVersion: 'v1', kind: 'Config', 'current-context': 'fake',
-      clusters: [{ name: 'fake', cluster: { server: `http://127.0.0.1:${this.port}`, 'insecure-skip-tls-verify': true } }],
+      apiVersion: 'v1',
+      kind: 'Config',
+      'current-context': 'fake',
+      clusters: [
+        { name: 'fake', cluster: { server: `http://127.0.0.1:${this.port}`, 'insecure-skip-tls-verify': true } },
+      ],
       users: [{ name: 'operator', user: { token } }],
       contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'operator' } }],
     });
@@ -122,7 +173,9 @@ export class FakeApiServer {
   }
 
   public list(kind: string, namespace?: string): Obj[] {
-    return [...this.store.values()].filter((o) => o.kind === kind && (!namespace || o.metadata.namespace === namespace)).map(clone);
+    return [...this.store.values()]
+      .filter((o) => o.kind === kind && (!namespace || o.metadata.namespace === namespace))
+      .map(clone);
   }
 
   /** How many objects of `kind` satisfy `test`, without copying them (for polling large stores). */
@@ -142,7 +195,12 @@ export class FakeApiServer {
     const type = this.typeOf(obj.kind);
     const key = this.key(type, obj.metadata.namespace, obj.metadata.name);
     const old = this.store.get(key);
-    return this.write(type, key, old ? { ...clone(obj), metadata: { ...old.metadata, ...obj.metadata } } : this.fresh(clone(obj)), old);
+    return this.write(
+      type,
+      key,
+      old ? { ...clone(obj), metadata: { ...old.metadata, ...obj.metadata } } : this.fresh(clone(obj)),
+      old,
+    );
   }
 
   /** Sets an object's status as its controller would. */
@@ -195,14 +253,20 @@ export class FakeApiServer {
   }
 
   private fresh(obj: Obj): Obj {
-    obj.metadata = { ...obj.metadata, uid: randomUUID(), creationTimestamp: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), generation: 1 };
+    obj.metadata = {
+      ...obj.metadata,
+      uid: randomUUID(),
+      creationTimestamp: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      generation: 1,
+    };
     return obj;
   }
 
   private write(type: ResourceType, key: string, obj: Obj, old: Obj | undefined): Obj {
     obj.apiVersion = type.apiVersion;
     obj.kind = type.kind;
-    if (old && JSON.stringify(old.spec) !== JSON.stringify(obj.spec)) obj.metadata.generation = (old.metadata.generation ?? 1) + 1;
+    if (old && JSON.stringify(old.spec) !== JSON.stringify(obj.spec))
+      obj.metadata.generation = (old.metadata.generation ?? 1) + 1;
     obj.metadata.resourceVersion = String(++this.rv);
     this.store.set(key, obj);
     this.emit(type, { rv: this.rv, type: old ? 'MODIFIED' : 'ADDED', object: clone(obj) });
@@ -217,19 +281,25 @@ export class FakeApiServer {
     const uids = new Set([...this.store.values()].map((o) => o.metadata.uid));
     for (const [k, o] of [...this.store.entries()]) {
       const owners: any[] = o.metadata.ownerReferences ?? [];
-      if (this.store.has(k) && owners.some((r) => r.uid === old.metadata.uid) && owners.every((r) => !uids.has(r.uid))) this.erase(this.typeOf(o.kind), k, o);
+      if (this.store.has(k) && owners.some((r) => r.uid === old.metadata.uid) && owners.every((r) => !uids.has(r.uid)))
+        this.erase(this.typeOf(o.kind), k, o);
     }
   }
 
   private emit(type: ResourceType, event: WatchEvent): void {
     this.history.push(event);
     for (const w of this.watchers) {
-      if (this.watchSees(w, event.object, type)) w.res.write(`${JSON.stringify({ type: event.type, object: event.object })}\n`);
+      if (this.watchSees(w, event.object, type))
+        w.res.write(`${JSON.stringify({ type: event.type, object: event.object })}\n`);
     }
   }
 
   private watchSees(w: Watcher, obj: Obj, type: ResourceType): boolean {
-    return w.type === type && (!w.namespace || obj.metadata.namespace === w.namespace) && matchesSelector(obj.metadata.labels, w.selector);
+    return (
+      w.type === type &&
+      (!w.namespace || obj.metadata.namespace === w.namespace) &&
+      matchesSelector(obj.metadata.labels, w.selector)
+    );
   }
 
   private send(res: http.ServerResponse, status: number, body: unknown): void {
@@ -256,7 +326,10 @@ export class FakeApiServer {
     if (watch) this.watchQueries.push(url.searchParams);
     this.requests.push(record);
     const originalWriteHead = res.writeHead.bind(res);
-    res.writeHead = ((status: number, ...rest: any[]) => { record.status = status; return originalWriteHead(status, ...rest); }) as never;
+    res.writeHead = ((status: number, ...rest: any[]) => {
+      record.status = status;
+      return originalWriteHead(status, ...rest);
+    }) as never;
 
     const failure = this.failures.find((f) => f.count > 0 && f.match(method, url.pathname));
     if (failure) {
@@ -267,11 +340,15 @@ export class FakeApiServer {
     if (!target) return this.statusError(res, 404, 'NotFound', `no such path ${url.pathname}`);
     const { type, namespace, name, subresource } = target;
     try {
-      if (method === 'GET' && !name) return watch ? this.watch(url, type, namespace, res) : this.listResponse(url, type, namespace, res);
+      if (method === 'GET' && !name)
+        return watch ? this.watch(url, type, namespace, res) : this.listResponse(url, type, namespace, res);
       if (method === 'POST' && !name) return this.create(type, namespace!, await this.body(req), res);
       const key = this.key(type, namespace, name!);
       const existing = this.store.get(key);
-      if (method === 'GET') return existing ? this.send(res, 200, existing) : this.statusError(res, 404, 'NotFound', `${type.plural} "${name}" not found`);
+      if (method === 'GET')
+        return existing
+          ? this.send(res, 200, existing)
+          : this.statusError(res, 404, 'NotFound', `${type.plural} "${name}" not found`);
       if (method === 'DELETE') {
         if (!existing) return this.statusError(res, 404, 'NotFound', `${type.plural} "${name}" not found`);
         this.erase(type, key, existing);
@@ -287,19 +364,35 @@ export class FakeApiServer {
         const previous = existing ? byManager.get(manager) : undefined;
         byManager.set(manager, clone(body));
         if (!existing) return this.create(type, namespace!, body, res);
-        for (const removed of previous ? droppedPaths(previous, body) : []) removeAt(applyBase ??= clone(existing), removed);
+        for (const removed of previous ? droppedPaths(previous, body) : []) {
+          applyBase ??= clone(existing);
+          removeAt(applyBase, removed);
+        }
       }
       if (!existing) return this.statusError(res, 404, 'NotFound', `${type.plural} "${name}" not found`);
       let next: Obj;
       if (method === 'PUT') {
         if (body.metadata?.resourceVersion !== existing.metadata.resourceVersion) {
-          return this.statusError(res, 409, 'Conflict', `Operation cannot be fulfilled on ${type.plural} "${name}": the object has been modified; please apply your changes to the latest version and try again`);
+          return this.statusError(
+            res,
+            409,
+            'Conflict',
+            `Operation cannot be fulfilled on ${type.plural} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+          );
         }
         next = { ...body, metadata: { ...existing.metadata, ...body.metadata } };
-      } else if (method === 'PATCH' && (contentType.startsWith('application/merge-patch') || contentType.startsWith('application/apply-patch'))) {
+      } else if (
+        method === 'PATCH' &&
+        (contentType.startsWith('application/merge-patch') || contentType.startsWith('application/apply-patch'))
+      ) {
         const wanted = body.metadata?.resourceVersion;
         if (wanted && wanted !== existing.metadata.resourceVersion) {
-          return this.statusError(res, 409, 'Conflict', `Operation cannot be fulfilled on ${type.plural} "${name}": the object has been modified`);
+          return this.statusError(
+            res,
+            409,
+            'Conflict',
+            `Operation cannot be fulfilled on ${type.plural} "${name}": the object has been modified`,
+          );
         }
         // A patch without metadata (e.g. `{ spec: { suspend: false } }`) leaves the metadata as it is.
         const patch = body.metadata ? { ...body, metadata: { ...body.metadata, resourceVersion: null } } : body;
@@ -309,7 +402,10 @@ export class FakeApiServer {
       }
       // The status subresource changes status only; the main resource never changes status.
       if (type.statusSubresource) {
-        next = subresource === 'status' ? { ...clone(existing), status: next.status } : { ...next, status: clone(existing.status) };
+        next =
+          subresource === 'status'
+            ? { ...clone(existing), status: next.status }
+            : { ...next, status: clone(existing.status) };
       }
       if (JSON.stringify(next) === JSON.stringify(existing)) return this.send(res, 200, existing);
       return this.send(res, 200, this.write(type, key, next, existing));
@@ -320,10 +416,12 @@ export class FakeApiServer {
 
   private create(type: ResourceType, namespace: string, body: Obj, res: http.ServerResponse): void {
     const obj = clone(body);
-    if (!obj.metadata.name && obj.metadata.generateName) obj.metadata.name = `${obj.metadata.generateName}${randomUUID().slice(0, 5)}`;
+    if (!obj.metadata.name && obj.metadata.generateName)
+      obj.metadata.name = `${obj.metadata.generateName}${randomUUID().slice(0, 5)}`;
     obj.metadata.namespace = namespace;
     const key = this.key(type, namespace, obj.metadata.name);
-    if (this.store.has(key)) return this.statusError(res, 409, 'AlreadyExists', `${type.plural} "${obj.metadata.name}" already exists`);
+    if (this.store.has(key))
+      return this.statusError(res, 409, 'AlreadyExists', `${type.plural} "${obj.metadata.name}" already exists`);
     // A create through the API ignores the status of a custom resource with a status subresource.
     if (type.statusSubresource && type.apiVersion.startsWith('mall.example.com/')) delete obj.status;
     this.send(res, 201, this.write(type, key, this.fresh(obj), undefined));
@@ -331,8 +429,18 @@ export class FakeApiServer {
 
   private listResponse(url: URL, type: ResourceType, namespace: string | undefined, res: http.ServerResponse): void {
     const selector = url.searchParams.get('labelSelector') ?? undefined;
-    const items = [...this.store.values()].filter((o) => o.kind === type.kind && (!namespace || o.metadata.namespace === namespace) && matchesSelector(o.metadata.labels, selector));
-    this.send(res, 200, { apiVersion: type.apiVersion, kind: `${type.kind}List`, metadata: { resourceVersion: String(this.rv) }, items });
+    const items = [...this.store.values()].filter(
+      (o) =>
+        o.kind === type.kind &&
+        (!namespace || o.metadata.namespace === namespace) &&
+        matchesSelector(o.metadata.labels, selector),
+    );
+    this.send(res, 200, {
+      apiVersion: type.apiVersion,
+      kind: `${type.kind}List`,
+      metadata: { resourceVersion: String(this.rv) },
+      items,
+    });
   }
 
   private watch(url: URL, type: ResourceType, namespace: string | undefined, res: http.ServerResponse): void {
@@ -341,11 +449,14 @@ export class FakeApiServer {
     res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
     res.flushHeaders();
     if (from < this.compactedBefore) {
-      res.end(`${JSON.stringify({ type: 'ERROR', object: { kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 410, reason: 'Expired', message: `too old resource version: ${from} (${this.compactedBefore})` } })}\n`);
+      res.end(
+        `${JSON.stringify({ type: 'ERROR', object: { kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 410, reason: 'Expired', message: `too old resource version: ${from} (${this.compactedBefore})` } })}\n`,
+      );
       return;
     }
     for (const event of this.history) {
-      if (event.rv > from && this.watchSees(watcher, event.object, type)) res.write(`${JSON.stringify({ type: event.type, object: event.object })}\n`);
+      if (event.rv > from && this.watchSees(watcher, event.object, type))
+        res.write(`${JSON.stringify({ type: event.type, object: event.object })}\n`);
     }
     this.watchers.add(watcher);
     res.on('close', () => this.watchers.delete(watcher));

@@ -17,12 +17,16 @@ interface Definition {
 }
 
 const DEFINITIONS: Record<string, Definition> = JSON.parse(
-  fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'k8s-1.28-definitions.json'), 'utf8')).definitions;
+  fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'k8s-1.28-definitions.json'), 'utf8'),
+).definitions;
 
 function definitionFor(apiVersion: string, kind: string): Definition | undefined {
   const [group, version] = apiVersion.includes('/') ? apiVersion.split('/') : ['', apiVersion];
-  return Object.values(DEFINITIONS).find((d) => d['x-kubernetes-group-version-kind']?.some(
-    (gvk) => gvk.group === group && gvk.version === version && gvk.kind === kind));
+  return Object.values(DEFINITIONS).find((d) =>
+    d['x-kubernetes-group-version-kind']?.some(
+      (gvk) => gvk.group === group && gvk.version === version && gvk.kind === kind,
+    ),
+  );
 }
 
 function resolve(def: Definition): Definition {
@@ -76,19 +80,41 @@ export function schemaProblems(obj: K8sObject): string[] {
   return problems;
 }
 
-export const CLUSTER_SCOPED_KINDS = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition']);
+export const CLUSTER_SCOPED_KINDS = new Set([
+  'Namespace',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'CustomResourceDefinition',
+]);
 
 /** The pod spec inside any workload kind, or undefined. */
 export function podSpecOf(obj: K8sObject): any | undefined {
   switch (obj.kind) {
-    case 'Pod': return obj.spec;
-    case 'Deployment': case 'StatefulSet': case 'DaemonSet': case 'ReplicaSet': case 'Job': return obj.spec?.template?.spec;
-    case 'CronJob': return obj.spec?.jobTemplate?.spec?.template?.spec;
-    default: return undefined;
+    case 'Pod':
+      return obj.spec;
+    case 'Deployment':
+    case 'StatefulSet':
+    case 'DaemonSet':
+    case 'ReplicaSet':
+    case 'Job':
+      return obj.spec?.template?.spec;
+    case 'CronJob':
+      return obj.spec?.jobTemplate?.spec?.template?.spec;
+    default:
+      return undefined;
   }
 }
 
-const RESTRICTED_VOLUME_TYPES = new Set(['configMap', 'csi', 'downwardAPI', 'emptyDir', 'ephemeral', 'persistentVolumeClaim', 'projected', 'secret']);
+const RESTRICTED_VOLUME_TYPES = new Set([
+  'configMap',
+  'csi',
+  'downwardAPI',
+  'emptyDir',
+  'ephemeral',
+  'persistentVolumeClaim',
+  'projected',
+  'secret',
+]);
 
 /** Violations of Pod Security Standard "restricted" (v1.28), plus our own read-only root file system rule. */
 export function restrictedProblems(podSpec: any, where: string): string[] {
@@ -101,7 +127,11 @@ export function restrictedProblems(podSpec: any, where: string): string[] {
   }
   if (podSc.sysctls?.length) p.push(`${where}: sysctls are set`);
   if (podSc.runAsUser === 0) p.push(`${where}: pod runAsUser is 0`);
-  const containers = [...(podSpec.initContainers ?? []), ...(podSpec.containers ?? []), ...(podSpec.ephemeralContainers ?? [])];
+  const containers = [
+    ...(podSpec.initContainers ?? []),
+    ...(podSpec.containers ?? []),
+    ...(podSpec.ephemeralContainers ?? []),
+  ];
   if (containers.length === 0) p.push(`${where}: no containers`);
   for (const c of containers) {
     const sc = c.securityContext ?? {};
@@ -109,11 +139,13 @@ export function restrictedProblems(podSpec: any, where: string): string[] {
     if (sc.privileged) p.push(`${at}: privileged`);
     if (sc.allowPrivilegeEscalation !== false) p.push(`${at}: allowPrivilegeEscalation is not false`);
     if (!(sc.capabilities?.drop ?? []).includes('ALL')) p.push(`${at}: capabilities do not drop ALL`);
-    for (const cap of sc.capabilities?.add ?? []) if (cap !== 'NET_BIND_SERVICE') p.push(`${at}: adds capability ${cap}`);
+    for (const cap of sc.capabilities?.add ?? [])
+      if (cap !== 'NET_BIND_SERVICE') p.push(`${at}: adds capability ${cap}`);
     if ((sc.runAsNonRoot ?? podSc.runAsNonRoot) !== true) p.push(`${at}: runAsNonRoot is not true`);
     if ((sc.runAsUser ?? podSc.runAsUser) === 0) p.push(`${at}: runs as user 0`);
     const seccomp = (sc.seccompProfile ?? podSc.seccompProfile)?.type;
-    if (seccomp !== 'RuntimeDefault' && seccomp !== 'Localhost') p.push(`${at}: seccompProfile is ${seccomp ?? 'unset'}`);
+    if (seccomp !== 'RuntimeDefault' && seccomp !== 'Localhost')
+      p.push(`${at}: seccompProfile is ${seccomp ?? 'unset'}`);
     if (sc.readOnlyRootFilesystem !== true) p.push(`${at}: root file system is writable`);
     if ((c.ports ?? []).some((port: any) => port.hostPort)) p.push(`${at}: uses a hostPort`);
     for (const kind of ['cpu', 'memory']) {
@@ -135,7 +167,8 @@ export function rbacProblems(obj: K8sObject): string[] {
     for (const field of ['apiGroups', 'resources', 'verbs', 'resourceNames', 'nonResourceURLs']) {
       if ((rule[field] ?? []).some((v: string) => v.includes('*'))) p.push(`${where}: wildcard in ${field}`);
     }
-    if ((rule.resources ?? []).some((r: string) => r === 'secrets' || r.startsWith('secrets/'))) p.push(`${where}: grants access to secrets`);
+    if ((rule.resources ?? []).some((r: string) => r === 'secrets' || r.startsWith('secrets/')))
+      p.push(`${where}: grants access to secrets`);
     for (const verb of rule.verbs ?? []) if (DANGEROUS_VERBS.has(verb)) p.push(`${where}: grants verb ${verb}`);
   }
   return p;
@@ -147,8 +180,10 @@ export function gateProblems(objects: K8sObject[]): string[] {
   for (const obj of objects) {
     const where = `${obj.kind}/${obj.metadata?.name}`;
     problems.push(...schemaProblems(obj), ...rbacProblems(obj));
-    if (CLUSTER_SCOPED_KINDS.has(obj.kind) && obj.metadata?.namespace !== undefined) problems.push(`${where}: cluster-scoped object carries a namespace`);
-    if (!CLUSTER_SCOPED_KINDS.has(obj.kind) && !obj.metadata?.namespace) problems.push(`${where}: namespaced object has no namespace`);
+    if (CLUSTER_SCOPED_KINDS.has(obj.kind) && obj.metadata?.namespace !== undefined)
+      problems.push(`${where}: cluster-scoped object carries a namespace`);
+    if (!CLUSTER_SCOPED_KINDS.has(obj.kind) && !obj.metadata?.namespace)
+      problems.push(`${where}: namespaced object has no namespace`);
     const pod = podSpecOf(obj);
     if (pod) problems.push(...restrictedProblems(pod, where));
   }

@@ -24,7 +24,12 @@ export function operatorBundle(): Promise<string> {
 }
 
 /** Polls `check` every `intervalMs` until it returns a value, failing after `timeoutMs`. */
-export async function waitFor<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000, intervalMs = 50): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 10_000,
+  intervalMs = 50,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
@@ -39,17 +44,34 @@ export class OperatorProcess {
   private exit?: Promise<number | null>;
   private child?: ChildProcess;
 
-  constructor(private readonly server: FakeApiServer, public readonly identity: string, private readonly extraArgs: string[] = [], private readonly env: Record<string, string> = {}) {}
+  constructor(
+    private readonly server: FakeApiServer,
+    public readonly identity: string,
+    private readonly extraArgs: string[] = [],
+    private readonly env: Record<string, string> = {},
+  ) {}
 
   public async start(options: { waitForSync?: boolean } = {}): Promise<this> {
     const file = await operatorBundle();
     const kubeconfigDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mall-backup-kc-'));
     const kubeconfig = path.join(kubeconfigDir, 'config');
     fs.writeFileSync(kubeconfig, this.server.kubeconfig(this.identity));
-    this.child = spawn(process.execPath, [file,
-      `--kubeconfig=${kubeconfig}`, `--identity=${this.identity}`, '--metrics-port=0', '--probe-port=0', '--bind-address=127.0.0.1',
-      '--lease-duration-seconds=3', '--lease-retry-seconds=1', '--log-level=debug', ...this.extraArgs,
-    ], { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH, ...this.env } });
+    this.child = spawn(
+      process.execPath,
+      [
+        file,
+        `--kubeconfig=${kubeconfig}`,
+        `--identity=${this.identity}`,
+        '--metrics-port=0',
+        '--probe-port=0',
+        '--bind-address=127.0.0.1',
+        '--lease-duration-seconds=3',
+        '--lease-retry-seconds=1',
+        '--log-level=debug',
+        ...this.extraArgs,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH, ...this.env } },
+    );
     let buffer = '';
     this.child.stdout!.on('data', (chunk) => {
       buffer += chunk;
@@ -58,14 +80,23 @@ export class OperatorProcess {
       for (const line of lines) if (line.trim()) this.logs.push(JSON.parse(line));
     });
     let stderr = '';
-    this.child.stderr!.on('data', (chunk) => { stderr += chunk; });
-    this.exit = new Promise((resolve) => this.child!.on('exit', (code) => {
-      fs.rmSync(kubeconfigDir, { recursive: true, force: true });
-      if (code !== 0 && stderr) this.logs.push({ msg: 'stderr', stderr });
-      resolve(code);
-    }));
+    this.child.stderr!.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    this.exit = new Promise((resolve) =>
+      this.child!.on('exit', (code) => {
+        fs.rmSync(kubeconfigDir, { recursive: true, force: true });
+        if (code !== 0 && stderr) this.logs.push({ msg: 'stderr', stderr });
+        resolve(code);
+      }),
+    );
     if (options.waitForSync === false) await waitFor(`${this.identity} to listen`, () => this.ports);
-    else await waitFor(`${this.identity} to sync its caches`, () => this.logs.some((l) => l.msg === 'caches synced'), 15_000);
+    else
+      await waitFor(
+        `${this.identity} to sync its caches`,
+        () => this.logs.some((l) => l.msg === 'caches synced'),
+        15_000,
+      );
     return this;
   }
 
@@ -87,7 +118,12 @@ export class OperatorProcess {
   public async stop(): Promise<number | null> {
     if (!this.child || this.child.exitCode !== null) return this.child?.exitCode ?? null;
     this.child.kill('SIGTERM');
-    return Promise.race([this.exit!, new Promise<null>((_, reject) => setTimeout(() => reject(new Error('operator did not stop within 10 s')), 10_000))]);
+    return Promise.race([
+      this.exit!,
+      new Promise<null>((_, reject) =>
+        setTimeout(() => reject(new Error('operator did not stop within 10 s')), 10_000),
+      ),
+    ]);
   }
 
   public kill(): void {

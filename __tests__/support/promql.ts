@@ -8,7 +8,11 @@ import { parser } from '@prometheus-io/lezer-promql';
  * Problems of `expr` against `exported` (metric name → label names) and `values` (label name → every value
  * it takes): syntax errors, unknown series, unknown labels, values a label never takes.
  */
-export function promqlProblems(expr: string, exported: ReadonlyMap<string, readonly string[]>, values: Record<string, readonly string[]>): string[] {
+export function promqlProblems(
+  expr: string,
+  exported: ReadonlyMap<string, readonly string[]>,
+  values: Record<string, readonly string[]>,
+): string[] {
   const problems: string[] = [];
   parser.parse(expr).iterate({
     enter: (ref) => {
@@ -32,7 +36,9 @@ export function promqlProblems(expr: string, exported: ReadonlyMap<string, reado
         const value = JSON.parse(expr.slice(literal.from, literal.to)) as string;
         if (!labels.includes(label)) problems.push(`${name} has no label ${label} (it has ${labels.join(', ')})`);
         else if (expr.slice(op.from, op.to) === '=' && values[label] && !values[label].includes(value)) {
-          problems.push(`${name}{${label}="${value}"}: ${label} is never "${value}" (it is one of ${values[label].join(', ')})`);
+          problems.push(
+            `${name}{${label}="${value}"}: ${label} is never "${value}" (it is one of ${values[label].join(', ')})`,
+          );
         }
       }
       return false;

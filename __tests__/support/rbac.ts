@@ -12,15 +12,28 @@ export interface RequestAttributes {
   readonly name?: string;
 }
 
-interface Rule { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] }
+interface Rule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+  resourceNames?: string[];
+}
 
 /** The authorizer's attributes of a REST request (`watch` and `list` are told apart by the query). */
 export function requestAttributes(method: string, path: string, watch: boolean): RequestAttributes | undefined {
-  const m = /^\/(?:api\/v1|apis\/([^/]+)\/[^/]+)(?:\/namespaces\/([^/]+))?\/([^/]+)(?:\/([^/]+))?(?:\/([^/]+))?$/.exec(path);
+  const m = /^\/(?:api\/v1|apis\/([^/]+)\/[^/]+)(?:\/namespaces\/([^/]+))?\/([^/]+)(?:\/([^/]+))?(?:\/([^/]+))?$/.exec(
+    path,
+  );
   if (!m) return undefined;
   const [, group = '', namespace, plural, name, subresource] = m;
   const resource = subresource ? `${plural}/${subresource}` : plural;
-  const verb = { GET: name ? 'get' : watch ? 'watch' : 'list', POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' }[method];
+  const verb = {
+    GET: name ? 'get' : watch ? 'watch' : 'list',
+    POST: 'create',
+    PUT: 'update',
+    PATCH: 'patch',
+    DELETE: 'delete',
+  }[method];
   return verb === undefined ? undefined : { verb, group, resource, namespace, name };
 }
 
@@ -34,14 +47,20 @@ export function resourceRequests<R extends { method: string; path: string }>(req
 
 /** The role rules that grant `attributes`, or none. */
 export function grantingRules(roles: readonly K8sObject[], attributes: RequestAttributes): Rule[] {
-  return roles.flatMap((role) => (role.rules ?? []) as Rule[]).filter((rule) => rule.apiGroups.includes(attributes.group)
-    && rule.resources.includes(attributes.resource)
-    && rule.verbs.includes(attributes.verb)
-    && (!rule.resourceNames || (attributes.name !== undefined && rule.resourceNames.includes(attributes.name))));
+  return roles
+    .flatMap((role) => (role.rules ?? []) as Rule[])
+    .filter(
+      (rule) =>
+        rule.apiGroups.includes(attributes.group) &&
+        rule.resources.includes(attributes.resource) &&
+        rule.verbs.includes(attributes.verb) &&
+        (!rule.resourceNames || (attributes.name !== undefined && rule.resourceNames.includes(attributes.name))),
+    );
 }
 
 /** Every (group, resource, verb) a set of roles grants, as `group/resource: verb`. */
 export function grants(roles: readonly K8sObject[]): string[] {
-  return roles.flatMap((role) => (role.rules ?? []) as Rule[])
+  return roles
+    .flatMap((role) => (role.rules ?? []) as Rule[])
     .flatMap((r) => r.apiGroups.flatMap((g) => r.resources.flatMap((res) => r.verbs.map((v) => `${g}/${res}: ${v}`))));
 }

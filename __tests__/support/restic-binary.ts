@@ -20,9 +20,16 @@ function versionOf(binary: string): number[] | undefined {
 function candidates(): string[] {
   const cache = path.join(process.env.MALL_BACKUP_CACHE ?? path.join(os.homedir(), '.cache', 'mall-backup'), 'restic');
   const cached = fs.existsSync(cache)
-    ? fs.readdirSync(cache).sort((a, b) => b.localeCompare(a, undefined, { numeric: true })).map((v) => path.join(cache, v, 'restic'))
+    ? fs
+        .readdirSync(cache)
+        .sort((a, b) => b.localeCompare(a, undefined, { numeric: true }))
+        .map((v) => path.join(cache, v, 'restic'))
     : [];
-  return [...(process.env.MALL_BACKUP_RESTIC ? [process.env.MALL_BACKUP_RESTIC] : []), ...cached.filter((f) => fs.existsSync(f)), 'restic'];
+  return [
+    ...(process.env.MALL_BACKUP_RESTIC ? [process.env.MALL_BACKUP_RESTIC] : []),
+    ...cached.filter((f) => fs.existsSync(f)),
+    'restic',
+  ];
 }
 
 /** The folder holding a restic new enough for restores; throws saying how to get one. */
@@ -30,10 +37,14 @@ export function resticForRestore(): { dir: string; binary: string; version: stri
   for (const binary of candidates()) {
     const v = versionOf(binary);
     if (v && (v[0] > MINIMUM[0] || (v[0] === MINIMUM[0] && v[1] >= MINIMUM[1]))) {
-      const resolved = binary.includes('/') ? binary : spawnSync('sh', ['-c', 'command -v restic'], { encoding: 'utf8' }).stdout.trim();
+      const resolved = binary.includes('/')
+        ? binary
+        : spawnSync('sh', ['-c', 'command -v restic'], { encoding: 'utf8' }).stdout.trim();
       return { dir: path.dirname(resolved), binary: resolved, version: v.join('.') };
     }
   }
-  throw new Error(`no restic ${MINIMUM.join('.')} or later found (tried ${candidates().join(', ')}): build the pinned one into the `
-    + 'tool cache with `bash scripts/build-restic.sh`, or point MALL_BACKUP_RESTIC at a restic binary');
+  throw new Error(
+    `no restic ${MINIMUM.join('.')} or later found (tried ${candidates().join(', ')}): build the pinned one into the ` +
+      'tool cache with `bash scripts/build-restic.sh`, or point MALL_BACKUP_RESTIC at a restic binary',
+  );
 }

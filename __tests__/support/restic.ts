@@ -16,7 +16,9 @@ export function resticBinary(): string {
   const bin = path.join(resticDir(), 'restic');
   const probe = spawnSync(bin, ['version'], { encoding: 'utf8' });
   if (probe.status !== 0 || !probe.stdout.startsWith(`restic ${RESTIC_VERSION} `)) {
-    throw new Error(`restic ${RESTIC_VERSION} is not built at ${bin}: run \`sh scripts/build-restic.sh\` (needs Go; .ci/run does it)`);
+    throw new Error(
+      `restic ${RESTIC_VERSION} is not built at ${bin}: run \`sh scripts/build-restic.sh\` (needs Go; .ci/run does it)`,
+    );
   }
   return bin;
 }
@@ -28,5 +30,7 @@ export function resticPath(): string {
 
 /** The repository's own restic CLI, outside any pod: JSON in, parsed JSON out. */
 export function resticJson(env: Record<string, string>, ...args: string[]): any {
-  return JSON.parse(execFileSync(resticBinary(), [...args, '--json'], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8' }));
+  return JSON.parse(
+    execFileSync(resticBinary(), [...args, '--json'], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8' }),
+  );
 }

@@ -35,20 +35,33 @@ function scratch(world: World, prefix: string): { cache: string; tmp: string; lo
 }
 
 export function backupSpec(shop: string, extra: Partial<BackupSpec> = {}): BackupSpec {
-  return { shopName: shop, backupTime: '02:30', vaultCredentialsSecret: 'vault', vaultLocation: 'pvc://vault/shops', ...extra } as BackupSpec;
+  return {
+    shopName: shop,
+    backupTime: '02:30',
+    vaultCredentialsSecret: 'vault',
+    vaultLocation: 'pvc://vault/shops',
+    ...extra,
+  } as BackupSpec;
 }
 
 /**
  * One run of the Backup's pod over `claims` (the shared backup-pod helper, after the vault's init Job, which
  * creates the repository only when there is none); returns the snapshot ID the run reported.
  */
-export function backupRun(world: World, ref: { name: string; namespace: string }, spec: BackupSpec, claims: string[], env: Record<string, string> = {}): string {
+export function backupRun(
+  world: World,
+  ref: { name: string; namespace: string },
+  spec: BackupSpec,
+  claims: string[],
+  env: Record<string, string> = {},
+): string {
   // The Backup's name tags its snapshots (backup=<namespace>/<name>); the spec's shopName wins over the name.
   const shop = { name: ref.name, namespace: ref.namespace, spec, claims };
   const place = { data: world.claims, vault: world.vault, work: world.work, env: { PATH: world.path, ...env } };
   initVault(shop, place);
   const run = backupPodRun(shop, place);
-  if (run.status !== 0 || !run.result?.snapshot) throw new Error(`backup failed: ${run.message}\n${run.stdout}\n${run.stderr}`);
+  if (run.status !== 0 || !run.result?.snapshot)
+    throw new Error(`backup failed: ${run.message}\n${run.stdout}\n${run.stderr}`);
   return run.result.snapshot;
 }
 
@@ -66,7 +79,11 @@ export interface RestoreRun {
  * cluster the backup pod saw each claim at /data/<claim>; here it saw the host folder, so the restore
  * pod's snapshot paths are pointed there too.
  */
-export function restoreRun(world: World, props: Omit<RestorePodProps, 'restore'> & { restore?: RestorePodProps['restore'] }, env: Record<string, string> = {}): RestoreRun {
+export function restoreRun(
+  world: World,
+  props: Omit<RestorePodProps, 'restore'> & { restore?: RestorePodProps['restore'] },
+  env: Record<string, string> = {},
+): RestoreRun {
   const job = restoreJobManifest({ restore: { name: 'r', namespace: 'mall-shops', uid: 'ru' }, ...props });
   const pod = structuredClone(job.spec.template.spec);
   const s = scratch(world, 'restore-');
@@ -81,7 +98,11 @@ export function restoreRun(world: World, props: Omit<RestorePodProps, 'restore'>
     fs.mkdirSync(claimDir(world, claim), { recursive: true });
     mounts[`${RESTORE_MOUNT}/${i}`] = claimDir(world, claim);
   });
-  const run = runContainer(pod, { mounts, secret: { RESTIC_PASSWORD: PASSWORD }, extraEnv: { TERMINATION_LOG: s.log, PATH: world.path, ...env } });
+  const run = runContainer(pod, {
+    mounts,
+    secret: { RESTIC_PASSWORD: PASSWORD },
+    extraEnv: { TERMINATION_LOG: s.log, PATH: world.path, ...env },
+  });
   const report = fs.existsSync(s.log) ? fs.readFileSync(s.log, 'utf8') : '';
   return { status: run.status, stdout: run.stdout, stderr: run.stderr, report, job };
 }
@@ -93,7 +114,9 @@ export function fingerprint(root: string): Record<string, [string, string]> {
     for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
       const full = path.join(dir, entry.name);
       const mode = (fs.statSync(full).mode & 0o7777).toString(8);
-      out[path.relative(root, full)] = entry.isDirectory() ? [mode, 'dir'] : [mode, crypto.createHash('sha256').update(fs.readFileSync(full)).digest('hex')];
+      out[path.relative(root, full)] = entry.isDirectory()
+        ? [mode, 'dir']
+        : [mode, crypto.createHash('sha256').update(fs.readFileSync(full)).digest('hex')];
       if (entry.isDirectory()) walk(full);
     }
   };

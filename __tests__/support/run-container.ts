@@ -20,7 +20,10 @@ export interface RunOptions {
 }
 
 /** The process the kubelet would start for the pod's first container: argv and environment. */
-export function containerInvocation(podSpec: any, options: RunOptions): { argv: string[]; env: Record<string, string> } {
+export function containerInvocation(
+  podSpec: any,
+  options: RunOptions,
+): { argv: string[]; env: Record<string, string> } {
   const [container] = podSpec.containers;
   const mountPaths: string[] = (container.volumeMounts ?? []).map((m: any) => m.mountPath);
   for (const m of mountPaths) if (!(m in options.mounts)) throw new Error(`no host folder for mount ${m}`);

@@ -1,4 +1,3 @@
-'use strict';
 /**
  * Jest globalSetup / globalTeardown: every test process (the workers start after the setup and inherit its
  * environment) makes its temporary files in one folder of this run, removed when the run ends. cdk8s'
@@ -27,7 +26,8 @@ function alive(pid) {
 function removeAbandoned(tmp) {
   for (const name of fs.readdirSync(tmp)) {
     const m = STALE.exec(name);
-    if (m && Number(m[1]) !== process.pid && !alive(Number(m[1]))) fs.rmSync(path.join(tmp, name), { recursive: true, force: true });
+    if (m && Number(m[1]) !== process.pid && !alive(Number(m[1])))
+      fs.rmSync(path.join(tmp, name), { recursive: true, force: true });
   }
 }
 

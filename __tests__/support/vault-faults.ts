@@ -18,7 +18,9 @@ export const quick = { ...DEFAULT_VAULT_RUN_SETTINGS, retentionFloorDays: 0, loc
 
 /** Registers the suite's hooks: the pinned restic (or a failure saying how to get it), fresh folders per test. */
 export function useFaultFolders(): void {
-  beforeAll(() => { resticBinary(); });
+  beforeAll(() => {
+    resticBinary();
+  });
   beforeEach(() => {
     here.work = fs.mkdtempSync(path.join(os.tmpdir(), 'mall-backup-faults-'));
     here.data = path.join(here.work, 'data');
@@ -32,9 +34,17 @@ export function shop(name: string, extra: Partial<pod.Shop> = {}): pod.Shop {
   const claims = [`${name}-data`];
   for (const c of claims) {
     fs.mkdirSync(path.join(here.data, c, 'orders'), { recursive: true });
-    for (let i = 0; i < 20; i++) fs.writeFileSync(path.join(here.data, c, 'orders', `${i}.txt`), `order ${i} of ${name}\n`);
+    for (let i = 0; i < 20; i++)
+      fs.writeFileSync(path.join(here.data, c, 'orders', `${i}.txt`), `order ${i} of ${name}\n`);
   }
-  return { name, namespace: 'mall-shops', spec: { retention: { keepLast: 1 } }, claims, props: { vaultSettings: quick }, ...extra };
+  return {
+    name,
+    namespace: 'mall-shops',
+    spec: { retention: { keepLast: 1 } },
+    claims,
+    props: { vaultSettings: quick },
+    ...extra,
+  };
 }
 
 /**
@@ -49,8 +59,14 @@ export function bigShop(name: string): pod.Shop {
   return s;
 }
 
-export const place = (extra: Partial<pod.Place> = {}): pod.Place => ({ data: here.data, vault: here.vault, work: here.work, ...extra });
-export const locks = () => (fs.existsSync(path.join(repo(), 'locks')) ? fs.readdirSync(path.join(repo(), 'locks')) : []);
+export const place = (extra: Partial<pod.Place> = {}): pod.Place => ({
+  data: here.data,
+  vault: here.vault,
+  work: here.work,
+  ...extra,
+});
+export const locks = () =>
+  fs.existsSync(path.join(repo(), 'locks')) ? fs.readdirSync(path.join(repo(), 'locks')) : [];
 
 export async function until(what: string, condition: () => boolean, timeoutMs = 20_000): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -69,7 +85,9 @@ export function checkClean(): void {
 
 /** A tool of this machine (util-linux), by its full path: the pod's PATH holds BusyBox applets of the same names. */
 export function hostTool(name: string): string {
-  const found = require('node:child_process').spawnSync('/bin/sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).stdout.trim();
+  const found = require('node:child_process')
+    .spawnSync('/bin/sh', ['-c', `command -v ${name}`], { encoding: 'utf8' })
+    .stdout.trim();
   if (!found) throw new Error(`${name} is needed (util-linux: apt-get install -y util-linux; .ci/run does it)`);
   return found;
 }

@@ -14,7 +14,10 @@ export class VaultInitController {
   public failWith?: string;
   private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly server: FakeApiServer, intervalMs = 20) {
+  constructor(
+    private readonly server: FakeApiServer,
+    intervalMs = 20,
+  ) {
     this.timer = setInterval(() => this.step(), intervalMs);
   }
 
@@ -23,9 +26,29 @@ export class VaultInitController {
     for (const job of this.server.list('Job').filter(isVaultInit)) {
       if (job.status?.conditions) continue;
       const at = '2026-11-25T00:00:05Z';
-      this.server.patchStatus('Job', job.metadata.namespace, job.metadata.name, this.failWith
-        ? { failed: 5, conditions: [{ type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded', message: this.failWith, lastTransitionTime: at }] }
-        : { succeeded: 1, completionTime: at, conditions: [{ type: 'Complete', status: 'True', lastTransitionTime: at }] });
+      this.server.patchStatus(
+        'Job',
+        job.metadata.namespace,
+        job.metadata.name,
+        this.failWith
+          ? {
+              failed: 5,
+              conditions: [
+                {
+                  type: 'Failed',
+                  status: 'True',
+                  reason: 'BackoffLimitExceeded',
+                  message: this.failWith,
+                  lastTransitionTime: at,
+                },
+              ],
+            }
+          : {
+              succeeded: 1,
+              completionTime: at,
+              conditions: [{ type: 'Complete', status: 'True', lastTransitionTime: at }],
+            },
+      );
     }
   }
 

@@ -31,7 +31,12 @@ const HELP: CliOption = { name: 'help', description: 'print this help and exit (
 export function helpText(command: CliCommand): string {
   const rows = [...command.options, HELP].map((o) => {
     const flag = `--${o.name}${o.value ? ` <${o.value}>` : ''}`;
-    const extra = [o.env ? `env ${o.env}` : '', o.default !== undefined && o.default !== '' ? `default ${o.default}` : ''].filter(Boolean).join(', ');
+    const extra = [
+      o.env ? `env ${o.env}` : '',
+      o.default !== undefined && o.default !== '' ? `default ${o.default}` : '',
+    ]
+      .filter(Boolean)
+      .join(', ');
     return [flag, `${o.description}${extra ? ` (${extra})` : ''}`];
   });
   const width = Math.max(...rows.map(([f]) => f.length));
@@ -64,9 +69,15 @@ function reason(error: NodeJS.ErrnoException, argv: readonly string[]): string {
  * stdout); throws a UsageError naming the problem and listing the options otherwise. Values fall back to
  * the options' environment variables; an empty value counts as missing.
  */
-export function parseCommandLine(command: CliCommand, argv: readonly string[], env: NodeJS.ProcessEnv = process.env,
-  out: (text: string) => void = (t) => void process.stdout.write(t)): Record<string, string | undefined> | undefined {
-  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = { help: { type: 'boolean', short: 'h' } };
+export function parseCommandLine(
+  command: CliCommand,
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+  out: (text: string) => void = (t) => void process.stdout.write(t),
+): Record<string, string | undefined> | undefined {
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
+    help: { type: 'boolean', short: 'h' },
+  };
   for (const o of command.options) options[o.name] = { type: o.value ? 'string' : 'boolean' };
   let parsed: ReturnType<typeof parseArgs>;
   try {
@@ -76,10 +87,14 @@ export function parseCommandLine(command: CliCommand, argv: readonly string[], e
   }
   // parseArgs keeps the last of a repeated option: the earlier value would be dropped without a word.
   const given = new Map<string, string[]>();
-  for (const t of parsed.tokens ?? []) if (t.kind === 'option' && t.name !== 'help') given.set(t.name, [...(given.get(t.name) ?? []), String(t.value ?? true)]);
+  for (const t of parsed.tokens ?? [])
+    if (t.kind === 'option' && t.name !== 'help')
+      given.set(t.name, [...(given.get(t.name) ?? []), String(t.value ?? true)]);
   for (const [name, values] of given) {
     if (values.length > 1) {
-      throw new UsageError(`--${name} is given ${values.length === 2 ? 'twice' : `${values.length} times`} (${values.map((v) => JSON.stringify(v)).join(', then ')}): give it once\n\n${helpText(command)}`);
+      throw new UsageError(
+        `--${name} is given ${values.length === 2 ? 'twice' : `${values.length} times`} (${values.map((v) => JSON.stringify(v)).join(', then ')}): give it once\n\n${helpText(command)}`,
+      );
     }
   }
   if (parsed.values.help) {

@@ -4,7 +4,10 @@
  */
 /** A construct's refusal of its props: every problem, each starting with the prop's name. */
 export class PropError extends Error {
-  constructor(public readonly owner: string, public readonly problems: readonly string[]) {
+  constructor(
+    public readonly owner: string,
+    public readonly problems: readonly string[],
+  ) {
     super(`${owner}: invalid props:\n  - ${problems.join('\n  - ')}`);
   }
 }

@@ -66,23 +66,35 @@ export function checkResources(prop: string, spec: ResourceSpec): string[] {
   for (const kind of ['cpu', 'memory'] as const) {
     const request = spec.requests?.[kind];
     const limit = spec.limits?.[kind];
-    for (const [where, value] of [['requests', request], ['limits', limit]] as const) {
+    for (const [where, value] of [
+      ['requests', request],
+      ['limits', limit],
+    ] as const) {
       if (value !== undefined && !((quantityNanos(value) ?? 0n) > 0n)) {
-        problems.push(`${prop}.${where}.${kind} ${show(value)} is not valid: use a positive Kubernetes quantity such as "${kind === 'cpu' ? '500m' : '256Mi'}"`);
+        problems.push(
+          `${prop}.${where}.${kind} ${show(value)} is not valid: use a positive Kubernetes quantity such as "${kind === 'cpu' ? '500m' : '256Mi'}"`,
+        );
       }
     }
     if (request === undefined || limit === undefined) {
       problems.push(`${prop} must set both requests.${kind} and limits.${kind}: every container we render is bounded`);
     } else if ((compareQuantities(request, limit) ?? 0) > 0) {
-      problems.push(`${prop}.requests.${kind} ${show(request)} is above limits.${kind} ${show(limit)}: a request may not exceed its limit`);
+      problems.push(
+        `${prop}.requests.${kind} ${show(request)} is above limits.${kind} ${show(limit)}: a request may not exceed its limit`,
+      );
     }
   }
   return problems;
 }
 
 export function toResourceRequirements(spec: ResourceSpec): k8s.ResourceRequirements {
-  const amounts = (a?: ResourceAmounts) => a && Object.fromEntries(
-    Object.entries(a).filter(([, v]) => v !== undefined).map(([k, v]) => [k, k8s.Quantity.fromString(v as string)]));
+  const amounts = (a?: ResourceAmounts) =>
+    a &&
+    Object.fromEntries(
+      Object.entries(a)
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => [k, k8s.Quantity.fromString(v as string)]),
+    );
   return { requests: amounts(spec.requests), limits: amounts(spec.limits) };
 }
 
@@ -93,11 +105,15 @@ type Amounts = Record<string, string | number>;
  * only where the default cannot clash: a default limit below the Backup's request (or a default request
  * above its limit) is left out, as the API server refuses a request above its limit.
  */
-export function mergeResources(own: { requests?: Amounts; limits?: Amounts }, fallback: ResourceSpec): { requests: Amounts; limits: Amounts } {
+export function mergeResources(
+  own: { requests?: Amounts; limits?: Amounts },
+  fallback: ResourceSpec,
+): { requests: Amounts; limits: Amounts } {
   const requests: Amounts = { ...own.requests };
   const limits: Amounts = { ...own.limits };
   // Undefined or unreadable amounts never clash.
-  const above = (a: string | number | undefined, b: string | number | undefined) => a !== undefined && b !== undefined && (compareQuantities(a, b) ?? 0) > 0;
+  const above = (a: string | number | undefined, b: string | number | undefined) =>
+    a !== undefined && b !== undefined && (compareQuantities(a, b) ?? 0) > 0;
   for (const [name, value] of Object.entries(fallback.limits ?? {})) {
     if (value !== undefined && limits[name] === undefined && !above(requests[name], value)) limits[name] = value;
   }

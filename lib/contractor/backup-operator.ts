@@ -5,7 +5,11 @@ import * as api from '../permits/backup-api';
 import * as rapi from '../permits/restore-api';
 import { standardLabels } from '../common/labels';
 import { PropErrors, show } from '../common/prop-errors';
-import { RESTRICTED_CONTAINER_SECURITY_CONTEXT, restrictedPodSecurityContext, NONROOT_ID } from '../common/pod-security';
+import {
+  RESTRICTED_CONTAINER_SECURITY_CONTEXT,
+  restrictedPodSecurityContext,
+  NONROOT_ID,
+} from '../common/pod-security';
 import { ResourceSpec, toResourceRequirements, checkResources, quantityValue } from '../common/resources';
 
 // Imported rather than read at run time, so the compiled library carries its own version (tsc copies this
@@ -19,7 +23,7 @@ export const OPERATOR_IMAGE_REPOSITORY = 'ghcr.io/mall-example/mall-backup-opera
 export const DEFAULT_OPERATOR_IMAGE = `${OPERATOR_IMAGE_REPOSITORY}:v${PACKAGE_VERSION}`;
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
-export type LogLevel = typeof LOG_LEVELS[number];
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export interface BackupOperatorProps {
   /**
@@ -129,7 +133,8 @@ export const OPERATOR_DEFAULTS = {
 
 const DNS_LABEL = new RegExp(api.DNS_LABEL_PATTERN);
 /** `repository[:tag][@sha256:digest]`, the forms a container runtime pulls. */
-const IMAGE_PATTERN = /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
+const IMAGE_PATTERN =
+  /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
 
 /**
  * The operator's V8 heap ceiling: half its memory limit. Left to itself V8 sizes the heap from the
@@ -167,32 +172,68 @@ export class BackupOperator extends Construct {
     const grace = props.terminationGracePeriod ?? d.terminationGracePeriod;
 
     const errors = new PropErrors(`BackupOperator ${this.node.path}`);
-    errors.check(DNS_LABEL.test(namespace) && namespace.length <= api.DNS_LABEL_MAX_LENGTH,
-      `namespace ${show(namespace)} is not valid: use a DNS-1123 label (lower-case letters, digits and "-", at most 63 characters)`);
-    errors.check(IMAGE_PATTERN.test(image) && (/:[^/]+$/.test(image) || image.includes('@sha256:')),
-      `image ${show(image)} is not valid: use <repository>:<tag> or <repository>@sha256:<digest>`);
-    errors.check(!/:latest(@|$)/.test(image), `image ${show(image)} is not valid: pin a version tag or a digest, never "latest"`);
-    errors.check(Number.isInteger(replicas) && replicas >= 1 && replicas <= 10, `replicas ${show(replicas)} is not valid: use an integer from 1 to 10`);
-    errors.check(leaderElection || replicas === 1,
-      `replicas ${replicas} needs leaderElection: two operators without a leader would both write; turn leaderElection on or use 1 replica`);
+    errors.check(
+      DNS_LABEL.test(namespace) && namespace.length <= api.DNS_LABEL_MAX_LENGTH,
+      `namespace ${show(namespace)} is not valid: use a DNS-1123 label (lower-case letters, digits and "-", at most 63 characters)`,
+    );
+    errors.check(
+      IMAGE_PATTERN.test(image) && (/:[^/]+$/.test(image) || image.includes('@sha256:')),
+      `image ${show(image)} is not valid: use <repository>:<tag> or <repository>@sha256:<digest>`,
+    );
+    errors.check(
+      !/:latest(@|$)/.test(image),
+      `image ${show(image)} is not valid: pin a version tag or a digest, never "latest"`,
+    );
+    errors.check(
+      Number.isInteger(replicas) && replicas >= 1 && replicas <= 10,
+      `replicas ${show(replicas)} is not valid: use an integer from 1 to 10`,
+    );
+    errors.check(
+      leaderElection || replicas === 1,
+      `replicas ${replicas} needs leaderElection: two operators without a leader would both write; turn leaderElection on or use 1 replica`,
+    );
     for (const ns of watchNamespaces) {
-      errors.check(DNS_LABEL.test(ns) && ns.length <= api.DNS_LABEL_MAX_LENGTH,
-        `watchNamespaces entry ${show(ns)} is not valid: use a DNS-1123 label`);
+      errors.check(
+        DNS_LABEL.test(ns) && ns.length <= api.DNS_LABEL_MAX_LENGTH,
+        `watchNamespaces entry ${show(ns)} is not valid: use a DNS-1123 label`,
+      );
     }
-    errors.check(new Set(watchNamespaces).size === watchNamespaces.length, `watchNamespaces ${show(watchNamespaces)} lists a namespace twice`);
-    errors.check((LOG_LEVELS as readonly string[]).includes(logLevel), `logLevel ${show(logLevel)} is not valid: use one of ${LOG_LEVELS.join(', ')}`);
-    for (const [name, port] of [['metricsPort', metricsPort], ['probePort', probePort]] as const) {
-      errors.check(Number.isInteger(port) && port >= 1024 && port <= 65535,
-        `${name} ${show(port)} is not valid: use an unprivileged port from 1024 to 65535 (the operator runs as non-root)`);
+    errors.check(
+      new Set(watchNamespaces).size === watchNamespaces.length,
+      `watchNamespaces ${show(watchNamespaces)} lists a namespace twice`,
+    );
+    errors.check(
+      (LOG_LEVELS as readonly string[]).includes(logLevel),
+      `logLevel ${show(logLevel)} is not valid: use one of ${LOG_LEVELS.join(', ')}`,
+    );
+    for (const [name, port] of [
+      ['metricsPort', metricsPort],
+      ['probePort', probePort],
+    ] as const) {
+      errors.check(
+        Number.isInteger(port) && port >= 1024 && port <= 65535,
+        `${name} ${show(port)} is not valid: use an unprivileged port from 1024 to 65535 (the operator runs as non-root)`,
+      );
     }
-    errors.check(metricsPort !== probePort, `metricsPort and probePort are both ${metricsPort}: use two different ports`);
+    errors.check(
+      metricsPort !== probePort,
+      `metricsPort and probePort are both ${metricsPort}: use two different ports`,
+    );
     errors.add(...checkResources('resources', resources));
-    for (const [field, cap] of [['maxConcurrentRuns', props.maxConcurrentRuns ?? 0], ['maxConcurrentRunsPerVault', props.maxConcurrentRunsPerVault ?? 0]] as const) {
-      errors.check(Number.isInteger(cap) && cap >= 0 && cap <= 100000, `${field} ${show(cap)} is not valid: use an integer from 0 (no cap) to 100000`);
+    for (const [field, cap] of [
+      ['maxConcurrentRuns', props.maxConcurrentRuns ?? 0],
+      ['maxConcurrentRunsPerVault', props.maxConcurrentRunsPerVault ?? 0],
+    ] as const) {
+      errors.check(
+        Number.isInteger(cap) && cap >= 0 && cap <= 100000,
+        `${field} ${show(cap)} is not valid: use an integer from 0 (no cap) to 100000`,
+      );
     }
     const graceSeconds = grace.toSeconds();
-    errors.check(Number.isInteger(graceSeconds) && graceSeconds >= 5 && graceSeconds <= 600,
-      `terminationGracePeriod ${graceSeconds}s is not valid: use whole seconds from 5 to 600`);
+    errors.check(
+      Number.isInteger(graceSeconds) && graceSeconds >= 5 && graceSeconds <= 600,
+      `terminationGracePeriod ${graceSeconds}s is not valid: use whole seconds from 5 to 600`,
+    );
     errors.throwIfAny();
 
     const name = d.name;
@@ -200,7 +241,10 @@ export class BackupOperator extends Construct {
     this.serviceAccountName = name;
     this.leaseName = `${name}-leader`;
     const labels = standardLabels('operator');
-    const selector = { 'app.kubernetes.io/name': labels['app.kubernetes.io/name'], 'app.kubernetes.io/component': 'operator' };
+    const selector = {
+      'app.kubernetes.io/name': labels['app.kubernetes.io/name'],
+      'app.kubernetes.io/component': 'operator',
+    };
     this.metricsServiceSelector = selector;
 
     if (props.createNamespace ?? true) {
@@ -234,7 +278,9 @@ export class BackupOperator extends Construct {
       `--log-level=${logLevel}`,
       ...(watchNamespaces.length > 0 ? [`--namespaces=${watchNamespaces.join(',')}`] : []),
       ...(props.maxConcurrentRuns ? [`--max-concurrent-runs=${props.maxConcurrentRuns}`] : []),
-      ...(props.maxConcurrentRunsPerVault ? [`--max-concurrent-runs-per-vault=${props.maxConcurrentRunsPerVault}`] : []),
+      ...(props.maxConcurrentRunsPerVault
+        ? [`--max-concurrent-runs-per-vault=${props.maxConcurrentRunsPerVault}`]
+        : []),
     ];
     const probe = (path: string, periodSeconds: number): k8s.Probe => ({
       httpGet: { path, port: k8s.IntOrString.fromString('probes') },
@@ -257,27 +303,29 @@ export class BackupOperator extends Construct {
             automountServiceAccountToken: true,
             terminationGracePeriodSeconds: graceSeconds,
             securityContext: restrictedPodSecurityContext({ runAsUser: NONROOT_ID, runAsGroup: NONROOT_ID }),
-            containers: [{
-              name: 'operator',
-              image,
-              imagePullPolicy: props.imagePullPolicy ?? 'IfNotPresent',
-              args,
-              env: [
-                { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-                { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
-                { name: 'NODE_OPTIONS', value: `--max-old-space-size=${heapCeilingMiB(resources.limits!.memory!)}` },
-              ],
-              ports: [
-                { name: 'metrics', containerPort: metricsPort, protocol: 'TCP' },
-                { name: 'probes', containerPort: probePort, protocol: 'TCP' },
-              ],
-              livenessProbe: probe('/healthz', 20),
-              readinessProbe: probe('/readyz', 10),
-              startupProbe: { ...probe('/healthz', 2), failureThreshold: 30 },
-              resources: toResourceRequirements(resources),
-              securityContext: RESTRICTED_CONTAINER_SECURITY_CONTEXT,
-              volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
-            }],
+            containers: [
+              {
+                name: 'operator',
+                image,
+                imagePullPolicy: props.imagePullPolicy ?? 'IfNotPresent',
+                args,
+                env: [
+                  { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+                  { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+                  { name: 'NODE_OPTIONS', value: `--max-old-space-size=${heapCeilingMiB(resources.limits!.memory!)}` },
+                ],
+                ports: [
+                  { name: 'metrics', containerPort: metricsPort, protocol: 'TCP' },
+                  { name: 'probes', containerPort: probePort, protocol: 'TCP' },
+                ],
+                livenessProbe: probe('/healthz', 20),
+                readinessProbe: probe('/readyz', 10),
+                startupProbe: { ...probe('/healthz', 2), failureThreshold: 30 },
+                resources: toResourceRequirements(resources),
+                securityContext: RESTRICTED_CONTAINER_SECURITY_CONTEXT,
+                volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+              },
+            ],
             volumes: [{ name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('16Mi') } }],
           },
         },
@@ -288,7 +336,9 @@ export class BackupOperator extends Construct {
       metadata: { name: `${name}-metrics`, namespace, labels },
       spec: {
         selector,
-        ports: [{ name: 'metrics', port: metricsPort, targetPort: k8s.IntOrString.fromString('metrics'), protocol: 'TCP' }],
+        ports: [
+          { name: 'metrics', port: metricsPort, targetPort: k8s.IntOrString.fromString('metrics'), protocol: 'TCP' },
+        ],
       },
     });
 
@@ -298,12 +348,14 @@ export class BackupOperator extends Construct {
         spec: {
           podSelector: { matchLabels: selector },
           policyTypes: ['Ingress'],
-          ingress: [{
-            ports: [
-              { port: k8s.IntOrString.fromNumber(metricsPort), protocol: 'TCP' },
-              { port: k8s.IntOrString.fromNumber(probePort), protocol: 'TCP' },
-            ],
-          }],
+          ingress: [
+            {
+              ports: [
+                { port: k8s.IntOrString.fromNumber(metricsPort), protocol: 'TCP' },
+                { port: k8s.IntOrString.fromNumber(probePort), protocol: 'TCP' },
+              ],
+            },
+          ],
         },
       });
     }
@@ -318,7 +370,12 @@ export class BackupOperator extends Construct {
    * created, and the claims of `target.newClaims` created. No `*`, no Secrets (vault credentials reach the
    * backup and restore pods only).
    */
-  private grantOperatorRights(name: string, namespace: string, labels: Record<string, string>, watchNamespaces: string[]): void {
+  private grantOperatorRights(
+    name: string,
+    namespace: string,
+    labels: Record<string, string>,
+    watchNamespaces: string[],
+  ): void {
     const cache = ['list', 'watch'];
     new k8s.KubeClusterRole(this, 'ClusterRole', {
       metadata: { name, labels },
@@ -343,7 +400,11 @@ export class BackupOperator extends Construct {
       return;
     }
     for (const watched of watchNamespaces) {
-      new k8s.KubeRoleBinding(this, `RoleBinding-${watched}`, { metadata: { name, namespace: watched, labels }, roleRef, subjects });
+      new k8s.KubeRoleBinding(this, `RoleBinding-${watched}`, {
+        metadata: { name, namespace: watched, labels },
+        roleRef,
+        subjects,
+      });
     }
   }
 
@@ -354,7 +415,12 @@ export class BackupOperator extends Construct {
       metadata: { name: roleName, namespace, labels },
       rules: [
         { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
-        { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: [this.leaseName], verbs: ['get', 'update'] },
+        {
+          apiGroups: ['coordination.k8s.io'],
+          resources: ['leases'],
+          resourceNames: [this.leaseName],
+          verbs: ['get', 'update'],
+        },
       ],
     });
     new k8s.KubeRoleBinding(this, 'LeaderElectionRoleBinding', {
@@ -383,7 +449,11 @@ export class BackupOperator extends Construct {
         },
         rules: [
           { apiGroups: [api.API_GROUP], resources: [api.BACKUP_PLURAL, rapi.RESTORE_PLURAL], verbs },
-          { apiGroups: [api.API_GROUP], resources: [`${api.BACKUP_PLURAL}/status`, `${rapi.RESTORE_PLURAL}/status`], verbs: read },
+          {
+            apiGroups: [api.API_GROUP],
+            resources: [`${api.BACKUP_PLURAL}/status`, `${rapi.RESTORE_PLURAL}/status`],
+            verbs: read,
+          },
         ],
       });
     }

@@ -41,7 +41,7 @@ export const BACKUP_ALERTS: readonly BackupAlert[] = [
     expr: `max by (namespace, name) (${METRIC.lastRunOutcome}{outcome="Failed"} or ${METRIC.phase}{phase="Failed"}) == 1`,
     for: '5m',
     severity: 'warning',
-    summary: 'A Backup\'s newest run failed, or the Backup cannot run.',
+    summary: "A Backup's newest run failed, or the Backup cannot run.",
     description: `Backup ${which} failed. \`${look}\` shows the reason (LastBackupSucceeded, Ready and status.message).`,
   },
   {
@@ -49,7 +49,7 @@ export const BACKUP_ALERTS: readonly BackupAlert[] = [
     expr: `${METRIC.lastRunOutcome}{outcome="PartiallyFailed"} == 1`,
     for: '5m',
     severity: 'warning',
-    summary: 'A Backup\'s newest snapshot is missing files it could not read.',
+    summary: "A Backup's newest snapshot is missing files it could not read.",
     description: `Backup ${which} saved a snapshot without some files. \`${look}\` names them.`,
   },
   {
@@ -57,7 +57,7 @@ export const BACKUP_ALERTS: readonly BackupAlert[] = [
     expr: `${METRIC.verified} == 0`,
     for: '0m',
     severity: 'critical',
-    summary: 'A Backup\'s vault failed verification: it may not restore.',
+    summary: "A Backup's vault failed verification: it may not restore.",
     description: `The vault of Backup ${which} failed its latest check or test restore; it does not count as protected. \`${look}\` shows the Verified condition.`,
   },
   {
@@ -67,7 +67,8 @@ export const BACKUP_ALERTS: readonly BackupAlert[] = [
     for: '10m',
     severity: 'critical',
     summary: 'No mall-backup operator is leading: Backups and Restores are not looked after.',
-    description: 'No operator process holds the leader Lease, or none is scraped; Backup states and the alerts above are not kept up to date.',
+    description:
+      'No operator process holds the leader Lease, or none is scraped; Backup states and the alerts above are not kept up to date.',
   },
 ];
 
@@ -100,8 +101,14 @@ export class BackupMonitoring extends Construct {
     super(scope, id);
     const interval = props.scrapeInterval ?? '30s';
     const errors = new PropErrors('BackupMonitoring');
-    errors.check(DURATION.test(interval), `scrapeInterval ${show(interval)} is not valid: use a Prometheus duration such as "30s" or "1m"`);
-    errors.check(Object.keys(props.serviceSelector).length > 0, 'serviceSelector is empty: name the labels of the operator\'s metrics Service');
+    errors.check(
+      DURATION.test(interval),
+      `scrapeInterval ${show(interval)} is not valid: use a Prometheus duration such as "30s" or "1m"`,
+    );
+    errors.check(
+      Object.keys(props.serviceSelector).length > 0,
+      "serviceSelector is empty: name the labels of the operator's metrics Service",
+    );
     errors.throwIfAny();
     const labels = { ...standardLabels('monitoring'), ...props.labels };
     this.rule = new ApiObject(this, 'PrometheusRule', {
@@ -109,14 +116,18 @@ export class BackupMonitoring extends Construct {
       kind: 'PrometheusRule',
       metadata: { name: 'mall-backup', namespace: props.namespace, labels },
       spec: {
-        groups: [{
-          name: 'mall-backup',
-          rules: BACKUP_ALERTS.map((a) => ({
-            alert: a.alert, expr: a.expr, for: a.for,
-            labels: { severity: a.severity },
-            annotations: { summary: a.summary, description: a.description },
-          })),
-        }],
+        groups: [
+          {
+            name: 'mall-backup',
+            rules: BACKUP_ALERTS.map((a) => ({
+              alert: a.alert,
+              expr: a.expr,
+              for: a.for,
+              labels: { severity: a.severity },
+              annotations: { summary: a.summary, description: a.description },
+            })),
+          },
+        ],
       },
     });
     this.serviceMonitor = new ApiObject(this, 'ServiceMonitor', {

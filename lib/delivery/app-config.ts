@@ -64,7 +64,11 @@ export const DEFAULT_CONFIG: MallBackupConfig = {
 };
 
 const str = (description: string): JsonSchema => ({ type: 'string', minLength: 1, maxLength: 512, description });
-const amounts: JsonSchema = { type: 'object', description: 'cpu and memory quantities', properties: { cpu: str('e.g. "500m"'), memory: str('e.g. "256Mi"') } };
+const amounts: JsonSchema = {
+  type: 'object',
+  description: 'cpu and memory quantities',
+  properties: { cpu: str('e.g. "500m"'), memory: str('e.g. "256Mi"') },
+};
 
 /** The shape of a configuration file: every field optional. */
 export const CONFIG_SCHEMA: JsonSchema = {
@@ -79,18 +83,45 @@ export const CONFIG_SCHEMA: JsonSchema = {
         image: str('operator image, pinned by tag or digest'),
         replicas: { type: 'integer', minimum: 1, maximum: 10, description: 'operator pods' },
         leaderElection: { type: 'boolean', description: 'elect a leader through a Lease' },
-        watchNamespaces: { type: 'array', maxItems: 100, 'x-kubernetes-list-type': 'set', items: str('a namespace'), description: 'namespaces to watch; empty for all' },
-        createWatchNamespaces: { type: 'boolean', description: 'create the watched namespaces (otherwise they must exist: the operator is bound to a Role in each)' },
+        watchNamespaces: {
+          type: 'array',
+          maxItems: 100,
+          'x-kubernetes-list-type': 'set',
+          items: str('a namespace'),
+          description: 'namespaces to watch; empty for all',
+        },
+        createWatchNamespaces: {
+          type: 'boolean',
+          description:
+            'create the watched namespaces (otherwise they must exist: the operator is bound to a Role in each)',
+        },
         logLevel: { type: 'string', enum: LOG_LEVELS, description: 'log level' },
-        resources: { type: 'object', description: 'requests and limits', properties: { requests: amounts, limits: amounts } },
-        maxConcurrentRuns: { type: 'integer', minimum: 0, maximum: 100000, description: 'cluster-wide cap on concurrent backup runs; 0 for none' },
-        maxConcurrentRunsPerVault: { type: 'integer', minimum: 0, maximum: 100000, description: 'cap on concurrent runs into one vault; 0 for none' },
+        resources: {
+          type: 'object',
+          description: 'requests and limits',
+          properties: { requests: amounts, limits: amounts },
+        },
+        maxConcurrentRuns: {
+          type: 'integer',
+          minimum: 0,
+          maximum: 100000,
+          description: 'cluster-wide cap on concurrent backup runs; 0 for none',
+        },
+        maxConcurrentRunsPerVault: {
+          type: 'integer',
+          minimum: 0,
+          maximum: 100000,
+          description: 'cap on concurrent runs into one vault; 0 for none',
+        },
       },
     },
     samples: {
       type: 'object',
       description: 'sample Backups',
-      properties: { enabled: { type: 'boolean', description: 'render the samples' }, namespace: str('namespace of the samples') },
+      properties: {
+        enabled: { type: 'boolean', description: 'render the samples' },
+        namespace: str('namespace of the samples'),
+      },
     },
     argocd: {
       type: 'object',
@@ -109,13 +140,21 @@ export const CONFIG_SCHEMA: JsonSchema = {
     monitoring: {
       type: 'object',
       description: 'Prometheus Operator alerts and scraping',
-      properties: { enabled: { type: 'boolean', description: 'render a PrometheusRule and a ServiceMonitor (needs the Prometheus Operator CRDs)' } },
+      properties: {
+        enabled: {
+          type: 'boolean',
+          description: 'render a PrometheusRule and a ServiceMonitor (needs the Prometheus Operator CRDs)',
+        },
+      },
     },
   },
 };
 
 export class ConfigError extends Error {
-  constructor(public readonly file: string, public readonly problems: string[]) {
+  constructor(
+    public readonly file: string,
+    public readonly problems: string[],
+  ) {
     super(`configuration ${file} is not valid:\n  - ${problems.join('\n  - ')}`);
   }
 }
@@ -168,25 +207,40 @@ function parseText(withBom: string, file: string): unknown {
     } catch (error) {
       const message = (error as Error).message;
       const at = /at position (\d+)/.exec(message);
-      throw new ConfigError(file, [`not valid JSON: ${message.replace(/ in JSON at position \d+.*$/, '')}${at ? ` at ${lineAndColumn(text, Number(at[1]))}` : ''}`]);
+      throw new ConfigError(file, [
+        `not valid JSON: ${message.replace(/ in JSON at position \d+.*$/, '')}${at ? ` at ${lineAndColumn(text, Number(at[1]))}` : ''}`,
+      ]);
     }
     // Valid JSON is valid YAML: yaml's parser finds the keys given twice, with their lines.
-    const twice = parseDocument(text, { prettyErrors: true, uniqueKeys: true }).errors.filter((e) => e.code === 'DUPLICATE_KEY');
-    if (twice.length > 0) throw new ConfigError(file, twice.map((e) => yamlProblem('JSON', e)));
+    const twice = parseDocument(text, { prettyErrors: true, uniqueKeys: true }).errors.filter(
+      (e) => e.code === 'DUPLICATE_KEY',
+    );
+    if (twice.length > 0)
+      throw new ConfigError(
+        file,
+        twice.map((e) => yamlProblem('JSON', e)),
+      );
     return value;
   }
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) throw new ConfigError(file, doc.errors.map((e) => yamlProblem('YAML', e)));
+  if (doc.errors.length > 0)
+    throw new ConfigError(
+      file,
+      doc.errors.map((e) => yamlProblem('YAML', e)),
+    );
   try {
     return doc.toJS({ maxAliasCount: 100 }) ?? {};
   } catch (error) {
     // yaml refuses to expand aliases past the count (a "billion laughs" file would take all memory).
-    throw new ConfigError(file, [`not valid YAML: too many aliases (${(error as Error).message}); write the values out, a configuration needs few anchors`]);
+    throw new ConfigError(file, [
+      `not valid YAML: too many aliases (${(error as Error).message}); write the values out, a configuration needs few anchors`,
+    ]);
   }
 }
 
 function merge<T>(defaults: T, overrides: unknown): T {
-  if (overrides === undefined || overrides === null || typeof overrides !== 'object' || Array.isArray(overrides)) return (overrides ?? defaults) as T;
+  if (overrides === undefined || overrides === null || typeof overrides !== 'object' || Array.isArray(overrides))
+    return (overrides ?? defaults) as T;
   const out: Record<string, unknown> = { ...(defaults as Record<string, unknown>) };
   for (const [k, v] of Object.entries(overrides)) out[k] = merge(out[k], v);
   return out as T;
@@ -211,11 +265,12 @@ function readCapped(file: string): string {
   try {
     const buffer = Buffer.alloc(MAX_CONFIG_BYTES + 1);
     let length = 0;
-    for (let read = -1; read !== 0 && length <= MAX_CONFIG_BYTES;) {
+    for (let read = -1; read !== 0 && length <= MAX_CONFIG_BYTES; ) {
       read = fs.readSync(fd, buffer, length, buffer.length - length, null);
       length += read;
     }
-    if (length > MAX_CONFIG_BYTES) throw new ConfigError(file, ['holds more than 1 MiB: a configuration file is at most 1 MiB']);
+    if (length > MAX_CONFIG_BYTES)
+      throw new ConfigError(file, ['holds more than 1 MiB: a configuration file is at most 1 MiB']);
     return buffer.subarray(0, length).toString('utf8');
   } finally {
     fs.closeSync(fd);

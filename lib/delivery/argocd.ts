@@ -63,13 +63,24 @@ const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-
 
 /** A branch, tag or commit as `git check-ref-format` would take it (or HEAD). */
 function isGitRevision(ref: string): boolean {
-  return ref.length > 0 && ref.length <= 255 && !/[\s~^:?*[\\\x00-\x1f\x7f]|\.\.|@\{|\/\/|^[-/.]|[/.]$|\.lock$|\/\./.test(ref);
+  return (
+    ref.length > 0 &&
+    ref.length <= 255 &&
+    !/[\s~^:?*[\\\x00-\x1f\x7f]|\.\.|@\{|\/\/|^[-/.]|[/.]$|\.lock$|\/\./.test(ref)
+  );
 }
 
 function isHttpsServer(url: string): boolean {
   try {
     const u = new URL(url);
-    return u.protocol === 'https:' && u.hostname !== '' && u.pathname.replace(/\/$/, '') === '' && !u.search && !u.hash && !u.username;
+    return (
+      u.protocol === 'https:' &&
+      u.hostname !== '' &&
+      u.pathname.replace(/\/$/, '') === '' &&
+      !u.search &&
+      !u.hash &&
+      !u.username
+    );
   } catch {
     return false;
   }
@@ -85,19 +96,36 @@ export class ArgoCdApplications extends Construct {
   constructor(scope: Construct, id: string, props: ArgoCdApplicationsProps) {
     super(scope, id);
     const errors = new PropErrors(`ArgoCdApplications ${this.node.path}`);
-    errors.check(REPO_URL.test(props.repoURL), `repoURL ${show(props.repoURL)} is not valid: use an https://, ssh:// or git@host:path Git URL`);
+    errors.check(
+      REPO_URL.test(props.repoURL),
+      `repoURL ${show(props.repoURL)} is not valid: use an https://, ssh:// or git@host:path Git URL`,
+    );
     const { targetRevision, namespace, project, destinationServer } = props;
-    errors.check(targetRevision === undefined || isGitRevision(targetRevision),
-      `targetRevision ${show(targetRevision)} is not valid: use a branch, tag or commit such as "main", "v1.2.0" or a commit hash (no spaces, "..", "~^:?*[" or trailing "/")`);
-    errors.check(namespace === undefined || DNS_LABEL.test(namespace),
-      `namespace ${show(namespace)} is not valid: use the namespace Argo CD runs in, a DNS-1123 label such as "argocd"`);
-    errors.check(project === undefined || DNS_SUBDOMAIN.test(project),
-      `project ${show(project)} is not valid: use an Argo CD project name (lower-case letters, digits, "-" and "."), such as "default"`);
-    errors.check(destinationServer === undefined || isHttpsServer(destinationServer),
-      `destinationServer ${show(destinationServer)} is not valid: use the cluster's API server as an https:// URL with no path, such as "https://kubernetes.default.svc"`);
-    for (const [name, value] of [['path', props.path], ['samplesPath', props.samplesPath]] as const) {
-      errors.check(value === undefined || /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(value) && !value.split('/').includes('..'),
-        `${name} ${show(value)} is not valid: use a relative folder such as "dist"`);
+    errors.check(
+      targetRevision === undefined || isGitRevision(targetRevision),
+      `targetRevision ${show(targetRevision)} is not valid: use a branch, tag or commit such as "main", "v1.2.0" or a commit hash (no spaces, "..", "~^:?*[" or trailing "/")`,
+    );
+    errors.check(
+      namespace === undefined || DNS_LABEL.test(namespace),
+      `namespace ${show(namespace)} is not valid: use the namespace Argo CD runs in, a DNS-1123 label such as "argocd"`,
+    );
+    errors.check(
+      project === undefined || DNS_SUBDOMAIN.test(project),
+      `project ${show(project)} is not valid: use an Argo CD project name (lower-case letters, digits, "-" and "."), such as "default"`,
+    );
+    errors.check(
+      destinationServer === undefined || isHttpsServer(destinationServer),
+      `destinationServer ${show(destinationServer)} is not valid: use the cluster's API server as an https:// URL with no path, such as "https://kubernetes.default.svc"`,
+    );
+    for (const [name, value] of [
+      ['path', props.path],
+      ['samplesPath', props.samplesPath],
+    ] as const) {
+      errors.check(
+        value === undefined ||
+          (/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(value) && !value.split('/').includes('..')),
+        `${name} ${show(value)} is not valid: use a relative folder such as "dist"`,
+      );
     }
     errors.throwIfAny();
 
@@ -107,23 +135,43 @@ export class ArgoCdApplications extends Construct {
       retry: { limit: 5, backoff: { duration: '10s', factor: 2, maxDuration: '3m' } },
     });
     const application = (id: string, name: string, wave: string, path: string, namespace: string, options: string[]) =>
-      this.applications.push(new ApiObject(this, id, {
-        apiVersion: 'argoproj.io/v1alpha1',
-        kind: 'Application',
-        metadata: { name, namespace: props.namespace ?? 'argocd', labels: standardLabels('gitops'), annotations: { [SYNC_WAVE]: wave } },
-        spec: {
-          project: props.project ?? 'default',
-          source: { repoURL: props.repoURL, targetRevision: props.targetRevision ?? 'main', path, directory: { recurse: false } },
-          destination: { server: props.destinationServer ?? 'https://kubernetes.default.svc', namespace },
-          syncPolicy: syncPolicy(options),
-        },
-      }));
+      this.applications.push(
+        new ApiObject(this, id, {
+          apiVersion: 'argoproj.io/v1alpha1',
+          kind: 'Application',
+          metadata: {
+            name,
+            namespace: props.namespace ?? 'argocd',
+            labels: standardLabels('gitops'),
+            annotations: { [SYNC_WAVE]: wave },
+          },
+          spec: {
+            project: props.project ?? 'default',
+            source: {
+              repoURL: props.repoURL,
+              targetRevision: props.targetRevision ?? 'main',
+              path,
+              directory: { recurse: false },
+            },
+            destination: { server: props.destinationServer ?? 'https://kubernetes.default.svc', namespace },
+            syncPolicy: syncPolicy(options),
+          },
+        }),
+      );
 
     // Server-side apply: the CRD's schema is too large for the last-applied annotation of client-side apply.
-    application('Api', 'mall-backup', SYNC_WAVES.operator, props.path ?? 'dist', props.operatorNamespace, ['ServerSideApply=true']);
+    application('Api', 'mall-backup', SYNC_WAVES.operator, props.path ?? 'dist', props.operatorNamespace, [
+      'ServerSideApply=true',
+    ]);
     if (props.samplesPath) {
-      application('Samples', 'mall-backup-samples', SYNC_WAVES.samples, props.samplesPath, props.samplesNamespace ?? SAMPLES_NAMESPACE,
-        ['ServerSideApply=true', 'SkipDryRunOnMissingResource=true']);
+      application(
+        'Samples',
+        'mall-backup-samples',
+        SYNC_WAVES.samples,
+        props.samplesPath,
+        props.samplesNamespace ?? SAMPLES_NAMESPACE,
+        ['ServerSideApply=true', 'SkipDryRunOnMissingResource=true'],
+      );
     }
   }
 }

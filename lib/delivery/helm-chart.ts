@@ -28,10 +28,11 @@ const block = (name: string) => `HELMBLOCK${name}END`;
  * Half the memory limit for V8's heap (as heapCeilingMiB does at synth time), computed by Helm from
  * `.Values.resources.limits.memory` in Mi or Gi.
  */
-const HEAP_FROM_VALUES = '{{ $m := .Values.resources.limits.memory | toString }}'
-  + '{{ if hasSuffix "Gi" $m }}{{ printf "--max-old-space-size=%d" (mul (trimSuffix "Gi" $m | int) 512) | quote }}'
-  + '{{ else if hasSuffix "Mi" $m }}{{ printf "--max-old-space-size=%d" (max 16 (div (trimSuffix "Mi" $m | int) 2)) | quote }}'
-  + '{{ else }}{{ fail "resources.limits.memory must be given in Mi or Gi, e.g. 256Mi" }}{{ end }}';
+const HEAP_FROM_VALUES =
+  '{{ $m := .Values.resources.limits.memory | toString }}' +
+  '{{ if hasSuffix "Gi" $m }}{{ printf "--max-old-space-size=%d" (mul (trimSuffix "Gi" $m | int) 512) | quote }}' +
+  '{{ else if hasSuffix "Mi" $m }}{{ printf "--max-old-space-size=%d" (max 16 (div (trimSuffix "Mi" $m | int) 2)) | quote }}' +
+  '{{ else }}{{ fail "resources.limits.memory must be given in Mi or Gi, e.g. 256Mi" }}{{ end }}';
 
 const INLINE: Record<string, string> = {
   image: '{{ .Values.image | quote }}',
@@ -42,15 +43,20 @@ const INLINE: Record<string, string> = {
 
 function blockText(name: string, indent: string): string {
   switch (name) {
-    case 'resources': return `${indent}resources:\n${indent}  {{- toYaml .Values.resources | nindent ${indent.length + 2} }}`;
-    case 'namespacesArg': return `${indent}{{- if .Values.watchNamespaces }}\n${indent}- {{ printf "--namespaces=%s" (join "," .Values.watchNamespaces) | quote }}\n${indent}{{- end }}`;
-    default: throw new Error(`no Helm text for ${name}`);
+    case 'resources':
+      return `${indent}resources:\n${indent}  {{- toYaml .Values.resources | nindent ${indent.length + 2} }}`;
+    case 'namespacesArg':
+      return `${indent}{{- if .Values.watchNamespaces }}\n${indent}- {{ printf "--namespaces=%s" (join "," .Values.watchNamespaces) | quote }}\n${indent}{{- end }}`;
+    default:
+      throw new Error(`no Helm text for ${name}`);
   }
 }
 
 function fillPlaceholders(text: string): string {
   return text
-    .replace(/^( *)(?:- |resources: )HELMBLOCK(\w+)END$/gm, (_, indent: string, name: string) => blockText(name, indent))
+    .replace(/^( *)(?:- |resources: )HELMBLOCK(\w+)END$/gm, (_, indent: string, name: string) =>
+      blockText(name, indent),
+    )
     .replace(/"?HELMINLINE(\w+)END"?/g, (_, name: string) => INLINE[name]);
 }
 
@@ -59,7 +65,8 @@ function operatorTemplate(operatorObjects: Obj[]): string {
   const docs: string[] = [];
   let bindingsPlaced = false;
   for (const o of operatorObjects) {
-    const isBinding = (o.kind === 'ClusterRoleBinding' || o.kind === 'RoleBinding') && o.roleRef?.kind === 'ClusterRole';
+    const isBinding =
+      (o.kind === 'ClusterRoleBinding' || o.kind === 'RoleBinding') && o.roleRef?.kind === 'ClusterRole';
     if (isBinding) {
       if (!bindingsPlaced) docs.push(bindingsTemplate(o));
       bindingsPlaced = true;
@@ -85,7 +92,13 @@ function operatorTemplate(operatorObjects: Obj[]): string {
 function bindingsTemplate(binding: Obj): string {
   const { namespace: _ns, ...metadata } = binding.metadata;
   const cluster = Yaml.stringify({ ...binding, kind: 'ClusterRoleBinding', metadata });
-  const namespaced = fillPlaceholders(Yaml.stringify({ ...binding, kind: 'RoleBinding', metadata: { ...metadata, namespace: inline('bindingNamespace') } }));
+  const namespaced = fillPlaceholders(
+    Yaml.stringify({
+      ...binding,
+      kind: 'RoleBinding',
+      metadata: { ...metadata, namespace: inline('bindingNamespace') },
+    }),
+  );
   return `{{- if .Values.watchNamespaces }}\n{{- range .Values.watchNamespaces }}\n---\n${namespaced}{{- end }}\n{{- else }}\n---\n${cluster}{{- end }}\n`;
 }
 
@@ -107,7 +120,11 @@ function valuesYaml(config: MallBackupConfig): string {
 }
 
 /** Every file of the chart: path → text. */
-export function renderHelmChart(config: MallBackupConfig, app: App = new App(), source = 'defaults'): Map<string, string> {
+export function renderHelmChart(
+  config: MallBackupConfig,
+  app: App = new App(),
+  source = 'defaults',
+): Map<string, string> {
   const crd = new BackupApiChart(app, 'backup-crd');
   const operator = new Chart(app, 'operator');
   const problems = new ConfigProblems(source);

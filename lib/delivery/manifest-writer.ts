@@ -28,8 +28,11 @@ export function outputTree(rendered: ReadonlyMap<string, string>): Map<string, s
 export class OutputFolderError extends Error {}
 
 function filesBelow(dir: string, prefix = ''): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? filesBelow(path.join(dir, e.name), `${prefix}${e.name}/`) : [`${prefix}${e.name}`]);
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) =>
+      e.isDirectory() ? filesBelow(path.join(dir, e.name), `${prefix}${e.name}/`) : [`${prefix}${e.name}`],
+    );
 }
 
 /**
@@ -42,8 +45,11 @@ function checkOnce(target: string): void {
   if (!stat) return;
   const refuse = (why: string): never => {
     // A folder that was swapped while it was looked at is another synth's output: the caller looks again.
-    if (fs.statSync(target, { throwIfNoEntry: false })?.ino !== stat.ino) throw Object.assign(new Error(`${target} was replaced`), { code: 'ENOENT' });
-    throw new OutputFolderError(`output folder ${target} ${why}; name an empty folder, a new one, or a previous synth output (it holds ${OUTPUT_MARKER})`);
+    if (fs.statSync(target, { throwIfNoEntry: false })?.ino !== stat.ino)
+      throw Object.assign(new Error(`${target} was replaced`), { code: 'ENOENT' });
+    throw new OutputFolderError(
+      `output folder ${target} ${why}; name an empty folder, a new one, or a previous synth output (it holds ${OUTPUT_MARKER})`,
+    );
   };
   if (!stat.isDirectory()) refuse('is not a folder');
   const project = ['.git', 'package.json'].filter((f) => fs.existsSync(path.join(target, f)));
@@ -53,9 +59,13 @@ function checkOnce(target: string): void {
   const marker = fs.lstatSync(markerFile, { throwIfNoEntry: false });
   if (!marker) refuse(`is not empty and was not written by the synth (no ${OUTPUT_MARKER})`);
   // A link or folder in the marker's place was put there by hand: its list would be someone else's words.
-  if (!marker!.isFile()) refuse(`holds a ${OUTPUT_MARKER} that is ${marker!.isSymbolicLink() ? 'a symbolic link' : 'not a file'}, which the synth never writes`);
+  if (!marker!.isFile())
+    refuse(
+      `holds a ${OUTPUT_MARKER} that is ${marker!.isSymbolicLink() ? 'a symbolic link' : 'not a file'}, which the synth never writes`,
+    );
   const [header, ...lines] = fs.readFileSync(markerFile, 'utf8').split('\n');
-  if (header !== MARKER_HEADER) refuse(`holds a ${OUTPUT_MARKER} the synth did not write (its first line is not the synth's)`);
+  if (header !== MARKER_HEADER)
+    refuse(`holds a ${OUTPUT_MARKER} the synth did not write (its first line is not the synth's)`);
   const listed = new Set(lines.filter((l) => l && !l.startsWith('#')));
   const foreign = filesBelow(target).filter((f) => f !== OUTPUT_MARKER && !listed.has(f));
   if (foreign.length > 0) {
@@ -85,8 +95,10 @@ function resolveTarget(outdir: string): string {
   try {
     return fs.realpathSync(target);
   } catch {
-    throw new OutputFolderError(`output folder ${target} is a symbolic link to ${path.resolve(path.dirname(target), fs.readlinkSync(target))}, which does not exist; `
-      + 'create that folder or name another one');
+    throw new OutputFolderError(
+      `output folder ${target} is a symbolic link to ${path.resolve(path.dirname(target), fs.readlinkSync(target))}, which does not exist; ` +
+        'create that folder or name another one',
+    );
   }
 }
 
@@ -128,15 +140,19 @@ export function writeManifestsAtomically(rendered: ReadonlyMap<string, string>, 
   const base = path.basename(target);
   const existing = fs.statSync(target, { throwIfNoEntry: false });
   if (existing && existing.dev !== fs.statSync(parent).dev) {
-    throw new OutputFolderError(`output folder ${target} is a mount point, which cannot be swapped for a new folder: name a folder inside it, e.g. ${path.join(target, 'manifests')}`);
+    throw new OutputFolderError(
+      `output folder ${target} is a mount point, which cannot be swapped for a new folder: name a folder inside it, e.g. ${path.join(target, 'manifests')}`,
+    );
   }
   try {
     swapIn(rendered, target, parent, base);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code !== 'EACCES' && code !== 'EPERM' && code !== 'EROFS') throw error;
-    throw new OutputFolderError(`output folder ${target} cannot be written: the synth writes a new folder beside it in ${parent} and swaps it in, `
-      + `so ${parent} must be writable (${(error as Error).message})`);
+    throw new OutputFolderError(
+      `output folder ${target} cannot be written: the synth writes a new folder beside it in ${parent} and swaps it in, ` +
+        `so ${parent} must be writable (${(error as Error).message})`,
+    );
   }
 }
 

@@ -21,13 +21,19 @@ export class SampleRestoresChart extends Chart {
     this.restores = [
       // The newest snapshot of each bakery claim, into new claims bakery-latest-<claim>.
       new ShopRestore(this, 'bakery-latest', {
-        name: 'bakery-latest', namespace, backupName: 'bakery',
+        name: 'bakery-latest',
+        namespace,
+        backupName: 'bakery',
         target: { newClaims: { size: RestoreSpecTargetNewClaimsSize.fromString('20Gi') } },
       }),
       // The bakery's data as it was on the morning of 1 May, into folder bakery-data/ of a scratch claim.
       new ShopRestore(this, 'bakery-may-day', {
-        name: 'bakery-may-day', namespace, backupName: 'bakery', claims: ['bakery-data'],
-        pointInTime: new Date('2024-05-01T06:00:00Z'), target: { existingClaim: 'bakery-scratch' },
+        name: 'bakery-may-day',
+        namespace,
+        backupName: 'bakery',
+        claims: ['bakery-data'],
+        pointInTime: new Date('2024-05-01T06:00:00Z'),
+        target: { existingClaim: 'bakery-scratch' },
       }),
     ];
   }

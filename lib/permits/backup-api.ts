@@ -60,13 +60,16 @@ function cronField(value: string): string {
 }
 
 /** Five fields: minute, hour, day of month, month, day of week — the forms a CronJob accepts. */
-export const CRON_PATTERN = '^' + [
-  cronField('[0-5]?[0-9]'),
-  cronField('[01]?[0-9]|2[0-3]'),
-  cronField('0?[1-9]|[12][0-9]|3[01]'),
-  cronField(`0?[1-9]|1[0-2]|${MONTH_NAME_PATTERN}`),
-  cronField(`[0-6]|${DAY_NAME_PATTERN}`),
-].join(' ') + '$';
+export const CRON_PATTERN =
+  '^' +
+  [
+    cronField('[0-5]?[0-9]'),
+    cronField('[01]?[0-9]|2[0-3]'),
+    cronField('0?[1-9]|[12][0-9]|3[01]'),
+    cronField(`0?[1-9]|1[0-2]|${MONTH_NAME_PATTERN}`),
+    cronField(`[0-6]|${DAY_NAME_PATTERN}`),
+  ].join(' ') +
+  '$';
 
 /** The written forms of the numbers `low`..`high` (0..59): "7" or "07", "42". */
 function numbersFrom(low: number, high: number): string {
@@ -82,11 +85,16 @@ function numbersFrom(low: number, high: number): string {
 /** Ranges whose end comes before their start ("5-1", "SAT-MON", "DEC-3"), which Kubernetes refuses. */
 function reversedRanges(): string {
   const ranges: string[] = [];
-  for (let start = 1; start <= 59; start++) ranges.push(`(${numbersFrom(start, start)})-(${numbersFrom(0, start - 1)})`);
-  for (const [names, first] of [[MONTH_NAMES, 1], [DAY_NAMES, 0]] as const) {
+  for (let start = 1; start <= 59; start++)
+    ranges.push(`(${numbersFrom(start, start)})-(${numbersFrom(0, start - 1)})`);
+  for (const [names, first] of [
+    [MONTH_NAMES, 1],
+    [DAY_NAMES, 0],
+  ] as const) {
     names.forEach((name, i) => {
       const value = first + i;
-      if (value > first) ranges.push(`${anyCase(name)}-(${[numbersFrom(0, value - 1), ...names.slice(0, i).map(anyCase)].join('|')})`);
+      if (value > first)
+        ranges.push(`${anyCase(name)}-(${[numbersFrom(0, value - 1), ...names.slice(0, i).map(anyCase)].join('|')})`);
       if (i > 0) ranges.push(`(${numbersFrom(value, value)})-(${names.slice(0, i).map(anyCase).join('|')})`);
     });
   }
@@ -98,8 +106,8 @@ export const CRON_REVERSED_RANGE_PATTERN = `(^|[ ,])(${reversedRanges()})(/[0-9]
 
 export const BACKUP_TIME_MAX_LENGTH = 128;
 export const BACKUP_TIME_FORMS =
-  '"HH:MM" (24-hour, e.g. "02:30"), a 5-field cron expression (e.g. "30 2 * * 1-5"), '
-  + `one of ${CRON_MACROS.join(', ')}, or a window "HH:MM-HH:MM" (e.g. "01:00-05:00": one stable minute inside it)`;
+  '"HH:MM" (24-hour, e.g. "02:30"), a 5-field cron expression (e.g. "30 2 * * 1-5"), ' +
+  `one of ${CRON_MACROS.join(', ')}, or a window "HH:MM-HH:MM" (e.g. "01:00-05:00": one stable minute inside it)`;
 
 /**
  * IANA time zone names: `UTC`, `Etc/GMT+3`, `America/Argentina/Buenos_Aires`. The schema checks the
@@ -107,8 +115,9 @@ export const BACKUP_TIME_FORMS =
  */
 export const TIME_ZONE_PATTERN = '^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+){0,2}$';
 export const TIME_ZONE_MAX_LENGTH = 64;
-export const TIME_ZONE_KNOWN_FORMS = 'use a name from the IANA time zone database exactly as spelled there, e.g. "UTC", "Europe/Rome" or '
-  + '"America/New_York" (case matters; abbreviations such as "PST" are not zones)';
+export const TIME_ZONE_KNOWN_FORMS =
+  'use a name from the IANA time zone database exactly as spelled there, e.g. "UTC", "Europe/Rome" or ' +
+  '"America/New_York" (case matters; abbreviations such as "PST" are not zones)';
 export const TIME_ZONE_FORMS = 'an IANA time zone name such as "UTC", "Europe/Rome" or "America/New_York"';
 export const DEFAULT_TIME_ZONE = 'UTC';
 
@@ -129,25 +138,26 @@ export const VAULT_KINDS = {
 export type VaultKind = keyof typeof VAULT_KINDS;
 export const VAULT_LOCATION_MAX_LENGTH = 512;
 export const VAULT_LOCATION_FORMS =
-  's3:https://<host>/<bucket>[/<path>], rest:https://<host>[:<port>][/<path>], azure:<container>:/<path>, '
-  + 'gs:<bucket>:/<path>, b2:<bucket>:<path> or pvc://<claim>[/<path>] (sftp: is not offered: the pod has no SSH key or known_hosts)';
+  's3:https://<host>/<bucket>[/<path>], rest:https://<host>[:<port>][/<path>], azure:<container>:/<path>, ' +
+  'gs:<bucket>:/<path>, b2:<bucket>:<path> or pvc://<claim>[/<path>] (sftp: is not offered: the pod has no SSH key or known_hosts)';
 /**
  * Credentials inside a URL would be shown to everyone who may read Backups (and in `kubectl get`): refused. The
  * URL forms accept the "user:password@" part only so that this rule, with its own words, is the one that fires.
  */
 export const VAULT_CREDENTIALS_PATTERN = '^(rest|s3):https://[^/]*@';
-export const VAULT_CREDENTIALS_MESSAGE = 'vaultLocation must not carry credentials ("user:password@"): they belong in the Secret named by '
-  + 'vaultCredentialsSecret (RESTIC_REST_USERNAME and RESTIC_REST_PASSWORD for rest:, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for s3:)';
+export const VAULT_CREDENTIALS_MESSAGE =
+  'vaultLocation must not carry credentials ("user:password@"): they belong in the Secret named by ' +
+  'vaultCredentialsSecret (RESTIC_REST_USERNAME and RESTIC_REST_PASSWORD for rest:, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for s3:)';
 export const PVC_VAULT_PREFIX = 'pvc://';
 
 /** Retention rules: `restic forget --keep-*`. */
 export const RETENTION_KEYS = ['keepLast', 'keepDaily', 'keepWeekly', 'keepMonthly'] as const;
-export type RetentionKey = typeof RETENTION_KEYS[number];
+export type RetentionKey = (typeof RETENTION_KEYS)[number];
 export const RETENTION_MAX = 10000;
 export const DEFAULT_KEEP_LAST = 7;
 
 export const CONCURRENCY_POLICIES = ['Forbid', 'Replace'] as const;
-export type BackupConcurrencyPolicy = typeof CONCURRENCY_POLICIES[number];
+export type BackupConcurrencyPolicy = (typeof CONCURRENCY_POLICIES)[number];
 export const DEFAULT_CONCURRENCY_POLICY: BackupConcurrencyPolicy = 'Forbid';
 
 /** The CronJob controller may miss a schedule shorter than its 10 s sync period. */
@@ -174,5 +184,14 @@ export const QUANTITY_MAX_LENGTH = 64;
 export const NON_NEGATIVE_QUANTITY_PATTERN = QUANTITY_PATTERN.replace('^(\\+|-)?', '^\\+?');
 export const RESOURCE_NAMES = ['cpu', 'memory', 'ephemeral-storage'] as const;
 
-export const BACKUP_PHASES = ['Pending', 'Scheduled', 'Queued', 'Running', 'Completed', 'PartiallyFailed', 'Failed', 'Suspended'] as const;
-export type BackupPhase = typeof BACKUP_PHASES[number];
+export const BACKUP_PHASES = [
+  'Pending',
+  'Scheduled',
+  'Queued',
+  'Running',
+  'Completed',
+  'PartiallyFailed',
+  'Failed',
+  'Suspended',
+] as const;
+export type BackupPhase = (typeof BACKUP_PHASES)[number];

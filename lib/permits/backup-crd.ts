@@ -50,14 +50,16 @@ export function permitCrd(scope: Construct, type: PermitType, props: BackupCrdPr
         shortNames: type.shortNames,
         categories: type.categories,
       },
-      versions: [{
-        name: api.API_VERSION,
-        served: true,
-        storage: true,
-        subresources: { status: {} },
-        additionalPrinterColumns: type.printerColumns,
-        schema: { openAPIV3Schema: type.schema },
-      }],
+      versions: [
+        {
+          name: api.API_VERSION,
+          served: true,
+          storage: true,
+          subresources: { status: {} },
+          additionalPrinterColumns: type.printerColumns,
+          schema: { openAPIV3Schema: type.schema },
+        },
+      ],
     },
   });
 }
@@ -75,14 +77,18 @@ export class BackupCrd extends Construct {
 
   constructor(scope: Construct, id: string, props: BackupCrdProps = {}) {
     super(scope, id);
-    this.apiObject = permitCrd(this, {
-      kind: api.BACKUP_KIND,
-      plural: api.BACKUP_PLURAL,
-      singular: api.BACKUP_SINGULAR,
-      shortNames: api.BACKUP_SHORT_NAMES,
-      categories: api.BACKUP_CATEGORIES,
-      schema: BACKUP_SCHEMA,
-      printerColumns: BACKUP_PRINTER_COLUMNS,
-    }, props);
+    this.apiObject = permitCrd(
+      this,
+      {
+        kind: api.BACKUP_KIND,
+        plural: api.BACKUP_PLURAL,
+        singular: api.BACKUP_SINGULAR,
+        shortNames: api.BACKUP_SHORT_NAMES,
+        categories: api.BACKUP_CATEGORIES,
+        schema: BACKUP_SCHEMA,
+        printerColumns: BACKUP_PRINTER_COLUMNS,
+      },
+      props,
+    );
   }
 }

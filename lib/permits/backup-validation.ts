@@ -46,7 +46,9 @@ export function isKnownTimeZone(name: string): boolean {
 /** Problems with a Backup's name: it becomes a label value on what the Backup makes. */
 export function validateBackupName(name: string): string[] {
   return name.length > api.BACKUP_NAME_MAX_LENGTH
-    ? [`metadata.name ${show(name)} is ${name.length} characters long: at most ${api.BACKUP_NAME_MAX_LENGTH} allowed, as it labels the Backup's CronJob, Jobs and pods`]
+    ? [
+        `metadata.name ${show(name)} is ${name.length} characters long: at most ${api.BACKUP_NAME_MAX_LENGTH} allowed, as it labels the Backup's CronJob, Jobs and pods`,
+      ]
     : [];
 }
 
@@ -63,9 +65,13 @@ function walk(schema: JsonSchema, value: unknown, path: string, problems: string
       problems.push(`${path} is ${value.length} characters long: at most ${schema.maxLength} allowed`);
       return;
     }
-    const ok = (typeof value === 'number' && Number.isInteger(value) && value >= 0)
-      || (typeof value === 'string' && new RegExp(schema.pattern ?? '').test(value));
-    if (!ok) problems.push(`${path} ${show(value)} is not valid: use a non-negative Kubernetes quantity such as "500m", "128Mi" or 2`);
+    const ok =
+      (typeof value === 'number' && Number.isInteger(value) && value >= 0) ||
+      (typeof value === 'string' && new RegExp(schema.pattern ?? '').test(value));
+    if (!ok)
+      problems.push(
+        `${path} ${show(value)} is not valid: use a non-negative Kubernetes quantity such as "500m", "128Mi" or 2`,
+      );
     return;
   }
   const actual = typeOf(value);
@@ -74,11 +80,16 @@ function walk(schema: JsonSchema, value: unknown, path: string, problems: string
     return;
   }
   switch (schema.type) {
-    case 'object': return walkObject(schema, value as Record<string, unknown>, path, problems);
-    case 'array': return walkArray(schema, value as unknown[], path, problems);
-    case 'string': return checkString(schema, value as string, path, problems);
-    case 'integer': return checkInteger(schema, value as number, path, problems);
-    default: return;
+    case 'object':
+      return walkObject(schema, value as Record<string, unknown>, path, problems);
+    case 'array':
+      return walkArray(schema, value as unknown[], path, problems);
+    case 'string':
+      return checkString(schema, value as string, path, problems);
+    case 'integer':
+      return checkInteger(schema, value as number, path, problems);
+    default:
+      return;
   }
 }
 
@@ -136,7 +147,8 @@ function checkString(schema: JsonSchema, value: string, path: string, problems: 
     return;
   }
   for (const { pattern, message, quiet } of form.forbidden ?? []) {
-    if (new RegExp(pattern).test(value)) problems.push(quiet ? `${path} is not valid: ${message}` : `${path} ${show(value)} is not valid: ${message}`);
+    if (new RegExp(pattern).test(value))
+      problems.push(quiet ? `${path} is not valid: ${message}` : `${path} ${show(value)} is not valid: ${message}`);
   }
 }
 
@@ -156,20 +168,28 @@ function checkCrossField(spec: Record<string, unknown>, problems: string[]): voi
   // Any identity will do: every minute of a window is a valid schedule.
   const schedule = cronScheduleOf(spec.backupTime as string, { name: '' });
   const cronProblem = scheduleProblem(schedule);
-  if (cronProblem) problems.push(`spec.backupTime ${show(spec.backupTime)} is not a schedule Kubernetes accepts: ${cronProblem}`);
-  const resources = (spec.resources ?? {}) as { requests?: Record<string, string | number>; limits?: Record<string, string | number> };
+  if (cronProblem)
+    problems.push(`spec.backupTime ${show(spec.backupTime)} is not a schedule Kubernetes accepts: ${cronProblem}`);
+  const resources = (spec.resources ?? {}) as {
+    requests?: Record<string, string | number>;
+    limits?: Record<string, string | number>;
+  };
   for (const [name, request] of Object.entries(resources.requests ?? {})) {
     const limit = resources.limits?.[name];
     if (limit !== undefined && (compareQuantities(request, limit) ?? 0) > 0) {
-      problems.push(`spec.resources.requests.${name} ${show(request)} is above limits.${name} ${show(limit)}: a request may not exceed its limit`);
+      problems.push(
+        `spec.resources.requests.${name} ${show(request)} is above limits.${name} ${show(limit)}: a request may not exceed its limit`,
+      );
     }
   }
   const vault = spec.vaultLocation as string;
   const claims = (spec.volumeClaims ?? []) as string[];
   const vaultClaim = pvcVaultClaim(vault);
   if (vaultClaim !== undefined && claims.includes(vaultClaim)) {
-    problems.push(`spec.volumeClaims lists ${show(vaultClaim)}, the vault claim of vaultLocation ${show(vault)}: `
-      + 'a backup must not contain its own vault');
+    problems.push(
+      `spec.volumeClaims lists ${show(vaultClaim)}, the vault claim of vaultLocation ${show(vault)}: ` +
+        'a backup must not contain its own vault',
+    );
   }
 }
 

@@ -20,15 +20,26 @@ export interface CronSchedule {
 
 export class CronError extends Error {}
 
-interface Bounds { readonly min: number; readonly max: number; readonly names?: Readonly<Record<string, number>> }
+interface Bounds {
+  readonly min: number;
+  readonly max: number;
+  readonly names?: Readonly<Record<string, number>>;
+}
 
 const MINUTES: Bounds = { min: 0, max: 59 };
 const HOURS: Bounds = { min: 0, max: 23 };
 const DOM: Bounds = { min: 1, max: 31 };
-const MONTHS: Bounds = { min: 1, max: 12, names: { jan: 1, feb: 2, mar: 3, apr: 4, may: 5, jun: 6, jul: 7, aug: 8, sep: 9, oct: 10, nov: 11, dec: 12 } };
+const MONTHS: Bounds = {
+  min: 1,
+  max: 12,
+  names: { jan: 1, feb: 2, mar: 3, apr: 4, may: 5, jun: 6, jul: 7, aug: 8, sep: 9, oct: 10, nov: 11, dec: 12 },
+};
 const DOW: Bounds = { min: 0, max: 6, names: { sun: 0, mon: 1, tue: 2, wed: 3, thu: 4, fri: 5, sat: 6 } };
 
-interface Field { readonly bits: boolean[]; star: boolean }
+interface Field {
+  readonly bits: boolean[];
+  star: boolean;
+}
 
 function bitsOf(bounds: Bounds, start: number, end: number, step: number): boolean[] {
   const bits = new Array<boolean>(bounds.max + 1).fill(false);
@@ -41,16 +52,22 @@ const only = (bounds: Bounds, value: number): Field => ({ bits: bitsOf(bounds, v
 
 /** Go's strconv.Atoi, then robfig's refusal of negatives. */
 function parseUint(expr: string): number {
-  if (!/^[+-]?[0-9]+$/.test(expr)) throw new CronError(`failed to parse int from ${expr}: strconv.Atoi: parsing ${JSON.stringify(expr)}: invalid syntax`);
+  if (!/^[+-]?[0-9]+$/.test(expr))
+    throw new CronError(
+      `failed to parse int from ${expr}: strconv.Atoi: parsing ${JSON.stringify(expr)}: invalid syntax`,
+    );
   const value = Number(expr);
-  if (!Number.isSafeInteger(value)) throw new CronError(`failed to parse int from ${expr}: strconv.Atoi: parsing ${JSON.stringify(expr)}: value out of range`);
+  if (!Number.isSafeInteger(value))
+    throw new CronError(
+      `failed to parse int from ${expr}: strconv.Atoi: parsing ${JSON.stringify(expr)}: value out of range`,
+    );
   if (value < 0) throw new CronError(`negative number (${value}) not allowed: ${expr}`);
   return value;
 }
 
 function parseIntOrName(expr: string, names?: Readonly<Record<string, number>>): number {
   const named = names?.[expr.toLowerCase()];
-  return named !== undefined && Object.prototype.hasOwnProperty.call(names, expr.toLowerCase()) ? named : parseUint(expr);
+  return named !== undefined && Object.hasOwn(names!, expr.toLowerCase()) ? named : parseUint(expr);
 }
 
 /** robfig's getRange: `*`, `?`, `n`, `n-m`, each with an optional `/step`. */
@@ -81,7 +98,9 @@ function parseRange(expr: string, bounds: Bounds, into: Field): void {
   if (end > bounds.max) throw new CronError(`end of range (${end}) above maximum (${bounds.max}): ${expr}`);
   if (start > end) throw new CronError(`beginning of range (${start}) beyond end of range (${end}): ${expr}`);
   if (step === 0) throw new CronError(`step of range should be a positive number: ${expr}`);
-  bitsOf(bounds, start, end, step).forEach((on, i) => { if (on) into.bits[i] = true; });
+  bitsOf(bounds, start, end, step).forEach((on, i) => {
+    if (on) into.bits[i] = true;
+  });
   into.star ||= star;
 }
 
@@ -120,11 +139,26 @@ export function parseSchedule(spec: string): CronSchedule {
     fields = descriptor();
   } else {
     const parts = spec.split(GO_SPACE).filter(Boolean);
-    if (parts.length !== 5) throw new CronError(`expected exactly 5 fields, found ${parts.length}: [${parts.join(' ')}]`);
-    fields = [parseField(parts[0], MINUTES), parseField(parts[1], HOURS), parseField(parts[2], DOM), parseField(parts[3], MONTHS), parseField(parts[4], DOW)];
+    if (parts.length !== 5)
+      throw new CronError(`expected exactly 5 fields, found ${parts.length}: [${parts.join(' ')}]`);
+    fields = [
+      parseField(parts[0], MINUTES),
+      parseField(parts[1], HOURS),
+      parseField(parts[2], DOM),
+      parseField(parts[3], MONTHS),
+      parseField(parts[4], DOW),
+    ];
   }
   const [minute, hour, dom, month, dow] = fields;
-  return { minute: minute.bits, hour: hour.bits, dom: dom.bits, month: month.bits, dow: dow.bits, domStar: dom.star, dowStar: dow.star };
+  return {
+    minute: minute.bits,
+    hour: hour.bits,
+    dom: dom.bits,
+    month: month.bits,
+    dow: dow.bits,
+    domStar: dom.star,
+    dowStar: dow.star,
+  };
 }
 
 /** Why `spec` is not a valid CronJob schedule, or undefined when it is. */
@@ -138,7 +172,15 @@ export function scheduleProblem(spec: string): string | undefined {
   }
 }
 
-interface Wall { year: number; month: number; day: number; hour: number; minute: number; second: number; weekday: number }
+interface Wall {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  second: number;
+  weekday: number;
+}
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
@@ -150,7 +192,14 @@ class ZoneClock {
     let format = formatters.get(zone);
     if (!format) {
       format = new Intl.DateTimeFormat('en-US', {
-        timeZone: zone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric',
+        timeZone: zone,
+        hourCycle: 'h23',
+        year: 'numeric',
+        month: 'numeric',
+        day: 'numeric',
+        hour: 'numeric',
+        minute: 'numeric',
+        second: 'numeric',
       });
       formatters.set(zone, format);
     }
@@ -160,13 +209,22 @@ class ZoneClock {
   /** The zone's offset from UTC at instant `t`, in seconds. */
   public offset(t: number): number {
     const parts: Record<string, number> = {};
-    for (const p of this.format.formatToParts(new Date(t * 1000))) if (p.type !== 'literal') parts[p.type] = Number(p.value);
+    for (const p of this.format.formatToParts(new Date(t * 1000)))
+      if (p.type !== 'literal') parts[p.type] = Number(p.value);
     return Date.UTC(parts.year, parts.month - 1, parts.day, parts.hour, parts.minute, parts.second) / 1000 - t;
   }
 
   public wall(t: number): Wall {
     const d = new Date((t + this.offset(t)) * 1000);
-    return { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate(), hour: d.getUTCHours(), minute: d.getUTCMinutes(), second: d.getUTCSeconds(), weekday: d.getUTCDay() };
+    return {
+      year: d.getUTCFullYear(),
+      month: d.getUTCMonth() + 1,
+      day: d.getUTCDate(),
+      hour: d.getUTCHours(),
+      minute: d.getUTCMinutes(),
+      second: d.getUTCSeconds(),
+      weekday: d.getUTCDay(),
+    };
   }
 
   /** Go's time.Date: out-of-range values carry over; a wall time in a gap or overlap resolves as Go does. */
@@ -192,28 +250,43 @@ export function nextAfter(s: CronSchedule, zone: string, after: Date): Date | un
   let added = false;
   let w = clock.wall(t);
   const yearLimit = w.year + 5;
-  const set = (next: number) => { t = next; w = clock.wall(t); };
+  const set = (next: number) => {
+    t = next;
+    w = clock.wall(t);
+  };
   wrap: for (;;) {
     if (w.year > yearLimit) return undefined;
     while (!s.month[w.month]) {
-      if (!added) { added = true; set(clock.date(w.year, w.month, 1, 0, 0, 0)); }
+      if (!added) {
+        added = true;
+        set(clock.date(w.year, w.month, 1, 0, 0, 0));
+      }
       set(clock.date(w.year, w.month + 1, w.day, w.hour, w.minute, w.second));
       if (w.month === 1) continue wrap;
     }
     while (!dayMatches(s, w)) {
-      if (!added) { added = true; set(clock.date(w.year, w.month, w.day, 0, 0, 0)); }
+      if (!added) {
+        added = true;
+        set(clock.date(w.year, w.month, w.day, 0, 0, 0));
+      }
       set(clock.date(w.year, w.month, w.day + 1, w.hour, w.minute, w.second));
       // Where midnight does not exist, the day starts at 01:00 (or 23:00 the day before).
       if (w.hour !== 0) set(t + (w.hour > 12 ? 24 - w.hour : -w.hour) * 3600);
       if (w.day === 1) continue wrap;
     }
     while (!s.hour[w.hour]) {
-      if (!added) { added = true; set(clock.date(w.year, w.month, w.day, w.hour, 0, 0)); }
+      if (!added) {
+        added = true;
+        set(clock.date(w.year, w.month, w.day, w.hour, 0, 0));
+      }
       set(t + 3600);
       if (w.hour === 0) continue wrap;
     }
     while (!s.minute[w.minute]) {
-      if (!added) { added = true; set(Math.floor(t / 60) * 60); }
+      if (!added) {
+        added = true;
+        set(Math.floor(t / 60) * 60);
+      }
       set(t + 60);
       if (w.minute === 0) continue wrap;
     }
@@ -248,6 +321,14 @@ export function offsetSeconds(zone: string, unixSeconds: number): number {
 /** Whether the wall-clock minute `wallSeconds` (its fields read as UTC) matches `s`, with robfig's day rule. */
 export function matchesWallClock(s: CronSchedule, wallSeconds: number): boolean {
   const d = new Date(wallSeconds * 1000);
-  const w = { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate(), hour: d.getUTCHours(), minute: d.getUTCMinutes(), second: 0, weekday: d.getUTCDay() };
+  const w = {
+    year: d.getUTCFullYear(),
+    month: d.getUTCMonth() + 1,
+    day: d.getUTCDate(),
+    hour: d.getUTCHours(),
+    minute: d.getUTCMinutes(),
+    second: 0,
+    weekday: d.getUTCDay(),
+  };
   return s.month[w.month] === true && dayMatches(s, w) && s.hour[w.hour] === true && s.minute[w.minute] === true;
 }

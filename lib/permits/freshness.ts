@@ -21,10 +21,18 @@ export function freshnessSeconds(text: string): number | undefined {
 }
 
 /** The longest gap between two runs of the schedule over the next ~year's first runs (cron gaps vary, e.g. weekdays only). */
-export function schedulePeriodSeconds(backupTime: string, timeZone: string | undefined, from: Date): number | undefined {
-  let schedule;
+export function schedulePeriodSeconds(
+  backupTime: string,
+  timeZone: string | undefined,
+  from: Date,
+): number | undefined {
+  let schedule: ReturnType<typeof parseSchedule>;
   // Any identity will do: a window's minute moves with the Backup's name, its period does not.
-  try { schedule = parseSchedule(cronScheduleOf(backupTime, { name: '' })); } catch { return undefined; }
+  try {
+    schedule = parseSchedule(cronScheduleOf(backupTime, { name: '' }));
+  } catch {
+    return undefined;
+  }
   const runs: Date[] = [];
   for (let at: Date | undefined = from; runs.length < 16; runs.push(at)) {
     at = nextAfter(schedule, timeZone ?? api.DEFAULT_TIME_ZONE, at);
@@ -68,7 +76,8 @@ function human(seconds: number): string {
 /** Fresh or Stale at `now`; pure, time injected. */
 export function judgeFreshness(input: FreshnessInput, now: Date): FreshnessVerdict {
   const period = schedulePeriodSeconds(input.backupTime, input.timeZone, now);
-  const objective = input.freshness !== undefined ? freshnessSeconds(input.freshness) : period !== undefined ? 2 * period : undefined;
+  const objective =
+    input.freshness !== undefined ? freshnessSeconds(input.freshness) : period !== undefined ? 2 * period : undefined;
   if (objective === undefined) {
     return { status: 'Unknown', reason: FRESH_REASONS.unknown, message: 'no freshness objective: set spec.freshness' };
   }
@@ -77,13 +86,23 @@ export function judgeFreshness(input: FreshnessInput, now: Date): FreshnessVerdi
   const age = Math.max(0, (now.getTime() - reference) / 1000);
   const staleAt = new Date(reference + objective * 1000);
   // No running age in the messages: the status of an unchanged Backup must not change with the clock.
-  const what = input.lastSuccessfulTime ? `the newest good snapshot (${input.lastSuccessfulTime})` : `no good snapshot since the Backup was filed (${since ?? 'now'}); it`;
+  const what = input.lastSuccessfulTime
+    ? `the newest good snapshot (${input.lastSuccessfulTime})`
+    : `no good snapshot since the Backup was filed (${since ?? 'now'}); it`;
   if (age <= objective) {
-    return { status: 'True', reason: FRESH_REASONS.fresh, message: `${what} is within the objective of ${human(objective)}`, objectiveSeconds: objective, staleAt };
+    return {
+      status: 'True',
+      reason: FRESH_REASONS.fresh,
+      message: `${what} is within the objective of ${human(objective)}`,
+      objectiveSeconds: objective,
+      staleAt,
+    };
   }
   const why = [input.suspend ? 'the Backup is suspended' : undefined, input.trouble].filter(Boolean).join('; ');
   return {
-    status: 'False', reason: FRESH_REASONS.stale, objectiveSeconds: objective,
+    status: 'False',
+    reason: FRESH_REASONS.stale,
+    objectiveSeconds: objective,
     message: `${what} is older than the objective of ${human(objective)}${why ? ` (${why})` : ''}`,
   };
 }

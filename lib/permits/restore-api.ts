@@ -16,11 +16,11 @@ export const SNAPSHOT_ID_PATTERN = '^[0-9a-f]{8,64}$';
 export const SNAPSHOT_ID_FORMS = 'a restic snapshot ID: 8 to 64 lower-case hexadecimal characters (e.g. "4f3c2a1b")';
 
 export const RESTORE_PHASES = ['Pending', 'Running', 'Completed', 'Failed'] as const;
-export type RestorePhase = typeof RESTORE_PHASES[number];
+export type RestorePhase = (typeof RESTORE_PHASES)[number];
 
 /** Where a restore writes: new claims, one existing claim (a folder per restored claim), or the source claims. */
 export const RESTORE_TARGET_KINDS = ['newClaims', 'existingClaim', 'inPlace'] as const;
-export type RestoreTargetKind = typeof RESTORE_TARGET_KINDS[number];
+export type RestoreTargetKind = (typeof RESTORE_TARGET_KINDS)[number];
 
 export const RESTORE_CLAIMS_MAX = 32;
 export const RESTORE_ACTIVE_DEADLINE_MAX = 7 * 86400;

@@ -16,14 +16,18 @@ export class RestoreCrd extends Construct {
 
   constructor(scope: Construct, id: string, props: BackupCrdProps = {}) {
     super(scope, id);
-    this.apiObject = permitCrd(this, {
-      kind: rapi.RESTORE_KIND,
-      plural: rapi.RESTORE_PLURAL,
-      singular: rapi.RESTORE_SINGULAR,
-      shortNames: rapi.RESTORE_SHORT_NAMES,
-      categories: rapi.RESTORE_CATEGORIES,
-      schema: RESTORE_SCHEMA,
-      printerColumns: RESTORE_PRINTER_COLUMNS,
-    }, props);
+    this.apiObject = permitCrd(
+      this,
+      {
+        kind: rapi.RESTORE_KIND,
+        plural: rapi.RESTORE_PLURAL,
+        singular: rapi.RESTORE_SINGULAR,
+        shortNames: rapi.RESTORE_SHORT_NAMES,
+        categories: rapi.RESTORE_CATEGORIES,
+        schema: RESTORE_SCHEMA,
+        printerColumns: RESTORE_PRINTER_COLUMNS,
+      },
+      props,
+    );
   }
 }

@@ -1,44 +1,67 @@
 import * as api from './backup-api';
 import {
-  boundedInteger, conditionSchema, JsonSchema, objectName, objectProperties, patternedString, quantity, timestamp,
+  boundedInteger,
+  conditionSchema,
+  JsonSchema,
+  objectName,
+  objectProperties,
+  patternedString,
+  quantity,
+  timestamp,
 } from './backup-schema';
 import * as rapi from './restore-api';
 
-const snapshotID = patternedString({ field: 'snapshotID', patterns: [rapi.SNAPSHOT_ID_PATTERN], accepted: `use ${rapi.SNAPSHOT_ID_FORMS}` },
-  'Restore this snapshot (as listed by restic snapshots or the Backup\'s status.lastSnapshotID). It must belong to the '
-  + 'Backup and hold every claim restored. Leave out snapshotID and pointInTime for the newest snapshot of each claim.', 64);
+const snapshotID = patternedString(
+  { field: 'snapshotID', patterns: [rapi.SNAPSHOT_ID_PATTERN], accepted: `use ${rapi.SNAPSHOT_ID_FORMS}` },
+  "Restore this snapshot (as listed by restic snapshots or the Backup's status.lastSnapshotID). It must belong to the " +
+    'Backup and hold every claim restored. Leave out snapshotID and pointInTime for the newest snapshot of each claim.',
+  64,
+);
 
 const newClaims: JsonSchema = {
   type: 'object',
-  description: 'Restore each claim into a new PersistentVolumeClaim named <restore name>-<claim>, created by the operator '
-    + 'and owned by nobody (it outlives the Restore). The restore fails, writing nothing, if such a claim already exists.',
+  description:
+    'Restore each claim into a new PersistentVolumeClaim named <restore name>-<claim>, created by the operator ' +
+    'and owned by nobody (it outlives the Restore). The restore fails, writing nothing, if such a claim already exists.',
   required: ['size'],
   properties: {
     size: quantity('Requested size of each new claim, as a Kubernetes quantity (e.g. "10Gi").'),
-    storageClassName: objectName('target.newClaims.storageClassName', 'StorageClass of the new claims. Defaults to the cluster\'s default class.'),
+    storageClassName: objectName(
+      'target.newClaims.storageClassName',
+      "StorageClass of the new claims. Defaults to the cluster's default class.",
+    ),
   },
 };
 
 const target: JsonSchema = {
   type: 'object',
-  description: 'Where the files go: exactly one of newClaims, existingClaim or inPlace. A restore never writes over '
-    + 'files unless inPlace says so: into an existing claim it writes a folder per restored claim and refuses a '
-    + 'folder that is not empty.',
+  description:
+    'Where the files go: exactly one of newClaims, existingClaim or inPlace. A restore never writes over ' +
+    'files unless inPlace says so: into an existing claim it writes a folder per restored claim and refuses a ' +
+    'folder that is not empty.',
   properties: {
     newClaims,
-    existingClaim: objectName('target.existingClaim', 'An existing PersistentVolumeClaim in the Restore\'s namespace, '
-      + 'not one of the claims restored: each restored claim lands in its folder <claim>/, which must be missing or empty.'),
+    existingClaim: objectName(
+      'target.existingClaim',
+      "An existing PersistentVolumeClaim in the Restore's namespace, " +
+        'not one of the claims restored: each restored claim lands in its folder <claim>/, which must be missing or empty.',
+    ),
     inPlace: {
       type: 'boolean',
-      description: 'true to restore into the source claims themselves, overwriting files of the same name (other files '
-        + 'stay). Only done while no pod mounts them: the Restore waits until then.',
-      'x-kubernetes-validations': [{ rule: 'self', message: 'inPlace may only be true: leave it out to restore elsewhere' }],
+      description:
+        'true to restore into the source claims themselves, overwriting files of the same name (other files ' +
+        'stay). Only done while no pod mounts them: the Restore waits until then.',
+      'x-kubernetes-validations': [
+        { rule: 'self', message: 'inPlace may only be true: leave it out to restore elsewhere' },
+      ],
     },
   },
-  'x-kubernetes-validations': [{
-    rule: rapi.RESTORE_TARGET_KINDS.map((k) => `(has(self.${k}) ? 1 : 0)`).join(' + ') + ' == 1',
-    message: `target must name exactly one of ${rapi.RESTORE_TARGET_KINDS.join(', ')}`,
-  }],
+  'x-kubernetes-validations': [
+    {
+      rule: `${rapi.RESTORE_TARGET_KINDS.map((k) => `(has(self.${k}) ? 1 : 0)`).join(' + ')} == 1`,
+      message: `target must name exactly one of ${rapi.RESTORE_TARGET_KINDS.join(', ')}`,
+    },
+  ],
 };
 
 const spec: JsonSchema = {
@@ -46,30 +69,44 @@ const spec: JsonSchema = {
   description: 'The permit: which Backup, which snapshot, which claims and where to.',
   required: ['backupName', 'target'],
   properties: {
-    backupName: objectName('backupName', 'The Backup, in the Restore\'s namespace, whose vault and snapshots to restore from. '
-      + 'Its vault Secret is handed to the restore pod.'),
+    backupName: objectName(
+      'backupName',
+      "The Backup, in the Restore's namespace, whose vault and snapshots to restore from. " +
+        'Its vault Secret is handed to the restore pod.',
+    ),
     snapshotID,
-    pointInTime: timestamp('Restore, for each claim, the newest snapshot of the Backup holding that claim taken at or '
-      + 'before this time (RFC 3339, e.g. "2024-05-01T02:00:00Z").'),
+    pointInTime: timestamp(
+      'Restore, for each claim, the newest snapshot of the Backup holding that claim taken at or ' +
+        'before this time (RFC 3339, e.g. "2024-05-01T02:00:00Z").',
+    ),
     claims: {
       type: 'array',
-      description: 'Which of the Backup\'s claims to restore, by name. Defaults to every claim the Backup backs up now. '
-        + 'Each is restored from a snapshot holding that claim: another claim\'s newer snapshot is never taken.',
+      description:
+        "Which of the Backup's claims to restore, by name. Defaults to every claim the Backup backs up now. " +
+        "Each is restored from a snapshot holding that claim: another claim's newer snapshot is never taken.",
       minItems: 1,
       maxItems: rapi.RESTORE_CLAIMS_MAX,
       'x-kubernetes-list-type': 'set',
       items: objectName('claims[]', 'Name of a PersistentVolumeClaim the Backup backs up.'),
     },
     target,
-    activeDeadlineSeconds: boundedInteger('A restore still going after this many seconds is stopped and marked failed.',
-      1, rapi.RESTORE_ACTIVE_DEADLINE_MAX),
+    activeDeadlineSeconds: boundedInteger(
+      'A restore still going after this many seconds is stopped and marked failed.',
+      1,
+      rapi.RESTORE_ACTIVE_DEADLINE_MAX,
+    ),
   },
   'x-kubernetes-validations': [
     { rule: 'self == oldSelf', message: 'a Restore cannot be changed once filed: file a new one' },
-    { rule: '!(has(self.snapshotID) && has(self.pointInTime))', message: 'give snapshotID or pointInTime, not both', fieldPath: '.pointInTime' },
+    {
+      rule: '!(has(self.snapshotID) && has(self.pointInTime))',
+      message: 'give snapshotID or pointInTime, not both',
+      fieldPath: '.pointInTime',
+    },
     {
       rule: '!(has(self.claims) && has(self.target.existingClaim) && self.claims.exists(c, c == self.target.existingClaim))',
-      message: 'target.existingClaim must not be one of the claims restored: use inPlace: true to restore a claim into itself',
+      message:
+        'target.existingClaim must not be one of the claims restored: use inPlace: true to restore a claim into itself',
       fieldPath: '.target.existingClaim',
     },
   ],
@@ -82,7 +119,11 @@ const claimStatus: JsonSchema = {
   properties: {
     claim: { type: 'string', maxLength: api.DNS_SUBDOMAIN_MAX_LENGTH, description: 'The source claim.' },
     targetClaim: { type: 'string', maxLength: api.DNS_SUBDOMAIN_MAX_LENGTH, description: 'The claim written to.' },
-    path: { type: 'string', maxLength: 512, description: 'The folder inside targetClaim the files went to ("/" for its root).' },
+    path: {
+      type: 'string',
+      maxLength: 512,
+      description: 'The folder inside targetClaim the files went to ("/" for its root).',
+    },
     snapshotID: { type: 'string', maxLength: 64, description: 'The snapshot restored.' },
     snapshotTime: timestamp('When that snapshot was taken.'),
     files: { type: 'integer', format: 'int64', minimum: 0, description: 'Files restored.' },
@@ -103,13 +144,28 @@ const status: JsonSchema = {
       'x-kubernetes-list-type': 'map',
       'x-kubernetes-list-map-keys': ['type'],
     },
-    observedGeneration: { type: 'integer', format: 'int64', minimum: 0, description: 'The metadata.generation the status describes.' },
+    observedGeneration: {
+      type: 'integer',
+      format: 'int64',
+      minimum: 0,
+      description: 'The metadata.generation the status describes.',
+    },
     jobName: { type: 'string', maxLength: 63, description: 'The restore Job.' },
     startTime: timestamp('When the restore Job started.'),
     completionTime: timestamp('When the restore finished, successfully or not.'),
     durationSeconds: { type: 'integer', format: 'int64', minimum: 0, description: 'How long the restore Job ran.' },
-    snapshotID: { type: 'string', maxLength: 1024, description: 'The snapshots used, comma-separated (one per claim; usually the same).' },
-    claims: { type: 'array', description: 'What was restored, claim by claim.', maxItems: rapi.RESTORE_CLAIMS_MAX, items: claimStatus, 'x-kubernetes-list-type': 'atomic' },
+    snapshotID: {
+      type: 'string',
+      maxLength: 1024,
+      description: 'The snapshots used, comma-separated (one per claim; usually the same).',
+    },
+    claims: {
+      type: 'array',
+      description: 'What was restored, claim by claim.',
+      maxItems: rapi.RESTORE_CLAIMS_MAX,
+      items: claimStatus,
+      'x-kubernetes-list-type': 'atomic',
+    },
     message: { type: 'string', maxLength: 32768, description: 'Why the Restore is in its phase, in words.' },
   },
 };
@@ -117,7 +173,7 @@ const status: JsonSchema = {
 /** The Restore's `openAPIV3Schema`. */
 export const RESTORE_SCHEMA: JsonSchema = {
   type: 'object',
-  description: 'A Restore Permit: asks the mall-backup operator to bring claims back from a Backup\'s vault.',
+  description: "A Restore Permit: asks the mall-backup operator to bring claims back from a Backup's vault.",
   required: ['spec'],
   properties: objectProperties(spec, status),
 };
@@ -127,7 +183,13 @@ export const RESTORE_PRINTER_COLUMNS = [
   { name: 'Backup', type: 'string', jsonPath: '.spec.backupName', description: 'The Backup restored from.' },
   { name: 'Phase', type: 'string', jsonPath: '.status.phase', description: 'Summary state.' },
   { name: 'Snapshot', type: 'string', jsonPath: '.status.snapshotID', description: 'The snapshots restored.' },
-  { name: 'Point In Time', type: 'string', jsonPath: '.spec.pointInTime', priority: 1, description: 'Newest snapshot at or before this time.' },
+  {
+    name: 'Point In Time',
+    type: 'string',
+    jsonPath: '.spec.pointInTime',
+    priority: 1,
+    description: 'Newest snapshot at or before this time.',
+  },
   { name: 'Message', type: 'string', jsonPath: '.status.message', priority: 1, description: 'Why.' },
   { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
 ] as const;

@@ -16,18 +16,27 @@ export function validateRestoreSpec(spec: unknown): string[] {
   if (problems.length > 0) return problems;
   const s = spec as Record<string, any>;
   if (s.pointInTime !== undefined && (!RFC3339.test(s.pointInTime) || Number.isNaN(Date.parse(s.pointInTime)))) {
-    problems.push(`spec.pointInTime ${show(s.pointInTime)} is not valid: use an RFC 3339 time such as "2024-05-01T02:00:00Z"`);
+    problems.push(
+      `spec.pointInTime ${show(s.pointInTime)} is not valid: use an RFC 3339 time such as "2024-05-01T02:00:00Z"`,
+    );
   }
   if (s.snapshotID !== undefined && s.pointInTime !== undefined) {
     problems.push('spec.pointInTime: give snapshotID or pointInTime, not both');
   }
   const kinds = rapi.RESTORE_TARGET_KINDS.filter((k) => s.target[k] !== undefined);
   if (kinds.length !== 1) {
-    problems.push(`spec.target names ${kinds.length ? kinds.join(' and ') : 'nothing'}: name exactly one of ${rapi.RESTORE_TARGET_KINDS.join(', ')}`);
+    problems.push(
+      `spec.target names ${kinds.length ? kinds.join(' and ') : 'nothing'}: name exactly one of ${rapi.RESTORE_TARGET_KINDS.join(', ')}`,
+    );
   }
-  if (s.target.inPlace === false) problems.push('spec.target.inPlace false is not valid: inPlace may only be true; leave it out to restore elsewhere');
+  if (s.target.inPlace === false)
+    problems.push(
+      'spec.target.inPlace false is not valid: inPlace may only be true; leave it out to restore elsewhere',
+    );
   if (s.target.existingClaim !== undefined && (s.claims ?? []).includes(s.target.existingClaim)) {
-    problems.push(`spec.target.existingClaim ${show(s.target.existingClaim)} is one of the claims restored: use inPlace: true to restore a claim into itself`);
+    problems.push(
+      `spec.target.existingClaim ${show(s.target.existingClaim)} is one of the claims restored: use inPlace: true to restore a claim into itself`,
+    );
   }
   return problems;
 }

@@ -48,7 +48,10 @@ export function parseWindow(backupTime: string): ScheduleWindow | undefined {
 
 /** The stable number a Backup's identity hashes to: 48 bits of SHA-256, exact in a JavaScript number. */
 export function identityHash(identity: BackupIdentity): number {
-  return createHash('sha256').update(`${identity.namespace ?? ''}/${identity.name}`, 'utf8').digest().readUIntBE(0, 6);
+  return createHash('sha256')
+    .update(`${identity.namespace ?? ''}/${identity.name}`, 'utf8')
+    .digest()
+    .readUIntBE(0, 6);
 }
 
 /** The minute of the day (0 … 1439) at which `identity` runs inside `window`. */

@@ -34,12 +34,16 @@ export class ShopBackup extends Construct {
     const { name = props.shopName, namespace, ...spec } = props;
     const errors = new PropErrors(`ShopBackup ${this.node.path}`);
     if (props.name !== undefined) {
-      errors.check(DNS_SUBDOMAIN.test(name) && name.length <= api.DNS_SUBDOMAIN_MAX_LENGTH,
-        `name ${show(name)} is not valid: use a DNS-1123 subdomain`);
+      errors.check(
+        DNS_SUBDOMAIN.test(name) && name.length <= api.DNS_SUBDOMAIN_MAX_LENGTH,
+        `name ${show(name)} is not valid: use a DNS-1123 subdomain`,
+      );
     }
     if (namespace !== undefined) {
-      errors.check(new RegExp(api.DNS_LABEL_PATTERN).test(namespace) && namespace.length <= api.DNS_LABEL_MAX_LENGTH,
-        `namespace ${show(namespace)} is not valid: use a DNS-1123 label`);
+      errors.check(
+        new RegExp(api.DNS_LABEL_PATTERN).test(namespace) && namespace.length <= api.DNS_LABEL_MAX_LENGTH,
+        `namespace ${show(namespace)} is not valid: use a DNS-1123 label`,
+      );
     }
     errors.add(...validateBackupName(name), ...validateBackupSpec(toJson_BackupSpec(spec)));
     errors.throwIfAny();

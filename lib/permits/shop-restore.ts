@@ -29,19 +29,27 @@ export class ShopRestore extends Construct {
     const { name, namespace, ...spec } = props;
     const errors = new PropErrors(`ShopRestore ${this.node.path}`);
     // New claims are named <name>-<claim>, so the name is held to a DNS-1123 label.
-    errors.check(new RegExp(api.DNS_LABEL_PATTERN).test(name) && name.length <= api.DNS_LABEL_MAX_LENGTH,
-      `name ${show(name)} is not valid: use a DNS-1123 label (lower-case letters, digits and "-", at most ${api.DNS_LABEL_MAX_LENGTH} characters)`);
+    errors.check(
+      new RegExp(api.DNS_LABEL_PATTERN).test(name) && name.length <= api.DNS_LABEL_MAX_LENGTH,
+      `name ${show(name)} is not valid: use a DNS-1123 label (lower-case letters, digits and "-", at most ${api.DNS_LABEL_MAX_LENGTH} characters)`,
+    );
     if (namespace !== undefined) {
-      errors.check(new RegExp(api.DNS_LABEL_PATTERN).test(namespace) && namespace.length <= api.DNS_LABEL_MAX_LENGTH,
-        `namespace ${show(namespace)} is not valid: use a DNS-1123 label`);
+      errors.check(
+        new RegExp(api.DNS_LABEL_PATTERN).test(namespace) && namespace.length <= api.DNS_LABEL_MAX_LENGTH,
+        `namespace ${show(namespace)} is not valid: use a DNS-1123 label`,
+      );
     }
     errors.add(...validateRestoreSpec(toJson_RestoreSpec(spec)));
     errors.throwIfAny();
 
     // Restore.manifest turns pointInTime (a Date) into its wire form; the generated class would hand the Date to cdk8s.
-    this.apiObject = new ApiObject(this, 'Resource', Restore.manifest({
-      metadata: { name, namespace, labels: standardLabels('restore-permit') },
-      spec,
-    }));
+    this.apiObject = new ApiObject(
+      this,
+      'Resource',
+      Restore.manifest({
+        metadata: { name, namespace, labels: standardLabels('restore-permit') },
+        spec,
+      }),
+    );
   }
 }

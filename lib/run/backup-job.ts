@@ -6,7 +6,11 @@ import type { BackupSpec } from '../../imports/mall.example.com';
 import * as api from '../permits/backup-api';
 import { pvcVaultClaim } from '../permits/backup-validation';
 import { standardLabels } from '../common/labels';
-import { NONROOT_ID, RESTRICTED_CONTAINER_SECURITY_CONTEXT, restrictedPodSecurityContext } from '../common/pod-security';
+import {
+  NONROOT_ID,
+  RESTRICTED_CONTAINER_SECURITY_CONTEXT,
+  restrictedPodSecurityContext,
+} from '../common/pod-security';
 import { mergeResources, ResourceSpec, toResourceRequirements } from '../common/resources';
 import { BACKUP_SCRIPT } from './backup-run';
 import { RESTIC_VERSION } from './restic-version';
@@ -112,7 +116,7 @@ export function cronJobNameFor(backupName: string): string {
 }
 
 export function runNowJobNameFor(backupName: string, request: string): string {
-  return boundedName(`backup-${backupName}`, 63 - 13) + `-now-${digest(request)}`;
+  return `${boundedName(`backup-${backupName}`, 63 - 13)}-now-${digest(request)}`;
 }
 
 /** A label value identifying a run-now request (annotation values may be anything). */
@@ -144,14 +148,26 @@ export function backupLabels(backup: BackupRef, extra: Record<string, string> = 
 }
 
 export function ownerReferenceTo(backup: BackupRef): k8s.OwnerReference {
-  return { apiVersion: api.BACKUP_API_VERSION, kind: api.BACKUP_KIND, name: backup.name, uid: backup.uid, controller: true, blockOwnerDeletion: true };
+  return {
+    apiVersion: api.BACKUP_API_VERSION,
+    kind: api.BACKUP_KIND,
+    name: backup.name,
+    uid: backup.uid,
+    controller: true,
+    blockOwnerDeletion: true,
+  };
 }
 
 function resourcesOf(spec: BackupSpec, fallback: ResourceSpec): k8s.ResourceRequirements {
-  const wire = spec.resources as unknown as { requests?: Record<string, string | number>; limits?: Record<string, string | number> } | undefined;
+  const wire = spec.resources as unknown as
+    | { requests?: Record<string, string | number>; limits?: Record<string, string | number> }
+    | undefined;
   if (!wire) return toResourceRequirements(fallback);
   const merged = mergeResources(wire, fallback);
-  const amounts = (a: Record<string, string | number>) => (Object.keys(a).length ? Object.fromEntries(Object.entries(a).map(([k, v]) => [k, k8s.Quantity.fromString(String(v))])) : undefined);
+  const amounts = (a: Record<string, string | number>) =>
+    Object.keys(a).length
+      ? Object.fromEntries(Object.entries(a).map(([k, v]) => [k, k8s.Quantity.fromString(String(v))]))
+      : undefined;
   return { requests: amounts(merged.requests), limits: amounts(merged.limits) };
 }
 
@@ -167,8 +183,10 @@ export function backupJobSpec(props: BackupPodProps): k8s.JobSpec {
     { name: 'SHOP_NAME', value: spec.shopName },
     { name: 'BACKUP_REF', value: `${backup.namespace}/${backup.name}` },
     { name: 'KEEP_LAST', value: String(retention.keepLast ?? api.DEFAULT_KEEP_LAST) },
-    ...(['keepDaily', 'keepWeekly', 'keepMonthly'] as const)
-      .map((k) => ({ name: `KEEP_${k.slice(4).toUpperCase()}`, value: retention[k] === undefined ? '' : String(retention[k]) })),
+    ...(['keepDaily', 'keepWeekly', 'keepMonthly'] as const).map((k) => ({
+      name: `KEEP_${k.slice(4).toUpperCase()}`,
+      value: retention[k] === undefined ? '' : String(retention[k]),
+    })),
     { name: 'RETENTION_FLOOR', value: vault.retentionFloorDays > 0 ? `${vault.retentionFloorDays}d` : '' },
     { name: 'SHRINK_PERCENT', value: String(vault.shrinkPercent) },
     { name: 'SHRINK_ACK', value: props.shrinkAcknowledged ?? '' },
@@ -209,25 +227,31 @@ export function backupJobSpec(props: BackupPodProps): k8s.JobSpec {
           runAsGroup: identity.runAsGroup ?? NONROOT_ID,
           fsGroup: identity.fsGroup ?? NONROOT_ID,
         }),
-        affinity: props.nodeName ? {
-          nodeAffinity: {
-            requiredDuringSchedulingIgnoredDuringExecution: {
-              nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: [props.nodeName] }] }],
-            },
+        affinity: props.nodeName
+          ? {
+              nodeAffinity: {
+                requiredDuringSchedulingIgnoredDuringExecution: {
+                  nodeSelectorTerms: [
+                    { matchFields: [{ key: 'metadata.name', operator: 'In', values: [props.nodeName] }] },
+                  ],
+                },
+              },
+            }
+          : undefined,
+        containers: [
+          {
+            name: 'restic',
+            image: props.image ?? RESTIC_IMAGE,
+            imagePullPolicy: 'IfNotPresent',
+            command: ['/bin/sh', '-c', BACKUP_SCRIPT, 'mall-backup', ...claims.map((c) => `${DATA_ROOT}/${c}`)],
+            env,
+            envFrom: [{ secretRef: { name: spec.vaultCredentialsSecret } }],
+            resources: resourcesOf(spec, props.defaultResources ?? DEFAULT_BACKUP_RESOURCES),
+            securityContext: RESTRICTED_CONTAINER_SECURITY_CONTEXT,
+            terminationMessagePolicy: 'FallbackToLogsOnError',
+            volumeMounts: mounts,
           },
-        } : undefined,
-        containers: [{
-          name: 'restic',
-          image: props.image ?? RESTIC_IMAGE,
-          imagePullPolicy: 'IfNotPresent',
-          command: ['/bin/sh', '-c', BACKUP_SCRIPT, 'mall-backup', ...claims.map((c) => `${DATA_ROOT}/${c}`)],
-          env,
-          envFrom: [{ secretRef: { name: spec.vaultCredentialsSecret } }],
-          resources: resourcesOf(spec, props.defaultResources ?? DEFAULT_BACKUP_RESOURCES),
-          securityContext: RESTRICTED_CONTAINER_SECURITY_CONTEXT,
-          terminationMessagePolicy: 'FallbackToLogsOnError',
-          volumeMounts: mounts,
-        }],
+        ],
         volumes,
       },
     },

@@ -4,11 +4,22 @@ import { Construct } from 'constructs';
 import type { BackupSpec } from '../../imports/mall.example.com';
 import * as api from '../permits/backup-api';
 import {
-  boundedName, CACHE_MOUNT, DATA_ROOT, DEFAULT_BACKUP_RESOURCES, RESTIC_IMAGE, resticRepositoryOf, TMP_MOUNT, VAULT_MOUNT,
+  boundedName,
+  CACHE_MOUNT,
+  DATA_ROOT,
+  DEFAULT_BACKUP_RESOURCES,
+  RESTIC_IMAGE,
+  resticRepositoryOf,
+  TMP_MOUNT,
+  VAULT_MOUNT,
 } from './backup-job';
 import { pvcVaultClaim } from '../permits/backup-validation';
 import { standardLabels } from '../common/labels';
-import { NONROOT_ID, RESTRICTED_CONTAINER_SECURITY_CONTEXT, restrictedPodSecurityContext } from '../common/pod-security';
+import {
+  NONROOT_ID,
+  RESTRICTED_CONTAINER_SECURITY_CONTEXT,
+  restrictedPodSecurityContext,
+} from '../common/pod-security';
 import { ResourceSpec, toResourceRequirements } from '../common/resources';
 import * as rapi from '../permits/restore-api';
 import { RESTORE_SCRIPT } from './restore-script';
@@ -69,7 +80,14 @@ export function restoreLabels(restore: RestoreRef, component = 'restore-run'): R
 }
 
 function ownerReferenceTo(restore: RestoreRef): k8s.OwnerReference {
-  return { apiVersion: api.BACKUP_API_VERSION, kind: rapi.RESTORE_KIND, name: restore.name, uid: restore.uid, controller: true, blockOwnerDeletion: true };
+  return {
+    apiVersion: api.BACKUP_API_VERSION,
+    kind: rapi.RESTORE_KIND,
+    name: restore.name,
+    uid: restore.uid,
+    controller: true,
+    blockOwnerDeletion: true,
+  };
 }
 
 /** The restore Job as JSON (what the construct renders and the operator creates). */
@@ -98,7 +116,12 @@ export function restoreJobManifest(props: RestorePodProps): any {
   ];
   const labels = restoreLabels(restore);
   return k8s.KubeJob.manifest({
-    metadata: { name: restoreJobNameFor(restore.name), namespace: restore.namespace, labels, ownerReferences: [ownerReferenceTo(restore)] },
+    metadata: {
+      name: restoreJobNameFor(restore.name),
+      namespace: restore.namespace,
+      labels,
+      ownerReferences: [ownerReferenceTo(restore)],
+    },
     spec: {
       // One attempt: a second one would find the first one's files and refuse to write over them.
       backoffLimit: 0,
@@ -110,28 +133,40 @@ export function restoreJobManifest(props: RestorePodProps): any {
           automountServiceAccountToken: false,
           // The Backup's identity, so restored files belong to the user the shop reads them as.
           securityContext: restrictedPodSecurityContext({
-            runAsUser: identity.runAsUser ?? NONROOT_ID, runAsGroup: identity.runAsGroup ?? NONROOT_ID, fsGroup: identity.fsGroup ?? NONROOT_ID,
+            runAsUser: identity.runAsUser ?? NONROOT_ID,
+            runAsGroup: identity.runAsGroup ?? NONROOT_ID,
+            fsGroup: identity.fsGroup ?? NONROOT_ID,
           }),
-          affinity: props.nodeName ? {
-            nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: [props.nodeName] }] }] } },
-          } : undefined,
-          containers: [{
-            name: 'restic',
-            image: props.image ?? RESTIC_IMAGE,
-            imagePullPolicy: 'IfNotPresent',
-            command: ['/bin/sh', '-c', RESTORE_SCRIPT, 'mall-restore', ...args],
-            env,
-            envFrom: [{ secretRef: { name: spec.vaultCredentialsSecret } }],
-            resources: toResourceRequirements(props.resources ?? DEFAULT_BACKUP_RESOURCES),
-            securityContext: RESTRICTED_CONTAINER_SECURITY_CONTEXT,
-            terminationMessagePolicy: 'FallbackToLogsOnError',
-            volumeMounts: [
-              ...targets.map((_, i) => ({ name: `target-${i}`, mountPath: `${RESTORE_MOUNT}/${i}` })),
-              ...(vaultClaim ? [{ name: 'vault', mountPath: VAULT_MOUNT }] : []),
-              { name: 'cache', mountPath: CACHE_MOUNT },
-              { name: 'tmp', mountPath: TMP_MOUNT },
-            ],
-          }],
+          affinity: props.nodeName
+            ? {
+                nodeAffinity: {
+                  requiredDuringSchedulingIgnoredDuringExecution: {
+                    nodeSelectorTerms: [
+                      { matchFields: [{ key: 'metadata.name', operator: 'In', values: [props.nodeName] }] },
+                    ],
+                  },
+                },
+              }
+            : undefined,
+          containers: [
+            {
+              name: 'restic',
+              image: props.image ?? RESTIC_IMAGE,
+              imagePullPolicy: 'IfNotPresent',
+              command: ['/bin/sh', '-c', RESTORE_SCRIPT, 'mall-restore', ...args],
+              env,
+              envFrom: [{ secretRef: { name: spec.vaultCredentialsSecret } }],
+              resources: toResourceRequirements(props.resources ?? DEFAULT_BACKUP_RESOURCES),
+              securityContext: RESTRICTED_CONTAINER_SECURITY_CONTEXT,
+              terminationMessagePolicy: 'FallbackToLogsOnError',
+              volumeMounts: [
+                ...targets.map((_, i) => ({ name: `target-${i}`, mountPath: `${RESTORE_MOUNT}/${i}` })),
+                ...(vaultClaim ? [{ name: 'vault', mountPath: VAULT_MOUNT }] : []),
+                { name: 'cache', mountPath: CACHE_MOUNT },
+                { name: 'tmp', mountPath: TMP_MOUNT },
+              ],
+            },
+          ],
           volumes: [
             ...targets.map((claimName, i) => ({ name: `target-${i}`, persistentVolumeClaim: { claimName } })),
             ...(vaultClaim ? [{ name: 'vault', persistentVolumeClaim: { claimName: vaultClaim } }] : []),
@@ -145,7 +180,12 @@ export function restoreJobManifest(props: RestorePodProps): any {
 }
 
 /** A claim created by `target.newClaims`; deliberately not owned by the Restore, so deleting the permit keeps the data. */
-export function newClaimManifest(restore: RestoreRef, name: string, size: string | number, storageClassName?: string): any {
+export function newClaimManifest(
+  restore: RestoreRef,
+  name: string,
+  size: string | number,
+  storageClassName?: string,
+): any {
   return k8s.KubePersistentVolumeClaim.manifest({
     metadata: { name, namespace: restore.namespace, labels: restoreLabels(restore, 'restored-data') },
     spec: {

@@ -5,7 +5,7 @@
 
 export const RUN_RESULT_VERSION = 1;
 export const RUN_OUTCOMES = ['Completed', 'PartiallyFailed', 'Failed'] as const;
-export type RunOutcome = typeof RUN_OUTCOMES[number];
+export type RunOutcome = (typeof RUN_OUTCOMES)[number];
 /** The reason of a PartiallyFailed run (the snapshot is saved without files it could not read). */
 export const PARTIAL_RUN_REASON = 'SomeFilesUnreadable';
 
@@ -62,13 +62,28 @@ export function parseRunResult(text: string | undefined): RunResult | undefined 
     return undefined;
   }
   if (typeof raw !== 'object' || raw === null || raw.v !== RUN_RESULT_VERSION) return undefined;
-  if (!(RUN_OUTCOMES as readonly string[]).includes(raw.outcome) || typeof raw.reason !== 'string' || !REASON.test(raw.reason)) return undefined;
+  if (
+    !(RUN_OUTCOMES as readonly string[]).includes(raw.outcome) ||
+    typeof raw.reason !== 'string' ||
+    !REASON.test(raw.reason)
+  )
+    return undefined;
   const stats = raw.stats && typeof raw.stats === 'object' ? raw.stats : undefined;
   const statKeys = ['filesNew', 'filesChanged', 'bytesAdded', 'totalFiles', 'totalBytes', 'durationSeconds'] as const;
-  const parsedStats = stats && statKeys.every((k) => count(stats[k]) !== undefined)
-    ? Object.fromEntries(statKeys.map((k) => [k, stats[k]])) as unknown as RunStats : undefined;
-  const unreadable = raw.unreadable && count(raw.unreadable.count) !== undefined && Array.isArray(raw.unreadable.paths)
-    ? { count: raw.unreadable.count, paths: raw.unreadable.paths.filter((p: unknown) => typeof p === 'string').slice(0, 5).map((p: string) => printable(p, 1024)) } : undefined;
+  const parsedStats =
+    stats && statKeys.every((k) => count(stats[k]) !== undefined)
+      ? (Object.fromEntries(statKeys.map((k) => [k, stats[k]])) as unknown as RunStats)
+      : undefined;
+  const unreadable =
+    raw.unreadable && count(raw.unreadable.count) !== undefined && Array.isArray(raw.unreadable.paths)
+      ? {
+          count: raw.unreadable.count,
+          paths: raw.unreadable.paths
+            .filter((p: unknown) => typeof p === 'string')
+            .slice(0, 5)
+            .map((p: string) => printable(p, 1024)),
+        }
+      : undefined;
   return {
     outcome: raw.outcome,
     reason: raw.reason,

@@ -9,7 +9,11 @@ import * as api from '../permits/backup-api';
 import { CACHE_MOUNT, RESTIC_IMAGE, STATE_MOUNT, TMP_MOUNT, VAULT_MOUNT, resticRepositoryOf } from './backup-job';
 import { pvcVaultClaim } from '../permits/backup-validation';
 import { standardLabels } from '../common/labels';
-import { NONROOT_ID, RESTRICTED_CONTAINER_SECURITY_CONTEXT, restrictedPodSecurityContext } from '../common/pod-security';
+import {
+  NONROOT_ID,
+  RESTRICTED_CONTAINER_SECURITY_CONTEXT,
+  restrictedPodSecurityContext,
+} from '../common/pod-security';
 
 export const REPOSITORY_LABEL = `${api.API_GROUP}/repository`;
 
@@ -17,7 +21,7 @@ export const REPOSITORY_LABEL = `${api.API_GROUP}/repository`;
  * Creates the repository only when it does not exist, asked without a lock (exit 10 = no repository). The
  * operator runs one such Job per repository, so two shops' first runs can never both create it.
  */
-export const INIT_SCRIPT = String.raw`set -u
+export const INIT_SCRIPT = `set -u
 restic --no-lock cat config >/dev/null 2>"$RUN_STATE/err"
 rc=$?
 if [ "$rc" = 0 ]; then echo "mall-backup: the repository exists"; exit 0; fi
@@ -30,7 +34,7 @@ restic init
  * a bounded time for backups' locks; stale locks (holder gone) are cleared first so a killed prune never blocks
  * the vault for ever.
  */
-export const MAINTENANCE_SCRIPT = String.raw`set -u
+export const MAINTENANCE_SCRIPT = `set -u
 child=
 stopping=
 # SIGTERM becomes SIGINT for restic (it removes its lock); TERM as well, for a restic that has not yet installed its
@@ -84,29 +88,35 @@ function vaultPod(props: VaultJobProps, script: string, env: k8s.EnvVar[]): k8s.
     restartPolicy: 'Never',
     automountServiceAccountToken: false,
     terminationGracePeriodSeconds: 120,
-    securityContext: restrictedPodSecurityContext({ runAsUser: NONROOT_ID, runAsGroup: NONROOT_ID, fsGroup: NONROOT_ID }),
-    containers: [{
-      name: 'restic',
-      image: props.image ?? RESTIC_IMAGE,
-      imagePullPolicy: 'IfNotPresent',
-      command: ['/bin/sh', '-c', script, 'mall-backup-vault'],
-      env: [
-        { name: 'RESTIC_REPOSITORY', value: resticRepositoryOf(props.spec.vaultLocation) },
-        { name: 'RESTIC_CACHE_DIR', value: CACHE_MOUNT },
-        { name: 'TMPDIR', value: TMP_MOUNT },
-        { name: 'HOME', value: TMP_MOUNT },
-        { name: 'RUN_STATE', value: STATE_MOUNT },
-        ...env,
-      ],
-      envFrom: [{ secretRef: { name: props.spec.vaultCredentialsSecret } }],
-      securityContext: RESTRICTED_CONTAINER_SECURITY_CONTEXT,
-      volumeMounts: [
-        ...(claim ? [{ name: 'vault', mountPath: VAULT_MOUNT }] : []),
-        { name: 'cache', mountPath: CACHE_MOUNT },
-        { name: 'tmp', mountPath: TMP_MOUNT },
-        { name: 'state', mountPath: STATE_MOUNT },
-      ],
-    }],
+    securityContext: restrictedPodSecurityContext({
+      runAsUser: NONROOT_ID,
+      runAsGroup: NONROOT_ID,
+      fsGroup: NONROOT_ID,
+    }),
+    containers: [
+      {
+        name: 'restic',
+        image: props.image ?? RESTIC_IMAGE,
+        imagePullPolicy: 'IfNotPresent',
+        command: ['/bin/sh', '-c', script, 'mall-backup-vault'],
+        env: [
+          { name: 'RESTIC_REPOSITORY', value: resticRepositoryOf(props.spec.vaultLocation) },
+          { name: 'RESTIC_CACHE_DIR', value: CACHE_MOUNT },
+          { name: 'TMPDIR', value: TMP_MOUNT },
+          { name: 'HOME', value: TMP_MOUNT },
+          { name: 'RUN_STATE', value: STATE_MOUNT },
+          ...env,
+        ],
+        envFrom: [{ secretRef: { name: props.spec.vaultCredentialsSecret } }],
+        securityContext: RESTRICTED_CONTAINER_SECURITY_CONTEXT,
+        volumeMounts: [
+          ...(claim ? [{ name: 'vault', mountPath: VAULT_MOUNT }] : []),
+          { name: 'cache', mountPath: CACHE_MOUNT },
+          { name: 'tmp', mountPath: TMP_MOUNT },
+          { name: 'state', mountPath: STATE_MOUNT },
+        ],
+      },
+    ],
     volumes: [
       ...(claim ? [{ name: 'vault', persistentVolumeClaim: { claimName: claim } }] : []),
       { name: 'cache', emptyDir: { sizeLimit: k8s.Quantity.fromString('1Gi') } },
@@ -146,7 +156,10 @@ export function maintenanceCronJobManifest(props: VaultJobProps & { readonly sch
         metadata: { labels },
         spec: {
           backoffLimit: 1,
-          template: { metadata: { labels }, spec: vaultPod(props, MAINTENANCE_SCRIPT, [{ name: 'LOCK_WAIT', value: props.lockWait ?? '30m' }]) },
+          template: {
+            metadata: { labels },
+            spec: vaultPod(props, MAINTENANCE_SCRIPT, [{ name: 'LOCK_WAIT', value: props.lockWait ?? '30m' }]),
+          },
         },
       },
     },

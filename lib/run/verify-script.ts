@@ -13,7 +13,12 @@
  * The termination log gets `verified <snapshot> <snapshot time> <files> <bytes>`, or, on failure,
  * `failed <Reason> <words>` with Reason one of VERIFY_FAILURE_REASONS.
  */
-export const VERIFY_FAILURE_REASONS = ['CheckFailed', 'NoSnapshot', 'TestRestoreFailed', 'TestRestoreIncomplete'] as const;
+export const VERIFY_FAILURE_REASONS = [
+  'CheckFailed',
+  'NoSnapshot',
+  'TestRestoreFailed',
+  'TestRestoreIncomplete',
+] as const;
 
 export const VERIFY_SCRIPT = `set -eu
 report=\${TERMINATION_LOG:-/dev/termination-log}

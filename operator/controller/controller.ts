@@ -63,7 +63,9 @@ const SOURCES = {
 type SourceName = keyof typeof SOURCES;
 
 const claimNamesMountedBy = (pod: KubeObject): string[] =>
-  (pod.spec?.volumes ?? []).map((v: any) => v.persistentVolumeClaim?.claimName).filter((n: unknown): n is string => typeof n === 'string');
+  (pod.spec?.volumes ?? [])
+    .map((v: any) => v.persistentVolumeClaim?.claimName)
+    .filter((n: unknown): n is string => typeof n === 'string');
 
 /**
  * What each source is indexed by: `shop:` the shop a claim belongs to or a Backup backs up, `claim:` a
@@ -73,9 +75,16 @@ const INDEX_KEYS: Partial<Record<SourceName, (obj: KubeObject) => string[]>> = {
   backups: (b) => {
     const spec = (b as BackupObject).spec ?? {};
     const vault = typeof spec.vaultLocation === 'string' ? pvcVaultClaim(spec.vaultLocation) : undefined;
-    return [`shop:${spec.shopName}`, ...(Array.isArray(spec.volumeClaims) ? spec.volumeClaims : []).map((c) => `claim:${c}`), ...(vault ? [`claim:${vault}`] : [])];
+    return [
+      `shop:${spec.shopName}`,
+      ...(Array.isArray(spec.volumeClaims) ? spec.volumeClaims : []).map((c) => `claim:${c}`),
+      ...(vault ? [`claim:${vault}`] : []),
+    ];
   },
-  claims: (c) => [`name:${c.metadata.name}`, ...(c.metadata.labels?.[api.SHOP_LABEL] ? [`shop:${c.metadata.labels[api.SHOP_LABEL]}`] : [])],
+  claims: (c) => [
+    `name:${c.metadata.name}`,
+    ...(c.metadata.labels?.[api.SHOP_LABEL] ? [`shop:${c.metadata.labels[api.SHOP_LABEL]}`] : []),
+  ],
   jobs: (j) => (j.metadata.labels?.[BACKUP_UID_LABEL] ? [`uid:${j.metadata.labels[BACKUP_UID_LABEL]}`] : []),
   restoreJobs: (j) => (j.metadata.labels?.[RESTORE_UID_LABEL] ? [`uid:${j.metadata.labels[RESTORE_UID_LABEL]}`] : []),
   pods: (p) => [
@@ -89,7 +98,12 @@ type Cache = Informer<KubernetesObject> & ObjectCache<KubernetesObject>;
 
 /** client-node's Watch, asking for bookmarks: a restarted watch resumes from a recent resourceVersion instead of relisting. */
 class BookmarkWatch extends Watch {
-  public override watch(path: string, queryParams: Record<string, string | number | boolean | undefined>, callback: (phase: string, apiObj: any, watchObj?: any) => void, done: (err: any) => void): Promise<AbortController> {
+  public override watch(
+    path: string,
+    queryParams: Record<string, string | number | boolean | undefined>,
+    callback: (phase: string, apiObj: any, watchObj?: any) => void,
+    done: (err: any) => void,
+  ): Promise<AbortController> {
     return super.watch(path, { ...queryParams, allowWatchBookmarks: true }, callback, done);
   }
 }
@@ -107,8 +121,21 @@ class ResilientInformer {
   /** Since when the informer has been failing, and why; undefined while it is well. */
   public failing?: { since: number; error: string };
 
-  constructor(public readonly label: string, config: KubeConfig, client: KubeClient, path: string, labelSelector: string | undefined, private readonly log: Logger) {
-    this.cache = new ListWatch(path, new BookmarkWatch(config), () => client.list(path, labelSelector) as never, false, labelSelector) as Cache;
+  constructor(
+    public readonly label: string,
+    config: KubeConfig,
+    client: KubeClient,
+    path: string,
+    labelSelector: string | undefined,
+    private readonly log: Logger,
+  ) {
+    this.cache = new ListWatch(
+      path,
+      new BookmarkWatch(config),
+      () => client.list(path, labelSelector) as never,
+      false,
+      labelSelector,
+    ) as Cache;
     this.cache.on('error', (err: unknown) => this.restart(err));
   }
 
@@ -118,7 +145,9 @@ class ResilientInformer {
 
   public async start(): Promise<void> {
     let failed = false;
-    const onError = () => { failed = true; };
+    const onError = () => {
+      failed = true;
+    };
     this.cache.on('error', onError);
     await this.cache.start();
     this.cache.off('error', onError);
@@ -163,7 +192,9 @@ export class Controller {
   /** Starts held runs under the run cap; absent without a cap. */
   private readonly gate?: FleetGate;
   /** Who uses each vault and its per-vault work, across namespaces; a change queues the vault's Backups. */
-  private readonly vaults = new VaultIndex((b) => { if (this.leading) this.queue.add(`${b.metadata.namespace}/${b.metadata.name}`); });
+  private readonly vaults = new VaultIndex((b) => {
+    if (this.leading) this.queue.add(`${b.metadata.namespace}/${b.metadata.name}`);
+  });
 
   constructor(
     config: KubeConfig,
@@ -173,36 +204,59 @@ export class Controller {
     private readonly log: Logger,
   ) {
     if (options.caps && capsEnabled(options.caps)) {
-      this.gate = new FleetGate(options.caps, client, {
-        jobs: () => this.list('jobs'),
-        backup: (namespace, name) => this.informers.get('backups')!.map((i) => i.cache.get(name, namespace) as BackupObject | undefined).find(Boolean),
-        leading: () => this.leading && !this.stopping,
-        reconcile: (key) => this.queue.add(key),
-      }, metrics, log);
+      this.gate = new FleetGate(
+        options.caps,
+        client,
+        {
+          jobs: () => this.list('jobs'),
+          backup: (namespace, name) =>
+            this.informers
+              .get('backups')!
+              .map((i) => i.cache.get(name, namespace) as BackupObject | undefined)
+              .find(Boolean),
+          leading: () => this.leading && !this.stopping,
+          reconcile: (key) => this.queue.add(key),
+        },
+        metrics,
+        log,
+      );
     }
     for (const [key, source] of Object.entries(SOURCES) as [SourceName, Source][]) {
       const keysOf = INDEX_KEYS[key];
       const index = keysOf && new ObjectIndex(keysOf);
       if (index) this.indexes.set(key, index);
-      const paths = options.namespaces.length === 0
-        ? [resourcePath(source.apiVersion, source.plural)]
-        : options.namespaces.map((ns) => resourcePath(source.apiVersion, source.plural, ns));
-      this.informers.set(key, paths.map((path) => {
-        const informer = new ResilientInformer(`${source.name} ${path}`, config, client, path, source.labelSelector, log);
-        // Registered before the change handler, so a reconcile it queues finds the object trimmed and indexed.
-        const trim = key === 'pods' ? trimPod : trimMetadata;
-        const file = (obj: KubernetesObject) => {
-          trim(obj as KubeObject);
-          index?.set(obj as KubeObject);
-        };
-        informer.cache.on('add', file);
-        informer.cache.on('update', file);
-        if (index) informer.cache.on('delete', (obj: KubernetesObject) => index.remove(obj as KubeObject));
-        informer.cache.on('change', (obj: KubernetesObject) => this.onChange(key, obj as KubeObject));
-        if (key === 'backups') informer.cache.on('delete', (obj: KubernetesObject) => this.lastApplied.delete(obj.metadata?.uid ?? ''));
-        if (key === 'backups' || key === 'vaultjobs' || key === 'vaultcrons') this.vaults.watch(key === 'backups' ? 'users' : 'work', informer.cache);
-        return informer;
-      }));
+      const paths =
+        options.namespaces.length === 0
+          ? [resourcePath(source.apiVersion, source.plural)]
+          : options.namespaces.map((ns) => resourcePath(source.apiVersion, source.plural, ns));
+      this.informers.set(
+        key,
+        paths.map((path) => {
+          const informer = new ResilientInformer(
+            `${source.name} ${path}`,
+            config,
+            client,
+            path,
+            source.labelSelector,
+            log,
+          );
+          // Registered before the change handler, so a reconcile it queues finds the object trimmed and indexed.
+          const trim = key === 'pods' ? trimPod : trimMetadata;
+          const file = (obj: KubernetesObject) => {
+            trim(obj as KubeObject);
+            index?.set(obj as KubeObject);
+          };
+          informer.cache.on('add', file);
+          informer.cache.on('update', file);
+          if (index) informer.cache.on('delete', (obj: KubernetesObject) => index.remove(obj as KubeObject));
+          informer.cache.on('change', (obj: KubernetesObject) => this.onChange(key, obj as KubeObject));
+          if (key === 'backups')
+            informer.cache.on('delete', (obj: KubernetesObject) => this.lastApplied.delete(obj.metadata?.uid ?? ''));
+          if (key === 'backups' || key === 'vaultjobs' || key === 'vaultcrons')
+            this.vaults.watch(key === 'backups' ? 'users' : 'work', informer.cache);
+          return informer;
+        }),
+      );
     }
   }
 
@@ -221,7 +275,10 @@ export class Controller {
 
   /** The informers failing now, and why. */
   public failingInformers(): { informer: string; since: number; error: string }[] {
-    return [...this.informers.values()].flat().filter((i) => i.failing).map((i) => ({ informer: i.label, ...i.failing! }));
+    return [...this.informers.values()]
+      .flat()
+      .filter((i) => i.failing)
+      .map((i) => ({ informer: i.label, ...i.failing! }));
   }
 
   /** Starts the informers and resolves once all have synced (failed ones are retried meanwhile). */
@@ -294,7 +351,11 @@ export class Controller {
           this.enqueueBackups(ns, [`claim:${obj.metadata.name}`, `shop:${obj.metadata.labels?.[api.SHOP_LABEL]}`]);
         } else {
           const claims = claimNamesMountedBy(obj);
-          const shops = this.indexed('claims', ns, claims.map((c) => `name:${c}`)).map((c) => `shop:${c.metadata.labels?.[api.SHOP_LABEL]}`);
+          const shops = this.indexed(
+            'claims',
+            ns,
+            claims.map((c) => `name:${c}`),
+          ).map((c) => `shop:${c.metadata.labels?.[api.SHOP_LABEL]}`);
           this.enqueueBackups(ns, [...claims.map((c) => `claim:${c}`), ...shops]);
         }
         break;
@@ -325,7 +386,11 @@ export class Controller {
   }
 
   private get restoreContext(): RestoreContext {
-    const one = <T>(source: SourceName, namespace: string, name: string) => this.informers.get(source)!.map((i) => i.cache.get(name, namespace)).find(Boolean) as T | undefined;
+    const one = <T>(source: SourceName, namespace: string, name: string) =>
+      this.informers
+        .get(source)!
+        .map((i) => i.cache.get(name, namespace))
+        .find(Boolean) as T | undefined;
     return {
       client: this.client,
       settings: this.options.settings,
@@ -334,7 +399,12 @@ export class Controller {
       restoreJob: (namespace, uid) => this.indexed('restoreJobs', namespace, [`uid:${uid}`])[0],
       podsOfJob: (namespace, jobName) => this.indexed('pods', namespace, [`job:${jobName}`]),
       claims: (namespace) => this.list('claims', namespace),
-      podsMounting: (namespace, claims) => this.indexed('pods', namespace, claims.map((c) => `claim:${c}`)),
+      podsMounting: (namespace, claims) =>
+        this.indexed(
+          'pods',
+          namespace,
+          claims.map((c) => `claim:${c}`),
+        ),
       writeStatus: (restore, status) => this.writeStatus(restore, status, rapi.RESTORE_PLURAL),
       recordEvent: (restore, event) => this.recordEvent(restore, event, rapi.RESTORE_KIND),
     };
@@ -364,7 +434,10 @@ export class Controller {
       const retryInMs = this.queue.addRateLimited(key);
       this.metrics.reconciles.inc({ result: 'error' });
       this.metrics.reconcileErrors.inc();
-      this.log[isConflict(error) ? 'debug' : 'warn']({ backup: key, err: (error as Error).message, retryInMs }, 'reconcile failed');
+      this.log[isConflict(error) ? 'debug' : 'warn'](
+        { backup: key, err: (error as Error).message, retryInMs },
+        'reconcile failed',
+      );
     } finally {
       stopTimer();
     }
@@ -377,7 +450,10 @@ export class Controller {
       return carryOutRestore(this.restoreContext, namespace, name);
     }
     const [namespace, name] = key.split('/');
-    const backup = this.informers.get('backups')!.map((i) => i.cache.get(name, namespace)).find(Boolean) as BackupObject | undefined;
+    const backup = this.informers
+      .get('backups')!
+      .map((i) => i.cache.get(name, namespace))
+      .find(Boolean) as BackupObject | undefined;
     if (!backup || backup.metadata.deletionTimestamp) {
       // Owner references remove its CronJob and Jobs; vault data is never touched.
       this.metrics.forget(namespace, name);
@@ -390,21 +466,38 @@ export class Controller {
     const jobPods = this.indexed('pods', namespace, [`uid:${uid}`, ...jobs.map((j) => `job:${j.metadata.name}`)]);
     // Only the claims this Backup can select, and only the pods that mount them: all that planning reads.
     const volumeClaims = Array.isArray(backup.spec.volumeClaims) ? backup.spec.volumeClaims : [];
-    const claims = this.indexed('claims', namespace, [`shop:${backup.spec.shopName}`, ...volumeClaims.map((c) => `name:${c}`)]);
-    const cronJob = this.informers.get('cronjobs')!.map((i) => i.cache.get(cronJobNameFor(name), namespace) as KubeObject | undefined).find((c) => c && owned(c));
-    const vault = this.vaults.planFor(backup, (ns, job) => this.indexed('pods', ns, [`job:${job}`]), this.options.vault);
-    const desired = reconcile({
-      vaultProblem: vault?.problem,
+    const claims = this.indexed('claims', namespace, [
+      `shop:${backup.spec.shopName}`,
+      ...volumeClaims.map((c) => `name:${c}`),
+    ]);
+    const cronJob = this.informers
+      .get('cronjobs')!
+      .map((i) => i.cache.get(cronJobNameFor(name), namespace) as KubeObject | undefined)
+      .find((c) => c && owned(c));
+    const vault = this.vaults.planFor(
       backup,
-      cronJob,
-      lastApplied: this.lastApplied.get(uid),
-      jobs,
-      jobPods,
-      claims,
-      namespacePods: this.indexed('pods', namespace, claims.map((c) => `claim:${c.metadata.name}`)).filter((p) => !owned(p)),
-      now: new Date(),
-      queuePlace: this.gate?.placeOf(namespace, name),
-    }, this.options.settings);
+      (ns, job) => this.indexed('pods', ns, [`job:${job}`]),
+      this.options.vault,
+    );
+    const desired = reconcile(
+      {
+        vaultProblem: vault?.problem,
+        backup,
+        cronJob,
+        lastApplied: this.lastApplied.get(uid),
+        jobs,
+        jobPods,
+        claims,
+        namespacePods: this.indexed(
+          'pods',
+          namespace,
+          claims.map((c) => `claim:${c.metadata.name}`),
+        ).filter((p) => !owned(p)),
+        now: new Date(),
+        queuePlace: this.gate?.placeOf(namespace, name),
+      },
+      this.options.settings,
+    );
     // Fresh is True up to and including staleAt: look again just after it.
     this.staleChecks.set(key, desired.staleAt && new Date(desired.staleAt.getTime() + 1000));
 
@@ -423,37 +516,89 @@ export class Controller {
     };
     if (vault?.createInitJob) {
       const job = vault.createInitJob;
-      await attempt(() => this.client.create(resourcePath('batch/v1', 'jobs', job.metadata.namespace), job).then(() => undefined, (e) => { if (!isConflict(e)) throw e; }),
-        { what: `vault init Job ${job.metadata.name}`, reason: REASON.VaultWorkRefused });
+      await attempt(
+        () =>
+          this.client.create(resourcePath('batch/v1', 'jobs', job.metadata.namespace), job).then(
+            () => undefined,
+            (e) => {
+              if (!isConflict(e)) throw e;
+            },
+          ),
+        { what: `vault init Job ${job.metadata.name}`, reason: REASON.VaultWorkRefused },
+      );
     }
     if (vault?.applyMaintenance) {
       const cron = vault.applyMaintenance;
-      await attempt(() => this.client.apply(resourcePath('batch/v1', 'cronjobs', cron.metadata.namespace, cron.metadata.name), cron, FIELD_MANAGER).then(() => undefined),
-        { what: `vault maintenance CronJob ${cron.metadata.name}`, reason: REASON.VaultWorkRefused });
+      await attempt(
+        () =>
+          this.client
+            .apply(
+              resourcePath('batch/v1', 'cronjobs', cron.metadata.namespace, cron.metadata.name),
+              cron,
+              FIELD_MANAGER,
+            )
+            .then(() => undefined),
+        { what: `vault maintenance CronJob ${cron.metadata.name}`, reason: REASON.VaultWorkRefused },
+      );
     }
     if (desired.cronJob && desired.cronJobChanged) {
       const cron = desired.cronJob;
-      await attempt(async () => {
-        const applied = await this.client.apply(resourcePath('batch/v1', 'cronjobs', namespace, cron.metadata.name), cron, FIELD_MANAGER);
-        this.lastApplied.set(uid, { inputs: desired.cronJobInputs!, resourceVersion: applied.metadata.resourceVersion });
-      }, { what: `CronJob ${cron.metadata.name}`, reason: REASON.CronJobRefused });
+      await attempt(
+        async () => {
+          const applied = await this.client.apply(
+            resourcePath('batch/v1', 'cronjobs', namespace, cron.metadata.name),
+            cron,
+            FIELD_MANAGER,
+          );
+          this.lastApplied.set(uid, {
+            inputs: desired.cronJobInputs!,
+            resourceVersion: applied.metadata.resourceVersion,
+          });
+        },
+        { what: `CronJob ${cron.metadata.name}`, reason: REASON.CronJobRefused },
+      );
     } else if (desired.cronJob && cronJob?.metadata.resourceVersion) {
       this.lastApplied.set(uid, { inputs: desired.cronJobInputs!, resourceVersion: cronJob.metadata.resourceVersion });
     }
     // Checked and remembered: until its resourceVersion moves, this version of the CronJob needs no template.
-    if (cronJob && this.lastApplied.get(uid)?.resourceVersion === cronJob.metadata.resourceVersion) dropJobTemplate(cronJob);
+    if (cronJob && this.lastApplied.get(uid)?.resourceVersion === cronJob.metadata.resourceVersion)
+      dropJobTemplate(cronJob);
     for (const jobName of desired.deleteJobs) {
-      await attempt(() => this.client.delete(resourcePath('batch/v1', 'jobs', namespace, jobName)).then(() => undefined, (e) => { if (!isNotFound(e)) throw e; }),
-        { what: `Job ${jobName} (to replace it with a run-now Job)`, reason: REASON.RunNowRefused });
+      await attempt(
+        () =>
+          this.client.delete(resourcePath('batch/v1', 'jobs', namespace, jobName)).then(
+            () => undefined,
+            (e) => {
+              if (!isNotFound(e)) throw e;
+            },
+          ),
+        { what: `Job ${jobName} (to replace it with a run-now Job)`, reason: REASON.RunNowRefused },
+      );
     }
     // Daylight saving (operator/run-admission.ts): both writes are idempotent, so a second leader repeating them is harmless.
     for (const jobName of desired.dropJobs) {
-      await attempt(() => this.client.delete(resourcePath('batch/v1', 'jobs', namespace, jobName)).then(() => undefined, (e) => { if (!isNotFound(e)) throw e; }),
-        { what: `Job ${jobName} (a repeat of a time the autumn change runs twice)`, reason: REASON.RunAdmissionRefused });
+      await attempt(
+        () =>
+          this.client.delete(resourcePath('batch/v1', 'jobs', namespace, jobName)).then(
+            () => undefined,
+            (e) => {
+              if (!isNotFound(e)) throw e;
+            },
+          ),
+        {
+          what: `Job ${jobName} (a repeat of a time the autumn change runs twice)`,
+          reason: REASON.RunAdmissionRefused,
+        },
+      );
     }
     for (const jobName of desired.admitJobs) {
-      await attempt(() => this.client.mergePatch(resourcePath('batch/v1', 'jobs', namespace, jobName), { spec: { suspend: false } }).then(() => undefined),
-        { what: `Job ${jobName} (to start it)`, reason: REASON.RunAdmissionRefused });
+      await attempt(
+        () =>
+          this.client
+            .mergePatch(resourcePath('batch/v1', 'jobs', namespace, jobName), { spec: { suspend: false } })
+            .then(() => undefined),
+        { what: `Job ${jobName} (to start it)`, reason: REASON.RunAdmissionRefused },
+      );
     }
     if (desired.requeueAt) {
       const delay = desired.requeueAt.getTime() - Date.now();
@@ -461,13 +606,26 @@ export class Controller {
       if (delay > 0 && delay < 86_400_000) this.queue.addAfter(key, delay + 1000);
     }
     for (const job of desired.createJobs) {
-      await attempt(() => this.client.create(resourcePath('batch/v1', 'jobs', namespace), job).then(() => undefined, (e) => { if (!isConflict(e)) throw e; }),
+      await attempt(
+        () =>
+          this.client.create(resourcePath('batch/v1', 'jobs', namespace), job).then(
+            () => undefined,
+            (e) => {
+              if (!isConflict(e)) throw e;
+            },
+          ),
         job.metadata.annotations?.[SKIPPED_RUN_ANNOTATION] !== undefined
-          ? { what: `Job ${job.metadata.name} (the run a spring daylight-saving change skipped)`, reason: REASON.RunAdmissionRefused }
-          : { what: `run-now Job ${job.metadata.name}`, reason: REASON.RunNowRefused });
+          ? {
+              what: `Job ${job.metadata.name} (the run a spring daylight-saving change skipped)`,
+              reason: REASON.RunAdmissionRefused,
+            }
+          : { what: `run-now Job ${job.metadata.name}`, reason: REASON.RunNowRefused },
+      );
     }
     const outcome = withRefusals(desired.status, backup.status, refusals, timestamp(new Date()));
-    if (refusals.length > 0 ? canonicalJson(outcome.status) !== canonicalJson(backup.status ?? {}) : desired.statusChanged) {
+    if (
+      refusals.length > 0 ? canonicalJson(outcome.status) !== canonicalJson(backup.status ?? {}) : desired.statusChanged
+    ) {
       await this.writeStatus(backup, outcome.status);
       wrote = true;
     }
@@ -496,7 +654,14 @@ export class Controller {
         apiVersion: 'v1',
         kind: 'Event',
         metadata: { generateName: `${backup.metadata.name}.`, namespace },
-        involvedObject: { apiVersion: api.BACKUP_API_VERSION, kind, name: backup.metadata.name, namespace, uid: backup.metadata.uid, resourceVersion: backup.metadata.resourceVersion },
+        involvedObject: {
+          apiVersion: api.BACKUP_API_VERSION,
+          kind,
+          name: backup.metadata.name,
+          namespace,
+          uid: backup.metadata.uid,
+          resourceVersion: backup.metadata.resourceVersion,
+        },
         reason: event.reason,
         message: event.message.slice(0, 1024),
         type: event.type,

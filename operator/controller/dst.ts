@@ -51,7 +51,8 @@ export function transitionsAround(zone: string, from: number): Transition[] {
       let [low, high] = [t - STEP, t];
       while (high - low > 1) {
         const mid = Math.floor((low + high) / 2);
-        if (offsetSeconds(zone, mid) === previous) low = mid; else high = mid;
+        if (offsetSeconds(zone, mid) === previous) low = mid;
+        else high = mid;
       }
       found.push({ at: high, before: previous, after: offset });
       previous = offset;
@@ -100,13 +101,15 @@ export function repeatedRun(s: CronSchedule, t: Transition): RepeatedRun | undef
 
 /** Whether the instant `at` is the second pass of a repeated hour in `zone`: a run then is a repeat. */
 export function isSecondPass(zone: string, at: number): boolean {
-  return transitionsAround(zone, at - 2 * DAY).some((t) => t.after < t.before && t.at <= at && at < t.at + (t.before - t.after));
+  return transitionsAround(zone, at - 2 * DAY).some(
+    (t) => t.after < t.before && t.at <= at && at < t.at + (t.before - t.after),
+  );
 }
 
 /** The instant a wall-clock minute near `t` stands for: its first occurrence, or the jump when it falls in the gap. */
 function idealInstant(t: Transition, wall: number): number {
   if (wall - t.before < t.at) return wall - t.before;
-  return wall - t.after >= t.at ? wall - t.after : t.at;
+  return Math.max(wall - t.after, t.at);
 }
 
 /**
@@ -143,7 +146,8 @@ export function deviations(s: CronSchedule, zone: string, t: Transition): Deviat
 export function wholeHourDeviations(s: CronSchedule, t: Transition): Deviations {
   const skipped = skippedRun(s, t);
   const extra: number[] = [];
-  if (t.after < t.before) for (let w = t.at + t.after; w < t.at + t.before; w += 60) if (matchesWallClock(s, w)) extra.push(w - t.after);
+  if (t.after < t.before)
+    for (let w = t.at + t.after; w < t.at + t.before; w += 60) if (matchesWallClock(s, w)) extra.push(w - t.after);
   return { extra, missing: skipped ? [{ due: skipped.due, wall: skipped.wall }] : [] };
 }
 
@@ -151,7 +155,11 @@ export function wholeHourDeviations(s: CronSchedule, t: Transition): Deviations 
 export function comparedDeviations(s: CronSchedule, zone: string, t: Transition): Deviations {
   const [from, to] = [t.at - DAY, t.at + DAY];
   const due = new Map<number, number>();
-  for (let day = Math.floor((from + Math.min(t.before, t.after)) / DAY) * DAY; day < to + Math.max(t.before, t.after); day += DAY) {
+  for (
+    let day = Math.floor((from + Math.min(t.before, t.after)) / DAY) * DAY;
+    day < to + Math.max(t.before, t.after);
+    day += DAY
+  ) {
     for (let h = 0; h < 24; h++) {
       if (!s.hour[h]) continue;
       for (let m = 0; m < 60; m++) {
@@ -163,7 +171,12 @@ export function comparedDeviations(s: CronSchedule, zone: string, t: Transition)
     }
   }
   const made = new Set<number>();
-  for (let next = nextAfter(s, zone, new Date((from - 1) * 1000)); next && next.getTime() / 1000 < to; next = nextAfter(s, zone, next)) made.add(next.getTime() / 1000);
+  for (
+    let next = nextAfter(s, zone, new Date((from - 1) * 1000));
+    next && next.getTime() / 1000 < to;
+    next = nextAfter(s, zone, next)
+  )
+    made.add(next.getTime() / 1000);
   return {
     extra: [...made].filter((at) => !due.has(at)),
     missing: [...due].filter(([at]) => !made.has(at)).map(([at, wall]) => ({ due: at, wall })),
@@ -177,7 +190,12 @@ export function nearTransition(zone: string, at: number): boolean {
 
 /** Whether a Job the CronJob made for instant `at` is one robfig should not have made (see `deviations`). */
 export function isExtraRun(s: CronSchedule, zone: string, at: number): boolean {
-  return isSecondPass(zone, at) || transitionsAround(zone, at - 2 * DAY).some((t) => Math.abs(t.at - at) < DAY && deviations(s, zone, t).extra.includes(at));
+  return (
+    isSecondPass(zone, at) ||
+    transitionsAround(zone, at - 2 * DAY).some(
+      (t) => Math.abs(t.at - at) < DAY && deviations(s, zone, t).extra.includes(at),
+    )
+  );
 }
 
 /** The newest run robfig skips (see `deviations`) due at or before `now` and no older than a day. */
@@ -185,7 +203,8 @@ export function recentSkippedRun(s: CronSchedule, zone: string, now: number): Sk
   return transitionsAround(zone, now - 2 * DAY)
     .flatMap((t) => deviations(s, zone, t).missing.map((m) => ({ transition: t, ...m })))
     .filter((r) => r.due <= now && r.due > now - DAY)
-    .sort((a, b) => a.due - b.due).pop();
+    .sort((a, b) => a.due - b.due)
+    .pop();
 }
 
 /** From six hours before a change whose day holds a run robfig should not make, until an hour after the last. */
@@ -246,15 +265,19 @@ export function dstNotes(s: CronSchedule, zone: string, now: number): string[] {
     const { transition: t, wall } = skipped;
     // A schedule due several times in the gap (`*/15 2 * * *`) runs once for all of them: said so.
     const runs = matchesIn(s, t.at + t.before, t.at + t.after);
-    notes.push(`on ${date(wall)} ${times(runs)} ${runs.length > 1 ? 'do' : 'does'} not exist in ${zone} (clocks jump from ${clock(t.at + t.before)} to ${clock(t.at + t.after)}): `
-      + `${runs.length > 1 ? `those ${runs.length} runs start once` : 'that run starts once'} at ${clock(t.at + t.after)}`);
+    notes.push(
+      `on ${date(wall)} ${times(runs)} ${runs.length > 1 ? 'do' : 'does'} not exist in ${zone} (clocks jump from ${clock(t.at + t.before)} to ${clock(t.at + t.after)}): ` +
+        `${runs.length > 1 ? `those ${runs.length} runs start once` : 'that run starts once'} at ${clock(t.at + t.after)}`,
+    );
   }
   const repeated = upcoming.map((t) => repeatedRun(s, t)).find(Boolean);
   if (repeated) {
     const { transition: t, wall } = repeated;
     const runs = matchesIn(s, t.at + t.after, t.at + t.before);
-    notes.push(`on ${date(wall)} ${clock(t.at + t.after)}–${clock(t.at + t.before - 60)} happens twice in ${zone} (clocks go back from `
-      + `${clock(t.at + t.before)} to ${clock(t.at + t.after)}): ${runs.length > 1 ? `the ${runs.length} runs at ${times(runs)} run once each` : `the run at ${clock(wall)} runs once`}, the first time`);
+    notes.push(
+      `on ${date(wall)} ${clock(t.at + t.after)}–${clock(t.at + t.before - 60)} happens twice in ${zone} (clocks go back from ` +
+        `${clock(t.at + t.before)} to ${clock(t.at + t.after)}): ${runs.length > 1 ? `the ${runs.length} runs at ${times(runs)} run once each` : `the run at ${clock(wall)} runs once`}, the first time`,
+    );
   }
   return notes;
 }

@@ -49,7 +49,10 @@ function tidyPath(path: string): string {
 
 /** `Host:443` and `host` are one server; host names are case-insensitive, and credentials name no vault. */
 function tidyHost(authority: string): string {
-  return authority.slice(authority.lastIndexOf('@') + 1).toLowerCase().replace(/:443$/, '');
+  return authority
+    .slice(authority.lastIndexOf('@') + 1)
+    .toLowerCase()
+    .replace(/:443$/, '');
 }
 
 /**
@@ -76,7 +79,12 @@ export function byDue(a: HeldRun, b: HeldRun): number {
   return a.dueAt - b.dueAt || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 }
 
-export function decideFleet(caps: FleetCaps, running: readonly FleetRun[], held: readonly HeldRun[], now: number): FleetDecision {
+export function decideFleet(
+  caps: FleetCaps,
+  running: readonly FleetRun[],
+  held: readonly HeldRun[],
+  now: number,
+): FleetDecision {
   const total = { n: running.length };
   const perVault = new Map<string, number>();
   for (const r of running) perVault.set(r.vault, (perVault.get(r.vault) ?? 0) + 1);
@@ -89,7 +97,8 @@ export function decideFleet(caps: FleetCaps, running: readonly FleetRun[], held:
       continue;
     }
     const clusterFull = caps.maxConcurrentRuns > 0 && total.n >= caps.maxConcurrentRuns;
-    const vaultFull = caps.maxConcurrentRunsPerVault > 0 && (perVault.get(run.vault) ?? 0) >= caps.maxConcurrentRunsPerVault;
+    const vaultFull =
+      caps.maxConcurrentRunsPerVault > 0 && (perVault.get(run.vault) ?? 0) >= caps.maxConcurrentRunsPerVault;
     if (clusterFull || vaultFull) {
       queue.push(run);
       continue;

@@ -63,7 +63,10 @@ export class FleetGate {
         try {
           await this.pass();
         } catch (error) {
-          this.log.warn({ err: (error as Error).message }, 'run admission pass failed; retried at the next change or resync');
+          this.log.warn(
+            { err: (error as Error).message },
+            'run admission pass failed; retried at the next change or resync',
+          );
         }
       } while (this.again && this.sources.leading());
       this.passing = false;
@@ -76,7 +79,13 @@ export class FleetGate {
     // Most of the year no change is near: the schedule is not even read.
     if (!nearTransition(zone, at)) return false;
     try {
-      return isExtraRun(parseSchedule(cronScheduleOf(backup.spec.backupTime, { namespace: backup.metadata.namespace, name: backup.metadata.name })), zone, at);
+      return isExtraRun(
+        parseSchedule(
+          cronScheduleOf(backup.spec.backupTime, { namespace: backup.metadata.namespace, name: backup.metadata.name }),
+        ),
+        zone,
+        at,
+      );
     } catch {
       return false;
     }
@@ -91,11 +100,20 @@ export class FleetGate {
       const namespace = job.metadata.namespace!;
       const key = `${namespace}/${job.metadata.name}`;
       const backup = this.sources.backup(namespace, job.metadata.labels?.[BACKUP_LABEL] ?? '');
-      if (!backup || backup.metadata.uid !== job.metadata.labels?.[BACKUP_UID_LABEL] || job.metadata.deletionTimestamp || isFinished(job)) {
+      if (
+        !backup ||
+        backup.metadata.uid !== job.metadata.labels?.[BACKUP_UID_LABEL] ||
+        job.metadata.deletionTimestamp ||
+        isFinished(job)
+      ) {
         this.started.delete(key);
         continue;
       }
-      const run = { key, backup: `${namespace}/${backup.metadata.name}`, vault: vaultKey(namespace, backup.spec.vaultLocation) };
+      const run = {
+        key,
+        backup: `${namespace}/${backup.metadata.name}`,
+        vault: vaultKey(namespace, backup.spec.vaultLocation),
+      };
       const startedAt = this.started.get(key);
       if (job.spec?.suspend !== true || (startedAt !== undefined && now - startedAt < STARTED_GRACE_MS)) {
         if (job.spec?.suspend !== true) this.started.delete(key);
@@ -104,11 +122,20 @@ export class FleetGate {
       }
       const scheduled = scheduledTimeOf(job, cronJobNameFor(backup.metadata.name));
       // A repeat, or a run robfig should not have made, is the reconcile's to drop, never to start.
-      if (scheduled !== undefined && job.metadata.annotations?.[SKIPPED_RUN_ANNOTATION] === undefined && this.isExtra(backup, scheduled)) continue;
+      if (
+        scheduled !== undefined &&
+        job.metadata.annotations?.[SKIPPED_RUN_ANNOTATION] === undefined &&
+        this.isExtra(backup, scheduled)
+      )
+        continue;
       const dueAt = scheduled ?? Date.parse(job.metadata.creationTimestamp ?? '') / 1000;
       if (Number.isNaN(dueAt)) continue;
       const deadline = backup.spec.startingDeadlineSeconds;
-      held.push({ ...run, dueAt, giveUpAt: deadline === undefined || scheduled === undefined ? undefined : dueAt + deadline });
+      held.push({
+        ...run,
+        dueAt,
+        giveUpAt: deadline === undefined || scheduled === undefined ? undefined : dueAt + deadline,
+      });
     }
     const decision = decideFleet(this.caps, running, held, now / 1000);
     for (const run of decision.start) {
@@ -123,12 +150,16 @@ export class FleetGate {
     for (const run of decision.giveUp) {
       if (!this.sources.leading()) return;
       const [namespace, name] = run.key.split('/');
-      await this.client.delete(resourcePath('batch/v1', 'jobs', namespace, name)).catch((e) => { if (e?.statusCode !== 404) throw e; });
+      await this.client.delete(resourcePath('batch/v1', 'jobs', namespace, name)).catch((e) => {
+        if (e?.statusCode !== 404) throw e;
+      });
       this.metrics.runsGivenUp.inc();
       this.sources.reconcile(run.backup);
     }
     const places = new Map<string, QueuePlace>();
-    decision.queue.forEach((run, i) => { if (!places.has(run.backup)) places.set(run.backup, { position: i + 1, of: decision.queue.length }); });
+    decision.queue.forEach((run, i) => {
+      if (!places.has(run.backup)) places.set(run.backup, { position: i + 1, of: decision.queue.length });
+    });
     // A Backup is told when it joins the queue; later moves show at its next reconcile (at the latest the resync).
     for (const backup of places.keys()) if (!this.places.has(backup)) this.sources.reconcile(backup);
     for (const backup of this.places.keys()) if (!places.has(backup)) this.sources.reconcile(backup);

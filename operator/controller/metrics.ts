@@ -8,14 +8,14 @@ import { VERIFIED_CONDITION } from './verification';
 import { CONDITION } from './vocabulary';
 
 const LAST_RUN_NUMBERS = [
-  ['filesNew', 'files_new', 'Files new in the newest run\'s snapshot.'],
+  ['filesNew', 'files_new', "Files new in the newest run's snapshot."],
   ['filesChanged', 'files_changed', 'Files changed in the newest run.'],
   ['bytesAdded', 'bytes_added', 'Bytes the newest run added to the vault.'],
-  ['durationSeconds', 'duration_seconds', 'How long the newest run\'s restic backup took.'],
-  ['snapshotFiles', 'snapshot_files', 'Files in the newest run\'s snapshot.'],
-  ['snapshotBytes', 'snapshot_bytes', 'Bytes in the newest run\'s snapshot.'],
+  ['durationSeconds', 'duration_seconds', "How long the newest run's restic backup took."],
+  ['snapshotFiles', 'snapshot_files', "Files in the newest run's snapshot."],
+  ['snapshotBytes', 'snapshot_bytes', "Bytes in the newest run's snapshot."],
 ] as const;
-type LastRunNumber = typeof LAST_RUN_NUMBERS[number][0];
+type LastRunNumber = (typeof LAST_RUN_NUMBERS)[number][0];
 
 /** The outcome of the newest finished run: status.lastRun's, else read from LastBackupSucceeded. */
 export function runOutcomeOf(status: BackupStatus): RunOutcome | undefined {
@@ -44,33 +44,112 @@ interface Exported {
 /** What the operator exposes on /metrics. */
 export class OperatorMetrics {
   public readonly registry = new Registry();
-  public readonly reconciles = new Counter({ name: METRIC.reconciles, help: 'Reconciles, by result.', labelNames: ['result'], registers: [this.registry] });
-  public readonly reconcileErrors = new Counter({ name: METRIC.reconcileErrors, help: 'Reconciles that failed and were retried.', registers: [this.registry] });
+  public readonly reconciles = new Counter({
+    name: METRIC.reconciles,
+    help: 'Reconciles, by result.',
+    labelNames: ['result'],
+    registers: [this.registry],
+  });
+  public readonly reconcileErrors = new Counter({
+    name: METRIC.reconcileErrors,
+    help: 'Reconciles that failed and were retried.',
+    registers: [this.registry],
+  });
   public readonly reconcileDuration = new Histogram({
-    name: METRIC.reconcileDuration, help: 'Time to reconcile one Backup.', registers: [this.registry],
+    name: METRIC.reconcileDuration,
+    help: 'Time to reconcile one Backup.',
+    registers: [this.registry],
     buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
   });
-  public readonly apiRequests = new Counter({ name: METRIC.apiRequests, help: 'Requests to the API server.', labelNames: ['method', 'code'], registers: [this.registry] });
-  public readonly lastSuccess = new Gauge({ name: METRIC.lastSuccess, help: 'When each Backup last succeeded (Unix time).', labelNames: ['namespace', 'name'], registers: [this.registry] });
-  public readonly phase = new Gauge({ name: METRIC.phase, help: 'One series per Backup, for the phase it is in (value 1).', labelNames: ['namespace', 'name', 'phase'], registers: [this.registry] });
-  public readonly fresh = new Gauge({ name: METRIC.fresh, help: '1 while the Backup\'s newest good snapshot is within its freshness objective, 0 once it is Stale.', labelNames: ['namespace', 'name'], registers: [this.registry] });
-  public readonly lastRunOutcome = new Gauge({ name: METRIC.lastRunOutcome, help: 'One series per Backup, for the outcome of its newest finished run (value 1).', labelNames: ['namespace', 'name', 'outcome'], registers: [this.registry] });
-  public readonly verified = new Gauge({ name: METRIC.verified, help: '1 while the Backup\'s vault passed its latest verification, 0 once one failed.', labelNames: ['namespace', 'name'], registers: [this.registry] });
-  public readonly leader = new Gauge({ name: METRIC.leader, help: '1 while this process holds the leader Lease.', registers: [this.registry] });
-  /** Per Backup, restic's numbers from the newest finished run (status.lastRun). */
-  public readonly lastRun = Object.fromEntries(LAST_RUN_NUMBERS.map(([field, name, help]) => [field,
-    new Gauge({ name: `${METRIC.lastRunPrefix}${name}`, help, labelNames: ['namespace', 'name'], registers: [this.registry] })])) as Record<LastRunNumber, Gauge>;
-  public readonly shrinkDetected = new Gauge({
-    name: METRIC.shrinkDetected, help: '1 while a drastic shrink holds this Backup\'s retention back, until acknowledged.', labelNames: ['namespace', 'name'], registers: [this.registry],
+  public readonly apiRequests = new Counter({
+    name: METRIC.apiRequests,
+    help: 'Requests to the API server.',
+    labelNames: ['method', 'code'],
+    registers: [this.registry],
   });
-  public readonly queueDepth = new Gauge({ name: METRIC.queueDepth, help: 'Backups waiting to be reconciled.', registers: [this.registry] });
+  public readonly lastSuccess = new Gauge({
+    name: METRIC.lastSuccess,
+    help: 'When each Backup last succeeded (Unix time).',
+    labelNames: ['namespace', 'name'],
+    registers: [this.registry],
+  });
+  public readonly phase = new Gauge({
+    name: METRIC.phase,
+    help: 'One series per Backup, for the phase it is in (value 1).',
+    labelNames: ['namespace', 'name', 'phase'],
+    registers: [this.registry],
+  });
+  public readonly fresh = new Gauge({
+    name: METRIC.fresh,
+    help: "1 while the Backup's newest good snapshot is within its freshness objective, 0 once it is Stale.",
+    labelNames: ['namespace', 'name'],
+    registers: [this.registry],
+  });
+  public readonly lastRunOutcome = new Gauge({
+    name: METRIC.lastRunOutcome,
+    help: 'One series per Backup, for the outcome of its newest finished run (value 1).',
+    labelNames: ['namespace', 'name', 'outcome'],
+    registers: [this.registry],
+  });
+  public readonly verified = new Gauge({
+    name: METRIC.verified,
+    help: "1 while the Backup's vault passed its latest verification, 0 once one failed.",
+    labelNames: ['namespace', 'name'],
+    registers: [this.registry],
+  });
+  public readonly leader = new Gauge({
+    name: METRIC.leader,
+    help: '1 while this process holds the leader Lease.',
+    registers: [this.registry],
+  });
+  /** Per Backup, restic's numbers from the newest finished run (status.lastRun). */
+  public readonly lastRun = Object.fromEntries(
+    LAST_RUN_NUMBERS.map(([field, name, help]) => [
+      field,
+      new Gauge({
+        name: `${METRIC.lastRunPrefix}${name}`,
+        help,
+        labelNames: ['namespace', 'name'],
+        registers: [this.registry],
+      }),
+    ]),
+  ) as Record<LastRunNumber, Gauge>;
+  public readonly shrinkDetected = new Gauge({
+    name: METRIC.shrinkDetected,
+    help: "1 while a drastic shrink holds this Backup's retention back, until acknowledged.",
+    labelNames: ['namespace', 'name'],
+    registers: [this.registry],
+  });
+  public readonly queueDepth = new Gauge({
+    name: METRIC.queueDepth,
+    help: 'Backups waiting to be reconciled.',
+    registers: [this.registry],
+  });
   // The run cap (operator/fleet-gate.ts): only moved when a cap is set.
-  public readonly runsRunning = new Gauge({ name: METRIC.runsRunning, help: 'Backup runs started and not finished, as the run cap counts them.', registers: [this.registry] });
-  public readonly runsQueued = new Gauge({ name: METRIC.runsQueued, help: 'Backup runs waiting for a free slot under the run cap.', registers: [this.registry] });
-  public readonly runsStarted = new Counter({ name: METRIC.runsStarted, help: 'Held runs the operator started.', registers: [this.registry] });
-  public readonly runsGivenUp = new Counter({ name: METRIC.runsGivenUp, help: 'Held runs deleted unstarted past their startingDeadlineSeconds.', registers: [this.registry] });
+  public readonly runsRunning = new Gauge({
+    name: METRIC.runsRunning,
+    help: 'Backup runs started and not finished, as the run cap counts them.',
+    registers: [this.registry],
+  });
+  public readonly runsQueued = new Gauge({
+    name: METRIC.runsQueued,
+    help: 'Backup runs waiting for a free slot under the run cap.',
+    registers: [this.registry],
+  });
+  public readonly runsStarted = new Counter({
+    name: METRIC.runsStarted,
+    help: 'Held runs the operator started.',
+    registers: [this.registry],
+  });
+  public readonly runsGivenUp = new Counter({
+    name: METRIC.runsGivenUp,
+    help: 'Held runs deleted unstarted past their startingDeadlineSeconds.',
+    registers: [this.registry],
+  });
   public readonly runWait = new Histogram({
-    name: METRIC.runWait, help: 'From when a run was due to when the operator started it.', registers: [this.registry],
+    name: METRIC.runWait,
+    help: 'From when a run was due to when the operator started it.',
+    registers: [this.registry],
     buckets: [1, 10, 60, 300, 900, 3600, 4 * 3600, 12 * 3600],
   });
 
@@ -103,7 +182,10 @@ export class OperatorMetrics {
     }
     const fresh = asGauge(status.conditions?.find((c) => c.type === FRESH_CONDITION));
     const verified = asGauge(status.conditions?.find((c) => c.type === VERIFIED_CONDITION));
-    for (const [gauge, now, was] of [[this.fresh, fresh, before.fresh], [this.verified, verified, before.verified]] as const) {
+    for (const [gauge, now, was] of [
+      [this.fresh, fresh, before.fresh],
+      [this.verified, verified, before.verified],
+    ] as const) {
       if (now === was) continue;
       if (now === undefined) gauge.remove(labels);
       else gauge.set(labels, now);
@@ -118,7 +200,13 @@ export class OperatorMetrics {
     const shrink = status.conditions?.some((c) => c.type === 'ShrinkDetected' && c.status === 'True') ?? false;
     if (shrink !== before.shrink) this.shrinkDetected.set(labels, shrink ? 1 : 0);
     this.exported.set(key, {
-      phase: status.phase, lastSuccess: status.lastSuccessfulTime ?? before.lastSuccess, fresh, outcome, verified, lastRunJob: run?.job ?? before.lastRunJob, shrink,
+      phase: status.phase,
+      lastSuccess: status.lastSuccessfulTime ?? before.lastSuccess,
+      fresh,
+      outcome,
+      verified,
+      lastRunJob: run?.job ?? before.lastRunJob,
+      shrink,
     });
   }
 

@@ -7,7 +7,17 @@ import { createHash } from 'node:crypto';
 import { App, Chart } from 'cdk8s';
 import type { BackupSpec } from '../../imports/mall.example.com';
 import * as api from '../../lib/permits/backup-api';
-import { BackupCronJob, BackupPodProps, VaultRunSettings, BackupRef, BackupRunNowJob, cronJobNameFor, cronScheduleOf, RUN_NOW_LABEL, runNowToken } from '../../lib/run/backup-job';
+import {
+  BackupCronJob,
+  BackupPodProps,
+  VaultRunSettings,
+  BackupRef,
+  BackupRunNowJob,
+  cronJobNameFor,
+  cronScheduleOf,
+  RUN_NOW_LABEL,
+  runNowToken,
+} from '../../lib/run/backup-job';
 import { pvcVaultClaim, validateBackupName, validateBackupSpec } from '../../lib/permits/backup-validation';
 import { nextAfter, parseSchedule, previousAtOrBefore } from '../../lib/permits/cron';
 import type { ResourceSpec } from '../../lib/common/resources';
@@ -136,7 +146,11 @@ export interface Desired {
 
 export const READY = CONDITION.Ready;
 /** Problems that no amount of waiting solves. */
-const NEEDS_A_PERSON = new Set<string>([REASON.InvalidSpec, REASON.VaultInitFailed, REASON.VaultSharedAcrossNamespaces]);
+const NEEDS_A_PERSON = new Set<string>([
+  REASON.InvalidSpec,
+  REASON.VaultInitFailed,
+  REASON.VaultSharedAcrossNamespaces,
+]);
 export const LAST_BACKUP_SUCCEEDED = CONDITION.LastBackupSucceeded;
 
 /**
@@ -144,7 +158,9 @@ export const LAST_BACKUP_SUCCEEDED = CONDITION.LastBackupSucceeded;
  * allows, as a digest (a longer value would make every status write fail).
  */
 export function runNowRecord(request: string): string {
-  return request.length <= STATUS_LIMITS.runNowRequest ? request : `sha256:${createHash('sha256').update(request).digest('hex')}`;
+  return request.length <= STATUS_LIMITS.runNowRequest
+    ? request
+    : `sha256:${createHash('sha256').update(request).digest('hex')}`;
 }
 
 /** RFC 3339 with whole seconds, as the API server writes times. */
@@ -166,7 +182,9 @@ function render<T extends { apiObject: { toJson(): any } }>(build: (chart: Chart
 /** Whether every field set in `desired` has the same value in `observed` (the API server adds defaults). */
 export function isSubset(desired: unknown, observed: unknown): boolean {
   if (Array.isArray(desired)) {
-    return Array.isArray(observed) && desired.length === observed.length && desired.every((d, i) => isSubset(d, observed[i]));
+    return (
+      Array.isArray(observed) && desired.length === observed.length && desired.every((d, i) => isSubset(d, observed[i]))
+    );
   }
   if (desired !== null && typeof desired === 'object') {
     if (observed === null || typeof observed !== 'object') return false;
@@ -196,11 +214,17 @@ export function podTrouble(pod: KubeObject): string | undefined {
     }
     const terminated = cs.state?.terminated ?? cs.lastState?.terminated;
     if (terminated && terminated.exitCode !== 0) {
-      const tail = String(terminated.message ?? '').trim().split('\n').slice(-3).join(' | ');
+      const tail = String(terminated.message ?? '')
+        .trim()
+        .split('\n')
+        .slice(-3)
+        .join(' | ');
       return `${terminated.reason ?? 'Error'} (exit code ${terminated.exitCode})${tail ? `: ${tail}` : ''}`;
     }
   }
-  const unschedulable = (pod.status?.conditions ?? []).find((c: any) => c.type === 'PodScheduled' && c.status === 'False');
+  const unschedulable = (pod.status?.conditions ?? []).find(
+    (c: any) => c.type === 'PodScheduled' && c.status === 'False',
+  );
   if (unschedulable) return `${unschedulable.reason}: ${unschedulable.message ?? ''}`.trim();
   return undefined;
 }
@@ -224,20 +248,36 @@ interface VolumePlan {
 }
 
 /** Which claims to mount, and on which node when a ReadWriteOnce claim is in use by a pod. */
-export function planVolumes(spec: BackupSpec, claims: readonly KubeObject[], pods: readonly KubeObject[], jobPodNames: Set<string>): VolumePlan {
+export function planVolumes(
+  spec: BackupSpec,
+  claims: readonly KubeObject[],
+  pods: readonly KubeObject[],
+  jobPodNames: Set<string>,
+): VolumePlan {
   const vaultClaim = pvcVaultClaim(spec.vaultLocation);
   const byName = new Map(claims.filter((c) => !c.metadata.deletionTimestamp).map((c) => [c.metadata.name, c]));
   let chosen: KubeObject[];
   if (spec.volumeClaims?.length) {
     const missing = spec.volumeClaims.filter((n) => !byName.has(n));
     if (missing.length > 0) {
-      return { claims: [], problem: { reason: 'NoVolumes', message: `volume claims not found: ${missing.join(', ')}` } };
+      return {
+        claims: [],
+        problem: { reason: 'NoVolumes', message: `volume claims not found: ${missing.join(', ')}` },
+      };
     }
     chosen = spec.volumeClaims.map((n) => byName.get(n)!);
   } else {
-    chosen = [...byName.values()].filter((c) => c.metadata.labels?.[api.SHOP_LABEL] === spec.shopName && c.metadata.name !== vaultClaim);
+    chosen = [...byName.values()].filter(
+      (c) => c.metadata.labels?.[api.SHOP_LABEL] === spec.shopName && c.metadata.name !== vaultClaim,
+    );
     if (chosen.length === 0) {
-      return { claims: [], problem: { reason: 'NoVolumes', message: `no PersistentVolumeClaim labelled ${api.SHOP_LABEL}=${spec.shopName} in this namespace` } };
+      return {
+        claims: [],
+        problem: {
+          reason: 'NoVolumes',
+          message: `no PersistentVolumeClaim labelled ${api.SHOP_LABEL}=${spec.shopName} in this namespace`,
+        },
+      };
     }
   }
   const names = chosen.map((c) => c.metadata.name).sort();
@@ -246,22 +286,43 @@ export function planVolumes(spec: BackupSpec, claims: readonly KubeObject[], pod
     const modes: string[] = claim.spec?.accessModes ?? [];
     if (!modes.includes('ReadWriteOnce') && !modes.includes('ReadWriteOncePod')) continue;
     for (const pod of pods) {
-      if (jobPodNames.has(pod.metadata.name) || !pod.spec?.nodeName || ['Succeeded', 'Failed'].includes(pod.status?.phase)) continue;
+      if (
+        jobPodNames.has(pod.metadata.name) ||
+        !pod.spec?.nodeName ||
+        ['Succeeded', 'Failed'].includes(pod.status?.phase)
+      )
+        continue;
       if ((pod.spec.volumes ?? []).some((v: any) => v.persistentVolumeClaim?.claimName === claim.metadata.name)) {
         if (modes.includes('ReadWriteOncePod')) {
-          return { claims: names, problem: { reason: 'VolumeInUse', message: `claim ${claim.metadata.name} is ReadWriteOncePod and in use by pod ${pod.metadata.name}` } };
+          return {
+            claims: names,
+            problem: {
+              reason: 'VolumeInUse',
+              message: `claim ${claim.metadata.name} is ReadWriteOncePod and in use by pod ${pod.metadata.name}`,
+            },
+          };
         }
         nodes.add(pod.spec.nodeName);
       }
     }
   }
   if (nodes.size > 1) {
-    return { claims: names, problem: { reason: 'VolumesOnDifferentNodes', message: `ReadWriteOnce claims are in use on several nodes: ${[...nodes].sort().join(', ')}` } };
+    return {
+      claims: names,
+      problem: {
+        reason: 'VolumesOnDifferentNodes',
+        message: `ReadWriteOnce claims are in use on several nodes: ${[...nodes].sort().join(', ')}`,
+      },
+    };
   }
   return { claims: names, nodeName: [...nodes][0] };
 }
 
-function condition(previous: Condition[] | undefined, next: Omit<Condition, 'lastTransitionTime'>, now: Date): Condition {
+function condition(
+  previous: Condition[] | undefined,
+  next: Omit<Condition, 'lastTransitionTime'>,
+  now: Date,
+): Condition {
   const old = previous?.find((c) => c.type === next.type);
   const lastTransitionTime = old && old.status === next.status ? old.lastTransitionTime : timestamp(now);
   // Messages quote spec values and the cluster's words; one above the schema's limit would fail the whole status write.
@@ -291,7 +352,13 @@ export function nextRun(spec: BackupSpec, identity: BackupIdentity, now: Date): 
 
 /** The most recent run time at or before `now`. */
 function previousRun(spec: BackupSpec, identity: BackupIdentity, now: Date): Date | undefined {
-  return safely(() => previousAtOrBefore(parseSchedule(cronScheduleOf(spec.backupTime, identity)), spec.timeZone ?? api.DEFAULT_TIME_ZONE, now));
+  return safely(() =>
+    previousAtOrBefore(
+      parseSchedule(cronScheduleOf(spec.backupTime, identity)),
+      spec.timeZone ?? api.DEFAULT_TIME_ZONE,
+      now,
+    ),
+  );
 }
 
 /** Schedules are validated before they get here; a reading error still must not stop the status write. */
@@ -307,7 +374,9 @@ function safely<T>(compute: () => T): T | undefined {
 export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const entries = Object.entries(value)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
   }
   return JSON.stringify(value);
@@ -318,15 +387,23 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
   const spec = backup.spec;
   const previous = backup.status ?? {};
   const generation = backup.metadata.generation;
-  const ref: BackupRef = { name: backup.metadata.name, namespace: backup.metadata.namespace!, uid: backup.metadata.uid! };
+  const ref: BackupRef = {
+    name: backup.metadata.name,
+    namespace: backup.metadata.namespace!,
+    uid: backup.metadata.uid!,
+  };
   const events: KubeEvent[] = [];
 
   const allJobs = [...observed.jobs].filter((j) => !j.metadata.deletionTimestamp).sort(byStart);
   const runs = dstRuns(spec, ref, allJobs, observed);
   // A repeat about to be dropped never ran and is not reported.
   const jobs = allJobs.filter((j) => !runs?.drop.includes(j.metadata.name));
-  const podsOf = (job: KubeObject) => observed.jobPods.filter((p) => p.metadata.labels?.['job-name'] === job.metadata.name
-    || p.metadata.ownerReferences?.some((o) => o.kind === 'Job' && o.name === job.metadata.name));
+  const podsOf = (job: KubeObject) =>
+    observed.jobPods.filter(
+      (p) =>
+        p.metadata.labels?.['job-name'] === job.metadata.name ||
+        p.metadata.ownerReferences?.some((o) => o.kind === 'Job' && o.name === job.metadata.name),
+    );
   const finished = jobs.filter((j) => jobCondition(j, 'Complete', 'SuccessCriteriaMet', 'Failed', 'FailureTarget'));
   const active = jobs.filter((j) => !finished.includes(j));
   const succeeded = finished.filter((j) => jobCondition(j, 'Complete', 'SuccessCriteriaMet'));
@@ -336,26 +413,61 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
   // What the permit asks for, and whether it can be done.
   const problems = [...validateBackupName(backup.metadata.name), ...validateBackupSpec(spec)];
   const jobPodNames = new Set(observed.jobPods.map((p) => p.metadata.name));
-  const plan = problems.length > 0 ? undefined : planVolumes(spec, observed.claims, observed.namespacePods, jobPodNames);
-  const readyProblem = problems.length > 0 ? { reason: REASON.InvalidSpec, message: problems.join('; ') } : plan!.problem ?? observed.vaultProblem;
-  const podProps: BackupPodProps | undefined = readyProblem ? undefined : {
-    backup: ref, spec, claims: plan!.claims, nodeName: plan!.nodeName, image: settings.resticImage, defaultResources: settings.defaultResources,
-    vaultSettings: settings.vaultRunSettings, shrinkAcknowledged: acknowledgedShrink(backup),
-  };
+  const plan =
+    problems.length > 0 ? undefined : planVolumes(spec, observed.claims, observed.namespacePods, jobPodNames);
+  const readyProblem =
+    problems.length > 0
+      ? { reason: REASON.InvalidSpec, message: problems.join('; ') }
+      : (plan!.problem ?? observed.vaultProblem);
+  const podProps: BackupPodProps | undefined = readyProblem
+    ? undefined
+    : {
+        backup: ref,
+        spec,
+        claims: plan!.claims,
+        nodeName: plan!.nodeName,
+        image: settings.resticImage,
+        defaultResources: settings.defaultResources,
+        vaultSettings: settings.vaultRunSettings,
+        shrinkAcknowledged: acknowledgedShrink(backup),
+      };
 
   // The hold is part of the inputs only while on, so CronJobs rendered before it existed are not rewritten.
   const hold = settings.holdRuns === true || runs?.hold === true;
-  const cronJobInputs = podProps && createHash('sha256').update(canonicalJson(hold ? { ...podProps, holdRuns: true } : podProps)).digest('base64');
-  const unchangedSinceApplied = cronJobInputs !== undefined && observed.lastApplied?.inputs === cronJobInputs
-    && observed.cronJob?.metadata.resourceVersion === observed.lastApplied.resourceVersion;
+  const cronJobInputs =
+    podProps &&
+    createHash('sha256')
+      .update(canonicalJson(hold ? { ...podProps, holdRuns: true } : podProps))
+      .digest('base64');
+  const unchangedSinceApplied =
+    cronJobInputs !== undefined &&
+    observed.lastApplied?.inputs === cronJobInputs &&
+    observed.cronJob?.metadata.resourceVersion === observed.lastApplied.resourceVersion;
   const desiredCronJob = podProps && !unchangedSinceApplied ? BackupCronJob.manifest(podProps) : undefined;
   // The digest of the inputs rides on the CronJob: inputs that lost a field (a deadline, the node pin)
   // change it, where comparing only the fields still wanted would see nothing to do.
-  if (desiredCronJob) desiredCronJob.metadata.annotations = { ...desiredCronJob.metadata.annotations, [INPUTS_ANNOTATION]: cronJobInputs };
+  if (desiredCronJob)
+    desiredCronJob.metadata.annotations = {
+      ...desiredCronJob.metadata.annotations,
+      [INPUTS_ANNOTATION]: cronJobInputs,
+    };
   if (desiredCronJob && hold) desiredCronJob.spec.jobTemplate.spec.suspend = true;
-  const cronJobChanged = desiredCronJob !== undefined && !(observed.cronJob && isSubset(
-    { metadata: { labels: desiredCronJob.metadata.labels, annotations: desiredCronJob.metadata.annotations, ownerReferences: desiredCronJob.metadata.ownerReferences }, spec: desiredCronJob.spec },
-    observed.cronJob));
+  const cronJobChanged =
+    desiredCronJob !== undefined &&
+    !(
+      observed.cronJob &&
+      isSubset(
+        {
+          metadata: {
+            labels: desiredCronJob.metadata.labels,
+            annotations: desiredCronJob.metadata.annotations,
+            ownerReferences: desiredCronJob.metadata.ownerReferences,
+          },
+          spec: desiredCronJob.spec,
+        },
+        observed.cronJob,
+      )
+    );
 
   // Run now: one Job per new annotation value, within the concurrency policy.
   const createJobs: KubeObject[] = [];
@@ -367,7 +479,11 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
     const alreadyStarted = jobs.some((j) => j.metadata.labels?.[RUN_NOW_LABEL] === runNowToken(request));
     if (!alreadyStarted) {
       if (active.length > 0 && (spec.concurrencyPolicy ?? api.DEFAULT_CONCURRENCY_POLICY) === 'Forbid') {
-        events.push({ type: 'Warning', reason: REASON.RunNowSkipped, message: `run-now request ${JSON.stringify(request)} skipped: ${active[0].metadata.name} is still running and concurrencyPolicy is Forbid` });
+        events.push({
+          type: 'Warning',
+          reason: REASON.RunNowSkipped,
+          message: `run-now request ${JSON.stringify(request)} skipped: ${active[0].metadata.name} is still running and concurrencyPolicy is Forbid`,
+        });
       } else {
         deleteJobs.push(...active.map((j) => j.metadata.name));
         const runNow = render((chart) => new BackupRunNowJob(chart, 'now', { ...podProps, request }));
@@ -391,42 +507,92 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
     const result = runResultOf(podsOf(newestFinished));
     // A PartiallyFailed run exits 0 (so nothing retries), yet needs a person: the condition says False.
     lastBackup = result
-      ? { type: LAST_BACKUP_SUCCEEDED, status: result.outcome === 'Completed' ? 'True' : 'False', ...describeRun(newestFinished.metadata.name, result) }
-      : { type: LAST_BACKUP_SUCCEEDED, status: 'True', reason: 'BackupSucceeded', message: `${newestFinished.metadata.name} finished${snapshot ? `, snapshot ${snapshot}` : ''}` };
+      ? {
+          type: LAST_BACKUP_SUCCEEDED,
+          status: result.outcome === 'Completed' ? 'True' : 'False',
+          ...describeRun(newestFinished.metadata.name, result),
+        }
+      : {
+          type: LAST_BACKUP_SUCCEEDED,
+          status: 'True',
+          reason: 'BackupSucceeded',
+          message: `${newestFinished.metadata.name} finished${snapshot ? `, snapshot ${snapshot}` : ''}`,
+        };
   } else if (newestFinished && runResultOf(podsOf(newestFinished))) {
-    lastBackup = { type: LAST_BACKUP_SUCCEEDED, status: 'False', ...describeRun(newestFinished.metadata.name, runResultOf(podsOf(newestFinished))!) };
+    lastBackup = {
+      type: LAST_BACKUP_SUCCEEDED,
+      status: 'False',
+      ...describeRun(newestFinished.metadata.name, runResultOf(podsOf(newestFinished))!),
+    };
   } else if (newestFinished) {
     const failure = jobCondition(newestFinished, 'Failed', 'FailureTarget');
     const trouble = podsOf(newestFinished).map(podTrouble).find(Boolean);
     lastBackup = {
-      type: LAST_BACKUP_SUCCEEDED, status: 'False', reason: failure?.reason || 'BackupFailed',
+      type: LAST_BACKUP_SUCCEEDED,
+      status: 'False',
+      reason: failure?.reason || 'BackupFailed',
       message: `${newestFinished.metadata.name} failed${failure?.message ? `: ${failure.message}` : ''}${trouble ? ` (${trouble})` : ''}`,
     };
   }
-  const missed = spec.startingDeadlineSeconds !== undefined && !spec.suspend && observed.cronJob && active.length === 0
-    ? missedRun(spec, ref, observed.cronJob, jobs, now) : undefined;
+  const missed =
+    spec.startingDeadlineSeconds !== undefined && !spec.suspend && observed.cronJob && active.length === 0
+      ? missedRun(spec, ref, observed.cronJob, jobs, now)
+      : undefined;
   if (missed) {
-    lastBackup = { type: LAST_BACKUP_SUCCEEDED, status: 'False', reason: 'MissedSchedule', message: `the run due at ${missed} did not start within ${spec.startingDeadlineSeconds}s` };
+    lastBackup = {
+      type: LAST_BACKUP_SUCCEEDED,
+      status: 'False',
+      reason: 'MissedSchedule',
+      message: `the run due at ${missed} did not start within ${spec.startingDeadlineSeconds}s`,
+    };
   }
 
   const ready = readyProblem
     ? { type: READY, status: 'False' as const, reason: readyProblem.reason, message: readyProblem.message }
-    : { type: READY, status: 'True' as const, reason: REASON.CronJobReady, message: `runs "${cronScheduleOf(spec.backupTime, ref)}" in ${spec.timeZone ?? api.DEFAULT_TIME_ZONE}${plan!.nodeName ? ` on node ${plan!.nodeName}` : ''}${runs?.notes.length ? `; daylight saving: ${runs.notes.join('; ')}` : ''}` };
+    : {
+        type: READY,
+        status: 'True' as const,
+        reason: REASON.CronJobReady,
+        message: `runs "${cronScheduleOf(spec.backupTime, ref)}" in ${spec.timeZone ?? api.DEFAULT_TIME_ZONE}${plan!.nodeName ? ` on node ${plan!.nodeName}` : ''}${runs?.notes.length ? `; daylight saving: ${runs.notes.join('; ')}` : ''}`,
+      };
   // Freshness: judged from times alone, so runs that silently stop happening turn it False too.
-  const fresh: FreshnessVerdict = problems.length > 0 ? { status: 'Unknown' as const, reason: 'InvalidSpec', message: 'the spec is not valid' } : judgeFreshness({
-    backupTime: spec.backupTime, timeZone: spec.timeZone, freshness: spec.freshness, suspend: spec.suspend,
-    lastSuccessfulTime: later(previous.lastSuccessfulTime, succeeded[succeeded.length - 1]?.status?.completionTime),
-    createdAt: backup.metadata.creationTimestamp,
-    trouble: readyProblem?.message ?? (observed.cronJob || podProps ? (lastBackup?.status === 'False' ? lastBackup.message : undefined) : 'the CronJob is missing'),
-  }, now);
+  const fresh: FreshnessVerdict =
+    problems.length > 0
+      ? { status: 'Unknown' as const, reason: 'InvalidSpec', message: 'the spec is not valid' }
+      : judgeFreshness(
+          {
+            backupTime: spec.backupTime,
+            timeZone: spec.timeZone,
+            freshness: spec.freshness,
+            suspend: spec.suspend,
+            lastSuccessfulTime: later(
+              previous.lastSuccessfulTime,
+              succeeded[succeeded.length - 1]?.status?.completionTime,
+            ),
+            createdAt: backup.metadata.creationTimestamp,
+            trouble:
+              readyProblem?.message ??
+              (observed.cronJob || podProps
+                ? lastBackup?.status === 'False'
+                  ? lastBackup.message
+                  : undefined
+                : 'the CronJob is missing'),
+          },
+          now,
+        );
   const freshCondition = { type: FRESH_CONDITION, status: fresh.status, reason: fresh.reason, message: fresh.message };
   const newestResult = newestFinished && runResultOf(podsOf(newestFinished));
   const shrink = newestResult && shrinkCondition(backup.metadata.name, newestResult);
   const keptShrink = (previous.conditions ?? []).filter((c) => c.type === CONDITION.ShrinkDetected);
-  const conditions = [ready, ...(lastBackup ? [lastBackup] : (previous.conditions ?? []).filter((c) => c.type === LAST_BACKUP_SUCCEEDED)), freshCondition, ...(shrink ? [shrink] : keptShrink)]
-    .map((c) => condition(previous.conditions, { ...c, observedGeneration: generation }, now));
+  const conditions = [
+    ready,
+    ...(lastBackup ? [lastBackup] : (previous.conditions ?? []).filter((c) => c.type === LAST_BACKUP_SUCCEEDED)),
+    freshCondition,
+    ...(shrink ? [shrink] : keptShrink),
+  ].map((c) => condition(previous.conditions, { ...c, observedGeneration: generation }, now));
   const previousFresh = previous.conditions?.find((c) => c.type === FRESH_CONDITION);
-  if (fresh.status === 'False' && previousFresh?.status !== 'False') events.push({ type: 'Warning', reason: fresh.reason, message: fresh.message });
+  if (fresh.status === 'False' && previousFresh?.status !== 'False')
+    events.push({ type: 'Warning', reason: fresh.reason, message: fresh.message });
 
   const newestActive = active[active.length - 1];
   const activeTrouble = newestActive && podsOf(newestActive).map(podTrouble).find(Boolean);
@@ -441,18 +607,28 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
     message = `${newestActive.metadata.name} is queued for a free run slot${place ? `: position ${place.position} of ${place.of}` : ''}`;
   } else if (newestActive) {
     phase = 'Running';
-    message = activeTrouble ? `${newestActive.metadata.name} is stuck: ${activeTrouble}`
-      : newestActive.spec?.suspend === true ? `${newestActive.metadata.name} is waiting for the operator to start it` : `${newestActive.metadata.name} is running`;
+    message = activeTrouble
+      ? `${newestActive.metadata.name} is stuck: ${activeTrouble}`
+      : newestActive.spec?.suspend === true
+        ? `${newestActive.metadata.name} is waiting for the operator to start it`
+        : `${newestActive.metadata.name} is running`;
   } else if (spec.suspend) {
     phase = 'Suspended';
     message = 'suspended: no new runs are scheduled';
   } else if (lastBackup) {
-    phase = lastBackup.status === 'True' ? 'Completed' : newestResult?.outcome === 'PartiallyFailed' && lastBackup.reason !== 'MissedSchedule' ? 'PartiallyFailed' : 'Failed';
+    phase =
+      lastBackup.status === 'True'
+        ? 'Completed'
+        : newestResult?.outcome === 'PartiallyFailed' && lastBackup.reason !== 'MissedSchedule'
+          ? 'PartiallyFailed'
+          : 'Failed';
     message = lastBackup.message;
   } else {
     phase = 'Scheduled';
     const next = nextRun(spec, ref, now);
-    message = next ? `next run at ${next}` : `the schedule "${cronScheduleOf(spec.backupTime, ref)}" has no run in the next five years: change backupTime`;
+    message = next
+      ? `next run at ${next}`
+      : `the schedule "${cronScheduleOf(spec.backupTime, ref)}" has no run in the next five years: change backupTime`;
   }
 
   const succeededSnapshot = newestSucceeded && snapshotOf(podsOf(newestSucceeded));
@@ -462,7 +638,11 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
     observedGeneration: generation,
     lastScheduleTime: later(previous.lastScheduleTime, jobs.length ? jobStart(jobs[jobs.length - 1]) : undefined),
     lastSuccessfulTime: later(previous.lastSuccessfulTime, newestSucceeded?.status?.completionTime),
-    lastFailureTime: later(previous.lastFailureTime, newestFailed && (jobCondition(newestFailed, 'Failed', 'FailureTarget')?.lastTransitionTime ?? jobStart(newestFailed))),
+    lastFailureTime: later(
+      previous.lastFailureTime,
+      newestFailed &&
+        (jobCondition(newestFailed, 'Failed', 'FailureTarget')?.lastTransitionTime ?? jobStart(newestFailed)),
+    ),
     nextScheduleTime: readyProblem || spec.suspend ? undefined : nextRun(spec, ref, now),
     effectiveSchedule: problems.length > 0 ? undefined : cronScheduleOf(spec.backupTime, ref),
     queuePosition: phase === 'Queued' ? observed.queuePlace?.position : undefined,
@@ -480,25 +660,52 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
   }
   if (status.lastSuccessfulTime && status.lastSuccessfulTime !== previous.lastSuccessfulTime) {
     const partial = runResultOf(podsOf(newestSucceeded))?.outcome === 'PartiallyFailed';
-    events.push(partial
-      ? { type: 'Warning', reason: REASON.SomeFilesUnreadable, message: describeRun(newestSucceeded.metadata.name, runResultOf(podsOf(newestSucceeded))!).message }
-      : { type: 'Normal', reason: 'BackupSucceeded', message: `${newestSucceeded.metadata.name} finished${status.lastSnapshotID ? `, snapshot ${status.lastSnapshotID}` : ''}` });
+    events.push(
+      partial
+        ? {
+            type: 'Warning',
+            reason: REASON.SomeFilesUnreadable,
+            message: describeRun(newestSucceeded.metadata.name, runResultOf(podsOf(newestSucceeded))!).message,
+          }
+        : {
+            type: 'Normal',
+            reason: 'BackupSucceeded',
+            message: `${newestSucceeded.metadata.name} finished${status.lastSnapshotID ? `, snapshot ${status.lastSnapshotID}` : ''}`,
+          },
+    );
   }
   const previousShrink = keptShrink[0];
   if (shrink?.status === 'True' && (previousShrink?.status !== 'True' || previousShrink.message !== shrink.message)) {
     events.push({ type: 'Warning', reason: shrink.reason, message: shrink.message });
   }
   if (status.lastFailureTime && status.lastFailureTime !== previous.lastFailureTime) {
-    events.push({ type: 'Warning', reason: 'BackupFailed', message: lastBackup?.message ?? `${newestFailed.metadata.name} failed` });
+    events.push({
+      type: 'Warning',
+      reason: 'BackupFailed',
+      message: lastBackup?.message ?? `${newestFailed.metadata.name} failed`,
+    });
   }
   const previousReady = previous.conditions?.find((c) => c.type === READY);
-  if (ready.status === 'False' && (previousReady?.reason !== ready.reason || previousReady?.message !== ready.message)) {
+  if (
+    ready.status === 'False' &&
+    (previousReady?.reason !== ready.reason || previousReady?.message !== ready.message)
+  ) {
     events.push({ type: 'Warning', reason: ready.reason, message: ready.message });
   }
 
   return {
-    cronJob: desiredCronJob, cronJobChanged, cronJobInputs, createJobs, deleteJobs, admitJobs: settings.holdRuns ? [] : runs?.admit ?? [], dropJobs: runs?.drop ?? [],
-    requeueAt: runs?.recheckAt, staleAt: fresh.status === 'True' ? fresh.staleAt : undefined, status, statusChanged: canonicalJson(backup.status ?? {}) !== canonicalJson(status), events,
+    cronJob: desiredCronJob,
+    cronJobChanged,
+    cronJobInputs,
+    createJobs,
+    deleteJobs,
+    admitJobs: settings.holdRuns ? [] : (runs?.admit ?? []),
+    dropJobs: runs?.drop ?? [],
+    requeueAt: runs?.recheckAt,
+    staleAt: fresh.status === 'True' ? fresh.staleAt : undefined,
+    status,
+    statusChanged: canonicalJson(backup.status ?? {}) !== canonicalJson(status),
+    events,
   };
 }
 
@@ -509,7 +716,13 @@ function acknowledgedShrink(backup: BackupObject): string | undefined {
 }
 
 /** The due time of a run the CronJob should have started by now but did not, if any. */
-function missedRun(spec: BackupSpec, identity: BackupIdentity, cronJob: KubeObject, jobs: readonly KubeObject[], now: Date): string | undefined {
+function missedRun(
+  spec: BackupSpec,
+  identity: BackupIdentity,
+  cronJob: KubeObject,
+  jobs: readonly KubeObject[],
+  now: Date,
+): string | undefined {
   const deadline = (spec.startingDeadlineSeconds ?? 0) * 1000;
   const due = previousRun(spec, identity, new Date(now.getTime() - deadline));
   if (!due) return undefined;
@@ -520,22 +733,34 @@ function missedRun(spec: BackupSpec, identity: BackupIdentity, cronJob: KubeObje
 }
 
 /** The daylight-saving decisions for a valid schedule (operator/run-admission.ts); undefined when it cannot be read. */
-function dstRuns(spec: BackupSpec, ref: BackupRef, jobs: readonly KubeObject[], observed: Observed): RunDecisions | undefined {
+function dstRuns(
+  spec: BackupSpec,
+  ref: BackupRef,
+  jobs: readonly KubeObject[],
+  observed: Observed,
+): RunDecisions | undefined {
   const scheduleText = cronScheduleOf(spec.backupTime, ref);
-  return safely(() => decideRuns({
-    schedule: parseSchedule(scheduleText),
-    scheduleText,
-    zone: spec.timeZone ?? api.DEFAULT_TIME_ZONE,
-    now: observed.now,
-    cronJobName: cronJobNameFor(ref.name),
-    jobs,
-    forbidOverlap: (spec.concurrencyPolicy ?? api.DEFAULT_CONCURRENCY_POLICY) === 'Forbid',
-    startingDeadlineSeconds: spec.startingDeadlineSeconds,
-  }));
+  return safely(() =>
+    decideRuns({
+      schedule: parseSchedule(scheduleText),
+      scheduleText,
+      zone: spec.timeZone ?? api.DEFAULT_TIME_ZONE,
+      now: observed.now,
+      cronJobName: cronJobNameFor(ref.name),
+      jobs,
+      forbidOverlap: (spec.concurrencyPolicy ?? api.DEFAULT_CONCURRENCY_POLICY) === 'Forbid',
+      startingDeadlineSeconds: spec.startingDeadlineSeconds,
+    }),
+  );
 }
 
 /** The run a spring change skipped, as the CronJob would have made it: its template, owned by the CronJob. */
-function skippedRunJob(podProps: BackupPodProps, cronJob: KubeObject, run: NonNullable<RunDecisions['catchUp']>, held: boolean): KubeObject {
+function skippedRunJob(
+  podProps: BackupPodProps,
+  cronJob: KubeObject,
+  run: NonNullable<RunDecisions['catchUp']>,
+  held: boolean,
+): KubeObject {
   const template = BackupCronJob.manifest(podProps).spec.jobTemplate;
   return {
     apiVersion: 'batch/v1',
@@ -545,7 +770,16 @@ function skippedRunJob(podProps: BackupPodProps, cronJob: KubeObject, run: NonNu
       namespace: podProps.backup.namespace,
       labels: template.metadata.labels,
       annotations: { [SCHEDULED_TIMESTAMP_ANNOTATION]: timestamp(run.due), [SKIPPED_RUN_ANNOTATION]: run.wall },
-      ownerReferences: [{ apiVersion: 'batch/v1', kind: 'CronJob', name: cronJob.metadata.name, uid: cronJob.metadata.uid!, controller: true, blockOwnerDeletion: true } as any],
+      ownerReferences: [
+        {
+          apiVersion: 'batch/v1',
+          kind: 'CronJob',
+          name: cronJob.metadata.name,
+          uid: cronJob.metadata.uid!,
+          controller: true,
+          blockOwnerDeletion: true,
+        } as any,
+      ],
     },
     spec: { ...template.spec, suspend: held },
   };

@@ -5,7 +5,14 @@
  */
 import type { BackupObject, Condition, KubeEvent, KubeObject } from './reconcile';
 import { canonicalJson, planVolumes, podTrouble, timestamp } from './reconcile';
-import { newClaimManifest, newClaimNameFor, RESTORE_UID_LABEL, RestoreClaimPlan, restoreJobManifest, RestoreRef } from '../../lib/run/restore-job';
+import {
+  newClaimManifest,
+  newClaimNameFor,
+  RESTORE_UID_LABEL,
+  RestoreClaimPlan,
+  restoreJobManifest,
+  RestoreRef,
+} from '../../lib/run/restore-job';
 import * as rapi from '../../lib/permits/restore-api';
 import { validateRestoreSpec } from '../../lib/permits/restore-validation';
 
@@ -66,7 +73,13 @@ export function parseRestoreReport(text: string): { claims: RestoreClaimStatus[]
     const restored = /^restored (\S+) ([0-9a-f]+) (\S+) (\d+) (\d+)$/.exec(line.trim());
     if (restored) {
       const [, claim, snapshotID, time, files, bytes] = restored;
-      claims.push({ claim, snapshotID, snapshotTime: timestamp(new Date(time)), files: Number(files), bytes: Number(bytes) });
+      claims.push({
+        claim,
+        snapshotID,
+        snapshotTime: timestamp(new Date(time)),
+        files: Number(files),
+        bytes: Number(bytes),
+      });
     } else if (line.startsWith('error ')) {
       error = line.slice('error '.length).trim();
     }
@@ -92,7 +105,9 @@ function podsTerminated(pods: readonly KubeObject[]): boolean {
 }
 
 function terminationMessages(pods: readonly KubeObject[]): string {
-  return pods.flatMap((p) => (p.status?.containerStatuses ?? []).map((cs: any) => String(cs.state?.terminated?.message ?? ''))).join('\n');
+  return pods
+    .flatMap((p) => (p.status?.containerStatuses ?? []).map((cs: any) => String(cs.state?.terminated?.message ?? '')))
+    .join('\n');
 }
 
 interface Plan {
@@ -112,45 +127,101 @@ function planRestore(o: RestoreObserved, ref: RestoreRef): Plan {
   if (!sources) {
     const volumes = planVolumes(backup.spec, o.claims, [], new Set());
     if (volumes.problem?.reason === 'NoVolumes' && !backup.spec.volumeClaims?.length) {
-      return { problem: { phase: 'Pending', reason: 'NoClaims', message: `${volumes.problem.message}: name the claims to restore in spec.claims` } };
+      return {
+        problem: {
+          phase: 'Pending',
+          reason: 'NoClaims',
+          message: `${volumes.problem.message}: name the claims to restore in spec.claims`,
+        },
+      };
     }
     sources = backup.spec.volumeClaims?.length ? [...backup.spec.volumeClaims] : volumes.claims;
   }
   const target = spec.target;
-  const mountedBy = (claim: string) => o.namespacePods.find((p) => !['Succeeded', 'Failed'].includes(p.status?.phase)
-    && p.metadata.labels?.[RESTORE_UID_LABEL] !== ref.uid
-    && (p.spec?.volumes ?? []).some((v: any) => v.persistentVolumeClaim?.claimName === claim));
+  const mountedBy = (claim: string) =>
+    o.namespacePods.find(
+      (p) =>
+        !['Succeeded', 'Failed'].includes(p.status?.phase) &&
+        p.metadata.labels?.[RESTORE_UID_LABEL] !== ref.uid &&
+        (p.spec?.volumes ?? []).some((v: any) => v.persistentVolumeClaim?.claimName === claim),
+    );
   if (target.newClaims) {
     const createClaims: KubeObject[] = [];
     for (const claim of sources) {
       const name = newClaimNameFor(ref.name, claim);
       const existing = live.get(name);
       if (existing && existing.metadata.labels?.[RESTORE_UID_LABEL] !== ref.uid) {
-        return { problem: { phase: 'Failed', reason: 'TargetExists', message: `claim ${name} already exists and was not created by this Restore: a restore never writes into it; delete it or file the Restore under another name` } };
+        return {
+          problem: {
+            phase: 'Failed',
+            reason: 'TargetExists',
+            message: `claim ${name} already exists and was not created by this Restore: a restore never writes into it; delete it or file the Restore under another name`,
+          },
+        };
       }
-      if (!existing) createClaims.push(newClaimManifest(ref, name, target.newClaims.size, target.newClaims.storageClassName));
+      if (!existing)
+        createClaims.push(newClaimManifest(ref, name, target.newClaims.size, target.newClaims.storageClassName));
     }
-    return { claims: sources.map((claim) => ({ claim, targetClaim: newClaimNameFor(ref.name, claim), path: '' })), createClaims };
+    return {
+      claims: sources.map((claim) => ({ claim, targetClaim: newClaimNameFor(ref.name, claim), path: '' })),
+      createClaims,
+    };
   }
   if (target.existingClaim) {
     const name: string = target.existingClaim;
     if (sources.includes(name)) {
-      return { problem: { phase: 'Failed', reason: 'InvalidTarget', message: `target.existingClaim ${name} is one of the claims restored: use inPlace: true to restore a claim into itself` } };
+      return {
+        problem: {
+          phase: 'Failed',
+          reason: 'InvalidTarget',
+          message: `target.existingClaim ${name} is one of the claims restored: use inPlace: true to restore a claim into itself`,
+        },
+      };
     }
-    if (!live.has(name)) return { problem: { phase: 'Pending', reason: 'ClaimNotFound', message: `waiting for claim ${name} (target.existingClaim) to exist` } };
+    if (!live.has(name))
+      return {
+        problem: {
+          phase: 'Pending',
+          reason: 'ClaimNotFound',
+          message: `waiting for claim ${name} (target.existingClaim) to exist`,
+        },
+      };
     const user = mountedBy(name);
-    const rwo = (live.get(name)!.spec?.accessModes ?? []).some((m: string) => m === 'ReadWriteOnce' || m === 'ReadWriteOncePod');
-    return { claims: sources.map((claim) => ({ claim, targetClaim: name, path: claim })), nodeName: rwo ? user?.spec?.nodeName : undefined };
+    const rwo = (live.get(name)!.spec?.accessModes ?? []).some(
+      (m: string) => m === 'ReadWriteOnce' || m === 'ReadWriteOncePod',
+    );
+    return {
+      claims: sources.map((claim) => ({ claim, targetClaim: name, path: claim })),
+      nodeName: rwo ? user?.spec?.nodeName : undefined,
+    };
   }
   for (const claim of sources) {
-    if (!live.has(claim)) return { problem: { phase: 'Failed', reason: 'ClaimNotFound', message: `claim ${claim} does not exist: restore it into new claims instead of in place` } };
+    if (!live.has(claim))
+      return {
+        problem: {
+          phase: 'Failed',
+          reason: 'ClaimNotFound',
+          message: `claim ${claim} does not exist: restore it into new claims instead of in place`,
+        },
+      };
     const user = mountedBy(claim);
-    if (user) return { problem: { phase: 'Pending', reason: 'ClaimInUse', message: `waiting: claim ${claim} is mounted by pod ${user.metadata.name}; an in-place restore starts once no pod mounts it` } };
+    if (user)
+      return {
+        problem: {
+          phase: 'Pending',
+          reason: 'ClaimInUse',
+          message: `waiting: claim ${claim} is mounted by pod ${user.metadata.name}; an in-place restore starts once no pod mounts it`,
+        },
+      };
   }
   return { claims: sources.map((claim) => ({ claim, targetClaim: claim, path: '' })) };
 }
 
-function withTransitions(previous: Condition[] | undefined, next: Omit<Condition, 'lastTransitionTime'>[], now: Date): Condition[] {
+function withTransitions(
+  previous: Condition[] | undefined,
+  next: Omit<Condition, 'lastTransitionTime'>[],
+  now: Date,
+): Condition[] {
   return next.map((c) => {
     const old = previous?.find((p) => p.type === c.type);
     return { ...c, lastTransitionTime: old && old.status === c.status ? old.lastTransitionTime : timestamp(now) };
@@ -161,13 +232,29 @@ export function reconcileRestore(o: RestoreObserved, settings: { resticImage?: s
   const { restore, now } = o;
   const previous = restore.status ?? {};
   const generation = restore.metadata.generation;
-  const ref: RestoreRef = { name: restore.metadata.name, namespace: restore.metadata.namespace!, uid: restore.metadata.uid! };
+  const ref: RestoreRef = {
+    name: restore.metadata.name,
+    namespace: restore.metadata.namespace!,
+    uid: restore.metadata.uid!,
+  };
   const events: KubeEvent[] = [];
   let createClaims: KubeObject[] = [];
   let createJob: KubeObject | undefined;
   const next: RestoreStatus = { ...previous, observedGeneration: generation };
-  const ready = (status: 'True' | 'False', reason: string, message: string) => ({ type: rapi.RESTORE_CONDITIONS.ready, status, reason, message, observedGeneration: generation });
-  const succeeded = (status: 'True' | 'False', reason: string, message: string) => ({ type: rapi.RESTORE_CONDITIONS.succeeded, status, reason, message, observedGeneration: generation });
+  const ready = (status: 'True' | 'False', reason: string, message: string) => ({
+    type: rapi.RESTORE_CONDITIONS.ready,
+    status,
+    reason,
+    message,
+    observedGeneration: generation,
+  });
+  const succeeded = (status: 'True' | 'False', reason: string, message: string) => ({
+    type: rapi.RESTORE_CONDITIONS.succeeded,
+    status,
+    reason,
+    message,
+    observedGeneration: generation,
+  });
   let conditions: Omit<Condition, 'lastTransitionTime'>[];
   const final = previous.phase === 'Completed' || previous.phase === 'Failed';
 
@@ -187,16 +274,23 @@ export function reconcileRestore(o: RestoreObserved, settings: { resticImage?: s
     const done = finished(job, 'Complete');
     const failed = finished(job, 'Failed');
     if (done || failed) {
-      next.completionTime = job.status?.completionTime ?? done?.lastTransitionTime ?? failed?.lastTransitionTime ?? timestamp(now);
-      if (next.startTime) next.durationSeconds = Math.max(0, Math.round((Date.parse(next.completionTime!) - Date.parse(next.startTime)) / 1000));
+      next.completionTime =
+        job.status?.completionTime ?? done?.lastTransitionTime ?? failed?.lastTransitionTime ?? timestamp(now);
+      if (next.startTime)
+        next.durationSeconds = Math.max(
+          0,
+          Math.round((Date.parse(next.completionTime!) - Date.parse(next.startTime)) / 1000),
+        );
     }
     const planned = new Map((previous.claims ?? []).map((c) => [c.claim, c]));
     if (report.claims.length) {
       next.claims = report.claims.map((c) => ({ ...planned.get(c.claim), ...c }));
       next.snapshotID = [...new Set(report.claims.map((c) => c.snapshotID!))].join(',');
     }
-    const awaitingReport = (done || failed) && !podsTerminated(o.jobPods)
-      && now.getTime() - Date.parse(next.completionTime!) < REPORT_GRACE_MS;
+    const awaitingReport =
+      (done || failed) &&
+      !podsTerminated(o.jobPods) &&
+      now.getTime() - Date.parse(next.completionTime!) < REPORT_GRACE_MS;
     if (awaitingReport) {
       // Decided once the pod's report is in: a final status and its Event are written once, with the numbers.
       next.phase = 'Running';
@@ -207,12 +301,18 @@ export function reconcileRestore(o: RestoreObserved, settings: { resticImage?: s
       const files = report.claims.reduce((n, c) => n + (c.files ?? 0), 0);
       const bytes = report.claims.reduce((n, c) => n + (c.bytes ?? 0), 0);
       next.message = `restored ${report.claims.length} claim(s) from snapshot ${next.snapshotID ?? '?'}: ${files} files, ${bytes} bytes in ${next.durationSeconds ?? '?'}s`;
-      conditions = [ready('True', 'JobCreated', `${job.metadata.name} ran`), succeeded('True', 'RestoreSucceeded', next.message)];
+      conditions = [
+        ready('True', 'JobCreated', `${job.metadata.name} ran`),
+        succeeded('True', 'RestoreSucceeded', next.message),
+      ];
     } else if (failed) {
       next.phase = 'Failed';
       const trouble = o.jobPods.map(podTrouble).find(Boolean);
       next.message = `${job.metadata.name} failed: ${report.error ?? failed.message ?? trouble ?? failed.reason ?? 'see its pod log'}`;
-      conditions = [ready('True', 'JobCreated', `${job.metadata.name} ran`), succeeded('False', failed.reason === 'DeadlineExceeded' ? 'DeadlineExceeded' : 'RestoreFailed', next.message)];
+      conditions = [
+        ready('True', 'JobCreated', `${job.metadata.name} ran`),
+        succeeded('False', failed.reason === 'DeadlineExceeded' ? 'DeadlineExceeded' : 'RestoreFailed', next.message),
+      ];
     } else {
       next.phase = 'Running';
       const trouble = o.jobPods.map(podTrouble).find(Boolean);
@@ -232,13 +332,24 @@ export function reconcileRestore(o: RestoreObserved, settings: { resticImage?: s
     } else {
       createClaims = plan.createClaims ?? [];
       createJob = restoreJobManifest({
-        restore: ref, backupName: o.backup.metadata.name, backupSpec: o.backup.spec, claims: plan.claims!,
-        snapshotID: restore.spec.snapshotID, pointInTime: restore.spec.pointInTime, inPlace: restore.spec.target.inPlace === true,
-        activeDeadlineSeconds: restore.spec.activeDeadlineSeconds, nodeName: plan.nodeName, image: settings.resticImage,
+        restore: ref,
+        backupName: o.backup.metadata.name,
+        backupSpec: o.backup.spec,
+        claims: plan.claims!,
+        snapshotID: restore.spec.snapshotID,
+        pointInTime: restore.spec.pointInTime,
+        inPlace: restore.spec.target.inPlace === true,
+        activeDeadlineSeconds: restore.spec.activeDeadlineSeconds,
+        nodeName: plan.nodeName,
+        image: settings.resticImage,
       });
       next.phase = 'Pending';
       next.jobName = createJob!.metadata.name;
-      next.claims = plan.claims!.map((c) => ({ claim: c.claim, targetClaim: c.targetClaim, path: c.path ? `/${c.path}` : '/' }));
+      next.claims = plan.claims!.map((c) => ({
+        claim: c.claim,
+        targetClaim: c.targetClaim,
+        path: c.path ? `/${c.path}` : '/',
+      }));
       next.message = `starting ${next.jobName}: ${plan.claims!.map((c) => `${c.claim} -> ${c.targetClaim}${c.path ? `/${c.path}` : ''}`).join(', ')}`;
       conditions = [ready('True', 'JobCreated', next.message)];
       events.push({ type: 'Normal', reason: 'RestoreStarted', message: next.message });
@@ -247,8 +358,17 @@ export function reconcileRestore(o: RestoreObserved, settings: { resticImage?: s
   next.conditions = withTransitions(previous.conditions, conditions, now);
   for (const key of Object.keys(next) as (keyof RestoreStatus)[]) if (next[key] === undefined) delete next[key];
   if (next.phase !== previous.phase && (next.phase === 'Completed' || next.phase === 'Failed')) {
-    events.push({ type: next.phase === 'Completed' ? 'Normal' : 'Warning', reason: next.phase === 'Completed' ? 'RestoreSucceeded' : 'RestoreFailed', message: next.message! });
+    events.push({
+      type: next.phase === 'Completed' ? 'Normal' : 'Warning',
+      reason: next.phase === 'Completed' ? 'RestoreSucceeded' : 'RestoreFailed',
+      message: next.message!,
+    });
   }
-  return { createClaims, createJob, status: next, statusChanged: canonicalJson(restore.status ?? {}) !== canonicalJson(next), events };
+  return {
+    createClaims,
+    createJob,
+    status: next,
+    statusChanged: canonicalJson(restore.status ?? {}) !== canonicalJson(next),
+    events,
+  };
 }
-

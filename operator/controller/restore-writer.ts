@@ -16,7 +16,8 @@ import { restoreJobNameFor } from '../../lib/run/restore-job';
 /** Work-queue keys of Restores carry this prefix; Backups' keys are bare `namespace/name`. */
 export const RESTORE_KEY_PREFIX = 'restore:';
 
-export const isFinal = (restore: RestoreObject): boolean => restore.status?.phase === 'Completed' || restore.status?.phase === 'Failed';
+export const isFinal = (restore: RestoreObject): boolean =>
+  restore.status?.phase === 'Completed' || restore.status?.phase === 'Failed';
 
 /** What carrying out a Restore reads from the caches and how it writes. */
 export interface RestoreContext {
@@ -41,7 +42,8 @@ interface Refusal {
 }
 
 function advice(statusCode: number): string {
-  if (statusCode === 403) return 'check the namespace\'s ResourceQuota and LimitRange and the operator\'s RBAC; the operator retries';
+  if (statusCode === 403)
+    return "check the namespace's ResourceQuota and LimitRange and the operator's RBAC; the operator retries";
   return 'the operator retries with a growing delay';
 }
 
@@ -49,16 +51,35 @@ function advice(statusCode: number): string {
  * The status after refused writes: still Pending (a Restore that never started is not Failed, it is
  * retried), Ready=False with the API server's words; a Warning Event when that is news.
  */
-export function withRestoreRefusals(decided: RestoreStatus, previous: RestoreStatus | undefined, refusals: readonly Refusal[], now: string): { status: RestoreStatus; events: KubeEvent[] } {
+export function withRestoreRefusals(
+  decided: RestoreStatus,
+  previous: RestoreStatus | undefined,
+  refusals: readonly Refusal[],
+  now: string,
+): { status: RestoreStatus; events: KubeEvent[] } {
   if (refusals.length === 0) return { status: decided, events: [] };
-  const message = bounded(refusals.map((r) => `the API server refused ${r.what} (HTTP ${r.statusCode}): ${r.message}; ${advice(r.statusCode)}`).join('; '), STATUS_LIMITS.message);
+  const message = bounded(
+    refusals
+      .map((r) => `the API server refused ${r.what} (HTTP ${r.statusCode}): ${r.message}; ${advice(r.statusCode)}`)
+      .join('; '),
+    STATUS_LIMITS.message,
+  );
   const old = previous?.conditions?.find((c) => c.type === rapi.RESTORE_CONDITIONS.ready);
   const ready: Condition = {
-    type: rapi.RESTORE_CONDITIONS.ready, status: 'False', reason: refusals[0].reason, message,
-    observedGeneration: decided.observedGeneration, lastTransitionTime: old?.status === 'False' ? old.lastTransitionTime : now,
+    type: rapi.RESTORE_CONDITIONS.ready,
+    status: 'False',
+    reason: refusals[0].reason,
+    message,
+    observedGeneration: decided.observedGeneration,
+    lastTransitionTime: old?.status === 'False' ? old.lastTransitionTime : now,
   };
   const { jobName: _notCreated, ...rest } = decided;
-  const status: RestoreStatus = { ...rest, phase: 'Pending', message, conditions: [ready, ...(decided.conditions ?? []).filter((c) => c.type !== ready.type)] };
+  const status: RestoreStatus = {
+    ...rest,
+    phase: 'Pending',
+    message,
+    conditions: [ready, ...(decided.conditions ?? []).filter((c) => c.type !== ready.type)],
+  };
   if (previous?.jobName) status.jobName = previous.jobName;
   const news = old?.reason !== ready.reason || old?.message !== message;
   return { status, events: news ? [{ type: 'Warning', reason: ready.reason, message }] : [] };
@@ -71,20 +92,31 @@ export async function carryOutRestore(ctx: RestoreContext, namespace: string, na
   if (!restore || restore.metadata.deletionTimestamp) return false;
   const job = ctx.restoreJob(namespace, restore.metadata.uid!);
   const claims = ctx.claims(namespace);
-  const desired = reconcileRestore({
-    restore,
-    backup: typeof restore.spec?.backupName === 'string' ? ctx.backup(namespace, restore.spec.backupName) : undefined,
-    job,
-    jobPods: ctx.podsOfJob(namespace, job?.metadata.name ?? restoreJobNameFor(name)),
-    claims,
-    namespacePods: ctx.podsMounting(namespace, claims.map((c) => c.metadata.name)),
-    now: new Date(),
-  }, ctx.settings);
+  const desired = reconcileRestore(
+    {
+      restore,
+      backup: typeof restore.spec?.backupName === 'string' ? ctx.backup(namespace, restore.spec.backupName) : undefined,
+      job,
+      jobPods: ctx.podsOfJob(namespace, job?.metadata.name ?? restoreJobNameFor(name)),
+      claims,
+      namespacePods: ctx.podsMounting(
+        namespace,
+        claims.map((c) => c.metadata.name),
+      ),
+      now: new Date(),
+    },
+    ctx.settings,
+  );
 
   let wrote = false;
   let transient: unknown;
   const refusals: Refusal[] = [];
-  const create = async (plural: string, apiVersion: string, obj: KubeObject, refused: Omit<Refusal, 'statusCode' | 'message'>) => {
+  const create = async (
+    plural: string,
+    apiVersion: string,
+    obj: KubeObject,
+    refused: Omit<Refusal, 'statusCode' | 'message'>,
+  ) => {
     try {
       await ctx.client.create(resourcePath(apiVersion, plural, namespace), obj);
       wrote = true;
@@ -96,22 +128,31 @@ export async function carryOutRestore(ctx: RestoreContext, namespace: string, na
     }
   };
   for (const claim of desired.createClaims) {
-    await create('persistentvolumeclaims', 'v1', claim, { what: `claim ${claim.metadata.name}`, reason: RESTORE_REASON.ClaimRefused });
+    await create('persistentvolumeclaims', 'v1', claim, {
+      what: `claim ${claim.metadata.name}`,
+      reason: RESTORE_REASON.ClaimRefused,
+    });
   }
   // The Job mounts the new claims: it waits until every one of them exists.
   if (desired.createJob && refusals.length === 0 && transient === undefined) {
-    await create('jobs', 'batch/v1', desired.createJob, { what: `Job ${desired.createJob.metadata.name}`, reason: RESTORE_REASON.JobRefused });
+    await create('jobs', 'batch/v1', desired.createJob, {
+      what: `Job ${desired.createJob.metadata.name}`,
+      reason: RESTORE_REASON.JobRefused,
+    });
   }
   const outcome = withRestoreRefusals(desired.status, restore.status, refusals, timestamp(new Date()));
   const notStarted = refusals.length > 0 || transient !== undefined;
   // After passing trouble alone (a 500, a timeout) the decided status would claim a Job that may not exist:
   // the status stays as it was until the retry, which comes within seconds.
-  const status = transient !== undefined && refusals.length === 0 ? restore.status ?? {} : outcome.status;
+  const status = transient !== undefined && refusals.length === 0 ? (restore.status ?? {}) : outcome.status;
   if (canonicalJson(status) !== canonicalJson(restore.status ?? {})) {
     await ctx.writeStatus(restore, status);
     wrote = true;
   }
-  const events = [...desired.events.filter((e) => !(notStarted && e.reason === RESTORE_REASON.RestoreStarted)), ...outcome.events];
+  const events = [
+    ...desired.events.filter((e) => !(notStarted && e.reason === RESTORE_REASON.RestoreStarted)),
+    ...outcome.events,
+  ];
   await Promise.all(events.map((e) => ctx.recordEvent(restore, e)));
   if (transient !== undefined) throw transient;
   if (refusals.length > 0) throw new Error(outcome.status.message);

@@ -60,7 +60,9 @@ export function scheduledJobName(cronJobName: string, at: number): string {
 
 /** Whether a Job has completed or failed (also as a success or failure target not yet final). */
 export function isFinished(job: KubeObject): boolean {
-  return (job.status?.conditions ?? []).some((c: any) => ['Complete', 'SuccessCriteriaMet', 'Failed', 'FailureTarget'].includes(c.type) && c.status === 'True');
+  return (job.status?.conditions ?? []).some(
+    (c: any) => ['Complete', 'SuccessCriteriaMet', 'Failed', 'FailureTarget'].includes(c.type) && c.status === 'True',
+  );
 }
 
 function startedAt(job: KubeObject): number {
@@ -88,7 +90,10 @@ function answersFor(input: RunInputs, minute: number): ZoneAnswers {
   const { schedule, zone } = input;
   const now = minute * 60;
   const answers = {
-    hold: holdRuns(schedule, zone, now), notes: dstNotes(schedule, zone, now), recheck: nextDstCheck(schedule, zone, now), skipped: recentSkippedRun(schedule, zone, now),
+    hold: holdRuns(schedule, zone, now),
+    notes: dstNotes(schedule, zone, now),
+    recheck: nextDstCheck(schedule, zone, now),
+    skipped: recentSkippedRun(schedule, zone, now),
   };
   if (key !== undefined) {
     if (zoneAnswers.size > 10_000) zoneAnswers.clear();
@@ -114,7 +119,10 @@ export function decideRuns(input: RunInputs): RunDecisions {
     // Past its deadline a held run is a missed run, as the CronJob controller and the run cap treat one:
     // an operator back after hours must not start a backup the Backup said was too late to start.
     const late = input.startingDeadlineSeconds !== undefined && now >= at + input.startingDeadlineSeconds;
-    (late || (job.metadata.annotations?.[SKIPPED_RUN_ANNOTATION] === undefined && isExtraRun(input.schedule, zone, at)) ? drop : admit).push(job.metadata.name);
+    (late || (job.metadata.annotations?.[SKIPPED_RUN_ANNOTATION] === undefined && isExtraRun(input.schedule, zone, at))
+      ? drop
+      : admit
+    ).push(job.metadata.name);
   }
 
   let catchUp: RunDecisions['catchUp'];
@@ -122,16 +130,27 @@ export function decideRuns(input: RunInputs): RunDecisions {
   if (skipped) {
     const name = scheduledJobName(cronJobName, skipped.due);
     const regular = nextAfter(schedule, zone, new Date(skipped.due * 1000));
-    const deadline = Math.min(regular ? regular.getTime() / 1000 : Infinity, skipped.due + (input.startingDeadlineSeconds ?? Infinity));
+    const deadline = Math.min(
+      regular ? regular.getTime() / 1000 : Infinity,
+      skipped.due + (input.startingDeadlineSeconds ?? Infinity),
+    );
     const ranSince = jobs.some((j) => j.metadata.name === name || startedAt(j) >= skipped.due);
     const blocked = input.forbidOverlap && jobs.some((j) => !isFinished(j) && !drop.includes(j.metadata.name));
     if (!ranSince && !blocked && now < deadline) {
-      catchUp = { name, due: new Date(skipped.due * 1000), wall: new Date(skipped.wall * 1000).toISOString().slice(0, 16).replace('T', ' ') };
+      catchUp = {
+        name,
+        due: new Date(skipped.due * 1000),
+        wall: new Date(skipped.wall * 1000).toISOString().slice(0, 16).replace('T', ' '),
+      };
     }
   }
 
   return {
-    hold: answers.hold, admit, drop, catchUp, notes: answers.notes,
+    hold: answers.hold,
+    admit,
+    drop,
+    catchUp,
+    notes: answers.notes,
     recheckAt: answers.recheck === undefined ? undefined : new Date(answers.recheck * 1000),
   };
 }

@@ -49,16 +49,27 @@ export function lastRunOf(jobName: string, result: RunResult): LastRun {
  * ShrinkDetected: True while the newest run held retention back because the shop shrank drastically; False once
  * a run applied retention again. Undefined when the run says nothing about it (the previous condition stays).
  */
-export function shrinkCondition(backupName: string, result: RunResult): { type: string; status: 'True' | 'False'; reason: string; message: string } | undefined {
+export function shrinkCondition(
+  backupName: string,
+  result: RunResult,
+): { type: string; status: 'True' | 'False'; reason: string; message: string } | undefined {
   if (result.retention === 'skipped-shrunk') {
     return {
-      type: CONDITION.ShrinkDetected, status: 'True', reason: REASON.ShrinkDetected,
-      message: `${result.message}. Older snapshots are kept. If the shop really is this small now, acknowledge it: kubectl annotate `
-        + `backup ${backupName} ${ACKNOWLEDGE_SHRINK_ANNOTATION}=${result.snapshot ?? '<snapshot ID>'} --overwrite`,
+      type: CONDITION.ShrinkDetected,
+      status: 'True',
+      reason: REASON.ShrinkDetected,
+      message:
+        `${result.message}. Older snapshots are kept. If the shop really is this small now, acknowledge it: kubectl annotate ` +
+        `backup ${backupName} ${ACKNOWLEDGE_SHRINK_ANNOTATION}=${result.snapshot ?? '<snapshot ID>'} --overwrite`,
     };
   }
   if (result.retention === 'applied') {
-    return { type: CONDITION.ShrinkDetected, status: 'False', reason: 'NoShrink', message: 'the newest snapshot did not shrink drastically against the reference' };
+    return {
+      type: CONDITION.ShrinkDetected,
+      status: 'False',
+      reason: 'NoShrink',
+      message: 'the newest snapshot did not shrink drastically against the reference',
+    };
   }
   return undefined;
 }

@@ -18,8 +18,12 @@ const component = (o: KubeObject) => o.metadata.labels?.['app.kubernetes.io/comp
 
 export class VaultIndex {
   // Only valid Backups count as users: one that never reconciles its vault work must not be chosen to do it.
-  private readonly users = new ClusterIndex((b) => (validateBackupSpec((b as BackupObject).spec ?? {}).length > 0 ? [] : [vaultKey(b as BackupObject)]));
-  private readonly work = new ClusterIndex((o) => [o.metadata.labels?.[REPOSITORY_LABEL] && `repo:${o.metadata.labels[REPOSITORY_LABEL]}`]);
+  private readonly users = new ClusterIndex((b) =>
+    validateBackupSpec((b as BackupObject).spec ?? {}).length > 0 ? [] : [vaultKey(b as BackupObject)],
+  );
+  private readonly work = new ClusterIndex((o) => [
+    o.metadata.labels?.[REPOSITORY_LABEL] && `repo:${o.metadata.labels[REPOSITORY_LABEL]}`,
+  ]);
 
   constructor(private readonly enqueue: (backup: KubeObject) => void) {}
 
@@ -34,7 +38,8 @@ export class VaultIndex {
       index.set(obj as KubeObject);
       const after = index.keysFiled(obj as KubeObject);
       // A Backup's status writes must not queue every sharer of its vault: only a change of vault does.
-      if (kind === 'work' || event === 'add' || before.join() !== after.join()) requeue([...new Set([...before, ...after])]);
+      if (kind === 'work' || event === 'add' || before.join() !== after.join())
+        requeue([...new Set([...before, ...after])]);
     };
     events.on('add', file('add'));
     events.on('update', file('update'));
@@ -46,17 +51,25 @@ export class VaultIndex {
   }
 
   /** What the Backup's vault allows and the per-vault work to do; undefined for a spec that names no valid vault. */
-  public planFor(backup: BackupObject, podsOfJob: (namespace: string, job: string) => KubeObject[], settings: VaultSettings): VaultPlan | undefined {
+  public planFor(
+    backup: BackupObject,
+    podsOfJob: (namespace: string, job: string) => KubeObject[],
+    settings: VaultSettings,
+  ): VaultPlan | undefined {
     const key = vaultKey(backup);
     if (!key || validateBackupSpec(backup.spec).length > 0) return undefined;
     const work = this.work.get(key);
     // The maintenance CronJob's own Jobs carry the repository label too: told apart by component and kind.
     const initJobs = work.filter((o) => component(o) === 'vault-init' && o.spec?.schedule === undefined);
-    return planVault(backup, {
-      users: this.users.get(key) as BackupObject[],
-      initJobs,
-      initPods: initJobs.flatMap((j) => podsOfJob(j.metadata.namespace!, j.metadata.name)),
-      maintenance: work.filter((o) => component(o) === 'vault-maintenance' && o.spec?.schedule !== undefined),
-    }, settings);
+    return planVault(
+      backup,
+      {
+        users: this.users.get(key) as BackupObject[],
+        initJobs,
+        initPods: initJobs.flatMap((j) => podsOfJob(j.metadata.namespace!, j.metadata.name)),
+        maintenance: work.filter((o) => component(o) === 'vault-maintenance' && o.spec?.schedule !== undefined),
+      },
+      settings,
+    );
   }
 }

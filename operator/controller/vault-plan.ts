@@ -5,7 +5,12 @@
  */
 import * as api from '../../lib/permits/backup-api';
 import {
-  initJobManifest, initJobNameFor, maintenanceCronJobManifest, maintenanceNameFor, REPOSITORY_LABEL, repositoryHash,
+  initJobManifest,
+  initJobNameFor,
+  maintenanceCronJobManifest,
+  maintenanceNameFor,
+  REPOSITORY_LABEL,
+  repositoryHash,
 } from '../../lib/run/vault-jobs';
 import { isSubset, type BackupObject, type KubeObject } from './reconcile';
 import { REASON } from './vocabulary';
@@ -46,12 +51,16 @@ export function repositoryOf(backup: BackupObject): string {
 }
 
 function older(a: KubeObject, b: KubeObject): number {
-  return Date.parse(a.metadata.creationTimestamp ?? '') - Date.parse(b.metadata.creationTimestamp ?? '')
-    || (a.metadata.uid ?? '').localeCompare(b.metadata.uid ?? '');
+  return (
+    Date.parse(a.metadata.creationTimestamp ?? '') - Date.parse(b.metadata.creationTimestamp ?? '') ||
+    (a.metadata.uid ?? '').localeCompare(b.metadata.uid ?? '')
+  );
 }
 
 function jobState(job: KubeObject): 'Complete' | 'Failed' | undefined {
-  const c = (job.status?.conditions ?? []).find((x: any) => x.status === 'True' && ['Complete', 'SuccessCriteriaMet', 'Failed', 'FailureTarget'].includes(x.type));
+  const c = (job.status?.conditions ?? []).find(
+    (x: any) => x.status === 'True' && ['Complete', 'SuccessCriteriaMet', 'Failed', 'FailureTarget'].includes(x.type),
+  );
   if (!c) return undefined;
   return c.type === 'Complete' || c.type === 'SuccessCriteriaMet' ? 'Complete' : 'Failed';
 }
@@ -60,8 +69,14 @@ function podTail(pods: readonly KubeObject[]): string | undefined {
   for (const pod of pods) {
     for (const cs of pod.status?.containerStatuses ?? []) {
       const t = cs.state?.terminated ?? cs.lastState?.terminated;
-      if (t && t.exitCode !== 0) return String(t.message ?? t.reason ?? `exit code ${t.exitCode}`).trim().split('\n').slice(-2).join(' | ');
-      if (cs.state?.waiting?.reason && cs.state.waiting.reason !== 'ContainerCreating') return `${cs.state.waiting.reason}${cs.state.waiting.message ? `: ${cs.state.waiting.message}` : ''}`;
+      if (t && t.exitCode !== 0)
+        return String(t.message ?? t.reason ?? `exit code ${t.exitCode}`)
+          .trim()
+          .split('\n')
+          .slice(-2)
+          .join(' | ');
+      if (cs.state?.waiting?.reason && cs.state.waiting.reason !== 'ContainerCreating')
+        return `${cs.state.waiting.reason}${cs.state.waiting.message ? `: ${cs.state.waiting.message}` : ''}`;
     }
   }
   return undefined;
@@ -74,7 +89,8 @@ export function planVault(backup: BackupObject, seen: VaultObserved, settings: V
   // The namespace that holds the vault: where its maintenance already lives while Backups there still use
   // it, else the oldest user's. Backups elsewhere share it only when the cluster allows it.
   const namespaces = new Set(users.map((u) => u.metadata.namespace));
-  const home = seen.maintenance.map((m) => m.metadata.namespace).find((ns) => namespaces.has(ns)) ?? users[0].metadata.namespace!;
+  const home =
+    seen.maintenance.map((m) => m.metadata.namespace).find((ns) => namespaces.has(ns)) ?? users[0].metadata.namespace!;
   const local = users.filter((u) => u.metadata.namespace === home);
   const steward = local[0];
   const isSteward = steward.metadata.uid === backup.metadata.uid;
@@ -85,9 +101,10 @@ export function planVault(backup: BackupObject, seen: VaultObserved, settings: V
       hash,
       problem: {
         reason: REASON.VaultSharedAcrossNamespaces,
-        message: `vault ${backup.spec.vaultLocation} is already used by Backup ${home}/${steward.metadata.name} in another namespace; `
-          + 'sharing a vault shares its key (each can read and prune the other\'s snapshots): give this shop its own vault, '
-          + 'or start the operator with --allow-cross-namespace-vaults to allow it',
+        message:
+          `vault ${backup.spec.vaultLocation} is already used by Backup ${home}/${steward.metadata.name} in another namespace; ` +
+          "sharing a vault shares its key (each can read and prune the other's snapshots): give this shop its own vault, " +
+          'or start the operator with --allow-cross-namespace-vaults to allow it',
       },
     };
   }
@@ -103,16 +120,23 @@ export function planVault(backup: BackupObject, seen: VaultObserved, settings: V
       // Kept while its Backup lives: the finished Job is the record that the repository exists.
       createInitJob!.metadata.ownerReferences = [owner(steward)];
     }
-    problem = { reason: REASON.VaultInitializing, message: `waiting for the vault to be initialized: Job ${where}${initJobNameFor(hash)} creates its repository once` };
+    problem = {
+      reason: REASON.VaultInitializing,
+      message: `waiting for the vault to be initialized: Job ${where}${initJobNameFor(hash)} creates its repository once`,
+    };
   } else if (state === undefined) {
-    problem = { reason: REASON.VaultInitializing, message: `waiting for the vault to be initialized: Job ${initJob.metadata.namespace}/${initJob.metadata.name} is running${describe(podTail(seen.initPods))}` };
+    problem = {
+      reason: REASON.VaultInitializing,
+      message: `waiting for the vault to be initialized: Job ${initJob.metadata.namespace}/${initJob.metadata.name} is running${describe(podTail(seen.initPods))}`,
+    };
   } else if (state === 'Failed') {
     const failure = (initJob.status?.conditions ?? []).find((c: any) => c.type === 'Failed' && c.status === 'True');
     problem = {
       reason: REASON.VaultInitFailed,
-      message: `the vault could not be initialized: Job ${initJob.metadata.namespace}/${initJob.metadata.name} failed`
-        + `${failure?.message ? ` (${failure.message})` : ''}${describe(podTail(seen.initPods))}; check the vault location and the `
-        + `Secret ${steward.spec.vaultCredentialsSecret} (RESTIC_PASSWORD, provider credentials), then delete that Job to try again`,
+      message:
+        `the vault could not be initialized: Job ${initJob.metadata.namespace}/${initJob.metadata.name} failed` +
+        `${failure?.message ? ` (${failure.message})` : ''}${describe(podTail(seen.initPods))}; check the vault location and the ` +
+        `Secret ${steward.spec.vaultCredentialsSecret} (RESTIC_PASSWORD, provider credentials), then delete that Job to try again`,
     };
   }
 
@@ -120,9 +144,13 @@ export function planVault(backup: BackupObject, seen: VaultObserved, settings: V
   if (isSteward && state === 'Complete') {
     const desired = maintenanceCronJobManifest({ ...props, schedule: settings.maintenanceSchedule });
     desired.metadata.ownerReferences = local.map(owner);
-    const current = seen.maintenance.find((m) => m.metadata.namespace === home && m.metadata.name === maintenanceNameFor(hash));
-    const same = current && isSubset({ metadata: { labels: desired.metadata.labels }, spec: desired.spec }, current)
-      && canonicalOwners(current) === canonicalOwners(desired);
+    const current = seen.maintenance.find(
+      (m) => m.metadata.namespace === home && m.metadata.name === maintenanceNameFor(hash),
+    );
+    const same =
+      current &&
+      isSubset({ metadata: { labels: desired.metadata.labels }, spec: desired.spec }, current) &&
+      canonicalOwners(current) === canonicalOwners(desired);
     if (!same) applyMaintenance = desired;
   }
   return { hash, problem, createInitJob, applyMaintenance };
@@ -133,15 +161,32 @@ function describe(tail: string | undefined): string {
 }
 
 function canonicalOwners(obj: KubeObject): string {
-  return (obj.metadata.ownerReferences ?? []).map((o) => o.uid).sort().join(',');
+  return (obj.metadata.ownerReferences ?? [])
+    .map((o) => o.uid)
+    .sort()
+    .join(',');
 }
 
 /**
  * Every Backup in the namespace that uses the vault owns its maintenance: Kubernetes removes it when the last
  * of them is deleted. Not a controller reference, so it never blocks anything.
  */
-function owner(b: BackupObject): { apiVersion: string; kind: string; name: string; uid: string; controller: boolean; blockOwnerDeletion: boolean } {
-  return { apiVersion: api.BACKUP_API_VERSION, kind: api.BACKUP_KIND, name: b.metadata.name, uid: b.metadata.uid!, controller: false, blockOwnerDeletion: false };
+function owner(b: BackupObject): {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+  controller: boolean;
+  blockOwnerDeletion: boolean;
+} {
+  return {
+    apiVersion: api.BACKUP_API_VERSION,
+    kind: api.BACKUP_KIND,
+    name: b.metadata.name,
+    uid: b.metadata.uid!,
+    controller: false,
+    blockOwnerDeletion: false,
+  };
 }
 
 /** The index keys a Backup's repository is filed under (cluster-wide). */

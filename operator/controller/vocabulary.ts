@@ -12,7 +12,7 @@ export const CONDITION = {
   /** True while a drastic shrink of the shop holds retention back, until a person acknowledges it. */
   ShrinkDetected: 'ShrinkDetected',
 } as const;
-export type ConditionType = typeof CONDITION[keyof typeof CONDITION];
+export type ConditionType = (typeof CONDITION)[keyof typeof CONDITION];
 
 export const REASON = {
   CronJobReady: 'CronJobReady',
@@ -43,7 +43,7 @@ export const REASON = {
   ShrinkDetected: 'ShrinkDetected',
   SomeFilesUnreadable: 'SomeFilesUnreadable',
 } as const;
-export type Reason = typeof REASON[keyof typeof REASON];
+export type Reason = (typeof REASON)[keyof typeof REASON];
 
 /** Reasons the Restore writer adds to those of the pure restore reconcile. */
 export const RESTORE_REASON = {

@@ -9,7 +9,11 @@ import { CONDITION, REASON, Reason, STATUS_LIMITS } from './vocabulary';
 export interface RefusedWrite {
   /** What was refused: `CronJob backup-bakery`, `run-now Job backup-bakery-now-1a2b3c4d`. */
   readonly what: string;
-  readonly reason: typeof REASON.CronJobRefused | typeof REASON.RunNowRefused | typeof REASON.RunAdmissionRefused | typeof REASON.VaultWorkRefused;
+  readonly reason:
+    | typeof REASON.CronJobRefused
+    | typeof REASON.RunNowRefused
+    | typeof REASON.RunAdmissionRefused
+    | typeof REASON.VaultWorkRefused;
   readonly statusCode: number;
   /** The API server's own words. */
   readonly message: string;
@@ -18,11 +22,14 @@ export interface RefusedWrite {
 /** What a person can do about a refusal, by HTTP status. */
 function advice(refused: RefusedWrite): string {
   switch (refused.statusCode) {
-    case 403: return refused.reason !== REASON.CronJobRefused
-      ? 'check the namespace\'s ResourceQuota and LimitRange (or lower spec.resources) and the operator\'s RBAC; the run is retried'
-      : 'check the operator\'s RBAC and the namespace\'s admission policies; the operator retries';
-    case 422: return 'correct the Backup\'s spec; the operator retries after every change';
-    default: return 'the operator retries with a growing delay';
+    case 403:
+      return refused.reason !== REASON.CronJobRefused
+        ? "check the namespace's ResourceQuota and LimitRange (or lower spec.resources) and the operator's RBAC; the run is retried"
+        : "check the operator's RBAC and the namespace's admission policies; the operator retries";
+    case 422:
+      return "correct the Backup's spec; the operator retries after every change";
+    default:
+      return 'the operator retries with a growing delay';
   }
 }
 
@@ -45,13 +52,21 @@ export function bounded(text: string, limit: number): string {
  * The status to write after refused writes: Ready=False with the refusal's reason and words, the phase
  * Failed (nothing will run as asked), and a Warning Event when that is news.
  */
-export function withRefusals(decided: BackupStatus, previous: BackupStatus | undefined, refusals: readonly RefusedWrite[], now: string): { status: BackupStatus; events: KubeEvent[] } {
+export function withRefusals(
+  decided: BackupStatus,
+  previous: BackupStatus | undefined,
+  refusals: readonly RefusedWrite[],
+  now: string,
+): { status: BackupStatus; events: KubeEvent[] } {
   if (refusals.length === 0) return { status: decided, events: [] };
   const reason: Reason = refusals[0].reason;
   const message = bounded(refusals.map(describeRefusal).join('; '), STATUS_LIMITS.message);
   const old = previous?.conditions?.find((c) => c.type === CONDITION.Ready);
   const ready: Condition = {
-    type: CONDITION.Ready, status: 'False', reason, message,
+    type: CONDITION.Ready,
+    status: 'False',
+    reason,
+    message,
     observedGeneration: decided.observedGeneration,
     lastTransitionTime: old?.status === 'False' ? old.lastTransitionTime : now,
   };

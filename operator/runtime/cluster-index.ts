@@ -18,7 +18,10 @@ export class ClusterIndex {
     const keys = [...new Set(this.keysOf(obj).filter((k): k is string => !!k))];
     for (const key of keys) {
       let bucket = this.byKey.get(key);
-      if (!bucket) this.byKey.set(key, bucket = new Map());
+      if (!bucket) {
+        bucket = new Map();
+        this.byKey.set(key, bucket);
+      }
       bucket.set(id, obj);
     }
     if (keys.length > 0) this.filedUnder.set(id, keys);

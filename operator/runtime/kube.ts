@@ -9,7 +9,12 @@ import * as https from 'node:https';
 import { KubeConfig } from '@kubernetes/client-node';
 
 export class ApiError extends Error {
-  constructor(public readonly statusCode: number, public readonly reason: string, message: string, public readonly serverMessage = message) {
+  constructor(
+    public readonly statusCode: number,
+    public readonly reason: string,
+    message: string,
+    public readonly serverMessage = message,
+  ) {
     super(message);
   }
 }
@@ -35,7 +40,9 @@ function plainHeaders(headers: unknown): Record<string, string> {
   if (!headers) return {};
   if (typeof (headers as any).forEach === 'function' && !Array.isArray(headers)) {
     const out: Record<string, string> = {};
-    (headers as any).forEach((value: string, key: string) => { out[key] = value; });
+    (headers as any).forEach((value: string, key: string) => {
+      out[key] = value;
+    });
     return out;
   }
   return Array.isArray(headers) ? Object.fromEntries(headers) : { ...(headers as Record<string, string>) };
@@ -69,12 +76,16 @@ export class KubeClient {
     const transport = url.protocol === 'https:' ? https : http;
     const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
       const timeoutMs = options.timeoutMs ?? 30_000;
-      const req = transport.request(url, { method, headers, agent: settings.agent as http.Agent | undefined, timeout: timeoutMs }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
-      });
+      const req = transport.request(
+        url,
+        { method, headers, agent: settings.agent as http.Agent | undefined, timeout: timeoutMs },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+          res.on('error', reject);
+        },
+      );
       req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer within ${timeoutMs} ms`)));
       req.on('error', reject);
       req.end(payload);
@@ -82,7 +93,12 @@ export class KubeClient {
     for (const listener of this.listeners) listener(method, path, status);
     const body = text ? JSON.parse(text) : undefined;
     if (status < 200 || status >= 300) {
-      throw new ApiError(status, body?.reason ?? String(status), `${method} ${path}: ${status} ${body?.message ?? ''}`.trim(), body?.message ?? text.slice(0, 1024));
+      throw new ApiError(
+        status,
+        body?.reason ?? String(status),
+        `${method} ${path}: ${status} ${body?.message ?? ''}`.trim(),
+        body?.message ?? text.slice(0, 1024),
+      );
     }
     return body as T;
   }
@@ -108,7 +124,10 @@ export class KubeClient {
     return this.request('GET', path, options);
   }
 
-  public list<T = any>(path: string, labelSelector?: string): Promise<{ items: T[]; metadata: { resourceVersion?: string } }> {
+  public list<T = any>(
+    path: string,
+    labelSelector?: string,
+  ): Promise<{ items: T[]; metadata: { resourceVersion?: string } }> {
     return this.request('GET', path, { query: { labelSelector } });
   }
 
@@ -126,7 +145,11 @@ export class KubeClient {
 
   /** Server-side apply: the operator owns the fields it sends, and only those. */
   public apply<T = any>(path: string, body: unknown, fieldManager: string): Promise<T> {
-    return this.request('PATCH', path, { body, contentType: 'application/apply-patch+yaml', query: { fieldManager, force: 'true' } });
+    return this.request('PATCH', path, {
+      body,
+      contentType: 'application/apply-patch+yaml',
+      query: { fieldManager, force: 'true' },
+    });
   }
 
   public delete(path: string): Promise<unknown> {
@@ -135,7 +158,13 @@ export class KubeClient {
 }
 
 /** The REST path of a resource collection, or of one object when `name` is given. */
-export function resourcePath(apiVersion: string, plural: string, namespace?: string, name?: string, subresource?: string): string {
+export function resourcePath(
+  apiVersion: string,
+  plural: string,
+  namespace?: string,
+  name?: string,
+  subresource?: string,
+): string {
   const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
   return `${base}${namespace ? `/namespaces/${namespace}` : ''}/${plural}${name ? `/${name}` : ''}${subresource ? `/${subresource}` : ''}`;
 }

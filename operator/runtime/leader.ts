@@ -41,13 +41,24 @@ export interface LeaseClient {
 export const JITTER_FACTOR = 1.2;
 
 /** client-go's checks of the timings (leaderelection.NewLeaderElector). */
-export function leaderElectionProblems(leaseDurationMs: number, renewDeadlineMs: number, retryPeriodMs: number): string[] {
+export function leaderElectionProblems(
+  leaseDurationMs: number,
+  renewDeadlineMs: number,
+  retryPeriodMs: number,
+): string[] {
   const problems: string[] = [];
-  if (leaseDurationMs <= renewDeadlineMs) problems.push(`leaseDuration (${leaseDurationMs} ms) must be greater than renewDeadline (${renewDeadlineMs} ms)`);
+  if (leaseDurationMs <= renewDeadlineMs)
+    problems.push(`leaseDuration (${leaseDurationMs} ms) must be greater than renewDeadline (${renewDeadlineMs} ms)`);
   if (renewDeadlineMs <= JITTER_FACTOR * retryPeriodMs) {
-    problems.push(`renewDeadline (${renewDeadlineMs} ms) must be greater than retryPeriod × ${JITTER_FACTOR} (${JITTER_FACTOR * retryPeriodMs} ms)`);
+    problems.push(
+      `renewDeadline (${renewDeadlineMs} ms) must be greater than retryPeriod × ${JITTER_FACTOR} (${JITTER_FACTOR * retryPeriodMs} ms)`,
+    );
   }
-  for (const [name, value] of [['leaseDuration', leaseDurationMs], ['renewDeadline', renewDeadlineMs], ['retryPeriod', retryPeriodMs]] as const) {
+  for (const [name, value] of [
+    ['leaseDuration', leaseDurationMs],
+    ['renewDeadline', renewDeadlineMs],
+    ['retryPeriod', retryPeriodMs],
+  ] as const) {
     if (!(value >= 1)) problems.push(`${name} (${value} ms) must be greater than zero`);
   }
   return problems;
@@ -118,7 +129,11 @@ export class LeaderElector {
           this.callbacks.onStartedLeading();
         }
       } else if (this.leading) {
-        this.lose(written ? `the renewal was answered after the ${this.renewDeadlineMs} ms renew deadline` : 'another candidate holds the lease');
+        this.lose(
+          written
+            ? `the renewal was answered after the ${this.renewDeadlineMs} ms renew deadline`
+            : 'another candidate holds the lease',
+        );
       }
     } catch (error) {
       this.log.warn({ err: (error as Error).message }, 'lease update failed');
@@ -154,7 +169,11 @@ export class LeaderElector {
     const { name, namespace, identity } = this.options;
     const call = { timeoutMs: this.renewDeadlineMs };
     const spec = (time: number, transitions: number) => ({
-      holderIdentity: identity, leaseDurationSeconds: Math.ceil(this.leaseDurationMs / 1000), acquireTime: microTime(time), renewTime: microTime(time), leaseTransitions: transitions,
+      holderIdentity: identity,
+      leaseDurationSeconds: Math.ceil(this.leaseDurationMs / 1000),
+      acquireTime: microTime(time),
+      renewTime: microTime(time),
+      leaseTransitions: transitions,
     });
     let lease: any;
     try {
@@ -162,7 +181,11 @@ export class LeaderElector {
     } catch (error) {
       if (!isNotFound(error)) throw error;
       try {
-        await this.client.create(this.path, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace }, spec: spec(now, 0) }, call);
+        await this.client.create(
+          this.path,
+          { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace }, spec: spec(now, 0) },
+          call,
+        );
         this.observed = undefined;
         return true;
       } catch (createError) {
@@ -171,21 +194,31 @@ export class LeaderElector {
       }
     }
     const current = lease.spec ?? {};
-    const record = JSON.stringify([current.holderIdentity, current.renewTime, current.acquireTime, current.leaseTransitions, current.leaseDurationSeconds]);
+    const record = JSON.stringify([
+      current.holderIdentity,
+      current.renewTime,
+      current.acquireTime,
+      current.leaseTransitions,
+      current.leaseDurationSeconds,
+    ]);
     if (this.observed?.record !== record) this.observed = { record, at: elapsed };
     const holder: string | undefined = current.holderIdentity || undefined;
     const durationMs = (current.leaseDurationSeconds ?? Math.ceil(this.leaseDurationMs / 1000)) * 1000;
     if (holder !== undefined && holder !== identity && this.observed.at + durationMs > elapsed) return false;
     const takeover = holder !== identity;
     try {
-      await this.client.replace(`${this.path}/${name}`, {
-        ...lease,
-        spec: {
-          ...current,
-          ...spec(now, takeover ? (current.leaseTransitions ?? 0) + 1 : current.leaseTransitions ?? 0),
-          ...(takeover ? {} : { acquireTime: current.acquireTime }),
+      await this.client.replace(
+        `${this.path}/${name}`,
+        {
+          ...lease,
+          spec: {
+            ...current,
+            ...spec(now, takeover ? (current.leaseTransitions ?? 0) + 1 : (current.leaseTransitions ?? 0)),
+            ...(takeover ? {} : { acquireTime: current.acquireTime }),
+          },
         },
-      }, call);
+        call,
+      );
       return true;
     } catch (error) {
       if (isConflict(error)) return false;
@@ -204,9 +237,14 @@ export class LeaderElector {
       const call = { timeoutMs: this.renewDeadlineMs };
       const lease = await this.client.get(`${this.path}/${this.options.name}`, call);
       if (lease.spec?.holderIdentity !== this.options.identity) return;
-      await this.client.replace(`${this.path}/${this.options.name}`, {
-        ...lease, spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(0) },
-      }, call);
+      await this.client.replace(
+        `${this.path}/${this.options.name}`,
+        {
+          ...lease,
+          spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(0) },
+        },
+        call,
+      );
       this.log.info({ lease: this.options.name }, 'released the lease');
     } catch (error) {
       this.log.warn({ err: (error as Error).message }, 'could not release the lease');

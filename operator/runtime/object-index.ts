@@ -24,7 +24,10 @@ export class ObjectIndex {
     if (keys.length === 0) return;
     for (const key of keys) {
       let bucket = this.byKey.get(key);
-      if (!bucket) this.byKey.set(key, bucket = new Map());
+      if (!bucket) {
+        bucket = new Map();
+        this.byKey.set(key, bucket);
+      }
       bucket.set(obj.metadata.name, obj);
     }
     this.filedUnder.set(`${namespace}/${obj.metadata.name}`, keys);

@@ -125,7 +125,15 @@ export class Backoff {
   private readonly o: Required<BackoffOptions>;
 
   constructor(options: BackoffOptions = {}) {
-    this.o = { initialMs: 800, maxMs: 30_000, jitter: 1, resetAfterMs: 120_000, random: Math.random, now: Date.now, ...options };
+    this.o = {
+      initialMs: 800,
+      maxMs: 30_000,
+      jitter: 1,
+      resetAfterMs: 120_000,
+      random: Math.random,
+      now: Date.now,
+      ...options,
+    };
   }
 
   /** After a success: the next failure starts from the initial wait again. */

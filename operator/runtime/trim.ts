@@ -24,7 +24,9 @@ export function trimPod(pod: KubeObject): void {
   const spec = pod.spec ?? {};
   pod.spec = {
     nodeName: spec.nodeName,
-    volumes: (spec.volumes ?? []).filter((v: any) => v.persistentVolumeClaim).map((v: any) => ({ name: v.name, persistentVolumeClaim: v.persistentVolumeClaim })),
+    volumes: (spec.volumes ?? [])
+      .filter((v: any) => v.persistentVolumeClaim)
+      .map((v: any) => ({ name: v.name, persistentVolumeClaim: v.persistentVolumeClaim })),
   };
   const status = pod.status ?? {};
   pod.status = {

@@ -8,7 +8,10 @@ const MAX_DELAY_MS = 2 ** 31 - 1;
 export class WakeUps {
   private readonly timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
 
-  constructor(private readonly fire: (key: string) => void, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly fire: (key: string) => void,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** Wakes `key` once at `at`, replacing an earlier wish for it; undefined cancels. */
   public set(key: string, at: Date | undefined): void {

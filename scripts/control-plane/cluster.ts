@@ -24,10 +24,19 @@ const DATA_PREFIX = 'mall-backup-cp-';
  * Left out: node lifecycle (a test kubelet need not heartbeat), networking, storage, certificates.
  */
 export const CONTROLLERS = [
-  'cronjob-controller', 'job-controller', 'ttl-after-finished-controller', 'garbage-collector-controller',
-  'namespace-controller', 'serviceaccount-controller', 'serviceaccount-token-controller',
-  'root-ca-certificate-publisher-controller', 'resourcequota-controller', 'deployment-controller',
-  'replicaset-controller', 'pod-garbage-collector-controller', 'clusterrole-aggregation-controller',
+  'cronjob-controller',
+  'job-controller',
+  'ttl-after-finished-controller',
+  'garbage-collector-controller',
+  'namespace-controller',
+  'serviceaccount-controller',
+  'serviceaccount-token-controller',
+  'root-ca-certificate-publisher-controller',
+  'resourcequota-controller',
+  'deployment-controller',
+  'replicaset-controller',
+  'pod-garbage-collector-controller',
+  'clusterrole-aggregation-controller',
 ];
 
 export interface StartOptions {
@@ -63,10 +72,12 @@ export function resolveBinaries(): string {
   const script = join(ROOT, 'scripts/control-plane/build.sh');
   const run = spawnSync('bash', [script], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
   if (run.status !== 0) {
-    throw new Error(`The Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager, kubectl) is not available: ${script} `
-      + `${run.error ? `could not run (${run.error.message})` : `exited with ${run.status ?? run.signal}`}. Install Go (the version in `
-      + 'tools/kube/go.mod) so it can build them (once, into ~/.cache/mall-backup/kube/), or set KUBEBUILDER_ASSETS to a '
-      + 'directory holding prebuilt binaries of the release pinned there; its message above says more.');
+    throw new Error(
+      `The Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager, kubectl) is not available: ${script} ` +
+        `${run.error ? `could not run (${run.error.message})` : `exited with ${run.status ?? run.signal}`}. Install Go (the version in ` +
+        'tools/kube/go.mod) so it can build them (once, into ~/.cache/mall-backup/kube/), or set KUBEBUILDER_ASSETS to a ' +
+        'directory holding prebuilt binaries of the release pinned there; its message above says more.',
+    );
   }
   const dir = run.stdout.trim().split('\n').pop()!;
   for (const name of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kubectl']) {
@@ -120,8 +131,11 @@ export async function start(options: StartOptions = {}): Promise<ControlPlane> {
   const started = Date.now();
   const dataDir = mkdtempSync(join(tmpdir(), DATA_PREFIX));
   const components: Component[] = [];
-  const writeOwner = () => writeFileSync(join(dataDir, 'owner'),
-    JSON.stringify({ pid: process.pid, children: components.map((c) => c.pid).filter((p) => p !== undefined) }));
+  const writeOwner = () =>
+    writeFileSync(
+      join(dataDir, 'owner'),
+      JSON.stringify({ pid: process.pid, children: components.map((c) => c.pid).filter((p) => p !== undefined) }),
+    );
   // Whatever happens to this process, its children do not outlive it.
   const onExit = () => components.forEach((c) => c.killNow());
   process.on('exit', onExit);
@@ -142,39 +156,71 @@ export async function start(options: StartOptions = {}): Promise<ControlPlane> {
     const peerUrl = `http://127.0.0.1:${peerPort}`;
     const bin = (name: string) => join(binDir, name);
 
-    const etcd = new Component('etcd', bin('etcd'), [
-      '--name=default', `--data-dir=${join(dataDir, 'etcd')}`,
-      `--listen-client-urls=${etcdUrl}`, `--advertise-client-urls=${etcdUrl}`,
-      `--listen-peer-urls=${peerUrl}`, `--initial-advertise-peer-urls=${peerUrl}`, `--initial-cluster=default=${peerUrl}`,
-      // Throwaway data: skipping fsync makes writes as fast as the tests need.
-      '--unsafe-no-fsync=true', '--log-level=warn',
-    ], dataDir);
+    const etcd = new Component(
+      'etcd',
+      bin('etcd'),
+      [
+        '--name=default',
+        `--data-dir=${join(dataDir, 'etcd')}`,
+        `--listen-client-urls=${etcdUrl}`,
+        `--advertise-client-urls=${etcdUrl}`,
+        `--listen-peer-urls=${peerUrl}`,
+        `--initial-advertise-peer-urls=${peerUrl}`,
+        `--initial-cluster=default=${peerUrl}`,
+        // Throwaway data: skipping fsync makes writes as fast as the tests need.
+        '--unsafe-no-fsync=true',
+        '--log-level=warn',
+      ],
+      dataDir,
+    );
     components.push(etcd);
     etcd.start();
     writeOwner();
     await waitFor('etcd', async () => (await get(`${etcdUrl}/health`)).body.includes('"health":"true"'), timeout, etcd);
     progress(`etcd ready on ${etcdUrl}`);
 
-    const apiServer = new Component('kube-apiserver', bin('kube-apiserver'), [
-      `--etcd-servers=${etcdUrl}`, '--bind-address=127.0.0.1', '--advertise-address=127.0.0.1', `--secure-port=${apiPort}`,
-      `--cert-dir=${dataDir}`, `--tls-cert-file=${pki.servingCert}`, `--tls-private-key-file=${pki.servingKey}`,
-      `--client-ca-file=${pki.caCert}`,
-      '--service-account-issuer=https://kubernetes.default.svc', `--service-account-key-file=${pki.serviceAccountPub}`,
-      `--service-account-signing-key-file=${pki.serviceAccountKey}`, '--service-cluster-ip-range=10.96.0.0/24',
-      '--authorization-mode=Node,RBAC',
-      // On top of the default plugins (NamespaceLifecycle, ServiceAccount, PodSecurity, ResourceQuota, ...).
-      '--enable-admission-plugins=OwnerReferencesPermissionEnforcement,NodeRestriction',
-      // The `kubernetes` Service cannot point at a loopback address; nothing here needs it to.
-      '--endpoint-reconciler-type=none', '--allow-privileged=false', '--profiling=false',
-      ...(options.apiServerArgs ?? []),
-    ], dataDir);
+    const apiServer = new Component(
+      'kube-apiserver',
+      bin('kube-apiserver'),
+      [
+        `--etcd-servers=${etcdUrl}`,
+        '--bind-address=127.0.0.1',
+        '--advertise-address=127.0.0.1',
+        `--secure-port=${apiPort}`,
+        `--cert-dir=${dataDir}`,
+        `--tls-cert-file=${pki.servingCert}`,
+        `--tls-private-key-file=${pki.servingKey}`,
+        `--client-ca-file=${pki.caCert}`,
+        '--service-account-issuer=https://kubernetes.default.svc',
+        `--service-account-key-file=${pki.serviceAccountPub}`,
+        `--service-account-signing-key-file=${pki.serviceAccountKey}`,
+        '--service-cluster-ip-range=10.96.0.0/24',
+        '--authorization-mode=Node,RBAC',
+        // On top of the default plugins (NamespaceLifecycle, ServiceAccount, PodSecurity, ResourceQuota, ...).
+        '--enable-admission-plugins=OwnerReferencesPermissionEnforcement,NodeRestriction',
+        // The `kubernetes` Service cannot point at a loopback address; nothing here needs it to.
+        '--endpoint-reconciler-type=none',
+        '--allow-privileged=false',
+        '--profiling=false',
+        ...(options.apiServerArgs ?? []),
+      ],
+      dataDir,
+    );
     components.push(apiServer);
     apiServer.start();
     writeOwner();
     const tls: Tls = {
-      ca: readFileSync(pki.caCert), cert: readFileSync(pki.clients.admin.cert), key: readFileSync(pki.clients.admin.key),
+      ca: readFileSync(pki.caCert),
+      cert: readFileSync(pki.clients.admin.cert),
+      key: readFileSync(pki.clients.admin.key),
     };
-    const waitReady = () => waitFor('kube-apiserver /readyz', async () => (await get(`${server}/readyz`, tls)).status === 200, timeout, apiServer);
+    const waitReady = () =>
+      waitFor(
+        'kube-apiserver /readyz',
+        async () => (await get(`${server}/readyz`, tls)).status === 200,
+        timeout,
+        apiServer,
+      );
     await waitReady();
     progress(`kube-apiserver ready on ${server}`);
 
@@ -182,18 +228,31 @@ export async function start(options: StartOptions = {}): Promise<ControlPlane> {
     writeFileSync(kubeconfigPath, kubeconfig(pki, server, 'admin'), { mode: 0o600 });
     const controllerKubeconfig = join(dataDir, 'kube-controller-manager.kubeconfig');
     writeFileSync(controllerKubeconfig, kubeconfig(pki, server, 'kube-controller-manager'), { mode: 0o600 });
-    const controllerManager = new Component('kube-controller-manager', bin('kube-controller-manager'), [
-      `--kubeconfig=${controllerKubeconfig}`, '--leader-elect=false', '--secure-port=0',
-      // Each controller acts as its own service account, so RBAC judges it as in a real cluster.
-      '--use-service-account-credentials=true', `--service-account-private-key-file=${pki.serviceAccountKey}`,
-      `--root-ca-file=${pki.caCert}`, `--controllers=${(options.controllers ?? CONTROLLERS).join(',')}`,
-    ], dataDir);
+    const controllerManager = new Component(
+      'kube-controller-manager',
+      bin('kube-controller-manager'),
+      [
+        `--kubeconfig=${controllerKubeconfig}`,
+        '--leader-elect=false',
+        '--secure-port=0',
+        // Each controller acts as its own service account, so RBAC judges it as in a real cluster.
+        '--use-service-account-credentials=true',
+        `--service-account-private-key-file=${pki.serviceAccountKey}`,
+        `--root-ca-file=${pki.caCert}`,
+        `--controllers=${(options.controllers ?? CONTROLLERS).join(',')}`,
+      ],
+      dataDir,
+    );
     components.push(controllerManager);
     controllerManager.start();
     writeOwner();
     // The service-account controller creates `default` in every namespace; pods cannot be admitted before.
-    await waitFor('kube-controller-manager (the default ServiceAccount)',
-      async () => (await get(`${server}/api/v1/namespaces/default/serviceaccounts/default`, tls)).status === 200, timeout, controllerManager);
+    await waitFor(
+      'kube-controller-manager (the default ServiceAccount)',
+      async () => (await get(`${server}/api/v1/namespaces/default/serviceaccounts/default`, tls)).status === 200,
+      timeout,
+      controllerManager,
+    );
     progress(`kube-controller-manager running; control plane ready in ${((Date.now() - started) / 1000).toFixed(1)}s`);
 
     return { kubeconfigPath, server, binDir, dataDir, etcdUrl, etcd, apiServer, controllerManager, waitReady, stop };

@@ -35,7 +35,9 @@ function openssl(args: string[], cwd: string): void {
   } catch (e) {
     const err = e as NodeJS.ErrnoException & { stderr?: Buffer };
     if (err.code === 'ENOENT') {
-      throw new Error('openssl is needed to make the control plane\'s certificates: install it (apt-get install openssl)');
+      throw new Error(
+        "openssl is needed to make the control plane's certificates: install it (apt-get install openssl)",
+      );
     }
     throw new Error(`openssl ${args.join(' ')} failed: ${err.stderr?.toString() ?? err.message}`);
   }
@@ -45,21 +47,64 @@ const EC = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes
 
 /** A certificate signed by the CA in `dir`, for a server (`san` given) or a client. */
 function issue(dir: string, name: string, subject: string, san?: string): { cert: string; key: string } {
-  const usage = san ? ['-addext', `subjectAltName=${san}`, '-addext', 'extendedKeyUsage=serverAuth']
+  const usage = san
+    ? ['-addext', `subjectAltName=${san}`, '-addext', 'extendedKeyUsage=serverAuth']
     : ['-addext', 'extendedKeyUsage=clientAuth'];
-  openssl(['req', '-x509', ...EC, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-subj', subject, '-keyout', `${name}.key`,
-    '-out', `${name}.crt`, '-addext', 'basicConstraints=critical,CA:FALSE', '-addext', 'keyUsage=critical,digitalSignature',
-    ...usage], dir);
+  openssl(
+    [
+      'req',
+      '-x509',
+      ...EC,
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-subj',
+      subject,
+      '-keyout',
+      `${name}.key`,
+      '-out',
+      `${name}.crt`,
+      '-addext',
+      'basicConstraints=critical,CA:FALSE',
+      '-addext',
+      'keyUsage=critical,digitalSignature',
+      ...usage,
+    ],
+    dir,
+  );
   return { cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) };
 }
 
 /** Writes a fresh CA, the API server's serving certificate, client certificates and the token key into `dir`. */
 export function createPki(dir: string): Pki {
-  openssl(['req', '-x509', ...EC, '-subj', '/CN=mall-backup-test-ca', '-keyout', 'ca.key', '-out', 'ca.crt',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], dir);
-  const serving = issue(dir, 'apiserver', '/CN=kube-apiserver',
-    'IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc');
-  const clients = Object.fromEntries(Object.entries(CLIENTS).map(([name, subject]) => [name, issue(dir, name, subject)])) as Pki['clients'];
+  openssl(
+    [
+      'req',
+      '-x509',
+      ...EC,
+      '-subj',
+      '/CN=mall-backup-test-ca',
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.crt',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    ],
+    dir,
+  );
+  const serving = issue(
+    dir,
+    'apiserver',
+    '/CN=kube-apiserver',
+    'IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc',
+  );
+  const clients = Object.fromEntries(
+    Object.entries(CLIENTS).map(([name, subject]) => [name, issue(dir, name, subject)]),
+  ) as Pki['clients'];
   openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', 'sa.key'], dir);
   openssl(['pkey', '-in', 'sa.key', '-pubout', '-out', 'sa.pub'], dir);
   return {
@@ -78,12 +123,16 @@ export function createPki(dir: string): Pki {
 export function kubeconfig(pki: Pki, server: string, client: ClientName): string {
   const b64 = (path: string) => readFileSync(path).toString('base64');
   const { cert, key } = pki.clients[client];
-  return JSON.stringify({
-    apiVersion: 'v1',
-    kind: 'Config',
-    clusters: [{ name: 'mall-backup', cluster: { server, 'certificate-authority-data': b64(pki.caCert) } }],
-    users: [{ name: client, user: { 'client-certificate-data': b64(cert), 'client-key-data': b64(key) } }],
-    contexts: [{ name: 'mall-backup', context: { cluster: 'mall-backup', user: client, namespace: 'default' } }],
-    'current-context': 'mall-backup',
-  }, null, 2);
+  return JSON.stringify(
+    {
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'mall-backup', cluster: { server, 'certificate-authority-data': b64(pki.caCert) } }],
+      users: [{ name: client, user: { 'client-certificate-data': b64(cert), 'client-key-data': b64(key) } }],
+      contexts: [{ name: 'mall-backup', context: { cluster: 'mall-backup', user: client, namespace: 'default' } }],
+      'current-context': 'mall-backup',
+    },
+    null,
+    2,
+  );
 }

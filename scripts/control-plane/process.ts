@@ -16,7 +16,12 @@ export class Component {
   private exited?: Promise<void>;
   public readonly logPath: string;
 
-  constructor(public readonly name: string, private readonly binary: string, private readonly args: string[], dataDir: string) {
+  constructor(
+    public readonly name: string,
+    private readonly binary: string,
+    private readonly args: string[],
+    dataDir: string,
+  ) {
     this.logPath = join(dataDir, `${name}.log`);
   }
 
@@ -42,7 +47,8 @@ export class Component {
     const child = this.child;
     if (!child) return `${this.name} was never started`;
     if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) return undefined;
-    const how = child.pid === undefined ? `could not start ${this.binary}` : `exited (${child.exitCode ?? child.signalCode})`;
+    const how =
+      child.pid === undefined ? `could not start ${this.binary}` : `exited (${child.exitCode ?? child.signalCode})`;
     return `${this.name} ${how}; the end of ${this.logPath}:\n${this.logTail()}`;
   }
 
@@ -87,7 +93,12 @@ export class Component {
 }
 
 /** Polls `check` until it returns true, `component` dies, or `timeoutMs` passes. */
-export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, component?: Component): Promise<void> {
+export async function waitFor(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  component?: Component,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let delay = 50;
   let last = '';
@@ -108,7 +119,11 @@ export async function waitFor(what: string, check: () => Promise<boolean>, timeo
   }
 }
 
-export interface Tls { ca: Buffer; cert: Buffer; key: Buffer }
+export interface Tls {
+  ca: Buffer;
+  cert: Buffer;
+  key: Buffer;
+}
 
 /** A GET with a short timeout: the status code and body, or an error. */
 export function get(url: string, tls?: Tls): Promise<{ status: number; body: string }> {

@@ -5,7 +5,11 @@
  */
 import type { Mount } from './sandbox';
 
-export interface Image { readonly entrypoint: readonly string[]; readonly env: Record<string, string>; readonly mounts: readonly Mount[] }
+export interface Image {
+  readonly entrypoint: readonly string[];
+  readonly env: Record<string, string>;
+  readonly mounts: readonly Mount[];
+}
 
 export interface ImageSources {
   /** Folder of the pinned restic binary (what the restic image holds). */
@@ -22,14 +26,16 @@ export function imageFor(ref: string, sources: ImageSources): Image | { error: s
   if (/(^|\/)restic\/restic$/.test(repository)) {
     if (!sources.resticDir) return { error: `${ref}: the test kubelet was started without a restic binary` };
     return {
-      entrypoint: ['/opt/restic/restic'], env: { PATH: `/opt/restic:${PATH}` },
+      entrypoint: ['/opt/restic/restic'],
+      env: { PATH: `/opt/restic:${PATH}` },
       mounts: [{ hostPath: sources.resticDir, path: '/opt/restic', readOnly: true }],
     };
   }
   if (/(^|\/)mall-backup-operator$/.test(repository)) {
     if (!sources.operatorBundle) return { error: `${ref}: the test kubelet was started without the operator bundle` };
     return {
-      entrypoint: ['/usr/bin/node', '/app/operator.cjs'], env: { PATH, NODE_ENV: 'production' },
+      entrypoint: ['/usr/bin/node', '/app/operator.cjs'],
+      env: { PATH, NODE_ENV: 'production' },
       mounts: [{ hostPath: sources.operatorBundle, path: '/app/operator.cjs', readOnly: true }],
     };
   }

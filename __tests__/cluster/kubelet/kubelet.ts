@@ -58,7 +58,9 @@ export class TestKubelet {
     this.nodeName = options.nodeName ?? `test-node-${Math.random().toString(36).slice(2, 7)}`;
   }
 
-  private get api(): Client { return this.options.api; }
+  private get api(): Client {
+    return this.options.api;
+  }
 
   private get node(): Node {
     const url = new URL(this.api.server);
@@ -72,27 +74,60 @@ export class TestKubelet {
 
   public async start(): Promise<this> {
     // Mount namespaces need root, as a container runtime does; say so instead of failing on the first pod.
-    if (process.getuid?.() !== 0) throw new Error('the test kubelet runs containers in mount namespaces, which needs root: run the cluster suites as root (CI does)');
+    if (process.getuid?.() !== 0)
+      throw new Error(
+        'the test kubelet runs containers in mount namespaces, which needs root: run the cluster suites as root (CI does)',
+      );
     for (const tool of ['/usr/bin/unshare', '/usr/bin/setpriv', '/usr/bin/mount', '/usr/sbin/chroot']) {
-      if (!existsSync(tool)) throw new Error(`the test kubelet needs ${tool}: apt-get install util-linux mount coreutils`);
+      if (!existsSync(tool))
+        throw new Error(`the test kubelet needs ${tool}: apt-get install util-linux mount coreutils`);
     }
     const port = await this.serveLogs();
     const node = {
-      apiVersion: 'v1', kind: 'Node',
-      metadata: { name: this.nodeName, labels: { 'kubernetes.io/hostname': this.nodeName, 'kubernetes.io/os': 'linux' } },
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: {
+        name: this.nodeName,
+        labels: { 'kubernetes.io/hostname': this.nodeName, 'kubernetes.io/os': 'linux' },
+      },
     };
     await this.api.ok('POST', '/api/v1/nodes', node);
     const capacity = { cpu: '16', memory: '64Gi', pods: '250', 'ephemeral-storage': '100Gi' };
-    await this.api.ok('PATCH', `/api/v1/nodes/${this.nodeName}/status`, {
-      status: {
-        capacity, allocatable: capacity, // No Hostname address: the API server would prefer it for `kubectl logs`, and the name resolves nowhere.
-        addresses: [{ type: 'InternalIP', address: '127.0.0.1' }],
-        daemonEndpoints: { kubeletEndpoint: { Port: port } },
-        conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'test kubelet is ready', lastHeartbeatTime: now(), lastTransitionTime: now() }],
-        nodeInfo: { kubeletVersion: 'v1.37.2-test', operatingSystem: 'linux', architecture: process.arch === 'x64' ? 'amd64' : process.arch, containerRuntimeVersion: 'test://sandbox',
-          kernelVersion: '', osImage: 'test', machineID: '', systemUUID: '', bootID: '', kubeProxyVersion: '' },
+    await this.api.ok(
+      'PATCH',
+      `/api/v1/nodes/${this.nodeName}/status`,
+      {
+        status: {
+          capacity,
+          allocatable: capacity, // No Hostname address: the API server would prefer it for `kubectl logs`, and the name resolves nowhere.
+          addresses: [{ type: 'InternalIP', address: '127.0.0.1' }],
+          daemonEndpoints: { kubeletEndpoint: { Port: port } },
+          conditions: [
+            {
+              type: 'Ready',
+              status: 'True',
+              reason: 'KubeletReady',
+              message: 'test kubelet is ready',
+              lastHeartbeatTime: now(),
+              lastTransitionTime: now(),
+            },
+          ],
+          nodeInfo: {
+            kubeletVersion: 'v1.37.2-test',
+            operatingSystem: 'linux',
+            architecture: process.arch === 'x64' ? 'amd64' : process.arch,
+            containerRuntimeVersion: 'test://sandbox',
+            kernelVersion: '',
+            osImage: 'test',
+            machineID: '',
+            systemUUID: '',
+            bootID: '',
+            kubeProxyVersion: '',
+          },
+        },
       },
-    }, 'application/merge-patch+json');
+      'application/merge-patch+json',
+    );
     this.timer = setInterval(() => void this.tick(), 200);
     return this;
   }
@@ -124,7 +159,10 @@ export class TestKubelet {
       for (const ns of this.options.namespaces()) {
         const list = await this.api.request('GET', `/api/v1/namespaces/${ns}/pods`);
         if (list.status !== 200) continue;
-        for (const pod of list.body.items) await this.sync(pod).catch((e) => process.stderr.write(`test kubelet: ${ns}/${pod.metadata.name}: ${e.message}\n`));
+        for (const pod of list.body.items)
+          await this.sync(pod).catch((e) =>
+            process.stderr.write(`test kubelet: ${ns}/${pod.metadata.name}: ${e.message}\n`),
+          );
       }
     } catch {
       // The API server is away (a fault test restarts it): try again on the next tick.
@@ -138,7 +176,12 @@ export class TestKubelet {
     const path = `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}`;
     if (!pod.spec.nodeName) {
       if (pod.metadata.deletionTimestamp || !this.fits(pod)) return;
-      await this.api.request('POST', `${path}/binding`, { apiVersion: 'v1', kind: 'Binding', metadata: { name: pod.metadata.name }, target: { apiVersion: 'v1', kind: 'Node', name: this.nodeName } });
+      await this.api.request('POST', `${path}/binding`, {
+        apiVersion: 'v1',
+        kind: 'Binding',
+        metadata: { name: pod.metadata.name },
+        target: { apiVersion: 'v1', kind: 'Node', name: this.nodeName },
+      });
       return;
     }
     if (pod.spec.nodeName !== this.nodeName) return;
@@ -147,14 +190,22 @@ export class TestKubelet {
       if (r && !r.exited) {
         if (!r.killTimer) {
           await this.kill(r, 'SIGTERM');
-          r.killTimer = setTimeout(() => void this.kill(r, 'SIGKILL'), 1000 * (pod.metadata.deletionGracePeriodSeconds ?? 30));
+          r.killTimer = setTimeout(
+            () => void this.kill(r, 'SIGKILL'),
+            1000 * (pod.metadata.deletionGracePeriodSeconds ?? 30),
+          );
         }
         return;
       }
       if (r) clearTimeout(r.killTimer);
       this.running.delete(key);
       // What the kubelet does once the containers are gone: remove the pod for good.
-      await this.api.request('DELETE', `${path}?gracePeriodSeconds=0`, { apiVersion: 'v1', kind: 'DeleteOptions', gracePeriodSeconds: 0, preconditions: { uid: key } });
+      await this.api.request('DELETE', `${path}?gracePeriodSeconds=0`, {
+        apiVersion: 'v1',
+        kind: 'DeleteOptions',
+        gracePeriodSeconds: 0,
+        preconditions: { uid: key },
+      });
       return;
     }
     if (['Succeeded', 'Failed'].includes(pod.status?.phase)) return;
@@ -165,7 +216,7 @@ export class TestKubelet {
       } finally {
         this.starting.delete(key);
       }
-    } else if (r && !r.ready && !r.exited && await this.probe(pod)) {
+    } else if (r && !r.ready && !r.exited && (await this.probe(pod))) {
       r.ready = true;
       await this.report(pod, path, r);
     }
@@ -175,18 +226,28 @@ export class TestKubelet {
   private fits(pod: any): boolean {
     const terms = pod.spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
     if (!terms) return true;
-    return terms.some((t: any) => (t.matchFields ?? []).every((f: any) => f.key === 'metadata.name' && f.operator === 'In' && f.values.includes(this.nodeName))
-      && (t.matchExpressions ?? []).length === 0);
+    return terms.some(
+      (t: any) =>
+        (t.matchFields ?? []).every(
+          (f: any) => f.key === 'metadata.name' && f.operator === 'In' && f.values.includes(this.nodeName),
+        ) && (t.matchExpressions ?? []).length === 0,
+    );
   }
 
   private async run(pod: any, path: string): Promise<void> {
     const [container, ...more] = pod.spec.containers;
-    if (more.length || pod.spec.initContainers?.length) return this.waiting(pod, path, 'CreateContainerConfigError', 'the test kubelet runs pods with one container and no init containers');
+    if (more.length || pod.spec.initContainers?.length)
+      return this.waiting(
+        pod,
+        path,
+        'CreateContainerConfigError',
+        'the test kubelet runs pods with one container and no init containers',
+      );
     const image = imageFor(container.image, this.options);
     if ('error' in image) return this.waiting(pod, path, 'ErrImagePull', image.error);
     const podDir = join(this.dir, 'pods', pod.metadata.uid);
     let env: Record<string, string>;
-    let mounts;
+    let mounts: ReturnType<typeof mountsOf>;
     try {
       const folders = await volumes(this.api, this.node, pod, podDir);
       mounts = mountsOf(container, folders, image.mounts);
@@ -196,13 +257,23 @@ export class TestKubelet {
       throw e;
     }
     const security = { ...pod.spec.securityContext, ...container.securityContext };
-    const argv = [...(container.command ?? image.entrypoint), ...(container.args ?? [])]
-      .map((a: string) => a.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m, name) => (m === '$$' ? '$' : env[name] ?? m)));
+    const argv = [...(container.command ?? image.entrypoint), ...(container.args ?? [])].map((a: string) =>
+      a.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m, name) => (m === '$$' ? '$' : (env[name] ?? m))),
+    );
     const sandbox = startSandbox({
-      dir: join(podDir, 'containers', container.name), argv, env, mounts,
-      uid: security.runAsUser ?? 0, gid: security.runAsGroup ?? 0,
-      groups: [security.runAsGroup ?? 0, ...(pod.spec.securityContext?.fsGroup !== undefined ? [pod.spec.securityContext.fsGroup] : []), ...(pod.spec.securityContext?.supplementalGroups ?? [])],
-      readOnlyRoot: Boolean(security.readOnlyRootFilesystem), terminationMessagePath: container.terminationMessagePath ?? '/dev/termination-log',
+      dir: join(podDir, 'containers', container.name),
+      argv,
+      env,
+      mounts,
+      uid: security.runAsUser ?? 0,
+      gid: security.runAsGroup ?? 0,
+      groups: [
+        security.runAsGroup ?? 0,
+        ...(pod.spec.securityContext?.fsGroup !== undefined ? [pod.spec.securityContext.fsGroup] : []),
+        ...(pod.spec.securityContext?.supplementalGroups ?? []),
+      ],
+      readOnlyRoot: Boolean(security.readOnlyRootFilesystem),
+      terminationMessagePath: container.terminationMessagePath ?? '/dev/termination-log',
       workingDir: container.workingDir,
     });
     const r: Running = { ...sandbox, startedAt: now(), ready: !container.readinessProbe };
@@ -219,7 +290,10 @@ export class TestKubelet {
     const [container] = pod.spec.containers;
     const http = container.readinessProbe?.httpGet;
     if (!http) return true;
-    const port = typeof http.port === 'number' ? http.port : container.ports?.find((p: any) => p.name === http.port)?.containerPort;
+    const port =
+      typeof http.port === 'number'
+        ? http.port
+        : container.ports?.find((p: any) => p.name === http.port)?.containerPort;
     return new Promise((done) => {
       const req = httpGet({ host: '127.0.0.1', port, path: http.path ?? '/', timeout: 1000 }, (res) => {
         res.resume();
@@ -232,12 +306,28 @@ export class TestKubelet {
 
   private async waiting(pod: any, path: string, reason: string, message: string): Promise<void> {
     const [container] = pod.spec.containers;
-    await this.api.request('PATCH', `${path}/status`, {
-      status: {
-        phase: 'Pending', hostIP: '127.0.0.1', startTime: pod.status?.startTime ?? now(),
-        containerStatuses: [{ name: container.name, image: container.image, imageID: '', ready: false, restartCount: 0, state: { waiting: { reason, message } } }],
+    await this.api.request(
+      'PATCH',
+      `${path}/status`,
+      {
+        status: {
+          phase: 'Pending',
+          hostIP: '127.0.0.1',
+          startTime: pod.status?.startTime ?? now(),
+          containerStatuses: [
+            {
+              name: container.name,
+              image: container.image,
+              imageID: '',
+              ready: false,
+              restartCount: 0,
+              state: { waiting: { reason, message } },
+            },
+          ],
+        },
       },
-    }, 'application/merge-patch+json');
+      'application/merge-patch+json',
+    );
   }
 
   /** The pod's status as the kubelet reports it; the termination message as the kubelet reads it. */
@@ -252,26 +342,84 @@ export class TestKubelet {
       if (!message && exitCode !== 0 && container.terminationMessagePolicy === 'FallbackToLogsOnError') {
         message = readFileSync(r.logFile, 'utf8').split('\n').slice(-80).join('\n').slice(-2048);
       }
-      state = { terminated: { exitCode, reason: exitCode === 0 ? 'Completed' : 'Error', message: message || undefined, startedAt: r.startedAt, finishedAt: now() } };
+      state = {
+        terminated: {
+          exitCode,
+          reason: exitCode === 0 ? 'Completed' : 'Error',
+          message: message || undefined,
+          startedAt: r.startedAt,
+          finishedAt: now(),
+        },
+      };
       phase = exitCode === 0 ? 'Succeeded' : 'Failed';
     }
     const ready = !r.exited && r.ready;
-    const condition = (type: string, status: boolean) => ({ type, status: status ? 'True' : 'False', lastTransitionTime: now() });
-    await this.api.ok('PATCH', `${path}/status`, {
-      status: {
-        phase, hostIP: '127.0.0.1', podIP: '127.0.0.1', podIPs: [{ ip: '127.0.0.1' }], startTime: r.startedAt,
-        conditions: [condition('PodScheduled', true), condition('Initialized', true), condition('ContainersReady', ready), condition('Ready', ready)],
-        containerStatuses: [{ name: container.name, image: container.image, imageID: `test://${container.image}`, containerID: `test://${r.child.pid}`, ready, started: !r.exited, restartCount: 0, state }],
+    const condition = (type: string, status: boolean) => ({
+      type,
+      status: status ? 'True' : 'False',
+      lastTransitionTime: now(),
+    });
+    await this.api.ok(
+      'PATCH',
+      `${path}/status`,
+      {
+        status: {
+          phase,
+          hostIP: '127.0.0.1',
+          podIP: '127.0.0.1',
+          podIPs: [{ ip: '127.0.0.1' }],
+          startTime: r.startedAt,
+          conditions: [
+            condition('PodScheduled', true),
+            condition('Initialized', true),
+            condition('ContainersReady', ready),
+            condition('Ready', ready),
+          ],
+          containerStatuses: [
+            {
+              name: container.name,
+              image: container.image,
+              imageID: `test://${container.image}`,
+              containerID: `test://${r.child.pid}`,
+              ready,
+              started: !r.exited,
+              restartCount: 0,
+              state,
+            },
+          ],
+        },
       },
-    }, 'application/merge-patch+json');
+      'application/merge-patch+json',
+    );
   }
 
   /** GET /containerLogs/<ns>/<pod>/<container>, which the API server proxies for `kubectl logs` (HTTPS, self-signed). */
   private async serveLogs(): Promise<number> {
     const key = join(this.dir, 'tls.key');
     const cert = join(this.dir, 'tls.crt');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', `/CN=${this.nodeName}`,
-      '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        `/CN=${this.nodeName}`,
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+      ],
+      { stdio: 'ignore' },
+    );
     this.server = createHttpsServer({ key: readFileSync(key), cert: readFileSync(cert) }, (req, res) => {
       const m = /^\/containerLogs\/([^/]+)\/([^/]+)\/([^/?]+)/.exec(req.url ?? '');
       const r = m && this.findRunning(m[1], m[2]);

@@ -11,9 +11,19 @@ import type { Mount } from './sandbox';
 
 export class ConfigError extends Error {}
 
-export interface Node { readonly claimsDir: string; readonly apiHost: string; readonly apiPort: string }
+export interface Node {
+  readonly claimsDir: string;
+  readonly apiHost: string;
+  readonly apiPort: string;
+}
 
-async function dataOf(api: Client, ns: string, kind: 'secrets' | 'configmaps', name: string, optional = false): Promise<Record<string, string> | undefined> {
+async function dataOf(
+  api: Client,
+  ns: string,
+  kind: 'secrets' | 'configmaps',
+  name: string,
+  optional = false,
+): Promise<Record<string, string> | undefined> {
   const res = await api.request('GET', `/api/v1/namespaces/${ns}/${kind}/${name}`);
   if (res.status === 404) {
     if (optional) return undefined;
@@ -21,23 +31,39 @@ async function dataOf(api: Client, ns: string, kind: 'secrets' | 'configmaps', n
   }
   if (res.status !== 200) throw new Error(`GET ${kind}/${name}: ${res.status} ${res.body?.message}`);
   if (kind === 'configmaps') return res.body.data ?? {};
-  return Object.fromEntries(Object.entries<string>(res.body.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+  return Object.fromEntries(
+    Object.entries<string>(res.body.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]),
+  );
 }
 
 function field(pod: any, path: string): string {
   const known: Record<string, string | undefined> = {
-    'metadata.name': pod.metadata.name, 'metadata.namespace': pod.metadata.namespace, 'metadata.uid': pod.metadata.uid,
-    'spec.nodeName': pod.spec.nodeName, 'spec.serviceAccountName': pod.spec.serviceAccountName, 'status.podIP': '127.0.0.1', 'status.hostIP': '127.0.0.1',
+    'metadata.name': pod.metadata.name,
+    'metadata.namespace': pod.metadata.namespace,
+    'metadata.uid': pod.metadata.uid,
+    'spec.nodeName': pod.spec.nodeName,
+    'spec.serviceAccountName': pod.spec.serviceAccountName,
+    'status.podIP': '127.0.0.1',
+    'status.hostIP': '127.0.0.1',
   };
   if (!(path in known)) throw new ConfigError(`fieldRef ${path} is not supported by the test kubelet`);
   return known[path] ?? '';
 }
 
 /** The container's environment: the image's, the service variables, envFrom, then env (later wins). */
-export async function environment(api: Client, node: Node, pod: any, container: any, imageEnv: Record<string, string>): Promise<Record<string, string>> {
+export async function environment(
+  api: Client,
+  node: Node,
+  pod: any,
+  container: any,
+  imageEnv: Record<string, string>,
+): Promise<Record<string, string>> {
   const ns = pod.metadata.namespace;
   const env: Record<string, string> = {
-    ...imageEnv, HOSTNAME: pod.metadata.name, KUBERNETES_SERVICE_HOST: node.apiHost, KUBERNETES_SERVICE_PORT: node.apiPort,
+    ...imageEnv,
+    HOSTNAME: pod.metadata.name,
+    KUBERNETES_SERVICE_HOST: node.apiHost,
+    KUBERNETES_SERVICE_PORT: node.apiPort,
   };
   for (const from of container.envFrom ?? []) {
     const ref = from.secretRef ?? from.configMapRef;
@@ -47,7 +73,9 @@ export async function environment(api: Client, node: Node, pod: any, container: 
   for (const e of container.env ?? []) {
     if (e.value !== undefined || !e.valueFrom) {
       // $(VAR) references to earlier variables, as the kubelet expands them; $$ escapes.
-      env[e.name] = String(e.value ?? '').replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m, name) => (m === '$$' ? '$' : env[name] ?? m));
+      env[e.name] = String(e.value ?? '').replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m, name) =>
+        m === '$$' ? '$' : (env[name] ?? m),
+      );
     } else if (e.valueFrom.fieldRef) {
       env[e.name] = field(pod, e.valueFrom.fieldRef.fieldPath);
     } else {
@@ -55,7 +83,10 @@ export async function environment(api: Client, node: Node, pod: any, container: 
       if (!ref) throw new ConfigError(`env ${e.name}: resourceFieldRef is not supported by the test kubelet`);
       const data = await dataOf(api, ns, e.valueFrom.secretKeyRef ? 'secrets' : 'configmaps', ref.name, ref.optional);
       if (data && ref.key in data) env[e.name] = data[ref.key];
-      else if (!ref.optional) throw new ConfigError(`couldn't find key ${ref.key} in ${e.valueFrom.secretKeyRef ? 'Secret' : 'ConfigMap'} ${ns}/${ref.name}`);
+      else if (!ref.optional)
+        throw new ConfigError(
+          `couldn't find key ${ref.key} in ${e.valueFrom.secretKeyRef ? 'Secret' : 'ConfigMap'} ${ns}/${ref.name}`,
+        );
     }
   }
   return env;
@@ -80,8 +111,12 @@ export async function volumes(api: Client, node: Node, pod: any, podDir: string)
   const out = new Map<string, string>();
   for (const v of pod.spec.volumes ?? []) {
     if (v.persistentVolumeClaim) {
-      const claim = await api.request('GET', `/api/v1/namespaces/${ns}/persistentvolumeclaims/${v.persistentVolumeClaim.claimName}`);
-      if (claim.status === 404) throw new ConfigError(`persistentvolumeclaim "${v.persistentVolumeClaim.claimName}" not found`);
+      const claim = await api.request(
+        'GET',
+        `/api/v1/namespaces/${ns}/persistentvolumeclaims/${v.persistentVolumeClaim.claimName}`,
+      );
+      if (claim.status === 404)
+        throw new ConfigError(`persistentvolumeclaim "${v.persistentVolumeClaim.claimName}" not found`);
       out.set(v.name, ownedFolder(join(node.claimsDir, ns, v.persistentVolumeClaim.claimName), fsGroup));
     } else if (v.emptyDir) {
       out.set(v.name, ownedFolder(join(podDir, 'volumes', v.name), fsGroup));
@@ -91,7 +126,9 @@ export async function volumes(api: Client, node: Node, pod: any, podDir: string)
       for (const source of v.projected.sources) await project(api, pod, dir, source);
       out.set(v.name, dir);
     } else {
-      throw new ConfigError(`volume ${v.name}: only persistentVolumeClaim, emptyDir and projected volumes are supported by the test kubelet`);
+      throw new ConfigError(
+        `volume ${v.name}: only persistentVolumeClaim, emptyDir and projected volumes are supported by the test kubelet`,
+      );
     }
   }
   return out;
@@ -102,11 +139,19 @@ async function project(api: Client, pod: any, dir: string, source: any): Promise
   const write = (path: string, text: string) => writeFileSync(join(dir, path), text, { mode: 0o644 });
   if (source.serviceAccountToken) {
     // A token bound to this pod, as the kubelet requests it: it dies with the pod.
-    const token = await api.ok('POST', `/api/v1/namespaces/${ns}/serviceaccounts/${pod.spec.serviceAccountName ?? 'default'}/token`, {
-      apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest',
-      spec: { expirationSeconds: source.serviceAccountToken.expirationSeconds ?? 3600, audiences: source.serviceAccountToken.audience ? [source.serviceAccountToken.audience] : undefined,
-        boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: pod.metadata.name, uid: pod.metadata.uid } },
-    });
+    const token = await api.ok(
+      'POST',
+      `/api/v1/namespaces/${ns}/serviceaccounts/${pod.spec.serviceAccountName ?? 'default'}/token`,
+      {
+        apiVersion: 'authentication.k8s.io/v1',
+        kind: 'TokenRequest',
+        spec: {
+          expirationSeconds: source.serviceAccountToken.expirationSeconds ?? 3600,
+          audiences: source.serviceAccountToken.audience ? [source.serviceAccountToken.audience] : undefined,
+          boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: pod.metadata.name, uid: pod.metadata.uid },
+        },
+      },
+    );
     write(source.serviceAccountToken.path, token.status.token);
   } else if (source.configMap || source.secret) {
     const ref = source.configMap ?? source.secret;
@@ -121,9 +166,12 @@ async function project(api: Client, pod: any, dir: string, source: any): Promise
 
 /** The container's mounts: its volumeMounts (subPath too) on top of the image's own. */
 export function mountsOf(container: any, hostFolders: Map<string, string>, imageMounts: readonly Mount[]): Mount[] {
-  return [...imageMounts, ...(container.volumeMounts ?? []).map((m: any) => {
-    const host = hostFolders.get(m.name);
-    if (!host) throw new ConfigError(`volumeMount ${m.mountPath}: no volume named ${m.name}`);
-    return { hostPath: m.subPath ? join(host, m.subPath) : host, path: m.mountPath, readOnly: Boolean(m.readOnly) };
-  })];
+  return [
+    ...imageMounts,
+    ...(container.volumeMounts ?? []).map((m: any) => {
+      const host = hostFolders.get(m.name);
+      if (!host) throw new ConfigError(`volumeMount ${m.mountPath}: no volume named ${m.name}`);
+      return { hostPath: m.subPath ? join(host, m.subPath) : host, path: m.mountPath, readOnly: Boolean(m.readOnly) };
+    }),
+  ];
 }

@@ -12,7 +12,11 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-export interface Mount { readonly hostPath: string; readonly path: string; readonly readOnly: boolean }
+export interface Mount {
+  readonly hostPath: string;
+  readonly path: string;
+  readonly readOnly: boolean;
+}
 
 export interface SandboxSpec {
   /** A folder for this container only (its root and termination message are made inside). */
@@ -65,17 +69,36 @@ export function startSandbox(spec: SandboxSpec): { child: ChildProcess; logFile:
   const terminationFile = join(spec.dir, 'termination-log');
   const logFile = join(spec.dir, 'log');
   for (const m of spec.mounts) {
-    if (/[\t\n]/.test(m.path + m.hostPath)) throw new Error(`mount path ${JSON.stringify(m.path)} holds a tab or newline, which the test kubelet cannot map`);
+    if (/[\t\n]/.test(m.path + m.hostPath))
+      throw new Error(`mount path ${JSON.stringify(m.path)} holds a tab or newline, which the test kubelet cannot map`);
   }
   writeFileSync(mountsFile, spec.mounts.map((m) => `${m.hostPath}\t${m.path}\t${m.readOnly ? 'ro' : 'rw'}\n`).join(''));
   writeFileSync(terminationFile, '');
   // Any user the pod runs as may write its termination message, as with the kubelet's own file.
   chmodSync(terminationFile, 0o666);
   const log = openSync(logFile, 'a');
-  const child = spawn('/usr/bin/unshare', ['--mount', '--', '/usr/bin/sh', '-c', SETUP, 'sandbox',
-    root, mountsFile, String(spec.uid), String(spec.gid), spec.groups.join(',') || String(spec.gid), String(spec.readOnlyRoot),
-    terminationFile, spec.terminationMessagePath, spec.workingDir ?? '/', ...spec.argv,
-  ], { env: spec.env, stdio: ['ignore', log, log], detached: true });
+  const child = spawn(
+    '/usr/bin/unshare',
+    [
+      '--mount',
+      '--',
+      '/usr/bin/sh',
+      '-c',
+      SETUP,
+      'sandbox',
+      root,
+      mountsFile,
+      String(spec.uid),
+      String(spec.gid),
+      spec.groups.join(',') || String(spec.gid),
+      String(spec.readOnlyRoot),
+      terminationFile,
+      spec.terminationMessagePath,
+      spec.workingDir ?? '/',
+      ...spec.argv,
+    ],
+    { env: spec.env, stdio: ['ignore', log, log], detached: true },
+  );
   closeSync(log);
   return { child, logFile, terminationFile };
 }
