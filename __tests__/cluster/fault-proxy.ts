@@ -7,8 +7,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { type IncomingMessage, request as httpsRequest, type ServerResponse } from 'node:https';
-import { Agent, createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Agent, createServer, request as httpsRequest, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +29,8 @@ export interface Seen {
   abandoned?: boolean;
   /** Which rule acted on it. */
   rule?: string;
+  /** A watch's ERROR event (e.g. 410 Gone: the resourceVersion asked for is no longer in etcd), as sent. */
+  watchError?: string;
 }
 
 export interface Rule {
