@@ -53,7 +53,9 @@ export class RealOperator {
       }
     });
     this.child.stderr!.on('data', (chunk) => (this.output += chunk));
-    await this.waitFor(options.waitForSync === false ? 'starting' : 'caches synced');
+    await this.waitFor(options.waitForSync === false ? 'starting' : 'caches synced').catch((e) => {
+      throw new Error(`${e.message}; its output:\n${this.output.split('\n').slice(-15).join('\n')}`);
+    });
     return this;
   }
 

@@ -40,6 +40,8 @@ export interface KubeletOptions extends ImageSources {
   /** Only pods in these namespaces are bound and run (suites share the cluster). */
   readonly namespaces: () => readonly string[];
   readonly nodeName?: string;
+  /** Pods left pending for now, as if no node had room (a test starts them when it chooses). */
+  readonly hold?: (pod: any) => boolean;
 }
 
 const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
@@ -175,7 +177,7 @@ export class TestKubelet {
     const key = pod.metadata.uid;
     const path = `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}`;
     if (!pod.spec.nodeName) {
-      if (pod.metadata.deletionTimestamp || !this.fits(pod)) return;
+      if (pod.metadata.deletionTimestamp || !this.fits(pod) || this.options.hold?.(pod)) return;
       await this.api.request('POST', `${path}/binding`, {
         apiVersion: 'v1',
         kind: 'Binding',
