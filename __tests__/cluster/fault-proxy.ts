@@ -233,7 +233,13 @@ export class FaultProxy {
     const upstream = httpsRequest(url, { method: req.method, headers, agent: this.agent }, (answer) => {
       seen.status = answer.statusCode ?? 0;
       res.writeHead(answer.statusCode ?? 502, answer.headers);
+      // A watch's client waits for the headers, which the API server sends before any event.
+      res.flushHeaders();
       if (seen.watch) {
+        answer.on('data', (chunk: Buffer) => {
+          const text = chunk.toString('utf8');
+          if (!seen.watchError && text.includes('"type":"ERROR"')) seen.watchError = text.trim();
+        });
         this.watches.add(res);
         res.on('close', () => {
           this.watches.delete(res);
