@@ -59,6 +59,7 @@ const schedule = async (ns: string, name: string) =>
 const setTime = (ns: string, name: string, backupTime: string) =>
   f.admin.ok('PATCH', `${BACKUPS(ns)}/${name}`, { spec: { backupTime } }, 'application/merge-patch+json');
 const isWrite = (s: Seen) => s.method !== 'GET' && !s.path.includes('/leases');
+const show = (seen: Seen[]) => seen.map((s) => `${s.method} ${s.path} (${s.rule ?? 'passed'}, status ${s.status})`);
 
 /** Waits for `seconds` of audit log without a write (Lease renewals aside), failing with what was written. */
 async function quiet(seconds: number): Promise<void> {
@@ -154,10 +155,10 @@ describe('a leader whose Lease renewal hangs', () => {
     hung.release();
     const heldWrites = viaA.proxy.seen.filter((s) => s.rule === 'hang the writes');
     expect(heldWrites.length).toBeGreaterThan(0);
-    expect(heldWrites.filter((s) => !s.abandoned)).toEqual([]);
-    expect(viaA.proxy.seen.filter((s) => isWrite(s) && (s.forwardedAt ?? 0) >= tookOverAt)).toEqual([]);
+    expect(show(heldWrites.filter((s) => !s.abandoned))).toEqual([]);
+    expect(show(viaA.proxy.seen.filter((s) => isWrite(s) && (s.forwardedAt ?? 0) >= tookOverAt))).toEqual([]);
     // Nothing new left the fenced replica: a request already on the wire at the fence may land a few ms later.
-    expect(viaA.proxy.seen.filter((s) => isWrite(s) && s.at > stoppedAt + 250)).toEqual([]);
+    expect(show(viaA.proxy.seen.filter((s) => isWrite(s) && s.at > stoppedAt + 250))).toEqual([]);
     expect(a.lines.filter((l) => l.msg === 'became leader')).toHaveLength(1);
 
     // The new leader finishes the change; the standby wrote nothing but its Lease before it led.
@@ -165,7 +166,7 @@ describe('a leader whose Lease renewal hangs', () => {
       'the new schedule from the new leader',
       async () => (await schedule('fenced', 'kept')) === '45 4 * * *',
     );
-    expect(viaB.proxy.seen.filter((s) => isWrite(s) && s.at < tookOverAt)).toEqual([]);
+    expect(show(viaB.proxy.seen.filter((s) => isWrite(s) && s.at < tookOverAt))).toEqual([]);
     expect(viaB.proxy.seen.some((s) => isWrite(s) && s.path.endsWith('/cronjobs/backup-kept'))).toBe(true);
     await Promise.all([a.stop(), b.stop()]);
   });
