@@ -70,11 +70,13 @@ test('four Backups on one fresh vault: one init Job, they wait for it, then run;
 });
 
 test('a vault named from two namespaces: the later Backup is refused, naming the other; the same claim path in two namespaces is two vaults', async () => {
-  await suite.backup(ns[1], 'bakery', { vaultLocation: S3 });
+  const first = await suite.backup(ns[1], 'bakery', { vaultLocation: S3 });
   await eventually(
     'bakery waiting for its vault',
     async () => (await reasonOf(ns[1], 'bakery')) === 'VaultInitializing',
   );
+  // Creation times have whole seconds, and within one the uid decides which is older: florist must be later.
+  await eventually('a second later', async () => Date.now() >= Date.parse(first.metadata.creationTimestamp) + 1000);
   await suite.backup(ns[2], 'florist', { vaultLocation: S3 });
   await eventually('florist refused', async () => (await reasonOf(ns[2], 'florist')) === 'VaultSharedAcrossNamespaces');
   const refused = await statusOf(ns[2], 'florist');
