@@ -10,11 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ControlPlane, start } from '../../scripts/control-plane/cluster';
 import { resticForRestore } from '../support/restic-binary';
-import { Client, client, kubectlOk, manifest, serviceAccountLogin } from './cluster';
+import { Client, client, installBackupCrd, installOperatorRbac, serviceAccountLogin } from './cluster';
 import { TestKubelet } from './kubelet/kubelet';
 
 export const OPERATOR_USER = 'system:serviceaccount:mall-backup-system:mall-backup-operator';
-const RBAC_KINDS = new Set(['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
 
 export interface Write {
   verb: string;
@@ -38,12 +37,13 @@ export interface AuditedCluster {
   stop(): Promise<void>;
 }
 
-/** Starts it with the CRDs, the operator's RBAC from dist/, and `namespaces` (each with a vault Secret and claim). */
-export async function startAuditedCluster(namespaces: string[]): Promise<AuditedCluster> {
-  const dir = mkdtempSync(join(tmpdir(), 'mall-backup-faults-'));
-  const audit = join(dir, 'audit.log');
+/**
+ * The API server flags that log every write by the operator's ServiceAccount (metadata only) to `log`, with
+ * the policy written into `dir`.
+ */
+export function auditWrites(dir: string, log: string): string[] {
   writeFileSync(
-    join(dir, 'audit-policy.yaml'),
+    join(dir, 'audit-policy.json'),
     JSON.stringify({
       apiVersion: 'audit.k8s.io/v1',
       kind: 'Policy',
@@ -54,7 +54,14 @@ export async function startAuditedCluster(namespaces: string[]): Promise<Audited
       ],
     }),
   );
-  writeFileSync(audit, '');
+  writeFileSync(log, '');
+  return [`--audit-policy-file=${join(dir, 'audit-policy.json')}`, `--audit-log-path=${log}`];
+}
+
+/** Starts it with the CRDs, the operator's RBAC from dist/, and `namespaces` (each with a vault Secret and claim). */
+export async function startAuditedCluster(namespaces: string[]): Promise<AuditedCluster> {
+  const dir = mkdtempSync(join(tmpdir(), 'mall-backup-faults-'));
+  const audit = join(dir, 'audit.log');
   let cluster: ControlPlane | undefined;
   let kubelet: TestKubelet | undefined;
   const stop = async () => {
@@ -65,23 +72,12 @@ export async function startAuditedCluster(namespaces: string[]): Promise<Audited
   try {
     cluster = await start({
       binDir: process.env.MALL_BACKUP_KUBE_BIN,
-      apiServerArgs: [
-        `--audit-policy-file=${join(dir, 'audit-policy.yaml')}`,
-        `--audit-log-path=${audit}`,
-        '--watch-cache=false',
-      ],
+      apiServerArgs: [...auditWrites(dir, audit), '--watch-cache=false'],
     });
     const admin = client({ kubeconfig: cluster.kubeconfigPath });
     const kc = { kubeconfig: cluster.kubeconfigPath, bin: cluster.binDir };
-    await kubectlOk(['apply', '-f', 'dist/00-backup-crd.yaml'], kc);
-    await kubectlOk(['wait', '--for=condition=established', '--timeout=60s', 'crd/backups.mall.example.com'], kc);
-    await kubectlOk(['apply', '-f', '-'], {
-      ...kc,
-      input: manifest('dist/01-operator.yaml')
-        .filter((o) => RBAC_KINDS.has(o.kind))
-        .map((o) => JSON.stringify(o))
-        .join('\n'),
-    });
+    await installBackupCrd(kc);
+    await installOperatorRbac(kc);
     for (const name of namespaces) {
       await admin.ok('POST', '/api/v1/namespaces', { metadata: { name } });
       await admin.ok('POST', `/api/v1/namespaces/${name}/secrets`, {

@@ -5,7 +5,6 @@
  * API server still authenticates and authorizes the client). One proxy per operator process: what it saw is
  * that operator's traffic, in order, with when each request was forwarded to the API server.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Agent, createServer, request as httpsRequest, type Server } from 'node:https';
@@ -13,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { selfSignedCertificate } from './cluster';
 
 export interface Seen {
   readonly method: string;
@@ -86,34 +86,10 @@ export class FaultProxy {
   }
 
   public async start(): Promise<this> {
-    // A throwaway self-signed certificate for 127.0.0.1: the clients of this proxy trust exactly it.
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=mall-backup-fault-proxy',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-        '-keyout',
-        join(this.dir, 'key.pem'),
-        '-out',
-        join(this.dir, 'cert.pem'),
-      ],
-      { stdio: 'ignore' },
-    );
-    this.certificate = readFileSync(join(this.dir, 'cert.pem'), 'utf8');
-    this.server = createServer({ key: readFileSync(join(this.dir, 'key.pem')), cert: this.certificate }, (req, res) =>
-      this.handle(req, res),
-    );
+    // Its clients trust exactly this certificate.
+    const tls = selfSignedCertificate(this.dir, 'mall-backup-fault-proxy');
+    this.certificate = tls.cert.toString('utf8');
+    this.server = createServer(tls, (req, res) => this.handle(req, res));
     await new Promise<void>((done) => this.server!.listen(0, '127.0.0.1', done));
     return this;
   }

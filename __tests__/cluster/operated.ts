@@ -5,12 +5,10 @@
  * ways to file Backups and read what became of them.
  */
 import { resticForRestore } from '../support/restic-binary';
-import { client, eventually, installBackupCrd, kubectlOk, manifest, namespaces, serviceAccountLogin } from './cluster';
+import { client, eventually, installBackupCrd, installOperatorRbac, namespaces, serviceAccountLogin } from './cluster';
 import { FaultProxy } from './fault-proxy';
 import { TestKubelet } from './kubelet/kubelet';
 import { RealOperator } from './operator';
-
-const RBAC_KINDS = new Set(['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
 
 export const admin = client();
 export const backups = (ns: string) => `/apis/mall.example.com/v1alpha1/namespaces/${ns}/backups`;
@@ -36,12 +34,7 @@ export class Operated {
   /** Sets up `count` namespaces, each with a `vault` Secret and a `mall-vault` claim. */
   public async start(count: number): Promise<this> {
     await installBackupCrd();
-    await kubectlOk(['apply', '--server-side', '--field-manager=cluster-tests', '-f', '-'], {
-      input: manifest('dist/01-operator.yaml')
-        .filter((o) => RBAC_KINDS.has(o.kind))
-        .map((o) => JSON.stringify(o))
-        .join('\n'),
-    });
+    await installOperatorRbac();
     for (let i = 0; i < count; i++) {
       const ns = await this.spaces.create();
       this.namespaces.push(ns);

@@ -86,10 +86,10 @@ test('a vault named from two namespaces: the later Backup is refused, naming the
   );
   expect(await list(ns[2], 'jobs')).toEqual([]);
   // A vault on a claim is the namespace's own: the same pvc:// location elsewhere is another vault.
-  await suite.backup(ns[0], 'grocer', { vaultLocation: 'pvc://mall-vault/shops' });
-  await suite.backup(ns[3], 'grocer', { vaultLocation: 'pvc://mall-vault/shops' });
-  await phase(ns[0], 'grocer', 'Scheduled');
-  await phase(ns[3], 'grocer', 'Scheduled');
+  await suite.backup(ns[0], 'hatter', { vaultLocation: 'pvc://mall-vault/shops' });
+  await suite.backup(ns[3], 'hatter', { vaultLocation: 'pvc://mall-vault/shops' });
+  await phase(ns[0], 'hatter', 'Scheduled');
+  await phase(ns[3], 'hatter', 'Scheduled');
 });
 
 test('with --allow-cross-namespace-vaults two namespaces share one vault: one init Job for both', async () => {
