@@ -6,7 +6,7 @@
  */
 import { resticForRestore } from '../support/restic-binary';
 import { client, eventually, installBackupCrd, installOperatorRbac, namespaces, serviceAccountLogin } from './cluster';
-import { FaultProxy } from './fault-proxy';
+import { FaultProxy, type Rule } from './fault-proxy';
 import { TestKubelet } from './kubelet/kubelet';
 import { RealOperator } from './operator';
 
@@ -58,10 +58,12 @@ export class Operated {
   public async operator(
     identity: string,
     args: string[] = [],
-    options: { env?: Record<string, string>; waitForSync?: boolean; namespaces?: string[] } = {},
+    options: { env?: Record<string, string>; waitForSync?: boolean; namespaces?: string[]; proxyRules?: Rule[] } = {},
   ): Promise<{ operator: RealOperator; proxy: FaultProxy }> {
     const proxy = await new FaultProxy(process.env.MALL_BACKUP_KUBECONFIG!).start();
     this.proxies.push(proxy);
+    // Rules that must be in place before the process's first request.
+    for (const rule of options.proxyRules ?? []) proxy.rule(rule);
     const operator = new RealOperator(
       proxy.kubeconfig(this.token, 'mall-backup-system'),
       identity,

@@ -3,7 +3,7 @@
  * proxy, which counts its requests and injects what the real API server will not do on demand): a run and
  * what it reports (status, Events, metrics, probes); spec changes and removed fields reaching the CronJob; a
  * CronJob refused (422), a status write that meets conflicts (409) and a server error (500), a watch that
- * expires (410) and lists that fail (500) after every watch is cut; a pod stuck on a missing Secret; Stale without waiting for a resync; and a
+ * expires (410) and lists that fail (500) after every watch is cut; a pod stuck on a missing Secret; an informer that keeps failing (403) in the probes; Stale without waiting for a resync; and a
  * restarted operator that finds nothing to do. Watches that expire because etcd was compacted are in faults.test.ts.
  */
 import { eventually } from './cluster';
@@ -180,6 +180,31 @@ test('a Backup turns Stale when its objective runs out, without waiting for a re
   expect((await event(ns, 'Stale', 'kiosk')).type).toBe('Warning');
   const fresh0 = `mall_backup_fresh{namespace="${ns}",name="kiosk"} 0`;
   await eventually('the metric at 0', async () => (await op.get('metrics', '/metrics')).text.includes(fresh0));
+});
+
+test('an informer that keeps failing (403 on pods) backs off, shows in /readyz, and fails /healthz after a bounded time', async () => {
+  // A second process that never syncs (so never reconciles beside the suite's operator).
+  const started = Date.now();
+  const { operator: broken, proxy: brokenProxy } = await suite.operator('loop-broken', [], {
+    env: { INFORMER_UNHEALTHY_AFTER_SECONDS: '3' },
+    waitForSync: false,
+    proxyRules: [{ name: 'forbid pods', verb: 'GET', path: /\/pods$/, code: 403 }],
+  });
+  const notReady = await eventually('/readyz naming the pods informer', async () => {
+    const r = await broken.get('probe', '/readyz');
+    return r.status === 503 && r.text.includes('/pods') && r;
+  });
+  expect(notReady.text).toMatch(/informer pods \/api\/v1\/namespaces\/\S+\/pods failing since .*: GET \S+: 403/);
+  expect((await broken.get('probe', '/healthz')).status).toBe(200);
+  await eventually('/healthz failing', async () => (await broken.get('probe', '/healthz')).status === 503, 15_000);
+  const elapsed = Date.now() - started;
+  // Exponential backoff from 0.8 s (with jitter): a handful of lists in that time, not one per 500 ms.
+  const lists = brokenProxy.seen.filter((s) => s.path.endsWith('/pods') && !s.watch).length;
+  expect(lists).toBeLessThanOrEqual(Math.ceil(Math.log2(elapsed / 800)) + 2);
+  const delays = broken.lines.filter((l) => l.msg === 'informer stopped; restarting').map((l) => l.retryInMs as number);
+  expect(delays.length).toBeGreaterThanOrEqual(2);
+  expect(delays[1]).toBeGreaterThanOrEqual(1_600);
+  await broken.stop('SIGKILL');
 });
 
 // Runs last: it replaces the suite's operator.
