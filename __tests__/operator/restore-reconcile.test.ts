@@ -1,4 +1,4 @@
-import type { BackupObject, KubeObject } from '../../operator/controller/reconcile';
+import type { BackupObject, KubeObject } from '../../operator/controller/types';
 import {
   parseRestoreReport,
   reconcileRestore,

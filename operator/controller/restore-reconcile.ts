@@ -3,8 +3,10 @@
  * the namespace's claims and pods to the claims to create, the Job to create, the status and Events. A
  * Restore runs once: after its Job finishes the status is final.
  */
-import type { BackupObject, Condition, KubeEvent, KubeObject } from './reconcile';
-import { canonicalJson, planVolumes, podTrouble, timestamp } from './reconcile';
+import type { BackupObject, Condition, KubeEvent, KubeObject } from './types';
+import { canonicalJson, timestamp } from './values';
+import { planVolumes } from './volumes';
+import { podTrouble } from './runs';
 import {
   newClaimManifest,
   newClaimNameFor,

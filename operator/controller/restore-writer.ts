@@ -5,8 +5,8 @@
  */
 import type { KubeClient } from '../runtime/kube';
 import { isConflict, isRefusal, resourcePath } from '../runtime/kube';
-import type { BackupObject, Condition, KubeEvent, KubeObject } from './reconcile';
-import { canonicalJson, timestamp } from './reconcile';
+import type { BackupObject, Condition, KubeEvent, KubeObject } from './types';
+import { canonicalJson, timestamp } from './values';
 import { reconcileRestore, RestoreObject, RestoreStatus } from './restore-reconcile';
 import { bounded } from './write-outcome';
 import { RESTORE_REASON, STATUS_LIMITS } from './vocabulary';
