@@ -4,7 +4,7 @@
  */
 import { ApiError } from '../../operator/runtime/kube';
 import type { BackupObject, KubeEvent, KubeObject } from '../../operator/controller/types';
-import type { RestoreObject, RestoreStatus } from '../../operator/controller/restore-reconcile';
+import type { RestoreObject, RestoreStatus } from '../../operator/controller/types';
 import { carryOutRestore, RestoreContext } from '../../operator/controller/restore-writer';
 
 const backup: BackupObject = {

@@ -14,7 +14,7 @@ import { capsEnabled, type FleetCaps } from './fleet-admission';
 import { FleetGate } from './fleet-gate';
 import type { OperatorMetrics } from './metrics';
 import { reconcile } from './reconcile';
-import type { RestoreObject } from './restore-reconcile';
+import type { RestoreObject } from './types';
 import { carryOutRestore, RESTORE_KEY_PREFIX, type RestoreContext } from './restore-writer';
 import type { BackupObject, KubeObject, Settings } from './types';
 import { VaultIndex } from './vault-index';

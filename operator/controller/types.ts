@@ -5,6 +5,7 @@
 import type { BackupSpec } from '../../imports/mall.example.com';
 import type { ResourceSpec } from '../../lib/common/resources';
 import type * as api from '../../lib/permits/backup-api';
+import type * as rapi from '../../lib/permits/restore-api';
 import type { VaultRunSettings } from '../../lib/run/backup-job';
 import type { KubeObject } from '../runtime/kube-object';
 import type { LastRun } from './run-status';
@@ -104,4 +105,54 @@ export interface Desired {
   readonly events: KubeEvent[];
   /** While Fresh: when it turns Stale unless a run succeeds first (the controller looks again then). */
   readonly staleAt?: Date;
+}
+
+/** A Restore as the operator reads it, what it observes about one, and what it decides. */
+export interface RestoreClaimStatus {
+  claim: string;
+  targetClaim?: string;
+  path?: string;
+  snapshotID?: string;
+  snapshotTime?: string;
+  files?: number;
+  bytes?: number;
+}
+
+export interface RestoreStatus {
+  phase?: rapi.RestorePhase;
+  conditions?: Condition[];
+  observedGeneration?: number;
+  jobName?: string;
+  startTime?: string;
+  completionTime?: string;
+  durationSeconds?: number;
+  snapshotID?: string;
+  claims?: RestoreClaimStatus[];
+  message?: string;
+}
+
+export interface RestoreObject extends KubeObject {
+  spec: any;
+  status?: RestoreStatus;
+}
+
+export interface RestoreObserved {
+  readonly restore: RestoreObject;
+  readonly backup?: BackupObject;
+  /** The Job labelled with the Restore's uid, if any. */
+  readonly job?: KubeObject;
+  readonly jobPods: readonly KubeObject[];
+  /** PersistentVolumeClaims in the Restore's namespace. */
+  readonly claims: readonly KubeObject[];
+  /** Pods in the Restore's namespace, to see who mounts a claim. */
+  readonly namespacePods: readonly KubeObject[];
+  readonly now: Date;
+}
+
+export interface RestoreDesired {
+  readonly createClaims: KubeObject[];
+  readonly createJob?: KubeObject;
+  readonly status: RestoreStatus;
+  readonly statusChanged: boolean;
+  readonly events: KubeEvent[];
 }

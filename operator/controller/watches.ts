@@ -14,7 +14,7 @@ import type { KubeObject } from '../runtime/kube-object';
 import { trimMetadata, trimPod } from '../runtime/trim';
 import type { CacheReader, WatchTable } from '../runtime/watch-table';
 import { isFinal, RESTORE_KEY_PREFIX } from './restore-writer';
-import type { RestoreObject } from './restore-reconcile';
+import type { RestoreObject } from './types';
 import type { BackupObject } from './types';
 import { INDEX } from './vocabulary';
 
