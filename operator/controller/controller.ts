@@ -60,11 +60,12 @@ export class Controller {
       {
         reconcile: (key) => this.reconcileKey(key),
         everything: () => {
-          this.gate?.poke();
-          return [
+          const keys = [
             ...this.loop.list('backups').map((b) => backupKey(b.metadata.namespace!, b.metadata.name)),
             ...unfinishedRestores(this.loop),
           ];
+          this.gate?.poke();
+          return keys;
         },
         queued: (depth) => this.metrics.queueDepth.set(depth),
         measure: () => {
