@@ -5,7 +5,8 @@
  */
 import type { Logger } from 'pino';
 import * as api from '../../lib/permits/backup-api';
-import { type ApiError, isConflict, isNotFound, isRefusal, type KubeClient, resourcePath } from '../runtime/kube';
+import { Attempts } from '../runtime/attempts';
+import { type ApiError, isConflict, isNotFound, type KubeClient, resourcePath } from '../runtime/kube';
 import { dropJobTemplate } from '../runtime/trim';
 import { SKIPPED_RUN_ANNOTATION } from './run-admission';
 import type { BackupObject, BackupStatus, Desired, KubeEvent, KubeObject } from './types';
@@ -96,18 +97,8 @@ export async function applyDesired(
 ): Promise<Written> {
   const namespace = backup.metadata.namespace!;
   const uid = backup.metadata.uid!;
-  let wrote = false;
-  const refusals: RefusedWrite[] = [];
-  let transient: unknown;
-  const attempt = async (write: () => Promise<unknown>, refused: Omit<RefusedWrite, 'statusCode' | 'message'>) => {
-    try {
-      await write();
-      wrote = true;
-    } catch (error) {
-      if (isRefusal(error)) refusals.push({ ...refused, statusCode: error.statusCode, message: error.serverMessage });
-      else transient ??= error;
-    }
-  };
+  const attempts = new Attempts<Omit<RefusedWrite, 'statusCode' | 'message'>>();
+  const attempt = attempts.run.bind(attempts);
   const jobPath = (ns: string | undefined, name?: string) => resourcePath('batch/v1', 'jobs', ns, name);
   const cronPath = (ns: string | undefined, name: string) => resourcePath('batch/v1', 'cronjobs', ns, name);
 
@@ -165,6 +156,8 @@ export async function applyDesired(
         : { what: `run-now Job ${job.metadata.name}`, reason: REASON.RunNowRefused },
     );
 
+  const { refusals } = attempts;
+  let { wrote } = attempts;
   const outcome = withRefusals(desired.status, backup.status, refusals, timestamp(new Date()));
   if (
     refusals.length > 0 ? canonicalJson(outcome.status) !== canonicalJson(backup.status ?? {}) : desired.statusChanged
@@ -173,6 +166,7 @@ export async function applyDesired(
     wrote = true;
   }
   await Promise.all([...desired.events, ...outcome.events].map((e) => recordEvent(client, log, backup, e)));
-  const error = transient ?? (refusals.length > 0 ? new Error(refusals.map(describeRefusal).join('; ')) : undefined);
+  const error =
+    attempts.transient ?? (refusals.length > 0 ? new Error(refusals.map(describeRefusal).join('; ')) : undefined);
   return { wrote, status: outcome.status, error };
 }
