@@ -53,6 +53,36 @@ test('run now: Completed, a BackupSucceeded Event, the metrics of the run, healt
   expect(metrics).toMatch(/mall_backup_reconcile_total\{result="changed"\} \d+/);
 });
 
+test('a run-now Job refused by a quota (403) does not hide the finished run; the request is retried', async () => {
+  const before = (await getBackup(ns, 'bakery')).status;
+  const quota = proxy.rule({ name: 'quota', verb: 'POST', path: /\/jobs$/, code: 403, times: 2 });
+  await admin.ok(
+    'PATCH',
+    `${backups(ns)}/bakery`,
+    { metadata: { annotations: { 'mall.example.com/run-now': 'second' } } },
+    MERGE,
+  );
+  await eventually('RunNowRefused', async () => (await reasonOf(ns, 'bakery')) === 'RunNowRefused');
+  const refused = (await getBackup(ns, 'bakery')).status;
+  expect(refused).toMatchObject({
+    lastSuccessfulTime: before.lastSuccessfulTime,
+    lastSnapshotID: before.lastSnapshotID,
+    lastRunNowRequest: 'first',
+  });
+  expect(refused.message).toMatch(/HTTP 403.*ResourceQuota/);
+  await eventually(
+    'the run-now Job once the quota allows',
+    async () => (await getBackup(ns, 'bakery')).status?.lastRunNowRequest === 'second',
+  );
+  expect(quota.hits).toBe(2);
+  // And it runs: a second snapshot.
+  await eventually(
+    'the second run to complete',
+    async () => (await getBackup(ns, 'bakery')).status?.lastSnapshotID !== before.lastSnapshotID,
+    120_000,
+  );
+});
+
 test('a spec change reaches the CronJob; fields removed from the spec leave it', async () => {
   await suite.backup(ns, 'deli', { startingDeadlineSeconds: 300, activeDeadlineSeconds: 3600 });
   await phase(ns, 'deli', 'Scheduled');
