@@ -336,3 +336,14 @@ test("a Job seen finished before its pod's report waits for the report; past the
     message: 'restored 0 claim(s) from snapshot ?: 0 files, 0 bytes in 90s',
   });
 });
+
+test('a Restore named longer than a label value fails at once, creating nothing (its labels would be refused forever)', () => {
+  const long = restoreOf({});
+  long.metadata.name = 'r'.repeat(64);
+  const d = reconcileRestore(observe(long));
+  expect(d.createClaims).toEqual([]);
+  expect(d.createJob).toBeUndefined();
+  expect(d.status.phase).toBe('Failed');
+  expect(d.status.conditions![0]).toMatchObject({ type: 'Ready', status: 'False', reason: 'InvalidSpec' });
+  expect(d.status.message).toMatch(/metadata\.name "r{64}" is 64 characters long: at most 63 allowed/);
+});

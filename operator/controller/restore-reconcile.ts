@@ -14,7 +14,7 @@ import {
   RestoreRef,
 } from '../../lib/run/restore-job';
 import * as rapi from '../../lib/permits/restore-api';
-import { validateRestoreSpec } from '../../lib/permits/restore-validation';
+import { validateRestoreName, validateRestoreSpec } from '../../lib/permits/restore-validation';
 
 export interface RestoreClaimStatus {
   claim: string;
@@ -258,7 +258,7 @@ export function reconcileRestore(o: RestoreObserved, settings: { resticImage?: s
   let conditions: Omit<Condition, 'lastTransitionTime'>[];
   const final = previous.phase === 'Completed' || previous.phase === 'Failed';
 
-  const problems = validateRestoreSpec(restore.spec);
+  const problems = [...validateRestoreName(ref.name), ...validateRestoreSpec(restore.spec)];
   if (final && !o.job) {
     // The Job is gone (deleted by hand): the outcome stays as recorded.
     return { createClaims, status: previous, statusChanged: false, events };
