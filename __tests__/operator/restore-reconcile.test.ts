@@ -104,6 +104,16 @@ test('a point in time and a snapshot ID reach the pod as environment values', ()
     POINT_IN_TIME: '2024-05-01T04:00:00+02:00',
     POINT_IN_TIME_EPOCH: '1714528800',
   });
+  expect(env({ pointInTime: '2024-05-01T02:00:00Z' }).POINT_IN_TIME_FRACTION).toBeUndefined();
+  // The digits as written (a Date would keep milliseconds only), and the offset applied to the seconds.
+  expect(env({ pointInTime: '2024-05-01t04:00:00.123456789-02:00' })).toMatchObject({
+    POINT_IN_TIME_EPOCH: '1714543200',
+    POINT_IN_TIME_FRACTION: '123456789',
+  });
+  expect(env({ pointInTime: '2024-05-01 04:00:00.1234567891Z' })).toMatchObject({
+    POINT_IN_TIME_EPOCH: '1714536000',
+    POINT_IN_TIME_FRACTION: '123456789',
+  });
   expect(env({ snapshotID: '4f3c2a1b' })).toMatchObject({
     SNAPSHOT_ID: '4f3c2a1b',
     BACKUP_REF: 'mall-shops/bakery',
@@ -346,4 +356,26 @@ test('a Restore named longer than a label value fails at once, creating nothing 
   expect(d.status.phase).toBe('Failed');
   expect(d.status.conditions![0]).toMatchObject({ type: 'Ready', status: 'False', reason: 'InvalidSpec' });
   expect(d.status.message).toMatch(/metadata\.name "r{64}" is 64 characters long: at most 63 allowed/);
+});
+
+test("a Job deleted while it ran fails the Restore and is never created again (a second attempt would meet the first one's files)", () => {
+  const running = restoreOf(
+    { target: { inPlace: true } },
+    { phase: 'Running', jobName: 'restore-monday', startTime: '2024-05-02T09:00:00Z' },
+  );
+  const d = reconcileRestore(observe(running));
+  expect(d.createJob).toBeUndefined();
+  expect(d.createClaims).toEqual([]);
+  expect(d.status).toMatchObject({ phase: 'Failed', completionTime: '2024-05-02T10:00:00Z' });
+  expect(d.status.message).toMatch(/^restore-monday was deleted before it finished, .* file a new Restore$/);
+  expect(d.status.conditions!.find((c) => c.type === 'Succeeded')).toMatchObject({
+    status: 'False',
+    reason: 'JobDeleted',
+  });
+  expect(d.events).toEqual([expect.objectContaining({ type: 'Warning', reason: 'RestoreFailed' })]);
+  // Once recorded, the outcome stays.
+  expect(reconcileRestore(observe(restoreOf({ target: { inPlace: true } }, d.status))).statusChanged).toBe(false);
+  // A Job just created and not yet in the cache (Pending) is not mistaken for a deleted one.
+  const pending = reconcileRestore(observe(restoreOf({}, { phase: 'Pending', jobName: 'restore-monday' })));
+  expect(pending.createJob).toBeDefined();
 });

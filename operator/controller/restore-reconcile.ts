@@ -266,6 +266,15 @@ export function reconcileRestore(o: RestoreObserved, settings: { resticImage?: s
     next.phase = 'Failed';
     next.message = problems.join('; ');
     conditions = [ready('False', 'InvalidSpec', next.message)];
+  } else if (!o.job && previous.phase === 'Running') {
+    // Seen running, now gone (deleted by hand): never a second attempt, which would meet the first one's files.
+    next.phase = 'Failed';
+    next.completionTime = timestamp(now);
+    next.message = `${previous.jobName ?? 'the restore Job'} was deleted before it finished, so its outcome is unknown and it is not run again (a second attempt would meet the first one's files): check the target claims, then file a new Restore`;
+    conditions = [
+      ready('True', 'JobCreated', `${previous.jobName ?? 'the restore Job'} ran`),
+      succeeded('False', 'JobDeleted', next.message),
+    ];
   } else if (o.job) {
     const job = o.job;
     const report = parseRestoreReport(terminationMessages(o.jobPods));
