@@ -372,6 +372,24 @@ test('two operator processes: only the leader writes, and the other takes over w
   ).toEqual(new Set(['op-b']));
 });
 
+test("a process that stops leading drops its Backups' series: its last word must not fire alerts beside the new leader's", async () => {
+  const a = await operator('op-a');
+  await waitFor('op-a to lead', () => a.isLeader());
+  server.put({ ...fileBackup('bakery', { freshness: '1m' }), status: { lastSuccessfulTime: '2020-01-01T00:00:00Z' } });
+  await waitFor('Stale', () =>
+    backup().status?.conditions?.find((c: any) => c.type === 'Fresh' && c.status === 'False'),
+  );
+  await waitFor('the stale series', async () =>
+    /mall_backup_fresh\{namespace="mall-shops",name="bakery"\} 0/.test((await a.get('metrics', '/metrics')).text),
+  );
+  // The API server stops answering its renewals: op-a stops leading but keeps running (and being scraped).
+  server.failNext(1_000_000, (_, p) => p.includes('/leases'), 500);
+  await waitFor('op-a to stop leading', () => a.logs.some((l) => l.msg === 'stopped leading'), 15_000);
+  const text = (await a.get('metrics', '/metrics')).text;
+  expect(text).toMatch(/^mall_backup_leader 0$/m);
+  expect(text.split('\n').filter((l) => /^mall_backup_\w+\{[^}]*name="bakery"/.test(l))).toEqual([]);
+});
+
 test('a status write that meets a conflict (409) or a server error is retried until it lands', async () => {
   server.failNext(2, (method, p) => method === 'PATCH' && p.endsWith('/status'), 409);
   server.failNext(1, (method, p) => method === 'PATCH' && p.includes('/cronjobs/'), 500);

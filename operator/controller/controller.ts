@@ -303,6 +303,7 @@ export class Controller {
   public stopLeading(): void {
     this.leading = false;
     this.staleChecks.clear();
+    this.metrics.forgetAll();
   }
 
   private list(source: SourceName, namespace?: string): KubeObject[] {
@@ -630,7 +631,8 @@ export class Controller {
       wrote = true;
     }
     await Promise.all([...desired.events, ...outcome.events].map((e) => this.recordEvent(backup, e)));
-    this.metrics.recordStatus(namespace, name, outcome.status);
+    // A round still in flight when leadership ended must not bring back the series stopLeading dropped.
+    if (this.leading) this.metrics.recordStatus(namespace, name, outcome.status);
     if (transient !== undefined) throw transient;
     if (refusals.length > 0) throw new Error(refusals.map(describeRefusal).join('; '));
     return wrote;
