@@ -66,3 +66,34 @@ test('durations: minutes, hours, days; anything else is refused', () => {
     undefined,
   ]);
 });
+
+test('a schedule that never fires (30 February) is Stale, not "no objective": no snapshot will ever be taken', () => {
+  for (const backupTime of ['0 0 30 2 *', '0 3 31 4,6,9,11 *']) {
+    const verdict = judgeFreshness({ backupTime, createdAt: hoursAgo(1) }, now);
+    expect(verdict).toMatchObject({
+      status: 'False',
+      reason: 'Stale',
+      message: `the schedule "${backupTime}" never fires (no time in the next five years matches it), so no snapshot will be taken: fix spec.backupTime`,
+    });
+    expect(verdict.staleAt).toBeUndefined();
+  }
+  // An explicit objective is judged as usual, with the reason.
+  expect(
+    judgeFreshness({ backupTime: '0 0 30 2 *', freshness: '2d', lastSuccessfulTime: hoursAgo(72) }, now).message,
+  ).toMatch(/older than the objective of 2d \(the schedule "0 0 30 2 \*" never fires/);
+});
+
+test('a newest success later than the clock (skewed clocks) is not taken as fresh until the clock reaches it', () => {
+  const ahead = new Date(now.getTime() + 400 * 86400_000).toISOString();
+  const verdict = judgeFreshness({ backupTime: '02:30', lastSuccessfulTime: ahead }, now);
+  expect(verdict).toMatchObject({
+    status: 'False',
+    reason: 'ClockSkew',
+    message: `the newest good snapshot's time (${ahead}) is later than the operator's clock: the clocks of the control plane and the operator disagree, so freshness cannot be judged; set them right`,
+  });
+  // A few minutes ahead is ordinary drift.
+  expect(
+    judgeFreshness({ backupTime: '02:30', lastSuccessfulTime: new Date(now.getTime() + 60_000).toISOString() }, now)
+      .status,
+  ).toBe('True');
+});

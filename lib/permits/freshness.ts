@@ -8,7 +8,15 @@ import { cronScheduleOf } from '../run/backup-job';
 import { nextAfter, parseSchedule } from './cron';
 
 export const FRESH_CONDITION = 'Fresh';
-export const FRESH_REASONS = { fresh: 'WithinObjective', stale: 'Stale', unknown: 'NoSchedule' } as const;
+export const FRESH_REASONS = {
+  fresh: 'WithinObjective',
+  stale: 'Stale',
+  unknown: 'NoSchedule',
+  clockSkew: 'ClockSkew',
+} as const;
+
+/** How far a success may lie ahead of the operator's clock before the clocks are taken to disagree. */
+export const CLOCK_SKEW_TOLERANCE_MS = 5 * 60_000;
 
 import { FRESHNESS_PATTERN } from './freshness-api';
 
@@ -20,19 +28,29 @@ export function freshnessSeconds(text: string): number | undefined {
   return match ? Number(text.slice(0, -1)) * UNIT_SECONDS[match[1] as keyof typeof UNIT_SECONDS] : undefined;
 }
 
+function scheduleOf(backupTime: string): ReturnType<typeof parseSchedule> | undefined {
+  // Any identity will do: a window's minute moves with the Backup's name, its period does not.
+  try {
+    return parseSchedule(cronScheduleOf(backupTime, { name: '' }));
+  } catch {
+    return undefined;
+  }
+}
+
+/** A schedule Kubernetes accepts that no time matches (30 February): its CronJob never starts a run. */
+function neverFires(backupTime: string, timeZone: string | undefined, from: Date): boolean {
+  const schedule = scheduleOf(backupTime);
+  return schedule !== undefined && nextAfter(schedule, timeZone ?? api.DEFAULT_TIME_ZONE, from) === undefined;
+}
+
 /** The longest gap between two runs of the schedule over the next ~year's first runs (cron gaps vary, e.g. weekdays only). */
 export function schedulePeriodSeconds(
   backupTime: string,
   timeZone: string | undefined,
   from: Date,
 ): number | undefined {
-  let schedule: ReturnType<typeof parseSchedule>;
-  // Any identity will do: a window's minute moves with the Backup's name, its period does not.
-  try {
-    schedule = parseSchedule(cronScheduleOf(backupTime, { name: '' }));
-  } catch {
-    return undefined;
-  }
+  const schedule = scheduleOf(backupTime);
+  if (!schedule) return undefined;
   const runs: Date[] = [];
   for (let at: Date | undefined = from; runs.length < 16; runs.push(at)) {
     at = nextAfter(schedule, timeZone ?? api.DEFAULT_TIME_ZONE, at);
@@ -78,8 +96,21 @@ export function judgeFreshness(input: FreshnessInput, now: Date): FreshnessVerdi
   const period = schedulePeriodSeconds(input.backupTime, input.timeZone, now);
   const objective =
     input.freshness !== undefined ? freshnessSeconds(input.freshness) : period !== undefined ? 2 * period : undefined;
+  const never = neverFires(input.backupTime, input.timeZone, now)
+    ? `the schedule "${input.backupTime}" never fires (no time in the next five years matches it), so no snapshot will be taken: fix spec.backupTime`
+    : undefined;
   if (objective === undefined) {
+    if (never) return { status: 'False', reason: FRESH_REASONS.stale, message: never };
     return { status: 'Unknown', reason: FRESH_REASONS.unknown, message: 'no freshness objective: set spec.freshness' };
+  }
+  if (input.lastSuccessfulTime && Date.parse(input.lastSuccessfulTime) > now.getTime() + CLOCK_SKEW_TOLERANCE_MS) {
+    // Taken at face value it would keep the Backup Fresh for as long as the clocks are apart, whatever runs do.
+    return {
+      status: 'False',
+      reason: FRESH_REASONS.clockSkew,
+      objectiveSeconds: objective,
+      message: `the newest good snapshot's time (${input.lastSuccessfulTime}) is later than the operator's clock: the clocks of the control plane and the operator disagree, so freshness cannot be judged; set them right`,
+    };
   }
   const since = input.lastSuccessfulTime ?? input.createdAt;
   const reference = since ? Date.parse(since) : now.getTime();
@@ -98,7 +129,7 @@ export function judgeFreshness(input: FreshnessInput, now: Date): FreshnessVerdi
       staleAt,
     };
   }
-  const why = [input.suspend ? 'the Backup is suspended' : undefined, input.trouble].filter(Boolean).join('; ');
+  const why = [input.suspend ? 'the Backup is suspended' : undefined, never, input.trouble].filter(Boolean).join('; ');
   return {
     status: 'False',
     reason: FRESH_REASONS.stale,
