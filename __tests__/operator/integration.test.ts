@@ -722,6 +722,34 @@ test('a restore Job refused by a quota (403) leaves the Restore Pending saying w
   ).toHaveLength(1);
 });
 
+test("a Job named like the Restore's but not its own (the runbook's restore-<name>) is not taken for it: Pending saying so, then it runs", async () => {
+  await operator();
+  fileBackup();
+  server.put({
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name: 'restore-thursday', namespace: NS },
+    spec: { template: { spec: { containers: [] } } },
+  });
+  fileRestore('thursday', { target: { newClaims: { size: '1Gi' } } });
+  const waiting = await waitFor(
+    'Ready=False JobRefused',
+    () => restore('thursday').status?.conditions?.[0]?.reason === 'JobRefused' && restore('thursday'),
+    15_000,
+  );
+  expect(waiting.status.phase).toBe('Pending');
+  expect(waiting.status.message).toMatch(
+    /^the API server refused Job restore-thursday \(HTTP 409\): Job restore-thursday already exists and is not this Restore's: delete it or file the Restore under another name/,
+  );
+  server.remove('Job', NS, 'restore-thursday');
+  const job = await waitFor(
+    "the Restore's own Job",
+    () => server.get('Job', NS, 'restore-thursday')?.metadata.labels?.['mall.example.com/restore-uid'],
+    15_000,
+  );
+  expect(job).toBe(restore('thursday').metadata.uid);
+});
+
 test('a Backup turns Stale when its objective runs out, without waiting for a resync, and the metric follows', async () => {
   const op = await operator('op-1', ['--resync-seconds=300']);
   const lastSuccess = new Date(Math.floor(Date.now() / 1000) * 1000 - 56_000);

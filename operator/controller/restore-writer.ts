@@ -11,7 +11,7 @@ import { reconcileRestore, RestoreObject, RestoreStatus } from './restore-reconc
 import { bounded } from './write-outcome';
 import { RESTORE_REASON, STATUS_LIMITS } from './vocabulary';
 import * as rapi from '../../lib/permits/restore-api';
-import { restoreJobNameFor } from '../../lib/run/restore-job';
+import { RESTORE_UID_LABEL, restoreJobNameFor } from '../../lib/run/restore-job';
 
 /** Work-queue keys of Restores carry this prefix; Backups' keys are bare `namespace/name`. */
 export const RESTORE_KEY_PREFIX = 'restore:';
@@ -121,8 +121,26 @@ export async function carryOutRestore(ctx: RestoreContext, namespace: string, na
       await ctx.client.create(resourcePath(apiVersion, plural, namespace), obj);
       wrote = true;
     } catch (error) {
-      // Already there: created by an earlier round whose answer the cache has not seen yet.
-      if (isConflict(error)) return;
+      if (isConflict(error)) {
+        // Already there: ours if created by an earlier round whose answer the cache has not seen yet; a name
+        // taken by anything else (a Job from the restore runbook, a claim made by hand) would be mistaken for
+        // ours: the Restore would wait on a Job that never reports, or write into a stranger's claim.
+        try {
+          const mine = await ctx.client.list(
+            resourcePath(apiVersion, plural, namespace),
+            `${RESTORE_UID_LABEL}=${restore.metadata.uid}`,
+          );
+          if (mine.items.some((o: KubeObject) => o.metadata.name === obj.metadata.name)) return;
+          refusals.push({
+            ...refused,
+            statusCode: 409,
+            message: `${refused.what} already exists and is not this Restore's: delete it or file the Restore under another name`,
+          });
+        } catch (listError) {
+          transient ??= listError;
+        }
+        return;
+      }
       if (isRefusal(error)) refusals.push({ ...refused, statusCode: error.statusCode, message: error.serverMessage });
       else transient ??= error;
     }
