@@ -343,8 +343,27 @@ test("a Job seen finished before its pod's report waits for the report; past the
   );
   expect(late.status).toMatchObject({
     phase: 'Completed',
-    message: 'restored 0 claim(s) from snapshot ?: 0 files, 0 bytes in 90s',
+    message:
+      "restore-monday succeeded in 90s, but its pod's report is missing (the pod is gone, or its termination message was cut), so the snapshots used and the files and bytes restored are not known",
   });
+});
+
+test('a report that names only some claims (a cut termination message) says which numbers are unknown, never 0', () => {
+  const planned = reconcileRestore(observe(restoreOf({}))).status;
+  const d = reconcileRestore(
+    observe(restoreOf({}, { ...planned, phase: 'Running' }), {
+      job: job([{ type: 'Complete', status: 'True' }], { completionTime: '2024-05-02T10:01:30Z' }),
+      jobPods: [jobPod('restored bakery-data 4f3c2a1b9d8e7f60 2024-05-01T00:30:01Z 12 4096\n')],
+    }),
+  );
+  expect(d.status.phase).toBe('Completed');
+  expect(d.status.message).toBe(
+    "restored 2 claim(s) from snapshot 4f3c2a1b9d8e7f60: 12 files, 4096 bytes in 90s; the pod's report says nothing of bakery-db, so their snapshots and numbers are not known",
+  );
+  expect(d.status.claims).toEqual([
+    expect.objectContaining({ claim: 'bakery-data', targetClaim: 'monday-bakery-data', files: 12 }),
+    { claim: 'bakery-db', targetClaim: 'monday-bakery-db', path: '/' },
+  ]);
 });
 
 test('a Restore named longer than a label value fails at once, creating nothing (its labels would be refused forever)', () => {

@@ -292,8 +292,14 @@ export function reconcileRestore(o: RestoreObserved, settings: { resticImage?: s
         );
     }
     const planned = new Map((previous.claims ?? []).map((c) => [c.claim, c]));
+    const reported = new Map(report.claims.map((c) => [c.claim, c]));
+    // Claims of the plan the report says nothing of (the pod is gone, or its termination message was cut).
+    const unreported = [...planned.keys()].filter((c) => !reported.has(c));
     if (report.claims.length) {
-      next.claims = report.claims.map((c) => ({ ...planned.get(c.claim), ...c }));
+      next.claims = [
+        ...[...planned.values()].map((c) => ({ ...c, ...reported.get(c.claim) })),
+        ...report.claims.filter((c) => !planned.has(c.claim)),
+      ];
       next.snapshotID = [...new Set(report.claims.map((c) => c.snapshotID!))].join(',');
     }
     const awaitingReport =
@@ -309,7 +315,9 @@ export function reconcileRestore(o: RestoreObserved, settings: { resticImage?: s
       next.phase = 'Completed';
       const files = report.claims.reduce((n, c) => n + (c.files ?? 0), 0);
       const bytes = report.claims.reduce((n, c) => n + (c.bytes ?? 0), 0);
-      next.message = `restored ${report.claims.length} claim(s) from snapshot ${next.snapshotID ?? '?'}: ${files} files, ${bytes} bytes in ${next.durationSeconds ?? '?'}s`;
+      next.message = report.claims.length
+        ? `restored ${report.claims.length + unreported.length} claim(s) from snapshot ${next.snapshotID}: ${files} files, ${bytes} bytes in ${next.durationSeconds ?? '?'}s${unreported.length ? `; the pod's report says nothing of ${unreported.join(', ')}, so their snapshots and numbers are not known` : ''}`
+        : `${job.metadata.name} succeeded in ${next.durationSeconds ?? '?'}s, but its pod's report is missing (the pod is gone, or its termination message was cut), so the snapshots used and the files and bytes restored are not known`;
       conditions = [
         ready('True', 'JobCreated', `${job.metadata.name} ran`),
         succeeded('True', 'RestoreSucceeded', next.message),
