@@ -398,3 +398,29 @@ test("a Job deleted while it ran fails the Restore and is never created again (a
   const pending = reconcileRestore(observe(restoreOf({}, { phase: 'Pending', jobName: 'restore-monday' })));
   expect(pending.createJob).toBeDefined();
 });
+
+test('in place: a pod that starts mounting a claim while it is being restored is named, with a Warning (nothing can lock a claim)', () => {
+  const spec = { target: { inPlace: true }, claims: ['bakery-data'] };
+  const started = reconcileRestore(observe(restoreOf(spec))).status;
+  expect(started.claims).toEqual([{ claim: 'bakery-data', targetClaim: 'bakery-data', path: '/' }]);
+  const ownPod: KubeObject = {
+    ...pod('restore-monday-x', 'bakery-data'),
+    metadata: { name: 'restore-monday-x', namespace: 'mall-shops', labels: { [RESTORE_UID_LABEL]: 'r-uid' } },
+  };
+  const quiet = reconcileRestore(
+    observe(restoreOf(spec, { ...started, phase: 'Running' }), { job: job(), namespacePods: [ownPod] }),
+  );
+  expect(quiet.status.message).toBe('restore-monday is restoring');
+  const d = reconcileRestore(
+    observe(restoreOf(spec, quiet.status), { job: job(), namespacePods: [ownPod, pod('oven-0', 'bakery-data')] }),
+  );
+  expect(d.status.message).toBe(
+    'restore-monday is restoring; pod oven-0 mounts claim bakery-data while it is restored in place: that pod may read or write half-restored files',
+  );
+  expect(d.events).toEqual([expect.objectContaining({ type: 'Warning', reason: 'ClaimInUseDuringRestore' })]);
+  // Said once.
+  const again = reconcileRestore(
+    observe(restoreOf(spec, d.status), { job: job(), namespacePods: [ownPod, pod('oven-0', 'bakery-data')] }),
+  );
+  expect([again.events, again.statusChanged]).toEqual([[], false]);
+});

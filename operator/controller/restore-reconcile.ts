@@ -118,6 +118,28 @@ interface Plan {
   problem?: { phase: 'Pending' | 'Failed'; reason: string; message: string };
 }
 
+/** A live pod other than the Restore's own that mounts `claim`. */
+function mountedBy(o: RestoreObserved, ref: RestoreRef, claim: string): KubeObject | undefined {
+  return o.namespacePods.find(
+    (p) =>
+      !['Succeeded', 'Failed'].includes(p.status?.phase) &&
+      p.metadata.labels?.[RESTORE_UID_LABEL] !== ref.uid &&
+      (p.spec?.volumes ?? []).some((v: any) => v.persistentVolumeClaim?.claimName === claim),
+  );
+}
+
+/**
+ * In place, the claims are free when the Job is created, but nothing stops a pod from mounting one while it
+ * runs (Kubernetes has no lock): such a pod may read or write half-restored files, so it is named.
+ */
+function inPlaceIntrusions(o: RestoreObserved, ref: RestoreRef): string[] {
+  if (o.restore.spec?.target?.inPlace !== true) return [];
+  return (o.restore.status?.claims ?? []).flatMap((c) => {
+    const pod = mountedBy(o, ref, c.claim);
+    return pod ? [`pod ${pod.metadata.name} mounts claim ${c.claim}`] : [];
+  });
+}
+
 /** Which claims go where, and whether the target is in a state to be written. */
 function planRestore(o: RestoreObserved, ref: RestoreRef): Plan {
   const spec = o.restore.spec;
@@ -138,13 +160,6 @@ function planRestore(o: RestoreObserved, ref: RestoreRef): Plan {
     sources = backup.spec.volumeClaims?.length ? [...backup.spec.volumeClaims] : volumes.claims;
   }
   const target = spec.target;
-  const mountedBy = (claim: string) =>
-    o.namespacePods.find(
-      (p) =>
-        !['Succeeded', 'Failed'].includes(p.status?.phase) &&
-        p.metadata.labels?.[RESTORE_UID_LABEL] !== ref.uid &&
-        (p.spec?.volumes ?? []).some((v: any) => v.persistentVolumeClaim?.claimName === claim),
-    );
   if (target.newClaims) {
     const createClaims: KubeObject[] = [];
     for (const claim of sources) {
@@ -186,7 +201,7 @@ function planRestore(o: RestoreObserved, ref: RestoreRef): Plan {
           message: `waiting for claim ${name} (target.existingClaim) to exist`,
         },
       };
-    const user = mountedBy(name);
+    const user = mountedBy(o, ref, name);
     const rwo = (live.get(name)!.spec?.accessModes ?? []).some(
       (m: string) => m === 'ReadWriteOnce' || m === 'ReadWriteOncePod',
     );
@@ -204,7 +219,7 @@ function planRestore(o: RestoreObserved, ref: RestoreRef): Plan {
           message: `claim ${claim} does not exist: restore it into new claims instead of in place`,
         },
       };
-    const user = mountedBy(claim);
+    const user = mountedBy(o, ref, claim);
     if (user)
       return {
         problem: {
@@ -334,6 +349,12 @@ export function reconcileRestore(o: RestoreObserved, settings: { resticImage?: s
       next.phase = 'Running';
       const trouble = o.jobPods.map(podTrouble).find(Boolean);
       next.message = trouble ? `${job.metadata.name} is stuck: ${trouble}` : `${job.metadata.name} is restoring`;
+      const intrusions = inPlaceIntrusions(o, ref);
+      if (intrusions.length) {
+        next.message += `; ${intrusions.join(', ')} while it is restored in place: that pod may read or write half-restored files`;
+        if (next.message !== previous.message)
+          events.push({ type: 'Warning', reason: 'ClaimInUseDuringRestore', message: next.message });
+      }
       conditions = [ready('True', 'JobCreated', `${job.metadata.name} is running`)];
     }
   } else if (!o.backup) {
