@@ -424,3 +424,24 @@ test('in place: a pod that starts mounting a claim while it is being restored is
   );
   expect([again.events, again.statusChanged]).toEqual([[], false]);
 });
+
+test("a final status stays as written when the Job's pod is later removed (pod garbage collection, a drained node)", () => {
+  const report = 'restored bakery-data 4f3c2a1b9d8e7f60 2024-05-01T00:30:01Z 12 4096\n';
+  const complete = job([{ type: 'Complete', status: 'True' }], { completionTime: '2024-05-02T10:01:30Z' });
+  const planned = reconcileRestore(observe(restoreOf({ claims: ['bakery-data'] }))).status;
+  const done = reconcileRestore(
+    observe(restoreOf({ claims: ['bakery-data'] }, { ...planned, phase: 'Running' }), {
+      job: complete,
+      jobPods: [jobPod(report)],
+    }),
+  );
+  expect(done.status.message).toBe('restored 1 claim(s) from snapshot 4f3c2a1b9d8e7f60: 12 files, 4096 bytes in 90s');
+  const podGone = reconcileRestore(
+    observe(restoreOf({ claims: ['bakery-data'] }, done.status), {
+      job: complete,
+      jobPods: [],
+      now: new Date('2024-05-09T10:00:00Z'),
+    }),
+  );
+  expect([podGone.statusChanged, podGone.events, podGone.createJob]).toEqual([false, [], undefined]);
+});

@@ -274,8 +274,8 @@ export function reconcileRestore(o: RestoreObserved, settings: { resticImage?: s
   const final = previous.phase === 'Completed' || previous.phase === 'Failed';
 
   const problems = [...validateRestoreName(ref.name), ...validateRestoreSpec(restore.spec)];
-  if (final && !o.job) {
-    // The Job is gone (deleted by hand): the outcome stays as recorded.
+  if (final) {
+    // The outcome stays as recorded: the Job or its pod (and with it the report) may be gone by now.
     return { createClaims, status: previous, statusChanged: false, events };
   } else if (problems.length > 0) {
     next.phase = 'Failed';
