@@ -97,3 +97,19 @@ test('a newest success later than the clock (skewed clocks) is not taken as fres
       .status,
   ).toBe('True');
 });
+
+test('the period covers a whole week: weekday and office-hours schedules are not Stale every weekend or night', () => {
+  const monday = new Date('2026-11-23T08:00:00Z');
+  // Friday 17:00 to Monday 09:00; Friday 23:45 to Monday 00:00; 18:55 to 08:00 the next day.
+  expect(schedulePeriodSeconds('0 9-17 * * 1-5', 'UTC', monday)).toBe(64 * 3600);
+  expect(schedulePeriodSeconds('*/15 * * * 1-5', 'UTC', monday)).toBe(48 * 3600 + 15 * 60);
+  expect(schedulePeriodSeconds('*/5 8-18 * * *', 'UTC', monday)).toBe(13 * 3600 + 5 * 60);
+  // The newest success on Friday at 17:00, judged on Sunday at noon: within two periods.
+  const sunday = new Date('2026-11-29T12:00:00Z');
+  expect(
+    judgeFreshness({ backupTime: '0 9-17 * * 1-5', lastSuccessfulTime: '2026-11-27T17:00:00Z' }, sunday).status,
+  ).toBe('True');
+  expect(
+    judgeFreshness({ backupTime: '*/15 * * * 1-5', lastSuccessfulTime: '2026-11-27T23:45:00Z' }, sunday).status,
+  ).toBe('True');
+});
