@@ -102,6 +102,8 @@ test("objects that already exist (the cache is behind) count as created once the
   await expect(carryOutRestore(w.ctx, 'ns', 'monday')).resolves.toBe(true);
   expect(w.calls).toContain('LIST /apis/batch/v1/namespaces/ns/jobs mall.example.com/restore-uid=r-uid');
   expect(w.statuses[0]).toMatchObject({ phase: 'Pending', jobName: 'restore-monday' });
+  // The round that created the Job said RestoreStarted; this one does not say it again.
+  expect(w.events).toEqual([]);
 });
 
 test("a Job of the same name that is not this Restore's (the runbook's restore-<name>) is not taken for ours: Pending, saying so", async () => {

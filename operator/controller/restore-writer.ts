@@ -111,6 +111,8 @@ export async function carryOutRestore(ctx: RestoreContext, namespace: string, na
   let wrote = false;
   let transient: unknown;
   const refusals: Refusal[] = [];
+  // The Job was created by an earlier round (the cache is behind): its RestoreStarted Event was recorded then.
+  let startedEarlier = false;
   const create = async (
     plural: string,
     apiVersion: string,
@@ -130,7 +132,10 @@ export async function carryOutRestore(ctx: RestoreContext, namespace: string, na
             resourcePath(apiVersion, plural, namespace),
             `${RESTORE_UID_LABEL}=${restore.metadata.uid}`,
           );
-          if (mine.items.some((o: KubeObject) => o.metadata.name === obj.metadata.name)) return;
+          if (mine.items.some((o: KubeObject) => o.metadata.name === obj.metadata.name)) {
+            if (plural === 'jobs') startedEarlier = true;
+            return;
+          }
           refusals.push({
             ...refused,
             statusCode: 409,
@@ -159,7 +164,7 @@ export async function carryOutRestore(ctx: RestoreContext, namespace: string, na
     });
   }
   const outcome = withRestoreRefusals(desired.status, restore.status, refusals, timestamp(new Date()));
-  const notStarted = refusals.length > 0 || transient !== undefined;
+  const notStarted = refusals.length > 0 || transient !== undefined || startedEarlier;
   // After passing trouble alone (a 500, a timeout) the decided status would claim a Job that may not exist:
   // the status stays as it was until the retry, which comes within seconds.
   const status = transient !== undefined && refusals.length === 0 ? (restore.status ?? {}) : outcome.status;
