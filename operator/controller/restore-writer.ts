@@ -4,10 +4,12 @@
  * and says why when the API server refused a claim or the Job, Events follow.
  */
 import type { KubeClient } from '../runtime/kube';
-import { isConflict, isRefusal, resourcePath } from '../runtime/kube';
-import type { BackupObject, Condition, KubeEvent, KubeObject } from './reconcile';
-import { canonicalJson, timestamp } from './reconcile';
-import { reconcileRestore, RestoreObject, RestoreStatus } from './restore-reconcile';
+import { Attempts } from '../runtime/attempts';
+import { isConflict, resourcePath } from '../runtime/kube';
+import type { BackupObject, Condition, KubeEvent, KubeObject } from './types';
+import { canonicalJson, timestamp } from './values';
+import { reconcileRestore } from './restore-reconcile';
+import type { RestoreObject, RestoreStatus } from './types';
 import { bounded } from './write-outcome';
 import { RESTORE_REASON, STATUS_LIMITS } from './vocabulary';
 import * as rapi from '../../lib/permits/restore-api';
@@ -108,48 +110,49 @@ export async function carryOutRestore(ctx: RestoreContext, namespace: string, na
     ctx.settings,
   );
 
-  let wrote = false;
-  let transient: unknown;
-  const refusals: Refusal[] = [];
+  const attempts = new Attempts<Omit<Refusal, 'statusCode' | 'message'>>();
+  const { refusals } = attempts;
   // The Job was created by an earlier round (the cache is behind): its RestoreStarted Event was recorded then.
   let startedEarlier = false;
-  const create = async (
+  /**
+   * Already there (AlreadyExists): ours if created by an earlier round whose answer the cache has not seen yet;
+   * a name taken by anything else (a Job from the restore runbook, a claim made by hand) would be mistaken for
+   * ours: the Restore would wait on a Job that never reports, or write into a stranger's claim.
+   */
+  const alreadyThere = async (
     plural: string,
     apiVersion: string,
     obj: KubeObject,
     refused: Omit<Refusal, 'statusCode' | 'message'>,
   ) => {
-    try {
-      await ctx.client.create(resourcePath(apiVersion, plural, namespace), obj);
-      wrote = true;
-    } catch (error) {
-      if (isConflict(error)) {
-        // Already there: ours if created by an earlier round whose answer the cache has not seen yet; a name
-        // taken by anything else (a Job from the restore runbook, a claim made by hand) would be mistaken for
-        // ours: the Restore would wait on a Job that never reports, or write into a stranger's claim.
-        try {
-          const mine = await ctx.client.list(
-            resourcePath(apiVersion, plural, namespace),
-            `${RESTORE_UID_LABEL}=${restore.metadata.uid}`,
-          );
-          if (mine.items.some((o: KubeObject) => o.metadata.name === obj.metadata.name)) {
-            if (plural === 'jobs') startedEarlier = true;
-            return;
-          }
-          refusals.push({
-            ...refused,
-            statusCode: 409,
-            message: `${refused.what} already exists and is not this Restore's: delete it or file the Restore under another name`,
-          });
-        } catch (listError) {
-          transient ??= listError;
-        }
-        return;
-      }
-      if (isRefusal(error)) refusals.push({ ...refused, statusCode: error.statusCode, message: error.serverMessage });
-      else transient ??= error;
+    const mine = await ctx.client.list(
+      resourcePath(apiVersion, plural, namespace),
+      `${RESTORE_UID_LABEL}=${restore.metadata.uid}`,
+    );
+    if (mine.items.some((o: KubeObject) => o.metadata.name === obj.metadata.name)) {
+      if (plural === 'jobs') startedEarlier = true;
+    } else {
+      refusals.push({
+        ...refused,
+        statusCode: 409,
+        message: `${refused.what} already exists and is not this Restore's: delete it or file the Restore under another name`,
+      });
     }
+    return false;
   };
+  const create = (
+    plural: string,
+    apiVersion: string,
+    obj: KubeObject,
+    refused: Omit<Refusal, 'statusCode' | 'message'>,
+  ) =>
+    attempts.run(
+      () =>
+        ctx.client
+          .create(resourcePath(apiVersion, plural, namespace), obj)
+          .catch((e) => (isConflict(e) ? alreadyThere(plural, apiVersion, obj, refused) : Promise.reject(e))),
+      refused,
+    );
   for (const claim of desired.createClaims) {
     await create('persistentvolumeclaims', 'v1', claim, {
       what: `claim ${claim.metadata.name}`,
@@ -157,14 +160,16 @@ export async function carryOutRestore(ctx: RestoreContext, namespace: string, na
     });
   }
   // The Job mounts the new claims: it waits until every one of them exists.
-  if (desired.createJob && refusals.length === 0 && transient === undefined) {
+  if (desired.createJob && !attempts.failed) {
     await create('jobs', 'batch/v1', desired.createJob, {
       what: `Job ${desired.createJob.metadata.name}`,
       reason: RESTORE_REASON.JobRefused,
     });
   }
   const outcome = withRestoreRefusals(desired.status, restore.status, refusals, timestamp(new Date()));
-  const notStarted = refusals.length > 0 || transient !== undefined || startedEarlier;
+  const notStarted = attempts.failed || startedEarlier;
+  const { transient } = attempts;
+  let { wrote } = attempts;
   // After passing trouble alone (a 500, a timeout) the decided status would claim a Job that may not exist:
   // the status stays as it was until the retry, which comes within seconds.
   const status = transient !== undefined && refusals.length === 0 ? (restore.status ?? {}) : outcome.status;
