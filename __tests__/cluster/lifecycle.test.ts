@@ -177,6 +177,62 @@ describe('a Backup on the real control plane, with the test kubelet running rest
     expect(snapshotsIn(`${vault}/bakery`, 'correct horse')).toHaveLength(1);
   });
 
+  test('a Restore into new claims: Completed with the snapshot, files and bytes; the real API server refuses a change and a long name', async () => {
+    const restores = `/apis/mall.example.com/v1alpha1/namespaces/${ns}/restores`;
+    const backup = await admin.ok('GET', `${backups()}/bakery`);
+    const filed = await admin.ok('POST', restores, {
+      apiVersion: 'mall.example.com/v1alpha1',
+      kind: 'Restore',
+      metadata: { name: 'monday' },
+      spec: { backupName: 'bakery', target: { newClaims: { size: '1Gi' } } },
+    });
+    // Immutable once filed, and a name that would not fit in its Job's labels is refused up front.
+    const edit = await admin.request(
+      'PATCH',
+      `${restores}/monday`,
+      { spec: { snapshotID: '4f3c2a1b' } },
+      'application/merge-patch+json',
+    );
+    expect([edit.status, JSON.stringify(edit.body)]).toEqual([
+      422,
+      expect.stringContaining('a Restore cannot be changed once filed'),
+    ]);
+    const long = await admin.request('POST', restores, { ...filed, metadata: { name: 'r'.repeat(64) } });
+    expect([long.status, JSON.stringify(long.body)]).toEqual([
+      422,
+      expect.stringContaining('metadata.name is too long: at most 63'),
+    ]);
+
+    const done = await eventually(
+      'monday to complete',
+      async () => {
+        const r = await admin.ok('GET', `${restores}/monday`);
+        if (r.status?.phase === 'Failed') throw new Error(`the Restore failed: ${r.status.message}`);
+        return r.status?.phase === 'Completed' ? r : undefined;
+      },
+      120_000,
+    );
+    const text = 'sourdough: 500 g flour, 350 g water';
+    expect(done.status.claims).toEqual([
+      expect.objectContaining({
+        claim: 'bakery-data',
+        targetClaim: 'monday-bakery-data',
+        path: '/',
+        files: 1,
+        bytes: text.length,
+      }),
+    ]);
+    expect(backup.status.lastSnapshotID.startsWith(done.status.claims[0].snapshotID.slice(0, 8))).toBe(true);
+    expect(readFileSync(`${kubelet.claimFolder(ns, 'monday-bakery-data')}/recipe.txt`, 'utf8')).toBe(text);
+    // The Job is the Restore's; the new claim is nobody's, so it outlives the permit.
+    const job = await admin.ok('GET', `/apis/batch/v1/namespaces/${ns}/jobs/restore-monday`);
+    expect(job.metadata.ownerReferences).toEqual([
+      expect.objectContaining({ kind: 'Restore', uid: filed.metadata.uid }),
+    ]);
+    const claim = await admin.ok('GET', `/api/v1/namespaces/${ns}/persistentvolumeclaims/monday-bakery-data`);
+    expect(claim.metadata.ownerReferences).toBeUndefined();
+  });
+
   test('deleting the Backup: the real garbage collector removes its CronJob, Jobs and pods', async () => {
     const before = (await admin.ok('GET', `/apis/batch/v1/namespaces/${ns}/jobs`)).items.filter((j: any) =>
       j.metadata.ownerReferences?.some((o: any) => o.name === 'bakery'),
