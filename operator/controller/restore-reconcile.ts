@@ -18,6 +18,7 @@ import type {
   RestoreStatus,
 } from './types';
 import { canonicalJson, timestamp } from './values';
+import { RESTORE_REASON } from './vocabulary';
 
 /** What the restore pod wrote to its termination log. */
 export function parseRestoreReport(text: string): { claims: RestoreClaimStatus[]; error?: string } {
@@ -112,7 +113,7 @@ export function reconcileRestore(o: RestoreObserved, settings: { resticImage?: s
   } else if (problems.length > 0) {
     next.phase = 'Failed';
     next.message = problems.join('; ');
-    conditions = [ready('False', 'InvalidSpec', next.message)];
+    conditions = [ready('False', RESTORE_REASON.InvalidSpec, next.message)];
   } else if (o.job) {
     const job = o.job;
     const report = parseRestoreReport(terminationMessages(o.jobPods));
@@ -142,29 +143,35 @@ export function reconcileRestore(o: RestoreObserved, settings: { resticImage?: s
       // Decided once the pod's report is in: a final status and its Event are written once, with the numbers.
       next.phase = 'Running';
       next.message = `${job.metadata.name} finished; reading its pod's report`;
-      conditions = [ready('True', 'JobCreated', `${job.metadata.name} ran`)];
+      conditions = [ready('True', RESTORE_REASON.JobCreated, `${job.metadata.name} ran`)];
     } else if (done) {
       next.phase = 'Completed';
       const files = report.claims.reduce((n, c) => n + (c.files ?? 0), 0);
       const bytes = report.claims.reduce((n, c) => n + (c.bytes ?? 0), 0);
       next.message = `restored ${report.claims.length} claim(s) from snapshot ${next.snapshotID ?? '?'}: ${files} files, ${bytes} bytes in ${next.durationSeconds ?? '?'}s`;
       conditions = [
-        ready('True', 'JobCreated', `${job.metadata.name} ran`),
-        succeeded('True', 'RestoreSucceeded', next.message),
+        ready('True', RESTORE_REASON.JobCreated, `${job.metadata.name} ran`),
+        succeeded('True', RESTORE_REASON.RestoreSucceeded, next.message),
       ];
     } else if (failed) {
       next.phase = 'Failed';
       const trouble = o.jobPods.map(podTrouble).find(Boolean);
       next.message = `${job.metadata.name} failed: ${report.error ?? failed.message ?? trouble ?? failed.reason ?? 'see its pod log'}`;
       conditions = [
-        ready('True', 'JobCreated', `${job.metadata.name} ran`),
-        succeeded('False', failed.reason === 'DeadlineExceeded' ? 'DeadlineExceeded' : 'RestoreFailed', next.message),
+        ready('True', RESTORE_REASON.JobCreated, `${job.metadata.name} ran`),
+        succeeded(
+          'False',
+          failed.reason === RESTORE_REASON.DeadlineExceeded
+            ? RESTORE_REASON.DeadlineExceeded
+            : RESTORE_REASON.RestoreFailed,
+          next.message,
+        ),
       ];
     } else {
       next.phase = 'Running';
       const trouble = o.jobPods.map(podTrouble).find(Boolean);
       next.message = trouble ? `${job.metadata.name} is stuck: ${trouble}` : `${job.metadata.name} is restoring`;
-      conditions = [ready('True', 'JobCreated', `${job.metadata.name} is running`)];
+      conditions = [ready('True', RESTORE_REASON.JobCreated, `${job.metadata.name} is running`)];
     }
   } else if (!o.backup) {
     next.phase = 'Pending';
@@ -198,8 +205,8 @@ export function reconcileRestore(o: RestoreObserved, settings: { resticImage?: s
         path: c.path ? `/${c.path}` : '/',
       }));
       next.message = `starting ${next.jobName}: ${plan.claims!.map((c) => `${c.claim} -> ${c.targetClaim}${c.path ? `/${c.path}` : ''}`).join(', ')}`;
-      conditions = [ready('True', 'JobCreated', next.message)];
-      events.push({ type: 'Normal', reason: 'RestoreStarted', message: next.message });
+      conditions = [ready('True', RESTORE_REASON.JobCreated, next.message)];
+      events.push({ type: 'Normal', reason: RESTORE_REASON.RestoreStarted, message: next.message });
     }
   }
   next.conditions = withTransitions(previous.conditions, conditions, now);
@@ -207,7 +214,7 @@ export function reconcileRestore(o: RestoreObserved, settings: { resticImage?: s
   if (next.phase !== previous.phase && (next.phase === 'Completed' || next.phase === 'Failed')) {
     events.push({
       type: next.phase === 'Completed' ? 'Normal' : 'Warning',
-      reason: next.phase === 'Completed' ? 'RestoreSucceeded' : 'RestoreFailed',
+      reason: next.phase === 'Completed' ? RESTORE_REASON.RestoreSucceeded : RESTORE_REASON.RestoreFailed,
       message: next.message!,
     });
   }
