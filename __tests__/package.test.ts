@@ -33,7 +33,7 @@ describe('the construct library, packed and installed into another cdk8s app', (
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    // prepack's own output precedes the JSON on stdout.
+    // prepare's own output (the library build) may precede the JSON on stdout.
     packed = JSON.parse(out.slice(out.indexOf('\n[') + 1))[0];
 
     const app = path.join(tmp, 'app');
