@@ -716,8 +716,9 @@ test('a Backup turns Stale when its objective runs out, without waiting for a re
     backup().status?.conditions?.find((c: any) => c.type === 'Fresh' && c.status === 'True'),
   );
   expect(fresh.reason).toBe('WithinObjective');
-  expect((await op.get('metrics', '/metrics')).text).toMatch(
-    /mall_backup_fresh\{namespace="mall-shops",name="bakery"\} 1/,
+  // The gauge follows the status the operator wrote, once the write has returned: wait for it, as below.
+  await waitFor('the metric at 1', async () =>
+    /mall_backup_fresh\{namespace="mall-shops",name="bakery"\} 1/.test((await op.get('metrics', '/metrics')).text),
   );
   const stale = await waitFor(
     'Fresh=False',
