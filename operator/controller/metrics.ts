@@ -197,7 +197,7 @@ export class OperatorMetrics {
         else this.lastRun[field].set(labels, run[field]!);
       }
     }
-    const shrink = status.conditions?.some((c) => c.type === 'ShrinkDetected' && c.status === 'True') ?? false;
+    const shrink = status.conditions?.some((c) => c.type === CONDITION.ShrinkDetected && c.status === 'True') ?? false;
     if (shrink !== before.shrink) this.shrinkDetected.set(labels, shrink ? 1 : 0);
     this.exported.set(key, {
       phase: status.phase,
