@@ -18,19 +18,23 @@ export class RealOperator {
     private readonly kubeconfig: string,
     public readonly identity: string,
     private readonly args: string[],
+    /** Flags for node itself (e.g. --cpu-prof). */
+    private readonly nodeArgs: string[] = [],
   ) {}
 
   public async start(): Promise<this> {
     this.child = spawn(
       process.execPath,
       [
+        ...this.nodeArgs,
         await operatorBundle(),
         `--kubeconfig=${this.kubeconfig}`,
         `--identity=${this.identity}`,
         '--metrics-port=0',
         '--probe-port=0',
         '--bind-address=127.0.0.1',
-        '--log-level=debug',
+        // Debug unless the caller picks a level (the operator refuses a flag given twice).
+        ...(this.args.some((a) => a.startsWith('--log-level')) ? [] : ['--log-level=debug']),
         ...this.args,
       ],
       { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH } },

@@ -20,28 +20,52 @@ export function freshnessSeconds(text: string): number | undefined {
   return match ? Number(text.slice(0, -1)) * UNIT_SECONDS[match[1] as keyof typeof UNIT_SECONDS] : undefined;
 }
 
+/**
+ * Per schedule and zone, the answer computed at `from` and the first run after it: until that run comes, the
+ * runs after any later `from` are the same runs, so is the answer (the operator asks on every reconcile).
+ */
+const periods = new Map<string, { from: number; firstRun: number; period: number | undefined }>();
+
 /** The longest gap between two runs of the schedule over the next ~year's first runs (cron gaps vary, e.g. weekdays only). */
 export function schedulePeriodSeconds(
   backupTime: string,
   timeZone: string | undefined,
   from: Date,
 ): number | undefined {
+  const key = `${backupTime}\n${timeZone ?? ''}`;
+  const t = from.getTime();
+  const known = periods.get(key);
+  if (known && known.from <= t && t < known.firstRun) return known.period;
+  const runs = scheduleRuns(backupTime, timeZone, from);
+  const period = longestGap(runs);
+  if (runs.length > 0) {
+    if (periods.size >= 10_000) periods.clear();
+    periods.set(key, { from: t, firstRun: runs[0].getTime(), period });
+  }
+  return period;
+}
+
+function longestGap(runs: Date[]): number | undefined {
+  if (runs.length < 2) return undefined;
+  let longest = 0;
+  for (let i = 1; i < runs.length; i++) longest = Math.max(longest, (runs[i].getTime() - runs[i - 1].getTime()) / 1000);
+  return longest;
+}
+
+function scheduleRuns(backupTime: string, timeZone: string | undefined, from: Date): Date[] {
   let schedule: ReturnType<typeof parseSchedule>;
   // Any identity will do: a window's minute moves with the Backup's name, its period does not.
   try {
     schedule = parseSchedule(cronScheduleOf(backupTime, { name: '' }));
   } catch {
-    return undefined;
+    return [];
   }
   const runs: Date[] = [];
   for (let at: Date | undefined = from; runs.length < 16; runs.push(at)) {
     at = nextAfter(schedule, timeZone ?? api.DEFAULT_TIME_ZONE, at);
     if (!at) break;
   }
-  if (runs.length < 2) return undefined;
-  let longest = 0;
-  for (let i = 1; i < runs.length; i++) longest = Math.max(longest, (runs[i].getTime() - runs[i - 1].getTime()) / 1000);
-  return longest;
+  return runs;
 }
 
 export interface FreshnessInput {

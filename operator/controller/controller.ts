@@ -10,7 +10,7 @@ import { pvcVaultClaim } from '../../lib/permits/backup-validation';
 import { ApiError, isConflict, isNotFound, isRefusal, KubeClient, resourcePath } from '../runtime/kube';
 import { OperatorMetrics } from './metrics';
 import { ObjectIndex } from '../runtime/object-index';
-import { Backoff, WorkQueue } from '../runtime/queue';
+import { Backoff, runWorker, WorkQueue } from '../runtime/queue';
 import { WakeUps } from '../runtime/wake-ups';
 import { dropJobTemplate, trimMetadata, trimPod } from '../runtime/trim';
 import { BackupObject, canonicalJson, KubeEvent, KubeObject, reconcile, Settings, timestamp } from './reconcile';
@@ -410,17 +410,12 @@ export class Controller {
     };
   }
 
-  private async work(): Promise<void> {
-    for (;;) {
-      const key = await this.queue.get();
-      if (key === undefined) return;
-      const run = this.process(key).finally(() => {
-        this.inFlight.delete(run);
-        this.queue.done(key);
-      });
+  private work(): Promise<void> {
+    return runWorker(this.queue, (key) => {
+      const run = this.process(key).finally(() => this.inFlight.delete(run));
       this.inFlight.add(run);
-      await run;
-    }
+      return run;
+    });
   }
 
   private async process(key: string): Promise<void> {

@@ -125,9 +125,10 @@ export function planVault(backup: BackupObject, seen: VaultObserved, settings: V
       message: `waiting for the vault to be initialized: Job ${where}${initJobNameFor(hash)} creates its repository once`,
     };
   } else if (state === undefined) {
+    // Worded as before the Job was seen: the watch bringing back the Job just created changes no status.
     problem = {
       reason: REASON.VaultInitializing,
-      message: `waiting for the vault to be initialized: Job ${initJob.metadata.namespace}/${initJob.metadata.name} is running${describe(podTail(seen.initPods))}`,
+      message: `waiting for the vault to be initialized: Job ${initJob.metadata.namespace}/${initJob.metadata.name} creates its repository once${describe(podTail(seen.initPods))}`,
     };
   } else if (state === 'Failed') {
     const failure = (initJob.status?.conditions ?? []).find((c: any) => c.type === 'Failed' && c.status === 'True');
