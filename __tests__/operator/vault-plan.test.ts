@@ -150,7 +150,7 @@ test('the steward is the oldest user, ties broken by uid, whatever order the cac
     const ready = { ...withOlder, initJobs: [done(init, 'Complete')] };
     // The maintenance CronJob lists its owners oldest first.
     expect(
-      planVault(older, ready, SETTINGS).applyMaintenance!.metadata.ownerReferences.map((o: any) => o.name),
+      planVault(older, ready, SETTINGS).applyMaintenance!.metadata.ownerReferences!.map((o: any) => o.name),
     ).toEqual(['z', 'a', 'b', 'c', 'd', 'e']);
   }
 });
