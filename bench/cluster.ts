@@ -22,8 +22,9 @@ import { operatorBundle } from '../__tests__/support/operator-process';
 import { initJobManifest } from '../lib/run/vault-jobs';
 import { DEFAULT_VAULT_RUN_SETTINGS } from '../lib/run/backup-job';
 import { parseConfig } from '../operator/config';
-import { FIELD_MANAGER } from '../operator/controller/controller';
-import { BackupObject, reconcile } from '../operator/controller/reconcile';
+import { FIELD_MANAGER } from '../operator/controller/writer';
+import { reconcile } from '../operator/controller/reconcile';
+import type { BackupObject } from '../operator/controller/types';
 
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}`))?.split('=')[1];
 const quick = process.argv.includes('--quick');
