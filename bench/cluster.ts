@@ -1,16 +1,21 @@
 /**
- * `npm run bench:cluster [-- --backups=1000] [-- --quick]`: the operator's initial sync on the real API server
- * (the control plane of scripts/control-plane/), side by side with a bare-client floor. Not part of `npm test`.
+ * `npm run bench:cluster [-- --backups=1000] [-- --quick] [-- --no-stand-in]`: the operator's initial sync on
+ * the real API server (the control plane of scripts/control-plane/), side by side with a bare-client floor.
+ * Not part of `npm test`.
  *
- *   - N Backups are filed (no run-now, so no pods: this measures the control loop, not restic);
- *   - floor: a plain HTTPS client doing, per Backup, the two writes a sync needs (server-side apply of its
- *     CronJob, a merge patch of its status), 4 in flight like the operator's default --workers;
+ *   - N Backups are filed (no run-now, so no pods: this measures the control loop, not restic); they share
+ *     one vault whose init Job has finished (an existing vault), so each needs a CronJob and a status;
+ *   - floor: a bare HTTPS client making the operator's own writes (the CronJob its `reconcile` renders, by
+ *     server-side apply, then the status patch), as the operator's ServiceAccount, 4 in flight like the
+ *     operator's default --workers; the stand-in floor (skipped with --no-stand-in) is the first version:
+ *     a small CronJob and a one-field status, as the cluster admin;
  *   - operator: the bundle, logged in as its ServiceAccount, from start until every Backup shows a phase;
- *   - writes are counted from the API server's audit log (the operator's ServiceAccount only), RSS from /proc;
- *   - the Backups share one vault whose init Job has finished (an existing vault), so each needs a CronJob
- *     and a status; the floor namespace gets the same Backups;
+ *   - writes are counted from the API server's audit log (the operator's namespace only), RSS from /proc;
+ *     BENCH_NODE_ARGS passes node flags to the operator (e.g. --cpu-prof), BENCH_AUDIT_LEVEL=Request logs
+ *     the bodies of steady-state writes;
  *   - steady state: writes in a 60 s window after convergence (10 s with --quick).
- * About 2 minutes for 1 000 Backups on 2 cores, ~200 MiB in the temp folder, removed at the end and on Ctrl-C.
+ * About 5 minutes for 1 000 Backups on 2 cores (~25 min for 10 000 with --no-stand-in), ~200 MiB (~2 GiB) in
+ * the temp folder, removed at the end and on Ctrl-C.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -190,7 +190,7 @@ const formatters = new Map<string, Intl.DateTimeFormat>();
  * step (up to a few hundred a call, thousands per reconcile): without this the operator's loop is spent here.
  */
 const hourOffsets = new Map<string, Map<number, number | null>>();
-const HOUR_CACHE_LIMIT = 200_000;
+const HOUR_CACHE_LIMIT = 50_000;
 
 /** Wall-clock reading and Go's `time.Date` normalisation in one zone, on Unix seconds. */
 class ZoneClock {
