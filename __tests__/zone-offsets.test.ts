@@ -4,9 +4,6 @@
  * second where a zone changes its offset, including changes in the middle of an hour.
  */
 import { offsetSeconds } from '../lib/permits/cron';
-import { schedulePeriodSeconds } from '../lib/permits/freshness';
-import { nextAfter, parseSchedule } from '../lib/permits/cron';
-import { cronScheduleOf } from '../lib/run/backup-job';
 
 const formats = new Map<string, Intl.DateTimeFormat>();
 
@@ -56,30 +53,4 @@ test('offsets asked in any order, hours apart and back, stay right', () => {
   const zone = 'Australia/Lord_Howe';
   const times = Array.from({ length: 2000 }, (_, i) => at('2026-04-03T00:00:00Z') + ((i * 7919) % (3 * 86400)));
   for (const t of times) expect([t, offsetSeconds(zone, t)]).toEqual([t, intlOffset(zone, t)]);
-});
-
-/** The period computed afresh: the longest gap between the next 16 runs. */
-function periodAfresh(backupTime: string, zone: string, from: Date): number {
-  const schedule = parseSchedule(cronScheduleOf(backupTime, { name: '' }));
-  const runs: number[] = [];
-  for (let t: Date | undefined = from; runs.length < 16 && t; ) {
-    t = nextAfter(schedule, zone, t);
-    if (t) runs.push(t.getTime());
-  }
-  return Math.max(...runs.slice(1).map((r, i) => (r - runs[i]) / 1000));
-}
-
-test('the remembered schedule period is the one computed afresh, forwards and backwards in time', () => {
-  // A daily run in Rome at 02:30, which the spring change skips: 16 runs that reach it have a 47-hour gap.
-  const hours = Array.from(
-    { length: 40 * 8 },
-    (_, i) => new Date(Date.parse('2026-03-05T00:00:00Z') + i * 3 * 3600_000),
-  );
-  const seen = new Set<number>();
-  for (const from of [...hours, ...[...hours].reverse()]) {
-    const period = schedulePeriodSeconds('02:30', 'Europe/Rome', from);
-    seen.add(period!);
-    expect([from.toISOString(), period]).toEqual([from.toISOString(), periodAfresh('02:30', 'Europe/Rome', from)]);
-  }
-  expect([...seen].sort()).toEqual([169200, 86400]);
 });

@@ -11,8 +11,7 @@
  *     a small CronJob and a one-field status, as the cluster admin;
  *   - operator: the bundle, logged in as its ServiceAccount, from start until every Backup shows a phase;
  *   - writes are counted from the API server's audit log (the operator's namespace only), RSS from /proc;
- *     BENCH_NODE_ARGS passes node flags to the operator (e.g. --cpu-prof), BENCH_AUDIT_LEVEL=Request logs
- *     the bodies of steady-state writes;
+ *     BENCH_NODE_ARGS passes node flags to the operator (e.g. --cpu-prof);
  *   - steady state: writes in a 60 s window after convergence (10 s with --quick).
  * About 5 minutes for 1 000 Backups on 2 cores (~25 min for 10 000 with --no-stand-in), ~200 MiB (~2 GiB) in
  * the temp folder, removed at the end and on Ctrl-C.
@@ -21,7 +20,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { start } from '../scripts/control-plane/cluster';
-import { client, Client, kubectlOk, manifest, serviceAccountLogin } from '../__tests__/cluster/cluster';
+import {
+  client,
+  Client,
+  installBackupCrd,
+  installOperatorRbac,
+  serviceAccountLogin,
+} from '../__tests__/cluster/cluster';
+import { auditWrites } from '../__tests__/cluster/audited-cluster';
 import { RealOperator } from '../__tests__/cluster/operator';
 import { operatorBundle } from '../__tests__/support/operator-process';
 import { initJobManifest } from '../lib/run/vault-jobs';
@@ -37,8 +43,6 @@ const N = Number(arg('backups') ?? (quick ? 100 : 1000));
 /** --no-stand-in skips the stand-in floor (a third filing of every Backup), e.g. for 10 000. */
 const standIn = !process.argv.includes('--no-stand-in');
 const STEADY_MS = quick ? 10_000 : 60_000;
-const OPERATOR_USER = 'system:serviceaccount:mall-backup-system:mall-backup-operator';
-const RBAC_KINDS = new Set(['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
 
 const dir = mkdtempSync(join(tmpdir(), 'mall-backup-bench-cluster-'));
 const auditLog = join(dir, 'audit.log');
@@ -254,40 +258,15 @@ async function allHavePhase(api: Client, ns: string): Promise<boolean> {
 }
 
 async function main(): Promise<void> {
-  writeFileSync(
-    join(dir, 'policy.json'),
-    JSON.stringify({
-      apiVersion: 'audit.k8s.io/v1',
-      kind: 'Policy',
-      omitStages: ['RequestReceived'],
-      rules: [
-        // BENCH_AUDIT_LEVEL=Request keeps the bodies too, to see what a steady-state write changed.
-        {
-          level: process.env.BENCH_AUDIT_LEVEL ?? 'Metadata',
-          users: [OPERATOR_USER],
-          verbs: ['create', 'update', 'patch', 'delete'],
-        },
-        { level: 'None' },
-      ],
-    }),
-  );
-  writeFileSync(auditLog, '');
   const cluster = await start({
-    apiServerArgs: [`--audit-policy-file=${join(dir, 'policy.json')}`, `--audit-log-path=${auditLog}`],
+    apiServerArgs: auditWrites(dir, auditLog),
     progress: (l) => process.stderr.write(`control plane: ${l}\n`),
   });
   cleanups.push(() => cluster.stop());
   const api = client({ kubeconfig: cluster.kubeconfigPath });
   const kc = { kubeconfig: cluster.kubeconfigPath, bin: cluster.binDir };
-  await kubectlOk(['apply', '-f', 'dist/00-backup-crd.yaml'], kc);
-  await kubectlOk(['wait', '--for=condition=established', '--timeout=60s', 'crd/backups.mall.example.com'], kc);
-  await kubectlOk(['apply', '-f', '-'], {
-    ...kc,
-    input: manifest('dist/01-operator.yaml')
-      .filter((o) => RBAC_KINDS.has(o.kind))
-      .map((o) => JSON.stringify(o))
-      .join('\n'),
-  });
+  await installBackupCrd(kc);
+  await installOperatorRbac(kc);
 
   process.stderr.write(
     `filing ${N} Backups ${standIn ? 'three times (stand-in floor, floor, operator)' : 'twice (floor, operator)'}\n`,
@@ -308,6 +287,7 @@ async function main(): Promise<void> {
     login.kubeconfig,
     'bench',
     ['--namespaces=operator', '--leader-elect=false', '--log-level=info'],
+    {},
     (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
   );
   cleanups.push(() => op.stop('SIGKILL'));
@@ -331,8 +311,6 @@ async function main(): Promise<void> {
   const steadyWrites = operatorWrites().slice(settleFrom);
   const steady = steadyWrites.length;
   process.stderr.write(`${timeline(synced, t0Wall)}\n`);
-  for (const e of steadyWrites.slice(0, 3).filter((w) => w.requestObject))
-    process.stderr.write(`steady-state write: ${e.verb} ${e.requestURI}: ${JSON.stringify(e.requestObject)}\n`);
   const rssMiB = op.peakRssKb() / 1024;
   await op.stop();
 
