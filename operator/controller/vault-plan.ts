@@ -51,11 +51,28 @@ export function repositoryOf(backup: BackupObject): string {
   return repositoryHash(backup.metadata.namespace ?? '', backup.spec.vaultLocation);
 }
 
+/** Creation times parsed once per object version: every reconcile of a vault's Backups compares them all. */
+const created = new WeakMap<KubeObject, number>();
+
+function createdAt(o: KubeObject): number {
+  let t = created.get(o);
+  if (t === undefined) {
+    t = Date.parse(o.metadata.creationTimestamp ?? '');
+    created.set(o, t);
+  }
+  return t;
+}
+
 function older(a: KubeObject, b: KubeObject): number {
-  return (
-    Date.parse(a.metadata.creationTimestamp ?? '') - Date.parse(b.metadata.creationTimestamp ?? '') ||
-    (a.metadata.uid ?? '').localeCompare(b.metadata.uid ?? '')
-  );
+  return createdAt(a) - createdAt(b) || (a.metadata.uid ?? '').localeCompare(b.metadata.uid ?? '');
+}
+
+/**
+ * The first of `list` in `older` order, as sorting would put it, in one pass: a vault shared by N Backups
+ * is planned on each of their reconciles, and sorting its users each time cost O(N² log N) per sync.
+ */
+function oldest<T extends KubeObject>(list: readonly T[]): T {
+  return list.reduce((first, o) => (older(o, first) < 0 ? o : first));
 }
 
 function jobState(job: KubeObject): 'Complete' | 'Failed' | undefined {
@@ -85,15 +102,16 @@ function podTail(pods: readonly KubeObject[]): string | undefined {
 
 export function planVault(backup: BackupObject, seen: VaultObserved, settings: VaultSettings): VaultPlan {
   const hash = repositoryOf(backup);
-  const users = seen.users.filter((b) => !b.metadata.deletionTimestamp).sort(older);
+  const users = seen.users.filter((b) => !b.metadata.deletionTimestamp);
   if (!users.some((u) => u.metadata.uid === backup.metadata.uid)) users.push(backup);
   // The namespace that holds the vault: where its maintenance already lives while Backups there still use
   // it, else the oldest user's. Backups elsewhere share it only when the cluster allows it.
   const namespaces = new Set(users.map((u) => u.metadata.namespace));
   const home =
-    seen.maintenance.map((m) => m.metadata.namespace).find((ns) => namespaces.has(ns)) ?? users[0].metadata.namespace!;
+    seen.maintenance.map((m) => m.metadata.namespace).find((ns) => namespaces.has(ns)) ??
+    oldest(users).metadata.namespace!;
   const local = users.filter((u) => u.metadata.namespace === home);
-  const steward = local[0];
+  const steward = oldest(local);
   const isSteward = steward.metadata.uid === backup.metadata.uid;
   const where = `${home}/`;
 
@@ -126,9 +144,10 @@ export function planVault(backup: BackupObject, seen: VaultObserved, settings: V
       message: `waiting for the vault to be initialized: Job ${where}${initJobNameFor(hash)} creates its repository once`,
     };
   } else if (state === undefined) {
+    // Worded as before the Job was seen: the watch bringing back the Job just created changes no status.
     problem = {
       reason: REASON.VaultInitializing,
-      message: `waiting for the vault to be initialized: Job ${initJob.metadata.namespace}/${initJob.metadata.name} is running${describe(podTail(seen.initPods))}`,
+      message: `waiting for the vault to be initialized: Job ${initJob.metadata.namespace}/${initJob.metadata.name} creates its repository once${describe(podTail(seen.initPods))}`,
     };
   } else if (state === 'Failed') {
     const failure = (initJob.status?.conditions ?? []).find((c: any) => c.type === 'Failed' && c.status === 'True');
@@ -144,7 +163,7 @@ export function planVault(backup: BackupObject, seen: VaultObserved, settings: V
   let applyMaintenance: KubeObject | undefined;
   if (isSteward && state === 'Complete') {
     const desired = maintenanceCronJobManifest({ ...props, schedule: settings.maintenanceSchedule });
-    desired.metadata.ownerReferences = local.map(owner);
+    desired.metadata.ownerReferences = [...local].sort(older).map(owner);
     const current = seen.maintenance.find(
       (m) => m.metadata.namespace === home && m.metadata.name === maintenanceNameFor(hash),
     );
