@@ -1,0 +1,139 @@
+/**
+ * The verification CronJobs (spec.verify). The check reads the whole vault's structure and a subset of its data,
+ * so it runs once per vault: `vault-check-<hash>`, beside the vault's maintenance, owned by the Backups there and
+ * scheduled by the Backup that asked first. The test restore is about one Backup's snapshots, so each verifying
+ * Backup has its own `verify-<name>`, on its own schedule. The operator judges the two together
+ * (operator/controller/verification.ts).
+ */
+import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
+import type { BackupSpec } from '../../imports/mall.example.com';
+import * as api from '../permits/backup-api';
+import { standardLabels } from '../common/labels';
+import {
+  BACKUP_LABEL,
+  BACKUP_UID_LABEL,
+  BackupRef,
+  boundedName,
+  cronScheduleOf,
+  ownerReferenceTo,
+  RESTIC_IMAGE,
+} from './backup-job';
+import { REPOSITORY_LABEL, repositoryHash, vaultPod } from './vault-jobs';
+import { CHECK_SCRIPT, TEST_RESTORE_SCRIPT } from './verify-script';
+
+export const VERIFY_COMPONENT = 'verify';
+export const VAULT_CHECK_COMPONENT = 'vault-check';
+/** How long one restic call of a verification waits for another's lock (a long backup, a prune). */
+export const VERIFY_LOCK_WAIT = '2h';
+
+export function verifyCronJobNameFor(backupName: string): string {
+  return boundedName(`verify-${backupName}`, 52);
+}
+
+export function vaultCheckNameFor(hash: string): string {
+  return `vault-check-${hash}`;
+}
+
+/**
+ * The cron schedule of a Backup's verification: verify.schedule, a window resolved for `<name>/verify` so that
+ * it does not land on the backup's own minute when both name the same window.
+ */
+export function verifyScheduleOf(spec: BackupSpec, backup: { namespace?: string; name: string }): string {
+  return cronScheduleOf(spec.verify!.schedule, { namespace: backup.namespace, name: `${backup.name}/verify` });
+}
+
+export interface VerifyJobProps {
+  readonly backup: BackupRef;
+  /** The Backup's spec with its verify field set. */
+  readonly spec: BackupSpec;
+  readonly image?: string;
+}
+
+/** The per-Backup test restore: one at a time, owned by the Backup, labelled as its own (component verify). */
+export function verifyCronJobManifest(props: VerifyJobProps): any {
+  const { backup, spec } = props;
+  const labels = standardLabels(VERIFY_COMPONENT, { [BACKUP_LABEL]: backup.name, [BACKUP_UID_LABEL]: backup.uid });
+  const env = [
+    { name: 'SHOP_NAME', value: spec.shopName },
+    { name: 'BACKUP_REF', value: `${backup.namespace}/${backup.name}` },
+    { name: 'LOCK_WAIT', value: VERIFY_LOCK_WAIT },
+  ];
+  return k8s.KubeCronJob.manifest({
+    metadata: {
+      name: verifyCronJobNameFor(backup.name),
+      namespace: backup.namespace,
+      labels,
+      ownerReferences: [ownerReferenceTo(backup)],
+    },
+    spec: {
+      schedule: verifyScheduleOf(spec, backup),
+      timeZone: spec.timeZone ?? api.DEFAULT_TIME_ZONE,
+      concurrencyPolicy: 'Forbid',
+      suspend: spec.suspend ?? false,
+      successfulJobsHistoryLimit: 1,
+      failedJobsHistoryLimit: 1,
+      jobTemplate: {
+        metadata: { labels },
+        spec: {
+          // One attempt: a failed verification is a finding to report, not a flake to retry away.
+          backoffLimit: 0,
+          template: {
+            metadata: { labels },
+            spec: vaultPod(
+              { namespace: backup.namespace, spec, image: props.image ?? RESTIC_IMAGE },
+              TEST_RESTORE_SCRIPT,
+              env,
+              { scratch: true, report: true },
+            ),
+          },
+        },
+      },
+    },
+  });
+}
+
+export interface VaultCheckProps {
+  /** The namespace holding the vault's per-vault work. */
+  readonly namespace: string;
+  /** The spec of the Backup whose schedule and Secret the check uses. */
+  readonly spec: BackupSpec;
+  /** The Backup whose verify.schedule it runs (its window minute is that Backup's). */
+  readonly scheduledBy: { readonly namespace?: string; readonly name: string };
+  /** The largest readDataSubset the vault's Backups ask for. */
+  readonly readDataSubset: string;
+  readonly image?: string;
+}
+
+/** The per-vault check: one at a time (Forbid), waiting for backups' and prune's locks. */
+export function vaultCheckCronJobManifest(props: VaultCheckProps): any {
+  const hash = repositoryHash(props.namespace, props.spec.vaultLocation);
+  const labels = standardLabels(VAULT_CHECK_COMPONENT, { [REPOSITORY_LABEL]: hash });
+  return k8s.KubeCronJob.manifest({
+    metadata: { name: vaultCheckNameFor(hash), namespace: props.namespace, labels },
+    spec: {
+      schedule: verifyScheduleOf(props.spec, props.scheduledBy),
+      timeZone: props.spec.timeZone ?? api.DEFAULT_TIME_ZONE,
+      concurrencyPolicy: 'Forbid',
+      successfulJobsHistoryLimit: 1,
+      failedJobsHistoryLimit: 1,
+      jobTemplate: {
+        metadata: { labels },
+        spec: {
+          backoffLimit: 0,
+          template: {
+            metadata: { labels },
+            spec: vaultPod(
+              { namespace: props.namespace, spec: props.spec, image: props.image },
+              CHECK_SCRIPT,
+              [
+                { name: 'READ_DATA_SUBSET', value: props.readDataSubset },
+                { name: 'LOCK_WAIT', value: VERIFY_LOCK_WAIT },
+              ],
+              { report: true },
+            ),
+          },
+        },
+      },
+    },
+  });
+}
