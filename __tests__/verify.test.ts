@@ -206,17 +206,31 @@ test("a damaged pack the check's subset skips is still caught: the test restore 
   expect(verdict.condition).toMatchObject({ status: 'False', reason: 'TestRestoreFailed' });
 });
 
-test('a Job that finished without a report proves nothing; a reason the run never writes is not taken', () => {
+test('a Job that finished without a report proves nothing; one whose pod has not reported yet is not judged yet', () => {
   const none = { checkJobs: [], restoreJobs: [], pods: [] };
-  expect(
-    judgeVerification(
-      { ...none, checkJobs: [job('vault-check-4', false)], restoreJobs: [job('verify-bakery-4', false)] },
-      undefined,
-    ).condition,
-  ).toMatchObject({
+  const silent = {
+    checkJobs: [job('vault-check-4', false)],
+    restoreJobs: [job('verify-bakery-4', false)],
+    pods: [pod('vault-check-4', ''), pod('verify-bakery-4', '')],
+  };
+  expect(judgeVerification(silent, undefined).condition).toMatchObject({
     status: 'False',
     reason: 'VerificationFailed',
-    message: expect.stringMatching(/^vault-check-4: the vault check Job finished without reporting/),
+    message: expect.stringMatching(/^vault-check-4: the vault check Job finished without reporting a result/),
+  });
+  // The Jobs are seen finished, their pods still running in the cache: no verdict, so no false alarm.
+  const running = (name: string): KubeObject => ({
+    metadata: { name: `${name}-x`, labels: { 'job-name': name } },
+    status: { containerStatuses: [{ state: { running: {} } }] },
+  });
+  expect(
+    judgeVerification({ ...silent, pods: [running('vault-check-4'), running('verify-bakery-4')] }, undefined),
+  ).toEqual({ events: [] });
+  // A failed Job whose pod never existed (e.g. refused by a quota) is judged at once.
+  expect(judgeVerification({ ...none, checkJobs: [job('vault-check-5', true)] }, undefined).condition).toMatchObject({
+    status: 'False',
+    reason: 'VerificationFailed',
+    message: expect.stringMatching(/the vault check Job failed without a report/),
   });
   expect(parseVerifyReport('failed Mischief rm -rf /\n')).toEqual({});
   expect(judgeVerification(none, undefined)).toEqual({ events: [] });

@@ -26,6 +26,9 @@ import { carryOutRestore, isFinal, RESTORE_KEY_PREFIX, RestoreContext } from './
 import { REPOSITORY_LABEL } from '../../lib/run/vault-jobs';
 import type { VaultSettings } from './vault-plan';
 import { VaultIndex } from './vault-index';
+import { isVerifyRun, planVerify } from './verify-plan';
+import { writeVerifyWork } from './verify-writer';
+import { verifyCronJobNameFor } from '../../lib/run/verify-job';
 
 export const FIELD_MANAGER = 'mall-backup-operator';
 
@@ -208,7 +211,7 @@ export class Controller {
         options.caps,
         client,
         {
-          jobs: () => this.list('jobs'),
+          jobs: () => this.list('jobs').filter((j) => !isVerifyRun(j)),
           backup: (namespace, name) =>
             this.informers
               .get('backups')!
@@ -342,6 +345,8 @@ export class Controller {
         break;
       case 'pods':
       case 'claims':
+        // A vault check's pod reporting concerns every Backup on the vault.
+        if (obj.metadata.labels?.[REPOSITORY_LABEL]) this.vaults.requeue(obj.metadata.labels[REPOSITORY_LABEL]);
         if (obj.metadata.labels?.[BACKUP_LABEL]) {
           this.queue.add(`${ns}/${obj.metadata.labels[BACKUP_LABEL]}`);
           break;
@@ -462,8 +467,9 @@ export class Controller {
     }
     const uid = backup.metadata.uid!;
     const owned = (o: KubeObject) => o.metadata.labels?.[BACKUP_UID_LABEL] === uid;
-    const jobs = this.indexed('jobs', namespace, [`uid:${uid}`]);
-    const jobPods = this.indexed('pods', namespace, [`uid:${uid}`, ...jobs.map((j) => `job:${j.metadata.name}`)]);
+    const ownJobs = this.indexed('jobs', namespace, [`uid:${uid}`]);
+    const jobs = ownJobs.filter((j) => !isVerifyRun(j));
+    const jobPods = this.indexed('pods', namespace, [`uid:${uid}`, ...ownJobs.map((j) => `job:${j.metadata.name}`)]);
     // Only the claims this Backup can select, and only the pods that mount them: all that planning reads.
     const volumeClaims = Array.isArray(backup.spec.volumeClaims) ? backup.spec.volumeClaims : [];
     const claims = this.indexed('claims', namespace, [
@@ -479,8 +485,21 @@ export class Controller {
       (ns, job) => this.indexed('pods', ns, [`job:${job}`]),
       this.options.vault,
     );
+    const verify = planVerify({
+      backup,
+      cronJob: this.informers
+        .get('cronjobs')!
+        .map((i) => i.cache.get(verifyCronJobNameFor(name), namespace) as KubeObject | undefined)
+        .find((c) => c && owned(c)),
+      runnable: vault !== undefined && vault.problem === undefined,
+      jobs: ownJobs.filter(isVerifyRun),
+      checkJobs: vault?.checkRuns.jobs ?? [],
+      pods: [...jobPods, ...(vault?.checkRuns.pods ?? [])],
+      image: this.options.settings.resticImage,
+    });
     const desired = reconcile(
       {
+        verification: verify,
         vaultProblem: vault?.problem,
         backup,
         cronJob,
@@ -541,6 +560,7 @@ export class Controller {
         { what: `vault maintenance CronJob ${cron.metadata.name}`, reason: REASON.VaultWorkRefused },
       );
     }
+    await writeVerifyWork(this.client, FIELD_MANAGER, namespace, vault, verify, attempt);
     if (desired.cronJob && desired.cronJobChanged) {
       const cron = desired.cronJob;
       await attempt(

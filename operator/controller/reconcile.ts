@@ -28,6 +28,7 @@ import { bounded } from './write-outcome';
 import { FRESH_CONDITION, FreshnessVerdict, judgeFreshness } from '../../lib/permits/freshness';
 import { describeRun, runResultOf } from './run-outcome';
 import { LastRun, lastRunOf, shrinkCondition } from './run-status';
+import type { VerifyPlan } from './verify-plan';
 
 /** A Kubernetes object as JSON; only the fields the operator reads are named. */
 export interface KubeObject {
@@ -71,6 +72,8 @@ export interface BackupStatus {
   lastSnapshotID?: string;
   lastRunNowRequest?: string;
   lastRun?: LastRun;
+  lastVerifiedTime?: string;
+  lastVerifiedSnapshotID?: string;
   message?: string;
 }
 
@@ -101,6 +104,8 @@ export interface Observed {
   readonly queuePlace?: { readonly position: number; readonly of: number };
   /** Why the Backup's vault cannot take runs yet (vault-plan.ts); nothing is scheduled until it can. */
   readonly vaultProblem?: { readonly reason: string; readonly message: string };
+  /** spec.verify's judgement (verify-plan.ts): the Verified condition to keep, if any, its fields and Events. */
+  readonly verification?: Pick<VerifyPlan, 'condition' | 'lastVerifiedTime' | 'lastVerifiedSnapshotID' | 'events'>;
 }
 
 export interface Settings {
@@ -589,6 +594,7 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
     ...(lastBackup ? [lastBackup] : (previous.conditions ?? []).filter((c) => c.type === LAST_BACKUP_SUCCEEDED)),
     freshCondition,
     ...(shrink ? [shrink] : keptShrink),
+    ...(observed.verification?.condition ? [observed.verification.condition] : []),
   ].map((c) => condition(previous.conditions, { ...c, observedGeneration: generation }, now));
   const previousFresh = previous.conditions?.find((c) => c.type === FRESH_CONDITION);
   if (fresh.status === 'False' && previousFresh?.status !== 'False')
@@ -650,11 +656,14 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
     lastSnapshotID: succeededSnapshot ?? previous.lastSnapshotID,
     lastRunNowRequest,
     lastRun: newestResult ? lastRunOf(newestFinished.metadata.name, newestResult) : previous.lastRun,
+    lastVerifiedTime: observed.verification?.lastVerifiedTime ?? previous.lastVerifiedTime,
+    lastVerifiedSnapshotID: observed.verification?.lastVerifiedSnapshotID ?? previous.lastVerifiedSnapshotID,
     message: bounded(message, STATUS_LIMITS.message),
   };
   for (const key of Object.keys(status) as (keyof BackupStatus)[]) if (status[key] === undefined) delete status[key];
 
   // Events mark what changed since the status was last written.
+  events.push(...(observed.verification?.events ?? []));
   if (status.lastScheduleTime && status.lastScheduleTime !== previous.lastScheduleTime) {
     events.push({ type: 'Normal', reason: 'BackupStarted', message: `${jobs[jobs.length - 1].metadata.name} started` });
   }

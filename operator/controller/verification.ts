@@ -70,10 +70,12 @@ function newestFinished(jobs: readonly KubeObject[], pods: readonly KubeObject[]
       (x: any) => x.status === 'True' && ['Complete', 'SuccessCriteriaMet', 'Failed', 'FailureTarget'].includes(x.type),
     );
     if (!c) continue;
-    const text = pods
-      .filter((p) => p.metadata.labels?.['job-name'] === job.metadata.name)
-      .flatMap((p) => (p.status?.containerStatuses ?? []).map((cs: any) => String(cs.state?.terminated?.message ?? '')))
-      .join('\n');
+    const own = pods.filter((p) => p.metadata.labels?.['job-name'] === job.metadata.name);
+    const ended = own.flatMap((p) => (p.status?.containerStatuses ?? []).filter((cs: any) => cs.state?.terminated));
+    // Jobs and pods arrive by separate watches: a Job seen finished before its pod's report waits for the
+    // report rather than be judged silent (a false alarm). A failed Job with no pod at all is judged now.
+    if (ended.length === 0 && (own.length > 0 || c.type === 'Complete' || c.type === 'SuccessCriteriaMet')) continue;
+    const text = ended.map((cs: any) => String(cs.state.terminated.message ?? '')).join('\n');
     finished.push({
       job,
       failed: c.type === 'Failed' || c.type === 'FailureTarget',
