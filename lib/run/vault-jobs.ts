@@ -87,7 +87,11 @@ export function vaultPod(
   props: VaultJobProps,
   script: string,
   env: k8s.EnvVar[],
-  options: { readonly scratch?: boolean; readonly report?: boolean } = {},
+  options: {
+    readonly scratch?: boolean;
+    readonly report?: boolean;
+    readonly resources?: k8s.ResourceRequirements;
+  } = {},
 ): k8s.PodSpec {
   const claim = pvcVaultClaim(props.spec.vaultLocation);
   // A test restore writes as the Backup's user, as a Restore would (restic then skips chown, as cp -a does).
@@ -118,6 +122,7 @@ export function vaultPod(
           ...env,
         ],
         envFrom: [{ secretRef: { name: props.spec.vaultCredentialsSecret } }],
+        resources: options.resources,
         securityContext: RESTRICTED_CONTAINER_SECURITY_CONTEXT,
         volumeMounts: [
           ...(claim ? [{ name: 'vault', mountPath: VAULT_MOUNT }] : []),

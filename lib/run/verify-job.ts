@@ -15,9 +15,12 @@ import {
   BackupRef,
   boundedName,
   cronScheduleOf,
+  DEFAULT_BACKUP_RESOURCES,
   ownerReferenceTo,
   RESTIC_IMAGE,
+  resourcesOf,
 } from './backup-job';
+import { toResourceRequirements } from '../common/resources';
 import { REPOSITORY_LABEL, repositoryHash, vaultPod } from './vault-jobs';
 import { CHECK_SCRIPT, TEST_RESTORE_SCRIPT } from './verify-script';
 
@@ -83,7 +86,8 @@ export function verifyCronJobManifest(props: VerifyJobProps): any {
               { namespace: backup.namespace, spec, image: props.image ?? RESTIC_IMAGE },
               TEST_RESTORE_SCRIPT,
               env,
-              { scratch: true, report: true },
+              // The Backup's own resources: restoring its snapshot is about as heavy as backing it up.
+              { scratch: true, report: true, resources: resourcesOf(spec, DEFAULT_BACKUP_RESOURCES) },
             ),
           },
         },
@@ -129,7 +133,7 @@ export function vaultCheckCronJobManifest(props: VaultCheckProps): any {
                 { name: 'READ_DATA_SUBSET', value: props.readDataSubset },
                 { name: 'LOCK_WAIT', value: VERIFY_LOCK_WAIT },
               ],
-              { report: true },
+              { report: true, resources: toResourceRequirements(DEFAULT_BACKUP_RESOURCES) },
             ),
           },
         },
