@@ -85,9 +85,9 @@ test('no check before the repository exists, and none for a Backup elsewhere unl
   const elsewhere = [shop('bakery', 1), shop('outlet', 2, { schedule: '@weekly' }, 'other-shops')];
   expect(planVault(elsewhere[0], vaultOf(elsewhere), SETTINGS).applyCheck).toBeUndefined();
   const allowed = planVault(elsewhere[0], vaultOf(elsewhere), { ...SETTINGS, allowCrossNamespace: true });
-  expect(allowed.applyCheck?.metadata.namespace).toBe('mall-shops');
+  expect(allowed.applyCheck!.metadata.namespace).toBe('mall-shops');
   // Owned only by the Backups of its own namespace (owner references cannot cross namespaces).
-  expect(allowed.applyCheck?.metadata.ownerReferences!.map((o: any) => o.name)).toEqual(['bakery']);
+  expect(allowed.applyCheck!.metadata.ownerReferences!.map((o: any) => o.name)).toEqual(['bakery']);
 });
 
 test("a verifying Backup's own CronJob test-restores as the Backup's user; it goes when verify is dropped", () => {
