@@ -10,6 +10,7 @@ import { resticForRestore } from '../support/restic-binary';
 import { client, eventually, installBackupCrd, kubectlOk, manifest, namespaces, serviceAccountLogin } from './cluster';
 import { TestKubelet } from './kubelet/kubelet';
 import { RealOperator } from './operator';
+import { createShop } from './shop';
 
 jest.setTimeout(180_000);
 
@@ -22,43 +23,6 @@ let operator: RealOperator;
 const restic = resticForRestore();
 
 const backups = () => `/apis/mall.example.com/v1alpha1/namespaces/${ns}/backups`;
-
-async function createShop(shop: string, password: string, files: Record<string, string>): Promise<void> {
-  await admin.ok('POST', `/api/v1/namespaces/${ns}/secrets`, {
-    metadata: { name: `${shop}-vault` },
-    stringData: { RESTIC_PASSWORD: password },
-  });
-  await admin.ok('POST', `/api/v1/namespaces/${ns}/persistentvolumeclaims`, {
-    metadata: { name: `${shop}-data`, labels: { 'mall.example.com/shop': shop } },
-    spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
-  });
-  // The shop's data, written by a pod as in a real cluster.
-  const script = Object.entries(files)
-    .map(([name], i) => `printf '%s' "$F${i}" > "/data/${name}"`)
-    .join(' && ');
-  await admin.ok('POST', `/api/v1/namespaces/${ns}/pods`, {
-    metadata: { name: `${shop}-seed` },
-    spec: {
-      restartPolicy: 'Never',
-      securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532 },
-      containers: [
-        {
-          name: 'seed',
-          image: 'docker.io/library/busybox:1.36.1',
-          command: ['sh', '-c', script],
-          env: Object.values(files).map((text, i) => ({ name: `F${i}`, value: text })),
-          volumeMounts: [{ name: 'data', mountPath: '/data' }],
-        },
-      ],
-      volumes: [{ name: 'data', persistentVolumeClaim: { claimName: `${shop}-data` } }],
-    },
-  });
-  await eventually(
-    `${shop}-seed to succeed`,
-    async () => (await admin.ok('GET', `/api/v1/namespaces/${ns}/pods/${shop}-seed`)).status?.phase === 'Succeeded',
-    60_000,
-  );
-}
 
 function fileBackup(name: string, shop: string): Record<string, unknown> {
   return {
@@ -124,7 +88,7 @@ const snapshotsIn = (repo: string, password: string) => {
 
 describe('a Backup on the real control plane, with the test kubelet running restic', () => {
   test('run now: CronJob, Job, pod, restic, Completed with a lastSnapshotID that is in the vault', async () => {
-    await createShop('bakery', 'correct horse', { 'recipe.txt': 'sourdough: 500 g flour, 350 g water' });
+    await createShop(admin, ns, 'bakery', 'correct horse', { 'recipe.txt': 'sourdough: 500 g flour, 350 g water' });
     const created = await admin.ok('POST', backups(), fileBackup('bakery', 'bakery'));
 
     // The Backup's own CronJob; the vault's maintenance CronJob (UTC) lives beside it.

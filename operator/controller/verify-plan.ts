@@ -134,5 +134,18 @@ export function planVerify(seen: VerifyObserved): VerifyPlan {
   const previous = backup.status?.conditions?.find((c) => c.type === VERIFIED_CONDITION);
   const verdict = judgeVerification({ checkJobs: seen.checkJobs, restoreJobs: seen.jobs, pods: seen.pods }, previous);
   // No finished run in sight (e.g. its Jobs were cleaned up): what was last judged stands.
-  return verdict.condition ? { applyCronJob, ...verdict } : { applyCronJob, condition: previous, events: [] };
+  if (!verdict.condition) return { applyCronJob, condition: previous, events: [] };
+  // Nothing to test-restore before the first backup: not a finding (an alert on every new Backup would be noise).
+  // Once the Backup has saved a snapshot, finding none of it in the vault is one.
+  if (verdict.condition.reason === 'NoSnapshot' && !backup.status?.lastSnapshotID)
+    return {
+      applyCronJob,
+      condition: {
+        ...verdict.condition,
+        status: 'Unknown',
+        message: `${verdict.condition.message.split(';')[0]}; waiting for the first backup`,
+      },
+      events: [],
+    };
+  return { applyCronJob, ...verdict };
 }
