@@ -24,5 +24,5 @@ export function mergeSections(existing: string, run: string): string {
   });
   const out = old.sections.map((s) => stamped.find((f) => nameOf(f) === nameOf(s)) ?? s);
   for (const f of stamped) if (!old.sections.some((s) => nameOf(s) === nameOf(f))) out.push(f);
-  return [old.head, ...out].join('').replace(/\n*$/, '\n');
+  return [old.head, ...out.map((s) => s.replace(/\n*$/, '\n\n'))].join('').replace(/\n*$/, '\n');
 }
