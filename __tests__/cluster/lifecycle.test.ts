@@ -7,19 +7,14 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { parseRunResult } from '../../lib/run/run-result';
 import { resticForRestore } from '../support/restic-binary';
-import { client, eventually, installBackupCrd, kubectlOk, manifest, namespaces, serviceAccountLogin } from './cluster';
-import { TestKubelet } from './kubelet/kubelet';
-import { RealOperator } from './operator';
-import { createShop } from './shop';
+import { client, eventually } from './cluster';
+import { createShop, type Mall, openMall } from './shop';
 
 jest.setTimeout(180_000);
 
-const RBAC_KINDS = new Set(['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
 const admin = client();
-const spaces = namespaces('lifecycle');
 let ns: string;
-let kubelet: TestKubelet;
-let operator: RealOperator;
+let mall: Mall;
 const restic = resticForRestore();
 
 const backups = () => `/apis/mall.example.com/v1alpha1/namespaces/${ns}/backups`;
@@ -45,30 +40,12 @@ const phaseOf = async (name: string, phase: string) => {
 };
 
 beforeAll(async () => {
-  await installBackupCrd();
-  await kubectlOk(['apply', '--server-side', '--field-manager=cluster-tests', '-f', '-'], {
-    input: manifest('dist/01-operator.yaml')
-      .filter((o) => RBAC_KINDS.has(o.kind))
-      .map((o) => JSON.stringify(o))
-      .join('\n'),
-  });
-  ns = await spaces.create();
-  await admin.ok('POST', `/api/v1/namespaces/${ns}/persistentvolumeclaims`, {
-    metadata: { name: 'mall-vault' },
-    spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
-  });
-  kubelet = await new TestKubelet({ api: admin, namespaces: () => [ns], resticDir: restic.dir }).start();
-  const login = await serviceAccountLogin('mall-backup-system', 'mall-backup-operator');
-  operator = await new RealOperator(login.kubeconfig, 'lifecycle', [
-    `--namespaces=${ns}`,
-    '--leader-elect=false',
-  ]).start();
+  mall = await openMall('lifecycle', restic.dir);
+  ns = mall.ns;
 });
 
 afterAll(async () => {
-  await operator?.stop();
-  await kubelet?.stop();
-  await spaces.cleanup();
+  await mall?.stop();
 });
 
 const snapshotsIn = (repo: string, password: string) => {
@@ -106,7 +83,7 @@ describe('a Backup on the real control plane, with the test kubelet running rest
     ]);
 
     const done = await eventually('bakery to complete', () => phaseOf('bakery', 'Completed'), 120_000);
-    const vault = kubelet.claimFolder(ns, 'mall-vault');
+    const vault = mall.kubelet.claimFolder(ns, 'mall-vault');
     const snapshots = snapshotsIn(`${vault}/bakery`, 'correct horse');
     expect(snapshots).toHaveLength(1);
     expect([snapshots[0].id, snapshots[0].short_id]).toContain(done.status.lastSnapshotID);
@@ -143,7 +120,7 @@ describe('a Backup on the real control plane, with the test kubelet running rest
     // The run's result (its termination message) names the cause and what to check, in place of restic's exit code.
     expect(last).toEqual(expect.objectContaining({ status: 'False', reason: 'WrongPassword' }));
     expect(last.message).toContain('RESTIC_PASSWORD in the credentials Secret) does not open the repository');
-    const vault = kubelet.claimFolder(ns, 'mall-vault');
+    const vault = mall.kubelet.claimFolder(ns, 'mall-vault');
     expect(snapshotsIn(`${vault}/bakery`, 'correct horse')).toHaveLength(1);
   });
 
@@ -167,8 +144,8 @@ describe('a Backup on the real control plane, with the test kubelet running rest
       60_000,
     );
     // The vault keeps the snapshot: deleting a permit never deletes backups.
-    expect(snapshotsIn(`${kubelet.claimFolder(ns, 'mall-vault')}/bakery`, 'correct horse')).toHaveLength(1);
-    expect(readFileSync(`${kubelet.claimFolder(ns, 'bakery-data')}/recipe.txt`, 'utf8')).toBe(
+    expect(snapshotsIn(`${mall.kubelet.claimFolder(ns, 'mall-vault')}/bakery`, 'correct horse')).toHaveLength(1);
+    expect(readFileSync(`${mall.kubelet.claimFolder(ns, 'bakery-data')}/recipe.txt`, 'utf8')).toBe(
       'sourdough: 500 g flour, 350 g water',
     );
   });

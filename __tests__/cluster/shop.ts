@@ -1,5 +1,16 @@
-/** A shop on the real control plane: its vault Secret, its claim labelled with the shop, and files a pod wrote there. */
-import { type Client, eventually } from './cluster';
+/** A mall on the real control plane for a suite, and a shop in it: its vault Secret, its claim labelled with the shop, and files a pod wrote there. */
+import {
+  type Client,
+  client,
+  eventually,
+  installBackupCrd,
+  kubectlOk,
+  manifest,
+  namespaces,
+  serviceAccountLogin,
+} from './cluster';
+import { TestKubelet } from './kubelet/kubelet';
+import { RealOperator } from './operator';
 
 /** The Secret `<shop>-vault`, the claim `<shop>-data` and `files` in it, written by a pod as in a real cluster. */
 export async function createShop(
@@ -43,4 +54,47 @@ export async function createShop(
     async () => (await admin.ok('GET', `/api/v1/namespaces/${ns}/pods/${shop}-seed`)).status?.phase === 'Succeeded',
     60_000,
   );
+}
+
+const RBAC_KINDS = new Set(['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
+
+/** A mall for one suite: a namespace with a `mall-vault` claim, the test kubelet, the bundled operator as dist/ grants it. */
+export interface Mall {
+  readonly ns: string;
+  readonly kubelet: TestKubelet;
+  readonly operator: RealOperator;
+  stop(): Promise<void>;
+}
+
+export async function openMall(suite: string, resticDir: string): Promise<Mall> {
+  const admin = client();
+  const spaces = namespaces(suite);
+  await installBackupCrd();
+  await kubectlOk(['apply', '--server-side', '--field-manager=cluster-tests', '-f', '-'], {
+    input: manifest('dist/01-operator.yaml')
+      .filter((o) => RBAC_KINDS.has(o.kind))
+      .map((o) => JSON.stringify(o))
+      .join('\n'),
+  });
+  const ns = await spaces.create();
+  let kubelet: TestKubelet | undefined;
+  let operator: RealOperator | undefined;
+  const stop = async () => {
+    await operator?.stop();
+    await kubelet?.stop();
+    await spaces.cleanup();
+  };
+  try {
+    await admin.ok('POST', `/api/v1/namespaces/${ns}/persistentvolumeclaims`, {
+      metadata: { name: 'mall-vault' },
+      spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+    });
+    kubelet = await new TestKubelet({ api: admin, namespaces: () => [ns], resticDir }).start();
+    const login = await serviceAccountLogin('mall-backup-system', 'mall-backup-operator');
+    operator = await new RealOperator(login.kubeconfig, suite, [`--namespaces=${ns}`, '--leader-elect=false']).start();
+    return { ns, kubelet, operator, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
 }

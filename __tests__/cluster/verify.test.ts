@@ -8,19 +8,14 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { resticForRestore } from '../support/restic-binary';
-import { client, eventually, installBackupCrd, kubectlOk, manifest, namespaces, serviceAccountLogin } from './cluster';
-import { TestKubelet } from './kubelet/kubelet';
-import { RealOperator } from './operator';
-import { createShop } from './shop';
+import { client, eventually } from './cluster';
+import { createShop, type Mall, openMall } from './shop';
 
 jest.setTimeout(360_000);
 
-const RBAC_KINDS = new Set(['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
 const admin = client();
-const spaces = namespaces('verify');
 let ns: string;
-let kubelet: TestKubelet;
-let operator: RealOperator;
+let mall: Mall;
 const restic = resticForRestore();
 
 const backups = () => `/apis/mall.example.com/v1alpha1/namespaces/${ns}/backups`;
@@ -28,27 +23,12 @@ const verified = async (name: string) =>
   (await admin.ok('GET', `${backups()}/${name}`)).status?.conditions?.find((c: any) => c.type === 'Verified');
 
 beforeAll(async () => {
-  await installBackupCrd();
-  await kubectlOk(['apply', '--server-side', '--field-manager=cluster-tests', '-f', '-'], {
-    input: manifest('dist/01-operator.yaml')
-      .filter((o) => RBAC_KINDS.has(o.kind))
-      .map((o) => JSON.stringify(o))
-      .join('\n'),
-  });
-  ns = await spaces.create();
-  await admin.ok('POST', `/api/v1/namespaces/${ns}/persistentvolumeclaims`, {
-    metadata: { name: 'mall-vault' },
-    spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
-  });
-  kubelet = await new TestKubelet({ api: admin, namespaces: () => [ns], resticDir: restic.dir }).start();
-  const login = await serviceAccountLogin('mall-backup-system', 'mall-backup-operator');
-  operator = await new RealOperator(login.kubeconfig, 'verify', [`--namespaces=${ns}`, '--leader-elect=false']).start();
+  mall = await openMall('verify', restic.dir);
+  ns = mall.ns;
 });
 
 afterAll(async () => {
-  await operator?.stop();
-  await kubelet?.stop();
-  await spaces.cleanup();
+  await mall?.stop();
 });
 
 test('a Backup with spec.verify: Verified=True with its own snapshot, then Verified=False once a pack is damaged', async () => {
@@ -109,7 +89,7 @@ test('a Backup with spec.verify: Verified=True with its own snapshot, then Verif
   expect(condition.message).toMatch(/the vault checks out \(read subset 100%\).*restored 9 files/);
 
   // Damage the vault: flip bytes in its biggest pack file.
-  const data = join(kubelet.claimFolder(ns, 'mall-vault'), 'bakery', 'data');
+  const data = join(mall.kubelet.claimFolder(ns, 'mall-vault'), 'bakery', 'data');
   const packs = readdirSync(data).flatMap((d) => readdirSync(join(data, d)).map((f) => join(data, d, f)));
   const biggest = packs.sort((a, b) => statSync(b).size - statSync(a).size)[0];
   const bytes = readFileSync(biggest);
@@ -137,4 +117,21 @@ test('a Backup with spec.verify: Verified=True with its own snapshot, then Verif
   // The last verified snapshot stays on record; the vault no longer counts as verified.
   const after = await admin.ok('GET', `${backups()}/bakery`);
   expect(after.status.lastVerifiedSnapshotID).toBe(done.status.lastVerifiedSnapshotID);
+
+  // Verification dropped: the operator (with the rights of dist/) deletes both CronJobs; no claim either way remains.
+  await admin.ok('PATCH', `${backups()}/bakery`, { spec: { verify: null } }, 'application/merge-patch+json');
+  await eventually(
+    'both verification CronJobs to be deleted and the Verified condition dropped',
+    async () => {
+      const items = (await admin.ok('GET', `/apis/batch/v1/namespaces/${ns}/cronjobs`)).items;
+      const left = items.filter((c: any) =>
+        ['verify', 'vault-check'].includes(c.metadata.labels['app.kubernetes.io/component']),
+      );
+      return left.length === 0 && (await verified('bakery')) === undefined;
+    },
+    60_000,
+  );
+  expect((await admin.ok('GET', `${backups()}/bakery`)).status.lastVerifiedSnapshotID).toBe(
+    done.status.lastVerifiedSnapshotID,
+  );
 });

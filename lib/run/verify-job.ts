@@ -17,7 +17,6 @@ import {
   cronScheduleOf,
   DEFAULT_BACKUP_RESOURCES,
   ownerReferenceTo,
-  RESTIC_IMAGE,
   resourcesOf,
 } from './backup-job';
 import { toResourceRequirements } from '../common/resources';
@@ -52,48 +51,55 @@ export interface VerifyJobProps {
   readonly image?: string;
 }
 
-/** The per-Backup test restore: one at a time, owned by the Backup, labelled as its own (component verify). */
+/**
+ * A verification CronJob: one run at a time (Forbid) and one attempt per run, as a failed verification is a
+ * finding to report, not a flake to retry away.
+ */
+function verificationCronJob(
+  metadata: k8s.ObjectMeta & { labels: Record<string, string> },
+  when: { schedule: string; timeZone: string; suspend?: boolean },
+  pod: k8s.PodSpec,
+): any {
+  const labels = metadata.labels;
+  return k8s.KubeCronJob.manifest({
+    metadata,
+    spec: {
+      ...when,
+      concurrencyPolicy: 'Forbid',
+      successfulJobsHistoryLimit: 1,
+      failedJobsHistoryLimit: 1,
+      jobTemplate: { metadata: { labels }, spec: { backoffLimit: 0, template: { metadata: { labels }, spec: pod } } },
+    },
+  });
+}
+
+/** The per-Backup test restore: owned by the Backup, labelled as its own (component verify). */
 export function verifyCronJobManifest(props: VerifyJobProps): any {
   const { backup, spec } = props;
-  const labels = standardLabels(VERIFY_COMPONENT, { [BACKUP_LABEL]: backup.name, [BACKUP_UID_LABEL]: backup.uid });
   const env = [
     { name: 'SHOP_NAME', value: spec.shopName },
     { name: 'BACKUP_REF', value: `${backup.namespace}/${backup.name}` },
     { name: 'LOCK_WAIT', value: VERIFY_LOCK_WAIT },
   ];
-  return k8s.KubeCronJob.manifest({
-    metadata: {
+  return verificationCronJob(
+    {
       name: verifyCronJobNameFor(backup.name),
       namespace: backup.namespace,
-      labels,
+      labels: standardLabels(VERIFY_COMPONENT, { [BACKUP_LABEL]: backup.name, [BACKUP_UID_LABEL]: backup.uid }),
       ownerReferences: [ownerReferenceTo(backup)],
     },
-    spec: {
+    {
       schedule: verifyScheduleOf(spec, backup),
       timeZone: spec.timeZone ?? api.DEFAULT_TIME_ZONE,
-      concurrencyPolicy: 'Forbid',
       suspend: spec.suspend ?? false,
-      successfulJobsHistoryLimit: 1,
-      failedJobsHistoryLimit: 1,
-      jobTemplate: {
-        metadata: { labels },
-        spec: {
-          // One attempt: a failed verification is a finding to report, not a flake to retry away.
-          backoffLimit: 0,
-          template: {
-            metadata: { labels },
-            spec: vaultPod(
-              { namespace: backup.namespace, spec, image: props.image ?? RESTIC_IMAGE },
-              TEST_RESTORE_SCRIPT,
-              env,
-              // The Backup's own resources: restoring its snapshot is about as heavy as backing it up.
-              { scratch: true, report: true, resources: resourcesOf(spec, DEFAULT_BACKUP_RESOURCES) },
-            ),
-          },
-        },
-      },
     },
-  });
+    // The Backup's own resources: restoring its snapshot is about as heavy as backing it up.
+    vaultPod({ namespace: backup.namespace, spec, image: props.image }, TEST_RESTORE_SCRIPT, env, {
+      scratch: true,
+      report: true,
+      resources: resourcesOf(spec, DEFAULT_BACKUP_RESOURCES),
+    }),
+  );
 }
 
 export interface VaultCheckProps {
@@ -108,36 +114,26 @@ export interface VaultCheckProps {
   readonly image?: string;
 }
 
-/** The per-vault check: one at a time (Forbid), waiting for backups' and prune's locks. */
+/** The per-vault check, waiting for backups' and prune's locks. */
 export function vaultCheckCronJobManifest(props: VaultCheckProps): any {
   const hash = repositoryHash(props.namespace, props.spec.vaultLocation);
-  const labels = standardLabels(VAULT_CHECK_COMPONENT, { [REPOSITORY_LABEL]: hash });
-  return k8s.KubeCronJob.manifest({
-    metadata: { name: vaultCheckNameFor(hash), namespace: props.namespace, labels },
-    spec: {
+  const env = [
+    { name: 'READ_DATA_SUBSET', value: props.readDataSubset },
+    { name: 'LOCK_WAIT', value: VERIFY_LOCK_WAIT },
+  ];
+  return verificationCronJob(
+    {
+      name: vaultCheckNameFor(hash),
+      namespace: props.namespace,
+      labels: standardLabels(VAULT_CHECK_COMPONENT, { [REPOSITORY_LABEL]: hash }),
+    },
+    {
       schedule: verifyScheduleOf(props.spec, props.scheduledBy),
       timeZone: props.spec.timeZone ?? api.DEFAULT_TIME_ZONE,
-      concurrencyPolicy: 'Forbid',
-      successfulJobsHistoryLimit: 1,
-      failedJobsHistoryLimit: 1,
-      jobTemplate: {
-        metadata: { labels },
-        spec: {
-          backoffLimit: 0,
-          template: {
-            metadata: { labels },
-            spec: vaultPod(
-              { namespace: props.namespace, spec: props.spec, image: props.image },
-              CHECK_SCRIPT,
-              [
-                { name: 'READ_DATA_SUBSET', value: props.readDataSubset },
-                { name: 'LOCK_WAIT', value: VERIFY_LOCK_WAIT },
-              ],
-              { report: true, resources: toResourceRequirements(DEFAULT_BACKUP_RESOURCES) },
-            ),
-          },
-        },
-      },
     },
-  });
+    vaultPod({ namespace: props.namespace, spec: props.spec, image: props.image }, CHECK_SCRIPT, env, {
+      report: true,
+      resources: toResourceRequirements(DEFAULT_BACKUP_RESOURCES),
+    }),
+  );
 }
