@@ -187,3 +187,43 @@ test('the verdict lands in the status: Verified, lastVerifiedTime, lastVerifiedS
   );
   expect(dropped.status.conditions!.map((c) => c.type)).not.toContain('Verified');
 });
+
+test('before the first backup there is nothing to test-restore: Unknown, no Warning; once one was saved, a finding', () => {
+  const backup = backupObject({ verify: { schedule: '@weekly' } });
+  const restore: KubeObject = {
+    metadata: { name: 'verify-bakery-1' },
+    status: { conditions: [{ type: 'Failed', status: 'True', lastTransitionTime: '2026-11-25T03:10:00Z' }] },
+  };
+  const pods: KubeObject[] = [
+    {
+      metadata: { name: 'verify-bakery-1-x', labels: { 'job-name': 'verify-bakery-1' } },
+      status: {
+        containerStatuses: [
+          {
+            state: {
+              terminated: {
+                exitCode: 1,
+                message: 'failed NoSnapshot no snapshot of Backup mall-shops/bakery in the vault to test-restore',
+              },
+            },
+          },
+        ],
+      },
+    },
+  ];
+  const seen = { runnable: true, cronJob: undefined, jobs: [restore], checkJobs: [], pods };
+  expect(planVerify({ ...seen, backup })).toMatchObject({
+    condition: {
+      status: 'Unknown',
+      reason: 'NoSnapshot',
+      message:
+        'verify-bakery-1: no snapshot of Backup mall-shops/bakery in the vault to test-restore; waiting for the first backup',
+    },
+    events: [],
+  });
+  const saved = { ...backup, status: { lastSnapshotID: '4bba301e' } };
+  expect(planVerify({ ...seen, backup: saved })).toMatchObject({
+    condition: { status: 'False', reason: 'NoSnapshot' },
+    events: [{ type: 'Warning', reason: 'NoSnapshot' }],
+  });
+});
