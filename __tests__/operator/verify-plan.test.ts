@@ -5,7 +5,8 @@
  */
 import { planVault, type VaultObserved, type VaultSettings } from '../../operator/controller/vault-plan';
 import { planVerify } from '../../operator/controller/verify-plan';
-import { reconcile, type BackupObject, type KubeObject } from '../../operator/controller/reconcile';
+import { reconcile } from '../../operator/controller/reconcile';
+import type { BackupObject, KubeObject } from '../../operator/controller/types';
 import { CHECK_SCRIPT, TEST_RESTORE_SCRIPT } from '../../lib/run/verify-script';
 import { restrictedProblems } from '../support/k8s-rules';
 import { backupObject, observed } from './fixtures';

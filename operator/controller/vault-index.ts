@@ -8,7 +8,7 @@ import { validateBackupSpec } from '../../lib/permits/backup-validation';
 import { REPOSITORY_LABEL } from '../../lib/run/vault-jobs';
 import { VAULT_CHECK_COMPONENT } from '../../lib/run/verify-job';
 import { ClusterIndex } from '../runtime/cluster-index';
-import type { BackupObject, KubeObject } from './reconcile';
+import type { BackupObject, KubeObject } from './types';
 import { planVault, vaultKey, VaultPlan, VaultSettings } from './vault-plan';
 
 interface Events {

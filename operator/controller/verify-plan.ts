@@ -12,7 +12,8 @@ import {
   vaultCheckNameFor,
   verifyCronJobManifest,
 } from '../../lib/run/verify-job';
-import { type BackupObject, type Condition, type KubeEvent, type KubeObject, isSubset } from './reconcile';
+import type { BackupObject, Condition, KubeEvent, KubeObject } from './types';
+import { isSubset } from './values';
 import { judgeVerification, VERIFIED_CONDITION } from './verification';
 
 const component = (o: KubeObject) => o.metadata.labels?.['app.kubernetes.io/component'];

@@ -3,13 +3,13 @@
  * test-restore CronJob, each by server-side apply, or their deletion once no one asks for verification.
  */
 import { isNotFound, type KubeClient, resourcePath } from '../runtime/kube';
-import type { KubeObject } from './reconcile';
+import type { KubeObject } from './types';
 import type { VaultPlan } from './vault-plan';
 import type { VerifyPlan } from './verify-plan';
 import { REASON } from './vocabulary';
 import type { RefusedWrite } from './write-outcome';
 
-type Attempt = (write: () => Promise<void>, refused: Omit<RefusedWrite, 'statusCode' | 'message'>) => Promise<void>;
+type Attempt = (write: () => Promise<unknown>, refused: Omit<RefusedWrite, 'statusCode' | 'message'>) => Promise<void>;
 
 export async function writeVerifyWork(
   client: KubeClient,
