@@ -4,8 +4,7 @@ import {
   client,
   eventually,
   installBackupCrd,
-  kubectlOk,
-  manifest,
+  installOperatorRbac,
   namespaces,
   serviceAccountLogin,
 } from './cluster';
@@ -56,8 +55,6 @@ export async function createShop(
   );
 }
 
-const RBAC_KINDS = new Set(['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
-
 /** A mall for one suite: a namespace with a `mall-vault` claim, the test kubelet, the bundled operator as dist/ grants it. */
 export interface Mall {
   readonly ns: string;
@@ -70,12 +67,7 @@ export async function openMall(suite: string, resticDir: string): Promise<Mall> 
   const admin = client();
   const spaces = namespaces(suite);
   await installBackupCrd();
-  await kubectlOk(['apply', '--server-side', '--field-manager=cluster-tests', '-f', '-'], {
-    input: manifest('dist/01-operator.yaml')
-      .filter((o) => RBAC_KINDS.has(o.kind))
-      .map((o) => JSON.stringify(o))
-      .join('\n'),
-  });
+  await installOperatorRbac();
   const ns = await spaces.create();
   let kubelet: TestKubelet | undefined;
   let operator: RealOperator | undefined;
