@@ -143,7 +143,7 @@ describe('the operator deployment', () => {
       '/persistentvolumeclaims: create',
       '/persistentvolumeclaims: list,watch',
       '/pods: list,watch',
-      'batch/cronjobs: list,watch,create,patch',
+      'batch/cronjobs: list,watch,create,patch,delete',
       'batch/jobs: list,watch,create,patch,delete', // patch: start Jobs held around a daylight-saving change
       'mall.example.com/backups/finalizers: update',
       'mall.example.com/backups/status: patch',

@@ -1,7 +1,7 @@
 /**
- * `npm run bench [-- --quick] [-- --only=synth,scale,datapath]`: measures synth, scale and the backup data
- * path, side by side with what users would pick instead (the operator's initial sync is measured on the real API
- * server by `npm run bench:cluster`, bench/cluster.ts),
+ * `npm run bench [-- --quick] [-- --only=synth,scale,datapath,restore]`: measures synth, scale and the backup and
+ * restore data paths, side by side with what users would pick instead (the operator's initial sync is measured on the
+ * real API server by `npm run bench:cluster`, bench/cluster.ts),
  * prints a table and (full runs only) writes bench/RESULTS.md. Every figure is the median of several runs
  * after a warm-up, with min and max; ratios are taken within the same run. Not part of `npm test`.
  * Its scratch folder is removed at the end, on failure and on Ctrl-C / SIGTERM.
@@ -14,14 +14,17 @@ import * as path from 'node:path';
 import { Testing } from 'cdk8s';
 import { BackupCronJob } from '../lib/run/backup-job';
 import { CliCommand, parseCommandLine, UsageError } from '../lib/common/cli';
+import { benchRestore } from './restore';
+import { mergeSections } from './results';
 
 const ROOT = path.join(__dirname, '..');
-const PARTS = ['synth', 'scale', 'datapath'];
+const PARTS = ['synth', 'scale', 'datapath', 'restore'];
 const BENCH_COMMAND: CliCommand = {
   usage: 'npm run bench --',
   summary:
-    "Measures synth, scale and the backup data path (needs restic; kubectl is optional); the operator's initial sync is\n" +
-    'measured on the real API server by `npm run bench:cluster`.\n' +
+    "Measures synth, scale and the backup and restore data paths (needs restic; kubectl is optional); the operator's\n" +
+    'initial sync is measured on the real API server by `npm run bench:cluster`. A full run of some parts (--only)\n' +
+    'replaces just their sections of bench/RESULTS.md.\n' +
     'Full run: roughly 10 minutes on 2 cores (estimated from its parts) and up to ~3 GiB in the temp folder at\n' +
     'once (1 GiB of shop data and the repositories restic writes from it, each removed after its run); writes\n' +
     'bench/RESULTS.md. Quick run: about 1-2 minutes (60 s measured without the data path) and ~200 MiB; prints only.\n' +
@@ -319,8 +322,11 @@ async function main(): Promise<void> {
   if (ONLY.includes('synth')) benchSynth();
   if (ONLY.includes('scale')) await benchScale();
   if (ONLY.includes('datapath')) benchDataPath();
-  if (ONLY.length === PARTS.length && !QUICK)
-    fs.writeFileSync(path.join(__dirname, 'RESULTS.md'), [...header, ...report].join('\n'));
+  if (ONLY.includes('restore')) benchRestore({ work: WORK, quick: QUICK, timeOnce, sideBySide, fmt, section });
+  const results = path.join(__dirname, 'RESULTS.md');
+  if (QUICK) return;
+  const all = [...header, ...report].join('\n');
+  fs.writeFileSync(results, ONLY.length === PARTS.length ? all : mergeSections(fs.readFileSync(results, 'utf8'), all));
 }
 
 main().catch((error) => {

@@ -26,7 +26,7 @@ const OPERATOR = 'mall-backup-operator';
 
 /**
  * In every namespace it watches (the default config binds the ClusterRole cluster-wide): what its informers
- * read (list, watch), its writes (server-side apply of CronJobs, status patches, run-now Jobs and their
+ * read (list, watch), its writes (server-side apply of CronJobs and their deletion once spec.verify is dropped, status patches, run-now Jobs and their
  * replacement, held Jobs started with a patch of spec.suspend under a run cap or around daylight saving, Events,
  * Restores' claims and Jobs) and backups/ and restores/finalizers, without which OwnerReferencesPermissionEnforcement
  * refuses the blockOwnerDeletion of its owner references. Nothing else: no get, no update, no Secrets.
@@ -35,7 +35,7 @@ const EXPECTED_IN_WATCHED_NAMESPACE = [
   'backups.mall.example.com [] list watch',
   'backups.mall.example.com/finalizers [] update',
   'backups.mall.example.com/status [] patch',
-  'cronjobs.batch [] list watch create patch',
+  'cronjobs.batch [] list watch create patch delete',
   'jobs.batch [] list watch create patch delete',
   'persistentvolumeclaims [] list watch create',
   'pods [] list watch',

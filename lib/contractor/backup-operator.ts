@@ -383,7 +383,8 @@ export class BackupOperator extends Construct {
         { apiGroups: [api.API_GROUP], resources: [api.BACKUP_PLURAL], verbs: cache },
         { apiGroups: [api.API_GROUP], resources: [`${api.BACKUP_PLURAL}/status`], verbs: ['patch'] },
         { apiGroups: [api.API_GROUP], resources: [`${api.BACKUP_PLURAL}/finalizers`], verbs: ['update'] },
-        { apiGroups: ['batch'], resources: ['cronjobs'], verbs: [...cache, 'create', 'patch'] },
+        // delete: a test-restore or vault check CronJob once no Backup asks for verification (spec.verify).
+        { apiGroups: ['batch'], resources: ['cronjobs'], verbs: [...cache, 'create', 'patch', 'delete'] },
         { apiGroups: ['batch'], resources: ['jobs'], verbs: [...cache, 'create', 'patch', 'delete'] },
         { apiGroups: [''], resources: ['persistentvolumeclaims', 'pods'], verbs: cache },
         { apiGroups: [''], resources: ['events'], verbs: ['create'] },

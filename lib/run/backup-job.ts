@@ -158,7 +158,8 @@ export function ownerReferenceTo(backup: BackupRef): k8s.OwnerReference {
   };
 }
 
-function resourcesOf(spec: BackupSpec, fallback: ResourceSpec): k8s.ResourceRequirements {
+/** The Backup's spec.resources over `fallback`, as a container's requirements. */
+export function resourcesOf(spec: BackupSpec, fallback: ResourceSpec): k8s.ResourceRequirements {
   const wire = spec.resources as unknown as
     | { requests?: Record<string, string | number>; limits?: Record<string, string | number> }
     | undefined;

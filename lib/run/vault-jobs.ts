@@ -82,16 +82,28 @@ export interface VaultJobProps {
   readonly lockWait?: string;
 }
 
-function vaultPod(props: VaultJobProps, script: string, env: k8s.EnvVar[]): k8s.PodSpec {
+/** A restic pod on the vault only (no shop claims), as the Backup's Secret allows; `scratch` for a test restore. */
+export function vaultPod(
+  props: VaultJobProps,
+  script: string,
+  env: k8s.EnvVar[],
+  options: {
+    readonly scratch?: boolean;
+    readonly report?: boolean;
+    readonly resources?: k8s.ResourceRequirements;
+  } = {},
+): k8s.PodSpec {
   const claim = pvcVaultClaim(props.spec.vaultLocation);
+  // A test restore writes as the Backup's user, as a Restore would (restic then skips chown, as cp -a does).
+  const who = options.scratch ? (props.spec.securityContext ?? {}) : {};
   return {
     restartPolicy: 'Never',
     automountServiceAccountToken: false,
     terminationGracePeriodSeconds: 120,
     securityContext: restrictedPodSecurityContext({
-      runAsUser: NONROOT_ID,
-      runAsGroup: NONROOT_ID,
-      fsGroup: NONROOT_ID,
+      runAsUser: who.runAsUser ?? NONROOT_ID,
+      runAsGroup: who.runAsGroup ?? NONROOT_ID,
+      fsGroup: who.fsGroup ?? NONROOT_ID,
     }),
     containers: [
       {
@@ -99,6 +111,8 @@ function vaultPod(props: VaultJobProps, script: string, env: k8s.EnvVar[]): k8s.
         image: props.image ?? RESTIC_IMAGE,
         imagePullPolicy: 'IfNotPresent',
         command: ['/bin/sh', '-c', script, 'mall-backup-vault'],
+        // The verification runs report in the termination log; one that dies first leaves its log's tail there.
+        terminationMessagePolicy: options.report ? 'FallbackToLogsOnError' : undefined,
         env: [
           { name: 'RESTIC_REPOSITORY', value: resticRepositoryOf(props.spec.vaultLocation) },
           { name: 'RESTIC_CACHE_DIR', value: CACHE_MOUNT },
@@ -108,6 +122,7 @@ function vaultPod(props: VaultJobProps, script: string, env: k8s.EnvVar[]): k8s.
           ...env,
         ],
         envFrom: [{ secretRef: { name: props.spec.vaultCredentialsSecret } }],
+        resources: options.resources,
         securityContext: RESTRICTED_CONTAINER_SECURITY_CONTEXT,
         volumeMounts: [
           ...(claim ? [{ name: 'vault', mountPath: VAULT_MOUNT }] : []),
@@ -120,7 +135,8 @@ function vaultPod(props: VaultJobProps, script: string, env: k8s.EnvVar[]): k8s.
     volumes: [
       ...(claim ? [{ name: 'vault', persistentVolumeClaim: { claimName: claim } }] : []),
       { name: 'cache', emptyDir: { sizeLimit: k8s.Quantity.fromString('1Gi') } },
-      { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('1Gi') } },
+      // The test restore holds a whole snapshot here: no limit, the node's ephemeral storage bounds it.
+      { name: 'tmp', emptyDir: options.scratch ? {} : { sizeLimit: k8s.Quantity.fromString('1Gi') } },
       { name: 'state', emptyDir: { sizeLimit: k8s.Quantity.fromString('16Mi') } },
     ],
   };

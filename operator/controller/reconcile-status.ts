@@ -117,6 +117,7 @@ export function composeStatus(
       : (previous.conditions ?? []).filter((c) => c.type === CONDITION.LastBackupSucceeded)),
     freshCondition(fresh),
     ...(shrink ? [shrink] : keptShrink),
+    ...(observed.verification?.condition ? [observed.verification.condition] : []),
   ].map((c) => condition(previous.conditions, { ...c, observedGeneration: generation }, now));
   const previousFresh = previous.conditions?.find((c) => c.type === freshCondition(fresh).type);
   if (fresh.status === 'False' && previousFresh?.status !== 'False')
@@ -142,11 +143,14 @@ export function composeStatus(
     lastSnapshotID: succeededSnapshot ?? previous.lastSnapshotID,
     lastRunNowRequest,
     lastRun: newestResult ? lastRunOf(newestFinished!.metadata.name, newestResult) : previous.lastRun,
+    lastVerifiedTime: observed.verification?.lastVerifiedTime ?? previous.lastVerifiedTime,
+    lastVerifiedSnapshotID: observed.verification?.lastVerifiedSnapshotID ?? previous.lastVerifiedSnapshotID,
     message: bounded(message, STATUS_LIMITS.message),
   };
   for (const key of Object.keys(status) as (keyof BackupStatus)[]) if (status[key] === undefined) delete status[key];
 
   // Events mark what changed since the status was last written.
+  events.push(...(observed.verification?.events ?? []));
   if (status.lastScheduleTime && status.lastScheduleTime !== previous.lastScheduleTime) {
     events.push({
       type: 'Normal',

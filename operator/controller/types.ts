@@ -9,6 +9,7 @@ import type * as rapi from '../../lib/permits/restore-api';
 import type { VaultRunSettings } from '../../lib/run/backup-job';
 import type { KubeObject } from '../runtime/kube-object';
 import type { LastRun } from './run-status';
+import type { VerifyPlan } from './verify-plan';
 
 export type { KubeObject };
 
@@ -34,6 +35,8 @@ export interface BackupStatus {
   lastSnapshotID?: string;
   lastRunNowRequest?: string;
   lastRun?: LastRun;
+  lastVerifiedTime?: string;
+  lastVerifiedSnapshotID?: string;
   message?: string;
 }
 
@@ -64,6 +67,8 @@ export interface Observed {
   readonly queuePlace?: { readonly position: number; readonly of: number };
   /** Why the Backup's vault cannot take runs yet (vault-plan.ts); nothing is scheduled until it can. */
   readonly vaultProblem?: { readonly reason: string; readonly message: string };
+  /** spec.verify's judgement (verify-plan.ts): the Verified condition to keep, if any, its fields and Events. */
+  readonly verification?: Pick<VerifyPlan, 'condition' | 'lastVerifiedTime' | 'lastVerifiedSnapshotID' | 'events'>;
 }
 
 export interface Settings {

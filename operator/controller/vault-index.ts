@@ -6,6 +6,7 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { validateBackupSpec } from '../../lib/permits/backup-validation';
 import { REPOSITORY_LABEL } from '../../lib/run/vault-jobs';
+import { VAULT_CHECK_COMPONENT } from '../../lib/run/verify-job';
 import { ClusterIndex } from '../runtime/cluster-index';
 import type { BackupObject, KubeObject } from './types';
 import { planVault, vaultKey, VaultPlan, VaultSettings } from './vault-plan';
@@ -50,6 +51,11 @@ export class VaultIndex {
     });
   }
 
+  /** Queues the Backups on the repository with this hash (a vault check's pod reported). */
+  public requeue(hash: string): void {
+    for (const b of this.users.get(`repo:${hash}`)) this.enqueue(b);
+  }
+
   /** What the Backup's vault allows and the per-vault work to do; undefined for a spec that names no valid vault. */
   public planFor(
     backup: BackupObject,
@@ -61,6 +67,7 @@ export class VaultIndex {
     const work = this.work.get(key);
     // The maintenance CronJob's own Jobs carry the repository label too: told apart by component and kind.
     const initJobs = work.filter((o) => component(o) === 'vault-init' && o.spec?.schedule === undefined);
+    const checkJobs = work.filter((o) => component(o) === VAULT_CHECK_COMPONENT && o.spec?.schedule === undefined);
     return planVault(
       backup,
       {
@@ -68,6 +75,11 @@ export class VaultIndex {
         initJobs,
         initPods: initJobs.flatMap((j) => podsOfJob(j.metadata.namespace!, j.metadata.name)),
         maintenance: work.filter((o) => component(o) === 'vault-maintenance' && o.spec?.schedule !== undefined),
+        checks: {
+          cronJobs: work.filter((o) => component(o) === VAULT_CHECK_COMPONENT && o.spec?.schedule !== undefined),
+          jobs: checkJobs,
+          pods: checkJobs.flatMap((j) => podsOfJob(j.metadata.namespace!, j.metadata.name)),
+        },
       },
       settings,
     );

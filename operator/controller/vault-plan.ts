@@ -15,6 +15,7 @@ import {
 import { isSubset } from './values';
 import type { BackupObject, KubeObject } from './types';
 import { REASON } from './vocabulary';
+import { planVaultCheck } from './verify-plan';
 
 export interface VaultSettings {
   /** Whether Backups in different namespaces may name one repository (they then share its key). */
@@ -35,6 +36,12 @@ export interface VaultObserved {
   readonly initPods: readonly KubeObject[];
   /** Maintenance CronJobs labelled with the repository's hash, in any namespace. */
   readonly maintenance: readonly KubeObject[];
+  /** The vault's check CronJobs (spec.verify), their Jobs and those Jobs' pods. */
+  readonly checks?: {
+    readonly cronJobs: readonly KubeObject[];
+    readonly jobs: readonly KubeObject[];
+    readonly pods: readonly KubeObject[];
+  };
 }
 
 export interface VaultPlan {
@@ -45,6 +52,12 @@ export interface VaultPlan {
   readonly createInitJob?: KubeObject;
   /** The maintenance CronJob to apply, when it is missing or differs. */
   readonly applyMaintenance?: KubeObject;
+  /** The vault's check CronJob to apply, when it is missing or differs (verify-plan.ts). */
+  readonly applyCheck?: KubeObject;
+  /** The vault's check CronJob to delete: no Backup on the vault asks for verification any more. */
+  readonly deleteCheck?: { readonly namespace: string; readonly name: string };
+  /** The vault's check runs, for the Verified judgement of every Backup on it. */
+  readonly checkRuns: { readonly jobs: readonly KubeObject[]; readonly pods: readonly KubeObject[] };
 }
 
 export function repositoryOf(backup: BackupObject): string {
@@ -118,6 +131,7 @@ export function planVault(backup: BackupObject, seen: VaultObserved, settings: V
   if (backup.metadata.namespace !== home && !settings.allowCrossNamespace) {
     return {
       hash,
+      checkRuns: { jobs: [], pods: [] },
       problem: {
         reason: REASON.VaultSharedAcrossNamespaces,
         message:
@@ -173,14 +187,35 @@ export function planVault(backup: BackupObject, seen: VaultObserved, settings: V
       canonicalOwners(current) === canonicalOwners(desired);
     if (!same) applyMaintenance = desired;
   }
-  return { hash, problem, createInitJob, applyMaintenance };
+  const checks = seen.checks ?? { cronJobs: [], jobs: [], pods: [] };
+  const check =
+    isSteward && state === 'Complete'
+      ? planVaultCheck({
+          hash,
+          home,
+          steward,
+          // Backups elsewhere ask for a check of this vault only where sharing it is allowed.
+          users: settings.allowCrossNamespace ? users : local,
+          owners: local.map(owner),
+          current: checks.cronJobs,
+          image: settings.image,
+        })
+      : {};
+  return {
+    hash,
+    problem,
+    createInitJob,
+    applyMaintenance,
+    ...check,
+    checkRuns: { jobs: checks.jobs, pods: checks.pods },
+  };
 }
 
 function describe(tail: string | undefined): string {
   return tail ? `: ${tail}` : '';
 }
 
-function canonicalOwners(obj: KubeObject): string {
+export function canonicalOwners(obj: KubeObject): string {
   return (obj.metadata.ownerReferences ?? [])
     .map((o) => o.uid)
     .sort()

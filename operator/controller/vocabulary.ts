@@ -50,6 +50,10 @@ export const REASON = {
   Verified: 'Verified',
   /** The newest verification Job failed or finished without a report of its own reason. */
   VerificationFailed: 'VerificationFailed',
+  /** The vault's check passed; this Backup's first test restore has not run yet. */
+  AwaitingTestRestore: 'AwaitingTestRestore',
+  /** This Backup's test restore passed; the vault's first check has not run yet. */
+  AwaitingVaultCheck: 'AwaitingVaultCheck',
 } as const;
 export type Reason = (typeof REASON)[keyof typeof REASON];
 

@@ -12,6 +12,8 @@ import { SKIPPED_RUN_ANNOTATION } from './run-admission';
 import type { BackupObject, BackupStatus, Desired, KubeEvent, KubeObject } from './types';
 import { canonicalJson, timestamp } from './values';
 import type { VaultPlan } from './vault-plan';
+import type { VerifyPlan } from './verify-plan';
+import { writeVerifyWork } from './verify-writer';
 import { REASON } from './vocabulary';
 import { describeRefusal, type RefusedWrite, withRefusals } from './write-outcome';
 
@@ -94,6 +96,7 @@ export async function applyDesired(
   vault: VaultPlan | undefined,
   cronJob: KubeObject | undefined,
   lastApplied: LastApplied,
+  verify?: VerifyPlan,
 ): Promise<Written> {
   const namespace = backup.metadata.namespace!;
   const uid = backup.metadata.uid!;
@@ -115,6 +118,7 @@ export async function applyDesired(
         client.apply(cronPath(maintenance.metadata.namespace, maintenance.metadata.name), maintenance, FIELD_MANAGER),
       { what: `vault maintenance CronJob ${maintenance.metadata.name}`, reason: REASON.VaultWorkRefused },
     );
+  if (verify) await writeVerifyWork(client, FIELD_MANAGER, namespace, vault, verify, attempt);
   const cron = desired.cronJob;
   if (cron && desired.cronJobChanged) {
     await attempt(
