@@ -367,8 +367,10 @@ export class BackupOperator extends Construct {
    * Replace, deleted; the status is merge-patched; Events are created. Owner references with
    * blockOwnerDeletion need `update` on the owner's finalizers wherever OwnerReferencesPermissionEnforcement
    * is on. Restores: read, status merge-patched, their Job (owned by the Restore, blockOwnerDeletion)
-   * created, and the claims of `target.newClaims` created. No `*`, no Secrets (vault credentials reach the
-   * backup and restore pods only).
+   * created, and the claims of `target.newClaims` created. Runs from snapshots: VolumeSnapshots created,
+   * read and deleted, temporary claims read, created and deleted (operator/controller/snapshot-runs.ts);
+   * StorageClasses and VolumeSnapshotClasses are listed, cluster-wide whatever namespaces are watched, as
+   * they are cluster-scoped. No `*`, no Secrets (vault credentials reach the backup and restore pods only).
    */
   private grantOperatorRights(
     name: string,
@@ -390,11 +392,25 @@ export class BackupOperator extends Construct {
         { apiGroups: [api.API_GROUP], resources: [rapi.RESTORE_PLURAL], verbs: cache },
         { apiGroups: [api.API_GROUP], resources: [`${rapi.RESTORE_PLURAL}/status`], verbs: ['patch'] },
         { apiGroups: [api.API_GROUP], resources: [`${rapi.RESTORE_PLURAL}/finalizers`], verbs: ['update'] },
-        { apiGroups: [''], resources: ['persistentvolumeclaims'], verbs: ['create'] },
+        { apiGroups: [''], resources: ['persistentvolumeclaims'], verbs: ['create', 'get', 'delete'] },
+        { apiGroups: ['snapshot.storage.k8s.io'], resources: ['volumesnapshots'], verbs: ['create', 'get', 'delete'] },
       ],
     });
     const roleRef = { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name };
     const subjects = [{ kind: 'ServiceAccount', name, namespace }];
+    const classesRole = `${name}-storage-classes`;
+    new k8s.KubeClusterRole(this, 'StorageClassesRole', {
+      metadata: { name: classesRole, labels },
+      rules: [
+        { apiGroups: ['storage.k8s.io'], resources: ['storageclasses'], verbs: ['list'] },
+        { apiGroups: ['snapshot.storage.k8s.io'], resources: ['volumesnapshotclasses'], verbs: ['list'] },
+      ],
+    });
+    new k8s.KubeClusterRoleBinding(this, 'StorageClassesRoleBinding', {
+      metadata: { name: classesRole, labels },
+      roleRef: { ...roleRef, name: classesRole },
+      subjects,
+    });
     if (watchNamespaces.length === 0) {
       new k8s.KubeClusterRoleBinding(this, 'ClusterRoleBinding', { metadata: { name, labels }, roleRef, subjects });
       return;

@@ -26,6 +26,8 @@ import { carryOutRestore, isFinal, RESTORE_KEY_PREFIX, RestoreContext } from './
 import { REPOSITORY_LABEL } from '../../lib/run/vault-jobs';
 import type { VaultSettings } from './vault-plan';
 import { VaultIndex } from './vault-index';
+import { SnapshotClassWatch } from './snapshot-support';
+import { DEFAULT_SNAPSHOT_TIMEOUT_SECONDS, stepSnapshotRuns } from './snapshot-runs';
 
 export const FIELD_MANAGER = 'mall-backup-operator';
 
@@ -195,6 +197,8 @@ export class Controller {
   private readonly vaults = new VaultIndex((b) => {
     if (this.leading) this.queue.add(`${b.metadata.namespace}/${b.metadata.name}`);
   });
+  /** Which claims can be snapshotted; a change re-plans every Backup. */
+  private readonly snapshotClasses: SnapshotClassWatch;
 
   constructor(
     config: KubeConfig,
@@ -203,6 +207,7 @@ export class Controller {
     private readonly metrics: OperatorMetrics,
     private readonly log: Logger,
   ) {
+    this.snapshotClasses = new SnapshotClassWatch(client, 30_000, () => this.enqueueAll(), log);
     if (options.caps && capsEnabled(options.caps)) {
       this.gate = new FleetGate(
         options.caps,
@@ -284,6 +289,7 @@ export class Controller {
   /** Starts the informers and resolves once all have synced (failed ones are retried meanwhile). */
   public async start(): Promise<void> {
     await Promise.all([...this.informers.values()].flat().map((i) => i.start()));
+    await this.snapshotClasses.start();
     while (!this.synced && !this.stopping) await new Promise((r) => setTimeout(r, 100));
     this.resyncTimer = setInterval(() => this.enqueueAll(), this.options.resyncMs);
     this.resyncTimer.unref();
@@ -495,6 +501,7 @@ export class Controller {
         ).filter((p) => !owned(p)),
         now: new Date(),
         queuePlace: this.gate?.placeOf(namespace, name),
+        snapshotClasses: this.snapshotClasses.classes,
       },
       this.options.settings,
     );
@@ -575,6 +582,15 @@ export class Controller {
         { what: `Job ${jobName} (to replace it with a run-now Job)`, reason: REASON.RunNowRefused },
       );
     }
+    // Snapshots and temporary claims before a run starts, their removal after it ends (operator/snapshot-runs.ts).
+    await attempt(
+      async () => {
+        const timeout = this.options.settings.snapshotTimeoutSeconds ?? DEFAULT_SNAPSHOT_TIMEOUT_SECONDS;
+        const step = await stepSnapshotRuns(this.client, namespace, jobs, desired.dropJobs, timeout, new Date());
+        if (step.recheckMs) this.queue.addAfter(key, step.recheckMs);
+      },
+      { what: 'a VolumeSnapshot or temporary claim of a run', reason: REASON.SnapshotWorkRefused },
+    );
     // Daylight saving (operator/run-admission.ts): both writes are idempotent, so a second leader repeating them is harmless.
     for (const jobName of desired.dropJobs) {
       await attempt(
@@ -682,6 +698,7 @@ export class Controller {
     this.stopping = true;
     if (this.resyncTimer) clearInterval(this.resyncTimer);
     this.staleChecks.clear();
+    this.snapshotClasses.stop();
     this.queue.shutDown();
     await Promise.allSettled([...this.inFlight]);
     this.leading = false;

@@ -28,6 +28,9 @@ import { bounded } from './write-outcome';
 import { FRESH_CONDITION, FreshnessVerdict, judgeFreshness } from '../../lib/permits/freshness';
 import { describeRun, runResultOf } from './run-outcome';
 import { LastRun, lastRunOf, shrinkCondition } from './run-status';
+import { describeSources, planSources, SnapshotClasses } from './snapshot-support';
+import { snapshotFailureOf } from './snapshot-runs';
+import { waitsForSnapshots } from '../../lib/run/snapshot-source';
 
 /** A Kubernetes object as JSON; only the fields the operator reads are named. */
 export interface KubeObject {
@@ -101,6 +104,8 @@ export interface Observed {
   readonly queuePlace?: { readonly position: number; readonly of: number };
   /** Why the Backup's vault cannot take runs yet (vault-plan.ts); nothing is scheduled until it can. */
   readonly vaultProblem?: { readonly reason: string; readonly message: string };
+  /** The cluster's storage and snapshot classes: claims whose class can be snapshotted are read from a snapshot. */
+  readonly snapshotClasses?: SnapshotClasses;
 }
 
 export interface Settings {
@@ -112,6 +117,8 @@ export interface Settings {
   readonly holdRuns?: boolean;
   /** The cluster's retention floor and shrink threshold, passed to every run; no Backup field can change them. */
   readonly vaultRunSettings?: VaultRunSettings;
+  /** How long a run waits for its VolumeSnapshots to be ready before it fails (operator/snapshot-runs.ts). */
+  readonly snapshotTimeoutSeconds?: number;
 }
 
 export interface KubeEvent {
@@ -419,6 +426,8 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
     problems.length > 0
       ? { reason: REASON.InvalidSpec, message: problems.join('; ') }
       : (plan!.problem ?? observed.vaultProblem);
+  const sources =
+    plan && observed.snapshotClasses ? planSources(ref, plan.claims, observed.claims, observed.snapshotClasses) : undefined;
   const podProps: BackupPodProps | undefined = readyProblem
     ? undefined
     : {
@@ -430,6 +439,7 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
         defaultResources: settings.defaultResources,
         vaultSettings: settings.vaultRunSettings,
         shrinkAcknowledged: acknowledgedShrink(backup),
+        snapshots: sources?.snapshots.length ? sources.snapshots : undefined,
       };
 
   // The hold is part of the inputs only while on, so CronJobs rendered before it existed are not rewritten.
@@ -524,6 +534,13 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
       status: 'False',
       ...describeRun(newestFinished.metadata.name, runResultOf(podsOf(newestFinished))!),
     };
+  } else if (newestFinished && snapshotFailureOf(newestFinished)) {
+    lastBackup = {
+      type: LAST_BACKUP_SUCCEEDED,
+      status: 'False',
+      reason: REASON.SnapshotFailed,
+      message: `${newestFinished.metadata.name} did not run: ${snapshotFailureOf(newestFinished)}`,
+    };
   } else if (newestFinished) {
     const failure = jobCondition(newestFinished, 'Failed', 'FailureTarget');
     const trouble = podsOf(newestFinished).map(podTrouble).find(Boolean);
@@ -553,7 +570,7 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
         type: READY,
         status: 'True' as const,
         reason: REASON.CronJobReady,
-        message: `runs "${cronScheduleOf(spec.backupTime, ref)}" in ${spec.timeZone ?? api.DEFAULT_TIME_ZONE}${plan!.nodeName ? ` on node ${plan!.nodeName}` : ''}${runs?.notes.length ? `; daylight saving: ${runs.notes.join('; ')}` : ''}`,
+        message: `runs "${cronScheduleOf(spec.backupTime, ref)}" in ${spec.timeZone ?? api.DEFAULT_TIME_ZONE}${plan!.nodeName ? ` on node ${plan!.nodeName}` : ''}${runs?.notes.length ? `; daylight saving: ${runs.notes.join('; ')}` : ''}${sources ? `; ${describeSources(sources)}` : ''}`,
       };
   // Freshness: judged from times alone, so runs that silently stop happening turn it False too.
   const fresh: FreshnessVerdict =
@@ -609,8 +626,10 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
     phase = 'Running';
     message = activeTrouble
       ? `${newestActive.metadata.name} is stuck: ${activeTrouble}`
-      : newestActive.spec?.suspend === true
-        ? `${newestActive.metadata.name} is waiting for the operator to start it`
+      : waitsForSnapshots(newestActive)
+        ? `${newestActive.metadata.name} is waiting for its VolumeSnapshots and temporary claims`
+        : newestActive.spec?.suspend === true
+          ? `${newestActive.metadata.name} is waiting for the operator to start it`
         : `${newestActive.metadata.name} is running`;
   } else if (spec.suspend) {
     phase = 'Suspended';
@@ -699,7 +718,9 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
     cronJobInputs,
     createJobs,
     deleteJobs,
-    admitJobs: settings.holdRuns ? [] : (runs?.admit ?? []),
+    admitJobs: settings.holdRuns
+      ? []
+      : (runs?.admit ?? []).filter((name) => !jobs.some((j) => j.metadata.name === name && waitsForSnapshots(j))),
     dropJobs: runs?.drop ?? [],
     requeueAt: runs?.recheckAt,
     staleAt: fresh.status === 'True' ? fresh.staleAt : undefined,
@@ -769,7 +790,11 @@ function skippedRunJob(
       name: run.name,
       namespace: podProps.backup.namespace,
       labels: template.metadata.labels,
-      annotations: { [SCHEDULED_TIMESTAMP_ANNOTATION]: timestamp(run.due), [SKIPPED_RUN_ANNOTATION]: run.wall },
+      annotations: {
+        ...template.metadata.annotations,
+        [SCHEDULED_TIMESTAMP_ANNOTATION]: timestamp(run.due),
+        [SKIPPED_RUN_ANNOTATION]: run.wall,
+      },
       ownerReferences: [
         {
           apiVersion: 'batch/v1',

@@ -42,6 +42,10 @@ export const REASON = {
   /** The newest snapshot shrank drastically: retention is held until a person acknowledges it. */
   ShrinkDetected: 'ShrinkDetected',
   SomeFilesUnreadable: 'SomeFilesUnreadable',
+  /** A run's VolumeSnapshot reported an error or was not ready in time: the run ended without reading any file. */
+  SnapshotFailed: 'SnapshotFailed',
+  /** The API server refused a VolumeSnapshot or a temporary claim (create or delete). */
+  SnapshotWorkRefused: 'SnapshotWorkRefused',
 } as const;
 export type Reason = (typeof REASON)[keyof typeof REASON];
 
