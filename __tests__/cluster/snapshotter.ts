@@ -18,12 +18,14 @@ import type { TestKubelet } from './kubelet/kubelet';
 
 const GROUP = 'snapshot.storage.k8s.io';
 const str = { type: 'string' };
+/** *.k8s.io groups are protected: the API server wants a link to the API's approval, as the upstream CRDs carry. */
+const APPROVED = { 'api-approved.kubernetes.io': 'https://github.com/kubernetes-csi/external-snapshotter/pull/419' };
 
 export const SNAPSHOT_CRDS = [
   {
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
-    metadata: { name: `volumesnapshotclasses.${GROUP}` },
+    metadata: { name: `volumesnapshotclasses.${GROUP}`, annotations: APPROVED },
     spec: {
       group: GROUP,
       scope: 'Cluster',
@@ -54,7 +56,7 @@ export const SNAPSHOT_CRDS = [
   {
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
-    metadata: { name: `volumesnapshots.${GROUP}` },
+    metadata: { name: `volumesnapshots.${GROUP}`, annotations: APPROVED },
     spec: {
       group: GROUP,
       scope: 'Namespaced',

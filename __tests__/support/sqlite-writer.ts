@@ -8,7 +8,9 @@ import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 export function sqlite(file: string, sql: string): string {
   const run = spawnSync('sqlite3', ['-batch', file, sql], { encoding: 'utf8' });
   if (run.error)
-    throw new Error(`sqlite3 could not be started (${run.error.message}): install it (Debian: apt-get install sqlite3)`);
+    throw new Error(
+      `sqlite3 could not be started (${run.error.message}): install it (Debian: apt-get install sqlite3)`,
+    );
   if (run.status !== 0) throw new Error(`sqlite3 ${file} ${JSON.stringify(sql)} exited ${run.status}: ${run.stderr}`);
   return run.stdout.trim();
 }

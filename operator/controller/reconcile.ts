@@ -427,7 +427,9 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
       ? { reason: REASON.InvalidSpec, message: problems.join('; ') }
       : (plan!.problem ?? observed.vaultProblem);
   const sources =
-    plan && observed.snapshotClasses ? planSources(ref, plan.claims, observed.claims, observed.snapshotClasses) : undefined;
+    plan && observed.snapshotClasses
+      ? planSources(ref, plan.claims, observed.claims, observed.snapshotClasses)
+      : undefined;
   const podProps: BackupPodProps | undefined = readyProblem
     ? undefined
     : {
@@ -630,7 +632,7 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
         ? `${newestActive.metadata.name} is waiting for its VolumeSnapshots and temporary claims`
         : newestActive.spec?.suspend === true
           ? `${newestActive.metadata.name} is waiting for the operator to start it`
-        : `${newestActive.metadata.name} is running`;
+          : `${newestActive.metadata.name} is running`;
   } else if (spec.suspend) {
     phase = 'Suspended';
     message = 'suspended: no new runs are scheduled';
@@ -806,6 +808,7 @@ function skippedRunJob(
         } as any,
       ],
     },
-    spec: { ...template.spec, suspend: held },
+    // A run from snapshots stays held until they exist, whatever daylight saving and the run cap say.
+    spec: { ...template.spec, suspend: held || template.spec.suspend === true },
   };
 }

@@ -141,7 +141,9 @@ async function prepare(client: KubeClient, ns: string, job: KubeObject, timeoutS
       } else if (claim.metadata.labels?.[SNAPSHOT_JOB_LABEL] !== job.metadata.name) {
         // An earlier run's claim (its release failed or is still under way): gone first, never reused.
         if (!claim.metadata.deletionTimestamp) await deleteIfThere(client, pvcPath(ns, s.temporaryClaim));
-        notReady.push(`temporary claim ${s.temporaryClaim} still belongs to ${claim.metadata.labels?.[SNAPSHOT_JOB_LABEL]}`);
+        notReady.push(
+          `temporary claim ${s.temporaryClaim} still belongs to ${claim.metadata.labels?.[SNAPSHOT_JOB_LABEL]}`,
+        );
       }
     }
   }
@@ -189,7 +191,8 @@ export async function stepSnapshotRuns(
   for (const job of jobs) {
     if (job.metadata.deletionTimestamp || !snapshotPlanOf(job)) continue;
     if (isFinished(job)) {
-      if (job.metadata.annotations?.[SNAPSHOTS_RELEASED_ANNOTATION] === undefined) await release(client, namespace, job);
+      if (job.metadata.annotations?.[SNAPSHOTS_RELEASED_ANNOTATION] === undefined)
+        await release(client, namespace, job);
     } else if (waitsForSnapshots(job) && !drop.includes(job.metadata.name)) {
       waiting = (await prepare(client, namespace, job, timeoutSeconds, now)) || waiting;
     }

@@ -73,8 +73,7 @@ export function planSources(
     const size = claim?.status?.capacity?.storage ?? claim?.spec?.resources?.requests?.storage;
     if (classes.noSnapshotApi) plan.live.push({ claim: name, why: 'the cluster has no VolumeSnapshot API' });
     else if (storageClass === undefined) plan.live.push({ claim: name, why: 'the claim names no storage class' });
-    else if (provisioner === undefined)
-      plan.live.push({ claim: name, why: `storage class ${storageClass} not found` });
+    else if (provisioner === undefined) plan.live.push({ claim: name, why: `storage class ${storageClass} not found` });
     else if (snapshotClass === undefined)
       plan.live.push({ claim: name, why: `no VolumeSnapshotClass for ${provisioner}` });
     else if (size === undefined) plan.live.push({ claim: name, why: 'the claim has no size' });
