@@ -754,13 +754,22 @@ test('RBAC: every call the operator made is granted by its synthesized roles, an
   // Granted without a call of that verb: `create` on CronJobs, which the API server checks when a
   // server-side apply (a PATCH) creates the object; the owner's finalizers, checked for
   // blockOwnerDeletion (Backups' and Restores'). Not exercised here: deleting a Job (run-now under Replace, in the
-  // pure tests); starting a held Job (fleet-cap.test.ts, which checks its own calls against the same roles).
+  // pure tests); starting a held Job (fleet-cap.test.ts, which checks its own calls against the same roles); the
+  // snapshot step's calls (below).
   const notExercised = [
     'batch/cronjobs: create',
     'batch/jobs: delete',
     'batch/jobs: patch',
     'mall.example.com/backups/finalizers: update',
     'mall.example.com/restores/finalizers: update',
+    // Runs from VolumeSnapshots: exercised on the real control plane with these same roles
+    // (__tests__/cluster/snapshot-source.test.ts); this fake API server has no snapshot API.
+    '/persistentvolumeclaims: delete',
+    '/persistentvolumeclaims: get',
+    'snapshot.storage.k8s.io/volumesnapshotclasses: list',
+    'snapshot.storage.k8s.io/volumesnapshots: create',
+    'snapshot.storage.k8s.io/volumesnapshots: delete',
+    'snapshot.storage.k8s.io/volumesnapshots: get',
   ];
   expect(
     grants(roles)

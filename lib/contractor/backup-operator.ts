@@ -19,6 +19,9 @@ import packageJson from '../../package.json';
 const PACKAGE_VERSION: string = packageJson.version;
 
 /** Where the operator image is published; its tag follows the package version. */
+/** The ClusterRole (and its cluster-wide binding) for listing storage and snapshot classes: `<operator>-storage-classes`. */
+export const STORAGE_CLASSES_ROLE_SUFFIX = '-storage-classes';
+
 export const OPERATOR_IMAGE_REPOSITORY = 'ghcr.io/mall-example/mall-backup-operator';
 export const DEFAULT_OPERATOR_IMAGE = `${OPERATOR_IMAGE_REPOSITORY}:v${PACKAGE_VERSION}`;
 
@@ -398,7 +401,7 @@ export class BackupOperator extends Construct {
     });
     const roleRef = { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name };
     const subjects = [{ kind: 'ServiceAccount', name, namespace }];
-    const classesRole = `${name}-storage-classes`;
+    const classesRole = `${name}${STORAGE_CLASSES_ROLE_SUFFIX}`;
     new k8s.KubeClusterRole(this, 'StorageClassesRole', {
       metadata: { name: classesRole, labels },
       rules: [
