@@ -262,6 +262,32 @@ describe('a run from a CSI VolumeSnapshot', () => {
     expect(names.filter((n) => n.startsWith('snap-slow-') || n.startsWith('snap-broken-'))).toEqual([]);
   });
 
+  test('deleting the Backup mid-run: the garbage collector removes its Job, snapshot and all', async () => {
+    await shop('gone', 'never');
+    await runNow('gone');
+    const [snapshot] = await eventually(
+      'the run of gone to have its VolumeSnapshot',
+      async () => {
+        const found = (await volumeSnapshots()).filter((v) => v.spec.source.persistentVolumeClaimName === 'gone-data');
+        return found.length ? found : undefined;
+      },
+      60_000,
+    );
+    const [job] = await jobsOf('gone');
+    expect(snapshot.metadata.ownerReferences).toEqual([
+      expect.objectContaining({ kind: 'Job', name: job.metadata.name, uid: job.metadata.uid }),
+    ]);
+    // A deleted Backup is not reconciled again: what removes the snapshot is the owner chain Backup → Job → snapshot.
+    await admin.ok('DELETE', `${backups()}/gone`);
+    await eventually(
+      'the garbage collector to remove the Job and its VolumeSnapshot',
+      async () =>
+        (await jobsOf('gone')).length === 0 &&
+        !(await volumeSnapshots()).some((v) => v.metadata.uid === snapshot.metadata.uid),
+      60_000,
+    );
+  });
+
   test('a claim whose storage class has no VolumeSnapshotClass is read live, and the status says so', async () => {
     const folder = await shop('kiosk', 'plain');
     spawnSync('sh', ['-c', `echo open > "${folder}/hours.txt"`]);
