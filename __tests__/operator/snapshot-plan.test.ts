@@ -57,6 +57,14 @@ describe('which claims are read from a snapshot', () => {
       snapshotClassesOf([storageClass('fast', 'csi.example.com')], undefined),
     );
     expect(noApi.live).toEqual([{ claim: 'a', why: 'the cluster has no VolumeSnapshot API' }]);
+    const unlisted = planSources(ref, ['a'], [sized('a', 'fast')], {
+      ...classes,
+      problem: 'storage and snapshot classes could not be listed: 403 Forbidden',
+    });
+    expect(unlisted).toEqual({
+      snapshots: [],
+      live: [{ claim: 'a', why: 'storage and snapshot classes could not be listed: 403 Forbidden' }],
+    });
   });
 
   test('temporary claim names are stable per Backup and claim, distinct, and fit a label value', () => {

@@ -19,6 +19,8 @@ export interface SnapshotClasses {
   readonly snapshotClasses: ReadonlyMap<string, string>;
   /** The cluster serves no snapshot.storage.k8s.io/v1 API. */
   readonly noSnapshotApi: boolean;
+  /** Why the classes are not known (they could not be listed yet): every claim is read live meanwhile. */
+  readonly problem?: string;
 }
 
 export const NO_SNAPSHOT_CLASSES: SnapshotClasses = {
@@ -71,7 +73,8 @@ export function planSources(
     const provisioner = storageClass === undefined ? undefined : classes.provisioners.get(storageClass);
     const snapshotClass = provisioner === undefined ? undefined : classes.snapshotClasses.get(provisioner);
     const size = claim?.status?.capacity?.storage ?? claim?.spec?.resources?.requests?.storage;
-    if (classes.noSnapshotApi) plan.live.push({ claim: name, why: 'the cluster has no VolumeSnapshot API' });
+    if (classes.problem) plan.live.push({ claim: name, why: classes.problem });
+    else if (classes.noSnapshotApi) plan.live.push({ claim: name, why: 'the cluster has no VolumeSnapshot API' });
     else if (storageClass === undefined) plan.live.push({ claim: name, why: 'the claim names no storage class' });
     else if (provisioner === undefined) plan.live.push({ claim: name, why: `storage class ${storageClass} not found` });
     else if (snapshotClass === undefined)
@@ -143,8 +146,16 @@ export class SnapshotClassWatch {
       this.fingerprint = fingerprint;
       this.onChange();
     } catch (error) {
-      // The last answer stays: a failed list must not switch every Backup back to live files.
-      this.log.warn({ err: (error as Error).message }, 'storage and snapshot classes not listed');
+      const message = (error as Error).message;
+      this.log.warn({ err: message }, 'storage and snapshot classes not listed');
+      // A later failure keeps the last answer: one failed list must not switch every Backup back to live files.
+      if (this.fingerprint !== '') return;
+      this.current = {
+        ...NO_SNAPSHOT_CLASSES,
+        problem: `storage and snapshot classes could not be listed: ${message}`,
+      };
+      this.fingerprint = 'failed';
+      this.onChange();
     }
   }
 }
