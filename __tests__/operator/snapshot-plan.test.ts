@@ -7,7 +7,7 @@ import {
   temporaryClaimName,
   waitsForSnapshots,
 } from '../../lib/run/snapshot-source';
-import { backupObject, claim, job, observed, UID } from './fixtures';
+import { backupObject, claim, job, observed, UID, workloadPod } from './fixtures';
 
 const storageClass = (name: string, provisioner: string) => ({ metadata: { name }, provisioner }) as any;
 const snapshotClass = (name: string, driver: string, isDefault = false) =>
@@ -134,6 +134,25 @@ describe('reconcile with snapshot-capable claims', () => {
       status: 'False',
       reason: 'SnapshotFailed',
       message: 'backup-bakery-29400000 did not run: VolumeSnapshot x failed: disk offline',
+    });
+  });
+
+  test('a claim in use is no obstacle when it is read from a snapshot: no node pin, and ReadWriteOncePod may run', () => {
+    const inUse = [workloadPod('db-0', 'node-a', 'bakery-data')];
+    const rwo = at({ namespacePods: inUse });
+    expect(rwo.cronJob!.spec.jobTemplate.spec.template.spec.affinity).toBeUndefined();
+    const rwop = sized('bakery-data', 'fast');
+    rwop.spec.accessModes = ['ReadWriteOncePod'];
+    const d = at({ claims: [rwop], namespacePods: inUse });
+    expect(d.status.conditions![0]).toMatchObject({ status: 'True', reason: 'CronJobReady' });
+    // Read live, the same claims still pin the pod, or keep a ReadWriteOncePod claim from being read at all.
+    const live = { ...classes, snapshotClasses: new Map() };
+    expect(
+      at({ namespacePods: inUse, snapshotClasses: live }).cronJob!.spec.jobTemplate.spec.template.spec.affinity,
+    ).toBeDefined();
+    expect(at({ claims: [rwop], namespacePods: inUse, snapshotClasses: live }).status.conditions![0]).toMatchObject({
+      status: 'False',
+      reason: 'VolumeInUse',
     });
   });
 });

@@ -28,7 +28,7 @@ import { bounded } from './write-outcome';
 import { FRESH_CONDITION, FreshnessVerdict, judgeFreshness } from '../../lib/permits/freshness';
 import { describeRun, runResultOf } from './run-outcome';
 import { LastRun, lastRunOf, shrinkCondition } from './run-status';
-import { describeSources, planSources, SnapshotClasses } from './snapshot-support';
+import { describeSources, fromSnapshots, planSources, SnapshotClasses } from './snapshot-support';
 import { snapshotFailureOf } from './snapshot-runs';
 import { waitsForSnapshots } from '../../lib/run/snapshot-source';
 
@@ -248,7 +248,7 @@ function snapshotOf(pods: readonly KubeObject[]): string | undefined {
   return undefined;
 }
 
-interface VolumePlan {
+export interface VolumePlan {
   claims: string[];
   nodeName?: string;
   problem?: { reason: string; message: string };
@@ -420,16 +420,17 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
   // What the permit asks for, and whether it can be done.
   const problems = [...validateBackupName(backup.metadata.name), ...validateBackupSpec(spec)];
   const jobPodNames = new Set(observed.jobPods.map((p) => p.metadata.name));
-  const plan =
+  const planned =
     problems.length > 0 ? undefined : planVolumes(spec, observed.claims, observed.namespacePods, jobPodNames);
+  const sources =
+    planned && observed.snapshotClasses
+      ? planSources(ref, planned.claims, observed.claims, observed.snapshotClasses)
+      : undefined;
+  const plan = planned && sources ? fromSnapshots(planned, sources) : planned;
   const readyProblem =
     problems.length > 0
       ? { reason: REASON.InvalidSpec, message: problems.join('; ') }
       : (plan!.problem ?? observed.vaultProblem);
-  const sources =
-    plan && observed.snapshotClasses
-      ? planSources(ref, plan.claims, observed.claims, observed.snapshotClasses)
-      : undefined;
   const podProps: BackupPodProps | undefined = readyProblem
     ? undefined
     : {

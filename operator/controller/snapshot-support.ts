@@ -8,7 +8,8 @@ import type { Logger } from 'pino';
 import type { BackupRef } from '../../lib/run/backup-job';
 import { SNAPSHOT_API_VERSION, SnapshotSource, temporaryClaimName } from '../../lib/run/snapshot-source';
 import { isNotFound, KubeClient, resourcePath } from '../runtime/kube';
-import type { KubeObject } from './reconcile';
+import type { KubeObject, VolumePlan } from './reconcile';
+import { REASON } from './vocabulary';
 
 const DEFAULT_CLASS_ANNOTATION = 'snapshot.storage.kubernetes.io/is-default-class';
 
@@ -90,6 +91,17 @@ export function planSources(
       });
   }
   return plan;
+}
+
+/**
+ * The volume plan when every claim comes from a snapshot: the pod mounts new claims only, so a pod using a
+ * shop claim neither pins it to a node nor, for ReadWriteOncePod, keeps it from running. A snapshot needs no mount.
+ */
+export function fromSnapshots(plan: VolumePlan, sources: SourcePlan): VolumePlan {
+  if (sources.live.length > 0 || sources.snapshots.length === 0) return plan;
+  const placement = [REASON.VolumeInUse, REASON.VolumesOnDifferentNodes] as string[];
+  if (plan.problem && !placement.includes(plan.problem.reason)) return plan;
+  return { claims: plan.claims };
 }
 
 /** The plan in words, for the Ready condition: where each claim is read from. */
