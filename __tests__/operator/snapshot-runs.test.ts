@@ -4,7 +4,7 @@
  * finished run's objects (only its own claims), and refusals passed on for the status.
  */
 import { ApiError } from '../../operator/runtime/kube';
-import type { KubeObject } from '../../operator/controller/reconcile';
+import type { KubeObject } from '../../operator/controller/types';
 import { stepSnapshotRuns } from '../../operator/controller/snapshot-runs';
 import { SNAPSHOT_PLAN_ANNOTATION, SnapshotSource, volumeSnapshotName } from '../../lib/run/snapshot-source';
 

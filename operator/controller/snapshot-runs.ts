@@ -21,7 +21,7 @@ import {
 import { BACKUP_LABEL, BACKUP_UID_LABEL } from '../../lib/run/backup-job';
 import { standardLabels } from '../../lib/common/labels';
 import { isConflict, isNotFound, KubeClient, resourcePath } from '../runtime/kube';
-import type { KubeObject } from './reconcile';
+import type { KubeObject } from './types';
 import { isFinished } from './run-admission';
 
 /** How often a run waiting for its snapshots is looked at again (snapshot status changes are not watched). */
@@ -176,6 +176,18 @@ async function release(client: KubeClient, ns: string, job: KubeObject): Promise
   await client.mergePatch(resourcePath('batch/v1', 'jobs', ns, job.metadata.name), {
     metadata: { annotations: { [SNAPSHOTS_RELEASED_ANNOTATION]: 'true' } },
   });
+}
+
+/** The Jobs the snapshot step has work on: held for their snapshots, or finished and not yet released. Pure. */
+export function snapshotWork(jobs: readonly KubeObject[], drop: readonly string[]): KubeObject[] {
+  return jobs.filter(
+    (job) =>
+      !job.metadata.deletionTimestamp &&
+      snapshotPlanOf(job) !== undefined &&
+      (isFinished(job)
+        ? job.metadata.annotations?.[SNAPSHOTS_RELEASED_ANNOTATION] === undefined
+        : waitsForSnapshots(job) && !drop.includes(job.metadata.name)),
+  );
 }
 
 /** The snapshot step for one Backup's Jobs; `drop` are Jobs about to be deleted unstarted. */

@@ -8,7 +8,8 @@ import type { Logger } from 'pino';
 import type { BackupRef } from '../../lib/run/backup-job';
 import { SNAPSHOT_API_VERSION, SnapshotSource, temporaryClaimName } from '../../lib/run/snapshot-source';
 import { isNotFound, KubeClient, resourcePath } from '../runtime/kube';
-import type { KubeObject, VolumePlan } from './reconcile';
+import type { KubeObject } from './types';
+import type { VolumePlan } from './volumes';
 import { REASON } from './vocabulary';
 
 const DEFAULT_CLASS_ANNOTATION = 'snapshot.storage.kubernetes.io/is-default-class';
