@@ -144,6 +144,7 @@ export class Controller {
   public stopLeading(): void {
     this.loop.stopLeading();
     this.staleChecks.clear();
+    this.metrics.forgetAll();
   }
 
   /** Stops the informers for good and waits for in-flight reconciles. */
@@ -198,7 +199,8 @@ export class Controller {
     }
     const written = await applyDesired(this.client, this.log, backup, desired, vault, cronJob, this.lastApplied);
     if (written.recheckMs) this.loop.queue.addAfter(key, written.recheckMs);
-    this.metrics.recordStatus(namespace, name, written.status);
+    // A round still in flight when leadership ended must not bring back the series stopLeading dropped.
+    if (this.loop.leading) this.metrics.recordStatus(namespace, name, written.status);
     if (written.error !== undefined) throw written.error;
     return written.wrote;
   }

@@ -197,7 +197,7 @@ export class OperatorMetrics {
         else this.lastRun[field].set(labels, run[field]!);
       }
     }
-    const shrink = status.conditions?.some((c) => c.type === 'ShrinkDetected' && c.status === 'True') ?? false;
+    const shrink = status.conditions?.some((c) => c.type === CONDITION.ShrinkDetected && c.status === 'True') ?? false;
     if (shrink !== before.shrink) this.shrinkDetected.set(labels, shrink ? 1 : 0);
     this.exported.set(key, {
       phase: status.phase,
@@ -208,6 +208,17 @@ export class OperatorMetrics {
       lastRunJob: run?.job ?? before.lastRunJob,
       shrink,
     });
+  }
+
+  /**
+   * Drops every Backup's series: a process that stops leading no longer follows the Backups, and its last
+   * values (a Stale, a Failed) would otherwise sit beside the new leader's and keep alerts firing.
+   */
+  public forgetAll(): void {
+    for (const key of [...this.exported.keys()]) {
+      const [namespace, name] = key.split('/');
+      this.forget(namespace, name);
+    }
   }
 
   public forget(namespace: string, name: string): void {

@@ -6,8 +6,9 @@
 import { VERIFY_FAILURE_REASONS } from '../../lib/run/verify-script';
 import type { Condition, KubeEvent, KubeObject } from './types';
 import { timestamp } from './values';
+import { CONDITION, REASON } from './vocabulary';
 
-export const VERIFIED_CONDITION = 'Verified';
+export const VERIFIED_CONDITION = CONDITION.Verified;
 
 export interface VerifyReport {
   readonly verified?: { snapshotID: string; snapshotTime: string; files: number; bytes: number };
@@ -85,13 +86,13 @@ export function judgeVerification(
     condition = {
       type: VERIFIED_CONDITION,
       status: 'True',
-      reason: 'Verified',
+      reason: REASON.Verified,
       message: `${name}: the vault checks out and snapshot ${v.snapshotID} restored ${v.files} files (${v.bytes} bytes) whose content matches the snapshot`,
     };
     return { condition, lastVerifiedTime: newest.at, lastVerifiedSnapshotID: v.snapshotID, events: [] };
   }
   const why = report.failed ?? {
-    reason: 'VerificationFailed',
+    reason: REASON.VerificationFailed,
     message: newest.failed
       ? 'the verification Job failed without a report (see its pod log)'
       : 'the verification Job finished without reporting a result',
