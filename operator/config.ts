@@ -6,6 +6,7 @@ import { DEFAULT_VAULT_RUN_SETTINGS } from '../lib/run/backup-job';
 import { scheduleProblem } from '../lib/permits/cron';
 import { DNS_LABEL_MAX_LENGTH, DNS_LABEL_PATTERN } from '../lib/permits/backup-api';
 import { DEFAULT_MAINTENANCE_SCHEDULE } from './controller/vault-plan';
+import { DEFAULT_SNAPSHOT_TIMEOUT_SECONDS } from './controller/snapshot-runs';
 
 export interface OperatorConfig {
   readonly namespaces: string[];
@@ -38,6 +39,8 @@ export interface OperatorConfig {
   readonly retentionFloorDays: number;
   /** Cluster-wide: a snapshot this many percent smaller (files or bytes) than the reference holds retention back. */
   readonly shrinkPercent: number;
+  /** How long a run waits for its VolumeSnapshots to be ready before it fails. */
+  readonly snapshotTimeoutSeconds: number;
 }
 
 const DEFAULTS = {
@@ -146,6 +149,13 @@ export const OPERATOR_COMMAND: CliCommand = {
       DEFAULT_VAULT_RUN_SETTINGS.shrinkPercent,
     ),
     option(
+      'snapshot-timeout-seconds',
+      'seconds',
+      "how long a run waits for its claims' VolumeSnapshots to be ready before it fails without reading any file",
+      'SNAPSHOT_TIMEOUT_SECONDS',
+      DEFAULT_SNAPSHOT_TIMEOUT_SECONDS,
+    ),
+    option(
       'connect-timeout-seconds',
       'seconds',
       'outside a cluster, give up (exit 1) when the API server was not reached in this time; in a cluster it retries for ever',
@@ -241,6 +251,7 @@ export function parseConfig(
     maintenanceSchedule: values['maintenance-schedule'] ?? DEFAULT_MAINTENANCE_SCHEDULE,
     retentionFloorDays: int('retention-floor-days', DEFAULT_VAULT_RUN_SETTINGS.retentionFloorDays, 0, 3650),
     shrinkPercent: int('shrink-percent', DEFAULT_VAULT_RUN_SETTINGS.shrinkPercent, 1, 100),
+    snapshotTimeoutSeconds: int('snapshot-timeout-seconds', DEFAULT_SNAPSHOT_TIMEOUT_SECONDS, 1, 86400),
   };
   const cron = scheduleProblem(config.maintenanceSchedule);
   if (cron) problems.push(`--maintenance-schedule ${JSON.stringify(config.maintenanceSchedule)} is not valid: ${cron}`);

@@ -25,6 +25,7 @@ import type { VaultSettings } from './vault-plan';
 import { INDEX } from './vocabulary';
 import { backupKey, unfinishedRestores, WATCHES, type WatchedKindName } from './watches';
 import { applyDesired, type LastApplied, recordEvent, writeStatus } from './writer';
+import { SnapshotClassWatch } from './snapshot-support';
 
 export interface ControllerOptions {
   /** Namespaces to watch; empty for all. */
@@ -47,6 +48,8 @@ export class Controller {
   private readonly gate?: FleetGate;
   /** Who uses each vault and its per-vault work, across namespaces; a change queues the vault's Backups. */
   private readonly vaults = new VaultIndex((b) => this.loop.enqueue(backupKey(b.metadata.namespace!, b.metadata.name)));
+  /** Which claims can be snapshotted (listed, not watched: the snapshot API may be absent); a change re-plans all. */
+  private readonly snapshotClasses: SnapshotClassWatch;
 
   constructor(
     config: KubeConfig,
@@ -55,6 +58,14 @@ export class Controller {
     private readonly metrics: OperatorMetrics,
     private readonly log: Logger,
   ) {
+    this.snapshotClasses = new SnapshotClassWatch(
+      client,
+      30_000,
+      () => {
+        for (const b of this.loop.list('backups')) this.loop.enqueue(backupKey(b.metadata.namespace!, b.metadata.name));
+      },
+      log,
+    );
     this.loop = new ControllerLoop(
       config,
       client,
@@ -128,8 +139,9 @@ export class Controller {
   }
 
   /** Starts the informers and resolves once all have synced (failed ones are retried meanwhile). */
-  public start(): Promise<void> {
-    return this.loop.start();
+  public async start(): Promise<void> {
+    await this.loop.start();
+    await this.snapshotClasses.start();
   }
 
   /** Begins reconciling (this process leads). */
@@ -147,6 +159,7 @@ export class Controller {
   /** Stops the informers for good and waits for in-flight reconciles. */
   public async stop(): Promise<void> {
     this.staleChecks.clear();
+    this.snapshotClasses.stop();
     await this.loop.stop();
   }
 
@@ -203,6 +216,7 @@ export class Controller {
       this.lastApplied,
       verify,
     );
+    if (written.recheckMs) this.loop.queue.addAfter(key, written.recheckMs);
     // A round still in flight when leadership ended must not bring back the series stopLeading dropped.
     if (this.loop.leading) this.metrics.recordStatus(namespace, name, written.status);
     if (written.error !== undefined) throw written.error;
@@ -276,6 +290,7 @@ export class Controller {
         .filter((p) => !owned(p)),
       now: new Date(),
       queuePlace: this.gate?.placeOf(namespace, name),
+      snapshotClasses: this.snapshotClasses.classes,
     };
     return { observed, cronJob, vault, verify };
   }

@@ -2,6 +2,7 @@
  * Reconcile's last steps: the conditions, the phase and its message, the status as a whole, and the
  * Events that mark what changed since the status was last written.
  */
+import { waitsForSnapshots } from '../../lib/run/snapshot-source';
 import type * as api from '../../lib/permits/backup-api';
 import type { FreshnessVerdict } from '../../lib/permits/freshness';
 import { type BackupRef, cronScheduleOf } from '../../lib/run/backup-job';
@@ -63,9 +64,11 @@ function phaseOf(
       phase: 'Running',
       message: activeTrouble
         ? `${newestActive.metadata.name} is stuck: ${activeTrouble}`
-        : newestActive.spec?.suspend === true
-          ? `${newestActive.metadata.name} is waiting for the operator to start it`
-          : `${newestActive.metadata.name} is running`,
+        : waitsForSnapshots(newestActive)
+          ? `${newestActive.metadata.name} is waiting for its VolumeSnapshots and temporary claims`
+          : newestActive.spec?.suspend === true
+            ? `${newestActive.metadata.name} is waiting for the operator to start it`
+            : `${newestActive.metadata.name} is running`,
     };
   }
   if (spec.suspend) return { phase: 'Suspended', message: 'suspended: no new runs are scheduled' };

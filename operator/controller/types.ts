@@ -10,6 +10,7 @@ import type { VaultRunSettings } from '../../lib/run/backup-job';
 import type { KubeObject } from '../runtime/kube-object';
 import type { LastRun } from './run-status';
 import type { VerifyPlan } from './verify-plan';
+import type { SnapshotClasses } from './snapshot-support';
 
 export type { KubeObject };
 
@@ -69,6 +70,8 @@ export interface Observed {
   readonly vaultProblem?: { readonly reason: string; readonly message: string };
   /** spec.verify's judgement (verify-plan.ts): the Verified condition to keep, if any, its fields and Events. */
   readonly verification?: Pick<VerifyPlan, 'condition' | 'lastVerifiedTime' | 'lastVerifiedSnapshotID' | 'events'>;
+  /** The cluster's storage and snapshot classes: claims whose class can be snapshotted are read from a snapshot. */
+  readonly snapshotClasses?: SnapshotClasses;
 }
 
 export interface Settings {
@@ -80,6 +83,8 @@ export interface Settings {
   readonly holdRuns?: boolean;
   /** The cluster's retention floor and shrink threshold, passed to every run; no Backup field can change them. */
   readonly vaultRunSettings?: VaultRunSettings;
+  /** How long a run waits for its VolumeSnapshots to be ready before it fails (snapshot-runs.ts). */
+  readonly snapshotTimeoutSeconds?: number;
 }
 
 export interface KubeEvent {
@@ -110,6 +115,8 @@ export interface Desired {
   readonly events: KubeEvent[];
   /** While Fresh: when it turns Stale unless a run succeeds first (the controller looks again then). */
   readonly staleAt?: Date;
+  /** Runs whose snapshots to make (before they start) or remove (after they end), and the readiness timeout. */
+  readonly snapshotRuns?: { readonly jobs: KubeObject[]; readonly timeoutSeconds: number };
 }
 
 /** A Restore as the operator reads it, what it observes about one, and what it decides. */

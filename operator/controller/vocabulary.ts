@@ -46,6 +46,10 @@ export const REASON = {
   /** The newest snapshot did not shrink drastically: ShrinkDetected is False. */
   NoShrink: 'NoShrink',
   SomeFilesUnreadable: 'SomeFilesUnreadable',
+  /** A run's VolumeSnapshot reported an error or was not ready in time: the run ended without reading any file. */
+  SnapshotFailed: 'SnapshotFailed',
+  /** The API server refused a VolumeSnapshot or a temporary claim (create or delete). */
+  SnapshotWorkRefused: 'SnapshotWorkRefused',
   /** The newest verification run checked the vault and restored a snapshot that matches it. */
   Verified: 'Verified',
   /** The newest verification Job failed or finished without a report of its own reason. */

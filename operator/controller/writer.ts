@@ -16,6 +16,7 @@ import type { VerifyPlan } from './verify-plan';
 import { writeVerifyWork } from './verify-writer';
 import { REASON } from './vocabulary';
 import { describeRefusal, type RefusedWrite, withRefusals } from './write-outcome';
+import { stepSnapshotRuns } from './snapshot-runs';
 
 export const FIELD_MANAGER = 'mall-backup-operator';
 
@@ -85,6 +86,8 @@ export interface Written {
   readonly status: BackupStatus;
   /** Why to retry: the first transient failure, else the refusals in words; undefined when all went through. */
   readonly error?: unknown;
+  /** Look again after this long: a run waits for its snapshots, whose readiness no watch announces. */
+  readonly recheckMs?: number;
 }
 
 /** Applies `desired` (and the vault's work) for `backup`, whose observed CronJob was `cronJob`. */
@@ -144,6 +147,24 @@ export async function applyDesired(
       what: `Job ${jobName} (a repeat of a time the autumn change runs twice)`,
       reason: REASON.RunAdmissionRefused,
     });
+  // Snapshots and temporary claims before a run starts, their removal after it ends (snapshot-runs.ts).
+  let recheckMs: number | undefined;
+  const snapshots = desired.snapshotRuns;
+  if (snapshots)
+    await attempt(
+      async () => {
+        const step = await stepSnapshotRuns(
+          client,
+          namespace,
+          snapshots.jobs,
+          desired.dropJobs,
+          snapshots.timeoutSeconds,
+          new Date(),
+        );
+        recheckMs = step.recheckMs;
+      },
+      { what: 'a VolumeSnapshot or temporary claim of a run', reason: REASON.SnapshotWorkRefused },
+    );
   for (const jobName of desired.admitJobs)
     await attempt(() => client.mergePatch(jobPath(namespace, jobName), { spec: { suspend: false } }), {
       what: `Job ${jobName} (to start it)`,
@@ -172,5 +193,5 @@ export async function applyDesired(
   await Promise.all([...desired.events, ...outcome.events].map((e) => recordEvent(client, log, backup, e)));
   const error =
     attempts.transient ?? (refusals.length > 0 ? new Error(refusals.map(describeRefusal).join('; ')) : undefined);
-  return { wrote, status: outcome.status, error };
+  return { wrote, status: outcome.status, error, recheckMs };
 }
