@@ -11,7 +11,9 @@ import { resticBinary } from './support/restic';
 import {
   bigShop,
   checkClean,
+  firstRunsOnFreshVault,
   here,
+  localVault,
   hostTool,
   locks,
   place,
@@ -117,26 +119,11 @@ test('a live lock is waited for, then retention is deferred (the snapshot stays,
   }
 }, 60_000);
 
-test('4 first runs on a fresh vault wait for the one init Job: one config, one key, every snapshot restorable', async () => {
-  const shops = ['bakery', 'florist', 'grocer', 'tailor'].map((n) => shop(n));
-  const runs = shops.map((s) => pod.startBackup(s, place()));
-  await Promise.all(
-    runs.map((r) =>
-      until('the run to wait for the vault', () => fs.existsSync(path.join(r.scratch, 'state', 'config.err'))),
-    ),
-  );
-  expect(fs.existsSync(path.join(repo(), 'config'))).toBe(false);
-  pod.initVault(shops[0], place());
-  const outs = await Promise.all(runs.map((r) => r.done));
-  for (const out of outs) expect(out.result).toMatchObject({ outcome: 'Completed' });
-  expect(fs.readdirSync(path.join(repo(), 'keys'))).toHaveLength(1);
-  for (const out of outs) {
-    const target = path.join(here.work, `restore-${out.result!.snapshot}`);
-    const restore = pod.restic(repo(), here.work, ['restore', out.result!.snapshot!, '--target', target]);
-    expect(restore.status).toBe(0);
-  }
-  checkClean();
-}, 90_000);
+test(
+  '4 first runs on a fresh local vault wait for the one init Job: one config, one key, every snapshot restorable',
+  () => firstRunsOnFreshVault(localVault()),
+  90_000,
+);
 
 test('the cluster floor keeps young snapshots whatever keepLast says', () => {
   const s = shop('bakery', { props: { vaultSettings: { ...quick, retentionFloorDays: 7 } } });

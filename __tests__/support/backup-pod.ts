@@ -138,7 +138,7 @@ export function backupRun(shop: Shop, place: Place): RunOutput {
 export function startBackup(
   shop: Shop,
   place: Place,
-): { child: ChildProcess; done: Promise<RunOutput>; scratch: string } {
+): { child: ChildProcess; done: Promise<RunOutput>; scratch: string; stderr: () => string } {
   const { terminationLog, scratch, options } = podOptions(shop, place);
   const child = startContainer(renderPod(shop), options);
   let stdout = '';
@@ -152,7 +152,7 @@ export function startBackup(
   const done = new Promise<RunOutput>((resolve) => {
     child.on('close', (status, signal) => resolve(outputOf(status, signal, stdout, stderr, terminationLog, scratch)));
   });
-  return { child, done, scratch };
+  return { child, done, scratch, stderr: () => stderr };
 }
 
 /** The operator's init Job for the vault of `shop`, run once. */
