@@ -17,6 +17,7 @@ import {
   hostTool,
   locks,
   place,
+  processGroup,
   quick,
   repo,
   shop,
@@ -25,21 +26,6 @@ import {
 } from './support/vault-faults';
 
 useFaultFolders();
-
-/** The processes in a process group (the container's processes), from /proc. */
-function processGroup(pgid: number): number[] {
-  return fs
-    .readdirSync('/proc')
-    .filter((d) => /^\d+$/.test(d))
-    .filter((d) => {
-      try {
-        return Number(fs.readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1].split(' ')[2]) === pgid;
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
 
 test('SIGTERM mid-backup: restic stops on SIGINT, removes its lock, the vault checks clean', async () => {
   const s = bigShop('bakery');

@@ -168,20 +168,25 @@ export function startMaintenance(
   shop: Shop,
   place: Place,
   lockWait = '1m',
-): { child: ChildProcess; done: Promise<{ status: number | null; stderr: string }> } {
+): { child: ChildProcess; done: Promise<{ status: number | null; stderr: string; result?: RunResult }> } {
   const cron = maintenanceCronJobManifest({
     namespace: shop.namespace,
     spec: specOf(shop),
     schedule: '0 4 * * 0',
     lockWait,
   });
-  const { options } = podOptions({ ...shop, claims: [] }, place);
+  const { options, terminationLog } = podOptions({ ...shop, claims: [] }, place);
   const child = startContainer(cron.spec.jobTemplate.spec.template.spec, options);
   let stderr = '';
   child.stderr!.on('data', (c) => {
     stderr += c;
   });
-  return { child, done: new Promise((resolve) => child.on('close', (status) => resolve({ status, stderr }))) };
+  const result = () =>
+    fs.existsSync(terminationLog) ? parseRunResult(fs.readFileSync(terminationLog, 'utf8')) : undefined;
+  return {
+    child,
+    done: new Promise((resolve) => child.on('close', (status) => resolve({ status, stderr, result: result() }))),
+  };
 }
 
 export function resticEnv(

@@ -76,6 +76,32 @@ export async function until(what: string, condition: () => boolean, timeoutMs = 
   }
 }
 
+/** The processes in a process group (a container's processes), from /proc. */
+export function processGroup(pgid: number): number[] {
+  return fs
+    .readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        return Number(fs.readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1].split(' ')[2]) === pgid;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+/** The command lines of a process group's processes. */
+export function commandsOf(pgid: number): string[][] {
+  return processGroup(pgid).flatMap((pid) => {
+    try {
+      return [fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean)];
+    } catch {
+      return [];
+    }
+  });
+}
+
 export function checkClean(): void {
   const check = pod.restic(repo(), here.work, ['check', '--no-lock']);
   expect(check.stderr).not.toMatch(/error|Fatal/i);

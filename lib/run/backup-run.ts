@@ -5,6 +5,7 @@
  * run-result.ts), a small versioned JSON document the operator parses in one place.
  */
 import { PARTIAL_RUN_REASON } from './run-result';
+import { CLASSIFY_SH, JSON_TEXT_SH } from './shell-words';
 
 export const BACKUP_SCRIPT = String.raw`# mall-backup run (POSIX sh: BusyBox in the restic image, and in the tests). Fixed text: every value comes from
 # the environment or the arguments (the shop's folders), always quoted.
@@ -90,10 +91,7 @@ pause() {
   child=
 }
 
-# A JSON string (quoted) of $1: first line only, at most 300 characters.
-json_text() {
-  printf '%s\n' "$1" | awk 'NR == 1 { s = substr($0, 1, 300); gsub(/\\/, "\\\\", s); gsub(/"/, "\\\"", s); gsub(/[[:cntrl:]]/, " ", s); printf "\"%s\"", s }'
-}
+${JSON_TEXT_SH}
 
 # The first line of restic's complaint in NAME's stderr: the exit_error message of a --json run or the Fatal line,
 # never a stack trace.
@@ -106,22 +104,7 @@ complaint() {
     /^Fatal: / || /^[A-Za-z].*(error|denied|failed|refused)/ { print; exit }' "$state/$1.err"
 }
 
-# Reason for restic's exit code and complaint: each cause a person can act on has its own.
-classify() {
-  case $rc in
-    10) echo VaultNotInitialized; return ;;
-    11) echo VaultLocked; return ;;
-    12) echo WrongPassword; return ;;
-    130) echo Interrupted; return ;;
-  esac
-  printf '%s\n' "$1" | awk '{ t = tolower($0) }
-    t ~ /no space left|quota ?exceeded|disk quota/ { print "VaultFull"; exit }
-    t ~ /read-only file system|permission denied|access ?denied|forbidden/ { print "VaultReadOnly"; exit }
-    t ~ /connection refused|no such host|i\/o timeout|network is unreachable|dial tcp|connection reset|deadline exceeded|tls:|x509:/ { print "VaultUnreachable"; exit }
-    t ~ /do not exist|no such file or directory/ { print "SourceMissing"; exit }
-    { print "ResticFailed"; exit }
-    END { if (NR == 0) print "ResticFailed" }'
-}
+${CLASSIFY_SH}
 
 snapshot=
 stats=
