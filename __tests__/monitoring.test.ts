@@ -16,7 +16,7 @@ import { BACKUP_PHASES } from '../lib/permits/backup-api';
 import { RUN_OUTCOMES } from '../lib/contractor/metric-names';
 import { BACKUP_ALERTS, BackupMonitoring } from '../lib/contractor/monitoring';
 import { OperatorMetrics } from '../operator/controller/metrics';
-import type { BackupStatus } from '../operator/controller/reconcile';
+import type { BackupStatus } from '../operator/controller/types';
 import type { K8sObject } from './support/k8s-rules';
 import { runPromtool } from './support/promtool';
 import { promqlProblems } from './support/promql';

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { VERIFY_SCRIPT } from '../lib/run/verify-script';
-import type { KubeObject } from '../operator/controller/reconcile';
+import type { KubeObject } from '../operator/controller/types';
 import { judgeVerification, parseVerifyReport } from '../operator/controller/verification';
 import { resticForRestore } from './support/restic-binary';
 

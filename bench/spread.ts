@@ -126,7 +126,7 @@ log(
 );
 log('');
 log(
-  'Reconcile is the pure decision (operator/reconcile.ts) in one process, without the API server: cold is the first pass (CronJob and status',
+  'Reconcile is the pure decision (operator/controller/reconcile.ts) in one process, without the API server: cold is the first pass (CronJob and status',
 );
 log(
   'written), steady the next minute (nothing to write). Writes count CronJob applies, status writes and Jobs created, started or dropped.',

@@ -1,6 +1,6 @@
 /** The operator's informer-cache helpers: the secondary index and what is trimmed from cached objects. */
 import { ObjectIndex } from '../../operator/runtime/object-index';
-import type { KubeObject } from '../../operator/controller/reconcile';
+import type { KubeObject } from '../../operator/controller/types';
 import { trimMetadata, trimPod } from '../../operator/runtime/trim';
 
 const claim = (name: string, shop?: string, namespace = 'mall-shops'): KubeObject => ({

@@ -1,7 +1,7 @@
 import { nextAfter, parseSchedule } from '../../lib/permits/cron';
 import { comparedDeviations, transitionsAround, wholeHourDeviations } from '../../operator/controller/dst';
 import { decideRuns, scheduledJobName } from '../../operator/controller/run-admission';
-import type { KubeObject } from '../../operator/controller/reconcile';
+import type { KubeObject } from '../../operator/controller/types';
 
 /**
  * Plays a day around each change: the CronJob controller's runs (robfig's Next, which lib/permits/cron.ts

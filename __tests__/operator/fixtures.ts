@@ -1,6 +1,6 @@
 import type { BackupSpec } from '../../imports/mall.example.com';
 import { BACKUP_UID_LABEL, cronJobNameFor } from '../../lib/run/backup-job';
-import type { BackupObject, KubeObject, Observed } from '../../operator/controller/reconcile';
+import type { BackupObject, KubeObject, Observed } from '../../operator/controller/types';
 
 export const UID = '0b1c2d3e-0000-4000-8000-000000000001';
 

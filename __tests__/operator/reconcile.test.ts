@@ -1,6 +1,7 @@
 import { dropJobTemplate } from '../../operator/runtime/trim';
 import { cronJobNameFor, runNowToken } from '../../lib/run/backup-job';
-import { Observed, reconcile } from '../../operator/controller/reconcile';
+import type { Observed } from '../../operator/controller/types';
+import { reconcile } from '../../operator/controller/reconcile';
 import { gateProblems } from '../support/k8s-rules';
 import { asStored, backupObject, claim, job, jobPod, observed, workloadPod } from './fixtures';
 

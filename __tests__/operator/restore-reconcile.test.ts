@@ -1,10 +1,6 @@
-import type { BackupObject, KubeObject } from '../../operator/controller/reconcile';
-import {
-  parseRestoreReport,
-  reconcileRestore,
-  RestoreObject,
-  RestoreObserved,
-} from '../../operator/controller/restore-reconcile';
+import type { BackupObject, KubeObject } from '../../operator/controller/types';
+import { parseRestoreReport, reconcileRestore } from '../../operator/controller/restore-reconcile';
+import type { RestoreObject, RestoreObserved } from '../../operator/controller/types';
 import { RESTORE_UID_LABEL } from '../../lib/run/restore-job';
 import { restrictedProblems } from '../support/k8s-rules';
 

@@ -3,8 +3,8 @@
  * exists, the status last whatever failed, and refusals reported in words without failing the Restore.
  */
 import { ApiError } from '../../operator/runtime/kube';
-import type { BackupObject, KubeEvent, KubeObject } from '../../operator/controller/reconcile';
-import type { RestoreObject, RestoreStatus } from '../../operator/controller/restore-reconcile';
+import type { BackupObject, KubeEvent, KubeObject } from '../../operator/controller/types';
+import type { RestoreObject, RestoreStatus } from '../../operator/controller/types';
 import { carryOutRestore, RestoreContext } from '../../operator/controller/restore-writer';
 
 const backup: BackupObject = {

@@ -1,6 +1,7 @@
 /** The vault's side of the operator, pure: tenancy, one init Job per repository, one maintenance CronJob. */
 import { planVault, VaultObserved, VaultSettings } from '../../operator/controller/vault-plan';
-import { reconcile, type BackupObject, type KubeObject } from '../../operator/controller/reconcile';
+import { reconcile } from '../../operator/controller/reconcile';
+import type { BackupObject, KubeObject } from '../../operator/controller/types';
 import { backupObject, observed } from './fixtures';
 
 const SHARED = 's3:https://s3.amazonaws.com/vault/shared';

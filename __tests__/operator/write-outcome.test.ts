@@ -1,6 +1,7 @@
 import { BACKUP_SCHEMA } from '../../lib/permits/backup-schema';
 import { schemaProblems } from '../../lib/permits/backup-validation';
-import { reconcile, runNowRecord } from '../../operator/controller/reconcile';
+import { reconcile } from '../../operator/controller/reconcile';
+import { runNowRecord } from '../../operator/controller/reconcile-plan';
 import { INPUTS_ANNOTATION, REASON } from '../../operator/controller/vocabulary';
 import { withRefusals } from '../../operator/controller/write-outcome';
 import { asStored, backupObject, observed, workloadPod } from './fixtures';

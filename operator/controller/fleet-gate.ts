@@ -12,7 +12,7 @@ import { isExtraRun, isSecondPass, nearTransition } from './dst';
 import { decideFleet, FleetCaps, FleetRun, HeldRun, vaultKey } from './fleet-admission';
 import { KubeClient, resourcePath } from '../runtime/kube';
 import type { OperatorMetrics } from './metrics';
-import type { BackupObject, KubeObject } from './reconcile';
+import type { BackupObject, KubeObject } from './types';
 import { isFinished, scheduledTimeOf, SKIPPED_RUN_ANNOTATION } from './run-admission';
 
 export interface QueuePlace {

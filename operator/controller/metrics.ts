@@ -2,7 +2,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { FRESH_CONDITION } from '../../lib/permits/freshness';
 import { METRIC } from '../../lib/contractor/metric-names';
 import { PARTIAL_RUN_REASON, RunOutcome } from '../../lib/run/run-result';
-import type { BackupStatus, Condition } from './reconcile';
+import type { BackupStatus, Condition } from './types';
 import type { LastRun } from './run-status';
 import { VERIFIED_CONDITION } from './verification';
 import { CONDITION } from './vocabulary';

@@ -3,67 +3,21 @@
  * the namespace's claims and pods to the claims to create, the Job to create, the status and Events. A
  * Restore runs once: after its Job finishes the status is final.
  */
-import type { BackupObject, Condition, KubeEvent, KubeObject } from './reconcile';
-import { canonicalJson, planVolumes, podTrouble, timestamp } from './reconcile';
-import {
-  newClaimManifest,
-  newClaimNameFor,
-  RESTORE_UID_LABEL,
-  RestoreClaimPlan,
-  restoreJobManifest,
-  RestoreRef,
-} from '../../lib/run/restore-job';
 import * as rapi from '../../lib/permits/restore-api';
 import { validateRestoreSpec } from '../../lib/permits/restore-validation';
-
-export interface RestoreClaimStatus {
-  claim: string;
-  targetClaim?: string;
-  path?: string;
-  snapshotID?: string;
-  snapshotTime?: string;
-  files?: number;
-  bytes?: number;
-}
-
-export interface RestoreStatus {
-  phase?: rapi.RestorePhase;
-  conditions?: Condition[];
-  observedGeneration?: number;
-  jobName?: string;
-  startTime?: string;
-  completionTime?: string;
-  durationSeconds?: number;
-  snapshotID?: string;
-  claims?: RestoreClaimStatus[];
-  message?: string;
-}
-
-export interface RestoreObject extends KubeObject {
-  spec: any;
-  status?: RestoreStatus;
-}
-
-export interface RestoreObserved {
-  readonly restore: RestoreObject;
-  readonly backup?: BackupObject;
-  /** The Job labelled with the Restore's uid, if any. */
-  readonly job?: KubeObject;
-  readonly jobPods: readonly KubeObject[];
-  /** PersistentVolumeClaims in the Restore's namespace. */
-  readonly claims: readonly KubeObject[];
-  /** Pods in the Restore's namespace, to see who mounts a claim. */
-  readonly namespacePods: readonly KubeObject[];
-  readonly now: Date;
-}
-
-export interface RestoreDesired {
-  readonly createClaims: KubeObject[];
-  readonly createJob?: KubeObject;
-  readonly status: RestoreStatus;
-  readonly statusChanged: boolean;
-  readonly events: KubeEvent[];
-}
+import { type RestoreRef, restoreJobManifest } from '../../lib/run/restore-job';
+import { planRestore } from './restore-plan';
+import { podTrouble } from './runs';
+import type {
+  Condition,
+  KubeEvent,
+  KubeObject,
+  RestoreClaimStatus,
+  RestoreDesired,
+  RestoreObserved,
+  RestoreStatus,
+} from './types';
+import { canonicalJson, timestamp } from './values';
 
 /** What the restore pod wrote to its termination log. */
 export function parseRestoreReport(text: string): { claims: RestoreClaimStatus[]; error?: string } {
@@ -108,113 +62,6 @@ function terminationMessages(pods: readonly KubeObject[]): string {
   return pods
     .flatMap((p) => (p.status?.containerStatuses ?? []).map((cs: any) => String(cs.state?.terminated?.message ?? '')))
     .join('\n');
-}
-
-interface Plan {
-  claims?: RestoreClaimPlan[];
-  createClaims?: KubeObject[];
-  nodeName?: string;
-  /** Why it cannot run now: Pending waits, Failed gives up. */
-  problem?: { phase: 'Pending' | 'Failed'; reason: string; message: string };
-}
-
-/** Which claims go where, and whether the target is in a state to be written. */
-function planRestore(o: RestoreObserved, ref: RestoreRef): Plan {
-  const spec = o.restore.spec;
-  const backup = o.backup!;
-  const live = new Map(o.claims.filter((c) => !c.metadata.deletionTimestamp).map((c) => [c.metadata.name, c]));
-  let sources: string[] | undefined = spec.claims;
-  if (!sources) {
-    const volumes = planVolumes(backup.spec, o.claims, [], new Set());
-    if (volumes.problem?.reason === 'NoVolumes' && !backup.spec.volumeClaims?.length) {
-      return {
-        problem: {
-          phase: 'Pending',
-          reason: 'NoClaims',
-          message: `${volumes.problem.message}: name the claims to restore in spec.claims`,
-        },
-      };
-    }
-    sources = backup.spec.volumeClaims?.length ? [...backup.spec.volumeClaims] : volumes.claims;
-  }
-  const target = spec.target;
-  const mountedBy = (claim: string) =>
-    o.namespacePods.find(
-      (p) =>
-        !['Succeeded', 'Failed'].includes(p.status?.phase) &&
-        p.metadata.labels?.[RESTORE_UID_LABEL] !== ref.uid &&
-        (p.spec?.volumes ?? []).some((v: any) => v.persistentVolumeClaim?.claimName === claim),
-    );
-  if (target.newClaims) {
-    const createClaims: KubeObject[] = [];
-    for (const claim of sources) {
-      const name = newClaimNameFor(ref.name, claim);
-      const existing = live.get(name);
-      if (existing && existing.metadata.labels?.[RESTORE_UID_LABEL] !== ref.uid) {
-        return {
-          problem: {
-            phase: 'Failed',
-            reason: 'TargetExists',
-            message: `claim ${name} already exists and was not created by this Restore: a restore never writes into it; delete it or file the Restore under another name`,
-          },
-        };
-      }
-      if (!existing)
-        createClaims.push(newClaimManifest(ref, name, target.newClaims.size, target.newClaims.storageClassName));
-    }
-    return {
-      claims: sources.map((claim) => ({ claim, targetClaim: newClaimNameFor(ref.name, claim), path: '' })),
-      createClaims,
-    };
-  }
-  if (target.existingClaim) {
-    const name: string = target.existingClaim;
-    if (sources.includes(name)) {
-      return {
-        problem: {
-          phase: 'Failed',
-          reason: 'InvalidTarget',
-          message: `target.existingClaim ${name} is one of the claims restored: use inPlace: true to restore a claim into itself`,
-        },
-      };
-    }
-    if (!live.has(name))
-      return {
-        problem: {
-          phase: 'Pending',
-          reason: 'ClaimNotFound',
-          message: `waiting for claim ${name} (target.existingClaim) to exist`,
-        },
-      };
-    const user = mountedBy(name);
-    const rwo = (live.get(name)!.spec?.accessModes ?? []).some(
-      (m: string) => m === 'ReadWriteOnce' || m === 'ReadWriteOncePod',
-    );
-    return {
-      claims: sources.map((claim) => ({ claim, targetClaim: name, path: claim })),
-      nodeName: rwo ? user?.spec?.nodeName : undefined,
-    };
-  }
-  for (const claim of sources) {
-    if (!live.has(claim))
-      return {
-        problem: {
-          phase: 'Failed',
-          reason: 'ClaimNotFound',
-          message: `claim ${claim} does not exist: restore it into new claims instead of in place`,
-        },
-      };
-    const user = mountedBy(claim);
-    if (user)
-      return {
-        problem: {
-          phase: 'Pending',
-          reason: 'ClaimInUse',
-          message: `waiting: claim ${claim} is mounted by pod ${user.metadata.name}; an in-place restore starts once no pod mounts it`,
-        },
-      };
-  }
-  return { claims: sources.map((claim) => ({ claim, targetClaim: claim, path: '' })) };
 }
 
 function withTransitions(

@@ -4,10 +4,12 @@
  * and says why when the API server refused a claim or the Job, Events follow.
  */
 import type { KubeClient } from '../runtime/kube';
-import { isConflict, isRefusal, resourcePath } from '../runtime/kube';
-import type { BackupObject, Condition, KubeEvent, KubeObject } from './reconcile';
-import { canonicalJson, timestamp } from './reconcile';
-import { reconcileRestore, RestoreObject, RestoreStatus } from './restore-reconcile';
+import { Attempts } from '../runtime/attempts';
+import { isConflict, resourcePath } from '../runtime/kube';
+import type { BackupObject, Condition, KubeEvent, KubeObject } from './types';
+import { canonicalJson, timestamp } from './values';
+import { reconcileRestore } from './restore-reconcile';
+import type { RestoreObject, RestoreStatus } from './types';
 import { bounded } from './write-outcome';
 import { RESTORE_REASON, STATUS_LIMITS } from './vocabulary';
 import * as rapi from '../../lib/permits/restore-api';
@@ -108,25 +110,22 @@ export async function carryOutRestore(ctx: RestoreContext, namespace: string, na
     ctx.settings,
   );
 
-  let wrote = false;
-  let transient: unknown;
-  const refusals: Refusal[] = [];
-  const create = async (
+  const attempts = new Attempts<Omit<Refusal, 'statusCode' | 'message'>>();
+  const { refusals } = attempts;
+  // Already there (AlreadyExists): created by an earlier round whose answer the cache has not seen yet.
+  const create = (
     plural: string,
     apiVersion: string,
     obj: KubeObject,
     refused: Omit<Refusal, 'statusCode' | 'message'>,
-  ) => {
-    try {
-      await ctx.client.create(resourcePath(apiVersion, plural, namespace), obj);
-      wrote = true;
-    } catch (error) {
-      // Already there: created by an earlier round whose answer the cache has not seen yet.
-      if (isConflict(error)) return;
-      if (isRefusal(error)) refusals.push({ ...refused, statusCode: error.statusCode, message: error.serverMessage });
-      else transient ??= error;
-    }
-  };
+  ) =>
+    attempts.run(
+      () =>
+        ctx.client
+          .create(resourcePath(apiVersion, plural, namespace), obj)
+          .catch((e) => (isConflict(e) ? false : Promise.reject(e))),
+      refused,
+    );
   for (const claim of desired.createClaims) {
     await create('persistentvolumeclaims', 'v1', claim, {
       what: `claim ${claim.metadata.name}`,
@@ -134,14 +133,16 @@ export async function carryOutRestore(ctx: RestoreContext, namespace: string, na
     });
   }
   // The Job mounts the new claims: it waits until every one of them exists.
-  if (desired.createJob && refusals.length === 0 && transient === undefined) {
+  if (desired.createJob && !attempts.failed) {
     await create('jobs', 'batch/v1', desired.createJob, {
       what: `Job ${desired.createJob.metadata.name}`,
       reason: RESTORE_REASON.JobRefused,
     });
   }
   const outcome = withRestoreRefusals(desired.status, restore.status, refusals, timestamp(new Date()));
-  const notStarted = refusals.length > 0 || transient !== undefined;
+  const notStarted = attempts.failed;
+  const { transient } = attempts;
+  let { wrote } = attempts;
   // After passing trouble alone (a 500, a timeout) the decided status would claim a Job that may not exist:
   // the status stays as it was until the retry, which comes within seconds.
   const status = transient !== undefined && refusals.length === 0 ? (restore.status ?? {}) : outcome.status;

@@ -8,7 +8,7 @@ import * as api from '../../lib/permits/backup-api';
 import { CronSchedule, nextAfter } from '../../lib/permits/cron';
 import { RUN_NOW_LABEL } from '../../lib/run/backup-job';
 import { dstNotes, holdRuns, isExtraRun, nextDstCheck, recentSkippedRun } from './dst';
-import type { KubeObject } from './reconcile';
+import type { KubeObject } from './types';
 
 /** The CronJob controller's annotation with the instant a Job was scheduled for (Kubernetes 1.28+). */
 export const SCHEDULED_TIMESTAMP_ANNOTATION = 'batch.kubernetes.io/cronjob-scheduled-timestamp';

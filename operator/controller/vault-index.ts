@@ -7,7 +7,7 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import { validateBackupSpec } from '../../lib/permits/backup-validation';
 import { REPOSITORY_LABEL } from '../../lib/run/vault-jobs';
 import { ClusterIndex } from '../runtime/cluster-index';
-import type { BackupObject, KubeObject } from './reconcile';
+import type { BackupObject, KubeObject } from './types';
 import { planVault, vaultKey, VaultPlan, VaultSettings } from './vault-plan';
 
 interface Events {

@@ -12,7 +12,8 @@ import {
   REPOSITORY_LABEL,
   repositoryHash,
 } from '../../lib/run/vault-jobs';
-import { isSubset, type BackupObject, type KubeObject } from './reconcile';
+import { isSubset } from './values';
+import type { BackupObject, KubeObject } from './types';
 import { REASON } from './vocabulary';
 
 export interface VaultSettings {

@@ -4,8 +4,8 @@
  * lastVerifiedSnapshotID, and a Warning Event when the vault turns unverified.
  */
 import { VERIFY_FAILURE_REASONS } from '../../lib/run/verify-script';
-import type { Condition, KubeEvent, KubeObject } from './reconcile';
-import { timestamp } from './reconcile';
+import type { Condition, KubeEvent, KubeObject } from './types';
+import { timestamp } from './values';
 
 export const VERIFIED_CONDITION = 'Verified';
 

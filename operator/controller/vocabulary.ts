@@ -64,3 +64,17 @@ export const ACKNOWLEDGE_SHRINK_ANNOTATION = `${API_GROUP}/acknowledge-shrink`;
 export const STATUS_LIMITS = { message: 32768, runNowRequest: 1024 } as const;
 /** Event messages longer than this are cut by the API server's validation. */
 export const EVENT_MESSAGE_LIMIT = 1024;
+
+/** The indexes of the operator's caches (watches.ts): each names what its values are. */
+export const INDEX = {
+  /** The shop a claim belongs to or a Backup backs up. */
+  shop: 'shop',
+  /** A claim a Backup names (or holds its vault) or a pod mounts. */
+  claim: 'claim',
+  /** A claim's own name. */
+  name: 'name',
+  /** The uid of the Backup or Restore a Job or pod belongs to. */
+  uid: 'uid',
+  /** A pod's Job. */
+  job: 'job',
+} as const;

@@ -3,7 +3,7 @@
  * reconcile: the decided status in, the status to write instead out. The status write comes last and
  * always happens, so a refused CronJob or run-now Job is reported rather than retried in silence.
  */
-import type { BackupStatus, Condition, KubeEvent } from './reconcile';
+import type { BackupStatus, Condition, KubeEvent } from './types';
 import { CONDITION, REASON, Reason, STATUS_LIMITS } from './vocabulary';
 
 export interface RefusedWrite {

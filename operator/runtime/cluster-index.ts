@@ -2,7 +2,7 @@
  * Objects grouped under keys across every namespace (ObjectIndex groups within one): a vault is named by
  * Backups in any namespace, and its tenancy and deduplication are judged over all of them.
  */
-import type { KubeObject } from '../controller/reconcile';
+import type { KubeObject } from './kube-object';
 
 export class ClusterIndex {
   /** key → (`namespace/name` → object). */

@@ -4,7 +4,7 @@
  * its Backup instead of scanning the namespace, which with thousands of Backups per namespace would
  * make the initial sync quadratic.
  */
-import type { KubeObject } from '../controller/reconcile';
+import type { KubeObject } from './kube-object';
 
 export type IndexKeys = (obj: KubeObject) => readonly string[];
 

@@ -3,7 +3,7 @@
  * watches and a CronJob per Backup; kept whole, those dominate its memory while the reconcile reads a
  * handful of fields. Trimming happens in place, on the object the informer stores, as it arrives.
  */
-import type { KubeObject } from '../controller/reconcile';
+import type { KubeObject } from './kube-object';
 
 /** Fields no reconcile reads, on every object: field ownership and client-side apply's copy. */
 export function trimMetadata(obj: KubeObject): void {

@@ -1,0 +1,158 @@
+/**
+ * The operator's picture of a Backup: what reconcile observes, the settings it is given, and what it
+ * decides. Pure data; reconcile.ts and its steps fill it in, the writer applies it.
+ */
+import type { BackupSpec } from '../../imports/mall.example.com';
+import type { ResourceSpec } from '../../lib/common/resources';
+import type * as api from '../../lib/permits/backup-api';
+import type * as rapi from '../../lib/permits/restore-api';
+import type { VaultRunSettings } from '../../lib/run/backup-job';
+import type { KubeObject } from '../runtime/kube-object';
+import type { LastRun } from './run-status';
+
+export type { KubeObject };
+
+export interface Condition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  observedGeneration?: number;
+  lastTransitionTime: string;
+  reason: string;
+  message: string;
+}
+
+export interface BackupStatus {
+  phase?: api.BackupPhase;
+  conditions?: Condition[];
+  observedGeneration?: number;
+  lastScheduleTime?: string;
+  lastSuccessfulTime?: string;
+  lastFailureTime?: string;
+  nextScheduleTime?: string;
+  effectiveSchedule?: string;
+  queuePosition?: number;
+  lastSnapshotID?: string;
+  lastRunNowRequest?: string;
+  lastRun?: LastRun;
+  message?: string;
+}
+
+export interface BackupObject extends KubeObject {
+  spec: BackupSpec;
+  status?: BackupStatus;
+}
+
+export interface Observed {
+  readonly backup: BackupObject;
+  /** The CronJob the Backup owns, if it exists. */
+  readonly cronJob?: KubeObject;
+  /** Jobs labelled with the Backup's uid (scheduled and run-now). */
+  readonly jobs: readonly KubeObject[];
+  /** Pods of those Jobs. */
+  readonly jobPods: readonly KubeObject[];
+  /** PersistentVolumeClaims in the Backup's namespace (at least those it names or labelled with its shop). */
+  readonly claims: readonly KubeObject[];
+  /** Other pods in the Backup's namespace (at least those mounting those claims), to find who holds a ReadWriteOnce claim. */
+  readonly namespacePods: readonly KubeObject[];
+  readonly now: Date;
+  /**
+   * What this operator last applied to the CronJob: a digest of the inputs it rendered from, and the
+   * resourceVersion the API server gave the result. When both still hold, nothing needs rendering.
+   */
+  readonly lastApplied?: { readonly inputs: string; readonly resourceVersion: string };
+  /** Under a run cap: the place of this Backup's oldest held run in the queue (operator/fleet-gate.ts). */
+  readonly queuePlace?: { readonly position: number; readonly of: number };
+  /** Why the Backup's vault cannot take runs yet (vault-plan.ts); nothing is scheduled until it can. */
+  readonly vaultProblem?: { readonly reason: string; readonly message: string };
+}
+
+export interface Settings {
+  /** The restic image for backup pods. */
+  readonly resticImage?: string;
+  /** Resources of backup pods whose Backup sets none. */
+  readonly defaultResources?: ResourceSpec;
+  /** A run cap is set: every run is created suspended and started by the operator (operator/fleet-admission.ts). */
+  readonly holdRuns?: boolean;
+  /** The cluster's retention floor and shrink threshold, passed to every run; no Backup field can change them. */
+  readonly vaultRunSettings?: VaultRunSettings;
+}
+
+export interface KubeEvent {
+  readonly type: 'Normal' | 'Warning';
+  readonly reason: string;
+  readonly message: string;
+}
+
+export interface Desired {
+  /** The CronJob to converge to; undefined leaves whatever exists alone. */
+  readonly cronJob?: KubeObject;
+  /** Whether the observed CronJob differs from `cronJob` in a field the operator manages. */
+  readonly cronJobChanged: boolean;
+  /** A digest of the inputs the CronJob is rendered from (for `Observed.lastApplied`). */
+  readonly cronJobInputs?: string;
+  readonly createJobs: KubeObject[];
+  /** Names of Jobs to delete (active runs replaced by a run-now request under Replace). */
+  readonly deleteJobs: string[];
+  /** Suspended Jobs of the CronJob to start (operator/run-admission.ts). */
+  readonly admitJobs: string[];
+  /** Suspended Jobs of the CronJob to delete unstarted: the second pass of a repeated hour. */
+  readonly dropJobs: string[];
+  /** When to reconcile again even if nothing changes in the cluster (a daylight-saving change). */
+  readonly requeueAt?: Date;
+  readonly status: BackupStatus;
+  /** Whether `status` differs from the observed status: write it only then. */
+  readonly statusChanged: boolean;
+  readonly events: KubeEvent[];
+  /** While Fresh: when it turns Stale unless a run succeeds first (the controller looks again then). */
+  readonly staleAt?: Date;
+}
+
+/** A Restore as the operator reads it, what it observes about one, and what it decides. */
+export interface RestoreClaimStatus {
+  claim: string;
+  targetClaim?: string;
+  path?: string;
+  snapshotID?: string;
+  snapshotTime?: string;
+  files?: number;
+  bytes?: number;
+}
+
+export interface RestoreStatus {
+  phase?: rapi.RestorePhase;
+  conditions?: Condition[];
+  observedGeneration?: number;
+  jobName?: string;
+  startTime?: string;
+  completionTime?: string;
+  durationSeconds?: number;
+  snapshotID?: string;
+  claims?: RestoreClaimStatus[];
+  message?: string;
+}
+
+export interface RestoreObject extends KubeObject {
+  spec: any;
+  status?: RestoreStatus;
+}
+
+export interface RestoreObserved {
+  readonly restore: RestoreObject;
+  readonly backup?: BackupObject;
+  /** The Job labelled with the Restore's uid, if any. */
+  readonly job?: KubeObject;
+  readonly jobPods: readonly KubeObject[];
+  /** PersistentVolumeClaims in the Restore's namespace. */
+  readonly claims: readonly KubeObject[];
+  /** Pods in the Restore's namespace, to see who mounts a claim. */
+  readonly namespacePods: readonly KubeObject[];
+  readonly now: Date;
+}
+
+export interface RestoreDesired {
+  readonly createClaims: KubeObject[];
+  readonly createJob?: KubeObject;
+  readonly status: RestoreStatus;
+  readonly statusChanged: boolean;
+  readonly events: KubeEvent[];
+}
