@@ -371,7 +371,7 @@ export function conditionSchema(kind: string, types: string): JsonSchema {
   };
 }
 
-const condition = conditionSchema('Backup', 'Ready, LastBackupSucceeded, Fresh or ShrinkDetected.');
+const condition = conditionSchema('Backup', 'Ready, LastBackupSucceeded, Fresh, ShrinkDetected or VaultMaintained.');
 
 const count = (description: string): JsonSchema => ({ type: 'integer', format: 'int64', minimum: 0, description });
 
@@ -423,7 +423,8 @@ const status: JsonSchema = {
       description:
         'Ready (the schedule is in place), LastBackupSucceeded (the outcome of the newest finished run), Fresh ' +
         '(the newest good snapshot is within the freshness objective) and ShrinkDetected (retention is held back after a drastic ' +
-        `shrink until the ${api.API_GROUP}/acknowledge-shrink annotation names the new snapshot).`,
+        `shrink until the ${api.API_GROUP}/acknowledge-shrink annotation names the new snapshot) and VaultMaintained ` +
+        "(the vault's newest finished maintenance, prune and check, and why it failed).",
       items: condition,
       maxItems: 8,
       'x-kubernetes-list-type': 'map',

@@ -144,22 +144,26 @@ failed() {
 
 if [ -n "$stopping" ]; then finish Failed Interrupted "stopped before it started"; fi
 
-# The vault must exist: it is created once, by the operator. Asked without a lock, so a locked or read-only vault
-# answers too; a missing repository is waited for (bounded), everything else is a failure with its cause.
+# The vault must exist: it is created once, by the operator. restic unlock answers that without taking a lock (exit
+# 10: no repository), so a locked vault answers too, and in the same call (one key derivation, which is most of
+# what a call costs) it removes locks whose holder is gone (same host and process gone, or not refreshed for 30
+# minutes); live ones stay. A missing repository is waited for (bounded), everything else fails with its cause.
 deadline=$(($(date +%s) + VAULT_WAIT_SECONDS))
 while :; do
-  run config --no-lock cat config
+  run config unlock
   [ "$rc" = 0 ] && break
   # Stopped while asking or waiting: the stop is the cause, whatever restic answered.
   if [ -n "$stopping" ]; then rc=130; failed config "opening the vault"; fi
+  # Opened, but a lock could not be cleared (another run removed it first, say): the backup still runs and meets
+  # any real fault itself. Missing repository (10), wrong password (12) and a vault that refuses (fault) end here.
+  if [ "$rc" = 1 ] && [ ! -s "$state/fault" ]; then
+    log "restic unlock: $(complaint config)"
+    break
+  fi
   if [ "$rc" != 10 ] || [ "$(date +%s)" -ge "$deadline" ]; then failed config "opening the vault"; fi
   log "the vault has no repository yet: waiting for the operator to create it"
   pause 5
 done
-
-# Locks whose holder is gone (same host and process gone, or not refreshed for 30 minutes) are removed; live ones stay.
-run unlock unlock
-[ "$rc" = 0 ] || log "restic unlock: $(complaint unlock)"
 
 run backup backup --retry-lock "$LOCK_WAIT" --json --host "$SHOP_NAME" --tag "shop=$SHOP_NAME" --tag "backup=$BACKUP_REF" "$@"
 if [ "$rc" = 11 ] && [ -z "$stopping" ]; then

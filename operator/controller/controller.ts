@@ -227,6 +227,7 @@ export class Controller {
     );
     const observed = {
       vaultProblem: vault?.problem,
+      vaultMaintained: vault?.maintained,
       backup,
       cronJob,
       lastApplied: this.lastApplied.get(uid),

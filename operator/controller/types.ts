@@ -64,6 +64,8 @@ export interface Observed {
   readonly queuePlace?: { readonly position: number; readonly of: number };
   /** Why the Backup's vault cannot take runs yet (vault-plan.ts); nothing is scheduled until it can. */
   readonly vaultProblem?: { readonly reason: string; readonly message: string };
+  /** VaultMaintained from the vault's newest finished maintenance (vault-maintained.ts), shown on every user. */
+  readonly vaultMaintained?: Omit<Condition, 'lastTransitionTime'>;
 }
 
 export interface Settings {

@@ -8,6 +8,7 @@ import { validateBackupSpec } from '../../lib/permits/backup-validation';
 import { REPOSITORY_LABEL } from '../../lib/run/vault-jobs';
 import { ClusterIndex } from '../runtime/cluster-index';
 import type { BackupObject, KubeObject } from './types';
+import { maintainedVerdict } from './vault-maintained';
 import { planVault, vaultKey, VaultPlan, VaultSettings } from './vault-plan';
 
 interface Events {
@@ -61,7 +62,9 @@ export class VaultIndex {
     const work = this.work.get(key);
     // The maintenance CronJob's own Jobs carry the repository label too: told apart by component and kind.
     const initJobs = work.filter((o) => component(o) === 'vault-init' && o.spec?.schedule === undefined);
-    return planVault(
+    const maintenanceJobs = work.filter((o) => component(o) === 'vault-maintenance' && o.spec?.schedule === undefined);
+    const maintained = maintainedVerdict(maintenanceJobs, (j) => podsOfJob(j.metadata.namespace!, j.metadata.name));
+    const plan = planVault(
       backup,
       {
         users: this.users.get(key) as BackupObject[],
@@ -71,5 +74,6 @@ export class VaultIndex {
       },
       settings,
     );
+    return { ...plan, maintained };
   }
 }

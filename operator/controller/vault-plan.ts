@@ -14,6 +14,7 @@ import {
 } from '../../lib/run/vault-jobs';
 import { isSubset } from './values';
 import type { BackupObject, KubeObject } from './types';
+import type { MaintainedVerdict } from './vault-maintained';
 import { REASON } from './vocabulary';
 
 export interface VaultSettings {
@@ -45,6 +46,8 @@ export interface VaultPlan {
   readonly createInitJob?: KubeObject;
   /** The maintenance CronJob to apply, when it is missing or differs. */
   readonly applyMaintenance?: KubeObject;
+  /** How the vault's newest finished maintenance went (vault-maintained.ts); undefined before any finished. */
+  readonly maintained?: MaintainedVerdict;
 }
 
 export function repositoryOf(backup: BackupObject): string {

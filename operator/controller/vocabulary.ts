@@ -11,6 +11,8 @@ export const CONDITION = {
   LastBackupSucceeded: 'LastBackupSucceeded',
   /** True while a drastic shrink of the shop holds retention back, until a person acknowledges it. */
   ShrinkDetected: 'ShrinkDetected',
+  /** The newest finished run of the vault's maintenance (prune + check) succeeded. */
+  VaultMaintained: 'VaultMaintained',
 } as const;
 export type ConditionType = (typeof CONDITION)[keyof typeof CONDITION];
 
@@ -42,6 +44,10 @@ export const REASON = {
   /** The newest snapshot shrank drastically: retention is held until a person acknowledges it. */
   ShrinkDetected: 'ShrinkDetected',
   SomeFilesUnreadable: 'SomeFilesUnreadable',
+  /** The vault's maintenance Job failed without a result of its own (e.g. its pod never started). */
+  MaintenanceFailed: 'MaintenanceFailed',
+  /** Event: the vault's maintenance failed (the VaultMaintained condition gives the cause). */
+  VaultMaintenanceFailed: 'VaultMaintenanceFailed',
 } as const;
 export type Reason = (typeof REASON)[keyof typeof REASON];
 
