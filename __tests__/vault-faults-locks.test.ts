@@ -7,12 +7,12 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as pod from './support/backup-pod';
-import { resticBinary } from './support/restic';
 import {
   bigShop,
   checkClean,
   firstRunsOnFreshVault,
   here,
+  liveLock,
   localVault,
   hostTool,
   locks,
@@ -44,18 +44,13 @@ test('SIGTERM mid-retention (forget waiting on a lock): stopped cleanly, the new
   pod.initVault(s, place());
   expect(pod.backupRun(s, place()).result?.outcome).toBe('Completed');
   // A live non-exclusive lock (a backup reading a pipe that stays open) makes this run's forget wait.
-  const holder = require('node:child_process').spawn(resticBinary(), ['backup', '--stdin', '--stdin-filename', 'x'], {
-    env: pod.resticEnv(repo(), here.work),
-    stdio: ['pipe', 'ignore', 'ignore'],
-  });
-  await until("the holder's lock", () => locks().length === 1);
+  const holder = await liveLock();
   const run = pod.startBackup({ ...s, props: { vaultSettings: { ...quick, lockWait: '1m' } } }, place());
   await until("the run's forget", () => fs.existsSync(path.join(run.scratch, 'state', 'forget.err')));
   process.kill(run.child.pid!, 'SIGTERM');
   const out = await run.done;
   expect(out.result).toMatchObject({ outcome: 'Completed', reason: 'Interrupted', retention: 'skipped' });
-  holder.stdin.end('done\n');
-  await new Promise((r) => holder.on('close', r));
+  await holder.release();
   checkClean();
   expect(pod.snapshots(repo(), here.work).map((x) => x.id)).toContain(out.result!.snapshot);
 }, 60_000);
@@ -85,12 +80,8 @@ test('a live lock is waited for, then retention is deferred (the snapshot stays,
   const s = shop('bakery');
   pod.initVault(s, place());
   expect(pod.backupRun(s, place()).result?.outcome).toBe('Completed');
-  const holder = require('node:child_process').spawn(resticBinary(), ['backup', '--stdin', '--stdin-filename', 'x'], {
-    env: pod.resticEnv(repo(), here.work),
-    stdio: ['pipe', 'ignore', 'ignore'],
-  });
+  const holder = await liveLock();
   try {
-    await until("the holder's lock", () => locks().length === 1);
     const out = pod.backupRun(s, place());
     expect(out.result).toMatchObject({
       outcome: 'Completed',
@@ -100,8 +91,7 @@ test('a live lock is waited for, then retention is deferred (the snapshot stays,
     });
     expect(out.result!.message).toMatch(/locked for 2s/);
   } finally {
-    holder.stdin.end('done\n');
-    await new Promise((r) => holder.on('close', r));
+    await holder.release();
   }
 }, 60_000);
 

@@ -7,11 +7,11 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as pod from './support/backup-pod';
-import { resticBinary } from './support/restic';
 import {
   checkClean,
   commandsOf,
   here,
+  liveLock,
   locks,
   place,
   processGroup,
@@ -95,19 +95,14 @@ describe('a failed maintenance names its cause in its result (shown on every Bac
     const s = shop('bakery');
     pod.initVault(s, place());
     expect(pod.backupRun(s, place()).result?.outcome).toBe('Completed');
-    const holder = require('node:child_process').spawn(resticBinary(), ['backup', '--stdin', '--stdin-filename', 'x'], {
-      env: pod.resticEnv(repo(), here.work),
-      stdio: ['pipe', 'ignore', 'ignore'],
-    });
+    const holder = await liveLock();
     try {
-      await until("the holder's lock", () => locks().length === 1);
       const out = await pod.startMaintenance(s, place(), '2s').done;
       expect(out.status).not.toBe(0);
       expect(out.result).toMatchObject({ outcome: 'Failed', reason: 'VaultLocked' });
       expect(out.result!.message).toMatch(/restic prune failed: the vault stayed locked for 2s/);
     } finally {
-      holder.stdin.end('done\n');
-      await new Promise((r) => holder.on('close', r));
+      await holder.release();
     }
     checkClean();
   }, 60_000);

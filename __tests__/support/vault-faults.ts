@@ -179,3 +179,28 @@ export async function firstRunsOnFreshVault(v: VaultUnderTest): Promise<void> {
   expect(check.status).toBe(0);
   expect(resticOn(v, ['list', 'locks', '--no-lock']).stdout).toBe('');
 }
+
+/**
+ * A live non-exclusive lock on the test's vault: a restic backup reading a pipe that stays open until `release`
+ * (which ends that backup and waits for it).
+ */
+export async function liveLock(): Promise<{ release: () => Promise<void> }> {
+  const holder = require('node:child_process').spawn(resticBinary(), ['backup', '--stdin', '--stdin-filename', 'x'], {
+    env: pod.resticEnv(repo(), here.work),
+    stdio: ['pipe', 'ignore', 'ignore'],
+  });
+  const release = async () => {
+    if (holder.exitCode === null && holder.signalCode === null) {
+      const closed = new Promise((r) => holder.on('close', r));
+      holder.stdin.end('done\n');
+      await closed;
+    }
+  };
+  try {
+    await until("the holder's lock", () => locks().length === 1);
+  } catch (error) {
+    holder.kill('SIGKILL');
+    throw error;
+  }
+  return { release };
+}

@@ -41,7 +41,7 @@ export const DAMAGED_REASON = 'VaultDamaged';
  * the vault for ever. Its result is a run result (run-result.ts) in the termination message, with the causes the
  * backup run uses, so the operator can show on every Backup of the vault why its maintenance failed.
  */
-export const MAINTENANCE_SCRIPT = String.raw`set -u
+export const MAINTENANCE_SCRIPT = `set -u
 child=
 stopping=
 # SIGTERM becomes SIGINT for restic (it removes its lock); TERM as well, for a restic that has not yet installed its

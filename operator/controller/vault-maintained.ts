@@ -54,7 +54,7 @@ export function maintainedVerdict(
 
 /** A Warning Event when the vault's maintenance turns failed, or fails for another reason than before. */
 export function maintainedEvents(previous: readonly Condition[] | undefined, next?: MaintainedVerdict): KubeEvent[] {
-  if (!next || next.status !== 'False') return [];
+  if (next?.status !== 'False') return [];
   const before = previous?.find((c) => c.type === CONDITION.VaultMaintained);
   if (before?.status === 'False' && before.reason === next.reason && before.message === next.message) return [];
   return [{ type: 'Warning', reason: REASON.VaultMaintenanceFailed, message: next.message }];
