@@ -422,7 +422,7 @@ const status: JsonSchema = {
       type: 'array',
       description:
         'Ready (the schedule is in place), LastBackupSucceeded (the outcome of the newest finished run), Fresh ' +
-        '(the newest good snapshot is within the freshness objective) and ShrinkDetected (retention is held back after a drastic ' +
+        '(the newest good snapshot is within the freshness objective), ShrinkDetected (retention is held back after a drastic ' +
         `shrink until the ${api.API_GROUP}/acknowledge-shrink annotation names the new snapshot) and VaultMaintained ` +
         "(the vault's newest finished maintenance, prune and check, and why it failed).",
       items: condition,
