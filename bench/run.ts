@@ -1,6 +1,7 @@
 /**
- * `npm run bench [-- --quick] [-- --only=synth,scale,operator,datapath,maintenance]`: measures synth, scale, the
- * operator's initial sync, the backup data path and the vault's maintenance (bench/datapath.ts), side by side with what users would pick instead,
+ * `npm run bench [-- --quick] [-- --only=synth,scale,datapath,maintenance]`: measures synth, scale, the backup data
+ * path and the vault's maintenance (bench/datapath.ts), side by side with what users would pick instead (the operator's initial sync is measured on the real API
+ * server by `npm run bench:cluster`, bench/cluster.ts),
  * prints a table and (full runs only) writes bench/RESULTS.md. Every figure is the median of several runs
  * after a warm-up, with min and max; ratios are taken within the same run. Not part of `npm test`.
  * Its scratch folder is removed at the end, on failure and on Ctrl-C / SIGTERM.
@@ -9,23 +10,19 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { FakeApiServer } from '../__tests__/support/fake-apiserver';
-import { VaultInitController } from '../__tests__/support/vault-init-controller';
-import { OperatorProcess, operatorBundle, waitFor } from '../__tests__/support/operator-process';
-import * as YAML from 'yaml';
 import { CliCommand, parseCommandLine, UsageError } from '../lib/common/cli';
 import { benchDataPath, benchMaintenance, type Bench } from './datapath';
-import { fileShops, procMemoryMiB } from './fleet';
 import { resticBinary } from '../__tests__/support/restic';
 
 const ROOT = path.join(__dirname, '..');
-const PARTS = ['synth', 'scale', 'operator', 'datapath', 'maintenance'];
+const PARTS = ['synth', 'scale', 'datapath', 'maintenance'];
 const BENCH_COMMAND: CliCommand = {
   usage: 'npm run bench --',
   summary:
-    "Measures synth, scale, the operator's initial sync, the backup data path and the vault's maintenance (needs the\n" +
-    'pinned restic: sh scripts/build-restic.sh; kubectl is optional). --only re-runs some parts: a full (not --quick)\n' +
-    'run of them replaces their sections of bench/RESULTS.md and says which were re-run when.\n' +
+    "Measures synth, scale, the backup data path and the vault's maintenance (needs the pinned restic:\n" +
+    "sh scripts/build-restic.sh; kubectl is optional); the operator's initial sync is measured on the real API server\n" +
+    'by `npm run bench:cluster`. --only re-runs some parts: a full (not --quick) run of them replaces their sections\n' +
+    'of bench/RESULTS.md and says which were re-run when.\n' +
     'Full run: roughly 10 minutes on 2 cores (estimated from its parts) and up to ~3 GiB in the temp folder at\n' +
     'once (1 GiB of shop data and the repositories restic writes from it, each removed after its run); writes\n' +
     'bench/RESULTS.md. Quick run: about 1-2 minutes (60 s measured without the data path) and ~200 MiB; prints only.\n' +
@@ -211,78 +208,6 @@ async function benchScale(): Promise<void> {
   ]);
 }
 
-/** The NODE_OPTIONS the synthesized Deployment gives the operator (its heap ceiling), so the bench runs it as deployed. */
-function deployedNodeOptions(): string {
-  const docs = YAML.parseAllDocuments(fs.readFileSync(path.join(ROOT, 'dist', '01-operator.yaml'), 'utf8')).map((d) =>
-    d.toJS(),
-  );
-  const container = docs.find((d) => d?.kind === 'Deployment').spec.template.spec.containers[0];
-  return container.env.find((e: { name: string }) => e.name === 'NODE_OPTIONS')?.value ?? '';
-}
-
-async function benchOperator(): Promise<void> {
-  await operatorBundle();
-  const nodeOptions = deployedNodeOptions();
-  const sizes = QUICK ? [1000] : [1000, 10000];
-  const steadySeconds = QUICK ? 5 : 60;
-  const rows: string[] = [];
-  for (const n of sizes) {
-    const server = new FakeApiServer();
-    await server.start();
-    fileShops(server, n);
-    const requestsBefore = server.requests.length;
-    const started = Date.now();
-    // Each shop has its own vault: the operator creates its init Job, which this plays as completed.
-    const vaultInits = new VaultInitController(server, 200);
-    const op = new OperatorProcess(
-      server,
-      'bench',
-      [
-        '--log-level=info',
-        '--workers=8',
-        '--leader-elect=false',
-        ...(process.env.BENCH_OPERATOR_ARGS ?? '').split(' ').filter(Boolean),
-      ],
-      { NODE_OPTIONS: nodeOptions },
-    );
-    await op.start();
-    const pid = (op as any).child.pid as number;
-    await waitFor(
-      `${n} Backups synced`,
-      () =>
-        server.count('CronJob', (c) => c.metadata.labels?.['app.kubernetes.io/component'] === 'backup-run') === n &&
-        server.count('Backup', (b) => b.status?.phase === 'Scheduled') === n,
-      600_000,
-      200,
-    );
-    const wall = Date.now() - started;
-    const requests = server.requests.slice(requestsBefore).filter((r) => !r.path.includes('/leases'));
-    const reads = requests.filter((r) => r.method === 'GET').length;
-    const writes = requests.filter((r) => r.method !== 'GET').length;
-    const writesBefore = server.writes((r) => !r.path.includes('/leases')).length;
-    await new Promise((r) => setTimeout(r, steadySeconds * 1000));
-    const steadyWrites = server.writes((r) => !r.path.includes('/leases')).length - writesBefore;
-    const rss = procMemoryMiB(pid, 'VmHWM');
-    await op.stop();
-    vaultInits.stop();
-    await server.stop();
-    rows.push(
-      `| ${n} | ${(wall / 1000).toFixed(2)} s | ${(reads / n).toFixed(3)} | ${(writes / n).toFixed(3)} | ${rss.toFixed(0)} MiB | ${steadyWrites} in ${steadySeconds} s |`,
-    );
-  }
-  section(
-    'Operator initial sync against the fake API server (cold start until every CronJob exists and every status is written; one run each)',
-    [
-      '| Backups | wall time | reads per Backup | writes per Backup | operator peak RSS | writes at steady state |',
-      '| --- | --- | --- | --- | --- | --- |',
-      ...rows,
-      '',
-      'Reads count list and watch requests (a watch is one request however many events it carries). Targets: 10 000 ≤ 15 s, ≤ 2 writes per Backup, RSS < 200 MiB, 0 steady-state writes.',
-      `The operator runs as the Deployment in dist/ runs it: \`NODE_OPTIONS=${nodeOptions}\` (half its default 256Mi memory limit), --workers=8.`,
-    ],
-  );
-}
-
 async function main(): Promise<void> {
   const cpu = os.cpus();
   const header = [
@@ -297,7 +222,6 @@ async function main(): Promise<void> {
   process.stdout.write(`${header.join('\n')}\n`);
   if (ONLY.includes('synth')) benchSynth();
   if (ONLY.includes('scale')) await benchScale();
-  if (ONLY.includes('operator')) await benchOperator();
   const bench: Bench = { work: WORK, quick: QUICK, section, sideBySide, timeOnce, stats, fmt: (x) => fmt(x) };
   if (ONLY.includes('datapath')) benchDataPath(bench);
   if (ONLY.includes('maintenance')) benchMaintenance(bench);

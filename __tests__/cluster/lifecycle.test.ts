@@ -7,13 +7,12 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { parseRunResult } from '../../lib/run/run-result';
 import { resticForRestore } from '../support/restic-binary';
-import { client, eventually, installBackupCrd, kubectlOk, manifest, namespaces, serviceAccountLogin } from './cluster';
+import { client, eventually, installBackupCrd, installOperatorRbac, namespaces, serviceAccountLogin } from './cluster';
 import { TestKubelet } from './kubelet/kubelet';
 import { RealOperator } from './operator';
 
 jest.setTimeout(180_000);
 
-const RBAC_KINDS = new Set(['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
 const admin = client();
 const spaces = namespaces('lifecycle');
 let ns: string;
@@ -82,12 +81,7 @@ const phaseOf = async (name: string, phase: string) => {
 
 beforeAll(async () => {
   await installBackupCrd();
-  await kubectlOk(['apply', '--server-side', '--field-manager=cluster-tests', '-f', '-'], {
-    input: manifest('dist/01-operator.yaml')
-      .filter((o) => RBAC_KINDS.has(o.kind))
-      .map((o) => JSON.stringify(o))
-      .join('\n'),
-  });
+  await installOperatorRbac();
   ns = await spaces.create();
   await admin.ok('POST', `/api/v1/namespaces/${ns}/persistentvolumeclaims`, {
     metadata: { name: 'mall-vault' },
@@ -240,6 +234,62 @@ describe('a Backup on the real control plane, with the test kubelet running rest
       await admin.ok('DELETE', `/api/v1/namespaces/${ns}/secrets/bakery-vault`);
       await secret('correct horse');
     }
+  });
+
+  test('a Restore into new claims: Completed with the snapshot, files and bytes; the real API server refuses a change and a long name', async () => {
+    const restores = `/apis/mall.example.com/v1alpha1/namespaces/${ns}/restores`;
+    const backup = await admin.ok('GET', `${backups()}/bakery`);
+    const filed = await admin.ok('POST', restores, {
+      apiVersion: 'mall.example.com/v1alpha1',
+      kind: 'Restore',
+      metadata: { name: 'monday' },
+      spec: { backupName: 'bakery', target: { newClaims: { size: '1Gi' } } },
+    });
+    // Immutable once filed, and a name that would not fit in its Job's labels is refused up front.
+    const edit = await admin.request(
+      'PATCH',
+      `${restores}/monday`,
+      { spec: { snapshotID: '4f3c2a1b' } },
+      'application/merge-patch+json',
+    );
+    expect([edit.status, JSON.stringify(edit.body)]).toEqual([
+      422,
+      expect.stringContaining('a Restore cannot be changed once filed'),
+    ]);
+    const long = await admin.request('POST', restores, { ...filed, metadata: { name: 'r'.repeat(64) } });
+    expect([long.status, JSON.stringify(long.body)]).toEqual([
+      422,
+      expect.stringContaining('metadata.name is too long: at most 63'),
+    ]);
+
+    const done = await eventually(
+      'monday to complete',
+      async () => {
+        const r = await admin.ok('GET', `${restores}/monday`);
+        if (r.status?.phase === 'Failed') throw new Error(`the Restore failed: ${r.status.message}`);
+        return r.status?.phase === 'Completed' ? r : undefined;
+      },
+      120_000,
+    );
+    const text = 'sourdough: 500 g flour, 350 g water';
+    expect(done.status.claims).toEqual([
+      expect.objectContaining({
+        claim: 'bakery-data',
+        targetClaim: 'monday-bakery-data',
+        path: '/',
+        files: 1,
+        bytes: text.length,
+      }),
+    ]);
+    expect(backup.status.lastSnapshotID.startsWith(done.status.claims[0].snapshotID.slice(0, 8))).toBe(true);
+    expect(readFileSync(`${kubelet.claimFolder(ns, 'monday-bakery-data')}/recipe.txt`, 'utf8')).toBe(text);
+    // The Job is the Restore's; the new claim is nobody's, so it outlives the permit.
+    const job = await admin.ok('GET', `/apis/batch/v1/namespaces/${ns}/jobs/restore-monday`);
+    expect(job.metadata.ownerReferences).toEqual([
+      expect.objectContaining({ kind: 'Restore', uid: filed.metadata.uid }),
+    ]);
+    const claim = await admin.ok('GET', `/api/v1/namespaces/${ns}/persistentvolumeclaims/monday-bakery-data`);
+    expect(claim.metadata.ownerReferences).toBeUndefined();
   });
 
   test('deleting the Backup: the real garbage collector removes its CronJob, Jobs and pods', async () => {

@@ -29,7 +29,8 @@ const look = 'kubectl -n {{ $labels.namespace }} describe backup {{ $labels.name
 export const BACKUP_ALERTS: readonly BackupAlert[] = [
   {
     alert: 'MallBackupStale',
-    expr: `${METRIC.fresh} == 0`,
+    // By Backup: the series also carry the scraped pod's labels, which change with the leader and each rollout.
+    expr: `max by (namespace, name) (${METRIC.fresh}) == 0`,
     for: '0m',
     severity: 'critical',
     summary: 'A Backup has no good snapshot within its freshness objective.',
@@ -46,7 +47,7 @@ export const BACKUP_ALERTS: readonly BackupAlert[] = [
   },
   {
     alert: 'MallBackupPartiallyFailed',
-    expr: `${METRIC.lastRunOutcome}{outcome="PartiallyFailed"} == 1`,
+    expr: `max by (namespace, name) (${METRIC.lastRunOutcome}{outcome="PartiallyFailed"}) == 1`,
     for: '5m',
     severity: 'warning',
     summary: "A Backup's newest snapshot is missing files it could not read.",
@@ -54,7 +55,7 @@ export const BACKUP_ALERTS: readonly BackupAlert[] = [
   },
   {
     alert: 'MallBackupUnverified',
-    expr: `${METRIC.verified} == 0`,
+    expr: `max by (namespace, name) (${METRIC.verified}) == 0`,
     for: '0m',
     severity: 'critical',
     summary: "A Backup's vault failed verification: it may not restore.",
@@ -146,7 +147,9 @@ export class BackupMonitoring extends Construct {
       spec: {
         selector: { matchLabels: props.serviceSelector },
         namespaceSelector: { matchNames: [props.namespace] },
-        endpoints: [{ port: 'metrics', path: '/metrics', scheme: 'http', interval }],
+        // The series' own namespace label is the Backup's: without honorLabels Prometheus would rename it
+        // exported_namespace and put the operator's namespace in its place.
+        endpoints: [{ port: 'metrics', path: '/metrics', scheme: 'http', interval, honorLabels: true }],
       },
     });
   }

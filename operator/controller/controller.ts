@@ -132,6 +132,7 @@ export class Controller {
   public stopLeading(): void {
     this.loop.stopLeading();
     this.staleChecks.clear();
+    this.metrics.forgetAll();
   }
 
   /** Stops the informers for good and waits for in-flight reconciles. */
@@ -184,7 +185,8 @@ export class Controller {
       if (delay > 0 && delay < 86_400_000) this.loop.queue.addAfter(key, delay + 1000);
     }
     const written = await applyDesired(this.client, this.log, backup, desired, vault, cronJob, this.lastApplied);
-    this.metrics.recordStatus(namespace, name, written.status);
+    // A round still in flight when leadership ended must not bring back the series stopLeading dropped.
+    if (this.loop.leading) this.metrics.recordStatus(namespace, name, written.status);
     if (written.error !== undefined) throw written.error;
     return written.wrote;
   }

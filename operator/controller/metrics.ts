@@ -220,6 +220,17 @@ export class OperatorMetrics {
     });
   }
 
+  /**
+   * Drops every Backup's series: a process that stops leading no longer follows the Backups, and its last
+   * values (a Stale, a Failed) would otherwise sit beside the new leader's and keep alerts firing.
+   */
+  public forgetAll(): void {
+    for (const key of [...this.exported.keys()]) {
+      const [namespace, name] = key.split('/');
+      this.forget(namespace, name);
+    }
+  }
+
   public forget(namespace: string, name: string): void {
     const before = this.exported.get(`${namespace}/${name}`);
     if (!before) return;

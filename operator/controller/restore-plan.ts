@@ -20,6 +20,16 @@ export interface Plan {
   problem?: { phase: 'Pending' | 'Failed'; reason: string; message: string };
 }
 
+/** A live pod other than the Restore's own that mounts `claim`. */
+export function mountedBy(o: RestoreObserved, ref: RestoreRef, claim: string): KubeObject | undefined {
+  return o.namespacePods.find(
+    (p) =>
+      !['Succeeded', 'Failed'].includes(p.status?.phase) &&
+      p.metadata.labels?.[RESTORE_UID_LABEL] !== ref.uid &&
+      (p.spec?.volumes ?? []).some((v: any) => v.persistentVolumeClaim?.claimName === claim),
+  );
+}
+
 /** Which claims go where, and whether the target is in a state to be written. */
 export function planRestore(o: RestoreObserved, ref: RestoreRef): Plan {
   const spec = o.restore.spec;
@@ -40,13 +50,6 @@ export function planRestore(o: RestoreObserved, ref: RestoreRef): Plan {
     sources = backup.spec.volumeClaims?.length ? [...backup.spec.volumeClaims] : volumes.claims;
   }
   const target = spec.target;
-  const mountedBy = (claim: string) =>
-    o.namespacePods.find(
-      (p) =>
-        !['Succeeded', 'Failed'].includes(p.status?.phase) &&
-        p.metadata.labels?.[RESTORE_UID_LABEL] !== ref.uid &&
-        (p.spec?.volumes ?? []).some((v: any) => v.persistentVolumeClaim?.claimName === claim),
-    );
   if (target.newClaims) {
     const createClaims: KubeObject[] = [];
     for (const claim of sources) {
@@ -88,7 +91,7 @@ export function planRestore(o: RestoreObserved, ref: RestoreRef): Plan {
           message: `waiting for claim ${name} (target.existingClaim) to exist`,
         },
       };
-    const user = mountedBy(name);
+    const user = mountedBy(o, ref, name);
     const rwo = (live.get(name)!.spec?.accessModes ?? []).some(
       (m: string) => m === 'ReadWriteOnce' || m === 'ReadWriteOncePod',
     );
@@ -106,7 +109,7 @@ export function planRestore(o: RestoreObserved, ref: RestoreRef): Plan {
           message: `claim ${claim} does not exist: restore it into new claims instead of in place`,
         },
       };
-    const user = mountedBy(claim);
+    const user = mountedBy(o, ref, claim);
     if (user)
       return {
         problem: {
