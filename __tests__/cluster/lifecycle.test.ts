@@ -124,6 +124,65 @@ describe('a Backup on the real control plane, with the test kubelet running rest
     expect(snapshotsIn(`${vault}/bakery`, 'correct horse')).toHaveLength(1);
   });
 
+  test("the vault's maintenance: its newest result on every Backup of the vault, and the cause when it fails", async () => {
+    const cron = await eventually(
+      'the vault maintenance CronJob',
+      async () =>
+        (await admin.ok('GET', `/apis/batch/v1/namespaces/${ns}/cronjobs`)).items.find(
+          (c: any) => c.metadata.labels?.['app.kubernetes.io/component'] === 'vault-maintenance',
+        ),
+      30_000,
+    );
+    // What `kubectl create job --from=cronjob/...` does, without the wait for its schedule.
+    const runMaintenance = (name: string) =>
+      admin.ok('POST', `/apis/batch/v1/namespaces/${ns}/jobs`, {
+        metadata: { name, labels: cron.spec.jobTemplate.metadata.labels },
+        spec: { ...cron.spec.jobTemplate.spec, backoffLimit: 0 },
+      });
+    const maintained = (backup: string, status: string, reason: string) => async () => {
+      const b = await admin.ok('GET', `${backups()}/${backup}`);
+      const c = b.status?.conditions?.find((x: any) => x.type === 'VaultMaintained');
+      return c?.status === status && c.reason === reason ? c : undefined;
+    };
+    await runMaintenance('maintenance-ok');
+    await eventually('bakery to show its vault maintained', maintained('bakery', 'True', 'VaultMaintained'), 120_000);
+
+    // The vault Secret the maintenance uses no longer opens the vault: the next one fails, both Backups say why.
+    const secret = (password: string) =>
+      admin.ok('POST', `/api/v1/namespaces/${ns}/secrets`, {
+        metadata: { name: 'bakery-vault' },
+        stringData: { RESTIC_PASSWORD: password },
+      });
+    await admin.ok('DELETE', `/api/v1/namespaces/${ns}/secrets/bakery-vault`);
+    await secret('changed by mistake');
+    try {
+      await runMaintenance('maintenance-bad');
+      for (const backup of ['bakery', 'bakery-wrong']) {
+        const c = await eventually(
+          `${backup} to show the failure`,
+          maintained(backup, 'False', 'WrongPassword'),
+          120_000,
+        );
+        expect(c.message).toContain(`vault maintenance Job ${ns}/maintenance-bad failed`);
+        expect(c.message).toContain('RESTIC_PASSWORD in the credentials Secret');
+      }
+      const events = await eventually(
+        'the Warning Event',
+        async () => {
+          const items = (await admin.ok('GET', `/api/v1/namespaces/${ns}/events`)).items.filter(
+            (e: any) => e.reason === 'VaultMaintenanceFailed',
+          );
+          return items.length > 0 ? items : undefined;
+        },
+        30_000,
+      );
+      expect(events[0]).toMatchObject({ type: 'Warning', involvedObject: { kind: 'Backup' } });
+    } finally {
+      await admin.ok('DELETE', `/api/v1/namespaces/${ns}/secrets/bakery-vault`);
+      await secret('correct horse');
+    }
+  });
+
   test('a Restore into new claims: Completed with the snapshot, files and bytes; the real API server refuses a change and a long name', async () => {
     const restores = `/apis/mall.example.com/v1alpha1/namespaces/${ns}/restores`;
     const backup = await admin.ok('GET', `${backups()}/bakery`);

@@ -411,7 +411,10 @@ export function conditionSchema(kind: string, types: string): JsonSchema {
   };
 }
 
-const condition = conditionSchema('Backup', 'Ready, LastBackupSucceeded, Fresh, ShrinkDetected or Verified.');
+const condition = conditionSchema(
+  'Backup',
+  'Ready, LastBackupSucceeded, Fresh, ShrinkDetected, Verified or VaultMaintained.',
+);
 
 const count = (description: string): JsonSchema => ({ type: 'integer', format: 'int64', minimum: 0, description });
 
@@ -462,8 +465,9 @@ const status: JsonSchema = {
       type: 'array',
       description:
         'Ready (the schedule is in place), LastBackupSucceeded (the outcome of the newest finished run), Fresh ' +
-        '(the newest good snapshot is within the freshness objective) and ShrinkDetected (retention is held back after a drastic ' +
-        `shrink until the ${api.API_GROUP}/acknowledge-shrink annotation names the new snapshot) and, with spec.verify, ` +
+        '(the newest good snapshot is within the freshness objective), ShrinkDetected (retention is held back after a drastic ' +
+        `shrink until the ${api.API_GROUP}/acknowledge-shrink annotation names the new snapshot), VaultMaintained ` +
+        "(the vault's newest finished maintenance, prune and check, and why it failed) and, with spec.verify, " +
         'Verified (the latest vault check and test restore passed).',
       items: condition,
       maxItems: 8,

@@ -96,7 +96,6 @@ export function verifyCronJobManifest(props: VerifyJobProps): any {
     // The Backup's own resources: restoring its snapshot is about as heavy as backing it up.
     vaultPod({ namespace: backup.namespace, spec, image: props.image }, TEST_RESTORE_SCRIPT, env, {
       scratch: true,
-      report: true,
       resources: resourcesOf(spec, DEFAULT_BACKUP_RESOURCES),
     }),
   );
@@ -132,7 +131,6 @@ export function vaultCheckCronJobManifest(props: VaultCheckProps): any {
       timeZone: props.spec.timeZone ?? api.DEFAULT_TIME_ZONE,
     },
     vaultPod({ namespace: props.namespace, spec: props.spec, image: props.image }, CHECK_SCRIPT, env, {
-      report: true,
       resources: toResourceRequirements(DEFAULT_BACKUP_RESOURCES),
     }),
   );

@@ -274,6 +274,7 @@ export class Controller {
     const observed = {
       verification: verify,
       vaultProblem: vault?.problem,
+      vaultMaintained: vault?.maintained,
       backup,
       cronJob,
       lastApplied: this.lastApplied.get(uid),

@@ -12,6 +12,7 @@ import { describeRun, runResultOf } from './run-outcome';
 import { lastRunOf, shrinkCondition } from './run-status';
 import { jobCondition, jobStart, podTrouble, type Runs, snapshotOf } from './runs';
 import { nextRun } from './schedule';
+import { maintainedEvents } from './vault-maintained';
 import type { BackupStatus, Condition, KubeEvent, Observed, Settings } from './types';
 import { later, timestamp } from './values';
 import { CONDITION, REASON, STATUS_LIMITS } from './vocabulary';
@@ -121,7 +122,11 @@ export function composeStatus(
     freshCondition(fresh),
     ...(shrink ? [shrink] : keptShrink),
     ...(observed.verification?.condition ? [observed.verification.condition] : []),
+    ...(observed.vaultMaintained
+      ? [observed.vaultMaintained]
+      : (previous.conditions ?? []).filter((c) => c.type === CONDITION.VaultMaintained)),
   ].map((c) => condition(previous.conditions, { ...c, observedGeneration: generation }, now));
+  events.push(...maintainedEvents(previous.conditions, observed.vaultMaintained));
   const previousFresh = previous.conditions?.find((c) => c.type === freshCondition(fresh).type);
   if (fresh.status === 'False' && previousFresh?.status !== 'False')
     events.push({ type: 'Warning', reason: fresh.reason, message: fresh.message });

@@ -72,6 +72,8 @@ export interface Observed {
   readonly verification?: Pick<VerifyPlan, 'condition' | 'lastVerifiedTime' | 'lastVerifiedSnapshotID' | 'events'>;
   /** The cluster's storage and snapshot classes: claims whose class can be snapshotted are read from a snapshot. */
   readonly snapshotClasses?: SnapshotClasses;
+  /** VaultMaintained from the vault's newest finished maintenance (vault-maintained.ts), shown on every user. */
+  readonly vaultMaintained?: Omit<Condition, 'lastTransitionTime'>;
 }
 
 export interface Settings {

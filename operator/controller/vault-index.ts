@@ -9,6 +9,7 @@ import { REPOSITORY_LABEL } from '../../lib/run/vault-jobs';
 import { VAULT_CHECK_COMPONENT } from '../../lib/run/verify-job';
 import { ClusterIndex } from '../runtime/cluster-index';
 import type { BackupObject, KubeObject } from './types';
+import { maintainedVerdict } from './vault-maintained';
 import { planVault, vaultKey, VaultPlan, VaultSettings } from './vault-plan';
 
 interface Events {
@@ -68,7 +69,9 @@ export class VaultIndex {
     // The maintenance CronJob's own Jobs carry the repository label too: told apart by component and kind.
     const initJobs = work.filter((o) => component(o) === 'vault-init' && o.spec?.schedule === undefined);
     const checkJobs = work.filter((o) => component(o) === VAULT_CHECK_COMPONENT && o.spec?.schedule === undefined);
-    return planVault(
+    const maintenanceJobs = work.filter((o) => component(o) === 'vault-maintenance' && o.spec?.schedule === undefined);
+    const maintained = maintainedVerdict(maintenanceJobs, (j) => podsOfJob(j.metadata.namespace!, j.metadata.name));
+    const plan = planVault(
       backup,
       {
         users: this.users.get(key) as BackupObject[],
@@ -83,5 +86,6 @@ export class VaultIndex {
       },
       settings,
     );
+    return { ...plan, maintained };
   }
 }

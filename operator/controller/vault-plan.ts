@@ -14,6 +14,7 @@ import {
 } from '../../lib/run/vault-jobs';
 import { isSubset } from './values';
 import type { BackupObject, KubeObject } from './types';
+import type { MaintainedVerdict } from './vault-maintained';
 import { REASON } from './vocabulary';
 import { planVaultCheck } from './verify-plan';
 
@@ -58,6 +59,8 @@ export interface VaultPlan {
   readonly deleteCheck?: { readonly namespace: string; readonly name: string };
   /** The vault's check runs, for the Verified judgement of every Backup on it. */
   readonly checkRuns: { readonly jobs: readonly KubeObject[]; readonly pods: readonly KubeObject[] };
+  /** How the vault's newest finished maintenance went (vault-maintained.ts); undefined before any finished. */
+  readonly maintained?: MaintainedVerdict;
 }
 
 export function repositoryOf(backup: BackupObject): string {

@@ -13,6 +13,8 @@ export const CONDITION = {
   ShrinkDetected: 'ShrinkDetected',
   /** The outcome of the newest verification run (lib/run/verify-script.ts). */
   Verified: 'Verified',
+  /** The newest finished run of the vault's maintenance (prune + check) succeeded. */
+  VaultMaintained: 'VaultMaintained',
 } as const;
 export type ConditionType = (typeof CONDITION)[keyof typeof CONDITION];
 
@@ -58,6 +60,10 @@ export const REASON = {
   AwaitingTestRestore: 'AwaitingTestRestore',
   /** This Backup's test restore passed; the vault's first check has not run yet. */
   AwaitingVaultCheck: 'AwaitingVaultCheck',
+  /** The vault's maintenance Job failed without a result of its own (e.g. its pod never started). */
+  MaintenanceFailed: 'MaintenanceFailed',
+  /** Event: the vault's maintenance failed (the VaultMaintained condition gives the cause). */
+  VaultMaintenanceFailed: 'VaultMaintenanceFailed',
 } as const;
 export type Reason = (typeof REASON)[keyof typeof REASON];
 
