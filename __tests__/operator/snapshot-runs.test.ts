@@ -50,9 +50,11 @@ function world(objects: Record<string, any> = {}, refuse?: string) {
       objects[`${path}/${obj.metadata.name}`] = obj;
       return obj;
     },
-    delete: async (path: string) => {
+    delete: async (path: string, uid?: string) => {
       calls.push(`DELETE ${path}`);
       if (!objects[path]) throw new ApiError(404, 'NotFound', 'not found');
+      // As the API server's preconditions: another object under the name is not deleted.
+      if (uid !== objects[path].metadata.uid) throw new ApiError(409, 'Conflict', 'precondition failed');
       delete objects[path];
     },
     mergePatch: async (path: string, patch: any) => {
@@ -218,6 +220,29 @@ describe('what the step did not make is never deleted nor used', () => {
     });
     await stepSnapshotRuns(w.client, 'ns', [heldJob()], [], 600, NOW);
     expect(w.calls.filter((c) => c.startsWith('DELETE'))).toEqual([]);
+  });
+
+  test('a claim replaced between look and delete is not deleted (uid precondition)', async () => {
+    const own = {
+      metadata: {
+        name: 'snap-bakery-data-0000',
+        uid: 'ours',
+        labels: { 'mall.example.com/snapshot-for-job': 'backup-bakery-1' },
+        ownerReferences: [{ kind: 'Job', name: 'backup-bakery-1', uid: 'job-uid' }],
+      },
+    };
+    const theirs = { metadata: { name: 'snap-bakery-data-0000', uid: 'theirs' } };
+    const w = world({ [`${PVC}/snap-bakery-data-0000`]: own });
+    const get = (w.client as any).get;
+    (w.client as any).get = async (path: string) => {
+      const found = await get(path);
+      if (path === `${PVC}/snap-bakery-data-0000`) w.objects[path] = theirs;
+      return found;
+    };
+    const done = heldJob();
+    done.status = { conditions: [{ type: 'Complete', status: 'True' }] };
+    await stepSnapshotRuns(w.client, 'ns', [done], [], 600, NOW);
+    expect(w.objects[`${PVC}/snap-bakery-data-0000`]).toBe(theirs);
   });
 
   test('an earlier run of this Backup: its claim is deleted first, the run waits', async () => {

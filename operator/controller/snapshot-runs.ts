@@ -58,9 +58,13 @@ async function createOrExisting(client: KubeClient, path: string, body: KubeObje
   );
 }
 
-async function deleteIfThere(client: KubeClient, path: string): Promise<void> {
-  await client.delete(path).catch((e) => {
-    if (!isNotFound(e)) throw e;
+/**
+ * Deletes exactly the object looked at: were it replaced under the same name since (409), it is left to the
+ * next pass to judge, so a check of its labels and owner cannot be raced.
+ */
+async function deleteIfThere(client: KubeClient, path: string, uid: string | undefined): Promise<void> {
+  await client.delete(path, uid).catch((e) => {
+    if (!isNotFound(e) && !isConflict(e)) throw e;
   });
 }
 
@@ -141,7 +145,8 @@ async function prepare(client: KubeClient, ns: string, job: KubeObject, timeoutS
         const earlier = claim.metadata.labels![SNAPSHOT_JOB_LABEL];
         const running = await getOrUndefined(client, resourcePath('batch/v1', 'jobs', ns, earlier));
         const inUse = running && !running.metadata.deletionTimestamp && !isFinished(running);
-        if (!inUse && !claim.metadata.deletionTimestamp) await deleteIfThere(client, pvcPath(ns, s.temporaryClaim));
+        if (!inUse && !claim.metadata.deletionTimestamp)
+          await deleteIfThere(client, pvcPath(ns, s.temporaryClaim), claim.metadata.uid);
         notReady.push(
           `temporary claim ${s.temporaryClaim} still belongs to ${earlier}${inUse ? ', still running' : ''}`,
         );
@@ -214,9 +219,9 @@ function watchesClaims(job: KubeObject): boolean {
 async function release(client: KubeClient, ns: string, job: KubeObject): Promise<void> {
   for (const s of snapshotPlanOf(job)!) {
     const claim = await getOrUndefined(client, pvcPath(ns, s.temporaryClaim));
-    if (claim && madeBy(claim, job)) await deleteIfThere(client, pvcPath(ns, s.temporaryClaim));
+    if (claim && madeBy(claim, job)) await deleteIfThere(client, pvcPath(ns, s.temporaryClaim), claim.metadata.uid);
     const vs = await getOrUndefined(client, vsPath(ns, volumeSnapshotName(job.metadata.name, s.claim)));
-    if (vs && madeBy(vs, job)) await deleteIfThere(client, vsPath(ns, vs.metadata.name));
+    if (vs && madeBy(vs, job)) await deleteIfThere(client, vsPath(ns, vs.metadata.name), vs.metadata.uid);
   }
   await client.mergePatch(resourcePath('batch/v1', 'jobs', ns, job.metadata.name), {
     metadata: { annotations: { [SNAPSHOTS_RELEASED_ANNOTATION]: 'true' } },
