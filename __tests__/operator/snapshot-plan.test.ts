@@ -67,6 +67,31 @@ describe('which claims are read from a snapshot', () => {
     });
   });
 
+  test('a VolumeSnapshotClass that retains its snapshots is never used: each run would leave one behind', () => {
+    const retain = (name: string, driver: string, isDefault = false) => ({
+      ...snapshotClass(name, driver, isDefault),
+      deletionPolicy: 'Retain',
+    });
+    const both = snapshotClassesOf(
+      [storageClass('fast', 'csi.example.com')],
+      [
+        retain('a-keep', 'csi.example.com', true),
+        { ...snapshotClass('z-drop', 'csi.example.com'), deletionPolicy: 'Delete' },
+      ],
+    );
+    expect(planSources(ref, ['data'], [sized('data', 'fast')], both).snapshots[0].volumeSnapshotClass).toBe('z-drop');
+    const only = snapshotClassesOf([storageClass('fast', 'csi.example.com')], [retain('a-keep', 'csi.example.com')]);
+    expect(planSources(ref, ['data'], [sized('data', 'fast')], only)).toEqual({
+      snapshots: [],
+      live: [
+        {
+          claim: 'data',
+          why: 'VolumeSnapshotClass a-keep has deletionPolicy Retain (each run would leave a snapshot behind); add one with Delete',
+        },
+      ],
+    });
+  });
+
   test('temporary claim names are stable per Backup and claim, distinct, and fit a label value', () => {
     const long = 'x'.repeat(60);
     const names = [
