@@ -110,7 +110,14 @@ async function failRun(client: KubeClient, ns: string, job: KubeObject, why: str
 }
 
 /** One held Job: snapshots, then claims, then the ready mark; true while it still waits. */
-async function prepare(client: KubeClient, ns: string, job: KubeObject, timeoutSeconds: number, now: Date) {
+async function prepare(
+  client: KubeClient,
+  ns: string,
+  job: KubeObject,
+  timeoutSeconds: number,
+  now: Date,
+  running: readonly string[],
+) {
   const plan = snapshotPlanOf(job)!;
   const waited = (now.getTime() - Date.parse(job.metadata.creationTimestamp ?? now.toISOString())) / 1000;
   const notReady: string[] = [];
@@ -143,8 +150,7 @@ async function prepare(client: KubeClient, ns: string, job: KubeObject, timeoutS
         // An earlier run's claim (its release failed or is still under way): gone first, never reused, but
         // never taken from a run still going (a run-now Job next to the CronJob's own).
         const earlier = claim.metadata.labels![SNAPSHOT_JOB_LABEL];
-        const running = await getOrUndefined(client, resourcePath('batch/v1', 'jobs', ns, earlier));
-        const inUse = running && !running.metadata.deletionTimestamp && !isFinished(running);
+        const inUse = running.includes(earlier);
         if (!inUse && !claim.metadata.deletionTimestamp)
           await deleteIfThere(client, pvcPath(ns, s.temporaryClaim), claim.metadata.uid);
         notReady.push(
@@ -248,6 +254,8 @@ export async function stepSnapshotRuns(
   drop: readonly string[],
   timeoutSeconds: number,
   now: Date,
+  /** The Backup's Jobs still going (an earlier run's claim is not taken from one of them). */
+  running: readonly string[] = [],
 ): Promise<SnapshotStepResult> {
   let waiting = false;
   for (const job of jobs) {
@@ -256,7 +264,7 @@ export async function stepSnapshotRuns(
       if (job.metadata.annotations?.[SNAPSHOTS_RELEASED_ANNOTATION] === undefined)
         await release(client, namespace, job);
     } else if (waitsForSnapshots(job) && !drop.includes(job.metadata.name)) {
-      waiting = (await prepare(client, namespace, job, timeoutSeconds, now)) || waiting;
+      waiting = (await prepare(client, namespace, job, timeoutSeconds, now, running)) || waiting;
     } else if (watchesClaims(job)) {
       waiting = (await watchClaims(client, namespace, job, timeoutSeconds, now)) || waiting;
     }
