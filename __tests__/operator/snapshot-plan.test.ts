@@ -145,6 +145,23 @@ describe('reconcile with snapshot-capable claims', () => {
     expect(at({ jobs: [ready] }).admitJobs).toEqual(['backup-bakery-29400000']);
   });
 
+  test('the snapshot step is told which of the Backup’s Jobs still go, a finished one not among them', () => {
+    const plan = at({}).cronJob!.spec.jobTemplate.metadata.annotations;
+    const held = job('backup-bakery-29400000', { start: '2026-11-25T09:59:00Z' });
+    held.metadata.annotations = { ...plan };
+    held.spec = { suspend: true };
+    const going = job('backup-bakery-now-1', { start: '2026-11-25T09:58:00Z' });
+    const done = job('backup-bakery-29300000', {
+      start: '2026-11-24T09:59:00Z',
+      outcome: 'Complete',
+      finish: '2026-11-24T10:00:00Z',
+    });
+    expect([...at({ jobs: [held, going, done] }).snapshotRuns!.running].sort()).toEqual([
+      'backup-bakery-29400000',
+      'backup-bakery-now-1',
+    ]);
+  });
+
   test('a run whose snapshot failed: Failed with reason SnapshotFailed and the snapshotter’s words', () => {
     const failed = job('backup-bakery-29400000', {
       start: '2026-11-25T09:59:00Z',
