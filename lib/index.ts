@@ -21,6 +21,7 @@ export {
   VaultRunSettings,
   RESTIC_IMAGE,
 } from './run/backup-job';
+export type { SnapshotSource } from './run/snapshot-source';
 export { BackupApiChart, BackupOperatorChart, SampleBackupsChart, SampleBackupsChartProps } from './delivery/charts';
 export { ResourceSpec, ResourceAmounts } from './common/resources';
 export {

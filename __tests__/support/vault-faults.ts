@@ -65,8 +65,15 @@ export const place = (extra: Partial<pod.Place> = {}): pod.Place => ({
   work: here.work,
   ...extra,
 });
+/**
+ * The vault's locks as restic reads them: files named by a 64-hex ID. A lock still being written is a `<id>-tmp-<n>`
+ * file (restic's local backend writes, then renames), which restic's lock listing skips, so waiting on it would kill
+ * a process before its lock exists.
+ */
 export const locks = () =>
-  fs.existsSync(path.join(repo(), 'locks')) ? fs.readdirSync(path.join(repo(), 'locks')) : [];
+  fs.existsSync(path.join(repo(), 'locks'))
+    ? fs.readdirSync(path.join(repo(), 'locks')).filter((f) => /^[0-9a-f]{64}$/.test(f))
+    : [];
 
 export async function until(what: string, condition: () => boolean, timeoutMs = 20_000): Promise<void> {
   const end = Date.now() + timeoutMs;
