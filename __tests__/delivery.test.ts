@@ -315,7 +315,10 @@ describe('Helm', () => {
     const objects = parseAllDocuments(rendered)
       .map((d) => d.toJS() as K8sObject)
       .filter(Boolean);
-    expect(objects.filter((o) => o.kind === 'ClusterRoleBinding')).toEqual([]);
+    // Only the binding to list storage and snapshot classes stays cluster-wide: they are not namespaced.
+    expect(objects.filter((o) => o.kind === 'ClusterRoleBinding').map((o) => o.roleRef.name)).toEqual([
+      'mall-backup-operator-storage-classes',
+    ]);
     expect(
       objects
         .filter((o) => o.kind === 'RoleBinding' && o.roleRef.kind === 'ClusterRole')

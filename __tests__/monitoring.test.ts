@@ -164,6 +164,7 @@ describe("promtool: Prometheus' own rule engine", () => {
     invalid: { phase: 'Failed', conditions: ok.filter((c) => c.type === 'Fresh') },
     partial: { phase: 'Completed', conditions: but('LastBackupSucceeded', 'True', 'SomeFilesUnreadable') },
     corrupt: { phase: 'Completed', conditions: but('Verified', 'False', 'CheckFailed') },
+    unmaintained: { phase: 'Completed', conditions: but('VaultMaintained', 'False', 'VaultLocked') },
   };
   const alertFor = (alertname: string, name?: string, labels: Record<string, string> = {}) => {
     const a = BACKUP_ALERTS.find((x) => x.alert === alertname)!;
@@ -185,6 +186,11 @@ describe("promtool: Prometheus' own rule engine", () => {
           input_series: seriesOf(statuses, 1),
           alert_rule_test: [
             { eval_time: '1m', alertname: 'MallBackupStale', exp_alerts: [alertFor('MallBackupStale', 'stale')] },
+            {
+              eval_time: '1m',
+              alertname: 'MallBackupVaultNotMaintained',
+              exp_alerts: [alertFor('MallBackupVaultNotMaintained', 'unmaintained')],
+            },
             {
               eval_time: '1m',
               alertname: 'MallBackupUnverified',

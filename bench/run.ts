@@ -1,27 +1,32 @@
 /**
- * `npm run bench [-- --quick] [-- --only=synth,scale,datapath]`: measures synth, scale and the backup data
- * path, side by side with what users would pick instead (the operator's initial sync is measured on the real API
- * server by `npm run bench:cluster`, bench/cluster.ts),
+ * `npm run bench [-- --quick] [-- --only=synth,scale,datapath,maintenance,restore]`: measures synth, scale, the
+ * backup data path, the vault's maintenance (bench/datapath.ts) and the restore data path (bench/restore.ts), side by
+ * side with what users would pick instead (the operator's initial sync is measured on the real API server by
+ * `npm run bench:cluster`, bench/cluster.ts),
  * prints a table and (full runs only) writes bench/RESULTS.md. Every figure is the median of several runs
  * after a warm-up, with min and max; ratios are taken within the same run. Not part of `npm test`.
  * Its scratch folder is removed at the end, on failure and on Ctrl-C / SIGTERM.
  */
 import { spawnSync } from 'node:child_process';
-import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Testing } from 'cdk8s';
-import { BackupCronJob } from '../lib/run/backup-job';
 import { CliCommand, parseCommandLine, UsageError } from '../lib/common/cli';
+import { type Bench, benchDataPath, benchMaintenance } from './datapath';
+import { benchRestore } from './restore';
+import { mergeSections } from './results';
+import { resticBinary } from '../__tests__/support/restic';
 
 const ROOT = path.join(__dirname, '..');
-const PARTS = ['synth', 'scale', 'datapath'];
+const PARTS = ['synth', 'scale', 'datapath', 'maintenance', 'restore'];
 const BENCH_COMMAND: CliCommand = {
   usage: 'npm run bench --',
   summary:
-    "Measures synth, scale and the backup data path (needs restic; kubectl is optional); the operator's initial sync is\n" +
-    'measured on the real API server by `npm run bench:cluster`.\n' +
+    "Measures synth, scale, the backup data path, the vault's maintenance and the restore data path (needs the pinned\n" +
+    'restic: ' +
+    "sh scripts/build-restic.sh; kubectl is optional); the operator's initial sync is measured on the real API server\n" +
+    'by `npm run bench:cluster`. --only re-runs some parts: a full (not --quick) run of them replaces their sections\n' +
+    'of bench/RESULTS.md and says which were re-run when.\n' +
     'Full run: roughly 10 minutes on 2 cores (estimated from its parts) and up to ~3 GiB in the temp folder at\n' +
     'once (1 GiB of shop data and the repositories restic writes from it, each removed after its run); writes\n' +
     'bench/RESULTS.md. Quick run: about 1-2 minutes (60 s measured without the data path) and ~200 MiB; prints only.\n' +
@@ -207,110 +212,13 @@ async function benchScale(): Promise<void> {
   ]);
 }
 
-function benchDataPath(): void {
-  const sizeMiB = QUICK ? 64 : 1024;
-  const shop = path.join(WORK, 'shop', 'data');
-  fs.mkdirSync(shop, { recursive: true });
-  const chunk = Buffer.alloc(1 << 20);
-  for (let i = 0; i < sizeMiB; i++) {
-    crypto.randomFillSync(chunk);
-    fs.writeFileSync(path.join(shop, `file-${String(i).padStart(4, '0')}.bin`), chunk);
-  }
-  const chart = Testing.chart();
-  new BackupCronJob(chart, 'c', {
-    backup: { name: 'bakery', namespace: 'mall-shops', uid: 'u' },
-    claims: ['data'],
-    spec: {
-      shopName: 'bakery',
-      backupTime: '02:30',
-      vaultLocation: 'pvc://vault/repo',
-      vaultCredentialsSecret: 'v',
-      retention: { keepLast: 1 },
-    } as never,
-  });
-  const pod = chart.toJson()[0].spec.jobTemplate.spec.template.spec;
-  const container = pod.containers[0];
-  const env = {
-    PATH: process.env.PATH!,
-    RESTIC_PASSWORD: 'bench',
-    RESTIC_CACHE_DIR: path.join(WORK, 'cache'),
-    TMPDIR: path.join(WORK, 'tmp'),
-    HOME: path.join(WORK, 'tmp'),
-  };
-  fs.mkdirSync(env.TMPDIR, { recursive: true });
-  // Each run's repository holds a full copy of the data: removed at once, so the disk holds at most one.
-  const dropping = (repo: string, run: () => number) => {
-    try {
-      return run();
-    } finally {
-      fs.rmSync(repo, { recursive: true, force: true });
-    }
-  };
-  const freshRepo = (name: string) => {
-    const repo = path.join(WORK, 'vaults', `${name}-${crypto.randomUUID()}`);
-    spawnSync('restic', ['init', '-q'], { env: { ...env, RESTIC_REPOSITORY: repo } });
-    return repo;
-  };
-  const viaJob = () => {
-    const repo = freshRepo('job');
-    const jobEnv: Record<string, string> = { ...env };
-    for (const e of container.env) jobEnv[e.name] = e.value;
-    Object.assign(jobEnv, {
-      RESTIC_REPOSITORY: repo,
-      RESTIC_CACHE_DIR: env.RESTIC_CACHE_DIR,
-      TMPDIR: env.TMPDIR,
-      HOME: env.HOME,
-      TERMINATION_LOG: path.join(env.TMPDIR, 'termination'),
-    });
-    const argv = container.command.map((a: string) => (a === '/data/data' ? shop : a));
-    return dropping(repo, () => timeOnce(argv[0], argv.slice(1), { env: jobEnv }));
-  };
-  const plain = () => {
-    const repo = freshRepo('plain');
-    return dropping(repo, () =>
-      timeOnce('restic', ['backup', '-q', '--host', 'bakery', shop], { env: { ...env, RESTIC_REPOSITORY: repo } }),
-    );
-  };
-  const plainWithForget = () => {
-    const repo = freshRepo('forget');
-    return dropping(
-      repo,
-      () =>
-        timeOnce('restic', ['backup', '-q', '--host', 'bakery', shop], { env: { ...env, RESTIC_REPOSITORY: repo } }) +
-        timeOnce('restic', ['forget', '-q', '--prune', '--keep-last', '1'], {
-          env: { ...env, RESTIC_REPOSITORY: repo },
-        }),
-    );
-  };
-  const results = sideBySide(
-    {
-      "the rendered Job's script": viaJob,
-      'plain restic backup': plain,
-      'plain restic backup + forget --prune': plainWithForget,
-    },
-    QUICK ? 3 : 5,
-  );
-  const job = results["the rendered Job's script"].median;
-  section(
-    `Backup data path: ${sizeMiB} MiB of random data into a fresh local repository (median of ${QUICK ? 3 : 5} runs after a warm-up, min–max)`,
-    [
-      '| run | time |',
-      '| --- | --- |',
-      ...Object.entries(results).map(([k, s]) => `| ${k} | ${fmt(s)} |`),
-      '',
-      `- script / plain backup: ${(job / results['plain restic backup'].median).toFixed(3)}×; script / plain backup + forget: ${(job / results['plain restic backup + forget --prune'].median).toFixed(3)}×`,
-      '- The script runs restic backup, then restic forget --prune for retention (each opens the repository: one key derivation, ≈ 0.5 s with restic 0.14); a vault with no repository yet costs a restic init once.',
-    ],
-  );
-}
-
 async function main(): Promise<void> {
   const cpu = os.cpus();
   const header = [
     '# Benchmark results',
     '',
     `Machine: ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}; Node ${process.version}; ` +
-      `restic ${spawnSync('restic', ['version'], { encoding: 'utf8' }).stdout?.split(' ')[1] ?? 'not installed'}; ` +
+      `restic ${resticVersion()}; ` +
       `kubectl ${spawnSync('kubectl', ['version', '--client', '-o', 'json'], { encoding: 'utf8' }).stdout?.match(/"gitVersion":\s*"([^"]+)"/)?.[1] ?? '?'}.`,
     `Generated by \`npm run bench${QUICK ? ' -- --quick' : ''}\` on ${new Date().toISOString().slice(0, 10)}. The machine is shared and noisy: medians, with min–max.`,
     '',
@@ -318,9 +226,22 @@ async function main(): Promise<void> {
   process.stdout.write(`${header.join('\n')}\n`);
   if (ONLY.includes('synth')) benchSynth();
   if (ONLY.includes('scale')) await benchScale();
-  if (ONLY.includes('datapath')) benchDataPath();
-  if (ONLY.length === PARTS.length && !QUICK)
-    fs.writeFileSync(path.join(__dirname, 'RESULTS.md'), [...header, ...report].join('\n'));
+  const bench: Bench = { work: WORK, quick: QUICK, section, sideBySide, timeOnce, stats, fmt: (x) => fmt(x) };
+  if (ONLY.includes('datapath')) benchDataPath(bench);
+  if (ONLY.includes('maintenance')) benchMaintenance(bench);
+  if (ONLY.includes('restore')) benchRestore(bench);
+  if (QUICK) return;
+  const results = path.join(__dirname, 'RESULTS.md');
+  const all = [...header, ...report].join('\n');
+  fs.writeFileSync(results, ONLY.length === PARTS.length ? all : mergeSections(fs.readFileSync(results, 'utf8'), all));
+}
+
+function resticVersion(): string {
+  try {
+    return spawnSync(resticBinary(), ['version'], { encoding: 'utf8' }).stdout.split(' ')[1];
+  } catch {
+    return 'not built';
+  }
 }
 
 main().catch((error) => {

@@ -18,6 +18,7 @@ export {
   BackupPodProps,
   RunNowJobProps,
   BackupRef,
+  VaultRunSettings,
   RESTIC_IMAGE,
 } from './run/backup-job';
 export { BackupApiChart, BackupOperatorChart, SampleBackupsChart, SampleBackupsChartProps } from './delivery/charts';

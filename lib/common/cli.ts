@@ -57,6 +57,7 @@ function reason(error: NodeJS.ErrnoException, argv: readonly string[]): string {
     }
     case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE': {
       const flag = /--([a-z-]+)/.exec(message)?.[0] ?? 'an option';
+      if (/does not take an argument/.test(message)) return `${flag} takes no value: give it alone`;
       return `${flag} needs a value${/ambiguous/.test(message) ? ' (the next argument is another option; write --flag=-value for a value starting with -)' : ''}`;
     }
     default:

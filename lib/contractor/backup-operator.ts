@@ -19,6 +19,9 @@ import packageJson from '../../package.json';
 const PACKAGE_VERSION: string = packageJson.version;
 
 /** Where the operator image is published; its tag follows the package version. */
+/** The ClusterRole (and its cluster-wide binding) for listing storage and snapshot classes: `<operator>-storage-classes`. */
+export const STORAGE_CLASSES_ROLE_SUFFIX = '-storage-classes';
+
 export const OPERATOR_IMAGE_REPOSITORY = 'ghcr.io/mall-example/mall-backup-operator';
 export const DEFAULT_OPERATOR_IMAGE = `${OPERATOR_IMAGE_REPOSITORY}:v${PACKAGE_VERSION}`;
 
@@ -367,8 +370,10 @@ export class BackupOperator extends Construct {
    * Replace, deleted; the status is merge-patched; Events are created. Owner references with
    * blockOwnerDeletion need `update` on the owner's finalizers wherever OwnerReferencesPermissionEnforcement
    * is on. Restores: read, status merge-patched, their Job (owned by the Restore, blockOwnerDeletion)
-   * created, and the claims of `target.newClaims` created. No `*`, no Secrets (vault credentials reach the
-   * backup and restore pods only).
+   * created, and the claims of `target.newClaims` created. Runs from snapshots: VolumeSnapshots created,
+   * read and deleted, temporary claims read, created and deleted (operator/controller/snapshot-runs.ts);
+   * StorageClasses and VolumeSnapshotClasses are listed, cluster-wide whatever namespaces are watched, as
+   * they are cluster-scoped. No `*`, no Secrets (vault credentials reach the backup and restore pods only).
    */
   private grantOperatorRights(
     name: string,
@@ -383,18 +388,33 @@ export class BackupOperator extends Construct {
         { apiGroups: [api.API_GROUP], resources: [api.BACKUP_PLURAL], verbs: cache },
         { apiGroups: [api.API_GROUP], resources: [`${api.BACKUP_PLURAL}/status`], verbs: ['patch'] },
         { apiGroups: [api.API_GROUP], resources: [`${api.BACKUP_PLURAL}/finalizers`], verbs: ['update'] },
-        { apiGroups: ['batch'], resources: ['cronjobs'], verbs: [...cache, 'create', 'patch'] },
+        // delete: a test-restore or vault check CronJob once no Backup asks for verification (spec.verify).
+        { apiGroups: ['batch'], resources: ['cronjobs'], verbs: [...cache, 'create', 'patch', 'delete'] },
         { apiGroups: ['batch'], resources: ['jobs'], verbs: [...cache, 'create', 'patch', 'delete'] },
         { apiGroups: [''], resources: ['persistentvolumeclaims', 'pods'], verbs: cache },
         { apiGroups: [''], resources: ['events'], verbs: ['create'] },
         { apiGroups: [api.API_GROUP], resources: [rapi.RESTORE_PLURAL], verbs: cache },
         { apiGroups: [api.API_GROUP], resources: [`${rapi.RESTORE_PLURAL}/status`], verbs: ['patch'] },
         { apiGroups: [api.API_GROUP], resources: [`${rapi.RESTORE_PLURAL}/finalizers`], verbs: ['update'] },
-        { apiGroups: [''], resources: ['persistentvolumeclaims'], verbs: ['create'] },
+        { apiGroups: [''], resources: ['persistentvolumeclaims'], verbs: ['create', 'get', 'delete'] },
+        { apiGroups: ['snapshot.storage.k8s.io'], resources: ['volumesnapshots'], verbs: ['create', 'get', 'delete'] },
       ],
     });
     const roleRef = { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name };
     const subjects = [{ kind: 'ServiceAccount', name, namespace }];
+    const classesRole = `${name}${STORAGE_CLASSES_ROLE_SUFFIX}`;
+    new k8s.KubeClusterRole(this, 'StorageClassesRole', {
+      metadata: { name: classesRole, labels },
+      rules: [
+        { apiGroups: ['storage.k8s.io'], resources: ['storageclasses'], verbs: ['list'] },
+        { apiGroups: ['snapshot.storage.k8s.io'], resources: ['volumesnapshotclasses'], verbs: ['list'] },
+      ],
+    });
+    new k8s.KubeClusterRoleBinding(this, 'StorageClassesRoleBinding', {
+      metadata: { name: classesRole, labels },
+      roleRef: { ...roleRef, name: classesRole },
+      subjects,
+    });
     if (watchNamespaces.length === 0) {
       new k8s.KubeClusterRoleBinding(this, 'ClusterRoleBinding', { metadata: { name, labels }, roleRef, subjects });
       return;

@@ -62,6 +62,15 @@ export const BACKUP_ALERTS: readonly BackupAlert[] = [
     description: `The vault of Backup ${which} failed its latest check or test restore; it does not count as protected. \`${look}\` shows the Verified condition.`,
   },
   {
+    alert: 'MallBackupVaultNotMaintained',
+    // Maintenance runs weekly per vault: one failure leaves the vault unpruned and unchecked for a week.
+    expr: `${METRIC.vaultMaintained} == 0`,
+    for: '0m',
+    severity: 'warning',
+    summary: "The newest maintenance (prune + check) of a Backup's vault failed.",
+    description: `The vault of Backup ${which} was not pruned or checked: it grows, and damage would go unnoticed. \`${look}\` shows the VaultMaintained condition, its cause and how to run it again.`,
+  },
+  {
     alert: 'MallBackupOperatorNotLeading',
     // No series at all (operator gone or not scraped) counts too: then no other alert here can fire.
     expr: `absent(${METRIC.leader} == 1)`,

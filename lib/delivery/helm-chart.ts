@@ -8,7 +8,12 @@ import { App, Yaml } from 'cdk8s';
 import { stringify } from 'yaml';
 import { Chart } from 'cdk8s';
 import { ConfigProblems, MallBackupConfig } from './app-config';
-import { BackupOperator, DEFAULT_OPERATOR_IMAGE, heapCeilingMiB } from '../contractor/backup-operator';
+import {
+  BackupOperator,
+  DEFAULT_OPERATOR_IMAGE,
+  heapCeilingMiB,
+  STORAGE_CLASSES_ROLE_SUFFIX,
+} from '../contractor/backup-operator';
 import { BackupApiChart } from './charts';
 import { OUTPUT_MARKER } from './manifest-writer';
 
@@ -65,8 +70,11 @@ function operatorTemplate(operatorObjects: Obj[]): string {
   const docs: string[] = [];
   let bindingsPlaced = false;
   for (const o of operatorObjects) {
+    // The classes' binding is cluster-wide whatever namespaces are watched (they are not namespaced): kept as it is.
     const isBinding =
-      (o.kind === 'ClusterRoleBinding' || o.kind === 'RoleBinding') && o.roleRef?.kind === 'ClusterRole';
+      (o.kind === 'ClusterRoleBinding' || o.kind === 'RoleBinding') &&
+      o.roleRef?.kind === 'ClusterRole' &&
+      !String(o.roleRef.name).endsWith(STORAGE_CLASSES_ROLE_SUFFIX);
     if (isBinding) {
       if (!bindingsPlaced) docs.push(bindingsTemplate(o));
       bindingsPlaced = true;

@@ -11,6 +11,7 @@ import {
 } from '../../lib/run/restore-job';
 import type { KubeObject, RestoreObserved } from './types';
 import { planVolumes } from './volumes';
+import { REASON, RESTORE_REASON } from './vocabulary';
 
 export interface Plan {
   claims?: RestoreClaimPlan[];
@@ -38,11 +39,11 @@ export function planRestore(o: RestoreObserved, ref: RestoreRef): Plan {
   let sources: string[] | undefined = spec.claims;
   if (!sources) {
     const volumes = planVolumes(backup.spec, o.claims, [], new Set());
-    if (volumes.problem?.reason === 'NoVolumes' && !backup.spec.volumeClaims?.length) {
+    if (volumes.problem?.reason === REASON.NoVolumes && !backup.spec.volumeClaims?.length) {
       return {
         problem: {
           phase: 'Pending',
-          reason: 'NoClaims',
+          reason: RESTORE_REASON.NoClaims,
           message: `${volumes.problem.message}: name the claims to restore in spec.claims`,
         },
       };
@@ -59,7 +60,7 @@ export function planRestore(o: RestoreObserved, ref: RestoreRef): Plan {
         return {
           problem: {
             phase: 'Failed',
-            reason: 'TargetExists',
+            reason: RESTORE_REASON.TargetExists,
             message: `claim ${name} already exists and was not created by this Restore: a restore never writes into it; delete it or file the Restore under another name`,
           },
         };
@@ -78,7 +79,7 @@ export function planRestore(o: RestoreObserved, ref: RestoreRef): Plan {
       return {
         problem: {
           phase: 'Failed',
-          reason: 'InvalidTarget',
+          reason: RESTORE_REASON.InvalidTarget,
           message: `target.existingClaim ${name} is one of the claims restored: use inPlace: true to restore a claim into itself`,
         },
       };
@@ -87,7 +88,7 @@ export function planRestore(o: RestoreObserved, ref: RestoreRef): Plan {
       return {
         problem: {
           phase: 'Pending',
-          reason: 'ClaimNotFound',
+          reason: RESTORE_REASON.ClaimNotFound,
           message: `waiting for claim ${name} (target.existingClaim) to exist`,
         },
       };
@@ -105,7 +106,7 @@ export function planRestore(o: RestoreObserved, ref: RestoreRef): Plan {
       return {
         problem: {
           phase: 'Failed',
-          reason: 'ClaimNotFound',
+          reason: RESTORE_REASON.ClaimNotFound,
           message: `claim ${claim} does not exist: restore it into new claims instead of in place`,
         },
       };
@@ -114,7 +115,7 @@ export function planRestore(o: RestoreObserved, ref: RestoreRef): Plan {
       return {
         problem: {
           phase: 'Pending',
-          reason: 'ClaimInUse',
+          reason: RESTORE_REASON.ClaimInUse,
           message: `waiting: claim ${claim} is mounted by pod ${user.metadata.name}; an in-place restore starts once no pod mounts it`,
         },
       };

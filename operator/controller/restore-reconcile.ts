@@ -18,6 +18,7 @@ import type {
   RestoreStatus,
 } from './types';
 import { canonicalJson, timestamp } from './values';
+import { RESTORE_REASON } from './vocabulary';
 
 /** What the restore pod wrote to its termination log. */
 export function parseRestoreReport(text: string): { claims: RestoreClaimStatus[]; error?: string } {
@@ -124,15 +125,15 @@ export function reconcileRestore(o: RestoreObserved, settings: { resticImage?: s
   } else if (problems.length > 0) {
     next.phase = 'Failed';
     next.message = problems.join('; ');
-    conditions = [ready('False', 'InvalidSpec', next.message)];
+    conditions = [ready('False', RESTORE_REASON.InvalidSpec, next.message)];
   } else if (!o.job && previous.phase === 'Running') {
     // Seen running, now gone (deleted by hand): never a second attempt, which would meet the first one's files.
     next.phase = 'Failed';
     next.completionTime = timestamp(now);
     next.message = `${previous.jobName ?? 'the restore Job'} was deleted before it finished, so its outcome is unknown and it is not run again (a second attempt would meet the first one's files): check the target claims, then file a new Restore`;
     conditions = [
-      ready('True', 'JobCreated', `${previous.jobName ?? 'the restore Job'} ran`),
-      succeeded('False', 'JobDeleted', next.message),
+      ready('True', RESTORE_REASON.JobCreated, `${previous.jobName ?? 'the restore Job'} ran`),
+      succeeded('False', RESTORE_REASON.JobDeleted, next.message),
     ];
   } else if (o.job) {
     const job = o.job;
@@ -169,7 +170,7 @@ export function reconcileRestore(o: RestoreObserved, settings: { resticImage?: s
       // Decided once the pod's report is in: a final status and its Event are written once, with the numbers.
       next.phase = 'Running';
       next.message = `${job.metadata.name} finished; reading its pod's report`;
-      conditions = [ready('True', 'JobCreated', `${job.metadata.name} ran`)];
+      conditions = [ready('True', RESTORE_REASON.JobCreated, `${job.metadata.name} ran`)];
     } else if (done) {
       next.phase = 'Completed';
       const files = report.claims.reduce((n, c) => n + (c.files ?? 0), 0);
@@ -178,16 +179,22 @@ export function reconcileRestore(o: RestoreObserved, settings: { resticImage?: s
         ? `restored ${report.claims.length + unreported.length} claim(s) from snapshot ${next.snapshotID}: ${files} files, ${bytes} bytes in ${next.durationSeconds ?? '?'}s${unreported.length ? `; the pod's report says nothing of ${unreported.join(', ')}, so their snapshots and numbers are not known` : ''}`
         : `${job.metadata.name} succeeded in ${next.durationSeconds ?? '?'}s, but its pod's report is missing (the pod is gone, or its termination message was cut), so the snapshots used and the files and bytes restored are not known`;
       conditions = [
-        ready('True', 'JobCreated', `${job.metadata.name} ran`),
-        succeeded('True', 'RestoreSucceeded', next.message),
+        ready('True', RESTORE_REASON.JobCreated, `${job.metadata.name} ran`),
+        succeeded('True', RESTORE_REASON.RestoreSucceeded, next.message),
       ];
     } else if (failed) {
       next.phase = 'Failed';
       const trouble = o.jobPods.map(podTrouble).find(Boolean);
       next.message = `${job.metadata.name} failed: ${report.error ?? failed.message ?? trouble ?? failed.reason ?? 'see its pod log'}`;
       conditions = [
-        ready('True', 'JobCreated', `${job.metadata.name} ran`),
-        succeeded('False', failed.reason === 'DeadlineExceeded' ? 'DeadlineExceeded' : 'RestoreFailed', next.message),
+        ready('True', RESTORE_REASON.JobCreated, `${job.metadata.name} ran`),
+        succeeded(
+          'False',
+          failed.reason === RESTORE_REASON.DeadlineExceeded
+            ? RESTORE_REASON.DeadlineExceeded
+            : RESTORE_REASON.RestoreFailed,
+          next.message,
+        ),
       ];
     } else {
       next.phase = 'Running';
@@ -197,9 +204,9 @@ export function reconcileRestore(o: RestoreObserved, settings: { resticImage?: s
       if (intrusions.length) {
         next.message += `; ${intrusions.join(', ')} while it is restored in place: that pod may read or write half-restored files`;
         if (next.message !== previous.message)
-          events.push({ type: 'Warning', reason: 'ClaimInUseDuringRestore', message: next.message });
+          events.push({ type: 'Warning', reason: RESTORE_REASON.ClaimInUseDuringRestore, message: next.message });
       }
-      conditions = [ready('True', 'JobCreated', `${job.metadata.name} is running`)];
+      conditions = [ready('True', RESTORE_REASON.JobCreated, `${job.metadata.name} is running`)];
     }
   } else if (!o.backup) {
     next.phase = 'Pending';
@@ -233,8 +240,8 @@ export function reconcileRestore(o: RestoreObserved, settings: { resticImage?: s
         path: c.path ? `/${c.path}` : '/',
       }));
       next.message = `starting ${next.jobName}: ${plan.claims!.map((c) => `${c.claim} -> ${c.targetClaim}${c.path ? `/${c.path}` : ''}`).join(', ')}`;
-      conditions = [ready('True', 'JobCreated', next.message)];
-      events.push({ type: 'Normal', reason: 'RestoreStarted', message: next.message });
+      conditions = [ready('True', RESTORE_REASON.JobCreated, next.message)];
+      events.push({ type: 'Normal', reason: RESTORE_REASON.RestoreStarted, message: next.message });
     }
   }
   next.conditions = withTransitions(previous.conditions, conditions, now);
@@ -242,7 +249,7 @@ export function reconcileRestore(o: RestoreObserved, settings: { resticImage?: s
   if (next.phase !== previous.phase && (next.phase === 'Completed' || next.phase === 'Failed')) {
     events.push({
       type: next.phase === 'Completed' ? 'Normal' : 'Warning',
-      reason: next.phase === 'Completed' ? 'RestoreSucceeded' : 'RestoreFailed',
+      reason: next.phase === 'Completed' ? RESTORE_REASON.RestoreSucceeded : RESTORE_REASON.RestoreFailed,
       message: next.message!,
     });
   }

@@ -9,6 +9,8 @@ import type * as rapi from '../../lib/permits/restore-api';
 import type { VaultRunSettings } from '../../lib/run/backup-job';
 import type { KubeObject } from '../runtime/kube-object';
 import type { LastRun } from './run-status';
+import type { VerifyPlan } from './verify-plan';
+import type { SnapshotClasses } from './snapshot-support';
 
 export type { KubeObject };
 
@@ -34,6 +36,8 @@ export interface BackupStatus {
   lastSnapshotID?: string;
   lastRunNowRequest?: string;
   lastRun?: LastRun;
+  lastVerifiedTime?: string;
+  lastVerifiedSnapshotID?: string;
   message?: string;
 }
 
@@ -64,6 +68,12 @@ export interface Observed {
   readonly queuePlace?: { readonly position: number; readonly of: number };
   /** Why the Backup's vault cannot take runs yet (vault-plan.ts); nothing is scheduled until it can. */
   readonly vaultProblem?: { readonly reason: string; readonly message: string };
+  /** spec.verify's judgement (verify-plan.ts): the Verified condition to keep, if any, its fields and Events. */
+  readonly verification?: Pick<VerifyPlan, 'condition' | 'lastVerifiedTime' | 'lastVerifiedSnapshotID' | 'events'>;
+  /** The cluster's storage and snapshot classes: claims whose class can be snapshotted are read from a snapshot. */
+  readonly snapshotClasses?: SnapshotClasses;
+  /** VaultMaintained from the vault's newest finished maintenance (vault-maintained.ts), shown on every user. */
+  readonly vaultMaintained?: Omit<Condition, 'lastTransitionTime'>;
 }
 
 export interface Settings {
@@ -75,6 +85,8 @@ export interface Settings {
   readonly holdRuns?: boolean;
   /** The cluster's retention floor and shrink threshold, passed to every run; no Backup field can change them. */
   readonly vaultRunSettings?: VaultRunSettings;
+  /** How long a run waits for its VolumeSnapshots to be ready before it fails (snapshot-runs.ts). */
+  readonly snapshotTimeoutSeconds?: number;
 }
 
 export interface KubeEvent {
@@ -105,6 +117,8 @@ export interface Desired {
   readonly events: KubeEvent[];
   /** While Fresh: when it turns Stale unless a run succeeds first (the controller looks again then). */
   readonly staleAt?: Date;
+  /** Runs whose snapshots to make (before they start) or remove (after they end), and the readiness timeout. */
+  readonly snapshotRuns?: { readonly jobs: KubeObject[]; readonly timeoutSeconds: number };
 }
 
 /** A Restore as the operator reads it, what it observes about one, and what it decides. */
