@@ -76,15 +76,17 @@ describe('a run from a CSI VolumeSnapshot, when the snapshot step goes wrong', (
     const folder = await suite.shop('cafe', 'ok');
     writeFileSync(join(folder, 'menu.txt'), 'espresso\n');
     const created = await suite.backup('cafe', false);
-    // As a run whose cleanup never happened would leave it: the Backup's claim name, made for another Job.
+    // As a run whose cleanup never happened would leave it: the Backup's claim name, made for (and owned by)
+    // an earlier Job of this Backup that has ended.
+    const earlier = await suite.endedJob('backup-cafe-old');
     const leftover = temporaryClaimName('cafe', created.metadata.uid, 'cafe-data');
-    const old = await suite.admin.ok('POST', `/api/v1/namespaces/${suite.ns}/persistentvolumeclaims`, {
-      metadata: { name: leftover, labels: { 'mall.example.com/snapshot-for-job': 'backup-cafe-old' } },
-      spec: {
-        storageClassName: `${suite.ns}-ok`,
-        accessModes: ['ReadWriteOnce'],
-        resources: { requests: { storage: '1Gi' } },
+    const old = await suite.claim({
+      name: leftover,
+      labels: {
+        'mall.example.com/snapshot-for-job': 'backup-cafe-old',
+        'mall.example.com/backup-uid': created.metadata.uid,
       },
+      ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name: 'backup-cafe-old', uid: earlier.metadata.uid }],
     });
     // This control plane runs no pvc-protection controller: without its finalizer the deletion completes at once.
     await suite.admin.ok(
@@ -95,12 +97,7 @@ describe('a run from a CSI VolumeSnapshot, when the snapshot step goes wrong', (
     );
     mkdirSync(suite.kubelet.claimFolder(suite.ns, leftover), { recursive: true });
     writeFileSync(join(suite.kubelet.claimFolder(suite.ns, leftover), 'stale.txt'), 'from an earlier run\n');
-    await suite.admin.ok(
-      'PATCH',
-      `${suite.backups}/cafe`,
-      { metadata: { annotations: { 'mall.example.com/run-now': 'now' } } },
-      'application/merge-patch+json',
-    );
+    await suite.runNow('cafe');
     await suite.finished('cafe', 'Completed');
     const claim = (await suite.claims()).find((c) => c.metadata.name === leftover);
     expect(claim?.metadata.uid).not.toBe(old.metadata.uid);
@@ -110,5 +107,24 @@ describe('a run from a CSI VolumeSnapshot, when the snapshot step goes wrong', (
       .split('\n')
       .filter((l) => l.startsWith('/data/'));
     expect(listed.sort()).toEqual(['/data/cafe-data', '/data/cafe-data/menu.txt']);
+  });
+
+  test('a person’s own claim under the temporary claim’s name: kept with its files, the run ends saying so', async () => {
+    await suite.shop('deli', 'ok');
+    const created = await suite.backup('deli', false);
+    const name = temporaryClaimName('deli', created.metadata.uid, 'deli-data');
+    const mine = await suite.claim({ name, labels: { app: 'deli-reports' } });
+    await suite.runNow('deli');
+    const backup = await suite.finished('deli', 'Failed');
+    expect(condition(backup, 'LastBackupSucceeded')).toMatchObject({ status: 'False', reason: 'SnapshotFailed' });
+    expect(condition(backup, 'LastBackupSucceeded').message).toContain(
+      `claim ${name} (the temporary claim of deli-data) exists and was not made by the operator for this run`,
+    );
+    const [job] = await suite.jobsOf('deli');
+    expect(await suite.podsOf(job)).toEqual([]);
+    await eventually('the run’s own snapshot to be removed', () => suite.released(job), 30_000);
+    const kept = (await suite.claims()).find((c) => c.metadata.name === name);
+    expect(kept?.metadata.uid).toBe(mine.metadata.uid);
+    expect(kept?.metadata.deletionTimestamp).toBeUndefined();
   });
 });

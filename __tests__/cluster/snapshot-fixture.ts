@@ -155,6 +155,47 @@ export class SnapshotFixture {
     });
   }
 
+  /** A 1Gi claim in the snapshot-capable class, with the given metadata. */
+  public claim(metadata: object): Promise<any> {
+    return this.admin.ok('POST', `/api/v1/namespaces/${this.ns}/persistentvolumeclaims`, {
+      metadata,
+      spec: {
+        storageClassName: `${this.ns}-ok`,
+        accessModes: ['ReadWriteOnce'],
+        resources: { requests: { storage: '1Gi' } },
+      },
+    });
+  }
+
+  public async runNow(name: string): Promise<void> {
+    await this.admin.ok(
+      'PATCH',
+      `${this.backups}/${name}`,
+      { metadata: { annotations: { 'mall.example.com/run-now': 'now' } } },
+      'application/merge-patch+json',
+    );
+  }
+
+  /** A Job that has ended without a pod (as a failed run does), belonging to no Backup. */
+  public async endedJob(name: string): Promise<any> {
+    await this.admin.ok('POST', `/apis/batch/v1/namespaces/${this.ns}/jobs`, {
+      metadata: { name },
+      spec: {
+        parallelism: 0,
+        activeDeadlineSeconds: 1,
+        template: { spec: { restartPolicy: 'Never', containers: [{ name: 'none', image: 'none' }] } },
+      },
+    });
+    return eventually(
+      `Job ${name} to end`,
+      async () => {
+        const job = await this.admin.ok('GET', `/apis/batch/v1/namespaces/${this.ns}/jobs/${name}`);
+        return job.status?.conditions?.some((c: any) => c.type === 'Failed' && c.status === 'True') ? job : undefined;
+      },
+      30_000,
+    );
+  }
+
   public finished(name: string, phase: string): Promise<any> {
     return eventually(
       `${name} to be ${phase}`,

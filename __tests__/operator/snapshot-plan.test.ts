@@ -67,6 +67,31 @@ describe('which claims are read from a snapshot', () => {
     });
   });
 
+  test('a VolumeSnapshotClass that retains its snapshots is never used: each run would leave one behind', () => {
+    const retain = (name: string, driver: string, isDefault = false) => ({
+      ...snapshotClass(name, driver, isDefault),
+      deletionPolicy: 'Retain',
+    });
+    const both = snapshotClassesOf(
+      [storageClass('fast', 'csi.example.com')],
+      [
+        retain('a-keep', 'csi.example.com', true),
+        { ...snapshotClass('z-drop', 'csi.example.com'), deletionPolicy: 'Delete' },
+      ],
+    );
+    expect(planSources(ref, ['data'], [sized('data', 'fast')], both).snapshots[0].volumeSnapshotClass).toBe('z-drop');
+    const only = snapshotClassesOf([storageClass('fast', 'csi.example.com')], [retain('a-keep', 'csi.example.com')]);
+    expect(planSources(ref, ['data'], [sized('data', 'fast')], only)).toEqual({
+      snapshots: [],
+      live: [
+        {
+          claim: 'data',
+          why: 'VolumeSnapshotClass a-keep has deletionPolicy Retain (each run would leave a snapshot behind); add one with Delete',
+        },
+      ],
+    });
+  });
+
   test('temporary claim names are stable per Backup and claim, distinct, and fit a label value', () => {
     const long = 'x'.repeat(60);
     const names = [
@@ -118,6 +143,23 @@ describe('reconcile with snapshot-capable claims', () => {
       metadata: { ...held.metadata, annotations: { ...plan, [SNAPSHOTS_READY_ANNOTATION]: 'x' } },
     };
     expect(at({ jobs: [ready] }).admitJobs).toEqual(['backup-bakery-29400000']);
+  });
+
+  test('the snapshot step is told which of the Backup’s Jobs still go, a finished one not among them', () => {
+    const plan = at({}).cronJob!.spec.jobTemplate.metadata.annotations;
+    const held = job('backup-bakery-29400000', { start: '2026-11-25T09:59:00Z' });
+    held.metadata.annotations = { ...plan };
+    held.spec = { suspend: true };
+    const going = job('backup-bakery-now-1', { start: '2026-11-25T09:58:00Z' });
+    const done = job('backup-bakery-29300000', {
+      start: '2026-11-24T09:59:00Z',
+      outcome: 'Complete',
+      finish: '2026-11-24T10:00:00Z',
+    });
+    expect([...at({ jobs: [held, going, done] }).snapshotRuns!.running].sort()).toEqual([
+      'backup-bakery-29400000',
+      'backup-bakery-now-1',
+    ]);
   });
 
   test('a run whose snapshot failed: Failed with reason SnapshotFailed and the snapshotter’s words', () => {

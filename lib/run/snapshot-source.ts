@@ -14,6 +14,8 @@ export const SNAPSHOT_PLAN_ANNOTATION = `${api.API_GROUP}/snapshot-plan`;
 export const SNAPSHOTS_READY_ANNOTATION = `${api.API_GROUP}/snapshots-ready`;
 /** On a run's Job: why its snapshots could not be made; the Job is ended without running. */
 export const SNAPSHOT_FAILURE_ANNOTATION = `${api.API_GROUP}/snapshot-failure`;
+/** On a started run's Job: every temporary claim was seen Bound; a claim never bound ends the run instead. */
+export const SNAPSHOT_CLAIMS_BOUND_ANNOTATION = `${api.API_GROUP}/snapshot-claims-bound`;
 /** On a finished run's Job: its snapshots and temporary claims are gone. */
 export const SNAPSHOTS_RELEASED_ANNOTATION = `${api.API_GROUP}/snapshots-released`;
 /** On VolumeSnapshots and temporary claims: the Job they were made for. */

@@ -15,6 +15,7 @@ import { dstRuns } from './schedule';
 import type { BackupObject, Desired, Observed, Settings } from './types';
 import { canonicalJson } from './values';
 import { DEFAULT_SNAPSHOT_TIMEOUT_SECONDS, snapshotWork } from './snapshot-runs';
+import { isFinished } from './run-admission';
 import { waitsForSnapshots } from '../../lib/run/snapshot-source';
 
 const refOf = (backup: BackupObject): BackupRef => ({
@@ -68,6 +69,7 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
       snapshotRuns: {
         jobs: snapshotJobs,
         timeoutSeconds: settings.snapshotTimeoutSeconds ?? DEFAULT_SNAPSHOT_TIMEOUT_SECONDS,
+        running: allJobs.filter((j) => !isFinished(j)).map((j) => j.metadata.name),
       },
     }),
   };

@@ -5,10 +5,13 @@
  * ready within the operator's timeout, ends the Job without a pod (parallelism 0 and a one-second
  * deadline), with the reason on the Job for the status. When a Job has finished, its snapshots and
  * temporary claims are deleted; both are owned by the Job, so deleting the Job (or its Backup) removes
- * them too. Every decision is read off the cluster, so a restarted operator carries on where it stopped.
+ * them too. A started Job whose temporary claims are still not Bound after the timeout is ended the same way.
+ * Only what the step made is used or deleted (snapshot-ownership.ts). Every decision is read off the
+ * cluster, so a restarted operator carries on where it stopped.
  */
 import {
   SNAPSHOT_API_VERSION,
+  SNAPSHOT_CLAIMS_BOUND_ANNOTATION,
   SNAPSHOT_FAILURE_ANNOTATION,
   SNAPSHOT_JOB_LABEL,
   SNAPSHOTS_READY_ANNOTATION,
@@ -18,11 +21,10 @@ import {
   volumeSnapshotName,
   waitsForSnapshots,
 } from '../../lib/run/snapshot-source';
-import { BACKUP_LABEL, BACKUP_UID_LABEL } from '../../lib/run/backup-job';
-import { standardLabels } from '../../lib/common/labels';
 import { isConflict, isNotFound, KubeClient, resourcePath } from '../runtime/kube';
 import type { KubeObject } from './types';
 import { isFinished } from './run-admission';
+import { madeBy, madeByEarlierRun, madeFor, notOurs } from './snapshot-ownership';
 
 /** How often a run waiting for its snapshots is looked at again (snapshot status changes are not watched). */
 export const SNAPSHOT_POLL_MS = 2000;
@@ -45,31 +47,25 @@ async function getOrUndefined(client: KubeClient, path: string): Promise<KubeObj
   }
 }
 
-async function createOrExisting(client: KubeClient, path: string, body: KubeObject): Promise<void> {
-  await client.create(path, body).catch((e) => {
-    if (!isConflict(e)) throw e;
-  });
+/** False when something of that name appeared meanwhile: it is looked at (and judged) on the next pass. */
+async function createOrExisting(client: KubeClient, path: string, body: KubeObject): Promise<boolean> {
+  return client.create(path, body).then(
+    () => true,
+    (e) => {
+      if (!isConflict(e)) throw e;
+      return false;
+    },
+  );
 }
 
-async function deleteIfThere(client: KubeClient, path: string): Promise<void> {
-  await client.delete(path).catch((e) => {
-    if (!isNotFound(e)) throw e;
+/**
+ * Deletes exactly the object looked at: were it replaced under the same name since (409), it is left to the
+ * next pass to judge, so a check of its labels and owner cannot be raced.
+ */
+async function deleteIfThere(client: KubeClient, path: string, uid: string | undefined): Promise<void> {
+  await client.delete(path, uid).catch((e) => {
+    if (!isNotFound(e) && !isConflict(e)) throw e;
   });
-}
-
-/** Labels and owner of what a Job's snapshot step makes: the Job owns it, so the garbage collector helps. */
-function madeFor(job: KubeObject, name: string, namespace: string): KubeObject['metadata'] {
-  const labels = job.metadata.labels ?? {};
-  return {
-    name,
-    namespace,
-    labels: standardLabels('backup-run', {
-      [BACKUP_LABEL]: labels[BACKUP_LABEL] ?? '',
-      [BACKUP_UID_LABEL]: labels[BACKUP_UID_LABEL] ?? '',
-      [SNAPSHOT_JOB_LABEL]: job.metadata.name,
-    }),
-    ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name: job.metadata.name, uid: job.metadata.uid! } as any],
-  };
 }
 
 function snapshotBody(job: KubeObject, ns: string, s: SnapshotSource): KubeObject {
@@ -114,7 +110,14 @@ async function failRun(client: KubeClient, ns: string, job: KubeObject, why: str
 }
 
 /** One held Job: snapshots, then claims, then the ready mark; true while it still waits. */
-async function prepare(client: KubeClient, ns: string, job: KubeObject, timeoutSeconds: number, now: Date) {
+async function prepare(
+  client: KubeClient,
+  ns: string,
+  job: KubeObject,
+  timeoutSeconds: number,
+  now: Date,
+  running: readonly string[],
+) {
   const plan = snapshotPlanOf(job)!;
   const waited = (now.getTime() - Date.parse(job.metadata.creationTimestamp ?? now.toISOString())) / 1000;
   const notReady: string[] = [];
@@ -125,6 +128,10 @@ async function prepare(client: KubeClient, ns: string, job: KubeObject, timeoutS
       await createOrExisting(client, vsPath(ns), snapshotBody(job, ns, s));
       notReady.push(`VolumeSnapshot ${name} of claim ${s.claim} was just created`);
       continue;
+    }
+    if (!madeBy(vs, job)) {
+      await failRun(client, ns, job, notOurs(`VolumeSnapshot ${name} (for claim ${s.claim})`));
+      return false;
     }
     const error = snapshotError(vs);
     if (error) {
@@ -137,13 +144,21 @@ async function prepare(client: KubeClient, ns: string, job: KubeObject, timeoutS
     for (const s of plan) {
       const claim = await getOrUndefined(client, pvcPath(ns, s.temporaryClaim));
       if (!claim) {
-        await createOrExisting(client, pvcPath(ns), claimBody(job, ns, s));
-      } else if (claim.metadata.labels?.[SNAPSHOT_JOB_LABEL] !== job.metadata.name) {
-        // An earlier run's claim (its release failed or is still under way): gone first, never reused.
-        if (!claim.metadata.deletionTimestamp) await deleteIfThere(client, pvcPath(ns, s.temporaryClaim));
+        if (!(await createOrExisting(client, pvcPath(ns), claimBody(job, ns, s))))
+          notReady.push(`claim ${s.temporaryClaim} was made by someone else meanwhile`);
+      } else if (madeByEarlierRun(claim, job)) {
+        // An earlier run's claim (its release failed or is still under way): gone first, never reused, but
+        // never taken from a run still going (a run-now Job next to the CronJob's own).
+        const earlier = claim.metadata.labels![SNAPSHOT_JOB_LABEL];
+        const inUse = running.includes(earlier);
+        if (!inUse && !claim.metadata.deletionTimestamp)
+          await deleteIfThere(client, pvcPath(ns, s.temporaryClaim), claim.metadata.uid);
         notReady.push(
-          `temporary claim ${s.temporaryClaim} still belongs to ${claim.metadata.labels?.[SNAPSHOT_JOB_LABEL]}`,
+          `temporary claim ${s.temporaryClaim} still belongs to ${earlier}${inUse ? ', still running' : ''}`,
         );
+      } else if (!madeBy(claim, job)) {
+        await failRun(client, ns, job, notOurs(`claim ${s.temporaryClaim} (the temporary claim of ${s.claim})`));
+        return false;
       }
     }
   }
@@ -165,13 +180,54 @@ async function prepare(client: KubeClient, ns: string, job: KubeObject, timeoutS
   return true;
 }
 
+/**
+ * A started Job whose temporary claims are not all Bound: once the operator's timeout has passed since it
+ * was started, it is ended, naming the claim and its phase; a claim never provisioned (no capacity, a
+ * snapshot deleted under it) would otherwise hold the pod Pending for ever, and under Forbid every later run.
+ */
+async function watchClaims(client: KubeClient, ns: string, job: KubeObject, timeoutSeconds: number, now: Date) {
+  const startedAt = Date.parse(job.metadata.annotations?.[SNAPSHOTS_READY_ANNOTATION] ?? '');
+  const unbound: string[] = [];
+  for (const s of snapshotPlanOf(job)!) {
+    const claim = await getOrUndefined(client, pvcPath(ns, s.temporaryClaim));
+    const phase = claim?.status?.phase;
+    if (phase !== 'Bound')
+      unbound.push(`temporary claim ${s.temporaryClaim} is ${claim ? phase || 'Pending' : 'gone'}`);
+  }
+  if (unbound.length === 0) {
+    await client.mergePatch(resourcePath('batch/v1', 'jobs', ns, job.metadata.name), {
+      metadata: { annotations: { [SNAPSHOT_CLAIMS_BOUND_ANNOTATION]: now.toISOString() } },
+    });
+    return false;
+  }
+  if (Number.isNaN(startedAt) || now.getTime() - startedAt < timeoutSeconds * 1000) return true;
+  await failRun(
+    client,
+    ns,
+    job,
+    `${unbound.join('; ')} ${timeoutSeconds}s after the run was started; check the storage class's capacity and the VolumeSnapshot`,
+  );
+  return false;
+}
+
+/** Started, its claims not yet seen Bound, not ended by the step. */
+function watchesClaims(job: KubeObject): boolean {
+  const a = job.metadata.annotations ?? {};
+  return (
+    job.spec?.suspend !== true &&
+    a[SNAPSHOTS_READY_ANNOTATION] !== undefined &&
+    a[SNAPSHOT_CLAIMS_BOUND_ANNOTATION] === undefined &&
+    a[SNAPSHOT_FAILURE_ANNOTATION] === undefined
+  );
+}
+
 /** A finished Job's snapshots and temporary claims deleted, then the Job marked so it is not asked again. */
 async function release(client: KubeClient, ns: string, job: KubeObject): Promise<void> {
   for (const s of snapshotPlanOf(job)!) {
     const claim = await getOrUndefined(client, pvcPath(ns, s.temporaryClaim));
-    if (claim?.metadata.labels?.[SNAPSHOT_JOB_LABEL] === job.metadata.name)
-      await deleteIfThere(client, pvcPath(ns, s.temporaryClaim));
-    await deleteIfThere(client, vsPath(ns, volumeSnapshotName(job.metadata.name, s.claim)));
+    if (claim && madeBy(claim, job)) await deleteIfThere(client, pvcPath(ns, s.temporaryClaim), claim.metadata.uid);
+    const vs = await getOrUndefined(client, vsPath(ns, volumeSnapshotName(job.metadata.name, s.claim)));
+    if (vs && madeBy(vs, job)) await deleteIfThere(client, vsPath(ns, vs.metadata.name), vs.metadata.uid);
   }
   await client.mergePatch(resourcePath('batch/v1', 'jobs', ns, job.metadata.name), {
     metadata: { annotations: { [SNAPSHOTS_RELEASED_ANNOTATION]: 'true' } },
@@ -186,7 +242,7 @@ export function snapshotWork(jobs: readonly KubeObject[], drop: readonly string[
       snapshotPlanOf(job) !== undefined &&
       (isFinished(job)
         ? job.metadata.annotations?.[SNAPSHOTS_RELEASED_ANNOTATION] === undefined
-        : waitsForSnapshots(job) && !drop.includes(job.metadata.name)),
+        : (waitsForSnapshots(job) && !drop.includes(job.metadata.name)) || watchesClaims(job)),
   );
 }
 
@@ -198,6 +254,8 @@ export async function stepSnapshotRuns(
   drop: readonly string[],
   timeoutSeconds: number,
   now: Date,
+  /** The Backup's Jobs still going (an earlier run's claim is not taken from one of them). */
+  running: readonly string[] = [],
 ): Promise<SnapshotStepResult> {
   let waiting = false;
   for (const job of jobs) {
@@ -206,7 +264,9 @@ export async function stepSnapshotRuns(
       if (job.metadata.annotations?.[SNAPSHOTS_RELEASED_ANNOTATION] === undefined)
         await release(client, namespace, job);
     } else if (waitsForSnapshots(job) && !drop.includes(job.metadata.name)) {
-      waiting = (await prepare(client, namespace, job, timeoutSeconds, now)) || waiting;
+      waiting = (await prepare(client, namespace, job, timeoutSeconds, now, running)) || waiting;
+    } else if (watchesClaims(job)) {
+      waiting = (await watchClaims(client, namespace, job, timeoutSeconds, now)) || waiting;
     }
   }
   return { recheckMs: waiting ? SNAPSHOT_POLL_MS : undefined };

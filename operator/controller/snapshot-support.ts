@@ -19,6 +19,11 @@ export interface SnapshotClasses {
   readonly provisioners: ReadonlyMap<string, string>;
   /** CSI driver → the VolumeSnapshotClass to use (the one marked default when there are several). */
   readonly snapshotClasses: ReadonlyMap<string, string>;
+  /**
+   * CSI driver → a class it has with `deletionPolicy: Retain`, when it has no other: deleting a run's
+   * VolumeSnapshot would leave its content and the storage's snapshot behind, one per run, so none is used.
+   */
+  readonly retainOnly?: ReadonlyMap<string, string>;
   /** The cluster serves no snapshot.storage.k8s.io/v1 API. */
   readonly noSnapshotApi: boolean;
   /** Why the classes are not known (they could not be listed yet): every claim is read live meanwhile. */
@@ -43,13 +48,19 @@ export function snapshotClassesOf(
         Number(a.metadata.annotations?.[DEFAULT_CLASS_ANNOTATION] === 'true') ||
       a.metadata.name.localeCompare(b.metadata.name),
   );
+  const retainOnly = new Map<string, string>();
   for (const c of ordered) {
     const driver = (c as any).driver;
-    if (typeof driver === 'string' && !snapshotClasses.has(driver)) snapshotClasses.set(driver, c.metadata.name);
+    if (typeof driver !== 'string') continue;
+    if ((c as any).deletionPolicy === 'Retain') {
+      if (!retainOnly.has(driver)) retainOnly.set(driver, c.metadata.name);
+    } else if (!snapshotClasses.has(driver)) snapshotClasses.set(driver, c.metadata.name);
   }
+  for (const driver of snapshotClasses.keys()) retainOnly.delete(driver);
   return {
     provisioners: new Map(storageClasses.map((c) => [c.metadata.name, String((c as any).provisioner ?? '')])),
     snapshotClasses,
+    retainOnly,
     noSnapshotApi: volumeSnapshotClasses === undefined,
   };
 }
@@ -79,6 +90,11 @@ export function planSources(
     else if (classes.noSnapshotApi) plan.live.push({ claim: name, why: 'the cluster has no VolumeSnapshot API' });
     else if (storageClass === undefined) plan.live.push({ claim: name, why: 'the claim names no storage class' });
     else if (provisioner === undefined) plan.live.push({ claim: name, why: `storage class ${storageClass} not found` });
+    else if (snapshotClass === undefined && classes.retainOnly?.has(provisioner))
+      plan.live.push({
+        claim: name,
+        why: `VolumeSnapshotClass ${classes.retainOnly.get(provisioner)} has deletionPolicy Retain (each run would leave a snapshot behind); add one with Delete`,
+      });
     else if (snapshotClass === undefined)
       plan.live.push({ claim: name, why: `no VolumeSnapshotClass for ${provisioner}` });
     else if (size === undefined) plan.live.push({ claim: name, why: 'the claim has no size' });
@@ -153,7 +169,12 @@ export class SnapshotClassWatch {
           throw e;
         });
       const next = snapshotClassesOf(storage.items as KubeObject[], snapshots);
-      const fingerprint = JSON.stringify([[...next.provisioners], [...next.snapshotClasses], next.noSnapshotApi]);
+      const fingerprint = JSON.stringify([
+        [...next.provisioners],
+        [...next.snapshotClasses],
+        [...(next.retainOnly ?? [])],
+        next.noSnapshotApi,
+      ]);
       if (fingerprint === this.fingerprint) return;
       this.current = next;
       this.fingerprint = fingerprint;

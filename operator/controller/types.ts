@@ -118,7 +118,12 @@ export interface Desired {
   /** While Fresh: when it turns Stale unless a run succeeds first (the controller looks again then). */
   readonly staleAt?: Date;
   /** Runs whose snapshots to make (before they start) or remove (after they end), and the readiness timeout. */
-  readonly snapshotRuns?: { readonly jobs: KubeObject[]; readonly timeoutSeconds: number };
+  readonly snapshotRuns?: {
+    readonly jobs: KubeObject[];
+    readonly timeoutSeconds: number;
+    /** The Backup's Jobs still going: a temporary claim of one of them is never taken from it. */
+    readonly running: string[];
+  };
 }
 
 /** A Restore as the operator reads it, what it observes about one, and what it decides. */

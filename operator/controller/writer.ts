@@ -160,6 +160,7 @@ export async function applyDesired(
           desired.dropJobs,
           snapshots.timeoutSeconds,
           new Date(),
+          snapshots.running,
         );
         recheckMs = step.recheckMs;
       },
