@@ -1,7 +1,8 @@
 /**
  * Faults on the real control plane, with a control plane of this suite's own (see ./audited-cluster.ts): the
  * leader killed and the standby taking over through the real Lease; a leader whose Lease renewal and writes hang
- * (the fault proxy) cut off before the standby takes over; etcd compacted while the watches are down, so they
+ * (the fault proxy) cut off before the standby takes over; a leader whose renewals are refused dropping its
+ * Backups' metric series; etcd compacted while the watches are down, so they
  * come back to 410 Gone; the API server restarted while a run is under way; two replicas reconciling the same
  * Backups at once (no leader election), which must not start a run twice, must converge, and must then stop
  * writing. Writes are counted from the API server's audit log, or, per replica, by its fault proxy.
@@ -81,7 +82,7 @@ async function quiet(seconds: number): Promise<void> {
 }
 
 beforeAll(async () => {
-  f = await startAuditedCluster(['failover', 'fenced', 'compacted', 'racing']);
+  f = await startAuditedCluster(['failover', 'fenced', 'dethroned', 'compacted', 'racing']);
 });
 
 afterAll(async () => {
@@ -169,6 +170,45 @@ describe('a leader whose Lease renewal hangs', () => {
     expect(show(viaB.proxy.seen.filter((s) => isWrite(s) && s.at < tookOverAt))).toEqual([]);
     expect(viaB.proxy.seen.some((s) => isWrite(s) && s.path.endsWith('/cronjobs/backup-kept'))).toBe(true);
     await Promise.all([a.stop(), b.stop()]);
+  });
+});
+
+describe('a process that stops leading', () => {
+  test("drops its Backups' series: its last word must not fire alerts beside the new leader's", async () => {
+    const { proxy, kubeconfig } = await proxied();
+    const a = await operator('replica-h', ['--leader-elect=true', '--namespaces=dethroned'], kubeconfig);
+    await a.waitFor('became leader', 20_000);
+    await shop('dethroned', 'bakery', false);
+    await eventually('bakery Scheduled', async () => (await phase('dethroned', 'bakery')) === 'Scheduled', 60_000);
+    await f.admin.ok(
+      'PATCH',
+      `${BACKUPS('dethroned')}/bakery`,
+      { spec: { freshness: '1m' } },
+      'application/merge-patch+json',
+    );
+    await f.admin.ok(
+      'PATCH',
+      `${BACKUPS('dethroned')}/bakery/status`,
+      { status: { lastSuccessfulTime: '2020-01-01T00:00:00Z' } },
+      'application/merge-patch+json',
+    );
+    const stale = /^mall_backup_fresh\{namespace="dethroned",name="bakery"\} 0$/m;
+    await eventually('the stale series', async () => stale.test((await a.get('metrics', '/metrics')).text), 30_000);
+    expect((await a.get('metrics', '/metrics')).text).toMatch(/^mall_backup_leader 1$/m);
+
+    // The API server stops taking its renewals: it stops leading but keeps running (and being scraped).
+    const refused = proxy.rule({ name: 'refuse the renewals', verb: 'PUT', path: /\/leases\//, code: 500 });
+    await a.waitFor('stopped leading', 20_000);
+    expect(refused.hits).toBeGreaterThan(0);
+    const text = (await a.get('metrics', '/metrics')).text;
+    expect(text).toMatch(/^mall_backup_leader 0$/m);
+    expect(text.split('\n').filter((l) => /^mall_backup_\w+\{[^}]*name="bakery"/.test(l))).toEqual([]);
+    // Still running: a scrape a moment later has not brought them back (no round of a non-leader records them).
+    await eventually('another answered Lease attempt', async () => refused.hits > 2, 20_000);
+    const later = (await a.get('metrics', '/metrics')).text;
+    expect(later.split('\n').filter((l) => /^mall_backup_\w+\{[^}]*name="bakery"/.test(l))).toEqual([]);
+    refused.release();
+    await a.stop();
   });
 });
 

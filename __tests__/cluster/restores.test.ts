@@ -103,3 +103,39 @@ test('a restore Job refused by a quota (403) leaves the Restore Pending saying w
   const claims = (await admin.ok('GET', `/api/v1/namespaces/${ns}/persistentvolumeclaims`)).items;
   expect(claims.filter((c: any) => c.metadata.name === 'wednesday-bakery-data')).toHaveLength(1);
 });
+
+test("a Job named like the Restore's but not its own (the runbook's restore-<name>) is not taken for it: Pending saying so, then it runs", async () => {
+  // Suspended: the Job controller makes no pod for it, so it stays exactly as the runbook left it.
+  await admin.ok('POST', `/apis/batch/v1/namespaces/${ns}/jobs`, {
+    metadata: { name: 'restore-thursday' },
+    spec: {
+      suspend: true,
+      template: { spec: { restartPolicy: 'Never', containers: [{ name: 'runbook', image: 'restic:runbook' }] } },
+    },
+  });
+  const filed = await fileRestore('thursday', { target: { newClaims: { size: '1Gi' } } });
+  await eventually('Ready=False JobRefused', async () => (await reason('thursday')) === 'JobRefused', 60_000);
+  const waiting = await restore('thursday');
+  expect(waiting.status.phase).toBe('Pending');
+  expect(waiting.status.message).toMatch(
+    /^the API server refused Job restore-thursday \(HTTP 409\): Job restore-thursday already exists and is not this Restore's: delete it or file the Restore under another name/,
+  );
+  // The stranger's Job is left alone: not adopted, not labelled.
+  const stranger = await admin.ok('GET', `/apis/batch/v1/namespaces/${ns}/jobs/restore-thursday`);
+  expect(stranger.metadata.ownerReferences).toBeUndefined();
+  expect(stranger.metadata.labels?.['mall.example.com/restore-uid']).toBeUndefined();
+
+  await admin.ok('DELETE', `/apis/batch/v1/namespaces/${ns}/jobs/restore-thursday`, {
+    propagationPolicy: 'Background',
+  });
+  const job = await eventually(
+    "the Restore's own Job",
+    async () => {
+      const got = await admin.request('GET', `/apis/batch/v1/namespaces/${ns}/jobs/restore-thursday`);
+      return got.status === 200 && got.body.metadata.labels?.['mall.example.com/restore-uid'] && got.body;
+    },
+    60_000,
+  );
+  expect(job.metadata.labels['mall.example.com/restore-uid']).toBe(filed.metadata.uid);
+  await restorePhase('thursday', 'Completed');
+});

@@ -16,8 +16,10 @@
  * (but lost+found) is refused unless IN_PLACE=true: a restore never overwrites files it was not told to.
  * One line per claim goes to the termination log, `restored <claim> <snapshot> <snapshot time> <files>
  * <bytes>`, counting the regular files of the snapshot's claim as restic lists them (not the target's
- * files, which in place include files the snapshot lacks; and no second read of the data); a failure
- * writes `error <reason>`.
+ * files, which in place include files the snapshot lacks; and no second read of the data), listed while the
+ * restore runs. `restic restore --json`'s summary cannot give these numbers: it counts folders and links as
+ * files, and its totals leave out the files an in-place restore finds already right (files_skipped). A
+ * failure writes `error <reason>`.
  */
 export const RESTORE_SCRIPT = `set -eu
 report=\${TERMINATION_LOG:-/dev/termination-log}
@@ -92,8 +94,16 @@ restore() {
     id=\${picked%% *}; taken=\${picked#* }
     mkdir -p "$target"
     echo "restoring claim $claim from snapshot $id taken $taken"
-    restic restore "$id:$source" --target "$target" || fail "restic could not restore claim $claim from snapshot $id (see the log above)"
-    counted=$(count "$id:$source")
+    # Counted alongside the restore, not after it: the listing reads only the snapshot's trees, and its time
+    # hides behind the data's instead of adding to it.
+    count "$id:$source" >"$TMPDIR/counted.$i" &
+    counting=$!
+    if ! restic restore "$id:$source" --target "$target"; then
+      wait "$counting" || true
+      fail "restic could not restore claim $claim from snapshot $id (see the log above)"
+    fi
+    wait "$counting" || true
+    counted=$(cat "$TMPDIR/counted.$i")
     [ -n "$counted" ] || fail "restic restored claim $claim but could not list snapshot $id to count its files (see the log above)"
     printf 'restored %s %s %s %s\\n' "$claim" "$(printf %.16s "$id")" "$taken" "$counted" >>"$report" 2>/dev/null || true
   done
