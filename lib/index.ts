@@ -38,3 +38,5 @@ export { RESTORE_KIND, RESTORE_CRD_NAME } from './permits/restore-api';
 export { BackupMonitoring, BackupMonitoringProps, BackupAlert, BACKUP_ALERTS } from './contractor/monitoring';
 export { METRIC, RUN_OUTCOMES } from './contractor/metric-names';
 export * from '../imports/mall.example.com';
+/** The Backup and Restore spec and status as raw JSON (what the API server stores and a client reads). */
+export type * as json from './permits/api-types';

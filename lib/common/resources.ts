@@ -1,5 +1,5 @@
 import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
-import { QUANTITY_PATTERN } from '../permits/backup-api';
+import { QUANTITY_PATTERN, RESOURCE_NAMES } from '../permits/backup-api';
 import { show } from './prop-errors';
 
 export interface ResourceAmounts {
@@ -99,6 +99,8 @@ export function toResourceRequirements(spec: ResourceSpec): k8s.ResourceRequirem
 }
 
 type Amounts = Record<string, string | number>;
+/** A Backup's own amounts as the API stores them (spec.resources.requests or .limits). */
+type OwnAmounts = { readonly [name in (typeof RESOURCE_NAMES)[number]]?: string | number };
 
 /**
  * A Backup's own requests and limits, with the operator's defaults filling only what it leaves out, and
@@ -106,7 +108,7 @@ type Amounts = Record<string, string | number>;
  * above its limit) is left out, as the API server refuses a request above its limit.
  */
 export function mergeResources(
-  own: { requests?: Amounts; limits?: Amounts },
+  own: { readonly requests?: OwnAmounts; readonly limits?: OwnAmounts },
   fallback: ResourceSpec,
 ): { requests: Amounts; limits: Amounts } {
   const requests: Amounts = { ...own.requests };

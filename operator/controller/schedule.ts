@@ -1,5 +1,5 @@
 /** A Backup's schedule as the CronJob controller reads it: the next run, a missed one, daylight-saving decisions. */
-import type { BackupSpec } from '../../imports/mall.example.com';
+import type { BackupSpec } from '../../lib/permits/api-types';
 import * as api from '../../lib/permits/backup-api';
 import { nextAfter, parseSchedule, previousAtOrBefore } from '../../lib/permits/cron';
 import type { BackupIdentity } from '../../lib/permits/schedule-window';
