@@ -4,7 +4,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BACKUP_SCHEMA, JsonSchema } from '../lib/permits/backup-schema';
+import { BACKUP_SCHEMA } from '../lib/permits/backup-schema';
+import { JsonSchema } from '../lib/permits/schema-parts';
 import { RESTORE_SCHEMA } from '../lib/permits/restore-schema';
 
 export const README = path.join(__dirname, '..', 'README.md');

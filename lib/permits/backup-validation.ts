@@ -1,6 +1,7 @@
 import * as api from './backup-api';
 import { cronScheduleOf } from '../run/backup-job';
-import { BACKUP_SCHEMA, JsonSchema, stringFormOf } from './backup-schema';
+import { BACKUP_SCHEMA } from './backup-schema';
+import { JsonSchema, stringFormOf } from './schema-parts';
 import { scheduleProblem } from './cron';
 import { show } from '../common/prop-errors';
 import { compareQuantities } from '../common/resources';

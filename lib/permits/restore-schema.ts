@@ -8,7 +8,7 @@ import {
   patternedString,
   quantity,
   timestamp,
-} from './backup-schema';
+} from './schema-parts';
 import * as rapi from './restore-api';
 
 const snapshotID = patternedString(
