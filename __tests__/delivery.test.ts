@@ -9,7 +9,7 @@ import { PrometheusRule } from '@kubernetes-models/prometheus-operator/monitorin
 import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
 import { buildApp } from '../lib/delivery/app';
 import { ConfigError, DEFAULT_CONFIG, loadConfig, parseConfigText } from '../lib/delivery/app-config';
-import { DEFAULT_OPERATOR_IMAGE } from '../lib/contractor/backup-operator';
+import { DEFAULT_OPERATOR_IMAGE } from '../lib/contractor/operator-props';
 import { outputTree, renderManifests } from '../lib/delivery/manifest-writer';
 import { readTree } from './support/files';
 import { gateProblems, K8sObject } from './support/k8s-rules';

@@ -1,5 +1,6 @@
 import { Chart, Duration, Testing } from 'cdk8s';
-import { BackupOperator, BackupOperatorProps } from '../lib/contractor/backup-operator';
+import { BackupOperator } from '../lib/contractor/backup-operator';
+import { BackupOperatorProps } from '../lib/contractor/operator-props';
 import { ShopBackup, ShopBackupProps } from '../lib/permits/shop-backup';
 import { gateProblems, K8sObject } from './support/k8s-rules';
 

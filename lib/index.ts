@@ -3,14 +3,14 @@
  * the operator and file permits. Everything else under lib/ serves this repository's own app.
  */
 export { BackupCrd, BackupCrdProps } from './permits/backup-crd';
+export { BackupOperator } from './contractor/backup-operator';
 export {
-  BackupOperator,
   BackupOperatorProps,
   DEFAULT_OPERATOR_IMAGE,
   OPERATOR_IMAGE_REPOSITORY,
   LogLevel,
   LOG_LEVELS,
-} from './contractor/backup-operator';
+} from './contractor/operator-props';
 export { ShopBackup, ShopBackupProps } from './permits/shop-backup';
 export {
   BackupCronJob,

@@ -1,6 +1,6 @@
 /** The operator's settings, from flags (`--name value` or `--name=value`) with environment variables as fallbacks. */
 import * as os from 'node:os';
-import { LOG_LEVELS, LogLevel, OPERATOR_DEFAULTS } from '../lib/contractor/backup-operator';
+import { LOG_LEVELS, LogLevel, OPERATOR_DEFAULTS } from '../lib/contractor/operator-props';
 import { CliCommand, CliOption, parseCommandLine, UsageError } from '../lib/common/cli';
 import { DEFAULT_VAULT_RUN_SETTINGS } from '../lib/run/backup-job';
 import { scheduleProblem } from '../lib/permits/cron';

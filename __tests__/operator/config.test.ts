@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseConfig } from '../../operator/config';
 import { WorkQueue } from '../../operator/runtime/queue';
-import { DEFAULT_OPERATOR_IMAGE, OPERATOR_IMAGE_REPOSITORY } from '../../lib/contractor/backup-operator';
+import { DEFAULT_OPERATOR_IMAGE, OPERATOR_IMAGE_REPOSITORY } from '../../lib/contractor/operator-props';
 import { NONROOT_ID } from '../../lib/common/pod-security';
 import { allObjects, synthDefaultApp } from '../support/synth';
 

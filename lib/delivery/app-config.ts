@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import { parseDocument } from 'yaml';
-import { LOG_LEVELS, OPERATOR_DEFAULTS } from '../contractor/backup-operator';
+import { LOG_LEVELS, OPERATOR_DEFAULTS } from '../contractor/operator-props';
 import { JsonSchema } from '../permits/schema-parts';
 import { schemaProblems } from '../permits/backup-validation';
 import { PropError } from '../common/prop-errors';

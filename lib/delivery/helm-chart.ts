@@ -8,7 +8,8 @@ import { App, Yaml } from 'cdk8s';
 import { stringify } from 'yaml';
 import { Chart } from 'cdk8s';
 import { ConfigProblems, MallBackupConfig } from './app-config';
-import { BackupOperator, DEFAULT_OPERATOR_IMAGE, heapCeilingMiB } from '../contractor/backup-operator';
+import { BackupOperator } from '../contractor/backup-operator';
+import { DEFAULT_OPERATOR_IMAGE, heapCeilingMiB } from '../contractor/operator-props';
 import { BackupApiChart } from './charts';
 import { OUTPUT_MARKER } from './manifest-writer';
 
