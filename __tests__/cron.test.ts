@@ -3,7 +3,8 @@
  * run in the same zone, across daylight-saving changes and the parser's quirks.
  */
 import { CRON_PATTERN, CRON_REVERSED_RANGE_PATTERN } from '../lib/permits/backup-api';
-import { nextAfter, parseSchedule, previousAtOrBefore, scheduleProblem } from '../lib/permits/cron';
+import { parseSchedule, scheduleProblem } from '../lib/permits/cron';
+import { nextAfter, previousAtOrBefore } from '../lib/permits/cron-clock';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { KUBERNETES_TIME_ZONES } from '../lib/permits/time-zones';

@@ -1,4 +1,5 @@
-import { nextAfter, parseSchedule } from '../../lib/permits/cron';
+import { parseSchedule } from '../../lib/permits/cron';
+import { nextAfter } from '../../lib/permits/cron-clock';
 import { comparedDeviations, transitionsAround, wholeHourDeviations } from '../../operator/controller/dst';
 import { decideRuns, scheduledJobName } from '../../operator/controller/run-admission';
 import type { KubeObject } from '../../operator/controller/types';

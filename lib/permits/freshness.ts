@@ -5,7 +5,8 @@
  */
 import * as api from './backup-api';
 import { cronScheduleOf } from '../run/backup-job';
-import { nextAfter, parseSchedule } from './cron';
+import { parseSchedule } from './cron';
+import { nextAfter } from './cron-clock';
 
 export const FRESH_CONDITION = 'Fresh';
 export const FRESH_REASONS = { fresh: 'WithinObjective', stale: 'Stale', unknown: 'NoSchedule' } as const;

@@ -12,7 +12,8 @@
  *
  * Everything here is pure: instants in Unix seconds, the zone's rules from Node's ICU data.
  */
-import { CronSchedule, matchesWallClock, nextAfter, offsetSeconds } from '../../lib/permits/cron';
+import { CronSchedule } from '../../lib/permits/cron';
+import { matchesWallClock, nextAfter, offsetSeconds } from '../../lib/permits/cron-clock';
 
 export interface Transition {
   /** The instant the offset changes (Unix seconds). */

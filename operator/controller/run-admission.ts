@@ -5,7 +5,8 @@
  * operator or a new leader reaches the same decisions, and a Job it already made or started counts.
  */
 import * as api from '../../lib/permits/backup-api';
-import { CronSchedule, nextAfter } from '../../lib/permits/cron';
+import { CronSchedule } from '../../lib/permits/cron';
+import { nextAfter } from '../../lib/permits/cron-clock';
 import { RUN_NOW_LABEL } from '../../lib/run/backup-job';
 import { dstNotes, holdRuns, isExtraRun, nextDstCheck, recentSkippedRun } from './dst';
 import type { KubeObject } from './types';
