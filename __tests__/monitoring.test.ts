@@ -36,16 +36,19 @@ describe('rendering', () => {
     expect([rule.metadata.namespace, monitor.metadata.namespace]).toEqual(['mall-backup-system', 'mall-backup-system']);
   });
 
-  test("valid against the Prometheus Operator's PrometheusRule and ServiceMonitor schemas, which do reject a bad one", () => {
-    expect(() => new PrometheusRule(rule as never).validate()).not.toThrow();
-    expect(() => new ServiceMonitor(monitor as never).validate()).not.toThrow();
-    const badRule = structuredClone(rule);
-    badRule.spec.groups[0].rules[0].for = 'soon';
-    expect(() => new PrometheusRule(badRule as never).validate()).toThrow(/for must match pattern/);
-    const badMonitor = structuredClone(monitor);
-    badMonitor.spec.endpoints[0].scheme = 'gopher';
-    expect(() => new ServiceMonitor(badMonitor as never).validate()).toThrow(/scheme/);
-  });
+  test(
+    "valid against the Prometheus Operator's PrometheusRule " + 'and ServiceMonitor schemas, which do reject a bad one',
+    () => {
+      expect(() => new PrometheusRule(rule as never).validate()).not.toThrow();
+      expect(() => new ServiceMonitor(monitor as never).validate()).not.toThrow();
+      const badRule = structuredClone(rule);
+      badRule.spec.groups[0].rules[0].for = 'soon';
+      expect(() => new PrometheusRule(badRule as never).validate()).toThrow(/for must match pattern/);
+      const badMonitor = structuredClone(monitor);
+      badMonitor.spec.endpoints[0].scheme = 'gopher';
+      expect(() => new ServiceMonitor(badMonitor as never).validate()).toThrow(/scheme/);
+    },
+  );
 
   test("the ServiceMonitor selects exactly the operator's metrics Service, by its port name", () => {
     const services = objects.filter((o) => o.kind === 'Service');
@@ -69,7 +72,8 @@ describe('rendering', () => {
       () =>
         new BackupMonitoring(Testing.chart(), 'm', { namespace: 'x', serviceSelector: {}, scrapeInterval: 'often' }),
     ).toThrow(
-      'BackupMonitoring: invalid props:\n  - scrapeInterval "often" is not valid: use a Prometheus duration such as "30s" or "1m"\n  - serviceSelector is empty: name the labels of the operator\'s metrics Service',
+      'BackupMonitoring: invalid props:\n  - scrapeInterval "often" is not valid: use a Prometheus duration ' +
+        'such as "30s" or "1m"\n  - serviceSelector is empty: name the labels of the operator\'s metrics Service',
     );
     expect(() => parseConfigText('monitoring: { enabled: "yes" }', 'bad.yaml')).toThrow(
       'config.monitoring.enabled "yes" is not valid: must be of type boolean, not string',

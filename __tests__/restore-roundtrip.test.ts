@@ -125,31 +125,35 @@ describe('latest (the default)', () => {
     ]);
   });
 
-  test("the wrong-claim trap: claim A comes from the newest snapshot holding A, never from B's newer one or another shop's", () => {
-    const s1 = backupVersion('v1', ['a', 'b']);
-    // The Backup now covers only b: the newest snapshot holds b alone.
-    const s2 = backupVersion('v2', ['b']);
-    // The same claim name backed up by another Backup into the same vault, even newer.
-    backupVersion('other', ['a'], { name: 'bakery', namespace: 'other-shops' });
-    backupVersion('florist', ['a'], { name: 'florist', namespace: 'mall-shops' }, {}, backupSpec('florist'));
-    expect(snapshots()).toHaveLength(4);
-    const run = restoreRun(world, {
-      backupName: 'bakery',
-      backupSpec: spec,
-      claims: [
-        { claim: 'a', targetClaim: 'r-a', path: '' },
-        { claim: 'b', targetClaim: 'r-b', path: '' },
-      ],
-    });
-    expect(run.status).toBe(0);
-    expectRestored(claimDir(world, 'r-a'), s1, 'a');
-    expect(fs.readFileSync(path.join(claimDir(world, 'r-a'), 'version.txt'), 'utf8')).toBe('a v1\n');
-    expectRestored(claimDir(world, 'r-b'), s2, 'b');
-    expect(reportLines(run.report).map((l) => [l[1], l[2].slice(0, 8)])).toEqual([
-      ['a', s1.slice(0, 8)],
-      ['b', s2.slice(0, 8)],
-    ]);
-  });
+  test(
+    'the wrong-claim trap: claim A comes from the newest snapshot ' +
+      "holding A, never from B's newer one or another shop's",
+    () => {
+      const s1 = backupVersion('v1', ['a', 'b']);
+      // The Backup now covers only b: the newest snapshot holds b alone.
+      const s2 = backupVersion('v2', ['b']);
+      // The same claim name backed up by another Backup into the same vault, even newer.
+      backupVersion('other', ['a'], { name: 'bakery', namespace: 'other-shops' });
+      backupVersion('florist', ['a'], { name: 'florist', namespace: 'mall-shops' }, {}, backupSpec('florist'));
+      expect(snapshots()).toHaveLength(4);
+      const run = restoreRun(world, {
+        backupName: 'bakery',
+        backupSpec: spec,
+        claims: [
+          { claim: 'a', targetClaim: 'r-a', path: '' },
+          { claim: 'b', targetClaim: 'r-b', path: '' },
+        ],
+      });
+      expect(run.status).toBe(0);
+      expectRestored(claimDir(world, 'r-a'), s1, 'a');
+      expect(fs.readFileSync(path.join(claimDir(world, 'r-a'), 'version.txt'), 'utf8')).toBe('a v1\n');
+      expectRestored(claimDir(world, 'r-b'), s2, 'b');
+      expect(reportLines(run.report).map((l) => [l[1], l[2].slice(0, 8)])).toEqual([
+        ['a', s1.slice(0, 8)],
+        ['b', s2.slice(0, 8)],
+      ]);
+    },
+  );
 });
 
 describe('a snapshot ID', () => {
@@ -213,28 +217,32 @@ describe('a point in time', () => {
 });
 
 describe('targets', () => {
-  test('an existing claim: a folder per claim; a second restore into the same folders refuses and changes nothing', () => {
-    const s1 = backupVersion('v1', ['a', 'b']);
-    const props = {
-      backupName: 'bakery',
-      backupSpec: spec,
-      claims: [
-        { claim: 'a', targetClaim: 'scratch', path: 'a' },
-        { claim: 'b', targetClaim: 'scratch', path: 'b' },
-      ],
-    };
-    expect(restoreRun(world, props).status).toBe(0);
-    expectRestored(path.join(claimDir(world, 'scratch'), 'a'), s1, 'a');
-    expectRestored(path.join(claimDir(world, 'scratch'), 'b'), s1, 'b');
-    fs.writeFileSync(path.join(claimDir(world, 'scratch'), 'a', 'version.txt'), 'edited\n');
-    const before = fingerprint(claimDir(world, 'scratch'));
-    const again = restoreRun(world, props);
-    expect(again.status).not.toBe(0);
-    expect(again.report).toBe(
-      'error the target folder for claim a is not empty: a restore never writes over files; use a new claim, an empty folder or inPlace\n',
-    );
-    expect(fingerprint(claimDir(world, 'scratch'))).toEqual(before);
-  });
+  test(
+    'an existing claim: a folder per claim; a second ' + 'restore into the same folders refuses and changes nothing',
+    () => {
+      const s1 = backupVersion('v1', ['a', 'b']);
+      const props = {
+        backupName: 'bakery',
+        backupSpec: spec,
+        claims: [
+          { claim: 'a', targetClaim: 'scratch', path: 'a' },
+          { claim: 'b', targetClaim: 'scratch', path: 'b' },
+        ],
+      };
+      expect(restoreRun(world, props).status).toBe(0);
+      expectRestored(path.join(claimDir(world, 'scratch'), 'a'), s1, 'a');
+      expectRestored(path.join(claimDir(world, 'scratch'), 'b'), s1, 'b');
+      fs.writeFileSync(path.join(claimDir(world, 'scratch'), 'a', 'version.txt'), 'edited\n');
+      const before = fingerprint(claimDir(world, 'scratch'));
+      const again = restoreRun(world, props);
+      expect(again.status).not.toBe(0);
+      expect(again.report).toBe(
+        'error the target folder for claim a is not empty: a restore never ' +
+          'writes over files; use a new claim, an empty folder or inPlace\n',
+      );
+      expect(fingerprint(claimDir(world, 'scratch'))).toEqual(before);
+    },
+  );
 
   test('a new claim holding only lost+found counts as empty', () => {
     const s1 = backupVersion('v1', ['a']);

@@ -51,7 +51,8 @@ test('SIGTERM mid-backup: restic stops on SIGINT, removes its lock, the vault ch
   checkClean();
 }, 60_000);
 
-test('SIGTERM mid-retention (forget waiting on a lock): stopped cleanly, the new snapshot kept, no lock left', async () => {
+test('SIGTERM mid-retention (forget waiting on a lock): ' +
+  'stopped cleanly, the new snapshot kept, no lock left', async () => {
   const s = shop('bakery');
   pod.initVault(s, place());
   expect(pod.backupRun(s, place()).result?.outcome).toBe('Completed');
@@ -117,7 +118,8 @@ test('a live lock is waited for, then retention is deferred (the snapshot stays,
   }
 }, 60_000);
 
-test('4 first runs on a fresh vault wait for the one init Job: one config, one key, every snapshot restorable', async () => {
+test('4 first runs on a fresh vault wait for the one init ' +
+  'Job: one config, one key, every snapshot restorable', async () => {
   const shops = ['bakery', 'florist', 'grocer', 'tailor'].map((n) => shop(n));
   const runs = shops.map((s) => pod.startBackup(s, place()));
   await Promise.all(
@@ -177,7 +179,8 @@ describe('clear causes', () => {
   });
 });
 
-test('maintenance gives back what retention forgot; one killed (kill -9) while holding its lock leaves a lock the next one clears', async () => {
+test('maintenance gives back what retention forgot; one killed (kill ' +
+  '-9) while holding its lock leaves a lock the next one clears', async () => {
   const s = shop('bakery');
   const photos = path.join(here.data, s.claims[0], 'photos');
   // New photos each night, the same size: the shop does not shrink, and keepLast 1 forgets the night before.

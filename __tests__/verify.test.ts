@@ -101,94 +101,110 @@ const pod = (jobName: string, message: string): KubeObject => ({
   },
 });
 
-test('a sound vault: check passes, the newest snapshot of this Backup restores with matching content; Verified=True', () => {
-  const result = verify();
-  expect({ status: result.status, log: result.log }).toMatchObject({ status: 0 });
-  const report = parseVerifyReport(result.report);
-  expect(report.verified).toMatchObject({ files: 21, bytes: 20 * 50_000 + 'bread, cake\n'.length });
-  const snapshots = JSON.parse(run(['snapshots', '--json', '--host', 'bakery']).out);
-  expect(snapshots[0].id.startsWith(report.verified!.snapshotID)).toBe(true);
-  const verdict = judgeVerification(
-    [job('verify-bakery-1', false)],
-    [pod('verify-bakery-1', result.report)],
-    undefined,
-  );
-  expect(verdict).toMatchObject({
-    condition: { type: 'Verified', status: 'True', reason: 'Verified' },
-    lastVerifiedSnapshotID: report.verified!.snapshotID,
-    lastVerifiedTime: '2026-11-25T03:10:00Z',
-    events: [],
-  });
-});
-
-test('bytes flipped in one pack file: CheckFailed, Verified=False with a Warning, and no claim of a verified snapshot', () => {
-  const packs = fs
-    .readdirSync(path.join(work, 'vault', 'data'))
-    .flatMap((d) =>
-      fs.readdirSync(path.join(work, 'vault', 'data', d)).map((f) => path.join(work, 'vault', 'data', d, f)),
+test(
+  'a sound vault: check passes, the newest snapshot of ' + 'this Backup restores with matching content; Verified=True',
+  () => {
+    const result = verify();
+    expect({ status: result.status, log: result.log }).toMatchObject({ status: 0 });
+    const report = parseVerifyReport(result.report);
+    expect(report.verified).toMatchObject({ files: 21, bytes: 20 * 50_000 + 'bread, cake\n'.length });
+    const snapshots = JSON.parse(run(['snapshots', '--json', '--host', 'bakery']).out);
+    expect(snapshots[0].id.startsWith(report.verified!.snapshotID)).toBe(true);
+    const verdict = judgeVerification(
+      [job('verify-bakery-1', false)],
+      [pod('verify-bakery-1', result.report)],
+      undefined,
     );
-  const biggest = packs.sort((a, b) => fs.statSync(b).size - fs.statSync(a).size)[0];
-  const bytes = fs.readFileSync(biggest);
-  for (let i = 1000; i < 1016; i++) bytes[i] ^= 0xff;
-  fs.writeFileSync(biggest, bytes);
+    expect(verdict).toMatchObject({
+      condition: { type: 'Verified', status: 'True', reason: 'Verified' },
+      lastVerifiedSnapshotID: report.verified!.snapshotID,
+      lastVerifiedTime: '2026-11-25T03:10:00Z',
+      events: [],
+    });
+  },
+);
 
-  const result = verify();
-  expect(result.status).toBe(1);
-  expect(result.report).toMatch(
-    /^failed CheckFailed restic check found the vault damaged or unreadable \(read subset 100%; see the log above\)\n$/,
-  );
-  const previous = {
-    type: 'Verified',
-    status: 'True' as const,
-    reason: 'Verified',
-    message: '',
-    lastTransitionTime: '2026-11-24T03:10:00Z',
-  };
-  const verdict = judgeVerification(
-    [
-      job('verify-bakery-1', false),
-      {
-        ...job('verify-bakery-2', true),
-        status: { conditions: [{ type: 'Failed', status: 'True', lastTransitionTime: '2026-11-26T03:10:00Z' }] },
-      },
-    ],
-    [
-      pod('verify-bakery-1', 'verified 4bba301e 2026-11-25T02:30:00Z 21 1000012'),
-      pod('verify-bakery-2', result.report),
-    ],
-    previous,
-  );
-  expect(verdict.condition).toMatchObject({
-    status: 'False',
-    reason: 'CheckFailed',
-    message: expect.stringMatching(/^verify-bakery-2: restic check found the vault damaged/),
-  });
-  expect(verdict.lastVerifiedSnapshotID).toBeUndefined();
-  expect(verdict.events).toEqual([expect.objectContaining({ type: 'Warning', reason: 'CheckFailed' })]);
-  // Already unverified for the same reason: no second Warning.
-  expect(
-    judgeVerification([job('verify-bakery-2', true)], [pod('verify-bakery-2', result.report)], {
-      ...previous,
+test(
+  'bytes flipped in one pack file: CheckFailed, Verified=False ' +
+    'with a Warning, and no claim of a verified snapshot',
+  () => {
+    const packs = fs
+      .readdirSync(path.join(work, 'vault', 'data'))
+      .flatMap((d) =>
+        fs.readdirSync(path.join(work, 'vault', 'data', d)).map((f) => path.join(work, 'vault', 'data', d, f)),
+      );
+    const biggest = packs.sort((a, b) => fs.statSync(b).size - fs.statSync(a).size)[0];
+    const bytes = fs.readFileSync(biggest);
+    for (let i = 1000; i < 1016; i++) bytes[i] ^= 0xff;
+    fs.writeFileSync(biggest, bytes);
+
+    const result = verify();
+    expect(result.status).toBe(1);
+    expect(result.report).toMatch(
+      new RegExp(
+        /^failed CheckFailed restic check found the vault damaged or unreadable \(read subset 100%; /.source +
+          /see the log above\)\n$/.source,
+      ),
+    );
+    const previous = {
+      type: 'Verified',
+      status: 'True' as const,
+      reason: 'Verified',
+      message: '',
+      lastTransitionTime: '2026-11-24T03:10:00Z',
+    };
+    const verdict = judgeVerification(
+      [
+        job('verify-bakery-1', false),
+        {
+          ...job('verify-bakery-2', true),
+          status: { conditions: [{ type: 'Failed', status: 'True', lastTransitionTime: '2026-11-26T03:10:00Z' }] },
+        },
+      ],
+      [
+        pod('verify-bakery-1', 'verified 4bba301e 2026-11-25T02:30:00Z 21 1000012'),
+        pod('verify-bakery-2', result.report),
+      ],
+      previous,
+    );
+    expect(verdict.condition).toMatchObject({
       status: 'False',
       reason: 'CheckFailed',
-    }).events,
-  ).toEqual([]);
-});
+      message: expect.stringMatching(/^verify-bakery-2: restic check found the vault damaged/),
+    });
+    expect(verdict.lastVerifiedSnapshotID).toBeUndefined();
+    expect(verdict.events).toEqual([expect.objectContaining({ type: 'Warning', reason: 'CheckFailed' })]);
+    // Already unverified for the same reason: no second Warning.
+    expect(
+      judgeVerification([job('verify-bakery-2', true)], [pod('verify-bakery-2', result.report)], {
+        ...previous,
+        status: 'False',
+        reason: 'CheckFailed',
+      }).events,
+    ).toEqual([]);
+  },
+);
 
-test("a damaged pack the check's subset skips is still caught: the test restore compares content with the snapshot", () => {
-  const damaged = fs
-    .readdirSync(path.join(work, 'vault', 'data'))
-    .flatMap((d) => fs.readdirSync(path.join(work, 'vault', 'data', d)))
-    .map((f) => ({ f, size: fs.statSync(path.join(work, 'vault', 'data', f.slice(0, 2), f)).size }))
-    .sort((a, b) => b.size - a.size)[0].f;
-  // restic's n/t reads the packs whose ID's first byte is n-1 modulo t: pick the half without the damaged one.
-  const subset = `${((parseInt(damaged.slice(0, 2), 16) + 1) % 2) + 1}/2`;
-  const result = verify(subset);
-  expect(result.status).toBe(1);
-  expect(result.report).toMatch(
-    /^failed TestRestoreFailed the test restore of snapshot [0-9a-f]+ did not restore every file with the content the snapshot records/,
-  );
-});
+test(
+  "a damaged pack the check's subset skips is still caught: " + 'the test restore compares content with the snapshot',
+  () => {
+    const damaged = fs
+      .readdirSync(path.join(work, 'vault', 'data'))
+      .flatMap((d) => fs.readdirSync(path.join(work, 'vault', 'data', d)))
+      .map((f) => ({ f, size: fs.statSync(path.join(work, 'vault', 'data', f.slice(0, 2), f)).size }))
+      .sort((a, b) => b.size - a.size)[0].f;
+    // restic's n/t reads the packs whose ID's first byte is n-1 modulo t: pick the half without the damaged one.
+    const subset = `${((parseInt(damaged.slice(0, 2), 16) + 1) % 2) + 1}/2`;
+    const result = verify(subset);
+    expect(result.status).toBe(1);
+    expect(result.report).toMatch(
+      new RegExp(
+        /^failed TestRestoreFailed the test restore of snapshot [0-9a-f]+ did not restore every file /.source +
+          /with the content the snapshot records/.source,
+      ),
+    );
+  },
+);
 
 test('a Job that finished without a report proves nothing; a reason the run never writes is not taken', () => {
   expect(judgeVerification([job('verify-bakery-3', false)], [], undefined).condition).toMatchObject({

@@ -62,7 +62,8 @@ const option = (
 export const OPERATOR_COMMAND: CliCommand = {
   usage: 'npm run operator -- (in the image: node /app/operator.cjs)',
   summary:
-    'The mall-backup operator: turns each Backup into a CronJob running restic. In a pod it uses its service-account\n' +
+    'The mall-backup operator: turns each Backup into a CronJob ' +
+    'running restic. In a pod it uses its service-account\n' +
     'token; elsewhere --kubeconfig, KUBECONFIG or ~/.kube/config.',
   options: [
     option('namespaces', 'a,b', 'namespaces to watch, comma-separated', 'WATCH_NAMESPACES', 'all'),
@@ -119,7 +120,8 @@ export const OPERATOR_COMMAND: CliCommand = {
     option(
       'allow-cross-namespace-vaults',
       '',
-      "let Backups in different namespaces share a vault (they share its key: each can read and prune the others' snapshots)",
+      'let Backups in different namespaces share a vault (they ' +
+        "share its key: each can read and prune the others' snapshots)",
       'ALLOW_CROSS_NAMESPACE_VAULTS',
       false,
     ),
@@ -140,14 +142,16 @@ export const OPERATOR_COMMAND: CliCommand = {
     option(
       'shrink-percent',
       'percent',
-      'a snapshot with this many percent fewer files or bytes than the reference holds retention back until acknowledged',
+      'a snapshot with this many percent fewer files or bytes ' +
+        'than the reference holds retention back until acknowledged',
       'SHRINK_PERCENT',
       DEFAULT_VAULT_RUN_SETTINGS.shrinkPercent,
     ),
     option(
       'connect-timeout-seconds',
       'seconds',
-      'outside a cluster, give up (exit 1) when the API server was not reached in this time; in a cluster it retries for ever',
+      'outside a cluster, give up (exit 1) when the API server was ' +
+        'not reached in this time; in a cluster it retries for ever',
       'CONNECT_TIMEOUT_SECONDS',
       DEFAULTS.connectTimeoutSeconds,
     ),

@@ -45,7 +45,8 @@ function rows(s: JsonSchema, at: string, required: readonly string[], out: strin
     const field = `${at}.${name}`;
     const description = (child.description ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ');
     out.push(
-      `| \`${field}\`${required.includes(name) ? ' *' : ''} | ${typeOf(child)} | ${constraints(child)} | ${description} |`,
+      `| \`${field}\`${required.includes(name) ? ' *' : ''} | ` +
+        `${typeOf(child)} | ${constraints(child)} | ${description} |`,
     );
     const nested = child.type === 'array' ? child.items! : child;
     if (nested.properties && !['resources', 'conditions'].includes(name))

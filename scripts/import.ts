@@ -46,6 +46,7 @@ if (require.main === module) {
   generateImports(outdir);
   fs.writeFileSync(API_TYPES_FILE, renderApiTypes());
   process.stdout.write(
-    `imports written to ${path.relative(process.cwd(), outdir) || '.'}, ${path.relative(process.cwd(), API_TYPES_FILE)}\n`,
+    `imports written to ${path.relative(process.cwd(), outdir) || '.'}, ` +
+      `${path.relative(process.cwd(), API_TYPES_FILE)}\n`,
   );
 }

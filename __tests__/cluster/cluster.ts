@@ -180,7 +180,9 @@ export async function eventually<T>(
   }
 }
 
-/** Installs the synthesized Backup CRD (server-side apply: idempotent when suites race) and waits until it is served. */
+/**
+ * Installs the synthesized Backup CRD (server-side apply: idempotent when suites race) and waits until it is served.
+ */
 export async function installBackupCrd(): Promise<void> {
   await kubectlOk(['apply', '--server-side', '--field-manager=cluster-tests', '-f', 'dist/00-backup-crd.yaml']);
   await kubectlOk([

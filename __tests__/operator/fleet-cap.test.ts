@@ -112,44 +112,50 @@ async function fleetOfFiveHeld(): Promise<void> {
   [...shops].reverse().forEach((s, i) => fire(s, `2026-11-25T02:3${i}:00Z`));
 }
 
-test('cap 2: the two runs due first start, the rest are Queued in due order, and each finished run frees a slot for the next', async () => {
-  await operator('op-1', ['--max-concurrent-runs=2']);
-  await fleetOfFiveHeld();
-  await waitFor('the queue in the statuses', () => ['c', 'b', 'a'].every((s, i) => status(s)?.queuePosition === i + 1));
-  expect(started()).toEqual(['d', 'e']);
-  expect(status('c')).toMatchObject({
-    phase: 'Queued',
-    message: expect.stringMatching(/is queued for a free run slot: position 1 of 3$/),
-  });
-  // The started run's own status is written by its next reconcile, which may come after the queue's.
-  await waitFor('e Running', () => status('e')?.phase === 'Running');
+test(
+  'cap 2: the two runs due first start, the rest are Queued in ' +
+    'due order, and each finished run frees a slot for the next',
+  async () => {
+    await operator('op-1', ['--max-concurrent-runs=2']);
+    await fleetOfFiveHeld();
+    await waitFor('the queue in the statuses', () =>
+      ['c', 'b', 'a'].every((s, i) => status(s)?.queuePosition === i + 1),
+    );
+    expect(started()).toEqual(['d', 'e']);
+    expect(status('c')).toMatchObject({
+      phase: 'Queued',
+      message: expect.stringMatching(/is queued for a free run slot: position 1 of 3$/),
+    });
+    // The started run's own status is written by its next reconcile, which may come after the queue's.
+    await waitFor('e Running', () => status('e')?.phase === 'Running');
 
-  finish('e');
-  await waitFor('c started', () => started().includes('c'));
-  expect(started()).toEqual(['c', 'd']);
-  finish('d');
-  finish('c');
-  await waitFor('a and b started', () => started().length === 2 && started().includes('a'));
-  expect(started()).toEqual(['a', 'b']);
-  // The operator made no run of its own: it only starts the CronJob's. Its only Jobs are each vault's init Job.
-  expect(server.writes((r) => r.method === 'POST' && r.path.includes('/jobs'))).toHaveLength(
-    server.list('Job', NS).filter(isVaultInit).length,
-  );
+    finish('e');
+    await waitFor('c started', () => started().includes('c'));
+    expect(started()).toEqual(['c', 'd']);
+    finish('d');
+    finish('c');
+    await waitFor('a and b started', () => started().length === 2 && started().includes('a'));
+    expect(started()).toEqual(['a', 'b']);
+    // The operator made no run of its own: it only starts the CronJob's. Its only Jobs are each vault's init Job.
+    expect(server.writes((r) => r.method === 'POST' && r.path.includes('/jobs'))).toHaveLength(
+      server.list('Job', NS).filter(isVaultInit).length,
+    );
 
-  const metrics = await operators[0].get('metrics', '/metrics');
-  expect(metrics.text).toMatch(/mall_backup_runs_started_total 5/);
-  expect(metrics.text).toMatch(/mall_backup_runs_queued 0/);
+    const metrics = await operators[0].get('metrics', '/metrics');
+    expect(metrics.text).toMatch(/mall_backup_runs_started_total 5/);
+    expect(metrics.text).toMatch(/mall_backup_runs_queued 0/);
 
-  const roles = allObjects(synthDefaultApp()).filter(
-    (o) => ['ClusterRole', 'Role'].includes(o.kind) && o.metadata.name.startsWith('mall-backup-operator'),
-  );
-  for (const r of resourceRequests(server.requests.filter((q) => q.user.startsWith('op-')))) {
-    expect({
-      call: `${r.method} ${r.path}`,
-      granted: grantingRules(roles, requestAttributes(r.method, r.path, r.watch)!).length > 0,
-    }).toEqual({ call: `${r.method} ${r.path}`, granted: true });
-  }
-});
+    const roles = allObjects(synthDefaultApp()).filter(
+      (o) => ['ClusterRole', 'Role'].includes(o.kind) && o.metadata.name.startsWith('mall-backup-operator'),
+    );
+    for (const r of resourceRequests(server.requests.filter((q) => q.user.startsWith('op-')))) {
+      expect({
+        call: `${r.method} ${r.path}`,
+        granted: grantingRules(roles, requestAttributes(r.method, r.path, r.watch)!).length > 0,
+      }).toEqual({ call: `${r.method} ${r.path}`, granted: true });
+    }
+  },
+);
 
 test('per vault 1: runs into a busy vault wait while a run into another vault starts', async () => {
   await operator('op-1', ['--max-concurrent-runs-per-vault=1']);
@@ -175,18 +181,23 @@ test('per vault 1: one vault written two ways is one vault', async () => {
   expect(started()).toEqual(['a']);
 });
 
-test("under a cap, a run robfig should not have made (01:45 again at 02:45 on Lord Howe's spring day) is dropped, never started", async () => {
-  await operator('op-1', ['--max-concurrent-runs=5']);
-  fileBackup('a', 'a', undefined, { backupTime: '01:45', timeZone: 'Australia/Lord_Howe' });
-  await waitFor('the CronJob', () => server.get('CronJob', NS, 'backup-a')?.spec.jobTemplate.spec.suspend === true);
-  // 2027-10-03: 02:00 jumps to 02:30 at 15:30 UTC; robfig runs 01:45 (15:15 UTC) and then 02:45 (15:45 UTC) the same day.
-  const first = fire('a', '2027-10-02T15:15:00Z');
-  await waitFor('the 01:45 run started', () => server.get('Job', NS, first.metadata.name)?.spec.suspend === false);
-  finish('a');
-  const extra = fire('a', '2027-10-02T15:45:00Z');
-  await waitFor('the 02:45 run deleted', () => server.get('Job', NS, extra.metadata.name) === undefined);
-  expect(server.writes((r) => r.method === 'PATCH' && r.path.endsWith(`/jobs/${extra.metadata.name}`))).toEqual([]);
-});
+test(
+  'under a cap, a run robfig should not have made (01:45 again ' +
+    "at 02:45 on Lord Howe's spring day) is dropped, never started",
+  async () => {
+    await operator('op-1', ['--max-concurrent-runs=5']);
+    fileBackup('a', 'a', undefined, { backupTime: '01:45', timeZone: 'Australia/Lord_Howe' });
+    await waitFor('the CronJob', () => server.get('CronJob', NS, 'backup-a')?.spec.jobTemplate.spec.suspend === true);
+    // 2027-10-03: 02:00 jumps to 02:30 at 15:30 UTC; robfig runs 01:45 (15:15 UTC) and then 02:45 (15:45 UTC) the same
+    // day.
+    const first = fire('a', '2027-10-02T15:15:00Z');
+    await waitFor('the 01:45 run started', () => server.get('Job', NS, first.metadata.name)?.spec.suspend === false);
+    finish('a');
+    const extra = fire('a', '2027-10-02T15:45:00Z');
+    await waitFor('the 02:45 run deleted', () => server.get('Job', NS, extra.metadata.name) === undefined);
+    expect(server.writes((r) => r.method === 'PATCH' && r.path.endsWith(`/jobs/${extra.metadata.name}`))).toEqual([]);
+  },
+);
 
 test('a new leader after a crash starts no run twice and keeps the cap', async () => {
   await operator('op-1', ['--max-concurrent-runs=2']);

@@ -217,25 +217,28 @@ test('deadlines removed from the spec leave the CronJob', async () => {
   expect(cron.spec.jobTemplate.spec.activeDeadlineSeconds).toBeUndefined();
 });
 
-test('a CronJob the API server refuses (422) still gets a status saying why and a Warning; it lands once accepted', async () => {
-  server.failNext(3, (method, p) => method === 'PATCH' && p.includes('/cronjobs/backup-'), 422);
-  await operator();
-  fileBackup();
-  const refused = await waitFor(
-    'Ready=False CronJobRefused',
-    () => backup().status?.conditions?.[0]?.reason === 'CronJobRefused' && backup(),
-  );
-  expect(refused.status).toMatchObject({
-    phase: 'Failed',
-    message: expect.stringMatching(
-      /^the API server refused CronJob backup-bakery \(HTTP 422\): injected failure; correct the Backup's spec/,
-    ),
-  });
-  await waitFor('a CronJobRefused Warning', () =>
-    server.list('Event', NS).find((e) => e.reason === 'CronJobRefused' && e.type === 'Warning'),
-  );
-  await waitFor('Scheduled once the API server accepts it', phaseIs('Scheduled'), 15_000);
-});
+test(
+  'a CronJob the API server refuses (422) still gets a ' + 'status saying why and a Warning; it lands once accepted',
+  async () => {
+    server.failNext(3, (method, p) => method === 'PATCH' && p.includes('/cronjobs/backup-'), 422);
+    await operator();
+    fileBackup();
+    const refused = await waitFor(
+      'Ready=False CronJobRefused',
+      () => backup().status?.conditions?.[0]?.reason === 'CronJobRefused' && backup(),
+    );
+    expect(refused.status).toMatchObject({
+      phase: 'Failed',
+      message: expect.stringMatching(
+        /^the API server refused CronJob backup-bakery \(HTTP 422\): injected failure; correct the Backup's spec/,
+      ),
+    });
+    await waitFor('a CronJobRefused Warning', () =>
+      server.list('Event', NS).find((e) => e.reason === 'CronJobRefused' && e.type === 'Warning'),
+    );
+    await waitFor('Scheduled once the API server accepts it', phaseIs('Scheduled'), 15_000);
+  },
+);
 
 test('a run-now Job refused by a quota (403) does not hide a finished run; the request is retried', async () => {
   await operator();
@@ -293,27 +296,31 @@ test('watches that drop, expire (410) or fail (500) mid-run still converge', asy
   ).toEqual(['backup-bakery', 'backup-florist', 'backup-grocer']);
 });
 
-test('an informer that keeps failing (403 on pods) backs off, shows in /readyz, and fails /healthz after a bounded time', async () => {
-  server.failNext(1_000, (method, p) => method === 'GET' && p === '/api/v1/pods', 403);
-  const op = new OperatorProcess(server, 'op-1', [], { INFORMER_UNHEALTHY_AFTER_SECONDS: '3' });
-  operators.push(op);
-  const started = Date.now();
-  await op.start({ waitForSync: false });
-  const notReady = await waitFor('/readyz naming the pods informer', async () => {
-    const r = await op.get('probe', '/readyz').catch(() => undefined);
-    return r?.status === 503 && r.text.includes('/api/v1/pods') && r;
-  });
-  expect(notReady.text).toMatch(/informer pods \/api\/v1\/pods failing since .*: GET \/api\/v1\/pods: 403/);
-  expect((await op.get('probe', '/healthz')).status).toBe(200);
-  await waitFor('/healthz failing', async () => (await op.get('probe', '/healthz')).status === 503, 10_000);
-  const elapsed = Date.now() - started;
-  // Exponential backoff from 0.8 s (with jitter): a handful of lists in that time, not one per 500 ms.
-  const lists = server.requests.filter((r) => r.path === '/api/v1/pods' && !r.watch).length;
-  expect(lists).toBeLessThanOrEqual(Math.ceil(Math.log2(elapsed / 800)) + 2);
-  const delays = op.logs.filter((l) => l.msg === 'informer stopped; restarting').map((l) => l.retryInMs as number);
-  expect(delays.length).toBeGreaterThanOrEqual(2);
-  expect(delays[1]).toBeGreaterThanOrEqual(1_600);
-});
+test(
+  'an informer that keeps failing (403 on pods) backs off, ' +
+    'shows in /readyz, and fails /healthz after a bounded time',
+  async () => {
+    server.failNext(1_000, (method, p) => method === 'GET' && p === '/api/v1/pods', 403);
+    const op = new OperatorProcess(server, 'op-1', [], { INFORMER_UNHEALTHY_AFTER_SECONDS: '3' });
+    operators.push(op);
+    const started = Date.now();
+    await op.start({ waitForSync: false });
+    const notReady = await waitFor('/readyz naming the pods informer', async () => {
+      const r = await op.get('probe', '/readyz').catch(() => undefined);
+      return r?.status === 503 && r.text.includes('/api/v1/pods') && r;
+    });
+    expect(notReady.text).toMatch(/informer pods \/api\/v1\/pods failing since .*: GET \/api\/v1\/pods: 403/);
+    expect((await op.get('probe', '/healthz')).status).toBe(200);
+    await waitFor('/healthz failing', async () => (await op.get('probe', '/healthz')).status === 503, 10_000);
+    const elapsed = Date.now() - started;
+    // Exponential backoff from 0.8 s (with jitter): a handful of lists in that time, not one per 500 ms.
+    const lists = server.requests.filter((r) => r.path === '/api/v1/pods' && !r.watch).length;
+    expect(lists).toBeLessThanOrEqual(Math.ceil(Math.log2(elapsed / 800)) + 2);
+    const delays = op.logs.filter((l) => l.msg === 'informer stopped; restarting').map((l) => l.retryInMs as number);
+    expect(delays.length).toBeGreaterThanOrEqual(2);
+    expect(delays[1]).toBeGreaterThanOrEqual(1_600);
+  },
+);
 
 test('watches ask for bookmarks', async () => {
   await operator();
@@ -378,7 +385,8 @@ test('a status write that meets a conflict (409) or a server error is retried un
   const op = await operator();
   fileBackup();
   await waitFor('Scheduled despite the conflicts', phaseIs('Scheduled'), 15_000);
-  // The two injected conflicts, and any real one: a status written while the vault was initialized may race its own echo.
+  // The two injected conflicts, and any real one: a status written while the vault was initialized may race its own
+  // echo.
   expect(server.requests.filter((r) => r.status === 409 && r.path.endsWith('/status')).length).toBeGreaterThanOrEqual(
     2,
   );
@@ -427,49 +435,53 @@ const maintenance = () =>
   server.list('CronJob').filter((c) => c.metadata.labels?.['app.kubernetes.io/component'] === 'vault-maintenance');
 const SHOPS = ['bakery', 'florist', 'grocer', 'cobbler'];
 
-test('four Backups on one fresh vault: one init Job, they wait for it, then run; one maintenance CronJob that goes with the last of them', async () => {
-  vaultInits.hold = true;
-  await operator();
-  for (const shop of SHOPS) fileBackupIn(NS, shop, SHARED);
-  await waitFor('all four waiting for the vault', () =>
-    SHOPS.every((s) => statusOf(NS, s)?.conditions?.[0]?.reason === 'VaultInitializing'),
-  );
-  for (const shop of SHOPS) {
-    expect(statusOf(NS, shop)).toMatchObject({
-      phase: 'Pending',
-      message: expect.stringMatching(
-        /^waiting for the vault to be initialized: Job mall-shops\/vault-init-[0-9a-f]{16}/,
-      ),
-    });
-  }
-  const inits = server.list('Job').filter(isVaultInit);
-  expect(inits).toHaveLength(1);
-  expect(inits[0].metadata.namespace).toBe(NS);
-  // Created by the oldest Backup (creation times tie within a second here, then the uid decides), with its Secret.
-  const creator = inits[0].metadata.ownerReferences[0].name;
-  expect(SHOPS).toContain(creator);
-  expect(inits[0].spec.template.spec.containers[0].envFrom).toEqual([{ secretRef: { name: `${creator}-vault` } }]);
-  expect(runObjects('CronJob')).toEqual([]);
+test(
+  'four Backups on one fresh vault: one init Job, they wait for it, ' +
+    'then run; one maintenance CronJob that goes with the last of them',
+  async () => {
+    vaultInits.hold = true;
+    await operator();
+    for (const shop of SHOPS) fileBackupIn(NS, shop, SHARED);
+    await waitFor('all four waiting for the vault', () =>
+      SHOPS.every((s) => statusOf(NS, s)?.conditions?.[0]?.reason === 'VaultInitializing'),
+    );
+    for (const shop of SHOPS) {
+      expect(statusOf(NS, shop)).toMatchObject({
+        phase: 'Pending',
+        message: expect.stringMatching(
+          /^waiting for the vault to be initialized: Job mall-shops\/vault-init-[0-9a-f]{16}/,
+        ),
+      });
+    }
+    const inits = server.list('Job').filter(isVaultInit);
+    expect(inits).toHaveLength(1);
+    expect(inits[0].metadata.namespace).toBe(NS);
+    // Created by the oldest Backup (creation times tie within a second here, then the uid decides), with its Secret.
+    const creator = inits[0].metadata.ownerReferences[0].name;
+    expect(SHOPS).toContain(creator);
+    expect(inits[0].spec.template.spec.containers[0].envFrom).toEqual([{ secretRef: { name: `${creator}-vault` } }]);
+    expect(runObjects('CronJob')).toEqual([]);
 
-  vaultInits.hold = false;
-  await waitFor('all four Scheduled', () => SHOPS.every((s) => statusOf(NS, s)?.phase === 'Scheduled'));
-  const cron = await waitFor(
-    'one maintenance CronJob owned by all four',
-    () => maintenance().length === 1 && maintenance()[0].metadata.ownerReferences?.length === 4 && maintenance()[0],
-  );
-  expect(cron.spec).toMatchObject({ schedule: '0 4 * * 0', concurrencyPolicy: 'Forbid' });
-  expect(cron.spec.jobTemplate.spec.template.spec.containers[0].command.join(' ')).toMatch(
-    /prune --retry-lock.*check --retry-lock/s,
-  );
-  expect(server.list('Job').filter(isVaultInit)).toHaveLength(1);
-  expect(runObjects('CronJob')).toHaveLength(4);
-  expect(server.writes((r) => r.method === 'POST' && r.path.endsWith('/jobs'))).toHaveLength(1);
+    vaultInits.hold = false;
+    await waitFor('all four Scheduled', () => SHOPS.every((s) => statusOf(NS, s)?.phase === 'Scheduled'));
+    const cron = await waitFor(
+      'one maintenance CronJob owned by all four',
+      () => maintenance().length === 1 && maintenance()[0].metadata.ownerReferences?.length === 4 && maintenance()[0],
+    );
+    expect(cron.spec).toMatchObject({ schedule: '0 4 * * 0', concurrencyPolicy: 'Forbid' });
+    expect(cron.spec.jobTemplate.spec.template.spec.containers[0].command.join(' ')).toMatch(
+      /prune --retry-lock.*check --retry-lock/s,
+    );
+    expect(server.list('Job').filter(isVaultInit)).toHaveLength(1);
+    expect(runObjects('CronJob')).toHaveLength(4);
+    expect(server.writes((r) => r.method === 'POST' && r.path.endsWith('/jobs'))).toHaveLength(1);
 
-  for (const shop of SHOPS.slice(0, 3)) server.remove('Backup', NS, shop);
-  expect(maintenance()).toHaveLength(1);
-  server.remove('Backup', NS, 'cobbler');
-  expect(maintenance()).toEqual([]);
-});
+    for (const shop of SHOPS.slice(0, 3)) server.remove('Backup', NS, shop);
+    expect(maintenance()).toHaveLength(1);
+    server.remove('Backup', NS, 'cobbler');
+    expect(maintenance()).toEqual([]);
+  },
+);
 
 test("an older Backup with an invalid spec on the same vault does not hold the vault's work back", async () => {
   await operator();
@@ -496,7 +508,11 @@ test("a failing init Job is the Backups' reason, in words, with what to do", asy
   );
   expect(failed.phase).toBe('Failed');
   expect(failed.message).toMatch(
-    /the vault could not be initialized: Job mall-shops\/vault-init-\w+ failed \(Job has reached the specified backoff limit\); check the vault location and the Secret bakery-vault .*then delete that Job to try again/,
+    new RegExp(
+      /the vault could not be initialized: Job mall-shops\/vault-init-\w+ failed \(Job has reached the /.source +
+        /specified backoff limit\); check the vault location and the Secret bakery-vault .*then delete /.source +
+        /that Job to try again/.source,
+    ),
   );
   await waitFor('a Warning Event', () =>
     server.list('Event', NS).find((e) => e.reason === 'VaultInitFailed' && e.type === 'Warning'),
@@ -504,30 +520,33 @@ test("a failing init Job is the Backups' reason, in words, with what to do", asy
   expect(runObjects('CronJob')).toEqual([]);
 });
 
-test('a vault named from two namespaces: the later Backup is refused, naming the other, unless the cluster allows it', async () => {
-  await operator();
-  fileBackupIn(NS, 'bakery', SHARED);
-  await waitFor('bakery Scheduled', () => statusOf(NS, 'bakery')?.phase === 'Scheduled');
-  fileBackupIn('other-shops', 'florist', SHARED);
-  const refused = await waitFor(
-    'florist refused',
-    () =>
-      statusOf('other-shops', 'florist')?.conditions?.[0]?.reason === 'VaultSharedAcrossNamespaces' &&
-      statusOf('other-shops', 'florist'),
-  );
-  expect(refused.phase).toBe('Failed');
-  expect(refused.message).toMatch(
-    /already used by Backup mall-shops\/bakery in another namespace.*--allow-cross-namespace-vaults/,
-  );
-  expect(server.list('CronJob', 'other-shops')).toEqual([]);
-  // A vault on a claim is the namespace's own: the same pvc:// location elsewhere is another vault.
-  fileBackupIn(NS, 'grocer', 'pvc://vault/shops');
-  fileBackupIn('other-shops', 'cobbler', 'pvc://vault/shops');
-  await waitFor(
-    'both pvc Backups Scheduled',
-    () => statusOf(NS, 'grocer')?.phase === 'Scheduled' && statusOf('other-shops', 'cobbler')?.phase === 'Scheduled',
-  );
-});
+test(
+  'a vault named from two namespaces: the later Backup is ' + 'refused, naming the other, unless the cluster allows it',
+  async () => {
+    await operator();
+    fileBackupIn(NS, 'bakery', SHARED);
+    await waitFor('bakery Scheduled', () => statusOf(NS, 'bakery')?.phase === 'Scheduled');
+    fileBackupIn('other-shops', 'florist', SHARED);
+    const refused = await waitFor(
+      'florist refused',
+      () =>
+        statusOf('other-shops', 'florist')?.conditions?.[0]?.reason === 'VaultSharedAcrossNamespaces' &&
+        statusOf('other-shops', 'florist'),
+    );
+    expect(refused.phase).toBe('Failed');
+    expect(refused.message).toMatch(
+      /already used by Backup mall-shops\/bakery in another namespace.*--allow-cross-namespace-vaults/,
+    );
+    expect(server.list('CronJob', 'other-shops')).toEqual([]);
+    // A vault on a claim is the namespace's own: the same pvc:// location elsewhere is another vault.
+    fileBackupIn(NS, 'grocer', 'pvc://vault/shops');
+    fileBackupIn('other-shops', 'cobbler', 'pvc://vault/shops');
+    await waitFor(
+      'both pvc Backups Scheduled',
+      () => statusOf(NS, 'grocer')?.phase === 'Scheduled' && statusOf('other-shops', 'cobbler')?.phase === 'Scheduled',
+    );
+  },
+);
 
 test('with --allow-cross-namespace-vaults two namespaces share one vault: one init Job, one maintenance', async () => {
   await operator('op-1', ['--allow-cross-namespace-vaults']);
@@ -588,153 +607,170 @@ function finishRestoreJob(job: Obj, exitCode: number, message: string): { start:
   return { start, end };
 }
 
-test('a Restore into new claims: the claim and the Job are created, and a Job that succeeds makes it Completed', async () => {
-  await operator();
-  fileBackup();
-  const filed = fileRestore('monday', { target: { newClaims: { size: '5Gi', storageClassName: 'fast' } } });
-  const job = await waitFor('the restore Job', () => server.get('Job', NS, 'restore-monday'));
-  expect(job.metadata.ownerReferences).toEqual([
-    expect.objectContaining({ kind: 'Restore', uid: filed.metadata.uid, controller: true, blockOwnerDeletion: true }),
-  ]);
-  expect(job.spec.template.spec.volumes[0]).toEqual({
-    name: 'target-0',
-    persistentVolumeClaim: { claimName: 'monday-bakery-data' },
-  });
-  // The new claim is nobody's: deleting the permit keeps the restored data.
-  const claim = server.get('PersistentVolumeClaim', NS, 'monday-bakery-data')!;
-  expect(claim.metadata.ownerReferences).toBeUndefined();
-  expect(claim.spec).toMatchObject({ storageClassName: 'fast', resources: { requests: { storage: '5Gi' } } });
-  await waitFor(
-    'Pending with the plan',
-    () => restore('monday').status?.jobName === 'restore-monday' && restore('monday'),
-  );
-  await waitFor('a RestoreStarted event', () =>
-    server.list('Event', NS).find((e) => e.reason === 'RestoreStarted' && e.involvedObject.kind === 'Restore'),
-  );
+test(
+  'a Restore into new claims: the claim and the Job are ' + 'created, and a Job that succeeds makes it Completed',
+  async () => {
+    await operator();
+    fileBackup();
+    const filed = fileRestore('monday', { target: { newClaims: { size: '5Gi', storageClassName: 'fast' } } });
+    const job = await waitFor('the restore Job', () => server.get('Job', NS, 'restore-monday'));
+    expect(job.metadata.ownerReferences).toEqual([
+      expect.objectContaining({ kind: 'Restore', uid: filed.metadata.uid, controller: true, blockOwnerDeletion: true }),
+    ]);
+    expect(job.spec.template.spec.volumes[0]).toEqual({
+      name: 'target-0',
+      persistentVolumeClaim: { claimName: 'monday-bakery-data' },
+    });
+    // The new claim is nobody's: deleting the permit keeps the restored data.
+    const claim = server.get('PersistentVolumeClaim', NS, 'monday-bakery-data')!;
+    expect(claim.metadata.ownerReferences).toBeUndefined();
+    expect(claim.spec).toMatchObject({ storageClassName: 'fast', resources: { requests: { storage: '5Gi' } } });
+    await waitFor(
+      'Pending with the plan',
+      () => restore('monday').status?.jobName === 'restore-monday' && restore('monday'),
+    );
+    await waitFor('a RestoreStarted event', () =>
+      server.list('Event', NS).find((e) => e.reason === 'RestoreStarted' && e.involvedObject.kind === 'Restore'),
+    );
 
-  const ran = finishRestoreJob(job, 0, 'restored bakery-data 4bba301e 2026-11-25T02:30:05Z 12 3456\n');
-  const done = await waitFor('Completed', restorePhaseIs('monday', 'Completed'));
-  expect(done.status).toMatchObject({
-    snapshotID: '4bba301e',
-    durationSeconds: 65,
-    startTime: ran.start,
-    completionTime: ran.end,
-    claims: [
-      {
-        claim: 'bakery-data',
-        targetClaim: 'monday-bakery-data',
-        snapshotID: '4bba301e',
-        snapshotTime: '2026-11-25T02:30:05Z',
-        files: 12,
-        bytes: 3456,
-      },
-    ],
-    message: 'restored 1 claim(s) from snapshot 4bba301e: 12 files, 3456 bytes in 65s',
-  });
-  expect(done.status.conditions).toEqual(
-    expect.arrayContaining([
-      expect.objectContaining({ type: 'Succeeded', status: 'True', reason: 'RestoreSucceeded' }),
-    ]),
-  );
-  await waitFor('a RestoreSucceeded event', () =>
-    server
-      .list('Event', NS)
-      .find((e) => e.reason === 'RestoreSucceeded' && e.involvedObject.uid === filed.metadata.uid),
-  );
-  expect(server.list('Job', NS).filter((j) => j.metadata.name.startsWith('restore-'))).toHaveLength(1);
-});
+    const ran = finishRestoreJob(job, 0, 'restored bakery-data 4bba301e 2026-11-25T02:30:05Z 12 3456\n');
+    const done = await waitFor('Completed', restorePhaseIs('monday', 'Completed'));
+    expect(done.status).toMatchObject({
+      snapshotID: '4bba301e',
+      durationSeconds: 65,
+      startTime: ran.start,
+      completionTime: ran.end,
+      claims: [
+        {
+          claim: 'bakery-data',
+          targetClaim: 'monday-bakery-data',
+          snapshotID: '4bba301e',
+          snapshotTime: '2026-11-25T02:30:05Z',
+          files: 12,
+          bytes: 3456,
+        },
+      ],
+      message: 'restored 1 claim(s) from snapshot 4bba301e: 12 files, 3456 bytes in 65s',
+    });
+    expect(done.status.conditions).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ type: 'Succeeded', status: 'True', reason: 'RestoreSucceeded' }),
+      ]),
+    );
+    await waitFor('a RestoreSucceeded event', () =>
+      server
+        .list('Event', NS)
+        .find((e) => e.reason === 'RestoreSucceeded' && e.involvedObject.uid === filed.metadata.uid),
+    );
+    expect(server.list('Job', NS).filter((j) => j.metadata.name.startsWith('restore-'))).toHaveLength(1);
+  },
+);
 
-test("a Restore waits for its target claim; a failing Job makes it Failed with the pod's reason and a Warning", async () => {
-  await operator();
-  fileBackup();
-  fileRestore('tuesday', { target: { existingClaim: 'scratch' } });
-  const waiting = await waitFor(
-    'Pending ClaimNotFound',
-    () => restore('tuesday').status?.conditions?.[0]?.reason === 'ClaimNotFound' && restore('tuesday'),
-  );
-  expect(waiting.status).toMatchObject({
-    phase: 'Pending',
-    message: 'waiting for claim scratch (target.existingClaim) to exist',
-  });
-  expect(server.get('Job', NS, 'restore-tuesday')).toBeUndefined();
-  // The claim appearing is a change the operator acts on, without waiting for a resync.
-  server.put({
-    apiVersion: 'v1',
-    kind: 'PersistentVolumeClaim',
-    metadata: { name: 'scratch', namespace: NS },
-    spec: { accessModes: ['ReadWriteOnce'] },
-  });
-  const job = await waitFor('the restore Job', () => server.get('Job', NS, 'restore-tuesday'));
-  finishRestoreJob(job, 1, 'error no snapshot of Backup mall-shops/bakery holds claim bakery-data\n');
-  const failed = await waitFor('Failed', restorePhaseIs('tuesday', 'Failed'));
-  expect(failed.status.message).toBe(
-    'restore-tuesday failed: no snapshot of Backup mall-shops/bakery holds claim bakery-data',
-  );
-  expect(failed.status.conditions).toEqual(
-    expect.arrayContaining([expect.objectContaining({ type: 'Succeeded', status: 'False', reason: 'RestoreFailed' })]),
-  );
-  const event = await waitFor('a RestoreFailed Warning', () =>
-    server.list('Event', NS).find((e) => e.reason === 'RestoreFailed'),
-  );
-  expect(event).toMatchObject({ type: 'Warning', involvedObject: { kind: 'Restore', name: 'tuesday' } });
-});
+test(
+  'a Restore waits for its target claim; a failing Job ' + "makes it Failed with the pod's reason and a Warning",
+  async () => {
+    await operator();
+    fileBackup();
+    fileRestore('tuesday', { target: { existingClaim: 'scratch' } });
+    const waiting = await waitFor(
+      'Pending ClaimNotFound',
+      () => restore('tuesday').status?.conditions?.[0]?.reason === 'ClaimNotFound' && restore('tuesday'),
+    );
+    expect(waiting.status).toMatchObject({
+      phase: 'Pending',
+      message: 'waiting for claim scratch (target.existingClaim) to exist',
+    });
+    expect(server.get('Job', NS, 'restore-tuesday')).toBeUndefined();
+    // The claim appearing is a change the operator acts on, without waiting for a resync.
+    server.put({
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: 'scratch', namespace: NS },
+      spec: { accessModes: ['ReadWriteOnce'] },
+    });
+    const job = await waitFor('the restore Job', () => server.get('Job', NS, 'restore-tuesday'));
+    finishRestoreJob(job, 1, 'error no snapshot of Backup mall-shops/bakery holds claim bakery-data\n');
+    const failed = await waitFor('Failed', restorePhaseIs('tuesday', 'Failed'));
+    expect(failed.status.message).toBe(
+      'restore-tuesday failed: no snapshot of Backup mall-shops/bakery holds claim bakery-data',
+    );
+    expect(failed.status.conditions).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ type: 'Succeeded', status: 'False', reason: 'RestoreFailed' }),
+      ]),
+    );
+    const event = await waitFor('a RestoreFailed Warning', () =>
+      server.list('Event', NS).find((e) => e.reason === 'RestoreFailed'),
+    );
+    expect(event).toMatchObject({ type: 'Warning', involvedObject: { kind: 'Restore', name: 'tuesday' } });
+  },
+);
 
-test('a restore Job refused by a quota (403) leaves the Restore Pending saying why; it starts once allowed', async () => {
-  await operator();
-  fileBackup();
-  // The Backup's vault init Job is a POST to /jobs too: only once it exists is the next one the Restore's.
-  await waitFor('the vault init Job', () => server.list('Job', NS).some(isVaultInit));
-  server.failNext(2, (method, p) => method === 'POST' && p.endsWith('/jobs'), 403);
-  fileRestore('wednesday', { target: { newClaims: { size: '1Gi' } } });
-  const refused = await waitFor(
-    'Ready=False JobRefused',
-    () => restore('wednesday').status?.conditions?.[0]?.reason === 'JobRefused' && restore('wednesday'),
-  );
-  expect(refused.status.phase).toBe('Pending');
-  expect(refused.status.message).toMatch(
-    /^the API server refused Job restore-wednesday \(HTTP 403\): injected failure; check the namespace's ResourceQuota/,
-  );
-  await waitFor('a JobRefused Warning', () =>
-    server.list('Event', NS).find((e) => e.reason === 'JobRefused' && e.type === 'Warning'),
-  );
-  await waitFor('the Job once allowed', () => server.get('Job', NS, 'restore-wednesday'), 15_000);
-  await waitFor('Ready=True', () => restore('wednesday').status?.conditions?.[0]?.reason === 'JobCreated');
-  expect(
-    server.list('PersistentVolumeClaim', NS).filter((c) => c.metadata.name === 'wednesday-bakery-data'),
-  ).toHaveLength(1);
-});
+test(
+  'a restore Job refused by a quota (403) leaves the ' + 'Restore Pending saying why; it starts once allowed',
+  async () => {
+    await operator();
+    fileBackup();
+    // The Backup's vault init Job is a POST to /jobs too: only once it exists is the next one the Restore's.
+    await waitFor('the vault init Job', () => server.list('Job', NS).some(isVaultInit));
+    server.failNext(2, (method, p) => method === 'POST' && p.endsWith('/jobs'), 403);
+    fileRestore('wednesday', { target: { newClaims: { size: '1Gi' } } });
+    const refused = await waitFor(
+      'Ready=False JobRefused',
+      () => restore('wednesday').status?.conditions?.[0]?.reason === 'JobRefused' && restore('wednesday'),
+    );
+    expect(refused.status.phase).toBe('Pending');
+    expect(refused.status.message).toMatch(
+      new RegExp(
+        /^the API server refused Job restore-wednesday \(HTTP 403\): injected failure; check the /.source +
+          /namespace's ResourceQuota/.source,
+      ),
+    );
+    await waitFor('a JobRefused Warning', () =>
+      server.list('Event', NS).find((e) => e.reason === 'JobRefused' && e.type === 'Warning'),
+    );
+    await waitFor('the Job once allowed', () => server.get('Job', NS, 'restore-wednesday'), 15_000);
+    await waitFor('Ready=True', () => restore('wednesday').status?.conditions?.[0]?.reason === 'JobCreated');
+    expect(
+      server.list('PersistentVolumeClaim', NS).filter((c) => c.metadata.name === 'wednesday-bakery-data'),
+    ).toHaveLength(1);
+  },
+);
 
-test('a Backup turns Stale when its objective runs out, without waiting for a resync, and the metric follows', async () => {
-  const op = await operator('op-1', ['--resync-seconds=300']);
-  const lastSuccess = new Date(Math.floor(Date.now() / 1000) * 1000 - 56_000);
-  const staleAt = lastSuccess.getTime() + 60_000;
-  server.put({
-    ...fileBackup('bakery', { freshness: '1m' }),
-    status: { lastSuccessfulTime: lastSuccess.toISOString().replace('.000Z', 'Z') },
-  });
-  const fresh = await waitFor('Fresh=True', () =>
-    backup().status?.conditions?.find((c: any) => c.type === 'Fresh' && c.status === 'True'),
-  );
-  expect(fresh.reason).toBe('WithinObjective');
-  expect((await op.get('metrics', '/metrics')).text).toMatch(
-    /mall_backup_fresh\{namespace="mall-shops",name="bakery"\} 1/,
-  );
-  const stale = await waitFor(
-    'Fresh=False',
-    () => backup().status?.conditions?.find((c: any) => c.type === 'Fresh' && c.status === 'False'),
-    15_000,
-  );
-  expect(stale.reason).toBe('Stale');
-  expect(Date.now()).toBeGreaterThanOrEqual(staleAt);
-  // Well before the next resync (300 s): the wake-up at the objective's end did it.
-  expect(Date.parse(stale.lastTransitionTime) - staleAt).toBeLessThanOrEqual(5_000);
-  await waitFor('a Stale Warning', () =>
-    server.list('Event', NS).find((e) => e.reason === 'Stale' && e.type === 'Warning'),
-  );
-  await waitFor('the metric at 0', async () =>
-    /mall_backup_fresh\{namespace="mall-shops",name="bakery"\} 0/.test((await op.get('metrics', '/metrics')).text),
-  );
-});
+test(
+  'a Backup turns Stale when its objective runs out, ' + 'without waiting for a resync, and the metric follows',
+  async () => {
+    const op = await operator('op-1', ['--resync-seconds=300']);
+    const lastSuccess = new Date(Math.floor(Date.now() / 1000) * 1000 - 56_000);
+    const staleAt = lastSuccess.getTime() + 60_000;
+    server.put({
+      ...fileBackup('bakery', { freshness: '1m' }),
+      status: { lastSuccessfulTime: lastSuccess.toISOString().replace('.000Z', 'Z') },
+    });
+    const fresh = await waitFor('Fresh=True', () =>
+      backup().status?.conditions?.find((c: any) => c.type === 'Fresh' && c.status === 'True'),
+    );
+    expect(fresh.reason).toBe('WithinObjective');
+    expect((await op.get('metrics', '/metrics')).text).toMatch(
+      /mall_backup_fresh\{namespace="mall-shops",name="bakery"\} 1/,
+    );
+    const stale = await waitFor(
+      'Fresh=False',
+      () => backup().status?.conditions?.find((c: any) => c.type === 'Fresh' && c.status === 'False'),
+      15_000,
+    );
+    expect(stale.reason).toBe('Stale');
+    expect(Date.now()).toBeGreaterThanOrEqual(staleAt);
+    // Well before the next resync (300 s): the wake-up at the objective's end did it.
+    expect(Date.parse(stale.lastTransitionTime) - staleAt).toBeLessThanOrEqual(5_000);
+    await waitFor('a Stale Warning', () =>
+      server.list('Event', NS).find((e) => e.reason === 'Stale' && e.type === 'Warning'),
+    );
+    await waitFor('the metric at 0', async () =>
+      /mall_backup_fresh\{namespace="mall-shops",name="bakery"\} 0/.test((await op.get('metrics', '/metrics')).text),
+    );
+  },
+);
 
 // Runs last: it reads the requests of every test above.
 test('RBAC: every call the operator made is granted by its synthesized roles, and nothing more is granted', () => {

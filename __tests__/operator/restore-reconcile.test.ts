@@ -52,41 +52,45 @@ const jobPod = (message: string, exitCode = 0): KubeObject => ({
   },
 });
 
-test('latest into new claims: creates a claim per Backup claim and one restricted Job, every value in env or arguments', () => {
-  const d = reconcileRestore(observe(restoreOf({})));
-  expect(
-    d.createClaims.map((c) => [c.metadata.name, c.spec.resources.requests.storage, c.metadata.ownerReferences]),
-  ).toEqual([
-    ['monday-bakery-data', '10Gi', undefined],
-    ['monday-bakery-db', '10Gi', undefined],
-  ]);
-  const spec = d.createJob!.spec.template.spec;
-  expect(restrictedProblems(spec, 'restore Job')).toEqual([]);
-  expect(spec.containers[0].command.slice(3)).toEqual([
-    'mall-restore',
-    'bakery-data',
-    '/data/bakery-data',
-    '/restore/0',
-    'bakery-db',
-    '/data/bakery-db',
-    '/restore/1',
-  ]);
-  expect(spec.volumes.slice(0, 3).map((v: any) => v.persistentVolumeClaim.claimName)).toEqual([
-    'monday-bakery-data',
-    'monday-bakery-db',
-    'vault',
-  ]);
-  expect(spec.containers[0].envFrom).toEqual([{ secretRef: { name: 'bakery-vault' } }]);
-  expect(d.createJob!.metadata.ownerReferences).toEqual([
-    expect.objectContaining({ kind: 'Restore', name: 'monday', uid: 'r-uid', controller: true }),
-  ]);
-  expect(d.status).toMatchObject({
-    phase: 'Pending',
-    jobName: 'restore-monday',
-    message: 'starting restore-monday: bakery-data -> monday-bakery-data, bakery-db -> monday-bakery-db',
-  });
-  expect(d.events).toEqual([expect.objectContaining({ reason: 'RestoreStarted' })]);
-});
+test(
+  'latest into new claims: creates a claim per Backup claim ' +
+    'and one restricted Job, every value in env or arguments',
+  () => {
+    const d = reconcileRestore(observe(restoreOf({})));
+    expect(
+      d.createClaims.map((c) => [c.metadata.name, c.spec.resources.requests.storage, c.metadata.ownerReferences]),
+    ).toEqual([
+      ['monday-bakery-data', '10Gi', undefined],
+      ['monday-bakery-db', '10Gi', undefined],
+    ]);
+    const spec = d.createJob!.spec.template.spec;
+    expect(restrictedProblems(spec, 'restore Job')).toEqual([]);
+    expect(spec.containers[0].command.slice(3)).toEqual([
+      'mall-restore',
+      'bakery-data',
+      '/data/bakery-data',
+      '/restore/0',
+      'bakery-db',
+      '/data/bakery-db',
+      '/restore/1',
+    ]);
+    expect(spec.volumes.slice(0, 3).map((v: any) => v.persistentVolumeClaim.claimName)).toEqual([
+      'monday-bakery-data',
+      'monday-bakery-db',
+      'vault',
+    ]);
+    expect(spec.containers[0].envFrom).toEqual([{ secretRef: { name: 'bakery-vault' } }]);
+    expect(d.createJob!.metadata.ownerReferences).toEqual([
+      expect.objectContaining({ kind: 'Restore', name: 'monday', uid: 'r-uid', controller: true }),
+    ]);
+    expect(d.status).toMatchObject({
+      phase: 'Pending',
+      jobName: 'restore-monday',
+      message: 'starting restore-monday: bakery-data -> monday-bakery-data, bakery-db -> monday-bakery-db',
+    });
+    expect(d.events).toEqual([expect.objectContaining({ reason: 'RestoreStarted' })]);
+  },
+);
 
 test('a point in time and a snapshot ID reach the pod as environment values', () => {
   const env = (spec: any) =>
@@ -218,7 +222,8 @@ test('running, then completed with the snapshot, files, bytes and duration per c
   expect(running.createJob).toBeUndefined();
   expect(running.status).toMatchObject({ phase: 'Running', message: 'restore-monday is restoring' });
   const report =
-    'restored bakery-data 4f3c2a1b9d8e7f60 2024-05-01T02:30:01.123456789+02:00 12 4096\nrestored bakery-db 4f3c2a1b9d8e7f60 2024-05-01T02:30:01.123456789+02:00 3 100\n';
+    'restored bakery-data 4f3c2a1b9d8e7f60 2024-05-01T02:30:01.123456789+02:00 12 ' +
+    '4096\nrestored bakery-db 4f3c2a1b9d8e7f60 2024-05-01T02:30:01.123456789+02:00 3 100\n';
   const done = reconcileRestore(
     observe(restoreOf({}, running.status), {
       job: job([{ type: 'Complete', status: 'True' }], { completionTime: '2024-05-02T10:01:30Z' }),
@@ -275,7 +280,8 @@ test("failed: the script's reason reaches the status and a Warning Event", () =>
       job: job([{ type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded' }]),
       jobPods: [
         jobPod(
-          'error no snapshot of Backup mall-shops/bakery holds claim bakery-db taken at or before 2024-01-01T00:00:00Z\n',
+          'error no snapshot of Backup mall-shops/bakery holds ' +
+            'claim bakery-db taken at or before 2024-01-01T00:00:00Z\n',
           1,
         ),
       ],
@@ -283,7 +289,8 @@ test("failed: the script's reason reaches the status and a Warning Event", () =>
   );
   expect(d.status.phase).toBe('Failed');
   expect(d.status.message).toBe(
-    'restore-monday failed: no snapshot of Backup mall-shops/bakery holds claim bakery-db taken at or before 2024-01-01T00:00:00Z',
+    'restore-monday failed: no snapshot of Backup mall-shops/bakery ' +
+      'holds claim bakery-db taken at or before 2024-01-01T00:00:00Z',
   );
   expect(d.events).toEqual([expect.objectContaining({ type: 'Warning', reason: 'RestoreFailed' })]);
 });
@@ -308,27 +315,32 @@ test('parseRestoreReport reads what the script writes', () => {
   });
 });
 
-test("a Job seen finished before its pod's report waits for the report; past the grace period it no longer holds back", () => {
-  const complete = job([{ type: 'Complete', status: 'True' }], { completionTime: '2024-05-02T10:01:30Z' });
-  const early = reconcileRestore(observe(restoreOf({}, { phase: 'Running' }), { job: complete, jobPods: [] }));
-  expect(early.status).toMatchObject({
-    phase: 'Running',
-    message: "restore-monday finished; reading its pod's report",
-  });
-  expect(early.events).toEqual([]);
-  // A pod still running (its terminated state not seen yet) holds it back the same way.
-  const running: KubeObject = {
-    metadata: { name: 'restore-monday-x', namespace: 'mall-shops', labels: { 'job-name': 'restore-monday' } },
-    status: { containerStatuses: [{ state: { running: {} } }] },
-  };
-  expect(
-    reconcileRestore(observe(restoreOf({}, { phase: 'Running' }), { job: complete, jobPods: [running] })).status.phase,
-  ).toBe('Running');
-  const late = reconcileRestore(
-    observe(restoreOf({}, early.status), { job: complete, jobPods: [], now: new Date('2024-05-02T10:03:31Z') }),
-  );
-  expect(late.status).toMatchObject({
-    phase: 'Completed',
-    message: 'restored 0 claim(s) from snapshot ?: 0 files, 0 bytes in 90s',
-  });
-});
+test(
+  "a Job seen finished before its pod's report waits for " +
+    'the report; past the grace period it no longer holds back',
+  () => {
+    const complete = job([{ type: 'Complete', status: 'True' }], { completionTime: '2024-05-02T10:01:30Z' });
+    const early = reconcileRestore(observe(restoreOf({}, { phase: 'Running' }), { job: complete, jobPods: [] }));
+    expect(early.status).toMatchObject({
+      phase: 'Running',
+      message: "restore-monday finished; reading its pod's report",
+    });
+    expect(early.events).toEqual([]);
+    // A pod still running (its terminated state not seen yet) holds it back the same way.
+    const running: KubeObject = {
+      metadata: { name: 'restore-monday-x', namespace: 'mall-shops', labels: { 'job-name': 'restore-monday' } },
+      status: { containerStatuses: [{ state: { running: {} } }] },
+    };
+    expect(
+      reconcileRestore(observe(restoreOf({}, { phase: 'Running' }), { job: complete, jobPods: [running] })).status
+        .phase,
+    ).toBe('Running');
+    const late = reconcileRestore(
+      observe(restoreOf({}, early.status), { job: complete, jobPods: [], now: new Date('2024-05-02T10:03:31Z') }),
+    );
+    expect(late.status).toMatchObject({
+      phase: 'Completed',
+      message: 'restored 0 claim(s) from snapshot ?: 0 files, 0 bytes in 90s',
+    });
+  },
+);

@@ -69,19 +69,23 @@ test('claims first, then the Job, then the status and a RestoreStarted event', a
   expect(w.events.map((e) => e.reason)).toEqual(['RestoreStarted']);
 });
 
-test('a claim refused by a quota: no Job (it would wait on a claim that never comes), Pending with the words, a Warning, retried', async () => {
-  const w = world({ 'monday-bakery-db': refuse(403, 'exceeded quota: storage') });
-  await expect(carryOutRestore(w.ctx, 'ns', 'monday')).rejects.toThrow(
-    /refused claim monday-bakery-db \(HTTP 403\): exceeded quota: storage/,
-  );
-  expect(w.calls.some((c) => c.includes('/jobs'))).toBe(false);
-  expect(w.statuses[0]).toMatchObject({
-    phase: 'Pending',
-    conditions: [expect.objectContaining({ type: 'Ready', status: 'False', reason: 'ClaimRefused' })],
-  });
-  expect(w.statuses[0].jobName).toBeUndefined();
-  expect(w.events).toEqual([expect.objectContaining({ type: 'Warning', reason: 'ClaimRefused' })]);
-});
+test(
+  'a claim refused by a quota: no Job (it would wait on a claim ' +
+    'that never comes), Pending with the words, a Warning, retried',
+  async () => {
+    const w = world({ 'monday-bakery-db': refuse(403, 'exceeded quota: storage') });
+    await expect(carryOutRestore(w.ctx, 'ns', 'monday')).rejects.toThrow(
+      /refused claim monday-bakery-db \(HTTP 403\): exceeded quota: storage/,
+    );
+    expect(w.calls.some((c) => c.includes('/jobs'))).toBe(false);
+    expect(w.statuses[0]).toMatchObject({
+      phase: 'Pending',
+      conditions: [expect.objectContaining({ type: 'Ready', status: 'False', reason: 'ClaimRefused' })],
+    });
+    expect(w.statuses[0].jobName).toBeUndefined();
+    expect(w.events).toEqual([expect.objectContaining({ type: 'Warning', reason: 'ClaimRefused' })]);
+  },
+);
 
 test('objects that already exist (the cache is behind) count as created', async () => {
   const w = world({ persistentvolumeclaims: refuse(409, 'already exists'), jobs: refuse(409, 'already exists') });
@@ -89,26 +93,29 @@ test('objects that already exist (the cache is behind) count as created', async 
   expect(w.statuses[0]).toMatchObject({ phase: 'Pending', jobName: 'restore-monday' });
 });
 
-test('a passing failure (500) writes no status and is retried; a Restore gone or being deleted is left alone', async () => {
-  const w = world({
-    jobs: () => {
-      throw new ApiError(500, 'InternalError', 'etcd timeout');
-    },
-  });
-  await expect(carryOutRestore(w.ctx, 'ns', 'monday')).rejects.toThrow('etcd timeout');
-  expect(w.statuses).toEqual([]);
-  expect(w.events).toEqual([]);
-  const gone = world({});
-  await expect(carryOutRestore({ ...gone.ctx, restore: () => undefined }, 'ns', 'monday')).resolves.toBe(false);
-  await expect(
-    carryOutRestore(
-      {
-        ...gone.ctx,
-        restore: () => ({ ...restore, metadata: { ...restore.metadata, deletionTimestamp: '2026-11-25T10:00:00Z' } }),
+test(
+  'a passing failure (500) writes no status and is ' + 'retried; a Restore gone or being deleted is left alone',
+  async () => {
+    const w = world({
+      jobs: () => {
+        throw new ApiError(500, 'InternalError', 'etcd timeout');
       },
-      'ns',
-      'monday',
-    ),
-  ).resolves.toBe(false);
-  expect(gone.calls).toEqual([]);
-});
+    });
+    await expect(carryOutRestore(w.ctx, 'ns', 'monday')).rejects.toThrow('etcd timeout');
+    expect(w.statuses).toEqual([]);
+    expect(w.events).toEqual([]);
+    const gone = world({});
+    await expect(carryOutRestore({ ...gone.ctx, restore: () => undefined }, 'ns', 'monday')).resolves.toBe(false);
+    await expect(
+      carryOutRestore(
+        {
+          ...gone.ctx,
+          restore: () => ({ ...restore, metadata: { ...restore.metadata, deletionTimestamp: '2026-11-25T10:00:00Z' } }),
+        },
+        'ns',
+        'monday',
+      ),
+    ).resolves.toBe(false);
+    expect(gone.calls).toEqual([]);
+  },
+);

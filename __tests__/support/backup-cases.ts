@@ -272,7 +272,10 @@ export const INVALID: [name: string, spec: Record<string, unknown>, message: Reg
   [
     'a REST vault with a user and password in the URL',
     { vaultLocation: 'rest:https://alice:s3cret@vault.mall.internal:8000/bakery' },
-    /vaultLocation must not carry credentials \("user:password@"\): they belong in the Secret named by vaultCredentialsSecret/,
+    new RegExp(
+      /vaultLocation must not carry credentials \("user:password@"\): they belong in the Secret named /.source +
+        /by vaultCredentialsSecret/.source,
+    ),
     'spec.vaultLocation',
   ],
   [
@@ -326,13 +329,19 @@ export const INVALID: [name: string, spec: Record<string, unknown>, message: Reg
   [
     'keepLast 0',
     { retention: { keepLast: 0 } },
-    /spec\.retention\.keepLast: Invalid value: 0: spec\.retention\.keepLast in body should be greater than or equal to 1/,
+    new RegExp(
+      /spec\.retention\.keepLast: Invalid value: 0: spec\.retention\.keepLast in body should be /.source +
+        /greater than or equal to 1/.source,
+    ),
     'spec.retention.keepLast',
   ],
   [
     'a negative keepDaily',
     { retention: { keepDaily: -1 } },
-    /spec\.retention\.keepDaily: Invalid value: -1: spec\.retention\.keepDaily in body should be greater than or equal to 1/,
+    new RegExp(
+      /spec\.retention\.keepDaily: Invalid value: -1: spec\.retention\.keepDaily in body should be /.source +
+        /greater than or equal to 1/.source,
+    ),
     'spec.retention.keepDaily',
   ],
   [
@@ -362,13 +371,19 @@ export const INVALID: [name: string, spec: Record<string, unknown>, message: Reg
   [
     'a starting deadline under 10 s',
     { startingDeadlineSeconds: 5 },
-    /spec\.startingDeadlineSeconds: Invalid value: 5: spec\.startingDeadlineSeconds in body should be greater than or equal to 10/,
+    new RegExp(
+      /spec\.startingDeadlineSeconds: Invalid value: 5: spec\.startingDeadlineSeconds in body should /.source +
+        /be greater than or equal to 10/.source,
+    ),
     'spec.startingDeadlineSeconds',
   ],
   [
     'an active deadline of 0',
     { activeDeadlineSeconds: 0 },
-    /spec\.activeDeadlineSeconds: Invalid value: 0: spec\.activeDeadlineSeconds in body should be greater than or equal to 1/,
+    new RegExp(
+      /spec\.activeDeadlineSeconds: Invalid value: 0: spec\.activeDeadlineSeconds in body should be /.source +
+        /greater than or equal to 1/.source,
+    ),
     'spec.activeDeadlineSeconds',
   ],
   [
@@ -392,7 +407,10 @@ export const INVALID: [name: string, spec: Record<string, unknown>, message: Reg
   [
     'runAsUser 0',
     { securityContext: { runAsUser: 0 } },
-    /spec\.securityContext\.runAsUser: Invalid value: 0: spec\.securityContext\.runAsUser in body should be greater than or equal to 1/,
+    new RegExp(
+      /spec\.securityContext\.runAsUser: Invalid value: 0: spec\.securityContext\.runAsUser in body /.source +
+        /should be greater than or equal to 1/.source,
+    ),
     'spec.securityContext.runAsUser',
   ],
   [

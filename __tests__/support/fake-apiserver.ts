@@ -377,7 +377,8 @@ export class FakeApiServer {
             res,
             409,
             'Conflict',
-            `Operation cannot be fulfilled on ${type.plural} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+            `Operation cannot be fulfilled on ${type.plural} "${name}": the object has ` +
+              `been modified; please apply your changes to the latest version and try again`,
           );
         }
         next = { ...body, metadata: { ...existing.metadata, ...body.metadata } };
@@ -449,9 +450,9 @@ export class FakeApiServer {
     res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
     res.flushHeaders();
     if (from < this.compactedBefore) {
-      res.end(
-        `${JSON.stringify({ type: 'ERROR', object: { kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 410, reason: 'Expired', message: `too old resource version: ${from} (${this.compactedBefore})` } })}\n`,
-      );
+      const message = `too old resource version: ${from} (${this.compactedBefore})`;
+      const status = { kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 410, reason: 'Expired', message };
+      res.end(`${JSON.stringify({ type: 'ERROR', object: status })}\n`);
       return;
     }
     for (const event of this.history) {

@@ -16,7 +16,10 @@ export const METRIC = {
   lastRunOutcome: 'mall_backup_last_run_outcome',
   /** 1 while the Backup's Verified condition is True, 0 while it is False; no series before a verification. */
   verified: 'mall_backup_verified',
-  /** restic's numbers of the newest finished run: files_new, files_changed, bytes_added, duration_seconds, snapshot_files, snapshot_bytes. */
+  /**
+   * restic's numbers of the newest finished run: files_new, files_changed, bytes_added, duration_seconds,
+   * snapshot_files, snapshot_bytes.
+   */
   lastRunPrefix: 'mall_backup_last_run_',
   /** 1 while a drastic shrink holds the Backup's retention back, until acknowledged. */
   shrinkDetected: 'mall_backup_shrink_detected',

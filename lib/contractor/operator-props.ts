@@ -128,8 +128,10 @@ export const OPERATOR_DEFAULTS = {
 
 const DNS_LABEL = new RegExp(api.DNS_LABEL_PATTERN);
 /** `repository[:tag][@sha256:digest]`, the forms a container runtime pulls. */
-const IMAGE_PATTERN =
-  /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
+const IMAGE_PATTERN = new RegExp(
+  /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*/.source +
+    /(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$/.source,
+);
 
 /**
  * The operator's V8 heap ceiling: half its memory limit. Left to itself V8 sizes the heap from the
@@ -158,7 +160,8 @@ export function resolveOperatorProps(path: string, props: BackupOperatorProps) {
   const errors = new PropErrors(`BackupOperator ${path}`);
   errors.check(
     DNS_LABEL.test(namespace) && namespace.length <= api.DNS_LABEL_MAX_LENGTH,
-    `namespace ${show(namespace)} is not valid: use a DNS-1123 label (lower-case letters, digits and "-", at most 63 characters)`,
+    `namespace ${show(namespace)} is not valid: use a DNS-1123 ` +
+      `label (lower-case letters, digits and "-", at most 63 characters)`,
   );
   errors.check(
     IMAGE_PATTERN.test(image) && (/:[^/]+$/.test(image) || image.includes('@sha256:')),
@@ -174,7 +177,8 @@ export function resolveOperatorProps(path: string, props: BackupOperatorProps) {
   );
   errors.check(
     leaderElection || replicas === 1,
-    `replicas ${replicas} needs leaderElection: two operators without a leader would both write; turn leaderElection on or use 1 replica`,
+    `replicas ${replicas} needs leaderElection: two operators without ` +
+      `a leader would both write; turn leaderElection on or use 1 replica`,
   );
   for (const ns of watchNamespaces) {
     errors.check(

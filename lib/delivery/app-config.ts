@@ -208,7 +208,8 @@ function parseText(withBom: string, file: string): unknown {
       const message = (error as Error).message;
       const at = /at position (\d+)/.exec(message);
       throw new ConfigError(file, [
-        `not valid JSON: ${message.replace(/ in JSON at position \d+.*$/, '')}${at ? ` at ${lineAndColumn(text, Number(at[1]))}` : ''}`,
+        `not valid JSON: ${message.replace(/ in JSON at position \d+.*$/, '')}` +
+          `${at ? ` at ${lineAndColumn(text, Number(at[1]))}` : ''}`,
       ]);
     }
     // Valid JSON is valid YAML: yaml's parser finds the keys given twice, with their lines.
@@ -233,7 +234,8 @@ function parseText(withBom: string, file: string): unknown {
   } catch (error) {
     // yaml refuses to expand aliases past the count (a "billion laughs" file would take all memory).
     throw new ConfigError(file, [
-      `not valid YAML: too many aliases (${(error as Error).message}); write the values out, a configuration needs few anchors`,
+      `not valid YAML: too many aliases (${(error as Error).message}); ` +
+        `write the values out, a configuration needs few anchors`,
     ]);
   }
 }

@@ -46,9 +46,12 @@ const backupTime = patternedString(
       },
     ],
   },
-  'When to run, in timeZone: "HH:MM" (24-hour clock, every night at that time), a window "HH:MM-HH:MM" (every night at ' +
-    "one minute inside it, from the start up to but not including the end, chosen from the Backup's namespace and name " +
-    'so that it never changes and a fleet spreads across the window; "23:00-01:00" crosses midnight, "00:00-00:00" is ' +
+  'When to run, in timeZone: "HH:MM" (24-hour clock, every ' +
+    'night at that time), a window "HH:MM-HH:MM" (every night at ' +
+    'one minute inside it, from the start up to but not including ' +
+    "the end, chosen from the Backup's namespace and name " +
+    'so that it never changes and a fleet spreads across the ' +
+    'window; "23:00-01:00" crosses midnight, "00:00-00:00" is ' +
     'the whole day; status.effectiveSchedule shows the minute), a 5-field cron expression ' +
     `(minute hour day-of-month month day-of-week) or one of ${api.CRON_MACROS.join(' ')}.`,
   api.BACKUP_TIME_MAX_LENGTH,
@@ -58,7 +61,9 @@ const backupTime = patternedString(
 export const KNOWN_TIME_ZONE_RULE: CelRule = {
   rule: `self in [${KUBERNETES_TIME_ZONES.map(celString).join(', ')}]`,
   message: `timeZone is not a time zone Kubernetes knows: ${api.TIME_ZONE_KNOWN_FORMS}`,
-  messageExpression: `${celString('timeZone "')} + self + ${celString(`" is not a time zone Kubernetes knows: ${api.TIME_ZONE_KNOWN_FORMS}`)}`,
+  messageExpression:
+    `${celString('timeZone "')} + self + ` +
+    `${celString(`" is not a time zone Kubernetes knows: ${api.TIME_ZONE_KNOWN_FORMS}`)}`,
 };
 
 const timeZone = patternedString(
@@ -129,7 +134,8 @@ const spec: JsonSchema = {
     vaultCredentialsSecret: objectName(
       'vaultCredentialsSecret',
       "Name of a Secret in the Backup's namespace holding RESTIC_PASSWORD and any provider credentials " +
-        '(e.g. AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY). It is handed to the backup pod only; the operator never reads it.',
+        '(e.g. AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY). It is ' +
+        'handed to the backup pod only; the operator never reads it.',
     ),
     volumeClaims: {
       type: 'array',
@@ -157,7 +163,8 @@ const spec: JsonSchema = {
     },
     freshness: patternedString(
       { field: 'freshness', patterns: [FRESHNESS_PATTERN], accepted: `use ${FRESHNESS_FORMS}` },
-      'How old the newest good snapshot may be before the Backup counts as stale (condition Fresh=False, reason Stale): ' +
+      'How old the newest good snapshot may be before the Backup ' +
+        'counts as stale (condition Fresh=False, reason Stale): ' +
         'minutes, hours or days, e.g. "36h". Defaults to two periods of the schedule.',
       FRESHNESS_MAX_LENGTH,
     ),
@@ -205,7 +212,8 @@ const spec: JsonSchema = {
         `self.volumeClaims.exists(c, self.vaultLocation == ${celString(api.PVC_VAULT_PREFIX)} + c || ` +
         `self.vaultLocation.startsWith(${celString(api.PVC_VAULT_PREFIX)} + c + '/')))`,
       message:
-        'the vault claim named in vaultLocation must not also be listed in volumeClaims: a backup must not contain its own vault',
+        'the vault claim named in vaultLocation must not also be ' +
+        'listed in volumeClaims: a backup must not contain its own vault',
       fieldPath: '.volumeClaims',
     },
   ],
@@ -221,7 +229,9 @@ export const BACKUP_SCHEMA: JsonSchema = {
     {
       // Its name is a label value on the CronJob, Jobs and pods it makes; label values stop at 63.
       rule: `size(self.metadata.name) <= ${api.BACKUP_NAME_MAX_LENGTH}`,
-      message: `metadata.name is too long: at most ${api.BACKUP_NAME_MAX_LENGTH} characters, as it labels the Backup's CronJob, Jobs and pods`,
+      message:
+        `metadata.name is too long: at most ${api.BACKUP_NAME_MAX_LENGTH} ` +
+        `characters, as it labels the Backup's CronJob, Jobs and pods`,
     },
   ],
   properties: objectProperties(spec, BACKUP_STATUS_SCHEMA),

@@ -35,7 +35,8 @@ const lastRun: JsonSchema = {
       type: 'string',
       enum: ['applied', 'skipped', 'skipped-shrunk', 'deferred', 'failed'],
       description:
-        'What became of retention: applied, skipped, skipped-shrunk (the shrink guard), deferred (the vault stayed locked) or failed.',
+        'What became of retention: applied, skipped, skipped-shrunk (the ' +
+        'shrink guard), deferred (the vault stayed locked) or failed.',
     },
   },
 };
@@ -53,7 +54,8 @@ export const BACKUP_STATUS_SCHEMA: JsonSchema = {
       type: 'array',
       description:
         'Ready (the schedule is in place), LastBackupSucceeded (the outcome of the newest finished run), Fresh ' +
-        '(the newest good snapshot is within the freshness objective) and ShrinkDetected (retention is held back after a drastic ' +
+        '(the newest good snapshot is within the freshness objective) ' +
+        'and ShrinkDetected (retention is held back after a drastic ' +
         `shrink until the ${api.API_GROUP}/acknowledge-shrink annotation names the new snapshot).`,
       items: condition,
       maxItems: 8,
@@ -75,7 +77,8 @@ export const BACKUP_STATUS_SCHEMA: JsonSchema = {
       format: 'int32',
       minimum: 1,
       description:
-        "While Queued: the place of this Backup's run among the runs waiting for a free slot under the operator's run cap (1 starts next), as of its last reconcile.",
+        "While Queued: the place of this Backup's run among the runs waiting for a free " +
+        "slot under the operator's run cap (1 starts next), as of its last reconcile.",
     },
     effectiveSchedule: {
       type: 'string',

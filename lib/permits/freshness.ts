@@ -21,7 +21,10 @@ export function freshnessSeconds(text: string): number | undefined {
   return match ? Number(text.slice(0, -1)) * UNIT_SECONDS[match[1] as keyof typeof UNIT_SECONDS] : undefined;
 }
 
-/** The longest gap between two runs of the schedule over the next ~year's first runs (cron gaps vary, e.g. weekdays only). */
+/**
+ * The longest gap between two runs of the schedule over the next ~year's first runs (cron gaps vary, e.g. weekdays
+ * only).
+ */
 export function schedulePeriodSeconds(
   backupTime: string,
   timeZone: string | undefined,

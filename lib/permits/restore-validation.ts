@@ -26,7 +26,8 @@ export function validateRestoreSpec(spec: unknown): string[] {
   const kinds = rapi.RESTORE_TARGET_KINDS.filter((k) => s.target[k] !== undefined);
   if (kinds.length !== 1) {
     problems.push(
-      `spec.target names ${kinds.length ? kinds.join(' and ') : 'nothing'}: name exactly one of ${rapi.RESTORE_TARGET_KINDS.join(', ')}`,
+      `spec.target names ${kinds.length ? kinds.join(' and ') : 'nothing'}: ` +
+        `name exactly one of ${rapi.RESTORE_TARGET_KINDS.join(', ')}`,
     );
   }
   if (s.target.inPlace === false)
@@ -35,7 +36,8 @@ export function validateRestoreSpec(spec: unknown): string[] {
     );
   if (s.target.existingClaim !== undefined && (s.claims ?? []).includes(s.target.existingClaim)) {
     problems.push(
-      `spec.target.existingClaim ${show(s.target.existingClaim)} is one of the claims restored: use inPlace: true to restore a claim into itself`,
+      `spec.target.existingClaim ${show(s.target.existingClaim)} is one of ` +
+        `the claims restored: use inPlace: true to restore a claim into itself`,
     );
   }
   return problems;

@@ -46,7 +46,10 @@ export function celString(text: string): string {
   return `'${text.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 
-/** The accepted forms of a patterned string field, kept beside its schema so TypeScript checks read the same patterns as CEL. */
+/**
+ * The accepted forms of a patterned string field, kept beside its schema so TypeScript checks read the same patterns as
+ * CEL.
+ */
 export interface StringForm {
   readonly field: string;
   /** The value must match one of these. */
@@ -155,7 +158,8 @@ export function conditionSchema(kind: string, types: string): JsonSchema {
         type: 'string',
         maxLength: 316,
         pattern:
-          '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$',
+          '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?' +
+          '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$',
         description: types,
       },
       status: { type: 'string', enum: ['True', 'False', 'Unknown'], description: 'True, False or Unknown.' },

@@ -179,7 +179,9 @@ export function restoreJobManifest(props: RestorePodProps): any {
   });
 }
 
-/** A claim created by `target.newClaims`; deliberately not owned by the Restore, so deleting the permit keeps the data. */
+/**
+ * A claim created by `target.newClaims`; deliberately not owned by the Restore, so deleting the permit keeps the data.
+ */
 export function newClaimManifest(
   restore: RestoreRef,
   name: string,

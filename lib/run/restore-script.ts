@@ -17,7 +17,8 @@ report=\${TERMINATION_LOG:-/dev/termination-log}
 : >"$report" 2>/dev/null || report=/dev/null
 fail() { echo "$*" >&2; printf 'error %s\\n' "$*" >>"$report" 2>/dev/null || true; exit 1; }
 choose() {
-  restic snapshots --json --host "$SHOP_NAME" --tag "shop=$SHOP_NAME,backup=$BACKUP_REF" --path "$1" >"$TMPDIR/snapshots.json" \\
+  restic snapshots --json --host "$SHOP_NAME" --tag "shop=$SHOP_NAME,backup=$BACKUP_REF" --path "$1" \\
+    >"$TMPDIR/snapshots.json" \\
     || fail "cannot list the snapshots in the vault (see the log above)"
   awk -v want="\${SNAPSHOT_ID:-}" -v before="\${POINT_IN_TIME_EPOCH:-}" '
     function epoch(t,  y, mo, d, rest, frac, off, era, yoe, doy, doe) {
@@ -33,7 +34,8 @@ choose() {
       era = int(y / 400); yoe = y - era * 400
       doy = int((153 * ((mo + 9) % 12) + 2) / 5) + d - 1
       doe = yoe * 365 + int(yoe / 4) - int(yoe / 100) + doy
-      return (era * 146097 + doe - 719468) * 86400 + substr(t, 12, 2) * 3600 + substr(t, 15, 2) * 60 + substr(t, 18, 2) + frac - off
+      return (era * 146097 + doe - 719468) * 86400 +
+        substr(t, 12, 2) * 3600 + substr(t, 15, 2) * 60 + substr(t, 18, 2) + frac - off
     }
     { text = text $0 }
     END {
@@ -54,18 +56,23 @@ while [ $# -ge 3 ]; do
   claim=$1; source=$2; target=$3; shift 3
   picked=$(choose "$source")
   if [ -z "$picked" ]; then
-    fail "no snapshot of Backup $BACKUP_REF holds claim $claim\${SNAPSHOT_ID:+ with ID $SNAPSHOT_ID}\${POINT_IN_TIME:+ taken at or before $POINT_IN_TIME}"
+    which="\${SNAPSHOT_ID:+ with ID $SNAPSHOT_ID}\${POINT_IN_TIME:+ taken at or before $POINT_IN_TIME}"
+    fail "no snapshot of Backup $BACKUP_REF holds claim $claim$which"
   fi
   id=\${picked%% *}; taken=\${picked#* }
   mkdir -p "$target"
   if [ "\${IN_PLACE:-}" != true ] && [ -n "$(ls -A "$target" | grep -vx 'lost+found' || true)" ]; then
-    fail "the target folder for claim $claim is not empty: a restore never writes over files; use a new claim, an empty folder or inPlace"
+    fail "the target folder for claim $claim is not empty: a restore never writes over files;" \\
+      "use a new claim, an empty folder or inPlace"
   fi
   echo "restoring claim $claim from snapshot $id taken $taken"
-  restic restore "$id:$source" --target "$target" || fail "restic could not restore claim $claim from snapshot $id (see the log above)"
+  restic restore "$id:$source" --target "$target" \\
+    || fail "restic could not restore claim $claim from snapshot $id (see the log above)"
   files=$(find "$target" -path "$target/lost+found" -prune -o -type f -print | wc -l)
-  bytes=$(find "$target" -path "$target/lost+found" -prune -o -type f -exec wc -c {} + | awk '$2 != "total" { s += $1 } END { printf "%d", s }')
+  bytes=$(find "$target" -path "$target/lost+found" -prune -o -type f -exec wc -c {} + \\
+    | awk '$2 != "total" { s += $1 } END { printf "%d", s }')
   files=$((files))
-  printf 'restored %s %s %s %s %s\\n' "$claim" "$(printf %.16s "$id")" "$taken" "$files" "$bytes" >>"$report" 2>/dev/null || true
+  printf 'restored %s %s %s %s %s\\n' "$claim" "$(printf %.16s "$id")" "$taken" "$files" "$bytes" \\
+    >>"$report" 2>/dev/null || true
 done
 `;

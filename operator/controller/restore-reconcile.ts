@@ -147,7 +147,9 @@ export function reconcileRestore(o: RestoreObserved, settings: { resticImage?: s
       next.phase = 'Completed';
       const files = report.claims.reduce((n, c) => n + (c.files ?? 0), 0);
       const bytes = report.claims.reduce((n, c) => n + (c.bytes ?? 0), 0);
-      next.message = `restored ${report.claims.length} claim(s) from snapshot ${next.snapshotID ?? '?'}: ${files} files, ${bytes} bytes in ${next.durationSeconds ?? '?'}s`;
+      next.message =
+        `restored ${report.claims.length} claim(s) from snapshot ${next.snapshotID ?? '?'}: ` +
+        `${files} files, ${bytes} bytes in ${next.durationSeconds ?? '?'}s`;
       conditions = [
         ready('True', 'JobCreated', `${job.metadata.name} ran`),
         succeeded('True', 'RestoreSucceeded', next.message),
@@ -155,7 +157,9 @@ export function reconcileRestore(o: RestoreObserved, settings: { resticImage?: s
     } else if (failed) {
       next.phase = 'Failed';
       const trouble = o.jobPods.map(podTrouble).find(Boolean);
-      next.message = `${job.metadata.name} failed: ${report.error ?? failed.message ?? trouble ?? failed.reason ?? 'see its pod log'}`;
+      next.message =
+        `${job.metadata.name} failed: ` +
+        `${report.error ?? failed.message ?? trouble ?? failed.reason ?? 'see its pod log'}`;
       conditions = [
         ready('True', 'JobCreated', `${job.metadata.name} ran`),
         succeeded('False', failed.reason === 'DeadlineExceeded' ? 'DeadlineExceeded' : 'RestoreFailed', next.message),
@@ -197,7 +201,9 @@ export function reconcileRestore(o: RestoreObserved, settings: { resticImage?: s
         targetClaim: c.targetClaim,
         path: c.path ? `/${c.path}` : '/',
       }));
-      next.message = `starting ${next.jobName}: ${plan.claims!.map((c) => `${c.claim} -> ${c.targetClaim}${c.path ? `/${c.path}` : ''}`).join(', ')}`;
+      next.message =
+        `starting ${next.jobName}: ` +
+        `${plan.claims!.map((c) => `${c.claim} -> ${c.targetClaim}${c.path ? `/${c.path}` : ''}`).join(', ')}`;
       conditions = [ready('True', 'JobCreated', next.message)];
       events.push({ type: 'Normal', reason: 'RestoreStarted', message: next.message });
     }

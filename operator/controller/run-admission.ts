@@ -21,7 +21,10 @@ export interface RunDecisions {
   readonly hold: boolean;
   /** Suspended Jobs to start. */
   readonly admit: string[];
-  /** Suspended Jobs to delete unstarted: scheduled in the second pass of a repeated hour, or past their starting deadline. */
+  /**
+   * Suspended Jobs to delete unstarted: scheduled in the second pass of a repeated hour, or past their starting
+   * deadline.
+   */
   readonly drop: string[];
   /** A run a spring change skipped, to create now: its Job name and the instant it stands for. */
   readonly catchUp?: { readonly name: string; readonly due: Date; readonly wall: string };

@@ -54,7 +54,8 @@ export function shrinkCondition(
       status: 'True',
       reason: REASON.ShrinkDetected,
       message:
-        `${result.message}. Older snapshots are kept. If the shop really is this small now, acknowledge it: kubectl annotate ` +
+        `${result.message}. Older snapshots are kept. If the shop ` +
+        `really is this small now, acknowledge it: kubectl annotate ` +
         `backup ${backupName} ${ACKNOWLEDGE_SHRINK_ANNOTATION}=${result.snapshot ?? '<snapshot ID>'} --overwrite`,
     };
   }

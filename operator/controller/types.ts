@@ -30,7 +30,10 @@ export interface Observed {
   readonly jobPods: readonly KubeObject[];
   /** PersistentVolumeClaims in the Backup's namespace (at least those it names or labelled with its shop). */
   readonly claims: readonly KubeObject[];
-  /** Other pods in the Backup's namespace (at least those mounting those claims), to find who holds a ReadWriteOnce claim. */
+  /**
+   * Other pods in the Backup's namespace (at least those mounting those claims), to find who holds a ReadWriteOnce
+   * claim.
+   */
   readonly namespacePods: readonly KubeObject[];
   readonly now: Date;
   /**

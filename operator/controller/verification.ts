@@ -86,7 +86,9 @@ export function judgeVerification(
       type: VERIFIED_CONDITION,
       status: 'True',
       reason: 'Verified',
-      message: `${name}: the vault checks out and snapshot ${v.snapshotID} restored ${v.files} files (${v.bytes} bytes) whose content matches the snapshot`,
+      message:
+        `${name}: the vault checks out and snapshot ${v.snapshotID} restored ` +
+        `${v.files} files (${v.bytes} bytes) whose content matches the snapshot`,
     };
     return { condition, lastVerifiedTime: newest.at, lastVerifiedSnapshotID: v.snapshotID, events: [] };
   }
