@@ -21,7 +21,7 @@ choose() {
     >"$TMPDIR/snapshots.json" \\
     || fail "cannot list the snapshots in the vault (see the log above)"
   awk -v want="\${SNAPSHOT_ID:-}" -v before="\${POINT_IN_TIME_EPOCH:-}" '
-    function epoch(t,  y, mo, d, rest, frac, off, era, yoe, doy, doe) {
+    function epoch(t,  y, mo, d, rest, frac, off, era, yoe, doy, doe, days) {
       y = substr(t, 1, 4) + 0; mo = substr(t, 6, 2) + 0; d = substr(t, 9, 2) + 0
       rest = substr(t, 20); frac = 0
       if (match(rest, /^[.][0-9]+/)) { frac = ("0" substr(rest, 1, RLENGTH)) + 0; rest = substr(rest, RLENGTH + 1) }
@@ -34,8 +34,8 @@ choose() {
       era = int(y / 400); yoe = y - era * 400
       doy = int((153 * ((mo + 9) % 12) + 2) / 5) + d - 1
       doe = yoe * 365 + int(yoe / 4) - int(yoe / 100) + doy
-      return (era * 146097 + doe - 719468) * 86400 +
-        substr(t, 12, 2) * 3600 + substr(t, 15, 2) * 60 + substr(t, 18, 2) + frac - off
+      days = era * 146097 + doe - 719468
+      return days * 86400 + substr(t, 12, 2) * 3600 + substr(t, 15, 2) * 60 + substr(t, 18, 2) + frac - off
     }
     { text = text $0 }
     END {
