@@ -14,15 +14,20 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { start } from '../scripts/control-plane/cluster';
-import { client, Client, kubectlOk, manifest, serviceAccountLogin } from '../__tests__/cluster/cluster';
+import {
+  client,
+  Client,
+  installBackupCrd,
+  installOperatorRbac,
+  serviceAccountLogin,
+} from '../__tests__/cluster/cluster';
+import { auditWrites } from '../__tests__/cluster/audited-cluster';
 import { RealOperator } from '../__tests__/cluster/operator';
 
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}`))?.split('=')[1];
 const quick = process.argv.includes('--quick');
 const N = Number(arg('backups') ?? (quick ? 100 : 1000));
 const STEADY_MS = quick ? 10_000 : 30_000;
-const OPERATOR_USER = 'system:serviceaccount:mall-backup-system:mall-backup-operator';
-const RBAC_KINDS = new Set(['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
 
 const dir = mkdtempSync(join(tmpdir(), 'mall-backup-bench-cluster-'));
 const auditLog = join(dir, 'audit.log');
@@ -134,35 +139,15 @@ async function allHavePhase(api: Client, ns: string): Promise<boolean> {
 }
 
 async function main(): Promise<void> {
-  writeFileSync(
-    join(dir, 'policy.json'),
-    JSON.stringify({
-      apiVersion: 'audit.k8s.io/v1',
-      kind: 'Policy',
-      omitStages: ['RequestReceived'],
-      rules: [
-        { level: 'Metadata', users: [OPERATOR_USER], verbs: ['create', 'update', 'patch', 'delete'] },
-        { level: 'None' },
-      ],
-    }),
-  );
-  writeFileSync(auditLog, '');
   const cluster = await start({
-    apiServerArgs: [`--audit-policy-file=${join(dir, 'policy.json')}`, `--audit-log-path=${auditLog}`],
+    apiServerArgs: auditWrites(dir, auditLog),
     progress: (l) => process.stderr.write(`control plane: ${l}\n`),
   });
   cleanups.push(() => cluster.stop());
   const api = client({ kubeconfig: cluster.kubeconfigPath });
   const kc = { kubeconfig: cluster.kubeconfigPath, bin: cluster.binDir };
-  await kubectlOk(['apply', '-f', 'dist/00-backup-crd.yaml'], kc);
-  await kubectlOk(['wait', '--for=condition=established', '--timeout=60s', 'crd/backups.mall.example.com'], kc);
-  await kubectlOk(['apply', '-f', '-'], {
-    ...kc,
-    input: manifest('dist/01-operator.yaml')
-      .filter((o) => RBAC_KINDS.has(o.kind))
-      .map((o) => JSON.stringify(o))
-      .join('\n'),
-  });
+  await installBackupCrd(kc);
+  await installOperatorRbac(kc);
 
   process.stderr.write(`filing ${N} Backups twice (floor, operator)\n`);
   await file(api, 'floor');

@@ -1,6 +1,7 @@
 /**
- * `npm run bench [-- --quick] [-- --only=synth,scale,operator,datapath]`: measures synth, scale, the
- * operator's initial sync and the backup data path, side by side with what users would pick instead,
+ * `npm run bench [-- --quick] [-- --only=synth,scale,datapath]`: measures synth, scale and the backup data
+ * path, side by side with what users would pick instead (the operator's initial sync is measured on the real API
+ * server by `npm run bench:cluster`, bench/cluster.ts),
  * prints a table and (full runs only) writes bench/RESULTS.md. Every figure is the median of several runs
  * after a warm-up, with min and max; ratios are taken within the same run. Not part of `npm test`.
  * Its scratch folder is removed at the end, on failure and on Ctrl-C / SIGTERM.
@@ -10,26 +11,20 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { FakeApiServer } from '../__tests__/support/fake-apiserver';
-import { VaultInitController } from '../__tests__/support/vault-init-controller';
-import { OperatorProcess, operatorBundle, waitFor } from '../__tests__/support/operator-process';
 import { Testing } from 'cdk8s';
-import * as YAML from 'yaml';
 import { BackupCronJob } from '../lib/run/backup-job';
 import { CliCommand, parseCommandLine, UsageError } from '../lib/common/cli';
-import { fileShops, procMemoryMiB } from './fleet';
 
 const ROOT = path.join(__dirname, '..');
-const PARTS = ['synth', 'scale', 'operator', 'datapath'];
+const PARTS = ['synth', 'scale', 'datapath'];
 const BENCH_COMMAND: CliCommand = {
   usage: 'npm run bench --',
   summary:
-    "Measures synth, scale, the operator's initial sync and " +
-    'the backup data path (needs restic; kubectl is optional).\n' +
+    "Measures synth, scale and the backup data path (needs restic; kubectl is optional); the operator's initial sync is\n" +
+    'measured on the real API server by `npm run bench:cluster`.\n' +
     'Full run: roughly 10 minutes on 2 cores (estimated from its parts) and up to ~3 GiB in the temp folder at\n' +
     'once (1 GiB of shop data and the repositories restic writes from it, each removed after its run); writes\n' +
-    'bench/RESULTS.md. Quick run: about 1-2 minutes (60 s ' +
-    'measured without the data path) and ~200 MiB; prints only.\n' +
+    'bench/RESULTS.md. Quick run: about 1-2 minutes (60 s measured without the data path) and ~200 MiB; prints only.\n' +
     'Ctrl-C removes the scratch folder.',
   options: [
     { name: 'quick', description: 'fewer runs, sizes and data; does not write bench/RESULTS.md' },
@@ -148,14 +143,10 @@ function benchSynth(): void {
     '| --- | --- |',
     ...Object.entries(results).map(([k, s]) => `| ${k} | ${fmt(s)} |`),
     '',
-    `- \`npm run synth\` / floor: **${(synth / floor).toFixed(2)}×** (target ` +
-      `≤ 2×); \`sh scripts/synth.sh\` / floor: ` +
-      `**${(m('sh scripts/synth.sh (what npm run synth runs: V8 startup snapshot)') / floor).toFixed(2)}×**`,
-    `- ts-node / \`npm run synth\`: ` +
-      `**${(m('ts-node main.ts (stock cdk8s runner)') / synth).toFixed(2)}×** faster (target ≥ 5×)`,
+    `- \`npm run synth\` / floor: **${(synth / floor).toFixed(2)}×** (target ≤ 2×); \`sh scripts/synth.sh\` / floor: **${(m('sh scripts/synth.sh (what npm run synth runs: V8 startup snapshot)') / floor).toFixed(2)}×**`,
+    `- ts-node / \`npm run synth\`: **${(m('ts-node main.ts (stock cdk8s runner)') / synth).toFixed(2)}×** faster (target ≥ 5×)`,
     `- \`npx cdk8s synth\` / \`npm run synth\`: ${(m('npx cdk8s synth --no-check-upgrade') / synth).toFixed(2)}×`,
-    `- \`npm run synth\` / kubectl kustomize: ${(synth / m('kubectl kustomize (same manifests)')).toFixed(2)}× ` +
-      '(kustomize only reads YAML; it neither validates nor generates)',
+    `- \`npm run synth\` / kubectl kustomize: ${(synth / m('kubectl kustomize (same manifests)')).toFixed(2)}× (kustomize only reads YAML; it neither validates nor generates)`,
     `- \`npm run synth\` target ≤ 0.8 s: ${synth <= 800 ? 'met' : `missed by ${((synth - 800) / 1000).toFixed(3)} s`}`,
   ]);
 }
@@ -212,87 +203,8 @@ async function benchScale(): Promise<void> {
     '| --- | --- | --- | --- |',
     ...rows,
     '',
-    'Growth is linear when the time per added Backup stays flat ' +
-      'as N grows. Target: 10 000 Backups ≤ 3 s and < 300 MiB.',
+    'Growth is linear when the time per added Backup stays flat as N grows. Target: 10 000 Backups ≤ 3 s and < 300 MiB.',
   ]);
-}
-
-/**
- * The NODE_OPTIONS the synthesized Deployment gives the operator (its heap ceiling), so the bench runs it as deployed.
- */
-function deployedNodeOptions(): string {
-  const docs = YAML.parseAllDocuments(fs.readFileSync(path.join(ROOT, 'dist', '01-operator.yaml'), 'utf8')).map((d) =>
-    d.toJS(),
-  );
-  const container = docs.find((d) => d?.kind === 'Deployment').spec.template.spec.containers[0];
-  return container.env.find((e: { name: string }) => e.name === 'NODE_OPTIONS')?.value ?? '';
-}
-
-async function benchOperator(): Promise<void> {
-  await operatorBundle();
-  const nodeOptions = deployedNodeOptions();
-  const sizes = QUICK ? [1000] : [1000, 10000];
-  const steadySeconds = QUICK ? 5 : 60;
-  const rows: string[] = [];
-  for (const n of sizes) {
-    const server = new FakeApiServer();
-    await server.start();
-    fileShops(server, n);
-    const requestsBefore = server.requests.length;
-    const started = Date.now();
-    // Each shop has its own vault: the operator creates its init Job, which this plays as completed.
-    const vaultInits = new VaultInitController(server, 200);
-    const op = new OperatorProcess(
-      server,
-      'bench',
-      [
-        '--log-level=info',
-        '--workers=8',
-        '--leader-elect=false',
-        ...(process.env.BENCH_OPERATOR_ARGS ?? '').split(' ').filter(Boolean),
-      ],
-      { NODE_OPTIONS: nodeOptions },
-    );
-    await op.start();
-    const pid = (op as any).child.pid as number;
-    await waitFor(
-      `${n} Backups synced`,
-      () =>
-        server.count('CronJob', (c) => c.metadata.labels?.['app.kubernetes.io/component'] === 'backup-run') === n &&
-        server.count('Backup', (b) => b.status?.phase === 'Scheduled') === n,
-      600_000,
-      200,
-    );
-    const wall = Date.now() - started;
-    const requests = server.requests.slice(requestsBefore).filter((r) => !r.path.includes('/leases'));
-    const reads = requests.filter((r) => r.method === 'GET').length;
-    const writes = requests.filter((r) => r.method !== 'GET').length;
-    const writesBefore = server.writes((r) => !r.path.includes('/leases')).length;
-    await new Promise((r) => setTimeout(r, steadySeconds * 1000));
-    const steadyWrites = server.writes((r) => !r.path.includes('/leases')).length - writesBefore;
-    const rss = procMemoryMiB(pid, 'VmHWM');
-    await op.stop();
-    vaultInits.stop();
-    await server.stop();
-    rows.push(
-      `| ${n} | ${(wall / 1000).toFixed(2)} s | ${(reads / n).toFixed(3)} | ` +
-        `${(writes / n).toFixed(3)} | ${rss.toFixed(0)} MiB | ${steadyWrites} in ${steadySeconds} s |`,
-    );
-  }
-  section(
-    'Operator initial sync against the fake API server (cold start ' +
-      'until every CronJob exists and every status is written; one run each)',
-    [
-      '| Backups | wall time | reads per Backup | writes per Backup | operator peak RSS | writes at steady state |',
-      '| --- | --- | --- | --- | --- | --- |',
-      ...rows,
-      '',
-      'Reads count list and watch requests (a watch is one request however many events it ' +
-        'carries). Targets: 10 000 ≤ 15 s, ≤ 2 writes per Backup, RSS < 200 MiB, 0 steady-state writes.',
-      `The operator runs as the Deployment in dist/ runs it: ` +
-        `\`NODE_OPTIONS=${nodeOptions}\` (half its default 256Mi memory limit), --workers=8.`,
-    ],
-  );
 }
 
 function benchDataPath(): void {
@@ -380,43 +292,32 @@ function benchDataPath(): void {
   );
   const job = results["the rendered Job's script"].median;
   section(
-    `Backup data path: ${sizeMiB} MiB of random data into a fresh local ` +
-      `repository (median of ${QUICK ? 3 : 5} runs after a warm-up, min–max)`,
+    `Backup data path: ${sizeMiB} MiB of random data into a fresh local repository (median of ${QUICK ? 3 : 5} runs after a warm-up, min–max)`,
     [
       '| run | time |',
       '| --- | --- |',
       ...Object.entries(results).map(([k, s]) => `| ${k} | ${fmt(s)} |`),
       '',
-      `- script / plain backup: ${(job / results['plain restic backup'].median).toFixed(3)}×; script / ` +
-        `plain backup + forget: ${(job / results['plain restic backup + forget --prune'].median).toFixed(3)}×`,
-      '- The script runs restic backup, then restic forget --prune for ' +
-        'retention (each opens the repository: one key derivation, ≈ 0.5 s with ' +
-        'restic 0.14); a vault with no repository yet costs a restic init once.',
+      `- script / plain backup: ${(job / results['plain restic backup'].median).toFixed(3)}×; script / plain backup + forget: ${(job / results['plain restic backup + forget --prune'].median).toFixed(3)}×`,
+      '- The script runs restic backup, then restic forget --prune for retention (each opens the repository: one key derivation, ≈ 0.5 s with restic 0.14); a vault with no repository yet costs a restic init once.',
     ],
   );
 }
 
 async function main(): Promise<void> {
   const cpu = os.cpus();
-  const kubectlVersion = () =>
-    spawnSync('kubectl', ['version', '--client', '-o', 'json'], { encoding: 'utf8' }).stdout?.match(
-      /"gitVersion":\s*"([^"]+)"/,
-    )?.[1];
   const header = [
     '# Benchmark results',
     '',
-    `Machine: ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ` +
-      `${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}; Node ${process.version}; ` +
+    `Machine: ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}; Node ${process.version}; ` +
       `restic ${spawnSync('restic', ['version'], { encoding: 'utf8' }).stdout?.split(' ')[1] ?? 'not installed'}; ` +
-      `kubectl ${kubectlVersion() ?? '?'}.`,
-    `Generated by \`npm run bench${QUICK ? ' -- --quick' : ''}\` on ` +
-      `${new Date().toISOString().slice(0, 10)}. The machine is shared and noisy: medians, with min–max.`,
+      `kubectl ${spawnSync('kubectl', ['version', '--client', '-o', 'json'], { encoding: 'utf8' }).stdout?.match(/"gitVersion":\s*"([^"]+)"/)?.[1] ?? '?'}.`,
+    `Generated by \`npm run bench${QUICK ? ' -- --quick' : ''}\` on ${new Date().toISOString().slice(0, 10)}. The machine is shared and noisy: medians, with min–max.`,
     '',
   ];
   process.stdout.write(`${header.join('\n')}\n`);
   if (ONLY.includes('synth')) benchSynth();
   if (ONLY.includes('scale')) await benchScale();
-  if (ONLY.includes('operator')) await benchOperator();
   if (ONLY.includes('datapath')) benchDataPath();
   if (ONLY.length === PARTS.length && !QUICK)
     fs.writeFileSync(path.join(__dirname, 'RESULTS.md'), [...header, ...report].join('\n'));

@@ -110,10 +110,14 @@ async function main(): Promise<void> {
         },
         {
           onStartedLeading: () => {
+            client.unfenceWrites();
             metrics.leader.set(1);
             controller.startLeading();
           },
+          // Fenced first: the standby may take the Lease leaseDuration - renewDeadline from now, and by then
+          // no write of this replica may still be on its way (see KubeClient.fenceWrites).
           onStoppedLeading: () => {
+            client.fenceWrites('the lease was not renewed within the renew deadline');
             metrics.leader.set(0);
             controller.stopLeading();
           },
@@ -121,6 +125,9 @@ async function main(): Promise<void> {
         log,
       )
     : undefined;
+
+  // A candidate writes nothing but its Lease until it leads.
+  if (elector) client.fenceWrites('not yet leading');
 
   let shuttingDown = false;
   const shutdown = async (signal: string) => {

@@ -9,7 +9,7 @@
  * kubectl, `namespaces()` hands out fresh namespaces that are deleted after the suite. Suites share the cluster,
  * so each works in namespaces of its own and treats cluster-scoped objects (the CRD) as shared.
  */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { Agent, request } from 'node:https';
@@ -180,18 +180,63 @@ export async function eventually<T>(
   }
 }
 
-/**
- * Installs the synthesized Backup CRD (server-side apply: idempotent when suites race) and waits until it is served.
- */
-export async function installBackupCrd(): Promise<void> {
-  await kubectlOk(['apply', '--server-side', '--field-manager=cluster-tests', '-f', 'dist/00-backup-crd.yaml']);
-  await kubectlOk([
-    'wait',
-    '--for=condition=established',
-    '--timeout=60s',
-    'crd/backups.mall.example.com',
-    'crd/restores.mall.example.com',
-  ]);
+/** Which cluster a helper acts on: default, the shared one as admin. */
+type On = { kubeconfig?: string; bin?: string };
+
+/** Installs the synthesized Backup CRD (server-side apply: idempotent when suites race) and waits until it is served. */
+export async function installBackupCrd(on: On = {}): Promise<void> {
+  await kubectlOk(['apply', '--server-side', '--field-manager=cluster-tests', '-f', 'dist/00-backup-crd.yaml'], on);
+  await kubectlOk(
+    [
+      'wait',
+      '--for=condition=established',
+      '--timeout=60s',
+      'crd/backups.mall.example.com',
+      'crd/restores.mall.example.com',
+    ],
+    on,
+  );
+}
+
+/** The kinds of dist/01-operator.yaml that make the operator's identity and rights. */
+export const RBAC_KINDS = new Set([
+  'Namespace',
+  'ServiceAccount',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'Role',
+  'RoleBinding',
+]);
+
+/** Installs the operator's namespace, ServiceAccount and RBAC from dist/ (not its Deployment: tests run it as a process). */
+export async function installOperatorRbac(on: On = {}): Promise<void> {
+  await kubectlOk(['apply', '--server-side', '--field-manager=cluster-tests', '-f', '-'], {
+    ...on,
+    input: manifest('dist/01-operator.yaml')
+      .filter((o) => RBAC_KINDS.has(o.kind))
+      .map((o) => JSON.stringify(o))
+      .join('\n'),
+  });
+}
+
+/** A throwaway self-signed certificate for 127.0.0.1 (a test server's), written into `dir`. */
+export function selfSignedCertificate(dir: string, name: string): { key: Buffer; cert: Buffer } {
+  const [key, cert] = [join(dir, `${name}.key`), join(dir, `${name}.crt`)];
+  execFileSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1'].concat([
+      '-subj',
+      `/CN=${name}`,
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+    ]),
+    { stdio: 'ignore' },
+  );
+  return { key: readFileSync(key), cert: readFileSync(cert) };
 }
 
 /**

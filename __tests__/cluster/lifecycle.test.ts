@@ -7,13 +7,12 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { parseRunResult } from '../../lib/run/run-result';
 import { resticForRestore } from '../support/restic-binary';
-import { client, eventually, installBackupCrd, kubectlOk, manifest, namespaces, serviceAccountLogin } from './cluster';
+import { client, eventually, installBackupCrd, installOperatorRbac, namespaces, serviceAccountLogin } from './cluster';
 import { TestKubelet } from './kubelet/kubelet';
 import { RealOperator } from './operator';
 
 jest.setTimeout(180_000);
 
-const RBAC_KINDS = new Set(['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
 const admin = client();
 const spaces = namespaces('lifecycle');
 let ns: string;
@@ -82,12 +81,7 @@ const phaseOf = async (name: string, phase: string) => {
 
 beforeAll(async () => {
   await installBackupCrd();
-  await kubectlOk(['apply', '--server-side', '--field-manager=cluster-tests', '-f', '-'], {
-    input: manifest('dist/01-operator.yaml')
-      .filter((o) => RBAC_KINDS.has(o.kind))
-      .map((o) => JSON.stringify(o))
-      .join('\n'),
-  });
+  await installOperatorRbac();
   ns = await spaces.create();
   await admin.ok('POST', `/api/v1/namespaces/${ns}/persistentvolumeclaims`, {
     metadata: { name: 'mall-vault' },

@@ -18,9 +18,11 @@ export class RealOperator {
     private readonly kubeconfig: string,
     public readonly identity: string,
     private readonly args: string[],
+    private readonly env: Record<string, string> = {},
   ) {}
 
-  public async start(): Promise<this> {
+  /** Starts the process and waits for its caches to sync (or, with `waitForSync: false`, for its ports). */
+  public async start(options: { waitForSync?: boolean } = {}): Promise<this> {
     this.child = spawn(
       process.execPath,
       [
@@ -33,7 +35,7 @@ export class RealOperator {
         '--log-level=debug',
         ...this.args,
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH } },
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH, ...this.env } },
     );
     this.exited = new Promise((done) => this.child!.once('exit', done));
     let buffer = '';
@@ -51,8 +53,22 @@ export class RealOperator {
       }
     });
     this.child.stderr!.on('data', (chunk) => (this.output += chunk));
-    await this.waitFor('caches synced');
+    await this.waitFor(options.waitForSync === false ? 'starting' : 'caches synced').catch((e) => {
+      throw new Error(`${e.message}; its output:\n${this.output.split('\n').slice(-15).join('\n')}`);
+    });
     return this;
+  }
+
+  /** A GET of the probe or metrics endpoint. */
+  public async get(which: 'probe' | 'metrics', path: string): Promise<{ status: number; text: string }> {
+    const ports = this.lines.find((l) => l.msg === 'starting');
+    const res = await fetch(`http://127.0.0.1:${which === 'probe' ? ports.probePort : ports.metricsPort}${path}`);
+    return { status: res.status, text: await res.text() };
+  }
+
+  /** The time (ms) of its first log line saying `msg`, if any. */
+  public when(msg: string): number | undefined {
+    return this.lines.find((l) => l.msg === msg)?.time;
   }
 
   public get pid(): number | undefined {

@@ -8,13 +8,21 @@
 import { ownerReferenceTo } from '../../lib/run/backup-job';
 import { newClaimManifest, restoreJobManifest } from '../../lib/run/restore-job';
 import { backup } from '../support/backup-cases';
-import { client, installBackupCrd, kubectl, kubectlOk, manifest, namespaces, serviceAccountLogin } from './cluster';
+import {
+  client,
+  installBackupCrd,
+  kubectl,
+  kubectlOk,
+  manifest,
+  namespaces,
+  RBAC_KINDS,
+  serviceAccountLogin,
+} from './cluster';
 
 jest.setTimeout(120_000);
 
 const OPERATOR_NAMESPACE = 'mall-backup-system';
 const OPERATOR = 'mall-backup-operator';
-const RBAC_KINDS = new Set(['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
 
 /**
  * In every namespace it watches (the default config binds the ClusterRole cluster-wide): what its informers

@@ -25,6 +25,18 @@ export interface RequestOptions {
   readonly contentType?: string;
   /** Give up after this long without an answer. @default 30 s */
   readonly timeoutMs?: number;
+  /** Not cut off by `fenceWrites` (the Lease calls, which win leadership back). */
+  readonly unfenced?: boolean;
+}
+
+/**
+ * A write refused, or cut off in flight, because this replica is not leading: its next leader must be the only
+ * writer. Passing trouble, not the API server's answer.
+ */
+export class WritesFencedError extends Error {
+  constructor(method: string, path: string, why: string) {
+    super(`${method} ${path}: not sent, this replica is not leading (${why})`);
+  }
 }
 
 export type RequestListener = (method: string, path: string, statusCode: number) => void;
@@ -54,8 +66,28 @@ const SETTINGS_TTL_MS = 60_000;
 export class KubeClient {
   private readonly listeners: RequestListener[] = [];
   private settings?: { init: RequestSettings; expires: number };
+  /** Why writes are cut off; undefined while they may go out. */
+  private fenced?: string;
+  /** Aborted when writes are fenced: every write in flight then carries its signal. */
+  private writes = new AbortController();
 
   constructor(public readonly config: KubeConfig) {}
+
+  /**
+   * From now on, until `unfenceWrites`, no write starts and every write in flight is aborted (its socket
+   * destroyed, so a request not yet sent is never sent). Leader election calls this when the renew deadline
+   * passes: client-go exits the process there; fencing the client does the same for the API server's sake
+   * while the process keeps its caches and its probes, ready to lead again.
+   */
+  public fenceWrites(why: string): void {
+    this.fenced = why;
+    this.writes.abort(why);
+  }
+
+  public unfenceWrites(): void {
+    this.fenced = undefined;
+    this.writes = new AbortController();
+  }
 
   public onRequest(listener: RequestListener): void {
     this.listeners.push(listener);
@@ -66,7 +98,10 @@ export class KubeClient {
     if (!cluster) throw new Error('no current cluster in the kubeconfig');
     const url = new URL(cluster.server.replace(/\/$/, '') + path);
     for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
+    const fence = method === 'GET' || options.unfenced ? undefined : this.writes.signal;
+    if (fence && this.fenced !== undefined) throw new WritesFencedError(method, path, this.fenced);
     const settings = await this.requestSettings();
+    if (fence?.aborted) throw new WritesFencedError(method, path, String(fence.reason));
     const headers: Record<string, string> = { ...plainHeaders(settings.headers), Accept: 'application/json' };
     const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
     if (payload !== undefined) {
@@ -78,7 +113,7 @@ export class KubeClient {
       const timeoutMs = options.timeoutMs ?? 30_000;
       const req = transport.request(
         url,
-        { method, headers, agent: settings.agent as http.Agent | undefined, timeout: timeoutMs },
+        { method, headers, agent: settings.agent as http.Agent | undefined, timeout: timeoutMs, signal: fence },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
@@ -87,7 +122,9 @@ export class KubeClient {
         },
       );
       req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer within ${timeoutMs} ms`)));
-      req.on('error', reject);
+      req.on('error', (error) =>
+        reject(fence?.aborted ? new WritesFencedError(method, path, String(fence.reason)) : error),
+      );
       req.end(payload);
     });
     for (const listener of this.listeners) listener(method, path, status);
@@ -120,7 +157,7 @@ export class KubeClient {
     return this.settings.init;
   }
 
-  public get<T = any>(path: string, options: { timeoutMs?: number } = {}): Promise<T> {
+  public get<T = any>(path: string, options: { timeoutMs?: number; unfenced?: boolean } = {}): Promise<T> {
     return this.request('GET', path, options);
   }
 
@@ -131,11 +168,19 @@ export class KubeClient {
     return this.request('GET', path, { query: { labelSelector } });
   }
 
-  public create<T = any>(path: string, body: unknown, options: { timeoutMs?: number } = {}): Promise<T> {
+  public create<T = any>(
+    path: string,
+    body: unknown,
+    options: { timeoutMs?: number; unfenced?: boolean } = {},
+  ): Promise<T> {
     return this.request('POST', path, { body, ...options });
   }
 
-  public replace<T = any>(path: string, body: unknown, options: { timeoutMs?: number } = {}): Promise<T> {
+  public replace<T = any>(
+    path: string,
+    body: unknown,
+    options: { timeoutMs?: number; unfenced?: boolean } = {},
+  ): Promise<T> {
     return this.request('PUT', path, { body, ...options });
   }
 

@@ -32,9 +32,15 @@ export interface LeaderElectionOptions {
 
 /** The calls leader election makes; KubeClient has them. */
 export interface LeaseClient {
-  get(path: string, options?: { timeoutMs?: number }): Promise<any>;
-  create(path: string, body: unknown, options?: { timeoutMs?: number }): Promise<any>;
-  replace(path: string, body: unknown, options?: { timeoutMs?: number }): Promise<any>;
+  get(path: string, options?: LeaseCallOptions): Promise<any>;
+  create(path: string, body: unknown, options?: LeaseCallOptions): Promise<any>;
+  replace(path: string, body: unknown, options?: LeaseCallOptions): Promise<any>;
+}
+
+/** Lease calls are `unfenced`: they go out while the other writes are cut off, to win leadership back. */
+export interface LeaseCallOptions {
+  timeoutMs?: number;
+  unfenced?: boolean;
 }
 
 /** client-go's JitterFactor: waits between acquire attempts are stretched by up to this much. */
@@ -168,7 +174,7 @@ export class LeaderElector {
     const now = this.now();
     const elapsed = this.monotonic();
     const { name, namespace, identity } = this.options;
-    const call = { timeoutMs: this.renewDeadlineMs };
+    const call = { timeoutMs: this.renewDeadlineMs, unfenced: true };
     const spec = (time: number, transitions: number) => ({
       holderIdentity: identity,
       leaseDurationSeconds: Math.ceil(this.leaseDurationMs / 1000),
@@ -235,7 +241,7 @@ export class LeaderElector {
     if (!this.leading) return;
     this.leading = false;
     try {
-      const call = { timeoutMs: this.renewDeadlineMs };
+      const call = { timeoutMs: this.renewDeadlineMs, unfenced: true };
       const lease = await this.client.get(`${this.path}/${this.options.name}`, call);
       if (lease.spec?.holderIdentity !== this.options.identity) return;
       await this.client.replace(

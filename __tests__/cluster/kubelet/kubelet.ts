@@ -13,14 +13,14 @@
  * ends the pod, Succeeded or Failed, whatever its restartPolicy), readiness by httpGet probes only, no
  * liveness probes, no resource limits enforced, no network namespace.
  */
-import { ChildProcess, execFileSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
 import { createServer as createHttpsServer, Server } from 'node:https';
 import { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Client } from '../cluster';
+import { type Client, selfSignedCertificate } from '../cluster';
 import { ImageSources, imageFor } from './images';
 import { ConfigError, environment, mountsOf, Node, volumes } from './pod-setup';
 import { startSandbox } from './sandbox';
@@ -40,6 +40,8 @@ export interface KubeletOptions extends ImageSources {
   /** Only pods in these namespaces are bound and run (suites share the cluster). */
   readonly namespaces: () => readonly string[];
   readonly nodeName?: string;
+  /** Pods left pending for now, as if no node had room (a test starts them when it chooses). */
+  readonly hold?: (pod: any) => boolean;
 }
 
 const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
@@ -177,7 +179,7 @@ export class TestKubelet {
     const key = pod.metadata.uid;
     const path = `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}`;
     if (!pod.spec.nodeName) {
-      if (pod.metadata.deletionTimestamp || !this.fits(pod)) return;
+      if (pod.metadata.deletionTimestamp || !this.fits(pod) || this.options.hold?.(pod)) return;
       await this.api.request('POST', `${path}/binding`, {
         apiVersion: 'v1',
         kind: 'Binding',
@@ -399,32 +401,7 @@ export class TestKubelet {
    * GET /containerLogs/<ns>/<pod>/<container>, which the API server proxies for `kubectl logs` (HTTPS, self-signed).
    */
   private async serveLogs(): Promise<number> {
-    const key = join(this.dir, 'tls.key');
-    const cert = join(this.dir, 'tls.crt');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-256',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        `/CN=${this.nodeName}`,
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-      ],
-      { stdio: 'ignore' },
-    );
-    this.server = createHttpsServer({ key: readFileSync(key), cert: readFileSync(cert) }, (req, res) => {
+    this.server = createHttpsServer(selfSignedCertificate(this.dir, this.nodeName), (req, res) => {
       const m = /^\/containerLogs\/([^/]+)\/([^/]+)\/([^/?]+)/.exec(req.url ?? '');
       const r = m && this.findRunning(m[1], m[2]);
       if (!r || !existsSync(r.logFile)) {

@@ -1,0 +1,77 @@
+/**
+ * The write fence of the operator's API client, against a real HTTP server on 127.0.0.1 that holds writes:
+ * a write in flight when leadership ends is aborted (the server sees the connection go and never answers it),
+ * no write starts while fenced, reads and Lease calls still go out, and unfencing lets writes through again.
+ * The fence on the real API server, with a standby taking over, is in __tests__/cluster/leader-fencing.test.ts.
+ */
+import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { KubeClient, WritesFencedError } from '../../operator/runtime/kube';
+import { waitFor } from '../support/operator-process';
+
+let server: Server;
+const arrived: { method: string; path: string; closedEarly: boolean }[] = [];
+const held: ServerResponse[] = [];
+
+beforeAll(async () => {
+  server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const seen = { method: req.method!, path: req.url!, closedEarly: false };
+    arrived.push(seen);
+    res.on('close', () => {
+      if (!res.writableFinished) seen.closedEarly = true;
+    });
+    req.resume();
+    // Writes hang (a slow API server); reads answer at once.
+    if (req.method === 'GET' || req.url!.includes('/leases/')) res.end('{"kind":"Status"}');
+    else held.push(res);
+  });
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+});
+afterAll(async () => {
+  for (const res of held) res.destroy();
+  server.closeAllConnections();
+  await new Promise((done) => server.close(done));
+});
+
+function client(): KubeClient {
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const config = { getCurrentCluster: () => ({ server: url }), applyToFetchOptions: async () => ({}) };
+  return new KubeClient(config as unknown as KubeConfig);
+}
+
+test('fencing aborts the write in flight, refuses new ones, and lets reads and Lease calls through', async () => {
+  const kube = client();
+  const inFlight = kube.create('/api/v1/namespaces/a/events', { reason: 'x' }).catch((e) => e);
+  await waitFor('the write to reach the server', () => arrived.some((a) => a.path.endsWith('/events')));
+
+  kube.fenceWrites('the lease was not renewed within the renew deadline');
+  const error = await inFlight;
+  expect(error).toBeInstanceOf(WritesFencedError);
+  expect(error.message).toBe(
+    'POST /api/v1/namespaces/a/events: not sent, this replica is not leading (the lease was not renewed within the renew deadline)',
+  );
+  await waitFor(
+    'the server to see the connection go',
+    () => arrived.find((a) => a.path.endsWith('/events'))?.closedEarly,
+  );
+
+  const before = arrived.length;
+  await expect(kube.mergePatch('/apis/batch/v1/namespaces/a/cronjobs/c', {})).rejects.toBeInstanceOf(WritesFencedError);
+  await expect(kube.delete('/apis/batch/v1/namespaces/a/jobs/j')).rejects.toBeInstanceOf(WritesFencedError);
+  expect(arrived.length).toBe(before);
+
+  await kube.get('/api/v1/namespaces/a/pods');
+  await kube.replace('/apis/coordination.k8s.io/v1/namespaces/a/leases/l', {}, { unfenced: true });
+  expect(arrived.slice(before).map((a) => `${a.method} ${a.path}`)).toEqual([
+    'GET /api/v1/namespaces/a/pods',
+    'PUT /apis/coordination.k8s.io/v1/namespaces/a/leases/l',
+  ]);
+
+  kube.unfenceWrites();
+  const again = kube.create('/api/v1/namespaces/a/events', { reason: 'y' }).catch((e) => e);
+  await waitFor('the write after unfencing to arrive', () => arrived.length === before + 3);
+  // A fence after that aborts this one too, whatever fences came before.
+  kube.fenceWrites('lost again');
+  expect(await again).toBeInstanceOf(WritesFencedError);
+});
