@@ -20,11 +20,13 @@ const PARTS = ['synth', 'scale', 'datapath'];
 const BENCH_COMMAND: CliCommand = {
   usage: 'npm run bench --',
   summary:
-    "Measures synth, scale and the backup data path (needs restic; kubectl is optional); the operator's initial sync is\n" +
+    'Measures synth, scale and the backup data path (needs ' +
+    "restic; kubectl is optional); the operator's initial sync is\n" +
     'measured on the real API server by `npm run bench:cluster`.\n' +
     'Full run: roughly 10 minutes on 2 cores (estimated from its parts) and up to ~3 GiB in the temp folder at\n' +
     'once (1 GiB of shop data and the repositories restic writes from it, each removed after its run); writes\n' +
-    'bench/RESULTS.md. Quick run: about 1-2 minutes (60 s measured without the data path) and ~200 MiB; prints only.\n' +
+    'bench/RESULTS.md. Quick run: about 1-2 minutes (60 s ' +
+    'measured without the data path) and ~200 MiB; prints only.\n' +
     'Ctrl-C removes the scratch folder.',
   options: [
     { name: 'quick', description: 'fewer runs, sizes and data; does not write bench/RESULTS.md' },
@@ -143,10 +145,14 @@ function benchSynth(): void {
     '| --- | --- |',
     ...Object.entries(results).map(([k, s]) => `| ${k} | ${fmt(s)} |`),
     '',
-    `- \`npm run synth\` / floor: **${(synth / floor).toFixed(2)}×** (target ≤ 2×); \`sh scripts/synth.sh\` / floor: **${(m('sh scripts/synth.sh (what npm run synth runs: V8 startup snapshot)') / floor).toFixed(2)}×**`,
-    `- ts-node / \`npm run synth\`: **${(m('ts-node main.ts (stock cdk8s runner)') / synth).toFixed(2)}×** faster (target ≥ 5×)`,
+    `- \`npm run synth\` / floor: **${(synth / floor).toFixed(2)}×** (target ` +
+      `≤ 2×); \`sh scripts/synth.sh\` / floor: ` +
+      `**${(m('sh scripts/synth.sh (what npm run synth runs: V8 startup snapshot)') / floor).toFixed(2)}×**`,
+    `- ts-node / \`npm run synth\`: ` +
+      `**${(m('ts-node main.ts (stock cdk8s runner)') / synth).toFixed(2)}×** faster (target ≥ 5×)`,
     `- \`npx cdk8s synth\` / \`npm run synth\`: ${(m('npx cdk8s synth --no-check-upgrade') / synth).toFixed(2)}×`,
-    `- \`npm run synth\` / kubectl kustomize: ${(synth / m('kubectl kustomize (same manifests)')).toFixed(2)}× (kustomize only reads YAML; it neither validates nor generates)`,
+    `- \`npm run synth\` / kubectl kustomize: ${(synth / m('kubectl kustomize (same manifests)')).toFixed(2)}× ` +
+      '(kustomize only reads YAML; it neither validates nor generates)',
     `- \`npm run synth\` target ≤ 0.8 s: ${synth <= 800 ? 'met' : `missed by ${((synth - 800) / 1000).toFixed(3)} s`}`,
   ]);
 }
@@ -203,7 +209,8 @@ async function benchScale(): Promise<void> {
     '| --- | --- | --- | --- |',
     ...rows,
     '',
-    'Growth is linear when the time per added Backup stays flat as N grows. Target: 10 000 Backups ≤ 3 s and < 300 MiB.',
+    'Growth is linear when the time per added Backup stays flat ' +
+      'as N grows. Target: 10 000 Backups ≤ 3 s and < 300 MiB.',
   ]);
 }
 
@@ -292,27 +299,37 @@ function benchDataPath(): void {
   );
   const job = results["the rendered Job's script"].median;
   section(
-    `Backup data path: ${sizeMiB} MiB of random data into a fresh local repository (median of ${QUICK ? 3 : 5} runs after a warm-up, min–max)`,
+    `Backup data path: ${sizeMiB} MiB of random data into a fresh local ` +
+      `repository (median of ${QUICK ? 3 : 5} runs after a warm-up, min–max)`,
     [
       '| run | time |',
       '| --- | --- |',
       ...Object.entries(results).map(([k, s]) => `| ${k} | ${fmt(s)} |`),
       '',
-      `- script / plain backup: ${(job / results['plain restic backup'].median).toFixed(3)}×; script / plain backup + forget: ${(job / results['plain restic backup + forget --prune'].median).toFixed(3)}×`,
-      '- The script runs restic backup, then restic forget --prune for retention (each opens the repository: one key derivation, ≈ 0.5 s with restic 0.14); a vault with no repository yet costs a restic init once.',
+      `- script / plain backup: ${(job / results['plain restic backup'].median).toFixed(3)}×; script / ` +
+        `plain backup + forget: ${(job / results['plain restic backup + forget --prune'].median).toFixed(3)}×`,
+      '- The script runs restic backup, then restic forget --prune for ' +
+        'retention (each opens the repository: one key derivation, ≈ 0.5 s with ' +
+        'restic 0.14); a vault with no repository yet costs a restic init once.',
     ],
   );
 }
 
 async function main(): Promise<void> {
   const cpu = os.cpus();
+  const kubectlVersion = () =>
+    spawnSync('kubectl', ['version', '--client', '-o', 'json'], { encoding: 'utf8' }).stdout?.match(
+      /"gitVersion":\s*"([^"]+)"/,
+    )?.[1];
   const header = [
     '# Benchmark results',
     '',
-    `Machine: ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}; Node ${process.version}; ` +
+    `Machine: ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ` +
+      `${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}; Node ${process.version}; ` +
       `restic ${spawnSync('restic', ['version'], { encoding: 'utf8' }).stdout?.split(' ')[1] ?? 'not installed'}; ` +
-      `kubectl ${spawnSync('kubectl', ['version', '--client', '-o', 'json'], { encoding: 'utf8' }).stdout?.match(/"gitVersion":\s*"([^"]+)"/)?.[1] ?? '?'}.`,
-    `Generated by \`npm run bench${QUICK ? ' -- --quick' : ''}\` on ${new Date().toISOString().slice(0, 10)}. The machine is shared and noisy: medians, with min–max.`,
+      `kubectl ${kubectlVersion() ?? '?'}.`,
+    `Generated by \`npm run bench${QUICK ? ' -- --quick' : ''}\` on ` +
+      `${new Date().toISOString().slice(0, 10)}. The machine is shared and noisy: medians, with min–max.`,
     '',
   ];
   process.stdout.write(`${header.join('\n')}\n`);
