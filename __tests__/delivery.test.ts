@@ -136,8 +136,8 @@ describe('configuration', () => {
     let error: ConfigError | undefined;
     try {
       parseConfigText(
-        'operator:\n  replicas: 0\n  logLevel: loud\n  watchNamespaces: ' +
-          '[a, a]\n  colour: blue\nsamples: { enabled: "yes" }\n',
+        'operator:\n  replicas: 0\n  logLevel: loud\n  watchNamespaces: [a, a]\n  colour: blue\nsamples: { enabled: ' +
+          '"yes" }\n',
         'bad.yaml',
       );
     } catch (e) {
@@ -147,9 +147,8 @@ describe('configuration', () => {
       'config.operator.replicas 0 is not valid: use an integer from 1 to 10',
       'config.operator.logLevel "loud" is not valid: use one of fatal, error, warn, info, debug, trace',
       'config.operator.watchNamespaces lists "a" twice: each item must be unique',
-      'config.operator.colour is not a known field: use one of namespace, ' +
-        'image, replicas, leaderElection, watchNamespaces, createWatchNamespaces, ' +
-        'logLevel, resources, maxConcurrentRuns, maxConcurrentRunsPerVault',
+      'config.operator.colour is not a known field: use one of namespace, image, replicas, leaderElection, ' +
+        'watchNamespaces, createWatchNamespaces, logLevel, resources, maxConcurrentRuns, maxConcurrentRunsPerVault',
       'config.samples.enabled "yes" is not valid: must be of type boolean, not string',
     ]);
     expect(() => parseConfigText('operator: [', 'broken.yaml')).toThrow(
@@ -224,7 +223,7 @@ describe.each(ENVIRONMENTS)('environment %s', (env) => {
 });
 
 test(
-  'the prod environment: two replicas, two watched ' + 'namespaces it creates and binds by RoleBindings, no samples',
+  'the prod environment: two replicas, two watched namespaces it creates and binds by RoleBindings, no ' + 'samples',
   () => {
     const objects = objectsOf(path.join(ROOT, 'config', 'prod.yaml'));
     expect(objects.find((o) => o.kind === 'Deployment')!.spec.replicas).toBe(2);
@@ -313,7 +312,7 @@ describe('Helm', () => {
   });
 
   test(
-    'watchNamespaces in the values bind the Role per ' + 'namespace and reach the operator; resources and heap follow',
+    'watchNamespaces in the values bind the Role per namespace and reach the operator; resources and heap ' + 'follow',
     () => {
       const rendered = renderHelmSubset(template(), {
         ...values(),
@@ -324,7 +323,10 @@ describe('Helm', () => {
       const objects = parseAllDocuments(rendered)
         .map((d) => d.toJS() as K8sObject)
         .filter(Boolean);
-      expect(objects.filter((o) => o.kind === 'ClusterRoleBinding')).toEqual([]);
+      // Only the binding to list storage and snapshot classes stays cluster-wide: they are not namespaced.
+      expect(objects.filter((o) => o.kind === 'ClusterRoleBinding').map((o) => o.roleRef.name)).toEqual([
+        'mall-backup-operator-storage-classes',
+      ]);
       expect(
         objects
           .filter((o) => o.kind === 'RoleBinding' && o.roleRef.kind === 'ClusterRole')
@@ -346,8 +348,8 @@ function renderHelmSubset(text: string, v: any): string {
   const memory = String(v.resources.limits.memory);
   const heap = memory.endsWith('Gi') ? parseInt(memory, 10) * 512 : Math.max(16, Math.floor(parseInt(memory, 10) / 2));
   const bindings = new RegExp(
-    /\{\{- if \.Values\.watchNamespaces \}\}\n\{\{- range \.Values\.watchNamespaces /.source +
-      /\}\}\n([\s\S]*?)\{\{- end \}\}\n\{\{- else \}\}\n([\s\S]*?)\{\{- end \}\}\n/.source,
+    String.raw`\{\{- if \.Values\.watchNamespaces \}\}\n\{\{- range \.Values\.watchNamespaces ` +
+      String.raw`\}\}\n([\s\S]*?)\{\{- end \}\}\n\{\{- else \}\}\n([\s\S]*?)\{\{- end \}\}\n`,
   );
   let out = text.replace(bindings, (_, each: string, none: string) =>
     v.watchNamespaces.length
@@ -356,8 +358,8 @@ function renderHelmSubset(text: string, v: any): string {
   );
   out = out.replace(
     new RegExp(
-      String.raw`^( *)\{\{- if \.Values\.watchNamespaces \}\}\n\1- \{\{ printf "--namespaces=%s" \(join "," ` +
-        String.raw`\.Values\.watchNamespaces\) \| quote \}\}\n\1\{\{- end \}\}\n`,
+      String.raw`^( *)\{\{- if \.Values\.watchNamespaces \}\}\n\1- \{\{ printf "--namespaces=%s" ` +
+        String.raw`\(join "," \.Values\.watchNamespaces\) \| quote \}\}\n\1\{\{- end \}\}\n`,
       'm',
     ),
     (_, indent: string) =>

@@ -140,10 +140,10 @@ describe('the operator deployment', () => {
     );
     expect(grants.sort()).toEqual([
       '/events: create',
-      '/persistentvolumeclaims: create',
+      '/persistentvolumeclaims: create,get,delete',
       '/persistentvolumeclaims: list,watch',
       '/pods: list,watch',
-      'batch/cronjobs: list,watch,create,patch',
+      'batch/cronjobs: list,watch,create,patch,delete',
       'batch/jobs: list,watch,create,patch,delete', // patch: start Jobs held around a daylight-saving change
       'mall.example.com/backups/finalizers: update',
       'mall.example.com/backups/status: patch',
@@ -151,8 +151,22 @@ describe('the operator deployment', () => {
       'mall.example.com/restores/finalizers: update',
       'mall.example.com/restores/status: patch',
       'mall.example.com/restores: list,watch',
+      'snapshot.storage.k8s.io/volumesnapshots: create,get,delete', // runs from snapshots: made, read, removed
     ]);
     const [binding] = find('ClusterRoleBinding', 'mall-backup-operator');
+    expect(binding.roleRef.name).toBe(role.metadata.name);
+    expect(binding.subjects).toEqual([
+      { kind: 'ServiceAccount', name: 'mall-backup-operator', namespace: 'mall-backup-system' },
+    ]);
+  });
+
+  test('the storage and snapshot classes are only listed, cluster-wide (they are not namespaced)', () => {
+    const [role] = find('ClusterRole', 'mall-backup-operator-storage-classes');
+    expect(role.rules).toEqual([
+      { apiGroups: ['storage.k8s.io'], resources: ['storageclasses'], verbs: ['list'] },
+      { apiGroups: ['snapshot.storage.k8s.io'], resources: ['volumesnapshotclasses'], verbs: ['list'] },
+    ]);
+    const [binding] = find('ClusterRoleBinding', 'mall-backup-operator-storage-classes');
     expect(binding.roleRef.name).toBe(role.metadata.name);
     expect(binding.subjects).toEqual([
       { kind: 'ServiceAccount', name: 'mall-backup-operator', namespace: 'mall-backup-system' },

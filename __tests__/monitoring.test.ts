@@ -61,6 +61,12 @@ describe('rendering', () => {
     expect(selected[0].spec.ports.map((p: any) => p.name)).toContain(monitor.spec.endpoints[0].port);
   });
 
+  test("the scrape keeps the series' own namespace label, the Backup's (not the operator's namespace)", () => {
+    // Without honorLabels Prometheus renames it exported_namespace and sets the operator's namespace: every alert
+    // would name mall-backup-system, and MallBackupFailed would merge same-named Backups of different namespaces.
+    expect(monitor.spec.endpoints).toEqual([expect.objectContaining({ port: 'metrics', honorLabels: true })]);
+  });
+
   test("under Argo CD, a dry run does not fail for want of the Prometheus Operator's CRDs", () => {
     expect(rule.metadata.annotations).toMatchObject({
       'argocd.argoproj.io/sync-options': 'SkipDryRunOnMissingResource=true',
@@ -162,6 +168,7 @@ describe("promtool: Prometheus' own rule engine", () => {
     invalid: { phase: 'Failed', conditions: ok.filter((c) => c.type === 'Fresh') },
     partial: { phase: 'Completed', conditions: but('LastBackupSucceeded', 'True', 'SomeFilesUnreadable') },
     corrupt: { phase: 'Completed', conditions: but('Verified', 'False', 'CheckFailed') },
+    unmaintained: { phase: 'Completed', conditions: but('VaultMaintained', 'False', 'VaultLocked') },
   };
   const alertFor = (alertname: string, name?: string, labels: Record<string, string> = {}) => {
     const a = BACKUP_ALERTS.find((x) => x.alert === alertname)!;
@@ -185,6 +192,11 @@ describe("promtool: Prometheus' own rule engine", () => {
             { eval_time: '1m', alertname: 'MallBackupStale', exp_alerts: [alertFor('MallBackupStale', 'stale')] },
             {
               eval_time: '1m',
+              alertname: 'MallBackupVaultNotMaintained',
+              exp_alerts: [alertFor('MallBackupVaultNotMaintained', 'unmaintained')],
+            },
+            {
+              eval_time: '1m',
               alertname: 'MallBackupUnverified',
               exp_alerts: [alertFor('MallBackupUnverified', 'corrupt')],
             },
@@ -198,7 +210,7 @@ describe("promtool: Prometheus' own rule engine", () => {
             {
               eval_time: '10m',
               alertname: 'MallBackupPartiallyFailed',
-              exp_alerts: [alertFor('MallBackupPartiallyFailed', 'partial', { outcome: 'PartiallyFailed' })],
+              exp_alerts: [alertFor('MallBackupPartiallyFailed', 'partial')],
             },
             { eval_time: '20m', alertname: 'MallBackupOperatorNotLeading', exp_alerts: [] },
           ],
@@ -222,4 +234,77 @@ describe("promtool: Prometheus' own rule engine", () => {
     expect(result.output).toContain('SUCCESS');
     expect(result.status).toBe(0);
   });
+
+  test(
+    "as scraped (the target's labels added): same-named Backups of two namespaces stay apart, and an alert is one " +
+      "Backup's whichever operator pod exported it",
+    () => {
+      // What Prometheus stores from the ServiceMonitor: the operator's series plus the target's labels; the leader
+      // changed from pod op-a to op-b at minute 10 (op-a dropped its series when it stopped leading).
+      const target = (pod: string) =>
+        `job="mall-backup-operator-metrics",instance="10.0.0.${pod === 'op-a' ? 1 : 2}:8080",pod="${pod}",` +
+        `service="mall-backup-operator-metrics",endpoint="metrics",container="operator"`;
+      const backup = (namespace: string) => `namespace="${namespace}",name="bakery"`;
+      const input_series = [
+        { series: `mall_backup_fresh{${backup('ns-a')},${target('op-a')}}`, values: '0x9' },
+        { series: `mall_backup_fresh{${backup('ns-a')},${target('op-b')}}`, values: '_x10 0x20' },
+        { series: `mall_backup_fresh{${backup('ns-b')},${target('op-a')}}`, values: '1x9' },
+        { series: `mall_backup_fresh{${backup('ns-b')},${target('op-b')}}`, values: '_x10 1x20' },
+        {
+          series: `mall_backup_last_run_outcome{${backup('ns-a')},outcome="PartiallyFailed",${target('op-a')}}`,
+          values: '1x9',
+        },
+        {
+          series: `mall_backup_last_run_outcome{${backup('ns-a')},outcome="PartiallyFailed",${target('op-b')}}`,
+          values: '_x10 1x20',
+        },
+        { series: `mall_backup_verified{${backup('ns-a')},${target('op-a')}}`, values: '0x9' },
+        { series: `mall_backup_verified{${backup('ns-a')},${target('op-b')}}`, values: '_x10 0x20' },
+        { series: `mall_backup_phase{${backup('ns-b')},phase="Failed",${target('op-b')}}`, values: '_x10 1x20' },
+      ];
+      const only = (alertname: string, namespace: string) => ({
+        exp_labels: { severity: BACKUP_ALERTS.find((a) => a.alert === alertname)!.severity, namespace, name: 'bakery' },
+        exp_annotations: {
+          summary: BACKUP_ALERTS.find((a) => a.alert === alertname)!.summary,
+          description: BACKUP_ALERTS.find((a) => a.alert === alertname)!
+            .description.replaceAll('{{ $labels.namespace }}', namespace)
+            .replaceAll('{{ $labels.name }}', 'bakery'),
+        },
+      });
+      const tests = {
+        rule_files: ['rules.yaml'],
+        evaluation_interval: '1m',
+        tests: [
+          {
+            interval: '1m',
+            input_series,
+            alert_rule_test: [
+              ...[5, 12, 25].flatMap((minute) => [
+                {
+                  eval_time: `${minute}m`,
+                  alertname: 'MallBackupStale',
+                  exp_alerts: [only('MallBackupStale', 'ns-a')],
+                },
+                {
+                  eval_time: `${minute}m`,
+                  alertname: 'MallBackupUnverified',
+                  exp_alerts: [only('MallBackupUnverified', 'ns-a')],
+                },
+              ]),
+              {
+                eval_time: '25m',
+                alertname: 'MallBackupPartiallyFailed',
+                exp_alerts: [only('MallBackupPartiallyFailed', 'ns-a')],
+              },
+              { eval_time: '25m', alertname: 'MallBackupFailed', exp_alerts: [only('MallBackupFailed', 'ns-b')] },
+            ],
+          },
+        ],
+      };
+      fs.writeFileSync(path.join(dir, 'scraped.yaml'), stringify(tests));
+      const result = runPromtool(['test', 'rules', 'scraped.yaml'], dir);
+      expect(result.output).toContain('SUCCESS');
+      expect(result.status).toBe(0);
+    },
+  );
 });

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import typescript from 'typescript5';
 import { parseAllDocuments } from 'yaml';
 
 /**
@@ -33,7 +34,7 @@ describe('the construct library, packed and installed into another cdk8s app', (
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    // prepack's own output precedes the JSON on stdout.
+    // prepare's own output (the library build) may precede the JSON on stdout.
     packed = JSON.parse(out.slice(out.indexOf('\n[') + 1))[0];
 
     const app = path.join(tmp, 'app');
@@ -92,6 +93,41 @@ describe('the construct library, packed and installed into another cdk8s app', (
     );
     expect(strays).toEqual([]);
     expect(files.filter((f) => /(^|\/)(__tests__|operator|scripts|bench)\//.test(f))).toEqual([]);
+  });
+
+  test('every type an export names is exported too, so a consumer can write it down', () => {
+    // Walks the shipped declarations from the entry point: a props interface naming a type the entry point
+    // does not export can be filled in with a literal but never typed (e.g. a helper returning one).
+    const ts = typescript;
+    const entry = path.join(ROOT, 'build/package/lib/index.d.ts');
+    const program = ts.createProgram([entry], { types: [] });
+    const checker = program.getTypeChecker();
+    const target = (s: typescript.Symbol) => (s.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(s) : s);
+    const entrySymbol = checker.getSymbolAtLocation(program.getSourceFile(entry) as typescript.SourceFile);
+    const exported = new Set(checker.getExportsOfModule(entrySymbol as typescript.Symbol).map(target));
+    const unnamed = new Set<string>();
+    const visit = (node: typescript.Node, from: string): void => {
+      if (ts.isTypeReferenceNode(node) || ts.isExpressionWithTypeArguments(node)) {
+        const at = ts.isTypeReferenceNode(node) ? node.typeName : node.expression;
+        const s = checker.getSymbolAtLocation(at);
+        const symbol = s && target(s);
+        const file = symbol?.declarations?.[0]?.getSourceFile().fileName ?? '';
+        if (
+          symbol &&
+          file.includes('/build/package/') &&
+          !exported.has(symbol) &&
+          !unnamed.has(`${symbol.name} (in ${from})`)
+        ) {
+          unnamed.add(`${symbol.name} (in ${from})`);
+          for (const d of symbol.declarations ?? []) visit(d, symbol.name);
+        }
+      }
+      const hidden =
+        ts.canHaveModifiers(node) && ts.getModifiers(node)?.some((m) => m.kind === ts.SyntaxKind.PrivateKeyword);
+      if (!hidden) ts.forEachChild(node, (c) => visit(c, from));
+    };
+    for (const symbol of exported) for (const d of symbol.declarations ?? []) visit(d, symbol.name);
+    expect([...unnamed]).toEqual([]);
   });
 
   test('the README example synthesizes the CRD, the operator and a Backup', () => {

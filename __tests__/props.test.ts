@@ -194,7 +194,10 @@ describe('BackupOperator rejects bad props at synth time', () => {
 describe('BackupOperator props shape the output', () => {
   test('watched namespaces get RoleBindings instead of a ClusterRoleBinding', () => {
     const objects = synthOperator({ watchNamespaces: ['shops', 'kiosks'] });
-    expect(objects.filter((o) => o.kind === 'ClusterRoleBinding')).toEqual([]);
+    // Only listing storage and snapshot classes stays cluster-wide: they are not namespaced.
+    expect(objects.filter((o) => o.kind === 'ClusterRoleBinding').map((o) => o.roleRef.name)).toEqual([
+      'mall-backup-operator-storage-classes',
+    ]);
     const bindings = objects.filter((o) => o.kind === 'RoleBinding' && o.roleRef.kind === 'ClusterRole');
     expect(bindings.map((b) => b.metadata.namespace).sort()).toEqual(['kiosks', 'shops']);
     const args = objects.find((o) => o.kind === 'Deployment')!.spec.template.spec.containers[0].args;

@@ -4,7 +4,7 @@
  * by s3rver over TLS on 127.0.0.1; then the README's restore Job brings the files back, compared
  * byte for byte and mode for mode.
  */
-import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -16,6 +16,7 @@ import * as pod from './support/backup-pod';
 import { restrictedProblems } from './support/k8s-rules';
 import { resticBinary, resticPath } from './support/restic';
 import { runContainer } from './support/run-container';
+import { useS3Vault } from './support/s3-server';
 
 const PASSWORD = pod.PASSWORD;
 let work: string;
@@ -141,77 +142,13 @@ test('local vault (pvc://): back up, then restore every file with its bytes and 
 });
 
 describe('S3 vault over TLS (s3rver on 127.0.0.1)', () => {
-  let server: ChildProcess | undefined;
-  let endpoint: string;
-  let tlsEnv: Record<string, string>;
-  let certs: string | undefined;
-
-  beforeAll(async () => {
-    certs = fs.mkdtempSync(path.join(os.tmpdir(), 'mall-backup-tls-'));
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-        '-keyout',
-        path.join(certs, 'key.pem'),
-        '-out',
-        path.join(certs, 'cert.pem'),
-      ],
-      { stdio: 'ignore' },
-    );
-    // Its own process: the tests block on restic, which would starve a server in this one.
-    server = spawn(
-      process.execPath,
-      [
-        path.join(__dirname, 'support', 's3-vault.js'),
-        path.join(certs, 's3'),
-        path.join(certs, 'key.pem'),
-        path.join(certs, 'cert.pem'),
-        'vault',
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    const port = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('the S3 vault did not start within 15 s')), 15_000);
-      server!.stdout!.once('data', (chunk) => {
-        clearTimeout(timer);
-        resolve(Number(String(chunk).trim()));
-      });
-      server!.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`the S3 vault exited with ${code}`));
-      });
-    });
-    endpoint = `s3:https://127.0.0.1:${port}/vault`;
-    // S3rver's fixed credentials, as the vault Secret would carry them; Go reads SSL_CERT_FILE for trusted roots.
-    tlsEnv = {
-      AWS_ACCESS_KEY_ID: 'S3RVER',
-      AWS_SECRET_ACCESS_KEY: 'S3RVER',
-      SSL_CERT_FILE: path.join(certs, 'cert.pem'),
-    };
-  }, 30_000);
-  afterAll(async () => {
-    if (server && server.exitCode === null) {
-      const exited = new Promise((r) => server!.once('exit', r));
-      server.kill('SIGTERM');
-      await exited;
-    }
-    if (certs) fs.rmSync(certs, { recursive: true, force: true });
-  });
+  const s3 = useS3Vault();
 
   test('back up, then restore every file with its bytes and mode', () => {
     const data = path.join(work, 'data');
     makeShop(data, bakery.claims);
+    const endpoint = s3.endpoint;
+    const tlsEnv = { ...s3.secret, ...s3.env };
     const shop = { ...bakery, spec: { vaultLocation: `${endpoint}/mall` } };
     const { run, snapshot } = backupRun(shop, { data, vault: path.join(work, 'unused') }, tlsEnv);
     expect(run.status).toBe(0);

@@ -1,7 +1,7 @@
 import { parse } from '@bufbuild/cel';
 import { Testing } from 'cdk8s';
 import { RestoreSpecTargetNewClaimsSize } from '../imports/mall.example.com';
-import { validateRestoreSpec } from '../lib/permits/restore-validation';
+import { validateRestoreName, validateRestoreSpec } from '../lib/permits/restore-validation';
 import { ShopRestore } from '../lib/permits/shop-restore';
 import { BackupAdmission, Schema } from './support/backup-admission';
 import { allObjects, synthDefaultApp } from './support/synth';
@@ -70,6 +70,18 @@ describe('the Restore CRD', () => {
       expect(() => parse(rule.rule)).not.toThrow();
       expect(rule.rule).not.toMatch(/\.\?/);
     }
+  });
+
+  test('a name longer than a label value (63), which labels its Job, pods and new claims, is refused', () => {
+    const long = { ...restore({}), metadata: { name: 'a'.repeat(64), namespace: 'shops' } };
+    expect(admission.admit(long).errors).toEqual([
+      expect.stringMatching(/Invalid value: metadata\.name is too long: at most 63 characters/),
+    ]);
+    expect(admission.admit({ ...long, metadata: { name: 'a'.repeat(63), namespace: 'shops' } }).errors).toEqual([]);
+    expect(validateRestoreName('a'.repeat(64))).toEqual([
+      expect.stringContaining('is 64 characters long: at most 63 allowed'),
+    ]);
+    expect(validateRestoreName('a'.repeat(63))).toEqual([]);
   });
 
   test('a Restore cannot be changed once filed', () => {

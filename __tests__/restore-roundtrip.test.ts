@@ -214,6 +214,32 @@ describe('a point in time', () => {
       /^error no snapshot of Backup mall-shops\/bakery holds claim a taken at or before \d{4}-/,
     );
   });
+
+  test(
+    "a snapshot's own time, as restic wrote it or cut to whole seconds as the status shows it, takes that " +
+      'snapshot',
+    () => {
+      const s1 = backupVersion('v1', ['a']);
+      backupVersion('v2', ['a']);
+      const exact = snapshots().find((s) => s.id.startsWith(s1))!.time;
+      expect(exact).toMatch(/\.\d{7,9}(Z|[+-]\d{2}:\d{2})$/);
+      const seconds = exact.replace(/\.\d+/, '');
+      for (const [i, pointInTime] of [exact, seconds, new Date(Date.parse(exact)).toISOString()].entries()) {
+        const run = restoreRun(world, {
+          backupName: 'bakery',
+          backupSpec: spec,
+          pointInTime,
+          claims: [{ claim: 'a', targetClaim: `r-${i}`, path: '' }],
+        });
+        expect([pointInTime, run.status, run.report.split(' ')[2]?.slice(0, 8)]).toEqual([
+          pointInTime,
+          0,
+          s1.slice(0, 8),
+        ]);
+        expectRestored(claimDir(world, `r-${i}`), s1, 'a');
+      }
+    },
+  );
 });
 
 describe('targets', () => {
@@ -244,6 +270,49 @@ describe('targets', () => {
     },
   );
 
+  test(
+    'every claim is checked before any is written: a later claim without a snapshot or with a full folder leaves ' +
+      'the earlier ones untouched',
+    () => {
+      backupVersion('v1', ['a']);
+      // b joined the Backup later: no snapshot at or before the first one holds it.
+      backupVersion('v2', ['a', 'b']);
+      const [first] = snapshots().sort((x, y) => Date.parse(x.time) - Date.parse(y.time));
+      const noSnapshot = restoreRun(world, {
+        backupName: 'bakery',
+        backupSpec: spec,
+        pointInTime: first.time,
+        claims: [
+          { claim: 'a', targetClaim: 'r1-a', path: '' },
+          { claim: 'b', targetClaim: 'r1-b', path: '' },
+        ],
+      });
+      expect(noSnapshot.status).not.toBe(0);
+      expect(noSnapshot.report).toMatch(
+        /^error no snapshot of Backup mall-shops\/bakery holds claim b taken at or before /,
+      );
+      expect(fs.readdirSync(claimDir(world, 'r1-a'))).toEqual([]);
+
+      fs.mkdirSync(path.join(claimDir(world, 'scratch'), 'b'), { recursive: true });
+      fs.writeFileSync(path.join(claimDir(world, 'scratch'), 'b', 'precious.txt'), 'mine\n');
+      const full = restoreRun(world, {
+        backupName: 'bakery',
+        backupSpec: spec,
+        claims: [
+          { claim: 'a', targetClaim: 'scratch', path: 'a' },
+          { claim: 'b', targetClaim: 'scratch', path: 'b' },
+        ],
+      });
+      expect(full.status).not.toBe(0);
+      expect(full.report).toBe(
+        'error the target folder for claim b is not empty: a restore never writes over files; use a new claim, an ' +
+          'empty folder or inPlace\n',
+      );
+      expect(fs.readdirSync(claimDir(world, 'scratch'))).toEqual(['b']);
+      expect(fs.readdirSync(path.join(claimDir(world, 'scratch'), 'b'))).toEqual(['precious.txt']);
+    },
+  );
+
   test('a new claim holding only lost+found counts as empty', () => {
     const s1 = backupVersion('v1', ['a']);
     fs.mkdirSync(path.join(claimDir(world, 'r-a'), 'lost+found'), { recursive: true });
@@ -269,6 +338,13 @@ describe('targets', () => {
       claims: [{ claim: 'a', targetClaim: 'a', path: '' }],
     });
     expect(run.status).toBe(0);
+    // The numbers are what came back from the snapshot, not the claim's files since.
+    const bytes = Object.entries(snapshotFiles)
+      .filter(([, [, sum]]) => sum !== 'dir')
+      .reduce((n, [f]) => n + fs.statSync(path.join(claimDir(world, 'a'), f)).size, 0);
+    expect(reportLines(run.report).map((l) => [l[1], l[2].slice(0, 8), l[4], l[5]])).toEqual([
+      ['a', s1.slice(0, 8), '3', String(bytes)],
+    ]);
     const after = fingerprint(claimDir(world, 'a'));
     expect(after['new-since.txt']).toBeDefined();
     delete after['new-since.txt'];

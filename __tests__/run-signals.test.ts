@@ -81,8 +81,7 @@ async function until(what: string, condition: () => boolean, timeoutMs = 20_000)
 }
 
 const phases: [string, string, object][] = [
-  ['the existence check', 'cat config', { outcome: 'Failed', reason: 'Interrupted' }],
-  ['unlock', 'unlock', { outcome: 'Failed', reason: 'Interrupted' }],
+  ['the existence check (unlock)', 'unlock', { outcome: 'Failed', reason: 'Interrupted' }],
   // The held backup and forget run to their end (the stand-in let them): the run says what they did.
   ['backup', 'backup', { outcome: 'Completed', reason: 'Interrupted', retention: 'skipped' }],
   ['the retention dry run', '--dry-run', { outcome: 'Completed', reason: 'Interrupted', retention: 'skipped' }],

@@ -7,14 +7,17 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as pod from './support/backup-pod';
-import { resticBinary } from './support/restic';
 import {
   bigShop,
   checkClean,
+  firstRunsOnFreshVault,
   here,
+  liveLock,
+  localVault,
   hostTool,
   locks,
   place,
+  processGroup,
   quick,
   repo,
   shop,
@@ -23,21 +26,6 @@ import {
 } from './support/vault-faults';
 
 useFaultFolders();
-
-/** The processes in a process group (the container's processes), from /proc. */
-function processGroup(pgid: number): number[] {
-  return fs
-    .readdirSync('/proc')
-    .filter((d) => /^\d+$/.test(d))
-    .filter((d) => {
-      try {
-        return Number(fs.readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1].split(' ')[2]) === pgid;
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
 
 test('SIGTERM mid-backup: restic stops on SIGINT, removes its lock, the vault checks clean', async () => {
   const s = bigShop('bakery');
@@ -51,24 +39,19 @@ test('SIGTERM mid-backup: restic stops on SIGINT, removes its lock, the vault ch
   checkClean();
 }, 60_000);
 
-test('SIGTERM mid-retention (forget waiting on a lock): ' +
-  'stopped cleanly, the new snapshot kept, no lock left', async () => {
+test('SIGTERM mid-retention (forget waiting on a lock): stopped cleanly, the new snapshot kept, no lock ' +
+  'left', async () => {
   const s = shop('bakery');
   pod.initVault(s, place());
   expect(pod.backupRun(s, place()).result?.outcome).toBe('Completed');
   // A live non-exclusive lock (a backup reading a pipe that stays open) makes this run's forget wait.
-  const holder = require('node:child_process').spawn(resticBinary(), ['backup', '--stdin', '--stdin-filename', 'x'], {
-    env: pod.resticEnv(repo(), here.work),
-    stdio: ['pipe', 'ignore', 'ignore'],
-  });
-  await until("the holder's lock", () => locks().length === 1);
+  const holder = await liveLock();
   const run = pod.startBackup({ ...s, props: { vaultSettings: { ...quick, lockWait: '1m' } } }, place());
   await until("the run's forget", () => fs.existsSync(path.join(run.scratch, 'state', 'forget.err')));
   process.kill(run.child.pid!, 'SIGTERM');
   const out = await run.done;
   expect(out.result).toMatchObject({ outcome: 'Completed', reason: 'Interrupted', retention: 'skipped' });
-  holder.stdin.end('done\n');
-  await new Promise((r) => holder.on('close', r));
+  await holder.release();
   checkClean();
   expect(pod.snapshots(repo(), here.work).map((x) => x.id)).toContain(out.result!.snapshot);
 }, 60_000);
@@ -98,12 +81,8 @@ test('a live lock is waited for, then retention is deferred (the snapshot stays,
   const s = shop('bakery');
   pod.initVault(s, place());
   expect(pod.backupRun(s, place()).result?.outcome).toBe('Completed');
-  const holder = require('node:child_process').spawn(resticBinary(), ['backup', '--stdin', '--stdin-filename', 'x'], {
-    env: pod.resticEnv(repo(), here.work),
-    stdio: ['pipe', 'ignore', 'ignore'],
-  });
+  const holder = await liveLock();
   try {
-    await until("the holder's lock", () => locks().length === 1);
     const out = pod.backupRun(s, place());
     expect(out.result).toMatchObject({
       outcome: 'Completed',
@@ -113,32 +92,15 @@ test('a live lock is waited for, then retention is deferred (the snapshot stays,
     });
     expect(out.result!.message).toMatch(/locked for 2s/);
   } finally {
-    holder.stdin.end('done\n');
-    await new Promise((r) => holder.on('close', r));
+    await holder.release();
   }
 }, 60_000);
 
-test('4 first runs on a fresh vault wait for the one init ' +
-  'Job: one config, one key, every snapshot restorable', async () => {
-  const shops = ['bakery', 'florist', 'grocer', 'tailor'].map((n) => shop(n));
-  const runs = shops.map((s) => pod.startBackup(s, place()));
-  await Promise.all(
-    runs.map((r) =>
-      until('the run to wait for the vault', () => fs.existsSync(path.join(r.scratch, 'state', 'config.err'))),
-    ),
-  );
-  expect(fs.existsSync(path.join(repo(), 'config'))).toBe(false);
-  pod.initVault(shops[0], place());
-  const outs = await Promise.all(runs.map((r) => r.done));
-  for (const out of outs) expect(out.result).toMatchObject({ outcome: 'Completed' });
-  expect(fs.readdirSync(path.join(repo(), 'keys'))).toHaveLength(1);
-  for (const out of outs) {
-    const target = path.join(here.work, `restore-${out.result!.snapshot}`);
-    const restore = pod.restic(repo(), here.work, ['restore', out.result!.snapshot!, '--target', target]);
-    expect(restore.status).toBe(0);
-  }
-  checkClean();
-}, 90_000);
+test(
+  '4 first runs on a fresh local vault wait for the one init Job: one config, one key, every snapshot restorable',
+  () => firstRunsOnFreshVault(localVault()),
+  90_000,
+);
 
 test('the cluster floor keeps young snapshots whatever keepLast says', () => {
   const s = shop('bakery', { props: { vaultSettings: { ...quick, retentionFloorDays: 7 } } });
@@ -179,8 +141,8 @@ describe('clear causes', () => {
   });
 });
 
-test('maintenance gives back what retention forgot; one killed (kill ' +
-  '-9) while holding its lock leaves a lock the next one clears', async () => {
+test('maintenance gives back what retention forgot; one killed (kill -9) while holding its lock leaves a lock the ' +
+  'next one clears', async () => {
   const s = shop('bakery');
   const photos = path.join(here.data, s.claims[0], 'photos');
   // New photos each night, the same size: the shop does not shrink, and keepLast 1 forgets the night before.

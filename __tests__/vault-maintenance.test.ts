@@ -62,6 +62,7 @@ test('maintenance prunes what retention forgot and checks the vault', async () =
   const before = packs();
   const out = await pod.startMaintenance(shop, { data, vault, work }).done;
   expect(out.status).toBe(0);
+  expect(out.result).toMatchObject({ outcome: 'Completed', reason: 'VaultMaintained' });
   expect(packs()).toBeLessThan(before);
   expect(fs.readdirSync(path.join(repo(), 'locks'))).toEqual([]);
 }, 60_000);
@@ -91,6 +92,7 @@ exec '${resticBinary()}' "$@"
     process.kill(run.child.pid!, 'SIGTERM');
     const out = await run.done;
     expect(out.status).not.toBe(0);
+    expect(out.result).toMatchObject({ outcome: 'Failed', reason: 'Interrupted' });
     const steps = fs
       .readFileSync(calls, 'utf8')
       .trim()

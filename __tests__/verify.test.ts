@@ -1,13 +1,13 @@
 /**
- * Verification with real restic: the fixed verification script over a real vault passes, and once bytes
- * in one pack file are flipped it fails with CheckFailed, which the judgement turns into Verified=False.
+ * Verification with real restic: the fixed check and test-restore scripts over a real vault pass, and once bytes
+ * in one pack file are flipped the check fails with CheckFailed, which the judgement turns into Verified=False.
  */
 import { spawnSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { VERIFY_SCRIPT } from '../lib/run/verify-script';
+import { CHECK_SCRIPT, TEST_RESTORE_SCRIPT } from '../lib/run/verify-script';
 import type { KubeObject } from '../operator/controller/types';
 import { judgeVerification, parseVerifyReport } from '../operator/controller/verification';
 import { resticForRestore } from './support/restic-binary';
@@ -25,10 +25,10 @@ function run(args: string[], extra: Record<string, string> = {}): { status: numb
 }
 
 /** One verification run as the pod runs it: sh, the fixed script, values in the environment only. */
-function verify(subset = '100%'): { status: number | null; report: string; log: string } {
+function runScript(script: string, subset: string): { status: number | null; report: string; log: string } {
   const tmp = fs.mkdtempSync(path.join(work, 'tmp-'));
   const log = path.join(tmp, 'termination-log');
-  const r = spawnSync('/bin/sh', ['-c', VERIFY_SCRIPT, 'mall-verify'], {
+  const r = spawnSync('/bin/sh', ['-c', script, 'mall-verify'], {
     env: {
       ...env,
       TMPDIR: tmp,
@@ -45,6 +45,11 @@ function verify(subset = '100%'): { status: number | null; report: string; log: 
     report: fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : '',
     log: `${r.stdout}${r.stderr}`,
   };
+}
+
+/** The vault's check, then this Backup's test restore: what the two CronJobs run. */
+function verify(subset = '100%'): { check: ReturnType<typeof runScript>; restore: ReturnType<typeof runScript> } {
+  return { check: runScript(CHECK_SCRIPT, subset), restore: runScript(TEST_RESTORE_SCRIPT, subset) };
 }
 
 beforeAll(() => {
@@ -87,46 +92,57 @@ afterAll(() => {
   if (work) fs.rmSync(work, { recursive: true, force: true });
 });
 
-const job = (name: string, failed: boolean): KubeObject => ({
+const job = (name: string, failed: boolean, at = '2026-11-25T03:10:00Z'): KubeObject => ({
   metadata: { name },
   status: {
-    completionTime: failed ? undefined : '2026-11-25T03:10:00Z',
-    conditions: [{ type: failed ? 'Failed' : 'Complete', status: 'True', lastTransitionTime: '2026-11-25T03:10:00Z' }],
+    completionTime: failed ? undefined : at,
+    conditions: [{ type: failed ? 'Failed' : 'Complete', status: 'True', lastTransitionTime: at }],
   },
 });
 const pod = (jobName: string, message: string): KubeObject => ({
   metadata: { name: `${jobName}-x`, labels: { 'job-name': jobName } },
   status: {
-    containerStatuses: [{ state: { terminated: { exitCode: message.startsWith('verified') ? 0 : 1, message } } }],
+    containerStatuses: [{ state: { terminated: { exitCode: message.startsWith('failed') ? 1 : 0, message } } }],
   },
 });
 
 test(
-  'a sound vault: check passes, the newest snapshot of ' + 'this Backup restores with matching content; Verified=True',
+  'a sound vault: check passes, the newest snapshot of this Backup restores with matching content; ' + 'Verified=True',
   () => {
-    const result = verify();
-    expect({ status: result.status, log: result.log }).toMatchObject({ status: 0 });
-    const report = parseVerifyReport(result.report);
+    const { check, restore } = verify();
+    expect({ status: check.status, log: check.log }).toMatchObject({ status: 0 });
+    expect({ status: restore.status, log: restore.log }).toMatchObject({ status: 0 });
+    expect(parseVerifyReport(check.report)).toEqual({ checked: { subset: '100%' } });
+    const report = parseVerifyReport(restore.report);
     expect(report.verified).toMatchObject({ files: 21, bytes: 20 * 50_000 + 'bread, cake\n'.length });
     const snapshots = JSON.parse(run(['snapshots', '--json', '--host', 'bakery']).out);
     expect(snapshots[0].id.startsWith(report.verified!.snapshotID)).toBe(true);
-    const verdict = judgeVerification(
-      [job('verify-bakery-1', false)],
-      [pod('verify-bakery-1', result.report)],
-      undefined,
-    );
-    expect(verdict).toMatchObject({
+    const runs = {
+      checkJobs: [job('vault-check-1', false, '2026-11-25T03:05:00Z')],
+      restoreJobs: [job('verify-bakery-1', false)],
+      pods: [pod('vault-check-1', check.report), pod('verify-bakery-1', restore.report)],
+    };
+    expect(judgeVerification(runs, undefined)).toMatchObject({
       condition: { type: 'Verified', status: 'True', reason: 'Verified' },
       lastVerifiedSnapshotID: report.verified!.snapshotID,
       lastVerifiedTime: '2026-11-25T03:10:00Z',
       events: [],
     });
+    // One half alone proves nothing about the other: Unknown, no claim of a verified snapshot.
+    const halves = [
+      { ...runs, checkJobs: [] },
+      { ...runs, restoreJobs: [] },
+    ].map((r) => judgeVerification(r, undefined));
+    expect(halves.map((h) => [h.condition?.status, h.condition?.reason, h.lastVerifiedSnapshotID])).toEqual([
+      ['Unknown', 'AwaitingVaultCheck', undefined],
+      ['Unknown', 'AwaitingTestRestore', undefined],
+    ]);
   },
 );
 
 test(
-  'bytes flipped in one pack file: CheckFailed, Verified=False ' +
-    'with a Warning, and no claim of a verified snapshot',
+  'bytes flipped in one pack file: CheckFailed, Verified=False with a Warning, and no claim of a verified ' +
+    'snapshot',
   () => {
     const packs = fs
       .readdirSync(path.join(work, 'vault', 'data'))
@@ -138,12 +154,12 @@ test(
     for (let i = 1000; i < 1016; i++) bytes[i] ^= 0xff;
     fs.writeFileSync(biggest, bytes);
 
-    const result = verify();
-    expect(result.status).toBe(1);
-    expect(result.report).toMatch(
+    const { check } = verify();
+    expect(check.status).toBe(1);
+    expect(check.report).toMatch(
       new RegExp(
-        /^failed CheckFailed restic check found the vault damaged or unreadable \(read subset 100%; /.source +
-          /see the log above\)\n$/.source,
+        String.raw`^failed CheckFailed restic check found the vault damaged or unreadable \(read subset ` +
+          String.raw`100%; see the log above\)\n$`,
       ),
     );
     const previous = {
@@ -153,40 +169,30 @@ test(
       message: '',
       lastTransitionTime: '2026-11-24T03:10:00Z',
     };
-    const verdict = judgeVerification(
-      [
-        job('verify-bakery-1', false),
-        {
-          ...job('verify-bakery-2', true),
-          status: { conditions: [{ type: 'Failed', status: 'True', lastTransitionTime: '2026-11-26T03:10:00Z' }] },
-        },
-      ],
-      [
+    const runs = {
+      checkJobs: [job('vault-check-1', false), job('vault-check-2', true, '2026-11-26T03:10:00Z')],
+      restoreJobs: [job('verify-bakery-1', false)],
+      pods: [
+        pod('vault-check-1', 'checked 100%'),
+        pod('vault-check-2', check.report),
         pod('verify-bakery-1', 'verified 4bba301e 2026-11-25T02:30:00Z 21 1000012'),
-        pod('verify-bakery-2', result.report),
       ],
-      previous,
-    );
+    };
+    const verdict = judgeVerification(runs, previous);
     expect(verdict.condition).toMatchObject({
       status: 'False',
       reason: 'CheckFailed',
-      message: expect.stringMatching(/^verify-bakery-2: restic check found the vault damaged/),
+      message: expect.stringMatching(/^vault-check-2: restic check found the vault damaged/),
     });
     expect(verdict.lastVerifiedSnapshotID).toBeUndefined();
     expect(verdict.events).toEqual([expect.objectContaining({ type: 'Warning', reason: 'CheckFailed' })]);
     // Already unverified for the same reason: no second Warning.
-    expect(
-      judgeVerification([job('verify-bakery-2', true)], [pod('verify-bakery-2', result.report)], {
-        ...previous,
-        status: 'False',
-        reason: 'CheckFailed',
-      }).events,
-    ).toEqual([]);
+    expect(judgeVerification(runs, { ...previous, status: 'False', reason: 'CheckFailed' }).events).toEqual([]);
   },
 );
 
 test(
-  "a damaged pack the check's subset skips is still caught: " + 'the test restore compares content with the snapshot',
+  "a damaged pack the check's subset skips is still caught: the test restore compares content with the " + 'snapshot',
   () => {
     const damaged = fs
       .readdirSync(path.join(work, 'vault', 'data'))
@@ -195,22 +201,56 @@ test(
       .sort((a, b) => b.size - a.size)[0].f;
     // restic's n/t reads the packs whose ID's first byte is n-1 modulo t: pick the half without the damaged one.
     const subset = `${((parseInt(damaged.slice(0, 2), 16) + 1) % 2) + 1}/2`;
-    const result = verify(subset);
+    const result = runScript(TEST_RESTORE_SCRIPT, subset);
+    expect(runScript(CHECK_SCRIPT, subset).status).toBe(0);
     expect(result.status).toBe(1);
     expect(result.report).toMatch(
       new RegExp(
-        /^failed TestRestoreFailed the test restore of snapshot [0-9a-f]+ did not restore every file /.source +
-          /with the content the snapshot records/.source,
+        String.raw`^failed TestRestoreFailed the test restore of snapshot [0-9a-f]+ did not restore ` +
+          String.raw`every file with the content the snapshot records`,
       ),
     );
+    const verdict = judgeVerification(
+      {
+        checkJobs: [job('vault-check-3', false)],
+        restoreJobs: [job('verify-bakery-3', true)],
+        pods: [pod('vault-check-3', `checked ${subset}`), pod('verify-bakery-3', result.report)],
+      },
+      undefined,
+    );
+    expect(verdict.condition).toMatchObject({ status: 'False', reason: 'TestRestoreFailed' });
   },
 );
 
-test('a Job that finished without a report proves nothing; a reason the run never writes is not taken', () => {
-  expect(judgeVerification([job('verify-bakery-3', false)], [], undefined).condition).toMatchObject({
-    status: 'False',
-    reason: 'VerificationFailed',
-  });
-  expect(parseVerifyReport('failed Mischief rm -rf /\n')).toEqual({});
-  expect(judgeVerification([], [], undefined)).toEqual({ events: [] });
-});
+test(
+  'a Job that finished without a report proves nothing; one whose pod has not reported yet is not judged ' + 'yet',
+  () => {
+    const none = { checkJobs: [], restoreJobs: [], pods: [] };
+    const silent = {
+      checkJobs: [job('vault-check-4', false)],
+      restoreJobs: [job('verify-bakery-4', false)],
+      pods: [pod('vault-check-4', ''), pod('verify-bakery-4', '')],
+    };
+    expect(judgeVerification(silent, undefined).condition).toMatchObject({
+      status: 'False',
+      reason: 'VerificationFailed',
+      message: expect.stringMatching(/^vault-check-4: the vault check Job finished without reporting a result/),
+    });
+    // The Jobs are seen finished, their pods still running in the cache: no verdict, so no false alarm.
+    const running = (name: string): KubeObject => ({
+      metadata: { name: `${name}-x`, labels: { 'job-name': name } },
+      status: { containerStatuses: [{ state: { running: {} } }] },
+    });
+    expect(
+      judgeVerification({ ...silent, pods: [running('vault-check-4'), running('verify-bakery-4')] }, undefined),
+    ).toEqual({ events: [] });
+    // A failed Job whose pod never existed (e.g. refused by a quota) is judged at once.
+    expect(judgeVerification({ ...none, checkJobs: [job('vault-check-5', true)] }, undefined).condition).toMatchObject({
+      status: 'False',
+      reason: 'VerificationFailed',
+      message: expect.stringMatching(/the vault check Job failed without a report/),
+    });
+    expect(parseVerifyReport('failed Mischief rm -rf /\n')).toEqual({});
+    expect(judgeVerification(none, undefined)).toEqual({ events: [] });
+  },
+);

@@ -1,32 +1,39 @@
 /**
- * `npm run bench [-- --quick] [-- --only=synth,scale,datapath]`: measures synth, scale and the backup data
- * path, side by side with what users would pick instead (the operator's initial sync is measured on the real API
- * server by `npm run bench:cluster`, bench/cluster.ts),
+ * `npm run bench [-- --quick] [-- --only=synth,scale,datapath,maintenance,restore]`: measures synth, scale, the
+ * backup data path, the vault's maintenance (bench/datapath.ts) and the restore data path (bench/restore.ts), side by
+ * side with what users would pick instead (the operator's initial sync is measured on the real API server by
+ * `npm run bench:cluster`, bench/cluster.ts),
  * prints a table and (full runs only) writes bench/RESULTS.md. Every figure is the median of several runs
  * after a warm-up, with min and max; ratios are taken within the same run. Not part of `npm test`.
  * Its scratch folder is removed at the end, on failure and on Ctrl-C / SIGTERM.
  */
 import { spawnSync } from 'node:child_process';
-import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Testing } from 'cdk8s';
-import { BackupCronJob } from '../lib/run/backup-job';
 import { CliCommand, parseCommandLine, UsageError } from '../lib/common/cli';
+import { type Bench, benchDataPath, benchMaintenance } from './datapath';
+import { benchRestore } from './restore';
+import { mergeSections } from './results';
+import { resticBinary } from '../__tests__/support/restic';
 
 const ROOT = path.join(__dirname, '..');
-const PARTS = ['synth', 'scale', 'datapath'];
+const PARTS = ['synth', 'scale', 'datapath', 'maintenance', 'restore'];
 const BENCH_COMMAND: CliCommand = {
   usage: 'npm run bench --',
   summary:
-    'Measures synth, scale and the backup data path (needs ' +
-    "restic; kubectl is optional); the operator's initial sync is\n" +
-    'measured on the real API server by `npm run bench:cluster`.\n' +
+    "Measures synth, scale, the backup data path, the vault's maintenance and the restore data path (needs the " +
+    'pinned\n' +
+    'restic: ' +
+    "sh scripts/build-restic.sh; kubectl is optional); the operator's initial sync is measured on the real API " +
+    'server\n' +
+    'by `npm run bench:cluster`. --only re-runs some parts: a full (not --quick) run of them replaces their ' +
+    'sections\n' +
+    'of bench/RESULTS.md and says which were re-run when.\n' +
     'Full run: roughly 10 minutes on 2 cores (estimated from its parts) and up to ~3 GiB in the temp folder at\n' +
     'once (1 GiB of shop data and the repositories restic writes from it, each removed after its run); writes\n' +
-    'bench/RESULTS.md. Quick run: about 1-2 minutes (60 s ' +
-    'measured without the data path) and ~200 MiB; prints only.\n' +
+    'bench/RESULTS.md. Quick run: about 1-2 minutes (60 s measured without the data path) and ~200 MiB; prints ' +
+    'only.\n' +
     'Ctrl-C removes the scratch folder.',
   options: [
     { name: 'quick', description: 'fewer runs, sizes and data; does not write bench/RESULTS.md' },
@@ -145,14 +152,13 @@ function benchSynth(): void {
     '| --- | --- |',
     ...Object.entries(results).map(([k, s]) => `| ${k} | ${fmt(s)} |`),
     '',
-    `- \`npm run synth\` / floor: **${(synth / floor).toFixed(2)}×** (target ` +
-      `≤ 2×); \`sh scripts/synth.sh\` / floor: ` +
+    `- \`npm run synth\` / floor: **${(synth / floor).toFixed(2)}×** (target ≤ 2×); \`sh scripts/synth.sh\` / floor: ` +
       `**${(m('sh scripts/synth.sh (what npm run synth runs: V8 startup snapshot)') / floor).toFixed(2)}×**`,
-    `- ts-node / \`npm run synth\`: ` +
-      `**${(m('ts-node main.ts (stock cdk8s runner)') / synth).toFixed(2)}×** faster (target ≥ 5×)`,
+    `- ts-node / \`npm run synth\`: **${(m('ts-node main.ts (stock cdk8s runner)') / synth).toFixed(2)}×** faster ` +
+      `(target ≥ 5×)`,
     `- \`npx cdk8s synth\` / \`npm run synth\`: ${(m('npx cdk8s synth --no-check-upgrade') / synth).toFixed(2)}×`,
     `- \`npm run synth\` / kubectl kustomize: ${(synth / m('kubectl kustomize (same manifests)')).toFixed(2)}× ` +
-      '(kustomize only reads YAML; it neither validates nor generates)',
+      `(kustomize only reads YAML; it neither validates nor generates)`,
     `- \`npm run synth\` target ≤ 0.8 s: ${synth <= 800 ? 'met' : `missed by ${((synth - 800) / 1000).toFixed(3)} s`}`,
   ]);
 }
@@ -209,135 +215,47 @@ async function benchScale(): Promise<void> {
     '| --- | --- | --- | --- |',
     ...rows,
     '',
-    'Growth is linear when the time per added Backup stays flat ' +
-      'as N grows. Target: 10 000 Backups ≤ 3 s and < 300 MiB.',
+    'Growth is linear when the time per added Backup stays flat as N grows. Target: 10 000 Backups ≤ 3 s and < 300 ' +
+      'MiB.',
   ]);
-}
-
-function benchDataPath(): void {
-  const sizeMiB = QUICK ? 64 : 1024;
-  const shop = path.join(WORK, 'shop', 'data');
-  fs.mkdirSync(shop, { recursive: true });
-  const chunk = Buffer.alloc(1 << 20);
-  for (let i = 0; i < sizeMiB; i++) {
-    crypto.randomFillSync(chunk);
-    fs.writeFileSync(path.join(shop, `file-${String(i).padStart(4, '0')}.bin`), chunk);
-  }
-  const chart = Testing.chart();
-  new BackupCronJob(chart, 'c', {
-    backup: { name: 'bakery', namespace: 'mall-shops', uid: 'u' },
-    claims: ['data'],
-    spec: {
-      shopName: 'bakery',
-      backupTime: '02:30',
-      vaultLocation: 'pvc://vault/repo',
-      vaultCredentialsSecret: 'v',
-      retention: { keepLast: 1 },
-    } as never,
-  });
-  const pod = chart.toJson()[0].spec.jobTemplate.spec.template.spec;
-  const container = pod.containers[0];
-  const env = {
-    PATH: process.env.PATH!,
-    RESTIC_PASSWORD: 'bench',
-    RESTIC_CACHE_DIR: path.join(WORK, 'cache'),
-    TMPDIR: path.join(WORK, 'tmp'),
-    HOME: path.join(WORK, 'tmp'),
-  };
-  fs.mkdirSync(env.TMPDIR, { recursive: true });
-  // Each run's repository holds a full copy of the data: removed at once, so the disk holds at most one.
-  const dropping = (repo: string, run: () => number) => {
-    try {
-      return run();
-    } finally {
-      fs.rmSync(repo, { recursive: true, force: true });
-    }
-  };
-  const freshRepo = (name: string) => {
-    const repo = path.join(WORK, 'vaults', `${name}-${crypto.randomUUID()}`);
-    spawnSync('restic', ['init', '-q'], { env: { ...env, RESTIC_REPOSITORY: repo } });
-    return repo;
-  };
-  const viaJob = () => {
-    const repo = freshRepo('job');
-    const jobEnv: Record<string, string> = { ...env };
-    for (const e of container.env) jobEnv[e.name] = e.value;
-    Object.assign(jobEnv, {
-      RESTIC_REPOSITORY: repo,
-      RESTIC_CACHE_DIR: env.RESTIC_CACHE_DIR,
-      TMPDIR: env.TMPDIR,
-      HOME: env.HOME,
-      TERMINATION_LOG: path.join(env.TMPDIR, 'termination'),
-    });
-    const argv = container.command.map((a: string) => (a === '/data/data' ? shop : a));
-    return dropping(repo, () => timeOnce(argv[0], argv.slice(1), { env: jobEnv }));
-  };
-  const plain = () => {
-    const repo = freshRepo('plain');
-    return dropping(repo, () =>
-      timeOnce('restic', ['backup', '-q', '--host', 'bakery', shop], { env: { ...env, RESTIC_REPOSITORY: repo } }),
-    );
-  };
-  const plainWithForget = () => {
-    const repo = freshRepo('forget');
-    return dropping(
-      repo,
-      () =>
-        timeOnce('restic', ['backup', '-q', '--host', 'bakery', shop], { env: { ...env, RESTIC_REPOSITORY: repo } }) +
-        timeOnce('restic', ['forget', '-q', '--prune', '--keep-last', '1'], {
-          env: { ...env, RESTIC_REPOSITORY: repo },
-        }),
-    );
-  };
-  const results = sideBySide(
-    {
-      "the rendered Job's script": viaJob,
-      'plain restic backup': plain,
-      'plain restic backup + forget --prune': plainWithForget,
-    },
-    QUICK ? 3 : 5,
-  );
-  const job = results["the rendered Job's script"].median;
-  section(
-    `Backup data path: ${sizeMiB} MiB of random data into a fresh local ` +
-      `repository (median of ${QUICK ? 3 : 5} runs after a warm-up, min–max)`,
-    [
-      '| run | time |',
-      '| --- | --- |',
-      ...Object.entries(results).map(([k, s]) => `| ${k} | ${fmt(s)} |`),
-      '',
-      `- script / plain backup: ${(job / results['plain restic backup'].median).toFixed(3)}×; script / ` +
-        `plain backup + forget: ${(job / results['plain restic backup + forget --prune'].median).toFixed(3)}×`,
-      '- The script runs restic backup, then restic forget --prune for ' +
-        'retention (each opens the repository: one key derivation, ≈ 0.5 s with ' +
-        'restic 0.14); a vault with no repository yet costs a restic init once.',
-    ],
-  );
 }
 
 async function main(): Promise<void> {
   const cpu = os.cpus();
-  const kubectlVersion = () =>
-    spawnSync('kubectl', ['version', '--client', '-o', 'json'], { encoding: 'utf8' }).stdout?.match(
-      /"gitVersion":\s*"([^"]+)"/,
-    )?.[1];
   const header = [
     '# Benchmark results',
     '',
-    `Machine: ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ` +
-      `${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}; Node ${process.version}; ` +
-      `restic ${spawnSync('restic', ['version'], { encoding: 'utf8' }).stdout?.split(' ')[1] ?? 'not installed'}; ` +
-      `kubectl ${kubectlVersion() ?? '?'}.`,
-    `Generated by \`npm run bench${QUICK ? ' -- --quick' : ''}\` on ` +
-      `${new Date().toISOString().slice(0, 10)}. The machine is shared and noisy: medians, with min–max.`,
+    `Machine: ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ` +
+      `${os.type()} ${os.release()}; Node ${process.version}; ` +
+      `restic ${resticVersion()}; ` +
+      `kubectl ${
+        spawnSync('kubectl', ['version', '--client', '-o', 'json'], { encoding: 'utf8' }).stdout?.match(
+          /"gitVersion":\s*"([^"]+)"/,
+        )?.[1] ?? '?'
+      }.`,
+    `Generated by \`npm run bench${QUICK ? ' -- --quick' : ''}\` on ${new Date().toISOString().slice(0, 10)}. The ` +
+      `machine is shared and noisy: medians, with min–max.`,
     '',
   ];
   process.stdout.write(`${header.join('\n')}\n`);
   if (ONLY.includes('synth')) benchSynth();
   if (ONLY.includes('scale')) await benchScale();
-  if (ONLY.includes('datapath')) benchDataPath();
-  if (ONLY.length === PARTS.length && !QUICK)
-    fs.writeFileSync(path.join(__dirname, 'RESULTS.md'), [...header, ...report].join('\n'));
+  const bench: Bench = { work: WORK, quick: QUICK, section, sideBySide, timeOnce, stats, fmt: (x) => fmt(x) };
+  if (ONLY.includes('datapath')) benchDataPath(bench);
+  if (ONLY.includes('maintenance')) benchMaintenance(bench);
+  if (ONLY.includes('restore')) benchRestore(bench);
+  if (QUICK) return;
+  const results = path.join(__dirname, 'RESULTS.md');
+  const all = [...header, ...report].join('\n');
+  fs.writeFileSync(results, ONLY.length === PARTS.length ? all : mergeSections(fs.readFileSync(results, 'utf8'), all));
+}
+
+function resticVersion(): string {
+  try {
+    return spawnSync(resticBinary(), ['version'], { encoding: 'utf8' }).stdout.split(' ')[1];
+  } catch {
+    return 'not built';
+  }
 }
 
 main().catch((error) => {

@@ -202,6 +202,13 @@ export interface BackupSpec {
   readonly vaultLocation: string;
 
   /**
+   * Proof that the vault can still be restored, on its own schedule; off when left out (verification reads data back from the vault, which costs time and, on a cloud vault, egress). Each run test-restores the newest snapshot of this Backup into scratch space and compares every file's content with the snapshot's own checksums; the vault's structure and readDataSubset of its data are checked once per vault (restic check), not once per Backup. The result is the Verified condition, lastVerifiedTime and lastVerifiedSnapshotID.
+   *
+   * @schema BackupSpec#verify
+   */
+  readonly verify?: BackupSpecVerify;
+
+  /**
    * The PersistentVolumeClaims to back up, by name, instead of the claims labelled with the shop. Each is mounted read-only under /data/<claim>.
    *
    * @schema BackupSpec#volumeClaims
@@ -230,6 +237,7 @@ export function toJson_BackupSpec(obj: BackupSpec | undefined): Record<string, a
     'timeZone': obj.timeZone,
     'vaultCredentialsSecret': obj.vaultCredentialsSecret,
     'vaultLocation': obj.vaultLocation,
+    'verify': toJson_BackupSpecVerify(obj.verify),
     'volumeClaims': obj.volumeClaims?.map(y => y),
   };
   // filter undefined values
@@ -378,6 +386,43 @@ export function toJson_BackupSpecSecurityContext(obj: BackupSpecSecurityContext 
     'fsGroup': obj.fsGroup,
     'runAsGroup': obj.runAsGroup,
     'runAsUser': obj.runAsUser,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Proof that the vault can still be restored, on its own schedule; off when left out (verification reads data back from the vault, which costs time and, on a cloud vault, egress). Each run test-restores the newest snapshot of this Backup into scratch space and compares every file's content with the snapshot's own checksums; the vault's structure and readDataSubset of its data are checked once per vault (restic check), not once per Backup. The result is the Verified condition, lastVerifiedTime and lastVerifiedSnapshotID.
+ *
+ * @schema BackupSpecVerify
+ */
+export interface BackupSpecVerify {
+  /**
+   * How much of the vault's data the check reads back and hashes (restic check --read-data-subset): a percentage of the pack files, chosen at random on each run. Defaults to "5%". When several Backups share a vault, its check reads the largest subset any of them asks for.
+   *
+   * @default 5%". When several Backups share a vault, its check reads the largest subset any of them asks for.
+   * @schema BackupSpecVerify#readDataSubset
+   */
+  readonly readDataSubset?: string;
+
+  /**
+   * When to verify, in timeZone, in the forms of backupTime, e.g. "0 3 * * 0" (Sundays at 03:00) or a window "03:00-05:00" (daily, at one stable minute inside it, not the minute the backup got).
+   *
+   * @schema BackupSpecVerify#schedule
+   */
+  readonly schedule: string;
+}
+
+/**
+ * Converts an object of type 'BackupSpecVerify' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_BackupSpecVerify(obj: BackupSpecVerify | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'readDataSubset': obj.readDataSubset,
+    'schedule': obj.schedule,
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});

@@ -18,8 +18,10 @@ export {
   BackupPodProps,
   RunNowJobProps,
   BackupRef,
+  VaultRunSettings,
   RESTIC_IMAGE,
 } from './run/backup-job';
+export type { SnapshotSource } from './run/snapshot-source';
 export { BackupApiChart, BackupOperatorChart, SampleBackupsChart, SampleBackupsChartProps } from './delivery/charts';
 export { ResourceSpec, ResourceAmounts } from './common/resources';
 export {

@@ -4,7 +4,9 @@ import { LOG_LEVELS, LogLevel, OPERATOR_DEFAULTS } from '../lib/contractor/opera
 import { CliCommand, CliOption, parseCommandLine, UsageError } from '../lib/common/cli';
 import { DEFAULT_VAULT_RUN_SETTINGS } from '../lib/run/backup-job';
 import { scheduleProblem } from '../lib/permits/cron';
+import { DNS_LABEL_MAX_LENGTH, DNS_LABEL_PATTERN } from '../lib/permits/backup-api';
 import { DEFAULT_MAINTENANCE_SCHEDULE } from './controller/vault-plan';
+import { DEFAULT_SNAPSHOT_TIMEOUT_SECONDS } from './controller/snapshot-runs';
 
 export interface OperatorConfig {
   readonly namespaces: string[];
@@ -37,6 +39,8 @@ export interface OperatorConfig {
   readonly retentionFloorDays: number;
   /** Cluster-wide: a snapshot this many percent smaller (files or bytes) than the reference holds retention back. */
   readonly shrinkPercent: number;
+  /** How long a run waits for its VolumeSnapshots to be ready before it fails. */
+  readonly snapshotTimeoutSeconds: number;
 }
 
 const DEFAULTS = {
@@ -148,6 +152,13 @@ export const OPERATOR_COMMAND: CliCommand = {
       DEFAULT_VAULT_RUN_SETTINGS.shrinkPercent,
     ),
     option(
+      'snapshot-timeout-seconds',
+      'seconds',
+      "how long a run waits for its claims' VolumeSnapshots to be ready before it fails without reading any file",
+      'SNAPSHOT_TIMEOUT_SECONDS',
+      DEFAULT_SNAPSHOT_TIMEOUT_SECONDS,
+    ),
+    option(
       'connect-timeout-seconds',
       'seconds',
       'outside a cluster, give up (exit 1) when the API server was ' +
@@ -172,6 +183,27 @@ export const OPERATOR_COMMAND: CliCommand = {
   ],
 };
 
+const NAMESPACE = new RegExp(DNS_LABEL_PATTERN);
+
+/** The namespaces to watch; none (every namespace) only when the option is left out or its variable is blank. */
+function namespaceList(raw: string | undefined, problems: string[]): string[] {
+  if (raw === undefined) return [];
+  const names = raw.split(',').map((s) => s.trim());
+  if (names.every((n) => n === ''))
+    problems.push(
+      `--namespaces ${JSON.stringify(raw)} names no namespace: list namespace names separated by commas, or leave it ` +
+        `out to watch all`,
+    );
+  else if (names.includes('')) problems.push(`--namespaces ${JSON.stringify(raw)} has an empty name between commas`);
+  else
+    for (const n of names.filter((n) => !NAMESPACE.test(n) || n.length > DNS_LABEL_MAX_LENGTH))
+      problems.push(
+        `--namespaces: ${JSON.stringify(n)} is not a namespace name (a DNS-1123 label: lower-case letters, digits ` +
+          `and -, at most ${DNS_LABEL_MAX_LENGTH} characters)`,
+      );
+  return names.filter(Boolean);
+}
+
 /**
  * The operator's configuration, or undefined when `--help` was asked for (the help is printed). Throws a
  * UsageError naming every bad value, with what is allowed.
@@ -186,7 +218,8 @@ export function parseConfig(
   const problems: string[] = [];
   const int = (flag: string, fallback: number, min: number, max: number) => {
     const raw = values[flag];
-    const value = raw === undefined ? fallback : Number(raw);
+    // Digits only: Number() would also read " " as 0, "0x10" as 16 and "1e1" as 10.
+    const value = raw === undefined ? fallback : /^[0-9]+$/.test(raw) ? Number(raw) : Number.NaN;
     if (!Number.isInteger(value) || value < min || value > max)
       problems.push(`--${flag} ${JSON.stringify(raw)} is not valid: use an integer from ${min} to ${max}`);
     return value;
@@ -202,10 +235,7 @@ export function parseConfig(
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel))
     problems.push(`--log-level ${JSON.stringify(logLevel)} is not valid: use one of ${LOG_LEVELS.join(', ')}`);
   const config: OperatorConfig = {
-    namespaces: (values.namespaces ?? '')
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean),
+    namespaces: namespaceList(values.namespaces, problems),
     leaderElect: bool('leader-elect', true),
     leaseName: values['lease-name'] ?? DEFAULTS.leaseName,
     leaseNamespace: values['lease-namespace'] ?? OPERATOR_DEFAULTS.namespace,
@@ -227,6 +257,7 @@ export function parseConfig(
     maintenanceSchedule: values['maintenance-schedule'] ?? DEFAULT_MAINTENANCE_SCHEDULE,
     retentionFloorDays: int('retention-floor-days', DEFAULT_VAULT_RUN_SETTINGS.retentionFloorDays, 0, 3650),
     shrinkPercent: int('shrink-percent', DEFAULT_VAULT_RUN_SETTINGS.shrinkPercent, 1, 100),
+    snapshotTimeoutSeconds: int('snapshot-timeout-seconds', DEFAULT_SNAPSHOT_TIMEOUT_SECONDS, 1, 86400),
   };
   const cron = scheduleProblem(config.maintenanceSchedule);
   if (cron) problems.push(`--maintenance-schedule ${JSON.stringify(config.maintenanceSchedule)} is not valid: ${cron}`);

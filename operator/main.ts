@@ -41,6 +41,7 @@ async function main(): Promise<void> {
       settings: {
         resticImage: config.resticImage,
         holdRuns: config.maxConcurrentRuns > 0 || config.maxConcurrentRunsPerVault > 0,
+        snapshotTimeoutSeconds: config.snapshotTimeoutSeconds,
         vaultRunSettings: {
           ...DEFAULT_VAULT_RUN_SETTINGS,
           retentionFloorDays: config.retentionFloorDays,

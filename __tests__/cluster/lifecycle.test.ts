@@ -7,57 +7,17 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { parseRunResult } from '../../lib/run/run-result';
 import { resticForRestore } from '../support/restic-binary';
-import { client, eventually, installBackupCrd, installOperatorRbac, namespaces, serviceAccountLogin } from './cluster';
-import { TestKubelet } from './kubelet/kubelet';
-import { RealOperator } from './operator';
+import { client, eventually } from './cluster';
+import { createShop, type Mall, openMall } from './shop';
 
 jest.setTimeout(180_000);
 
 const admin = client();
-const spaces = namespaces('lifecycle');
 let ns: string;
-let kubelet: TestKubelet;
-let operator: RealOperator;
+let mall: Mall;
 const restic = resticForRestore();
 
 const backups = () => `/apis/mall.example.com/v1alpha1/namespaces/${ns}/backups`;
-
-async function createShop(shop: string, password: string, files: Record<string, string>): Promise<void> {
-  await admin.ok('POST', `/api/v1/namespaces/${ns}/secrets`, {
-    metadata: { name: `${shop}-vault` },
-    stringData: { RESTIC_PASSWORD: password },
-  });
-  await admin.ok('POST', `/api/v1/namespaces/${ns}/persistentvolumeclaims`, {
-    metadata: { name: `${shop}-data`, labels: { 'mall.example.com/shop': shop } },
-    spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
-  });
-  // The shop's data, written by a pod as in a real cluster.
-  const script = Object.entries(files)
-    .map(([name], i) => `printf '%s' "$F${i}" > "/data/${name}"`)
-    .join(' && ');
-  await admin.ok('POST', `/api/v1/namespaces/${ns}/pods`, {
-    metadata: { name: `${shop}-seed` },
-    spec: {
-      restartPolicy: 'Never',
-      securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532 },
-      containers: [
-        {
-          name: 'seed',
-          image: 'docker.io/library/busybox:1.36.1',
-          command: ['sh', '-c', script],
-          env: Object.values(files).map((text, i) => ({ name: `F${i}`, value: text })),
-          volumeMounts: [{ name: 'data', mountPath: '/data' }],
-        },
-      ],
-      volumes: [{ name: 'data', persistentVolumeClaim: { claimName: `${shop}-data` } }],
-    },
-  });
-  await eventually(
-    `${shop}-seed to succeed`,
-    async () => (await admin.ok('GET', `/api/v1/namespaces/${ns}/pods/${shop}-seed`)).status?.phase === 'Succeeded',
-    60_000,
-  );
-}
 
 function fileBackup(name: string, shop: string): Record<string, unknown> {
   return {
@@ -80,25 +40,12 @@ const phaseOf = async (name: string, phase: string) => {
 };
 
 beforeAll(async () => {
-  await installBackupCrd();
-  await installOperatorRbac();
-  ns = await spaces.create();
-  await admin.ok('POST', `/api/v1/namespaces/${ns}/persistentvolumeclaims`, {
-    metadata: { name: 'mall-vault' },
-    spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
-  });
-  kubelet = await new TestKubelet({ api: admin, namespaces: () => [ns], resticDir: restic.dir }).start();
-  const login = await serviceAccountLogin('mall-backup-system', 'mall-backup-operator');
-  operator = await new RealOperator(login.kubeconfig, 'lifecycle', [
-    `--namespaces=${ns}`,
-    '--leader-elect=false',
-  ]).start();
+  mall = await openMall('lifecycle', restic.dir);
+  ns = mall.ns;
 });
 
 afterAll(async () => {
-  await operator?.stop();
-  await kubelet?.stop();
-  await spaces.cleanup();
+  await mall?.stop();
 });
 
 const snapshotsIn = (repo: string, password: string) => {
@@ -118,7 +65,7 @@ const snapshotsIn = (repo: string, password: string) => {
 
 describe('a Backup on the real control plane, with the test kubelet running restic', () => {
   test('run now: CronJob, Job, pod, restic, Completed with a lastSnapshotID that is in the vault', async () => {
-    await createShop('bakery', 'correct horse', { 'recipe.txt': 'sourdough: 500 g flour, 350 g water' });
+    await createShop(admin, ns, 'bakery', 'correct horse', { 'recipe.txt': 'sourdough: 500 g flour, 350 g water' });
     const created = await admin.ok('POST', backups(), fileBackup('bakery', 'bakery'));
 
     // The Backup's own CronJob; the vault's maintenance CronJob (UTC) lives beside it.
@@ -136,7 +83,7 @@ describe('a Backup on the real control plane, with the test kubelet running rest
     ]);
 
     const done = await eventually('bakery to complete', () => phaseOf('bakery', 'Completed'), 120_000);
-    const vault = kubelet.claimFolder(ns, 'mall-vault');
+    const vault = mall.kubelet.claimFolder(ns, 'mall-vault');
     const snapshots = snapshotsIn(`${vault}/bakery`, 'correct horse');
     expect(snapshots).toHaveLength(1);
     expect([snapshots[0].id, snapshots[0].short_id]).toContain(done.status.lastSnapshotID);
@@ -173,9 +120,131 @@ describe('a Backup on the real control plane, with the test kubelet running rest
     // The run's result (its termination message) names the cause and what to check, in place of restic's exit code.
     expect(last).toEqual(expect.objectContaining({ status: 'False', reason: 'WrongPassword' }));
     expect(last.message).toContain('RESTIC_PASSWORD in the credentials Secret) does not open the repository');
-    const vault = kubelet.claimFolder(ns, 'mall-vault');
+    const vault = mall.kubelet.claimFolder(ns, 'mall-vault');
     expect(snapshotsIn(`${vault}/bakery`, 'correct horse')).toHaveLength(1);
   });
+
+  test(
+    "the vault's maintenance: its newest result on every Backup of the vault, and the cause when it " + 'fails',
+    async () => {
+      const cron = await eventually(
+        'the vault maintenance CronJob',
+        async () =>
+          (await admin.ok('GET', `/apis/batch/v1/namespaces/${ns}/cronjobs`)).items.find(
+            (c: any) => c.metadata.labels?.['app.kubernetes.io/component'] === 'vault-maintenance',
+          ),
+        30_000,
+      );
+      // What `kubectl create job --from=cronjob/...` does, without the wait for its schedule.
+      const runMaintenance = (name: string) =>
+        admin.ok('POST', `/apis/batch/v1/namespaces/${ns}/jobs`, {
+          metadata: { name, labels: cron.spec.jobTemplate.metadata.labels },
+          spec: { ...cron.spec.jobTemplate.spec, backoffLimit: 0 },
+        });
+      const maintained = (backup: string, status: string, reason: string) => async () => {
+        const b = await admin.ok('GET', `${backups()}/${backup}`);
+        const c = b.status?.conditions?.find((x: any) => x.type === 'VaultMaintained');
+        return c?.status === status && c.reason === reason ? c : undefined;
+      };
+      await runMaintenance('maintenance-ok');
+      await eventually('bakery to show its vault maintained', maintained('bakery', 'True', 'VaultMaintained'), 120_000);
+
+      // The vault Secret the maintenance uses no longer opens the vault: the next one fails, both Backups say why.
+      const secret = (password: string) =>
+        admin.ok('POST', `/api/v1/namespaces/${ns}/secrets`, {
+          metadata: { name: 'bakery-vault' },
+          stringData: { RESTIC_PASSWORD: password },
+        });
+      await admin.ok('DELETE', `/api/v1/namespaces/${ns}/secrets/bakery-vault`);
+      await secret('changed by mistake');
+      try {
+        await runMaintenance('maintenance-bad');
+        for (const backup of ['bakery', 'bakery-wrong']) {
+          const c = await eventually(
+            `${backup} to show the failure`,
+            maintained(backup, 'False', 'WrongPassword'),
+            120_000,
+          );
+          expect(c.message).toContain(`vault maintenance Job ${ns}/maintenance-bad failed`);
+          expect(c.message).toContain('RESTIC_PASSWORD in the credentials Secret');
+        }
+        const events = await eventually(
+          'the Warning Event',
+          async () => {
+            const items = (await admin.ok('GET', `/api/v1/namespaces/${ns}/events`)).items.filter(
+              (e: any) => e.reason === 'VaultMaintenanceFailed',
+            );
+            return items.length > 0 ? items : undefined;
+          },
+          30_000,
+        );
+        expect(events[0]).toMatchObject({ type: 'Warning', involvedObject: { kind: 'Backup' } });
+      } finally {
+        await admin.ok('DELETE', `/api/v1/namespaces/${ns}/secrets/bakery-vault`);
+        await secret('correct horse');
+      }
+    },
+  );
+
+  test(
+    'a Restore into new claims: Completed with the snapshot, files and bytes; the real API server refuses a ' +
+      'change and a long name',
+    async () => {
+      const restores = `/apis/mall.example.com/v1alpha1/namespaces/${ns}/restores`;
+      const backup = await admin.ok('GET', `${backups()}/bakery`);
+      const filed = await admin.ok('POST', restores, {
+        apiVersion: 'mall.example.com/v1alpha1',
+        kind: 'Restore',
+        metadata: { name: 'monday' },
+        spec: { backupName: 'bakery', target: { newClaims: { size: '1Gi' } } },
+      });
+      // Immutable once filed, and a name that would not fit in its Job's labels is refused up front.
+      const edit = await admin.request(
+        'PATCH',
+        `${restores}/monday`,
+        { spec: { snapshotID: '4f3c2a1b' } },
+        'application/merge-patch+json',
+      );
+      expect([edit.status, JSON.stringify(edit.body)]).toEqual([
+        422,
+        expect.stringContaining('a Restore cannot be changed once filed'),
+      ]);
+      const long = await admin.request('POST', restores, { ...filed, metadata: { name: 'r'.repeat(64) } });
+      expect([long.status, JSON.stringify(long.body)]).toEqual([
+        422,
+        expect.stringContaining('metadata.name is too long: at most 63'),
+      ]);
+
+      const done = await eventually(
+        'monday to complete',
+        async () => {
+          const r = await admin.ok('GET', `${restores}/monday`);
+          if (r.status?.phase === 'Failed') throw new Error(`the Restore failed: ${r.status.message}`);
+          return r.status?.phase === 'Completed' ? r : undefined;
+        },
+        120_000,
+      );
+      const text = 'sourdough: 500 g flour, 350 g water';
+      expect(done.status.claims).toEqual([
+        expect.objectContaining({
+          claim: 'bakery-data',
+          targetClaim: 'monday-bakery-data',
+          path: '/',
+          files: 1,
+          bytes: text.length,
+        }),
+      ]);
+      expect(backup.status.lastSnapshotID.startsWith(done.status.claims[0].snapshotID.slice(0, 8))).toBe(true);
+      expect(readFileSync(`${mall.kubelet.claimFolder(ns, 'monday-bakery-data')}/recipe.txt`, 'utf8')).toBe(text);
+      // The Job is the Restore's; the new claim is nobody's, so it outlives the permit.
+      const job = await admin.ok('GET', `/apis/batch/v1/namespaces/${ns}/jobs/restore-monday`);
+      expect(job.metadata.ownerReferences).toEqual([
+        expect.objectContaining({ kind: 'Restore', uid: filed.metadata.uid }),
+      ]);
+      const claim = await admin.ok('GET', `/api/v1/namespaces/${ns}/persistentvolumeclaims/monday-bakery-data`);
+      expect(claim.metadata.ownerReferences).toBeUndefined();
+    },
+  );
 
   test('deleting the Backup: the real garbage collector removes its CronJob, Jobs and pods', async () => {
     const before = (await admin.ok('GET', `/apis/batch/v1/namespaces/${ns}/jobs`)).items.filter((j: any) =>
@@ -197,8 +266,8 @@ describe('a Backup on the real control plane, with the test kubelet running rest
       60_000,
     );
     // The vault keeps the snapshot: deleting a permit never deletes backups.
-    expect(snapshotsIn(`${kubelet.claimFolder(ns, 'mall-vault')}/bakery`, 'correct horse')).toHaveLength(1);
-    expect(readFileSync(`${kubelet.claimFolder(ns, 'bakery-data')}/recipe.txt`, 'utf8')).toBe(
+    expect(snapshotsIn(`${mall.kubelet.claimFolder(ns, 'mall-vault')}/bakery`, 'correct horse')).toHaveLength(1);
+    expect(readFileSync(`${mall.kubelet.claimFolder(ns, 'bakery-data')}/recipe.txt`, 'utf8')).toBe(
       'sourdough: 500 g flour, 350 g water',
     );
   });

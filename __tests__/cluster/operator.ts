@@ -19,6 +19,8 @@ export class RealOperator {
     public readonly identity: string,
     private readonly args: string[],
     private readonly env: Record<string, string> = {},
+    /** Flags for node itself (e.g. --cpu-prof). */
+    private readonly nodeArgs: string[] = [],
   ) {}
 
   /** Starts the process and waits for its caches to sync (or, with `waitForSync: false`, for its ports). */
@@ -26,13 +28,15 @@ export class RealOperator {
     this.child = spawn(
       process.execPath,
       [
+        ...this.nodeArgs,
         await operatorBundle(),
         `--kubeconfig=${this.kubeconfig}`,
         `--identity=${this.identity}`,
         '--metrics-port=0',
         '--probe-port=0',
         '--bind-address=127.0.0.1',
-        '--log-level=debug',
+        // Debug unless the caller picks a level (the operator refuses a flag given twice).
+        ...(this.args.some((a) => a.startsWith('--log-level')) ? [] : ['--log-level=debug']),
         ...this.args,
       ],
       { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH, ...this.env } },

@@ -26,23 +26,30 @@ const OPERATOR = 'mall-backup-operator';
 
 /**
  * In every namespace it watches (the default config binds the ClusterRole cluster-wide): what its informers
- * read (list, watch), its writes (server-side apply of CronJobs, status patches, run-now Jobs and their
+ * read (list, watch), its writes (server-side apply of CronJobs and their deletion once spec.verify is dropped, status
+ * patches, run-now Jobs and their
  * replacement, held Jobs started with a patch of spec.suspend under a run cap or around daylight saving, Events,
- * Restores' claims and Jobs) and backups/ and restores/finalizers, without which OwnerReferencesPermissionEnforcement
+ * Restores' claims and Jobs, runs' VolumeSnapshots and temporary claims) and backups/ and restores/finalizers, without
+ * which OwnerReferencesPermissionEnforcement
  * refuses the blockOwnerDeletion of its owner references. Nothing else: no get, no update, no Secrets.
  */
 const EXPECTED_IN_WATCHED_NAMESPACE = [
   'backups.mall.example.com [] list watch',
   'backups.mall.example.com/finalizers [] update',
   'backups.mall.example.com/status [] patch',
-  'cronjobs.batch [] list watch create patch',
+  'cronjobs.batch [] list watch create patch delete',
   'jobs.batch [] list watch create patch delete',
-  'persistentvolumeclaims [] list watch create',
+  'persistentvolumeclaims [] list watch create get delete',
   'pods [] list watch',
   'events [] create',
   'restores.mall.example.com [] list watch',
   'restores.mall.example.com/status [] patch',
   'restores.mall.example.com/finalizers [] update',
+  // Runs from snapshots: a VolumeSnapshot per claim, read until ready, deleted after the run; the classes
+  // (cluster-scoped) listed to know which claims can be snapshotted. No watch: they are polled or read once.
+  'volumesnapshots.snapshot.storage.k8s.io [] create get delete',
+  'storageclasses.storage.k8s.io [] list',
+  'volumesnapshotclasses.snapshot.storage.k8s.io [] list',
 ];
 /** In its own namespace, on top: create its Lease, then read and renew only that one. */
 const EXPECTED_IN_OWN_NAMESPACE = [

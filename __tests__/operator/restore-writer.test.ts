@@ -26,6 +26,10 @@ function world(answers: Record<string, () => unknown>) {
   const statuses: RestoreStatus[] = [];
   const events: KubeEvent[] = [];
   const client = {
+    list: async (path: string, labelSelector: string) => {
+      calls.push(`LIST ${path} ${labelSelector}`);
+      return { items: (answers[`list ${path}`]?.() as KubeObject[]) ?? [], metadata: {} };
+    },
     create: async (path: string, obj: KubeObject) => {
       const call = `POST ${path} ${obj.metadata.name}`;
       calls.push(call);
@@ -87,10 +91,57 @@ test(
   },
 );
 
-test('objects that already exist (the cache is behind) count as created', async () => {
-  const w = world({ persistentvolumeclaims: refuse(409, 'already exists'), jobs: refuse(409, 'already exists') });
-  await expect(carryOutRestore(w.ctx, 'ns', 'monday')).resolves.toBe(true);
-  expect(w.statuses[0]).toMatchObject({ phase: 'Pending', jobName: 'restore-monday' });
+const ours =
+  (...names: string[]) =>
+  () =>
+    names.map((name) => ({ metadata: { name } }));
+
+test(
+  'objects that already exist (the cache is behind) count as created once they are found to be this ' + "Restore's",
+  async () => {
+    const w = world({
+      'POST /api/v1/namespaces/ns/persistentvolumeclaims': refuse(409, 'already exists'),
+      'POST /apis/batch/v1/namespaces/ns/jobs': refuse(409, 'already exists'),
+      'list /api/v1/namespaces/ns/persistentvolumeclaims': ours('monday-bakery-data', 'monday-bakery-db'),
+      'list /apis/batch/v1/namespaces/ns/jobs': ours('restore-monday'),
+    });
+    await expect(carryOutRestore(w.ctx, 'ns', 'monday')).resolves.toBe(true);
+    expect(w.calls).toContain('LIST /apis/batch/v1/namespaces/ns/jobs mall.example.com/restore-uid=r-uid');
+    expect(w.statuses[0]).toMatchObject({ phase: 'Pending', jobName: 'restore-monday' });
+    // The round that created the Job said RestoreStarted; this one does not say it again.
+    expect(w.events).toEqual([]);
+  },
+);
+
+test(
+  "a Job of the same name that is not this Restore's (the runbook's restore-<name>) is not taken for ours: " +
+    'Pending, saying so',
+  async () => {
+    const w = world({
+      'POST /apis/batch/v1/namespaces/ns/jobs': refuse(409, 'already exists'),
+      'list /apis/batch/v1/namespaces/ns/jobs': ours('restore-other'),
+    });
+    await expect(carryOutRestore(w.ctx, 'ns', 'monday')).rejects.toThrow(
+      /Job restore-monday already exists and is not this Restore's: delete it or file the Restore under another name/,
+    );
+    expect(w.statuses[0]).toMatchObject({
+      phase: 'Pending',
+      conditions: [expect.objectContaining({ type: 'Ready', status: 'False', reason: 'JobRefused' })],
+    });
+    expect(w.statuses[0].jobName).toBeUndefined();
+    expect(w.events).toEqual([expect.objectContaining({ type: 'Warning', reason: 'JobRefused' })]);
+  },
+);
+
+test('a claim of the same name made meanwhile by someone else is not taken for ours: no Job mounts it', async () => {
+  const w = world({
+    'POST /api/v1/namespaces/ns/persistentvolumeclaims monday-bakery-db': refuse(409, 'already exists'),
+    'list /api/v1/namespaces/ns/persistentvolumeclaims': ours('monday-bakery-data'),
+  });
+  await expect(carryOutRestore(w.ctx, 'ns', 'monday')).rejects.toThrow(
+    /claim monday-bakery-db already exists and is not this Restore's/,
+  );
+  expect(w.calls.some((c) => c.startsWith('POST') && c.includes('/jobs'))).toBe(false);
 });
 
 test(

@@ -107,6 +107,19 @@ describe('metrics', () => {
       expect(await series(m, name)).toEqual([]);
   });
 
+  test('forgetAll drops every Backup of every namespace (what a process that stops leading does)', async () => {
+    const m = new OperatorMetrics();
+    m.recordStatus('ns', 'bakery', { phase: 'Failed', conditions: [condition('Fresh', 'False', 'Stale')] });
+    m.recordStatus('other', 'florist', { phase: 'Scheduled', conditions: [condition('Fresh', 'True')] });
+    m.forgetAll();
+    for (const name of ['mall_backup_fresh', 'mall_backup_phase', 'mall_backup_shrink_detected'])
+      expect(await series(m, name)).toEqual([]);
+    m.recordStatus('ns', 'bakery', { phase: 'Scheduled' });
+    expect(await series(m, 'mall_backup_phase')).toEqual([
+      { namespace: 'ns', name: 'bakery', phase: 'Scheduled', value: 1 },
+    ]);
+  });
+
   test('a partial run as the backup pod reports it reaches the metric as PartiallyFailed', async () => {
     const message = JSON.stringify({
       v: 1,

@@ -146,3 +146,23 @@ test('reconcile: while the vault is not ready nothing is scheduled, and the stat
   expect(refused.status.phase).toBe('Failed');
   expect(refused.events).toContainEqual({ type: 'Warning', reason: 'VaultSharedAcrossNamespaces', message: 'shared' });
 });
+
+test('the steward is the oldest user, ties broken by uid, whatever order the cache lists them in', () => {
+  // Filed in one second (as a fleet applied at once is): the uid decides, the same on every Backup's reconcile.
+  const users = ['e', 'b', 'd', 'a', 'c'].map((n) => shop(n, 'mall-shops', SHARED, 2));
+  const older = shop('z', 'mall-shops', SHARED, 1);
+  for (const order of [users, [...users].reverse(), [users[2], users[0], users[4], users[1], users[3]]]) {
+    const seen: VaultObserved = { users: order, initJobs: [], initPods: [], maintenance: [] };
+    expect(order.filter((b) => planVault(b, seen, SETTINGS).createInitJob).map((b) => b.metadata.name)).toEqual(['a']);
+    const withOlder = { ...seen, users: [...order, older] };
+    expect(
+      [...order, older].filter((b) => planVault(b, withOlder, SETTINGS).createInitJob).map((b) => b.metadata.name),
+    ).toEqual(['z']);
+    const init = planVault(older, withOlder, SETTINGS).createInitJob!;
+    const ready = { ...withOlder, initJobs: [done(init, 'Complete')] };
+    // The maintenance CronJob lists its owners oldest first.
+    expect(
+      planVault(older, ready, SETTINGS).applyMaintenance!.metadata.ownerReferences!.map((o: any) => o.name),
+    ).toEqual(['z', 'a', 'b', 'c', 'd', 'e']);
+  }
+});

@@ -39,6 +39,9 @@ export const VALID: [string, Record<string, unknown>][] = [
   ['a legacy zone name Go knows', { timeZone: 'US/Eastern' }],
   ['an old name of a zone', { timeZone: 'Asia/Calcutta' }],
   ['a freshness objective', { freshness: '36h' }],
+  ['weekly verification with the default subset', { verify: { schedule: '0 3 * * 0' } }],
+  ['verification in a window, reading 0.5%', { verify: { schedule: '03:00-05:00', readDataSubset: '0.5%' } }],
+  ['verification reading everything', { verify: { schedule: '@monthly', readDataSubset: '100%' } }],
   ['a time zone with three parts', { timeZone: 'America/Argentina/Buenos_Aires' }],
   ['an Etc zone', { timeZone: 'Etc/GMT+3' }],
   ['a REST vault with a port', { vaultLocation: 'rest:https://vault.mall.internal:8000/bakery' }],
@@ -420,4 +423,44 @@ export const INVALID: [name: string, spec: Record<string, unknown>, message: Reg
     'spec.securityContext.privileged',
   ],
   ['an unknown spec field', { schedule: '0 2 * * *' }, /unknown field "spec\.schedule"/, 'spec.schedule'],
+  ['verification without a schedule', { verify: {} }, /spec\.verify\.schedule: Required value/, 'spec.verify.schedule'],
+  [
+    'a verification schedule of 25:00',
+    { verify: { schedule: '25:00' } },
+    /verify\.schedule "25:00" is not valid: use "HH:MM" \(24-hour, e\.g\. "02:30"\)/,
+    'spec.verify.schedule',
+  ],
+  [
+    'a fixed group n/m as the subset',
+    { verify: { schedule: '@weekly', readDataSubset: '1/5' } },
+    new RegExp(
+      String.raw`verify\.readDataSubset "1\/5" is not valid: a fixed group n\/m would read the same ` +
+        String.raw`pack files on every scheduled run`,
+    ),
+    'spec.verify.readDataSubset',
+  ],
+  [
+    'a subset of 0%',
+    { verify: { schedule: '@weekly', readDataSubset: '0%' } },
+    /verify\.readDataSubset "0%" is not valid: use a percentage of the pack files above 0 and at most 100/,
+    'spec.verify.readDataSubset',
+  ],
+  [
+    'a subset above 100%',
+    { verify: { schedule: '@weekly', readDataSubset: '150%' } },
+    /verify\.readDataSubset "150%" is not valid/,
+    'spec.verify.readDataSubset',
+  ],
+  [
+    'a subset without the percent sign',
+    { verify: { schedule: '@weekly', readDataSubset: '5' } },
+    /verify\.readDataSubset "5" is not valid/,
+    'spec.verify.readDataSubset',
+  ],
+  [
+    'an unknown verify field',
+    { verify: { schedule: '@weekly', every: '7d' } },
+    /unknown field "spec\.verify\.every"/,
+    'spec.verify.every',
+  ],
 ];

@@ -138,7 +138,7 @@ export function backupRun(shop: Shop, place: Place): RunOutput {
 export function startBackup(
   shop: Shop,
   place: Place,
-): { child: ChildProcess; done: Promise<RunOutput>; scratch: string } {
+): { child: ChildProcess; done: Promise<RunOutput>; scratch: string; stderr: () => string } {
   const { terminationLog, scratch, options } = podOptions(shop, place);
   const child = startContainer(renderPod(shop), options);
   let stdout = '';
@@ -152,7 +152,7 @@ export function startBackup(
   const done = new Promise<RunOutput>((resolve) => {
     child.on('close', (status, signal) => resolve(outputOf(status, signal, stdout, stderr, terminationLog, scratch)));
   });
-  return { child, done, scratch };
+  return { child, done, scratch, stderr: () => stderr };
 }
 
 /** The operator's init Job for the vault of `shop`, run once. */
@@ -168,20 +168,25 @@ export function startMaintenance(
   shop: Shop,
   place: Place,
   lockWait = '1m',
-): { child: ChildProcess; done: Promise<{ status: number | null; stderr: string }> } {
+): { child: ChildProcess; done: Promise<{ status: number | null; stderr: string; result?: RunResult }> } {
   const cron = maintenanceCronJobManifest({
     namespace: shop.namespace,
     spec: specOf(shop),
     schedule: '0 4 * * 0',
     lockWait,
   });
-  const { options } = podOptions({ ...shop, claims: [] }, place);
+  const { options, terminationLog } = podOptions({ ...shop, claims: [] }, place);
   const child = startContainer(cron.spec.jobTemplate.spec.template.spec, options);
   let stderr = '';
   child.stderr!.on('data', (c) => {
     stderr += c;
   });
-  return { child, done: new Promise((resolve) => child.on('close', (status) => resolve({ status, stderr }))) };
+  const result = () =>
+    fs.existsSync(terminationLog) ? parseRunResult(fs.readFileSync(terminationLog, 'utf8')) : undefined;
+  return {
+    child,
+    done: new Promise((resolve) => child.on('close', (status) => resolve({ status, stderr, result: result() }))),
+  };
 }
 
 export function resticEnv(

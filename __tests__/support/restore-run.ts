@@ -9,6 +9,8 @@ import type { BackupSpec } from '../../lib/permits/api-types';
 import { CACHE_MOUNT, DATA_ROOT, TMP_MOUNT, VAULT_MOUNT } from '../../lib/run/backup-job';
 import { RESTORE_MOUNT, RestoreClaimPlan, restoreJobManifest, RestorePodProps } from '../../lib/run/restore-job';
 import { backupRun as backupPodRun, initVault } from './backup-pod';
+import { busyboxBinary, busyboxFolder } from './busybox';
+import { resticBinary } from './restic';
 import { runContainer } from './run-container';
 
 export const PASSWORD = 'correct horse battery staple';
@@ -98,10 +100,12 @@ export function restoreRun(
     fs.mkdirSync(claimDir(world, claim), { recursive: true });
     mounts[`${RESTORE_MOUNT}/${i}`] = claimDir(world, claim);
   });
+  // As in the image (Alpine): BusyBox sh and applets, and restic, so no GNU tool hides a BusyBox difference.
   const run = runContainer(pod, {
     mounts,
     secret: { RESTIC_PASSWORD: PASSWORD },
-    extraEnv: { TERMINATION_LOG: s.log, PATH: world.path, ...env },
+    extraEnv: { TERMINATION_LOG: s.log, PATH: busyboxFolder(world.work, resticBinary()), ...env },
+    shell: [busyboxBinary(), 'sh'],
   });
   const report = fs.existsSync(s.log) ? fs.readFileSync(s.log, 'utf8') : '';
   return { status: run.status, stdout: run.stdout, stderr: run.stderr, report, job };

@@ -65,8 +65,15 @@ export const place = (extra: Partial<pod.Place> = {}): pod.Place => ({
   work: here.work,
   ...extra,
 });
+/**
+ * The vault's locks as restic reads them: files named by a 64-hex ID. A lock still being written is a `<id>-tmp-<n>`
+ * file (restic's local backend writes, then renames), which restic's lock listing skips, so waiting on it would kill
+ * a process before its lock exists.
+ */
 export const locks = () =>
-  fs.existsSync(path.join(repo(), 'locks')) ? fs.readdirSync(path.join(repo(), 'locks')) : [];
+  fs.existsSync(path.join(repo(), 'locks'))
+    ? fs.readdirSync(path.join(repo(), 'locks')).filter((f) => /^[0-9a-f]{64}$/.test(f))
+    : [];
 
 export async function until(what: string, condition: () => boolean, timeoutMs = 20_000): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -74,6 +81,32 @@ export async function until(what: string, condition: () => boolean, timeoutMs = 
     if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+/** The processes in a process group (a container's processes), from /proc. */
+export function processGroup(pgid: number): number[] {
+  return fs
+    .readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        return Number(fs.readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1].split(' ')[2]) === pgid;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+/** The command lines of a process group's processes. */
+export function commandsOf(pgid: number): string[][] {
+  return processGroup(pgid).flatMap((pid) => {
+    try {
+      return [fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean)];
+    } catch {
+      return [];
+    }
+  });
 }
 
 export function checkClean(): void {
@@ -90,4 +123,91 @@ export function hostTool(name: string): string {
     .stdout.trim();
   if (!found) throw new Error(`${name} is needed (util-linux: apt-get install -y util-linux; .ci/run does it)`);
   return found;
+}
+
+/** A vault a scenario runs against: the Backups' vaultLocation, what the pod and restic need to reach it. */
+export interface VaultUnderTest {
+  /** spec.vaultLocation of every Backup (a pvc:// one is this test's vault folder). */
+  location: string;
+  /** The repository as restic outside the pod names it. */
+  repository: string;
+  /** The vault Secret's extra keys and the pod's extra environment (an S3 vault's credentials and CA). */
+  secret: Record<string, string>;
+  env: Record<string, string>;
+}
+
+/** The test's local vault folder, as a pvc:// vault. */
+export const localVault = (): VaultUnderTest => ({
+  location: 'pvc://vault/shops',
+  repository: repo(),
+  secret: {},
+  env: {},
+});
+
+/** restic on the vault, outside any pod. */
+export function resticOn(v: VaultUnderTest, args: string[]) {
+  return pod.restic(v.repository, here.work, args, { ...v.secret, ...v.env });
+}
+
+/**
+ * 4 Backups sharing a fresh vault start at the same moment: each run finds no repository and waits for it
+ * (never creating one), the operator's one init Job creates it, and then all of them complete. Exactly one key,
+ * the config the init Job wrote is the one left, every snapshot restores the shop's files, and the vault checks
+ * clean with no lock left.
+ */
+export async function firstRunsOnFreshVault(v: VaultUnderTest): Promise<void> {
+  const shops = ['bakery', 'florist', 'grocer', 'tailor'].map((n) =>
+    shop(n, { spec: { vaultLocation: v.location, retention: { keepLast: 1 } } }),
+  );
+  const at = place({ secret: v.secret, env: v.env });
+  const runs = shops.map((s) => pod.startBackup(s, at));
+  for (const r of runs)
+    await until('every run to find no repository and wait for it', () => /no repository yet: waiting/.test(r.stderr()));
+  expect(resticOn(v, ['--no-lock', 'cat', 'config']).status).toBe(10);
+  pod.initVault(shops[0], at);
+  const config = resticOn(v, ['--no-lock', 'cat', 'config']).stdout;
+  expect(JSON.parse(config).id).toMatch(/^[0-9a-f]{64}$/);
+  const outs = await Promise.all(runs.map((r) => r.done));
+  for (const out of outs) expect(out.result).toMatchObject({ outcome: 'Completed', reason: 'BackupSucceeded' });
+  for (const out of outs) expect(out.stderr).not.toMatch(/created restic repository/);
+  expect(JSON.parse(resticOn(v, ['key', 'list', '--json', '--no-lock']).stdout)).toHaveLength(1);
+  expect(resticOn(v, ['--no-lock', 'cat', 'config']).stdout).toBe(config);
+  outs.forEach((out, i) => {
+    const target = path.join(here.work, `restore-${shops[i].name}`);
+    const restore = resticOn(v, ['restore', out.result!.snapshot!, '--target', target]);
+    expect(restore.stderr).toBe('');
+    expect(restore.status).toBe(0);
+    // The test maps the pod's mounts to host folders, so the snapshot holds the claim's host path.
+    const claim = path.join(here.data, shops[i].claims[0]);
+    expect(fs.readFileSync(path.join(target, claim, 'orders', '7.txt'), 'utf8')).toBe(`order 7 of ${shops[i].name}\n`);
+  });
+  const check = resticOn(v, ['check', '--no-lock']);
+  expect(check.stderr).not.toMatch(/error|Fatal/i);
+  expect(check.status).toBe(0);
+  expect(resticOn(v, ['list', 'locks', '--no-lock']).stdout).toBe('');
+}
+
+/**
+ * A live non-exclusive lock on the test's vault: a restic backup reading a pipe that stays open until `release`
+ * (which ends that backup and waits for it).
+ */
+export async function liveLock(): Promise<{ release: () => Promise<void> }> {
+  const holder = require('node:child_process').spawn(resticBinary(), ['backup', '--stdin', '--stdin-filename', 'x'], {
+    env: pod.resticEnv(repo(), here.work),
+    stdio: ['pipe', 'ignore', 'ignore'],
+  });
+  const release = async () => {
+    if (holder.exitCode === null && holder.signalCode === null) {
+      const closed = new Promise((r) => holder.on('close', r));
+      holder.stdin.end('done\n');
+      await closed;
+    }
+  };
+  try {
+    await until("the holder's lock", () => locks().length === 1);
+  } catch (error) {
+    holder.kill('SIGKILL');
+    throw error;
+  }
+  return { release };
 }

@@ -16,6 +16,8 @@ export const METRIC = {
   lastRunOutcome: 'mall_backup_last_run_outcome',
   /** 1 while the Backup's Verified condition is True, 0 while it is False; no series before a verification. */
   verified: 'mall_backup_verified',
+  /** 1 while the newest finished maintenance of the Backup's vault succeeded, 0 while it failed; none before. */
+  vaultMaintained: 'mall_backup_vault_maintained',
   /**
    * restic's numbers of the newest finished run: files_new, files_changed, bytes_added, duration_seconds,
    * snapshot_files, snapshot_bytes.

@@ -29,7 +29,8 @@ const look = 'kubectl -n {{ $labels.namespace }} describe backup {{ $labels.name
 export const BACKUP_ALERTS: readonly BackupAlert[] = [
   {
     alert: 'MallBackupStale',
-    expr: `${METRIC.fresh} == 0`,
+    // By Backup: the series also carry the scraped pod's labels, which change with the leader and each rollout.
+    expr: `max by (namespace, name) (${METRIC.fresh}) == 0`,
     for: '0m',
     severity: 'critical',
     summary: 'A Backup has no good snapshot within its freshness objective.',
@@ -53,7 +54,7 @@ export const BACKUP_ALERTS: readonly BackupAlert[] = [
   },
   {
     alert: 'MallBackupPartiallyFailed',
-    expr: `${METRIC.lastRunOutcome}{outcome="PartiallyFailed"} == 1`,
+    expr: `max by (namespace, name) (${METRIC.lastRunOutcome}{outcome="PartiallyFailed"}) == 1`,
     for: '5m',
     severity: 'warning',
     summary: "A Backup's newest snapshot is missing files it could not read.",
@@ -61,13 +62,24 @@ export const BACKUP_ALERTS: readonly BackupAlert[] = [
   },
   {
     alert: 'MallBackupUnverified',
-    expr: `${METRIC.verified} == 0`,
+    expr: `max by (namespace, name) (${METRIC.verified}) == 0`,
     for: '0m',
     severity: 'critical',
     summary: "A Backup's vault failed verification: it may not restore.",
     description:
       `The vault of Backup ${which} failed its latest check or test restore; ` +
       `it does not count as protected. \`${look}\` shows the Verified condition.`,
+  },
+  {
+    alert: 'MallBackupVaultNotMaintained',
+    // Maintenance runs weekly per vault: one failure leaves the vault unpruned and unchecked for a week.
+    expr: `${METRIC.vaultMaintained} == 0`,
+    for: '0m',
+    severity: 'warning',
+    summary: "The newest maintenance (prune + check) of a Backup's vault failed.",
+    description:
+      `The vault of Backup ${which} was not pruned or checked: it grows, and damage would go unnoticed. ` +
+      `\`${look}\` shows the VaultMaintained condition, its cause and how to run it again.`,
   },
   {
     alert: 'MallBackupOperatorNotLeading',
@@ -147,7 +159,9 @@ export class BackupMonitoring extends Construct {
       spec: {
         selector: { matchLabels: props.serviceSelector },
         namespaceSelector: { matchNames: [props.namespace] },
-        endpoints: [{ port: 'metrics', path: '/metrics', scheme: 'http', interval }],
+        // The series' own namespace label is the Backup's: without honorLabels Prometheus would rename it
+        // exported_namespace and put the operator's namespace in its place.
+        endpoints: [{ port: 'metrics', path: '/metrics', scheme: 'http', interval, honorLabels: true }],
       },
     });
   }

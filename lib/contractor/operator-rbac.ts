@@ -9,13 +9,21 @@ import * as rapi from '../permits/restore-api';
 import { standardLabels } from '../common/labels';
 
 /**
+ * The ClusterRole (and its cluster-wide binding) for listing storage and snapshot classes:
+ * `<operator>-storage-classes`.
+ */
+export const STORAGE_CLASSES_ROLE_SUFFIX = '-storage-classes';
+
+/**
  * What reconciling calls, no more (each verb below is a call in operator/): the caches list and watch;
  * CronJobs are server-side applied (a PATCH that may create); run-now Jobs are created and, under
  * Replace, deleted; the status is merge-patched; Events are created. Owner references with
  * blockOwnerDeletion need `update` on the owner's finalizers wherever OwnerReferencesPermissionEnforcement
  * is on. Restores: read, status merge-patched, their Job (owned by the Restore, blockOwnerDeletion)
- * created, and the claims of `target.newClaims` created. No `*`, no Secrets (vault credentials reach the
- * backup and restore pods only).
+ * created, and the claims of `target.newClaims` created. Runs from snapshots: VolumeSnapshots created,
+ * read and deleted, temporary claims read, created and deleted (operator/controller/snapshot-runs.ts);
+ * StorageClasses and VolumeSnapshotClasses are listed, cluster-wide whatever namespaces are watched, as
+ * they are cluster-scoped. No `*`, no Secrets (vault credentials reach the backup and restore pods only).
  */
 export function grantOperatorRights(
   scope: Construct,
@@ -31,18 +39,33 @@ export function grantOperatorRights(
       { apiGroups: [api.API_GROUP], resources: [api.BACKUP_PLURAL], verbs: cache },
       { apiGroups: [api.API_GROUP], resources: [`${api.BACKUP_PLURAL}/status`], verbs: ['patch'] },
       { apiGroups: [api.API_GROUP], resources: [`${api.BACKUP_PLURAL}/finalizers`], verbs: ['update'] },
-      { apiGroups: ['batch'], resources: ['cronjobs'], verbs: [...cache, 'create', 'patch'] },
+      // delete: a test-restore or vault check CronJob once no Backup asks for verification (spec.verify).
+      { apiGroups: ['batch'], resources: ['cronjobs'], verbs: [...cache, 'create', 'patch', 'delete'] },
       { apiGroups: ['batch'], resources: ['jobs'], verbs: [...cache, 'create', 'patch', 'delete'] },
       { apiGroups: [''], resources: ['persistentvolumeclaims', 'pods'], verbs: cache },
       { apiGroups: [''], resources: ['events'], verbs: ['create'] },
       { apiGroups: [api.API_GROUP], resources: [rapi.RESTORE_PLURAL], verbs: cache },
       { apiGroups: [api.API_GROUP], resources: [`${rapi.RESTORE_PLURAL}/status`], verbs: ['patch'] },
       { apiGroups: [api.API_GROUP], resources: [`${rapi.RESTORE_PLURAL}/finalizers`], verbs: ['update'] },
-      { apiGroups: [''], resources: ['persistentvolumeclaims'], verbs: ['create'] },
+      { apiGroups: [''], resources: ['persistentvolumeclaims'], verbs: ['create', 'get', 'delete'] },
+      { apiGroups: ['snapshot.storage.k8s.io'], resources: ['volumesnapshots'], verbs: ['create', 'get', 'delete'] },
     ],
   });
   const roleRef = { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name };
   const subjects = [{ kind: 'ServiceAccount', name, namespace }];
+  const classesRole = `${name}${STORAGE_CLASSES_ROLE_SUFFIX}`;
+  new k8s.KubeClusterRole(scope, 'StorageClassesRole', {
+    metadata: { name: classesRole, labels },
+    rules: [
+      { apiGroups: ['storage.k8s.io'], resources: ['storageclasses'], verbs: ['list'] },
+      { apiGroups: ['snapshot.storage.k8s.io'], resources: ['volumesnapshotclasses'], verbs: ['list'] },
+    ],
+  });
+  new k8s.KubeClusterRoleBinding(scope, 'StorageClassesRoleBinding', {
+    metadata: { name: classesRole, labels },
+    roleRef: { ...roleRef, name: classesRole },
+    subjects,
+  });
   if (watchNamespaces.length === 0) {
     new k8s.KubeClusterRoleBinding(scope, 'ClusterRoleBinding', { metadata: { name, labels }, roleRef, subjects });
     return;

@@ -64,6 +64,8 @@ export class SampleBackupsChart extends Chart {
         vaultLocation: 'pvc://mall-vault/bakery',
         vaultCredentialsSecret: 'bakery-vault',
         retention: { keepLast: 7, keepDaily: 14, keepWeekly: 8, keepMonthly: 12 },
+        // Sundays at 04:30 in Rome: a test restore of the newest snapshot, and a check reading 5 % of the vault.
+        verify: { schedule: '30 4 * * 0', readDataSubset: '5%' },
       }),
     ];
   }

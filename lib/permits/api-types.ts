@@ -23,6 +23,8 @@ export interface BackupSpec {
   concurrencyPolicy?: 'Forbid' | 'Replace';
   /** How old the newest good snapshot may be before the Backup counts as stale (condition Fresh=False, reason Stale): minutes, hours or days, e.g. "36h". Defaults to two periods of the schedule. */
   freshness?: string;
+  /** Proof that the vault can still be restored, on its own schedule; off when left out (verification reads data back from the vault, which costs time and, on a cloud vault, egress). Each run test-restores the newest snapshot of this Backup into scratch space and compares every file's content with the snapshot's own checksums; the vault's structure and readDataSubset of its data are checked once per vault (restic check), not once per Backup. The result is the Verified condition, lastVerifiedTime and lastVerifiedSnapshotID. */
+  verify?: BackupSpecVerify;
   /** A run that cannot start within this many seconds of its time is counted as missed. At least 10. */
   startingDeadlineSeconds?: number;
   /** A run still going after this many seconds is stopped and marked failed. */
@@ -45,6 +47,14 @@ export interface BackupSpecRetention {
   keepWeekly?: number;
   /** Also keep the newest snapshot of each of the last n months that have one. */
   keepMonthly?: number;
+}
+
+/** Proof that the vault can still be restored, on its own schedule; off when left out (verification reads data back from the vault, which costs time and, on a cloud vault, egress). Each run test-restores the newest snapshot of this Backup into scratch space and compares every file's content with the snapshot's own checksums; the vault's structure and readDataSubset of its data are checked once per vault (restic check), not once per Backup. The result is the Verified condition, lastVerifiedTime and lastVerifiedSnapshotID. */
+export interface BackupSpecVerify {
+  /** When to verify, in timeZone, in the forms of backupTime, e.g. "0 3 * * 0" (Sundays at 03:00) or a window "03:00-05:00" (daily, at one stable minute inside it, not the minute the backup got). */
+  schedule: string;
+  /** How much of the vault's data the check reads back and hashes (restic check --read-data-subset): a percentage of the pack files, chosen at random on each run. Defaults to "5%". When several Backups share a vault, its check reads the largest subset any of them asks for. */
+  readDataSubset?: string;
 }
 
 /** CPU, memory and ephemeral storage for the backup pod. Defaults to the operator's defaults. */
@@ -89,7 +99,7 @@ export interface BackupSpecSecurityContext {
 export interface BackupStatus {
   /** Summary of the conditions: Pending, Scheduled, Queued, Running, Completed, PartiallyFailed, Failed, Suspended. */
   phase?: 'Pending' | 'Scheduled' | 'Queued' | 'Running' | 'Completed' | 'PartiallyFailed' | 'Failed' | 'Suspended';
-  /** Ready (the schedule is in place), LastBackupSucceeded (the outcome of the newest finished run), Fresh (the newest good snapshot is within the freshness objective) and ShrinkDetected (retention is held back after a drastic shrink until the mall.example.com/acknowledge-shrink annotation names the new snapshot). */
+  /** Ready (the schedule is in place), LastBackupSucceeded (the outcome of the newest finished run), Fresh (the newest good snapshot is within the freshness objective), ShrinkDetected (retention is held back after a drastic shrink until the mall.example.com/acknowledge-shrink annotation names the new snapshot), VaultMaintained (the vault's newest finished maintenance, prune and check, and why it failed) and, with spec.verify, Verified (the latest vault check and test restore passed). */
   conditions?: BackupStatusConditions[];
   /** The metadata.generation the status describes. */
   observedGeneration?: number;
@@ -109,6 +119,10 @@ export interface BackupStatus {
   lastSnapshotID?: string;
   /** The newest finished run that reported its result: outcome, cause and restic's numbers. */
   lastRun?: BackupStatusLastRun;
+  /** When the newest passing verification (vault check and test restore) finished. */
+  lastVerifiedTime?: string;
+  /** restic ID of the snapshot the newest passing verification restored and compared. */
+  lastVerifiedSnapshotID?: string;
   /** The value of the mall.example.com/run-now annotation the operator last acted on. */
   lastRunNowRequest?: string;
   /** Why the Backup is in its phase, in words. */
@@ -117,7 +131,7 @@ export interface BackupStatus {
 
 /** One aspect of the Backup's state (metav1.Condition). */
 export interface BackupStatusConditions {
-  /** Ready, LastBackupSucceeded, Fresh or ShrinkDetected. */
+  /** Ready, LastBackupSucceeded, Fresh, ShrinkDetected, Verified or VaultMaintained. */
   type: string;
   /** True, False or Unknown. */
   status: 'True' | 'False' | 'Unknown';

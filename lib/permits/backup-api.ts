@@ -199,3 +199,17 @@ export const BACKUP_PHASES = [
   'Suspended',
 ] as const;
 export type BackupPhase = (typeof BACKUP_PHASES)[number];
+
+/**
+ * How much of the vault's data a verification reads back: a percentage, so each scheduled run picks a new random
+ * subset of pack files and, over runs, the whole vault is read. restic's fixed group form `n/m` is refused: a
+ * CronJob repeats its arguments, so it would re-read the same packs on every run and never the others.
+ */
+export const READ_DATA_SUBSET_PATTERN = '^(100(\\.0{1,2})?|[1-9][0-9]?(\\.[0-9]{1,2})?|0\\.([1-9][0-9]?|0[1-9]))%$';
+export const READ_DATA_SUBSET_FIXED_GROUP_PATTERN = '^[0-9]+/[0-9]+$';
+export const READ_DATA_SUBSET_FORMS =
+  'use a percentage of the pack files above 0 and at most 100, with up to two decimals, e.g. "5%", "0.5%" or "100%"';
+export const READ_DATA_SUBSET_FIXED_GROUP_MESSAGE =
+  'a fixed group n/m would read the same pack files on every scheduled run and never the others: use a percentage ' +
+  'such as "5%" (a new random subset each run)';
+export const DEFAULT_READ_DATA_SUBSET = '5%';

@@ -12,6 +12,7 @@ import {
   objectProperties,
   patternedString,
   quantity,
+  StringForm,
 } from './schema-parts';
 import { KUBERNETES_TIME_ZONES } from './time-zones';
 
@@ -34,9 +35,10 @@ const shopName = patternedString(
   { rules: [{ rule: 'self == oldSelf', message: 'shopName is immutable: file a new Backup for another shop' }] },
 );
 
-const backupTime = patternedString(
-  {
-    field: 'backupTime',
+/** The forms of a schedule (backupTime, verify.schedule), named `field` in messages. */
+function scheduleForm(field: string): StringForm {
+  return {
+    field,
     patterns: [api.WALL_CLOCK_PATTERN, api.WINDOW_PATTERN, api.CRON_PATTERN, `^(${api.CRON_MACROS.join('|')})$`],
     accepted: `use ${api.BACKUP_TIME_FORMS}`,
     forbidden: [
@@ -45,7 +47,11 @@ const backupTime = patternedString(
         message: 'a cron range must run from low to high (e.g. "1-5", "MON-FRI"), as Kubernetes requires',
       },
     ],
-  },
+  };
+}
+
+const backupTime = patternedString(
+  scheduleForm('backupTime'),
   'When to run, in timeZone: "HH:MM" (24-hour clock, every ' +
     'night at that time), a window "HH:MM-HH:MM" (every night at ' +
     'one minute inside it, from the start up to but not including ' +
@@ -122,6 +128,43 @@ const retention: JsonSchema = {
   },
 };
 
+const verify: JsonSchema = {
+  type: 'object',
+  description:
+    'Proof that the vault can still be restored, on its own schedule; off when left out (verification reads data ' +
+    'back from the vault, which costs time and, on a cloud vault, egress). Each run test-restores the newest ' +
+    'snapshot of ' +
+    "this Backup into scratch space and compares every file's content with the snapshot's own checksums; the vault's " +
+    'structure and readDataSubset of its data are checked once per vault (restic check), not once per Backup. The ' +
+    'result ' +
+    'is the Verified condition, lastVerifiedTime and lastVerifiedSnapshotID.',
+  required: ['schedule'],
+  properties: {
+    schedule: patternedString(
+      scheduleForm('verify.schedule'),
+      'When to verify, in timeZone, in the forms of backupTime, e.g. "0 3 * * 0" (Sundays at 03:00) or a window ' +
+        '"03:00-05:00" (daily, at one stable minute inside it, not the minute the backup got).',
+      api.BACKUP_TIME_MAX_LENGTH,
+    ),
+    readDataSubset: patternedString(
+      {
+        field: 'verify.readDataSubset',
+        patterns: [api.READ_DATA_SUBSET_PATTERN],
+        accepted: api.READ_DATA_SUBSET_FORMS,
+        forbidden: [
+          { pattern: api.READ_DATA_SUBSET_FIXED_GROUP_PATTERN, message: api.READ_DATA_SUBSET_FIXED_GROUP_MESSAGE },
+        ],
+      },
+      "How much of the vault's data the check reads back and hashes (restic check --read-data-subset): a percentage " +
+        `of the pack files, chosen at random on each run. Defaults to "${api.DEFAULT_READ_DATA_SUBSET}". When ` +
+        `several ` +
+        'Backups share a vault, its check reads the largest subset any of them asks for.',
+      8,
+      { default: api.DEFAULT_READ_DATA_SUBSET },
+    ),
+  },
+};
+
 const spec: JsonSchema = {
   type: 'object',
   description: 'The permit: which shop, when, and into which vault.',
@@ -168,6 +211,7 @@ const spec: JsonSchema = {
         'minutes, hours or days, e.g. "36h". Defaults to two periods of the schedule.',
       FRESHNESS_MAX_LENGTH,
     ),
+    verify,
     startingDeadlineSeconds: boundedInteger(
       'A run that cannot start within this many seconds of its time is counted ' +
         `as missed. At least ${api.STARTING_DEADLINE_MIN}.`,
@@ -256,6 +300,13 @@ export const BACKUP_PRINTER_COLUMNS = [
     type: 'string',
     jsonPath: '.status.conditions[?(@.type=="Fresh")].status',
     description: 'Whether the newest good snapshot is within the freshness objective.',
+  },
+  {
+    name: 'Verified',
+    type: 'string',
+    jsonPath: '.status.conditions[?(@.type=="Verified")].status',
+    priority: 1,
+    description: 'Whether the latest vault check and test restore passed (with spec.verify).',
   },
   // A date column prints future times as "<invalid>", so the next run is shown as a timestamp.
   { name: 'Next', type: 'string', jsonPath: '.status.nextScheduleTime', description: 'Next run.' },

@@ -2,7 +2,10 @@
 import * as api from './backup-api';
 import { conditionSchema, JsonSchema, timestamp } from './schema-parts';
 
-const condition = conditionSchema('Backup', 'Ready, LastBackupSucceeded, Fresh or ShrinkDetected.');
+const condition = conditionSchema(
+  'Backup',
+  'Ready, LastBackupSucceeded, Fresh, ShrinkDetected, Verified or VaultMaintained.',
+);
 
 const count = (description: string): JsonSchema => ({ type: 'integer', format: 'int64', minimum: 0, description });
 
@@ -54,9 +57,11 @@ export const BACKUP_STATUS_SCHEMA: JsonSchema = {
       type: 'array',
       description:
         'Ready (the schedule is in place), LastBackupSucceeded (the outcome of the newest finished run), Fresh ' +
-        '(the newest good snapshot is within the freshness objective) ' +
-        'and ShrinkDetected (retention is held back after a drastic ' +
-        `shrink until the ${api.API_GROUP}/acknowledge-shrink annotation names the new snapshot).`,
+        '(the newest good snapshot is within the freshness objective), ' +
+        'ShrinkDetected (retention is held back after a drastic ' +
+        `shrink until the ${api.API_GROUP}/acknowledge-shrink annotation names the new snapshot), VaultMaintained ` +
+        "(the vault's newest finished maintenance, prune and check, and why it failed) and, with spec.verify, " +
+        'Verified (the latest vault check and test restore passed).',
       items: condition,
       maxItems: 8,
       'x-kubernetes-list-type': 'map',
@@ -91,6 +96,12 @@ export const BACKUP_STATUS_SCHEMA: JsonSchema = {
       description: 'restic ID of the newest snapshot written by this Backup, when known.',
     },
     lastRun,
+    lastVerifiedTime: timestamp('When the newest passing verification (vault check and test restore) finished.'),
+    lastVerifiedSnapshotID: {
+      type: 'string',
+      maxLength: 64,
+      description: 'restic ID of the snapshot the newest passing verification restored and compared.',
+    },
     lastRunNowRequest: {
       type: 'string',
       maxLength: 1024,

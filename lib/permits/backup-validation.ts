@@ -172,6 +172,12 @@ function checkCrossField(spec: Record<string, unknown>, problems: string[]): voi
   const cronProblem = scheduleProblem(schedule);
   if (cronProblem)
     problems.push(`spec.backupTime ${show(spec.backupTime)} is not a schedule Kubernetes accepts: ${cronProblem}`);
+  const verify = spec.verify as { schedule: string } | undefined;
+  const verifyProblem = verify && scheduleProblem(cronScheduleOf(verify.schedule, { name: '' }));
+  if (verifyProblem)
+    problems.push(
+      `spec.verify.schedule ${show(verify.schedule)} is not a schedule Kubernetes accepts: ${verifyProblem}`,
+    );
   const resources = (spec.resources ?? {}) as {
     requests?: Record<string, string | number>;
     limits?: Record<string, string | number>;

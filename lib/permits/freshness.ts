@@ -3,13 +3,19 @@
  * objective. Judged from times alone, so a schedule that silently stops producing runs (suspended, a
  * CronJob that is gone or broken, Jobs that never start) turns Stale exactly like failing runs do.
  */
-import * as api from './backup-api';
 import { cronScheduleOf } from '../run/backup-job';
-import { parseSchedule } from './cron';
-import { nextAfter } from './cron-clock';
+import { CronSchedule, parseSchedule } from './cron';
 
 export const FRESH_CONDITION = 'Fresh';
-export const FRESH_REASONS = { fresh: 'WithinObjective', stale: 'Stale', unknown: 'NoSchedule' } as const;
+export const FRESH_REASONS = {
+  fresh: 'WithinObjective',
+  stale: 'Stale',
+  unknown: 'NoSchedule',
+  clockSkew: 'ClockSkew',
+} as const;
+
+/** How far a success may lie ahead of the operator's clock before the clocks are taken to disagree. */
+export const CLOCK_SKEW_TOLERANCE_MS = 5 * 60_000;
 
 import { FRESHNESS_PATTERN } from './freshness-api';
 
@@ -21,31 +27,77 @@ export function freshnessSeconds(text: string): number | undefined {
   return match ? Number(text.slice(0, -1)) * UNIT_SECONDS[match[1] as keyof typeof UNIT_SECONDS] : undefined;
 }
 
-/**
- * The longest gap between two runs of the schedule over the next ~year's first runs (cron gaps vary, e.g. weekdays
- * only).
- */
-export function schedulePeriodSeconds(
-  backupTime: string,
-  timeZone: string | undefined,
-  from: Date,
-): number | undefined {
-  let schedule: ReturnType<typeof parseSchedule>;
+function scheduleOf(backupTime: string): ReturnType<typeof parseSchedule> | undefined {
   // Any identity will do: a window's minute moves with the Backup's name, its period does not.
   try {
-    schedule = parseSchedule(cronScheduleOf(backupTime, { name: '' }));
+    return parseSchedule(cronScheduleOf(backupTime, { name: '' }));
   } catch {
     return undefined;
   }
-  const runs: Date[] = [];
-  for (let at: Date | undefined = from; runs.length < 16; runs.push(at)) {
-    at = nextAfter(schedule, timeZone ?? api.DEFAULT_TIME_ZONE, at);
-    if (!at) break;
-  }
-  if (runs.length < 2) return undefined;
+}
+
+/** How far ahead the calendar is read: five years, so a 29 February pattern shows its gaps. */
+const PERIOD_DAYS = 5 * 366;
+
+function daysIn(year: number, month: number): number {
+  return month === 2
+    ? year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)
+      ? 29
+      : 28
+    : [4, 6, 9, 11].includes(month)
+      ? 30
+      : 31;
+}
+
+/** Whether a day's date and weekday match (robfig: either field when one of them is restricted, both otherwise). */
+function dayMatches(s: CronSchedule, day: number, weekday: number): boolean {
+  return s.domStar || s.dowStar
+    ? s.dom[day] === true && s.dow[weekday] === true
+    : s.dom[day] === true || s.dow[weekday] === true;
+}
+
+/**
+ * The longest gap between two runs of the schedule from `from` on: within a day from its hours and minutes, across
+ * days from the calendar (weekdays only, the 1st of the month), read from the cron fields rather than by walking every
+ * run, which for a schedule that runs every minute would take seconds. Daylight saving's hour is left out.
+ */
+export function schedulePeriodSeconds(
+  backupTime: string,
+  _timeZone: string | undefined,
+  from: Date,
+): number | undefined {
+  return calendarOf(backupTime, from)?.periodSeconds;
+}
+
+function calendarOf(backupTime: string, from: Date): { periodSeconds?: number; runDays: number } | undefined {
+  const schedule = scheduleOf(backupTime);
+  if (!schedule) return undefined;
+  const minutes: number[] = [];
+  for (let h = 0; h < 24; h++)
+    for (let m = 0; m < 60; m++) if (schedule.hour[h] && schedule.minute[m]) minutes.push(h * 60 + m);
+  if (minutes.length === 0) return { runDays: 0 };
   let longest = 0;
-  for (let i = 1; i < runs.length; i++) longest = Math.max(longest, (runs[i].getTime() - runs[i - 1].getTime()) / 1000);
-  return longest;
+  for (let i = 1; i < minutes.length; i++) longest = Math.max(longest, minutes[i] - minutes[i - 1]);
+  const first = minutes[0];
+  const last = minutes[minutes.length - 1];
+  const today = Math.floor(from.getTime() / 86_400_000);
+  const start = new Date(today * 86_400_000);
+  let [year, month, day] = [start.getUTCFullYear(), start.getUTCMonth() + 1, start.getUTCDate()];
+  let runDays = 0;
+  let previous: number | undefined;
+  for (let d = today; d < today + PERIOD_DAYS; d++) {
+    // 1 January 1970 was a Thursday (4).
+    if (schedule.month[month] && dayMatches(schedule, day, (d + 4) % 7)) {
+      if (previous !== undefined) longest = Math.max(longest, (d - previous) * 1440 + first - last);
+      previous = d;
+      runDays++;
+    }
+    if (++day > daysIn(year, month)) [day, month] = [1, month + 1];
+    if (month > 12) [month, year] = [1, year + 1];
+  }
+  // No run, or a single one: no period.
+  if (runDays === 0 || (runDays === 1 && minutes.length === 1)) return { runDays };
+  return { periodSeconds: longest * 60, runDays };
 }
 
 export interface FreshnessInput {
@@ -79,11 +131,29 @@ function human(seconds: number): string {
 
 /** Fresh or Stale at `now`; pure, time injected. */
 export function judgeFreshness(input: FreshnessInput, now: Date): FreshnessVerdict {
-  const period = schedulePeriodSeconds(input.backupTime, input.timeZone, now);
+  const calendar = calendarOf(input.backupTime, now);
+  const period = calendar?.periodSeconds;
   const objective =
     input.freshness !== undefined ? freshnessSeconds(input.freshness) : period !== undefined ? 2 * period : undefined;
+  const never =
+    calendar?.runDays === 0
+      ? `the schedule "${input.backupTime}" never fires (no time in the next five years matches it), so no snapshot ` +
+        `will be taken: fix spec.backupTime`
+      : undefined;
   if (objective === undefined) {
+    if (never) return { status: 'False', reason: FRESH_REASONS.stale, message: never };
     return { status: 'Unknown', reason: FRESH_REASONS.unknown, message: 'no freshness objective: set spec.freshness' };
+  }
+  if (input.lastSuccessfulTime && Date.parse(input.lastSuccessfulTime) > now.getTime() + CLOCK_SKEW_TOLERANCE_MS) {
+    // Taken at face value it would keep the Backup Fresh for as long as the clocks are apart, whatever runs do.
+    return {
+      status: 'False',
+      reason: FRESH_REASONS.clockSkew,
+      objectiveSeconds: objective,
+      message:
+        `the newest good snapshot's time (${input.lastSuccessfulTime}) is later than the operator's clock: ` +
+        `the clocks of the control plane and the operator disagree, so freshness cannot be judged; set them right`,
+    };
   }
   const since = input.lastSuccessfulTime ?? input.createdAt;
   const reference = since ? Date.parse(since) : now.getTime();
@@ -102,7 +172,7 @@ export function judgeFreshness(input: FreshnessInput, now: Date): FreshnessVerdi
       staleAt,
     };
   }
-  const why = [input.suspend ? 'the Backup is suspended' : undefined, input.trouble].filter(Boolean).join('; ');
+  const why = [input.suspend ? 'the Backup is suspended' : undefined, never, input.trouble].filter(Boolean).join('; ');
   return {
     status: 'False',
     reason: FRESH_REASONS.stale,

@@ -182,6 +182,15 @@ export const RESTORE_SCHEMA: JsonSchema = {
   type: 'object',
   description: "A Restore Permit: asks the mall-backup operator to bring claims back from a Backup's vault.",
   required: ['spec'],
+  'x-kubernetes-validations': [
+    {
+      // Its name is a label value on the Job, pods and claims it makes; label values stop at 63.
+      rule: `size(self.metadata.name) <= ${rapi.RESTORE_NAME_MAX_LENGTH}`,
+      message:
+        `metadata.name is too long: at most ${rapi.RESTORE_NAME_MAX_LENGTH} characters, as it labels the ` +
+        `Restore's Job, pods and new claims`,
+    },
+  ],
   properties: objectProperties(spec, status),
 };
 

@@ -6,6 +6,16 @@ import { RESTORE_SCHEMA } from './restore-schema';
 /** RFC 3339 date-time, what the API server's `format: date-time` accepts. */
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 
+/** The name rule the CRD holds Restores to (what the operator checks on objects filed before it). */
+export function validateRestoreName(name: string): string[] {
+  return name.length > rapi.RESTORE_NAME_MAX_LENGTH
+    ? [
+        `metadata.name ${show(name)} is ${name.length} characters long: at most ${rapi.RESTORE_NAME_MAX_LENGTH} ` +
+          `allowed, as it labels the Restore's Job, pods and new claims`,
+      ]
+    : [];
+}
+
 /**
  * Checks a Restore `spec` (wire form) the way the API server will: the structural schema read from
  * `RESTORE_SCHEMA`, then the rules its CEL expresses, in words that name the field, the value and

@@ -15,6 +15,7 @@ import { mergeResources, ResourceSpec, toResourceRequirements } from '../common/
 import { BACKUP_SCRIPT } from './backup-run';
 import { RESTIC_VERSION } from './restic-version';
 import { BackupIdentity, effectiveSchedule } from '../permits/schedule-window';
+import { SNAPSHOT_PLAN_ANNOTATION, SnapshotSource } from './snapshot-source';
 
 export { BACKUP_SCRIPT };
 
@@ -98,6 +99,18 @@ export interface BackupPodProps {
    * @default - none
    */
   readonly shrinkAcknowledged?: string;
+  /**
+   * Claims backed up from a VolumeSnapshot: the pod mounts their temporary claims, and each run's Job is
+   * created suspended until the operator has made them (lib/run/snapshot-source.ts).
+   * @default - every claim's live files
+   */
+  readonly snapshots?: readonly SnapshotSource[];
+}
+
+/** What a run's Job carries when some claims come from snapshots: the plan, and a hold until they exist. */
+function snapshotRun(props: BackupPodProps): { annotations?: Record<string, string>; suspend?: boolean } {
+  if (!props.snapshots?.length) return {};
+  return { annotations: { [SNAPSHOT_PLAN_ANNOTATION]: JSON.stringify(props.snapshots) }, suspend: true };
 }
 
 /** Short stable suffix for names that would be too long. */
@@ -158,7 +171,8 @@ export function ownerReferenceTo(backup: BackupRef): k8s.OwnerReference {
   };
 }
 
-function resourcesOf(spec: BackupSpec, fallback: ResourceSpec): k8s.ResourceRequirements {
+/** The Backup's spec.resources over `fallback`, as a container's requirements. */
+export function resourcesOf(spec: BackupSpec, fallback: ResourceSpec): k8s.ResourceRequirements {
   const wire = spec.resources;
   if (!wire) return toResourceRequirements(fallback);
   const merged = mergeResources(wire, fallback);
@@ -176,6 +190,7 @@ export function backupJobSpec(props: BackupPodProps): k8s.JobSpec {
   const vaultClaim = pvcVaultClaim(spec.vaultLocation);
   const identity = spec.securityContext ?? {};
   const vault = props.vaultSettings ?? DEFAULT_VAULT_RUN_SETTINGS;
+  const fromSnapshot = new Map((props.snapshots ?? []).map((s) => [s.claim, s.temporaryClaim]));
   const env: k8s.EnvVar[] = [
     { name: 'RESTIC_REPOSITORY', value: resticRepositoryOf(spec.vaultLocation) },
     { name: 'SHOP_NAME', value: spec.shopName },
@@ -197,7 +212,10 @@ export function backupJobSpec(props: BackupPodProps): k8s.JobSpec {
     { name: 'TERMINATION_LOG', value: '/dev/termination-log' },
   ].filter((e) => e.value !== '');
   const volumes: k8s.Volume[] = [
-    ...claims.map((claim, i) => ({ name: `shop-${i}`, persistentVolumeClaim: { claimName: claim, readOnly: true } })),
+    ...claims.map((claim, i) => ({
+      name: `shop-${i}`,
+      persistentVolumeClaim: { claimName: fromSnapshot.get(claim) ?? claim, readOnly: true },
+    })),
     ...(vaultClaim ? [{ name: 'vault', persistentVolumeClaim: { claimName: vaultClaim } }] : []),
     { name: 'cache', emptyDir: { sizeLimit: k8s.Quantity.fromString('1Gi') } },
     { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('256Mi') } },
@@ -264,6 +282,8 @@ export class BackupCronJob extends Construct {
    */
   public static manifest(props: BackupPodProps): any {
     const { backup, spec } = props;
+    const run = snapshotRun(props);
+    const job = backupJobSpec(props);
     return k8s.KubeCronJob.manifest({
       metadata: {
         name: cronJobNameFor(backup.name),
@@ -279,7 +299,10 @@ export class BackupCronJob extends Construct {
         startingDeadlineSeconds: spec.startingDeadlineSeconds,
         successfulJobsHistoryLimit: 3,
         failedJobsHistoryLimit: 3,
-        jobTemplate: { metadata: { labels: backupLabels(backup) }, spec: backupJobSpec(props) },
+        jobTemplate: {
+          metadata: { labels: backupLabels(backup), annotations: run.annotations },
+          spec: run.suspend ? { ...job, suspend: true } : job,
+        },
       },
     });
   }
@@ -306,15 +329,21 @@ export class BackupRunNowJob extends Construct {
     const { backup, request } = props;
     const labels = backupLabels(backup, { [RUN_NOW_LABEL]: runNowToken(request) });
     const job = backupJobSpec(props);
+    const run = snapshotRun(props);
     this.apiObject = new k8s.KubeJob(this, 'Resource', {
       metadata: {
         name: runNowJobNameFor(backup.name, request),
         namespace: backup.namespace,
         labels,
-        annotations: { [api.RUN_NOW_ANNOTATION]: request },
+        annotations: { [api.RUN_NOW_ANNOTATION]: request, ...run.annotations },
         ownerReferences: [ownerReferenceTo(backup)],
       },
-      spec: { ...job, ttlSecondsAfterFinished: 86400, template: { ...job.template, metadata: { labels } } },
+      spec: {
+        ...job,
+        ...(run.suspend ? { suspend: true } : {}),
+        ttlSecondsAfterFinished: 86400,
+        template: { ...job.template, metadata: { labels } },
+      },
     });
   }
 }

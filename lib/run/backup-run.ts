@@ -5,6 +5,7 @@
  * run-result.ts), a small versioned JSON document the operator parses in one place.
  */
 import { PARTIAL_RUN_REASON } from './run-result';
+import { CLASSIFY_SH, JSON_TEXT_SH } from './shell-words';
 
 export const BACKUP_SCRIPT = String.raw`# mall-backup run (POSIX sh: BusyBox in the restic image, and in the tests).
 # Fixed text: every value comes from the environment or the arguments (the shop's folders), always quoted.
@@ -93,13 +94,7 @@ pause() {
   child=
 }
 
-# A JSON string (quoted) of $1: first line only, at most 300 characters.
-json_text() {
-  printf '%s\n' "$1" | awk 'NR == 1 {
-    s = substr($0, 1, 300); gsub(/\\/, "\\\\", s); gsub(/"/, "\\\"", s); gsub(/[[:cntrl:]]/, " ", s)
-    printf "\"%s\"", s
-  }'
-}
+${JSON_TEXT_SH}
 
 # The first line of restic's complaint in NAME's stderr: the exit_error message of a --json run or the Fatal line,
 # never a stack trace.
@@ -112,23 +107,7 @@ complaint() {
     /^Fatal: / || /^[A-Za-z].*(error|denied|failed|refused)/ { print; exit }' "$state/$1.err"
 }
 
-# Reason for restic's exit code and complaint: each cause a person can act on has its own.
-classify() {
-  case $rc in
-    10) echo VaultNotInitialized; return ;;
-    11) echo VaultLocked; return ;;
-    12) echo WrongPassword; return ;;
-    130) echo Interrupted; return ;;
-  esac
-  printf '%s\n' "$1" | awk '{ t = tolower($0) }
-    t ~ /no space left|quota ?exceeded|disk quota/ { print "VaultFull"; exit }
-    t ~ /read-only file system|permission denied|access ?denied|forbidden/ { print "VaultReadOnly"; exit }
-    t ~ /connection refused|no such host|i\/o timeout|network is unreachable/ { print "VaultUnreachable"; exit }
-    t ~ /dial tcp|connection reset|deadline exceeded|tls:|x509:/ { print "VaultUnreachable"; exit }
-    t ~ /do not exist|no such file or directory/ { print "SourceMissing"; exit }
-    { print "ResticFailed"; exit }
-    END { if (NR == 0) print "ResticFailed" }'
-}
+${CLASSIFY_SH}
 
 snapshot=
 stats=
@@ -170,22 +149,26 @@ failed() {
 
 if [ -n "$stopping" ]; then finish Failed Interrupted "stopped before it started"; fi
 
-# The vault must exist: it is created once, by the operator. Asked without a lock, so a locked or read-only vault
-# answers too; a missing repository is waited for (bounded), everything else is a failure with its cause.
+# The vault must exist: it is created once, by the operator. restic unlock answers that without taking a lock (exit
+# 10: no repository), so a locked vault answers too, and in the same call (one key derivation, which is most of
+# what a call costs) it removes locks whose holder is gone (same host and process gone, or not refreshed for 30
+# minutes); live ones stay. A missing repository is waited for (bounded), everything else fails with its cause.
 deadline=$(($(date +%s) + VAULT_WAIT_SECONDS))
 while :; do
-  run config --no-lock cat config
+  run config unlock
   [ "$rc" = 0 ] && break
   # Stopped while asking or waiting: the stop is the cause, whatever restic answered.
   if [ -n "$stopping" ]; then rc=130; failed config "opening the vault"; fi
+  # Opened, but a lock could not be cleared (another run removed it first, say): the backup still runs and meets
+  # any real fault itself. Missing repository (10), wrong password (12) and a vault that refuses (fault) end here.
+  if [ "$rc" = 1 ] && [ ! -s "$state/fault" ]; then
+    log "restic unlock: $(complaint config)"
+    break
+  fi
   if [ "$rc" != 10 ] || [ "$(date +%s)" -ge "$deadline" ]; then failed config "opening the vault"; fi
   log "the vault has no repository yet: waiting for the operator to create it"
   pause 5
 done
-
-# Locks whose holder is gone (same host and process gone, or not refreshed for 30 minutes) are removed; live ones stay.
-run unlock unlock
-[ "$rc" = 0 ] || log "restic unlock: $(complaint unlock)"
 
 run backup backup --retry-lock "$LOCK_WAIT" --json --host "$SHOP_NAME" \
   --tag "shop=$SHOP_NAME" --tag "backup=$BACKUP_REF" "$@"

@@ -90,6 +90,22 @@ function ownerReferenceTo(restore: RestoreRef): k8s.OwnerReference {
   };
 }
 
+/**
+ * The point in time as whole Unix seconds and the digits after its decimal point as written (at most 9,
+ * restic's nanoseconds): the script compares snapshot times at the precision the point was given in, and
+ * a Date would cut them to milliseconds.
+ */
+export function pointInTimeEnv(text: string): k8s.EnvVar[] {
+  const match = /^(.{19})(?:\.(\d+))?(.*)$/.exec(text.toUpperCase().replace(' ', 'T'));
+  if (!match) throw new Error(`pointInTime ${JSON.stringify(text)} is not an RFC 3339 time`);
+  const seconds = Date.parse(`${match[1]}${match[3]}`) / 1000;
+  if (!Number.isInteger(seconds)) throw new Error(`pointInTime ${JSON.stringify(text)} is not an RFC 3339 time`);
+  return [
+    { name: 'POINT_IN_TIME_EPOCH', value: String(seconds) },
+    ...(match[2] ? [{ name: 'POINT_IN_TIME_FRACTION', value: match[2].slice(0, 9) }] : []),
+  ];
+}
+
 /** The restore Job as JSON (what the construct renders and the operator creates). */
 export function restoreJobManifest(props: RestorePodProps): any {
   const { restore, backupSpec: spec } = props;
@@ -107,8 +123,7 @@ export function restoreJobManifest(props: RestorePodProps): any {
     { name: 'BACKUP_REF', value: `${restore.namespace}/${props.backupName}` },
     ...optional('SNAPSHOT_ID', props.snapshotID),
     ...optional('POINT_IN_TIME', props.pointInTime),
-    // Milliseconds kept: a snapshot a fraction of a second after the point is after it.
-    ...optional('POINT_IN_TIME_EPOCH', props.pointInTime && String(Date.parse(props.pointInTime) / 1000)),
+    ...(props.pointInTime ? pointInTimeEnv(props.pointInTime) : []),
     ...optional('IN_PLACE', props.inPlace ? 'true' : undefined),
     { name: 'RESTIC_CACHE_DIR', value: CACHE_MOUNT },
     { name: 'TMPDIR', value: TMP_MOUNT },

@@ -14,6 +14,7 @@ import {
   RESTRICTED_CONTAINER_SECURITY_CONTEXT,
   restrictedPodSecurityContext,
 } from '../common/pod-security';
+import { CLASSIFY_SH, JSON_TEXT_SH } from './shell-words';
 
 export const REPOSITORY_LABEL = `${api.API_GROUP}/repository`;
 
@@ -29,10 +30,16 @@ if [ "$rc" != 10 ]; then head -c 2000 "$RUN_STATE/err" >&2; exit 1; fi
 restic init
 `;
 
+/** The reason of a maintenance that pruned and checked the vault (its result's reason when Completed). */
+export const MAINTAINED_REASON = 'VaultMaintained';
+/** The reason of a maintenance that found the repository damaged (check errors, data files missing). */
+export const DAMAGED_REASON = 'VaultDamaged';
+
 /**
  * Per-vault maintenance: exclusive work (prune frees the space forget left, check verifies the structure), waiting
  * a bounded time for backups' locks; stale locks (holder gone) are cleared first so a killed prune never blocks
- * the vault for ever.
+ * the vault for ever. Its result is a run result (run-result.ts) in the termination message, with the causes the
+ * backup run uses, so the operator can show on every Backup of the vault why its maintenance failed.
  */
 export const MAINTENANCE_SCRIPT = `set -u
 child=
@@ -41,19 +48,54 @@ stopping=
 # handler (a background child starts with SIGINT ignored). A stop between steps ends the work there: a prune
 # started after it would hold the vault's exclusive lock until the grace period ends and the pod is killed.
 trap 'stopping=1; if [ -n "$child" ]; then kill -INT "$child" 2>/dev/null; kill -TERM "$child" 2>/dev/null; fi' TERM INT
+${JSON_TEXT_SH}
+${CLASSIFY_SH}
+finish() {
+  printf '{"v":1,"outcome":"%s","reason":"%s","message":%s,"lockWaited":false}' "$1" "$2" "$(json_text "$3")" \\
+    >"$TERMINATION_LOG" 2>/dev/null || true
+  echo "mall-backup: $1 ($2): $3" >&2
+}
 step() {
-  if [ -n "$stopping" ]; then echo "mall-backup: stopped before restic $1" >&2; exit 130; fi
-  restic "$@" &
+  if [ -n "$stopping" ]; then
+    echo "mall-backup: stopped before restic $1" >&2
+    finish Failed Interrupted "maintenance stopped (pod terminated) before restic $1; no lock left"
+    exit 130
+  fi
+  # restic's complaints are kept (bounded) for the result, and shown in the log once the step ends.
+  restic "$@" 2>"$RUN_STATE/err" &
   child=$!
   if [ -n "$stopping" ]; then kill -INT "$child" 2>/dev/null; kill -TERM "$child" 2>/dev/null; fi
   while :; do wait "$child"; rc=$?; kill -0 "$child" 2>/dev/null || break; done
   child=
-  if [ -n "$stopping" ]; then echo "mall-backup: stopped during restic $1 ($rc)" >&2; exit 130; fi
-  if [ "$rc" != 0 ]; then echo "mall-backup: restic $1 failed ($rc)" >&2; exit "$rc"; fi
+  head -c 65536 "$RUN_STATE/err" >&2
+  if [ -n "$stopping" ]; then
+    echo "mall-backup: stopped during restic $1 ($rc)" >&2
+    finish Failed Interrupted "maintenance stopped (pod terminated) during restic $1; restic removed its lock"
+    exit 130
+  fi
+  if [ "$rc" != 0 ]; then
+    echo "mall-backup: restic $1 failed ($rc)" >&2
+    why=$(awk '/^Fatal: / || /^[A-Za-z].*(error|denied|failed|refused|locked)/ { print; exit }' "$RUN_STATE/err")
+    reason=$(classify "$why")
+    case $1:$reason in
+      *:VaultLocked)
+        why="the vault stayed locked for $LOCK_WAIT by another restic (a backup still running, or one \\
+that did not finish): $why" ;;
+      *:WrongPassword)
+        why="the vault's password (RESTIC_PASSWORD in the credentials Secret) does not open the repository" ;;
+      # Maintenance reads no shop: a missing file is missing vault data.
+      check:ResticFailed | *:SourceMissing)
+        reason=${DAMAGED_REASON}
+        why="the repository is damaged (see restic check, restic repair): $why" ;;
+    esac
+    finish Failed "$reason" "restic $1 failed: $why"
+    exit "$rc"
+  fi
 }
 step unlock
 step prune --retry-lock "$LOCK_WAIT"
 step check --retry-lock "$LOCK_WAIT"
+finish Completed ${MAINTAINED_REASON} "stale locks cleared, unused data pruned, the repository checked"
 `;
 
 /** Identity of a repository: the URL restic opens, plus the namespace for a pvc:// vault (claims are namespaced). */
@@ -82,16 +124,27 @@ export interface VaultJobProps {
   readonly lockWait?: string;
 }
 
-function vaultPod(props: VaultJobProps, script: string, env: k8s.EnvVar[]): k8s.PodSpec {
+/** A restic pod on the vault only (no shop claims), as the Backup's Secret allows; `scratch` for a test restore. */
+export function vaultPod(
+  props: VaultJobProps,
+  script: string,
+  env: k8s.EnvVar[],
+  options: {
+    readonly scratch?: boolean;
+    readonly resources?: k8s.ResourceRequirements;
+  } = {},
+): k8s.PodSpec {
   const claim = pvcVaultClaim(props.spec.vaultLocation);
+  // A test restore writes as the Backup's user, as a Restore would (restic then skips chown, as cp -a does).
+  const who = options.scratch ? (props.spec.securityContext ?? {}) : {};
   return {
     restartPolicy: 'Never',
     automountServiceAccountToken: false,
     terminationGracePeriodSeconds: 120,
     securityContext: restrictedPodSecurityContext({
-      runAsUser: NONROOT_ID,
-      runAsGroup: NONROOT_ID,
-      fsGroup: NONROOT_ID,
+      runAsUser: who.runAsUser ?? NONROOT_ID,
+      runAsGroup: who.runAsGroup ?? NONROOT_ID,
+      fsGroup: who.fsGroup ?? NONROOT_ID,
     }),
     containers: [
       {
@@ -105,10 +158,14 @@ function vaultPod(props: VaultJobProps, script: string, env: k8s.EnvVar[]): k8s.
           { name: 'TMPDIR', value: TMP_MOUNT },
           { name: 'HOME', value: TMP_MOUNT },
           { name: 'RUN_STATE', value: STATE_MOUNT },
+          { name: 'TERMINATION_LOG', value: '/dev/termination-log' },
           ...env,
         ],
         envFrom: [{ secretRef: { name: props.spec.vaultCredentialsSecret } }],
+        resources: options.resources,
         securityContext: RESTRICTED_CONTAINER_SECURITY_CONTEXT,
+        // A pod that dies before writing its result still says why (the log's tail).
+        terminationMessagePolicy: 'FallbackToLogsOnError',
         volumeMounts: [
           ...(claim ? [{ name: 'vault', mountPath: VAULT_MOUNT }] : []),
           { name: 'cache', mountPath: CACHE_MOUNT },
@@ -120,7 +177,8 @@ function vaultPod(props: VaultJobProps, script: string, env: k8s.EnvVar[]): k8s.
     volumes: [
       ...(claim ? [{ name: 'vault', persistentVolumeClaim: { claimName: claim } }] : []),
       { name: 'cache', emptyDir: { sizeLimit: k8s.Quantity.fromString('1Gi') } },
-      { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('1Gi') } },
+      // The test restore holds a whole snapshot here: no limit, the node's ephemeral storage bounds it.
+      { name: 'tmp', emptyDir: options.scratch ? {} : { sizeLimit: k8s.Quantity.fromString('1Gi') } },
       { name: 'state', emptyDir: { sizeLimit: k8s.Quantity.fromString('16Mi') } },
     ],
   };

@@ -1,17 +1,19 @@
 /**
- * The verification run: proof that a Backup's vault can still be restored. Fixed text: every value reaches
- * it as an environment variable, always quoted, so no spec value is ever read as shell code.
+ * The verification runs: proof that a Backup's vault can still be restored. Fixed text: every value reaches
+ * them as an environment variable, always quoted, so no spec value is ever read as shell code. Two parts, run
+ * by different Jobs (lib/run/verify-job.ts):
  *
- * 1. `restic check --read-data-subset "$READ_DATA_SUBSET"`: the vault's structure, and that subset of its
- *    pack files read back and hashed. It waits for another restic's lock (`--retry-lock`) instead of failing,
- *    so a verification and a backup of the same vault never make each other fail.
- * 2. A test restore of this Backup's newest snapshot (host and `shop=`/`backup=` tags, grouped so there is
- *    one newest) into scratch space with `restic restore --verify`, which reads every restored file back and
- *    compares its content with the snapshot's own SHA-256 blob IDs; then the number of restored files is
- *    compared with the snapshot's own listing.
+ * 1. CHECK_SCRIPT, once per vault: `restic check --read-data-subset "$READ_DATA_SUBSET"`, the vault's
+ *    structure and that subset of its pack files read back and hashed. check takes the vault's exclusive
+ *    lock, so it waits (`--retry-lock`) for backups and prune instead of failing, and backups wait for it
+ *    the same way: neither makes the other fail.
+ * 2. TEST_RESTORE_SCRIPT, per Backup: a test restore of this Backup's newest snapshot (host and
+ *    `shop=`/`backup=` tags, grouped so there is one newest) into scratch space with `restic restore
+ *    --verify`, which reads every restored file back and compares its content with the snapshot's own SHA-256
+ *    blob IDs; then the number of restored files is compared with the snapshot's own listing.
  *
- * The termination log gets `verified <snapshot> <snapshot time> <files> <bytes>`, or, on failure,
- * `failed <Reason> <words>` with Reason one of VERIFY_FAILURE_REASONS.
+ * The termination log gets `checked <subset>` or `verified <snapshot> <snapshot time> <files> <bytes>`, or,
+ * on failure, `failed <Reason> <words>` with Reason one of VERIFY_FAILURE_REASONS.
  */
 export const VERIFY_FAILURE_REASONS = [
   'CheckFailed',
@@ -20,7 +22,7 @@ export const VERIFY_FAILURE_REASONS = [
   'TestRestoreIncomplete',
 ] as const;
 
-export const VERIFY_SCRIPT = `set -eu
+const PRELUDE = `set -eu
 report=\${TERMINATION_LOG:-/dev/termination-log}
 : >"$report" 2>/dev/null || report=/dev/null
 fail() {
@@ -29,11 +31,16 @@ fail() {
   exit 1
 }
 wait_lock=\${LOCK_WAIT:-30m}
-restic check --retry-lock "$wait_lock" --read-data-subset "$READ_DATA_SUBSET" \\
+`;
+
+export const CHECK_SCRIPT = `${PRELUDE}restic check --retry-lock "$wait_lock" --read-data-subset "$READ_DATA_SUBSET" \\
   || fail CheckFailed "restic check found the vault damaged or unreadable" \\
     "(read subset $READ_DATA_SUBSET; see the log above)"
-restic snapshots --json --retry-lock "$wait_lock" --host "$SHOP_NAME" --tag "shop=$SHOP_NAME,backup=$BACKUP_REF" \\
-  --group-by host,tags --latest 1 >"$TMPDIR/latest.json" \\
+printf 'checked %s\\n' "$READ_DATA_SUBSET" >>"$report" 2>/dev/null || true
+`;
+
+export const TEST_RESTORE_SCRIPT = `${PRELUDE}restic snapshots --json --retry-lock "$wait_lock" --host "$SHOP_NAME" \\
+  --tag "shop=$SHOP_NAME,backup=$BACKUP_REF" --group-by host,tags --latest 1 >"$TMPDIR/latest.json" \\
   || fail CheckFailed "cannot list the snapshots in the vault (see the log above)"
 id=$(grep -o '"id":"[0-9a-f]*"' "$TMPDIR/latest.json" | head -n 1 | cut -d '"' -f 4)
 taken=$(grep -o '"time":"[^"]*"' "$TMPDIR/latest.json" | head -n 1 | cut -d '"' -f 4)

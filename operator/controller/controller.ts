@@ -18,10 +18,14 @@ import type { RestoreObject } from './types';
 import { carryOutRestore, RESTORE_KEY_PREFIX, type RestoreContext } from './restore-writer';
 import type { BackupObject, KubeObject, Settings } from './types';
 import { VaultIndex } from './vault-index';
+import { isVerifyRun, planVerify } from './verify-plan';
+import { REPOSITORY_LABEL } from '../../lib/run/vault-jobs';
+import { verifyCronJobNameFor } from '../../lib/run/verify-job';
 import type { VaultSettings } from './vault-plan';
 import { INDEX } from './vocabulary';
 import { backupKey, unfinishedRestores, WATCHES, type WatchedKindName } from './watches';
 import { applyDesired, type LastApplied, recordEvent, writeStatus } from './writer';
+import { SnapshotClassWatch } from './snapshot-support';
 
 export interface ControllerOptions {
   /** Namespaces to watch; empty for all. */
@@ -44,6 +48,8 @@ export class Controller {
   private readonly gate?: FleetGate;
   /** Who uses each vault and its per-vault work, across namespaces; a change queues the vault's Backups. */
   private readonly vaults = new VaultIndex((b) => this.loop.enqueue(backupKey(b.metadata.namespace!, b.metadata.name)));
+  /** Which claims can be snapshotted (listed, not watched: the snapshot API may be absent); a change re-plans all. */
+  private readonly snapshotClasses: SnapshotClassWatch;
 
   constructor(
     config: KubeConfig,
@@ -52,6 +58,14 @@ export class Controller {
     private readonly metrics: OperatorMetrics,
     private readonly log: Logger,
   ) {
+    this.snapshotClasses = new SnapshotClassWatch(
+      client,
+      30_000,
+      () => {
+        for (const b of this.loop.list('backups')) this.loop.enqueue(backupKey(b.metadata.namespace!, b.metadata.name));
+      },
+      log,
+    );
     this.loop = new ControllerLoop(
       config,
       client,
@@ -84,7 +98,7 @@ export class Controller {
         options.caps,
         client,
         {
-          jobs: () => this.loop.list('jobs'),
+          jobs: () => this.loop.list('jobs').filter((j) => !isVerifyRun(j)),
           backup: (namespace, name) => this.loop.get('backups', namespace, name) as BackupObject | undefined,
           leading: () => this.loop.leading,
           reconcile: (key) => this.loop.queue.add(key),
@@ -101,6 +115,12 @@ export class Controller {
     }
     for (const work of [...this.loop.eventsOf('vaultjobs'), ...this.loop.eventsOf('vaultcrons')])
       this.vaults.watch('work', work);
+    // A vault check's pod reporting concerns every Backup on the vault (its Job may be seen finished first).
+    for (const pods of this.loop.eventsOf('pods'))
+      pods.on('change', (p) => {
+        const hash = p.metadata?.labels?.[REPOSITORY_LABEL];
+        if (hash && this.loop.leading) this.vaults.requeue(hash);
+      });
   }
 
   /** True once every informer has listed its objects and is watching, and none is failing now (/readyz). */
@@ -119,8 +139,9 @@ export class Controller {
   }
 
   /** Starts the informers and resolves once all have synced (failed ones are retried meanwhile). */
-  public start(): Promise<void> {
-    return this.loop.start();
+  public async start(): Promise<void> {
+    await this.loop.start();
+    await this.snapshotClasses.start();
   }
 
   /** Begins reconciling (this process leads). */
@@ -132,11 +153,13 @@ export class Controller {
   public stopLeading(): void {
     this.loop.stopLeading();
     this.staleChecks.clear();
+    this.metrics.forgetAll();
   }
 
   /** Stops the informers for good and waits for in-flight reconciles. */
   public async stop(): Promise<void> {
     this.staleChecks.clear();
+    this.snapshotClasses.stop();
     await this.loop.stop();
   }
 
@@ -174,7 +197,7 @@ export class Controller {
       this.staleChecks.set(key, undefined);
       return false;
     }
-    const { observed, cronJob, vault } = this.observe(backup);
+    const { observed, cronJob, vault, verify } = this.observe(backup);
     const desired = reconcile(observed, this.options.settings);
     // Fresh is True up to and including staleAt: look again just after it.
     this.staleChecks.set(key, desired.staleAt && new Date(desired.staleAt.getTime() + 1000));
@@ -183,8 +206,19 @@ export class Controller {
       // Timers beyond a day are left to the periodic resync.
       if (delay > 0 && delay < 86_400_000) this.loop.queue.addAfter(key, delay + 1000);
     }
-    const written = await applyDesired(this.client, this.log, backup, desired, vault, cronJob, this.lastApplied);
-    this.metrics.recordStatus(namespace, name, written.status);
+    const written = await applyDesired(
+      this.client,
+      this.log,
+      backup,
+      desired,
+      vault,
+      cronJob,
+      this.lastApplied,
+      verify,
+    );
+    if (written.recheckMs) this.loop.queue.addAfter(key, written.recheckMs);
+    // A round still in flight when leadership ended must not bring back the series stopLeading dropped.
+    if (this.loop.leading) this.metrics.recordStatus(namespace, name, written.status);
     if (written.error !== undefined) throw written.error;
     return written.wrote;
   }
@@ -194,7 +228,9 @@ export class Controller {
     const caches = this.loop;
     const { namespace, name, uid } = backup.metadata as { namespace: string; name: string; uid: string };
     const owned = (o: KubeObject) => o.metadata.labels?.[BACKUP_UID_LABEL] === uid;
-    const jobs = caches.indexed('jobs', namespace, INDEX.uid, [uid]);
+    // The Backup's test-restore Jobs carry its uid too: they are judged apart from its backup runs.
+    const ownJobs = caches.indexed('jobs', namespace, INDEX.uid, [uid]);
+    const jobs = ownJobs.filter((j) => !isVerifyRun(j));
     const jobPods = [
       ...new Map(
         [
@@ -203,7 +239,7 @@ export class Controller {
             'pods',
             namespace,
             INDEX.job,
-            jobs.map((j) => j.metadata.name),
+            ownJobs.map((j) => j.metadata.name),
           ),
         ].map((p) => [p.metadata.name, p]),
       ).values(),
@@ -225,8 +261,20 @@ export class Controller {
       (ns, job) => caches.indexed('pods', ns, INDEX.job, [job]),
       this.options.vault,
     );
+    const verifyCron = caches.get('cronjobs', namespace, verifyCronJobNameFor(name));
+    const verify = planVerify({
+      backup,
+      cronJob: verifyCron && owned(verifyCron) ? verifyCron : undefined,
+      runnable: vault !== undefined && vault.problem === undefined,
+      jobs: ownJobs.filter(isVerifyRun),
+      checkJobs: vault?.checkRuns.jobs ?? [],
+      pods: [...jobPods, ...(vault?.checkRuns.pods ?? [])],
+      image: this.options.settings.resticImage,
+    });
     const observed = {
+      verification: verify,
       vaultProblem: vault?.problem,
+      vaultMaintained: vault?.maintained,
       backup,
       cronJob,
       lastApplied: this.lastApplied.get(uid),
@@ -243,7 +291,8 @@ export class Controller {
         .filter((p) => !owned(p)),
       now: new Date(),
       queuePlace: this.gate?.placeOf(namespace, name),
+      snapshotClasses: this.snapshotClasses.classes,
     };
-    return { observed, cronJob, vault };
+    return { observed, cronJob, vault, verify };
   }
 }

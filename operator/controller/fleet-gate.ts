@@ -4,6 +4,7 @@
  * each Backup's place in the queue for its status. One pass at a time; a change during a pass asks for
  * another. Only the leader passes, and every write is idempotent: a Job started twice is one run.
  */
+import { waitsForSnapshots } from '../../lib/run/snapshot-source';
 import type { Logger } from 'pino';
 import * as api from '../../lib/permits/backup-api';
 import { BACKUP_LABEL, BACKUP_UID_LABEL, cronJobNameFor, cronScheduleOf } from '../../lib/run/backup-job';
@@ -120,6 +121,8 @@ export class FleetGate {
         running.push(run);
         continue;
       }
+      // Not startable before its snapshots and temporary claims exist (operator/controller/snapshot-runs.ts).
+      if (waitsForSnapshots(job)) continue;
       const scheduled = scheduledTimeOf(job, cronJobNameFor(backup.metadata.name));
       // A repeat, or a run robfig should not have made, is the reconcile's to drop, never to start.
       if (

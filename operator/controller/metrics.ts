@@ -37,6 +37,7 @@ interface Exported {
   fresh?: number;
   outcome?: string;
   verified?: number;
+  maintained?: number;
   lastRunJob?: string;
   shrink?: boolean;
 }
@@ -94,6 +95,14 @@ export class OperatorMetrics {
   public readonly verified = new Gauge({
     name: METRIC.verified,
     help: "1 while the Backup's vault passed its latest verification, 0 once one failed.",
+    labelNames: ['namespace', 'name'],
+    registers: [this.registry],
+  });
+  public readonly vaultMaintained = new Gauge({
+    name: METRIC.vaultMaintained,
+    help:
+      "1 while the newest finished maintenance (prune + check) of the Backup's vault succeeded, 0 while it " +
+      'failed; no series before one finished.',
     labelNames: ['namespace', 'name'],
     registers: [this.registry],
   });
@@ -182,9 +191,11 @@ export class OperatorMetrics {
     }
     const fresh = asGauge(status.conditions?.find((c) => c.type === FRESH_CONDITION));
     const verified = asGauge(status.conditions?.find((c) => c.type === VERIFIED_CONDITION));
+    const maintained = asGauge(status.conditions?.find((c) => c.type === CONDITION.VaultMaintained));
     for (const [gauge, now, was] of [
       [this.fresh, fresh, before.fresh],
       [this.verified, verified, before.verified],
+      [this.vaultMaintained, maintained, before.maintained],
     ] as const) {
       if (now === was) continue;
       if (now === undefined) gauge.remove(labels);
@@ -197,7 +208,7 @@ export class OperatorMetrics {
         else this.lastRun[field].set(labels, run[field]!);
       }
     }
-    const shrink = status.conditions?.some((c) => c.type === 'ShrinkDetected' && c.status === 'True') ?? false;
+    const shrink = status.conditions?.some((c) => c.type === CONDITION.ShrinkDetected && c.status === 'True') ?? false;
     if (shrink !== before.shrink) this.shrinkDetected.set(labels, shrink ? 1 : 0);
     this.exported.set(key, {
       phase: status.phase,
@@ -205,9 +216,21 @@ export class OperatorMetrics {
       fresh,
       outcome,
       verified,
+      maintained,
       lastRunJob: run?.job ?? before.lastRunJob,
       shrink,
     });
+  }
+
+  /**
+   * Drops every Backup's series: a process that stops leading no longer follows the Backups, and its last
+   * values (a Stale, a Failed) would otherwise sit beside the new leader's and keep alerts firing.
+   */
+  public forgetAll(): void {
+    for (const key of [...this.exported.keys()]) {
+      const [namespace, name] = key.split('/');
+      this.forget(namespace, name);
+    }
   }
 
   public forget(namespace: string, name: string): void {
@@ -219,6 +242,7 @@ export class OperatorMetrics {
     if (before.outcome) this.lastRunOutcome.remove({ ...labels, outcome: before.outcome });
     if (before.fresh !== undefined) this.fresh.remove(labels);
     if (before.verified !== undefined) this.verified.remove(labels);
+    if (before.maintained !== undefined) this.vaultMaintained.remove(labels);
     for (const [field] of LAST_RUN_NUMBERS) this.lastRun[field].remove(labels);
     this.shrinkDetected.remove(labels);
     this.exported.delete(`${namespace}/${name}`);

@@ -6,6 +6,7 @@ import { validateBackupName, validateBackupSpec } from '../../lib/permits/backup
 import type { BackupPodProps, BackupRef } from '../../lib/run/backup-job';
 import type { BackupObject, Observed, Settings } from './types';
 import { ACKNOWLEDGE_SHRINK_ANNOTATION, REASON } from './vocabulary';
+import { fromSnapshots, planSources, type SourcePlan } from './snapshot-support';
 import { planVolumes, type VolumePlan } from './volumes';
 
 export interface Admission {
@@ -17,6 +18,8 @@ export interface Admission {
   readonly readyProblem?: { readonly reason: string; readonly message: string };
   /** What run pods are rendered from; undefined while there is a problem. */
   readonly podProps?: BackupPodProps;
+  /** Which claims are read from a VolumeSnapshot and which live (snapshot-support.ts); undefined without classes. */
+  readonly sources?: SourcePlan;
 }
 
 /** The spec checked as admission would, so a Backup admitted by an older CRD still gets a clear answer. */
@@ -36,8 +39,13 @@ export function admit(observed: Observed, ref: BackupRef, settings: Settings): A
   const spec = backup.spec;
   const problems = validate(backup);
   const jobPodNames = new Set(observed.jobPods.map((p) => p.metadata.name));
-  const plan =
+  const planned =
     problems.length > 0 ? undefined : planVolumes(spec, observed.claims, observed.namespacePods, jobPodNames);
+  const sources =
+    planned && observed.snapshotClasses
+      ? planSources(ref, planned.claims, observed.claims, observed.snapshotClasses)
+      : undefined;
+  const plan = planned && sources ? fromSnapshots(planned, sources) : planned;
   const readyProblem =
     problems.length > 0
       ? { reason: REASON.InvalidSpec, message: problems.join('; ') }
@@ -53,6 +61,7 @@ export function admit(observed: Observed, ref: BackupRef, settings: Settings): A
         defaultResources: settings.defaultResources,
         vaultSettings: settings.vaultRunSettings,
         shrinkAcknowledged: acknowledgedShrink(backup),
+        snapshots: sources?.snapshots.length ? sources.snapshots : undefined,
       };
-  return { problems, plan, readyProblem, podProps };
+  return { problems, plan, readyProblem, podProps, sources };
 }

@@ -10,6 +10,8 @@ import type { RunDecisions } from './run-admission';
 import { describeRun, runResultOf } from './run-outcome';
 import { jobCondition, podTrouble, type Runs, snapshotOf } from './runs';
 import { missedRun } from './schedule';
+import { describeSources } from './snapshot-support';
+import { snapshotFailureOf } from './snapshot-runs';
 import type { Condition, Observed } from './types';
 import { later } from './values';
 import { CONDITION, REASON } from './vocabulary';
@@ -43,6 +45,13 @@ export function judgeRuns(observed: Observed, ref: BackupRef, runs: Runs): Verdi
       status: 'False',
       ...describeRun(newestFinished.metadata.name, runResultOf(podsOf(newestFinished))!),
     };
+  } else if (newestFinished && snapshotFailureOf(newestFinished)) {
+    lastBackup = {
+      type,
+      status: 'False',
+      reason: REASON.SnapshotFailed,
+      message: `${newestFinished.metadata.name} did not run: ${snapshotFailureOf(newestFinished)}`,
+    };
   } else if (newestFinished) {
     const failure = jobCondition(newestFinished, 'Failed', 'FailureTarget');
     const trouble = podsOf(newestFinished).map(podTrouble).find(Boolean);
@@ -50,9 +59,9 @@ export function judgeRuns(observed: Observed, ref: BackupRef, runs: Runs): Verdi
       type,
       status: 'False',
       reason: failure?.reason || REASON.BackupFailed,
-      message:
-        `${newestFinished.metadata.name} ` +
-        `failed${failure?.message ? `: ${failure.message}` : ''}${trouble ? ` (${trouble})` : ''}`,
+      message: `${newestFinished.metadata.name} failed${failure?.message ? `: ${failure.message}` : ''}${
+        trouble ? ` ` + `(${trouble})` : ''
+      }`,
     };
   }
   const spec = observed.backup.spec;
@@ -73,7 +82,7 @@ export function judgeRuns(observed: Observed, ref: BackupRef, runs: Runs): Verdi
 
 /** Ready: the problem that keeps runs from being scheduled, or where and when they run. */
 export function judgeReady(observed: Observed, ref: BackupRef, admission: Admission, dst?: RunDecisions): Verdict {
-  const { readyProblem, plan } = admission;
+  const { readyProblem, plan, sources } = admission;
   const spec = observed.backup.spec;
   if (readyProblem)
     return { type: CONDITION.Ready, status: 'False', reason: readyProblem.reason, message: readyProblem.message };
@@ -82,9 +91,10 @@ export function judgeReady(observed: Observed, ref: BackupRef, admission: Admiss
     status: 'True',
     reason: REASON.CronJobReady,
     message:
-      `runs "${cronScheduleOf(spec.backupTime, ref)}" in ${spec.timeZone ?? api.DEFAULT_TIME_ZONE}` +
-      `${plan!.nodeName ? ` on node ${plan!.nodeName}` : ''}` +
-      `${dst?.notes.length ? `; daylight saving: ${dst.notes.join('; ')}` : ''}`,
+      `runs "${cronScheduleOf(spec.backupTime, ref)}" in ` +
+      `${spec.timeZone ?? api.DEFAULT_TIME_ZONE}${plan!.nodeName ? ` on node ` + `${plan!.nodeName}` : ''}${
+        dst?.notes.length ? `; daylight saving: ${dst.notes.join('; ' + '')}` : ''
+      }${sources ? `; ${describeSources(sources)}` : ''}`,
   };
 }
 

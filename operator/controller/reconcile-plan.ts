@@ -151,7 +151,11 @@ function skippedRunJob(
       name: run.name,
       namespace: podProps.backup.namespace,
       labels: template.metadata.labels,
-      annotations: { [SCHEDULED_TIMESTAMP_ANNOTATION]: timestamp(run.due), [SKIPPED_RUN_ANNOTATION]: run.wall },
+      annotations: {
+        ...template.metadata.annotations,
+        [SCHEDULED_TIMESTAMP_ANNOTATION]: timestamp(run.due),
+        [SKIPPED_RUN_ANNOTATION]: run.wall,
+      },
       ownerReferences: [
         {
           apiVersion: 'batch/v1',
@@ -163,6 +167,7 @@ function skippedRunJob(
         } as any,
       ],
     },
-    spec: { ...template.spec, suspend: held },
+    // A run from snapshots stays held until they exist, whatever daylight saving and the run cap say.
+    spec: { ...template.spec, suspend: held || template.spec.suspend === true },
   };
 }

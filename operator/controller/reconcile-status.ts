@@ -2,6 +2,7 @@
  * Reconcile's last steps: the conditions, the phase and its message, the status as a whole, and the
  * Events that mark what changed since the status was last written.
  */
+import { waitsForSnapshots } from '../../lib/run/snapshot-source';
 import type * as api from '../../lib/permits/backup-api';
 import type { FreshnessVerdict } from '../../lib/permits/freshness';
 import { type BackupRef, cronScheduleOf } from '../../lib/run/backup-job';
@@ -11,6 +12,7 @@ import { describeRun, runResultOf } from './run-outcome';
 import { lastRunOf, shrinkCondition } from './run-status';
 import { jobCondition, jobStart, podTrouble, type Runs, snapshotOf } from './runs';
 import { nextRun } from './schedule';
+import { maintainedEvents } from './vault-maintained';
 import type { BackupStatus, Condition, KubeEvent, Observed, Settings } from './types';
 import { later, timestamp } from './values';
 import { CONDITION, REASON, STATUS_LIMITS } from './vocabulary';
@@ -65,9 +67,11 @@ function phaseOf(
       phase: 'Running',
       message: activeTrouble
         ? `${newestActive.metadata.name} is stuck: ${activeTrouble}`
-        : newestActive.spec?.suspend === true
-          ? `${newestActive.metadata.name} is waiting for the operator to start it`
-          : `${newestActive.metadata.name} is running`,
+        : waitsForSnapshots(newestActive)
+          ? `${newestActive.metadata.name} is waiting for its VolumeSnapshots and temporary claims`
+          : newestActive.spec?.suspend === true
+            ? `${newestActive.metadata.name} is waiting for the operator to start it`
+            : `${newestActive.metadata.name} is running`,
     };
   }
   if (spec.suspend) return { phase: 'Suspended', message: 'suspended: no new runs are scheduled' };
@@ -119,7 +123,12 @@ export function composeStatus(
       : (previous.conditions ?? []).filter((c) => c.type === CONDITION.LastBackupSucceeded)),
     freshCondition(fresh),
     ...(shrink ? [shrink] : keptShrink),
+    ...(observed.verification?.condition ? [observed.verification.condition] : []),
+    ...(observed.vaultMaintained
+      ? [observed.vaultMaintained]
+      : (previous.conditions ?? []).filter((c) => c.type === CONDITION.VaultMaintained)),
   ].map((c) => condition(previous.conditions, { ...c, observedGeneration: generation }, now));
+  events.push(...maintainedEvents(previous.conditions, observed.vaultMaintained));
   const previousFresh = previous.conditions?.find((c) => c.type === freshCondition(fresh).type);
   if (fresh.status === 'False' && previousFresh?.status !== 'False')
     events.push({ type: 'Warning', reason: fresh.reason, message: fresh.message });
@@ -144,11 +153,14 @@ export function composeStatus(
     lastSnapshotID: succeededSnapshot ?? previous.lastSnapshotID,
     lastRunNowRequest,
     lastRun: newestResult ? lastRunOf(newestFinished!.metadata.name, newestResult) : previous.lastRun,
+    lastVerifiedTime: observed.verification?.lastVerifiedTime ?? previous.lastVerifiedTime,
+    lastVerifiedSnapshotID: observed.verification?.lastVerifiedSnapshotID ?? previous.lastVerifiedSnapshotID,
     message: bounded(message, STATUS_LIMITS.message),
   };
   for (const key of Object.keys(status) as (keyof BackupStatus)[]) if (status[key] === undefined) delete status[key];
 
   // Events mark what changed since the status was last written.
+  events.push(...(observed.verification?.events ?? []));
   if (status.lastScheduleTime && status.lastScheduleTime !== previous.lastScheduleTime) {
     events.push({
       type: 'Normal',

@@ -14,6 +14,9 @@ import { liveJobs, sortRuns } from './runs';
 import { dstRuns } from './schedule';
 import type { BackupObject, Desired, Observed, Settings } from './types';
 import { canonicalJson } from './values';
+import { DEFAULT_SNAPSHOT_TIMEOUT_SECONDS, snapshotWork } from './snapshot-runs';
+import { isFinished } from './run-admission';
+import { waitsForSnapshots } from '../../lib/run/snapshot-source';
 
 const refOf = (backup: BackupObject): BackupRef => ({
   name: backup.metadata.name,
@@ -47,16 +50,27 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
     settings,
   );
 
+  const snapshotJobs = snapshotWork(allJobs, dst?.drop ?? []);
   return {
     ...cron,
     createJobs: [...runNow.createJobs, ...catchUp.createJobs],
     deleteJobs: [...runNow.deleteJobs, ...catchUp.deleteJobs],
-    admitJobs: settings.holdRuns ? [] : (dst?.admit ?? []),
+    // A run from snapshots starts only once they exist (snapshot-runs.ts marks it ready).
+    admitJobs: settings.holdRuns
+      ? []
+      : (dst?.admit ?? []).filter((name) => !allJobs.some((j) => j.metadata.name === name && waitsForSnapshots(j))),
     dropJobs: dst?.drop ?? [],
     requeueAt: dst?.recheckAt,
     staleAt: fresh.status === 'True' ? fresh.staleAt : undefined,
     status,
     statusChanged: canonicalJson(backup.status ?? {}) !== canonicalJson(status),
     events: [...runNow.events, ...events],
+    ...(snapshotJobs.length > 0 && {
+      snapshotRuns: {
+        jobs: snapshotJobs,
+        timeoutSeconds: settings.snapshotTimeoutSeconds ?? DEFAULT_SNAPSHOT_TIMEOUT_SECONDS,
+        running: allJobs.filter((j) => !isFinished(j)).map((j) => j.metadata.name),
+      },
+    }),
   };
 }

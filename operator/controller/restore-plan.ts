@@ -11,6 +11,7 @@ import {
 } from '../../lib/run/restore-job';
 import type { KubeObject, RestoreObserved } from './types';
 import { planVolumes } from './volumes';
+import { REASON, RESTORE_REASON } from './vocabulary';
 
 export interface Plan {
   claims?: RestoreClaimPlan[];
@@ -18,6 +19,16 @@ export interface Plan {
   nodeName?: string;
   /** Why it cannot run now: Pending waits, Failed gives up. */
   problem?: { phase: 'Pending' | 'Failed'; reason: string; message: string };
+}
+
+/** A live pod other than the Restore's own that mounts `claim`. */
+export function mountedBy(o: RestoreObserved, ref: RestoreRef, claim: string): KubeObject | undefined {
+  return o.namespacePods.find(
+    (p) =>
+      !['Succeeded', 'Failed'].includes(p.status?.phase) &&
+      p.metadata.labels?.[RESTORE_UID_LABEL] !== ref.uid &&
+      (p.spec?.volumes ?? []).some((v: any) => v.persistentVolumeClaim?.claimName === claim),
+  );
 }
 
 /** Which claims go where, and whether the target is in a state to be written. */
@@ -28,11 +39,11 @@ export function planRestore(o: RestoreObserved, ref: RestoreRef): Plan {
   let sources: string[] | undefined = spec.claims;
   if (!sources) {
     const volumes = planVolumes(backup.spec, o.claims, [], new Set());
-    if (volumes.problem?.reason === 'NoVolumes' && !backup.spec.volumeClaims?.length) {
+    if (volumes.problem?.reason === REASON.NoVolumes && !backup.spec.volumeClaims?.length) {
       return {
         problem: {
           phase: 'Pending',
-          reason: 'NoClaims',
+          reason: RESTORE_REASON.NoClaims,
           message: `${volumes.problem.message}: name the claims to restore in spec.claims`,
         },
       };
@@ -40,13 +51,6 @@ export function planRestore(o: RestoreObserved, ref: RestoreRef): Plan {
     sources = backup.spec.volumeClaims?.length ? [...backup.spec.volumeClaims] : volumes.claims;
   }
   const target = spec.target;
-  const mountedBy = (claim: string) =>
-    o.namespacePods.find(
-      (p) =>
-        !['Succeeded', 'Failed'].includes(p.status?.phase) &&
-        p.metadata.labels?.[RESTORE_UID_LABEL] !== ref.uid &&
-        (p.spec?.volumes ?? []).some((v: any) => v.persistentVolumeClaim?.claimName === claim),
-    );
   if (target.newClaims) {
     const createClaims: KubeObject[] = [];
     for (const claim of sources) {
@@ -56,10 +60,10 @@ export function planRestore(o: RestoreObserved, ref: RestoreRef): Plan {
         return {
           problem: {
             phase: 'Failed',
-            reason: 'TargetExists',
+            reason: RESTORE_REASON.TargetExists,
             message:
-              `claim ${name} already exists and was not created by this Restore: a restore ` +
-              `never writes into it; delete it or file the Restore under another name`,
+              `claim ${name} already exists and was not created by this Restore: a restore never writes into ` +
+              `it; delete it or file the Restore under another name`,
           },
         };
       }
@@ -77,10 +81,10 @@ export function planRestore(o: RestoreObserved, ref: RestoreRef): Plan {
       return {
         problem: {
           phase: 'Failed',
-          reason: 'InvalidTarget',
+          reason: RESTORE_REASON.InvalidTarget,
           message:
-            `target.existingClaim ${name} is one of the claims ` +
-            `restored: use inPlace: true to restore a claim into itself`,
+            `target.existingClaim ${name} is one of the claims restored: use inPlace: true to restore a claim ` +
+            `into itself`,
         },
       };
     }
@@ -88,11 +92,11 @@ export function planRestore(o: RestoreObserved, ref: RestoreRef): Plan {
       return {
         problem: {
           phase: 'Pending',
-          reason: 'ClaimNotFound',
+          reason: RESTORE_REASON.ClaimNotFound,
           message: `waiting for claim ${name} (target.existingClaim) to exist`,
         },
       };
-    const user = mountedBy(name);
+    const user = mountedBy(o, ref, name);
     const rwo = (live.get(name)!.spec?.accessModes ?? []).some(
       (m: string) => m === 'ReadWriteOnce' || m === 'ReadWriteOncePod',
     );
@@ -106,19 +110,19 @@ export function planRestore(o: RestoreObserved, ref: RestoreRef): Plan {
       return {
         problem: {
           phase: 'Failed',
-          reason: 'ClaimNotFound',
+          reason: RESTORE_REASON.ClaimNotFound,
           message: `claim ${claim} does not exist: restore it into new claims instead of in place`,
         },
       };
-    const user = mountedBy(claim);
+    const user = mountedBy(o, ref, claim);
     if (user)
       return {
         problem: {
           phase: 'Pending',
-          reason: 'ClaimInUse',
+          reason: RESTORE_REASON.ClaimInUse,
           message:
-            `waiting: claim ${claim} is mounted by pod ${user.metadata.name}; ` +
-            `an in-place restore starts once no pod mounts it`,
+            `waiting: claim ${claim} is mounted by pod ${user.metadata.name}; an in-place restore starts once ` +
+            `no pod mounts it`,
         },
       };
   }

@@ -4,9 +4,9 @@
  * Restore runs once: after its Job finishes the status is final.
  */
 import * as rapi from '../../lib/permits/restore-api';
-import { validateRestoreSpec } from '../../lib/permits/restore-validation';
+import { validateRestoreName, validateRestoreSpec } from '../../lib/permits/restore-validation';
 import { type RestoreRef, restoreJobManifest } from '../../lib/run/restore-job';
-import { planRestore } from './restore-plan';
+import { mountedBy, planRestore } from './restore-plan';
 import { podTrouble } from './runs';
 import type {
   Condition,
@@ -18,6 +18,7 @@ import type {
   RestoreStatus,
 } from './types';
 import { canonicalJson, timestamp } from './values';
+import { RESTORE_REASON } from './vocabulary';
 
 /** What the restore pod wrote to its termination log. */
 export function parseRestoreReport(text: string): { claims: RestoreClaimStatus[]; error?: string } {
@@ -64,6 +65,18 @@ function terminationMessages(pods: readonly KubeObject[]): string {
     .join('\n');
 }
 
+/**
+ * In place, the claims are free when the Job is created, but nothing stops a pod from mounting one while it
+ * runs (Kubernetes has no lock): such a pod may read or write half-restored files, so it is named.
+ */
+function inPlaceIntrusions(o: RestoreObserved, ref: RestoreRef): string[] {
+  if (o.restore.spec?.target?.inPlace !== true) return [];
+  return (o.restore.status?.claims ?? []).flatMap((c) => {
+    const pod = mountedBy(o, ref, c.claim);
+    return pod ? [`pod ${pod.metadata.name} mounts claim ${c.claim}`] : [];
+  });
+}
+
 function withTransitions(
   previous: Condition[] | undefined,
   next: Omit<Condition, 'lastTransitionTime'>[],
@@ -105,14 +118,26 @@ export function reconcileRestore(o: RestoreObserved, settings: { resticImage?: s
   let conditions: Omit<Condition, 'lastTransitionTime'>[];
   const final = previous.phase === 'Completed' || previous.phase === 'Failed';
 
-  const problems = validateRestoreSpec(restore.spec);
-  if (final && !o.job) {
-    // The Job is gone (deleted by hand): the outcome stays as recorded.
+  const problems = [...validateRestoreName(ref.name), ...validateRestoreSpec(restore.spec)];
+  if (final) {
+    // The outcome stays as recorded: the Job or its pod (and with it the report) may be gone by now.
     return { createClaims, status: previous, statusChanged: false, events };
   } else if (problems.length > 0) {
     next.phase = 'Failed';
     next.message = problems.join('; ');
-    conditions = [ready('False', 'InvalidSpec', next.message)];
+    conditions = [ready('False', RESTORE_REASON.InvalidSpec, next.message)];
+  } else if (!o.job && previous.phase === 'Running') {
+    // Seen running, now gone (deleted by hand): never a second attempt, which would meet the first one's files.
+    next.phase = 'Failed';
+    next.completionTime = timestamp(now);
+    next.message =
+      `${previous.jobName ?? 'the restore Job'} was deleted before it finished, so its outcome is ` +
+      `unknown and it is not run again (a second attempt would meet the first one's files): check the target claims, ` +
+      `then file a new Restore`;
+    conditions = [
+      ready('True', RESTORE_REASON.JobCreated, `${previous.jobName ?? 'the restore Job'} ran`),
+      succeeded('False', RESTORE_REASON.JobDeleted, next.message),
+    ];
   } else if (o.job) {
     const job = o.job;
     const report = parseRestoreReport(terminationMessages(o.jobPods));
@@ -130,8 +155,14 @@ export function reconcileRestore(o: RestoreObserved, settings: { resticImage?: s
         );
     }
     const planned = new Map((previous.claims ?? []).map((c) => [c.claim, c]));
+    const reported = new Map(report.claims.map((c) => [c.claim, c]));
+    // Claims of the plan the report says nothing of (the pod is gone, or its termination message was cut).
+    const unreported = [...planned.keys()].filter((c) => !reported.has(c));
     if (report.claims.length) {
-      next.claims = report.claims.map((c) => ({ ...planned.get(c.claim), ...c }));
+      next.claims = [
+        ...[...planned.values()].map((c) => ({ ...c, ...reported.get(c.claim) })),
+        ...report.claims.filter((c) => !planned.has(c.claim)),
+      ];
       next.snapshotID = [...new Set(report.claims.map((c) => c.snapshotID!))].join(',');
     }
     const awaitingReport =
@@ -142,17 +173,25 @@ export function reconcileRestore(o: RestoreObserved, settings: { resticImage?: s
       // Decided once the pod's report is in: a final status and its Event are written once, with the numbers.
       next.phase = 'Running';
       next.message = `${job.metadata.name} finished; reading its pod's report`;
-      conditions = [ready('True', 'JobCreated', `${job.metadata.name} ran`)];
+      conditions = [ready('True', RESTORE_REASON.JobCreated, `${job.metadata.name} ran`)];
     } else if (done) {
       next.phase = 'Completed';
       const files = report.claims.reduce((n, c) => n + (c.files ?? 0), 0);
       const bytes = report.claims.reduce((n, c) => n + (c.bytes ?? 0), 0);
-      next.message =
-        `restored ${report.claims.length} claim(s) from snapshot ${next.snapshotID ?? '?'}: ` +
-        `${files} files, ${bytes} bytes in ${next.durationSeconds ?? '?'}s`;
+      next.message = report.claims.length
+        ? `restored ${report.claims.length + unreported.length} claim(s) from snapshot ${next.snapshotID}: ${files} ` +
+          `files, ${bytes} bytes in ${next.durationSeconds ?? '?'}s${
+            unreported.length
+              ? `; the pod's report says ` +
+                `nothing of ${unreported.join(', ')}, so their snapshots and numbers are not known`
+              : ''
+          }`
+        : `${job.metadata.name} succeeded in ${next.durationSeconds ?? '?'}s, but its pod's report is missing (the ` +
+          `pod is gone, or its termination message was cut), so the snapshots used and the files and bytes restored ` +
+          `are not known`;
       conditions = [
-        ready('True', 'JobCreated', `${job.metadata.name} ran`),
-        succeeded('True', 'RestoreSucceeded', next.message),
+        ready('True', RESTORE_REASON.JobCreated, `${job.metadata.name} ran`),
+        succeeded('True', RESTORE_REASON.RestoreSucceeded, next.message),
       ];
     } else if (failed) {
       next.phase = 'Failed';
@@ -161,14 +200,28 @@ export function reconcileRestore(o: RestoreObserved, settings: { resticImage?: s
         `${job.metadata.name} failed: ` +
         `${report.error ?? failed.message ?? trouble ?? failed.reason ?? 'see its pod log'}`;
       conditions = [
-        ready('True', 'JobCreated', `${job.metadata.name} ran`),
-        succeeded('False', failed.reason === 'DeadlineExceeded' ? 'DeadlineExceeded' : 'RestoreFailed', next.message),
+        ready('True', RESTORE_REASON.JobCreated, `${job.metadata.name} ran`),
+        succeeded(
+          'False',
+          failed.reason === RESTORE_REASON.DeadlineExceeded
+            ? RESTORE_REASON.DeadlineExceeded
+            : RESTORE_REASON.RestoreFailed,
+          next.message,
+        ),
       ];
     } else {
       next.phase = 'Running';
       const trouble = o.jobPods.map(podTrouble).find(Boolean);
       next.message = trouble ? `${job.metadata.name} is stuck: ${trouble}` : `${job.metadata.name} is restoring`;
-      conditions = [ready('True', 'JobCreated', `${job.metadata.name} is running`)];
+      const intrusions = inPlaceIntrusions(o, ref);
+      if (intrusions.length) {
+        next.message +=
+          `; ${intrusions.join(', ')} while it is restored in place: that pod may read or write ` +
+          `half-restored files`;
+        if (next.message !== previous.message)
+          events.push({ type: 'Warning', reason: RESTORE_REASON.ClaimInUseDuringRestore, message: next.message });
+      }
+      conditions = [ready('True', RESTORE_REASON.JobCreated, `${job.metadata.name} is running`)];
     }
   } else if (!o.backup) {
     next.phase = 'Pending';
@@ -201,11 +254,11 @@ export function reconcileRestore(o: RestoreObserved, settings: { resticImage?: s
         targetClaim: c.targetClaim,
         path: c.path ? `/${c.path}` : '/',
       }));
-      next.message =
-        `starting ${next.jobName}: ` +
-        `${plan.claims!.map((c) => `${c.claim} -> ${c.targetClaim}${c.path ? `/${c.path}` : ''}`).join(', ')}`;
-      conditions = [ready('True', 'JobCreated', next.message)];
-      events.push({ type: 'Normal', reason: 'RestoreStarted', message: next.message });
+      next.message = `starting ${next.jobName}: ${plan
+        .claims!.map((c) => `${c.claim} -> ` + `${c.targetClaim}${c.path ? `/${c.path}` : ''}`)
+        .join(', ')}`;
+      conditions = [ready('True', RESTORE_REASON.JobCreated, next.message)];
+      events.push({ type: 'Normal', reason: RESTORE_REASON.RestoreStarted, message: next.message });
     }
   }
   next.conditions = withTransitions(previous.conditions, conditions, now);
@@ -213,7 +266,7 @@ export function reconcileRestore(o: RestoreObserved, settings: { resticImage?: s
   if (next.phase !== previous.phase && (next.phase === 'Completed' || next.phase === 'Failed')) {
     events.push({
       type: next.phase === 'Completed' ? 'Normal' : 'Warning',
-      reason: next.phase === 'Completed' ? 'RestoreSucceeded' : 'RestoreFailed',
+      reason: next.phase === 'Completed' ? RESTORE_REASON.RestoreSucceeded : RESTORE_REASON.RestoreFailed,
       message: next.message!,
     });
   }

@@ -13,7 +13,7 @@ import type { RestoreObject, RestoreStatus } from './types';
 import { bounded } from './write-outcome';
 import { RESTORE_REASON, STATUS_LIMITS } from './vocabulary';
 import * as rapi from '../../lib/permits/restore-api';
-import { restoreJobNameFor } from '../../lib/run/restore-job';
+import { RESTORE_UID_LABEL, restoreJobNameFor } from '../../lib/run/restore-job';
 
 /** Work-queue keys of Restores carry this prefix; Backups' keys are bare `namespace/name`. */
 export const RESTORE_KEY_PREFIX = 'restore:';
@@ -112,7 +112,36 @@ export async function carryOutRestore(ctx: RestoreContext, namespace: string, na
 
   const attempts = new Attempts<Omit<Refusal, 'statusCode' | 'message'>>();
   const { refusals } = attempts;
-  // Already there (AlreadyExists): created by an earlier round whose answer the cache has not seen yet.
+  // The Job was created by an earlier round (the cache is behind): its RestoreStarted Event was recorded then.
+  let startedEarlier = false;
+  /**
+   * Already there (AlreadyExists): ours if created by an earlier round whose answer the cache has not seen yet;
+   * a name taken by anything else (a Job from the restore runbook, a claim made by hand) would be mistaken for
+   * ours: the Restore would wait on a Job that never reports, or write into a stranger's claim.
+   */
+  const alreadyThere = async (
+    plural: string,
+    apiVersion: string,
+    obj: KubeObject,
+    refused: Omit<Refusal, 'statusCode' | 'message'>,
+  ) => {
+    const mine = await ctx.client.list(
+      resourcePath(apiVersion, plural, namespace),
+      `${RESTORE_UID_LABEL}=${restore.metadata.uid}`,
+    );
+    if (mine.items.some((o: KubeObject) => o.metadata.name === obj.metadata.name)) {
+      if (plural === 'jobs') startedEarlier = true;
+    } else {
+      refusals.push({
+        ...refused,
+        statusCode: 409,
+        message:
+          `${refused.what} already exists and is not this Restore's: delete it or file the Restore under ` +
+          `another name`,
+      });
+    }
+    return false;
+  };
   const create = (
     plural: string,
     apiVersion: string,
@@ -123,7 +152,7 @@ export async function carryOutRestore(ctx: RestoreContext, namespace: string, na
       () =>
         ctx.client
           .create(resourcePath(apiVersion, plural, namespace), obj)
-          .catch((e) => (isConflict(e) ? false : Promise.reject(e))),
+          .catch((e) => (isConflict(e) ? alreadyThere(plural, apiVersion, obj, refused) : Promise.reject(e))),
       refused,
     );
   for (const claim of desired.createClaims) {
@@ -140,7 +169,7 @@ export async function carryOutRestore(ctx: RestoreContext, namespace: string, na
     });
   }
   const outcome = withRestoreRefusals(desired.status, restore.status, refusals, timestamp(new Date()));
-  const notStarted = attempts.failed;
+  const notStarted = attempts.failed || startedEarlier;
   const { transient } = attempts;
   let { wrote } = attempts;
   // After passing trouble alone (a 500, a timeout) the decided status would claim a Job that may not exist:

@@ -63,7 +63,7 @@ export function shrinkCondition(
     return {
       type: CONDITION.ShrinkDetected,
       status: 'False',
-      reason: 'NoShrink',
+      reason: REASON.NoShrink,
       message: 'the newest snapshot did not shrink drastically against the reference',
     };
   }

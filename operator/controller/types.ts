@@ -6,6 +6,8 @@ import type { ResourceSpec } from '../../lib/common/resources';
 import type * as json from '../../lib/permits/api-types';
 import type { VaultRunSettings } from '../../lib/run/backup-job';
 import type { KubeObject } from '../runtime/kube-object';
+import type { SnapshotClasses } from './snapshot-support';
+import type { VerifyPlan } from './verify-plan';
 
 export type { KubeObject };
 
@@ -45,6 +47,12 @@ export interface Observed {
   readonly queuePlace?: { readonly position: number; readonly of: number };
   /** Why the Backup's vault cannot take runs yet (vault-plan.ts); nothing is scheduled until it can. */
   readonly vaultProblem?: { readonly reason: string; readonly message: string };
+  /** spec.verify's judgement (verify-plan.ts): the Verified condition to keep, if any, its fields and Events. */
+  readonly verification?: Pick<VerifyPlan, 'condition' | 'lastVerifiedTime' | 'lastVerifiedSnapshotID' | 'events'>;
+  /** The cluster's storage and snapshot classes: claims whose class can be snapshotted are read from a snapshot. */
+  readonly snapshotClasses?: SnapshotClasses;
+  /** VaultMaintained from the vault's newest finished maintenance (vault-maintained.ts), shown on every user. */
+  readonly vaultMaintained?: Omit<Condition, 'lastTransitionTime'>;
 }
 
 export interface Settings {
@@ -56,6 +64,8 @@ export interface Settings {
   readonly holdRuns?: boolean;
   /** The cluster's retention floor and shrink threshold, passed to every run; no Backup field can change them. */
   readonly vaultRunSettings?: VaultRunSettings;
+  /** How long a run waits for its VolumeSnapshots to be ready before it fails (snapshot-runs.ts). */
+  readonly snapshotTimeoutSeconds?: number;
 }
 
 export interface KubeEvent {
@@ -86,6 +96,13 @@ export interface Desired {
   readonly events: KubeEvent[];
   /** While Fresh: when it turns Stale unless a run succeeds first (the controller looks again then). */
   readonly staleAt?: Date;
+  /** Runs whose snapshots to make (before they start) or remove (after they end), and the readiness timeout. */
+  readonly snapshotRuns?: {
+    readonly jobs: KubeObject[];
+    readonly timeoutSeconds: number;
+    /** The Backup's Jobs still going: a temporary claim of one of them is never taken from it. */
+    readonly running: string[];
+  };
 }
 
 /** A Restore as the operator reads it, what it observes about one, and what it decides. */

@@ -6,8 +6,10 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { validateBackupSpec } from '../../lib/permits/backup-validation';
 import { REPOSITORY_LABEL } from '../../lib/run/vault-jobs';
+import { VAULT_CHECK_COMPONENT } from '../../lib/run/verify-job';
 import { ClusterIndex } from '../runtime/cluster-index';
 import type { BackupObject, KubeObject } from './types';
+import { maintainedVerdict } from './vault-maintained';
 import { planVault, vaultKey, VaultPlan, VaultSettings } from './vault-plan';
 
 interface Events {
@@ -52,6 +54,11 @@ export class VaultIndex {
     });
   }
 
+  /** Queues the Backups on the repository with this hash (a vault check's pod reported). */
+  public requeue(hash: string): void {
+    for (const b of this.users.get(`repo:${hash}`)) this.enqueue(b);
+  }
+
   /** What the Backup's vault allows and the per-vault work to do; undefined for a spec that names no valid vault. */
   public planFor(
     backup: BackupObject,
@@ -63,15 +70,24 @@ export class VaultIndex {
     const work = this.work.get(key);
     // The maintenance CronJob's own Jobs carry the repository label too: told apart by component and kind.
     const initJobs = work.filter((o) => component(o) === 'vault-init' && o.spec?.schedule === undefined);
-    return planVault(
+    const checkJobs = work.filter((o) => component(o) === VAULT_CHECK_COMPONENT && o.spec?.schedule === undefined);
+    const maintenanceJobs = work.filter((o) => component(o) === 'vault-maintenance' && o.spec?.schedule === undefined);
+    const maintained = maintainedVerdict(maintenanceJobs, (j) => podsOfJob(j.metadata.namespace!, j.metadata.name));
+    const plan = planVault(
       backup,
       {
         users: this.users.get(key) as BackupObject[],
         initJobs,
         initPods: initJobs.flatMap((j) => podsOfJob(j.metadata.namespace!, j.metadata.name)),
         maintenance: work.filter((o) => component(o) === 'vault-maintenance' && o.spec?.schedule !== undefined),
+        checks: {
+          cronJobs: work.filter((o) => component(o) === VAULT_CHECK_COMPONENT && o.spec?.schedule !== undefined),
+          jobs: checkJobs,
+          pods: checkJobs.flatMap((j) => podsOfJob(j.metadata.namespace!, j.metadata.name)),
+        },
       },
       settings,
     );
+    return { ...plan, maintained };
   }
 }

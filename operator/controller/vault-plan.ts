@@ -14,7 +14,9 @@ import {
 } from '../../lib/run/vault-jobs';
 import { isSubset } from './values';
 import type { BackupObject, KubeObject } from './types';
+import type { MaintainedVerdict } from './vault-maintained';
 import { REASON } from './vocabulary';
+import { planVaultCheck } from './verify-plan';
 
 export interface VaultSettings {
   /** Whether Backups in different namespaces may name one repository (they then share its key). */
@@ -35,6 +37,12 @@ export interface VaultObserved {
   readonly initPods: readonly KubeObject[];
   /** Maintenance CronJobs labelled with the repository's hash, in any namespace. */
   readonly maintenance: readonly KubeObject[];
+  /** The vault's check CronJobs (spec.verify), their Jobs and those Jobs' pods. */
+  readonly checks?: {
+    readonly cronJobs: readonly KubeObject[];
+    readonly jobs: readonly KubeObject[];
+    readonly pods: readonly KubeObject[];
+  };
 }
 
 export interface VaultPlan {
@@ -45,17 +53,42 @@ export interface VaultPlan {
   readonly createInitJob?: KubeObject;
   /** The maintenance CronJob to apply, when it is missing or differs. */
   readonly applyMaintenance?: KubeObject;
+  /** The vault's check CronJob to apply, when it is missing or differs (verify-plan.ts). */
+  readonly applyCheck?: KubeObject;
+  /** The vault's check CronJob to delete: no Backup on the vault asks for verification any more. */
+  readonly deleteCheck?: { readonly namespace: string; readonly name: string };
+  /** The vault's check runs, for the Verified judgement of every Backup on it. */
+  readonly checkRuns: { readonly jobs: readonly KubeObject[]; readonly pods: readonly KubeObject[] };
+  /** How the vault's newest finished maintenance went (vault-maintained.ts); undefined before any finished. */
+  readonly maintained?: MaintainedVerdict;
 }
 
 export function repositoryOf(backup: BackupObject): string {
   return repositoryHash(backup.metadata.namespace ?? '', backup.spec.vaultLocation);
 }
 
+/** Creation times parsed once per object version: every reconcile of a vault's Backups compares them all. */
+const created = new WeakMap<KubeObject, number>();
+
+function createdAt(o: KubeObject): number {
+  let t = created.get(o);
+  if (t === undefined) {
+    t = Date.parse(o.metadata.creationTimestamp ?? '');
+    created.set(o, t);
+  }
+  return t;
+}
+
 function older(a: KubeObject, b: KubeObject): number {
-  return (
-    Date.parse(a.metadata.creationTimestamp ?? '') - Date.parse(b.metadata.creationTimestamp ?? '') ||
-    (a.metadata.uid ?? '').localeCompare(b.metadata.uid ?? '')
-  );
+  return createdAt(a) - createdAt(b) || (a.metadata.uid ?? '').localeCompare(b.metadata.uid ?? '');
+}
+
+/**
+ * The first of `list` in `older` order, as sorting would put it, in one pass: a vault shared by N Backups
+ * is planned on each of their reconciles, and sorting its users each time cost O(N² log N) per sync.
+ */
+function oldest<T extends KubeObject>(list: readonly T[]): T {
+  return list.reduce((first, o) => (older(o, first) < 0 ? o : first));
 }
 
 function jobState(job: KubeObject): 'Complete' | 'Failed' | undefined {
@@ -85,28 +118,30 @@ function podTail(pods: readonly KubeObject[]): string | undefined {
 
 export function planVault(backup: BackupObject, seen: VaultObserved, settings: VaultSettings): VaultPlan {
   const hash = repositoryOf(backup);
-  const users = seen.users.filter((b) => !b.metadata.deletionTimestamp).sort(older);
+  const users = seen.users.filter((b) => !b.metadata.deletionTimestamp);
   if (!users.some((u) => u.metadata.uid === backup.metadata.uid)) users.push(backup);
   // The namespace that holds the vault: where its maintenance already lives while Backups there still use
   // it, else the oldest user's. Backups elsewhere share it only when the cluster allows it.
   const namespaces = new Set(users.map((u) => u.metadata.namespace));
   const home =
-    seen.maintenance.map((m) => m.metadata.namespace).find((ns) => namespaces.has(ns)) ?? users[0].metadata.namespace!;
+    seen.maintenance.map((m) => m.metadata.namespace).find((ns) => namespaces.has(ns)) ??
+    oldest(users).metadata.namespace!;
   const local = users.filter((u) => u.metadata.namespace === home);
-  const steward = local[0];
+  const steward = oldest(local);
   const isSteward = steward.metadata.uid === backup.metadata.uid;
   const where = `${home}/`;
 
   if (backup.metadata.namespace !== home && !settings.allowCrossNamespace) {
     return {
       hash,
+      checkRuns: { jobs: [], pods: [] },
       problem: {
         reason: REASON.VaultSharedAcrossNamespaces,
         message:
-          `vault ${backup.spec.vaultLocation} is already used by Backup ` +
-          `${home}/${steward.metadata.name} in another namespace; ` +
-          'sharing a vault shares its key (each can read and prune ' +
-          "the other's snapshots): give this shop its own vault, " +
+          `vault ${backup.spec.vaultLocation} is already used by Backup ${home}/${steward.metadata.name} in another ` +
+          `namespace; ` +
+          "sharing a vault shares its key (each can read and prune the other's snapshots): give this shop its own " +
+          'vault, ' +
           'or start the operator with --allow-cross-namespace-vaults to allow it',
       },
     };
@@ -125,17 +160,16 @@ export function planVault(backup: BackupObject, seen: VaultObserved, settings: V
     }
     problem = {
       reason: REASON.VaultInitializing,
-      message: [
-        'waiting for the vault to be initialized:',
-        `Job ${where}${initJobNameFor(hash)} creates its repository once`,
-      ].join(' '),
+      message:
+        `waiting for the vault to be initialized: Job ${where}${initJobNameFor(hash)} creates its repository ` + `once`,
     };
   } else if (state === undefined) {
+    // Worded as before the Job was seen: the watch bringing back the Job just created changes no status.
     problem = {
       reason: REASON.VaultInitializing,
       message:
-        `waiting for the vault to be initialized: Job ` +
-        `${initJob.metadata.namespace}/${initJob.metadata.name} is running${describe(podTail(seen.initPods))}`,
+        `waiting for the vault to be initialized: Job ${initJob.metadata.namespace}/${initJob.metadata.name} ` +
+        `creates its repository once${describe(podTail(seen.initPods))}`,
     };
   } else if (state === 'Failed') {
     const failure = (initJob.status?.conditions ?? []).find((c: any) => c.type === 'Failed' && c.status === 'True');
@@ -143,17 +177,17 @@ export function planVault(backup: BackupObject, seen: VaultObserved, settings: V
       reason: REASON.VaultInitFailed,
       message:
         `the vault could not be initialized: Job ${initJob.metadata.namespace}/${initJob.metadata.name} failed` +
-        `${failure?.message ? ` (${failure.message})` : ''}${describe(podTail(seen.initPods))}; ` +
-        `check the vault location and the ` +
-        `Secret ${steward.spec.vaultCredentialsSecret} (RESTIC_PASSWORD, ` +
-        `provider credentials), then delete that Job to try again`,
+        `${failure?.message ? ` (${failure.message})` : ''}${describe(podTail(seen.initPods))}; check the vault ` +
+        `location and the ` +
+        `Secret ${steward.spec.vaultCredentialsSecret} (RESTIC_PASSWORD, provider credentials), then delete that Job ` +
+        `to try again`,
     };
   }
 
   let applyMaintenance: KubeObject | undefined;
   if (isSteward && state === 'Complete') {
     const desired = maintenanceCronJobManifest({ ...props, schedule: settings.maintenanceSchedule });
-    desired.metadata.ownerReferences = local.map(owner);
+    desired.metadata.ownerReferences = [...local].sort(older).map(owner);
     const current = seen.maintenance.find(
       (m) => m.metadata.namespace === home && m.metadata.name === maintenanceNameFor(hash),
     );
@@ -163,14 +197,35 @@ export function planVault(backup: BackupObject, seen: VaultObserved, settings: V
       canonicalOwners(current) === canonicalOwners(desired);
     if (!same) applyMaintenance = desired;
   }
-  return { hash, problem, createInitJob, applyMaintenance };
+  const checks = seen.checks ?? { cronJobs: [], jobs: [], pods: [] };
+  const check =
+    isSteward && state === 'Complete'
+      ? planVaultCheck({
+          hash,
+          home,
+          steward,
+          // Backups elsewhere ask for a check of this vault only where sharing it is allowed.
+          users: settings.allowCrossNamespace ? users : local,
+          owners: local.map(owner),
+          current: checks.cronJobs,
+          image: settings.image,
+        })
+      : {};
+  return {
+    hash,
+    problem,
+    createInitJob,
+    applyMaintenance,
+    ...check,
+    checkRuns: { jobs: checks.jobs, pods: checks.pods },
+  };
 }
 
 function describe(tail: string | undefined): string {
   return tail ? `: ${tail}` : '';
 }
 
-function canonicalOwners(obj: KubeObject): string {
+export function canonicalOwners(obj: KubeObject): string {
   return (obj.metadata.ownerReferences ?? [])
     .map((o) => o.uid)
     .sort()

@@ -1,15 +1,18 @@
 /**
- * The judgement on a Backup's verification runs, without I/O: from its finished verification Jobs and
- * their pods' termination logs (lib/run/verify-script.ts) to the Verified condition, lastVerifiedTime and
+ * The judgement on a Backup's verification, without I/O: from the newest finished run of its vault's check
+ * (vault-check-<hash>, shared by every Backup on the vault) and of its own test restore (verify-<name>), and
+ * their pods' termination logs (lib/run/verify-script.ts), to the Verified condition, lastVerifiedTime and
  * lastVerifiedSnapshotID, and a Warning Event when the vault turns unverified.
  */
 import { VERIFY_FAILURE_REASONS } from '../../lib/run/verify-script';
 import type { Condition, KubeEvent, KubeObject } from './types';
 import { timestamp } from './values';
+import { CONDITION, REASON } from './vocabulary';
 
-export const VERIFIED_CONDITION = 'Verified';
+export const VERIFIED_CONDITION = CONDITION.Verified;
 
 export interface VerifyReport {
+  readonly checked?: { subset: string };
   readonly verified?: { snapshotID: string; snapshotTime: string; files: number; bytes: number };
   readonly failed?: { reason: string; message: string };
 }
@@ -27,6 +30,8 @@ export function parseVerifyReport(text: string): VerifyReport {
           bytes: Number(ok[4]),
         },
       };
+    const checked = /^checked (\S{1,16})$/.exec(line);
+    if (checked) return { checked: { subset: checked[1] } };
     const failed = /^failed ([A-Z][A-Za-z]{0,63}) (.*)$/.exec(line);
     // Only the run's own reasons become a condition's reason; anything else is a run that did not finish its report.
     if (failed && (VERIFY_FAILURE_REASONS as readonly string[]).includes(failed[1]))
@@ -35,75 +40,124 @@ export function parseVerifyReport(text: string): VerifyReport {
   return {};
 }
 
+export interface VerificationRuns {
+  /** Jobs of the vault's check CronJob. */
+  readonly checkJobs: readonly KubeObject[];
+  /** Jobs of this Backup's test-restore CronJob. */
+  readonly restoreJobs: readonly KubeObject[];
+  /** Pods of any of those Jobs. */
+  readonly pods: readonly KubeObject[];
+}
+
 export interface VerificationVerdict {
-  /** Undefined while no verification has finished: no condition is claimed. */
+  /** Undefined while no verification run has finished: no condition is claimed. */
   readonly condition?: Omit<Condition, 'lastTransitionTime'>;
   readonly lastVerifiedTime?: string;
   readonly lastVerifiedSnapshotID?: string;
   readonly events: KubeEvent[];
 }
 
-function finishedAt(job: KubeObject): { done: boolean; failed: boolean; at?: string } {
-  const c = (job.status?.conditions ?? []).find(
-    (x: any) => x.status === 'True' && ['Complete', 'SuccessCriteriaMet', 'Failed', 'FailureTarget'].includes(x.type),
+interface Finished {
+  readonly job: KubeObject;
+  readonly failed: boolean;
+  readonly at: string;
+  readonly report: VerifyReport;
+}
+
+function newestFinished(jobs: readonly KubeObject[], pods: readonly KubeObject[]): Finished | undefined {
+  const finished: Finished[] = [];
+  for (const job of jobs) {
+    const c = (job.status?.conditions ?? []).find(
+      (x: any) => x.status === 'True' && ['Complete', 'SuccessCriteriaMet', 'Failed', 'FailureTarget'].includes(x.type),
+    );
+    if (!c) continue;
+    const own = pods.filter((p) => p.metadata.labels?.['job-name'] === job.metadata.name);
+    const ended = own.flatMap((p) => (p.status?.containerStatuses ?? []).filter((cs: any) => cs.state?.terminated));
+    // Jobs and pods arrive by separate watches: a Job seen finished before its pod's report waits for the
+    // report rather than be judged silent (a false alarm). A failed Job with no pod at all is judged now.
+    if (ended.length === 0 && (own.length > 0 || c.type === 'Complete' || c.type === 'SuccessCriteriaMet')) continue;
+    const text = ended.map((cs: any) => String(cs.state.terminated.message ?? '')).join('\n');
+    finished.push({
+      job,
+      failed: c.type === 'Failed' || c.type === 'FailureTarget',
+      at: job.status?.completionTime ?? c.lastTransitionTime ?? '',
+      report: parseVerifyReport(text),
+    });
+  }
+  finished.sort(
+    (a, b) => Date.parse(a.at) - Date.parse(b.at) || a.job.metadata.name.localeCompare(b.job.metadata.name),
   );
-  if (!c) return { done: false, failed: false };
-  return {
-    done: true,
-    failed: c.type === 'Failed' || c.type === 'FailureTarget',
-    at: job.status?.completionTime ?? c.lastTransitionTime,
-  };
+  return finished[finished.length - 1];
+}
+
+/** Why a finished run did not pass, or undefined when it did (a run that says nothing has proved nothing). */
+function failure(run: Finished, passed: boolean, what: string): { reason: string; message: string } | undefined {
+  if (!run.failed && passed) return undefined;
+  return (
+    run.report.failed ?? {
+      reason: REASON.VerificationFailed,
+      message: run.failed
+        ? `the ${what} Job failed without a report (see its pod log)`
+        : `the ${what} Job finished without reporting a result`,
+    }
+  );
 }
 
 /**
- * The newest finished verification decides. A success needs the pod's `verified` line as well as the Job's
- * Complete condition: a run that says nothing has proved nothing.
+ * The newest finished check and the newest finished test restore decide together: True only when both passed;
+ * False when either failed (the check's finding first: it speaks for the whole vault); Unknown while one of them
+ * has passed and the other has not run yet.
  */
-export function judgeVerification(
-  jobs: readonly KubeObject[],
-  pods: readonly KubeObject[],
-  previous: Condition | undefined,
-): VerificationVerdict {
-  const finished = jobs
-    .map((job) => ({ job, ...finishedAt(job) }))
-    .filter((j) => j.done)
-    .sort(
-      (a, b) =>
-        Date.parse(a.at ?? '') - Date.parse(b.at ?? '') || a.job.metadata.name.localeCompare(b.job.metadata.name),
-    );
-  const newest = finished[finished.length - 1];
-  if (!newest) return { events: [] };
-  const text = pods
-    .filter((p) => p.metadata.labels?.['job-name'] === newest.job.metadata.name)
-    .flatMap((p) => (p.status?.containerStatuses ?? []).map((cs: any) => String(cs.state?.terminated?.message ?? '')))
-    .join('\n');
-  const report = parseVerifyReport(text);
-  const name = newest.job.metadata.name;
-  let condition: Omit<Condition, 'lastTransitionTime'>;
-  if (!newest.failed && report.verified) {
-    const v = report.verified;
-    condition = {
+export function judgeVerification(runs: VerificationRuns, previous: Condition | undefined): VerificationVerdict {
+  const check = newestFinished(runs.checkJobs, runs.pods);
+  const restore = newestFinished(runs.restoreJobs, runs.pods);
+  if (!check && !restore) return { events: [] };
+  const checkFailure = check && failure(check, check.report.checked !== undefined, 'vault check');
+  const restoreFailure = restore && failure(restore, restore.report.verified !== undefined, 'test restore');
+  const bad = checkFailure
+    ? { run: check!, why: checkFailure }
+    : restoreFailure && { run: restore!, why: restoreFailure };
+  if (bad) {
+    const condition = {
       type: VERIFIED_CONDITION,
-      status: 'True',
-      reason: 'Verified',
+      status: 'False' as const,
+      reason: bad.why.reason,
       message:
-        `${name}: the vault checks out and snapshot ${v.snapshotID} restored ` +
-        `${v.files} files (${v.bytes} bytes) whose content matches the snapshot`,
+        `${bad.run.job.metadata.name}: ${bad.why.message}; the Backup does not count as protected until a ` +
+        `verification passes`,
     };
-    return { condition, lastVerifiedTime: newest.at, lastVerifiedSnapshotID: v.snapshotID, events: [] };
+    const news = previous?.status !== 'False' || previous.reason !== condition.reason;
+    return {
+      condition,
+      events: news ? [{ type: 'Warning', reason: condition.reason, message: condition.message }] : [],
+    };
   }
-  const why = report.failed ?? {
-    reason: 'VerificationFailed',
-    message: newest.failed
-      ? 'the verification Job failed without a report (see its pod log)'
-      : 'the verification Job finished without reporting a result',
-  };
-  condition = {
+  if (!check || !restore) {
+    const done = (check ?? restore)!;
+    return {
+      condition: {
+        type: VERIFIED_CONDITION,
+        status: 'Unknown',
+        reason: check ? REASON.AwaitingTestRestore : REASON.AwaitingVaultCheck,
+        message: check
+          ? `the vault check ${done.job.metadata.name} passed; waiting for this Backup's first test restore`
+          : `the test restore ${done.job.metadata.name} passed; waiting for the vault's first check`,
+      },
+      events: [],
+    };
+  }
+  const v = restore.report.verified!;
+  const condition = {
     type: VERIFIED_CONDITION,
-    status: 'False',
-    reason: why.reason,
-    message: `${name}: ${why.message}; the Backup does not count as protected until a verification passes`,
+    status: 'True' as const,
+    reason: REASON.Verified,
+    message:
+      `${check.job.metadata.name}: the vault checks out (read subset ${check.report.checked!.subset}); ` +
+      `${restore.job.metadata.name}: snapshot ${v.snapshotID} restored ${v.files} files (${v.bytes} bytes) whose ` +
+      `content matches the snapshot`,
   };
-  const news = previous?.status !== 'False' || previous.reason !== condition.reason;
-  return { condition, events: news ? [{ type: 'Warning', reason: condition.reason, message: condition.message }] : [] };
+  const lastVerifiedTime = Date.parse(check.at) > Date.parse(restore.at) ? check.at : restore.at;
+  const events: KubeEvent[] =
+    previous?.status === 'False' ? [{ type: 'Normal', reason: REASON.Verified, message: condition.message }] : [];
+  return { condition, lastVerifiedTime, lastVerifiedSnapshotID: v.snapshotID, events };
 }

@@ -11,6 +11,10 @@ export const CONDITION = {
   LastBackupSucceeded: 'LastBackupSucceeded',
   /** True while a drastic shrink of the shop holds retention back, until a person acknowledges it. */
   ShrinkDetected: 'ShrinkDetected',
+  /** The outcome of the newest verification run (lib/run/verify-script.ts). */
+  Verified: 'Verified',
+  /** The newest finished run of the vault's maintenance (prune + check) succeeded. */
+  VaultMaintained: 'VaultMaintained',
 } as const;
 export type ConditionType = (typeof CONDITION)[keyof typeof CONDITION];
 
@@ -41,17 +45,52 @@ export const REASON = {
   VaultWorkRefused: 'VaultWorkRefused',
   /** The newest snapshot shrank drastically: retention is held until a person acknowledges it. */
   ShrinkDetected: 'ShrinkDetected',
+  /** The newest snapshot did not shrink drastically: ShrinkDetected is False. */
+  NoShrink: 'NoShrink',
   SomeFilesUnreadable: 'SomeFilesUnreadable',
+  /** A run's VolumeSnapshot reported an error or was not ready in time: the run ended without reading any file. */
+  SnapshotFailed: 'SnapshotFailed',
+  /** The API server refused a VolumeSnapshot or a temporary claim (create or delete). */
+  SnapshotWorkRefused: 'SnapshotWorkRefused',
+  /** The newest verification run checked the vault and restored a snapshot that matches it. */
+  Verified: 'Verified',
+  /** The newest verification Job failed or finished without a report of its own reason. */
+  VerificationFailed: 'VerificationFailed',
+  /** The vault's check passed; this Backup's first test restore has not run yet. */
+  AwaitingTestRestore: 'AwaitingTestRestore',
+  /** This Backup's test restore passed; the vault's first check has not run yet. */
+  AwaitingVaultCheck: 'AwaitingVaultCheck',
+  /** The vault's maintenance Job failed without a result of its own (e.g. its pod never started). */
+  MaintenanceFailed: 'MaintenanceFailed',
+  /** Event: the vault's maintenance failed (the VaultMaintained condition gives the cause). */
+  VaultMaintenanceFailed: 'VaultMaintenanceFailed',
 } as const;
 export type Reason = (typeof REASON)[keyof typeof REASON];
 
-/** Reasons the Restore writer adds to those of the pure restore reconcile. */
+/** The reasons of a Restore's conditions and Events, from the pure restore reconcile and its writer. */
 export const RESTORE_REASON = {
+  InvalidSpec: 'InvalidSpec',
+  /** The Backup names no claim and the shop has none labelled for it: nothing to restore. */
+  NoClaims: 'NoClaims',
+  /** A claim of target.newClaims exists already and is not this Restore's. */
+  TargetExists: 'TargetExists',
+  InvalidTarget: 'InvalidTarget',
+  ClaimNotFound: 'ClaimNotFound',
+  ClaimInUse: 'ClaimInUse',
+  JobCreated: 'JobCreated',
+  RestoreSucceeded: 'RestoreSucceeded',
+  RestoreFailed: 'RestoreFailed',
+  /** The Job's own reason when it ran past its activeDeadlineSeconds, passed on as is. */
+  DeadlineExceeded: 'DeadlineExceeded',
   /** The API server refused a claim of target.newClaims (e.g. a quota's 403). */
   ClaimRefused: 'ClaimRefused',
   /** The API server refused the restore Job. */
   JobRefused: 'JobRefused',
   RestoreStarted: 'RestoreStarted',
+  /** The restore Job was deleted before it finished: its outcome is unknown and it is never run again. */
+  JobDeleted: 'JobDeleted',
+  /** A pod started mounting a claim that is being restored in place (Warning Event). */
+  ClaimInUseDuringRestore: 'ClaimInUseDuringRestore',
 } as const;
 
 /** On the CronJob: a digest of what it was rendered from, so a field dropped from the spec is noticed. */

@@ -3,6 +3,7 @@ import type { BackupSpec } from '../../lib/permits/api-types';
 import * as api from '../../lib/permits/backup-api';
 import { pvcVaultClaim } from '../../lib/permits/backup-validation';
 import type { KubeObject } from './types';
+import { REASON } from './vocabulary';
 
 export interface VolumePlan {
   claims: string[];
@@ -25,7 +26,7 @@ export function planVolumes(
     if (missing.length > 0) {
       return {
         claims: [],
-        problem: { reason: 'NoVolumes', message: `volume claims not found: ${missing.join(', ')}` },
+        problem: { reason: REASON.NoVolumes, message: `volume claims not found: ${missing.join(', ')}` },
       };
     }
     chosen = spec.volumeClaims.map((n) => byName.get(n)!);
@@ -37,7 +38,7 @@ export function planVolumes(
       return {
         claims: [],
         problem: {
-          reason: 'NoVolumes',
+          reason: REASON.NoVolumes,
           message: `no PersistentVolumeClaim labelled ${api.SHOP_LABEL}=${spec.shopName} in this namespace`,
         },
       };
@@ -60,7 +61,7 @@ export function planVolumes(
           return {
             claims: names,
             problem: {
-              reason: 'VolumeInUse',
+              reason: REASON.VolumeInUse,
               message: `claim ${claim.metadata.name} is ReadWriteOncePod and in use by pod ${pod.metadata.name}`,
             },
           };
@@ -73,7 +74,7 @@ export function planVolumes(
     return {
       claims: names,
       problem: {
-        reason: 'VolumesOnDifferentNodes',
+        reason: REASON.VolumesOnDifferentNodes,
         message: `ReadWriteOnce claims are in use on several nodes: ${[...nodes].sort().join(', ')}`,
       },
     };

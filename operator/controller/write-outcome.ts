@@ -13,7 +13,8 @@ export interface RefusedWrite {
     | typeof REASON.CronJobRefused
     | typeof REASON.RunNowRefused
     | typeof REASON.RunAdmissionRefused
-    | typeof REASON.VaultWorkRefused;
+    | typeof REASON.VaultWorkRefused
+    | typeof REASON.SnapshotWorkRefused;
   readonly statusCode: number;
   /** The API server's own words. */
   readonly message: string;

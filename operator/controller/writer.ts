@@ -12,8 +12,11 @@ import { SKIPPED_RUN_ANNOTATION } from './run-admission';
 import type { BackupObject, BackupStatus, Desired, KubeEvent, KubeObject } from './types';
 import { canonicalJson, timestamp } from './values';
 import type { VaultPlan } from './vault-plan';
+import type { VerifyPlan } from './verify-plan';
+import { writeVerifyWork } from './verify-writer';
 import { REASON } from './vocabulary';
 import { describeRefusal, type RefusedWrite, withRefusals } from './write-outcome';
+import { stepSnapshotRuns } from './snapshot-runs';
 
 export const FIELD_MANAGER = 'mall-backup-operator';
 
@@ -83,6 +86,8 @@ export interface Written {
   readonly status: BackupStatus;
   /** Why to retry: the first transient failure, else the refusals in words; undefined when all went through. */
   readonly error?: unknown;
+  /** Look again after this long: a run waits for its snapshots, whose readiness no watch announces. */
+  readonly recheckMs?: number;
 }
 
 /** Applies `desired` (and the vault's work) for `backup`, whose observed CronJob was `cronJob`. */
@@ -94,6 +99,7 @@ export async function applyDesired(
   vault: VaultPlan | undefined,
   cronJob: KubeObject | undefined,
   lastApplied: LastApplied,
+  verify?: VerifyPlan,
 ): Promise<Written> {
   const namespace = backup.metadata.namespace!;
   const uid = backup.metadata.uid!;
@@ -115,6 +121,7 @@ export async function applyDesired(
         client.apply(cronPath(maintenance.metadata.namespace, maintenance.metadata.name), maintenance, FIELD_MANAGER),
       { what: `vault maintenance CronJob ${maintenance.metadata.name}`, reason: REASON.VaultWorkRefused },
     );
+  if (verify) await writeVerifyWork(client, FIELD_MANAGER, namespace, vault, verify, attempt);
   const cron = desired.cronJob;
   if (cron && desired.cronJobChanged) {
     await attempt(
@@ -140,6 +147,25 @@ export async function applyDesired(
       what: `Job ${jobName} (a repeat of a time the autumn change runs twice)`,
       reason: REASON.RunAdmissionRefused,
     });
+  // Snapshots and temporary claims before a run starts, their removal after it ends (snapshot-runs.ts).
+  let recheckMs: number | undefined;
+  const snapshots = desired.snapshotRuns;
+  if (snapshots)
+    await attempt(
+      async () => {
+        const step = await stepSnapshotRuns(
+          client,
+          namespace,
+          snapshots.jobs,
+          desired.dropJobs,
+          snapshots.timeoutSeconds,
+          new Date(),
+          snapshots.running,
+        );
+        recheckMs = step.recheckMs;
+      },
+      { what: 'a VolumeSnapshot or temporary claim of a run', reason: REASON.SnapshotWorkRefused },
+    );
   for (const jobName of desired.admitJobs)
     await attempt(() => client.mergePatch(jobPath(namespace, jobName), { spec: { suspend: false } }), {
       what: `Job ${jobName} (to start it)`,
@@ -168,5 +194,5 @@ export async function applyDesired(
   await Promise.all([...desired.events, ...outcome.events].map((e) => recordEvent(client, log, backup, e)));
   const error =
     attempts.transient ?? (refusals.length > 0 ? new Error(refusals.map(describeRefusal).join('; ')) : undefined);
-  return { wrote, status: outcome.status, error };
+  return { wrote, status: outcome.status, error, recheckMs };
 }

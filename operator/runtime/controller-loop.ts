@@ -9,7 +9,7 @@ import { ResilientInformer } from './informer';
 import { isConflict, type KubeClient, resourcePath } from './kube';
 import type { KubeObject } from './kube-object';
 import { ObjectIndex } from './object-index';
-import { WorkQueue } from './queue';
+import { runWorker, WorkQueue } from './queue';
 import { type CacheReader, indexKey, indexKeysOf, type WatchTable } from './watch-table';
 
 export interface LoopOptions {
@@ -189,17 +189,12 @@ export class ControllerLoop<Kind extends string> implements CacheReader<Kind> {
     this.handlers.queued?.(this.queue.length);
   }
 
-  private async work(): Promise<void> {
-    for (;;) {
-      const key = await this.queue.get();
-      if (key === undefined) return;
-      const run = this.process(key).finally(() => {
-        this.inFlight.delete(run);
-        this.queue.done(key);
-      });
+  private work(): Promise<void> {
+    return runWorker(this.queue, (key) => {
+      const run = this.process(key).finally(() => this.inFlight.delete(run));
       this.inFlight.add(run);
-      await run;
-    }
+      return run;
+    });
   }
 
   private async process(key: string): Promise<void> {

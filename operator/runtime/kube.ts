@@ -197,8 +197,11 @@ export class KubeClient {
     });
   }
 
-  public delete(path: string): Promise<unknown> {
-    return this.request('DELETE', path, { body: { propagationPolicy: 'Background' } });
+  /** With `uid`, deleted only if the object under that name is still the one looked at (else 409). */
+  public delete(path: string, uid?: string): Promise<unknown> {
+    return this.request('DELETE', path, {
+      body: { propagationPolicy: 'Background', ...(uid && { preconditions: { uid } }) },
+    });
   }
 }
 

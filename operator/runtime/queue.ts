@@ -105,6 +105,26 @@ export class WorkQueue {
   }
 }
 
+/**
+ * One worker: takes keys from `queue` until it shuts down, hands each to `work` and marks it done. A key
+ * whose work writes nothing settles in microtasks alone, so the worker yields a turn of the event loop
+ * after each: without it the workers drain the queue before any reply, watch event, probe or signal is
+ * handled (thousands of keys at a resync hold everything else up for seconds). `work` handles its own
+ * failures; one it throws still marks the key done and stops this worker.
+ */
+export async function runWorker(queue: WorkQueue, work: (key: string) => Promise<void>): Promise<void> {
+  for (;;) {
+    const key = await queue.get();
+    if (key === undefined) return;
+    try {
+      await work(key);
+    } finally {
+      queue.done(key);
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
 export interface BackoffOptions {
   /** @default 800 ms (client-go's reflector) */
   readonly initialMs?: number;

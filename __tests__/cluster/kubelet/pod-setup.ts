@@ -117,6 +117,9 @@ export async function volumes(api: Client, node: Node, pod: any, podDir: string)
       );
       if (claim.status === 404)
         throw new ConfigError(`persistentvolumeclaim "${v.persistentVolumeClaim.claimName}" not found`);
+      // A claim made from a snapshot has data only once provisioned (bound), as on a real node the pod waits for it.
+      if (claim.body.spec?.dataSource && claim.body.status?.phase !== 'Bound')
+        throw new ConfigError(`persistentvolumeclaim "${v.persistentVolumeClaim.claimName}" is not bound yet`);
       out.set(v.name, ownedFolder(join(node.claimsDir, ns, v.persistentVolumeClaim.claimName), fsGroup));
     } else if (v.emptyDir) {
       out.set(v.name, ownedFolder(join(podDir, 'volumes', v.name), fsGroup));
