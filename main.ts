@@ -12,7 +12,8 @@ const DEFAULT_OUT = { plain: 'dist', helm: 'helm/mall-backup' } as const;
 const SYNTH_COMMAND: CliCommand = {
   usage: 'npm run synth --',
   summary:
-    'Writes the Backup CRD, the operator, the samples and the Argo CD Applications (or, with --format helm, a Helm chart).\n' +
+    'Writes the Backup CRD, the operator, the samples and the ' +
+    'Argo CD Applications (or, with --format helm, a Helm chart).\n' +
     'Nothing is written unless the whole app renders; the output folder must be empty, new or a previous synth output.',
   options: [
     { name: 'config', value: 'file', description: 'YAML or JSON configuration file', env: 'MALL_BACKUP_CONFIG' },

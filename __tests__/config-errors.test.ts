@@ -1,4 +1,6 @@
-/** A configuration's problems are all listed at once, in the configuration's terms: file, key, value, what is allowed. */
+/**
+ * A configuration's problems are all listed at once, in the configuration's terms: file, key, value, what is allowed.
+ */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -27,22 +29,29 @@ test('every construct-level problem at once, named by its config key', () => {
     problemsOf(
       build(
         [
-          'operator: { image: "x:latest", replicas: 2, leaderElection: false, resources: { requests: { cpu: "2" }, limits: { cpu: "1" } } }',
+          'operator: { image: "x:latest", replicas: 2, leaderElection: false, ' +
+            'resources: { requests: { cpu: "2" }, limits: { cpu: "1" } } }',
           'samples: { namespace: Bad_NS }',
-          'argocd: { repoURL: "ftp://x", namespace: "Argo CD", targetRevision: "my branch", destinationServer: "http://kube:6443/x", project: "My Project" }',
+          'argocd: { repoURL: "ftp://x", namespace: "Argo CD", targetRevision: "my ' +
+            'branch", destinationServer: "http://kube:6443/x", project: "My Project" }',
         ].join('\n'),
       ),
     ),
   ).toEqual([
     'config.operator.image "x:latest" is not valid: pin a version tag or a digest, never "latest"',
-    'config.operator.replicas 2 needs leaderElection: two operators without a leader would both write; turn leaderElection on or use 1 replica',
+    'config.operator.replicas 2 needs leaderElection: two operators without ' +
+      'a leader would both write; turn leaderElection on or use 1 replica',
     'config.operator.resources.requests.cpu "2" is above limits.cpu "1": a request may not exceed its limit',
     'config.samples.namespace "Bad_NS" is not valid: use a DNS-1123 label',
     'config.argocd.repoURL "ftp://x" is not valid: use an https://, ssh:// or git@host:path Git URL',
-    'config.argocd.targetRevision "my branch" is not valid: use a branch, tag or commit such as "main", "v1.2.0" or a commit hash (no spaces, "..", "~^:?*[" or trailing "/")',
-    'config.argocd.namespace "Argo CD" is not valid: use the namespace Argo CD runs in, a DNS-1123 label such as "argocd"',
-    'config.argocd.project "My Project" is not valid: use an Argo CD project name (lower-case letters, digits, "-" and "."), such as "default"',
-    'config.argocd.destinationServer "http://kube:6443/x" is not valid: use the cluster\'s API server as an https:// URL with no path, such as "https://kubernetes.default.svc"',
+    'config.argocd.targetRevision "my branch" is not valid: use a branch, tag or commit ' +
+      'such as "main", "v1.2.0" or a commit hash (no spaces, "..", "~^:?*[" or trailing "/")',
+    'config.argocd.namespace "Argo CD" is not valid: use the ' +
+      'namespace Argo CD runs in, a DNS-1123 label such as "argocd"',
+    'config.argocd.project "My Project" is not valid: use an Argo CD ' +
+      'project name (lower-case letters, digits, "-" and "."), such as "default"',
+    'config.argocd.destinationServer "http://kube:6443/x" is not valid: use the cluster\'s ' +
+      'API server as an https:// URL with no path, such as "https://kubernetes.default.svc"',
   ]);
 });
 
@@ -87,10 +96,13 @@ test('a .json file is read as JSON: a trailing comma is an error with its line a
   );
 });
 
-test('a .json file with a byte-order mark is read like one without (Windows editors write it), as is a YAML one', () => {
-  expect(parseConfigText('\uFEFF{ "operator": { "replicas": 2 } }', 'c.json').operator.replicas).toBe(2);
-  expect(parseConfigText('\uFEFFoperator: { replicas: 2 }\n', 'c.yaml').operator.replicas).toBe(2);
-});
+test(
+  'a .json file with a byte-order mark is read like one ' + 'without (Windows editors write it), as is a YAML one',
+  () => {
+    expect(parseConfigText('\uFEFF{ "operator": { "replicas": 2 } }', 'c.json').operator.replicas).toBe(2);
+    expect(parseConfigText('\uFEFFoperator: { replicas: 2 }\n', 'c.yaml').operator.replicas).toBe(2);
+  },
+);
 
 test('a .json file with a key twice is refused like YAML (JSON.parse would keep the last without a word)', () => {
   const problems = problemsOf(() =>

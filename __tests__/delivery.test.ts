@@ -9,7 +9,7 @@ import { PrometheusRule } from '@kubernetes-models/prometheus-operator/monitorin
 import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
 import { buildApp } from '../lib/delivery/app';
 import { ConfigError, DEFAULT_CONFIG, loadConfig, parseConfigText } from '../lib/delivery/app-config';
-import { DEFAULT_OPERATOR_IMAGE } from '../lib/contractor/backup-operator';
+import { DEFAULT_OPERATOR_IMAGE } from '../lib/contractor/operator-props';
 import { outputTree, renderManifests } from '../lib/delivery/manifest-writer';
 import { readTree } from './support/files';
 import { gateProblems, K8sObject } from './support/k8s-rules';
@@ -82,7 +82,8 @@ describe('Argo CD', () => {
 
   test('repository, revision, destination and automation come from the configuration', () => {
     const config = parseConfigText(
-      'argocd: { repoURL: "git@git.mall.internal:ops/backup.git", targetRevision: v9, path: envs/x, destinationServer: "https://10.0.0.1:6443", automated: true }\nsamples: { enabled: false }\n',
+      'argocd: { repoURL: "git@git.mall.internal:ops/backup.git", targetRevision: v9, path: envs/x, ' +
+        'destinationServer: "https://10.0.0.1:6443", automated: true }\nsamples: { enabled: false }\n',
       'inline',
     );
     const [app, ...rest] = buildApp(Testing.app(), config)
@@ -135,7 +136,8 @@ describe('configuration', () => {
     let error: ConfigError | undefined;
     try {
       parseConfigText(
-        'operator:\n  replicas: 0\n  logLevel: loud\n  watchNamespaces: [a, a]\n  colour: blue\nsamples: { enabled: "yes" }\n',
+        'operator:\n  replicas: 0\n  logLevel: loud\n  watchNamespaces: [a, a]\n  colour: blue\nsamples: { enabled: ' +
+          '"yes" }\n',
         'bad.yaml',
       );
     } catch (e) {
@@ -145,7 +147,8 @@ describe('configuration', () => {
       'config.operator.replicas 0 is not valid: use an integer from 1 to 10',
       'config.operator.logLevel "loud" is not valid: use one of fatal, error, warn, info, debug, trace',
       'config.operator.watchNamespaces lists "a" twice: each item must be unique',
-      'config.operator.colour is not a known field: use one of namespace, image, replicas, leaderElection, watchNamespaces, createWatchNamespaces, logLevel, resources, maxConcurrentRuns, maxConcurrentRunsPerVault',
+      'config.operator.colour is not a known field: use one of namespace, image, replicas, leaderElection, ' +
+        'watchNamespaces, createWatchNamespaces, logLevel, resources, maxConcurrentRuns, maxConcurrentRunsPerVault',
       'config.samples.enabled "yes" is not valid: must be of type boolean, not string',
     ]);
     expect(() => parseConfigText('operator: [', 'broken.yaml')).toThrow(
@@ -219,22 +222,25 @@ describe.each(ENVIRONMENTS)('environment %s', (env) => {
   });
 });
 
-test('the prod environment: two replicas, two watched namespaces it creates and binds by RoleBindings, no samples', () => {
-  const objects = objectsOf(path.join(ROOT, 'config', 'prod.yaml'));
-  expect(objects.find((o) => o.kind === 'Deployment')!.spec.replicas).toBe(2);
-  expect(
-    objects
-      .filter((o) => o.kind === 'RoleBinding' && o.roleRef.kind === 'ClusterRole')
-      .map((o) => o.metadata.namespace)
-      .sort(),
-  ).toEqual(['mall-kiosks', 'mall-shops']);
-  expect(objects.filter((o) => o.kind === 'Backup')).toEqual([]);
-  const namespaces = objects.filter((o) => o.kind === 'Namespace').map((o) => o.metadata.name);
-  expect(namespaces).toEqual(['mall-shops', 'mall-kiosks', 'mall-backup-system']);
-  expect(objects.findIndex((o) => o.kind === 'Namespace' && o.metadata.name === 'mall-shops')).toBeLessThan(
-    objects.findIndex((o) => o.kind === 'RoleBinding' && o.metadata.namespace === 'mall-shops'),
-  );
-});
+test(
+  'the prod environment: two replicas, two watched namespaces it creates and binds by RoleBindings, no ' + 'samples',
+  () => {
+    const objects = objectsOf(path.join(ROOT, 'config', 'prod.yaml'));
+    expect(objects.find((o) => o.kind === 'Deployment')!.spec.replicas).toBe(2);
+    expect(
+      objects
+        .filter((o) => o.kind === 'RoleBinding' && o.roleRef.kind === 'ClusterRole')
+        .map((o) => o.metadata.namespace)
+        .sort(),
+    ).toEqual(['mall-kiosks', 'mall-shops']);
+    expect(objects.filter((o) => o.kind === 'Backup')).toEqual([]);
+    const namespaces = objects.filter((o) => o.kind === 'Namespace').map((o) => o.metadata.name);
+    expect(namespaces).toEqual(['mall-shops', 'mall-kiosks', 'mall-backup-system']);
+    expect(objects.findIndex((o) => o.kind === 'Namespace' && o.metadata.name === 'mall-shops')).toBeLessThan(
+      objects.findIndex((o) => o.kind === 'RoleBinding' && o.metadata.namespace === 'mall-shops'),
+    );
+  },
+);
 
 describe('Helm', () => {
   let chart: string;
@@ -305,30 +311,33 @@ describe('Helm', () => {
     expect(gateProblems(objects)).toEqual([]);
   });
 
-  test('watchNamespaces in the values bind the Role per namespace and reach the operator; resources and heap follow', () => {
-    const rendered = renderHelmSubset(template(), {
-      ...values(),
-      watchNamespaces: ['shops', 'kiosks'],
-      logLevel: 'debug',
-      resources: { limits: { cpu: '1', memory: '1Gi' }, requests: { cpu: '100m', memory: '128Mi' } },
-    });
-    const objects = parseAllDocuments(rendered)
-      .map((d) => d.toJS() as K8sObject)
-      .filter(Boolean);
-    // Only the binding to list storage and snapshot classes stays cluster-wide: they are not namespaced.
-    expect(objects.filter((o) => o.kind === 'ClusterRoleBinding').map((o) => o.roleRef.name)).toEqual([
-      'mall-backup-operator-storage-classes',
-    ]);
-    expect(
-      objects
-        .filter((o) => o.kind === 'RoleBinding' && o.roleRef.kind === 'ClusterRole')
-        .map((o) => o.metadata.namespace),
-    ).toEqual(['shops', 'kiosks']);
-    const container = objects.find((o) => o.kind === 'Deployment')!.spec.template.spec.containers[0];
-    expect(container.args).toEqual(expect.arrayContaining(['--log-level=debug', '--namespaces=shops,kiosks']));
-    expect(container.env.find((e: any) => e.name === 'NODE_OPTIONS').value).toBe('--max-old-space-size=512');
-    expect(container.resources.limits).toEqual({ cpu: '1', memory: '1Gi' });
-  });
+  test(
+    'watchNamespaces in the values bind the Role per namespace and reach the operator; resources and heap ' + 'follow',
+    () => {
+      const rendered = renderHelmSubset(template(), {
+        ...values(),
+        watchNamespaces: ['shops', 'kiosks'],
+        logLevel: 'debug',
+        resources: { limits: { cpu: '1', memory: '1Gi' }, requests: { cpu: '100m', memory: '128Mi' } },
+      });
+      const objects = parseAllDocuments(rendered)
+        .map((d) => d.toJS() as K8sObject)
+        .filter(Boolean);
+      // Only the binding to list storage and snapshot classes stays cluster-wide: they are not namespaced.
+      expect(objects.filter((o) => o.kind === 'ClusterRoleBinding').map((o) => o.roleRef.name)).toEqual([
+        'mall-backup-operator-storage-classes',
+      ]);
+      expect(
+        objects
+          .filter((o) => o.kind === 'RoleBinding' && o.roleRef.kind === 'ClusterRole')
+          .map((o) => o.metadata.namespace),
+      ).toEqual(['shops', 'kiosks']);
+      const container = objects.find((o) => o.kind === 'Deployment')!.spec.template.spec.containers[0];
+      expect(container.args).toEqual(expect.arrayContaining(['--log-level=debug', '--namespaces=shops,kiosks']));
+      expect(container.env.find((e: any) => e.name === 'NODE_OPTIONS').value).toBe('--max-old-space-size=512');
+      expect(container.resources.limits).toEqual({ cpu: '1', memory: '1Gi' });
+    },
+  );
 });
 
 /**
@@ -338,15 +347,21 @@ describe('Helm', () => {
 function renderHelmSubset(text: string, v: any): string {
   const memory = String(v.resources.limits.memory);
   const heap = memory.endsWith('Gi') ? parseInt(memory, 10) * 512 : Math.max(16, Math.floor(parseInt(memory, 10) / 2));
-  const bindings =
-    /\{\{- if \.Values\.watchNamespaces \}\}\n\{\{- range \.Values\.watchNamespaces \}\}\n([\s\S]*?)\{\{- end \}\}\n\{\{- else \}\}\n([\s\S]*?)\{\{- end \}\}\n/;
+  const bindings = new RegExp(
+    String.raw`\{\{- if \.Values\.watchNamespaces \}\}\n\{\{- range \.Values\.watchNamespaces ` +
+      String.raw`\}\}\n([\s\S]*?)\{\{- end \}\}\n\{\{- else \}\}\n([\s\S]*?)\{\{- end \}\}\n`,
+  );
   let out = text.replace(bindings, (_, each: string, none: string) =>
     v.watchNamespaces.length
       ? v.watchNamespaces.map((ns: string) => each.replace('{{ . | quote }}', JSON.stringify(ns))).join('')
       : none,
   );
   out = out.replace(
-    /^( *)\{\{- if \.Values\.watchNamespaces \}\}\n\1- \{\{ printf "--namespaces=%s" \(join "," \.Values\.watchNamespaces\) \| quote \}\}\n\1\{\{- end \}\}\n/m,
+    new RegExp(
+      String.raw`^( *)\{\{- if \.Values\.watchNamespaces \}\}\n\1- \{\{ printf "--namespaces=%s" ` +
+        String.raw`\(join "," \.Values\.watchNamespaces\) \| quote \}\}\n\1\{\{- end \}\}\n`,
+      'm',
+    ),
     (_, indent: string) =>
       v.watchNamespaces.length ? `${indent}- ${JSON.stringify(`--namespaces=${v.watchNamespaces.join(',')}`)}\n` : '',
   );

@@ -73,7 +73,9 @@ test('a schedule that never fires (30 February) is Stale, not "no objective": no
     expect(verdict).toMatchObject({
       status: 'False',
       reason: 'Stale',
-      message: `the schedule "${backupTime}" never fires (no time in the next five years matches it), so no snapshot will be taken: fix spec.backupTime`,
+      message:
+        `the schedule "${backupTime}" never fires (no time in the next five years matches it), so no snapshot ` +
+        `will be taken: fix spec.backupTime`,
     });
     expect(verdict.staleAt).toBeUndefined();
   }
@@ -89,7 +91,9 @@ test('a newest success later than the clock (skewed clocks) is not taken as fres
   expect(verdict).toMatchObject({
     status: 'False',
     reason: 'ClockSkew',
-    message: `the newest good snapshot's time (${ahead}) is later than the operator's clock: the clocks of the control plane and the operator disagree, so freshness cannot be judged; set them right`,
+    message:
+      `the newest good snapshot's time (${ahead}) is later than the operator's clock: the clocks of the ` +
+      `control plane and the operator disagree, so freshness cannot be judged; set them right`,
   });
   // A few minutes ahead is ordinary drift.
   expect(

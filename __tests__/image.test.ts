@@ -55,24 +55,30 @@ test('the build stage is: install from the lock file, copy the whole context, bu
   expect(require('../package.json').scripts['build:operator']).toBe('node scripts/build-operator.js');
 });
 
-test('.dockerignore leaves out only what the bundle never reads (not the sources, the scripts or the lock file)', () => {
-  for (const needed of [
-    'package.json',
-    'package-lock.json',
-    'tsconfig.json',
-    'operator/main.ts',
-    'lib/run/backup-job.ts',
-    'imports/mall.example.com.ts',
-    'scripts/build-operator.js',
-  ]) {
-    expect([needed, ignored(needed)]).toEqual([needed, false]);
-  }
-  expect(
-    ['.git/HEAD', 'node_modules/x', '__tests__/a.ts', 'README.md', 'dist/00-backup-crd.yaml'].filter(ignored),
-  ).toHaveLength(5);
-});
+test(
+  '.dockerignore leaves out only what the bundle never ' + 'reads (not the sources, the scripts or the lock file)',
+  () => {
+    for (const needed of [
+      'package.json',
+      'package-lock.json',
+      'tsconfig.json',
+      'operator/main.ts',
+      'lib/run/backup-job.ts',
+      'imports/mall.example.com.ts',
+      'scripts/build-operator.js',
+    ]) {
+      expect([needed, ignored(needed)]).toEqual([needed, false]);
+    }
+    expect(
+      ['.git/HEAD', 'node_modules/x', '__tests__/a.ts', 'README.md', 'dist/00-backup-crd.yaml'].filter(ignored),
+    ).toHaveLength(5);
+  },
+);
 
-/** Runs the build stage's COPY and RUN lines in `src` (WORKDIR /src); `npm ci` is a link to this checkout's node_modules. */
+/**
+ * Runs the build stage's COPY and RUN lines in `src` (WORKDIR /src); `npm ci` is a link to this checkout's
+ * node_modules.
+ */
 function reproduceBuildStage(src: string): void {
   for (const line of instructions) {
     const [op, ...args] = line.split(/\s+/);

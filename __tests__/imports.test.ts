@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { generateImports } from '../scripts/import';
+import { renderApiTypes } from '../scripts/api-types';
+import { API_TYPES_FILE, generateImports } from '../scripts/import';
 
 test('imports/ is what `cdk8s import` generates from the current CRD (run `npm run import` when this fails)', () => {
   const fresh = fs.mkdtempSync(path.join(os.tmpdir(), 'mall-backup-imports-'));
@@ -19,3 +20,7 @@ test('imports/ is what `cdk8s import` generates from the current CRD (run `npm r
     fs.rmSync(fresh, { recursive: true, force: true });
   }
 }, 30_000);
+
+test('lib/permits/api-types.ts is what the schema renders (run `npm run import` when this fails)', () => {
+  expect(fs.readFileSync(API_TYPES_FILE, 'utf8')).toEqual(renderApiTypes());
+});

@@ -36,16 +36,19 @@ describe('rendering', () => {
     expect([rule.metadata.namespace, monitor.metadata.namespace]).toEqual(['mall-backup-system', 'mall-backup-system']);
   });
 
-  test("valid against the Prometheus Operator's PrometheusRule and ServiceMonitor schemas, which do reject a bad one", () => {
-    expect(() => new PrometheusRule(rule as never).validate()).not.toThrow();
-    expect(() => new ServiceMonitor(monitor as never).validate()).not.toThrow();
-    const badRule = structuredClone(rule);
-    badRule.spec.groups[0].rules[0].for = 'soon';
-    expect(() => new PrometheusRule(badRule as never).validate()).toThrow(/for must match pattern/);
-    const badMonitor = structuredClone(monitor);
-    badMonitor.spec.endpoints[0].scheme = 'gopher';
-    expect(() => new ServiceMonitor(badMonitor as never).validate()).toThrow(/scheme/);
-  });
+  test(
+    "valid against the Prometheus Operator's PrometheusRule " + 'and ServiceMonitor schemas, which do reject a bad one',
+    () => {
+      expect(() => new PrometheusRule(rule as never).validate()).not.toThrow();
+      expect(() => new ServiceMonitor(monitor as never).validate()).not.toThrow();
+      const badRule = structuredClone(rule);
+      badRule.spec.groups[0].rules[0].for = 'soon';
+      expect(() => new PrometheusRule(badRule as never).validate()).toThrow(/for must match pattern/);
+      const badMonitor = structuredClone(monitor);
+      badMonitor.spec.endpoints[0].scheme = 'gopher';
+      expect(() => new ServiceMonitor(badMonitor as never).validate()).toThrow(/scheme/);
+    },
+  );
 
   test("the ServiceMonitor selects exactly the operator's metrics Service, by its port name", () => {
     const services = objects.filter((o) => o.kind === 'Service');
@@ -75,7 +78,8 @@ describe('rendering', () => {
       () =>
         new BackupMonitoring(Testing.chart(), 'm', { namespace: 'x', serviceSelector: {}, scrapeInterval: 'often' }),
     ).toThrow(
-      'BackupMonitoring: invalid props:\n  - scrapeInterval "often" is not valid: use a Prometheus duration such as "30s" or "1m"\n  - serviceSelector is empty: name the labels of the operator\'s metrics Service',
+      'BackupMonitoring: invalid props:\n  - scrapeInterval "often" is not valid: use a Prometheus duration ' +
+        'such as "30s" or "1m"\n  - serviceSelector is empty: name the labels of the operator\'s metrics Service',
     );
     expect(() => parseConfigText('monitoring: { enabled: "yes" }', 'bad.yaml')).toThrow(
       'config.monitoring.enabled "yes" is not valid: must be of type boolean, not string',
@@ -231,67 +235,76 @@ describe("promtool: Prometheus' own rule engine", () => {
     expect(result.status).toBe(0);
   });
 
-  test("as scraped (the target's labels added): same-named Backups of two namespaces stay apart, and an alert is one Backup's whichever operator pod exported it", () => {
-    // What Prometheus stores from the ServiceMonitor: the operator's series plus the target's labels; the leader
-    // changed from pod op-a to op-b at minute 10 (op-a dropped its series when it stopped leading).
-    const target = (pod: string) =>
-      `job="mall-backup-operator-metrics",instance="10.0.0.${pod === 'op-a' ? 1 : 2}:8080",pod="${pod}",service="mall-backup-operator-metrics",endpoint="metrics",container="operator"`;
-    const backup = (namespace: string) => `namespace="${namespace}",name="bakery"`;
-    const input_series = [
-      { series: `mall_backup_fresh{${backup('ns-a')},${target('op-a')}}`, values: '0x9' },
-      { series: `mall_backup_fresh{${backup('ns-a')},${target('op-b')}}`, values: '_x10 0x20' },
-      { series: `mall_backup_fresh{${backup('ns-b')},${target('op-a')}}`, values: '1x9' },
-      { series: `mall_backup_fresh{${backup('ns-b')},${target('op-b')}}`, values: '_x10 1x20' },
-      {
-        series: `mall_backup_last_run_outcome{${backup('ns-a')},outcome="PartiallyFailed",${target('op-a')}}`,
-        values: '1x9',
-      },
-      {
-        series: `mall_backup_last_run_outcome{${backup('ns-a')},outcome="PartiallyFailed",${target('op-b')}}`,
-        values: '_x10 1x20',
-      },
-      { series: `mall_backup_verified{${backup('ns-a')},${target('op-a')}}`, values: '0x9' },
-      { series: `mall_backup_verified{${backup('ns-a')},${target('op-b')}}`, values: '_x10 0x20' },
-      { series: `mall_backup_phase{${backup('ns-b')},phase="Failed",${target('op-b')}}`, values: '_x10 1x20' },
-    ];
-    const only = (alertname: string, namespace: string) => ({
-      exp_labels: { severity: BACKUP_ALERTS.find((a) => a.alert === alertname)!.severity, namespace, name: 'bakery' },
-      exp_annotations: {
-        summary: BACKUP_ALERTS.find((a) => a.alert === alertname)!.summary,
-        description: BACKUP_ALERTS.find((a) => a.alert === alertname)!
-          .description.replaceAll('{{ $labels.namespace }}', namespace)
-          .replaceAll('{{ $labels.name }}', 'bakery'),
-      },
-    });
-    const tests = {
-      rule_files: ['rules.yaml'],
-      evaluation_interval: '1m',
-      tests: [
+  test(
+    "as scraped (the target's labels added): same-named Backups of two namespaces stay apart, and an alert is one " +
+      "Backup's whichever operator pod exported it",
+    () => {
+      // What Prometheus stores from the ServiceMonitor: the operator's series plus the target's labels; the leader
+      // changed from pod op-a to op-b at minute 10 (op-a dropped its series when it stopped leading).
+      const target = (pod: string) =>
+        `job="mall-backup-operator-metrics",instance="10.0.0.${pod === 'op-a' ? 1 : 2}:8080",pod="${pod}",` +
+        `service="mall-backup-operator-metrics",endpoint="metrics",container="operator"`;
+      const backup = (namespace: string) => `namespace="${namespace}",name="bakery"`;
+      const input_series = [
+        { series: `mall_backup_fresh{${backup('ns-a')},${target('op-a')}}`, values: '0x9' },
+        { series: `mall_backup_fresh{${backup('ns-a')},${target('op-b')}}`, values: '_x10 0x20' },
+        { series: `mall_backup_fresh{${backup('ns-b')},${target('op-a')}}`, values: '1x9' },
+        { series: `mall_backup_fresh{${backup('ns-b')},${target('op-b')}}`, values: '_x10 1x20' },
         {
-          interval: '1m',
-          input_series,
-          alert_rule_test: [
-            ...[5, 12, 25].flatMap((minute) => [
-              { eval_time: `${minute}m`, alertname: 'MallBackupStale', exp_alerts: [only('MallBackupStale', 'ns-a')] },
-              {
-                eval_time: `${minute}m`,
-                alertname: 'MallBackupUnverified',
-                exp_alerts: [only('MallBackupUnverified', 'ns-a')],
-              },
-            ]),
-            {
-              eval_time: '25m',
-              alertname: 'MallBackupPartiallyFailed',
-              exp_alerts: [only('MallBackupPartiallyFailed', 'ns-a')],
-            },
-            { eval_time: '25m', alertname: 'MallBackupFailed', exp_alerts: [only('MallBackupFailed', 'ns-b')] },
-          ],
+          series: `mall_backup_last_run_outcome{${backup('ns-a')},outcome="PartiallyFailed",${target('op-a')}}`,
+          values: '1x9',
         },
-      ],
-    };
-    fs.writeFileSync(path.join(dir, 'scraped.yaml'), stringify(tests));
-    const result = runPromtool(['test', 'rules', 'scraped.yaml'], dir);
-    expect(result.output).toContain('SUCCESS');
-    expect(result.status).toBe(0);
-  });
+        {
+          series: `mall_backup_last_run_outcome{${backup('ns-a')},outcome="PartiallyFailed",${target('op-b')}}`,
+          values: '_x10 1x20',
+        },
+        { series: `mall_backup_verified{${backup('ns-a')},${target('op-a')}}`, values: '0x9' },
+        { series: `mall_backup_verified{${backup('ns-a')},${target('op-b')}}`, values: '_x10 0x20' },
+        { series: `mall_backup_phase{${backup('ns-b')},phase="Failed",${target('op-b')}}`, values: '_x10 1x20' },
+      ];
+      const only = (alertname: string, namespace: string) => ({
+        exp_labels: { severity: BACKUP_ALERTS.find((a) => a.alert === alertname)!.severity, namespace, name: 'bakery' },
+        exp_annotations: {
+          summary: BACKUP_ALERTS.find((a) => a.alert === alertname)!.summary,
+          description: BACKUP_ALERTS.find((a) => a.alert === alertname)!
+            .description.replaceAll('{{ $labels.namespace }}', namespace)
+            .replaceAll('{{ $labels.name }}', 'bakery'),
+        },
+      });
+      const tests = {
+        rule_files: ['rules.yaml'],
+        evaluation_interval: '1m',
+        tests: [
+          {
+            interval: '1m',
+            input_series,
+            alert_rule_test: [
+              ...[5, 12, 25].flatMap((minute) => [
+                {
+                  eval_time: `${minute}m`,
+                  alertname: 'MallBackupStale',
+                  exp_alerts: [only('MallBackupStale', 'ns-a')],
+                },
+                {
+                  eval_time: `${minute}m`,
+                  alertname: 'MallBackupUnverified',
+                  exp_alerts: [only('MallBackupUnverified', 'ns-a')],
+                },
+              ]),
+              {
+                eval_time: '25m',
+                alertname: 'MallBackupPartiallyFailed',
+                exp_alerts: [only('MallBackupPartiallyFailed', 'ns-a')],
+              },
+              { eval_time: '25m', alertname: 'MallBackupFailed', exp_alerts: [only('MallBackupFailed', 'ns-b')] },
+            ],
+          },
+        ],
+      };
+      fs.writeFileSync(path.join(dir, 'scraped.yaml'), stringify(tests));
+      const result = runPromtool(['test', 'rules', 'scraped.yaml'], dir);
+      expect(result.output).toContain('SUCCESS');
+      expect(result.status).toBe(0);
+    },
+  );
 });

@@ -91,7 +91,8 @@ describe('a forged marker cannot make the synth delete anything', () => {
     expect(readTree(dir)).toEqual({ ...data, [OUTPUT_MARKER]: 'data.txt\nnotes/n.txt\n' });
   }, 60_000);
 
-  test('a listed entry that is a symbolic link to a folder outside: the link goes, the folder and its files stay', () => {
+  test('a listed entry that is a symbolic link to a folder ' +
+    'outside: the link goes, the folder and its files stay', () => {
     const outside = path.join(work, 'outside');
     write(outside, data);
     const dir = path.join(work, 'target');
@@ -135,14 +136,17 @@ test('/ is refused at once for what it is, without reading the whole file system
 }, 60_000);
 
 /** Synths racing into one folder, many times each, in separate processes (the real writer, no npm in between). */
-test("concurrent synths never fail on each other's swaps, and leave one complete output and nothing beside it", async () => {
+test("concurrent synths never fail on each other's swaps, " +
+  'and leave one complete output and nothing beside it', async () => {
   const dir = path.join(work, 'out');
   const script = [
-    `const { writeManifestsAtomically } = require(${JSON.stringify(path.join(ROOT, 'lib', 'delivery', 'manifest-writer.ts'))});`,
+    `const { writeManifestsAtomically } = ` +
+      `require(${JSON.stringify(path.join(ROOT, 'lib', 'delivery', 'manifest-writer.ts'))});`,
     // biome-ignore lint/suspicious/noTemplateCurlyInString: this is the child process's own template literal
     'const files = new Map(Array.from({ length: 12 }, (_, i) => [`d${i % 3}/f${i}.yaml`, "kind: X\\n".repeat(50)]));',
     'let failed = 0;',
-    'for (let i = 0; i < 150; i++) { try { writeManifestsAtomically(files, process.argv[1]); } catch (e) { failed++; console.error(String(e)); } }',
+    'for (let i = 0; i < 150; i++) { try { writeManifestsAtomically(files, ' +
+      'process.argv[1]); } catch (e) { failed++; console.error(String(e)); } }',
     'process.exitCode = failed ? 1 : 0;',
   ].join('\n');
   const runs = await Promise.all(
@@ -188,7 +192,8 @@ describe('folders on a file system of their own (a mounted volume, as in a conta
     const run = synth('--out', dir);
     expect(run.status).toBe(1);
     expect(run.stderr).toContain(
-      `output folder ${dir} is a mount point, which cannot be swapped for a new folder: name a folder inside it, e.g. ${path.join(dir, 'manifests')}`,
+      `output folder ${dir} is a mount point, which cannot be swapped for a ` +
+        `new folder: name a folder inside it, e.g. ${path.join(dir, 'manifests')}`,
     );
     expect(fs.readdirSync(dir)).toEqual([]);
     expect(fs.readdirSync(work)).toEqual(['volume']);
@@ -201,7 +206,8 @@ describe('folders on a file system of their own (a mounted volume, as in a conta
     const run = synth('--out', path.join(dir, 'out'));
     expect(run.status).toBe(1);
     expect(run.stderr).toContain(
-      `output folder ${path.join(dir, 'out')} cannot be written: the synth writes a new folder beside it in ${dir} and swaps it in, so ${dir} must be writable (EROFS`,
+      `output folder ${path.join(dir, 'out')} cannot be written: the synth writes a ` +
+        `new folder beside it in ${dir} and swaps it in, so ${dir} must be writable (EROFS`,
     );
   }, 60_000);
 });

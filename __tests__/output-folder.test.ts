@@ -1,4 +1,6 @@
-/** `--out` never destroys anything that is not its own earlier output; tested with real folders and the real command. */
+/**
+ * `--out` never destroys anything that is not its own earlier output; tested with real folders and the real command.
+ */
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';

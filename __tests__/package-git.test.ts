@@ -54,7 +54,10 @@ test('a cdk8s app installs the package from a git URL and gets the compiled libr
     const { BackupCrd, DEFAULT_OPERATOR_IMAGE } = require('mall-backup');
     const app = new App();
     new BackupCrd(new Chart(app, 'api'), 'crd');
-    console.log(JSON.stringify({ image: DEFAULT_OPERATOR_IMAGE, crd: app.synthYaml().includes('backups.mall.example.com') }));`;
+    console.log(JSON.stringify({
+      image: DEFAULT_OPERATOR_IMAGE,
+      crd: app.synthYaml().includes('backups.mall.example.com'),
+    }));`;
   const out = execFileSync(process.execPath, ['-e', script], { cwd: app, encoding: 'utf8', stdio: 'pipe' });
   expect(JSON.parse(out)).toEqual({ image: `ghcr.io/mall-example/mall-backup-operator:v${own.version}`, crd: true });
 }, 600_000);

@@ -1,5 +1,6 @@
 import { Chart, Duration, Testing } from 'cdk8s';
-import { BackupOperator, BackupOperatorProps } from '../lib/contractor/backup-operator';
+import { BackupOperator } from '../lib/contractor/backup-operator';
+import { BackupOperatorProps } from '../lib/contractor/operator-props';
 import { ShopBackup, ShopBackupProps } from '../lib/permits/shop-backup';
 import { gateProblems, K8sObject } from './support/k8s-rules';
 
@@ -29,12 +30,15 @@ describe('ShopBackup rejects bad props at synth time, naming the field, the valu
     [
       'a window with minute 60',
       { backupTime: '01:60-05:00' },
-      'spec.backupTime "01:60-05:00" is not valid: use "HH:MM" (24-hour, e.g. "02:30"), a 5-field cron expression (e.g. "30 2 * * 1-5"), one of @hourly, @daily, @weekly, @monthly, @yearly, or a window "HH:MM-HH:MM"',
+      'spec.backupTime "01:60-05:00" is not valid: use "HH:MM" (24-hour, e.g. ' +
+        '"02:30"), a 5-field cron expression (e.g. "30 2 * * 1-5"), one of ' +
+        '@hourly, @daily, @weekly, @monthly, @yearly, or a window "HH:MM-HH:MM"',
     ],
     [
       'an unknown time zone',
       { timeZone: 'Mars/Olympus_Mons' },
-      'spec.timeZone "Mars/Olympus_Mons" is not a time zone Kubernetes knows: use a name from the IANA time zone database',
+      'spec.timeZone "Mars/Olympus_Mons" is not a time zone ' +
+        'Kubernetes knows: use a name from the IANA time zone database',
     ],
     [
       'a time zone in the wrong case',
@@ -75,7 +79,8 @@ describe('ShopBackup rejects bad props at synth time, naming the field, the valu
     [
       'the vault claim among the volumes',
       { volumeClaims: ['vault'], vaultLocation: 'pvc://vault/x' },
-      'spec.volumeClaims lists "vault", the vault claim of vaultLocation "pvc://vault/x": a backup must not contain its own vault',
+      'spec.volumeClaims lists "vault", the vault claim of vaultLocation ' +
+        '"pvc://vault/x": a backup must not contain its own vault',
     ],
     [
       'a starting deadline under 10 s',

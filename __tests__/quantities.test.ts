@@ -45,9 +45,13 @@ describe('quantities the API server cannot read are refused by the schema', () =
   );
 });
 
-test('a quantity is at most 64 characters: the API server reads longer ones in time that grows with the square of their length', () => {
-  expect(validateBackupSpec({ ...minimal, resources: { limits: { memory: '9'.repeat(64) } } })).toEqual([]);
-  expect(validateBackupSpec({ ...minimal, resources: { limits: { memory: '9'.repeat(65) } } })).toEqual([
-    'spec.resources.limits.memory is 65 characters long: at most 64 allowed',
-  ]);
-});
+test(
+  'a quantity is at most 64 characters: the API server reads ' +
+    'longer ones in time that grows with the square of their length',
+  () => {
+    expect(validateBackupSpec({ ...minimal, resources: { limits: { memory: '9'.repeat(64) } } })).toEqual([]);
+    expect(validateBackupSpec({ ...minimal, resources: { limits: { memory: '9'.repeat(65) } } })).toEqual([
+      'spec.resources.limits.memory is 65 characters long: at most 64 allowed',
+    ]);
+  },
+);

@@ -125,31 +125,35 @@ describe('latest (the default)', () => {
     ]);
   });
 
-  test("the wrong-claim trap: claim A comes from the newest snapshot holding A, never from B's newer one or another shop's", () => {
-    const s1 = backupVersion('v1', ['a', 'b']);
-    // The Backup now covers only b: the newest snapshot holds b alone.
-    const s2 = backupVersion('v2', ['b']);
-    // The same claim name backed up by another Backup into the same vault, even newer.
-    backupVersion('other', ['a'], { name: 'bakery', namespace: 'other-shops' });
-    backupVersion('florist', ['a'], { name: 'florist', namespace: 'mall-shops' }, {}, backupSpec('florist'));
-    expect(snapshots()).toHaveLength(4);
-    const run = restoreRun(world, {
-      backupName: 'bakery',
-      backupSpec: spec,
-      claims: [
-        { claim: 'a', targetClaim: 'r-a', path: '' },
-        { claim: 'b', targetClaim: 'r-b', path: '' },
-      ],
-    });
-    expect(run.status).toBe(0);
-    expectRestored(claimDir(world, 'r-a'), s1, 'a');
-    expect(fs.readFileSync(path.join(claimDir(world, 'r-a'), 'version.txt'), 'utf8')).toBe('a v1\n');
-    expectRestored(claimDir(world, 'r-b'), s2, 'b');
-    expect(reportLines(run.report).map((l) => [l[1], l[2].slice(0, 8)])).toEqual([
-      ['a', s1.slice(0, 8)],
-      ['b', s2.slice(0, 8)],
-    ]);
-  });
+  test(
+    'the wrong-claim trap: claim A comes from the newest snapshot ' +
+      "holding A, never from B's newer one or another shop's",
+    () => {
+      const s1 = backupVersion('v1', ['a', 'b']);
+      // The Backup now covers only b: the newest snapshot holds b alone.
+      const s2 = backupVersion('v2', ['b']);
+      // The same claim name backed up by another Backup into the same vault, even newer.
+      backupVersion('other', ['a'], { name: 'bakery', namespace: 'other-shops' });
+      backupVersion('florist', ['a'], { name: 'florist', namespace: 'mall-shops' }, {}, backupSpec('florist'));
+      expect(snapshots()).toHaveLength(4);
+      const run = restoreRun(world, {
+        backupName: 'bakery',
+        backupSpec: spec,
+        claims: [
+          { claim: 'a', targetClaim: 'r-a', path: '' },
+          { claim: 'b', targetClaim: 'r-b', path: '' },
+        ],
+      });
+      expect(run.status).toBe(0);
+      expectRestored(claimDir(world, 'r-a'), s1, 'a');
+      expect(fs.readFileSync(path.join(claimDir(world, 'r-a'), 'version.txt'), 'utf8')).toBe('a v1\n');
+      expectRestored(claimDir(world, 'r-b'), s2, 'b');
+      expect(reportLines(run.report).map((l) => [l[1], l[2].slice(0, 8)])).toEqual([
+        ['a', s1.slice(0, 8)],
+        ['b', s2.slice(0, 8)],
+      ]);
+    },
+  );
 });
 
 describe('a snapshot ID', () => {
@@ -211,90 +215,103 @@ describe('a point in time', () => {
     );
   });
 
-  test("a snapshot's own time, as restic wrote it or cut to whole seconds as the status shows it, takes that snapshot", () => {
-    const s1 = backupVersion('v1', ['a']);
-    backupVersion('v2', ['a']);
-    const exact = snapshots().find((s) => s.id.startsWith(s1))!.time;
-    expect(exact).toMatch(/\.\d{7,9}(Z|[+-]\d{2}:\d{2})$/);
-    const seconds = exact.replace(/\.\d+/, '');
-    for (const [i, pointInTime] of [exact, seconds, new Date(Date.parse(exact)).toISOString()].entries()) {
-      const run = restoreRun(world, {
-        backupName: 'bakery',
-        backupSpec: spec,
-        pointInTime,
-        claims: [{ claim: 'a', targetClaim: `r-${i}`, path: '' }],
-      });
-      expect([pointInTime, run.status, run.report.split(' ')[2]?.slice(0, 8)]).toEqual([
-        pointInTime,
-        0,
-        s1.slice(0, 8),
-      ]);
-      expectRestored(claimDir(world, `r-${i}`), s1, 'a');
-    }
-  });
+  test(
+    "a snapshot's own time, as restic wrote it or cut to whole seconds as the status shows it, takes that " +
+      'snapshot',
+    () => {
+      const s1 = backupVersion('v1', ['a']);
+      backupVersion('v2', ['a']);
+      const exact = snapshots().find((s) => s.id.startsWith(s1))!.time;
+      expect(exact).toMatch(/\.\d{7,9}(Z|[+-]\d{2}:\d{2})$/);
+      const seconds = exact.replace(/\.\d+/, '');
+      for (const [i, pointInTime] of [exact, seconds, new Date(Date.parse(exact)).toISOString()].entries()) {
+        const run = restoreRun(world, {
+          backupName: 'bakery',
+          backupSpec: spec,
+          pointInTime,
+          claims: [{ claim: 'a', targetClaim: `r-${i}`, path: '' }],
+        });
+        expect([pointInTime, run.status, run.report.split(' ')[2]?.slice(0, 8)]).toEqual([
+          pointInTime,
+          0,
+          s1.slice(0, 8),
+        ]);
+        expectRestored(claimDir(world, `r-${i}`), s1, 'a');
+      }
+    },
+  );
 });
 
 describe('targets', () => {
-  test('an existing claim: a folder per claim; a second restore into the same folders refuses and changes nothing', () => {
-    const s1 = backupVersion('v1', ['a', 'b']);
-    const props = {
-      backupName: 'bakery',
-      backupSpec: spec,
-      claims: [
-        { claim: 'a', targetClaim: 'scratch', path: 'a' },
-        { claim: 'b', targetClaim: 'scratch', path: 'b' },
-      ],
-    };
-    expect(restoreRun(world, props).status).toBe(0);
-    expectRestored(path.join(claimDir(world, 'scratch'), 'a'), s1, 'a');
-    expectRestored(path.join(claimDir(world, 'scratch'), 'b'), s1, 'b');
-    fs.writeFileSync(path.join(claimDir(world, 'scratch'), 'a', 'version.txt'), 'edited\n');
-    const before = fingerprint(claimDir(world, 'scratch'));
-    const again = restoreRun(world, props);
-    expect(again.status).not.toBe(0);
-    expect(again.report).toBe(
-      'error the target folder for claim a is not empty: a restore never writes over files; use a new claim, an empty folder or inPlace\n',
-    );
-    expect(fingerprint(claimDir(world, 'scratch'))).toEqual(before);
-  });
+  test(
+    'an existing claim: a folder per claim; a second ' + 'restore into the same folders refuses and changes nothing',
+    () => {
+      const s1 = backupVersion('v1', ['a', 'b']);
+      const props = {
+        backupName: 'bakery',
+        backupSpec: spec,
+        claims: [
+          { claim: 'a', targetClaim: 'scratch', path: 'a' },
+          { claim: 'b', targetClaim: 'scratch', path: 'b' },
+        ],
+      };
+      expect(restoreRun(world, props).status).toBe(0);
+      expectRestored(path.join(claimDir(world, 'scratch'), 'a'), s1, 'a');
+      expectRestored(path.join(claimDir(world, 'scratch'), 'b'), s1, 'b');
+      fs.writeFileSync(path.join(claimDir(world, 'scratch'), 'a', 'version.txt'), 'edited\n');
+      const before = fingerprint(claimDir(world, 'scratch'));
+      const again = restoreRun(world, props);
+      expect(again.status).not.toBe(0);
+      expect(again.report).toBe(
+        'error the target folder for claim a is not empty: a restore never ' +
+          'writes over files; use a new claim, an empty folder or inPlace\n',
+      );
+      expect(fingerprint(claimDir(world, 'scratch'))).toEqual(before);
+    },
+  );
 
-  test('every claim is checked before any is written: a later claim without a snapshot or with a full folder leaves the earlier ones untouched', () => {
-    backupVersion('v1', ['a']);
-    // b joined the Backup later: no snapshot at or before the first one holds it.
-    backupVersion('v2', ['a', 'b']);
-    const [first] = snapshots().sort((x, y) => Date.parse(x.time) - Date.parse(y.time));
-    const noSnapshot = restoreRun(world, {
-      backupName: 'bakery',
-      backupSpec: spec,
-      pointInTime: first.time,
-      claims: [
-        { claim: 'a', targetClaim: 'r1-a', path: '' },
-        { claim: 'b', targetClaim: 'r1-b', path: '' },
-      ],
-    });
-    expect(noSnapshot.status).not.toBe(0);
-    expect(noSnapshot.report).toMatch(
-      /^error no snapshot of Backup mall-shops\/bakery holds claim b taken at or before /,
-    );
-    expect(fs.readdirSync(claimDir(world, 'r1-a'))).toEqual([]);
+  test(
+    'every claim is checked before any is written: a later claim without a snapshot or with a full folder leaves ' +
+      'the earlier ones untouched',
+    () => {
+      backupVersion('v1', ['a']);
+      // b joined the Backup later: no snapshot at or before the first one holds it.
+      backupVersion('v2', ['a', 'b']);
+      const [first] = snapshots().sort((x, y) => Date.parse(x.time) - Date.parse(y.time));
+      const noSnapshot = restoreRun(world, {
+        backupName: 'bakery',
+        backupSpec: spec,
+        pointInTime: first.time,
+        claims: [
+          { claim: 'a', targetClaim: 'r1-a', path: '' },
+          { claim: 'b', targetClaim: 'r1-b', path: '' },
+        ],
+      });
+      expect(noSnapshot.status).not.toBe(0);
+      expect(noSnapshot.report).toMatch(
+        /^error no snapshot of Backup mall-shops\/bakery holds claim b taken at or before /,
+      );
+      expect(fs.readdirSync(claimDir(world, 'r1-a'))).toEqual([]);
 
-    fs.mkdirSync(path.join(claimDir(world, 'scratch'), 'b'), { recursive: true });
-    fs.writeFileSync(path.join(claimDir(world, 'scratch'), 'b', 'precious.txt'), 'mine\n');
-    const full = restoreRun(world, {
-      backupName: 'bakery',
-      backupSpec: spec,
-      claims: [
-        { claim: 'a', targetClaim: 'scratch', path: 'a' },
-        { claim: 'b', targetClaim: 'scratch', path: 'b' },
-      ],
-    });
-    expect(full.status).not.toBe(0);
-    expect(full.report).toBe(
-      'error the target folder for claim b is not empty: a restore never writes over files; use a new claim, an empty folder or inPlace\n',
-    );
-    expect(fs.readdirSync(claimDir(world, 'scratch'))).toEqual(['b']);
-    expect(fs.readdirSync(path.join(claimDir(world, 'scratch'), 'b'))).toEqual(['precious.txt']);
-  });
+      fs.mkdirSync(path.join(claimDir(world, 'scratch'), 'b'), { recursive: true });
+      fs.writeFileSync(path.join(claimDir(world, 'scratch'), 'b', 'precious.txt'), 'mine\n');
+      const full = restoreRun(world, {
+        backupName: 'bakery',
+        backupSpec: spec,
+        claims: [
+          { claim: 'a', targetClaim: 'scratch', path: 'a' },
+          { claim: 'b', targetClaim: 'scratch', path: 'b' },
+        ],
+      });
+      expect(full.status).not.toBe(0);
+      expect(full.report).toBe(
+        'error the target folder for claim b is not empty: a restore never writes over files; use a new claim, an ' +
+          'empty folder or inPlace\n',
+      );
+      expect(fs.readdirSync(claimDir(world, 'scratch'))).toEqual(['b']);
+      expect(fs.readdirSync(path.join(claimDir(world, 'scratch'), 'b'))).toEqual(['precious.txt']);
+    },
+  );
 
   test('a new claim holding only lost+found counts as empty', () => {
     const s1 = backupVersion('v1', ['a']);

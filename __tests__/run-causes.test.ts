@@ -48,7 +48,8 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-test("an unreachable S3 vault: VaultUnreachable within a minute, not after restic's 15 minutes of retries", async () => {
+test('an unreachable S3 vault: VaultUnreachable within ' +
+  "a minute, not after restic's 15 minutes of retries", async () => {
   const port = await closedPort();
   const started = Date.now();
   const out = await pod.startBackup(shop({ vaultLocation: `s3:http://127.0.0.1:${port}/shops` }), {
@@ -86,7 +87,8 @@ async function until(what: string, condition: () => boolean, timeoutMs = 20_000)
   }
 }
 
-test('a vault locked exclusively by a live restic: a bounded wait, then VaultLocked, nothing written; the next run succeeds', async () => {
+test('a vault locked exclusively by a live restic: a bounded ' +
+  'wait, then VaultLocked, nothing written; the next run succeeds', async () => {
   const place = { data, vault, work };
   const repo = path.join(vault, 'shops');
   pod.initVault(shop(), place);

@@ -29,7 +29,10 @@ describe('window syntax', () => {
     expect(validateBackupSpec(spec('22:00-04:00'))).toEqual([]);
     expect(validateBackupSpec(spec('22:00-4:00'))).toEqual([
       expect.stringMatching(
-        /^spec\.backupTime "22:00-4:00" is not valid: use .* or a window "HH:MM-HH:MM" \(e\.g\. "01:00-05:00": one stable minute inside it\)$/,
+        new RegExp(
+          /^spec\.backupTime "22:00-4:00" is not valid: use .* or a window "HH:MM-HH:MM" \(e\.g\. /.source +
+            /"01:00-05:00": one stable minute inside it\)$/.source,
+        ),
       ),
     ]);
   });
@@ -81,7 +84,8 @@ describe('the minute a Backup gets', () => {
     for (let i = 0; i < 10_000; i++)
       perMinute[minuteInWindow(window, { namespace: 'mall-shops', name: `shop-${i}` }) - window.start]++;
     const mean = 10_000 / window.length;
-    // An independent uniform choice per Backup: the busiest of 240 minutes is about 1.5× the mean (1.58 for these names).
+    // An independent uniform choice per Backup: the busiest of 240 minutes is about 1.5× the mean (1.58 for these
+    // names).
     expect(Math.max(...perMinute) / mean).toBeLessThan(1.7);
     expect(Math.min(...perMinute) / mean).toBeGreaterThan(0.4);
     // Chi-square with 239 degrees of freedom: above 310 has a probability under 0.1 % for a uniform choice.

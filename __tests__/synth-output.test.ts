@@ -106,10 +106,12 @@ test('a failing synth exits non-zero and leaves the previous output untouched', 
       `import { App } from ${JSON.stringify(require.resolve('cdk8s'))};`,
       `import { buildApp } from ${JSON.stringify(path.join(ROOT, 'lib', 'delivery', 'app'))};`,
       `import { ShopBackup } from ${JSON.stringify(path.join(ROOT, 'lib', 'permits', 'shop-backup'))};`,
-      `import { renderManifests, writeManifestsAtomically } from ${JSON.stringify(path.join(ROOT, 'lib', 'delivery', 'manifest-writer'))};`,
+      `import { renderManifests, writeManifestsAtomically } from ` +
+        `${JSON.stringify(path.join(ROOT, 'lib', 'delivery', 'manifest-writer'))};`,
       `const app = new App();`,
       `const files = buildApp(app);`,
-      `new ShopBackup(files[2].chart, 'bad', { shopName: 'Bad', backupTime: '25:00', vaultLocation: 'x', vaultCredentialsSecret: 's' });`,
+      `new ShopBackup(files[2].chart, 'bad', { shopName: 'Bad', backupTime: ` +
+        `'25:00', vaultLocation: 'x', vaultCredentialsSecret: 's' });`,
       `writeManifestsAtomically(renderManifests(files), app.outdir);`,
     ].join('\n'),
   );

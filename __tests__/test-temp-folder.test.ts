@@ -21,7 +21,8 @@ const setupAndTeardown = () =>
     process.execPath,
     [
       '-e',
-      `const t = require(${JSON.stringify(SUPPORT)}); t.setup(); console.log(process.env.MALL_BACKUP_TEST_TMPDIR); t.teardown();`,
+      `const t = require(${JSON.stringify(SUPPORT)}); t.setup(); ` +
+        `console.log(process.env.MALL_BACKUP_TEST_TMPDIR); t.teardown();`,
     ],
     { encoding: 'utf8', env: { ...process.env, TMPDIR: tmp } },
   );

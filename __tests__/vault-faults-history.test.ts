@@ -76,34 +76,37 @@ test('a wiped shop: 10 runs and a run-now storm keep the pre-wipe snapshot until
   expect(pod.snapshots(repo(), here.work).map((x) => x.id)).toEqual([after.result!.snapshot]);
 }, 120_000);
 
-test('unreadable files: PartiallyFailed with the snapshot, the count and the paths; exit 0, retention still runs', () => {
-  const s = shop('bakery');
-  fs.writeFileSync(path.join(here.data, 'bakery-data', 'orders', 'locked.txt'), 'secret\n');
-  fs.chmodSync(path.join(here.data, 'bakery-data', 'orders', 'locked.txt'), 0o000);
-  pod.initVault(s, place());
-  expect(pod.backupRun(s, place()).result?.outcome).toBe('Completed');
-  // Not root: root reads any file. The whole tree is handed to the non-root user the pod runs as, with its own
-  // copy of the pinned restic (the cache under root's home is closed to it).
-  fs.mkdirSync(path.join(here.work, 'bin'));
-  fs.copyFileSync(resticBinary(), path.join(here.work, 'bin', 'restic'));
-  fs.chmodSync(path.join(here.work, 'bin', 'restic'), 0o755);
-  fs.chownSync(here.work, 65532, 65532);
-  for (const f of fs.readdirSync(here.work, { recursive: true }) as string[])
-    fs.lchownSync(path.join(here.work, f), 65532, 65532);
-  const out = pod.backupRun(
-    s,
-    place({
-      wrap: [hostTool('setpriv'), '--reuid=65532', '--regid=65532', '--clear-groups', '--'],
-      pathPrefix: [path.join(here.work, 'bin')],
-    }),
-  );
-  expect(out.result).toMatchObject({
-    outcome: 'PartiallyFailed',
-    reason: 'SomeFilesUnreadable',
-    unreadable: { count: 1, paths: [path.join(here.data, 'bakery-data', 'orders', 'locked.txt')] },
-    retention: 'applied',
-    removed: 1,
-  });
-  expect(out.status).toBe(0);
-  expect(pod.snapshots(repo(), here.work).map((x) => x.id)).toEqual([out.result!.snapshot]);
-});
+test(
+  'unreadable files: PartiallyFailed with the snapshot, ' + 'the count and the paths; exit 0, retention still runs',
+  () => {
+    const s = shop('bakery');
+    fs.writeFileSync(path.join(here.data, 'bakery-data', 'orders', 'locked.txt'), 'secret\n');
+    fs.chmodSync(path.join(here.data, 'bakery-data', 'orders', 'locked.txt'), 0o000);
+    pod.initVault(s, place());
+    expect(pod.backupRun(s, place()).result?.outcome).toBe('Completed');
+    // Not root: root reads any file. The whole tree is handed to the non-root user the pod runs as, with its own
+    // copy of the pinned restic (the cache under root's home is closed to it).
+    fs.mkdirSync(path.join(here.work, 'bin'));
+    fs.copyFileSync(resticBinary(), path.join(here.work, 'bin', 'restic'));
+    fs.chmodSync(path.join(here.work, 'bin', 'restic'), 0o755);
+    fs.chownSync(here.work, 65532, 65532);
+    for (const f of fs.readdirSync(here.work, { recursive: true }) as string[])
+      fs.lchownSync(path.join(here.work, f), 65532, 65532);
+    const out = pod.backupRun(
+      s,
+      place({
+        wrap: [hostTool('setpriv'), '--reuid=65532', '--regid=65532', '--clear-groups', '--'],
+        pathPrefix: [path.join(here.work, 'bin')],
+      }),
+    );
+    expect(out.result).toMatchObject({
+      outcome: 'PartiallyFailed',
+      reason: 'SomeFilesUnreadable',
+      unreadable: { count: 1, paths: [path.join(here.data, 'bakery-data', 'orders', 'locked.txt')] },
+      retention: 'applied',
+      removed: 1,
+    });
+    expect(out.status).toBe(0);
+    expect(pod.snapshots(repo(), here.work).map((x) => x.id)).toEqual([out.result!.snapshot]);
+  },
+);

@@ -39,7 +39,8 @@ test('SIGTERM mid-backup: restic stops on SIGINT, removes its lock, the vault ch
   checkClean();
 }, 60_000);
 
-test('SIGTERM mid-retention (forget waiting on a lock): stopped cleanly, the new snapshot kept, no lock left', async () => {
+test('SIGTERM mid-retention (forget waiting on a lock): stopped cleanly, the new snapshot kept, no lock ' +
+  'left', async () => {
   const s = shop('bakery');
   pod.initVault(s, place());
   expect(pod.backupRun(s, place()).result?.outcome).toBe('Completed');
@@ -140,7 +141,8 @@ describe('clear causes', () => {
   });
 });
 
-test('maintenance gives back what retention forgot; one killed (kill -9) while holding its lock leaves a lock the next one clears', async () => {
+test('maintenance gives back what retention forgot; one killed (kill -9) while holding its lock leaves a lock the ' +
+  'next one clears', async () => {
   const s = shop('bakery');
   const photos = path.join(here.data, s.claims[0], 'photos');
   // New photos each night, the same size: the shop does not shrink, and keepLast 1 forgets the night before.

@@ -31,7 +31,8 @@ const vaultFiles = () =>
     ),
   );
 
-test('kill -9 mid-prune: the next backup run and the next maintenance succeed by themselves, the vault checks clean', async () => {
+test('kill -9 mid-prune: the next backup run and the next maintenance succeed by themselves, the vault checks ' +
+  'clean', async () => {
   const s = shop('bakery');
   const photos = path.join(here.data, s.claims[0], 'photos');
   fs.mkdirSync(photos);

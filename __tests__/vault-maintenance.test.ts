@@ -80,7 +80,9 @@ test.each(['unlock', 'prune'])(
       path.join(bin, 'restic'),
       `#!/bin/sh
 echo "$*" >>'${calls}'
-if [ "$1" = '${phase}' ]; then got=; trap 'got=1' INT TERM; : >'${held}'; while [ -z "$got" ]; do sleep 0.02; done; trap - INT TERM; fi
+if [ "$1" = '${phase}' ]; then
+  got=; trap 'got=1' INT TERM; : >'${held}'; while [ -z "$got" ]; do sleep 0.02; done; trap - INT TERM
+fi
 exec '${resticBinary()}' "$@"
 `,
       { mode: 0o755 },

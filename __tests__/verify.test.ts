@@ -106,132 +106,151 @@ const pod = (jobName: string, message: string): KubeObject => ({
   },
 });
 
-test('a sound vault: check passes, the newest snapshot of this Backup restores with matching content; Verified=True', () => {
-  const { check, restore } = verify();
-  expect({ status: check.status, log: check.log }).toMatchObject({ status: 0 });
-  expect({ status: restore.status, log: restore.log }).toMatchObject({ status: 0 });
-  expect(parseVerifyReport(check.report)).toEqual({ checked: { subset: '100%' } });
-  const report = parseVerifyReport(restore.report);
-  expect(report.verified).toMatchObject({ files: 21, bytes: 20 * 50_000 + 'bread, cake\n'.length });
-  const snapshots = JSON.parse(run(['snapshots', '--json', '--host', 'bakery']).out);
-  expect(snapshots[0].id.startsWith(report.verified!.snapshotID)).toBe(true);
-  const runs = {
-    checkJobs: [job('vault-check-1', false, '2026-11-25T03:05:00Z')],
-    restoreJobs: [job('verify-bakery-1', false)],
-    pods: [pod('vault-check-1', check.report), pod('verify-bakery-1', restore.report)],
-  };
-  expect(judgeVerification(runs, undefined)).toMatchObject({
-    condition: { type: 'Verified', status: 'True', reason: 'Verified' },
-    lastVerifiedSnapshotID: report.verified!.snapshotID,
-    lastVerifiedTime: '2026-11-25T03:10:00Z',
-    events: [],
-  });
-  // One half alone proves nothing about the other: Unknown, no claim of a verified snapshot.
-  const halves = [
-    { ...runs, checkJobs: [] },
-    { ...runs, restoreJobs: [] },
-  ].map((r) => judgeVerification(r, undefined));
-  expect(halves.map((h) => [h.condition?.status, h.condition?.reason, h.lastVerifiedSnapshotID])).toEqual([
-    ['Unknown', 'AwaitingVaultCheck', undefined],
-    ['Unknown', 'AwaitingTestRestore', undefined],
-  ]);
-});
+test(
+  'a sound vault: check passes, the newest snapshot of this Backup restores with matching content; ' + 'Verified=True',
+  () => {
+    const { check, restore } = verify();
+    expect({ status: check.status, log: check.log }).toMatchObject({ status: 0 });
+    expect({ status: restore.status, log: restore.log }).toMatchObject({ status: 0 });
+    expect(parseVerifyReport(check.report)).toEqual({ checked: { subset: '100%' } });
+    const report = parseVerifyReport(restore.report);
+    expect(report.verified).toMatchObject({ files: 21, bytes: 20 * 50_000 + 'bread, cake\n'.length });
+    const snapshots = JSON.parse(run(['snapshots', '--json', '--host', 'bakery']).out);
+    expect(snapshots[0].id.startsWith(report.verified!.snapshotID)).toBe(true);
+    const runs = {
+      checkJobs: [job('vault-check-1', false, '2026-11-25T03:05:00Z')],
+      restoreJobs: [job('verify-bakery-1', false)],
+      pods: [pod('vault-check-1', check.report), pod('verify-bakery-1', restore.report)],
+    };
+    expect(judgeVerification(runs, undefined)).toMatchObject({
+      condition: { type: 'Verified', status: 'True', reason: 'Verified' },
+      lastVerifiedSnapshotID: report.verified!.snapshotID,
+      lastVerifiedTime: '2026-11-25T03:10:00Z',
+      events: [],
+    });
+    // One half alone proves nothing about the other: Unknown, no claim of a verified snapshot.
+    const halves = [
+      { ...runs, checkJobs: [] },
+      { ...runs, restoreJobs: [] },
+    ].map((r) => judgeVerification(r, undefined));
+    expect(halves.map((h) => [h.condition?.status, h.condition?.reason, h.lastVerifiedSnapshotID])).toEqual([
+      ['Unknown', 'AwaitingVaultCheck', undefined],
+      ['Unknown', 'AwaitingTestRestore', undefined],
+    ]);
+  },
+);
 
-test('bytes flipped in one pack file: CheckFailed, Verified=False with a Warning, and no claim of a verified snapshot', () => {
-  const packs = fs
-    .readdirSync(path.join(work, 'vault', 'data'))
-    .flatMap((d) =>
-      fs.readdirSync(path.join(work, 'vault', 'data', d)).map((f) => path.join(work, 'vault', 'data', d, f)),
+test(
+  'bytes flipped in one pack file: CheckFailed, Verified=False with a Warning, and no claim of a verified ' +
+    'snapshot',
+  () => {
+    const packs = fs
+      .readdirSync(path.join(work, 'vault', 'data'))
+      .flatMap((d) =>
+        fs.readdirSync(path.join(work, 'vault', 'data', d)).map((f) => path.join(work, 'vault', 'data', d, f)),
+      );
+    const biggest = packs.sort((a, b) => fs.statSync(b).size - fs.statSync(a).size)[0];
+    const bytes = fs.readFileSync(biggest);
+    for (let i = 1000; i < 1016; i++) bytes[i] ^= 0xff;
+    fs.writeFileSync(biggest, bytes);
+
+    const { check } = verify();
+    expect(check.status).toBe(1);
+    expect(check.report).toMatch(
+      new RegExp(
+        String.raw`^failed CheckFailed restic check found the vault damaged or unreadable \(read subset ` +
+          String.raw`100%; see the log above\)\n$`,
+      ),
     );
-  const biggest = packs.sort((a, b) => fs.statSync(b).size - fs.statSync(a).size)[0];
-  const bytes = fs.readFileSync(biggest);
-  for (let i = 1000; i < 1016; i++) bytes[i] ^= 0xff;
-  fs.writeFileSync(biggest, bytes);
+    const previous = {
+      type: 'Verified',
+      status: 'True' as const,
+      reason: 'Verified',
+      message: '',
+      lastTransitionTime: '2026-11-24T03:10:00Z',
+    };
+    const runs = {
+      checkJobs: [job('vault-check-1', false), job('vault-check-2', true, '2026-11-26T03:10:00Z')],
+      restoreJobs: [job('verify-bakery-1', false)],
+      pods: [
+        pod('vault-check-1', 'checked 100%'),
+        pod('vault-check-2', check.report),
+        pod('verify-bakery-1', 'verified 4bba301e 2026-11-25T02:30:00Z 21 1000012'),
+      ],
+    };
+    const verdict = judgeVerification(runs, previous);
+    expect(verdict.condition).toMatchObject({
+      status: 'False',
+      reason: 'CheckFailed',
+      message: expect.stringMatching(/^vault-check-2: restic check found the vault damaged/),
+    });
+    expect(verdict.lastVerifiedSnapshotID).toBeUndefined();
+    expect(verdict.events).toEqual([expect.objectContaining({ type: 'Warning', reason: 'CheckFailed' })]);
+    // Already unverified for the same reason: no second Warning.
+    expect(judgeVerification(runs, { ...previous, status: 'False', reason: 'CheckFailed' }).events).toEqual([]);
+  },
+);
 
-  const { check } = verify();
-  expect(check.status).toBe(1);
-  expect(check.report).toMatch(
-    /^failed CheckFailed restic check found the vault damaged or unreadable \(read subset 100%; see the log above\)\n$/,
-  );
-  const previous = {
-    type: 'Verified',
-    status: 'True' as const,
-    reason: 'Verified',
-    message: '',
-    lastTransitionTime: '2026-11-24T03:10:00Z',
-  };
-  const runs = {
-    checkJobs: [job('vault-check-1', false), job('vault-check-2', true, '2026-11-26T03:10:00Z')],
-    restoreJobs: [job('verify-bakery-1', false)],
-    pods: [
-      pod('vault-check-1', 'checked 100%'),
-      pod('vault-check-2', check.report),
-      pod('verify-bakery-1', 'verified 4bba301e 2026-11-25T02:30:00Z 21 1000012'),
-    ],
-  };
-  const verdict = judgeVerification(runs, previous);
-  expect(verdict.condition).toMatchObject({
-    status: 'False',
-    reason: 'CheckFailed',
-    message: expect.stringMatching(/^vault-check-2: restic check found the vault damaged/),
-  });
-  expect(verdict.lastVerifiedSnapshotID).toBeUndefined();
-  expect(verdict.events).toEqual([expect.objectContaining({ type: 'Warning', reason: 'CheckFailed' })]);
-  // Already unverified for the same reason: no second Warning.
-  expect(judgeVerification(runs, { ...previous, status: 'False', reason: 'CheckFailed' }).events).toEqual([]);
-});
+test(
+  "a damaged pack the check's subset skips is still caught: the test restore compares content with the " + 'snapshot',
+  () => {
+    const damaged = fs
+      .readdirSync(path.join(work, 'vault', 'data'))
+      .flatMap((d) => fs.readdirSync(path.join(work, 'vault', 'data', d)))
+      .map((f) => ({ f, size: fs.statSync(path.join(work, 'vault', 'data', f.slice(0, 2), f)).size }))
+      .sort((a, b) => b.size - a.size)[0].f;
+    // restic's n/t reads the packs whose ID's first byte is n-1 modulo t: pick the half without the damaged one.
+    const subset = `${((parseInt(damaged.slice(0, 2), 16) + 1) % 2) + 1}/2`;
+    const result = runScript(TEST_RESTORE_SCRIPT, subset);
+    expect(runScript(CHECK_SCRIPT, subset).status).toBe(0);
+    expect(result.status).toBe(1);
+    expect(result.report).toMatch(
+      new RegExp(
+        String.raw`^failed TestRestoreFailed the test restore of snapshot [0-9a-f]+ did not restore ` +
+          String.raw`every file with the content the snapshot records`,
+      ),
+    );
+    const verdict = judgeVerification(
+      {
+        checkJobs: [job('vault-check-3', false)],
+        restoreJobs: [job('verify-bakery-3', true)],
+        pods: [pod('vault-check-3', `checked ${subset}`), pod('verify-bakery-3', result.report)],
+      },
+      undefined,
+    );
+    expect(verdict.condition).toMatchObject({ status: 'False', reason: 'TestRestoreFailed' });
+  },
+);
 
-test("a damaged pack the check's subset skips is still caught: the test restore compares content with the snapshot", () => {
-  const damaged = fs
-    .readdirSync(path.join(work, 'vault', 'data'))
-    .flatMap((d) => fs.readdirSync(path.join(work, 'vault', 'data', d)))
-    .map((f) => ({ f, size: fs.statSync(path.join(work, 'vault', 'data', f.slice(0, 2), f)).size }))
-    .sort((a, b) => b.size - a.size)[0].f;
-  // restic's n/t reads the packs whose ID's first byte is n-1 modulo t: pick the half without the damaged one.
-  const subset = `${((parseInt(damaged.slice(0, 2), 16) + 1) % 2) + 1}/2`;
-  const result = runScript(TEST_RESTORE_SCRIPT, subset);
-  expect(runScript(CHECK_SCRIPT, subset).status).toBe(0);
-  expect(result.status).toBe(1);
-  expect(result.report).toMatch(
-    /^failed TestRestoreFailed the test restore of snapshot [0-9a-f]+ did not restore every file with the content the snapshot records/,
-  );
-  const verdict = judgeVerification(
-    {
-      checkJobs: [job('vault-check-3', false)],
-      restoreJobs: [job('verify-bakery-3', true)],
-      pods: [pod('vault-check-3', `checked ${subset}`), pod('verify-bakery-3', result.report)],
-    },
-    undefined,
-  );
-  expect(verdict.condition).toMatchObject({ status: 'False', reason: 'TestRestoreFailed' });
-});
-
-test('a Job that finished without a report proves nothing; one whose pod has not reported yet is not judged yet', () => {
-  const none = { checkJobs: [], restoreJobs: [], pods: [] };
-  const silent = {
-    checkJobs: [job('vault-check-4', false)],
-    restoreJobs: [job('verify-bakery-4', false)],
-    pods: [pod('vault-check-4', ''), pod('verify-bakery-4', '')],
-  };
-  expect(judgeVerification(silent, undefined).condition).toMatchObject({
-    status: 'False',
-    reason: 'VerificationFailed',
-    message: expect.stringMatching(/^vault-check-4: the vault check Job finished without reporting a result/),
-  });
-  // The Jobs are seen finished, their pods still running in the cache: no verdict, so no false alarm.
-  const running = (name: string): KubeObject => ({
-    metadata: { name: `${name}-x`, labels: { 'job-name': name } },
-    status: { containerStatuses: [{ state: { running: {} } }] },
-  });
-  expect(
-    judgeVerification({ ...silent, pods: [running('vault-check-4'), running('verify-bakery-4')] }, undefined),
-  ).toEqual({ events: [] });
-  // A failed Job whose pod never existed (e.g. refused by a quota) is judged at once.
-  expect(judgeVerification({ ...none, checkJobs: [job('vault-check-5', true)] }, undefined).condition).toMatchObject({
-    status: 'False',
-    reason: 'VerificationFailed',
-    message: expect.stringMatching(/the vault check Job failed without a report/),
-  });
-  expect(parseVerifyReport('failed Mischief rm -rf /\n')).toEqual({});
-  expect(judgeVerification(none, undefined)).toEqual({ events: [] });
-});
+test(
+  'a Job that finished without a report proves nothing; one whose pod has not reported yet is not judged ' + 'yet',
+  () => {
+    const none = { checkJobs: [], restoreJobs: [], pods: [] };
+    const silent = {
+      checkJobs: [job('vault-check-4', false)],
+      restoreJobs: [job('verify-bakery-4', false)],
+      pods: [pod('vault-check-4', ''), pod('verify-bakery-4', '')],
+    };
+    expect(judgeVerification(silent, undefined).condition).toMatchObject({
+      status: 'False',
+      reason: 'VerificationFailed',
+      message: expect.stringMatching(/^vault-check-4: the vault check Job finished without reporting a result/),
+    });
+    // The Jobs are seen finished, their pods still running in the cache: no verdict, so no false alarm.
+    const running = (name: string): KubeObject => ({
+      metadata: { name: `${name}-x`, labels: { 'job-name': name } },
+      status: { containerStatuses: [{ state: { running: {} } }] },
+    });
+    expect(
+      judgeVerification({ ...silent, pods: [running('vault-check-4'), running('verify-bakery-4')] }, undefined),
+    ).toEqual({ events: [] });
+    // A failed Job whose pod never existed (e.g. refused by a quota) is judged at once.
+    expect(judgeVerification({ ...none, checkJobs: [job('vault-check-5', true)] }, undefined).condition).toMatchObject({
+      status: 'False',
+      reason: 'VerificationFailed',
+      message: expect.stringMatching(/the vault check Job failed without a report/),
+    });
+    expect(parseVerifyReport('failed Mischief rm -rf /\n')).toEqual({});
+    expect(judgeVerification(none, undefined)).toEqual({ events: [] });
+  },
+);

@@ -3,7 +3,7 @@
  * operator's reconcile slow). These check the remembered offsets against a plain Intl reading, second by
  * second where a zone changes its offset, including changes in the middle of an hour.
  */
-import { offsetSeconds } from '../lib/permits/cron';
+import { offsetSeconds } from '../lib/permits/cron-clock';
 
 const formats = new Map<string, Intl.DateTimeFormat>();
 

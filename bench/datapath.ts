@@ -42,7 +42,8 @@ function timedRestic(b: Bench): { bin: string; log: string; calls: () => { call:
   const log = path.join(bin, 'calls.log');
   fs.writeFileSync(
     path.join(bin, 'restic'),
-    `#!/bin/sh\nstart=$(date +%s%N)\n'${resticBinary()}' "$@"\nrc=$?\necho "$(( ($(date +%s%N) - start) / 1000000 )) $*" >>'${log}'\nexit $rc\n`,
+    `#!/bin/sh\nstart=$(date +%s%N)\n'${resticBinary()}' "$@"\nrc=$?\necho "$(( ($(date +%s%N) - start) / 1000000 )) ` +
+      `$*" >>'${log}'\nexit $rc\n`,
     { mode: 0o755 },
   );
   const calls = () =>
@@ -141,15 +142,25 @@ export function benchDataPath(b: Bench): void {
   const job = results["the rendered Job's script"].median;
   const base = results['plain restic backup'].median;
   b.section(
-    `Backup data path: ${sizeMiB} MiB of random data into a fresh local repository (median of ${runs} runs after a warm-up, min–max)`,
+    `Backup data path: ${sizeMiB} MiB of random data into a fresh local repository (median of ${runs} runs after a ` +
+      `warm-up, min–max)`,
     [
       '| run | time |',
       '| --- | --- |',
       ...Object.entries(results).map(([k, s]) => `| ${k} | ${b.fmt(s)} |`),
       '',
-      `- script / plain backup: **${(job / base).toFixed(3)}×** (target ≤ 1.05×); script / plain backup + forget: ${(job / results['plain restic backup + forget --keep-last 1'].median).toFixed(3)}×; overhead ${((job - base) / 1000).toFixed(2)} s`,
-      `- Where the script's time goes (median per restic call, ${b.quick ? 1 : 3} timed runs of ${(median(b, timedTotals) / 1000).toFixed(2)} s): ${[...byCall].map(([call, ms]) => `\`${call}\` ${(median(b, ms) / 1000).toFixed(2)} s`).join(', ')}; the rest is the shell.`,
-      `- Opening the repository (\`restic --no-lock cat config\`: the key derivation restic calibrated at init, and little else) costs ${(opens / 1000).toFixed(2)} s per call. The run makes three calls (unlock, which also answers whether the repository exists; backup; the retention dry run) and a fourth, forget by ID, only when a snapshot is to go: its overhead is those extra opens, fixed per run whatever the data size, so the ratio falls as shops grow.`,
+      `- script / plain backup: **${(job / base).toFixed(3)}×** (target ≤ 1.05×); script / plain backup + forget: ` +
+        `${(job / results['plain restic backup + forget --keep-last 1'].median).toFixed(3)}×; overhead ` +
+        `${((job - base) / 1000).toFixed(2)} s`,
+      `- Where the script's time goes (median per restic call, ${b.quick ? 1 : 3} timed runs of ` +
+        `${(median(b, timedTotals) / 1000).toFixed(2)} s): ${[...byCall]
+          .map(([call, ms]) => `\`${call}\` ` + `${(median(b, ms) / 1000).toFixed(2)} s`)
+          .join(', ')}; the rest is the shell.`,
+      `- Opening the repository (\`restic --no-lock cat config\`: the key derivation restic calibrated at init, and ` +
+        `little else) costs ${(opens / 1000).toFixed(2)} s per call. The run makes three calls (unlock, which also ` +
+        `answers whether the repository exists; backup; the retention dry run) and a fourth, forget by ID, only ` +
+        `when a snapshot is to go: its overhead is those extra opens, fixed per run whatever the data size, so ` +
+        `the ratio falls as shops grow.`,
     ],
   );
 }
@@ -202,18 +213,22 @@ export function benchMaintenance(b: Bench): void {
           .map((c) => c.ms),
       ) / 1000;
     rows.push(
-      `| ${n} (${n / 2} forgotten) | ${before} MiB → ${after} MiB | ${b.fmt(b.stats(totals))} | ${step('unlock').toFixed(2)} s | ${step('prune').toFixed(2)} s | ${step('check').toFixed(2)} s |`,
+      `| ${n} (${n / 2} forgotten) | ${before} MiB → ${after} MiB | ${b.fmt(b.stats(totals))} | ` +
+        `${step('unlock').toFixed(2)} s | ${step('prune').toFixed(2)} s | ${step('check').toFixed(2)} s |`,
     );
   }
   b.section(
-    `Vault maintenance: the rendered maintenance pod's script on a local vault of N snapshots (median of ${runs} runs, each on a fresh copy, min–max)`,
+    `Vault maintenance: the rendered maintenance pod's script on a local vault of N snapshots (median of ${runs} ` +
+      `runs, each on a fresh copy, min–max)`,
     [
       '| snapshots | vault size | unlock + prune + check | unlock | prune | check |',
       '| --- | --- | --- | --- | --- | --- |',
       ...rows,
       '',
-      `- The shop: ${files} files of 4 MiB; each snapshot replaces one of them (4 MiB new data), then retention forgets the older half, as the runs' forget does, leaving prune its work.`,
-      '- Maintenance holds the exclusive lock for the prune and check: backups of that vault wait (bounded) or defer their retention meanwhile.',
+      `- The shop: ${files} files of 4 MiB; each snapshot replaces one of them (4 MiB new data), then retention ` +
+        `forgets the older half, as the runs' forget does, leaving prune its work.`,
+      '- Maintenance holds the exclusive lock for the prune and check: backups of that vault wait (bounded) or defer ' +
+        'their retention meanwhile.',
     ],
   );
 }

@@ -113,17 +113,20 @@ export function benchRestore(ctx: BenchContext): void {
   const ratio = results['plain restic restore'].median / results["the rendered Restore Job's script"].median;
   const mibPerS = (ms: number) => (sizeMiB / (ms / 1000)).toFixed(0);
   ctx.section(
-    `Restore data path: ${sizeMiB} MiB of random data from a local repository into an empty folder (median of ${runs} runs after a warm-up, min–max)`,
+    `Restore data path: ${sizeMiB} MiB of random data from a local repository into an empty folder (median of ` +
+      `${runs} runs after a warm-up, min–max)`,
     [
       '| run | time | throughput |',
       '| --- | --- | --- |',
       ...Object.entries(results).map(([k, s]) => `| ${k} | ${ctx.fmt(s)} | ${mibPerS(s.median)} MiB/s |`),
       '',
-      `- throughput, script / plain restic restore: ${ratio.toFixed(3)}× (target ≥ 0.95×); restic ${restic.version}, the pinned release.`,
-      "- The script also lists the snapshots to pick this claim's newest (one more repository open before the restore: " +
-        "restic's key derivation, a fixed cost of about 0.3-0.8 s as calibrated when the vault was made, so small restores " +
-        'show a lower ratio; `--quick` restores 64 MiB), and lists the snapshot to count the files and bytes for the status ' +
-        'while restic restores (a third open, off the critical path but sharing the CPU). Within 0.95× needs one open only.',
+      `- throughput, script / plain restic restore: ${ratio.toFixed(3)}× (target ≥ 0.95×); restic ${restic.version}, ` +
+        `the pinned release.`,
+      "- The script also lists the snapshots to pick this claim's newest (one more repository open before the " +
+        "restore: restic's key derivation, a fixed cost of about 0.3-0.8 s as calibrated when the vault was made, so " +
+        'small restores show a lower ratio; `--quick` restores 64 MiB), and lists the snapshot to count the files ' +
+        'and bytes for the status while restic restores (a third open, off the critical path but sharing the CPU). ' +
+        'Within 0.95× needs one open only.',
     ],
   );
 }

@@ -79,11 +79,13 @@ const VARIANTS: [string, string, string][] = [
 ];
 
 log(
-  `${N} Backups, one process, Node ${process.version}; medians of ${ROUNDS} rounds, the variants interleaved, after a warm-up`,
+  `${N} Backups, one process, Node ${process.version}; medians ` +
+    `of ${ROUNDS} rounds, the variants interleaved, after a warm-up`,
 );
 log('');
 log(
-  '| backupTime | distinct start minutes | most in one minute | max/mean | reconcile, cold | reconcile, steady | CPU, both passes | writes per Backup, cold | writes, steady |',
+  '| backupTime | distinct start minutes | most in one minute | max/mean | reconcile, ' +
+    'cold | reconcile, steady | CPU, both passes | writes per Backup, cold | writes, steady |',
 );
 log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const [, backupTime, zone] of VARIANTS) measure(backupTime, zone, 2000);
@@ -96,7 +98,8 @@ VARIANTS.forEach(([label], i) => {
   const mean = N / minutes.length;
   log(
     `| ${label} | ${minutes.length} | ${Math.max(...minutes)} | ${(Math.max(...minutes) / mean).toFixed(2)} | ` +
-      `${median(runs.map((r) => r.coldUs)).toFixed(0)} µs | ${median(runs.map((r) => r.steadyUs)).toFixed(0)} µs | ${median(runs.map((r) => r.cpuMs)).toFixed(0)} ms | ` +
+      `${median(runs.map((r) => r.coldUs)).toFixed(0)} µs | ` +
+      `${median(runs.map((r) => r.steadyUs)).toFixed(0)} µs | ${median(runs.map((r) => r.cpuMs)).toFixed(0)} ms | ` +
       `${writes.toFixed(2)} | ${steadyWrites} |`,
   );
 });
@@ -121,22 +124,30 @@ for (let running: HeldRun[] = []; queue.length > 0; passes++) {
 const gateMs = performance.now() - t2;
 log('');
 log(
-  `Run cap 50 (5 per vault, 100 vaults), ${N} held runs: ${passes} admission passes until all started, peak ${peak} running, ` +
-    `${(gateMs / passes).toFixed(2)} ms per pass (the decision only). API writes per run beside the plain schedule: 1 PATCH to start it, plus 1 status write (phase Queued) when it has to wait.`,
+  `Run cap 50 (5 per vault, 100 vaults), ${N} held runs: ${passes} ` +
+    `admission passes until all started, peak ${peak} running, ` +
+    `${(gateMs / passes).toFixed(2)} ms per pass (the decision only). API writes per run beside ` +
+    `the plain schedule: 1 PATCH to start it, plus 1 status write (phase Queued) when it has to wait.`,
 );
 log('');
 log(
-  'Reconcile is the pure decision (operator/controller/reconcile.ts) in one process, without the API server: cold is the first pass (CronJob and status',
+  'Reconcile is the pure decision (operator/controller/reconcile.ts) in one ' +
+    'process, without the API server: cold is the first pass (CronJob and status',
 );
 log(
-  'written), steady the next minute (nothing to write). Writes count CronJob applies, status writes and Jobs created, started or dropped.',
+  'written), steady the next minute (nothing to write). Writes count ' +
+    'CronJob applies, status writes and Jobs created, started or dropped.',
 );
 log(
-  "The window row's start minutes are each Backup's status.effectiveSchedule: an independent uniform choice per Backup, so the busiest",
+  "The window row's start minutes are each Backup's status.effectiveSchedule: " +
+    'an independent uniform choice per Backup, so the busiest',
 );
 log('minute holds about 1.5 times the mean.');
 log(
-  "A 2-core machine shared with other work: single rounds moved by up to 2×, hence medians of interleaved rounds. The operator's added memory is bounded caches: daylight-saving answers per schedule, zone and minute (at most 10 000), window minutes per Backup (at most 20 000), zone changes per zone and day, and one queue place per queued Backup.",
+  'A 2-core machine shared with other work: single rounds moved by up to 2×, hence medians ' +
+    "of interleaved rounds. The operator's added memory is bounded caches: daylight-saving " +
+    'answers per schedule, zone and minute (at most 10 000), window minutes per Backup ' +
+    '(at most 20 000), zone changes per zone and day, and one queue place per queued Backup.',
 );
 fs.writeFileSync(
   path.join(__dirname, 'SPREAD.md'),

@@ -3,14 +3,14 @@
  * the operator and file permits. Everything else under lib/ serves this repository's own app.
  */
 export { BackupCrd, BackupCrdProps } from './permits/backup-crd';
+export { BackupOperator } from './contractor/backup-operator';
 export {
-  BackupOperator,
   BackupOperatorProps,
   DEFAULT_OPERATOR_IMAGE,
   OPERATOR_IMAGE_REPOSITORY,
   LogLevel,
   LOG_LEVELS,
-} from './contractor/backup-operator';
+} from './contractor/operator-props';
 export { ShopBackup, ShopBackupProps } from './permits/shop-backup';
 export {
   BackupCronJob,
@@ -40,3 +40,5 @@ export { RESTORE_KIND, RESTORE_CRD_NAME } from './permits/restore-api';
 export { BackupMonitoring, BackupMonitoringProps, BackupAlert, BACKUP_ALERTS } from './contractor/monitoring';
 export { METRIC, RUN_OUTCOMES } from './contractor/metric-names';
 export * from '../imports/mall.example.com';
+/** The Backup and Restore spec and status as raw JSON (what the API server stores and a client reads). */
+export type * as json from './permits/api-types';

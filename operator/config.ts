@@ -1,6 +1,6 @@
 /** The operator's settings, from flags (`--name value` or `--name=value`) with environment variables as fallbacks. */
 import * as os from 'node:os';
-import { LOG_LEVELS, LogLevel, OPERATOR_DEFAULTS } from '../lib/contractor/backup-operator';
+import { LOG_LEVELS, LogLevel, OPERATOR_DEFAULTS } from '../lib/contractor/operator-props';
 import { CliCommand, CliOption, parseCommandLine, UsageError } from '../lib/common/cli';
 import { DEFAULT_VAULT_RUN_SETTINGS } from '../lib/run/backup-job';
 import { scheduleProblem } from '../lib/permits/cron';
@@ -66,7 +66,8 @@ const option = (
 export const OPERATOR_COMMAND: CliCommand = {
   usage: 'npm run operator -- (in the image: node /app/operator.cjs)',
   summary:
-    'The mall-backup operator: turns each Backup into a CronJob running restic. In a pod it uses its service-account\n' +
+    'The mall-backup operator: turns each Backup into a CronJob ' +
+    'running restic. In a pod it uses its service-account\n' +
     'token; elsewhere --kubeconfig, KUBECONFIG or ~/.kube/config.',
   options: [
     option('namespaces', 'a,b', 'namespaces to watch, comma-separated', 'WATCH_NAMESPACES', 'all'),
@@ -123,7 +124,8 @@ export const OPERATOR_COMMAND: CliCommand = {
     option(
       'allow-cross-namespace-vaults',
       '',
-      "let Backups in different namespaces share a vault (they share its key: each can read and prune the others' snapshots)",
+      'let Backups in different namespaces share a vault (they ' +
+        "share its key: each can read and prune the others' snapshots)",
       'ALLOW_CROSS_NAMESPACE_VAULTS',
       false,
     ),
@@ -144,7 +146,8 @@ export const OPERATOR_COMMAND: CliCommand = {
     option(
       'shrink-percent',
       'percent',
-      'a snapshot with this many percent fewer files or bytes than the reference holds retention back until acknowledged',
+      'a snapshot with this many percent fewer files or bytes ' +
+        'than the reference holds retention back until acknowledged',
       'SHRINK_PERCENT',
       DEFAULT_VAULT_RUN_SETTINGS.shrinkPercent,
     ),
@@ -158,7 +161,8 @@ export const OPERATOR_COMMAND: CliCommand = {
     option(
       'connect-timeout-seconds',
       'seconds',
-      'outside a cluster, give up (exit 1) when the API server was not reached in this time; in a cluster it retries for ever',
+      'outside a cluster, give up (exit 1) when the API server was ' +
+        'not reached in this time; in a cluster it retries for ever',
       'CONNECT_TIMEOUT_SECONDS',
       DEFAULTS.connectTimeoutSeconds,
     ),
@@ -187,13 +191,15 @@ function namespaceList(raw: string | undefined, problems: string[]): string[] {
   const names = raw.split(',').map((s) => s.trim());
   if (names.every((n) => n === ''))
     problems.push(
-      `--namespaces ${JSON.stringify(raw)} names no namespace: list namespace names separated by commas, or leave it out to watch all`,
+      `--namespaces ${JSON.stringify(raw)} names no namespace: list namespace names separated by commas, or leave it ` +
+        `out to watch all`,
     );
   else if (names.includes('')) problems.push(`--namespaces ${JSON.stringify(raw)} has an empty name between commas`);
   else
     for (const n of names.filter((n) => !NAMESPACE.test(n) || n.length > DNS_LABEL_MAX_LENGTH))
       problems.push(
-        `--namespaces: ${JSON.stringify(n)} is not a namespace name (a DNS-1123 label: lower-case letters, digits and -, at most ${DNS_LABEL_MAX_LENGTH} characters)`,
+        `--namespaces: ${JSON.stringify(n)} is not a namespace name (a DNS-1123 label: lower-case letters, digits ` +
+          `and -, at most ${DNS_LABEL_MAX_LENGTH} characters)`,
       );
   return names.filter(Boolean);
 }

@@ -4,7 +4,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BACKUP_SCHEMA, JsonSchema } from '../lib/permits/backup-schema';
+import { BACKUP_SCHEMA } from '../lib/permits/backup-schema';
+import { JsonSchema } from '../lib/permits/schema-parts';
 import { RESTORE_SCHEMA } from '../lib/permits/restore-schema';
 
 export const README = path.join(__dirname, '..', 'README.md');
@@ -44,7 +45,8 @@ function rows(s: JsonSchema, at: string, required: readonly string[], out: strin
     const field = `${at}.${name}`;
     const description = (child.description ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ');
     out.push(
-      `| \`${field}\`${required.includes(name) ? ' *' : ''} | ${typeOf(child)} | ${constraints(child)} | ${description} |`,
+      `| \`${field}\`${required.includes(name) ? ' *' : ''} | ` +
+        `${typeOf(child)} | ${constraints(child)} | ${description} |`,
     );
     const nested = child.type === 'array' ? child.items! : child;
     if (nested.properties && !['resources', 'conditions'].includes(name))

@@ -1,6 +1,7 @@
 /**
  * Regenerates imports/ (the typed Backup API) with `cdk8s import` from the CRD that lib/ renders, so the
- * generated classes always match the schema. `npm run import [-- <outdir>]`.
+ * generated classes always match the schema, and lib/permits/api-types.ts (the same API as raw JSON, for the
+ * operator) from the schema objects. `npm run import [-- <outdir>]` (the JSON types are written in place).
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -9,6 +10,9 @@ import * as path from 'node:path';
 import { App, Chart, Yaml } from 'cdk8s';
 import { BackupCrd } from '../lib/permits/backup-crd';
 import { RestoreCrd } from '../lib/permits/restore-crd';
+import { renderApiTypes } from './api-types';
+
+export const API_TYPES_FILE = path.join(__dirname, '..', 'lib', 'permits', 'api-types.ts');
 
 export function renderCrdYaml(): string {
   const chart = new Chart(new App(), 'crd');
@@ -40,5 +44,9 @@ export function generateImports(outdir: string): void {
 if (require.main === module) {
   const outdir = path.resolve(process.argv[2] ?? path.join(__dirname, '..', 'imports'));
   generateImports(outdir);
-  process.stdout.write(`imports written to ${path.relative(process.cwd(), outdir) || '.'}\n`);
+  fs.writeFileSync(API_TYPES_FILE, renderApiTypes());
+  process.stdout.write(
+    `imports written to ${path.relative(process.cwd(), outdir) || '.'}, ` +
+      `${path.relative(process.cwd(), API_TYPES_FILE)}\n`,
+  );
 }

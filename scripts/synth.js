@@ -60,7 +60,8 @@ async function buildSnapshot(blob) {
     logLevel: 'warning',
   });
   const staging = `${blob}.${process.pid}.tmp`;
-  // --no-warnings: Node notes that child_process (which cdk8s loads for Helm includes) is not yet verified in snapshots.
+  // --no-warnings: Node notes that child_process (which cdk8s loads for Helm includes) is not yet verified in
+  // snapshots.
   const run = require('node:child_process').spawnSync(
     process.execPath,
     ['--no-warnings', '--snapshot-blob', staging, '--build-snapshot', script],

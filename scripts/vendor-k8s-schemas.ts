@@ -52,7 +52,8 @@ fs.writeFileSync(
   `${JSON.stringify(
     {
       source:
-        'cdk8s-team/cdk8s kubernetes-schemas/v1.28.0/_definitions.json (Apache-2.0), trimmed to the kinds mall-backup renders',
+        'cdk8s-team/cdk8s kubernetes-schemas/v1.28.0/_definitions.json (Apache-2.0), ' +
+        'trimmed to the kinds mall-backup renders',
       definitions: sorted,
     },
     null,

@@ -106,54 +106,59 @@ describe('updates and whole-object checks on the real API server', () => {
     expect(offline.admit(bare).errors).toEqual(['spec: Required value']);
   });
 
-  test("the CEL rules stay within the API server's cost budget: every field at its largest, created and then all changed", async () => {
-    const api = client();
-    const zones = [...KUBERNETES_TIME_ZONES].sort((a, b) => b.length - a.length);
-    const largest = (claim: string, zone: string, vault: string) => ({
-      shopName: 's'.repeat(63),
-      backupTime: `${'1,2,3,4,5,6,7,8,9,10,11,12 '.repeat(4)}0,1,2,3,4,5,6`,
-      timeZone: zone,
-      vaultLocation: vault,
-      vaultCredentialsSecret: 'x'.repeat(253),
-      volumeClaims: Array.from({ length: 32 }, (_, i) => `${claim.repeat(250)}${i}`),
-      retention: { keepLast: 1, keepDaily: 2, keepWeekly: 3, keepMonthly: 4 },
-      suspend: true,
-      concurrencyPolicy: 'Replace',
-      freshness: '36h',
-      startingDeadlineSeconds: 10,
-      activeDeadlineSeconds: 10,
-      backoffLimit: 1,
-      securityContext: { runAsUser: 1, runAsGroup: 1, fsGroup: 1 },
-      resources: {
-        requests: { cpu: '1', memory: '1Gi', 'ephemeral-storage': '1Gi' },
-        limits: { cpu: '1', memory: '1Gi', 'ephemeral-storage': '1Gi' },
-      },
-    });
-    const created = await api.ok('POST', `${path(ns)}?${STRICT}`, {
-      ...inNamespace({}, 'largest'),
-      spec: largest('c', zones[0], `s3:https://s3.amazonaws.com/mall-vault/${'p/'.repeat(200)}x`),
-    });
-    const changed = {
-      ...created,
-      spec: {
-        ...largest('d', zones[1], `pvc://${'v'.repeat(200)}/x`),
-        shopName: created.spec.shopName,
-        suspend: false,
-      },
-    };
-    const res = await api.request('PUT', `${path(ns, 'largest')}?${STRICT}`, changed);
-    expect({ status: res.status, message: res.status === 200 ? undefined : message(res) }).toEqual({
-      status: 200,
-      message: undefined,
-    });
-  });
+  test(
+    "the CEL rules stay within the API server's cost budget: " +
+      'every field at its largest, created and then all changed',
+    async () => {
+      const api = client();
+      const zones = [...KUBERNETES_TIME_ZONES].sort((a, b) => b.length - a.length);
+      const largest = (claim: string, zone: string, vault: string) => ({
+        shopName: 's'.repeat(63),
+        backupTime: `${'1,2,3,4,5,6,7,8,9,10,11,12 '.repeat(4)}0,1,2,3,4,5,6`,
+        timeZone: zone,
+        vaultLocation: vault,
+        vaultCredentialsSecret: 'x'.repeat(253),
+        volumeClaims: Array.from({ length: 32 }, (_, i) => `${claim.repeat(250)}${i}`),
+        retention: { keepLast: 1, keepDaily: 2, keepWeekly: 3, keepMonthly: 4 },
+        suspend: true,
+        concurrencyPolicy: 'Replace',
+        freshness: '36h',
+        startingDeadlineSeconds: 10,
+        activeDeadlineSeconds: 10,
+        backoffLimit: 1,
+        securityContext: { runAsUser: 1, runAsGroup: 1, fsGroup: 1 },
+        resources: {
+          requests: { cpu: '1', memory: '1Gi', 'ephemeral-storage': '1Gi' },
+          limits: { cpu: '1', memory: '1Gi', 'ephemeral-storage': '1Gi' },
+        },
+      });
+      const created = await api.ok('POST', `${path(ns)}?${STRICT}`, {
+        ...inNamespace({}, 'largest'),
+        spec: largest('c', zones[0], `s3:https://s3.amazonaws.com/mall-vault/${'p/'.repeat(200)}x`),
+      });
+      const changed = {
+        ...created,
+        spec: {
+          ...largest('d', zones[1], `pvc://${'v'.repeat(200)}/x`),
+          shopName: created.spec.shopName,
+          suspend: false,
+        },
+      };
+      const res = await api.request('PUT', `${path(ns, 'largest')}?${STRICT}`, changed);
+      expect({ status: res.status, message: res.status === 200 ? undefined : message(res) }).toEqual({
+        status: 200,
+        message: undefined,
+      });
+    },
+  );
 
   test("a time zone outside Go's database is refused on both, naming the zone and what is allowed", async () => {
     const mars = inNamespace({ timeZone: 'Mars/Olympus_Mons' });
     const refused = await dryRun(mars);
     expect(refused.status).toBe(422);
     expect(message(refused)).toContain(
-      'spec.timeZone: Invalid value: "Mars/Olympus_Mons": timeZone "Mars/Olympus_Mons" is not a time zone Kubernetes knows',
+      'spec.timeZone: Invalid value: "Mars/Olympus_Mons": timeZone ' +
+        '"Mars/Olympus_Mons" is not a time zone Kubernetes knows',
     );
     const model = offline.admit(mars);
     expect(model.allowed).toBe(false);

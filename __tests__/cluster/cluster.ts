@@ -183,7 +183,9 @@ export async function eventually<T>(
 /** Which cluster a helper acts on: default, the shared one as admin. */
 type On = { kubeconfig?: string; bin?: string };
 
-/** Installs the synthesized Backup CRD (server-side apply: idempotent when suites race) and waits until it is served. */
+/**
+ * Installs the synthesized Backup CRD (server-side apply: idempotent when suites race) and waits until it is served.
+ */
 export async function installBackupCrd(on: On = {}): Promise<void> {
   await kubectlOk(['apply', '--server-side', '--field-manager=cluster-tests', '-f', 'dist/00-backup-crd.yaml'], on);
   await kubectlOk(
@@ -208,7 +210,10 @@ export const RBAC_KINDS = new Set([
   'RoleBinding',
 ]);
 
-/** Installs the operator's namespace, ServiceAccount and RBAC from dist/ (not its Deployment: tests run it as a process). */
+/**
+ * Installs the operator's namespace, ServiceAccount and RBAC from dist/ (not its Deployment: tests run it as a
+ * process).
+ */
 export async function installOperatorRbac(on: On = {}): Promise<void> {
   await kubectlOk(['apply', '--server-side', '--field-manager=cluster-tests', '-f', '-'], {
     ...on,

@@ -83,30 +83,37 @@ describe('finding the binaries', () => {
 });
 
 describe('a control plane of its own', () => {
-  test('survives an API server crash and restart with its data, then stops every process and removes its data', async () => {
-    const cluster = await start({ binDir: BIN });
-    const pids = [cluster.etcd.pid!, cluster.apiServer.pid!, cluster.controllerManager.pid!];
-    try {
-      await kubectlOk(['create', 'namespace', 'kept'], { kubeconfig: cluster.kubeconfigPath, bin: BIN });
-      const before = cluster.apiServer.pid;
-      await cluster.apiServer.restart({ crash: true });
-      expect(cluster.apiServer.pid).not.toBe(before);
-      await cluster.waitReady();
-      expect(
-        await kubectlOk(['get', 'namespace', 'kept', '-o', 'name'], { kubeconfig: cluster.kubeconfigPath, bin: BIN }),
-      ).toBe('namespace/kept\n');
-      pids[1] = cluster.apiServer.pid!;
-    } finally {
-      await cluster.stop();
-    }
-    expect(pids.filter(alive)).toEqual([]);
-    expect(existsSync(cluster.dataDir)).toBe(false);
-  });
+  test(
+    'survives an API server crash and restart with its ' + 'data, then stops every process and removes its data',
+    async () => {
+      const cluster = await start({ binDir: BIN });
+      const pids = [cluster.etcd.pid!, cluster.apiServer.pid!, cluster.controllerManager.pid!];
+      try {
+        await kubectlOk(['create', 'namespace', 'kept'], { kubeconfig: cluster.kubeconfigPath, bin: BIN });
+        const before = cluster.apiServer.pid;
+        await cluster.apiServer.restart({ crash: true });
+        expect(cluster.apiServer.pid).not.toBe(before);
+        await cluster.waitReady();
+        expect(
+          await kubectlOk(['get', 'namespace', 'kept', '-o', 'name'], { kubeconfig: cluster.kubeconfigPath, bin: BIN }),
+        ).toBe('namespace/kept\n');
+        pids[1] = cluster.apiServer.pid!;
+      } finally {
+        await cluster.stop();
+      }
+      expect(pids.filter(alive)).toEqual([]);
+      expect(existsSync(cluster.dataDir)).toBe(false);
+    },
+  );
 
   test('when the process that started it is killed (SIGKILL), the next start reaps what it left', async () => {
     // A separate Node process starts a control plane, reports it, and is killed without any chance to clean up.
-    const script = `require(${JSON.stringify(join(ROOT, 'scripts/control-plane/cluster.ts'))}).start({ binDir: ${JSON.stringify(BIN)} })
-      .then((c) => console.log(JSON.stringify({ dir: c.dataDir, pids: [c.etcd.pid, c.apiServer.pid, c.controllerManager.pid] })))`;
+    const script = `require(${JSON.stringify(join(ROOT, 'scripts/control-plane/cluster.ts'))})
+      .start({ binDir: ${JSON.stringify(BIN)} })
+      .then((c) => console.log(JSON.stringify({
+        dir: c.dataDir,
+        pids: [c.etcd.pid, c.apiServer.pid, c.controllerManager.pid],
+      })))`;
     const child = spawn(process.execPath, ['--import', 'tsx', '-e', script], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'inherit'],

@@ -131,46 +131,49 @@ describe('leader election through the real Lease', () => {
 });
 
 describe('a leader whose Lease renewal hangs', () => {
-  test('its writes in flight are cut off and none starts, before the standby takes over; only the leader writes', async () => {
-    const [viaA, viaB] = [await proxied(), await proxied()];
-    const a = await operator('replica-e', ['--leader-elect=true', '--namespaces=fenced'], viaA.kubeconfig);
-    await a.waitFor('became leader', 20_000);
-    const b = await operator('replica-f', ['--leader-elect=true', '--namespaces=fenced'], viaB.kubeconfig);
-    await shop('fenced', 'kept', false);
-    await eventually('kept Scheduled', async () => (await phase('fenced', 'kept')) === 'Scheduled', 60_000);
+  test(
+    'its writes in flight are cut off and none starts, ' + 'before the standby takes over; only the leader writes',
+    async () => {
+      const [viaA, viaB] = [await proxied(), await proxied()];
+      const a = await operator('replica-e', ['--leader-elect=true', '--namespaces=fenced'], viaA.kubeconfig);
+      await a.waitFor('became leader', 20_000);
+      const b = await operator('replica-f', ['--leader-elect=true', '--namespaces=fenced'], viaB.kubeconfig);
+      await shop('fenced', 'kept', false);
+      await eventually('kept Scheduled', async () => (await phase('fenced', 'kept')) === 'Scheduled', 60_000);
 
-    const renewal = viaA.proxy.rule({ name: 'hang the renewal', verb: 'PUT', path: /\/leases\//, hang: true });
-    const hung = viaA.proxy.rule({
-      name: 'hang the writes',
-      verb: 'PATCH',
-      path: /\/namespaces\/fenced\//,
-      hang: true,
-    });
-    await setTime('fenced', 'kept', '04:45');
-    await eventually('a write of the leader to hang', async () => hung.hits > 0);
-    const stoppedAt = (await a.waitFor('stopped leading', 10_000)).time as number;
-    const tookOverAt = (await b.waitFor('became leader', 20_000)).time as number;
-    expect(tookOverAt).toBeGreaterThan(stoppedAt);
-    // Let the held requests go: any whose client still waited would reach the API server now, after the takeover.
-    renewal.release();
-    hung.release();
-    const heldWrites = viaA.proxy.seen.filter((s) => s.rule === 'hang the writes');
-    expect(heldWrites.length).toBeGreaterThan(0);
-    expect(show(heldWrites.filter((s) => !s.abandoned))).toEqual([]);
-    expect(show(viaA.proxy.seen.filter((s) => isWrite(s) && (s.forwardedAt ?? 0) >= tookOverAt))).toEqual([]);
-    // Nothing new left the fenced replica: a request already on the wire at the fence may land a few ms later.
-    expect(show(viaA.proxy.seen.filter((s) => isWrite(s) && s.at > stoppedAt + 250))).toEqual([]);
-    expect(a.lines.filter((l) => l.msg === 'became leader')).toHaveLength(1);
+      const renewal = viaA.proxy.rule({ name: 'hang the renewal', verb: 'PUT', path: /\/leases\//, hang: true });
+      const hung = viaA.proxy.rule({
+        name: 'hang the writes',
+        verb: 'PATCH',
+        path: /\/namespaces\/fenced\//,
+        hang: true,
+      });
+      await setTime('fenced', 'kept', '04:45');
+      await eventually('a write of the leader to hang', async () => hung.hits > 0);
+      const stoppedAt = (await a.waitFor('stopped leading', 10_000)).time as number;
+      const tookOverAt = (await b.waitFor('became leader', 20_000)).time as number;
+      expect(tookOverAt).toBeGreaterThan(stoppedAt);
+      // Let the held requests go: any whose client still waited would reach the API server now, after the takeover.
+      renewal.release();
+      hung.release();
+      const heldWrites = viaA.proxy.seen.filter((s) => s.rule === 'hang the writes');
+      expect(heldWrites.length).toBeGreaterThan(0);
+      expect(show(heldWrites.filter((s) => !s.abandoned))).toEqual([]);
+      expect(show(viaA.proxy.seen.filter((s) => isWrite(s) && (s.forwardedAt ?? 0) >= tookOverAt))).toEqual([]);
+      // Nothing new left the fenced replica: a request already on the wire at the fence may land a few ms later.
+      expect(show(viaA.proxy.seen.filter((s) => isWrite(s) && s.at > stoppedAt + 250))).toEqual([]);
+      expect(a.lines.filter((l) => l.msg === 'became leader')).toHaveLength(1);
 
-    // The new leader finishes the change; the standby wrote nothing but its Lease before it led.
-    await eventually(
-      'the new schedule from the new leader',
-      async () => (await schedule('fenced', 'kept')) === '45 4 * * *',
-    );
-    expect(show(viaB.proxy.seen.filter((s) => isWrite(s) && s.at < tookOverAt))).toEqual([]);
-    expect(viaB.proxy.seen.some((s) => isWrite(s) && s.path.endsWith('/cronjobs/backup-kept'))).toBe(true);
-    await Promise.all([a.stop(), b.stop()]);
-  });
+      // The new leader finishes the change; the standby wrote nothing but its Lease before it led.
+      await eventually(
+        'the new schedule from the new leader',
+        async () => (await schedule('fenced', 'kept')) === '45 4 * * *',
+      );
+      expect(show(viaB.proxy.seen.filter((s) => isWrite(s) && s.at < tookOverAt))).toEqual([]);
+      expect(viaB.proxy.seen.some((s) => isWrite(s) && s.path.endsWith('/cronjobs/backup-kept'))).toBe(true);
+      await Promise.all([a.stop(), b.stop()]);
+    },
+  );
 });
 
 describe('a process that stops leading', () => {
@@ -213,59 +216,63 @@ describe('a process that stops leading', () => {
 });
 
 describe('etcd compacted while the watches are down', () => {
-  test('the watches come back to 410 Gone; the operator relists, converges, starts nothing twice, then writes nothing', async () => {
-    const { proxy, kubeconfig } = await proxied();
-    await operator('replica-g', ['--leader-elect=false', '--namespaces=compacted', '--resync-seconds=1'], kubeconfig);
-    await shop('compacted', 'early');
-    await eventually('early Completed', async () => (await phase('compacted', 'early')) === 'Completed', 120_000);
-    // Watches ask for bookmarks, so an idle watch keeps a fresh resourceVersion.
-    expect(proxy.seen.filter((s) => s.watch && s.query.get('allowWatchBookmarks') !== 'true')).toEqual([]);
+  test(
+    'the watches come back to 410 Gone; the operator relists, ' +
+      'converges, starts nothing twice, then writes nothing',
+    async () => {
+      const { proxy, kubeconfig } = await proxied();
+      await operator('replica-g', ['--leader-elect=false', '--namespaces=compacted', '--resync-seconds=1'], kubeconfig);
+      await shop('compacted', 'early');
+      await eventually('early Completed', async () => (await phase('compacted', 'early')) === 'Completed', 120_000);
+      // Watches ask for bookmarks, so an idle watch keeps a fresh resourceVersion.
+      expect(proxy.seen.filter((s) => s.watch && s.query.get('allowWatchBookmarks') !== 'true')).toEqual([]);
 
-    const watched = new Set(proxy.seen.filter((s) => s.watch).map((s) => s.path));
-    const hold = proxy.rule({ name: 'hold the watches', verb: 'WATCH', path: /./, hang: true });
-    expect(proxy.dropWatches()).toBeGreaterThan(0);
-    await eventually(
-      'every informer to ask to watch again',
-      async () =>
-        new Set(proxy.seen.filter((s) => s.rule === 'hold the watches').map((s) => s.path)).size === watched.size,
-    );
-    // What the operator has not seen: a new Backup, a changed one, and a run-now request.
-    await shop('compacted', 'late');
-    await setTime('compacted', 'early', '05:15');
-    await f.admin.ok(
-      'PATCH',
-      `${BACKUPS('compacted')}/early`,
-      { metadata: { annotations: { 'mall.example.com/run-now': '2' } } },
-      'application/merge-patch+json',
-    );
-    const revision = await f.etcdRevision();
-    await f.compact(revision);
-    const releasedAt = Date.now();
-    hold.release();
+      const watched = new Set(proxy.seen.filter((s) => s.watch).map((s) => s.path));
+      const hold = proxy.rule({ name: 'hold the watches', verb: 'WATCH', path: /./, hang: true });
+      expect(proxy.dropWatches()).toBeGreaterThan(0);
+      await eventually(
+        'every informer to ask to watch again',
+        async () =>
+          new Set(proxy.seen.filter((s) => s.rule === 'hold the watches').map((s) => s.path)).size === watched.size,
+      );
+      // What the operator has not seen: a new Backup, a changed one, and a run-now request.
+      await shop('compacted', 'late');
+      await setTime('compacted', 'early', '05:15');
+      await f.admin.ok(
+        'PATCH',
+        `${BACKUPS('compacted')}/early`,
+        { metadata: { annotations: { 'mall.example.com/run-now': '2' } } },
+        'application/merge-patch+json',
+      );
+      const revision = await f.etcdRevision();
+      await f.compact(revision);
+      const releasedAt = Date.now();
+      hold.release();
 
-    await eventually('the new schedule', async () => (await schedule('compacted', 'early')) === '15 5 * * *', 60_000);
-    await eventually('late Completed', async () => (await phase('compacted', 'late')) === 'Completed', 120_000);
-    await eventually(
-      'early run again',
-      async () => {
-        const b = await f.admin.ok('GET', `${BACKUPS('compacted')}/early`);
-        return b.status?.lastRunNowRequest === '2' && b.status.phase === 'Completed';
-      },
-      120_000,
-    );
-    const resumed = proxy.seen.filter((s) => s.rule === 'hold the watches' && s.forwardedAt !== undefined);
-    expect(resumed.length).toBeGreaterThan(0);
-    for (const s of resumed) expect(Number(s.query.get('resourceVersion'))).toBeLessThan(revision);
-    expect(resumed.filter((s) => s.path.endsWith('/backups')).map((s) => s.watchError)).toEqual([
-      expect.stringMatching(/"code":410/),
-    ]);
-    // The relist that follows a 410.
-    expect(proxy.seen.some((s) => !s.watch && s.path.endsWith('/backups') && s.at >= releasedAt)).toBe(true);
-    // One run per request, one init Job for each vault.
-    expect(await jobsOf('compacted', 'early')).toHaveLength(2);
-    expect(await jobsOf('compacted', 'late')).toHaveLength(1);
-    await quiet(4);
-  });
+      await eventually('the new schedule', async () => (await schedule('compacted', 'early')) === '15 5 * * *', 60_000);
+      await eventually('late Completed', async () => (await phase('compacted', 'late')) === 'Completed', 120_000);
+      await eventually(
+        'early run again',
+        async () => {
+          const b = await f.admin.ok('GET', `${BACKUPS('compacted')}/early`);
+          return b.status?.lastRunNowRequest === '2' && b.status.phase === 'Completed';
+        },
+        120_000,
+      );
+      const resumed = proxy.seen.filter((s) => s.rule === 'hold the watches' && s.forwardedAt !== undefined);
+      expect(resumed.length).toBeGreaterThan(0);
+      for (const s of resumed) expect(Number(s.query.get('resourceVersion'))).toBeLessThan(revision);
+      expect(resumed.filter((s) => s.path.endsWith('/backups')).map((s) => s.watchError)).toEqual([
+        expect.stringMatching(/"code":410/),
+      ]);
+      // The relist that follows a 410.
+      expect(proxy.seen.some((s) => !s.watch && s.path.endsWith('/backups') && s.at >= releasedAt)).toBe(true);
+      // One run per request, one init Job for each vault.
+      expect(await jobsOf('compacted', 'early')).toHaveLength(2);
+      expect(await jobsOf('compacted', 'late')).toHaveLength(1);
+      await quiet(4);
+    },
+  );
 });
 
 describe('two replicas reconciling the same Backups at once (no leader election)', () => {

@@ -85,33 +85,37 @@ async function fleetOfFiveHeld(n: string): Promise<void> {
   for (const [i, s] of [...SHOPS].reverse().entries()) await fire(n, s, `2026-11-25T02:3${i}:00Z`);
 }
 
-test('cap 2: the two runs due first start, the rest are Queued in due order, and each finished run frees a slot for the next', async () => {
-  const n = ns[0];
-  const { operator: op, proxy } = await operator(0, ['--max-concurrent-runs=2']);
-  await fleetOfFiveHeld(n);
-  await eventually('the queue in the statuses', async () =>
-    (await Promise.all(['c', 'b', 'a'].map((s) => statusOf(n, s)))).every((st, i) => st?.queuePosition === i + 1),
-  );
-  expect(await started(n)).toBe('d,e');
-  expect(await statusOf(n, 'c')).toMatchObject({
-    phase: 'Queued',
-    message: expect.stringMatching(/is queued for a free run slot: position 1 of 3$/),
-  });
-  await eventually('e Running', async () => (await statusOf(n, 'e'))?.phase === 'Running');
+test(
+  'cap 2: the two runs due first start, the rest are Queued in ' +
+    'due order, and each finished run frees a slot for the next',
+  async () => {
+    const n = ns[0];
+    const { operator: op, proxy } = await operator(0, ['--max-concurrent-runs=2']);
+    await fleetOfFiveHeld(n);
+    await eventually('the queue in the statuses', async () =>
+      (await Promise.all(['c', 'b', 'a'].map((s) => statusOf(n, s)))).every((st, i) => st?.queuePosition === i + 1),
+    );
+    expect(await started(n)).toBe('d,e');
+    expect(await statusOf(n, 'c')).toMatchObject({
+      phase: 'Queued',
+      message: expect.stringMatching(/is queued for a free run slot: position 1 of 3$/),
+    });
+    await eventually('e Running', async () => (await statusOf(n, 'e'))?.phase === 'Running');
 
-  finish(n, 'e');
-  await eventually('c started when e finished', async () => (await started(n)) === 'c,d', 60_000);
-  finish(n, 'd');
-  finish(n, 'c');
-  await eventually('a and b started', async () => (await started(n)) === 'a,b', 60_000);
-  // The operator made no run of its own: it only starts the CronJob's. Its only Jobs are each vault's init Job.
-  const created = proxy.seen.filter((s) => s.method === 'POST' && s.path.endsWith('/jobs') && s.status === 201);
-  expect(created).toHaveLength((await list(n, 'jobs', component('vault-init'))).length);
+    finish(n, 'e');
+    await eventually('c started when e finished', async () => (await started(n)) === 'c,d', 60_000);
+    finish(n, 'd');
+    finish(n, 'c');
+    await eventually('a and b started', async () => (await started(n)) === 'a,b', 60_000);
+    // The operator made no run of its own: it only starts the CronJob's. Its only Jobs are each vault's init Job.
+    const created = proxy.seen.filter((s) => s.method === 'POST' && s.path.endsWith('/jobs') && s.status === 201);
+    expect(created).toHaveLength((await list(n, 'jobs', component('vault-init'))).length);
 
-  const metrics = (await op.get('metrics', '/metrics')).text;
-  expect(metrics).toMatch(/mall_backup_runs_started_total 5/);
-  expect(metrics).toMatch(/mall_backup_runs_queued 0/);
-});
+    const metrics = (await op.get('metrics', '/metrics')).text;
+    expect(metrics).toMatch(/mall_backup_runs_started_total 5/);
+    expect(metrics).toMatch(/mall_backup_runs_queued 0/);
+  },
+);
 
 test('per vault 1: runs into a busy vault wait while a run into another vault starts', async () => {
   const n = ns[1];
@@ -127,21 +131,31 @@ test('per vault 1: runs into a busy vault wait while a run into another vault st
   expect(await started(n)).toBe('a,d');
 });
 
-test("under a cap, a run robfig should not have made (01:45 again at 02:45 on Lord Howe's spring day) is dropped, never started", async () => {
-  const n = ns[2];
-  const { proxy } = await operator(2, ['--max-concurrent-runs=5']);
-  await suite.backup(n, 'a', { backupTime: '01:45', timeZone: 'Australia/Lord_Howe' });
-  await heldCronJobs(n, ['a']);
-  // 2027-10-03: 02:00 jumps to 02:30 at 15:30 UTC; robfig runs 01:45 (15:15 UTC) and then 02:45 (15:45 UTC) the same day.
-  const first = await fire(n, 'a', '2027-10-02T15:15:00Z');
-  const job = (name: string) => admin.request('GET', `/apis/batch/v1/namespaces/${n}/jobs/${name}`);
-  await eventually('the 01:45 run started', async () => (await job(first.metadata.name)).body.spec?.suspend === false);
-  finish(n, 'a');
-  await eventually('the 01:45 run finished', async () => finished((await job(first.metadata.name)).body), 60_000);
-  const extra = await fire(n, 'a', '2027-10-02T15:45:00Z');
-  await eventually('the 02:45 run deleted', async () => (await job(extra.metadata.name)).status === 404);
-  expect(proxy.seen.filter((s) => s.method === 'PATCH' && s.path.endsWith(`/jobs/${extra.metadata.name}`))).toEqual([]);
-});
+test(
+  'under a cap, a run robfig should not have made (01:45 again ' +
+    "at 02:45 on Lord Howe's spring day) is dropped, never started",
+  async () => {
+    const n = ns[2];
+    const { proxy } = await operator(2, ['--max-concurrent-runs=5']);
+    await suite.backup(n, 'a', { backupTime: '01:45', timeZone: 'Australia/Lord_Howe' });
+    await heldCronJobs(n, ['a']);
+    // 2027-10-03: 02:00 jumps to 02:30 at 15:30 UTC; robfig runs 01:45 (15:15 UTC) and then 02:45 (15:45 UTC) the same
+    // day.
+    const first = await fire(n, 'a', '2027-10-02T15:15:00Z');
+    const job = (name: string) => admin.request('GET', `/apis/batch/v1/namespaces/${n}/jobs/${name}`);
+    await eventually(
+      'the 01:45 run started',
+      async () => (await job(first.metadata.name)).body.spec?.suspend === false,
+    );
+    finish(n, 'a');
+    await eventually('the 01:45 run finished', async () => finished((await job(first.metadata.name)).body), 60_000);
+    const extra = await fire(n, 'a', '2027-10-02T15:45:00Z');
+    await eventually('the 02:45 run deleted', async () => (await job(extra.metadata.name)).status === 404);
+    expect(proxy.seen.filter((s) => s.method === 'PATCH' && s.path.endsWith(`/jobs/${extra.metadata.name}`))).toEqual(
+      [],
+    );
+  },
+);
 
 test('a new operator after a crash starts no run twice and keeps the cap', async () => {
   const n = ns[3];

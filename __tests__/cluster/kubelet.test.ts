@@ -52,7 +52,8 @@ test('deleting a running pod sends SIGTERM to its command, then the pod is gone'
   await pod(
     'graceful',
     'busybox:1.36.1',
-    'trap \'echo "got TERM as $(id -u)" > /notes/term; exit 0\' TERM; echo started > /notes/started; while :; do sleep 0.1; done',
+    'trap \'echo "got TERM as $(id -u)" > /notes/term; exit 0\' ' +
+      'TERM; echo started > /notes/started; while :; do sleep 0.1; done',
   );
   await eventually(
     'the pod to run',

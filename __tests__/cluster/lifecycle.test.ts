@@ -124,120 +124,127 @@ describe('a Backup on the real control plane, with the test kubelet running rest
     expect(snapshotsIn(`${vault}/bakery`, 'correct horse')).toHaveLength(1);
   });
 
-  test("the vault's maintenance: its newest result on every Backup of the vault, and the cause when it fails", async () => {
-    const cron = await eventually(
-      'the vault maintenance CronJob',
-      async () =>
-        (await admin.ok('GET', `/apis/batch/v1/namespaces/${ns}/cronjobs`)).items.find(
-          (c: any) => c.metadata.labels?.['app.kubernetes.io/component'] === 'vault-maintenance',
-        ),
-      30_000,
-    );
-    // What `kubectl create job --from=cronjob/...` does, without the wait for its schedule.
-    const runMaintenance = (name: string) =>
-      admin.ok('POST', `/apis/batch/v1/namespaces/${ns}/jobs`, {
-        metadata: { name, labels: cron.spec.jobTemplate.metadata.labels },
-        spec: { ...cron.spec.jobTemplate.spec, backoffLimit: 0 },
-      });
-    const maintained = (backup: string, status: string, reason: string) => async () => {
-      const b = await admin.ok('GET', `${backups()}/${backup}`);
-      const c = b.status?.conditions?.find((x: any) => x.type === 'VaultMaintained');
-      return c?.status === status && c.reason === reason ? c : undefined;
-    };
-    await runMaintenance('maintenance-ok');
-    await eventually('bakery to show its vault maintained', maintained('bakery', 'True', 'VaultMaintained'), 120_000);
-
-    // The vault Secret the maintenance uses no longer opens the vault: the next one fails, both Backups say why.
-    const secret = (password: string) =>
-      admin.ok('POST', `/api/v1/namespaces/${ns}/secrets`, {
-        metadata: { name: 'bakery-vault' },
-        stringData: { RESTIC_PASSWORD: password },
-      });
-    await admin.ok('DELETE', `/api/v1/namespaces/${ns}/secrets/bakery-vault`);
-    await secret('changed by mistake');
-    try {
-      await runMaintenance('maintenance-bad');
-      for (const backup of ['bakery', 'bakery-wrong']) {
-        const c = await eventually(
-          `${backup} to show the failure`,
-          maintained(backup, 'False', 'WrongPassword'),
-          120_000,
-        );
-        expect(c.message).toContain(`vault maintenance Job ${ns}/maintenance-bad failed`);
-        expect(c.message).toContain('RESTIC_PASSWORD in the credentials Secret');
-      }
-      const events = await eventually(
-        'the Warning Event',
-        async () => {
-          const items = (await admin.ok('GET', `/api/v1/namespaces/${ns}/events`)).items.filter(
-            (e: any) => e.reason === 'VaultMaintenanceFailed',
-          );
-          return items.length > 0 ? items : undefined;
-        },
+  test(
+    "the vault's maintenance: its newest result on every Backup of the vault, and the cause when it " + 'fails',
+    async () => {
+      const cron = await eventually(
+        'the vault maintenance CronJob',
+        async () =>
+          (await admin.ok('GET', `/apis/batch/v1/namespaces/${ns}/cronjobs`)).items.find(
+            (c: any) => c.metadata.labels?.['app.kubernetes.io/component'] === 'vault-maintenance',
+          ),
         30_000,
       );
-      expect(events[0]).toMatchObject({ type: 'Warning', involvedObject: { kind: 'Backup' } });
-    } finally {
+      // What `kubectl create job --from=cronjob/...` does, without the wait for its schedule.
+      const runMaintenance = (name: string) =>
+        admin.ok('POST', `/apis/batch/v1/namespaces/${ns}/jobs`, {
+          metadata: { name, labels: cron.spec.jobTemplate.metadata.labels },
+          spec: { ...cron.spec.jobTemplate.spec, backoffLimit: 0 },
+        });
+      const maintained = (backup: string, status: string, reason: string) => async () => {
+        const b = await admin.ok('GET', `${backups()}/${backup}`);
+        const c = b.status?.conditions?.find((x: any) => x.type === 'VaultMaintained');
+        return c?.status === status && c.reason === reason ? c : undefined;
+      };
+      await runMaintenance('maintenance-ok');
+      await eventually('bakery to show its vault maintained', maintained('bakery', 'True', 'VaultMaintained'), 120_000);
+
+      // The vault Secret the maintenance uses no longer opens the vault: the next one fails, both Backups say why.
+      const secret = (password: string) =>
+        admin.ok('POST', `/api/v1/namespaces/${ns}/secrets`, {
+          metadata: { name: 'bakery-vault' },
+          stringData: { RESTIC_PASSWORD: password },
+        });
       await admin.ok('DELETE', `/api/v1/namespaces/${ns}/secrets/bakery-vault`);
-      await secret('correct horse');
-    }
-  });
+      await secret('changed by mistake');
+      try {
+        await runMaintenance('maintenance-bad');
+        for (const backup of ['bakery', 'bakery-wrong']) {
+          const c = await eventually(
+            `${backup} to show the failure`,
+            maintained(backup, 'False', 'WrongPassword'),
+            120_000,
+          );
+          expect(c.message).toContain(`vault maintenance Job ${ns}/maintenance-bad failed`);
+          expect(c.message).toContain('RESTIC_PASSWORD in the credentials Secret');
+        }
+        const events = await eventually(
+          'the Warning Event',
+          async () => {
+            const items = (await admin.ok('GET', `/api/v1/namespaces/${ns}/events`)).items.filter(
+              (e: any) => e.reason === 'VaultMaintenanceFailed',
+            );
+            return items.length > 0 ? items : undefined;
+          },
+          30_000,
+        );
+        expect(events[0]).toMatchObject({ type: 'Warning', involvedObject: { kind: 'Backup' } });
+      } finally {
+        await admin.ok('DELETE', `/api/v1/namespaces/${ns}/secrets/bakery-vault`);
+        await secret('correct horse');
+      }
+    },
+  );
 
-  test('a Restore into new claims: Completed with the snapshot, files and bytes; the real API server refuses a change and a long name', async () => {
-    const restores = `/apis/mall.example.com/v1alpha1/namespaces/${ns}/restores`;
-    const backup = await admin.ok('GET', `${backups()}/bakery`);
-    const filed = await admin.ok('POST', restores, {
-      apiVersion: 'mall.example.com/v1alpha1',
-      kind: 'Restore',
-      metadata: { name: 'monday' },
-      spec: { backupName: 'bakery', target: { newClaims: { size: '1Gi' } } },
-    });
-    // Immutable once filed, and a name that would not fit in its Job's labels is refused up front.
-    const edit = await admin.request(
-      'PATCH',
-      `${restores}/monday`,
-      { spec: { snapshotID: '4f3c2a1b' } },
-      'application/merge-patch+json',
-    );
-    expect([edit.status, JSON.stringify(edit.body)]).toEqual([
-      422,
-      expect.stringContaining('a Restore cannot be changed once filed'),
-    ]);
-    const long = await admin.request('POST', restores, { ...filed, metadata: { name: 'r'.repeat(64) } });
-    expect([long.status, JSON.stringify(long.body)]).toEqual([
-      422,
-      expect.stringContaining('metadata.name is too long: at most 63'),
-    ]);
+  test(
+    'a Restore into new claims: Completed with the snapshot, files and bytes; the real API server refuses a ' +
+      'change and a long name',
+    async () => {
+      const restores = `/apis/mall.example.com/v1alpha1/namespaces/${ns}/restores`;
+      const backup = await admin.ok('GET', `${backups()}/bakery`);
+      const filed = await admin.ok('POST', restores, {
+        apiVersion: 'mall.example.com/v1alpha1',
+        kind: 'Restore',
+        metadata: { name: 'monday' },
+        spec: { backupName: 'bakery', target: { newClaims: { size: '1Gi' } } },
+      });
+      // Immutable once filed, and a name that would not fit in its Job's labels is refused up front.
+      const edit = await admin.request(
+        'PATCH',
+        `${restores}/monday`,
+        { spec: { snapshotID: '4f3c2a1b' } },
+        'application/merge-patch+json',
+      );
+      expect([edit.status, JSON.stringify(edit.body)]).toEqual([
+        422,
+        expect.stringContaining('a Restore cannot be changed once filed'),
+      ]);
+      const long = await admin.request('POST', restores, { ...filed, metadata: { name: 'r'.repeat(64) } });
+      expect([long.status, JSON.stringify(long.body)]).toEqual([
+        422,
+        expect.stringContaining('metadata.name is too long: at most 63'),
+      ]);
 
-    const done = await eventually(
-      'monday to complete',
-      async () => {
-        const r = await admin.ok('GET', `${restores}/monday`);
-        if (r.status?.phase === 'Failed') throw new Error(`the Restore failed: ${r.status.message}`);
-        return r.status?.phase === 'Completed' ? r : undefined;
-      },
-      120_000,
-    );
-    const text = 'sourdough: 500 g flour, 350 g water';
-    expect(done.status.claims).toEqual([
-      expect.objectContaining({
-        claim: 'bakery-data',
-        targetClaim: 'monday-bakery-data',
-        path: '/',
-        files: 1,
-        bytes: text.length,
-      }),
-    ]);
-    expect(backup.status.lastSnapshotID.startsWith(done.status.claims[0].snapshotID.slice(0, 8))).toBe(true);
-    expect(readFileSync(`${mall.kubelet.claimFolder(ns, 'monday-bakery-data')}/recipe.txt`, 'utf8')).toBe(text);
-    // The Job is the Restore's; the new claim is nobody's, so it outlives the permit.
-    const job = await admin.ok('GET', `/apis/batch/v1/namespaces/${ns}/jobs/restore-monday`);
-    expect(job.metadata.ownerReferences).toEqual([
-      expect.objectContaining({ kind: 'Restore', uid: filed.metadata.uid }),
-    ]);
-    const claim = await admin.ok('GET', `/api/v1/namespaces/${ns}/persistentvolumeclaims/monday-bakery-data`);
-    expect(claim.metadata.ownerReferences).toBeUndefined();
-  });
+      const done = await eventually(
+        'monday to complete',
+        async () => {
+          const r = await admin.ok('GET', `${restores}/monday`);
+          if (r.status?.phase === 'Failed') throw new Error(`the Restore failed: ${r.status.message}`);
+          return r.status?.phase === 'Completed' ? r : undefined;
+        },
+        120_000,
+      );
+      const text = 'sourdough: 500 g flour, 350 g water';
+      expect(done.status.claims).toEqual([
+        expect.objectContaining({
+          claim: 'bakery-data',
+          targetClaim: 'monday-bakery-data',
+          path: '/',
+          files: 1,
+          bytes: text.length,
+        }),
+      ]);
+      expect(backup.status.lastSnapshotID.startsWith(done.status.claims[0].snapshotID.slice(0, 8))).toBe(true);
+      expect(readFileSync(`${mall.kubelet.claimFolder(ns, 'monday-bakery-data')}/recipe.txt`, 'utf8')).toBe(text);
+      // The Job is the Restore's; the new claim is nobody's, so it outlives the permit.
+      const job = await admin.ok('GET', `/apis/batch/v1/namespaces/${ns}/jobs/restore-monday`);
+      expect(job.metadata.ownerReferences).toEqual([
+        expect.objectContaining({ kind: 'Restore', uid: filed.metadata.uid }),
+      ]);
+      const claim = await admin.ok('GET', `/api/v1/namespaces/${ns}/persistentvolumeclaims/monday-bakery-data`);
+      expect(claim.metadata.ownerReferences).toBeUndefined();
+    },
+  );
 
   test('deleting the Backup: the real garbage collector removes its CronJob, Jobs and pods', async () => {
     const before = (await admin.ok('GET', `/apis/batch/v1/namespaces/${ns}/jobs`)).items.filter((j: any) =>

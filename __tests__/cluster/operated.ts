@@ -120,7 +120,9 @@ export const list = async (ns: string, resource: string, labelSelector?: string)
   (
     await admin.ok(
       'GET',
-      `${resource === 'pods' || resource === 'events' || resource === 'persistentvolumeclaims' ? '/api/v1' : '/apis/batch/v1'}/namespaces/${ns}/${resource}${labelSelector ? `?labelSelector=${encodeURIComponent(labelSelector)}` : ''}`,
+      `${['pods', 'events', 'persistentvolumeclaims'].includes(resource) ? '/api/v1' : '/apis/batch/v1'}` +
+        `/namespaces/${ns}/${resource}` +
+        `${labelSelector ? `?labelSelector=${encodeURIComponent(labelSelector)}` : ''}`,
     )
   ).items;
 

@@ -3,7 +3,8 @@
  * proxy, which counts its requests and injects what the real API server will not do on demand): a run and
  * what it reports (status, Events, metrics, probes); spec changes and removed fields reaching the CronJob; a
  * CronJob refused (422), a status write that meets conflicts (409) and a server error (500), a watch that
- * expires (410) and lists that fail (500) after every watch is cut; a pod stuck on a missing Secret; an informer that keeps failing (403) in the probes; Stale without waiting for a resync; and a
+ * expires (410) and lists that fail (500) after every watch is cut; a pod stuck on a missing Secret; an informer that
+ * keeps failing (403) in the probes; Stale without waiting for a resync; and a
  * restarted operator that finds nothing to do. Watches that expire because etcd was compacted are in faults.test.ts.
  */
 import { eventually } from './cluster';
@@ -113,129 +114,161 @@ test('a spec change reaches the CronJob; fields removed from the spec leave it',
   expect(suspended.status.observedGeneration).toBe(2);
 });
 
-test('a CronJob the API server refuses (422) gets a status saying why and a Warning; it lands once accepted', async () => {
-  proxy.rule({ name: 'refuse the CronJob', verb: 'PATCH', path: /\/cronjobs\/backup-florist$/, code: 422, times: 3 });
-  await suite.backup(ns, 'florist');
-  await eventually('Ready=False CronJobRefused', async () => (await reasonOf(ns, 'florist')) === 'CronJobRefused');
-  const refused = await getBackup(ns, 'florist');
-  expect(refused.status).toMatchObject({
-    phase: 'Failed',
-    message: expect.stringMatching(
-      /^the API server refused CronJob backup-florist \(HTTP 422\): injected failure \(refuse the CronJob\); correct the Backup's spec/,
-    ),
-  });
-  expect((await event(ns, 'CronJobRefused', 'florist')).type).toBe('Warning');
-  await phase(ns, 'florist', 'Scheduled');
-});
+test(
+  'a CronJob the API server refuses (422) gets a status ' + 'saying why and a Warning; it lands once accepted',
+  async () => {
+    proxy.rule({ name: 'refuse the CronJob', verb: 'PATCH', path: /\/cronjobs\/backup-florist$/, code: 422, times: 3 });
+    await suite.backup(ns, 'florist');
+    await eventually('Ready=False CronJobRefused', async () => (await reasonOf(ns, 'florist')) === 'CronJobRefused');
+    const refused = await getBackup(ns, 'florist');
+    expect(refused.status).toMatchObject({
+      phase: 'Failed',
+      message: expect.stringMatching(
+        new RegExp(
+          /^the API server refused CronJob backup-florist \(HTTP 422\): injected failure \(refuse the /.source +
+            /CronJob\); correct the Backup's spec/.source,
+        ),
+      ),
+    });
+    expect((await event(ns, 'CronJobRefused', 'florist')).type).toBe('Warning');
+    await phase(ns, 'florist', 'Scheduled');
+  },
+);
 
-test('status writes that meet conflicts (409) and a CronJob write that meets a server error (500) are retried until they land', async () => {
-  const conflicts = proxy.rule({
-    name: 'conflict',
-    verb: 'PATCH',
-    path: /\/backups\/grocer\/status$/,
-    code: 409,
-    times: 2,
-  });
-  const failure = proxy.rule({ name: 'fail', verb: 'PATCH', path: /\/cronjobs\/backup-grocer$/, code: 500, times: 1 });
-  await suite.backup(ns, 'grocer');
-  await phase(ns, 'grocer', 'Scheduled');
-  expect([conflicts.hits, failure.hits]).toEqual([2, 1]);
-  // The status no longer waits for the CronJob's write: the CronJob lands on the retry.
-  await eventually('the CronJob', async () => (await cronJob('grocer')).status === 200);
-});
+test(
+  'status writes that meet conflicts (409) and a CronJob write ' +
+    'that meets a server error (500) are retried until they land',
+  async () => {
+    const conflicts = proxy.rule({
+      name: 'conflict',
+      verb: 'PATCH',
+      path: /\/backups\/grocer\/status$/,
+      code: 409,
+      times: 2,
+    });
+    const failure = proxy.rule({
+      name: 'fail',
+      verb: 'PATCH',
+      path: /\/cronjobs\/backup-grocer$/,
+      code: 500,
+      times: 1,
+    });
+    await suite.backup(ns, 'grocer');
+    await phase(ns, 'grocer', 'Scheduled');
+    expect([conflicts.hits, failure.hits]).toEqual([2, 1]);
+    // The status no longer waits for the CronJob's write: the CronJob lands on the retry.
+    await eventually('the CronJob', async () => (await cronJob('grocer')).status === 200);
+  },
+);
 
-test('every watch cut, the watch expired (410) and lists failing (500): the informers come back and the new Backups are Scheduled', async () => {
-  // A watch that cannot resume (410) makes the informer list again: that list fails too, twice.
-  const watches = proxy.rule({ name: 'expire the watch', verb: 'WATCH', path: /\/backups$/, code: 410, times: 1 });
-  const lists = proxy.rule({ name: 'fail the lists', verb: 'GET', path: /\/backups$/, code: 500, times: 2 });
-  expect(proxy.dropWatches()).toBeGreaterThan(0);
-  await suite.backup(ns, 'hatter');
-  await suite.backup(ns, 'ironmonger', { backupTime: '@hourly' });
-  await phase(ns, 'hatter', 'Scheduled');
-  await phase(ns, 'ironmonger', 'Scheduled');
-  expect([watches.hits, lists.hits]).toEqual([1, 2]);
-  expect((await cronJob('ironmonger')).body.spec.schedule).toBe('@hourly');
-});
+test(
+  'every watch cut, the watch expired (410) and lists failing ' +
+    '(500): the informers come back and the new Backups are Scheduled',
+  async () => {
+    // A watch that cannot resume (410) makes the informer list again: that list fails too, twice.
+    const watches = proxy.rule({ name: 'expire the watch', verb: 'WATCH', path: /\/backups$/, code: 410, times: 1 });
+    const lists = proxy.rule({ name: 'fail the lists', verb: 'GET', path: /\/backups$/, code: 500, times: 2 });
+    expect(proxy.dropWatches()).toBeGreaterThan(0);
+    await suite.backup(ns, 'hatter');
+    await suite.backup(ns, 'ironmonger', { backupTime: '@hourly' });
+    await phase(ns, 'hatter', 'Scheduled');
+    await phase(ns, 'ironmonger', 'Scheduled');
+    expect([watches.hits, lists.hits]).toEqual([1, 2]);
+    expect((await cronJob('ironmonger')).body.spec.schedule).toBe('@hourly');
+  },
+);
 
-test('a run whose pod cannot start (its Secret is gone) says so in the status, and runs once the Secret is back', async () => {
-  await admin.ok('POST', `/api/v1/namespaces/${ns}/secrets`, {
-    metadata: { name: 'jeweller-vault' },
-    stringData: { RESTIC_PASSWORD: 'gems' },
-  });
-  await suite.backup(ns, 'jeweller', { vaultCredentialsSecret: 'jeweller-vault' });
-  await phase(ns, 'jeweller', 'Scheduled');
-  await admin.ok('DELETE', `/api/v1/namespaces/${ns}/secrets/jeweller-vault`);
-  await admin.ok(
-    'PATCH',
-    `${backups(ns)}/jeweller`,
-    { metadata: { annotations: { 'mall.example.com/run-now': 'stuck' } } },
-    MERGE,
-  );
-  const stuck = await eventually('the missing Secret in the message', async () => {
-    const b = await getBackup(ns, 'jeweller');
-    return b.status?.message?.includes('CreateContainerConfigError') && b;
-  });
-  expect(stuck.status.message).toMatch(
-    /^backup-jeweller-\S+ is stuck: CreateContainerConfigError: secret "jeweller-vault" not found$/,
-  );
-  await admin.ok('POST', `/api/v1/namespaces/${ns}/secrets`, {
-    metadata: { name: 'jeweller-vault' },
-    stringData: { RESTIC_PASSWORD: 'gems' },
-  });
-  await phase(ns, 'jeweller', 'Completed', 120_000);
-});
+test(
+  'a run whose pod cannot start (its Secret is gone) ' + 'says so in the status, and runs once the Secret is back',
+  async () => {
+    await admin.ok('POST', `/api/v1/namespaces/${ns}/secrets`, {
+      metadata: { name: 'jeweller-vault' },
+      stringData: { RESTIC_PASSWORD: 'gems' },
+    });
+    await suite.backup(ns, 'jeweller', { vaultCredentialsSecret: 'jeweller-vault' });
+    await phase(ns, 'jeweller', 'Scheduled');
+    await admin.ok('DELETE', `/api/v1/namespaces/${ns}/secrets/jeweller-vault`);
+    await admin.ok(
+      'PATCH',
+      `${backups(ns)}/jeweller`,
+      { metadata: { annotations: { 'mall.example.com/run-now': 'stuck' } } },
+      MERGE,
+    );
+    const stuck = await eventually('the missing Secret in the message', async () => {
+      const b = await getBackup(ns, 'jeweller');
+      return b.status?.message?.includes('CreateContainerConfigError') && b;
+    });
+    expect(stuck.status.message).toMatch(
+      /^backup-jeweller-\S+ is stuck: CreateContainerConfigError: secret "jeweller-vault" not found$/,
+    );
+    await admin.ok('POST', `/api/v1/namespaces/${ns}/secrets`, {
+      metadata: { name: 'jeweller-vault' },
+      stringData: { RESTIC_PASSWORD: 'gems' },
+    });
+    await phase(ns, 'jeweller', 'Completed', 120_000);
+  },
+);
 
-test('a Backup turns Stale when its objective runs out, without waiting for a resync, and the metric follows', async () => {
-  await suite.backup(ns, 'kiosk', { freshness: '1m' });
-  await phase(ns, 'kiosk', 'Scheduled');
-  // A success 56 s ago, as a run that finished then would have recorded it.
-  const lastSuccess = Math.floor(Date.now() / 1000) * 1000 - 56_000;
-  const staleAt = lastSuccess + 60_000;
-  await admin.ok(
-    'PATCH',
-    `${backups(ns)}/kiosk/status`,
-    { status: { lastSuccessfulTime: new Date(lastSuccess).toISOString().replace('.000Z', 'Z') } },
-    MERGE,
-  );
-  const fresh = (name: string, status: string) => async () =>
-    (await getBackup(ns, name)).status?.conditions?.find((c: any) => c.type === 'Fresh' && c.status === status);
-  expect((await eventually('Fresh=True', fresh('kiosk', 'True'))).reason).toBe('WithinObjective');
-  const fresh1 = `mall_backup_fresh{namespace="${ns}",name="kiosk"} 1`;
-  await eventually('the metric at 1', async () => (await op.get('metrics', '/metrics')).text.includes(fresh1));
-  const stale = await eventually('Fresh=False', fresh('kiosk', 'False'), 20_000);
-  expect(stale.reason).toBe('Stale');
-  expect(Date.now()).toBeGreaterThanOrEqual(staleAt);
-  // Well before the next resync (5 min by default): the wake-up at the objective's end did it.
-  expect(Date.parse(stale.lastTransitionTime) - staleAt).toBeLessThanOrEqual(5_000);
-  expect((await event(ns, 'Stale', 'kiosk')).type).toBe('Warning');
-  const fresh0 = `mall_backup_fresh{namespace="${ns}",name="kiosk"} 0`;
-  await eventually('the metric at 0', async () => (await op.get('metrics', '/metrics')).text.includes(fresh0));
-});
+test(
+  'a Backup turns Stale when its objective runs out, ' + 'without waiting for a resync, and the metric follows',
+  async () => {
+    await suite.backup(ns, 'kiosk', { freshness: '1m' });
+    await phase(ns, 'kiosk', 'Scheduled');
+    // A success 56 s ago, as a run that finished then would have recorded it.
+    const lastSuccess = Math.floor(Date.now() / 1000) * 1000 - 56_000;
+    const staleAt = lastSuccess + 60_000;
+    await admin.ok(
+      'PATCH',
+      `${backups(ns)}/kiosk/status`,
+      { status: { lastSuccessfulTime: new Date(lastSuccess).toISOString().replace('.000Z', 'Z') } },
+      MERGE,
+    );
+    const fresh = (name: string, status: string) => async () =>
+      (await getBackup(ns, name)).status?.conditions?.find((c: any) => c.type === 'Fresh' && c.status === status);
+    expect((await eventually('Fresh=True', fresh('kiosk', 'True'))).reason).toBe('WithinObjective');
+    const fresh1 = `mall_backup_fresh{namespace="${ns}",name="kiosk"} 1`;
+    await eventually('the metric at 1', async () => (await op.get('metrics', '/metrics')).text.includes(fresh1));
+    const stale = await eventually('Fresh=False', fresh('kiosk', 'False'), 20_000);
+    expect(stale.reason).toBe('Stale');
+    expect(Date.now()).toBeGreaterThanOrEqual(staleAt);
+    // Well before the next resync (5 min by default): the wake-up at the objective's end did it.
+    expect(Date.parse(stale.lastTransitionTime) - staleAt).toBeLessThanOrEqual(5_000);
+    expect((await event(ns, 'Stale', 'kiosk')).type).toBe('Warning');
+    const fresh0 = `mall_backup_fresh{namespace="${ns}",name="kiosk"} 0`;
+    await eventually('the metric at 0', async () => (await op.get('metrics', '/metrics')).text.includes(fresh0));
+  },
+);
 
-test('an informer that keeps failing (403 on pods) backs off, shows in /readyz, and fails /healthz after a bounded time', async () => {
-  // A second process that never syncs (so never reconciles beside the suite's operator).
-  const started = Date.now();
-  const { operator: broken, proxy: brokenProxy } = await suite.operator('loop-broken', [], {
-    env: { INFORMER_UNHEALTHY_AFTER_SECONDS: '3' },
-    waitForSync: false,
-    proxyRules: [{ name: 'forbid pods', verb: 'GET', path: /\/pods$/, code: 403 }],
-  });
-  const notReady = await eventually('/readyz naming the pods informer', async () => {
-    const r = await broken.get('probe', '/readyz');
-    return r.status === 503 && r.text.includes('/pods') && r;
-  });
-  expect(notReady.text).toMatch(/informer pods \/api\/v1\/namespaces\/\S+\/pods failing since .*: GET \S+: 403/);
-  expect((await broken.get('probe', '/healthz')).status).toBe(200);
-  await eventually('/healthz failing', async () => (await broken.get('probe', '/healthz')).status === 503, 15_000);
-  const elapsed = Date.now() - started;
-  // Exponential backoff from 0.8 s (with jitter): a handful of lists in that time, not one per 500 ms.
-  const lists = brokenProxy.seen.filter((s) => s.path.endsWith('/pods') && !s.watch).length;
-  expect(lists).toBeLessThanOrEqual(Math.ceil(Math.log2(elapsed / 800)) + 2);
-  const delays = broken.lines.filter((l) => l.msg === 'informer stopped; restarting').map((l) => l.retryInMs as number);
-  expect(delays.length).toBeGreaterThanOrEqual(2);
-  expect(delays[1]).toBeGreaterThanOrEqual(1_600);
-  await broken.stop('SIGKILL');
-});
+test(
+  'an informer that keeps failing (403 on pods) backs off, ' +
+    'shows in /readyz, and fails /healthz after a bounded time',
+  async () => {
+    // A second process that never syncs (so never reconciles beside the suite's operator).
+    const started = Date.now();
+    const { operator: broken, proxy: brokenProxy } = await suite.operator('loop-broken', [], {
+      env: { INFORMER_UNHEALTHY_AFTER_SECONDS: '3' },
+      waitForSync: false,
+      proxyRules: [{ name: 'forbid pods', verb: 'GET', path: /\/pods$/, code: 403 }],
+    });
+    const notReady = await eventually('/readyz naming the pods informer', async () => {
+      const r = await broken.get('probe', '/readyz');
+      return r.status === 503 && r.text.includes('/pods') && r;
+    });
+    expect(notReady.text).toMatch(/informer pods \/api\/v1\/namespaces\/\S+\/pods failing since .*: GET \S+: 403/);
+    expect((await broken.get('probe', '/healthz')).status).toBe(200);
+    await eventually('/healthz failing', async () => (await broken.get('probe', '/healthz')).status === 503, 15_000);
+    const elapsed = Date.now() - started;
+    // Exponential backoff from 0.8 s (with jitter): a handful of lists in that time, not one per 500 ms.
+    const lists = brokenProxy.seen.filter((s) => s.path.endsWith('/pods') && !s.watch).length;
+    expect(lists).toBeLessThanOrEqual(Math.ceil(Math.log2(elapsed / 800)) + 2);
+    const delays = broken.lines
+      .filter((l) => l.msg === 'informer stopped; restarting')
+      .map((l) => l.retryInMs as number);
+    expect(delays.length).toBeGreaterThanOrEqual(2);
+    expect(delays[1]).toBeGreaterThanOrEqual(1_600);
+    await broken.stop('SIGKILL');
+  },
+);
 
 // Runs last: it replaces the suite's operator.
 test('a restarted operator finds nothing to do: no Job twice, and no write over several resyncs', async () => {

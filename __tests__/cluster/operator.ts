@@ -95,7 +95,8 @@ export class RealOperator {
     const fields = readFileSync(`/proc/${this.child!.pid}/stat`, 'utf8')
       .replace(/^.*\) /, '')
       .split(' ');
-    // utime and stime are fields 14 and 15 of stat; after the command name they are at 11 and 12; USER_HZ is 100 on Linux.
+    // utime and stime are fields 14 and 15 of stat; after the command name they are at 11 and 12; USER_HZ is 100 on
+    // Linux.
     return (Number(fields[11]) + Number(fields[12])) / 100;
   }
 

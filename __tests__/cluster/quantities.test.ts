@@ -76,14 +76,18 @@ test('a fractional exponent is refused by the CRD, as the API server could not d
   }
 });
 
-test('a quantity longer than 64 characters is refused by the CRD (200 000 digits cost the API server seconds per CronJob)', async () => {
-  const dryRun = (memory: string) =>
-    client().request('POST', `/apis/mall.example.com/v1alpha1/namespaces/${ns}/backups?dryRun=All`, {
-      ...backup({ resources: { limits: { memory } } }),
-      metadata: { name: 'b', namespace: ns },
-    });
-  expect((await dryRun('9'.repeat(64))).status).toBe(201);
-  const refused = await dryRun('9'.repeat(65));
-  expect(refused.status).toBe(422);
-  expect(refused.body.message).toContain('spec.resources.limits.memory: Too long: may not be more than 64');
-});
+test(
+  'a quantity longer than 64 characters is refused by the ' +
+    'CRD (200 000 digits cost the API server seconds per CronJob)',
+  async () => {
+    const dryRun = (memory: string) =>
+      client().request('POST', `/apis/mall.example.com/v1alpha1/namespaces/${ns}/backups?dryRun=All`, {
+        ...backup({ resources: { limits: { memory } } }),
+        metadata: { name: 'b', namespace: ns },
+      });
+    expect((await dryRun('9'.repeat(64))).status).toBe(201);
+    const refused = await dryRun('9'.repeat(65));
+    expect(refused.status).toBe(422);
+    expect(refused.body.message).toContain('spec.resources.limits.memory: Too long: may not be more than 64');
+  },
+);

@@ -92,7 +92,8 @@ describe('the README quickstart on an empty cluster, word for word', () => {
   test('runs to the end', () => {
     if (run.code !== 0)
       throw new Error(
-        `the quickstart exited ${run.code}; its last output:\n${run.stdout.split('\n').slice(-15).join('\n')}\n${run.stderr.split('\n').slice(-15).join('\n')}`,
+        `the quickstart exited ${run.code}; its last ` +
+          `output:\n${run.stdout.split('\n').slice(-15).join('\n')}\n${run.stderr.split('\n').slice(-15).join('\n')}`,
       );
     expect([...output.keys()]).toEqual(STEPS);
   });

@@ -26,9 +26,11 @@ const OPERATOR = 'mall-backup-operator';
 
 /**
  * In every namespace it watches (the default config binds the ClusterRole cluster-wide): what its informers
- * read (list, watch), its writes (server-side apply of CronJobs and their deletion once spec.verify is dropped, status patches, run-now Jobs and their
+ * read (list, watch), its writes (server-side apply of CronJobs and their deletion once spec.verify is dropped, status
+ * patches, run-now Jobs and their
  * replacement, held Jobs started with a patch of spec.suspend under a run cap or around daylight saving, Events,
- * Restores' claims and Jobs, runs' VolumeSnapshots and temporary claims) and backups/ and restores/finalizers, without which OwnerReferencesPermissionEnforcement
+ * Restores' claims and Jobs, runs' VolumeSnapshots and temporary claims) and backups/ and restores/finalizers, without
+ * which OwnerReferencesPermissionEnforcement
  * refuses the blockOwnerDeletion of its owner references. Nothing else: no get, no update, no Secrets.
  */
 const EXPECTED_IN_WATCHED_NAMESPACE = [
@@ -183,40 +185,44 @@ describe('the operator, logged in with a TokenRequest token for its ServiceAccou
     expect([res.status, res.body.message]).toEqual([201, undefined]);
   });
 
-  test('the operator may carry out a Restore: create its new claim and its Job owned by the Restore, and write its status', async () => {
-    const owner = await client().ok('POST', `/apis/mall.example.com/v1alpha1/namespaces/${watched}/backups`, {
-      ...backup({}),
-      metadata: { name: 'for-restore', namespace: watched },
-    });
-    const filed = await client().ok('POST', `/apis/mall.example.com/v1alpha1/namespaces/${watched}/restores`, {
-      apiVersion: 'mall.example.com/v1alpha1',
-      kind: 'Restore',
-      metadata: { name: 'monday', namespace: watched },
-      spec: { backupName: 'for-restore', target: { newClaims: { size: '1Gi' } } },
-    });
-    const ref = { name: 'monday', namespace: watched, uid: filed.metadata.uid };
-    const as = client({ token: operator.token });
-    const claim = newClaimManifest(ref, 'monday-data', '1Gi');
-    const job = restoreJobManifest({
-      restore: ref,
-      backupName: 'for-restore',
-      backupSpec: owner.spec,
-      claims: [{ claim: 'data', targetClaim: 'monday-data', path: '' }],
-    });
-    expect(job.metadata.ownerReferences[0]).toMatchObject({ kind: 'Restore', blockOwnerDeletion: true });
-    for (const [plural, obj] of [
-      ['api/v1/namespaces/NS/persistentvolumeclaims', claim],
-      ['apis/batch/v1/namespaces/NS/jobs', job],
-    ] as const) {
-      const res = await as.request('POST', `/${plural.replace('NS', watched)}?dryRun=All`, obj);
-      expect([plural, res.status, res.body.message]).toEqual([plural, 201, undefined]);
-    }
-    const status = await as.request(
-      'PATCH',
-      `/apis/mall.example.com/v1alpha1/namespaces/${watched}/restores/monday/status`,
-      { status: { phase: 'Pending', message: 'starting' } },
-      'application/merge-patch+json',
-    );
-    expect([status.status, status.body.status]).toEqual([200, { phase: 'Pending', message: 'starting' }]);
-  });
+  test(
+    'the operator may carry out a Restore: create its new ' +
+      'claim and its Job owned by the Restore, and write its status',
+    async () => {
+      const owner = await client().ok('POST', `/apis/mall.example.com/v1alpha1/namespaces/${watched}/backups`, {
+        ...backup({}),
+        metadata: { name: 'for-restore', namespace: watched },
+      });
+      const filed = await client().ok('POST', `/apis/mall.example.com/v1alpha1/namespaces/${watched}/restores`, {
+        apiVersion: 'mall.example.com/v1alpha1',
+        kind: 'Restore',
+        metadata: { name: 'monday', namespace: watched },
+        spec: { backupName: 'for-restore', target: { newClaims: { size: '1Gi' } } },
+      });
+      const ref = { name: 'monday', namespace: watched, uid: filed.metadata.uid };
+      const as = client({ token: operator.token });
+      const claim = newClaimManifest(ref, 'monday-data', '1Gi');
+      const job = restoreJobManifest({
+        restore: ref,
+        backupName: 'for-restore',
+        backupSpec: owner.spec,
+        claims: [{ claim: 'data', targetClaim: 'monday-data', path: '' }],
+      });
+      expect(job.metadata.ownerReferences[0]).toMatchObject({ kind: 'Restore', blockOwnerDeletion: true });
+      for (const [plural, obj] of [
+        ['api/v1/namespaces/NS/persistentvolumeclaims', claim],
+        ['apis/batch/v1/namespaces/NS/jobs', job],
+      ] as const) {
+        const res = await as.request('POST', `/${plural.replace('NS', watched)}?dryRun=All`, obj);
+        expect([plural, res.status, res.body.message]).toEqual([plural, 201, undefined]);
+      }
+      const status = await as.request(
+        'PATCH',
+        `/apis/mall.example.com/v1alpha1/namespaces/${watched}/restores/monday/status`,
+        { status: { phase: 'Pending', message: 'starting' } },
+        'application/merge-patch+json',
+      );
+      expect([status.status, status.body.status]).toEqual([200, { phase: 'Pending', message: 'starting' }]);
+    },
+  );
 });

@@ -46,65 +46,82 @@ beforeAll(async () => {
 });
 afterAll(() => suite.stop());
 
-test('a Restore into new claims: the claim and the Job are created, the files come back, and it is Completed', async () => {
-  const filed = await fileRestore('monday', { target: { newClaims: { size: '5Gi', storageClassName: 'fast' } } });
-  const done = await restorePhase('monday', 'Completed');
-  const job = await admin.ok('GET', `/apis/batch/v1/namespaces/${ns}/jobs/restore-monday`);
-  expect(job.metadata.ownerReferences).toEqual([
-    expect.objectContaining({ kind: 'Restore', uid: filed.metadata.uid, controller: true, blockOwnerDeletion: true }),
-  ]);
-  // The new claim is nobody's: deleting the permit keeps the restored data.
-  const claim = await admin.ok('GET', `/api/v1/namespaces/${ns}/persistentvolumeclaims/monday-bakery-data`);
-  expect(claim.metadata.ownerReferences).toBeUndefined();
-  expect(claim.spec).toMatchObject({ storageClassName: 'fast', resources: { requests: { storage: '5Gi' } } });
-  expect(done.status.claims).toEqual([
-    expect.objectContaining({ claim: 'bakery-data', targetClaim: 'monday-bakery-data', files: expect.any(Number) }),
-  ]);
-  // The Backup's status keeps the short form, the Restore's the full ID.
-  expect(done.status.snapshotID.slice(0, 8)).toBe(snapshot.slice(0, 8));
-  expect(done.status.message).toMatch(/^restored 1 claim\(s\) from snapshot \w+: \d+ files, \d+ bytes in \d+s$/);
-  expect(readFileSync(`${suite.kubelet.claimFolder(ns, 'monday-bakery-data')}/recipe.txt`, 'utf8')).toBe(
-    'rye: 400 g flour',
-  );
-  expect((await event(ns, 'RestoreSucceeded', 'monday')).involvedObject.uid).toBe(filed.metadata.uid);
-});
+test(
+  'a Restore into new claims: the claim and the Job ' + 'are created, the files come back, and it is Completed',
+  async () => {
+    const filed = await fileRestore('monday', { target: { newClaims: { size: '5Gi', storageClassName: 'fast' } } });
+    const done = await restorePhase('monday', 'Completed');
+    const job = await admin.ok('GET', `/apis/batch/v1/namespaces/${ns}/jobs/restore-monday`);
+    expect(job.metadata.ownerReferences).toEqual([
+      expect.objectContaining({ kind: 'Restore', uid: filed.metadata.uid, controller: true, blockOwnerDeletion: true }),
+    ]);
+    // The new claim is nobody's: deleting the permit keeps the restored data.
+    const claim = await admin.ok('GET', `/api/v1/namespaces/${ns}/persistentvolumeclaims/monday-bakery-data`);
+    expect(claim.metadata.ownerReferences).toBeUndefined();
+    expect(claim.spec).toMatchObject({ storageClassName: 'fast', resources: { requests: { storage: '5Gi' } } });
+    expect(done.status.claims).toEqual([
+      expect.objectContaining({ claim: 'bakery-data', targetClaim: 'monday-bakery-data', files: expect.any(Number) }),
+    ]);
+    // The Backup's status keeps the short form, the Restore's the full ID.
+    expect(done.status.snapshotID.slice(0, 8)).toBe(snapshot.slice(0, 8));
+    expect(done.status.message).toMatch(/^restored 1 claim\(s\) from snapshot \w+: \d+ files, \d+ bytes in \d+s$/);
+    expect(readFileSync(`${suite.kubelet.claimFolder(ns, 'monday-bakery-data')}/recipe.txt`, 'utf8')).toBe(
+      'rye: 400 g flour',
+    );
+    expect((await event(ns, 'RestoreSucceeded', 'monday')).involvedObject.uid).toBe(filed.metadata.uid);
+  },
+);
 
-test("a Restore waits for its target claim; a failing Job makes it Failed with the run's reason and a Warning", async () => {
-  // A snapshot that is not in the vault: the restore script fails and says so.
-  await fileRestore('tuesday', { snapshotID: 'deadbeef', target: { existingClaim: 'scratch' } });
-  await eventually('Pending ClaimNotFound', async () => (await reason('tuesday')) === 'ClaimNotFound');
-  expect((await restore('tuesday')).status).toMatchObject({
-    phase: 'Pending',
-    message: 'waiting for claim scratch (target.existingClaim) to exist',
-  });
-  expect((await admin.request('GET', `/apis/batch/v1/namespaces/${ns}/jobs/restore-tuesday`)).status).toBe(404);
-  // The claim appearing is a change the operator acts on, without waiting for a resync.
-  await suite.claim(ns, 'scratch');
-  const failed = await restorePhase('tuesday', 'Failed');
-  expect(failed.status.message).toMatch(/^restore-tuesday failed: .*deadbeef/);
-  expect(failed.status.conditions).toEqual(
-    expect.arrayContaining([expect.objectContaining({ type: 'Succeeded', status: 'False', reason: 'RestoreFailed' })]),
-  );
-  expect((await event(ns, 'RestoreFailed', 'tuesday')).type).toBe('Warning');
-});
+test(
+  'a Restore waits for its target claim; a failing Job ' + "makes it Failed with the run's reason and a Warning",
+  async () => {
+    // A snapshot that is not in the vault: the restore script fails and says so.
+    await fileRestore('tuesday', { snapshotID: 'deadbeef', target: { existingClaim: 'scratch' } });
+    await eventually('Pending ClaimNotFound', async () => (await reason('tuesday')) === 'ClaimNotFound');
+    expect((await restore('tuesday')).status).toMatchObject({
+      phase: 'Pending',
+      message: 'waiting for claim scratch (target.existingClaim) to exist',
+    });
+    expect((await admin.request('GET', `/apis/batch/v1/namespaces/${ns}/jobs/restore-tuesday`)).status).toBe(404);
+    // The claim appearing is a change the operator acts on, without waiting for a resync.
+    await suite.claim(ns, 'scratch');
+    const failed = await restorePhase('tuesday', 'Failed');
+    expect(failed.status.message).toMatch(/^restore-tuesday failed: .*deadbeef/);
+    expect(failed.status.conditions).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ type: 'Succeeded', status: 'False', reason: 'RestoreFailed' }),
+      ]),
+    );
+    expect((await event(ns, 'RestoreFailed', 'tuesday')).type).toBe('Warning');
+  },
+);
 
-test('a restore Job refused by a quota (403) leaves the Restore Pending saying why; it starts once allowed', async () => {
-  const quota = proxy.rule({ name: 'quota', verb: 'POST', path: /\/jobs$/, code: 403, times: 2 });
-  await fileRestore('wednesday', { target: { newClaims: { size: '1Gi' } } });
-  await eventually('Ready=False JobRefused', async () => (await reason('wednesday')) === 'JobRefused');
-  const refused = await restore('wednesday');
-  expect(refused.status.phase).toBe('Pending');
-  expect(refused.status.message).toMatch(
-    /^the API server refused Job restore-wednesday \(HTTP 403\): injected failure \(quota\); check the namespace's ResourceQuota/,
-  );
-  expect((await event(ns, 'JobRefused', 'wednesday')).type).toBe('Warning');
-  await restorePhase('wednesday', 'Completed');
-  expect(quota.hits).toBe(2);
-  const claims = (await admin.ok('GET', `/api/v1/namespaces/${ns}/persistentvolumeclaims`)).items;
-  expect(claims.filter((c: any) => c.metadata.name === 'wednesday-bakery-data')).toHaveLength(1);
-});
+test(
+  'a restore Job refused by a quota (403) leaves the ' + 'Restore Pending saying why; it starts once allowed',
+  async () => {
+    const quota = proxy.rule({ name: 'quota', verb: 'POST', path: /\/jobs$/, code: 403, times: 2 });
+    await fileRestore('wednesday', { target: { newClaims: { size: '1Gi' } } });
+    await eventually('Ready=False JobRefused', async () => (await reason('wednesday')) === 'JobRefused');
+    const refused = await restore('wednesday');
+    expect(refused.status.phase).toBe('Pending');
+    expect(refused.status.message).toMatch(
+      new RegExp(
+        /^the API server refused Job restore-wednesday \(HTTP 403\): injected failure \(quota\); check /.source +
+          /the namespace's ResourceQuota/.source,
+      ),
+    );
+    expect((await event(ns, 'JobRefused', 'wednesday')).type).toBe('Warning');
+    await restorePhase('wednesday', 'Completed');
+    expect(quota.hits).toBe(2);
+    const claims = (await admin.ok('GET', `/api/v1/namespaces/${ns}/persistentvolumeclaims`)).items;
+    expect(claims.filter((c: any) => c.metadata.name === 'wednesday-bakery-data')).toHaveLength(1);
+  },
+);
 
-test("a Job named like the Restore's but not its own (the runbook's restore-<name>) is not taken for it: Pending saying so, then it runs", async () => {
+const STRANGER_TITLE =
+  "a Job named like the Restore's but not its own (the runbook's restore-<name>) is not taken for it: " +
+  'Pending saying so, then it runs';
+test(STRANGER_TITLE, async () => {
   // Suspended: the Job controller makes no pod for it, so it stays exactly as the runbook left it.
   await admin.ok('POST', `/apis/batch/v1/namespaces/${ns}/jobs`, {
     metadata: { name: 'restore-thursday' },
@@ -118,7 +135,10 @@ test("a Job named like the Restore's but not its own (the runbook's restore-<nam
   const waiting = await restore('thursday');
   expect(waiting.status.phase).toBe('Pending');
   expect(waiting.status.message).toMatch(
-    /^the API server refused Job restore-thursday \(HTTP 409\): Job restore-thursday already exists and is not this Restore's: delete it or file the Restore under another name/,
+    new RegExp(
+      String.raw`^the API server refused Job restore-thursday \(HTTP 409\): Job restore-thursday already exists ` +
+        "and is not this Restore's: delete it or file the Restore under another name",
+    ),
   );
   // The stranger's Job is left alone: not adopted, not labelled.
   const stranger = await admin.ok('GET', `/apis/batch/v1/namespaces/${ns}/jobs/restore-thursday`);

@@ -1,4 +1,7 @@
-/** A mall on the real control plane for a suite, and a shop in it: its vault Secret, its claim labelled with the shop, and files a pod wrote there. */
+/**
+ * A mall on the real control plane for a suite, and a shop in it: its vault Secret, its claim labelled with the shop,
+ * and files a pod wrote there.
+ */
 import {
   type Client,
   client,
@@ -55,7 +58,10 @@ export async function createShop(
   );
 }
 
-/** A mall for one suite: a namespace with a `mall-vault` claim, the test kubelet, the bundled operator as dist/ grants it. */
+/**
+ * A mall for one suite: a namespace with a `mall-vault` claim, the test kubelet, the bundled operator as dist/ grants
+ * it.
+ */
 export interface Mall {
   readonly ns: string;
   readonly kubelet: TestKubelet;

@@ -18,31 +18,36 @@ beforeAll(() => suite.start());
 afterAll(() => suite.stop());
 
 describe('a run from a CSI VolumeSnapshot, when the snapshot step goes wrong', () => {
-  test('a snapshot that is never ready, or fails: the run ends without a pod, the status says why, nothing is left', async () => {
-    await suite.shop('slow', 'never');
-    await suite.shop('broken', 'error');
-    await suite.backup('slow');
-    await suite.backup('broken');
-    const [slow, broken] = await Promise.all([suite.finished('slow', 'Failed'), suite.finished('broken', 'Failed')]);
-    expect(condition(slow, 'LastBackupSucceeded')).toMatchObject({ status: 'False', reason: 'SnapshotFailed' });
-    expect(condition(slow, 'LastBackupSucceeded').message).toMatch(
-      new RegExp(
-        `did not run: snapshots not ready after ${SNAPSHOT_TIMEOUT_SECONDS}s: VolumeSnapshot \\S+ of claim slow-data is not ready`,
-      ),
-    );
-    expect(condition(broken, 'LastBackupSucceeded')).toMatchObject({ status: 'False', reason: 'SnapshotFailed' });
-    expect(condition(broken, 'LastBackupSucceeded').message).toContain('failed: the test volume is offline');
-    for (const name of ['slow', 'broken']) {
-      const [job] = await suite.jobsOf(name);
-      // Ended by the operator before any pod existed: no live file was read in place of the snapshot.
-      expect(await suite.podsOf(job)).toEqual([]);
-      expect(job.status.conditions.find((c: any) => c.type === 'Failed')?.status).toBe('True');
-      await eventually(`the snapshot of ${name} to be removed`, () => suite.released(job), 30_000);
-    }
-    // Their temporary claims were never made: a claim comes from a ready snapshot only.
-    const names = (await suite.claims()).map((c) => c.metadata.name);
-    expect(names.filter((n) => n.startsWith('snap-slow-') || n.startsWith('snap-broken-'))).toEqual([]);
-  });
+  test(
+    'a snapshot that is never ready, or fails: the run ends without a pod, the status says why, nothing is ' + 'left',
+    async () => {
+      await suite.shop('slow', 'never');
+      await suite.shop('broken', 'error');
+      await suite.backup('slow');
+      await suite.backup('broken');
+      const [slow, broken] = await Promise.all([suite.finished('slow', 'Failed'), suite.finished('broken', 'Failed')]);
+      expect(condition(slow, 'LastBackupSucceeded')).toMatchObject({ status: 'False', reason: 'SnapshotFailed' });
+      expect(condition(slow, 'LastBackupSucceeded').message).toMatch(
+        new RegExp(
+          `did not run: snapshots not ready after ${SNAPSHOT_TIMEOUT_SECONDS}s: VolumeSnapshot \\S+ of claim ` +
+            `slow-data ` +
+            `is not ready`,
+        ),
+      );
+      expect(condition(broken, 'LastBackupSucceeded')).toMatchObject({ status: 'False', reason: 'SnapshotFailed' });
+      expect(condition(broken, 'LastBackupSucceeded').message).toContain('failed: the test volume is offline');
+      for (const name of ['slow', 'broken']) {
+        const [job] = await suite.jobsOf(name);
+        // Ended by the operator before any pod existed: no live file was read in place of the snapshot.
+        expect(await suite.podsOf(job)).toEqual([]);
+        expect(job.status.conditions.find((c: any) => c.type === 'Failed')?.status).toBe('True');
+        await eventually(`the snapshot of ${name} to be removed`, () => suite.released(job), 30_000);
+      }
+      // Their temporary claims were never made: a claim comes from a ready snapshot only.
+      const names = (await suite.claims()).map((c) => c.metadata.name);
+      expect(names.filter((n) => n.startsWith('snap-slow-') || n.startsWith('snap-broken-'))).toEqual([]);
+    },
+  );
 
   test('deleting the Backup mid-run: the garbage collector removes its Job, snapshot and all', async () => {
     await suite.shop('gone', 'never');
@@ -109,22 +114,25 @@ describe('a run from a CSI VolumeSnapshot, when the snapshot step goes wrong', (
     expect(listed.sort()).toEqual(['/data/cafe-data', '/data/cafe-data/menu.txt']);
   });
 
-  test('a person’s own claim under the temporary claim’s name: kept with its files, the run ends saying so', async () => {
-    await suite.shop('deli', 'ok');
-    const created = await suite.backup('deli', false);
-    const name = temporaryClaimName('deli', created.metadata.uid, 'deli-data');
-    const mine = await suite.claim({ name, labels: { app: 'deli-reports' } });
-    await suite.runNow('deli');
-    const backup = await suite.finished('deli', 'Failed');
-    expect(condition(backup, 'LastBackupSucceeded')).toMatchObject({ status: 'False', reason: 'SnapshotFailed' });
-    expect(condition(backup, 'LastBackupSucceeded').message).toContain(
-      `claim ${name} (the temporary claim of deli-data) exists and was not made by the operator for this run`,
-    );
-    const [job] = await suite.jobsOf('deli');
-    expect(await suite.podsOf(job)).toEqual([]);
-    await eventually('the run’s own snapshot to be removed', () => suite.released(job), 30_000);
-    const kept = (await suite.claims()).find((c) => c.metadata.name === name);
-    expect(kept?.metadata.uid).toBe(mine.metadata.uid);
-    expect(kept?.metadata.deletionTimestamp).toBeUndefined();
-  });
+  test(
+    'a person’s own claim under the temporary claim’s name: kept with its files, the run ends saying ' + 'so',
+    async () => {
+      await suite.shop('deli', 'ok');
+      const created = await suite.backup('deli', false);
+      const name = temporaryClaimName('deli', created.metadata.uid, 'deli-data');
+      const mine = await suite.claim({ name, labels: { app: 'deli-reports' } });
+      await suite.runNow('deli');
+      const backup = await suite.finished('deli', 'Failed');
+      expect(condition(backup, 'LastBackupSucceeded')).toMatchObject({ status: 'False', reason: 'SnapshotFailed' });
+      expect(condition(backup, 'LastBackupSucceeded').message).toContain(
+        `claim ${name} (the temporary claim of deli-data) exists and was not made by the operator for this run`,
+      );
+      const [job] = await suite.jobsOf('deli');
+      expect(await suite.podsOf(job)).toEqual([]);
+      await eventually('the run’s own snapshot to be removed', () => suite.released(job), 30_000);
+      const kept = (await suite.claims()).find((c) => c.metadata.name === name);
+      expect(kept?.metadata.uid).toBe(mine.metadata.uid);
+      expect(kept?.metadata.deletionTimestamp).toBeUndefined();
+    },
+  );
 });

@@ -50,16 +50,19 @@ test('a Backup whose failed run reports a 40 000-character reason gets its statu
   });
 });
 
-test('the API server counts maxLength in code points: the cut keeps every character it allows and no more', async () => {
-  const api = client();
-  const path = `/apis/mall.example.com/v1alpha1/namespaces/${ns}/backups`;
-  const created = await api.ok('POST', path, { ...backup({}), metadata: { name: 'emoji', namespace: ns } });
-  const write = async (message: string) => {
-    const current = await api.ok('GET', `${path}/emoji`);
-    return (await api.request('PUT', `${path}/emoji/status`, { ...current, status: { message } })).status;
-  };
-  expect(created.metadata.name).toBe('emoji');
-  expect(await write('😀'.repeat(STATUS_LIMITS.message + 1))).toBe(422);
-  expect(await write(bounded('😀'.repeat(40_000), STATUS_LIMITS.message))).toBe(200);
-  expect(await write('😀'.repeat(STATUS_LIMITS.message))).toBe(200);
-});
+test(
+  'the API server counts maxLength in code points: ' + 'the cut keeps every character it allows and no more',
+  async () => {
+    const api = client();
+    const path = `/apis/mall.example.com/v1alpha1/namespaces/${ns}/backups`;
+    const created = await api.ok('POST', path, { ...backup({}), metadata: { name: 'emoji', namespace: ns } });
+    const write = async (message: string) => {
+      const current = await api.ok('GET', `${path}/emoji`);
+      return (await api.request('PUT', `${path}/emoji/status`, { ...current, status: { message } })).status;
+    };
+    expect(created.metadata.name).toBe('emoji');
+    expect(await write('😀'.repeat(STATUS_LIMITS.message + 1))).toBe(422);
+    expect(await write(bounded('😀'.repeat(40_000), STATUS_LIMITS.message))).toBe(200);
+    expect(await write('😀'.repeat(STATUS_LIMITS.message))).toBe(200);
+  },
+);

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseConfig } from '../../operator/config';
 import { WorkQueue } from '../../operator/runtime/queue';
-import { DEFAULT_OPERATOR_IMAGE, OPERATOR_IMAGE_REPOSITORY } from '../../lib/contractor/backup-operator';
+import { DEFAULT_OPERATOR_IMAGE, OPERATOR_IMAGE_REPOSITORY } from '../../lib/contractor/operator-props';
 import { NONROOT_ID } from '../../lib/common/pod-security';
 import { allObjects, synthDefaultApp } from '../support/synth';
 
@@ -29,41 +29,49 @@ describe('operator configuration', () => {
     expect(container.env.map((e: any) => e.name).sort()).toEqual(['NODE_OPTIONS', 'POD_NAME', 'POD_NAMESPACE']);
   });
 
-  test('vault settings: cross-namespace sharing off, weekly maintenance, a 7-day floor and 50 % shrink by default; flags change them; bad values are named', () => {
-    expect(parseConfig([], {})).toMatchObject({
-      allowCrossNamespaceVaults: false,
-      maintenanceSchedule: '0 4 * * 0',
-      retentionFloorDays: 7,
-      shrinkPercent: 50,
-    });
-    expect(
-      parseConfig(
-        [
-          '--allow-cross-namespace-vaults',
-          '--maintenance-schedule',
-          '30 1 * * *',
-          '--retention-floor-days=30',
-          '--shrink-percent',
-          '20',
-        ],
-        {},
-      ),
-    ).toMatchObject({
-      allowCrossNamespaceVaults: true,
-      maintenanceSchedule: '30 1 * * *',
-      retentionFloorDays: 30,
-      shrinkPercent: 20,
-    });
-    expect(parseConfig([], { ALLOW_CROSS_NAMESPACE_VAULTS: 'true', RETENTION_FLOOR_DAYS: '0' })).toMatchObject({
-      allowCrossNamespaceVaults: true,
-      retentionFloorDays: 0,
-    });
-    expect(() =>
-      parseConfig(['--maintenance-schedule', 'sometimes', '--shrink-percent', '0', '--retention-floor-days=-1'], {}),
-    ).toThrow(
-      /--retention-floor-days "-1" is not valid: use an integer from 0 to 3650\n {2}- --shrink-percent "0" is not valid: use an integer from 1 to 100\n {2}- --maintenance-schedule "sometimes" is not valid: /,
-    );
-  });
+  test(
+    'vault settings: cross-namespace sharing off, weekly maintenance, a 7-day ' +
+      'floor and 50 % shrink by default; flags change them; bad values are named',
+    () => {
+      expect(parseConfig([], {})).toMatchObject({
+        allowCrossNamespaceVaults: false,
+        maintenanceSchedule: '0 4 * * 0',
+        retentionFloorDays: 7,
+        shrinkPercent: 50,
+      });
+      expect(
+        parseConfig(
+          [
+            '--allow-cross-namespace-vaults',
+            '--maintenance-schedule',
+            '30 1 * * *',
+            '--retention-floor-days=30',
+            '--shrink-percent',
+            '20',
+          ],
+          {},
+        ),
+      ).toMatchObject({
+        allowCrossNamespaceVaults: true,
+        maintenanceSchedule: '30 1 * * *',
+        retentionFloorDays: 30,
+        shrinkPercent: 20,
+      });
+      expect(parseConfig([], { ALLOW_CROSS_NAMESPACE_VAULTS: 'true', RETENTION_FLOOR_DAYS: '0' })).toMatchObject({
+        allowCrossNamespaceVaults: true,
+        retentionFloorDays: 0,
+      });
+      expect(() =>
+        parseConfig(['--maintenance-schedule', 'sometimes', '--shrink-percent', '0', '--retention-floor-days=-1'], {}),
+      ).toThrow(
+        new RegExp(
+          /--retention-floor-days "-1" is not valid: use an integer from 0 to 3650\n {2}- /.source +
+            /--shrink-percent "0" is not valid: use an integer from 1 to 100\n {2}- /.source +
+            /--maintenance-schedule "sometimes" is not valid: /.source,
+        ),
+      );
+    },
+  );
 
   test("node accepts the Deployment's NODE_OPTIONS and caps the heap below the memory limit", () => {
     const deployment = allObjects(synthDefaultApp()).find((o) => o.kind === 'Deployment')!;
@@ -171,14 +179,17 @@ describe('the image', () => {
 });
 
 describe('informer restart backoff', () => {
-  test('doubles from 0.8 s with up to 100 % jitter, caps at 30 s, and starts over after a success or a calm period', () => {
-    let now = 0;
-    const b = new Backoff({ random: () => 0, now: () => now });
-    expect(Array.from({ length: 8 }, () => b.next())).toEqual([800, 1600, 3200, 6400, 12800, 25600, 30000, 30000]);
-    b.reset();
-    expect(b.next()).toBe(800);
-    now += 121_000;
-    expect(b.next()).toBe(800);
-    expect(new Backoff({ random: () => 0.999 }).next()).toBeGreaterThan(1590);
-  });
+  test(
+    'doubles from 0.8 s with up to 100 % jitter, caps at ' + '30 s, and starts over after a success or a calm period',
+    () => {
+      let now = 0;
+      const b = new Backoff({ random: () => 0, now: () => now });
+      expect(Array.from({ length: 8 }, () => b.next())).toEqual([800, 1600, 3200, 6400, 12800, 25600, 30000, 30000]);
+      b.reset();
+      expect(b.next()).toBe(800);
+      now += 121_000;
+      expect(b.next()).toBe(800);
+      expect(new Backoff({ random: () => 0.999 }).next()).toBeGreaterThan(1590);
+    },
+  );
 });

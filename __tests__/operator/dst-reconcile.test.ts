@@ -13,44 +13,52 @@ describe('reconcile around a spring change (Rome, 2027-03-28: 02:00 jumps to 03:
     expect(d.requeueAt).toEqual(new Date('2027-03-28T01:00:00Z'));
   });
 
-  test('at the jump: the skipped run is created once, as the CronJob would name it, owned by the CronJob, and passes the gate', () => {
-    const d = reconcile(observed({ backup: rome, cronJob, now: new Date('2027-03-28T01:00:05Z') }));
-    expect(d.createJobs).toHaveLength(1);
-    const created = d.createJobs[0];
-    expect(created.metadata.name).toBe(`backup-bakery-${Date.parse('2027-03-28T01:00:00Z') / 60000}`);
-    expect(created.metadata.annotations).toEqual({
-      [SCHEDULED_TIMESTAMP_ANNOTATION]: '2027-03-28T01:00:00Z',
-      [SKIPPED_RUN_ANNOTATION]: '2027-03-28 02:30',
-    });
-    expect(created.metadata.ownerReferences).toEqual([
-      expect.objectContaining({ kind: 'CronJob', uid: 'cron-uid', controller: true }),
-    ]);
-    expect(created.spec.suspend).toBe(false);
-    expect(created.spec.template.spec.containers[0].image).toBe(
-      cronJob.spec.jobTemplate.spec.template.spec.containers[0].image,
-    );
-    expect(gateProblems([created as any])).toEqual([]);
-    // A second leader, or this one after a restart, sees the Job and creates nothing.
-    const again = reconcile(
-      observed({
-        backup: rome,
-        cronJob,
-        now: new Date('2027-03-28T01:00:09Z'),
-        jobs: [{ ...job(created.metadata.name, { start: '2027-03-28T01:00:06Z' }) }],
-      }),
-    );
-    expect(again.createJobs).toEqual([]);
-  });
+  test(
+    'at the jump: the skipped run is created once, as the CronJob ' +
+      'would name it, owned by the CronJob, and passes the gate',
+    () => {
+      const d = reconcile(observed({ backup: rome, cronJob, now: new Date('2027-03-28T01:00:05Z') }));
+      expect(d.createJobs).toHaveLength(1);
+      const created = d.createJobs[0];
+      expect(created.metadata.name).toBe(`backup-bakery-${Date.parse('2027-03-28T01:00:00Z') / 60000}`);
+      expect(created.metadata.annotations).toEqual({
+        [SCHEDULED_TIMESTAMP_ANNOTATION]: '2027-03-28T01:00:00Z',
+        [SKIPPED_RUN_ANNOTATION]: '2027-03-28 02:30',
+      });
+      expect(created.metadata.ownerReferences).toEqual([
+        expect.objectContaining({ kind: 'CronJob', uid: 'cron-uid', controller: true }),
+      ]);
+      expect(created.spec.suspend).toBe(false);
+      expect(created.spec.template.spec.containers[0].image).toBe(
+        cronJob.spec.jobTemplate.spec.template.spec.containers[0].image,
+      );
+      expect(gateProblems([created as any])).toEqual([]);
+      // A second leader, or this one after a restart, sees the Job and creates nothing.
+      const again = reconcile(
+        observed({
+          backup: rome,
+          cronJob,
+          now: new Date('2027-03-28T01:00:09Z'),
+          jobs: [{ ...job(created.metadata.name, { start: '2027-03-28T01:00:06Z' }) }],
+        }),
+      );
+      expect(again.createJobs).toEqual([]);
+    },
+  );
 
-  test('a run still going under Forbid holds the skipped run back; after the next regular run it is no longer due', () => {
-    const running = job('backup-bakery-manual', { start: '2027-03-28T00:50:00Z' });
-    expect(
-      reconcile(observed({ backup: rome, cronJob, now: new Date('2027-03-28T01:00:05Z'), jobs: [running] })).createJobs,
-    ).toEqual([]);
-    expect(reconcile(observed({ backup: rome, cronJob, now: new Date('2027-03-29T00:31:00Z') })).createJobs).toEqual(
-      [],
-    );
-  });
+  test(
+    'a run still going under Forbid holds the skipped run ' + 'back; after the next regular run it is no longer due',
+    () => {
+      const running = job('backup-bakery-manual', { start: '2027-03-28T00:50:00Z' });
+      expect(
+        reconcile(observed({ backup: rome, cronJob, now: new Date('2027-03-28T01:00:05Z'), jobs: [running] }))
+          .createJobs,
+      ).toEqual([]);
+      expect(reconcile(observed({ backup: rome, cronJob, now: new Date('2027-03-29T00:31:00Z') })).createJobs).toEqual(
+        [],
+      );
+    },
+  );
 
   test('a suspended Backup or one with a missed starting deadline gets no skipped run', () => {
     expect(

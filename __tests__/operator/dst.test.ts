@@ -1,4 +1,5 @@
-import { nextAfter, parseSchedule } from '../../lib/permits/cron';
+import { parseSchedule } from '../../lib/permits/cron';
+import { nextAfter } from '../../lib/permits/cron-clock';
 import { comparedDeviations, transitionsAround, wholeHourDeviations } from '../../operator/controller/dst';
 import { decideRuns, scheduledJobName } from '../../operator/controller/run-admission';
 import type { KubeObject } from '../../operator/controller/types';
@@ -18,7 +19,8 @@ function play(backupTime: string, zone: string, from: string, to: string): { sta
   let due = nextAfter(schedule, zone, new Date(from));
   let recheck: number | undefined;
   const end = Date.parse(to);
-  // The operator reconciles when a Job appears and when it asked to be woken up (requeueAt); between those nothing changes.
+  // The operator reconciles when a Job appears and when it asked to be woken up (requeueAt); between those nothing
+  // changes.
   for (
     let now = Date.parse(from);
     now <= end;
@@ -97,21 +99,25 @@ describe.each<[string, string, string, string, string, string, [number, number]?
   const cron = `${Number(mm)} ${Number(hh)} * * *`;
   const threeDays = (from: string) => new Date(Date.parse(from) + 3 * 86400_000 - 60_000).toISOString();
 
-  test('spring: a time that does not exist runs once, at the first valid minute after it; every other day once at its time', () => {
-    const { starts, cronJobRuns } = play(cron, zone, springFrom, threeDays(springFrom));
-    const days = starts.map((s) => local(zone, s).slice(0, 10));
-    expect(new Set(days).size).toBe(starts.length);
-    expect(starts).toHaveLength(3);
-    if (springRun) {
-      // The CronJob alone skips that day, as robfig does.
-      expect(cronJobRuns).toHaveLength(robfigRuns?.[0] ?? 2);
-      expect(starts.map((s) => local(zone, s).slice(0, 16))).toContain(springRun);
-    } else {
-      expect(cronJobRuns).toHaveLength(robfigRuns?.[0] ?? 3);
-    }
-    for (const s of starts)
-      if (!springRun || local(zone, s).slice(0, 16) !== springRun) expect(local(zone, s).slice(11, 16)).toBe(time);
-  });
+  test(
+    'spring: a time that does not exist runs once, at the first ' +
+      'valid minute after it; every other day once at its time',
+    () => {
+      const { starts, cronJobRuns } = play(cron, zone, springFrom, threeDays(springFrom));
+      const days = starts.map((s) => local(zone, s).slice(0, 10));
+      expect(new Set(days).size).toBe(starts.length);
+      expect(starts).toHaveLength(3);
+      if (springRun) {
+        // The CronJob alone skips that day, as robfig does.
+        expect(cronJobRuns).toHaveLength(robfigRuns?.[0] ?? 2);
+        expect(starts.map((s) => local(zone, s).slice(0, 16))).toContain(springRun);
+      } else {
+        expect(cronJobRuns).toHaveLength(robfigRuns?.[0] ?? 3);
+      }
+      for (const s of starts)
+        if (!springRun || local(zone, s).slice(0, 16) !== springRun) expect(local(zone, s).slice(11, 16)).toBe(time);
+    },
+  );
 
   test('autumn: a time that occurs twice runs once, the first time; every other day once at its time', () => {
     const { starts, cronJobRuns } = play(cron, zone, autumnFrom, threeDays(autumnFrom));
@@ -141,8 +147,10 @@ describe('what the status says about the coming changes', () => {
 
   test('02:30 in Rome: skipped in spring (runs at 03:00), repeated in autumn (runs once)', () => {
     expect(notes('30 2 * * *', 'Europe/Rome', '2026-09-01T00:00:00Z')).toEqual([
-      'on 2027-03-28 02:30 does not exist in Europe/Rome (clocks jump from 02:00 to 03:00): that run starts once at 03:00',
-      'on 2026-10-25 02:00–02:59 happens twice in Europe/Rome (clocks go back from 03:00 to 02:00): the run at 02:30 runs once, the first time',
+      'on 2027-03-28 02:30 does not exist in Europe/Rome (clocks ' +
+        'jump from 02:00 to 03:00): that run starts once at 03:00',
+      'on 2026-10-25 02:00–02:59 happens twice in Europe/Rome (clocks go ' +
+        'back from 03:00 to 02:00): the run at 02:30 runs once, the first time',
     ]);
   });
 
@@ -153,7 +161,8 @@ describe('what the status says about the coming changes', () => {
   });
 
   test('a weekday schedule is warned about only when the change falls on one of its days', () => {
-    // 2027-03-28 is a Sunday: "30 2 * * 1-5" is never due in the gap, but it is due in the autumn overlap? 2026-10-25 is a Sunday too.
+    // 2027-03-28 is a Sunday: "30 2 * * 1-5" is never due in the gap, but it is due in the autumn overlap? 2026-10-25
+    // is a Sunday too.
     expect(notes('30 2 * * 1-5', 'Europe/Rome', '2026-09-01T00:00:00Z')).toEqual([]);
     expect(notes('30 2 * * 0', 'Europe/Rome', '2026-09-01T00:00:00Z')).toHaveLength(2);
   });
@@ -206,7 +215,9 @@ test('a schedule due several times in the gap or the repeat says how many runs b
     forbidOverlap: true,
   }).notes;
   expect(notes).toEqual([
-    'on 2027-03-28 02:00, 02:15, 02:30 and 02:45 do not exist in Europe/Rome (clocks jump from 02:00 to 03:00): those 4 runs start once at 03:00',
-    'on 2026-10-25 02:00–02:59 happens twice in Europe/Rome (clocks go back from 03:00 to 02:00): the 4 runs at 02:00, 02:15, 02:30 and 02:45 run once each, the first time',
+    'on 2027-03-28 02:00, 02:15, 02:30 and 02:45 do not exist in Europe/Rome ' +
+      '(clocks jump from 02:00 to 03:00): those 4 runs start once at 03:00',
+    'on 2026-10-25 02:00–02:59 happens twice in Europe/Rome (clocks go back from 03:00 ' +
+      'to 02:00): the 4 runs at 02:00, 02:15, 02:30 and 02:45 run once each, the first time',
   ]);
 });

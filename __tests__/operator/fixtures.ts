@@ -1,4 +1,4 @@
-import type { BackupSpec } from '../../imports/mall.example.com';
+import type { BackupSpec } from '../../lib/permits/api-types';
 import { BACKUP_UID_LABEL, cronJobNameFor } from '../../lib/run/backup-job';
 import type { BackupObject, KubeObject, Observed } from '../../operator/controller/types';
 

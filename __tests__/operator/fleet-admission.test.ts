@@ -36,16 +36,19 @@ describe('which held runs start under the cap', () => {
     expect(names(d.start)).toEqual(['alpha']);
   });
 
-  test('a full vault is passed over, not waited on: runs into other vaults behind it start, and it keeps its place', () => {
-    const d = decideFleet(
-      { maxConcurrentRuns: 10, maxConcurrentRunsPerVault: 1 },
-      [{ key: 'ns/r', backup: 'ns/r', vault: 'v1' }],
-      [held('a', 100, 'v1'), held('b', 200, 'v2'), held('c', 300, 'v2'), held('d', 400, 'v3')],
-      1000,
-    );
-    expect(names(d.start)).toEqual(['b', 'd']);
-    expect(names(d.queue)).toEqual(['a', 'c']);
-  });
+  test(
+    'a full vault is passed over, not waited on: runs into ' + 'other vaults behind it start, and it keeps its place',
+    () => {
+      const d = decideFleet(
+        { maxConcurrentRuns: 10, maxConcurrentRunsPerVault: 1 },
+        [{ key: 'ns/r', backup: 'ns/r', vault: 'v1' }],
+        [held('a', 100, 'v1'), held('b', 200, 'v2'), held('c', 300, 'v2'), held('d', 400, 'v3')],
+        1000,
+      );
+      expect(names(d.start)).toEqual(['b', 'd']);
+      expect(names(d.queue)).toEqual(['a', 'c']);
+    },
+  );
 
   test('a run held past its starting deadline is given up, not started', () => {
     const d = decideFleet(
@@ -58,28 +61,32 @@ describe('which held runs start under the cap', () => {
     expect(names(d.start)).toEqual(['fine']);
   });
 
-  test('10 000 runs due in the same minute, cap 50: never more than 50 running, all started in due order, in 200 rounds', () => {
-    const runs = Array.from({ length: 10_000 }, (_, i) =>
-      held(`shop-${String(i).padStart(5, '0')}`, 100 + (i % 60), `vault-${i % 7}`),
-    );
-    let queue = runs;
-    let running: HeldRun[] = [];
-    const order: string[] = [];
-    let rounds = 0;
-    let peak = 0;
-    while (queue.length > 0) {
-      const d = decideFleet({ maxConcurrentRuns: 50, maxConcurrentRunsPerVault: 0 }, running, queue, 1000);
-      running = [...running, ...d.start];
-      peak = Math.max(peak, running.length);
-      order.push(...names(d.start));
-      queue = d.queue;
-      running = running.slice(Math.min(running.length, 50)); // every run finishes before the next round
-      rounds++;
-    }
-    expect(peak).toBe(50);
-    expect(rounds).toBe(200);
-    expect(order).toEqual(names([...runs].sort((a, b) => a.dueAt - b.dueAt || (a.key < b.key ? -1 : 1))));
-  });
+  test(
+    '10 000 runs due in the same minute, cap 50: never more ' +
+      'than 50 running, all started in due order, in 200 rounds',
+    () => {
+      const runs = Array.from({ length: 10_000 }, (_, i) =>
+        held(`shop-${String(i).padStart(5, '0')}`, 100 + (i % 60), `vault-${i % 7}`),
+      );
+      let queue = runs;
+      let running: HeldRun[] = [];
+      const order: string[] = [];
+      let rounds = 0;
+      let peak = 0;
+      while (queue.length > 0) {
+        const d = decideFleet({ maxConcurrentRuns: 50, maxConcurrentRunsPerVault: 0 }, running, queue, 1000);
+        running = [...running, ...d.start];
+        peak = Math.max(peak, running.length);
+        order.push(...names(d.start));
+        queue = d.queue;
+        running = running.slice(Math.min(running.length, 50)); // every run finishes before the next round
+        rounds++;
+      }
+      expect(peak).toBe(50);
+      expect(rounds).toBe(200);
+      expect(order).toEqual(names([...runs].sort((a, b) => a.dueAt - b.dueAt || (a.key < b.key ? -1 : 1))));
+    },
+  );
 });
 
 describe('a Backup under a run cap', () => {

@@ -92,13 +92,17 @@ describe('a held run is not started after its starting deadline', () => {
     return j;
   };
 
-  test('the first 02:30 of an autumn day, held while the operator was down for three hours, is dropped, not started at 05:30', () => {
-    const d = reconcile(
-      observed({ backup: rome, cronJob: romeCron, now: new Date('2026-10-25T03:30:00Z'), jobs: [held()] }),
-    );
-    expect(d.admitJobs).toEqual([]);
-    expect(d.dropJobs).toEqual([held().metadata.name]);
-  });
+  test(
+    'the first 02:30 of an autumn day, held while the operator ' +
+      'was down for three hours, is dropped, not started at 05:30',
+    () => {
+      const d = reconcile(
+        observed({ backup: rome, cronJob: romeCron, now: new Date('2026-10-25T03:30:00Z'), jobs: [held()] }),
+      );
+      expect(d.admitJobs).toEqual([]);
+      expect(d.dropJobs).toEqual([held().metadata.name]);
+    },
+  );
 
   test('within its deadline it starts', () => {
     const d = reconcile(

@@ -180,18 +180,21 @@ class SlowAnswers extends MemoryLeases {
   }
 }
 
-test('a renewal answered late does not stretch the term: the renew deadline counts from when the renewal was sent', async () => {
-  const leases = new SlowAnswers();
-  const { e, state } = elector(leases, 'leader');
-  electors.push(e);
-  e.start();
-  await waitFor('leading', () => state.leading, 5_000);
-  leases.slowNextReplace(450);
-  await waitFor('stopped leading', () => !state.leading, 5_000);
-  // A standby saw the record change when the renewal landed, and takes over one lease duration (1000 ms)
-  // later; the leader must have stopped by then: within the renew deadline (600 ms) of sending it.
-  expect(Date.now() - leases.lastWriteAt!).toBeLessThan(600 + 100);
-});
+test(
+  'a renewal answered late does not stretch the term: ' + 'the renew deadline counts from when the renewal was sent',
+  async () => {
+    const leases = new SlowAnswers();
+    const { e, state } = elector(leases, 'leader');
+    electors.push(e);
+    e.start();
+    await waitFor('leading', () => state.leading, 5_000);
+    leases.slowNextReplace(450);
+    await waitFor('stopped leading', () => !state.leading, 5_000);
+    // A standby saw the record change when the renewal landed, and takes over one lease duration (1000 ms)
+    // later; the leader must have stopped by then: within the renew deadline (600 ms) of sending it.
+    expect(Date.now() - leases.lastWriteAt!).toBeLessThan(600 + 100);
+  },
+);
 
 describe('a wall clock stepped (NTP) while electing', () => {
   let stepMs = 0;

@@ -81,7 +81,8 @@ test('with no kubeconfig anywhere and no pod around it, it says so and exits 1 a
   const run = await runOperator([], 15_000);
   expect(run.code).toBe(1);
   expect(run.stderr).toContain(
-    `no kubeconfig found: --kubeconfig not given, KUBECONFIG not set, ${work}/.kube/config does not exist, and not in a pod`,
+    `no kubeconfig found: --kubeconfig not given, KUBECONFIG not ` +
+      `set, ${work}/.kube/config does not exist, and not in a pod`,
   );
 }, 30_000);
 
@@ -91,7 +92,8 @@ test('a --kubeconfig that does not exist is named', async () => {
   expect(run.stderr).toContain(`kubeconfig ${work}/missing (--kubeconfig) does not exist`);
 }, 30_000);
 
-test('an API server that never answers: retries with growing delays naming the kubeconfig, then exits 1 after the timeout', async () => {
+test('an API server that never answers: retries with growing ' +
+  'delays naming the kubeconfig, then exits 1 after the timeout', async () => {
   const port = await closedPort();
   const file = kubeconfigFor(port);
   const run = await runOperator(['--kubeconfig', file, '--connect-timeout-seconds', '3'], 20_000);
@@ -108,12 +110,14 @@ test('an API server that never answers: retries with growing delays naming the k
     kubeconfig: `kubeconfig ${file} (--kubeconfig), context local`,
   });
   expect(run.stderr).toContain(
-    `could not reach the Kubernetes API server https://127.0.0.1:${port} (kubeconfig ${file} (--kubeconfig), context local)`,
+    `could not reach the Kubernetes API server https://127.0.0.1:${port} ` +
+      `(kubeconfig ${file} (--kubeconfig), context local)`,
   );
   expect(run.stderr).toContain('raise --connect-timeout-seconds');
 }, 30_000);
 
-test("a server that takes the connection and never answers: it still gives up after the timeout, not after a request's 30 s", async () => {
+test('a server that takes the connection and never answers: it ' +
+  "still gives up after the timeout, not after a request's 30 s", async () => {
   const silent = net.createServer(() => undefined);
   await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
   try {
@@ -129,7 +133,8 @@ test("a server that takes the connection and never answers: it still gives up af
   }
 }, 30_000);
 
-test('a plain http:// server, which the client refuses without insecure-skip-tls-verify, is reported at once, not retried', async () => {
+test('a plain http:// server, which the client refuses without ' +
+  'insecure-skip-tls-verify, is reported at once, not retried', async () => {
   const file = path.join(work, 'kubeconfig');
   fs.writeFileSync(
     file,
@@ -143,7 +148,9 @@ test('a plain http:// server, which the client refuses without insecure-skip-tls
   expect(run.ms).toBeLessThan(8_000);
   expect(run.stderr).toMatch(
     new RegExp(
-      `kubeconfig ${file} \\(--kubeconfig\\) names the server http://127\\.0\\.0\\.1:\\d+ of cluster local: plain HTTP is refused unless the cluster sets insecure-skip-tls-verify: true; use the server's https:// address`,
+      `kubeconfig ${file} \\(--kubeconfig\\) names the server http://127\\.0\\.0\\.1:\\d+ ` +
+        `of cluster local: plain HTTP is refused unless the cluster ` +
+        `sets insecure-skip-tls-verify: true; use the server's https:// address`,
     ),
   );
 }, 30_000);
@@ -166,7 +173,8 @@ describe('a kubeconfig whose user is an exec credential plugin', () => {
   };
   afterEach(endPlugin);
 
-  test('that never returns (say, waiting for a login): the operator gives up after the timeout, naming the plugin', async () => {
+  test('that never returns (say, waiting for a login): the ' +
+    'operator gives up after the timeout, naming the plugin', async () => {
     const file = kubeconfigFor(await closedPort(), plugin('exec sleep 600'));
     const run = await runOperator(['--kubeconfig', file, '--connect-timeout-seconds', '2'], 20_000);
     expect(run.code).toBe(1);

@@ -324,7 +324,8 @@ describe('status from the Job history', () => {
       status: 'False',
       reason: 'BackoffLimitExceeded',
       message:
-        'backup-bakery-1 failed: Job has reached the specified backoff limit (Error (exit code 1): Fatal: wrong password or no key found)',
+        'backup-bakery-1 failed: Job has reached the specified backoff ' +
+        'limit (Error (exit code 1): Fatal: wrong password or no key found)',
     });
     expect(d.events).toContainEqual({
       type: 'Warning',
@@ -578,22 +579,26 @@ describe('rendering only when inputs change', () => {
     ).toBe('0 5 * * *');
   });
 
-  test('a cached CronJob whose job template was dropped is left alone while the memo holds, and re-applied when inputs change', () => {
-    const { first, cronJob } = settle(observed());
-    const lastApplied = { inputs: first.cronJobInputs!, resourceVersion: cronJob!.metadata.resourceVersion! };
-    const trimmed = structuredClone(cronJob!);
-    expect(dropJobTemplate(trimmed)).toBe(true);
-    expect(trimmed.spec.jobTemplate).toBeUndefined();
-    expect(trimmed.spec.schedule).toBe(cronJob!.spec.schedule);
-    expect(reconcile(observed({ cronJob: trimmed, lastApplied })).cronJobChanged).toBe(false);
-    // New inputs cannot be compared with a template that is gone: apply (one write), never skip.
-    const changed = reconcile(
-      observed({ backup: backupObject({ retention: { keepLast: 9 } }), cronJob: trimmed, lastApplied }),
-    );
-    expect(changed.cronJobChanged).toBe(true);
-    // Without the memo (a restart) the whole object comes from the list, and an equal one is not rewritten.
-    expect(reconcile(observed({ cronJob })).cronJobChanged).toBe(false);
-  });
+  test(
+    'a cached CronJob whose job template was dropped is left ' +
+      'alone while the memo holds, and re-applied when inputs change',
+    () => {
+      const { first, cronJob } = settle(observed());
+      const lastApplied = { inputs: first.cronJobInputs!, resourceVersion: cronJob!.metadata.resourceVersion! };
+      const trimmed = structuredClone(cronJob!);
+      expect(dropJobTemplate(trimmed)).toBe(true);
+      expect(trimmed.spec.jobTemplate).toBeUndefined();
+      expect(trimmed.spec.schedule).toBe(cronJob!.spec.schedule);
+      expect(reconcile(observed({ cronJob: trimmed, lastApplied })).cronJobChanged).toBe(false);
+      // New inputs cannot be compared with a template that is gone: apply (one write), never skip.
+      const changed = reconcile(
+        observed({ backup: backupObject({ retention: { keepLast: 9 } }), cronJob: trimmed, lastApplied }),
+      );
+      expect(changed.cronJobChanged).toBe(true);
+      // Without the memo (a restart) the whole object comes from the list, and an equal one is not rewritten.
+      expect(reconcile(observed({ cronJob })).cronJobChanged).toBe(false);
+    },
+  );
 
   test('the inputs are recorded as a fixed-size digest, the same for the same inputs', () => {
     const a = reconcile(observed()).cronJobInputs!;

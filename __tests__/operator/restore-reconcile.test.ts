@@ -52,41 +52,45 @@ const jobPod = (message: string, exitCode = 0): KubeObject => ({
   },
 });
 
-test('latest into new claims: creates a claim per Backup claim and one restricted Job, every value in env or arguments', () => {
-  const d = reconcileRestore(observe(restoreOf({})));
-  expect(
-    d.createClaims.map((c) => [c.metadata.name, c.spec.resources.requests.storage, c.metadata.ownerReferences]),
-  ).toEqual([
-    ['monday-bakery-data', '10Gi', undefined],
-    ['monday-bakery-db', '10Gi', undefined],
-  ]);
-  const spec = d.createJob!.spec.template.spec;
-  expect(restrictedProblems(spec, 'restore Job')).toEqual([]);
-  expect(spec.containers[0].command.slice(3)).toEqual([
-    'mall-restore',
-    'bakery-data',
-    '/data/bakery-data',
-    '/restore/0',
-    'bakery-db',
-    '/data/bakery-db',
-    '/restore/1',
-  ]);
-  expect(spec.volumes.slice(0, 3).map((v: any) => v.persistentVolumeClaim.claimName)).toEqual([
-    'monday-bakery-data',
-    'monday-bakery-db',
-    'vault',
-  ]);
-  expect(spec.containers[0].envFrom).toEqual([{ secretRef: { name: 'bakery-vault' } }]);
-  expect(d.createJob!.metadata.ownerReferences).toEqual([
-    expect.objectContaining({ kind: 'Restore', name: 'monday', uid: 'r-uid', controller: true }),
-  ]);
-  expect(d.status).toMatchObject({
-    phase: 'Pending',
-    jobName: 'restore-monday',
-    message: 'starting restore-monday: bakery-data -> monday-bakery-data, bakery-db -> monday-bakery-db',
-  });
-  expect(d.events).toEqual([expect.objectContaining({ reason: 'RestoreStarted' })]);
-});
+test(
+  'latest into new claims: creates a claim per Backup claim and one restricted Job, every value in env or ' +
+    'arguments',
+  () => {
+    const d = reconcileRestore(observe(restoreOf({})));
+    expect(
+      d.createClaims.map((c) => [c.metadata.name, c.spec.resources.requests.storage, c.metadata.ownerReferences]),
+    ).toEqual([
+      ['monday-bakery-data', '10Gi', undefined],
+      ['monday-bakery-db', '10Gi', undefined],
+    ]);
+    const spec = d.createJob!.spec.template.spec;
+    expect(restrictedProblems(spec, 'restore Job')).toEqual([]);
+    expect(spec.containers[0].command.slice(3)).toEqual([
+      'mall-restore',
+      'bakery-data',
+      '/data/bakery-data',
+      '/restore/0',
+      'bakery-db',
+      '/data/bakery-db',
+      '/restore/1',
+    ]);
+    expect(spec.volumes.slice(0, 3).map((v: any) => v.persistentVolumeClaim.claimName)).toEqual([
+      'monday-bakery-data',
+      'monday-bakery-db',
+      'vault',
+    ]);
+    expect(spec.containers[0].envFrom).toEqual([{ secretRef: { name: 'bakery-vault' } }]);
+    expect(d.createJob!.metadata.ownerReferences).toEqual([
+      expect.objectContaining({ kind: 'Restore', name: 'monday', uid: 'r-uid', controller: true }),
+    ]);
+    expect(d.status).toMatchObject({
+      phase: 'Pending',
+      jobName: 'restore-monday',
+      message: 'starting restore-monday: bakery-data -> monday-bakery-data, bakery-db -> monday-bakery-db',
+    });
+    expect(d.events).toEqual([expect.objectContaining({ reason: 'RestoreStarted' })]);
+  },
+);
 
 test('a point in time and a snapshot ID reach the pod as environment values', () => {
   const env = (spec: any) =>
@@ -228,7 +232,8 @@ test('running, then completed with the snapshot, files, bytes and duration per c
   expect(running.createJob).toBeUndefined();
   expect(running.status).toMatchObject({ phase: 'Running', message: 'restore-monday is restoring' });
   const report =
-    'restored bakery-data 4f3c2a1b9d8e7f60 2024-05-01T02:30:01.123456789+02:00 12 4096\nrestored bakery-db 4f3c2a1b9d8e7f60 2024-05-01T02:30:01.123456789+02:00 3 100\n';
+    'restored bakery-data 4f3c2a1b9d8e7f60 2024-05-01T02:30:01.123456789+02:00 12 4096\nrestored bakery-db ' +
+    '4f3c2a1b9d8e7f60 2024-05-01T02:30:01.123456789+02:00 3 100\n';
   const done = reconcileRestore(
     observe(restoreOf({}, running.status), {
       job: job([{ type: 'Complete', status: 'True' }], { completionTime: '2024-05-02T10:01:30Z' }),
@@ -285,7 +290,8 @@ test("failed: the script's reason reaches the status and a Warning Event", () =>
       job: job([{ type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded' }]),
       jobPods: [
         jobPod(
-          'error no snapshot of Backup mall-shops/bakery holds claim bakery-db taken at or before 2024-01-01T00:00:00Z\n',
+          'error no snapshot of Backup mall-shops/bakery holds claim bakery-db taken at or before ' +
+            '2024-01-01T00:00:00Z\n',
           1,
         ),
       ],
@@ -293,7 +299,8 @@ test("failed: the script's reason reaches the status and a Warning Event", () =>
   );
   expect(d.status.phase).toBe('Failed');
   expect(d.status.message).toBe(
-    'restore-monday failed: no snapshot of Backup mall-shops/bakery holds claim bakery-db taken at or before 2024-01-01T00:00:00Z',
+    'restore-monday failed: no snapshot of Backup mall-shops/bakery holds claim bakery-db taken at or before ' +
+      '2024-01-01T00:00:00Z',
   );
   expect(d.events).toEqual([expect.objectContaining({ type: 'Warning', reason: 'RestoreFailed' })]);
 });
@@ -318,31 +325,38 @@ test('parseRestoreReport reads what the script writes', () => {
   });
 });
 
-test("a Job seen finished before its pod's report waits for the report; past the grace period it no longer holds back", () => {
-  const complete = job([{ type: 'Complete', status: 'True' }], { completionTime: '2024-05-02T10:01:30Z' });
-  const early = reconcileRestore(observe(restoreOf({}, { phase: 'Running' }), { job: complete, jobPods: [] }));
-  expect(early.status).toMatchObject({
-    phase: 'Running',
-    message: "restore-monday finished; reading its pod's report",
-  });
-  expect(early.events).toEqual([]);
-  // A pod still running (its terminated state not seen yet) holds it back the same way.
-  const running: KubeObject = {
-    metadata: { name: 'restore-monday-x', namespace: 'mall-shops', labels: { 'job-name': 'restore-monday' } },
-    status: { containerStatuses: [{ state: { running: {} } }] },
-  };
-  expect(
-    reconcileRestore(observe(restoreOf({}, { phase: 'Running' }), { job: complete, jobPods: [running] })).status.phase,
-  ).toBe('Running');
-  const late = reconcileRestore(
-    observe(restoreOf({}, early.status), { job: complete, jobPods: [], now: new Date('2024-05-02T10:03:31Z') }),
-  );
-  expect(late.status).toMatchObject({
-    phase: 'Completed',
-    message:
-      "restore-monday succeeded in 90s, but its pod's report is missing (the pod is gone, or its termination message was cut), so the snapshots used and the files and bytes restored are not known",
-  });
-});
+test(
+  "a Job seen finished before its pod's report waits for the report; past the grace period it no longer holds " +
+    'back',
+  () => {
+    const complete = job([{ type: 'Complete', status: 'True' }], { completionTime: '2024-05-02T10:01:30Z' });
+    const early = reconcileRestore(observe(restoreOf({}, { phase: 'Running' }), { job: complete, jobPods: [] }));
+    expect(early.status).toMatchObject({
+      phase: 'Running',
+      message: "restore-monday finished; reading its pod's report",
+    });
+    expect(early.events).toEqual([]);
+    // A pod still running (its terminated state not seen yet) holds it back the same way.
+    const running: KubeObject = {
+      metadata: { name: 'restore-monday-x', namespace: 'mall-shops', labels: { 'job-name': 'restore-monday' } },
+      status: { containerStatuses: [{ state: { running: {} } }] },
+    };
+    expect(
+      reconcileRestore(observe(restoreOf({}, { phase: 'Running' }), { job: complete, jobPods: [running] })).status
+        .phase,
+    ).toBe('Running');
+    const late = reconcileRestore(
+      observe(restoreOf({}, early.status), { job: complete, jobPods: [], now: new Date('2024-05-02T10:03:31Z') }),
+    );
+    expect(late.status).toMatchObject({
+      phase: 'Completed',
+      message:
+        "restore-monday succeeded in 90s, but its pod's report is missing (the pod is gone, or its termination " +
+        'message ' +
+        'was cut), so the snapshots used and the files and bytes restored are not known',
+    });
+  },
+);
 
 test('a report that names only some claims (a cut termination message) says which numbers are unknown, never 0', () => {
   const planned = reconcileRestore(observe(restoreOf({}))).status;
@@ -354,7 +368,8 @@ test('a report that names only some claims (a cut termination message) says whic
   );
   expect(d.status.phase).toBe('Completed');
   expect(d.status.message).toBe(
-    "restored 2 claim(s) from snapshot 4f3c2a1b9d8e7f60: 12 files, 4096 bytes in 90s; the pod's report says nothing of bakery-db, so their snapshots and numbers are not known",
+    "restored 2 claim(s) from snapshot 4f3c2a1b9d8e7f60: 12 files, 4096 bytes in 90s; the pod's report says nothing " +
+      'of bakery-db, so their snapshots and numbers are not known',
   );
   expect(d.status.claims).toEqual([
     expect.objectContaining({ claim: 'bakery-data', targetClaim: 'monday-bakery-data', files: 12 }),
@@ -362,82 +377,98 @@ test('a report that names only some claims (a cut termination message) says whic
   ]);
 });
 
-test('a Restore named longer than a label value fails at once, creating nothing (its labels would be refused forever)', () => {
-  const long = restoreOf({});
-  long.metadata.name = 'r'.repeat(64);
-  const d = reconcileRestore(observe(long));
-  expect(d.createClaims).toEqual([]);
-  expect(d.createJob).toBeUndefined();
-  expect(d.status.phase).toBe('Failed');
-  expect(d.status.conditions![0]).toMatchObject({ type: 'Ready', status: 'False', reason: 'InvalidSpec' });
-  expect(d.status.message).toMatch(/metadata\.name "r{64}" is 64 characters long: at most 63 allowed/);
-});
+test(
+  'a Restore named longer than a label value fails at once, creating nothing (its labels would be refused ' +
+    'forever)',
+  () => {
+    const long = restoreOf({});
+    long.metadata.name = 'r'.repeat(64);
+    const d = reconcileRestore(observe(long));
+    expect(d.createClaims).toEqual([]);
+    expect(d.createJob).toBeUndefined();
+    expect(d.status.phase).toBe('Failed');
+    expect(d.status.conditions![0]).toMatchObject({ type: 'Ready', status: 'False', reason: 'InvalidSpec' });
+    expect(d.status.message).toMatch(/metadata\.name "r{64}" is 64 characters long: at most 63 allowed/);
+  },
+);
 
-test("a Job deleted while it ran fails the Restore and is never created again (a second attempt would meet the first one's files)", () => {
-  const running = restoreOf(
-    { target: { inPlace: true } },
-    { phase: 'Running', jobName: 'restore-monday', startTime: '2024-05-02T09:00:00Z' },
-  );
-  const d = reconcileRestore(observe(running));
-  expect(d.createJob).toBeUndefined();
-  expect(d.createClaims).toEqual([]);
-  expect(d.status).toMatchObject({ phase: 'Failed', completionTime: '2024-05-02T10:00:00Z' });
-  expect(d.status.message).toMatch(/^restore-monday was deleted before it finished, .* file a new Restore$/);
-  expect(d.status.conditions!.find((c) => c.type === 'Succeeded')).toMatchObject({
-    status: 'False',
-    reason: 'JobDeleted',
-  });
-  expect(d.events).toEqual([expect.objectContaining({ type: 'Warning', reason: 'RestoreFailed' })]);
-  // Once recorded, the outcome stays.
-  expect(reconcileRestore(observe(restoreOf({ target: { inPlace: true } }, d.status))).statusChanged).toBe(false);
-  // A Job just created and not yet in the cache (Pending) is not mistaken for a deleted one.
-  const pending = reconcileRestore(observe(restoreOf({}, { phase: 'Pending', jobName: 'restore-monday' })));
-  expect(pending.createJob).toBeDefined();
-});
+test(
+  'a Job deleted while it ran fails the Restore and is never created again (a second attempt would meet the first ' +
+    "one's files)",
+  () => {
+    const running = restoreOf(
+      { target: { inPlace: true } },
+      { phase: 'Running', jobName: 'restore-monday', startTime: '2024-05-02T09:00:00Z' },
+    );
+    const d = reconcileRestore(observe(running));
+    expect(d.createJob).toBeUndefined();
+    expect(d.createClaims).toEqual([]);
+    expect(d.status).toMatchObject({ phase: 'Failed', completionTime: '2024-05-02T10:00:00Z' });
+    expect(d.status.message).toMatch(/^restore-monday was deleted before it finished, .* file a new Restore$/);
+    expect(d.status.conditions!.find((c) => c.type === 'Succeeded')).toMatchObject({
+      status: 'False',
+      reason: 'JobDeleted',
+    });
+    expect(d.events).toEqual([expect.objectContaining({ type: 'Warning', reason: 'RestoreFailed' })]);
+    // Once recorded, the outcome stays.
+    expect(reconcileRestore(observe(restoreOf({ target: { inPlace: true } }, d.status))).statusChanged).toBe(false);
+    // A Job just created and not yet in the cache (Pending) is not mistaken for a deleted one.
+    const pending = reconcileRestore(observe(restoreOf({}, { phase: 'Pending', jobName: 'restore-monday' })));
+    expect(pending.createJob).toBeDefined();
+  },
+);
 
-test('in place: a pod that starts mounting a claim while it is being restored is named, with a Warning (nothing can lock a claim)', () => {
-  const spec = { target: { inPlace: true }, claims: ['bakery-data'] };
-  const started = reconcileRestore(observe(restoreOf(spec))).status;
-  expect(started.claims).toEqual([{ claim: 'bakery-data', targetClaim: 'bakery-data', path: '/' }]);
-  const ownPod: KubeObject = {
-    ...pod('restore-monday-x', 'bakery-data'),
-    metadata: { name: 'restore-monday-x', namespace: 'mall-shops', labels: { [RESTORE_UID_LABEL]: 'r-uid' } },
-  };
-  const quiet = reconcileRestore(
-    observe(restoreOf(spec, { ...started, phase: 'Running' }), { job: job(), namespacePods: [ownPod] }),
-  );
-  expect(quiet.status.message).toBe('restore-monday is restoring');
-  const d = reconcileRestore(
-    observe(restoreOf(spec, quiet.status), { job: job(), namespacePods: [ownPod, pod('oven-0', 'bakery-data')] }),
-  );
-  expect(d.status.message).toBe(
-    'restore-monday is restoring; pod oven-0 mounts claim bakery-data while it is restored in place: that pod may read or write half-restored files',
-  );
-  expect(d.events).toEqual([expect.objectContaining({ type: 'Warning', reason: 'ClaimInUseDuringRestore' })]);
-  // Said once.
-  const again = reconcileRestore(
-    observe(restoreOf(spec, d.status), { job: job(), namespacePods: [ownPod, pod('oven-0', 'bakery-data')] }),
-  );
-  expect([again.events, again.statusChanged]).toEqual([[], false]);
-});
+test(
+  'in place: a pod that starts mounting a claim while it is being restored is named, with a Warning (nothing can ' +
+    'lock a claim)',
+  () => {
+    const spec = { target: { inPlace: true }, claims: ['bakery-data'] };
+    const started = reconcileRestore(observe(restoreOf(spec))).status;
+    expect(started.claims).toEqual([{ claim: 'bakery-data', targetClaim: 'bakery-data', path: '/' }]);
+    const ownPod: KubeObject = {
+      ...pod('restore-monday-x', 'bakery-data'),
+      metadata: { name: 'restore-monday-x', namespace: 'mall-shops', labels: { [RESTORE_UID_LABEL]: 'r-uid' } },
+    };
+    const quiet = reconcileRestore(
+      observe(restoreOf(spec, { ...started, phase: 'Running' }), { job: job(), namespacePods: [ownPod] }),
+    );
+    expect(quiet.status.message).toBe('restore-monday is restoring');
+    const d = reconcileRestore(
+      observe(restoreOf(spec, quiet.status), { job: job(), namespacePods: [ownPod, pod('oven-0', 'bakery-data')] }),
+    );
+    expect(d.status.message).toBe(
+      'restore-monday is restoring; pod oven-0 mounts claim bakery-data while it is restored in place: that pod may ' +
+        'read or write half-restored files',
+    );
+    expect(d.events).toEqual([expect.objectContaining({ type: 'Warning', reason: 'ClaimInUseDuringRestore' })]);
+    // Said once.
+    const again = reconcileRestore(
+      observe(restoreOf(spec, d.status), { job: job(), namespacePods: [ownPod, pod('oven-0', 'bakery-data')] }),
+    );
+    expect([again.events, again.statusChanged]).toEqual([[], false]);
+  },
+);
 
-test("a final status stays as written when the Job's pod is later removed (pod garbage collection, a drained node)", () => {
-  const report = 'restored bakery-data 4f3c2a1b9d8e7f60 2024-05-01T00:30:01Z 12 4096\n';
-  const complete = job([{ type: 'Complete', status: 'True' }], { completionTime: '2024-05-02T10:01:30Z' });
-  const planned = reconcileRestore(observe(restoreOf({ claims: ['bakery-data'] }))).status;
-  const done = reconcileRestore(
-    observe(restoreOf({ claims: ['bakery-data'] }, { ...planned, phase: 'Running' }), {
-      job: complete,
-      jobPods: [jobPod(report)],
-    }),
-  );
-  expect(done.status.message).toBe('restored 1 claim(s) from snapshot 4f3c2a1b9d8e7f60: 12 files, 4096 bytes in 90s');
-  const podGone = reconcileRestore(
-    observe(restoreOf({ claims: ['bakery-data'] }, done.status), {
-      job: complete,
-      jobPods: [],
-      now: new Date('2024-05-09T10:00:00Z'),
-    }),
-  );
-  expect([podGone.statusChanged, podGone.events, podGone.createJob]).toEqual([false, [], undefined]);
-});
+test(
+  "a final status stays as written when the Job's pod is later removed (pod garbage collection, a drained " + 'node)',
+  () => {
+    const report = 'restored bakery-data 4f3c2a1b9d8e7f60 2024-05-01T00:30:01Z 12 4096\n';
+    const complete = job([{ type: 'Complete', status: 'True' }], { completionTime: '2024-05-02T10:01:30Z' });
+    const planned = reconcileRestore(observe(restoreOf({ claims: ['bakery-data'] }))).status;
+    const done = reconcileRestore(
+      observe(restoreOf({ claims: ['bakery-data'] }, { ...planned, phase: 'Running' }), {
+        job: complete,
+        jobPods: [jobPod(report)],
+      }),
+    );
+    expect(done.status.message).toBe('restored 1 claim(s) from snapshot 4f3c2a1b9d8e7f60: 12 files, 4096 bytes in 90s');
+    const podGone = reconcileRestore(
+      observe(restoreOf({ claims: ['bakery-data'] }, done.status), {
+        job: complete,
+        jobPods: [],
+        now: new Date('2024-05-09T10:00:00Z'),
+      }),
+    );
+    expect([podGone.statusChanged, podGone.events, podGone.createJob]).toEqual([false, [], undefined]);
+  },
+);

@@ -73,54 +73,65 @@ test('claims first, then the Job, then the status and a RestoreStarted event', a
   expect(w.events.map((e) => e.reason)).toEqual(['RestoreStarted']);
 });
 
-test('a claim refused by a quota: no Job (it would wait on a claim that never comes), Pending with the words, a Warning, retried', async () => {
-  const w = world({ 'monday-bakery-db': refuse(403, 'exceeded quota: storage') });
-  await expect(carryOutRestore(w.ctx, 'ns', 'monday')).rejects.toThrow(
-    /refused claim monday-bakery-db \(HTTP 403\): exceeded quota: storage/,
-  );
-  expect(w.calls.some((c) => c.includes('/jobs'))).toBe(false);
-  expect(w.statuses[0]).toMatchObject({
-    phase: 'Pending',
-    conditions: [expect.objectContaining({ type: 'Ready', status: 'False', reason: 'ClaimRefused' })],
-  });
-  expect(w.statuses[0].jobName).toBeUndefined();
-  expect(w.events).toEqual([expect.objectContaining({ type: 'Warning', reason: 'ClaimRefused' })]);
-});
+test(
+  'a claim refused by a quota: no Job (it would wait on a claim ' +
+    'that never comes), Pending with the words, a Warning, retried',
+  async () => {
+    const w = world({ 'monday-bakery-db': refuse(403, 'exceeded quota: storage') });
+    await expect(carryOutRestore(w.ctx, 'ns', 'monday')).rejects.toThrow(
+      /refused claim monday-bakery-db \(HTTP 403\): exceeded quota: storage/,
+    );
+    expect(w.calls.some((c) => c.includes('/jobs'))).toBe(false);
+    expect(w.statuses[0]).toMatchObject({
+      phase: 'Pending',
+      conditions: [expect.objectContaining({ type: 'Ready', status: 'False', reason: 'ClaimRefused' })],
+    });
+    expect(w.statuses[0].jobName).toBeUndefined();
+    expect(w.events).toEqual([expect.objectContaining({ type: 'Warning', reason: 'ClaimRefused' })]);
+  },
+);
 
 const ours =
   (...names: string[]) =>
   () =>
     names.map((name) => ({ metadata: { name } }));
 
-test("objects that already exist (the cache is behind) count as created once they are found to be this Restore's", async () => {
-  const w = world({
-    'POST /api/v1/namespaces/ns/persistentvolumeclaims': refuse(409, 'already exists'),
-    'POST /apis/batch/v1/namespaces/ns/jobs': refuse(409, 'already exists'),
-    'list /api/v1/namespaces/ns/persistentvolumeclaims': ours('monday-bakery-data', 'monday-bakery-db'),
-    'list /apis/batch/v1/namespaces/ns/jobs': ours('restore-monday'),
-  });
-  await expect(carryOutRestore(w.ctx, 'ns', 'monday')).resolves.toBe(true);
-  expect(w.calls).toContain('LIST /apis/batch/v1/namespaces/ns/jobs mall.example.com/restore-uid=r-uid');
-  expect(w.statuses[0]).toMatchObject({ phase: 'Pending', jobName: 'restore-monday' });
-  // The round that created the Job said RestoreStarted; this one does not say it again.
-  expect(w.events).toEqual([]);
-});
+test(
+  'objects that already exist (the cache is behind) count as created once they are found to be this ' + "Restore's",
+  async () => {
+    const w = world({
+      'POST /api/v1/namespaces/ns/persistentvolumeclaims': refuse(409, 'already exists'),
+      'POST /apis/batch/v1/namespaces/ns/jobs': refuse(409, 'already exists'),
+      'list /api/v1/namespaces/ns/persistentvolumeclaims': ours('monday-bakery-data', 'monday-bakery-db'),
+      'list /apis/batch/v1/namespaces/ns/jobs': ours('restore-monday'),
+    });
+    await expect(carryOutRestore(w.ctx, 'ns', 'monday')).resolves.toBe(true);
+    expect(w.calls).toContain('LIST /apis/batch/v1/namespaces/ns/jobs mall.example.com/restore-uid=r-uid');
+    expect(w.statuses[0]).toMatchObject({ phase: 'Pending', jobName: 'restore-monday' });
+    // The round that created the Job said RestoreStarted; this one does not say it again.
+    expect(w.events).toEqual([]);
+  },
+);
 
-test("a Job of the same name that is not this Restore's (the runbook's restore-<name>) is not taken for ours: Pending, saying so", async () => {
-  const w = world({
-    'POST /apis/batch/v1/namespaces/ns/jobs': refuse(409, 'already exists'),
-    'list /apis/batch/v1/namespaces/ns/jobs': ours('restore-other'),
-  });
-  await expect(carryOutRestore(w.ctx, 'ns', 'monday')).rejects.toThrow(
-    /Job restore-monday already exists and is not this Restore's: delete it or file the Restore under another name/,
-  );
-  expect(w.statuses[0]).toMatchObject({
-    phase: 'Pending',
-    conditions: [expect.objectContaining({ type: 'Ready', status: 'False', reason: 'JobRefused' })],
-  });
-  expect(w.statuses[0].jobName).toBeUndefined();
-  expect(w.events).toEqual([expect.objectContaining({ type: 'Warning', reason: 'JobRefused' })]);
-});
+test(
+  "a Job of the same name that is not this Restore's (the runbook's restore-<name>) is not taken for ours: " +
+    'Pending, saying so',
+  async () => {
+    const w = world({
+      'POST /apis/batch/v1/namespaces/ns/jobs': refuse(409, 'already exists'),
+      'list /apis/batch/v1/namespaces/ns/jobs': ours('restore-other'),
+    });
+    await expect(carryOutRestore(w.ctx, 'ns', 'monday')).rejects.toThrow(
+      /Job restore-monday already exists and is not this Restore's: delete it or file the Restore under another name/,
+    );
+    expect(w.statuses[0]).toMatchObject({
+      phase: 'Pending',
+      conditions: [expect.objectContaining({ type: 'Ready', status: 'False', reason: 'JobRefused' })],
+    });
+    expect(w.statuses[0].jobName).toBeUndefined();
+    expect(w.events).toEqual([expect.objectContaining({ type: 'Warning', reason: 'JobRefused' })]);
+  },
+);
 
 test('a claim of the same name made meanwhile by someone else is not taken for ours: no Job mounts it', async () => {
   const w = world({
@@ -133,26 +144,29 @@ test('a claim of the same name made meanwhile by someone else is not taken for o
   expect(w.calls.some((c) => c.startsWith('POST') && c.includes('/jobs'))).toBe(false);
 });
 
-test('a passing failure (500) writes no status and is retried; a Restore gone or being deleted is left alone', async () => {
-  const w = world({
-    jobs: () => {
-      throw new ApiError(500, 'InternalError', 'etcd timeout');
-    },
-  });
-  await expect(carryOutRestore(w.ctx, 'ns', 'monday')).rejects.toThrow('etcd timeout');
-  expect(w.statuses).toEqual([]);
-  expect(w.events).toEqual([]);
-  const gone = world({});
-  await expect(carryOutRestore({ ...gone.ctx, restore: () => undefined }, 'ns', 'monday')).resolves.toBe(false);
-  await expect(
-    carryOutRestore(
-      {
-        ...gone.ctx,
-        restore: () => ({ ...restore, metadata: { ...restore.metadata, deletionTimestamp: '2026-11-25T10:00:00Z' } }),
+test(
+  'a passing failure (500) writes no status and is ' + 'retried; a Restore gone or being deleted is left alone',
+  async () => {
+    const w = world({
+      jobs: () => {
+        throw new ApiError(500, 'InternalError', 'etcd timeout');
       },
-      'ns',
-      'monday',
-    ),
-  ).resolves.toBe(false);
-  expect(gone.calls).toEqual([]);
-});
+    });
+    await expect(carryOutRestore(w.ctx, 'ns', 'monday')).rejects.toThrow('etcd timeout');
+    expect(w.statuses).toEqual([]);
+    expect(w.events).toEqual([]);
+    const gone = world({});
+    await expect(carryOutRestore({ ...gone.ctx, restore: () => undefined }, 'ns', 'monday')).resolves.toBe(false);
+    await expect(
+      carryOutRestore(
+        {
+          ...gone.ctx,
+          restore: () => ({ ...restore, metadata: { ...restore.metadata, deletionTimestamp: '2026-11-25T10:00:00Z' } }),
+        },
+        'ns',
+        'monday',
+      ),
+    ).resolves.toBe(false);
+    expect(gone.calls).toEqual([]);
+  },
+);

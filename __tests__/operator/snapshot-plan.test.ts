@@ -48,7 +48,8 @@ describe('which claims are read from a snapshot', () => {
     const plan = planSources(ref, ['a', 'b', 'c'], [sized('a', 'nfs'), sized('b'), sized('c', 'gone')], classes);
     expect(plan.snapshots).toEqual([]);
     expect(describeSources(plan)).toBe(
-      'from live files (not a point in time): a (no VolumeSnapshotClass for nfs.example.com), b (the claim names no storage class), c (storage class gone not found)',
+      'from live files (not a point in time): a (no VolumeSnapshotClass for nfs.example.com), b (the claim names no ' +
+        'storage class), c (storage class gone not found)',
     );
     const noApi = planSources(
       ref,
@@ -86,7 +87,9 @@ describe('which claims are read from a snapshot', () => {
       live: [
         {
           claim: 'data',
-          why: 'VolumeSnapshotClass a-keep has deletionPolicy Retain (each run would leave a snapshot behind); add one with Delete',
+          why:
+            'VolumeSnapshotClass a-keep has deletionPolicy Retain (each run would leave a snapshot behind); add ' +
+            'one with Delete',
         },
       ],
     });
@@ -179,22 +182,25 @@ describe('reconcile with snapshot-capable claims', () => {
     });
   });
 
-  test('a claim in use is no obstacle when it is read from a snapshot: no node pin, and ReadWriteOncePod may run', () => {
-    const inUse = [workloadPod('db-0', 'node-a', 'bakery-data')];
-    const rwo = at({ namespacePods: inUse });
-    expect(rwo.cronJob!.spec.jobTemplate.spec.template.spec.affinity).toBeUndefined();
-    const rwop = sized('bakery-data', 'fast');
-    rwop.spec.accessModes = ['ReadWriteOncePod'];
-    const d = at({ claims: [rwop], namespacePods: inUse });
-    expect(d.status.conditions![0]).toMatchObject({ status: 'True', reason: 'CronJobReady' });
-    // Read live, the same claims still pin the pod, or keep a ReadWriteOncePod claim from being read at all.
-    const live = { ...classes, snapshotClasses: new Map() };
-    expect(
-      at({ namespacePods: inUse, snapshotClasses: live }).cronJob!.spec.jobTemplate.spec.template.spec.affinity,
-    ).toBeDefined();
-    expect(at({ claims: [rwop], namespacePods: inUse, snapshotClasses: live }).status.conditions![0]).toMatchObject({
-      status: 'False',
-      reason: 'VolumeInUse',
-    });
-  });
+  test(
+    'a claim in use is no obstacle when it is read from a snapshot: no node pin, and ReadWriteOncePod may ' + 'run',
+    () => {
+      const inUse = [workloadPod('db-0', 'node-a', 'bakery-data')];
+      const rwo = at({ namespacePods: inUse });
+      expect(rwo.cronJob!.spec.jobTemplate.spec.template.spec.affinity).toBeUndefined();
+      const rwop = sized('bakery-data', 'fast');
+      rwop.spec.accessModes = ['ReadWriteOncePod'];
+      const d = at({ claims: [rwop], namespacePods: inUse });
+      expect(d.status.conditions![0]).toMatchObject({ status: 'True', reason: 'CronJobReady' });
+      // Read live, the same claims still pin the pod, or keep a ReadWriteOncePod claim from being read at all.
+      const live = { ...classes, snapshotClasses: new Map() };
+      expect(
+        at({ namespacePods: inUse, snapshotClasses: live }).cronJob!.spec.jobTemplate.spec.template.spec.affinity,
+      ).toBeDefined();
+      expect(at({ claims: [rwop], namespacePods: inUse, snapshotClasses: live }).status.conditions![0]).toMatchObject({
+        status: 'False',
+        reason: 'VolumeInUse',
+      });
+    },
+  );
 });

@@ -119,7 +119,8 @@ test('a snapshot error ends the Job without a pod, with the snapshotter’s word
   expect(w.patches[JOB]).toEqual({
     metadata: {
       annotations: {
-        'mall.example.com/snapshot-failure': `VolumeSnapshot ${vsName('data')} failed: disk offline (claim data, VolumeSnapshotClass csi-snap)`,
+        'mall.example.com/snapshot-failure':
+          `VolumeSnapshot ${vsName('data')} failed: disk offline (claim data, ` + `VolumeSnapshotClass csi-snap)`,
       },
     },
     spec: { parallelism: 0, activeDeadlineSeconds: 1, suspend: false },
@@ -133,40 +134,44 @@ test('past the timeout: the Job ends, naming what is not ready and what to check
   });
   expect(w.patches[JOB].metadata.annotations['mall.example.com/snapshot-failure']).toBe(
     `snapshots not ready after 600s: VolumeSnapshot ${vsName('data')} of claim data was just created; ` +
-      `VolumeSnapshot ${vsName('db')} of claim db was just created; check the CSI snapshotter and the VolumeSnapshotClass`,
+      `VolumeSnapshot ${vsName('db')} of claim db was just created; check the CSI snapshotter and the ` +
+      `VolumeSnapshotClass`,
   );
   expect(w.patches[JOB].spec).toEqual({ parallelism: 0, activeDeadlineSeconds: 1, suspend: false });
 });
 
-test('a finished run: its snapshots and its own claims deleted, another run’s claim left alone, then marked', async () => {
-  const mark = {
-    labels: { 'mall.example.com/snapshot-for-job': 'backup-bakery-1' },
-    ownerReferences: [{ kind: 'Job', name: 'backup-bakery-1', uid: 'job-uid' }],
-  };
-  const own = { metadata: { name: 'snap-bakery-data-0000', ...mark } };
-  const other = {
-    metadata: { name: 'snap-bakery-db-0000', labels: { 'mall.example.com/snapshot-for-job': 'backup-bakery-2' } },
-  };
-  const w = world({
-    [`${PVC}/snap-bakery-data-0000`]: own,
-    [`${PVC}/snap-bakery-db-0000`]: other,
-    [`${VS}/${vsName('data')}`]: { metadata: { name: vsName('data'), ...mark } },
-  });
-  const done = heldJob();
-  done.status = { conditions: [{ type: 'Complete', status: 'True' }] };
-  await stepSnapshotRuns(w.client, 'ns', [done], [], 600, NOW);
-  expect(w.calls.filter((c) => !c.startsWith('GET'))).toEqual([
-    `DELETE ${PVC}/snap-bakery-data-0000`,
-    `DELETE ${VS}/${vsName('data')}`,
-    `PATCH ${JOB}`,
-  ]);
-  expect(w.objects[`${PVC}/snap-bakery-db-0000`]).toBe(other);
-  // Marked released: the next pass asks nothing.
-  done.metadata.annotations!['mall.example.com/snapshots-released'] = 'true';
-  w.calls.length = 0;
-  await stepSnapshotRuns(w.client, 'ns', [done], [], 600, NOW);
-  expect(w.calls).toEqual([]);
-});
+test(
+  'a finished run: its snapshots and its own claims deleted, another run’s claim left alone, then ' + 'marked',
+  async () => {
+    const mark = {
+      labels: { 'mall.example.com/snapshot-for-job': 'backup-bakery-1' },
+      ownerReferences: [{ kind: 'Job', name: 'backup-bakery-1', uid: 'job-uid' }],
+    };
+    const own = { metadata: { name: 'snap-bakery-data-0000', ...mark } };
+    const other = {
+      metadata: { name: 'snap-bakery-db-0000', labels: { 'mall.example.com/snapshot-for-job': 'backup-bakery-2' } },
+    };
+    const w = world({
+      [`${PVC}/snap-bakery-data-0000`]: own,
+      [`${PVC}/snap-bakery-db-0000`]: other,
+      [`${VS}/${vsName('data')}`]: { metadata: { name: vsName('data'), ...mark } },
+    });
+    const done = heldJob();
+    done.status = { conditions: [{ type: 'Complete', status: 'True' }] };
+    await stepSnapshotRuns(w.client, 'ns', [done], [], 600, NOW);
+    expect(w.calls.filter((c) => !c.startsWith('GET'))).toEqual([
+      `DELETE ${PVC}/snap-bakery-data-0000`,
+      `DELETE ${VS}/${vsName('data')}`,
+      `PATCH ${JOB}`,
+    ]);
+    expect(w.objects[`${PVC}/snap-bakery-db-0000`]).toBe(other);
+    // Marked released: the next pass asks nothing.
+    done.metadata.annotations!['mall.example.com/snapshots-released'] = 'true';
+    w.calls.length = 0;
+    await stepSnapshotRuns(w.client, 'ns', [done], [], 600, NOW);
+    expect(w.calls).toEqual([]);
+  },
+);
 
 test('a Job about to be dropped gets no snapshot; a refusal is passed on', async () => {
   const w = world();
@@ -342,7 +347,8 @@ describe('runs side by side and claims that never bind', () => {
       metadata: {
         annotations: {
           'mall.example.com/snapshot-failure':
-            "temporary claim snap-bakery-db-0000 is Pending 600s after the run was started; check the storage class's capacity and the VolumeSnapshot",
+            'temporary claim snap-bakery-db-0000 is Pending 600s after the run was started; check the storage ' +
+            "class's capacity and the VolumeSnapshot",
         },
       },
       spec: { parallelism: 0, activeDeadlineSeconds: 1, suspend: false },

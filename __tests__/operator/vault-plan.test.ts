@@ -24,47 +24,51 @@ const done = (job: KubeObject, type: 'Complete' | 'Failed', message?: string): K
   status: { conditions: [{ type, status: 'True', message }] },
 });
 
-test('four Backups on a fresh vault: only the oldest creates the init Job, in its namespace with its Secret; all wait', () => {
-  const users = ['bakery', 'florist', 'grocer', 'cobbler'].map((n, i) => shop(n, 'mall-shops', SHARED, 4 - i));
-  const seen: VaultObserved = { users, initJobs: [], initPods: [], maintenance: [] };
-  const plans = users.map((b) => planVault(b, seen, SETTINGS));
-  const creates = plans.filter((p) => p.createInitJob).map((p) => p.createInitJob!);
-  expect(creates).toHaveLength(1);
-  expect(creates[0].metadata).toMatchObject({
-    namespace: 'mall-shops',
-    ownerReferences: [{ name: 'cobbler', controller: false }],
-  });
-  expect(creates[0].spec.template.spec.containers[0].envFrom).toEqual([{ secretRef: { name: 'cobbler-vault' } }]);
-  expect(new Set(plans.map((p) => p.hash)).size).toBe(1);
-  for (const p of plans)
-    expect(p.problem).toMatchObject({
-      reason: 'VaultInitializing',
-      message: expect.stringMatching(/^waiting for the vault to be initialized/),
+test(
+  'four Backups on a fresh vault: only the oldest creates ' +
+    'the init Job, in its namespace with its Secret; all wait',
+  () => {
+    const users = ['bakery', 'florist', 'grocer', 'cobbler'].map((n, i) => shop(n, 'mall-shops', SHARED, 4 - i));
+    const seen: VaultObserved = { users, initJobs: [], initPods: [], maintenance: [] };
+    const plans = users.map((b) => planVault(b, seen, SETTINGS));
+    const creates = plans.filter((p) => p.createInitJob).map((p) => p.createInitJob!);
+    expect(creates).toHaveLength(1);
+    expect(creates[0].metadata).toMatchObject({
+      namespace: 'mall-shops',
+      ownerReferences: [{ name: 'cobbler', controller: false }],
     });
+    expect(creates[0].spec.template.spec.containers[0].envFrom).toEqual([{ secretRef: { name: 'cobbler-vault' } }]);
+    expect(new Set(plans.map((p) => p.hash)).size).toBe(1);
+    for (const p of plans)
+      expect(p.problem).toMatchObject({
+        reason: 'VaultInitializing',
+        message: expect.stringMatching(/^waiting for the vault to be initialized/),
+      });
 
-  // Once the Job exists nobody creates another; once it completed nobody waits, and one maintenance is owned by all.
-  const running = { ...seen, initJobs: creates };
-  expect(users.map((b) => planVault(b, running, SETTINGS)).filter((p) => p.createInitJob || !p.problem)).toEqual([]);
-  const ready = { ...seen, initJobs: [done(creates[0], 'Complete')] };
-  const after = users.map((b) => planVault(b, ready, SETTINGS));
-  expect(after.map((p) => p.problem)).toEqual([undefined, undefined, undefined, undefined]);
-  const crons = after.filter((p) => p.applyMaintenance).map((p) => p.applyMaintenance!);
-  expect(crons).toHaveLength(1);
-  expect(crons[0].metadata.ownerReferences!.map((o: any) => o.name).sort()).toEqual([
-    'bakery',
-    'cobbler',
-    'florist',
-    'grocer',
-  ]);
-  expect(crons[0].spec.schedule).toBe('0 4 * * 0');
-  // Applied and stored: nothing more to do.
-  const stored = { ...ready, maintenance: [{ ...crons[0], status: {} }] };
-  expect(users.map((b) => planVault(b, stored, SETTINGS)).filter((p) => p.applyMaintenance)).toEqual([]);
-  // A new schedule is applied.
-  expect(
-    planVault(users[3], stored, { ...SETTINGS, maintenanceSchedule: '0 1 * * *' }).applyMaintenance?.spec.schedule,
-  ).toBe('0 1 * * *');
-});
+    // Once the Job exists nobody creates another; once it completed nobody waits, and one maintenance is owned by all.
+    const running = { ...seen, initJobs: creates };
+    expect(users.map((b) => planVault(b, running, SETTINGS)).filter((p) => p.createInitJob || !p.problem)).toEqual([]);
+    const ready = { ...seen, initJobs: [done(creates[0], 'Complete')] };
+    const after = users.map((b) => planVault(b, ready, SETTINGS));
+    expect(after.map((p) => p.problem)).toEqual([undefined, undefined, undefined, undefined]);
+    const crons = after.filter((p) => p.applyMaintenance).map((p) => p.applyMaintenance!);
+    expect(crons).toHaveLength(1);
+    expect(crons[0].metadata.ownerReferences!.map((o: any) => o.name).sort()).toEqual([
+      'bakery',
+      'cobbler',
+      'florist',
+      'grocer',
+    ]);
+    expect(crons[0].spec.schedule).toBe('0 4 * * 0');
+    // Applied and stored: nothing more to do.
+    const stored = { ...ready, maintenance: [{ ...crons[0], status: {} }] };
+    expect(users.map((b) => planVault(b, stored, SETTINGS)).filter((p) => p.applyMaintenance)).toEqual([]);
+    // A new schedule is applied.
+    expect(
+      planVault(users[3], stored, { ...SETTINGS, maintenanceSchedule: '0 1 * * *' }).applyMaintenance?.spec.schedule,
+    ).toBe('0 1 * * *');
+  },
+);
 
 test("a failed init Job is VaultInitFailed, with the Job's and the pod's words and what to do", () => {
   const b = shop('bakery');
@@ -94,33 +98,40 @@ test("a failed init Job is VaultInitFailed, with the Job's and the pod's words a
   const plan = planVault(b, { users: [b], initJobs: [job], initPods: [pod], maintenance: [] }, SETTINGS);
   expect(plan.problem?.reason).toBe('VaultInitFailed');
   expect(plan.problem?.message).toBe(
-    'the vault could not be initialized: Job mall-shops/vault-init-x failed (Job has reached the specified backoff limit): ' +
-      'Fatal: wrong password or no key found; check the vault location and the Secret bakery-vault (RESTIC_PASSWORD, provider credentials), then delete that Job to try again',
+    'the vault could not be initialized: Job mall-shops/vault-init-x ' +
+      'failed (Job has reached the specified backoff limit): ' +
+      'Fatal: wrong password or no key found; check the vault location and the Secret ' +
+      'bakery-vault (RESTIC_PASSWORD, provider credentials), then delete that Job to try again',
   );
   expect(plan.createInitJob).toBeUndefined();
 });
 
-test('tenancy: a vault named from a second namespace is refused, naming the holder; allowed by the cluster setting', () => {
-  const holder = shop('bakery', 'mall-shops', SHARED, 1);
-  const other = shop('florist', 'other-shops', SHARED, 2);
-  const seen: VaultObserved = { users: [holder, other], initJobs: [], initPods: [], maintenance: [] };
-  expect(planVault(other, seen, SETTINGS).problem).toEqual({
-    reason: 'VaultSharedAcrossNamespaces',
-    message:
-      `vault ${SHARED} is already used by Backup mall-shops/bakery in another namespace; sharing a vault shares its key (each can read and prune ` +
-      "the other's snapshots): give this shop its own vault, or start the operator with --allow-cross-namespace-vaults to allow it",
-  });
-  expect(planVault(holder, seen, SETTINGS).problem?.reason).toBe('VaultInitializing');
-  const allowed = planVault(other, seen, { ...SETTINGS, allowCrossNamespace: true });
-  expect(allowed.problem?.reason).toBe('VaultInitializing');
-  expect(allowed.createInitJob).toBeUndefined();
-  // pvc:// vaults are per namespace: the same location in two namespaces is two vaults.
-  const a = shop('a', 'mall-shops', 'pvc://vault/x');
-  const b = shop('b', 'other-shops', 'pvc://vault/x');
-  expect(planVault(a, { ...seen, users: [a] }, SETTINGS).hash).not.toBe(
-    planVault(b, { ...seen, users: [b] }, SETTINGS).hash,
-  );
-});
+test(
+  'tenancy: a vault named from a second namespace is ' + 'refused, naming the holder; allowed by the cluster setting',
+  () => {
+    const holder = shop('bakery', 'mall-shops', SHARED, 1);
+    const other = shop('florist', 'other-shops', SHARED, 2);
+    const seen: VaultObserved = { users: [holder, other], initJobs: [], initPods: [], maintenance: [] };
+    expect(planVault(other, seen, SETTINGS).problem).toEqual({
+      reason: 'VaultSharedAcrossNamespaces',
+      message:
+        `vault ${SHARED} is already used by Backup mall-shops/bakery in another ` +
+        `namespace; sharing a vault shares its key (each can read and prune ` +
+        "the other's snapshots): give this shop its own vault, or start " +
+        'the operator with --allow-cross-namespace-vaults to allow it',
+    });
+    expect(planVault(holder, seen, SETTINGS).problem?.reason).toBe('VaultInitializing');
+    const allowed = planVault(other, seen, { ...SETTINGS, allowCrossNamespace: true });
+    expect(allowed.problem?.reason).toBe('VaultInitializing');
+    expect(allowed.createInitJob).toBeUndefined();
+    // pvc:// vaults are per namespace: the same location in two namespaces is two vaults.
+    const a = shop('a', 'mall-shops', 'pvc://vault/x');
+    const b = shop('b', 'other-shops', 'pvc://vault/x');
+    expect(planVault(a, { ...seen, users: [a] }, SETTINGS).hash).not.toBe(
+      planVault(b, { ...seen, users: [b] }, SETTINGS).hash,
+    );
+  },
+);
 
 test('reconcile: while the vault is not ready nothing is scheduled, and the status says why', () => {
   const waiting = reconcile(

@@ -92,8 +92,11 @@ describe('which Backups and Restores a change queues', () => {
     ]);
   });
 
-  test('a Backup queues itself and the unfinished Restores; vault work queues nothing here (the vault index does)', () => {
-    expect(keysFor('backups', bakery, c)).toEqual(['mall-shops/bakery', 'restore:mall-shops/restore-1']);
-    expect(keysFor('vaultjobs', obj('init'), c)).toEqual([]);
-  });
+  test(
+    'a Backup queues itself and the unfinished Restores; ' + 'vault work queues nothing here (the vault index does)',
+    () => {
+      expect(keysFor('backups', bakery, c)).toEqual(['mall-shops/bakery', 'restore:mall-shops/restore-1']);
+      expect(keysFor('vaultjobs', obj('init'), c)).toEqual([]);
+    },
+  );
 });

@@ -49,7 +49,8 @@ test('fencing aborts the write in flight, refuses new ones, and lets reads and L
   const error = await inFlight;
   expect(error).toBeInstanceOf(WritesFencedError);
   expect(error.message).toBe(
-    'POST /api/v1/namespaces/a/events: not sent, this replica is not leading (the lease was not renewed within the renew deadline)',
+    'POST /api/v1/namespaces/a/events: not sent, this replica is ' +
+      'not leading (the lease was not renewed within the renew deadline)',
   );
   await waitFor(
     'the server to see the connection go',

@@ -11,33 +11,38 @@ const statusProblems = (status: unknown) => schemaProblems(BACKUP_SCHEMA.propert
 describe('refused writes are reported in the status, which is written last', () => {
   const decided = reconcile(observed()).status;
 
-  test("a CronJob the API server refuses (422): Ready=False CronJobRefused, Failed, the server's words and what to do, a Warning", () => {
-    const { status, events } = withRefusals(
-      decided,
-      undefined,
-      [
-        {
-          what: 'CronJob backup-bakery',
-          reason: REASON.CronJobRefused,
-          statusCode: 422,
-          message: 'spec.timeZone: Invalid value: "Mars/X": unknown time zone Mars/X',
-        },
-      ],
-      '2026-11-25T10:00:00Z',
-    );
-    expect(status.phase).toBe('Failed');
-    expect(status.conditions![0]).toMatchObject({
-      type: 'Ready',
-      status: 'False',
-      reason: 'CronJobRefused',
-      lastTransitionTime: '2026-11-25T10:00:00Z',
-    });
-    expect(status.message).toBe(
-      'the API server refused CronJob backup-bakery (HTTP 422): spec.timeZone: Invalid value: "Mars/X": unknown time zone Mars/X; correct the Backup\'s spec; the operator retries after every change',
-    );
-    expect(events).toEqual([{ type: 'Warning', reason: 'CronJobRefused', message: status.message }]);
-    expect(statusProblems(status)).toEqual([]);
-  });
+  test(
+    'a CronJob the API server refuses (422): Ready=False ' +
+      "CronJobRefused, Failed, the server's words and what to do, a Warning",
+    () => {
+      const { status, events } = withRefusals(
+        decided,
+        undefined,
+        [
+          {
+            what: 'CronJob backup-bakery',
+            reason: REASON.CronJobRefused,
+            statusCode: 422,
+            message: 'spec.timeZone: Invalid value: "Mars/X": unknown time zone Mars/X',
+          },
+        ],
+        '2026-11-25T10:00:00Z',
+      );
+      expect(status.phase).toBe('Failed');
+      expect(status.conditions![0]).toMatchObject({
+        type: 'Ready',
+        status: 'False',
+        reason: 'CronJobRefused',
+        lastTransitionTime: '2026-11-25T10:00:00Z',
+      });
+      expect(status.message).toBe(
+        'the API server refused CronJob backup-bakery (HTTP 422): spec.timeZone: Invalid value: "Mars/X": ' +
+          "unknown time zone Mars/X; correct the Backup's spec; the operator retries after every change",
+      );
+      expect(events).toEqual([{ type: 'Warning', reason: 'CronJobRefused', message: status.message }]);
+      expect(statusProblems(status)).toEqual([]);
+    },
+  );
 
   test('the same refusal again says nothing new and keeps its transition time', () => {
     const refusal = {
@@ -73,17 +78,21 @@ describe('refused writes are reported in the status, which is written last', () 
 });
 
 describe('status fields stay within the schema', () => {
-  test('a run-now annotation longer than lastRunNowRequest allows is recorded as a digest; later reconciles start nothing more', () => {
-    const request = 'x'.repeat(5000);
-    const o = observed({ backup: backupObject({}, { annotations: { 'mall.example.com/run-now': request } }) });
-    const first = reconcile(o);
-    expect(first.createJobs).toHaveLength(1);
-    expect(first.status.lastRunNowRequest).toBe(runNowRecord(request));
-    expect(first.status.lastRunNowRequest!.length).toBeLessThanOrEqual(1024);
-    expect(statusProblems(first.status)).toEqual([]);
-    const next = reconcile({ ...o, backup: { ...o.backup, status: first.status } });
-    expect(next.createJobs).toEqual([]);
-  });
+  test(
+    'a run-now annotation longer than lastRunNowRequest allows ' +
+      'is recorded as a digest; later reconciles start nothing more',
+    () => {
+      const request = 'x'.repeat(5000);
+      const o = observed({ backup: backupObject({}, { annotations: { 'mall.example.com/run-now': request } }) });
+      const first = reconcile(o);
+      expect(first.createJobs).toHaveLength(1);
+      expect(first.status.lastRunNowRequest).toBe(runNowRecord(request));
+      expect(first.status.lastRunNowRequest!.length).toBeLessThanOrEqual(1024);
+      expect(statusProblems(first.status)).toEqual([]);
+      const next = reconcile({ ...o, backup: { ...o.backup, status: first.status } });
+      expect(next.createJobs).toEqual([]);
+    },
+  );
 
   test('a short request is recorded as written', () => {
     expect(runNowRecord('2026-11-25')).toBe('2026-11-25');

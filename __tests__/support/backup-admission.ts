@@ -93,13 +93,19 @@ function describeAjvError(e: ErrorObject): string {
     case 'required':
       return `${at ? `${at}.` : ''}${p.missingProperty}: Required value`;
     case 'enum':
-      return `${at}: Unsupported value: ${value(e.data)}: supported values: ${p.allowedValues.map((v: string) => `"${v}"`).join(', ')}`;
+      return (
+        `${at}: Unsupported value: ${value(e.data)}: supported values: ` +
+        `${p.allowedValues.map((v: string) => `"${v}"`).join(', ')}`
+      );
     case 'minimum':
       return `${at}: Invalid value: ${e.data}: ${at} in body should be greater than or equal to ${p.limit}`;
     case 'maximum':
       return `${at}: Invalid value: ${e.data}: ${at} in body should be less than or equal to ${p.limit}`;
     case 'minItems':
-      return `${at}: Invalid value: ${(e.data as unknown[]).length}: ${at} in body should have at least ${p.limit} items`;
+      return (
+        `${at}: Invalid value: ${(e.data as unknown[]).length}: ` +
+        `${at} in body should have at least ${p.limit} items`
+      );
     case 'maxLength':
       return `${at}: Too long: may not be more than ${p.limit} bytes`;
     case 'pattern':

@@ -275,7 +275,10 @@ export const INVALID: [name: string, spec: Record<string, unknown>, message: Reg
   [
     'a REST vault with a user and password in the URL',
     { vaultLocation: 'rest:https://alice:s3cret@vault.mall.internal:8000/bakery' },
-    /vaultLocation must not carry credentials \("user:password@"\): they belong in the Secret named by vaultCredentialsSecret/,
+    new RegExp(
+      /vaultLocation must not carry credentials \("user:password@"\): they belong in the Secret named /.source +
+        /by vaultCredentialsSecret/.source,
+    ),
     'spec.vaultLocation',
   ],
   [
@@ -329,13 +332,19 @@ export const INVALID: [name: string, spec: Record<string, unknown>, message: Reg
   [
     'keepLast 0',
     { retention: { keepLast: 0 } },
-    /spec\.retention\.keepLast: Invalid value: 0: spec\.retention\.keepLast in body should be greater than or equal to 1/,
+    new RegExp(
+      /spec\.retention\.keepLast: Invalid value: 0: spec\.retention\.keepLast in body should be /.source +
+        /greater than or equal to 1/.source,
+    ),
     'spec.retention.keepLast',
   ],
   [
     'a negative keepDaily',
     { retention: { keepDaily: -1 } },
-    /spec\.retention\.keepDaily: Invalid value: -1: spec\.retention\.keepDaily in body should be greater than or equal to 1/,
+    new RegExp(
+      /spec\.retention\.keepDaily: Invalid value: -1: spec\.retention\.keepDaily in body should be /.source +
+        /greater than or equal to 1/.source,
+    ),
     'spec.retention.keepDaily',
   ],
   [
@@ -365,13 +374,19 @@ export const INVALID: [name: string, spec: Record<string, unknown>, message: Reg
   [
     'a starting deadline under 10 s',
     { startingDeadlineSeconds: 5 },
-    /spec\.startingDeadlineSeconds: Invalid value: 5: spec\.startingDeadlineSeconds in body should be greater than or equal to 10/,
+    new RegExp(
+      /spec\.startingDeadlineSeconds: Invalid value: 5: spec\.startingDeadlineSeconds in body should /.source +
+        /be greater than or equal to 10/.source,
+    ),
     'spec.startingDeadlineSeconds',
   ],
   [
     'an active deadline of 0',
     { activeDeadlineSeconds: 0 },
-    /spec\.activeDeadlineSeconds: Invalid value: 0: spec\.activeDeadlineSeconds in body should be greater than or equal to 1/,
+    new RegExp(
+      /spec\.activeDeadlineSeconds: Invalid value: 0: spec\.activeDeadlineSeconds in body should be /.source +
+        /greater than or equal to 1/.source,
+    ),
     'spec.activeDeadlineSeconds',
   ],
   [
@@ -395,7 +410,10 @@ export const INVALID: [name: string, spec: Record<string, unknown>, message: Reg
   [
     'runAsUser 0',
     { securityContext: { runAsUser: 0 } },
-    /spec\.securityContext\.runAsUser: Invalid value: 0: spec\.securityContext\.runAsUser in body should be greater than or equal to 1/,
+    new RegExp(
+      /spec\.securityContext\.runAsUser: Invalid value: 0: spec\.securityContext\.runAsUser in body /.source +
+        /should be greater than or equal to 1/.source,
+    ),
     'spec.securityContext.runAsUser',
   ],
   [
@@ -415,7 +433,10 @@ export const INVALID: [name: string, spec: Record<string, unknown>, message: Reg
   [
     'a fixed group n/m as the subset',
     { verify: { schedule: '@weekly', readDataSubset: '1/5' } },
-    /verify\.readDataSubset "1\/5" is not valid: a fixed group n\/m would read the same pack files on every scheduled run/,
+    new RegExp(
+      String.raw`verify\.readDataSubset "1\/5" is not valid: a fixed group n\/m would read the same ` +
+        String.raw`pack files on every scheduled run`,
+    ),
     'spec.verify.readDataSubset',
   ],
   [

@@ -6,7 +6,7 @@ import { ChildProcess, execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Testing } from 'cdk8s';
-import type { BackupSpec } from '../../imports/mall.example.com';
+import type { BackupSpec } from '../../lib/permits/api-types';
 import {
   BackupCronJob,
   BackupPodProps,

@@ -27,7 +27,8 @@ export function promtool(): string {
     if (fs.existsSync(binary) && spawnSync(binary, ['--version'], { encoding: 'utf8' }).status === 0) return binary;
   }
   throw new Error(
-    `no promtool found (tried ${candidates().join(', ') || 'the tool cache'}): build the pinned one into the tool cache ` +
+    `no promtool found (tried ${candidates().join(', ') || 'the tool cache'}): ` +
+      `build the pinned one into the tool cache ` +
       'with `bash scripts/build-promtool.sh`, or point MALL_BACKUP_PROMTOOL at a promtool binary',
   );
 }

@@ -46,7 +46,8 @@ function binary(): string {
 
 /** What robfig/cron says of each query: the parse error, or the next run after `after` in the zone. */
 export function askRobfig(queries: readonly CronQuery[]): CronAnswer[] {
-  const input = `${queries.map((q) => JSON.stringify({ timeZone: '', after: '1970-01-01T00:00:00Z', ...q })).join('\n')}\n`;
+  const lines = queries.map((q) => JSON.stringify({ timeZone: '', after: '1970-01-01T00:00:00Z', ...q }));
+  const input = `${lines.join('\n')}\n`;
   const run = spawnSync(binary(), [], { input, encoding: 'utf8', maxBuffer: 64 << 20 });
   if (run.status !== 0) throw new Error(`the cron oracle failed: ${run.stderr}`);
   return run.stdout

@@ -40,7 +40,9 @@ export function helpText(command: CliCommand): string {
     return [flag, `${o.description}${extra ? ` (${extra})` : ''}`];
   });
   const width = Math.max(...rows.map(([f]) => f.length));
-  return `Usage: ${command.usage} [options]\n${command.summary}\n\nOptions:\n${rows.map(([f, d]) => `  ${f.padEnd(width)}  ${d}`).join('\n')}\n`;
+  return `Usage: ${command.usage} [options]\n${command.summary}\n\nOptions:\n${rows
+    .map(([f, d]) => `  ` + `${f.padEnd(width)}  ${d}`)
+    .join('\n')}\n`;
 }
 
 /** Why parseArgs refused, in the command's words. */
@@ -58,7 +60,11 @@ function reason(error: NodeJS.ErrnoException, argv: readonly string[]): string {
     case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE': {
       const flag = /--([a-z-]+)/.exec(message)?.[0] ?? 'an option';
       if (/does not take an argument/.test(message)) return `${flag} takes no value: give it alone`;
-      return `${flag} needs a value${/ambiguous/.test(message) ? ' (the next argument is another option; write --flag=-value for a value starting with -)' : ''}`;
+      return `${flag} needs a value${
+        /ambiguous/.test(message)
+          ? ' (the next argument is another option; write ' + '--flag=-value for a value starting with -)'
+          : ''
+      }`;
     }
     default:
       return message;
@@ -94,7 +100,8 @@ export function parseCommandLine(
   for (const [name, values] of given) {
     if (values.length > 1) {
       throw new UsageError(
-        `--${name} is given ${values.length === 2 ? 'twice' : `${values.length} times`} (${values.map((v) => JSON.stringify(v)).join(', then ')}): give it once\n\n${helpText(command)}`,
+        `--${name} is given ${values.length === 2 ? 'twice' : `${values.length} times`} ` +
+          `(${values.map((v) => JSON.stringify(v)).join(', then ')}): give it once\n\n${helpText(command)}`,
       );
     }
   }

@@ -1,5 +1,5 @@
 import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
-import { QUANTITY_PATTERN } from '../permits/backup-api';
+import { QUANTITY_PATTERN, RESOURCE_NAMES } from '../permits/backup-api';
 import { show } from './prop-errors';
 
 export interface ResourceAmounts {
@@ -60,7 +60,9 @@ export function quantityValue(quantity: string): number | undefined {
   return nanos === undefined ? undefined : Number(nanos) / 1e9;
 }
 
-/** Problems with `spec` (named `prop` in messages): malformed quantities, a request above its limit, a missing limit. */
+/**
+ * Problems with `spec` (named `prop` in messages): malformed quantities, a request above its limit, a missing limit.
+ */
 export function checkResources(prop: string, spec: ResourceSpec): string[] {
   const problems: string[] = [];
   for (const kind of ['cpu', 'memory'] as const) {
@@ -72,7 +74,8 @@ export function checkResources(prop: string, spec: ResourceSpec): string[] {
     ] as const) {
       if (value !== undefined && !((quantityNanos(value) ?? 0n) > 0n)) {
         problems.push(
-          `${prop}.${where}.${kind} ${show(value)} is not valid: use a positive Kubernetes quantity such as "${kind === 'cpu' ? '500m' : '256Mi'}"`,
+          `${prop}.${where}.${kind} ${show(value)} is not valid: use a positive ` +
+            `Kubernetes quantity such as "${kind === 'cpu' ? '500m' : '256Mi'}"`,
         );
       }
     }
@@ -80,7 +83,8 @@ export function checkResources(prop: string, spec: ResourceSpec): string[] {
       problems.push(`${prop} must set both requests.${kind} and limits.${kind}: every container we render is bounded`);
     } else if ((compareQuantities(request, limit) ?? 0) > 0) {
       problems.push(
-        `${prop}.requests.${kind} ${show(request)} is above limits.${kind} ${show(limit)}: a request may not exceed its limit`,
+        `${prop}.requests.${kind} ${show(request)} is above ` +
+          `limits.${kind} ${show(limit)}: a request may not exceed its limit`,
       );
     }
   }
@@ -99,6 +103,8 @@ export function toResourceRequirements(spec: ResourceSpec): k8s.ResourceRequirem
 }
 
 type Amounts = Record<string, string | number>;
+/** A Backup's own amounts as the API stores them (spec.resources.requests or .limits). */
+type OwnAmounts = { readonly [name in (typeof RESOURCE_NAMES)[number]]?: string | number };
 
 /**
  * A Backup's own requests and limits, with the operator's defaults filling only what it leaves out, and
@@ -106,7 +112,7 @@ type Amounts = Record<string, string | number>;
  * above its limit) is left out, as the API server refuses a request above its limit.
  */
 export function mergeResources(
-  own: { requests?: Amounts; limits?: Amounts },
+  own: { readonly requests?: OwnAmounts; readonly limits?: OwnAmounts },
   fallback: ResourceSpec,
 ): { requests: Amounts; limits: Amounts } {
   const requests: Amounts = { ...own.requests };

@@ -18,7 +18,10 @@ export const METRIC = {
   verified: 'mall_backup_verified',
   /** 1 while the newest finished maintenance of the Backup's vault succeeded, 0 while it failed; none before. */
   vaultMaintained: 'mall_backup_vault_maintained',
-  /** restic's numbers of the newest finished run: files_new, files_changed, bytes_added, duration_seconds, snapshot_files, snapshot_bytes. */
+  /**
+   * restic's numbers of the newest finished run: files_new, files_changed, bytes_added, duration_seconds,
+   * snapshot_files, snapshot_bytes.
+   */
   lastRunPrefix: 'mall_backup_last_run_',
   /** 1 while a drastic shrink holds the Backup's retention back, until acknowledged. */
   shrinkDetected: 'mall_backup_shrink_detected',

@@ -34,16 +34,23 @@ export const BACKUP_ALERTS: readonly BackupAlert[] = [
     for: '0m',
     severity: 'critical',
     summary: 'A Backup has no good snapshot within its freshness objective.',
-    description: `Backup ${which} is Stale: its newest good snapshot is older than spec.freshness (runs failing, suspended or not starting). \`${look}\` shows the Fresh condition and why.`,
+    description:
+      `Backup ${which} is Stale: its newest good snapshot is older than spec.freshness (runs ` +
+      `failing, suspended or not starting). \`${look}\` shows the Fresh condition and why.`,
   },
   {
     alert: 'MallBackupFailed',
     // The newest run failed, or the Backup cannot run at all (invalid spec, CronJob refused): phase Failed.
-    expr: `max by (namespace, name) (${METRIC.lastRunOutcome}{outcome="Failed"} or ${METRIC.phase}{phase="Failed"}) == 1`,
+    expr:
+      `max by (namespace, name) (${METRIC.lastRunOutcome}{outcome="Failed"} ` +
+      `or ${METRIC.phase}{phase="Failed"}) == 1`,
     for: '5m',
     severity: 'warning',
     summary: "A Backup's newest run failed, or the Backup cannot run.",
-    description: `Backup ${which} failed. \`${look}\` shows the reason (LastBackupSucceeded, Ready and status.message).`,
+    description: [
+      `Backup ${which} failed.`,
+      `\`${look}\` shows the reason (LastBackupSucceeded, Ready and status.message).`,
+    ].join(' '),
   },
   {
     alert: 'MallBackupPartiallyFailed',
@@ -59,7 +66,9 @@ export const BACKUP_ALERTS: readonly BackupAlert[] = [
     for: '0m',
     severity: 'critical',
     summary: "A Backup's vault failed verification: it may not restore.",
-    description: `The vault of Backup ${which} failed its latest check or test restore; it does not count as protected. \`${look}\` shows the Verified condition.`,
+    description:
+      `The vault of Backup ${which} failed its latest check or test restore; ` +
+      `it does not count as protected. \`${look}\` shows the Verified condition.`,
   },
   {
     alert: 'MallBackupVaultNotMaintained',
@@ -68,7 +77,9 @@ export const BACKUP_ALERTS: readonly BackupAlert[] = [
     for: '0m',
     severity: 'warning',
     summary: "The newest maintenance (prune + check) of a Backup's vault failed.",
-    description: `The vault of Backup ${which} was not pruned or checked: it grows, and damage would go unnoticed. \`${look}\` shows the VaultMaintained condition, its cause and how to run it again.`,
+    description:
+      `The vault of Backup ${which} was not pruned or checked: it grows, and damage would go unnoticed. ` +
+      `\`${look}\` shows the VaultMaintained condition, its cause and how to run it again.`,
   },
   {
     alert: 'MallBackupOperatorNotLeading',
@@ -78,7 +89,8 @@ export const BACKUP_ALERTS: readonly BackupAlert[] = [
     severity: 'critical',
     summary: 'No mall-backup operator is leading: Backups and Restores are not looked after.',
     description:
-      'No operator process holds the leader Lease, or none is scraped; Backup states and the alerts above are not kept up to date.',
+      'No operator process holds the leader Lease, or none is scraped; ' +
+      'Backup states and the alerts above are not kept up to date.',
   },
 ];
 

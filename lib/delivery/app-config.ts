@@ -4,8 +4,8 @@
  */
 import * as fs from 'node:fs';
 import { parseDocument } from 'yaml';
-import { LOG_LEVELS, OPERATOR_DEFAULTS } from '../contractor/backup-operator';
-import { JsonSchema } from '../permits/backup-schema';
+import { LOG_LEVELS, OPERATOR_DEFAULTS } from '../contractor/operator-props';
+import { JsonSchema } from '../permits/schema-parts';
 import { schemaProblems } from '../permits/backup-validation';
 import { PropError } from '../common/prop-errors';
 import { SAMPLES_NAMESPACE } from './charts';
@@ -208,7 +208,8 @@ function parseText(withBom: string, file: string): unknown {
       const message = (error as Error).message;
       const at = /at position (\d+)/.exec(message);
       throw new ConfigError(file, [
-        `not valid JSON: ${message.replace(/ in JSON at position \d+.*$/, '')}${at ? ` at ${lineAndColumn(text, Number(at[1]))}` : ''}`,
+        `not valid JSON: ${message.replace(/ in JSON at position \d+.*$/, '')}` +
+          `${at ? ` at ${lineAndColumn(text, Number(at[1]))}` : ''}`,
       ]);
     }
     // Valid JSON is valid YAML: yaml's parser finds the keys given twice, with their lines.
@@ -233,7 +234,8 @@ function parseText(withBom: string, file: string): unknown {
   } catch (error) {
     // yaml refuses to expand aliases past the count (a "billion laughs" file would take all memory).
     throw new ConfigError(file, [
-      `not valid YAML: too many aliases (${(error as Error).message}); write the values out, a configuration needs few anchors`,
+      `not valid YAML: too many aliases (${(error as Error).message}); ` +
+        `write the values out, a configuration needs few anchors`,
     ]);
   }
 }

@@ -103,7 +103,8 @@ export class ArgoCdApplications extends Construct {
     const { targetRevision, namespace, project, destinationServer } = props;
     errors.check(
       targetRevision === undefined || isGitRevision(targetRevision),
-      `targetRevision ${show(targetRevision)} is not valid: use a branch, tag or commit such as "main", "v1.2.0" or a commit hash (no spaces, "..", "~^:?*[" or trailing "/")`,
+      `targetRevision ${show(targetRevision)} is not valid: use a branch, tag or commit ` +
+        `such as "main", "v1.2.0" or a commit hash (no spaces, "..", "~^:?*[" or trailing "/")`,
     );
     errors.check(
       namespace === undefined || DNS_LABEL.test(namespace),
@@ -111,11 +112,13 @@ export class ArgoCdApplications extends Construct {
     );
     errors.check(
       project === undefined || DNS_SUBDOMAIN.test(project),
-      `project ${show(project)} is not valid: use an Argo CD project name (lower-case letters, digits, "-" and "."), such as "default"`,
+      `project ${show(project)} is not valid: use an Argo CD project ` +
+        `name (lower-case letters, digits, "-" and "."), such as "default"`,
     );
     errors.check(
       destinationServer === undefined || isHttpsServer(destinationServer),
-      `destinationServer ${show(destinationServer)} is not valid: use the cluster's API server as an https:// URL with no path, such as "https://kubernetes.default.svc"`,
+      `destinationServer ${show(destinationServer)} is not valid: use the cluster's API ` +
+        `server as an https:// URL with no path, such as "https://kubernetes.default.svc"`,
     );
     for (const [name, value] of [
       ['path', props.path],

@@ -8,12 +8,9 @@ import { App, Yaml } from 'cdk8s';
 import { stringify } from 'yaml';
 import { Chart } from 'cdk8s';
 import { ConfigProblems, MallBackupConfig } from './app-config';
-import {
-  BackupOperator,
-  DEFAULT_OPERATOR_IMAGE,
-  heapCeilingMiB,
-  STORAGE_CLASSES_ROLE_SUFFIX,
-} from '../contractor/backup-operator';
+import { BackupOperator } from '../contractor/backup-operator';
+import { DEFAULT_OPERATOR_IMAGE, heapCeilingMiB } from '../contractor/operator-props';
+import { STORAGE_CLASSES_ROLE_SUFFIX } from '../contractor/operator-rbac';
 import { BackupApiChart } from './charts';
 import { OUTPUT_MARKER } from './manifest-writer';
 
@@ -36,7 +33,8 @@ const block = (name: string) => `HELMBLOCK${name}END`;
 const HEAP_FROM_VALUES =
   '{{ $m := .Values.resources.limits.memory | toString }}' +
   '{{ if hasSuffix "Gi" $m }}{{ printf "--max-old-space-size=%d" (mul (trimSuffix "Gi" $m | int) 512) | quote }}' +
-  '{{ else if hasSuffix "Mi" $m }}{{ printf "--max-old-space-size=%d" (max 16 (div (trimSuffix "Mi" $m | int) 2)) | quote }}' +
+  '{{ else if hasSuffix "Mi" $m }}{{ printf "--max-old-space-size=%d" (max 16 (div (trimSuffix "Mi" $m | int) 2)) | ' +
+  'quote }}' +
   '{{ else }}{{ fail "resources.limits.memory must be given in Mi or Gi, e.g. 256Mi" }}{{ end }}';
 
 const INLINE: Record<string, string> = {
@@ -51,7 +49,10 @@ function blockText(name: string, indent: string): string {
     case 'resources':
       return `${indent}resources:\n${indent}  {{- toYaml .Values.resources | nindent ${indent.length + 2} }}`;
     case 'namespacesArg':
-      return `${indent}{{- if .Values.watchNamespaces }}\n${indent}- {{ printf "--namespaces=%s" (join "," .Values.watchNamespaces) | quote }}\n${indent}{{- end }}`;
+      return (
+        `${indent}{{- if .Values.watchNamespaces }}\n${indent}- {{ printf "--namespaces=%s" (join "," ` +
+        `.Values.watchNamespaces) | quote }}\n${indent}{{- end }}`
+      );
     default:
       throw new Error(`no Helm text for ${name}`);
   }
@@ -107,7 +108,10 @@ function bindingsTemplate(binding: Obj): string {
       metadata: { ...metadata, namespace: inline('bindingNamespace') },
     }),
   );
-  return `{{- if .Values.watchNamespaces }}\n{{- range .Values.watchNamespaces }}\n---\n${namespaced}{{- end }}\n{{- else }}\n---\n${cluster}{{- end }}\n`;
+  return (
+    `{{- if .Values.watchNamespaces }}\n{{- range .Values.watchNamespaces }}\n---\n${namespaced}{{- end }}\n{{- ` +
+    `else }}\n---\n${cluster}{{- end }}\n`
+  );
 }
 
 function valuesYaml(config: MallBackupConfig): string {
@@ -122,7 +126,8 @@ function valuesYaml(config: MallBackupConfig): string {
     '# image: the operator image, pinned by tag or digest (never latest).',
     '# logLevel: one of fatal, error, warn, info, debug, trace.',
     '# watchNamespaces: namespaces to watch (each must exist: the chart binds a Role in it); empty watches all.',
-    `# resources: requests and limits; limits.memory in Mi or Gi (the V8 heap is capped at half of it, now ${heapCeilingMiB(config.operator.resources.limits?.memory ?? '256Mi')} MiB).`,
+    `# resources: requests and limits; limits.memory in Mi or Gi (the V8 heap is capped at half of it, now ` +
+      `${heapCeilingMiB(config.operator.resources.limits?.memory ?? '256Mi')} MiB).`,
     stringify(values),
   ].join('\n');
 }

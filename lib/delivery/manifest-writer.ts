@@ -48,7 +48,8 @@ function checkOnce(target: string): void {
     if (fs.statSync(target, { throwIfNoEntry: false })?.ino !== stat.ino)
       throw Object.assign(new Error(`${target} was replaced`), { code: 'ENOENT' });
     throw new OutputFolderError(
-      `output folder ${target} ${why}; name an empty folder, a new one, or a previous synth output (it holds ${OUTPUT_MARKER})`,
+      `output folder ${target} ${why}; name an empty folder, a new ` +
+        `one, or a previous synth output (it holds ${OUTPUT_MARKER})`,
     );
   };
   if (!stat.isDirectory()) refuse('is not a folder');
@@ -61,7 +62,8 @@ function checkOnce(target: string): void {
   // A link or folder in the marker's place was put there by hand: its list would be someone else's words.
   if (!marker!.isFile())
     refuse(
-      `holds a ${OUTPUT_MARKER} that is ${marker!.isSymbolicLink() ? 'a symbolic link' : 'not a file'}, which the synth never writes`,
+      `holds a ${OUTPUT_MARKER} that is ` +
+        `${marker!.isSymbolicLink() ? 'a symbolic link' : 'not a file'}, which the synth never writes`,
     );
   const [header, ...lines] = fs.readFileSync(markerFile, 'utf8').split('\n');
   if (header !== MARKER_HEADER)
@@ -96,7 +98,8 @@ function resolveTarget(outdir: string): string {
     return fs.realpathSync(target);
   } catch {
     throw new OutputFolderError(
-      `output folder ${target} is a symbolic link to ${path.resolve(path.dirname(target), fs.readlinkSync(target))}, which does not exist; ` +
+      `output folder ${target} is a symbolic link to ` +
+        `${path.resolve(path.dirname(target), fs.readlinkSync(target))}, which does not exist; ` +
         'create that folder or name another one',
     );
   }
@@ -141,7 +144,8 @@ export function writeManifestsAtomically(rendered: ReadonlyMap<string, string>, 
   const existing = fs.statSync(target, { throwIfNoEntry: false });
   if (existing && existing.dev !== fs.statSync(parent).dev) {
     throw new OutputFolderError(
-      `output folder ${target} is a mount point, which cannot be swapped for a new folder: name a folder inside it, e.g. ${path.join(target, 'manifests')}`,
+      `output folder ${target} is a mount point, which cannot be swapped for a ` +
+        `new folder: name a folder inside it, e.g. ${path.join(target, 'manifests')}`,
     );
   }
   try {
@@ -150,7 +154,8 @@ export function writeManifestsAtomically(rendered: ReadonlyMap<string, string>, 
     const code = (error as NodeJS.ErrnoException).code;
     if (code !== 'EACCES' && code !== 'EPERM' && code !== 'EROFS') throw error;
     throw new OutputFolderError(
-      `output folder ${target} cannot be written: the synth writes a new folder beside it in ${parent} and swaps it in, ` +
+      `output folder ${target} cannot be written: the synth ` +
+        `writes a new folder beside it in ${parent} and swaps it in, ` +
         `so ${parent} must be writable (${(error as Error).message})`,
     );
   }

@@ -128,7 +128,9 @@ export const DEFAULT_TIME_ZONE = 'UTC';
  * left out too: the backup pod has no SSH key or known_hosts to connect with.
  */
 export const VAULT_KINDS = {
-  s3: '^s3:https://([A-Za-z0-9._~%-]+(:[A-Za-z0-9._~%-]+)?@)?[A-Za-z0-9.-]+(:[0-9]{1,5})?/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9._/-]*)?$',
+  s3:
+    '^s3:https://([A-Za-z0-9._~%-]+(:[A-Za-z0-9._~%-]+)?@)?[A-Za-z0-9.-]+(:[0-9]{1,5})?' +
+    '/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9._/-]*)?$',
   rest: '^rest:https://([A-Za-z0-9._~%-]+(:[A-Za-z0-9._~%-]+)?@)?[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._/-]*)?$',
   azure: '^azure:[a-z0-9]([a-z0-9-]{1,61}[a-z0-9])?:/[A-Za-z0-9._/-]*$',
   gs: '^gs:[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]:/[A-Za-z0-9._/-]*$',
@@ -139,7 +141,8 @@ export type VaultKind = keyof typeof VAULT_KINDS;
 export const VAULT_LOCATION_MAX_LENGTH = 512;
 export const VAULT_LOCATION_FORMS =
   's3:https://<host>/<bucket>[/<path>], rest:https://<host>[:<port>][/<path>], azure:<container>:/<path>, ' +
-  'gs:<bucket>:/<path>, b2:<bucket>:<path> or pvc://<claim>[/<path>] (sftp: is not offered: the pod has no SSH key or known_hosts)';
+  'gs:<bucket>:/<path>, b2:<bucket>:<path> or pvc://<claim>[/<path>] ' +
+  '(sftp: is not offered: the pod has no SSH key or known_hosts)';
 /**
  * Credentials inside a URL would be shown to everyone who may read Backups (and in `kubectl get`): refused. The
  * URL forms accept the "user:password@" part only so that this rule, with its own words, is the one that fires.
@@ -147,7 +150,8 @@ export const VAULT_LOCATION_FORMS =
 export const VAULT_CREDENTIALS_PATTERN = '^(rest|s3):https://[^/]*@';
 export const VAULT_CREDENTIALS_MESSAGE =
   'vaultLocation must not carry credentials ("user:password@"): they belong in the Secret named by ' +
-  'vaultCredentialsSecret (RESTIC_REST_USERNAME and RESTIC_REST_PASSWORD for rest:, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for s3:)';
+  'vaultCredentialsSecret (RESTIC_REST_USERNAME and RESTIC_REST_PASSWORD ' +
+  'for rest:, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for s3:)';
 export const PVC_VAULT_PREFIX = 'pvc://';
 
 /** Retention rules: `restic forget --keep-*`. */
@@ -206,5 +210,6 @@ export const READ_DATA_SUBSET_FIXED_GROUP_PATTERN = '^[0-9]+/[0-9]+$';
 export const READ_DATA_SUBSET_FORMS =
   'use a percentage of the pack files above 0 and at most 100, with up to two decimals, e.g. "5%", "0.5%" or "100%"';
 export const READ_DATA_SUBSET_FIXED_GROUP_MESSAGE =
-  'a fixed group n/m would read the same pack files on every scheduled run and never the others: use a percentage such as "5%" (a new random subset each run)';
+  'a fixed group n/m would read the same pack files on every scheduled run and never the others: use a percentage ' +
+  'such as "5%" (a new random subset each run)';
 export const DEFAULT_READ_DATA_SUBSET = '5%';

@@ -2,7 +2,8 @@ import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as api from './backup-api';
 import { standardLabels } from '../common/labels';
-import { BACKUP_PRINTER_COLUMNS, BACKUP_SCHEMA, JsonSchema } from './backup-schema';
+import { BACKUP_PRINTER_COLUMNS, BACKUP_SCHEMA } from './backup-schema';
+import { JsonSchema } from './schema-parts';
 
 export interface BackupCrdProps {
   /**

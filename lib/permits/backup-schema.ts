@@ -1,141 +1,20 @@
+/** The Backup's schema: its spec field by field, the whole `openAPIV3Schema` and the `kubectl get` columns. */
 import * as api from './backup-api';
-import { KUBERNETES_TIME_ZONES } from './time-zones';
+import { BACKUP_STATUS_SCHEMA } from './backup-status-schema';
 import { FRESHNESS_FORMS, FRESHNESS_MAX_LENGTH, FRESHNESS_PATTERN } from './freshness-api';
-
-/** A CEL validation rule as the API server reads it (`x-kubernetes-validations`). */
-export interface CelRule {
-  readonly rule: string;
-  readonly message?: string;
-  readonly messageExpression?: string;
-  readonly reason?: 'FieldValueInvalid' | 'FieldValueForbidden' | 'FieldValueRequired' | 'FieldValueDuplicate';
-  readonly fieldPath?: string;
-}
-
-/**
- * A structural OpenAPI v3 schema in the exact form the API server stores it. Kept in wire form (not
- * the camel-cased cdk8s L1 form) so that the CRD, the validation tests and the docs read one object.
- */
-export interface JsonSchema {
-  readonly type?: 'object' | 'string' | 'integer' | 'boolean' | 'array' | 'number';
-  readonly description?: string;
-  readonly properties?: { readonly [name: string]: JsonSchema };
-  readonly required?: readonly string[];
-  readonly items?: JsonSchema;
-  readonly enum?: readonly string[];
-  readonly pattern?: string;
-  readonly format?: string;
-  readonly minimum?: number;
-  readonly maximum?: number;
-  readonly minLength?: number;
-  readonly maxLength?: number;
-  readonly minItems?: number;
-  readonly maxItems?: number;
-  readonly default?: unknown;
-  readonly anyOf?: readonly JsonSchema[];
-  readonly 'x-kubernetes-validations'?: readonly CelRule[];
-  readonly 'x-kubernetes-list-type'?: 'atomic' | 'set' | 'map';
-  readonly 'x-kubernetes-list-map-keys'?: readonly string[];
-  readonly 'x-kubernetes-int-or-string'?: boolean;
-}
-
-/** A CEL string literal holding `text` (CEL reads backslash escapes in quoted strings). */
-export function celString(text: string): string {
-  return `'${text.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-}
-
-/** The accepted forms of a patterned string field, kept beside its schema so TypeScript checks read the same patterns as CEL. */
-export interface StringForm {
-  readonly field: string;
-  /** The value must match one of these. */
-  readonly patterns: readonly string[];
-  /** What is accepted, in words, for error messages. */
-  readonly accepted: string;
-  /** The value must match none of these. */
-  /** `quiet`: the refusal does not repeat the value (it would show a secret). */
-  readonly forbidden?: readonly { readonly pattern: string; readonly message: string; readonly quiet?: boolean }[];
-}
-
-const STRING_FORMS = new WeakMap<JsonSchema, StringForm>();
-
-/** The accepted forms of a string field built by `patternedString`, if `schema` is one. */
-export function stringFormOf(schema: JsonSchema): StringForm | undefined {
-  return STRING_FORMS.get(schema);
-}
-
-function quotedValueMessage(field: string, accepted: string): string {
-  return `${celString(`${field} "`)} + self + ${celString(`" is not valid: ${accepted}`)}`;
-}
-
-/** A string field whose accepted forms are regular expressions; the error names the field, the value and the forms. */
-export function patternedString(
-  form: StringForm,
-  description: string,
-  maxLength: number,
-  extras: { readonly rules?: readonly CelRule[]; readonly default?: string } = {},
-): JsonSchema {
-  const { field, patterns, accepted } = form;
-  const schema: JsonSchema = {
-    type: 'string',
-    description,
-    minLength: 1,
-    maxLength,
-    default: extras.default,
-    'x-kubernetes-validations': [
-      {
-        rule: patterns.map((p) => `self.matches(${celString(p)})`).join(' || '),
-        message: `${field} is not valid: ${accepted}`,
-        messageExpression: quotedValueMessage(field, accepted),
-      },
-      ...(form.forbidden ?? []).map(({ pattern, message, quiet }) => ({
-        rule: `!self.matches(${celString(pattern)})`,
-        message,
-        messageExpression: quiet ? undefined : quotedValueMessage(field, message),
-      })),
-      ...(extras.rules ?? []),
-    ],
-  };
-  STRING_FORMS.set(schema, form);
-  return schema;
-}
-
-export const DNS_LABEL_FORM =
-  'use a DNS-1123 label: lower-case letters, digits and "-", starting and ending with a letter or digit, ' +
-  `at most ${api.DNS_LABEL_MAX_LENGTH} characters (e.g. "bakery")`;
-export const DNS_SUBDOMAIN_FORM =
-  'use a DNS-1123 subdomain: lower-case letters, digits, "-" and ".", starting and ending with a ' +
-  `letter or digit, at most ${api.DNS_SUBDOMAIN_MAX_LENGTH} characters`;
-
-export function objectName(field: string, description: string): JsonSchema {
-  return patternedString(
-    { field, patterns: [api.DNS_SUBDOMAIN_PATTERN], accepted: DNS_SUBDOMAIN_FORM },
-    description,
-    api.DNS_SUBDOMAIN_MAX_LENGTH,
-  );
-}
-
-export function boundedInteger(
-  description: string,
-  minimum: number,
-  maximum: number,
-  defaultValue?: number,
-): JsonSchema {
-  return { type: 'integer', format: 'int32', description, minimum, maximum, default: defaultValue };
-}
-
-export function quantity(description: string): JsonSchema {
-  return {
-    description,
-    anyOf: [{ type: 'integer' }, { type: 'string' }],
-    pattern: api.NON_NEGATIVE_QUANTITY_PATTERN,
-    // Like the pattern, read for strings only.
-    maxLength: api.QUANTITY_MAX_LENGTH,
-    // The pattern reads strings only; a bare number is an integer here.
-    'x-kubernetes-validations': [
-      { rule: 'type(self) != int || self >= 0', message: 'a quantity must not be negative' },
-    ],
-    'x-kubernetes-int-or-string': true,
-  };
-}
+import {
+  boundedInteger,
+  CelRule,
+  celString,
+  DNS_LABEL_FORM,
+  JsonSchema,
+  objectName,
+  objectProperties,
+  patternedString,
+  quantity,
+  StringForm,
+} from './schema-parts';
+import { KUBERNETES_TIME_ZONES } from './time-zones';
 
 function resourceList(description: string): JsonSchema {
   return {
@@ -145,10 +24,6 @@ function resourceList(description: string): JsonSchema {
       api.RESOURCE_NAMES.map((r) => [r, quantity(`Amount of ${r}, as a Kubernetes quantity (e.g. "500m", "1Gi").`)]),
     ),
   };
-}
-
-export function timestamp(description: string): JsonSchema {
-  return { type: 'string', format: 'date-time', description };
 }
 
 const shopName = patternedString(
@@ -177,9 +52,12 @@ function scheduleForm(field: string): StringForm {
 
 const backupTime = patternedString(
   scheduleForm('backupTime'),
-  'When to run, in timeZone: "HH:MM" (24-hour clock, every night at that time), a window "HH:MM-HH:MM" (every night at ' +
-    "one minute inside it, from the start up to but not including the end, chosen from the Backup's namespace and name " +
-    'so that it never changes and a fleet spreads across the window; "23:00-01:00" crosses midnight, "00:00-00:00" is ' +
+  'When to run, in timeZone: "HH:MM" (24-hour clock, every ' +
+    'night at that time), a window "HH:MM-HH:MM" (every night at ' +
+    'one minute inside it, from the start up to but not including ' +
+    "the end, chosen from the Backup's namespace and name " +
+    'so that it never changes and a fleet spreads across the ' +
+    'window; "23:00-01:00" crosses midnight, "00:00-00:00" is ' +
     'the whole day; status.effectiveSchedule shows the minute), a 5-field cron expression ' +
     `(minute hour day-of-month month day-of-week) or one of ${api.CRON_MACROS.join(' ')}.`,
   api.BACKUP_TIME_MAX_LENGTH,
@@ -189,7 +67,9 @@ const backupTime = patternedString(
 export const KNOWN_TIME_ZONE_RULE: CelRule = {
   rule: `self in [${KUBERNETES_TIME_ZONES.map(celString).join(', ')}]`,
   message: `timeZone is not a time zone Kubernetes knows: ${api.TIME_ZONE_KNOWN_FORMS}`,
-  messageExpression: `${celString('timeZone "')} + self + ${celString(`" is not a time zone Kubernetes knows: ${api.TIME_ZONE_KNOWN_FORMS}`)}`,
+  messageExpression:
+    `${celString('timeZone "')} + self + ` +
+    `${celString(`" is not a time zone Kubernetes knows: ${api.TIME_ZONE_KNOWN_FORMS}`)}`,
 };
 
 const timeZone = patternedString(
@@ -252,9 +132,11 @@ const verify: JsonSchema = {
   type: 'object',
   description:
     'Proof that the vault can still be restored, on its own schedule; off when left out (verification reads data ' +
-    'back from the vault, which costs time and, on a cloud vault, egress). Each run test-restores the newest snapshot of ' +
+    'back from the vault, which costs time and, on a cloud vault, egress). Each run test-restores the newest ' +
+    'snapshot of ' +
     "this Backup into scratch space and compares every file's content with the snapshot's own checksums; the vault's " +
-    'structure and readDataSubset of its data are checked once per vault (restic check), not once per Backup. The result ' +
+    'structure and readDataSubset of its data are checked once per vault (restic check), not once per Backup. The ' +
+    'result ' +
     'is the Verified condition, lastVerifiedTime and lastVerifiedSnapshotID.',
   required: ['schedule'],
   properties: {
@@ -274,7 +156,8 @@ const verify: JsonSchema = {
         ],
       },
       "How much of the vault's data the check reads back and hashes (restic check --read-data-subset): a percentage " +
-        `of the pack files, chosen at random on each run. Defaults to "${api.DEFAULT_READ_DATA_SUBSET}". When several ` +
+        `of the pack files, chosen at random on each run. Defaults to "${api.DEFAULT_READ_DATA_SUBSET}". When ` +
+        `several ` +
         'Backups share a vault, its check reads the largest subset any of them asks for.',
       8,
       { default: api.DEFAULT_READ_DATA_SUBSET },
@@ -294,7 +177,8 @@ const spec: JsonSchema = {
     vaultCredentialsSecret: objectName(
       'vaultCredentialsSecret',
       "Name of a Secret in the Backup's namespace holding RESTIC_PASSWORD and any provider credentials " +
-        '(e.g. AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY). It is handed to the backup pod only; the operator never reads it.',
+        '(e.g. AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY). It is ' +
+        'handed to the backup pod only; the operator never reads it.',
     ),
     volumeClaims: {
       type: 'array',
@@ -322,7 +206,8 @@ const spec: JsonSchema = {
     },
     freshness: patternedString(
       { field: 'freshness', patterns: [FRESHNESS_PATTERN], accepted: `use ${FRESHNESS_FORMS}` },
-      'How old the newest good snapshot may be before the Backup counts as stale (condition Fresh=False, reason Stale): ' +
+      'How old the newest good snapshot may be before the Backup ' +
+        'counts as stale (condition Fresh=False, reason Stale): ' +
         'minutes, hours or days, e.g. "36h". Defaults to two periods of the schedule.',
       FRESHNESS_MAX_LENGTH,
     ),
@@ -371,169 +256,12 @@ const spec: JsonSchema = {
         `self.volumeClaims.exists(c, self.vaultLocation == ${celString(api.PVC_VAULT_PREFIX)} + c || ` +
         `self.vaultLocation.startsWith(${celString(api.PVC_VAULT_PREFIX)} + c + '/')))`,
       message:
-        'the vault claim named in vaultLocation must not also be listed in volumeClaims: a backup must not contain its own vault',
+        'the vault claim named in vaultLocation must not also be ' +
+        'listed in volumeClaims: a backup must not contain its own vault',
       fieldPath: '.volumeClaims',
     },
   ],
 };
-
-/** A metav1.Condition of `kind` (e.g. "Backup"), whose types are listed in `types`. */
-export function conditionSchema(kind: string, types: string): JsonSchema {
-  return {
-    type: 'object',
-    description: `One aspect of the ${kind}'s state (metav1.Condition).`,
-    required: ['type', 'status', 'lastTransitionTime', 'reason', 'message'],
-    properties: {
-      type: {
-        type: 'string',
-        maxLength: 316,
-        pattern:
-          '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$',
-        description: types,
-      },
-      status: { type: 'string', enum: ['True', 'False', 'Unknown'], description: 'True, False or Unknown.' },
-      observedGeneration: {
-        type: 'integer',
-        format: 'int64',
-        minimum: 0,
-        description: 'The metadata.generation this condition was computed from.',
-      },
-      lastTransitionTime: timestamp('When the status last changed.'),
-      reason: {
-        type: 'string',
-        minLength: 1,
-        maxLength: 1024,
-        pattern: '^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$',
-        description: 'Machine-readable CamelCase reason.',
-      },
-      message: { type: 'string', maxLength: 32768, description: 'Human-readable details.' },
-    },
-  };
-}
-
-const condition = conditionSchema(
-  'Backup',
-  'Ready, LastBackupSucceeded, Fresh, ShrinkDetected, Verified or VaultMaintained.',
-);
-
-const count = (description: string): JsonSchema => ({ type: 'integer', format: 'int64', minimum: 0, description });
-
-const lastRun: JsonSchema = {
-  type: 'object',
-  description: "The newest finished run that reported its result: outcome, cause and restic's numbers.",
-  required: ['job', 'outcome', 'reason'],
-  properties: {
-    job: { type: 'string', maxLength: 63, description: 'The Job of the run.' },
-    outcome: {
-      type: 'string',
-      enum: ['Completed', 'PartiallyFailed', 'Failed'],
-      description: 'Completed, PartiallyFailed (snapshot saved without some unreadable files) or Failed.',
-    },
-    reason: {
-      type: 'string',
-      maxLength: 64,
-      description:
-        "The run's cause, CamelCase (e.g. BackupSucceeded, SomeFilesUnreadable, WrongPassword, VaultLocked).",
-    },
-    snapshotID: { type: 'string', maxLength: 64, description: 'restic ID of the snapshot the run saved.' },
-    filesNew: count('Files new in this snapshot.'),
-    filesChanged: count('Files changed since the previous snapshot.'),
-    bytesAdded: count('Bytes the run added to the vault.'),
-    durationSeconds: count('How long restic backup took, in seconds.'),
-    snapshotFiles: count('Files in the snapshot.'),
-    snapshotBytes: count('Bytes in the snapshot.'),
-    unreadableFiles: count('Files that could not be read (PartiallyFailed).'),
-    retention: {
-      type: 'string',
-      enum: ['applied', 'skipped', 'skipped-shrunk', 'deferred', 'failed'],
-      description:
-        'What became of retention: applied, skipped, skipped-shrunk (the shrink guard), deferred (the vault stayed locked) or failed.',
-    },
-  },
-};
-
-const status: JsonSchema = {
-  type: 'object',
-  description: 'What the operator observed. Written by the operator only.',
-  properties: {
-    phase: {
-      type: 'string',
-      enum: api.BACKUP_PHASES,
-      description: `Summary of the conditions: ${api.BACKUP_PHASES.join(', ')}.`,
-    },
-    conditions: {
-      type: 'array',
-      description:
-        'Ready (the schedule is in place), LastBackupSucceeded (the outcome of the newest finished run), Fresh ' +
-        '(the newest good snapshot is within the freshness objective), ShrinkDetected (retention is held back after a drastic ' +
-        `shrink until the ${api.API_GROUP}/acknowledge-shrink annotation names the new snapshot), VaultMaintained ` +
-        "(the vault's newest finished maintenance, prune and check, and why it failed) and, with spec.verify, " +
-        'Verified (the latest vault check and test restore passed).',
-      items: condition,
-      maxItems: 8,
-      'x-kubernetes-list-type': 'map',
-      'x-kubernetes-list-map-keys': ['type'],
-    },
-    observedGeneration: {
-      type: 'integer',
-      format: 'int64',
-      minimum: 0,
-      description: 'The metadata.generation the status describes.',
-    },
-    lastScheduleTime: timestamp('When the newest run was started.'),
-    lastSuccessfulTime: timestamp('When the newest successful run finished.'),
-    lastFailureTime: timestamp('When the newest failed run finished.'),
-    nextScheduleTime: timestamp('When the next run is due, computed in timeZone.'),
-    queuePosition: {
-      type: 'integer',
-      format: 'int32',
-      minimum: 1,
-      description:
-        "While Queued: the place of this Backup's run among the runs waiting for a free slot under the operator's run cap (1 starts next), as of its last reconcile.",
-    },
-    effectiveSchedule: {
-      type: 'string',
-      maxLength: 128,
-      description: 'The cron schedule the CronJob runs in timeZone: backupTime with a window resolved to its minute.',
-    },
-    lastSnapshotID: {
-      type: 'string',
-      maxLength: 64,
-      description: 'restic ID of the newest snapshot written by this Backup, when known.',
-    },
-    lastRun,
-    lastVerifiedTime: timestamp('When the newest passing verification (vault check and test restore) finished.'),
-    lastVerifiedSnapshotID: {
-      type: 'string',
-      maxLength: 64,
-      description: 'restic ID of the snapshot the newest passing verification restored and compared.',
-    },
-    lastRunNowRequest: {
-      type: 'string',
-      maxLength: 1024,
-      description: `The value of the ${api.RUN_NOW_ANNOTATION} annotation the operator last acted on.`,
-    },
-    message: { type: 'string', maxLength: 32768, description: 'Why the Backup is in its phase, in words.' },
-  },
-};
-
-/** The top level of a permit kind: the type fields, a bare metadata and the kind's own spec and status. */
-export function objectProperties(spec: JsonSchema, status: JsonSchema): Record<string, JsonSchema> {
-  return {
-    apiVersion: {
-      type: 'string',
-      description: 'APIVersion defines the versioned schema of this representation of an object.',
-    },
-    kind: {
-      type: 'string',
-      description: 'Kind is a string value representing the REST resource this object represents.',
-    },
-    // The API server refuses a CRD whose metadata schema says anything beyond its type (even a description).
-    metadata: { type: 'object' },
-    spec,
-    status,
-  };
-}
 
 /** The Backup's `openAPIV3Schema`: the one source of truth for the permit's shape. */
 export const BACKUP_SCHEMA: JsonSchema = {
@@ -545,10 +273,12 @@ export const BACKUP_SCHEMA: JsonSchema = {
     {
       // Its name is a label value on the CronJob, Jobs and pods it makes; label values stop at 63.
       rule: `size(self.metadata.name) <= ${api.BACKUP_NAME_MAX_LENGTH}`,
-      message: `metadata.name is too long: at most ${api.BACKUP_NAME_MAX_LENGTH} characters, as it labels the Backup's CronJob, Jobs and pods`,
+      message:
+        `metadata.name is too long: at most ${api.BACKUP_NAME_MAX_LENGTH} ` +
+        `characters, as it labels the Backup's CronJob, Jobs and pods`,
     },
   ],
-  properties: objectProperties(spec, status),
+  properties: objectProperties(spec, BACKUP_STATUS_SCHEMA),
 };
 
 /** `kubectl get bks` columns. */

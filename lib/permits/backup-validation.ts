@@ -1,6 +1,7 @@
 import * as api from './backup-api';
 import { cronScheduleOf } from '../run/backup-job';
-import { BACKUP_SCHEMA, JsonSchema, stringFormOf } from './backup-schema';
+import { BACKUP_SCHEMA } from './backup-schema';
+import { JsonSchema, stringFormOf } from './schema-parts';
 import { scheduleProblem } from './cron';
 import { show } from '../common/prop-errors';
 import { compareQuantities } from '../common/resources';
@@ -47,7 +48,8 @@ export function isKnownTimeZone(name: string): boolean {
 export function validateBackupName(name: string): string[] {
   return name.length > api.BACKUP_NAME_MAX_LENGTH
     ? [
-        `metadata.name ${show(name)} is ${name.length} characters long: at most ${api.BACKUP_NAME_MAX_LENGTH} allowed, as it labels the Backup's CronJob, Jobs and pods`,
+        `metadata.name ${show(name)} is ${name.length} characters long: at most ` +
+          `${api.BACKUP_NAME_MAX_LENGTH} allowed, as it labels the Backup's CronJob, Jobs and pods`,
       ]
     : [];
 }
@@ -184,7 +186,8 @@ function checkCrossField(spec: Record<string, unknown>, problems: string[]): voi
     const limit = resources.limits?.[name];
     if (limit !== undefined && (compareQuantities(request, limit) ?? 0) > 0) {
       problems.push(
-        `spec.resources.requests.${name} ${show(request)} is above limits.${name} ${show(limit)}: a request may not exceed its limit`,
+        `spec.resources.requests.${name} ${show(request)} is above ` +
+          `limits.${name} ${show(limit)}: a request may not exceed its limit`,
       );
     }
   }

@@ -137,7 +137,8 @@ export function judgeFreshness(input: FreshnessInput, now: Date): FreshnessVerdi
     input.freshness !== undefined ? freshnessSeconds(input.freshness) : period !== undefined ? 2 * period : undefined;
   const never =
     calendar?.runDays === 0
-      ? `the schedule "${input.backupTime}" never fires (no time in the next five years matches it), so no snapshot will be taken: fix spec.backupTime`
+      ? `the schedule "${input.backupTime}" never fires (no time in the next five years matches it), so no snapshot ` +
+        `will be taken: fix spec.backupTime`
       : undefined;
   if (objective === undefined) {
     if (never) return { status: 'False', reason: FRESH_REASONS.stale, message: never };
@@ -149,7 +150,9 @@ export function judgeFreshness(input: FreshnessInput, now: Date): FreshnessVerdi
       status: 'False',
       reason: FRESH_REASONS.clockSkew,
       objectiveSeconds: objective,
-      message: `the newest good snapshot's time (${input.lastSuccessfulTime}) is later than the operator's clock: the clocks of the control plane and the operator disagree, so freshness cannot be judged; set them right`,
+      message:
+        `the newest good snapshot's time (${input.lastSuccessfulTime}) is later than the operator's clock: ` +
+        `the clocks of the control plane and the operator disagree, so freshness cannot be judged; set them right`,
     };
   }
   const since = input.lastSuccessfulTime ?? input.createdAt;

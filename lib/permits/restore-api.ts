@@ -23,7 +23,9 @@ export const RESTORE_TARGET_KINDS = ['newClaims', 'existingClaim', 'inPlace'] as
 export type RestoreTargetKind = (typeof RESTORE_TARGET_KINDS)[number];
 
 export const RESTORE_CLAIMS_MAX = 32;
-/** A Restore's name labels its Job, pods and new claims (`mall.example.com/restore=<name>`): a label value's 63 at most. */
+/**
+ * A Restore's name labels its Job, pods and new claims (`mall.example.com/restore=<name>`): a label value's 63 at most.
+ */
 export const RESTORE_NAME_MAX_LENGTH = 63;
 export const RESTORE_ACTIVE_DEADLINE_MAX = 7 * 86400;
 

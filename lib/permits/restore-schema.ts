@@ -8,12 +8,13 @@ import {
   patternedString,
   quantity,
   timestamp,
-} from './backup-schema';
+} from './schema-parts';
 import * as rapi from './restore-api';
 
 const snapshotID = patternedString(
   { field: 'snapshotID', patterns: [rapi.SNAPSHOT_ID_PATTERN], accepted: `use ${rapi.SNAPSHOT_ID_FORMS}` },
-  "Restore this snapshot (as listed by restic snapshots or the Backup's status.lastSnapshotID). It must belong to the " +
+  'Restore this snapshot (as listed by restic snapshots or ' +
+    "the Backup's status.lastSnapshotID). It must belong to the " +
     'Backup and hold every claim restored. Leave out snapshotID and pointInTime for the newest snapshot of each claim.',
   64,
 );
@@ -22,7 +23,8 @@ const newClaims: JsonSchema = {
   type: 'object',
   description:
     'Restore each claim into a new PersistentVolumeClaim named <restore name>-<claim>, created by the operator ' +
-    'and owned by nobody (it outlives the Restore). The restore fails, writing nothing, if such a claim already exists.',
+    'and owned by nobody (it outlives the Restore). The restore ' +
+    'fails, writing nothing, if such a claim already exists.',
   required: ['size'],
   properties: {
     size: quantity('Requested size of each new claim, as a Kubernetes quantity (e.g. "10Gi").'),
@@ -44,7 +46,8 @@ const target: JsonSchema = {
     existingClaim: objectName(
       'target.existingClaim',
       "An existing PersistentVolumeClaim in the Restore's namespace, " +
-        'not one of the claims restored: each restored claim lands in its folder <claim>/, which must be missing or empty.',
+        'not one of the claims restored: each restored claim lands ' +
+        'in its folder <claim>/, which must be missing or empty.',
     ),
     inPlace: {
       type: 'boolean',
@@ -104,7 +107,9 @@ const spec: JsonSchema = {
       fieldPath: '.pointInTime',
     },
     {
-      rule: '!(has(self.claims) && has(self.target.existingClaim) && self.claims.exists(c, c == self.target.existingClaim))',
+      rule:
+        '!(has(self.claims) && has(self.target.existingClaim) && ' +
+        'self.claims.exists(c, c == self.target.existingClaim))',
       message:
         'target.existingClaim must not be one of the claims restored: use inPlace: true to restore a claim into itself',
       fieldPath: '.target.existingClaim',
@@ -138,7 +143,9 @@ const status: JsonSchema = {
     phase: { type: 'string', enum: rapi.RESTORE_PHASES, description: `Summary: ${rapi.RESTORE_PHASES.join(', ')}.` },
     conditions: {
       type: 'array',
-      description: `${rapi.RESTORE_CONDITIONS.ready} (source and target are in place) and ${rapi.RESTORE_CONDITIONS.succeeded} (the outcome).`,
+      description:
+        `${rapi.RESTORE_CONDITIONS.ready} (source and target are in ` +
+        `place) and ${rapi.RESTORE_CONDITIONS.succeeded} (the outcome).`,
       items: conditionSchema('Restore', `${rapi.RESTORE_CONDITIONS.ready} or ${rapi.RESTORE_CONDITIONS.succeeded}.`),
       maxItems: 8,
       'x-kubernetes-list-type': 'map',
@@ -179,7 +186,9 @@ export const RESTORE_SCHEMA: JsonSchema = {
     {
       // Its name is a label value on the Job, pods and claims it makes; label values stop at 63.
       rule: `size(self.metadata.name) <= ${rapi.RESTORE_NAME_MAX_LENGTH}`,
-      message: `metadata.name is too long: at most ${rapi.RESTORE_NAME_MAX_LENGTH} characters, as it labels the Restore's Job, pods and new claims`,
+      message:
+        `metadata.name is too long: at most ${rapi.RESTORE_NAME_MAX_LENGTH} characters, as it labels the ` +
+        `Restore's Job, pods and new claims`,
     },
   ],
   properties: objectProperties(spec, status),

@@ -10,7 +10,8 @@ const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}
 export function validateRestoreName(name: string): string[] {
   return name.length > rapi.RESTORE_NAME_MAX_LENGTH
     ? [
-        `metadata.name ${show(name)} is ${name.length} characters long: at most ${rapi.RESTORE_NAME_MAX_LENGTH} allowed, as it labels the Restore's Job, pods and new claims`,
+        `metadata.name ${show(name)} is ${name.length} characters long: at most ${rapi.RESTORE_NAME_MAX_LENGTH} ` +
+          `allowed, as it labels the Restore's Job, pods and new claims`,
       ]
     : [];
 }
@@ -35,7 +36,8 @@ export function validateRestoreSpec(spec: unknown): string[] {
   const kinds = rapi.RESTORE_TARGET_KINDS.filter((k) => s.target[k] !== undefined);
   if (kinds.length !== 1) {
     problems.push(
-      `spec.target names ${kinds.length ? kinds.join(' and ') : 'nothing'}: name exactly one of ${rapi.RESTORE_TARGET_KINDS.join(', ')}`,
+      `spec.target names ${kinds.length ? kinds.join(' and ') : 'nothing'}: ` +
+        `name exactly one of ${rapi.RESTORE_TARGET_KINDS.join(', ')}`,
     );
   }
   if (s.target.inPlace === false)
@@ -44,7 +46,8 @@ export function validateRestoreSpec(spec: unknown): string[] {
     );
   if (s.target.existingClaim !== undefined && (s.claims ?? []).includes(s.target.existingClaim)) {
     problems.push(
-      `spec.target.existingClaim ${show(s.target.existingClaim)} is one of the claims restored: use inPlace: true to restore a claim into itself`,
+      `spec.target.existingClaim ${show(s.target.existingClaim)} is one of ` +
+        `the claims restored: use inPlace: true to restore a claim into itself`,
     );
   }
   return problems;

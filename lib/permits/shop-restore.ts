@@ -31,7 +31,8 @@ export class ShopRestore extends Construct {
     // New claims are named <name>-<claim>, so the name is held to a DNS-1123 label.
     errors.check(
       new RegExp(api.DNS_LABEL_PATTERN).test(name) && name.length <= api.DNS_LABEL_MAX_LENGTH,
-      `name ${show(name)} is not valid: use a DNS-1123 label (lower-case letters, digits and "-", at most ${api.DNS_LABEL_MAX_LENGTH} characters)`,
+      `name ${show(name)} is not valid: use a DNS-1123 label (lower-case ` +
+        `letters, digits and "-", at most ${api.DNS_LABEL_MAX_LENGTH} characters)`,
     );
     if (namespace !== undefined) {
       errors.check(

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { ApiObject } from 'cdk8s';
 import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
 import { Construct } from 'constructs';
-import type { BackupSpec } from '../../imports/mall.example.com';
+import type { BackupSpec } from '../permits/api-types';
 import * as api from '../permits/backup-api';
 import { pvcVaultClaim } from '../permits/backup-validation';
 import { standardLabels } from '../common/labels';
@@ -173,9 +173,7 @@ export function ownerReferenceTo(backup: BackupRef): k8s.OwnerReference {
 
 /** The Backup's spec.resources over `fallback`, as a container's requirements. */
 export function resourcesOf(spec: BackupSpec, fallback: ResourceSpec): k8s.ResourceRequirements {
-  const wire = spec.resources as unknown as
-    | { requests?: Record<string, string | number>; limits?: Record<string, string | number> }
-    | undefined;
+  const wire = spec.resources;
   if (!wire) return toResourceRequirements(fallback);
   const merged = mergeResources(wire, fallback);
   const amounts = (a: Record<string, string | number>) =>

@@ -7,8 +7,8 @@
 import { PARTIAL_RUN_REASON } from './run-result';
 import { CLASSIFY_SH, JSON_TEXT_SH } from './shell-words';
 
-export const BACKUP_SCRIPT = String.raw`# mall-backup run (POSIX sh: BusyBox in the restic image, and in the tests). Fixed text: every value comes from
-# the environment or the arguments (the shop's folders), always quoted.
+export const BACKUP_SCRIPT = String.raw`# mall-backup run (POSIX sh: BusyBox in the restic image, and in the tests).
+# Fixed text: every value comes from the environment or the arguments (the shop's folders), always quoted.
 # Optional settings, read before set -u: the pod spec leaves out the empty ones (the API server drops empty values
 # anyway). Read by the shell itself, not printenv: that is no applet of every BusyBox build, and a missing one would
 # silently drop the retention floor and the acknowledgement.
@@ -53,8 +53,11 @@ run() {
     }
     /returned error, retrying/ && !stopped {
       t = tolower($0)
-      if (t ~ /read-only file system|no space left|quota ?exceeded|permission denied|access ?denied|x509:|certificate/) stop($0)
-      else if (patience > 0 && t ~ /connection refused|no such host|network is unreachable|i\/o timeout|dial tcp|no route to host/ && ++unreachable >= patience) stop($0)
+      if (t ~ /read-only file system|no space left|quota ?exceeded|permission denied/ ||
+        t ~ /access ?denied|x509:|certificate/) stop($0)
+      else if (patience > 0 &&
+        t ~ /connection refused|no such host|network is unreachable|i\/o timeout|dial tcp|no route to host/ &&
+        ++unreachable >= patience) stop($0)
     }
     /"message_type":"error"/ {
       errors++
@@ -135,8 +138,10 @@ failed() {
   reason=$(classify "$why")
   case $reason in
     VaultNotInitialized) why="the vault has no repository yet (the operator creates it once per vault)" ;;
-    VaultLocked) why="the vault stayed locked for $LOCK_WAIT by another restic (maintenance or a run that did not finish): $why" ;;
-    WrongPassword) why="the vault's password (RESTIC_PASSWORD in the credentials Secret) does not open the repository" ;;
+    VaultLocked)
+      why="the vault stayed locked for $LOCK_WAIT by another restic (maintenance or a run that did not finish): $why" ;;
+    WrongPassword)
+      why="the vault's password (RESTIC_PASSWORD in the credentials Secret) does not open the repository" ;;
     Interrupted) why="the run was stopped (pod terminated); restic removed its lock" ;;
   esac
   finish Failed "$reason" "$2: $why"
@@ -165,26 +170,39 @@ while :; do
   pause 5
 done
 
-run backup backup --retry-lock "$LOCK_WAIT" --json --host "$SHOP_NAME" --tag "shop=$SHOP_NAME" --tag "backup=$BACKUP_REF" "$@"
+run backup backup --retry-lock "$LOCK_WAIT" --json --host "$SHOP_NAME" \
+  --tag "shop=$SHOP_NAME" --tag "backup=$BACKUP_REF" "$@"
 if [ "$rc" = 11 ] && [ -z "$stopping" ]; then
   # The holder may have died while we waited: clear stale locks once and wait once more.
   waited=true
   run unlock unlock
-  run backup backup --retry-lock "$LOCK_WAIT" --json --host "$SHOP_NAME" --tag "shop=$SHOP_NAME" --tag "backup=$BACKUP_REF" "$@"
+  run backup backup --retry-lock "$LOCK_WAIT" --json --host "$SHOP_NAME" \
+    --tag "shop=$SHOP_NAME" --tag "backup=$BACKUP_REF" "$@"
 fi
 if grep -q 'repository is already locked' "$state/backup.err" 2>/dev/null; then waited=true; fi
 summary=$(grep '"message_type":"summary"' "$state/backup.out" | tail -n 1)
-num() { printf '%s\n' "$summary" | awk -v k="\"$1\":" '{ i = index($0, k); if (i == 0) { print 0; exit } s = substr($0, i + length(k)); if (!match(s, /^[0-9.]+/)) { print 0; exit } print substr(s, 1, RLENGTH) }'; }
+num() {
+  printf '%s\n' "$summary" | awk -v k="\"$1\":" '{
+    i = index($0, k); if (i == 0) { print 0; exit }
+    s = substr($0, i + length(k)); if (!match(s, /^[0-9.]+/)) { print 0; exit }
+    print substr(s, 1, RLENGTH)
+  }'
+}
 snapshot=$(printf '%s\n' "$summary" | sed -n 's/.*"snapshot_id":"\([0-9a-f]*\)".*/\1/p')
 if [ -n "$snapshot" ]; then
-  stats=$(printf '{"filesNew":%s,"filesChanged":%s,"bytesAdded":%s,"totalFiles":%s,"totalBytes":%s,"durationSeconds":%s}' \
-    "$(num files_new)" "$(num files_changed)" "$(num data_added)" "$(num total_files_processed)" "$(num total_bytes_processed)" "$(num total_duration)")
+  stats=$(printf '{"filesNew":%s,"filesChanged":%s,"bytesAdded":%s,' "$(num files_new)" "$(num files_changed)" \
+    "$(num data_added)"
+    printf '"totalFiles":%s,"totalBytes":%s,"durationSeconds":%s}' "$(num total_files_processed)" \
+    "$(num total_bytes_processed)" "$(num total_duration)")
   log "snapshot $snapshot saved"
 fi
 partial=
 if [ "$rc" = 3 ] && [ -n "$snapshot" ]; then
   partial=$(cat "$state/backup.items.count")
-  unreadable=$(awk -v n="$partial" 'BEGIN { printf "{\"count\":%d,\"paths\":[", n } length($0) <= 200 { printf "%s\"%s\"", (k++ ? "," : ""), $0 } END { printf "]}" }' "$state/backup.items" 2>/dev/null)
+  unreadable=$(awk -v n="$partial" '
+    BEGIN { printf "{\"count\":%d,\"paths\":[", n }
+    length($0) <= 200 { printf "%s\"%s\"", (k++ ? "," : ""), $0 }
+    END { printf "]}" }' "$state/backup.items" 2>/dev/null)
 elif [ "$rc" != 0 ] || [ -z "$snapshot" ]; then
   failed backup "backing up"
 fi
@@ -213,10 +231,15 @@ if [ "$rc" != 0 ]; then retention=skipped; report "retention skipped: $(complain
 # looks like a wiped or encrypted shop: keep every older snapshot until someone acknowledges it. The policy lists
 # every snapshot of this Backup (kept or not) with restic's summary.
 shrink=$(awk -v own="$snapshot" -v ack="$SHRINK_ACK" -v pct="$SHRINK_PERCENT" '
-  function field(rec, key,   i, s) { i = index(rec, "\"" key "\":"); if (i == 0) return -1; s = substr(rec, i + length(key) + 3); match(s, /^"?[0-9a-f]+/); s = substr(s, 1, RLENGTH); sub(/^"/, "", s); return s }
+  function field(rec, key,   i, s) {
+    i = index(rec, "\"" key "\":"); if (i == 0) return -1
+    s = substr(rec, i + length(key) + 3); match(s, /^"?[0-9a-f]+/); s = substr(s, 1, RLENGTH); sub(/^"/, "", s)
+    return s
+  }
   { n = split($0, recs, /\{"time":/)
     for (j = 2; j <= n; j++) {
-      id = field(recs[j], "id"); f = field(recs[j], "total_files_processed") + 0; b = field(recs[j], "total_bytes_processed") + 0
+      id = field(recs[j], "id")
+      f = field(recs[j], "total_files_processed") + 0; b = field(recs[j], "total_bytes_processed") + 0
       if (id == own) { of = f; ob = b; continue }
       # A whole ID or a prefix of 8+ hex digits: a shorter one ("a") would acknowledge whichever snapshot matched.
       if (length(ack) >= 8 && ack ~ /^[0-9a-f]+$/ && index(id, ack) == 1) { af = f; ab = b; acked = 1 }
@@ -227,18 +250,23 @@ shrink=$(awk -v own="$snapshot" -v ack="$SHRINK_ACK" -v pct="$SHRINK_PERCENT" '
     if (acked) { mf = af; mb = ab }
     if (of * 100 < mf * (100 - pct) || ob * 100 < mb * (100 - pct)) {
       printf "%d files, %d bytes against %d files, %d bytes", of, ob, mf, mb
-      if (ack != "" && !acked) printf "; the acknowledged snapshot %s is not one of this Backup'"'"'s (give its ID, at least 8 hex digits)", substr(ack, 1, 64)
+      if (ack != "" && !acked)
+        printf "; the acknowledged snapshot %s is not one of this Backup'"'"'s (give its ID, at least 8 hex digits)",
+          substr(ack, 1, 64)
     }
   }' "$state/policy.out")
 if [ -n "$shrink" ]; then
   retention=skipped-shrunk
-  report "the shop shrank drastically ($shrink): retention skipped until the snapshot is acknowledged" ShrinkUnacknowledged
+  report "the shop shrank drastically ($shrink): retention skipped until the snapshot is acknowledged" \
+    ShrinkUnacknowledged
 fi
 set -- $(awk -v own="$snapshot" '{
     n = split($0, groups, /"remove":/)
     for (g = 2; g <= n; g++) {
       s = groups[g]; sub(/"reasons":.*/, "", s)
-      while (match(s, /"id":"[0-9a-f]+"/)) { id = substr(s, RSTART + 6, RLENGTH - 7); if (id != own) print id; s = substr(s, RSTART + RLENGTH) }
+      while (match(s, /"id":"[0-9a-f]+"/)) {
+        id = substr(s, RSTART + 6, RLENGTH - 7); if (id != own) print id; s = substr(s, RSTART + RLENGTH)
+      }
     } }' "$state/policy.out")
 retention=applied
 if [ "$#" -gt 0 ]; then
@@ -247,7 +275,9 @@ if [ "$#" -gt 0 ]; then
   if [ -n "$stopping" ] && [ "$rc" != 0 ]; then rc=130; fi
   case $rc in
     0) removed=$# ;;
-    11) waited=true; retention=deferred; report "retention deferred: the vault stayed locked for $LOCK_WAIT" RetentionDeferred ;;
+    11)
+      waited=true; retention=deferred
+      report "retention deferred: the vault stayed locked for $LOCK_WAIT" RetentionDeferred ;;
     130) retention=skipped; report "retention stopped: the run was stopped; restic removed its lock" Interrupted ;;
     *) retention=failed; report "retention failed: $(complaint forget)" RetentionFailed ;;
   esac

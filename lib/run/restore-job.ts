@@ -1,7 +1,7 @@
 import { ApiObject } from 'cdk8s';
 import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
 import { Construct } from 'constructs';
-import type { BackupSpec } from '../../imports/mall.example.com';
+import type { BackupSpec } from '../permits/api-types';
 import * as api from '../permits/backup-api';
 import {
   boundedName,
@@ -194,7 +194,9 @@ export function restoreJobManifest(props: RestorePodProps): any {
   });
 }
 
-/** A claim created by `target.newClaims`; deliberately not owned by the Restore, so deleting the permit keeps the data. */
+/**
+ * A claim created by `target.newClaims`; deliberately not owned by the Restore, so deleting the permit keeps the data.
+ */
 export function newClaimManifest(
   restore: RestoreRef,
   name: string,

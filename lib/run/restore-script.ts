@@ -26,7 +26,8 @@ report=\${TERMINATION_LOG:-/dev/termination-log}
 : >"$report" 2>/dev/null || report=/dev/null
 fail() { echo "$*" >&2; printf 'error %s\\n' "$*" >>"$report" 2>/dev/null || true; exit 1; }
 choose() {
-  restic snapshots --json --host "$SHOP_NAME" --tag "shop=$SHOP_NAME,backup=$BACKUP_REF" --path "$1" >"$TMPDIR/snapshots.json" \\
+  restic snapshots --json --host "$SHOP_NAME" --tag "shop=$SHOP_NAME,backup=$BACKUP_REF" --path "$1" \\
+    >"$TMPDIR/snapshots.json" \\
     || fail "cannot list the snapshots in the vault (see the log above)"
   awk -v want="\${SNAPSHOT_ID:-}" -v before="\${POINT_IN_TIME_EPOCH:-}" -v bfrac="\${POINT_IN_TIME_FRACTION:-}" '
     # Sets sec (whole Unix seconds) and frac (the digits after the point) of an RFC 3339 time.
@@ -43,7 +44,8 @@ choose() {
       era = int(y / 400); yoe = y - era * 400
       doy = int((153 * ((mo + 9) % 12) + 2) / 5) + d - 1
       doe = yoe * 365 + int(yoe / 4) - int(yoe / 100) + doy
-      sec = (era * 146097 + doe - 719468) * 86400 + substr(t, 12, 2) * 3600 + substr(t, 15, 2) * 60 + substr(t, 18, 2) - off
+      sec = (era * 146097 + doe - 719468) * 86400 + substr(t, 12, 2) * 3600 + substr(t, 15, 2) * 60 \\
+        + substr(t, 18, 2) - off
     }
     { text = text $0 }
     END {
@@ -69,7 +71,8 @@ choose() {
 count() {
   { restic ls --json --recursive "$1" || echo failed; } | awk '
     /^failed$/ { bad = 1 }
-    /"struct_type":"node"/ && /"type":"file"/ { n++; if (match($0, /"size":[0-9]+/)) s += substr($0, RSTART + 7, RLENGTH - 7) }
+    /"struct_type":"node"/ && /"type":"file"/ {
+      n++; if (match($0, /"size":[0-9]+/)) s += substr($0, RSTART + 7, RLENGTH - 7) }
     END { if (!bad) printf "%d %.0f\\n", n, s }'
 }
 check() {
@@ -78,10 +81,13 @@ check() {
     claim=$1; source=$2; target=$3; shift 3; i=$((i + 1))
     picked=$(choose "$source")
     if [ -z "$picked" ]; then
-      fail "no snapshot of Backup $BACKUP_REF holds claim $claim\${SNAPSHOT_ID:+ with ID $SNAPSHOT_ID}\${POINT_IN_TIME:+ taken at or before $POINT_IN_TIME}"
+      fail "no snapshot of Backup $BACKUP_REF holds claim $claim\\
+\${SNAPSHOT_ID:+ with ID $SNAPSHOT_ID}\${POINT_IN_TIME:+ taken at or before $POINT_IN_TIME}"
     fi
-    if [ "\${IN_PLACE:-}" != true ] && [ -e "$target" ] && [ -n "$(ls -A "$target" | grep -vx 'lost+found' || true)" ]; then
-      fail "the target folder for claim $claim is not empty: a restore never writes over files; use a new claim, an empty folder or inPlace"
+    if [ "\${IN_PLACE:-}" != true ] && [ -e "$target" ] &&
+      [ -n "$(ls -A "$target" | grep -vx 'lost+found' || true)" ]; then
+      fail "the target folder for claim $claim is not empty: a restore never writes over files;" \\
+        "use a new claim, an empty folder or inPlace"
     fi
     printf '%s\\n' "$picked" >"$TMPDIR/picked.$i"
   done
@@ -104,8 +110,10 @@ restore() {
     fi
     wait "$counting" || true
     counted=$(cat "$TMPDIR/counted.$i")
-    [ -n "$counted" ] || fail "restic restored claim $claim but could not list snapshot $id to count its files (see the log above)"
-    printf 'restored %s %s %s %s\\n' "$claim" "$(printf %.16s "$id")" "$taken" "$counted" >>"$report" 2>/dev/null || true
+    [ -n "$counted" ] \\
+      || fail "restic restored claim $claim but could not list snapshot $id to count its files" "(see the log above)"
+    printf 'restored %s %s %s %s\\n' "$claim" "$(printf %.16s "$id")" "$taken" "$counted" \\
+      >>"$report" 2>/dev/null || true
   done
 }
 check "$@"

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
-import type { BackupSpec } from '../../imports/mall.example.com';
+import type { BackupSpec } from '../permits/api-types';
 import * as api from '../permits/backup-api';
 import { CACHE_MOUNT, RESTIC_IMAGE, STATE_MOUNT, TMP_MOUNT, VAULT_MOUNT, resticRepositoryOf } from './backup-job';
 import { pvcVaultClaim } from '../permits/backup-validation';
@@ -51,7 +51,8 @@ trap 'stopping=1; if [ -n "$child" ]; then kill -INT "$child" 2>/dev/null; kill 
 ${JSON_TEXT_SH}
 ${CLASSIFY_SH}
 finish() {
-  printf '{"v":1,"outcome":"%s","reason":"%s","message":%s,"lockWaited":false}' "$1" "$2" "$(json_text "$3")" >"$TERMINATION_LOG" 2>/dev/null || true
+  printf '{"v":1,"outcome":"%s","reason":"%s","message":%s,"lockWaited":false}' "$1" "$2" "$(json_text "$3")" \\
+    >"$TERMINATION_LOG" 2>/dev/null || true
   echo "mall-backup: $1 ($2): $3" >&2
 }
 step() {
@@ -77,8 +78,11 @@ step() {
     why=$(awk '/^Fatal: / || /^[A-Za-z].*(error|denied|failed|refused|locked)/ { print; exit }' "$RUN_STATE/err")
     reason=$(classify "$why")
     case $1:$reason in
-      *:VaultLocked) why="the vault stayed locked for $LOCK_WAIT by another restic (a backup still running, or one that did not finish): $why" ;;
-      *:WrongPassword) why="the vault's password (RESTIC_PASSWORD in the credentials Secret) does not open the repository" ;;
+      *:VaultLocked)
+        why="the vault stayed locked for $LOCK_WAIT by another restic (a backup still running, or one \\
+that did not finish): $why" ;;
+      *:WrongPassword)
+        why="the vault's password (RESTIC_PASSWORD in the credentials Secret) does not open the repository" ;;
       # Maintenance reads no shop: a missing file is missing vault data.
       check:ResticFailed | *:SourceMissing)
         reason=${DAMAGED_REASON}

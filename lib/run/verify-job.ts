@@ -6,7 +6,7 @@
  * (operator/controller/verification.ts).
  */
 import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
-import type { BackupSpec } from '../../imports/mall.example.com';
+import type { BackupSpec } from '../permits/api-types';
 import * as api from '../permits/backup-api';
 import { standardLabels } from '../common/labels';
 import {

@@ -25,16 +25,22 @@ export const VERIFY_FAILURE_REASONS = [
 const PRELUDE = `set -eu
 report=\${TERMINATION_LOG:-/dev/termination-log}
 : >"$report" 2>/dev/null || report=/dev/null
-fail() { reason=$1; shift; echo "$*" >&2; printf 'failed %s %s\\n' "$reason" "$*" >>"$report" 2>/dev/null || true; exit 1; }
+fail() {
+  reason=$1; shift; echo "$*" >&2
+  printf 'failed %s %s\\n' "$reason" "$*" >>"$report" 2>/dev/null || true
+  exit 1
+}
 wait_lock=\${LOCK_WAIT:-30m}
 `;
 
 export const CHECK_SCRIPT = `${PRELUDE}restic check --retry-lock "$wait_lock" --read-data-subset "$READ_DATA_SUBSET" \\
-  || fail CheckFailed "restic check found the vault damaged or unreadable (read subset $READ_DATA_SUBSET; see the log above)"
+  || fail CheckFailed "restic check found the vault damaged or unreadable" \\
+    "(read subset $READ_DATA_SUBSET; see the log above)"
 printf 'checked %s\\n' "$READ_DATA_SUBSET" >>"$report" 2>/dev/null || true
 `;
 
-export const TEST_RESTORE_SCRIPT = `${PRELUDE}restic snapshots --json --retry-lock "$wait_lock" --host "$SHOP_NAME" --tag "shop=$SHOP_NAME,backup=$BACKUP_REF" --group-by host,tags --latest 1 >"$TMPDIR/latest.json" \\
+export const TEST_RESTORE_SCRIPT = `${PRELUDE}restic snapshots --json --retry-lock "$wait_lock" --host "$SHOP_NAME" \\
+  --tag "shop=$SHOP_NAME,backup=$BACKUP_REF" --group-by host,tags --latest 1 >"$TMPDIR/latest.json" \\
   || fail CheckFailed "cannot list the snapshots in the vault (see the log above)"
 id=$(grep -o '"id":"[0-9a-f]*"' "$TMPDIR/latest.json" | head -n 1 | cut -d '"' -f 4)
 taken=$(grep -o '"time":"[^"]*"' "$TMPDIR/latest.json" | head -n 1 | cut -d '"' -f 4)
@@ -43,12 +49,15 @@ target="$TMPDIR/verify"
 rm -rf "$target"
 echo "test-restoring snapshot $id taken $taken"
 restic restore --retry-lock "$wait_lock" "$id" --target "$target" --verify \\
-  || fail TestRestoreFailed "the test restore of snapshot $id did not restore every file with the content the snapshot records (see the log above)"
-restic ls --json --retry-lock "$wait_lock" "$id" >"$TMPDIR/listing.json" || fail TestRestoreFailed "cannot list snapshot $id"
+  || fail TestRestoreFailed "the test restore of snapshot $id did not restore every file" \\
+    "with the content the snapshot records (see the log above)"
+restic ls --json --retry-lock "$wait_lock" "$id" >"$TMPDIR/listing.json" \\
+  || fail TestRestoreFailed "cannot list snapshot $id"
 expected=$(grep -c '"type":"file"' "$TMPDIR/listing.json" || true)
 files=$(find "$target" -type f | wc -l)
 files=$((files))
-[ "$files" -eq "$expected" ] || fail TestRestoreIncomplete "the test restore of snapshot $id gave $files files where the snapshot lists $expected"
+[ "$files" -eq "$expected" ] \\
+  || fail TestRestoreIncomplete "the test restore of snapshot $id gave $files files where the snapshot lists $expected"
 bytes=$(find "$target" -type f -exec wc -c {} + | awk '$2 != "total" { s += $1 } END { printf "%d", s }')
 rm -rf "$target"
 printf 'verified %s %s %s %s\\n' "$(printf %.16s "$id")" "$taken" "$files" "$bytes" >>"$report" 2>/dev/null || true

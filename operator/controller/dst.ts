@@ -12,7 +12,8 @@
  *
  * Everything here is pure: instants in Unix seconds, the zone's rules from Node's ICU data.
  */
-import { CronSchedule, matchesWallClock, nextAfter, offsetSeconds } from '../../lib/permits/cron';
+import { CronSchedule } from '../../lib/permits/cron';
+import { matchesWallClock, nextAfter, offsetSeconds } from '../../lib/permits/cron-clock';
 
 export interface Transition {
   /** The instant the offset changes (Unix seconds). */
@@ -129,7 +130,8 @@ export interface Deviations {
 const deviationCache = new Map<string, Deviations>();
 
 export function deviations(s: CronSchedule, zone: string, t: Transition): Deviations {
-  const key = `${[s.minute, s.hour, s.dom, s.month, s.dow].map((f) => f.map((b) => (b ? 1 : 0)).join('')).join('/')}${s.domStar}${s.dowStar}\n${zone}\n${t.at}`;
+  const fields = [s.minute, s.hour, s.dom, s.month, s.dow].map((f) => f.map((b) => (b ? 1 : 0)).join(''));
+  const key = `${fields.join('/')}${s.domStar}${s.dowStar}\n${zone}\n${t.at}`;
   let found = deviationCache.get(key);
   if (!found) {
     found = (t.after - t.before) % 3600 === 0 ? wholeHourDeviations(s, t) : comparedDeviations(s, zone, t);
@@ -266,17 +268,24 @@ export function dstNotes(s: CronSchedule, zone: string, now: number): string[] {
     // A schedule due several times in the gap (`*/15 2 * * *`) runs once for all of them: said so.
     const runs = matchesIn(s, t.at + t.before, t.at + t.after);
     notes.push(
-      `on ${date(wall)} ${times(runs)} ${runs.length > 1 ? 'do' : 'does'} not exist in ${zone} (clocks jump from ${clock(t.at + t.before)} to ${clock(t.at + t.after)}): ` +
-        `${runs.length > 1 ? `those ${runs.length} runs start once` : 'that run starts once'} at ${clock(t.at + t.after)}`,
+      `on ${date(wall)} ${times(runs)} ${runs.length > 1 ? 'do' : 'does'} not exist in ` +
+        `${zone} (clocks jump from ${clock(t.at + t.before)} to ${clock(t.at + t.after)}): ` +
+        `${runs.length > 1 ? `those ${runs.length} runs start once` : 'that run starts once'} ` +
+        `at ${clock(t.at + t.after)}`,
     );
   }
   const repeated = upcoming.map((t) => repeatedRun(s, t)).find(Boolean);
   if (repeated) {
     const { transition: t, wall } = repeated;
     const runs = matchesIn(s, t.at + t.after, t.at + t.before);
+    const once =
+      runs.length > 1
+        ? `the ${runs.length} runs at ${times(runs)} run once each`
+        : `the run at ${clock(wall)} runs once`;
     notes.push(
-      `on ${date(wall)} ${clock(t.at + t.after)}–${clock(t.at + t.before - 60)} happens twice in ${zone} (clocks go back from ` +
-        `${clock(t.at + t.before)} to ${clock(t.at + t.after)}): ${runs.length > 1 ? `the ${runs.length} runs at ${times(runs)} run once each` : `the run at ${clock(wall)} runs once`}, the first time`,
+      `on ${date(wall)} ${clock(t.at + t.after)}–${clock(t.at + t.before - 60)} ` +
+        `happens twice in ${zone} (clocks go back from ` +
+        `${clock(t.at + t.before)} to ${clock(t.at + t.after)}): ${once}, the first time`,
     );
   }
   return notes;

@@ -100,7 +100,9 @@ export class OperatorMetrics {
   });
   public readonly vaultMaintained = new Gauge({
     name: METRIC.vaultMaintained,
-    help: "1 while the newest finished maintenance (prune + check) of the Backup's vault succeeded, 0 while it failed; no series before one finished.",
+    help:
+      "1 while the newest finished maintenance (prune + check) of the Backup's vault succeeded, 0 while it " +
+      'failed; no series before one finished.',
     labelNames: ['namespace', 'name'],
     registers: [this.registry],
   });

@@ -59,7 +59,9 @@ export function judgeRuns(observed: Observed, ref: BackupRef, runs: Runs): Verdi
       type,
       status: 'False',
       reason: failure?.reason || REASON.BackupFailed,
-      message: `${newestFinished.metadata.name} failed${failure?.message ? `: ${failure.message}` : ''}${trouble ? ` (${trouble})` : ''}`,
+      message: `${newestFinished.metadata.name} failed${failure?.message ? `: ${failure.message}` : ''}${
+        trouble ? ` ` + `(${trouble})` : ''
+      }`,
     };
   }
   const spec = observed.backup.spec;
@@ -88,7 +90,11 @@ export function judgeReady(observed: Observed, ref: BackupRef, admission: Admiss
     type: CONDITION.Ready,
     status: 'True',
     reason: REASON.CronJobReady,
-    message: `runs "${cronScheduleOf(spec.backupTime, ref)}" in ${spec.timeZone ?? api.DEFAULT_TIME_ZONE}${plan!.nodeName ? ` on node ${plan!.nodeName}` : ''}${dst?.notes.length ? `; daylight saving: ${dst.notes.join('; ')}` : ''}${sources ? `; ${describeSources(sources)}` : ''}`,
+    message:
+      `runs "${cronScheduleOf(spec.backupTime, ref)}" in ` +
+      `${spec.timeZone ?? api.DEFAULT_TIME_ZONE}${plan!.nodeName ? ` on node ` + `${plan!.nodeName}` : ''}${
+        dst?.notes.length ? `; daylight saving: ${dst.notes.join('; ' + '')}` : ''
+      }${sources ? `; ${describeSources(sources)}` : ''}`,
   };
 }
 

@@ -107,7 +107,9 @@ export function planRunNow(
     recorded.events.push({
       type: 'Warning',
       reason: REASON.RunNowSkipped,
-      message: `run-now request ${JSON.stringify(request)} skipped: ${active[0].metadata.name} is still running and concurrencyPolicy is Forbid`,
+      message:
+        `run-now request ${JSON.stringify(request)} skipped: ` +
+        `${active[0].metadata.name} is still running and concurrencyPolicy is Forbid`,
     });
     return recorded;
   }

@@ -56,7 +56,9 @@ function phaseOf(
     const place = observed.queuePlace;
     return {
       phase: 'Queued',
-      message: `${newestActive.metadata.name} is queued for a free run slot${place ? `: position ${place.position} of ${place.of}` : ''}`,
+      message:
+        `${newestActive.metadata.name} is queued for a free run ` +
+        `slot${place ? `: position ${place.position} of ${place.of}` : ''}`,
     };
   }
   if (newestActive) {
@@ -178,7 +180,9 @@ export function composeStatus(
         : {
             type: 'Normal',
             reason: REASON.BackupSucceeded,
-            message: `${newestSucceeded!.metadata.name} finished${status.lastSnapshotID ? `, snapshot ${status.lastSnapshotID}` : ''}`,
+            message:
+              `${newestSucceeded!.metadata.name} ` +
+              `finished${status.lastSnapshotID ? `, snapshot ${status.lastSnapshotID}` : ''}`,
           },
     );
   }

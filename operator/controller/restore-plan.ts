@@ -61,7 +61,9 @@ export function planRestore(o: RestoreObserved, ref: RestoreRef): Plan {
           problem: {
             phase: 'Failed',
             reason: RESTORE_REASON.TargetExists,
-            message: `claim ${name} already exists and was not created by this Restore: a restore never writes into it; delete it or file the Restore under another name`,
+            message:
+              `claim ${name} already exists and was not created by this Restore: a restore never writes into ` +
+              `it; delete it or file the Restore under another name`,
           },
         };
       }
@@ -80,7 +82,9 @@ export function planRestore(o: RestoreObserved, ref: RestoreRef): Plan {
         problem: {
           phase: 'Failed',
           reason: RESTORE_REASON.InvalidTarget,
-          message: `target.existingClaim ${name} is one of the claims restored: use inPlace: true to restore a claim into itself`,
+          message:
+            `target.existingClaim ${name} is one of the claims restored: use inPlace: true to restore a claim ` +
+            `into itself`,
         },
       };
     }
@@ -116,7 +120,9 @@ export function planRestore(o: RestoreObserved, ref: RestoreRef): Plan {
         problem: {
           phase: 'Pending',
           reason: RESTORE_REASON.ClaimInUse,
-          message: `waiting: claim ${claim} is mounted by pod ${user.metadata.name}; an in-place restore starts once no pod mounts it`,
+          message:
+            `waiting: claim ${claim} is mounted by pod ${user.metadata.name}; an in-place restore starts once ` +
+            `no pod mounts it`,
         },
       };
   }

@@ -130,7 +130,10 @@ export function reconcileRestore(o: RestoreObserved, settings: { resticImage?: s
     // Seen running, now gone (deleted by hand): never a second attempt, which would meet the first one's files.
     next.phase = 'Failed';
     next.completionTime = timestamp(now);
-    next.message = `${previous.jobName ?? 'the restore Job'} was deleted before it finished, so its outcome is unknown and it is not run again (a second attempt would meet the first one's files): check the target claims, then file a new Restore`;
+    next.message =
+      `${previous.jobName ?? 'the restore Job'} was deleted before it finished, so its outcome is ` +
+      `unknown and it is not run again (a second attempt would meet the first one's files): check the target claims, ` +
+      `then file a new Restore`;
     conditions = [
       ready('True', RESTORE_REASON.JobCreated, `${previous.jobName ?? 'the restore Job'} ran`),
       succeeded('False', RESTORE_REASON.JobDeleted, next.message),
@@ -176,8 +179,16 @@ export function reconcileRestore(o: RestoreObserved, settings: { resticImage?: s
       const files = report.claims.reduce((n, c) => n + (c.files ?? 0), 0);
       const bytes = report.claims.reduce((n, c) => n + (c.bytes ?? 0), 0);
       next.message = report.claims.length
-        ? `restored ${report.claims.length + unreported.length} claim(s) from snapshot ${next.snapshotID}: ${files} files, ${bytes} bytes in ${next.durationSeconds ?? '?'}s${unreported.length ? `; the pod's report says nothing of ${unreported.join(', ')}, so their snapshots and numbers are not known` : ''}`
-        : `${job.metadata.name} succeeded in ${next.durationSeconds ?? '?'}s, but its pod's report is missing (the pod is gone, or its termination message was cut), so the snapshots used and the files and bytes restored are not known`;
+        ? `restored ${report.claims.length + unreported.length} claim(s) from snapshot ${next.snapshotID}: ${files} ` +
+          `files, ${bytes} bytes in ${next.durationSeconds ?? '?'}s${
+            unreported.length
+              ? `; the pod's report says ` +
+                `nothing of ${unreported.join(', ')}, so their snapshots and numbers are not known`
+              : ''
+          }`
+        : `${job.metadata.name} succeeded in ${next.durationSeconds ?? '?'}s, but its pod's report is missing (the ` +
+          `pod is gone, or its termination message was cut), so the snapshots used and the files and bytes restored ` +
+          `are not known`;
       conditions = [
         ready('True', RESTORE_REASON.JobCreated, `${job.metadata.name} ran`),
         succeeded('True', RESTORE_REASON.RestoreSucceeded, next.message),
@@ -185,7 +196,9 @@ export function reconcileRestore(o: RestoreObserved, settings: { resticImage?: s
     } else if (failed) {
       next.phase = 'Failed';
       const trouble = o.jobPods.map(podTrouble).find(Boolean);
-      next.message = `${job.metadata.name} failed: ${report.error ?? failed.message ?? trouble ?? failed.reason ?? 'see its pod log'}`;
+      next.message =
+        `${job.metadata.name} failed: ` +
+        `${report.error ?? failed.message ?? trouble ?? failed.reason ?? 'see its pod log'}`;
       conditions = [
         ready('True', RESTORE_REASON.JobCreated, `${job.metadata.name} ran`),
         succeeded(
@@ -202,7 +215,9 @@ export function reconcileRestore(o: RestoreObserved, settings: { resticImage?: s
       next.message = trouble ? `${job.metadata.name} is stuck: ${trouble}` : `${job.metadata.name} is restoring`;
       const intrusions = inPlaceIntrusions(o, ref);
       if (intrusions.length) {
-        next.message += `; ${intrusions.join(', ')} while it is restored in place: that pod may read or write half-restored files`;
+        next.message +=
+          `; ${intrusions.join(', ')} while it is restored in place: that pod may read or write ` +
+          `half-restored files`;
         if (next.message !== previous.message)
           events.push({ type: 'Warning', reason: RESTORE_REASON.ClaimInUseDuringRestore, message: next.message });
       }
@@ -239,7 +254,9 @@ export function reconcileRestore(o: RestoreObserved, settings: { resticImage?: s
         targetClaim: c.targetClaim,
         path: c.path ? `/${c.path}` : '/',
       }));
-      next.message = `starting ${next.jobName}: ${plan.claims!.map((c) => `${c.claim} -> ${c.targetClaim}${c.path ? `/${c.path}` : ''}`).join(', ')}`;
+      next.message = `starting ${next.jobName}: ${plan
+        .claims!.map((c) => `${c.claim} -> ` + `${c.targetClaim}${c.path ? `/${c.path}` : ''}`)
+        .join(', ')}`;
       conditions = [ready('True', RESTORE_REASON.JobCreated, next.message)];
       events.push({ type: 'Normal', reason: RESTORE_REASON.RestoreStarted, message: next.message });
     }

@@ -135,7 +135,9 @@ export async function carryOutRestore(ctx: RestoreContext, namespace: string, na
       refusals.push({
         ...refused,
         statusCode: 409,
-        message: `${refused.what} already exists and is not this Restore's: delete it or file the Restore under another name`,
+        message:
+          `${refused.what} already exists and is not this Restore's: delete it or file the Restore under ` +
+          `another name`,
       });
     }
     return false;

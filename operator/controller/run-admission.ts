@@ -5,7 +5,8 @@
  * operator or a new leader reaches the same decisions, and a Job it already made or started counts.
  */
 import * as api from '../../lib/permits/backup-api';
-import { CronSchedule, nextAfter } from '../../lib/permits/cron';
+import { CronSchedule } from '../../lib/permits/cron';
+import { nextAfter } from '../../lib/permits/cron-clock';
 import { RUN_NOW_LABEL } from '../../lib/run/backup-job';
 import { dstNotes, holdRuns, isExtraRun, nextDstCheck, recentSkippedRun } from './dst';
 import type { KubeObject } from './types';
@@ -20,7 +21,10 @@ export interface RunDecisions {
   readonly hold: boolean;
   /** Suspended Jobs to start. */
   readonly admit: string[];
-  /** Suspended Jobs to delete unstarted: scheduled in the second pass of a repeated hour, or past their starting deadline. */
+  /**
+   * Suspended Jobs to delete unstarted: scheduled in the second pass of a repeated hour, or past their starting
+   * deadline.
+   */
   readonly drop: string[];
   /** A run a spring change skipped, to create now: its Job name and the instant it stands for. */
   readonly catchUp?: { readonly name: string; readonly due: Date; readonly wall: string };

@@ -24,7 +24,8 @@ export function describeRun(jobName: string, result: RunResult): { reason: strin
   if (result.stats) {
     const s = result.stats;
     parts.push(
-      `${s.filesNew} new and ${s.filesChanged} changed file(s), ${s.bytesAdded} bytes added in ${Math.round(s.durationSeconds)} s; ` +
+      `${s.filesNew} new and ${s.filesChanged} changed file(s), ` +
+        `${s.bytesAdded} bytes added in ${Math.round(s.durationSeconds)} s; ` +
         `snapshot of ${s.totalFiles} file(s), ${s.totalBytes} bytes`,
     );
   }

@@ -2,28 +2,23 @@
  * What the newest finished run's result adds to the status: its numbers (lastRun), the PartiallyFailed
  * outcome, and the shrink guard (a condition, a Warning Event and the command that acknowledges it).
  */
+import type { BackupStatusLastRun } from '../../lib/permits/api-types';
 import type { RunResult } from '../../lib/run/run-result';
 import { ACKNOWLEDGE_SHRINK_ANNOTATION, CONDITION, REASON } from './vocabulary';
 
-/** The status's record of the newest finished run that left a result (schema: status.lastRun). */
-export interface LastRun {
-  job: string;
-  outcome: RunResult['outcome'];
-  reason: string;
-  snapshotID?: string;
-  filesNew?: number;
-  filesChanged?: number;
-  bytesAdded?: number;
-  durationSeconds?: number;
-  snapshotFiles?: number;
-  snapshotBytes?: number;
-  unreadableFiles?: number;
-  /** applied, skipped, skipped-shrunk, deferred or failed. */
-  retention?: string;
-}
+/** The status's record of the newest finished run that left a result (generated from the schema's status.lastRun). */
+export type LastRun = BackupStatusLastRun;
 
 /** The states the status schema admits (anything else from a run would make the whole status write fail). */
-const RETENTION_STATES = ['applied', 'skipped', 'skipped-shrunk', 'deferred', 'failed'];
+const RETENTION_STATES: readonly string[] = [
+  'applied',
+  'skipped',
+  'skipped-shrunk',
+  'deferred',
+  'failed',
+] satisfies NonNullable<LastRun['retention']>[];
+const isRetentionState = (state: string | undefined): state is NonNullable<LastRun['retention']> =>
+  RETENTION_STATES.includes(state ?? '');
 
 export function lastRunOf(jobName: string, result: RunResult): LastRun {
   const s = result.stats;
@@ -39,7 +34,7 @@ export function lastRunOf(jobName: string, result: RunResult): LastRun {
     snapshotFiles: s?.totalFiles,
     snapshotBytes: s?.totalBytes,
     unreadableFiles: result.unreadable?.count,
-    retention: RETENTION_STATES.includes(result.retention ?? '') ? result.retention : undefined,
+    retention: isRetentionState(result.retention) ? result.retention : undefined,
   };
   for (const key of Object.keys(run) as (keyof LastRun)[]) if (run[key] === undefined) delete run[key];
   return run;
@@ -59,7 +54,8 @@ export function shrinkCondition(
       status: 'True',
       reason: REASON.ShrinkDetected,
       message:
-        `${result.message}. Older snapshots are kept. If the shop really is this small now, acknowledge it: kubectl annotate ` +
+        `${result.message}. Older snapshots are kept. If the shop ` +
+        `really is this small now, acknowledge it: kubectl annotate ` +
         `backup ${backupName} ${ACKNOWLEDGE_SHRINK_ANNOTATION}=${result.snapshot ?? '<snapshot ID>'} --overwrite`,
     };
   }

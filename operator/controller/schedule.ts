@@ -1,7 +1,8 @@
 /** A Backup's schedule as the CronJob controller reads it: the next run, a missed one, daylight-saving decisions. */
-import type { BackupSpec } from '../../imports/mall.example.com';
+import type { BackupSpec } from '../../lib/permits/api-types';
 import * as api from '../../lib/permits/backup-api';
-import { nextAfter, parseSchedule, previousAtOrBefore } from '../../lib/permits/cron';
+import { parseSchedule } from '../../lib/permits/cron';
+import { nextAfter, previousAtOrBefore } from '../../lib/permits/cron-clock';
 import type { BackupIdentity } from '../../lib/permits/schedule-window';
 import { type BackupRef, cronJobNameFor, cronScheduleOf } from '../../lib/run/backup-job';
 import { decideRuns, type RunDecisions } from './run-admission';

@@ -173,7 +173,8 @@ async function prepare(
       client,
       ns,
       job,
-      `snapshots not ready after ${timeoutSeconds}s: ${notReady.join('; ')}; check the CSI snapshotter and the VolumeSnapshotClass`,
+      `snapshots not ready after ${timeoutSeconds}s: ${notReady.join('; ')}; check the CSI snapshotter and the ` +
+        `VolumeSnapshotClass`,
     );
     return false;
   }
@@ -205,7 +206,8 @@ async function watchClaims(client: KubeClient, ns: string, job: KubeObject, time
     client,
     ns,
     job,
-    `${unbound.join('; ')} ${timeoutSeconds}s after the run was started; check the storage class's capacity and the VolumeSnapshot`,
+    `${unbound.join('; ')} ${timeoutSeconds}s after the run was started; check the storage class's capacity and the ` +
+      `VolumeSnapshot`,
   );
   return false;
 }

@@ -93,7 +93,9 @@ export function planSources(
     else if (snapshotClass === undefined && classes.retainOnly?.has(provisioner))
       plan.live.push({
         claim: name,
-        why: `VolumeSnapshotClass ${classes.retainOnly.get(provisioner)} has deletionPolicy Retain (each run would leave a snapshot behind); add one with Delete`,
+        why:
+          `VolumeSnapshotClass ${classes.retainOnly.get(provisioner)} has deletionPolicy Retain (each run would ` +
+          `leave a snapshot behind); add one with Delete`,
       });
     else if (snapshotClass === undefined)
       plan.live.push({ claim: name, why: `no VolumeSnapshotClass for ${provisioner}` });

@@ -2,47 +2,23 @@
  * The operator's picture of a Backup: what reconcile observes, the settings it is given, and what it
  * decides. Pure data; reconcile.ts and its steps fill it in, the writer applies it.
  */
-import type { BackupSpec } from '../../imports/mall.example.com';
 import type { ResourceSpec } from '../../lib/common/resources';
-import type * as api from '../../lib/permits/backup-api';
-import type * as rapi from '../../lib/permits/restore-api';
+import type * as json from '../../lib/permits/api-types';
 import type { VaultRunSettings } from '../../lib/run/backup-job';
 import type { KubeObject } from '../runtime/kube-object';
-import type { LastRun } from './run-status';
-import type { VerifyPlan } from './verify-plan';
 import type { SnapshotClasses } from './snapshot-support';
+import type { VerifyPlan } from './verify-plan';
 
 export type { KubeObject };
 
-export interface Condition {
-  type: string;
-  status: 'True' | 'False' | 'Unknown';
-  observedGeneration?: number;
-  lastTransitionTime: string;
-  reason: string;
-  message: string;
-}
+/** A metav1.Condition, as the Backup's and the Restore's status schemas both declare it. */
+export type Condition = json.BackupStatusConditions;
 
-export interface BackupStatus {
-  phase?: api.BackupPhase;
-  conditions?: Condition[];
-  observedGeneration?: number;
-  lastScheduleTime?: string;
-  lastSuccessfulTime?: string;
-  lastFailureTime?: string;
-  nextScheduleTime?: string;
-  effectiveSchedule?: string;
-  queuePosition?: number;
-  lastSnapshotID?: string;
-  lastRunNowRequest?: string;
-  lastRun?: LastRun;
-  lastVerifiedTime?: string;
-  lastVerifiedSnapshotID?: string;
-  message?: string;
-}
+/** The Backup's status as the API stores it (generated from the schema: lib/permits/api-types.ts). */
+export type BackupStatus = json.BackupStatus;
 
 export interface BackupObject extends KubeObject {
-  spec: BackupSpec;
+  spec: json.BackupSpec;
   status?: BackupStatus;
 }
 
@@ -56,7 +32,10 @@ export interface Observed {
   readonly jobPods: readonly KubeObject[];
   /** PersistentVolumeClaims in the Backup's namespace (at least those it names or labelled with its shop). */
   readonly claims: readonly KubeObject[];
-  /** Other pods in the Backup's namespace (at least those mounting those claims), to find who holds a ReadWriteOnce claim. */
+  /**
+   * Other pods in the Backup's namespace (at least those mounting those claims), to find who holds a ReadWriteOnce
+   * claim.
+   */
   readonly namespacePods: readonly KubeObject[];
   readonly now: Date;
   /**
@@ -127,31 +106,12 @@ export interface Desired {
 }
 
 /** A Restore as the operator reads it, what it observes about one, and what it decides. */
-export interface RestoreClaimStatus {
-  claim: string;
-  targetClaim?: string;
-  path?: string;
-  snapshotID?: string;
-  snapshotTime?: string;
-  files?: number;
-  bytes?: number;
-}
+export type RestoreClaimStatus = json.RestoreStatusClaims;
 
-export interface RestoreStatus {
-  phase?: rapi.RestorePhase;
-  conditions?: Condition[];
-  observedGeneration?: number;
-  jobName?: string;
-  startTime?: string;
-  completionTime?: string;
-  durationSeconds?: number;
-  snapshotID?: string;
-  claims?: RestoreClaimStatus[];
-  message?: string;
-}
+export type RestoreStatus = json.RestoreStatus;
 
 export interface RestoreObject extends KubeObject {
-  spec: any;
+  spec: json.RestoreSpec;
   status?: RestoreStatus;
 }
 

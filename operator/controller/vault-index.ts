@@ -29,7 +29,9 @@ export class VaultIndex {
 
   constructor(private readonly enqueue: (backup: KubeObject) => void) {}
 
-  /** Files the objects of an informer: Backups (`users`) or the Jobs and CronJobs labelled with a repository (`work`). */
+  /**
+   * Files the objects of an informer: Backups (`users`) or the Jobs and CronJobs labelled with a repository (`work`).
+   */
   public watch(kind: 'users' | 'work', events: Events): void {
     const index = kind === 'users' ? this.users : this.work;
     const requeue = (keys: readonly string[]) => {

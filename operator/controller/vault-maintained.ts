@@ -48,7 +48,8 @@ export function maintainedVerdict(
     reason: result && result.outcome === 'Failed' ? result.reason : REASON.MaintenanceFailed,
     message:
       `${where} failed at ${finishedAt(newest)}: ${why}. Unused data stays in the vault until a maintenance ` +
-      `succeeds; once the cause is fixed, \`kubectl -n ${newest.metadata.namespace} create job ${cron}-now --from=cronjob/${cron}\` runs it at once`,
+      `succeeds; once the cause is fixed, \`kubectl -n ${newest.metadata.namespace} create job ${cron}-now ` +
+      `--from=cronjob/${cron}\` runs it at once`,
   };
 }
 

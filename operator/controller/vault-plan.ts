@@ -138,8 +138,10 @@ export function planVault(backup: BackupObject, seen: VaultObserved, settings: V
       problem: {
         reason: REASON.VaultSharedAcrossNamespaces,
         message:
-          `vault ${backup.spec.vaultLocation} is already used by Backup ${home}/${steward.metadata.name} in another namespace; ` +
-          "sharing a vault shares its key (each can read and prune the other's snapshots): give this shop its own vault, " +
+          `vault ${backup.spec.vaultLocation} is already used by Backup ${home}/${steward.metadata.name} in another ` +
+          `namespace; ` +
+          "sharing a vault shares its key (each can read and prune the other's snapshots): give this shop its own " +
+          'vault, ' +
           'or start the operator with --allow-cross-namespace-vaults to allow it',
       },
     };
@@ -158,13 +160,16 @@ export function planVault(backup: BackupObject, seen: VaultObserved, settings: V
     }
     problem = {
       reason: REASON.VaultInitializing,
-      message: `waiting for the vault to be initialized: Job ${where}${initJobNameFor(hash)} creates its repository once`,
+      message:
+        `waiting for the vault to be initialized: Job ${where}${initJobNameFor(hash)} creates its repository ` + `once`,
     };
   } else if (state === undefined) {
     // Worded as before the Job was seen: the watch bringing back the Job just created changes no status.
     problem = {
       reason: REASON.VaultInitializing,
-      message: `waiting for the vault to be initialized: Job ${initJob.metadata.namespace}/${initJob.metadata.name} creates its repository once${describe(podTail(seen.initPods))}`,
+      message:
+        `waiting for the vault to be initialized: Job ${initJob.metadata.namespace}/${initJob.metadata.name} ` +
+        `creates its repository once${describe(podTail(seen.initPods))}`,
     };
   } else if (state === 'Failed') {
     const failure = (initJob.status?.conditions ?? []).find((c: any) => c.type === 'Failed' && c.status === 'True');
@@ -172,8 +177,10 @@ export function planVault(backup: BackupObject, seen: VaultObserved, settings: V
       reason: REASON.VaultInitFailed,
       message:
         `the vault could not be initialized: Job ${initJob.metadata.namespace}/${initJob.metadata.name} failed` +
-        `${failure?.message ? ` (${failure.message})` : ''}${describe(podTail(seen.initPods))}; check the vault location and the ` +
-        `Secret ${steward.spec.vaultCredentialsSecret} (RESTIC_PASSWORD, provider credentials), then delete that Job to try again`,
+        `${failure?.message ? ` (${failure.message})` : ''}${describe(podTail(seen.initPods))}; check the vault ` +
+        `location and the ` +
+        `Secret ${steward.spec.vaultCredentialsSecret} (RESTIC_PASSWORD, provider credentials), then delete that Job ` +
+        `to try again`,
     };
   }
 

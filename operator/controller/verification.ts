@@ -122,7 +122,9 @@ export function judgeVerification(runs: VerificationRuns, previous: Condition | 
       type: VERIFIED_CONDITION,
       status: 'False' as const,
       reason: bad.why.reason,
-      message: `${bad.run.job.metadata.name}: ${bad.why.message}; the Backup does not count as protected until a verification passes`,
+      message:
+        `${bad.run.job.metadata.name}: ${bad.why.message}; the Backup does not count as protected until a ` +
+        `verification passes`,
     };
     const news = previous?.status !== 'False' || previous.reason !== condition.reason;
     return {
@@ -151,7 +153,8 @@ export function judgeVerification(runs: VerificationRuns, previous: Condition | 
     reason: REASON.Verified,
     message:
       `${check.job.metadata.name}: the vault checks out (read subset ${check.report.checked!.subset}); ` +
-      `${restore.job.metadata.name}: snapshot ${v.snapshotID} restored ${v.files} files (${v.bytes} bytes) whose content matches the snapshot`,
+      `${restore.job.metadata.name}: snapshot ${v.snapshotID} restored ${v.files} files (${v.bytes} bytes) whose ` +
+      `content matches the snapshot`,
   };
   const lastVerifiedTime = Date.parse(check.at) > Date.parse(restore.at) ? check.at : restore.at;
   const events: KubeEvent[] =

@@ -100,7 +100,9 @@ export interface VerifyObserved {
 export interface VerifyPlan {
   readonly applyCronJob?: KubeObject;
   readonly deleteCronJob?: string;
-  /** What the status says, for reconcile.ts: the Verified condition to keep (undefined to drop it), the fields, Events. */
+  /**
+   * What the status says, for reconcile.ts: the Verified condition to keep (undefined to drop it), the fields, Events.
+   */
   readonly condition?: Omit<Condition, 'lastTransitionTime'>;
   readonly lastVerifiedTime?: string;
   readonly lastVerifiedSnapshotID?: string;

@@ -99,7 +99,10 @@ export const INPUTS_ANNOTATION = `${API_GROUP}/inputs`;
 /** On the Backup, set by a person: the snapshot ID accepted as the new reference after a drastic shrink. */
 export const ACKNOWLEDGE_SHRINK_ANNOTATION = `${API_GROUP}/acknowledge-shrink`;
 
-/** The status schema's limits (lib/permits/backup-schema.ts): a longer value would make the whole status write fail. */
+/**
+ * The status schema's limits (lib/permits/backup-status-schema.ts): a longer value would make the whole status write
+ * fail.
+ */
 export const STATUS_LIMITS = { message: 32768, runNowRequest: 1024 } as const;
 /** Event messages longer than this are cut by the API server's validation. */
 export const EVENT_MESSAGE_LIMIT = 1024;

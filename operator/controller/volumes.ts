@@ -1,5 +1,5 @@
 /** Which of a shop's claims a Backup mounts, and on which node a ReadWriteOnce claim in use pins the run. */
-import type { BackupSpec } from '../../imports/mall.example.com';
+import type { BackupSpec } from '../../lib/permits/api-types';
 import * as api from '../../lib/permits/backup-api';
 import { pvcVaultClaim } from '../../lib/permits/backup-validation';
 import type { KubeObject } from './types';

@@ -2,7 +2,7 @@
  * What the Backup and Restore controller watches, one entry per kind: where to list it, what to keep of
  * each object, the indexes a reconcile reads it through, and which Backups and Restores a change of it
  * concerns. Adding a watched kind is one entry here, plus list and watch in the operator's ClusterRole
- * (lib/contractor/backup-operator.ts).
+ * (lib/contractor/operator-rbac.ts).
  */
 import * as api from '../../lib/permits/backup-api';
 import { pvcVaultClaim } from '../../lib/permits/backup-validation';

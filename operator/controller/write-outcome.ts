@@ -25,7 +25,8 @@ function advice(refused: RefusedWrite): string {
   switch (refused.statusCode) {
     case 403:
       return refused.reason !== REASON.CronJobRefused
-        ? "check the namespace's ResourceQuota and LimitRange (or lower spec.resources) and the operator's RBAC; the run is retried"
+        ? "check the namespace's ResourceQuota and LimitRange (or lower " +
+            "spec.resources) and the operator's RBAC; the run is retried"
         : "check the operator's RBAC and the namespace's admission policies; the operator retries";
     case 422:
       return "correct the Backup's spec; the operator retries after every change";

@@ -45,7 +45,8 @@ export function loadKubeConnection(
     // client-node refuses every request to such a server; retrying would only repeat its refusal.
     if (/^http:/i.test(cluster.server) && !cluster.skipTLSVerify) {
       throw new NoClusterError(
-        `kubeconfig ${file} (${why}) names the server ${cluster.server} of cluster ${cluster.name}: plain HTTP is refused unless ` +
+        `kubeconfig ${file} (${why}) names the server ${cluster.server} ` +
+          `of cluster ${cluster.name}: plain HTTP is refused unless ` +
           "the cluster sets insecure-skip-tls-verify: true; use the server's https:// address",
       );
     }
@@ -67,7 +68,9 @@ export function loadKubeConnection(
     kc.loadFromCluster();
     return {
       kc,
-      source: `in-cluster service account (https://${env.KUBERNETES_SERVICE_HOST}:${env.KUBERNETES_SERVICE_PORT ?? 443})`,
+      source:
+        `in-cluster service account ` +
+        `(https://${env.KUBERNETES_SERVICE_HOST}:${env.KUBERNETES_SERVICE_PORT ?? 443})`,
       inCluster: true,
     };
   }
@@ -146,8 +149,10 @@ export async function waitForApiServer(
         (plugin ? `${plugin} failed without a message` : 'the request failed without a message');
       if (!connection.inCluster && elapsed + delay > options.timeoutMs) {
         throw new NoClusterError(
-          `could not reach the Kubernetes API server ${server} (${connection.source}) in ${Math.round(elapsed / 1000)} s ` +
-            `and ${attempt} attempt${attempt === 1 ? '' : 's'}: ${reason}. Check that the cluster is running and the kubeconfig points at it, or raise --connect-timeout-seconds`,
+          `could not reach the Kubernetes API server ${server} ` +
+            `(${connection.source}) in ${Math.round(elapsed / 1000)} s ` +
+            `and ${attempt} attempt${attempt === 1 ? '' : 's'}: ${reason}. Check that the ` +
+            `cluster is running and the kubeconfig points at it, or raise --connect-timeout-seconds`,
         );
       }
       log.warn(

@@ -16,7 +16,10 @@ import { Backoff } from './queue';
 
 export type Cache = Informer<KubernetesObject> & ObjectCache<KubernetesObject>;
 
-/** client-node's Watch, asking for bookmarks: a restarted watch resumes from a recent resourceVersion instead of relisting. */
+/**
+ * client-node's Watch, asking for bookmarks: a restarted watch resumes from a recent resourceVersion instead of
+ * relisting.
+ */
 class BookmarkWatch extends Watch {
   public override watch(
     path: string,

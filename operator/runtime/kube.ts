@@ -214,7 +214,8 @@ export function resourcePath(
   subresource?: string,
 ): string {
   const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
-  return `${base}${namespace ? `/namespaces/${namespace}` : ''}/${plural}${name ? `/${name}` : ''}${subresource ? `/${subresource}` : ''}`;
+  const scope = namespace ? `/namespaces/${namespace}` : '';
+  return `${base}${scope}/${plural}${name ? `/${name}` : ''}${subresource ? `/${subresource}` : ''}`;
 }
 
 export function isConflict(error: unknown): boolean {

@@ -57,7 +57,8 @@ export function leaderElectionProblems(
     problems.push(`leaseDuration (${leaseDurationMs} ms) must be greater than renewDeadline (${renewDeadlineMs} ms)`);
   if (renewDeadlineMs <= JITTER_FACTOR * retryPeriodMs) {
     problems.push(
-      `renewDeadline (${renewDeadlineMs} ms) must be greater than retryPeriod × ${JITTER_FACTOR} (${JITTER_FACTOR * retryPeriodMs} ms)`,
+      `renewDeadline (${renewDeadlineMs} ms) must be greater than ` +
+        `retryPeriod × ${JITTER_FACTOR} (${JITTER_FACTOR * retryPeriodMs} ms)`,
     );
   }
   for (const [name, value] of [

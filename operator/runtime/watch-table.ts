@@ -37,7 +37,9 @@ export interface WatchedKind<Kind extends string> {
 
 export type WatchTable<Kind extends string> = Readonly<Record<Kind, WatchedKind<Kind>>>;
 
-/** The single key an object is filed under in `index` for `value`; the index names keep keys of different indexes apart. */
+/**
+ * The single key an object is filed under in `index` for `value`; the index names keep keys of different indexes apart.
+ */
 export const indexKey = (index: string, value: string): string => `${index}:${value}`;
 
 /** Every key an entry's indexes file an object under. */

@@ -73,9 +73,12 @@ export function resolveBinaries(): string {
   const run = spawnSync('bash', [script], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
   if (run.status !== 0) {
     throw new Error(
-      `The Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager, kubectl) is not available: ${script} ` +
-        `${run.error ? `could not run (${run.error.message})` : `exited with ${run.status ?? run.signal}`}. Install Go (the version in ` +
-        'tools/kube/go.mod) so it can build them (once, into ~/.cache/mall-backup/kube/), or set KUBEBUILDER_ASSETS to a ' +
+      `The Kubernetes control plane (etcd, kube-apiserver, ` +
+        `kube-controller-manager, kubectl) is not available: ${script} ` +
+        `${run.error ? `could not run (${run.error.message})` : `exited with ${run.status ?? run.signal}`}. ` +
+        `Install Go (the version in ` +
+        'tools/kube/go.mod) so it can build them (once, into ' +
+        '~/.cache/mall-backup/kube/), or set KUBEBUILDER_ASSETS to a ' +
         'directory holding prebuilt binaries of the release pinned there; its message above says more.',
     );
   }

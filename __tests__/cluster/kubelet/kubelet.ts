@@ -78,7 +78,8 @@ export class TestKubelet {
     // Mount namespaces need root, as a container runtime does; say so instead of failing on the first pod.
     if (process.getuid?.() !== 0)
       throw new Error(
-        'the test kubelet runs containers in mount namespaces, which needs root: run the cluster suites as root (CI does)',
+        'the test kubelet runs containers in mount namespaces, ' +
+          'which needs root: run the cluster suites as root (CI does)',
       );
     for (const tool of ['/usr/bin/unshare', '/usr/bin/setpriv', '/usr/bin/mount', '/usr/sbin/chroot']) {
       if (!existsSync(tool))
@@ -101,7 +102,8 @@ export class TestKubelet {
       {
         status: {
           capacity,
-          allocatable: capacity, // No Hostname address: the API server would prefer it for `kubectl logs`, and the name resolves nowhere.
+          // No Hostname address: the API server would prefer it for `kubectl logs`, and the name resolves nowhere.
+          allocatable: capacity,
           addresses: [{ type: 'InternalIP', address: '127.0.0.1' }],
           daemonEndpoints: { kubeletEndpoint: { Port: port } },
           conditions: [
@@ -395,7 +397,9 @@ export class TestKubelet {
     );
   }
 
-  /** GET /containerLogs/<ns>/<pod>/<container>, which the API server proxies for `kubectl logs` (HTTPS, self-signed). */
+  /**
+   * GET /containerLogs/<ns>/<pod>/<container>, which the API server proxies for `kubectl logs` (HTTPS, self-signed).
+   */
   private async serveLogs(): Promise<number> {
     this.server = createHttpsServer(selfSignedCertificate(this.dir, this.nodeName), (req, res) => {
       const m = /^\/containerLogs\/([^/]+)\/([^/]+)\/([^/?]+)/.exec(req.url ?? '');

@@ -130,7 +130,8 @@ export async function volumes(api: Client, node: Node, pod: any, podDir: string)
       out.set(v.name, dir);
     } else {
       throw new ConfigError(
-        `volume ${v.name}: only persistentVolumeClaim, emptyDir and projected volumes are supported by the test kubelet`,
+        `volume ${v.name}: only persistentVolumeClaim, emptyDir ` +
+          `and projected volumes are supported by the test kubelet`,
       );
     }
   }

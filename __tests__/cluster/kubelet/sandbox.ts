@@ -45,19 +45,26 @@ for link in bin lib lib64 sbin; do [ -e "$link" ] || /usr/bin/ln -s "usr/$link" 
 /usr/bin/mount --rbind /etc etc && /usr/bin/mount -o remount,bind,ro etc
 /usr/bin/mount --rbind /proc proc
 /usr/bin/mount -t tmpfs -o mode=755,nosuid tmpfs dev
-for node in null zero random urandom full tty; do /usr/bin/touch "dev/$node"; /usr/bin/mount --bind "/dev/$node" "dev/$node"; done
+for node in null zero random urandom full tty; do
+  /usr/bin/touch "dev/$node"; /usr/bin/mount --bind "/dev/$node" "dev/$node"
+done
 /usr/bin/ln -s /proc/self/fd dev/fd
 /usr/bin/mkdir -p "$root$(/usr/bin/dirname "$term_dst")"
 /usr/bin/touch "$root$term_dst"
 /usr/bin/mount --bind "$term_src" "$root$term_dst"
 while IFS='	' read -r src dst mode; do
-  if [ -d "$src" ]; then /usr/bin/mkdir -p "$root$dst"; else /usr/bin/mkdir -p "$root$(/usr/bin/dirname "$dst")"; /usr/bin/touch "$root$dst"; fi
+  if [ -d "$src" ]; then
+    /usr/bin/mkdir -p "$root$dst"
+  else
+    /usr/bin/mkdir -p "$root$(/usr/bin/dirname "$dst")"; /usr/bin/touch "$root$dst"
+  fi
   /usr/bin/mount --bind "$src" "$root$dst"
   if [ "$mode" = ro ]; then /usr/bin/mount -o remount,bind,ro "$root$dst"; fi
 done <"$mounts"
 if [ "$ro_root" = true ]; then /usr/bin/mount -o remount,bind,ro "$root"; fi
 cd /
-exec /usr/sbin/chroot "$root" /usr/bin/setpriv --reuid="$uid" --regid="$gid" --groups="$groups" --no-new-privs --inh-caps=-all \\
+exec /usr/sbin/chroot "$root" /usr/bin/setpriv --reuid="$uid" --regid="$gid" --groups="$groups" \\
+  --no-new-privs --inh-caps=-all \\
   /usr/bin/sh -c 'cd "$1" && shift && exec "$@"' workdir "$workdir" "$@"
 `;
 
