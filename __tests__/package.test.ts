@@ -105,6 +105,10 @@ describe('the construct library, packed and installed into another cdk8s app', (
     const target = (s: typescript.Symbol) => (s.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(s) : s);
     const entrySymbol = checker.getSymbolAtLocation(program.getSourceFile(entry) as typescript.SourceFile);
     const exported = new Set(checker.getExportsOfModule(entrySymbol as typescript.Symbol).map(target));
+    // A namespace export (`export type * as json`) names its members too: `json.BackupSpec` can be written down.
+    for (const symbol of [...exported])
+      if (symbol.flags & ts.SymbolFlags.Module)
+        for (const member of checker.getExportsOfModule(symbol)) exported.add(target(member));
     const unnamed = new Set<string>();
     const visit = (node: typescript.Node, from: string): void => {
       if (ts.isTypeReferenceNode(node) || ts.isExpressionWithTypeArguments(node)) {
