@@ -128,6 +128,9 @@ test('per vault 1: runs into a busy vault wait while a run into another vault st
     'b and c queued behind a',
     async () => (await statusOf(n, 'b'))?.queuePosition === 1 && (await statusOf(n, 'c'))?.queuePosition === 2,
   );
+  // d's Job is started in its own reconcile, which may come after b and c were queued: wait for it, then check that
+  // the busy vault's runs are still held.
+  await eventually('d to start beside a', async () => (await started(n)) === 'a,d');
   expect(await started(n)).toBe('a,d');
 });
 
