@@ -32,7 +32,6 @@ export const STATE_MOUNT = '/run/mall-backup';
 
 export const BACKUP_LABEL = `${api.API_GROUP}/backup`;
 export const BACKUP_UID_LABEL = `${api.API_GROUP}/backup-uid`;
-export const RUN_NOW_LABEL = `${api.API_GROUP}/run-now`;
 
 export const DEFAULT_BACKUP_RESOURCES: ResourceSpec = {
   requests: { cpu: '100m', memory: '256Mi' },
@@ -135,6 +134,12 @@ export function runNowJobNameFor(backupName: string, request: string): string {
 /** A label value identifying a run-now request (annotation values may be anything). */
 export function runNowToken(request: string): string {
   return digest(request, 16);
+}
+
+/** The run-now request digest a Job is labelled with, under its key or the one Jobs of 0.1.0 carry; else undefined. */
+export function runNowTokenOf(job: { metadata: { labels?: Record<string, string> } }): string | undefined {
+  const labels = job.metadata.labels ?? {};
+  return labels[api.RUN_NOW_DIGEST_LABEL] ?? labels[api.RUN_NOW_DIGEST_LABEL_UNTIL_0_1];
 }
 
 /**
@@ -327,7 +332,7 @@ export class BackupRunNowJob extends Construct {
   constructor(scope: Construct, id: string, props: RunNowJobProps) {
     super(scope, id);
     const { backup, request } = props;
-    const labels = backupLabels(backup, { [RUN_NOW_LABEL]: runNowToken(request) });
+    const labels = backupLabels(backup, { [api.RUN_NOW_DIGEST_LABEL]: runNowToken(request) });
     const job = backupJobSpec(props);
     const run = snapshotRun(props);
     this.apiObject = new k8s.KubeJob(this, 'Resource', {

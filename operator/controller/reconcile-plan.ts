@@ -9,8 +9,8 @@ import {
   BackupCronJob,
   type BackupPodProps,
   BackupRunNowJob,
-  RUN_NOW_LABEL,
   runNowToken,
+  runNowTokenOf,
 } from '../../lib/run/backup-job';
 import { type RunDecisions, SCHEDULED_TIMESTAMP_ANNOTATION, SKIPPED_RUN_ANNOTATION } from './run-admission';
 import type { Runs } from './runs';
@@ -102,7 +102,7 @@ export function planRunNow(
   if (!request || runNowRecord(request) === previous.lastRunNowRequest || !podProps) return plan;
   const { active } = runs;
   const recorded = { ...plan, lastRunNowRequest: runNowRecord(request) };
-  if (runs.jobs.some((j) => j.metadata.labels?.[RUN_NOW_LABEL] === runNowToken(request))) return recorded;
+  if (runs.jobs.some((j) => runNowTokenOf(j) === runNowToken(request))) return recorded;
   if (active.length > 0 && (backup.spec.concurrencyPolicy ?? api.DEFAULT_CONCURRENCY_POLICY) === 'Forbid') {
     recorded.events.push({
       type: 'Warning',
