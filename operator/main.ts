@@ -7,6 +7,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import pino from 'pino';
 import { UsageError } from '../lib/common/cli';
 import { parseConfig } from './config';
+import { OPERATOR_NAME } from '../lib/contractor/operator-props';
 import { loadKubeConnection, NoClusterError, waitForApiServer } from './runtime/connect';
 import { Controller } from './controller/controller';
 import { KubeClient } from './runtime/kube';
@@ -24,7 +25,7 @@ function listen(server: http.Server, port: number, host: string): Promise<number
 async function main(): Promise<void> {
   const config = parseConfig(process.argv.slice(2), process.env);
   if (!config) return;
-  const log = pino({ level: config.logLevel, base: { component: 'mall-backup-operator' } });
+  const log = pino({ level: config.logLevel, base: { component: OPERATOR_NAME } });
   const connection = loadKubeConnection(new KubeConfig(), config.kubeconfig, process.env);
   const { kc } = connection;
 

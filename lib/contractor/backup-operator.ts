@@ -7,7 +7,13 @@ import {
   NONROOT_ID,
 } from '../common/pod-security';
 import { toResourceRequirements } from '../common/resources';
-import { BackupOperatorProps, OPERATOR_DEFAULTS, heapCeilingMiB, resolveOperatorProps } from './operator-props';
+import {
+  BackupOperatorProps,
+  OPERATOR_COMPONENT,
+  OPERATOR_DEFAULTS,
+  heapCeilingMiB,
+  resolveOperatorProps,
+} from './operator-props';
 import { aggregateUserRoles, grantLeaseRights, grantOperatorRights } from './operator-rbac';
 
 /**
@@ -30,11 +36,11 @@ export class BackupOperator extends Construct {
     const name = OPERATOR_DEFAULTS.name;
     this.namespace = namespace;
     this.serviceAccountName = name;
-    this.leaseName = `${name}-leader`;
-    const labels = standardLabels('operator');
+    this.leaseName = OPERATOR_DEFAULTS.leaseName;
+    const labels = standardLabels(OPERATOR_COMPONENT);
     const selector = {
       'app.kubernetes.io/name': labels['app.kubernetes.io/name'],
-      'app.kubernetes.io/component': 'operator',
+      'app.kubernetes.io/component': OPERATOR_COMPONENT,
     };
     this.metricsServiceSelector = selector;
 

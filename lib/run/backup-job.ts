@@ -161,8 +161,15 @@ export function resticRepositoryOf(vaultLocation: string): string {
   return rest ? `${VAULT_MOUNT}/${rest}` : VAULT_MOUNT;
 }
 
+/** The component label of a backup run's Job and pod, and of the snapshots and claims made for it. */
+export const BACKUP_RUN_COMPONENT = 'backup-run';
+
 export function backupLabels(backup: BackupRef, extra: Record<string, string> = {}): Record<string, string> {
-  return standardLabels('backup-run', { [BACKUP_LABEL]: backup.name, [BACKUP_UID_LABEL]: backup.uid, ...extra });
+  return standardLabels(BACKUP_RUN_COMPONENT, {
+    [BACKUP_LABEL]: backup.name,
+    [BACKUP_UID_LABEL]: backup.uid,
+    ...extra,
+  });
 }
 
 export function ownerReferenceTo(backup: BackupRef): k8s.OwnerReference {
