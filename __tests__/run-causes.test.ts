@@ -7,7 +7,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { DEFAULT_VAULT_RUN_SETTINGS } from '../lib/run/backup-job';
+import { DEFAULT_VAULT_RUN_SETTINGS } from '../lib/run/backup-job-spec';
 import * as pod from '../testing/backup-pod';
 import { resticBinary } from '../testing/restic';
 

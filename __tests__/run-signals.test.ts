@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DEFAULT_VAULT_RUN_SETTINGS } from '../lib/run/backup-job';
+import { DEFAULT_VAULT_RUN_SETTINGS } from '../lib/run/backup-job-spec';
 import * as pod from '../testing/backup-pod';
 import { resticBinary } from '../testing/restic';
 

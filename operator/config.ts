@@ -2,7 +2,7 @@
 import * as os from 'node:os';
 import { LOG_LEVELS, LogLevel, OPERATOR_DEFAULTS } from '../lib/contractor/operator-props';
 import { CliCommand, CliOption, parseCommandLine, UsageError } from '../lib/common/cli';
-import { DEFAULT_VAULT_RUN_SETTINGS } from '../lib/run/backup-job';
+import { DEFAULT_VAULT_RUN_SETTINGS } from '../lib/run/backup-job-spec';
 import { scheduleProblem } from '../lib/permits/cron';
 import { DNS_LABEL_MAX_LENGTH, DNS_LABEL_PATTERN } from '../lib/permits/backup-api';
 import { DEFAULT_MAINTENANCE_SCHEDULE } from './controller/vault-plan';

@@ -13,7 +13,7 @@ import { Controller } from './controller/controller';
 import { KubeClient } from './runtime/kube';
 import { LeaderElector } from './runtime/leader';
 import { OperatorMetrics } from './controller/metrics';
-import { DEFAULT_VAULT_RUN_SETTINGS } from '../lib/run/backup-job';
+import { DEFAULT_VAULT_RUN_SETTINGS } from '../lib/run/backup-job-spec';
 
 function listen(server: http.Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -1,6 +1,6 @@
 import type { BackupSpec } from '../lib/permits/api-types';
 import { RUN_NOW_DIGEST_LABEL, SHOP_LABEL } from '../lib/permits/backup-api';
-import { BACKUP_UID_LABEL, cronJobNameFor } from '../lib/run/backup-job';
+import { BACKUP_UID_LABEL, cronJobNameFor } from '../lib/run/backup-names';
 import type { BackupObject, KubeObject, Observed } from '../operator/controller/types';
 
 export const UID = '0b1c2d3e-0000-4000-8000-000000000001';

@@ -3,7 +3,7 @@
  * suspended for good, and one vault written two ways counted as two.
  */
 import { RUN_NOW_DIGEST_LABEL_UNTIL_0_1 } from '../../lib/permits/backup-api';
-import { runNowJobNameFor, runNowToken } from '../../lib/run/backup-job';
+import { runNowJobNameFor, runNowToken } from '../../lib/run/backup-names';
 import { decideFleet, HeldRun, vaultKey } from '../../operator/controller/fleet-admission';
 import { reconcile } from '../../operator/controller/reconcile';
 import { SCHEDULED_TIMESTAMP_ANNOTATION } from '../../operator/controller/run-admission';

@@ -1,5 +1,5 @@
 import { dropJobTemplate } from '../../operator/runtime/trim';
-import { cronJobNameFor, runNowToken } from '../../lib/run/backup-job';
+import { cronJobNameFor, runNowToken } from '../../lib/run/backup-names';
 import { RUN_NOW_ANNOTATION, RUN_NOW_DIGEST_LABEL, RUN_NOW_DIGEST_LABEL_UNTIL_0_1 } from '../../lib/permits/backup-api';
 import type { Observed } from '../../operator/controller/types';
 import { reconcile } from '../../operator/controller/reconcile';

@@ -3,8 +3,8 @@ import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
 import { Construct } from 'constructs';
 import type { BackupSpec } from '../permits/api-types';
 import * as api from '../permits/backup-api';
+import { boundedName } from './backup-names';
 import {
-  boundedName,
   CACHE_MOUNT,
   DATA_ROOT,
   DEFAULT_BACKUP_RESOURCES,
@@ -12,7 +12,7 @@ import {
   resticRepositoryOf,
   TMP_MOUNT,
   VAULT_MOUNT,
-} from './backup-job';
+} from './backup-job-spec';
 import { pvcVaultClaim } from '../permits/backup-validation';
 import { standardLabels } from '../common/labels';
 import {

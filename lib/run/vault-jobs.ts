@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
 import type { BackupSpec } from '../permits/api-types';
 import * as api from '../permits/backup-api';
-import { CACHE_MOUNT, RESTIC_IMAGE, STATE_MOUNT, TMP_MOUNT, VAULT_MOUNT, resticRepositoryOf } from './backup-job';
+import { CACHE_MOUNT, RESTIC_IMAGE, STATE_MOUNT, TMP_MOUNT, VAULT_MOUNT, resticRepositoryOf } from './backup-job-spec';
 import { pvcVaultClaim } from '../permits/backup-validation';
 import { standardLabels } from '../common/labels';
 import {

@@ -5,13 +5,9 @@
 import { createHash } from 'node:crypto';
 import { App, Chart } from 'cdk8s';
 import * as api from '../../lib/permits/backup-api';
-import {
-  BackupCronJob,
-  type BackupPodProps,
-  BackupRunNowJob,
-  runNowToken,
-  runNowTokenOf,
-} from '../../lib/run/backup-job';
+import { BackupCronJob, BackupRunNowJob } from '../../lib/run/backup-job';
+import { type BackupPodProps } from '../../lib/run/backup-job-spec';
+import { runNowToken, runNowTokenOf } from '../../lib/run/backup-names';
 import { type RunDecisions, SCHEDULED_TIMESTAMP_ANNOTATION, SKIPPED_RUN_ANNOTATION } from './run-admission';
 import type { Runs } from './runs';
 import type { BackupStatus, KubeEvent, KubeObject, Observed, Settings } from './types';

@@ -7,7 +7,7 @@
 import * as api from '../../lib/permits/backup-api';
 import { CronSchedule } from '../../lib/permits/cron';
 import { nextAfter } from '../../lib/permits/cron-clock';
-import { runNowTokenOf } from '../../lib/run/backup-job';
+import { runNowTokenOf } from '../../lib/run/backup-names';
 import { dstNotes, holdRuns, isExtraRun, nextDstCheck, recentSkippedRun } from './dst';
 import type { KubeObject } from './types';
 

@@ -4,7 +4,7 @@
  * own claim (or a snapshot) may already sit under one; it is never used nor deleted.
  */
 import { SNAPSHOT_JOB_LABEL } from '../../lib/run/snapshot-source';
-import { BACKUP_LABEL, BACKUP_RUN_COMPONENT, BACKUP_UID_LABEL } from '../../lib/run/backup-job';
+import { BACKUP_LABEL, BACKUP_RUN_COMPONENT, BACKUP_UID_LABEL } from '../../lib/run/backup-names';
 import { standardLabels } from '../../lib/common/labels';
 import type { KubeObject } from './types';
 
