@@ -22,6 +22,7 @@ import {
 } from '../common/pod-security';
 import { ResourceSpec, toResourceRequirements } from '../common/resources';
 import * as rapi from '../permits/restore-api';
+import { pinnedToNode } from './node-pin';
 import { RESTORE_SCRIPT } from './restore-script';
 
 /** Where the restore pod sees its target claims: /restore/<n>. */
@@ -152,17 +153,7 @@ export function restoreJobManifest(props: RestorePodProps): any {
             runAsGroup: identity.runAsGroup ?? NONROOT_ID,
             fsGroup: identity.fsGroup ?? NONROOT_ID,
           }),
-          affinity: props.nodeName
-            ? {
-                nodeAffinity: {
-                  requiredDuringSchedulingIgnoredDuringExecution: {
-                    nodeSelectorTerms: [
-                      { matchFields: [{ key: 'metadata.name', operator: 'In', values: [props.nodeName] }] },
-                    ],
-                  },
-                },
-              }
-            : undefined,
+          affinity: pinnedToNode(props.nodeName),
           containers: [
             {
               name: 'restic',
