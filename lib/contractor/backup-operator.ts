@@ -5,6 +5,7 @@ import {
   RESTRICTED_CONTAINER_SECURITY_CONTEXT,
   restrictedPodSecurityContext,
   NONROOT_ID,
+  RESTRICTED_NAMESPACE_LABELS,
 } from '../common/pod-security';
 import { toResourceRequirements } from '../common/resources';
 import {
@@ -48,12 +49,7 @@ export class BackupOperator extends Construct {
       new k8s.KubeNamespace(this, 'Namespace', {
         metadata: {
           name: namespace,
-          labels: {
-            ...labels,
-            'pod-security.kubernetes.io/enforce': 'restricted',
-            'pod-security.kubernetes.io/audit': 'restricted',
-            'pod-security.kubernetes.io/warn': 'restricted',
-          },
+          labels: { ...labels, ...RESTRICTED_NAMESPACE_LABELS },
         },
       });
     }

@@ -6,11 +6,7 @@ import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
 import type { BackupSpec } from '../permits/api-types';
 import * as api from '../permits/backup-api';
 import { pvcVaultClaim } from '../permits/backup-validation';
-import {
-  NONROOT_ID,
-  RESTRICTED_CONTAINER_SECURITY_CONTEXT,
-  restrictedPodSecurityContext,
-} from '../common/pod-security';
+import { RESTRICTED_CONTAINER_SECURITY_CONTEXT, restrictedPodAs } from '../common/pod-security';
 import { mergeResources, ResourceSpec, toResourceRequirements } from '../common/resources';
 import { BACKUP_SCRIPT } from './backup-run';
 import { type BackupRef, backupLabels } from './backup-names';
@@ -176,11 +172,7 @@ export function backupJobSpec(props: BackupPodProps): k8s.JobSpec {
         terminationGracePeriodSeconds: BACKUP_GRACE_SECONDS,
         // The backup pod needs no Kubernetes API access.
         automountServiceAccountToken: false,
-        securityContext: restrictedPodSecurityContext({
-          runAsUser: identity.runAsUser ?? NONROOT_ID,
-          runAsGroup: identity.runAsGroup ?? NONROOT_ID,
-          fsGroup: identity.fsGroup ?? NONROOT_ID,
-        }),
+        securityContext: restrictedPodAs(identity),
         affinity: pinnedToNode(props.nodeName),
         containers: [
           {

@@ -15,11 +15,7 @@ import {
 } from './backup-job-spec';
 import { pvcVaultClaim } from '../permits/backup-validation';
 import { standardLabels } from '../common/labels';
-import {
-  NONROOT_ID,
-  RESTRICTED_CONTAINER_SECURITY_CONTEXT,
-  restrictedPodSecurityContext,
-} from '../common/pod-security';
+import { RESTRICTED_CONTAINER_SECURITY_CONTEXT, restrictedPodAs } from '../common/pod-security';
 import { ResourceSpec, toResourceRequirements } from '../common/resources';
 import * as rapi from '../permits/restore-api';
 import { pinnedToNode } from './node-pin';
@@ -148,11 +144,7 @@ export function restoreJobManifest(props: RestorePodProps): any {
           restartPolicy: 'Never',
           automountServiceAccountToken: false,
           // The Backup's identity, so restored files belong to the user the shop reads them as.
-          securityContext: restrictedPodSecurityContext({
-            runAsUser: identity.runAsUser ?? NONROOT_ID,
-            runAsGroup: identity.runAsGroup ?? NONROOT_ID,
-            fsGroup: identity.fsGroup ?? NONROOT_ID,
-          }),
+          securityContext: restrictedPodAs(identity),
           affinity: pinnedToNode(props.nodeName),
           containers: [
             {
