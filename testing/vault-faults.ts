@@ -2,6 +2,7 @@
  * The fault suite's shared ground (__tests__/vault-faults-*.test.ts, two files so jest's two workers share the
  * work): a fresh data, vault and scratch folder per test, shops with files, and what a test reads from the vault.
  */
+import { type ChildProcess, spawn } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -109,6 +110,26 @@ export function commandsOf(pgid: number): string[][] {
   });
 }
 
+/**
+ * The kubelet's SIGKILL (deadline, eviction, a node lost) to a run's whole container at once, nothing cleaning up;
+ * resolves once every process of it, restic included, has exited and been reaped, as when the pod is gone.
+ */
+export async function killContainer(run: { child: ChildProcess; done: Promise<unknown> }): Promise<void> {
+  const pgid = run.child.pid!;
+  const group = processGroup(pgid);
+  process.kill(-pgid, 'SIGKILL');
+  await run.done;
+  await until('the killed processes to be gone', () => group.every((pid) => !fs.existsSync(`/proc/${pid}`)));
+}
+
+/** A shop whose fresh vault holds one completed backup: where the lock and retention faults start. */
+export function backedUpShop(name: string, extra: Partial<pod.Shop> = {}): pod.Shop {
+  const s = shop(name, extra);
+  pod.initVault(s, place());
+  expect(pod.backupRun(s, place()).result?.outcome).toBe('Completed');
+  return s;
+}
+
 export function checkClean(): void {
   const check = pod.restic(repo(), here.work, ['check', '--no-lock']);
   expect(check.stderr).not.toMatch(/error|Fatal/i);
@@ -192,7 +213,7 @@ export async function firstRunsOnFreshVault(v: VaultUnderTest): Promise<void> {
  * (which ends that backup and waits for it).
  */
 export async function liveLock(): Promise<{ release: () => Promise<void> }> {
-  const holder = require('node:child_process').spawn(resticBinary(), ['backup', '--stdin', '--stdin-filename', 'x'], {
+  const holder = spawn(resticBinary(), ['backup', '--stdin', '--stdin-filename', 'x'], {
     env: pod.resticEnv(repo(), here.work),
     stdio: ['pipe', 'ignore', 'ignore'],
   });
@@ -210,4 +231,14 @@ export async function liveLock(): Promise<{ release: () => Promise<void> }> {
     throw error;
   }
   return { release };
+}
+
+/** `body` run while a live lock holds the vault; the lock is released after it, also when it fails. */
+export async function whileLocked<T>(body: () => Promise<T> | T): Promise<T> {
+  const holder = await liveLock();
+  try {
+    return await body();
+  } finally {
+    await holder.release();
+  }
 }
