@@ -18,6 +18,7 @@ import {
   localVault,
   hostTool,
   locks,
+  packBytes,
   place,
   quick,
   repo,
@@ -142,11 +143,6 @@ test('maintenance gives back what retention forgot; one killed (kill -9) while h
     for (let i = 0; i < 2; i++) fs.writeFileSync(path.join(photos, `${i}.bin`), crypto.randomBytes(8 << 20));
     expect(pod.backupRun(s, place()).result).toMatchObject({ outcome: 'Completed' });
   };
-  const packBytes = () =>
-    (fs.readdirSync(path.join(repo(), 'data'), { recursive: true }) as string[])
-      .map((f) => fs.statSync(path.join(repo(), 'data', f)))
-      .filter((st) => st.isFile())
-      .reduce((sum, st) => sum + st.size, 0);
   pod.initVault(s, place());
   night();
   night();

@@ -1,6 +1,8 @@
 /**
- * The fault suite's shared ground (__tests__/vault-faults-*.test.ts, two files so jest's two workers share the
- * work): a fresh data, vault and scratch folder per test, shops with files, and what a test reads from the vault.
+ * The shared ground of the suites that run the pod's scripts against a local vault (the fault suites
+ * __tests__/vault-faults-*.test.ts, in several files so jest's workers share the work, and the signal and
+ * maintenance suites): a fresh data, vault and scratch folder per test, shops with files, a restic held at a chosen
+ * call, kills, live locks, and what a test reads from the vault.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import * as crypto from 'node:crypto';
@@ -128,6 +130,45 @@ export function backedUpShop(name: string, extra: Partial<pod.Shop> = {}): pod.S
   pod.initVault(s, place());
   expect(pod.backupRun(s, place()).result?.outcome).toBe('Completed');
   return s;
+}
+
+/**
+ * A `restic` first on the pod's PATH (`pathPrefix: [bin]`): a call whose arguments contain `phase` marks `held`, waits for the pod's
+ * signal (the run passes SIGINT and SIGTERM on to its child), then runs the real restic all the same, as a restic
+ * that had not yet installed its handler would. Every call is logged to `calls`.
+ */
+export function holdResticAt(phase: string): { bin: string; held: string; calls: string } {
+  const bin = path.join(here.work, 'hold-bin');
+  const held = path.join(here.work, 'held');
+  const calls = path.join(here.work, 'calls');
+  fs.mkdirSync(bin);
+  fs.writeFileSync(
+    path.join(bin, 'restic'),
+    `#!/bin/sh
+echo "$*" >>'${calls}'
+case " $* " in
+  *' ${phase} '*)
+    if [ ! -e '${held}' ]; then
+      got=
+      trap 'got=1' INT TERM
+      : >'${held}'
+      while [ -z "$got" ]; do sleep 0.02; done
+      trap - INT TERM
+    fi ;;
+esac
+exec '${resticBinary()}' "$@"
+`,
+    { mode: 0o755 },
+  );
+  return { bin, held, calls };
+}
+
+/** The bytes of the vault's pack files: what its data takes up. */
+export function packBytes(): number {
+  return (fs.readdirSync(path.join(repo(), 'data'), { recursive: true }) as string[])
+    .map((f) => fs.statSync(path.join(repo(), 'data', f)))
+    .filter((st) => st.isFile())
+    .reduce((sum, st) => sum + st.size, 0);
 }
 
 export function checkClean(): void {
