@@ -4,7 +4,7 @@
  * maintenance suites): a fresh data, vault and scratch folder per test, shops with files, a restic held at a chosen
  * call, kills, live locks, and what a test reads from the vault.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -180,9 +180,7 @@ export function checkClean(): void {
 
 /** A tool of this machine (util-linux), by its full path: the pod's PATH holds BusyBox applets of the same names. */
 export function hostTool(name: string): string {
-  const found = require('node:child_process')
-    .spawnSync('/bin/sh', ['-c', `command -v ${name}`], { encoding: 'utf8' })
-    .stdout.trim();
+  const found = spawnSync('/bin/sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).stdout.trim();
   if (!found) throw new Error(`${name} is needed (util-linux: apt-get install -y util-linux; .ci/run does it)`);
   return found;
 }
