@@ -104,7 +104,18 @@ const VALID: [string, Record<string, unknown>][] = [
   ['an existing claim', { target: { existingClaim: 'scratch' }, claims: ['bakery-data'] }],
   ['in place', { target: { inPlace: true } }],
   ['a deadline', { activeDeadlineSeconds: 3600 }],
+  ['paths of one claim', { claims: ['bakery-data'], paths: ['/db', '/uploads/2026/report.pdf'] }],
+  [
+    'paths with spaces, quotes, shell text, a leading "-" and non-ASCII, taken literally',
+    { claims: ['bakery-data'], paths: ['/a b/c\'d"e', '/$(reboot)', '/-rf', '/caf\u00e9/\u6f22'] },
+  ],
+  ['the most paths', { claims: ['d'], paths: Array.from({ length: 64 }, (_, i) => `/p${i}`) }],
+  ['the longest path', { claims: ['d'], paths: [`/${'a'.repeat(1023)}`] }],
+  ['a line separator, which is no control character', { claims: ['d'], paths: ['/a\u2028b'] }],
+  ['a dotted name that is not "." or ".."', { claims: ['d'], paths: ['/.config/...x/a..b'] }],
 ];
+
+const one = { claims: ['bakery-data'] };
 
 const INVALID: [string, Record<string, unknown>, RegExp][] = [
   ['no backupName', { backupName: undefined }, /spec\.backupName: Required value/],
@@ -175,6 +186,46 @@ const INVALID: [string, Record<string, unknown>, RegExp][] = [
     ),
   ],
   ['an unknown field', { overwrite: true }, /unknown field "spec\.overwrite"/],
+  [
+    'paths without claims',
+    { paths: ['/db'] },
+    /spec\.paths: Invalid value: paths needs exactly one claim in claims, not every claim of the Backup/,
+  ],
+  [
+    'paths with two claims',
+    { claims: ['a', 'b'], paths: ['/db'] },
+    /spec\.paths: Invalid value: paths needs exactly one claim in claims, not 2: each path is looked up/,
+  ],
+  ['an empty paths list', { ...one, paths: [] }, /spec\.paths in body should have at least 1 items/],
+  [
+    'a relative path',
+    { ...one, paths: ['db'] },
+    /paths\[\] "db" is not valid: use a path inside the claim starting with "\/"/,
+  ],
+  ['the root alone', { ...one, paths: ['/'] }, /paths\[\] "\/" is not valid: use a path inside the claim/],
+  ['a trailing slash', { ...one, paths: ['/db/'] }, /paths\[\] "\/db\/" is not valid: use a path inside/],
+  ['an empty segment', { ...one, paths: ['/db//x'] }, /paths\[\] "\/db\/\/x" is not valid: use a path inside/],
+  ['a glob', { ...one, paths: ['/db/*.sql'] }, /paths\[\] "\/db\/\*\.sql" is not valid: a path is taken literally/],
+  ['a question mark', { ...one, paths: ['/db?'] }, /a path is taken literally: the glob characters/],
+  ['a bracket', { ...one, paths: ['/db[1]'] }, /a path is taken literally: the glob characters/],
+  ['a backslash', { ...one, paths: ['/db\\x'] }, /a path is taken literally: the glob characters/],
+  ['a ".." folder', { ...one, paths: ['/db/../etc'] }, /"\/db\/\.\.\/etc" is not valid: a path must not hold a "\."/],
+  ['a "." folder', { ...one, paths: ['/./db'] }, /is not valid: a path must not hold a "\." or "\.\." folder/],
+  ['a path ending in ".."', { ...one, paths: ['/db/..'] }, /a path must not hold a "\." or "\.\." folder/],
+  ['a newline', { ...one, paths: ['/db\nx'] }, /a path must not hold control characters/],
+  ['a tab', { ...one, paths: ['/db\tx'] }, /a path must not hold control characters/],
+  ['a DEL', { ...one, paths: ['/db\u007fx'] }, /a path must not hold control characters/],
+  ['a repeated path', { ...one, paths: ['/db', '/db'] }, /spec\.paths\[1\]: Duplicate value: "\/db"/],
+  [
+    'too many paths',
+    { ...one, paths: Array.from({ length: 65 }, (_, i) => `/p${i}`) },
+    /spec\.paths: .*(at most|more than) 64 items/,
+  ],
+  [
+    'a path too long',
+    { ...one, paths: [`/${'a'.repeat(1024)}`] },
+    /spec\.paths\[0\]: Too long: may not be (longer|more) than 1024/,
+  ],
   ['an unknown target', { target: { bucket: 's3://x' } }, /unknown field "spec\.target\.bucket"/],
 ];
 
@@ -201,6 +252,14 @@ describe('synth-time validation agrees with the CRD', () => {
     ]);
     expect(validateRestoreSpec(restore({ target: {} }).spec)).toEqual([
       'spec.target names nothing: name exactly one of newClaims, existingClaim, inPlace',
+    ]);
+    expect(validateRestoreSpec(restore({ claims: ['a'], paths: ['/db', '/up/*.jpg'] }).spec)).toEqual([
+      'spec.paths[1] "/up/*.jpg" is not valid: a path is taken literally: the glob characters * ? [ ] and \\ are ' +
+        'not allowed',
+    ]);
+    expect(validateRestoreSpec(restore({ claims: ['a', 'b'], paths: ['/db'] }).spec)).toEqual([
+      'spec.paths needs exactly one claim in claims, not 2: each path is looked up in that claim; name the one ' +
+        'claim whose files to restore',
     ]);
   });
 });
@@ -246,5 +305,49 @@ describe('ShopRestore', () => {
         's',
       ),
     );
+  });
+
+  test('paths: rendered as given; the same rules as the CRD at synth time, every problem listed', () => {
+    const chart = Testing.chart();
+    new ShopRestore(chart, 'r', {
+      name: 'bakery-db',
+      backupName: 'bakery',
+      claims: ['bakery-data'],
+      paths: ['/db', '/uploads/2026'],
+      target: { existingClaim: 'scratch' },
+    });
+    expect(chart.toJson()[0].spec.paths).toEqual(['/db', '/uploads/2026']);
+    expect(admission.admit(chart.toJson()[0]).errors).toEqual([]);
+    expect(
+      () =>
+        new ShopRestore(Testing.chart(), 'r', {
+          name: 'bakery-db',
+          backupName: 'bakery',
+          claims: ['bakery-data', 'bakery-db'],
+          paths: ['/db/', '/up/../etc', '/db/'],
+          target: { existingClaim: 'scratch' },
+        }),
+    ).toThrow(
+      new RegExp(
+        [
+          /ShopRestore .*: invalid props:/,
+          /- spec\.paths lists "\/db\/" twice: each item must be unique/,
+          /- spec\.paths\[0\] "\/db\/" is not valid: use a path inside the claim starting with "\/"/,
+          /- spec\.paths\[1\] "\/up\/\.\.\/etc" is not valid: a path must not hold a "\." or "\.\." folder/,
+          /- spec\.paths\[2\] "\/db\/" is not valid/,
+        ]
+          .map((r) => r.source)
+          .join('.*\n {2}'),
+      ),
+    );
+    expect(
+      () =>
+        new ShopRestore(Testing.chart(), 'r', {
+          name: 'bakery-db',
+          backupName: 'bakery',
+          paths: ['/db'],
+          target: { newClaims: { size: RestoreSpecTargetNewClaimsSize.fromString('1Gi') } },
+        }),
+    ).toThrow(/- spec\.paths needs exactly one claim in claims, not every claim of the Backup \(claims is left out\)/);
   });
 });
