@@ -9,8 +9,8 @@ import * as path from 'node:path';
 import { restoreJobManifest } from '../lib/run/restore-job';
 import { parseRestoreReport } from '../operator/controller/restore-reconcile';
 import { RESTORE_REASON } from '../operator/controller/vocabulary';
-import { resticForRestore } from './support/restic-binary';
-import { backupRun, backupSpec, claimDir, fingerprint, restoreRun, World, writeClaim } from './support/restore-run';
+import { resticForRestore } from '../testing/restic-binary';
+import { backupRun, backupSpec, claimDir, fingerprint, restoreRun, World, writeClaim } from '../testing/restore-run';
 
 const restic = resticForRestore();
 let world: World;

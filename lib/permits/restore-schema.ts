@@ -1,7 +1,6 @@
 import * as api from './backup-api';
 import {
   boundedInteger,
-  celString,
   conditionSchema,
   JsonSchema,
   objectName,
@@ -145,10 +144,6 @@ const spec: JsonSchema = {
       // A missing path must be unambiguous: one claim to look it up in.
       rule: '!has(self.paths) || (has(self.claims) && size(self.claims) == 1)',
       message: rapi.RESTORE_PATHS_CLAIMS_MESSAGE,
-      messageExpression:
-        `'paths needs exactly one claim in claims, not ' + ` +
-        `(has(self.claims) ? string(size(self.claims)) : 'every claim of the Backup (claims is left out)') + ` +
-        `${celString(`: ${rapi.RESTORE_PATHS_CLAIMS_ADVICE}`)}`,
       fieldPath: '.paths',
     },
   ],
