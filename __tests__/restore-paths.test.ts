@@ -97,7 +97,7 @@ test('a folder and a single file come back, nothing else; the numbers are theirs
   ]);
 });
 
-test('names with spaces, quotes, shell text, newlines, markup and a leading "-" round-trip, as paths and below them', () => {
+test('spaces, quotes, shell text, newlines, markup, Unicode and a leading "-" round-trip, as paths and below', () => {
   const { files } = backUp();
   const paths = [`/${HOSTILE}`, '/-rf', '/caf\u00e9 \u6f22'];
   const r = run(paths);

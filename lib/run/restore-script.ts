@@ -139,8 +139,8 @@ newest() {
     fail "restic could not restore claim $claim from its newest snapshot (see the log above)"
   fi
   # "restoring snapshot <short ID> of [<paths>] at <date> <time> <offset> <zone> by <user>@<host> to <target>"
-  picked=$(awk '/^restoring snapshot [0-9a-f]+ of / && !done && match($0,
-    / at [0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9][.0-9]* [+-][0-9][0-9][0-9][0-9] /) {
+  picked=$(awk 'BEGIN { d = "[0-9][0-9]"; at = " at " d d "-" d "-" d " " d ":" d ":" d "[.0-9]* [+-]" d d " " }
+    /^restoring snapshot [0-9a-f]+ of / && !done && match($0, at) {
       split(substr($0, RSTART + 4, RLENGTH - 5), t, " ")
       print $3, t[1] "T" t[2] substr(t[3], 1, 3) ":" substr(t[3], 4, 2); done = 1 }' "$TMPDIR/restore.out")
   [ -n "$picked" ] || fail "restic restored claim $claim but did not say from which snapshot (see the log above)"
