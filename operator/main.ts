@@ -108,17 +108,15 @@ async function main(): Promise<void> {
           leaseDurationMs: config.leaseDurationSeconds * 1000,
           renewDeadlineMs: Math.floor((config.leaseDurationSeconds * 1000 * 2) / 3),
           retryPeriodMs: config.leaseRetrySeconds * 1000,
+          // A candidate writes nothing but its Lease until it leads, and nothing once its term is over.
+          fence: client,
         },
         {
           onStartedLeading: () => {
-            client.unfenceWrites();
             metrics.leader.set(1);
             controller.startLeading();
           },
-          // Fenced first: the standby may take the Lease leaseDuration - renewDeadline from now, and by then
-          // no write of this replica may still be on its way (see KubeClient.fenceWrites).
           onStoppedLeading: () => {
-            client.fenceWrites('the lease was not renewed within the renew deadline');
             metrics.leader.set(0);
             controller.stopLeading();
           },
@@ -126,9 +124,6 @@ async function main(): Promise<void> {
         log,
       )
     : undefined;
-
-  // A candidate writes nothing but its Lease until it leads.
-  if (elector) client.fenceWrites('not yet leading');
 
   let shuttingDown = false;
   const shutdown = async (signal: string) => {

@@ -259,3 +259,53 @@ test('a released Lease is taken over at once', async () => {
   await waitFor('b leading', () => b.state.leading, 2_000);
   expect(leases.lease.spec.holderIdentity).toBe('b');
 });
+
+/** Lease reads answered late: the record returned is the one the server has when it answers. */
+class SlowReads extends MemoryLeases {
+  public slowGetMs = 0;
+  /** When (monotonic) the record returned by the last slow read was written by the holder. */
+  public writtenAt = 0;
+
+  public override get(path: string, options?: { timeoutMs?: number }): Promise<any> {
+    const delay = this.slowGetMs;
+    if (delay === 0) return super.get(path, options);
+    this.slowGetMs = 0;
+    return new Promise((done) =>
+      setTimeout(() => {
+        // The holder renews while the read is on its way: the answer carries that fresh renewal.
+        this.renewAs('holder', Date.now());
+        this.writtenAt = this.changedAt;
+        done(super.get(path, options));
+      }, delay),
+    );
+  }
+}
+
+test('a candidate dates a record from when the answer arrived, not from when it asked', async () => {
+  const leases = new SlowReads();
+  leases.renewAs('holder', Date.now());
+  // Under the 600 ms call timeout: an answer that took its time, carrying a renewal made just before it.
+  leases.slowGetMs = 500;
+  const { e, state } = elector(leases, 'candidate');
+  electors.push(e);
+  e.start();
+  await waitFor('the takeover', () => state.leading, 5_000);
+  // The holder stopped renewing right after that write: it may lead until a renew deadline after it, and the
+  // candidate must wait a whole lease duration (1000 ms) from it.
+  expect(state.startedAt - leases.writtenAt).toBeGreaterThanOrEqual(1_000);
+});
+
+test('a Lease deleted under a live holder is not recreated by a standby before it would have expired', async () => {
+  const leases = new MemoryLeases();
+  leases.renewAs('holder', Date.now());
+  const { e, state } = elector(leases, 'standby');
+  electors.push(e);
+  e.start();
+  await waitFor('the standby to read the Lease', () => leases.timeouts.length > 0, 2_000);
+  const seenAt = leases.changedAt;
+  // Deleted by hand; the holder (still leading until its renew deadline) is cut off from the API server.
+  leases.lease = undefined;
+  await waitFor('the standby to recreate the Lease', () => state.leading, 5_000);
+  expect(state.startedAt - seenAt).toBeGreaterThanOrEqual(1_000);
+  expect(leases.lease.spec.holderIdentity).toBe('standby');
+});
