@@ -106,7 +106,7 @@ async function main(): Promise<void> {
           name: config.leaseName,
           identity: config.identity,
           leaseDurationMs: config.leaseDurationSeconds * 1000,
-          renewDeadlineMs: Math.floor((config.leaseDurationSeconds * 1000 * 2) / 3),
+          renewDeadlineMs: config.leaseRenewDeadlineMs,
           retryPeriodMs: config.leaseRetrySeconds * 1000,
           // A candidate writes nothing but its Lease until it leads, and nothing once its term is over.
           fence: client,
