@@ -4,10 +4,19 @@
  */
 import pino from 'pino';
 import { ApiError } from '../../operator/runtime/kube';
-import { LeaderElector, LeaseClient, leaderElectionProblems } from '../../operator/runtime/leader';
+import { JITTER_FACTOR, LeaderElector, LeaseClient, leaderElectionProblems } from '../../operator/runtime/leader';
 import { waitFor } from '../support/operator-process';
 
 const log = pino({ level: 'silent' });
+
+/** The timings every elector here runs with, and the bounds derived from them. */
+const LEASE_MS = 1_000;
+const RENEW_MS = 600;
+const RETRY_MS = 100;
+/** The longest a candidate waits between two attempts (client-go's jitter). */
+const ATTEMPT_MS = RETRY_MS * (1 + JITTER_FACTOR);
+/** Room for timers firing late on a loaded machine: two retry periods. */
+const SLACK_MS = 2 * RETRY_MS;
 
 /** One Lease, with optimistic concurrency; `hang` makes every call wait for ever. */
 class MemoryLeases implements LeaseClient {
@@ -78,9 +87,9 @@ function elector(client: LeaseClient, identity: string, timings: { now?: () => n
       namespace: 'ns',
       name: 'l',
       identity,
-      leaseDurationMs: 1_000,
-      renewDeadlineMs: 600,
-      retryPeriodMs: 100,
+      leaseDurationMs: LEASE_MS,
+      renewDeadlineMs: RENEW_MS,
+      retryPeriodMs: RETRY_MS,
       ...timings,
     },
     {
@@ -137,7 +146,9 @@ test("expiry is judged by the local time the record last changed, not the holder
     // checked on the monotonic clock between the last change and the takeover, so a loaded machine (timers
     // firing late) can only lengthen the gap, never make a too-early takeover pass.
     await waitFor('the takeover', () => state.leading, 5_000);
-    expect(state.startedAt - leases.changedAt).toBeGreaterThanOrEqual(1_000);
+    expect(state.startedAt - leases.changedAt).toBeGreaterThanOrEqual(LEASE_MS);
+    // And not much later: the last change is seen within one attempt, taken a lease duration and an attempt on.
+    expect(state.startedAt - leases.changedAt).toBeLessThan(ATTEMPT_MS + LEASE_MS + ATTEMPT_MS + SLACK_MS);
     expect(leases.lease.spec).toMatchObject({ holderIdentity: 'ahead', leaseTransitions: 1 });
   } finally {
     clearInterval(renewing);
@@ -154,9 +165,9 @@ test('a leader whose Lease calls hang stops leading within the renew deadline; e
   const hungAt = Date.now();
   await waitFor('stopped leading', () => !state.leading, 5_000);
   // The deadline counts from the last renewal, which came at most one retry period before the hang.
-  expect(Date.now() - hungAt).toBeLessThan(600 + 100 + 300);
+  expect(Date.now() - hungAt).toBeLessThan(RENEW_MS + SLACK_MS);
   expect(state.stopped).toBe(1);
-  expect(new Set(leases.timeouts)).toEqual(new Set([600]));
+  expect(new Set(leases.timeouts)).toEqual(new Set([RENEW_MS]));
 });
 
 /** Lease calls applied at once by the server, but with answers that can be held back, as over a congested link. */
@@ -192,7 +203,7 @@ test(
     await waitFor('stopped leading', () => !state.leading, 5_000);
     // A standby saw the record change when the renewal landed, and takes over one lease duration (1000 ms)
     // later; the leader must have stopped by then: within the renew deadline (600 ms) of sending it.
-    expect(Date.now() - leases.lastWriteAt!).toBeLessThan(600 + 100);
+    expect(Date.now() - leases.lastWriteAt!).toBeLessThan(RENEW_MS + SLACK_MS);
   },
 );
 
@@ -243,7 +254,7 @@ describe('a wall clock stepped (NTP) while electing', () => {
     await monotonicWait('the slow renewal sent', () => leases.hang, 2_000);
     stepMs = -3_600_000;
     await monotonicWait('stopped leading', () => !state.leading, 5_000);
-    expect(Date.now() - stepMs - leases.lastWriteAt!).toBeLessThan(600 + 100);
+    expect(Date.now() - stepMs - leases.lastWriteAt!).toBeLessThan(RENEW_MS + SLACK_MS);
   });
 });
 
@@ -256,8 +267,12 @@ test('a released Lease is taken over at once', async () => {
   electors.push(b.e);
   b.e.start();
   await a.e.release();
+  const releasedAt = performance.now();
+  expect(a.state.stopped).toBe(1);
   await waitFor('b leading', () => b.state.leading, 2_000);
   expect(leases.lease.spec.holderIdentity).toBe('b');
+  // At b's next attempt, not a lease duration later.
+  expect(b.state.startedAt - releasedAt).toBeLessThan(ATTEMPT_MS + SLACK_MS);
 });
 
 /** Lease reads answered late: the record returned is the one the server has when it answers. */
@@ -292,7 +307,8 @@ test('a candidate dates a record from when the answer arrived, not from when it 
   await waitFor('the takeover', () => state.leading, 5_000);
   // The holder stopped renewing right after that write: it may lead until a renew deadline after it, and the
   // candidate must wait a whole lease duration (1000 ms) from it.
-  expect(state.startedAt - leases.writtenAt).toBeGreaterThanOrEqual(1_000);
+  expect(state.startedAt - leases.writtenAt).toBeGreaterThanOrEqual(LEASE_MS);
+  expect(state.startedAt - leases.writtenAt).toBeLessThan(LEASE_MS + ATTEMPT_MS + SLACK_MS);
 });
 
 test('a Lease deleted under a live holder is not recreated by a standby before it would have expired', async () => {
@@ -306,6 +322,54 @@ test('a Lease deleted under a live holder is not recreated by a standby before i
   // Deleted by hand; the holder (still leading until its renew deadline) is cut off from the API server.
   leases.lease = undefined;
   await waitFor('the standby to recreate the Lease', () => state.leading, 5_000);
-  expect(state.startedAt - seenAt).toBeGreaterThanOrEqual(1_000);
+  expect(state.startedAt - seenAt).toBeGreaterThanOrEqual(LEASE_MS);
+  expect(state.startedAt - seenAt).toBeLessThan(LEASE_MS + ATTEMPT_MS + SLACK_MS);
   expect(leases.lease.spec.holderIdentity).toBe('standby');
+});
+
+test("a holder's own lease duration is honoured when longer than ours; without one, ours applies", async () => {
+  const leases = new MemoryLeases();
+  // A holder configured with a longer lease (e.g. mid-rollout of a new setting) may lead that long unrenewed.
+  leases.renewAs('patient', Date.now());
+  leases.lease.spec.leaseDurationSeconds = 3;
+  const longSeenAt = leases.changedAt;
+  const { e, state } = elector(leases, 'standby');
+  electors.push(e);
+  e.start();
+  await waitFor('the takeover from the patient holder', () => state.leading, 10_000);
+  expect(state.startedAt - longSeenAt).toBeGreaterThanOrEqual(3_000);
+  expect(state.startedAt - longSeenAt).toBeLessThan(3_000 + ATTEMPT_MS + SLACK_MS);
+
+  // Edited by hand to say nothing of its duration, and the renewal dated an hour ahead: our own duration applies.
+  await e.release();
+  leases.renewAs('terse', Date.now() + 3_600_000);
+  delete leases.lease.spec.leaseDurationSeconds;
+  const terseSeenAt = leases.changedAt;
+  const other = elector(leases, 'other');
+  electors.push(other.e);
+  other.e.start();
+  await waitFor('the takeover from the terse holder', () => other.state.leading, 5_000);
+  expect(other.state.startedAt - terseSeenAt).toBeGreaterThanOrEqual(LEASE_MS);
+  expect(other.state.startedAt - terseSeenAt).toBeLessThan(LEASE_MS + ATTEMPT_MS + SLACK_MS);
+});
+
+test('a leader whose every renewal meets a conflict stops at once and does not lead again', async () => {
+  const leases = new MemoryLeases();
+  const { e, state } = elector(leases, 'leader');
+  electors.push(e);
+  e.start();
+  await waitFor('leading', () => state.leading, 5_000);
+  const replace = leases.replace.bind(leases);
+  let conflicts = 0;
+  leases.replace = () => {
+    conflicts++;
+    return Promise.reject(new ApiError(409, 'Conflict', 'modified'));
+  };
+  const from = performance.now();
+  await waitFor('stopped leading', () => !state.leading, 5_000);
+  expect(performance.now() - from).toBeLessThan(RETRY_MS + SLACK_MS);
+  await waitFor('more refused renewals', () => conflicts >= 5, 5_000);
+  expect(state.started).toBe(1);
+  expect(e.isLeader).toBe(false);
+  leases.replace = replace;
 });

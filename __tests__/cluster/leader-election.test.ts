@@ -1,0 +1,258 @@
+/**
+ * Leader election attacked on the real control plane (a control plane of this suite's own: its one operator Lease
+ * is fought over, edited by hand and its RBAC rule removed). Each replica talks through a fault proxy of its own,
+ * which records when each of its requests reached the API server. Every time bound is derived from the timings
+ * the replicas run with.
+ */
+import { JITTER_FACTOR } from '../../operator/runtime/leader';
+import { AuditedCluster, startAuditedCluster } from './audited-cluster';
+import { eventually } from './cluster';
+import { FaultProxy, Seen } from './fault-proxy';
+import { RealOperator } from './operator';
+
+jest.setTimeout(240_000);
+
+const LEASE_S = 6;
+const RETRY_S = 1;
+const LEASE_MS = LEASE_S * 1000;
+const RETRY_MS = RETRY_S * 1000;
+/** The operator's default renew deadline: two thirds of the lease duration. */
+const RENEW_MS = Math.floor((LEASE_MS * 2) / 3);
+/** The longest a candidate waits between two attempts (client-go's jitter). */
+const ATTEMPT_MS = RETRY_MS * (1 + JITTER_FACTOR);
+/** Room for a process on a loaded machine to get to a timer or a log line: one retry period. */
+const SLACK_MS = RETRY_MS;
+
+const LEASE = '/apis/coordination.k8s.io/v1/namespaces/mall-backup-system/leases/mall-backup-operator-leader';
+const BINDING = '/apis/rbac.authorization.k8s.io/v1/namespaces/mall-backup-system/rolebindings';
+const BACKUPS = (ns: string) => `/apis/mall.example.com/v1alpha1/namespaces/${ns}/backups`;
+const NS = 'elected';
+
+let f: AuditedCluster;
+const operators: RealOperator[] = [];
+const proxies: FaultProxy[] = [];
+
+/** A replica electing with this suite's timings, through a fault proxy of its own. */
+async function replica(identity: string): Promise<{ op: RealOperator; proxy: FaultProxy }> {
+  const proxy = await new FaultProxy(f.cluster.kubeconfigPath).start();
+  proxies.push(proxy);
+  const op = new RealOperator(proxy.kubeconfig(f.login.token, 'mall-backup-system'), identity, [
+    `--lease-duration-seconds=${LEASE_S}`,
+    `--lease-retry-seconds=${RETRY_S}`,
+    '--leader-elect=true',
+    `--namespaces=${NS}`,
+  ]);
+  operators.push(op);
+  return { op: await op.start(), proxy };
+}
+
+const isLeaseRenewal = (s: Seen) => s.method === 'PUT' && s.path === LEASE && s.status === 200;
+const isWrite = (s: Seen) => s.method !== 'GET' && !s.path.includes('/leases');
+const show = (seen: Seen[]) => seen.map((s) => `${s.method} ${s.path} (${s.rule ?? 'passed'}, status ${s.status})`);
+/** When it logged `msg` at or after `since`. */
+const logged = (op: RealOperator, msg: string, since: number, timeoutMs: number) =>
+  eventually(
+    `${op.identity} to log "${msg}"`,
+    async () => op.lines.find((l) => l.msg === msg && l.time >= since)?.time as number,
+    timeoutMs,
+  );
+const jobsOf = async (name: string) =>
+  (await f.admin.ok('GET', `/apis/batch/v1/namespaces/${NS}/jobs?labelSelector=mall.example.com/backup=${name}`)).items;
+
+async function shop(name: string, runNow: boolean): Promise<void> {
+  await f.admin.ok('POST', `/api/v1/namespaces/${NS}/persistentvolumeclaims`, {
+    metadata: { name: `${name}-data`, labels: { 'mall.example.com/shop': name } },
+    spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+  });
+  await f.admin.ok('POST', BACKUPS(NS), {
+    apiVersion: 'mall.example.com/v1alpha1',
+    kind: 'Backup',
+    metadata: { name, ...(runNow ? { annotations: { 'mall.example.com/run-now': '1' } } : {}) },
+    spec: {
+      shopName: name,
+      backupTime: '02:30',
+      vaultLocation: `pvc://mall-vault/${name}`,
+      vaultCredentialsSecret: 'vault',
+    },
+  });
+}
+
+/** Stops what a test started, handing the Lease back, so the next test starts from a free Lease. */
+async function stopAll(): Promise<void> {
+  await Promise.all(operators.splice(0).map((o) => o.stop()));
+  await Promise.all(proxies.splice(0).map((p) => p.stop()));
+}
+
+beforeAll(async () => {
+  f = await startAuditedCluster([NS]);
+});
+
+afterEach(stopAll);
+
+afterAll(async () => {
+  await stopAll();
+  await f?.stop();
+});
+
+test('two replicas started at the same instant: one leads, the other never does while it renews', async () => {
+  const [a, b] = await Promise.all([replica('twin-a'), replica('twin-b')]);
+  const leaders = () => [a, b].filter((r) => r.op.lines.some((l) => l.msg === 'became leader'));
+  await eventually('a leader', async () => leaders().length > 0, LEASE_MS + 2 * ATTEMPT_MS + SLACK_MS);
+  const [leader] = leaders();
+  const standby = leader === a ? b : a;
+  // The standby keeps trying for two lease durations' worth of attempts, and never wins one.
+  const from = standby.proxy.seen.length;
+  await eventually(
+    'two lease durations of standby attempts',
+    async () => standby.proxy.seen.slice(from).filter((s) => s.path === LEASE).length >= (2 * LEASE_MS) / ATTEMPT_MS,
+    4 * LEASE_MS,
+  );
+  expect(leaders()).toEqual([leader]);
+  expect((await f.admin.ok('GET', LEASE)).spec.holderIdentity).toBe(leader.op.identity);
+  expect(show(standby.proxy.seen.filter(isWrite))).toEqual([]);
+});
+
+test('SIGTERM while a write hangs: the write is cut, the Lease handed back, the standby leads well within a lease duration, exit 0', async () => {
+  const a = await replica('term-a');
+  await a.op.waitFor('became leader', LEASE_MS + 2 * ATTEMPT_MS + SLACK_MS);
+  const b = await replica('term-b');
+  await shop('kept', false);
+  await eventually(
+    'kept Scheduled',
+    async () => (await f.admin.ok('GET', `${BACKUPS(NS)}/kept`)).status?.phase === 'Scheduled',
+    60_000,
+  );
+  const hung = a.proxy.rule({
+    name: 'hang the writes',
+    verb: 'PATCH',
+    path: new RegExp(`/namespaces/${NS}/`),
+    hang: true,
+  });
+  await f.admin.ok('PATCH', `${BACKUPS(NS)}/kept`, { spec: { backupTime: '04:45' } }, 'application/merge-patch+json');
+  await eventually('a write of the leader to hang', async () => hung.hits > 0);
+
+  const termAt = Date.now();
+  await a.op.stop('SIGTERM');
+  expect(a.op.exitCode).toBe(0);
+  expect(a.op.lines.map((l) => l.msg)).toContain('released the lease');
+  const tookOverAt = await logged(b.op, 'became leader', termAt, LEASE_MS * 3);
+  // In-flight work gets one retry period, then the release; the standby takes it at its next attempt.
+  expect(tookOverAt - termAt).toBeLessThan(Math.min(LEASE_MS, RETRY_MS + ATTEMPT_MS + SLACK_MS));
+  hung.release();
+  expect(show(a.proxy.seen.filter((s) => s.rule === 'hang the writes' && s.forwardedAt !== undefined))).toEqual([]);
+  expect(show(a.proxy.seen.filter((s) => isWrite(s) && (s.forwardedAt ?? 0) >= tookOverAt))).toEqual([]);
+  await eventually(
+    'the change made by the new leader',
+    async () =>
+      (await f.admin.ok('GET', `/apis/batch/v1/namespaces/${NS}/cronjobs/backup-kept`)).spec.schedule === '45 4 * * *',
+  );
+});
+
+test('SIGKILL after a run-now Job: the standby waits out the lease, then starts no second Job', async () => {
+  const a = await replica('kill-a');
+  await a.op.waitFor('became leader', LEASE_MS + 2 * ATTEMPT_MS + SLACK_MS);
+  const b = await replica('kill-b');
+  await shop('bakery', true);
+  await eventually('the run-now Job', async () => (await jobsOf('bakery')).length > 0, 60_000);
+  await a.op.stop('SIGKILL');
+  const killedAt = Date.now();
+  expect(a.op.exitCode).toBeNull();
+  const lastRenewal = Math.max(...a.proxy.seen.filter(isLeaseRenewal).map((s) => s.forwardedAt!));
+  const tookOverAt = await logged(b.op, 'became leader', killedAt, LEASE_MS * 3);
+  // Not before a lease duration from the last renewal; at most one attempt to see it, a lease duration, one attempt.
+  expect(tookOverAt).toBeGreaterThanOrEqual(lastRenewal + LEASE_MS);
+  expect(tookOverAt - killedAt).toBeLessThan(ATTEMPT_MS + LEASE_MS + ATTEMPT_MS + SLACK_MS);
+  await eventually(
+    'bakery Completed',
+    async () => (await f.admin.ok('GET', `${BACKUPS(NS)}/bakery`)).status?.phase === 'Completed',
+    120_000,
+  );
+  expect(await jobsOf('bakery')).toHaveLength(1);
+});
+
+test('the Lease edited by hand: another holder with a renewTime an hour ahead is waited out by local time only', async () => {
+  const a = await replica('edit-a');
+  await a.op.waitFor('became leader', LEASE_MS + 2 * ATTEMPT_MS + SLACK_MS);
+  const b = await replica('edit-b');
+  // leaseDurationSeconds 0 never gets in: the API server refuses it.
+  const lease = await f.admin.ok('GET', LEASE);
+  const zero = await f.admin.request('PUT', LEASE, { ...lease, spec: { ...lease.spec, leaseDurationSeconds: 0 } });
+  expect(zero.status).toBe(422);
+
+  const future = new Date(Date.now() + 3_600_000).toISOString().replace('Z', '000Z');
+  const editedAt = await eventually('the edit (the leader renews meanwhile)', async () => {
+    const now = await f.admin.ok('GET', LEASE);
+    const put = await f.admin.request('PUT', LEASE, {
+      ...now,
+      spec: { ...now.spec, holderIdentity: 'ghost', renewTime: future, leaseDurationSeconds: LEASE_S },
+    });
+    return put.status === 200 && Date.now();
+  });
+  const stoppedAt = await logged(a.op, 'stopped leading', editedAt, RETRY_MS + SLACK_MS + RENEW_MS);
+  expect(stoppedAt - editedAt).toBeLessThan(RETRY_MS + SLACK_MS);
+  // Its renewal in flight at the edit may meet it as a conflict instead.
+  expect(a.op.lines.find((l) => l.msg === 'stopped leading')?.why).toMatch(/^ghost holds the lease$|409 Conflict/);
+  const takeovers = await eventually(
+    'a takeover from the ghost',
+    async () => {
+      const t = [a.op, b.op].map((o) => o.lines.find((l) => l.msg === 'became leader' && l.time > editedAt)?.time);
+      return t.some(Boolean) && (t.filter(Boolean) as number[]);
+    },
+    LEASE_MS * 3,
+  );
+  expect(takeovers).toHaveLength(1);
+  expect(takeovers[0]).toBeGreaterThanOrEqual(editedAt + LEASE_MS);
+  expect(takeovers[0] - editedAt).toBeLessThan(ATTEMPT_MS + LEASE_MS + ATTEMPT_MS + SLACK_MS);
+  // Nothing written by a replica between the edit and the takeover.
+  const between = (s: Seen) => isWrite(s) && (s.forwardedAt ?? 0) > stoppedAt && (s.forwardedAt ?? 0) < takeovers[0];
+  expect(show([...a.proxy.seen, ...b.proxy.seen].filter(between))).toEqual([]);
+});
+
+test('409 on every Lease update: the leader stops at once, the standby takes over once the lease runs out', async () => {
+  const a = await replica('conflict-a');
+  await a.op.waitFor('became leader', LEASE_MS + 2 * ATTEMPT_MS + SLACK_MS);
+  const b = await replica('conflict-b');
+  const conflicts = a.proxy.rule({ name: 'conflict', verb: 'PUT', path: /\/leases\//, code: 409 });
+  const from = Date.now();
+  const stoppedAt = await logged(a.op, 'stopped leading', from, RETRY_MS + SLACK_MS + RENEW_MS);
+  expect(stoppedAt - from).toBeLessThan(RETRY_MS + SLACK_MS);
+  expect(a.op.lines.find((l) => l.msg === 'stopped leading')?.why).toBe(
+    'the lease changed since it was read (409 Conflict)',
+  );
+  const lastRenewal = Math.max(...a.proxy.seen.filter(isLeaseRenewal).map((s) => s.forwardedAt!));
+  const tookOverAt = await logged(b.op, 'became leader', from, LEASE_MS * 3);
+  expect(tookOverAt).toBeGreaterThanOrEqual(lastRenewal + LEASE_MS);
+  expect(conflicts.hits).toBeGreaterThan(1);
+  expect(show(a.proxy.seen.filter((s) => isWrite(s) && (s.forwardedAt ?? 0) > stoppedAt))).toEqual([]);
+  expect(a.op.lines.filter((l) => l.msg === 'became leader')).toHaveLength(1);
+});
+
+test('the leader-election RBAC rule removed: not leading, /readyz says why; put back: leading again', async () => {
+  const a = await replica('rbac-a');
+  await a.op.waitFor('became leader', LEASE_MS + 2 * ATTEMPT_MS + SLACK_MS);
+  expect((await a.op.get('probe', '/readyz')).status).toBe(200);
+  const binding = await f.admin.ok('GET', `${BINDING}/mall-backup-operator-leader-election`);
+  await f.admin.ok('DELETE', `${BINDING}/mall-backup-operator-leader-election`);
+  try {
+    const removedAt = Date.now();
+    const stoppedAt = await logged(a.op, 'stopped leading', removedAt, RENEW_MS + RETRY_MS + SLACK_MS);
+    expect(stoppedAt - removedAt).toBeLessThan(RENEW_MS + RETRY_MS + SLACK_MS);
+    const probe = await eventually('/readyz to fail', async () => {
+      const r = await a.op.get('probe', '/readyz');
+      return r.status === 503 && r;
+    });
+    expect(probe.text).toMatch(
+      /leader election: the calls on Lease mall-backup-system\/mall-backup-operator-leader fail since .*: GET .*: 403 .*forbidden.* \(the operator needs get, create and update on leases in that namespace\)/,
+    );
+    expect(show(a.proxy.seen.filter((s) => isWrite(s) && (s.forwardedAt ?? 0) > stoppedAt))).toEqual([]);
+  } finally {
+    const { metadata, roleRef, subjects } = binding;
+    await f.admin.ok('POST', BINDING, {
+      metadata: { name: metadata.name, labels: metadata.labels },
+      roleRef,
+      subjects,
+    });
+  }
+  await logged(a.op, 'became leader', Date.now() - 1, LEASE_MS + 2 * ATTEMPT_MS + SLACK_MS);
+  await eventually('/readyz to pass', async () => (await a.op.get('probe', '/readyz')).status === 200);
+});
