@@ -220,6 +220,33 @@ test('the Lease edited by hand: another holder with a renewTime an hour ahead is
   expect(show([...a.proxy.seen, ...b.proxy.seen].filter(between))).toEqual([]);
 });
 
+test('the Lease deleted by hand under a live leader: the leader recreates it, the standby never leads', async () => {
+  const a = await replica('deleted-a');
+  await a.op.waitFor('became leader', LEASE_MS + 2 * ATTEMPT_MS + SLACK_MS);
+  const b = await replica('deleted-b');
+  await eventually('the standby to read the Lease', async () => b.proxy.seen.some((s) => s.path === LEASE));
+  await f.admin.ok('DELETE', LEASE);
+  const deletedAt = Date.now();
+  const recreated = await eventually(
+    'the Lease recreated',
+    async () => {
+      const r = await f.admin.request('GET', LEASE);
+      return r.status === 200 && r.body;
+    },
+    ATTEMPT_MS + SLACK_MS,
+  );
+  expect(recreated.spec.holderIdentity).toBe('deleted-a');
+  // The standby's attempts span the time the deleted Lease could have lasted, and it never took it.
+  await eventually(
+    'standby attempts past a lease duration',
+    async () => b.proxy.seen.some((s) => s.path.includes('/leases') && s.at > deletedAt + LEASE_MS + ATTEMPT_MS),
+    2 * (LEASE_MS + ATTEMPT_MS),
+  );
+  expect(b.op.lines.filter((l) => l.msg === 'became leader')).toEqual([]);
+  expect(a.op.lines.filter((l) => l.msg === 'stopped leading')).toEqual([]);
+  expect(b.proxy.seen.filter((s) => s.method === 'POST' && s.path.endsWith('/leases'))).toEqual([]);
+});
+
 test('409 on every Lease update: the leader stops at once, the standby takes over once the lease runs out', async () => {
   const a = await replica('conflict-a');
   await a.op.waitFor('became leader', LEASE_MS + 2 * ATTEMPT_MS + SLACK_MS);
