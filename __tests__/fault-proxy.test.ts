@@ -10,9 +10,9 @@ import { createServer, request, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { selfSignedCertificate } from './cluster/cluster';
-import { FaultProxy } from './cluster/fault-proxy';
-import { waitFor } from './support/operator-process';
+import { selfSignedCertificate } from '../testing/cluster/cluster';
+import { FaultProxy } from '../testing/cluster/fault-proxy';
+import { waitFor } from '../testing/operator-process';
 
 const dir = mkdtempSync(join(tmpdir(), 'mall-backup-proxy-test-'));
 let upstream: Server;

@@ -9,10 +9,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { JITTER_FACTOR } from '../../operator/runtime/leader';
-import { AuditedCluster, startAuditedCluster } from './audited-cluster';
-import { eventually } from './cluster';
-import { FaultProxy, Seen } from './fault-proxy';
-import { RealOperator } from './operator';
+import { AuditedCluster, startAuditedCluster } from '../../testing/cluster/audited-cluster';
+import { eventually } from '../../testing/cluster/cluster';
+import { FaultProxy, Seen } from '../../testing/cluster/fault-proxy';
+import { RealOperator } from '../../testing/cluster/operator';
 
 jest.setTimeout(240_000);
 

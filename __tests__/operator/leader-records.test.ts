@@ -3,8 +3,8 @@
  * whole lease duration from what it last saw, by its own clock, and no longer than that and one attempt.
  */
 import { ApiError } from '../../operator/runtime/kube';
-import { waitFor } from '../support/operator-process';
-import { ATTEMPT_MS, elector, electors, LEASE_MS, MemoryLeases, RETRY_MS, SLACK_MS } from './memory-leases';
+import { waitFor } from '../../testing/operator-process';
+import { ATTEMPT_MS, elector, electors, LEASE_MS, MemoryLeases, RETRY_MS, SLACK_MS } from '../../testing/memory-leases';
 
 afterEach(async () => {
   for (const e of electors.splice(0)) await e.release();

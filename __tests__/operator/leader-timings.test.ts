@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { parseConfig } from '../../operator/config';
 import { leaderElectionProblems } from '../../operator/runtime/leader';
-import { operatorBundle } from '../support/operator-process';
+import { operatorBundle } from '../../testing/operator-process';
 
 const problems = (argv: string[], env: NodeJS.ProcessEnv = {}) => {
   try {

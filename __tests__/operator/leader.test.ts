@@ -3,8 +3,8 @@
  * hangs the tests control.
  */
 import { leaderElectionProblems } from '../../operator/runtime/leader';
-import { waitFor } from '../support/operator-process';
-import { ATTEMPT_MS, elector, electors, LEASE_MS, MemoryLeases, RENEW_MS, SLACK_MS } from './memory-leases';
+import { waitFor } from '../../testing/operator-process';
+import { ATTEMPT_MS, elector, electors, LEASE_MS, MemoryLeases, RENEW_MS, SLACK_MS } from '../../testing/memory-leases';
 
 afterEach(async () => {
   for (const e of electors.splice(0)) await e.release();

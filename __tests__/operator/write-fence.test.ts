@@ -10,7 +10,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import pino from 'pino';
 import { ApiError, KubeClient, WritesFencedError } from '../../operator/runtime/kube';
 import { LeaderElector, LeaseClient } from '../../operator/runtime/leader';
-import { waitFor } from '../support/operator-process';
+import { waitFor } from '../../testing/operator-process';
 
 let server: Server;
 const arrived: { method: string; path: string; closedEarly: boolean }[] = [];

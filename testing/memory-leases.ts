@@ -1,7 +1,7 @@
 /** An in-memory Lease endpoint for leader election tests, whose answers, clock and hangs the tests control. */
 import pino from 'pino';
-import { ApiError } from '../../operator/runtime/kube';
-import { JITTER_FACTOR, LeaderElector, LeaseClient } from '../../operator/runtime/leader';
+import { ApiError } from '../operator/runtime/kube';
+import { JITTER_FACTOR, LeaderElector, LeaseClient } from '../operator/runtime/leader';
 
 const log = pino({ level: 'silent' });
 
