@@ -10,6 +10,7 @@
 import { JITTER_FACTOR } from '../../operator/runtime/leader';
 import { AuditedCluster, startAuditedCluster, Write } from '../../testing/cluster/audited-cluster';
 import { eventually } from '../../testing/cluster/cluster';
+import { addShop } from '../../testing/cluster/elected';
 import { FaultProxy, Seen } from '../../testing/cluster/fault-proxy';
 import { RealOperator } from '../../testing/cluster/operator';
 
@@ -43,23 +44,7 @@ async function proxied(): Promise<{ proxy: FaultProxy; kubeconfig: string }> {
   return { proxy, kubeconfig: proxy.kubeconfig(f.login.token, 'mall-backup-system') };
 }
 
-async function shop(ns: string, name: string, runNow = true): Promise<void> {
-  await f.admin.ok('POST', `/api/v1/namespaces/${ns}/persistentvolumeclaims`, {
-    metadata: { name: `${name}-data`, labels: { 'mall.example.com/shop': name } },
-    spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
-  });
-  await f.admin.ok('POST', BACKUPS(ns), {
-    apiVersion: 'mall.example.com/v1alpha1',
-    kind: 'Backup',
-    metadata: { name, ...(runNow ? { annotations: { 'mall.example.com/run-now': '1' } } : {}) },
-    spec: {
-      shopName: name,
-      backupTime: '02:30',
-      vaultLocation: `pvc://mall-vault/${name}`,
-      vaultCredentialsSecret: 'vault',
-    },
-  });
-}
+const shop = (ns: string, name: string, runNow = true) => addShop(f, ns, name, runNow);
 
 const phase = async (ns: string, name: string) => (await f.admin.ok('GET', `${BACKUPS(ns)}/${name}`)).status?.phase;
 const jobsOf = async (ns: string, name: string) =>

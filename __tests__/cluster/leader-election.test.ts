@@ -4,93 +4,40 @@
  * which records when each of its requests reached the API server. Every time bound is derived from the timings
  * the replicas run with.
  */
-import { JITTER_FACTOR } from '../../operator/runtime/leader';
 import { AuditedCluster, startAuditedCluster } from '../../testing/cluster/audited-cluster';
 import { eventually } from '../../testing/cluster/cluster';
-import { FaultProxy, Seen } from '../../testing/cluster/fault-proxy';
-import { RealOperator } from '../../testing/cluster/operator';
+import type { Seen } from '../../testing/cluster/fault-proxy';
+import {
+  ATTEMPT_MS,
+  addShop,
+  backups,
+  FIRST_TERM_MS,
+  isWrite,
+  LEASE,
+  LEASE_MS,
+  LEASE_S,
+  lastLeaseWrite,
+  logged,
+  RENEW_MS,
+  RETRY_MS,
+  Replicas,
+  SLACK_MS,
+  show,
+  TAKEOVER_MS,
+} from '../../testing/cluster/elected';
 
 jest.setTimeout(240_000);
 
-const LEASE_S = 6;
-const RETRY_S = 1;
-const LEASE_MS = LEASE_S * 1000;
-const RETRY_MS = RETRY_S * 1000;
-/** The operator's default renew deadline: two thirds of the lease duration. */
-const RENEW_MS = Math.floor((LEASE_MS * 2) / 3);
-/** The longest a candidate waits between two attempts (client-go's jitter). */
-const ATTEMPT_MS = RETRY_MS * (1 + JITTER_FACTOR);
-/** Room for a process on a loaded machine to get to a timer or a log line: one retry period. */
-const SLACK_MS = RETRY_MS;
-
-const LEASE = '/apis/coordination.k8s.io/v1/namespaces/mall-backup-system/leases/mall-backup-operator-leader';
 const BINDING = '/apis/rbac.authorization.k8s.io/v1/namespaces/mall-backup-system/rolebindings';
-const BACKUPS = (ns: string) => `/apis/mall.example.com/v1alpha1/namespaces/${ns}/backups`;
 const NS = 'elected';
 
 let f: AuditedCluster;
-const operators: RealOperator[] = [];
-const proxies: FaultProxy[] = [];
-
-/** A replica electing with this suite's timings, through a fault proxy of its own. */
-async function replica(identity: string): Promise<{ op: RealOperator; proxy: FaultProxy }> {
-  const proxy = await new FaultProxy(f.cluster.kubeconfigPath).start();
-  proxies.push(proxy);
-  const op = new RealOperator(proxy.kubeconfig(f.login.token, 'mall-backup-system'), identity, [
-    `--lease-duration-seconds=${LEASE_S}`,
-    `--lease-retry-seconds=${RETRY_S}`,
-    '--leader-elect=true',
-    `--namespaces=${NS}`,
-  ]);
-  operators.push(op);
-  return { op: await op.start(), proxy };
-}
-
-/** The Lease created or renewed (a leader that has only created it yet has not renewed it). */
-const isLeaseRenewal = (s: Seen) =>
-  (s.method === 'PUT' && s.path === LEASE && s.status === 200) ||
-  (s.method === 'POST' && LEASE.startsWith(`${s.path}/`) && s.status === 201);
-/** When the last Lease write through `proxy` was sent on to the API server. */
-function lastRenewalOf(proxy: FaultProxy): number {
-  const renewals = proxy.seen.filter(isLeaseRenewal);
-  expect(renewals.length).toBeGreaterThan(0);
-  return renewals.at(-1)!.forwardedAt!;
-}
-const isWrite = (s: Seen) => s.method !== 'GET' && !s.path.includes('/leases');
-const show = (seen: Seen[]) => seen.map((s) => `${s.method} ${s.path} (${s.rule ?? 'passed'}, status ${s.status})`);
-/** When it logged `msg` at or after `since`. */
-const logged = (op: RealOperator, msg: string, since: number, timeoutMs: number) =>
-  eventually(
-    `${op.identity} to log "${msg}"`,
-    async () => op.lines.find((l) => l.msg === msg && l.time >= since)?.time as number,
-    timeoutMs,
-  );
+const replicas = new Replicas(() => f, NS);
+const replica = (identity: string) => replicas.start(identity);
+const stopAll = () => replicas.stopAll();
+const shop = (name: string, runNow: boolean) => addShop(f, NS, name, runNow);
 const jobsOf = async (name: string) =>
   (await f.admin.ok('GET', `/apis/batch/v1/namespaces/${NS}/jobs?labelSelector=mall.example.com/backup=${name}`)).items;
-
-async function shop(name: string, runNow: boolean): Promise<void> {
-  await f.admin.ok('POST', `/api/v1/namespaces/${NS}/persistentvolumeclaims`, {
-    metadata: { name: `${name}-data`, labels: { 'mall.example.com/shop': name } },
-    spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
-  });
-  await f.admin.ok('POST', BACKUPS(NS), {
-    apiVersion: 'mall.example.com/v1alpha1',
-    kind: 'Backup',
-    metadata: { name, ...(runNow ? { annotations: { 'mall.example.com/run-now': '1' } } : {}) },
-    spec: {
-      shopName: name,
-      backupTime: '02:30',
-      vaultLocation: `pvc://mall-vault/${name}`,
-      vaultCredentialsSecret: 'vault',
-    },
-  });
-}
-
-/** Stops what a test started, handing the Lease back, so the next test starts from a free Lease. */
-async function stopAll(): Promise<void> {
-  await Promise.all(operators.splice(0).map((o) => o.stop()));
-  await Promise.all(proxies.splice(0).map((p) => p.stop()));
-}
 
 beforeAll(async () => {
   f = await startAuditedCluster([NS]);
@@ -106,7 +53,7 @@ afterAll(async () => {
 test('two replicas started at the same instant: one leads, the other never does while it renews', async () => {
   const [a, b] = await Promise.all([replica('twin-a'), replica('twin-b')]);
   const leaders = () => [a, b].filter((r) => r.op.lines.some((l) => l.msg === 'became leader'));
-  await eventually('a leader', async () => leaders().length > 0, LEASE_MS + 2 * ATTEMPT_MS + SLACK_MS);
+  await eventually('a leader', async () => leaders().length > 0, FIRST_TERM_MS);
   const [leader] = leaders();
   const standby = leader === a ? b : a;
   // The standby tries on for a lease duration and an attempt past its first read: a steal would have shown by then.
@@ -126,12 +73,12 @@ test('two replicas started at the same instant: one leads, the other never does 
 
 test('SIGTERM while a write hangs: the write is cut, the Lease handed back, the standby leads well within a lease duration, exit 0', async () => {
   const a = await replica('term-a');
-  await a.op.waitFor('became leader', LEASE_MS + 2 * ATTEMPT_MS + SLACK_MS);
+  await a.op.waitFor('became leader', FIRST_TERM_MS);
   const b = await replica('term-b');
   await shop('kept', false);
   await eventually(
     'kept Scheduled',
-    async () => (await f.admin.ok('GET', `${BACKUPS(NS)}/kept`)).status?.phase === 'Scheduled',
+    async () => (await f.admin.ok('GET', `${backups(NS)}/kept`)).status?.phase === 'Scheduled',
     60_000,
   );
   const hung = a.proxy.rule({
@@ -140,7 +87,7 @@ test('SIGTERM while a write hangs: the write is cut, the Lease handed back, the 
     path: new RegExp(`/namespaces/${NS}/`),
     hang: true,
   });
-  await f.admin.ok('PATCH', `${BACKUPS(NS)}/kept`, { spec: { backupTime: '04:45' } }, 'application/merge-patch+json');
+  await f.admin.ok('PATCH', `${backups(NS)}/kept`, { spec: { backupTime: '04:45' } }, 'application/merge-patch+json');
   await eventually('a write of the leader to hang', async () => hung.hits > 0);
 
   const termAt = Date.now();
@@ -162,21 +109,21 @@ test('SIGTERM while a write hangs: the write is cut, the Lease handed back, the 
 
 test('SIGKILL after a run-now Job: the standby waits out the lease, then starts no second Job', async () => {
   const a = await replica('kill-a');
-  await a.op.waitFor('became leader', LEASE_MS + 2 * ATTEMPT_MS + SLACK_MS);
+  await a.op.waitFor('became leader', FIRST_TERM_MS);
   const b = await replica('kill-b');
   await shop('bakery', true);
   await eventually('the run-now Job', async () => (await jobsOf('bakery')).length > 0, 60_000);
   await a.op.stop('SIGKILL');
   const killedAt = Date.now();
   expect(a.op.exitCode).toBeNull();
-  const lastRenewal = lastRenewalOf(a.proxy);
+  const lastRenewal = lastLeaseWrite(a.proxy);
   const tookOverAt = await logged(b.op, 'became leader', killedAt, LEASE_MS * 3);
   // Not before a lease duration from the last renewal; at most one attempt to see it, a lease duration, one attempt.
   expect(tookOverAt).toBeGreaterThanOrEqual(lastRenewal + LEASE_MS);
-  expect(tookOverAt - killedAt).toBeLessThan(ATTEMPT_MS + LEASE_MS + ATTEMPT_MS + SLACK_MS);
+  expect(tookOverAt - killedAt).toBeLessThan(TAKEOVER_MS);
   await eventually(
     'bakery Completed',
-    async () => (await f.admin.ok('GET', `${BACKUPS(NS)}/bakery`)).status?.phase === 'Completed',
+    async () => (await f.admin.ok('GET', `${backups(NS)}/bakery`)).status?.phase === 'Completed',
     120_000,
   );
   expect(await jobsOf('bakery')).toHaveLength(1);
@@ -184,7 +131,7 @@ test('SIGKILL after a run-now Job: the standby waits out the lease, then starts 
 
 test('the Lease edited by hand: another holder with a renewTime an hour ahead is waited out by local time only', async () => {
   const a = await replica('edit-a');
-  await a.op.waitFor('became leader', LEASE_MS + 2 * ATTEMPT_MS + SLACK_MS);
+  await a.op.waitFor('became leader', FIRST_TERM_MS);
   const b = await replica('edit-b');
   // leaseDurationSeconds 0 never gets in: the API server refuses it.
   const lease = await f.admin.ok('GET', LEASE);
@@ -214,7 +161,7 @@ test('the Lease edited by hand: another holder with a renewTime an hour ahead is
   );
   expect(takeovers).toHaveLength(1);
   expect(takeovers[0]).toBeGreaterThanOrEqual(editedAt + LEASE_MS);
-  expect(takeovers[0] - editedAt).toBeLessThan(ATTEMPT_MS + LEASE_MS + ATTEMPT_MS + SLACK_MS);
+  expect(takeovers[0] - editedAt).toBeLessThan(TAKEOVER_MS);
   // Nothing written by a replica between the edit and the takeover.
   const between = (s: Seen) => isWrite(s) && (s.forwardedAt ?? 0) > stoppedAt && (s.forwardedAt ?? 0) < takeovers[0];
   expect(show([...a.proxy.seen, ...b.proxy.seen].filter(between))).toEqual([]);
@@ -222,7 +169,7 @@ test('the Lease edited by hand: another holder with a renewTime an hour ahead is
 
 test('the Lease deleted by hand under a live leader: the leader recreates it, the standby never leads', async () => {
   const a = await replica('deleted-a');
-  await a.op.waitFor('became leader', LEASE_MS + 2 * ATTEMPT_MS + SLACK_MS);
+  await a.op.waitFor('became leader', FIRST_TERM_MS);
   const b = await replica('deleted-b');
   await eventually('the standby to read the Lease', async () => b.proxy.seen.some((s) => s.path === LEASE));
   await f.admin.ok('DELETE', LEASE);
@@ -249,7 +196,7 @@ test('the Lease deleted by hand under a live leader: the leader recreates it, th
 
 test('409 on every Lease update: the leader stops at once, the standby takes over once the lease runs out', async () => {
   const a = await replica('conflict-a');
-  await a.op.waitFor('became leader', LEASE_MS + 2 * ATTEMPT_MS + SLACK_MS);
+  await a.op.waitFor('became leader', FIRST_TERM_MS);
   const b = await replica('conflict-b');
   const conflicts = a.proxy.rule({ name: 'conflict', verb: 'PUT', path: /\/leases\//, code: 409 });
   const from = Date.now();
@@ -258,7 +205,7 @@ test('409 on every Lease update: the leader stops at once, the standby takes ove
   expect(a.op.lines.find((l) => l.msg === 'stopped leading')?.why).toBe(
     'the lease changed since it was read (409 Conflict)',
   );
-  const lastRenewal = lastRenewalOf(a.proxy);
+  const lastRenewal = lastLeaseWrite(a.proxy);
   const tookOverAt = await logged(b.op, 'became leader', from, LEASE_MS * 3);
   expect(tookOverAt).toBeGreaterThanOrEqual(lastRenewal + LEASE_MS);
   expect(conflicts.hits).toBeGreaterThan(1);
@@ -268,7 +215,7 @@ test('409 on every Lease update: the leader stops at once, the standby takes ove
 
 test('the leader-election RBAC rule removed: not leading, /readyz says why; put back: leading again', async () => {
   const a = await replica('rbac-a');
-  await a.op.waitFor('became leader', LEASE_MS + 2 * ATTEMPT_MS + SLACK_MS);
+  await a.op.waitFor('became leader', FIRST_TERM_MS);
   expect((await a.op.get('probe', '/readyz')).status).toBe(200);
   const binding = await f.admin.ok('GET', `${BINDING}/mall-backup-operator-leader-election`);
   await f.admin.ok('DELETE', `${BINDING}/mall-backup-operator-leader-election`);
@@ -292,6 +239,6 @@ test('the leader-election RBAC rule removed: not leading, /readyz says why; put 
       subjects,
     });
   }
-  await logged(a.op, 'became leader', Date.now() - 1, LEASE_MS + 2 * ATTEMPT_MS + SLACK_MS);
+  await logged(a.op, 'became leader', Date.now() - 1, FIRST_TERM_MS);
   await eventually('/readyz to pass', async () => (await a.op.get('probe', '/readyz')).status === 200);
 });

@@ -8,90 +8,41 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { JITTER_FACTOR } from '../../operator/runtime/leader';
 import { AuditedCluster, startAuditedCluster } from '../../testing/cluster/audited-cluster';
 import { eventually } from '../../testing/cluster/cluster';
-import { FaultProxy, Seen } from '../../testing/cluster/fault-proxy';
-import { RealOperator } from '../../testing/cluster/operator';
+import {
+  ATTEMPT_MS,
+  addShop,
+  FIRST_TERM_MS,
+  isLeaseWrite,
+  isWrite,
+  LEASE,
+  LEASE_MS,
+  logged,
+  RENEW_MS,
+  RETRY_MS,
+  Replicas,
+  SLACK_MS,
+  show,
+  TAKEOVER_MS,
+} from '../../testing/cluster/elected';
 
 jest.setTimeout(240_000);
 
-const LEASE_S = 6;
-const RETRY_S = 1;
-const LEASE_MS = LEASE_S * 1000;
-const RETRY_MS = RETRY_S * 1000;
-/** The operator's default renew deadline: two thirds of the lease duration. */
-const RENEW_MS = Math.floor((LEASE_MS * 2) / 3);
-/** The longest a candidate waits between two attempts (client-go's jitter). */
-const ATTEMPT_MS = RETRY_MS * (1 + JITTER_FACTOR);
-/** Room for a process on a loaded machine to get to a timer or a log line: one retry period. */
-const SLACK_MS = RETRY_MS;
 const TEN_MINUTES = 600_000;
-
-const LEASE = '/apis/coordination.k8s.io/v1/namespaces/mall-backup-system/leases/mall-backup-operator-leader';
-const BACKUPS = (ns: string) => `/apis/mall.example.com/v1alpha1/namespaces/${ns}/backups`;
 const NS = 'fencing';
 
 let f: AuditedCluster;
-const operators: RealOperator[] = [];
-const proxies: FaultProxy[] = [];
+const replicas = new Replicas(() => f, NS);
+const stopAll = () => replicas.stopAll();
 const dir = mkdtempSync(join(tmpdir(), 'mall-backup-clock-'));
 /** Loaded before the operator: its wall clock (Date.now, which dates what it writes into the Lease) skewed. */
 const skewClock = join(dir, 'skew-clock.js');
 writeFileSync(skewClock, 'const now = Date.now; Date.now = () => now() + Number(process.env.CLOCK_SKEW_MS);\n');
-
-/** A replica electing with this suite's timings, through a fault proxy of its own, its clock `skewMs` off. */
-async function replica(identity: string, skewMs = 0): Promise<{ op: RealOperator; proxy: FaultProxy }> {
-  const proxy = await new FaultProxy(f.cluster.kubeconfigPath).start();
-  proxies.push(proxy);
-  const op = new RealOperator(
-    proxy.kubeconfig(f.login.token, 'mall-backup-system'),
-    identity,
-    [
-      `--lease-duration-seconds=${LEASE_S}`,
-      `--lease-retry-seconds=${RETRY_S}`,
-      '--leader-elect=true',
-      `--namespaces=${NS}`,
-    ],
-    { CLOCK_SKEW_MS: String(skewMs) },
-    ['--require', skewClock],
-  );
-  operators.push(op);
-  return { op: await op.start(), proxy };
-}
-
-/** The Lease created or renewed (a leader that has only created it yet has not renewed it). */
-const isLeaseWrite = (s: Seen) =>
-  (s.method === 'PUT' && s.path === LEASE && s.status === 200) ||
-  (s.method === 'POST' && LEASE.startsWith(`${s.path}/`) && s.status === 201);
-const isWrite = (s: Seen) => s.method !== 'GET' && !s.path.includes('/leases');
-const show = (seen: Seen[]) => seen.map((s) => `${s.method} ${s.path} (${s.rule ?? 'passed'}, status ${s.status})`);
-/** When (this process's clock) `op`, whose clock is `skewMs` off, first logged `msg` at or after `since`. */
-const logged = (op: RealOperator, msg: string, since: number, timeoutMs: number, skewMs = 0) =>
-  eventually(
-    `${op.identity} to log "${msg}"`,
-    async () => op.lines.find((l) => l.msg === msg && l.time - skewMs >= since)?.time - skewMs,
-    timeoutMs,
-  );
-
-async function shop(name: string): Promise<void> {
-  await f.admin.ok('POST', BACKUPS(NS), {
-    apiVersion: 'mall.example.com/v1alpha1',
-    kind: 'Backup',
-    metadata: { name },
-    spec: {
-      shopName: name,
-      backupTime: '02:30',
-      vaultLocation: `pvc://mall-vault/${name}`,
-      vaultCredentialsSecret: 'vault',
-    },
-  });
-}
-
-async function stopAll(): Promise<void> {
-  await Promise.all(operators.splice(0).map((o) => o.stop()));
-  await Promise.all(proxies.splice(0).map((p) => p.stop()));
-}
+/** A replica whose wall clock is `skewMs` off. */
+const replica = (identity: string, skewMs = 0) =>
+  replicas.start(identity, { CLOCK_SKEW_MS: String(skewMs) }, ['--require', skewClock]);
+const shop = (name: string) => addShop(f, NS, name);
 
 beforeAll(async () => {
   f = await startAuditedCluster([NS]);
@@ -107,7 +58,7 @@ afterAll(async () => {
 
 test('Lease calls hang while writes flow: no write reaches the API server once the Lease could expire for others', async () => {
   const a = await replica('flowing-a');
-  await a.op.waitFor('became leader', LEASE_MS + 2 * ATTEMPT_MS + SLACK_MS);
+  await a.op.waitFor('became leader', FIRST_TERM_MS);
   const b = await replica('flowing-b');
   // New Backups keep coming, so the leader has writes to make right up to (and past) its deadline.
   let created = 0;
@@ -123,7 +74,7 @@ test('Lease calls hang while writes flow: no write reaches the API server once t
     await eventually('the leader writing', async () => a.proxy.seen.filter(isWrite).length > 5);
     const hangAt = Date.now();
     a.proxy.rule({ name: 'hang the Lease', path: /\/leases\//, hang: true });
-    const tookOverAt = await logged(b.op, 'became leader', hangAt, LEASE_MS + 2 * ATTEMPT_MS + SLACK_MS);
+    const tookOverAt = await logged(b.op, 'became leader', hangAt, FIRST_TERM_MS);
     await eventually('the new leader writing', async () =>
       b.proxy.seen.some((s) => isWrite(s) && (s.forwardedAt ?? 0) > tookOverAt),
     );
@@ -153,7 +104,7 @@ test('Lease calls hang while writes flow: no write reaches the API server once t
 
 test('clocks minutes off: one ahead does not steal a healthy Lease; one behind takes over an abandoned one on time', async () => {
   const a = await replica('clock-true');
-  await a.op.waitFor('became leader', LEASE_MS + 2 * ATTEMPT_MS + SLACK_MS);
+  await a.op.waitFor('became leader', FIRST_TERM_MS);
   // Ten minutes ahead: judged by renewTime, the healthy leader's renewals would look ten minutes stale.
   const ahead = await replica('clock-ahead', TEN_MINUTES);
   // It tries on for a lease duration and an attempt past its first read: a steal would have shown by then.
@@ -179,6 +130,6 @@ test('clocks minutes off: one ahead does not steal a healthy Lease; one behind t
   await ahead.op.stop('SIGKILL');
   const killedAt = Date.now();
   const tookOverAt = await logged(behind.op, 'became leader', killedAt, 3 * LEASE_MS, -TEN_MINUTES);
-  expect(tookOverAt - killedAt).toBeLessThan(ATTEMPT_MS + LEASE_MS + ATTEMPT_MS + SLACK_MS);
+  expect(tookOverAt - killedAt).toBeLessThan(TAKEOVER_MS);
   expect((await f.admin.ok('GET', LEASE)).spec.holderIdentity).toBe('clock-behind');
 });
