@@ -153,10 +153,11 @@ export class LeaderElector {
     const refused = isRefusal(f.error) || (f.error instanceof ApiError && f.error.statusCode === 401);
     if (!refused && now - f.since < this.leaseDurationMs) return undefined;
     const lease = `${this.options.namespace}/${this.options.name}`;
+    const forbidden = f.error instanceof ApiError && [401, 403].includes(f.error.statusCode);
     return (
       `leader election: the calls on Lease ${lease} fail since ${new Date(f.since).toISOString()}: ` +
       `${(f.error as Error)?.message ?? String(f.error)}` +
-      (refused ? ' (the operator needs get, create and update on leases in that namespace)' : '')
+      (forbidden ? ' (the operator needs get, create and update on leases in that namespace)' : '')
     );
   }
 
@@ -176,9 +177,9 @@ export class LeaderElector {
       // Others date the renewal from when it reached the API server, which can be well before its answer
       // arrives here: the term is counted from when it was sent.
       const sentAt = this.monotonic();
-      const refused = await this.tryAcquireOrRenew();
+      const notHeld = await this.tryAcquireOrRenew();
       this.failure = undefined;
-      const held = refused === undefined && this.armDeadline(sentAt);
+      const held = notHeld === undefined && this.armDeadline(sentAt);
       if (this.stopped) return;
       if (held) {
         if (!this.leading) {
@@ -188,7 +189,7 @@ export class LeaderElector {
           this.callbacks.onStartedLeading();
         }
       } else if (this.leading) {
-        this.lose(refused ?? `the renewal was answered after the ${this.renewDeadlineMs} ms renew deadline`);
+        this.lose(notHeld ?? `the renewal was answered after the ${this.renewDeadlineMs} ms renew deadline`);
       }
     } catch (error) {
       this.failure = { since: this.failure?.since ?? Date.now(), error };
