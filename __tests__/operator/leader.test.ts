@@ -170,3 +170,33 @@ test('a released Lease is taken over at once', async () => {
   // At b's next attempt, not a lease duration later.
   expect(b.state.startedAt - releasedAt).toBeLessThan(ATTEMPT_MS + SLACK_MS);
 });
+
+/** A renewal still on its way lands between the release's read and its write, as on a busy link. */
+class RenewalLandsDuringRelease extends MemoryLeases {
+  private landed = false;
+
+  public override replace(path: string, body: any, options?: { timeoutMs?: number }): Promise<any> {
+    if (body.spec.holderIdentity === '' && !this.landed) {
+      this.landed = true;
+      // The earlier renewal (same holder) reaches the server first: the release now holds a stale resourceVersion.
+      this.renewAs(this.lease.spec.holderIdentity, Date.now());
+    }
+    return super.replace(path, body, options);
+  }
+}
+
+test('a release that meets a renewal landing first reads again and still hands the Lease back', async () => {
+  const leases = new RenewalLandsDuringRelease();
+  const a = elector(leases, 'a');
+  a.e.start();
+  await waitFor('a leading', () => a.state.leading, 5_000);
+  await a.e.release();
+  expect(leases.lease.spec.holderIdentity).toBe('');
+  const b = elector(leases, 'b');
+  electors.push(b.e);
+  const from = performance.now();
+  b.e.start();
+  await waitFor('b leading', () => b.state.leading, 2_000);
+  // At its first attempt: a Lease released is nobody's.
+  expect(b.state.startedAt - from).toBeLessThan(SLACK_MS);
+});

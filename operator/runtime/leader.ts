@@ -306,21 +306,22 @@ export class LeaderElector {
     if (this.timer) clearTimeout(this.timer);
     if (!this.leading) return;
     this.lose('shutting down: the lease is handed back');
-    try {
-      const call = { timeoutMs: this.renewDeadlineMs, unfenced: true };
-      const lease = await this.client.get(`${this.path}/${this.options.name}`, call);
-      if (lease.spec?.holderIdentity !== this.options.identity) return;
-      await this.client.replace(
-        `${this.path}/${this.options.name}`,
-        {
-          ...lease,
-          spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(this.now()) },
-        },
-        call,
-      );
-      this.log.info({ lease: this.options.name }, 'released the lease');
-    } catch (error) {
-      this.log.warn({ err: (error as Error).message }, 'could not release the lease');
+    const call = { timeoutMs: this.renewDeadlineMs, unfenced: true };
+    const path = `${this.path}/${this.options.name}`;
+    // A renewal still on its way may land between this read and this write: read again (a few times at most).
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const lease = await this.client.get(path, call);
+        if (lease.spec?.holderIdentity !== this.options.identity) return;
+        const spec = { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(this.now()) };
+        await this.client.replace(path, { ...lease, spec }, call);
+        this.log.info({ lease: this.options.name }, 'released the lease');
+        return;
+      } catch (error) {
+        if (isConflict(error) && attempt < 3) continue;
+        this.log.warn({ err: (error as Error).message }, 'could not release the lease');
+        return;
+      }
     }
   }
 }
