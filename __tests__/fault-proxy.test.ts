@@ -75,31 +75,34 @@ function get(path: string): Promise<IncomingMessage> {
   });
 }
 
-test('a watch stream passes chunk by chunk, bookmarks and ERROR events as sent, and a 410 answer as it came', async () => {
-  const before = received.length;
-  const answer = await get('/apis/x/v1/backups?watch=true&allowWatchBookmarks=true');
-  expect(answer.statusCode).toBe(200);
-  let body = '';
-  answer.on('data', (c: Buffer) => (body += c.toString('utf8')));
-  const watch = await waitFor('the watch upstream', () => watches.at(-1));
-  // Each event on its own, the next only once the client has the one before: nothing waits for more.
-  for (let i = 0; i < EVENTS.length; i++) {
-    watch.write(EVENTS[i]);
-    await waitFor(`event ${i} at the client`, () => body === EVENTS.slice(0, i + 1).join(''));
-  }
-  watch.end();
-  await waitFor('the watch to end', () => answer.complete);
-  expect(body).toBe(EVENTS.join(''));
-  expect(proxy.seen.at(-1)?.watchError).toBe(EVENTS[2].trim());
+test(
+  'a watch stream passes chunk by chunk, bookmarks and ERROR ' + 'events as sent, and a 410 answer as it came',
+  async () => {
+    const before = received.length;
+    const answer = await get('/apis/x/v1/backups?watch=true&allowWatchBookmarks=true');
+    expect(answer.statusCode).toBe(200);
+    let body = '';
+    answer.on('data', (c: Buffer) => (body += c.toString('utf8')));
+    const watch = await waitFor('the watch upstream', () => watches.at(-1));
+    // Each event on its own, the next only once the client has the one before: nothing waits for more.
+    for (let i = 0; i < EVENTS.length; i++) {
+      watch.write(EVENTS[i]);
+      await waitFor(`event ${i} at the client`, () => body === EVENTS.slice(0, i + 1).join(''));
+    }
+    watch.end();
+    await waitFor('the watch to end', () => answer.complete);
+    expect(body).toBe(EVENTS.join(''));
+    expect(proxy.seen.at(-1)?.watchError).toBe(EVENTS[2].trim());
 
-  const gone = await get('/apis/x/v1/backups?limit=1&continue=old');
-  expect(gone.statusCode).toBe(410);
-  // One upstream request per client request, the client's credentials passed on.
-  expect(received.slice(before).map((r) => `${r.method} ${r.url} ${r.auth}`)).toEqual([
-    'GET /apis/x/v1/backups?watch=true&allowWatchBookmarks=true Bearer t0ken',
-    'GET /apis/x/v1/backups?limit=1&continue=old Bearer t0ken',
-  ]);
-});
+    const gone = await get('/apis/x/v1/backups?limit=1&continue=old');
+    expect(gone.statusCode).toBe(410);
+    // One upstream request per client request, the client's credentials passed on.
+    expect(received.slice(before).map((r) => `${r.method} ${r.url} ${r.auth}`)).toEqual([
+      'GET /apis/x/v1/backups?watch=true&allowWatchBookmarks=true Bearer t0ken',
+      'GET /apis/x/v1/backups?limit=1&continue=old Bearer t0ken',
+    ]);
+  },
+);
 
 test('a server error is passed once, never retried', async () => {
   const before = received.length;
@@ -107,20 +110,23 @@ test('a server error is passed once, never retried', async () => {
   expect(received.length - before).toBe(1);
 });
 
-test('the upstream connection dying mid-watch cuts the client off too, instead of leaving its watch hanging', async () => {
-  const answer = await get('/apis/x/v1/backups?watch=true');
-  let body = '';
-  answer.on('data', (c: Buffer) => (body += c.toString('utf8')));
-  let cut = false;
-  answer
-    .on('aborted', () => (cut = true))
-    .on('error', () => (cut = true))
-    .on('close', () => (cut ||= !answer.complete));
-  const watch = await waitFor('the watch upstream', () => watches.at(-1));
-  watch.write(EVENTS[0]);
-  await waitFor('the first event', () => body === EVENTS[0]);
-  // The API server goes away (crash, restart): its socket is destroyed without ending the chunked answer.
-  watch.socket!.destroy();
-  await waitFor('the client to see its watch cut', () => cut, 5_000);
-  expect(answer.complete).toBe(false);
-});
+test(
+  'the upstream connection dying mid-watch cuts the client off ' + 'too, instead of leaving its watch hanging',
+  async () => {
+    const answer = await get('/apis/x/v1/backups?watch=true');
+    let body = '';
+    answer.on('data', (c: Buffer) => (body += c.toString('utf8')));
+    let cut = false;
+    answer
+      .on('aborted', () => (cut = true))
+      .on('error', () => (cut = true))
+      .on('close', () => (cut ||= !answer.complete));
+    const watch = await waitFor('the watch upstream', () => watches.at(-1));
+    watch.write(EVENTS[0]);
+    await waitFor('the first event', () => body === EVENTS[0]);
+    // The API server goes away (crash, restart): its socket is destroyed without ending the chunked answer.
+    watch.socket!.destroy();
+    await waitFor('the client to see its watch cut', () => cut, 5_000);
+    expect(answer.complete).toBe(false);
+  },
+);

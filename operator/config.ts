@@ -232,7 +232,8 @@ function renewDeadlineMs(
   if (values['leader-elect'] === 'false' || [durationS, retryS, renewMs].some((n) => Number.isNaN(n))) return renewMs;
   const renew =
     given === undefined
-      ? `the renew deadline (${renewMs / 1000} s, two thirds of --lease-duration-seconds; set --lease-renew-deadline-seconds to change it)`
+      ? `the renew deadline (${renewMs / 1000} s, two thirds of --lease-duration-seconds; ` +
+        'set --lease-renew-deadline-seconds to change it)'
       : `--lease-renew-deadline-seconds (${given})`;
   if (renewMs >= durationS * 1000)
     problems.push(

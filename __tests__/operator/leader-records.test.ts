@@ -109,21 +109,27 @@ test('a leader whose every renewal meets a conflict stops at once and does not l
   leases.replace = replace;
 });
 
-test('Lease calls refused show in problem() at once; passing trouble only once it has lasted a lease duration', async () => {
-  const leases = new MemoryLeases();
-  let error = new ApiError(403, 'Forbidden', 'GET leases: 403 leases.coordination.k8s.io "l" is forbidden');
-  leases.get = () => Promise.reject(error);
-  const { e } = elector(leases, 'a');
-  electors.push(e);
-  e.start();
-  await waitFor('a refused attempt', () => e.problem(), 2_000);
-  expect(e.problem()).toMatch(
-    /^leader election: the calls on Lease ns\/l fail since \S+: GET leases: 403 .*forbidden \(the operator needs get, create and update on leases in that namespace\)$/,
-  );
-  error = new ApiError(500, 'InternalError', 'GET leases: 500 etcd timed out');
-  await waitFor('a failed attempt', () => e.problem() === undefined, 2_000);
-  // Still failing, but counted from the first failure: a lease duration on, it shows.
-  expect(e.problem(Date.now() + LEASE_MS)).toMatch(/fail since \S+: GET leases: 500 etcd timed out$/);
-  leases.get = MemoryLeases.prototype.get.bind(leases);
-  await waitFor('an answered attempt', () => e.problem(Date.now() + LEASE_MS) === undefined, 2_000);
-});
+test(
+  'Lease calls refused show in problem() at once; passing ' + 'trouble only once it has lasted a lease duration',
+  async () => {
+    const leases = new MemoryLeases();
+    let error = new ApiError(403, 'Forbidden', 'GET leases: 403 leases.coordination.k8s.io "l" is forbidden');
+    leases.get = () => Promise.reject(error);
+    const { e } = elector(leases, 'a');
+    electors.push(e);
+    e.start();
+    await waitFor('a refused attempt', () => e.problem(), 2_000);
+    expect(e.problem()).toMatch(
+      new RegExp(
+        String.raw`^leader election: the calls on Lease ns/l fail since \S+: GET leases: 403 .*forbidden ` +
+          String.raw`\(the operator needs get, create and update on leases in that namespace\)$`,
+      ),
+    );
+    error = new ApiError(500, 'InternalError', 'GET leases: 500 etcd timed out');
+    await waitFor('a failed attempt', () => e.problem() === undefined, 2_000);
+    // Still failing, but counted from the first failure: a lease duration on, it shows.
+    expect(e.problem(Date.now() + LEASE_MS)).toMatch(/fail since \S+: GET leases: 500 etcd timed out$/);
+    leases.get = MemoryLeases.prototype.get.bind(leases);
+    await waitFor('an answered attempt', () => e.problem(Date.now() + LEASE_MS) === undefined, 2_000);
+  },
+);

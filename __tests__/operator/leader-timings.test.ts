@@ -45,7 +45,10 @@ test.each([
   ],
   [
     ['--lease-duration-seconds=3', '--lease-retry-seconds=2'],
-    /--lease-retry-seconds 2 is not valid: 1.2 × it \(2.4 s\) must be less than the renew deadline \(2 s, two thirds of --lease-duration-seconds/,
+    new RegExp(
+      String.raw`--lease-retry-seconds 2 is not valid: 1.2 × it \(2.4 s\) must be less than ` +
+        String.raw`the renew deadline \(2 s, two thirds of --lease-duration-seconds`,
+    ),
   ],
   [
     ['--lease-renew-deadline-seconds=5', '--lease-retry-seconds=5'],
@@ -73,16 +76,19 @@ test('without leader election the Lease timings do not matter', () => {
   expect(problems(['--leader-elect=false', '--lease-duration-seconds=3', '--lease-retry-seconds=2'])).toBe('');
 });
 
-test('the operator process refuses impossible timings before it listens or connects: exit 2, the flag named', async () => {
-  const run = spawnSync(
-    process.execPath,
-    [await operatorBundle(), '--lease-duration-seconds=3', '--lease-retry-seconds=2', '--probe-port=0'],
-    { encoding: 'utf8', env: { PATH: process.env.PATH }, timeout: 30_000 },
-  );
-  expect(run.status).toBe(2);
-  expect(run.stdout).toBe('');
-  expect(run.stderr).toMatch(
-    /^mall-backup operator: invalid operator configuration:\n {2}- --lease-retry-seconds 2 is not valid/,
-  );
-  expect(run.stderr).not.toMatch(/ at /);
-});
+test(
+  'the operator process refuses impossible timings before it ' + 'listens or connects: exit 2, the flag named',
+  async () => {
+    const run = spawnSync(
+      process.execPath,
+      [await operatorBundle(), '--lease-duration-seconds=3', '--lease-retry-seconds=2', '--probe-port=0'],
+      { encoding: 'utf8', env: { PATH: process.env.PATH }, timeout: 30_000 },
+    );
+    expect(run.status).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(
+      /^mall-backup operator: invalid operator configuration:\n {2}- --lease-retry-seconds 2 is not valid/,
+    );
+    expect(run.stderr).not.toMatch(/ at /);
+  },
+);
