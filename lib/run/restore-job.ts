@@ -15,10 +15,10 @@ import {
 } from './backup-job-spec';
 import { pvcVaultClaim } from '../permits/backup-validation';
 import { standardLabels } from '../common/labels';
-import { RESTRICTED_CONTAINER_SECURITY_CONTEXT, restrictedPodAs } from '../common/pod-security';
+import { restrictedPodAs } from '../common/pod-security';
 import { ResourceSpec, toResourceRequirements } from '../common/resources';
 import * as rapi from '../permits/restore-api';
-import { pinnedToNode } from './node-pin';
+import { pinnedToNode, resticContainer } from './run-pod';
 import { RESTORE_SCRIPT } from './restore-script';
 
 /** Where the restore pod sees its target claims: /restore/<n>. */
@@ -147,23 +147,19 @@ export function restoreJobManifest(props: RestorePodProps): any {
           securityContext: restrictedPodAs(identity),
           affinity: pinnedToNode(props.nodeName),
           containers: [
-            {
-              name: 'restic',
+            resticContainer({
               image: props.image ?? RESTIC_IMAGE,
-              imagePullPolicy: 'IfNotPresent',
               command: ['/bin/sh', '-c', RESTORE_SCRIPT, 'mall-restore', ...args],
               env,
-              envFrom: [{ secretRef: { name: spec.vaultCredentialsSecret } }],
+              credentialsSecret: spec.vaultCredentialsSecret,
               resources: toResourceRequirements(props.resources ?? DEFAULT_BACKUP_RESOURCES),
-              securityContext: RESTRICTED_CONTAINER_SECURITY_CONTEXT,
-              terminationMessagePolicy: 'FallbackToLogsOnError',
               volumeMounts: [
                 ...targets.map((_, i) => ({ name: `target-${i}`, mountPath: `${RESTORE_MOUNT}/${i}` })),
                 ...(vaultClaim ? [{ name: 'vault', mountPath: VAULT_MOUNT }] : []),
                 { name: 'cache', mountPath: CACHE_MOUNT },
                 { name: 'tmp', mountPath: TMP_MOUNT },
               ],
-            },
+            }),
           ],
           volumes: [
             ...targets.map((claimName, i) => ({ name: `target-${i}`, persistentVolumeClaim: { claimName } })),
