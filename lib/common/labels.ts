@@ -1,4 +1,4 @@
-/** Labels every object of the project carries, so `kubectl get -l app.kubernetes.io/part-of=mall-backup` finds them. */
+/** The project's name, its objects' part-of and name labels: `kubectl get -l app.kubernetes.io/part-of=mall-backup`. */
 export const PART_OF = 'mall-backup';
 
 /** The recommended Kubernetes label keys the project sets. */
@@ -8,7 +8,7 @@ export const COMPONENT_LABEL = 'app.kubernetes.io/component';
 
 export function standardLabels(component: string, extra: Record<string, string> = {}): Record<string, string> {
   return {
-    [NAME_LABEL]: 'mall-backup',
+    [NAME_LABEL]: PART_OF,
     'app.kubernetes.io/part-of': PART_OF,
     [COMPONENT_LABEL]: component,
     'app.kubernetes.io/managed-by': 'cdk8s',
