@@ -3,7 +3,7 @@ import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
 import { Construct } from 'constructs';
 import type { BackupSpec } from '../permits/api-types';
 import * as api from '../permits/backup-api';
-import { boundedName } from './backup-names';
+import { boundedName, controlledBy } from './backup-names';
 import {
   CACHE_MOUNT,
   DATA_ROOT,
@@ -77,14 +77,7 @@ export function restoreLabels(restore: RestoreRef, component = 'restore-run'): R
 }
 
 function ownerReferenceTo(restore: RestoreRef): k8s.OwnerReference {
-  return {
-    apiVersion: api.BACKUP_API_VERSION,
-    kind: rapi.RESTORE_KIND,
-    name: restore.name,
-    uid: restore.uid,
-    controller: true,
-    blockOwnerDeletion: true,
-  };
+  return controlledBy(rapi.RESTORE_KIND, restore);
 }
 
 /**
