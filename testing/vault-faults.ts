@@ -133,9 +133,9 @@ export function backedUpShop(name: string, extra: Partial<pod.Shop> = {}): pod.S
 }
 
 /**
- * A `restic` first on the pod's PATH (`pathPrefix: [bin]`): a call whose arguments contain `phase` marks `held`, waits for the pod's
- * signal (the run passes SIGINT and SIGTERM on to its child), then runs the real restic all the same, as a restic
- * that had not yet installed its handler would. Every call is logged to `calls`.
+ * A `restic` first on the pod's PATH (`pathPrefix: [bin]`): a call whose arguments contain `phase` marks `held`,
+ * waits for the pod's signal (the run passes SIGINT and SIGTERM on to its child), then runs the real restic all the
+ * same, as a restic that had not yet installed its handler would. Every call is logged to `calls`.
  */
 export function holdResticAt(phase: string): { bin: string; held: string; calls: string } {
   const bin = path.join(here.work, 'hold-bin');

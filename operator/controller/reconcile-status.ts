@@ -93,7 +93,8 @@ function phaseOf(
     phase: 'Scheduled',
     message: next
       ? `next run at ${next}`
-      : `the schedule "${effectiveSchedule(spec.backupTime, ref)}" has no run in the next five years: change backupTime`,
+      : `the schedule "${effectiveSchedule(spec.backupTime, ref)}" has no run in the next five years: ` +
+        'change backupTime',
   };
 }
 
