@@ -29,7 +29,7 @@ describe('operator configuration', () => {
     expect(container.env.map((e: any) => e.name).sort()).toEqual(['NODE_OPTIONS', 'POD_NAME', 'POD_NAMESPACE']);
   });
 
-  test('the operator started with no flags elects through the one Lease the rendered Role lets it touch', () => {
+  test('started by hand with no flags, the operator elects through the one Lease its Role lets it touch', () => {
     const objects = allObjects(synthDefaultApp());
     const leaseRules = objects
       .filter((o) => o.kind === 'Role')

@@ -13,7 +13,8 @@ import {
   TMP_MOUNT,
   VAULT_MOUNT,
 } from './backup-job-spec';
-import { pvcVaultClaim } from '../permits/backup-validation';
+import { pvcVaultClaim, schemaProblems } from '../permits/backup-validation';
+import { RESTORE_SCHEMA } from '../permits/restore-schema';
 import { standardLabels } from '../common/labels';
 import { restrictedPodAs } from '../common/pod-security';
 import { ResourceSpec, toResourceRequirements } from '../common/resources';
@@ -54,6 +55,11 @@ export interface RestorePodProps {
   /** RFC 3339. */
   readonly pointInTime?: string;
   readonly inPlace?: boolean;
+  /**
+   * Restore only these paths inside the claim (spec.paths); needs exactly one claim. Each is handed to restic as an
+   * argument of its own, never as shell text.
+   */
+  readonly paths?: readonly string[];
   readonly activeDeadlineSeconds?: number;
   /** Node to run on, when a ReadWriteOnce target is in use there. */
   readonly nodeName?: string;
@@ -102,10 +108,21 @@ export function restoreJobManifest(props: RestorePodProps): any {
   const targets = [...new Set(props.claims.map((c) => c.targetClaim))];
   const vaultClaim = pvcVaultClaim(spec.vaultLocation);
   const identity = spec.securityContext ?? {};
-  const args = props.claims.flatMap((c) => {
-    const root = `${RESTORE_MOUNT}/${targets.indexOf(c.targetClaim)}`;
-    return [c.claim, `${DATA_ROOT}/${c.claim}`, c.path ? `${root}/${c.path}` : root];
-  });
+  const paths = props.paths ?? [];
+  if (paths.length > 0) {
+    const problems = [
+      ...(props.claims.length === 1 ? [] : [`paths need exactly one claim, not ${props.claims.length}`]),
+      ...schemaProblems(RESTORE_SCHEMA.properties!.spec.properties!.paths, paths, 'paths'),
+    ];
+    if (problems.length) throw new Error(`restore Job ${restore.name}: ${problems.join('; ')}`);
+  }
+  const args = [
+    ...props.claims.flatMap((c) => {
+      const root = `${RESTORE_MOUNT}/${targets.indexOf(c.targetClaim)}`;
+      return [c.claim, `${DATA_ROOT}/${c.claim}`, c.path ? `${root}/${c.path}` : root];
+    }),
+    ...paths,
+  ];
   const optional = (name: string, value: string | undefined) => (value === undefined ? [] : [{ name, value }]);
   const env: k8s.EnvVar[] = [
     { name: 'RESTIC_REPOSITORY', value: resticRepositoryOf(spec.vaultLocation) },
@@ -115,6 +132,7 @@ export function restoreJobManifest(props: RestorePodProps): any {
     ...optional('POINT_IN_TIME', props.pointInTime),
     ...(props.pointInTime ? pointInTimeEnv(props.pointInTime) : []),
     ...optional('IN_PLACE', props.inPlace ? 'true' : undefined),
+    ...optional('INCLUDE_PATHS', paths.length ? String(paths.length) : undefined),
     { name: 'RESTIC_CACHE_DIR', value: CACHE_MOUNT },
     { name: 'TMPDIR', value: TMP_MOUNT },
     { name: 'HOME', value: TMP_MOUNT },
