@@ -172,11 +172,12 @@ describe('latest (the default)', () => {
       const none = restoreRun(world, {
         backupName: 'bakery',
         backupSpec: spec,
-        claims: [{ claim: 'z', targetClaim: 'r-z', path: '' }],
+        claims: [{ claim: 'z', targetClaim: 'scratch', path: 'z' }],
       });
       expect(none.status).not.toBe(0);
       expect(none.report).toBe('error no snapshot of Backup mall-shops/bakery holds claim z\n');
-      expect(fs.readdirSync(claimDir(world, 'r-z'))).toEqual([]);
+      // Into an existing claim: not even its folder is made.
+      expect(fs.readdirSync(claimDir(world, 'scratch'))).toEqual([]);
     },
   );
 });
