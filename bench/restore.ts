@@ -9,20 +9,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { resticForRestore } from '../testing/restic-binary';
 import { restoreJobManifest } from '../lib/run/restore-job';
+import type { Bench } from './bench';
 
-export interface BenchContext {
-  readonly work: string;
-  readonly quick: boolean;
-  timeOnce(command: string, argv: string[], options?: { env?: NodeJS.ProcessEnv }): number;
-  sideBySide(
-    contenders: Record<string, () => number>,
-    runs: number,
-  ): Record<string, { median: number; min: number; max: number }>;
-  fmt(s: { median: number; min: number; max: number }): string;
-  section(title: string, lines: string[]): void;
-}
-
-export function benchRestore(ctx: BenchContext): void {
+export function benchRestore(ctx: Bench): void {
   const restic = resticForRestore();
   const sizeMiB = ctx.quick ? 64 : 1024;
   const runs = ctx.quick ? 3 : 5;

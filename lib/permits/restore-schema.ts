@@ -1,10 +1,11 @@
 import * as api from './backup-api';
 import {
   boundedInteger,
-  conditionSchema,
+  conditionsSchema,
   JsonSchema,
   objectName,
   objectProperties,
+  observedGeneration,
   patternedString,
   quantity,
   timestamp,
@@ -173,22 +174,13 @@ const status: JsonSchema = {
   description: 'What the operator observed. Written by the operator only.',
   properties: {
     phase: { type: 'string', enum: rapi.RESTORE_PHASES, description: `Summary: ${rapi.RESTORE_PHASES.join(', ')}.` },
-    conditions: {
-      type: 'array',
-      description:
-        `${rapi.RESTORE_CONDITIONS.ready} (source and target are in ` +
-        `place) and ${rapi.RESTORE_CONDITIONS.succeeded} (the outcome).`,
-      items: conditionSchema('Restore', `${rapi.RESTORE_CONDITIONS.ready} or ${rapi.RESTORE_CONDITIONS.succeeded}.`),
-      maxItems: 8,
-      'x-kubernetes-list-type': 'map',
-      'x-kubernetes-list-map-keys': ['type'],
-    },
-    observedGeneration: {
-      type: 'integer',
-      format: 'int64',
-      minimum: 0,
-      description: 'The metadata.generation the status describes.',
-    },
+    conditions: conditionsSchema(
+      'Restore',
+      `${rapi.RESTORE_CONDITIONS.ready} or ${rapi.RESTORE_CONDITIONS.succeeded}.`,
+      `${rapi.RESTORE_CONDITIONS.ready} (source and target are in place) and ${rapi.RESTORE_CONDITIONS.succeeded} ` +
+        '(the outcome).',
+    ),
+    observedGeneration: observedGeneration('The metadata.generation the status describes.'),
     jobName: { type: 'string', maxLength: 63, description: 'The restore Job.' },
     startTime: timestamp('When the restore Job started.'),
     completionTime: timestamp('When the restore finished, successfully or not.'),

@@ -3,8 +3,8 @@ import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
 import { Construct } from 'constructs';
 import type { BackupSpec } from '../permits/api-types';
 import * as api from '../permits/backup-api';
+import { boundedName } from './backup-names';
 import {
-  boundedName,
   CACHE_MOUNT,
   DATA_ROOT,
   DEFAULT_BACKUP_RESOURCES,
@@ -12,17 +12,14 @@ import {
   resticRepositoryOf,
   TMP_MOUNT,
   VAULT_MOUNT,
-} from './backup-job';
+} from './backup-job-spec';
 import { pvcVaultClaim, schemaProblems } from '../permits/backup-validation';
 import { RESTORE_SCHEMA } from '../permits/restore-schema';
 import { standardLabels } from '../common/labels';
-import {
-  NONROOT_ID,
-  RESTRICTED_CONTAINER_SECURITY_CONTEXT,
-  restrictedPodSecurityContext,
-} from '../common/pod-security';
+import { RESTRICTED_CONTAINER_SECURITY_CONTEXT, restrictedPodAs } from '../common/pod-security';
 import { ResourceSpec, toResourceRequirements } from '../common/resources';
 import * as rapi from '../permits/restore-api';
+import { pinnedToNode } from './node-pin';
 import { RESTORE_SCRIPT } from './restore-script';
 
 /** Where the restore pod sees its target claims: /restore/<n>. */
@@ -165,22 +162,8 @@ export function restoreJobManifest(props: RestorePodProps): any {
           restartPolicy: 'Never',
           automountServiceAccountToken: false,
           // The Backup's identity, so restored files belong to the user the shop reads them as.
-          securityContext: restrictedPodSecurityContext({
-            runAsUser: identity.runAsUser ?? NONROOT_ID,
-            runAsGroup: identity.runAsGroup ?? NONROOT_ID,
-            fsGroup: identity.fsGroup ?? NONROOT_ID,
-          }),
-          affinity: props.nodeName
-            ? {
-                nodeAffinity: {
-                  requiredDuringSchedulingIgnoredDuringExecution: {
-                    nodeSelectorTerms: [
-                      { matchFields: [{ key: 'metadata.name', operator: 'In', values: [props.nodeName] }] },
-                    ],
-                  },
-                },
-              }
-            : undefined,
+          securityContext: restrictedPodAs(identity),
+          affinity: pinnedToNode(props.nodeName),
           containers: [
             {
               name: 'restic',
