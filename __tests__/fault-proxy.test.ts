@@ -10,7 +10,7 @@ import { createServer, request, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { selfSignedCertificate } from '../testing/cluster/cluster';
+import { selfSignedCertificate } from '../testing/tls';
 import { FaultProxy } from '../testing/cluster/fault-proxy';
 import { waitFor } from '../testing/operator-process';
 
