@@ -14,6 +14,9 @@ import { selfSignedCertificate } from '../testing/tls';
 import { FaultProxy } from '../testing/cluster/fault-proxy';
 import { waitFor } from '../testing/operator-process';
 
+// Within the bounded waits below even on a loaded machine (jest's default of 5 s is not).
+jest.setTimeout(60_000);
+
 const dir = mkdtempSync(join(tmpdir(), 'mall-backup-proxy-test-'));
 let upstream: Server;
 let proxy: FaultProxy;

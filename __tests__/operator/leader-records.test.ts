@@ -6,6 +6,9 @@ import { ApiError } from '../../operator/runtime/kube';
 import { waitFor } from '../../testing/operator-process';
 import { ATTEMPT_MS, elector, electors, LEASE_MS, MemoryLeases, RETRY_MS, SLACK_MS } from '../../testing/memory-leases';
 
+// Within the bounded waits below even on a loaded machine (jest's default of 5 s is not).
+jest.setTimeout(60_000);
+
 afterEach(async () => {
   for (const e of electors.splice(0)) await e.release();
 });

@@ -7,6 +7,9 @@ import { parseConfig } from '../../operator/config';
 import { leaderElectionProblems } from '../../operator/runtime/leader';
 import { operatorBundle } from '../../testing/operator-process';
 
+// Within the bounded waits below even on a loaded machine (jest's default of 5 s is not).
+jest.setTimeout(60_000);
+
 const problems = (argv: string[], env: NodeJS.ProcessEnv = {}) => {
   try {
     parseConfig(argv, env);

@@ -12,6 +12,9 @@ import { ApiError, KubeClient, WritesFencedError } from '../../operator/runtime/
 import { LeaderElector, LeaseClient } from '../../operator/runtime/leader';
 import { waitFor } from '../../testing/operator-process';
 
+// Within the bounded waits below even on a loaded machine (jest's default of 5 s is not).
+jest.setTimeout(60_000);
+
 let server: Server;
 const arrived: { method: string; path: string; closedEarly: boolean }[] = [];
 const held: ServerResponse[] = [];
