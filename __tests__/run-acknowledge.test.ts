@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { DEFAULT_VAULT_RUN_SETTINGS } from '../lib/run/backup-job';
 import * as pod from '../testing/backup-pod';
 import { resticBinary } from '../testing/restic';
+import { vaultFromTemplate } from '../testing/vault-template';
 
 let work: string;
 beforeAll(() => {
@@ -34,7 +35,7 @@ test('a short or malformed acknowledgement does not lift the shrink guard; the p
     claims: ['bakery-data'],
     props: { vaultSettings: settings },
   };
-  pod.initVault(s, place);
+  vaultFromTemplate(vault);
   const good = pod.backupRun(s, place).result!.snapshot!;
   fs.rmSync(orders, { recursive: true });
   const wiped = pod.backupRun(s, place).result!;

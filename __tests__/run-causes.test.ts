@@ -10,6 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { DEFAULT_VAULT_RUN_SETTINGS } from '../lib/run/backup-job';
 import * as pod from '../testing/backup-pod';
 import { resticBinary } from '../testing/restic';
+import { vaultFromTemplate } from '../testing/vault-template';
 
 let work: string;
 let data: string;
@@ -66,7 +67,7 @@ test('an unreachable S3 vault: VaultUnreachable within ' +
 
 test('a read-only vault: VaultReadOnly, no snapshot, the vault untouched', () => {
   const place = { data, vault, work };
-  pod.initVault(shop(), place);
+  vaultFromTemplate(vault);
   const before = spawnSync('find', [vault, '-type', 'f'], { encoding: 'utf8' }).stdout;
   // The vault's folder mounted read-only in a private mount namespace, as a claim mounted readOnly would be.
   const readOnly = 'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && exec "$@"';
@@ -91,7 +92,7 @@ test('a vault locked exclusively by a live restic: a bounded ' +
   'wait, then VaultLocked, nothing written; the next run succeeds', async () => {
   const place = { data, vault, work };
   const repo = path.join(vault, 'shops');
-  pod.initVault(shop(), place);
+  vaultFromTemplate(vault);
   const first = pod.backupRun(shop(), place).result!;
   expect(first).toMatchObject({ outcome: 'Completed' });
   // `key passwd` takes the exclusive lock (as prune does), then waits on a pipe for the new password: a live

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { DEFAULT_VAULT_RUN_SETTINGS } from '../lib/run/backup-job';
 import * as pod from '../testing/backup-pod';
 import { resticBinary } from '../testing/restic';
+import { vaultFromTemplate } from '../testing/vault-template';
 
 let work: string;
 let data: string;
@@ -97,7 +98,7 @@ test.each(phases)(
   async (_name, phase, expected) => {
     const s = shop();
     const place = { data, vault, work };
-    pod.initVault(s, place);
+    vaultFromTemplate(vault);
     const first = pod.backupRun(s, place);
     expect(first.result).toMatchObject({ outcome: 'Completed' });
     const hold = holdAt(phase);

@@ -24,12 +24,13 @@ import {
   until,
   useFaultFolders,
 } from '../testing/vault-faults';
+import { vaultFromTemplate } from '../testing/vault-template';
 
 useFaultFolders();
 
 test('SIGTERM mid-backup: restic stops on SIGINT, removes its lock, the vault checks clean', async () => {
   const s = bigShop('bakery');
-  pod.initVault(s, place());
+  vaultFromTemplate(here.vault);
   const run = pod.startBackup(s, place());
   await until("the backup's lock", () => locks().length > 0);
   process.kill(run.child.pid!, 'SIGTERM');
@@ -42,7 +43,7 @@ test('SIGTERM mid-backup: restic stops on SIGINT, removes its lock, the vault ch
 test('SIGTERM mid-retention (forget waiting on a lock): stopped cleanly, the new snapshot kept, no lock ' +
   'left', async () => {
   const s = shop('bakery');
-  pod.initVault(s, place());
+  vaultFromTemplate(here.vault);
   expect(pod.backupRun(s, place()).result?.outcome).toBe('Completed');
   // A live non-exclusive lock (a backup reading a pipe that stays open) makes this run's forget wait.
   const holder = await liveLock();
@@ -58,7 +59,7 @@ test('SIGTERM mid-retention (forget waiting on a lock): stopped cleanly, the new
 
 test("kill -9 mid-backup: the next run succeeds by itself; the dead pod's lock only defers retention", async () => {
   const s = bigShop('bakery');
-  pod.initVault(s, place());
+  vaultFromTemplate(here.vault);
   const first = pod.backupRun(s, place());
   expect(first.result?.outcome).toBe('Completed');
   const run = pod.startBackup(s, place());
@@ -79,7 +80,7 @@ test("kill -9 mid-backup: the next run succeeds by itself; the dead pod's lock o
 
 test('a live lock is waited for, then retention is deferred (the snapshot stays, the status says why)', async () => {
   const s = shop('bakery');
-  pod.initVault(s, place());
+  vaultFromTemplate(here.vault);
   expect(pod.backupRun(s, place()).result?.outcome).toBe('Completed');
   const holder = await liveLock();
   try {
@@ -104,7 +105,7 @@ test(
 
 test('the cluster floor keeps young snapshots whatever keepLast says', () => {
   const s = shop('bakery', { props: { vaultSettings: { ...quick, retentionFloorDays: 7 } } });
-  pod.initVault(s, place());
+  vaultFromTemplate(here.vault);
   for (let i = 0; i < 3; i++)
     expect(pod.backupRun(s, place()).result).toMatchObject({ outcome: 'Completed', removed: 0 });
   expect(pod.snapshots(repo(), here.work)).toHaveLength(3);
@@ -113,7 +114,7 @@ test('the cluster floor keeps young snapshots whatever keepLast says', () => {
 describe('clear causes', () => {
   test('wrong password', () => {
     const s = shop('bakery');
-    pod.initVault(s, place());
+    vaultFromTemplate(here.vault);
     const out = pod.backupRun(s, place({ secret: { RESTIC_PASSWORD: 'wrong' } }));
     expect(out.status).toBe(1);
     expect(out.result).toMatchObject({ outcome: 'Failed', reason: 'WrongPassword' });
@@ -130,7 +131,7 @@ describe('clear causes', () => {
     const s = bigShop('bakery');
     const seed = path.join(here.work, 'seed');
     fs.mkdirSync(seed);
-    pod.initVault(s, place({ vault: seed }));
+    vaultFromTemplate(seed);
     const mountFull = 'mount -t tmpfs -o size=4m tmpfs "$0" && cp -a "$1"/. "$0"/ && shift && exec "$@"';
     const out = pod.backupRun(
       s,
@@ -157,7 +158,7 @@ test('maintenance gives back what retention forgot; one killed (kill -9) while h
       .map((f) => fs.statSync(path.join(repo(), 'data', f)))
       .filter((st) => st.isFile())
       .reduce((sum, st) => sum + st.size, 0);
-  pod.initVault(s, place());
+  vaultFromTemplate(here.vault);
   night();
   night();
   const before = packBytes();

@@ -20,6 +20,7 @@ import {
   until,
   useFaultFolders,
 } from '../testing/vault-faults';
+import { vaultFromTemplate } from '../testing/vault-template';
 
 useFaultFolders();
 
@@ -38,7 +39,7 @@ test('kill -9 mid-prune: the next backup run and the next maintenance succeed by
   fs.mkdirSync(photos);
   const photo = (i: number) => fs.writeFileSync(path.join(photos, `${i}.bin`), crypto.randomBytes(4 << 20));
   for (let i = 0; i < 8; i++) photo(i);
-  pod.initVault(s, place());
+  vaultFromTemplate(here.vault);
   expect(pod.backupRun(s, place()).result).toMatchObject({ outcome: 'Completed' });
   // Half the photos replaced by new ones of the same size: retention forgets the first snapshot, whose packs are
   // then half used, so the prune repacks (writes new packs and an index) before it deletes anything.
@@ -85,7 +86,7 @@ test('kill -9 mid-prune: the next backup run and the next maintenance succeed by
 describe('a failed maintenance names its cause in its result (shown on every Backup of the vault)', () => {
   test('wrong password: WrongPassword, nothing pruned', async () => {
     const s = shop('bakery');
-    pod.initVault(s, place());
+    vaultFromTemplate(here.vault);
     const out = await pod.startMaintenance(s, place({ secret: { RESTIC_PASSWORD: 'wrong' } })).done;
     expect(out.status).not.toBe(0);
     expect(out.result).toMatchObject({ outcome: 'Failed', reason: 'WrongPassword' });
@@ -94,7 +95,7 @@ describe('a failed maintenance names its cause in its result (shown on every Bac
 
   test('a live backup holds the vault past the lock wait: VaultLocked, the holder untouched', async () => {
     const s = shop('bakery');
-    pod.initVault(s, place());
+    vaultFromTemplate(here.vault);
     expect(pod.backupRun(s, place()).result?.outcome).toBe('Completed');
     const holder = await liveLock();
     try {
@@ -110,7 +111,7 @@ describe('a failed maintenance names its cause in its result (shown on every Bac
 
   test('a damaged repository (its packs gone): VaultDamaged', async () => {
     const s = shop('bakery');
-    pod.initVault(s, place());
+    vaultFromTemplate(here.vault);
     expect(pod.backupRun(s, place()).result?.outcome).toBe('Completed');
     // Every pack gone: the snapshot's tree with them, which prune refuses to work around.
     const index = pod.restic(repo(), here.work, ['list', 'packs', '--no-lock']).stdout.trim().split('\n');

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { DEFAULT_VAULT_RUN_SETTINGS } from '../lib/run/backup-job';
 import * as pod from '../testing/backup-pod';
 import { resticBinary } from '../testing/restic';
+import { vaultFromTemplate } from '../testing/vault-template';
 
 let work: string;
 let data: string;
@@ -37,7 +38,7 @@ const shop: pod.Shop = {
 
 /** Two runs with different data: the second's retention forgets the first, leaving data for prune. */
 function vaultWithGarbage(): void {
-  pod.initVault(shop, { data, vault, work });
+  vaultFromTemplate(vault);
   for (const round of [1, 2]) {
     fs.writeFileSync(path.join(data, 'bakery-data', `round-${round}.bin`), require('node:crypto').randomBytes(1 << 20));
     fs.rmSync(path.join(data, 'bakery-data', `round-${round - 1}.bin`), { force: true });
