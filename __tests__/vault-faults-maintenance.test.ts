@@ -51,7 +51,8 @@ test('kill -9 mid-prune: the next backup run and the next maintenance succeed by
   const pgid = killed.child.pid!;
   await until(
     'the prune to start rewriting the vault',
-    () => commandsOf(pgid).some((c) => c.includes('prune')) && [...vaultFiles()].some((f) => !before.has(f)),
+    // The vault's files first: a scan of every process in /proc costs more than a poll interval.
+    () => [...vaultFiles()].some((f) => !before.has(f)) && commandsOf(pgid).some((c) => c.includes('prune')),
     60_000,
   );
   const group = processGroup(pgid);
