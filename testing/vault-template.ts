@@ -76,7 +76,14 @@ function opens(repository: string, work: string): boolean {
 /** The run's template repository, built on first use (workers race benignly: the first rename wins). */
 export function templateRepository(): string {
   if (built && fs.existsSync(built)) return built;
-  const parent = process.env.MALL_BACKUP_TEST_TMPDIR || os.tmpdir();
+  // The jest run's folder (testing/temp-folder.js), shared by its workers and removed with it; outside jest, this
+  // process's own, removed when it exits.
+  let parent = process.env.MALL_BACKUP_TEST_TMPDIR;
+  if (!parent) {
+    const own = fs.mkdtempSync(path.join(os.tmpdir(), 'mall-backup-vault-template-'));
+    process.on('exit', () => fs.rmSync(own, { recursive: true, force: true }));
+    parent = own;
+  }
   const final = path.join(parent, 'vault-template');
   if (!fs.existsSync(path.join(final, 'config'))) {
     const work = fs.mkdtempSync(path.join(parent, 'vault-template-build-'));
