@@ -24,7 +24,10 @@ const CHEAP = { N: 1 << 10, r: 8, p: 1 };
 
 let built: string | undefined;
 
-/** Poly1305 (RFC 8439) over `msg` with the one-time key r||s: restic's MAC, Poly1305-AES, is this with s = AES_k(nonce). */
+/**
+ * Poly1305 (RFC 8439) over `msg` with the one-time key r||s; restic's MAC (Poly1305-AES) is this with
+ * s = AES_k(nonce).
+ */
 function poly1305(msg: Buffer, r16: Buffer, s16: Buffer): Buffer {
   const le = (b: Buffer) => BigInt(`0x${Buffer.from(b).reverse().toString('hex') || '0'}`);
   const p = (1n << 130n) - 5n;
