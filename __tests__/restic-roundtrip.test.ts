@@ -17,6 +17,7 @@ import { restrictedProblems } from '../testing/k8s-rules';
 import { resticBinary, resticPath } from '../testing/restic';
 import { runContainer } from '../testing/run-container';
 import { useS3Vault } from '../testing/s3-server';
+import { vaultFromTemplate } from '../testing/vault-template';
 
 const PASSWORD = pod.PASSWORD;
 let work: string;
@@ -77,7 +78,9 @@ type Shop = pod.Shop;
 function backupRun(shop: Shop, dirs: { data: string; vault: string }, secret: Record<string, string>) {
   const place = { ...dirs, work, secret };
   if (!fs.existsSync(path.join(work, `.init-${shop.spec.vaultLocation ?? 'default'}`.replace(/[/:]/g, '_')))) {
-    pod.initVault(shop, place);
+    // The local vault as the init Job leaves it (copied, testing/vault-template.ts); an S3 vault by the Job itself.
+    if (shop.spec.vaultLocation === undefined) vaultFromTemplate(dirs.vault);
+    else pod.initVault(shop, place);
     fs.writeFileSync(path.join(work, `.init-${shop.spec.vaultLocation ?? 'default'}`.replace(/[/:]/g, '_')), '');
   }
   const out = pod.backupRun(shop, place);

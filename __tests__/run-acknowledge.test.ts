@@ -6,12 +6,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as pod from '../testing/backup-pod';
 import { here, place, repo, shop, useFaultFolders } from '../testing/vault-faults';
+import { vaultFromTemplate } from '../testing/vault-template';
 
 useFaultFolders();
 
 test('a short or malformed acknowledgement does not lift the shrink guard; the pre-wipe snapshot stays', () => {
   const s = shop('bakery');
-  pod.initVault(s, place());
+  vaultFromTemplate(here.vault);
   const good = pod.backupRun(s, place()).result!.snapshot!;
   fs.rmSync(path.join(here.data, s.claims[0], 'orders'), { recursive: true });
   const wiped = pod.backupRun(s, place()).result!;

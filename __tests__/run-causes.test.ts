@@ -9,6 +9,7 @@ import * as pod from '../testing/backup-pod';
 import { closedPort } from '../testing/ports';
 import { resticBinary } from '../testing/restic';
 import { here, hostTool, place, shop as filledShop, until, useFaultFolders } from '../testing/vault-faults';
+import { vaultFromTemplate } from '../testing/vault-template';
 
 useFaultFolders();
 let bakery: pod.Shop;
@@ -32,7 +33,7 @@ test('an unreachable S3 vault: VaultUnreachable within ' +
 }, 150_000);
 
 test('a read-only vault: VaultReadOnly, no snapshot, the vault untouched', () => {
-  pod.initVault(shop(), place());
+  vaultFromTemplate(here.vault);
   const before = spawnSync('find', [here.vault, '-type', 'f'], { encoding: 'utf8' }).stdout;
   // The vault's folder mounted read-only in a private mount namespace, as a claim mounted readOnly would be.
   const readOnly = 'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && exec "$@"';
@@ -47,7 +48,7 @@ test('a read-only vault: VaultReadOnly, no snapshot, the vault untouched', () =>
 test('a vault locked exclusively by a live restic: a bounded ' +
   'wait, then VaultLocked, nothing written; the next run succeeds', async () => {
   const repo = path.join(here.vault, 'shops');
-  pod.initVault(shop(), place());
+  vaultFromTemplate(here.vault);
   const first = pod.backupRun(shop(), place()).result!;
   expect(first).toMatchObject({ outcome: 'Completed' });
   // `key passwd` takes the exclusive lock (as prune does), then waits on a pipe for the new password: a live

@@ -18,6 +18,7 @@ import {
   until,
   useFaultFolders,
 } from '../testing/vault-faults';
+import { vaultFromTemplate } from '../testing/vault-template';
 
 useFaultFolders();
 /** A minute's lock wait: the held forget must still be waiting when the signal lands. */
@@ -39,7 +40,7 @@ test.each(phases)(
   'SIGTERM at %s: the run stops there, no later restic call, no lock, the vault clean',
   async (_name, phase, expected) => {
     const s = shop();
-    pod.initVault(s, place());
+    vaultFromTemplate(here.vault);
     const first = pod.backupRun(s, place());
     expect(first.result).toMatchObject({ outcome: 'Completed' });
     const hold = holdResticAt(phase);

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import * as pod from '../testing/backup-pod';
 import { resticBinary } from '../testing/restic';
 import { checkClean, here, hostTool, place, quick, repo, shop, useFaultFolders } from '../testing/vault-faults';
+import { vaultFromTemplate } from '../testing/vault-template';
 
 useFaultFolders();
 
@@ -14,7 +15,7 @@ test('4 shops on one vault back up at the same moment with retention: all succee
   const shops = ['bakery', 'florist', 'grocer', 'tailor'].map((n) =>
     shop(n, { props: { vaultSettings: { ...quick, lockWait: '1m' } } }),
   );
-  pod.initVault(shops[0], place());
+  vaultFromTemplate(here.vault);
   // First runs together as well: each only adds its snapshot (nothing to forget yet), so none waits for another.
   const firsts = await Promise.all(shops.map((s) => pod.startBackup(s, place()).done));
   for (const out of firsts)
@@ -28,7 +29,7 @@ test('4 shops on one vault back up at the same moment with retention: all succee
 
 test('a snapshot dated a day ahead (a skewed node) does not make a run delete the snapshot it just wrote', () => {
   const s = shop('bakery');
-  pod.initVault(s, place());
+  vaultFromTemplate(here.vault);
   const tomorrow = new Date(Date.now() + 86_400_000).toISOString().replace('T', ' ').slice(0, 19);
   expect(
     pod.restic(repo(), here.work, [
@@ -53,7 +54,7 @@ test('a snapshot dated a day ahead (a skewed node) does not make a run delete th
 
 test('a wiped shop: 10 runs and a run-now storm keep the pre-wipe snapshot until a person acknowledges', async () => {
   const s = shop('bakery');
-  pod.initVault(s, place());
+  vaultFromTemplate(here.vault);
   const good = pod.backupRun(s, place()).result!.snapshot!;
   fs.rmSync(path.join(here.data, 'bakery-data', 'orders'), { recursive: true });
   fs.writeFileSync(path.join(here.data, 'bakery-data', 'README-ENCRYPTED.txt'), 'pay up\n');
@@ -82,7 +83,7 @@ test(
     const s = shop('bakery');
     fs.writeFileSync(path.join(here.data, 'bakery-data', 'orders', 'locked.txt'), 'secret\n');
     fs.chmodSync(path.join(here.data, 'bakery-data', 'orders', 'locked.txt'), 0o000);
-    pod.initVault(s, place());
+    vaultFromTemplate(here.vault);
     expect(pod.backupRun(s, place()).result?.outcome).toBe('Completed');
     // Not root: root reads any file. The whole tree is handed to the non-root user the pod runs as, with its own
     // copy of the pinned restic (the cache under root's home is closed to it).

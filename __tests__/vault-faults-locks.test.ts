@@ -26,12 +26,13 @@ import {
   until,
   useFaultFolders,
 } from '../testing/vault-faults';
+import { vaultFromTemplate } from '../testing/vault-template';
 
 useFaultFolders();
 
 test('SIGTERM mid-backup: restic stops on SIGINT, removes its lock, the vault checks clean', async () => {
   const s = bigShop('bakery');
-  pod.initVault(s, place());
+  vaultFromTemplate(here.vault);
   const run = pod.startBackup(s, place());
   await until("the backup's lock", () => locks().length > 0);
   process.kill(run.child.pid!, 'SIGTERM');
@@ -58,7 +59,7 @@ test('SIGTERM mid-retention (forget waiting on a lock): stopped cleanly, the new
 
 test("kill -9 mid-backup: the next run succeeds by itself; the dead pod's lock only defers retention", async () => {
   const s = bigShop('bakery');
-  pod.initVault(s, place());
+  vaultFromTemplate(here.vault);
   const first = pod.backupRun(s, place());
   expect(first.result?.outcome).toBe('Completed');
   const run = pod.startBackup(s, place());
@@ -95,7 +96,7 @@ test(
 
 test('the cluster floor keeps young snapshots whatever keepLast says', () => {
   const s = shop('bakery', { props: { vaultSettings: { ...quick, retentionFloorDays: 7 } } });
-  pod.initVault(s, place());
+  vaultFromTemplate(here.vault);
   for (let i = 0; i < 3; i++)
     expect(pod.backupRun(s, place()).result).toMatchObject({ outcome: 'Completed', removed: 0 });
   expect(pod.snapshots(repo(), here.work)).toHaveLength(3);
@@ -104,7 +105,7 @@ test('the cluster floor keeps young snapshots whatever keepLast says', () => {
 describe('clear causes', () => {
   test('wrong password', () => {
     const s = shop('bakery');
-    pod.initVault(s, place());
+    vaultFromTemplate(here.vault);
     const out = pod.backupRun(s, place({ secret: { RESTIC_PASSWORD: 'wrong' } }));
     expect(out.status).toBe(1);
     expect(out.result).toMatchObject({ outcome: 'Failed', reason: 'WrongPassword' });
@@ -121,7 +122,7 @@ describe('clear causes', () => {
     const s = bigShop('bakery');
     const seed = path.join(here.work, 'seed');
     fs.mkdirSync(seed);
-    pod.initVault(s, place({ vault: seed }));
+    vaultFromTemplate(seed);
     const mountFull = 'mount -t tmpfs -o size=4m tmpfs "$0" && cp -a "$1"/. "$0"/ && shift && exec "$@"';
     const out = pod.backupRun(
       s,
@@ -143,7 +144,7 @@ test('maintenance gives back what retention forgot; one killed (kill -9) while h
     for (let i = 0; i < 2; i++) fs.writeFileSync(path.join(photos, `${i}.bin`), crypto.randomBytes(8 << 20));
     expect(pod.backupRun(s, place()).result).toMatchObject({ outcome: 'Completed' });
   };
-  pod.initVault(s, place());
+  vaultFromTemplate(here.vault);
   night();
   night();
   const before = packBytes();

@@ -21,6 +21,7 @@ import {
   until,
   useFaultFolders,
 } from '../testing/vault-faults';
+import { vaultFromTemplate } from '../testing/vault-template';
 
 useFaultFolders();
 
@@ -39,7 +40,7 @@ test('kill -9 mid-prune: the next backup run and the next maintenance succeed by
   fs.mkdirSync(photos);
   const photo = (i: number) => fs.writeFileSync(path.join(photos, `${i}.bin`), crypto.randomBytes(4 << 20));
   for (let i = 0; i < 8; i++) photo(i);
-  pod.initVault(s, place());
+  vaultFromTemplate(here.vault);
   expect(pod.backupRun(s, place()).result).toMatchObject({ outcome: 'Completed' });
   // Half the photos replaced by new ones of the same size: retention forgets the first snapshot, whose packs are
   // then half used, so the prune repacks (writes new packs and an index) before it deletes anything.
@@ -50,9 +51,16 @@ test('kill -9 mid-prune: the next backup run and the next maintenance succeed by
   const killed = pod.startMaintenance(s, place());
   await until(
     'the prune to start rewriting the vault',
-    () =>
-      commandsOf(killed.child.pid!).some((c) => c.includes('prune')) && [...vaultFiles()].some((f) => !before.has(f)),
-    60_000,
+    () => {
+      // The vault's files first: a scan of every process in /proc costs more than a poll interval.
+      if (![...vaultFiles()].some((f) => !before.has(f))) return false;
+      // The container frozen while the test looks, so the prune it sees cannot finish before the kill lands.
+      process.kill(-killed.child.pid!, 'SIGSTOP');
+      if (commandsOf(killed.child.pid!).some((c) => c.includes('prune'))) return true;
+      process.kill(-killed.child.pid!, 'SIGCONT');
+      return false;
+    },
+    90_000,
   );
   await killContainer(killed);
   // Caught half-way: the prune's exclusive lock is still there, beside the packs it had begun to write.
@@ -77,12 +85,12 @@ test('kill -9 mid-prune: the next backup run and the next maintenance succeed by
   const digest = (file: string) => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
   for (let i = 0; i < 8; i++)
     expect(digest(path.join(target, photos, `${i}.bin`))).toBe(digest(path.join(photos, `${i}.bin`)));
-}, 120_000);
+}, 180_000);
 
 describe('a failed maintenance names its cause in its result (shown on every Backup of the vault)', () => {
   test('wrong password: WrongPassword, nothing pruned', async () => {
     const s = shop('bakery');
-    pod.initVault(s, place());
+    vaultFromTemplate(here.vault);
     const out = await pod.startMaintenance(s, place({ secret: { RESTIC_PASSWORD: 'wrong' } })).done;
     expect(out.status).not.toBe(0);
     expect(out.result).toMatchObject({ outcome: 'Failed', reason: 'WrongPassword' });

@@ -7,13 +7,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as pod from '../testing/backup-pod';
 import { here, holdResticAt, packBytes, place, repo, shop, until, useFaultFolders } from '../testing/vault-faults';
+import { vaultFromTemplate } from '../testing/vault-template';
 
 useFaultFolders();
 
 /** Two runs with different data: the second's retention forgets the first, leaving data for prune. */
 function vaultWithGarbage(): pod.Shop {
   const s = shop('bakery');
-  pod.initVault(s, place());
+  vaultFromTemplate(here.vault);
   for (const round of [1, 2]) {
     fs.writeFileSync(path.join(here.data, 'bakery-data', `round-${round}.bin`), crypto.randomBytes(1 << 20));
     fs.rmSync(path.join(here.data, 'bakery-data', `round-${round - 1}.bin`), { force: true });

@@ -11,6 +11,7 @@ import { CHECK_SCRIPT, TEST_RESTORE_SCRIPT } from '../lib/run/verify-script';
 import type { KubeObject } from '../operator/controller/types';
 import { judgeVerification, parseVerifyReport } from '../operator/controller/verification';
 import { resticForRestore } from '../testing/restic-binary';
+import { vaultFromTemplate } from '../testing/vault-template';
 
 jest.setTimeout(120_000);
 
@@ -68,7 +69,8 @@ beforeAll(() => {
   for (let i = 0; i < 20; i++)
     fs.writeFileSync(path.join(data, 'orders', `order-${i}.bin`), crypto.randomBytes(50_000));
   fs.writeFileSync(path.join(data, 'menu.txt'), 'bread, cake\n');
-  expect(run(['init']).status).toBe(0);
+  // The init Job's repository, copied (testing/vault-template.ts): what is verified is what the runs write to it.
+  vaultFromTemplate(work, 'vault');
   // Another Backup's newer snapshot in the same vault must not be the one test-restored.
   expect(
     run(['backup', '--host', 'bakery', '--tag', 'shop=bakery', '--tag', 'backup=shops/bakery', path.join(work, 'data')])

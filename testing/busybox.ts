@@ -7,7 +7,10 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+let found: string | undefined;
+
 export function busyboxBinary(): string {
+  if (found) return found;
   const probe = spawnSync('sh', ['-c', 'command -v busybox'], { encoding: 'utf8' });
   const bin = probe.stdout.trim();
   if (probe.status !== 0 || !bin) {
@@ -15,6 +18,7 @@ export function busyboxBinary(): string {
       'busybox is not installed: the backup image runs BusyBox sh (`apt-get install -y busybox`; .ci/run does it)',
     );
   }
+  found = bin;
   return bin;
 }
 

@@ -12,14 +12,19 @@ export function resticDir(): string {
   return path.join(cache, 'restic', RESTIC_VERSION);
 }
 
+/** The binary found by the first call (a test process asks hundreds of times; each probe is a process start). */
+let found: string | undefined;
+
 export function resticBinary(): string {
   const bin = path.join(resticDir(), 'restic');
+  if (found === bin) return bin;
   const probe = spawnSync(bin, ['version'], { encoding: 'utf8' });
   if (probe.status !== 0 || !probe.stdout.startsWith(`restic ${RESTIC_VERSION} `)) {
     throw new Error(
       `restic ${RESTIC_VERSION} is not built at ${bin}: run \`sh scripts/build-restic.sh\` (needs Go; .ci/run does it)`,
     );
   }
+  found = bin;
   return bin;
 }
 

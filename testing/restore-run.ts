@@ -13,6 +13,7 @@ import { backupRun as backupPodRun, initVault } from './backup-pod';
 import { busyboxBinary, busyboxFolder } from './busybox';
 import { resticBinary } from './restic';
 import { runContainer } from './run-container';
+import { vaultFromTemplate } from './vault-template';
 
 export const PASSWORD = 'correct horse battery staple';
 
@@ -61,8 +62,10 @@ export function backupSpec(shop: string, extra: Partial<BackupSpec> = {}): Backu
 }
 
 /**
- * One run of the Backup's pod over `claims` (the shared backup-pod helper, after the vault's init Job, which
- * creates the repository only when there is none); returns the snapshot ID the run reported.
+ * One run of the Backup's pod over `claims` (the shared backup-pod helper) on a vault that exists: a local vault
+ * without a repository yet gets the run's template (the init Job's repository, testing/vault-template.ts), any
+ * other the vault's init Job, which creates the repository only when there is none; returns the snapshot ID the
+ * run reported.
  */
 export function backupRun(
   world: World,
@@ -74,7 +77,9 @@ export function backupRun(
   // The Backup's name tags its snapshots (backup=<namespace>/<name>); the spec's shopName wins over the name.
   const shop = { name: ref.name, namespace: ref.namespace, spec, claims };
   const place = { data: world.claims, vault: world.vault, work: world.work, env: { PATH: world.path, ...env } };
-  initVault(shop, place);
+  const local = /^pvc:\/\/[^/]+\/(.+)$/.exec(spec.vaultLocation);
+  if (!local) initVault(shop, place);
+  else if (!fs.existsSync(path.join(world.vault, local[1], 'config'))) vaultFromTemplate(world.vault, local[1]);
   const run = backupPodRun(shop, place);
   if (run.status !== 0 || !run.result?.snapshot)
     throw new Error(`backup failed: ${run.message}\n${run.stdout}\n${run.stderr}`);
