@@ -2,7 +2,8 @@
  * spec.verify on the real control plane: the operator's per-vault check CronJob and the Backup's test-restore
  * CronJob, run by the real CronJob and Job controllers, their pods by the test kubelet with the pinned restic
  * against a vault claim on this machine. A sound vault gives Verified=True naming the Backup's own snapshot;
- * bytes flipped in one pack file give Verified=False with the check's reason and a Warning Event.
+ * bytes flipped in one pack file give Verified=False with the check's reason and a Warning Event (that check run
+ * at once from the CronJob's template, as `kubectl create job --from` does, rather than a minute later).
  */
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
