@@ -6,7 +6,8 @@ import { validateBackupName, validateBackupSpec } from '../../lib/permits/backup
 import type { BackupPodProps } from '../../lib/run/backup-job-spec';
 import type { BackupRef } from '../../lib/run/backup-names';
 import type { BackupObject, Observed, Settings } from './types';
-import { ACKNOWLEDGE_SHRINK_ANNOTATION, REASON } from './vocabulary';
+import { ACKNOWLEDGE_SHRINK_ANNOTATION } from '../../lib/permits/backup-api';
+import { REASON } from './vocabulary';
 import { fromSnapshots, planSources, type SourcePlan } from './snapshot-support';
 import { planVolumes, type VolumePlan } from './volumes';
 

@@ -3,6 +3,7 @@
  * per-vault Jobs and CronJobs labelled with it. A Backup coming, going or changing vault, and any change to a
  * vault's work, queues that vault's Backups (a new user can change who holds it; a finished init Job lets them run).
  */
+import { componentOf } from '../../lib/common/labels';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { validateBackupSpec } from '../../lib/permits/backup-validation';
 import { REPOSITORY_LABEL } from '../../lib/run/vault-jobs';
@@ -15,8 +16,6 @@ import { planVault, vaultKey, VaultPlan, VaultSettings } from './vault-plan';
 interface Events {
   on(event: 'add' | 'update' | 'delete', handler: (obj: KubernetesObject) => void): void;
 }
-
-const component = (o: KubeObject) => o.metadata.labels?.['app.kubernetes.io/component'];
 
 export class VaultIndex {
   // Only valid Backups count as users: one that never reconciles its vault work must not be chosen to do it.
@@ -69,9 +68,11 @@ export class VaultIndex {
     if (!key || validateBackupSpec(backup.spec).length > 0) return undefined;
     const work = this.work.get(key);
     // The maintenance CronJob's own Jobs carry the repository label too: told apart by component and kind.
-    const initJobs = work.filter((o) => component(o) === 'vault-init' && o.spec?.schedule === undefined);
-    const checkJobs = work.filter((o) => component(o) === VAULT_CHECK_COMPONENT && o.spec?.schedule === undefined);
-    const maintenanceJobs = work.filter((o) => component(o) === 'vault-maintenance' && o.spec?.schedule === undefined);
+    const initJobs = work.filter((o) => componentOf(o) === 'vault-init' && o.spec?.schedule === undefined);
+    const checkJobs = work.filter((o) => componentOf(o) === VAULT_CHECK_COMPONENT && o.spec?.schedule === undefined);
+    const maintenanceJobs = work.filter(
+      (o) => componentOf(o) === 'vault-maintenance' && o.spec?.schedule === undefined,
+    );
     const maintained = maintainedVerdict(maintenanceJobs, (j) => podsOfJob(j.metadata.namespace!, j.metadata.name));
     const plan = planVault(
       backup,
@@ -79,9 +80,9 @@ export class VaultIndex {
         users: this.users.get(key) as BackupObject[],
         initJobs,
         initPods: initJobs.flatMap((j) => podsOfJob(j.metadata.namespace!, j.metadata.name)),
-        maintenance: work.filter((o) => component(o) === 'vault-maintenance' && o.spec?.schedule !== undefined),
+        maintenance: work.filter((o) => componentOf(o) === 'vault-maintenance' && o.spec?.schedule !== undefined),
         checks: {
-          cronJobs: work.filter((o) => component(o) === VAULT_CHECK_COMPONENT && o.spec?.schedule !== undefined),
+          cronJobs: work.filter((o) => componentOf(o) === VAULT_CHECK_COMPONENT && o.spec?.schedule !== undefined),
           jobs: checkJobs,
           pods: checkJobs.flatMap((j) => podsOfJob(j.metadata.namespace!, j.metadata.name)),
         },
