@@ -8,9 +8,8 @@
  * server proxies (`kubectl logs`). Pods share the host's network (pod IP 127.0.0.1).
  *
  * It lists its namespaces' pods when a watch of them says something changed, and every second regardless: the
- * watches make it as quick as a kubelet without polling the API server five times a second (what the suites'
- * API server spent most of its time on), the periodic pass rides out an API server restart and sees pods a test
- * stops holding back (`hold`).
+ * watches make it as quick as a kubelet without listing five times a second per namespace; the periodic pass
+ * rides out an API server restart and sees pods a test stops holding back (`hold`).
  *
  * Not a kubelet's whole job: one container per pod, no init containers, no restarts (a container that exits
  * ends the pod, Succeeded or Failed, whatever its restartPolicy), readiness by httpGet probes only, no
