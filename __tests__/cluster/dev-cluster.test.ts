@@ -57,8 +57,16 @@ async function expectGone(cluster: { npm: ChildProcess; dataDir: string; pids: n
   );
 }
 
+// Both clusters start at once (each test stops its own): independent processes, ports and data folders, so the
+// second start need not wait for the first test. Marked as handled here; each test awaits (and reports) its own.
+let starts: ReturnType<typeof devCluster>[] = [];
+beforeAll(() => {
+  starts = [devCluster(), devCluster()];
+  for (const s of starts) s.catch(() => undefined);
+});
+
 test('prints a kubeconfig that works, and Ctrl-C stops every process and removes the data', async () => {
-  const cluster = await devCluster();
+  const cluster = await starts[0];
   expect(cluster.pids).toHaveLength(3);
   expect(cluster.output()).toContain(`export KUBECONFIG=${cluster.kubeconfig}`);
   expect(await kubectlOk(['get', 'namespace', 'kube-system', '-o', 'name'], { kubeconfig: cluster.kubeconfig })).toBe(
@@ -70,7 +78,7 @@ test('prints a kubeconfig that works, and Ctrl-C stops every process and removes
 });
 
 test('SIGTERM to npm alone stops it too', async () => {
-  const cluster = await devCluster();
+  const cluster = await starts[1];
   process.kill(cluster.npm.pid!, 'SIGTERM');
   await expectGone(cluster);
 });

@@ -43,6 +43,11 @@ export interface Client {
   request<T = any>(method: string, path: string, body?: unknown, contentType?: string): Promise<Response<T>>;
   /** Like `request`, but fails with the API server's message unless the status is 2xx. */
   ok<T = any>(method: string, path: string, body?: unknown, contentType?: string): Promise<T>;
+  /**
+   * A watch (`path` with `watch=1`): `onData` for each chunk the server sends, `onEnd` once when the stream ends
+   * for any reason (an error, a non-200 answer, the server going away, or `close()`).
+   */
+  watch(path: string, onData: () => void, onEnd: () => void): { close(): void };
 }
 
 /**
@@ -90,9 +95,36 @@ export function client(options: { kubeconfig?: string; token?: string } = {}): C
       req.on('error', fail);
       req.end(payload);
     });
+  const watch = (path: string, onData: () => void, onEnd: () => void) => {
+    let ended = false;
+    const end = () => {
+      if (!ended) {
+        ended = true;
+        onEnd();
+      }
+    };
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (options.token) headers.authorization = `Bearer ${options.token}`;
+    const req = request(new URL(path, server), { method: 'GET', agent, headers }, (res) => {
+      if (res.statusCode !== 200) {
+        res.resume();
+        end();
+        return;
+      }
+      res.on('data', onData);
+      res.on('end', end);
+      res.on('error', end);
+      res.on('close', end);
+    });
+    req.on('error', end);
+    req.on('close', end);
+    req.end();
+    return { close: () => req.destroy() };
+  };
   return {
     server,
     request: send,
+    watch,
     async ok(method, path, body, contentType) {
       const res = await send<any>(method, path, body, contentType);
       if (res.status < 200 || res.status > 299) {
