@@ -12,6 +12,8 @@ import { restrictedProblems } from '../support/k8s-rules';
 import { backupObject, observed } from './fixtures';
 
 const SHARED = 's3:https://s3.amazonaws.com/vault/shared';
+/** The clock of the verdicts below: a week after their runs, within two periods of a weekly verification. */
+const NOW = new Date('2026-12-02T00:00:00Z');
 const SETTINGS: VaultSettings = { allowCrossNamespace: false, maintenanceSchedule: '0 4 * * 0' };
 
 function shop(name: string, created: number, verify?: BackupObject['spec']['verify'], namespace = 'mall-shops') {
@@ -99,7 +101,7 @@ test("a verifying Backup's own CronJob test-restores as the Backup's user; it go
     verify: { schedule: '03:00-05:00', readDataSubset: '5%' },
     securityContext: { runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000 },
   });
-  const none = { jobs: [], checkJobs: [], pods: [] };
+  const none = { jobs: [], checkJobs: [], pods: [], now: NOW };
   const plan = planVerify({ backup, runnable: true, ...none });
   const cron = plan.applyCronJob!;
   expect(cron.metadata).toMatchObject({
@@ -146,6 +148,7 @@ test(
       backup,
       cronJob: undefined,
       runnable: true,
+      now: NOW,
       jobs: [job('verify-bakery-1', 'verify')],
       checkJobs: [job('vault-check-1', 'vault-check')],
       pods: [
@@ -168,6 +171,7 @@ test(
     const failing = planVerify({
       backup: after,
       runnable: true,
+      now: NOW,
       jobs: [],
       checkJobs: [
         {
@@ -188,7 +192,14 @@ test(
     const dropped = reconcile(
       observed({
         backup: { ...after, spec: backupObject().spec },
-        verification: planVerify({ backup: backupObject(), runnable: true, jobs: [], checkJobs: [], pods: [] }),
+        verification: planVerify({
+          backup: backupObject(),
+          runnable: true,
+          jobs: [],
+          checkJobs: [],
+          pods: [],
+          now: NOW,
+        }),
       }),
     );
     expect(dropped.status.conditions!.map((c) => c.type)).not.toContain('Verified');
@@ -220,7 +231,7 @@ test(
         },
       },
     ];
-    const seen = { runnable: true, cronJob: undefined, jobs: [restore], checkJobs: [], pods };
+    const seen = { runnable: true, cronJob: undefined, jobs: [restore], checkJobs: [], pods, now: NOW };
     expect(planVerify({ ...seen, backup })).toMatchObject({
       condition: {
         status: 'Unknown',
