@@ -7,7 +7,7 @@
 import { reconcile } from '../../operator/controller/reconcile';
 import type { BackupObject, KubeObject } from '../../operator/controller/types';
 import { planVerify } from '../../operator/controller/verify-plan';
-import { backupObject, observed } from './fixtures';
+import { backupObject, observed } from '../../testing/reconcile-fixtures';
 
 const HOURLY = { schedule: '0 * * * *' };
 
