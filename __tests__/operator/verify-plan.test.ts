@@ -66,6 +66,14 @@ test(
     expect(pod.containers[0].envFrom).toEqual([{ secretRef: { name: 'bakery-vault' } }]);
     expect(restrictedProblems(pod, 'vault check')).toEqual([]);
 
+    // Listed in another order (by name, as a restarted operator's caches may): the same check, not a new schedule.
+    const byName = [users[1], users[2], users[0]].reverse();
+    expect(planVault(users[0], vaultOf(byName), SETTINGS).applyCheck!.spec).toEqual(check.spec);
+    const same = [shop('florist', 2, { schedule: '0 3 * * 0', readDataSubset: '12.50%' }), users[2]];
+    for (const order of [same, [...same].reverse()])
+      expect(planVault(users[0], vaultOf([users[0], ...order]), SETTINGS).applyCheck!.spec).toEqual(
+        planVault(users[0], vaultOf([users[0], ...same]), SETTINGS).applyCheck!.spec,
+      );
     // Applied and stored as the API server returns it: nothing more to do.
     const stored = { cronJobs: [{ ...check, status: {} }], jobs: [], pods: [] };
     expect(planVault(users[0], vaultOf(users, stored), SETTINGS).applyCheck).toBeUndefined();

@@ -37,13 +37,19 @@ const ownersOf = (o: KubeObject) =>
     .sort()
     .join(',');
 
+/** Whether `a` was filed before `b` (creation time, then uid: one answer for the same two Backups). */
+function firstFiled(a: BackupObject, b: BackupObject): boolean {
+  const [ta, tb] = [a, b].map((o) => Date.parse(o.metadata.creationTimestamp ?? ''));
+  return ta < tb || (ta === tb && (a.metadata.uid ?? '') < (b.metadata.uid ?? ''));
+}
+
 export interface VaultCheckInput {
   readonly hash: string;
   /** The namespace holding the vault's work. */
   readonly home: string;
   /** The Backup whose Secret the vault's work uses (a Backup in `home`). */
   readonly steward: BackupObject;
-  /** The Backups that may use the vault, oldest first. */
+  /** The Backups that may use the vault, in any order. */
   readonly users: readonly BackupObject[];
   /** Owner references: every Backup in `home` on the vault. */
   readonly owners: readonly { uid: string; kind: string; name: string }[];
@@ -64,10 +70,12 @@ export function planVaultCheck(input: VaultCheckInput): {
   const current = input.current.find((c) => c.metadata.namespace === input.home && c.metadata.name === name);
   const verifying = input.users.filter((u) => u.spec.verify && !u.metadata.deletionTimestamp);
   if (verifying.length === 0) return current ? { deleteCheck: { namespace: input.home, name } } : {};
-  const first = verifying[0];
+  // By age, whatever order the caches list them in (an operator restarted lists them by name): the schedule must
+  // not move with it.
+  const first = verifying.reduce((a, b) => (firstFiled(b, a) ? b : a));
   const subset = verifying
     .map((u) => u.spec.verify!.readDataSubset ?? api.DEFAULT_READ_DATA_SUBSET)
-    .reduce((a, b) => (percent(b) > percent(a) ? b : a));
+    .reduce((a, b) => (percent(b) > percent(a) || (percent(b) === percent(a) && b < a) ? b : a));
   const desired = vaultCheckCronJobManifest({
     namespace: input.home,
     // The vault and its Secret from the steward (both in `home`); when and in which zone from the first to ask.
