@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import { CHECK_SCRIPT, TEST_RESTORE_SCRIPT } from '../lib/run/verify-script';
 import type { KubeObject } from '../operator/controller/types';
 import { judgeVerification, parseVerifyReport } from '../operator/controller/verification';
+import { busyboxBinary, busyboxFolder } from '../testing/busybox';
 import { resticForRestore } from '../testing/restic-binary';
 
 jest.setTimeout(180_000);
@@ -22,6 +23,8 @@ const USER = 65532;
 let work: string;
 /** The pinned restic, copied where the Backup's user can run it (the tool cache may be in root's home). */
 let restic: { dir: string; binary: string };
+/** The image's shell and tools: BusyBox sh and applets, and the pinned restic. */
+let image: { sh: string; path: string };
 const started: ChildProcess[] = [];
 
 function envOf(vault: string, extra: Record<string, string> = {}): Record<string, string> {
@@ -35,10 +38,13 @@ function envOf(vault: string, extra: Record<string, string> = {}): Record<string
   };
 }
 
+/** util-linux's setpriv, found before PATH becomes the image's (BusyBox has an applet of the name). */
+const setpriv = spawnSync('sh', ['-c', 'command -v setpriv'], { encoding: 'utf8' }).stdout.trim() || 'setpriv';
+
 /** As the Backup's user: root drops to USER (setpriv), anyone else is not root already. */
 function asUser(cmd: string[]): string[] {
   return process.getuid?.() === 0
-    ? ['setpriv', `--reuid=${USER}`, `--regid=${USER}`, '--clear-groups', '--', ...cmd]
+    ? [setpriv, `--reuid=${USER}`, `--regid=${USER}`, '--clear-groups', '--', ...cmd]
     : cmd;
 }
 
@@ -64,9 +70,10 @@ function runScript(script: string, vault: string, extra: Record<string, string> 
   const log = path.join(tmp, 'termination-log');
   chownAll(tmp);
   chownAll(vault);
-  const [cmd, ...args] = asUser(['/bin/sh', '-c', script, 'mall-verify']);
+  const [cmd, ...args] = asUser([image.sh, 'sh', '-c', script, 'mall-verify']);
   const r = spawnSync(cmd, args, {
     env: envOf(vault, {
+      PATH: image.path,
       TMPDIR: tmp,
       RESTIC_CACHE_DIR: path.join(tmp, 'cache'),
       TERMINATION_LOG: log,
@@ -122,6 +129,7 @@ beforeAll(() => {
   fs.copyFileSync(resticForRestore().binary, path.join(dir, 'restic'));
   fs.chmodSync(path.join(dir, 'restic'), 0o755);
   restic = { dir, binary: path.join(dir, 'restic') };
+  image = { sh: busyboxBinary(), path: busyboxFolder(work, restic.binary) };
 });
 afterAll(() => {
   for (const child of started) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -223,7 +231,7 @@ test("a snapshot forgotten by a backup's retention while it is tested: the newer
   const marker = path.join(work, 'raced');
   fs.writeFileSync(
     path.join(shim, 'restic'),
-    `#!/bin/sh
+    `#!${image.sh} sh
 if [ "$1" = restore ] && [ ! -e "${marker}" ]; then
   : >"${marker}"
   "${restic.binary}" backup -q --host bakery --tag shop=bakery --tag backup=shops/bakery "${data}" >/dev/null
@@ -235,7 +243,7 @@ exec "${restic.binary}" "$@"
   );
   chownAll(shim);
   fs.chmodSync(work, 0o777);
-  const restore = runScript(TEST_RESTORE_SCRIPT, vault, { PATH: `${shim}:/usr/bin:/bin` });
+  const restore = runScript(TEST_RESTORE_SCRIPT, vault, { PATH: `${shim}:${image.path}` });
   expect(fs.existsSync(marker)).toBe(true);
   const newest = JSON.parse(restic_(vault, ['snapshots', '--json']))[0].id as string;
   expect(newest).not.toBe(first);
@@ -296,8 +304,14 @@ test('a stopped check stops restic with it: SIGTERM to the shell ends restic, re
   await until('the backup to hold its lock', () => fs.readdirSync(path.join(vault, 'locks')).length === 1);
   const tmp = fs.mkdtempSync(path.join(work, 'tmp-'));
   const log = path.join(tmp, 'termination-log');
-  const check = spawn('/bin/sh', ['-c', CHECK_SCRIPT, 'mall-verify'], {
-    env: envOf(vault, { TMPDIR: tmp, TERMINATION_LOG: log, READ_DATA_SUBSET: '5%', LOCK_WAIT: '10m' }),
+  const check = spawn(image.sh, ['sh', '-c', CHECK_SCRIPT, 'mall-verify'], {
+    env: envOf(vault, {
+      PATH: image.path,
+      TMPDIR: tmp,
+      TERMINATION_LOG: log,
+      READ_DATA_SUBSET: '5%',
+      LOCK_WAIT: '10m',
+    }),
     stdio: 'ignore',
   });
   started.push(check);
