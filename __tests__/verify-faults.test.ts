@@ -26,6 +26,8 @@ let restic: { dir: string; binary: string };
 /** The image's shell and tools: BusyBox sh and applets, and the pinned restic. */
 let image: { sh: string; path: string };
 const started: ChildProcess[] = [];
+/** restic processes stopped (SIGSTOP) by a test: killed at the end whatever happened. */
+const stopped: number[] = [];
 
 function envOf(vault: string, extra: Record<string, string> = {}): Record<string, string> {
   return {
@@ -133,6 +135,12 @@ beforeAll(() => {
 });
 afterAll(() => {
   for (const child of started) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const pid of stopped)
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // Already gone: the test let it finish.
+    }
   if (work) fs.rmSync(work, { recursive: true, force: true });
 });
 
@@ -285,6 +293,16 @@ const childrenOf = (pid: number): number[] => {
     return [];
   }
 };
+/** The restic `sub` command the shell `pid` runs in the background (not the shell's own fork before its exec). */
+const resticChild = (pid: number, sub: string): number | undefined =>
+  childrenOf(pid).find((kid) => {
+    try {
+      const argv = fs.readFileSync(`/proc/${kid}/cmdline`, 'utf8').split('\0');
+      return argv[0].endsWith('restic') && argv[1] === sub;
+    } catch {
+      return false;
+    }
+  });
 const alive = (pid: number) => {
   try {
     return !/^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -316,11 +334,7 @@ test('a stopped check stops restic with it: SIGTERM to the shell ends restic, re
   });
   started.push(check);
   const exited = new Promise<number | null>((resolve) => check.on('exit', (code) => resolve(code)));
-  const waiting = await until('restic check to wait for the lock', () => {
-    const kids = childrenOf(check.pid!);
-    const cmd = kids.length === 1 ? fs.readFileSync(`/proc/${kids[0]}/cmdline`, 'utf8') : '';
-    return cmd.includes('check') ? kids[0] : undefined;
-  });
+  const waiting = await until('restic check to wait for the lock', () => resticChild(check.pid!, 'check'));
   process.kill(check.pid!, 'SIGTERM');
   expect(await exited).toBe(1);
   expect(alive(waiting)).toBe(false);
@@ -329,4 +343,49 @@ test('a stopped check stops restic with it: SIGTERM to the shell ends restic, re
   await until('the backup to finish', () => holder.exitCode !== null);
   expect(holder.exitCode).toBe(0);
   expect(fs.readdirSync(path.join(vault, 'locks'))).toEqual([]);
+});
+
+test('a backup while the check holds the vault: it waits for the lock, then both succeed', async () => {
+  const data = randomShop('busy-shop', 200);
+  const vault = vaultOf('vault-busy', data);
+  const tmp = fs.mkdtempSync(path.join(work, 'tmp-'));
+  const log = path.join(tmp, 'termination-log');
+  const locks = path.join(vault, 'locks');
+  // The check's exclusive lock is held still (its restic stopped) once it is in place (written, then renamed).
+  const check = spawn(image.sh, ['sh', '-c', CHECK_SCRIPT, 'mall-verify'], {
+    env: envOf(vault, {
+      PATH: image.path,
+      TMPDIR: tmp,
+      TERMINATION_LOG: log,
+      READ_DATA_SUBSET: '100%',
+      LOCK_WAIT: '2m',
+    }),
+    stdio: 'ignore',
+  });
+  started.push(check);
+  const checked = new Promise<number | null>((resolve) => check.on('exit', (code) => resolve(code)));
+  const checker = await until('restic check', () => resticChild(check.pid!, 'check'));
+  await until('its exclusive lock', () => fs.readdirSync(locks).filter((f) => /^[0-9a-f]{64}$/.test(f)).length === 1);
+  stopped.push(checker);
+  process.kill(checker, 'SIGSTOP');
+  // A scheduled backup meanwhile: it waits for the lock (as the backup run does, --retry-lock), then saves.
+  let said = '';
+  const backup = spawn(
+    restic.binary,
+    ['backup', '--retry-lock', '2m', '--host', 'bakery', '--tag', 'shop=bakery', '--tag', 'backup=shops/bakery', data],
+    { env: envOf(vault), stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  started.push(backup);
+  for (const stream of [backup.stdout!, backup.stderr!])
+    stream.on('data', (chunk) => {
+      said += chunk;
+    });
+  const backedUp = new Promise<number | null>((resolve) => backup.on('exit', (code) => resolve(code)));
+  await until('the backup to wait for the lock', () => /repo already locked, waiting up to 2m0s/.test(said));
+  process.kill(checker, 'SIGCONT');
+  expect(await checked).toBe(0);
+  expect(fs.readFileSync(log, 'utf8')).toBe('checked 100%\n');
+  expect(await backedUp).toBe(0);
+  expect(JSON.parse(restic_(vault, ['snapshots', '--json']))).toHaveLength(2);
+  expect(fs.readdirSync(locks)).toEqual([]);
 });
