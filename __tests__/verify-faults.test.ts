@@ -271,7 +271,7 @@ test('a snapshot larger than the scratch space fails before restoring anything (
       /^failed ScratchTooSmall snapshot [0-9a-f]+ holds 0\.57 MiB of files, more than the scratch space can take \(0\.09 MiB/,
     ),
   });
-  expect(restore.log).not.toContain('restoring <Snapshot');
+  expect(restore.log).not.toMatch(/restoring snapshot [0-9a-f]{8} of/);
   // Room enough: it restores.
   expect(runScript(TEST_RESTORE_SCRIPT, vault, { SCRATCH_LIMIT: '100000000' }).status).toBe(0);
 });
@@ -388,4 +388,108 @@ test('a backup while the check holds the vault: it waits for the lock, then both
   expect(await backedUp).toBe(0);
   expect(JSON.parse(restic_(vault, ['snapshots', '--json']))).toHaveLength(2);
   expect(fs.readdirSync(locks)).toEqual([]);
+});
+
+/**
+ * restic restore --verify writes every file, prints its summary, then reads the files back and compares them with
+ * the snapshot. Its stdout is a pipe this test fills as soon as the restore starts: the summary's write then waits,
+ * so a restored file can be changed after restic wrote it and before restic compares it.
+ */
+async function restoreTampered(vault: string, victim: string, source: string): Promise<Outcome | undefined> {
+  const tmp = fs.mkdtempSync(path.join(work, 'tmp-'));
+  const log = path.join(tmp, 'termination-log');
+  const fifo = path.join(tmp, 'stdout');
+  expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+  // Three opens, three sets of flags: spawning makes the child's end blocking, and this test's own ends must not
+  // block (its reads and writes run on the event loop).
+  const out = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  const filler = fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+  const stdout = fs.openSync(fifo, fs.constants.O_WRONLY);
+  const script = spawn(image.sh, ['sh', '-c', TEST_RESTORE_SCRIPT, 'mall-verify'], {
+    env: envOf(vault, {
+      PATH: image.path,
+      TMPDIR: tmp,
+      RESTIC_CACHE_DIR: path.join(tmp, 'cache'),
+      TERMINATION_LOG: log,
+      SHOP_NAME: 'bakery',
+      BACKUP_REF: 'shops/bakery',
+      LOCK_WAIT: '5s',
+    }),
+    stdio: ['ignore', stdout, 'pipe'],
+  });
+  fs.closeSync(stdout);
+  started.push(script);
+  let said = '';
+  script.stderr!.on('data', (chunk) => {
+    said += chunk;
+  });
+  const exited = new Promise<number | null>((resolve) => script.on('exit', (code) => resolve(code)));
+  const chunk = Buffer.alloc(65536);
+  const drain = (): string => {
+    let text = '';
+    for (;;) {
+      try {
+        const n = fs.readSync(out, chunk);
+        if (n === 0) return text;
+        text += chunk.subarray(0, n).toString();
+      } catch {
+        return text;
+      }
+    }
+  };
+  let shown = '';
+  try {
+    await until('restic to start restoring', () => {
+      shown += drain();
+      return /restoring snapshot [0-9a-f]{8} of/.test(shown);
+    });
+    for (const size of [4096, 1])
+      for (;;)
+        try {
+          fs.writeSync(filler, Buffer.alloc(size, 0x2e));
+        } catch {
+          break;
+        }
+    // Lost the race (restic restored it all before the pipe was full): the caller tries again.
+    if (/Summary:/.test(shown)) return undefined;
+    const restored = path.join(tmp, 'verify', victim);
+    const want = fs.statSync(source);
+    // Written and its time set: restic is done with this file and has not compared it yet.
+    await until('the victim restored', () => {
+      const st = fs.existsSync(restored) ? fs.statSync(restored) : undefined;
+      return st && st.size === want.size && st.mtimeMs === want.mtimeMs;
+    });
+    const fd = fs.openSync(restored, 'r+');
+    fs.writeSync(fd, Buffer.from('tampered'), 0, 8, 1000);
+    fs.closeSync(fd);
+    fs.utimesSync(restored, want.atime, want.mtime);
+    let code: number | null | undefined;
+    void exited.then((c) => {
+      code = c;
+    });
+    await until('the test restore to end', () => {
+      shown += drain();
+      return code !== undefined;
+    });
+    return { status: code!, report: fs.readFileSync(log, 'utf8'), log: shown.replace(/\.+/g, '') + said };
+  } finally {
+    fs.closeSync(out);
+    fs.closeSync(filler);
+  }
+}
+
+test('a restored file changed between restic writing it and comparing it: TestRestoreFailed', async () => {
+  const data = randomShop('tampered-shop', 150);
+  const vault = vaultOf('vault-tampered', data);
+  const victim = path.join(data, 'order-149.bin');
+  let outcome: Outcome | undefined;
+  for (let attempt = 0; attempt < 3 && !outcome; attempt++) outcome = await restoreTampered(vault, victim, victim);
+  expect(outcome).toBeDefined();
+  expect(outcome!.log).toMatch(/verifying files in/);
+  expect({ status: outcome!.status, report: outcome!.report }).toEqual({
+    status: 1,
+    report: expect.stringMatching(
+      /^failed TestRestoreFailed the test restore of snapshot [0-9a-f]{64} did not restore every file with the content the snapshot records: .*order-149\.bin/,
+    ),
+  });
 });
