@@ -115,11 +115,20 @@ test(
           'the Backup does not count as protected',
       ),
     );
-    const events = (await admin.ok('GET', `/api/v1/namespaces/${ns}/events?fieldSelector=involvedObject.name=bakery`))
-      .items;
+    // The operator records Events after the status it writes: wait for the Warning rather than read once.
+    const warnings = await eventually(
+      'the Warning Event for CheckFailed',
+      async () => {
+        const events = (
+          await admin.ok('GET', `/api/v1/namespaces/${ns}/events?fieldSelector=involvedObject.name=bakery`)
+        ).items.filter((e: any) => e.type === 'Warning' && e.reason === 'CheckFailed');
+        return events.length > 0 ? events : undefined;
+      },
+      30_000,
+    );
     // One Warning when the vault turned unverified for this reason (a later failing check may have renewed the
     // message).
-    expect(events.filter((e: any) => e.type === 'Warning' && e.reason === 'CheckFailed')).toEqual([
+    expect(warnings).toEqual([
       expect.objectContaining({
         message: expect.stringMatching(/^vault-check-[0-9a-f]+-\d+: restic check found the vault damaged/),
       }),
