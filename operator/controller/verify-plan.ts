@@ -6,7 +6,7 @@
  */
 import * as api from '../../lib/permits/backup-api';
 import { human, schedulePeriodSeconds } from '../../lib/permits/freshness';
-import type { BackupRef } from '../../lib/run/backup-job';
+import type { BackupRef } from '../../lib/run/backup-names';
 import {
   VERIFY_COMPONENT,
   vaultCheckCronJobManifest,
