@@ -204,7 +204,10 @@ test('a restored file changed between restic writing it and comparing it: TestRe
   expect({ status: outcome!.status, report: outcome!.report }).toEqual({
     status: 1,
     report: expect.stringMatching(
-      /^failed TestRestoreFailed the test restore of snapshot [0-9a-f]{64} did not restore every file with the content the snapshot records: .*order-149\.bin/,
+      new RegExp(
+        String.raw`^failed TestRestoreFailed the test restore of snapshot [0-9a-f]{64} did not restore every file ` +
+          String.raw`with the content the snapshot records: .*order-149\.bin`,
+      ),
     ),
   });
 });

@@ -71,7 +71,7 @@ test.each([
   expect(verdict.events).toEqual([expect.objectContaining({ type: 'Warning', reason: 'CheckFailed' })]);
 });
 
-test('awkward files verify as the non-root Backup user: spaces, newlines, links, sparse, empty, read-only folders', () => {
+test('awkward files verify as the non-root Backup user: spaces, newlines, links, sparse, empty, read-only', () => {
   const data = path.join(bench.work, 'awkward');
   const ro = path.join(data, 'read only');
   fs.mkdirSync(ro, { recursive: true });
@@ -152,7 +152,10 @@ test('a snapshot larger than the scratch space fails before restoring anything (
   expect({ status: restore.status, report: restore.report }).toEqual({
     status: 1,
     report: expect.stringMatching(
-      /^failed ScratchTooSmall snapshot [0-9a-f]+ holds 0\.57 MiB of files, more than the scratch space can take \(0\.09 MiB/,
+      new RegExp(
+        String.raw`^failed ScratchTooSmall snapshot [0-9a-f]+ holds 0\.57 MiB of files, more than the scratch ` +
+          String.raw`space can take \(0\.09 MiB`,
+      ),
     ),
   });
   expect(restore.log).not.toMatch(/restoring snapshot [0-9a-f]{8} of/);

@@ -55,7 +55,11 @@ test('Verified=True stands for two periods from the older passing run, then turn
     status: 'False',
     reason: 'VerificationStale',
     message: expect.stringMatching(
-      /^no verification has passed since 2026-11-25T10:00:00Z, more than two periods \(2h\) of verify.schedule "0 \* \* \* \*": the verification CronJobs \(verify-bakery and the vault's vault-check\) are not producing passing runs/,
+      new RegExp(
+        String.raw`^no verification has passed since 2026-11-25T10:00:00Z, more than two periods \(2h\) of ` +
+          String.raw`verify.schedule "0 \* \* \* \*": the verification CronJobs \(verify-bakery and the vault's ` +
+          'vault-check\\) are not producing passing runs',
+      ),
     ),
   });
   expect(stale.staleAt).toBeUndefined();

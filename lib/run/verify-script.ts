@@ -61,7 +61,8 @@ run() {
   fi
   case $rc in
     11) fail VaultLocked "the vault stayed locked for $wait_lock by another restic (a long backup or prune, or one" \
-      "that did not finish and left its lock: restic unlock clears it once its holder is gone); restic $1 did not run" ;;
+      "that did not finish and left its lock: restic unlock clears it once its holder is gone);" \
+      "restic $1 did not run" ;;
     12) fail "$part" "the vault's password (RESTIC_PASSWORD in the credentials Secret) does not open the repository" ;;
   esac
   return "$rc"
@@ -69,7 +70,8 @@ run() {
 # The first line of restic's complaint naming what is wrong ("pack 1a2b...: does not exist"), and its advice.
 complaint() {
   awk '/:[ \t]*$/ || /^Fatal: repository contains errors/ || /disabling cache/ { next }
-    tolower($0) ~ /error|fail|does not exist|not found|invalid|denied|refused|no such|no space|unexpected|unknown|wrong/ {
+    tolower($0) ~ /error|fail|does not exist|not found|invalid|denied|refused|no such|no space|unexpected/ ||
+    tolower($0) ~ /unknown|wrong/ {
       sub(/^[ \t]+/, ""); print substr($0, 1, 400); found = 1; exit }
     END { if (!found) print "restic gave no reason (see the pod log)" }' "$TMPDIR/err"
 }
@@ -128,7 +130,8 @@ attempt() {
   fits
   if ! run - restore --retry-lock "$wait_lock" "$id" --target "$target" --verify; then
     why_reason=TestRestoreFailed
-    why="the test restore of snapshot $id did not restore every file with the content the snapshot records: $(complaint)"
+    why="the test restore of snapshot $id did not restore every file with the content the snapshot records:"
+    why="$why $(complaint)"
     return 1
   fi
   if ! run "$TMPDIR/listing.json" ls --json --retry-lock "$wait_lock" "$id"; then
