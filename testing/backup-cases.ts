@@ -42,6 +42,7 @@ export const VALID: [string, Record<string, unknown>][] = [
   ['weekly verification with the default subset', { verify: { schedule: '0 3 * * 0' } }],
   ['verification in a window, reading 0.5%', { verify: { schedule: '03:00-05:00', readDataSubset: '0.5%' } }],
   ['verification reading everything', { verify: { schedule: '@monthly', readDataSubset: '100%' } }],
+  ['verification reading 5.5%', { verify: { schedule: '@weekly', readDataSubset: '5.5%' } }],
   ['a time zone with three parts', { timeZone: 'America/Argentina/Buenos_Aires' }],
   ['an Etc zone', { timeZone: 'Etc/GMT+3' }],
   ['a REST vault with a port', { vaultLocation: 'rest:https://vault.mall.internal:8000/bakery' }],
@@ -449,6 +450,24 @@ export const INVALID: [name: string, spec: Record<string, unknown>, message: Reg
     'a subset above 100%',
     { verify: { schedule: '@weekly', readDataSubset: '150%' } },
     /verify\.readDataSubset "150%" is not valid/,
+    'spec.verify.readDataSubset',
+  ],
+  [
+    'a subset of 101%',
+    { verify: { schedule: '@weekly', readDataSubset: '101%' } },
+    /verify\.readDataSubset "101%" is not valid: use a percentage of the pack files above 0 and at most 100/,
+    'spec.verify.readDataSubset',
+  ],
+  [
+    'a subset of three decimals',
+    { verify: { schedule: '@weekly', readDataSubset: '0.001%' } },
+    /verify\.readDataSubset "0\.001%" is not valid: use a percentage .* with up to two decimals/,
+    'spec.verify.readDataSubset',
+  ],
+  [
+    'a fixed group 1/3 as the subset',
+    { verify: { schedule: '@weekly', readDataSubset: '1/3' } },
+    /verify\.readDataSubset "1\/3" is not valid: a fixed group n\/m would read the same pack files/,
     'spec.verify.readDataSubset',
   ],
   [

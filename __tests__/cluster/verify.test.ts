@@ -125,8 +125,9 @@ test(
     expect(Date.parse(failed.lastTransitionTime)).toBeGreaterThanOrEqual(Math.floor(damagedAt / 1000) * 1000);
     expect(failed.message).toMatch(
       new RegExp(
-        String.raw`^vault-check-[0-9a-f]+-\d+: restic check found the vault damaged or unreadable ` +
-          String.raw`\(read subset 100%; see the log above\); the Backup does not count as protected`,
+        String.raw`^vault-check-[0-9a-f]+-\d+: restic check found the vault damaged or unreadable: .*ciphertext ` +
+          String.raw`verification failed.*; The repository contains damaged pack files\..* \(read subset 100%\); ` +
+          'the Backup does not count as protected',
       ),
     );
     // The Event is written after the status, so it may still be on its way when the condition is seen.

@@ -12,6 +12,8 @@ import { restrictedProblems } from '../../testing/k8s-rules';
 import { backupObject, observed } from '../../testing/reconcile-fixtures';
 
 const SHARED = 's3:https://s3.amazonaws.com/vault/shared';
+/** The clock of the verdicts below: a week after their runs, within two periods of a weekly verification. */
+const NOW = new Date('2026-12-02T00:00:00Z');
 const SETTINGS: VaultSettings = { allowCrossNamespace: false, maintenanceSchedule: '0 4 * * 0' };
 
 function shop(name: string, created: number, verify?: BackupObject['spec']['verify'], namespace = 'mall-shops') {
@@ -64,6 +66,14 @@ test(
     expect(pod.containers[0].envFrom).toEqual([{ secretRef: { name: 'bakery-vault' } }]);
     expect(restrictedProblems(pod, 'vault check')).toEqual([]);
 
+    // Listed in another order (by name, as a restarted operator's caches may): the same check, not a new schedule.
+    const byName = [users[1], users[2], users[0]].reverse();
+    expect(planVault(users[0], vaultOf(byName), SETTINGS).applyCheck!.spec).toEqual(check.spec);
+    const same = [shop('florist', 2, { schedule: '0 3 * * 0', readDataSubset: '12.50%' }), users[2]];
+    for (const order of [same, [...same].reverse()])
+      expect(planVault(users[0], vaultOf([users[0], ...order]), SETTINGS).applyCheck!.spec).toEqual(
+        planVault(users[0], vaultOf([users[0], ...same]), SETTINGS).applyCheck!.spec,
+      );
     // Applied and stored as the API server returns it: nothing more to do.
     const stored = { cronJobs: [{ ...check, status: {} }], jobs: [], pods: [] };
     expect(planVault(users[0], vaultOf(users, stored), SETTINGS).applyCheck).toBeUndefined();
@@ -99,7 +109,7 @@ test("a verifying Backup's own CronJob test-restores as the Backup's user; it go
     verify: { schedule: '03:00-05:00', readDataSubset: '5%' },
     securityContext: { runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000 },
   });
-  const none = { jobs: [], checkJobs: [], pods: [] };
+  const none = { jobs: [], checkJobs: [], pods: [], now: NOW };
   const plan = planVerify({ backup, runnable: true, ...none });
   const cron = plan.applyCronJob!;
   expect(cron.metadata).toMatchObject({
@@ -146,6 +156,7 @@ test(
       backup,
       cronJob: undefined,
       runnable: true,
+      now: NOW,
       jobs: [job('verify-bakery-1', 'verify')],
       checkJobs: [job('vault-check-1', 'vault-check')],
       pods: [
@@ -168,6 +179,7 @@ test(
     const failing = planVerify({
       backup: after,
       runnable: true,
+      now: NOW,
       jobs: [],
       checkJobs: [
         {
@@ -188,7 +200,14 @@ test(
     const dropped = reconcile(
       observed({
         backup: { ...after, spec: backupObject().spec },
-        verification: planVerify({ backup: backupObject(), runnable: true, jobs: [], checkJobs: [], pods: [] }),
+        verification: planVerify({
+          backup: backupObject(),
+          runnable: true,
+          jobs: [],
+          checkJobs: [],
+          pods: [],
+          now: NOW,
+        }),
       }),
     );
     expect(dropped.status.conditions!.map((c) => c.type)).not.toContain('Verified');
@@ -220,7 +239,7 @@ test(
         },
       },
     ];
-    const seen = { runnable: true, cronJob: undefined, jobs: [restore], checkJobs: [], pods };
+    const seen = { runnable: true, cronJob: undefined, jobs: [restore], checkJobs: [], pods, now: NOW };
     expect(planVerify({ ...seen, backup })).toMatchObject({
       condition: {
         status: 'Unknown',

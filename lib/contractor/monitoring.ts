@@ -65,10 +65,10 @@ export const BACKUP_ALERTS: readonly BackupAlert[] = [
     expr: `max by (namespace, name) (${METRIC.verified}) == 0`,
     for: '0m',
     severity: 'critical',
-    summary: "A Backup's vault failed verification: it may not restore.",
+    summary: "A Backup's vault failed verification, or no verification passed lately: it may not restore.",
     description:
-      `The vault of Backup ${which} failed its latest check or test restore; ` +
-      `it does not count as protected. \`${look}\` shows the Verified condition.`,
+      `The vault of Backup ${which} failed its latest check or test restore, or none has passed for two periods ` +
+      `of its verify.schedule; it does not count as protected. \`${look}\` shows the Verified condition.`,
   },
   {
     alert: 'MallBackupVaultNotMaintained',

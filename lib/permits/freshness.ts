@@ -121,7 +121,7 @@ export interface FreshnessVerdict {
   readonly staleAt?: Date;
 }
 
-function human(seconds: number): string {
+export function human(seconds: number): string {
   if (seconds % 86400 === 0) return `${seconds / 86400}d`;
   if (seconds % 3600 === 0) return `${seconds / 3600}h`;
   if (seconds >= 3600) return `${(seconds / 3600).toFixed(1)}h`;

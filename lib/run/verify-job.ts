@@ -12,7 +12,7 @@ import { standardLabels } from '../common/labels';
 import { BACKUP_LABEL, BACKUP_UID_LABEL, BackupRef, boundedName, ownerReferenceTo } from './backup-names';
 import { effectiveSchedule } from '../permits/schedule-window';
 import { DEFAULT_BACKUP_RESOURCES, resourcesOf } from './backup-job-spec';
-import { toResourceRequirements } from '../common/resources';
+import { quantityNanos, toResourceRequirements } from '../common/resources';
 import { REPOSITORY_LABEL, repositoryHash, vaultPod } from './vault-jobs';
 import { CHECK_SCRIPT, TEST_RESTORE_SCRIPT } from './verify-script';
 
@@ -69,10 +69,15 @@ function verificationCronJob(
 /** The per-Backup test restore: owned by the Backup, labelled as its own (component verify). */
 export function verifyCronJobManifest(props: VerifyJobProps): any {
   const { backup, spec } = props;
+  const resources = resourcesOf(spec, DEFAULT_BACKUP_RESOURCES);
+  // The test restore stops short of the Backup's ephemeral-storage limit rather than be evicted for it.
+  const limit = resources.limits?.['ephemeral-storage'];
+  const nanos = limit === undefined ? undefined : quantityNanos(limit.value);
   const env = [
     { name: 'SHOP_NAME', value: spec.shopName },
     { name: 'BACKUP_REF', value: `${backup.namespace}/${backup.name}` },
     { name: 'LOCK_WAIT', value: VERIFY_LOCK_WAIT },
+    ...(nanos === undefined ? [] : [{ name: 'SCRATCH_LIMIT', value: String(nanos / 1_000_000_000n) }]),
   ];
   return verificationCronJob(
     {
@@ -89,7 +94,7 @@ export function verifyCronJobManifest(props: VerifyJobProps): any {
     // The Backup's own resources: restoring its snapshot is about as heavy as backing it up.
     vaultPod({ namespace: backup.namespace, spec, image: props.image }, TEST_RESTORE_SCRIPT, env, {
       scratch: true,
-      resources: resourcesOf(spec, DEFAULT_BACKUP_RESOURCES),
+      resources,
     }),
   );
 }

@@ -20,45 +20,147 @@ export const VERIFY_FAILURE_REASONS = [
   'NoSnapshot',
   'TestRestoreFailed',
   'TestRestoreIncomplete',
+  'ScratchTooSmall',
+  'VaultLocked',
+  'Interrupted',
 ] as const;
 
-const PRELUDE = `set -eu
-report=\${TERMINATION_LOG:-/dev/termination-log}
+/** Share of the scratch filesystem the test restore leaves free: the kubelet's default disk-pressure threshold. */
+export const SCRATCH_RESERVE_PERCENT = 10;
+
+const PRELUDE = String.raw`set -u
+report=${'$'}{TERMINATION_LOG:-/dev/termination-log}
 : >"$report" 2>/dev/null || report=/dev/null
+child=
+stopping=
+# The pod's PID 1 ignores a signal it has no handler for: without this trap a stop (Job deleted, deadline) would
+# leave restic running until the kill at the end of the grace period, and its lock in the vault (the check's is
+# exclusive: every backup would wait on it for 30 minutes). SIGTERM becomes SIGINT for restic, which then removes
+# its lock; TERM as well, for a restic that has not yet installed its handler (a background child starts with
+# SIGINT ignored).
+trap 'stopping=1; if [ -n "$child" ]; then kill -INT "$child" 2>/dev/null; kill -TERM "$child" 2>/dev/null; fi' TERM INT
 fail() {
-  reason=$1; shift; echo "$*" >&2
-  printf 'failed %s %s\\n' "$reason" "$*" >>"$report" 2>/dev/null || true
+  reason=$1; shift; echo "mall-backup: $*" >&2
+  printf 'failed %s %s\n' "$reason" "$(printf '%s' "$*" | tr '\n\r' '  ' | cut -c 1-1500)" >>"$report" 2>/dev/null
   exit 1
 }
-wait_lock=\${LOCK_WAIT:-30m}
+wait_lock=${'$'}{LOCK_WAIT:-30m}
+# restic OUT ARGS...: in the background, so that the trap reaches it; stdout to OUT ("-": the log), its complaints
+# kept for the reason (complaint, advice) and shown in the log. A stop, a lock held too long and a wrong password
+# end the run with their own words; rc is restic's exit code otherwise.
+run() {
+  out=$1; shift
+  if [ "$out" = - ]; then restic "$@" 2>"$TMPDIR/err" & else restic "$@" >"$out" 2>"$TMPDIR/err" & fi
+  child=$!
+  if [ -n "$stopping" ]; then kill -INT "$child" 2>/dev/null; kill -TERM "$child" 2>/dev/null; fi
+  while :; do wait "$child"; rc=$?; kill -0 "$child" 2>/dev/null || break; done
+  child=
+  head -c 65536 "$TMPDIR/err" >&2
+  if [ -n "$stopping" ]; then
+    fail Interrupted "the verification was stopped (pod terminated) during restic $1; restic removed its lock"
+  fi
+  case $rc in
+    11) fail VaultLocked "the vault stayed locked for $wait_lock by another restic (a long backup or prune, or one" \
+      "that did not finish and left its lock: restic unlock clears it once its holder is gone);" \
+      "restic $1 did not run" ;;
+    12) fail "$part" "the vault's password (RESTIC_PASSWORD in the credentials Secret) does not open the repository" ;;
+  esac
+  return "$rc"
+}
+# The first line of restic's complaint naming what is wrong ("pack 1a2b...: does not exist"), and its advice.
+complaint() {
+  awk '/:[ \t]*$/ || /^Fatal: repository contains errors/ || /disabling cache/ { next }
+    tolower($0) ~ /error|fail|does not exist|not found|invalid|denied|refused|no such|no space|unexpected/ ||
+    tolower($0) ~ /unknown|wrong/ {
+      sub(/^[ \t]+/, ""); print substr($0, 1, 400); found = 1; exit }
+    END { if (!found) print "restic gave no reason (see the pod log)" }' "$TMPDIR/err"
+}
+advice() {
+  awk '/^The repository/ { n = split($0, s, /\. /); t = s[1] "."; if (n > 1) t = t " " s[2]; sub(/\.\.$/, ".", t)
+      print substr(t, 1, 300); found = 1; exit }
+    END { if (!found) print "see restic check and restic repair (restic troubleshooting guide)" }' "$TMPDIR/err"
+}
 `;
 
-export const CHECK_SCRIPT = `${PRELUDE}restic check --retry-lock "$wait_lock" --read-data-subset "$READ_DATA_SUBSET" \\
-  || fail CheckFailed "restic check found the vault damaged or unreadable" \\
-    "(read subset $READ_DATA_SUBSET; see the log above)"
+export const CHECK_SCRIPT = `${PRELUDE}part=CheckFailed
+# Locks whose holder is gone (a run killed outright: same host and process gone, or not refreshed for 30 minutes)
+# would make the check wait for nothing; live ones stay.
+run - unlock || echo "mall-backup: restic unlock: $(complaint)" >&2
+run - check --retry-lock "$wait_lock" --read-data-subset "$READ_DATA_SUBSET" \\
+  || fail CheckFailed "restic check found the vault damaged or unreadable: $(complaint); $(advice)" \\
+    "(read subset $READ_DATA_SUBSET)"
 printf 'checked %s\\n' "$READ_DATA_SUBSET" >>"$report" 2>/dev/null || true
 `;
 
-export const TEST_RESTORE_SCRIPT = `${PRELUDE}restic snapshots --json --retry-lock "$wait_lock" --host "$SHOP_NAME" \\
-  --tag "shop=$SHOP_NAME,backup=$BACKUP_REF" --group-by host,tags --latest 1 >"$TMPDIR/latest.json" \\
-  || fail CheckFailed "cannot list the snapshots in the vault (see the log above)"
-id=$(grep -o '"id":"[0-9a-f]*"' "$TMPDIR/latest.json" | head -n 1 | cut -d '"' -f 4)
-taken=$(grep -o '"time":"[^"]*"' "$TMPDIR/latest.json" | head -n 1 | cut -d '"' -f 4)
-[ -n "$id" ] || fail NoSnapshot "no snapshot of Backup $BACKUP_REF in the vault to test-restore"
+export const TEST_RESTORE_SCRIPT = `${PRELUDE}part=TestRestoreFailed
 target="$TMPDIR/verify"
-rm -rf "$target"
-echo "test-restoring snapshot $id taken $taken"
-restic restore --retry-lock "$wait_lock" "$id" --target "$target" --verify \\
-  || fail TestRestoreFailed "the test restore of snapshot $id did not restore every file" \\
-    "with the content the snapshot records (see the log above)"
-restic ls --json --retry-lock "$wait_lock" "$id" >"$TMPDIR/listing.json" \\
-  || fail TestRestoreFailed "cannot list snapshot $id"
-expected=$(grep -c '"type":"file"' "$TMPDIR/listing.json" || true)
-files=$(find "$target" -type f | wc -l)
-files=$((files))
-[ "$files" -eq "$expected" ] \\
-  || fail TestRestoreIncomplete "the test restore of snapshot $id gave $files files where the snapshot lists $expected"
-bytes=$(find "$target" -type f -exec wc -c {} + | awk '$2 != "total" { s += $1 } END { printf "%d", s }')
-rm -rf "$target"
+# Sets id, taken and size (bytes the backup read, when restic recorded it) of this Backup's newest snapshot.
+newest() {
+  run "$TMPDIR/latest.json" snapshots --json --retry-lock "$wait_lock" --host "$SHOP_NAME" \\
+    --tag "shop=$SHOP_NAME,backup=$BACKUP_REF" --group-by host,tags --latest 1 \\
+    || fail CheckFailed "cannot list the snapshots in the vault: $(complaint)"
+  id=$(grep -o '"id":"[0-9a-f]*"' "$TMPDIR/latest.json" | head -n 1 | cut -d '"' -f 4)
+  taken=$(grep -o '"time":"[^"]*"' "$TMPDIR/latest.json" | head -n 1 | cut -d '"' -f 4)
+  size=$(grep -o '"total_bytes_processed":[0-9]*' "$TMPDIR/latest.json" | head -n 1 | cut -d : -f 2)
+}
+# Read-only folders of the snapshot come back read-only: opened up first, or the Backup's user could not remove them.
+clear_target() {
+  if [ -e "$target" ]; then chmod -R u+rwx "$target" 2>/dev/null; rm -rf "$target" 2>/dev/null; fi
+  return 0
+}
+# Room for the restore: what the scratch filesystem has free less a tenth of it (a node's disk at 90 % comes under
+# disk pressure and evicts pods, other shops' among them), and within the Backup's ephemeral-storage limit.
+fits() {
+  [ -n "$size" ] || return 0
+  room=$(df -Pk "$TMPDIR" | awk -v limit="\${SCRATCH_LIMIT:-}" -v keep=${SCRATCH_RESERVE_PERCENT} 'NR == 2 {
+    r = ($4 - $2 * keep / 100) * 1024; if (limit != "" && limit * 0.9 < r) r = limit * 0.9; if (r < 0) r = 0
+    printf "%.0f", r }')
+  awk -v need="$size" -v room="$room" 'BEGIN { exit !(need + 0 <= room + 0) }' && return 0
+  gib() { awk -v b="$1" 'BEGIN { if (b >= 1073741824) printf "%.2f GiB", b / 1073741824
+    else printf "%.2f MiB", b / 1048576 }'; }
+  fail ScratchTooSmall "snapshot $id holds $(gib "$size") of files, more than the scratch space can take" \\
+    "($(gib "$room") after keeping ${SCRATCH_RESERVE_PERCENT}% of the node's disk free, within the Backup's" \\
+    "resources.limits ephemeral-storage if set): nothing was restored; raise that limit or run on nodes with more" \\
+    "ephemeral storage"
+}
+# Restores snapshot $id and compares; on a finding, why/why_reason say it and it returns 1.
+attempt() {
+  clear_target
+  echo "test-restoring snapshot $id taken $taken"
+  fits
+  if ! run - restore --retry-lock "$wait_lock" "$id" --target "$target" --verify; then
+    why_reason=TestRestoreFailed
+    why="the test restore of snapshot $id did not restore every file with the content the snapshot records:"
+    why="$why $(complaint)"
+    return 1
+  fi
+  if ! run "$TMPDIR/listing.json" ls --json --retry-lock "$wait_lock" "$id"; then
+    why_reason=TestRestoreFailed why="cannot list snapshot $id: $(complaint)"
+    return 1
+  fi
+  expected=$(grep -c '"type":"file"' "$TMPDIR/listing.json")
+  # One size per file, never a name: a name may hold a newline.
+  set -- $(find "$target" -type f -exec stat -c %s {} + | awk '{ n++; s += $1 } END { printf "%d %.0f", n, s }')
+  files=$1 bytes=$2
+  if [ "$files" -ne "$expected" ]; then
+    why_reason=TestRestoreIncomplete
+    why="the test restore of snapshot $id gave $files files where the snapshot lists $expected"
+    return 1
+  fi
+  return 0
+}
+newest
+[ -n "$id" ] || fail NoSnapshot "no snapshot of Backup $BACKUP_REF in the vault to test-restore"
+tries=1
+until attempt; do
+  # A backup's retention may forget the snapshot between this listing and the restore's lock: when a newer one of
+  # this Backup has taken its place, that one is tested instead of a sound vault being reported damaged.
+  tried=$id
+  newest
+  if [ -z "$id" ] || [ "$id" = "$tried" ] || [ "$tries" -ge 3 ]; then clear_target; fail "$why_reason" "$why"; fi
+  echo "snapshot $tried was replaced by $id while it was being tested (a backup's retention): testing $id"
+  tries=$((tries + 1))
+done
+clear_target
 printf 'verified %s %s %s %s\\n' "$(printf %.16s "$id")" "$taken" "$files" "$bytes" >>"$report" 2>/dev/null || true
 `;

@@ -270,6 +270,7 @@ export class Controller {
       checkJobs: vault?.checkRuns.jobs ?? [],
       pods: [...jobPods, ...(vault?.checkRuns.pods ?? [])],
       image: this.options.settings.resticImage,
+      now: new Date(),
     });
     const observed = {
       verification: verify,

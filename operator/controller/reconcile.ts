@@ -61,7 +61,8 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
       : (dst?.admit ?? []).filter((name) => !allJobs.some((j) => j.metadata.name === name && waitsForSnapshots(j))),
     dropJobs: dst?.drop ?? [],
     requeueAt: dst?.recheckAt,
-    staleAt: fresh.status === 'True' ? fresh.staleAt : undefined,
+    // The first moment the clock alone changes the status: Fresh or Verified turning stale.
+    staleAt: earliest(fresh.status === 'True' ? fresh.staleAt : undefined, observed.verification?.staleAt),
     status,
     statusChanged: canonicalJson(backup.status ?? {}) !== canonicalJson(status),
     events: [...runNow.events, ...events],
@@ -73,4 +74,9 @@ export function reconcile(observed: Observed, settings: Settings = {}): Desired 
       },
     }),
   };
+}
+
+function earliest(...moments: (Date | undefined)[]): Date | undefined {
+  const known = moments.filter((m): m is Date => m !== undefined);
+  return known.length ? new Date(Math.min(...known.map((m) => m.getTime()))) : undefined;
 }

@@ -48,7 +48,10 @@ export interface Observed {
   /** Why the Backup's vault cannot take runs yet (vault-plan.ts); nothing is scheduled until it can. */
   readonly vaultProblem?: { readonly reason: string; readonly message: string };
   /** spec.verify's judgement (verify-plan.ts): the Verified condition to keep, if any, its fields and Events. */
-  readonly verification?: Pick<VerifyPlan, 'condition' | 'lastVerifiedTime' | 'lastVerifiedSnapshotID' | 'events'>;
+  readonly verification?: Pick<
+    VerifyPlan,
+    'condition' | 'lastVerifiedTime' | 'lastVerifiedSnapshotID' | 'events' | 'staleAt'
+  >;
   /** The cluster's storage and snapshot classes: claims whose class can be snapshotted are read from a snapshot. */
   readonly snapshotClasses?: SnapshotClasses;
   /** VaultMaintained from the vault's newest finished maintenance (vault-maintained.ts), shown on every user. */

@@ -54,6 +54,8 @@ export interface VerificationVerdict {
   readonly condition?: Omit<Condition, 'lastTransitionTime'>;
   readonly lastVerifiedTime?: string;
   readonly lastVerifiedSnapshotID?: string;
+  /** With True: when the older of the two passing runs finished, from which the proof ages (verify-plan.ts). */
+  readonly provenSince?: string;
   readonly events: KubeEvent[];
 }
 
@@ -156,8 +158,15 @@ export function judgeVerification(runs: VerificationRuns, previous: Condition | 
       `${restore.job.metadata.name}: snapshot ${v.snapshotID} restored ${v.files} files (${v.bytes} bytes) whose ` +
       `content matches the snapshot`,
   };
-  const lastVerifiedTime = Date.parse(check.at) > Date.parse(restore.at) ? check.at : restore.at;
+  const checkFirst = Date.parse(check.at) <= Date.parse(restore.at);
+  const lastVerifiedTime = checkFirst ? restore.at : check.at;
   const events: KubeEvent[] =
     previous?.status === 'False' ? [{ type: 'Normal', reason: REASON.Verified, message: condition.message }] : [];
-  return { condition, lastVerifiedTime, lastVerifiedSnapshotID: v.snapshotID, events };
+  return {
+    condition,
+    lastVerifiedTime,
+    lastVerifiedSnapshotID: v.snapshotID,
+    provenSince: checkFirst ? check.at : restore.at,
+    events,
+  };
 }

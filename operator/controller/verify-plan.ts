@@ -6,16 +6,19 @@
  */
 import { componentOf } from '../../lib/common/labels';
 import * as api from '../../lib/permits/backup-api';
+import { human, schedulePeriodSeconds } from '../../lib/permits/freshness';
 import type { BackupRef } from '../../lib/run/backup-names';
 import {
   VERIFY_COMPONENT,
   vaultCheckCronJobManifest,
   vaultCheckNameFor,
   verifyCronJobManifest,
+  verifyCronJobNameFor,
 } from '../../lib/run/verify-job';
 import type { BackupObject, Condition, KubeEvent, KubeObject } from './types';
 import { isSubset } from './values';
-import { judgeVerification, VERIFIED_CONDITION } from './verification';
+import { judgeVerification, type VerificationVerdict, VERIFIED_CONDITION } from './verification';
+import { REASON } from './vocabulary';
 
 /** A Job or pod of a Backup's test restore, as opposed to one of its backup runs (both carry its uid). */
 export function isVerifyRun(o: KubeObject): boolean {
@@ -33,13 +36,19 @@ const ownersOf = (o: KubeObject) =>
     .sort()
     .join(',');
 
+/** Whether `a` was filed before `b` (creation time, then uid: one answer for the same two Backups). */
+function firstFiled(a: BackupObject, b: BackupObject): boolean {
+  const [ta, tb] = [a, b].map((o) => Date.parse(o.metadata.creationTimestamp ?? ''));
+  return ta < tb || (ta === tb && (a.metadata.uid ?? '') < (b.metadata.uid ?? ''));
+}
+
 export interface VaultCheckInput {
   readonly hash: string;
   /** The namespace holding the vault's work. */
   readonly home: string;
   /** The Backup whose Secret the vault's work uses (a Backup in `home`). */
   readonly steward: BackupObject;
-  /** The Backups that may use the vault, oldest first. */
+  /** The Backups that may use the vault, in any order. */
   readonly users: readonly BackupObject[];
   /** Owner references: every Backup in `home` on the vault. */
   readonly owners: readonly { uid: string; kind: string; name: string }[];
@@ -60,10 +69,12 @@ export function planVaultCheck(input: VaultCheckInput): {
   const current = input.current.find((c) => c.metadata.namespace === input.home && c.metadata.name === name);
   const verifying = input.users.filter((u) => u.spec.verify && !u.metadata.deletionTimestamp);
   if (verifying.length === 0) return current ? { deleteCheck: { namespace: input.home, name } } : {};
-  const first = verifying[0];
+  // By age, whatever order the caches list them in (an operator restarted lists them by name): the schedule must
+  // not move with it.
+  const first = verifying.reduce((a, b) => (firstFiled(b, a) ? b : a));
   const subset = verifying
     .map((u) => u.spec.verify!.readDataSubset ?? api.DEFAULT_READ_DATA_SUBSET)
-    .reduce((a, b) => (percent(b) > percent(a) ? b : a));
+    .reduce((a, b) => (percent(b) > percent(a) || (percent(b) === percent(a) && b < a) ? b : a));
   const desired = vaultCheckCronJobManifest({
     namespace: input.home,
     // The vault and its Secret from the steward (both in `home`); when and in which zone from the first to ask.
@@ -94,6 +105,8 @@ export interface VerifyObserved {
   /** Pods of all those Jobs. */
   readonly pods: readonly KubeObject[];
   readonly image?: string;
+  /** The clock a passing verification ages by. */
+  readonly now: Date;
 }
 
 export interface VerifyPlan {
@@ -106,6 +119,44 @@ export interface VerifyPlan {
   readonly lastVerifiedTime?: string;
   readonly lastVerifiedSnapshotID?: string;
   readonly events: KubeEvent[];
+  /** When a True condition turns stale with no newer passing run: when to look again. */
+  readonly staleAt?: Date;
+}
+
+/**
+ * A passing verification stands for two periods of verify.schedule (Fresh's default objective): a CronJob that stops
+ * producing runs (suspended, its Jobs refused by a quota, deleted) would otherwise leave Verified=True for ever, on
+ * the strength of a proof that ages. The older of the two passing runs counts: each half proves only its own part.
+ */
+function aged(
+  backup: BackupObject,
+  verdict: Pick<VerificationVerdict, 'condition' | 'provenSince' | 'events'>,
+  now: Date,
+): Pick<VerifyPlan, 'condition' | 'events' | 'staleAt'> {
+  const { condition, events } = verdict;
+  const since = verdict.provenSince ?? backup.status?.lastVerifiedTime;
+  const schedule = backup.spec.verify!.schedule;
+  const period = schedulePeriodSeconds(schedule, backup.spec.timeZone, now);
+  if (condition?.status !== 'True' || !since || period === undefined) return { condition, events };
+  const staleAt = new Date(Date.parse(since) + 2 * period * 1000);
+  if (now.getTime() <= staleAt.getTime()) return { condition, events, staleAt };
+  const previous = backup.status?.conditions?.find((c) => c.type === VERIFIED_CONDITION);
+  const stale = {
+    type: VERIFIED_CONDITION,
+    status: 'False' as const,
+    reason: REASON.VerificationStale,
+    message:
+      `no verification has passed since ${since}, more than two periods (${human(2 * period)}) of verify.schedule ` +
+      `"${schedule}"${backup.spec.suspend ? ' (the Backup is suspended)' : ''}: the verification CronJobs ` +
+      `(${verifyCronJobNameFor(backup.metadata.name)} and the vault's vault-check) are not producing passing runs; ` +
+      `kubectl get cronjobs,jobs shows whether they are suspended, missing or their Jobs refused; the Backup does ` +
+      `not count as protected until a verification passes`,
+  };
+  const news = previous?.status !== 'False' || previous.reason !== stale.reason;
+  return {
+    condition: stale,
+    events: news ? [{ type: 'Warning', reason: stale.reason, message: stale.message }] : [],
+  };
 }
 
 export function planVerify(seen: VerifyObserved): VerifyPlan {
@@ -135,8 +186,8 @@ export function planVerify(seen: VerifyObserved): VerifyPlan {
   }
   const previous = backup.status?.conditions?.find((c) => c.type === VERIFIED_CONDITION);
   const verdict = judgeVerification({ checkJobs: seen.checkJobs, restoreJobs: seen.jobs, pods: seen.pods }, previous);
-  // No finished run in sight (e.g. its Jobs were cleaned up): what was last judged stands.
-  if (!verdict.condition) return { applyCronJob, condition: previous, events: [] };
+  // No finished run in sight (e.g. its Jobs were cleaned up): what was last judged stands, as long as it is not stale.
+  if (!verdict.condition) return { applyCronJob, ...aged(backup, { condition: previous, events: [] }, seen.now) };
   // Nothing to test-restore before the first backup: not a finding (an alert on every new Backup would be noise).
   // Once the Backup has saved a snapshot, finding none of it in the vault is one.
   if (verdict.condition.reason === 'NoSnapshot' && !backup.status?.lastSnapshotID)
@@ -149,5 +200,6 @@ export function planVerify(seen: VerifyObserved): VerifyPlan {
       },
       events: [],
     };
-  return { applyCronJob, ...verdict };
+  const { provenSince: _, ...rest } = verdict;
+  return { applyCronJob, ...rest, ...aged(backup, verdict, seen.now) };
 }

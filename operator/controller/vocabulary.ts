@@ -47,6 +47,8 @@ export const REASON = {
   Verified: 'Verified',
   /** The newest verification Job failed or finished without a report of its own reason. */
   VerificationFailed: 'VerificationFailed',
+  /** No verification passed within two periods of verify.schedule: the runs stopped (suspended, refused, deleted). */
+  VerificationStale: 'VerificationStale',
   /** The vault's check passed; this Backup's first test restore has not run yet. */
   AwaitingTestRestore: 'AwaitingTestRestore',
   /** This Backup's test restore passed; the vault's first check has not run yet. */
