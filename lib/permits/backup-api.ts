@@ -18,6 +18,10 @@ export const BACKUP_API_VERSION = `${API_GROUP}/${API_VERSION}`;
 export const SHOP_LABEL = `${API_GROUP}/shop`;
 /** Annotation whose new value asks the operator for one immediate backup run. */
 export const RUN_NOW_ANNOTATION = `${API_GROUP}/run-now`;
+/** The longest run-now request the status records as written (status.lastRunNowRequest). */
+export const RUN_NOW_REQUEST_MAX_LENGTH = 1024;
+/** The longest status message of a permit or condition: a longer one would make the whole status write fail. */
+export const STATUS_MESSAGE_MAX_LENGTH = 32768;
 /** Label on the Job a run-now request started: a digest of the request (a label value cannot hold any text). */
 export const RUN_NOW_DIGEST_LABEL = `${API_GROUP}/run-now-digest`;
 /**

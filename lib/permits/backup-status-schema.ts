@@ -92,9 +92,13 @@ export const BACKUP_STATUS_SCHEMA: JsonSchema = {
     },
     lastRunNowRequest: {
       type: 'string',
-      maxLength: 1024,
+      maxLength: api.RUN_NOW_REQUEST_MAX_LENGTH,
       description: `The value of the ${api.RUN_NOW_ANNOTATION} annotation the operator last acted on.`,
     },
-    message: { type: 'string', maxLength: 32768, description: 'Why the Backup is in its phase, in words.' },
+    message: {
+      type: 'string',
+      maxLength: api.STATUS_MESSAGE_MAX_LENGTH,
+      description: 'Why the Backup is in its phase, in words.',
+    },
   },
 };

@@ -197,7 +197,11 @@ const status: JsonSchema = {
       items: claimStatus,
       'x-kubernetes-list-type': 'atomic',
     },
-    message: { type: 'string', maxLength: 32768, description: 'Why the Restore is in its phase, in words.' },
+    message: {
+      type: 'string',
+      maxLength: api.STATUS_MESSAGE_MAX_LENGTH,
+      description: 'Why the Restore is in its phase, in words.',
+    },
   },
 };
 

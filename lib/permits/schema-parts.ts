@@ -172,7 +172,7 @@ function conditionSchema(kind: string, types: string): JsonSchema {
         pattern: '^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$',
         description: 'Machine-readable CamelCase reason.',
       },
-      message: { type: 'string', maxLength: 32768, description: 'Human-readable details.' },
+      message: { type: 'string', maxLength: api.STATUS_MESSAGE_MAX_LENGTH, description: 'Human-readable details.' },
     },
   };
 }

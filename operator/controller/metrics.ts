@@ -4,7 +4,6 @@ import { METRIC } from '../../lib/contractor/metric-names';
 import { PARTIAL_RUN_REASON, RunOutcome } from '../../lib/run/run-result';
 import type { BackupStatus, Condition } from './types';
 import type { LastRun } from './run-status';
-import { VERIFIED_CONDITION } from './verification';
 import { CONDITION } from './vocabulary';
 
 const LAST_RUN_NUMBERS = [
@@ -190,7 +189,7 @@ export class OperatorMetrics {
       if (outcome) this.lastRunOutcome.set({ ...labels, outcome }, 1);
     }
     const fresh = asGauge(status.conditions?.find((c) => c.type === BACKUP_CONDITIONS.Fresh));
-    const verified = asGauge(status.conditions?.find((c) => c.type === VERIFIED_CONDITION));
+    const verified = asGauge(status.conditions?.find((c) => c.type === CONDITION.Verified));
     const maintained = asGauge(status.conditions?.find((c) => c.type === CONDITION.VaultMaintained));
     for (const [gauge, now, was] of [
       [this.fresh, fresh, before.fresh],

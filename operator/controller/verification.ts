@@ -9,8 +9,6 @@ import type { Condition, KubeEvent, KubeObject } from './types';
 import { timestamp } from './values';
 import { CONDITION, REASON } from './vocabulary';
 
-export const VERIFIED_CONDITION = CONDITION.Verified;
-
 export interface VerifyReport {
   readonly checked?: { subset: string };
   readonly verified?: { snapshotID: string; snapshotTime: string; files: number; bytes: number };
@@ -121,7 +119,7 @@ export function judgeVerification(runs: VerificationRuns, previous: Condition | 
     : restoreFailure && { run: restore!, why: restoreFailure };
   if (bad) {
     const condition = {
-      type: VERIFIED_CONDITION,
+      type: CONDITION.Verified,
       status: 'False' as const,
       reason: bad.why.reason,
       message:
@@ -138,7 +136,7 @@ export function judgeVerification(runs: VerificationRuns, previous: Condition | 
     const done = (check ?? restore)!;
     return {
       condition: {
-        type: VERIFIED_CONDITION,
+        type: CONDITION.Verified,
         status: 'Unknown',
         reason: check ? REASON.AwaitingTestRestore : REASON.AwaitingVaultCheck,
         message: check
@@ -150,7 +148,7 @@ export function judgeVerification(runs: VerificationRuns, previous: Condition | 
   }
   const v = restore.report.verified!;
   const condition = {
-    type: VERIFIED_CONDITION,
+    type: CONDITION.Verified,
     status: 'True' as const,
     reason: REASON.Verified,
     message:

@@ -17,8 +17,8 @@ import {
 } from '../../lib/run/verify-job';
 import type { BackupObject, Condition, KubeEvent, KubeObject } from './types';
 import { isSubset } from './values';
-import { judgeVerification, type VerificationVerdict, VERIFIED_CONDITION } from './verification';
-import { REASON } from './vocabulary';
+import { judgeVerification, type VerificationVerdict } from './verification';
+import { CONDITION, REASON } from './vocabulary';
 
 /** A Job or pod of a Backup's test restore, as opposed to one of its backup runs (both carry its uid). */
 export function isVerifyRun(o: KubeObject): boolean {
@@ -140,9 +140,9 @@ function aged(
   if (condition?.status !== 'True' || !since || period === undefined) return { condition, events };
   const staleAt = new Date(Date.parse(since) + 2 * period * 1000);
   if (now.getTime() <= staleAt.getTime()) return { condition, events, staleAt };
-  const previous = backup.status?.conditions?.find((c) => c.type === VERIFIED_CONDITION);
+  const previous = backup.status?.conditions?.find((c) => c.type === CONDITION.Verified);
   const stale = {
-    type: VERIFIED_CONDITION,
+    type: CONDITION.Verified,
     status: 'False' as const,
     reason: REASON.VerificationStale,
     message:
@@ -184,7 +184,7 @@ export function planVerify(seen: VerifyObserved): VerifyPlan {
       );
     if (!same) applyCronJob = desired;
   }
-  const previous = backup.status?.conditions?.find((c) => c.type === VERIFIED_CONDITION);
+  const previous = backup.status?.conditions?.find((c) => c.type === CONDITION.Verified);
   const verdict = judgeVerification({ checkJobs: seen.checkJobs, restoreJobs: seen.jobs, pods: seen.pods }, previous);
   // No finished run in sight (e.g. its Jobs were cleaned up): what was last judged stands, as long as it is not stale.
   if (!verdict.condition) return { applyCronJob, ...aged(backup, { condition: previous, events: [] }, seen.now) };

@@ -3,7 +3,12 @@
  * annotations (the condition types and the annotations a person sets belong to the Backup API, lib/permits).
  * Reconcile, the writer and the tests read them from here.
  */
-import { API_GROUP, BACKUP_CONDITIONS } from '../../lib/permits/backup-api';
+import {
+  API_GROUP,
+  BACKUP_CONDITIONS,
+  RUN_NOW_REQUEST_MAX_LENGTH,
+  STATUS_MESSAGE_MAX_LENGTH,
+} from '../../lib/permits/backup-api';
 
 /** The Backup's condition types, declared with its API (lib/permits/backup-api.ts). */
 export const CONDITION = BACKUP_CONDITIONS;
@@ -91,11 +96,8 @@ export const RESTORE_REASON = {
 /** On the CronJob: a digest of what it was rendered from, so a field dropped from the spec is noticed. */
 export const INPUTS_ANNOTATION = `${API_GROUP}/inputs`;
 
-/**
- * The status schema's limits (lib/permits/backup-status-schema.ts): a longer value would make the whole status write
- * fail.
- */
-export const STATUS_LIMITS = { message: 32768, runNowRequest: 1024 } as const;
+/** The status schema's limits (declared with the permit's API): a longer value fails the whole status write. */
+export const STATUS_LIMITS = { message: STATUS_MESSAGE_MAX_LENGTH, runNowRequest: RUN_NOW_REQUEST_MAX_LENGTH } as const;
 /** Event messages longer than this are cut by the API server's validation. */
 export const EVENT_MESSAGE_LIMIT = 1024;
 

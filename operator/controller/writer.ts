@@ -14,7 +14,7 @@ import { canonicalJson, timestamp } from './values';
 import type { VaultPlan } from './vault-plan';
 import type { VerifyPlan } from './verify-plan';
 import { writeVerifyWork } from './verify-writer';
-import { REASON } from './vocabulary';
+import { EVENT_MESSAGE_LIMIT, REASON } from './vocabulary';
 import { OPERATOR_NAME } from '../../lib/contractor/operator-props';
 import { describeRefusal, type RefusedWrite, withRefusals } from './write-outcome';
 import { stepSnapshotRuns } from './snapshot-runs';
@@ -62,7 +62,7 @@ export async function recordEvent(
         resourceVersion: obj.metadata.resourceVersion,
       },
       reason: event.reason,
-      message: event.message.slice(0, 1024),
+      message: event.message.slice(0, EVENT_MESSAGE_LIMIT),
       type: event.type,
       firstTimestamp: now,
       lastTimestamp: now,
