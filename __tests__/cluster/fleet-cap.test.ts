@@ -92,8 +92,11 @@ test(
     const n = ns[0];
     const { operator: op, proxy } = await operator(0, ['--max-concurrent-runs=2']);
     await fleetOfFiveHeld(n);
+    // c's status first said "1 of 2" when only b waited behind it: wait for the whole queue in every status.
     await eventually('the queue in the statuses', async () =>
-      (await Promise.all(['c', 'b', 'a'].map((s) => statusOf(n, s)))).every((st, i) => st?.queuePosition === i + 1),
+      (await Promise.all(['c', 'b', 'a'].map((s) => statusOf(n, s)))).every(
+        (st, i) => st?.queuePosition === i + 1 && st?.message?.endsWith(`position ${i + 1} of 3`),
+      ),
     );
     expect(await started(n)).toBe('d,e');
     expect(await statusOf(n, 'c')).toMatchObject({
