@@ -9,7 +9,9 @@
  *     server-side apply, then the status patch), as the operator's ServiceAccount, 4 in flight like the
  *     operator's default --workers; the stand-in floor (skipped with --no-stand-in) is the first version:
  *     a small CronJob and a one-field status, as the cluster admin;
- *   - operator: the bundle, logged in as its ServiceAccount, from start until every Backup shows a phase;
+ *   - operator: the bundle, logged in as its ServiceAccount, from start until every Backup shows a phase, with the
+ *     NODE_OPTIONS of the rendered Deployment (dist/01-operator.yaml: the heap cap it ships with);
+ *   - reconciles per Backup and queue depth from its /metrics, sampled every 15 s while it syncs;
  *   - writes are counted from the API server's audit log (the operator's namespace only), RSS from /proc;
  *     BENCH_NODE_ARGS passes node flags to the operator (e.g. --cpu-prof);
  *   - steady state: writes in a 60 s window after convergence (10 s with --quick).
@@ -36,6 +38,26 @@ import { parseConfig } from '../operator/config';
 import { FIELD_MANAGER } from '../operator/controller/writer';
 import { reconcile } from '../operator/controller/reconcile';
 import type { BackupObject } from '../operator/controller/types';
+import { parseAllDocuments } from 'yaml';
+import { METRIC } from '../lib/contractor/metric-names';
+
+/** The operator's NODE_OPTIONS and memory limit as the rendered Deployment ships them: one truth. */
+function shippedNodeOptions(): { nodeOptions: string; memoryLimit: string } {
+  const docs = parseAllDocuments(readFileSync(join(__dirname, '..', 'dist', '01-operator.yaml'), 'utf8'));
+  const deployment = docs.map((d) => d.toJSON()).find((o) => o?.kind === 'Deployment');
+  const container = deployment.spec.template.spec.containers[0];
+  const nodeOptions = container.env.find((e: any) => e.name === 'NODE_OPTIONS')?.value;
+  if (!nodeOptions) throw new Error('dist/01-operator.yaml: the operator Deployment sets no NODE_OPTIONS');
+  return { nodeOptions, memoryLimit: container.resources.limits.memory };
+}
+
+/** The sum of a counter or gauge over its series, from the operator's /metrics text. */
+function metricSum(text: string, name: string): number {
+  let sum = 0;
+  for (const line of text.split('\n'))
+    if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) sum += Number(line.split(' ').pop());
+  return sum;
+}
 
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}`))?.split('=')[1];
 const quick = process.argv.includes('--quick');
@@ -289,11 +311,12 @@ async function main(): Promise<void> {
   await operatorBundle();
   const t0 = performance.now();
   const t0Wall = Date.now();
+  const shipped = shippedNodeOptions();
   const op = new RealOperator(
     login.kubeconfig,
     'bench',
     ['--namespaces=operator', '--leader-elect=false', '--log-level=info'],
-    {},
+    { NODE_OPTIONS: shipped.nodeOptions },
     (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
   );
   cleanups.push(() => op.stop('SIGKILL'));
@@ -304,18 +327,31 @@ async function main(): Promise<void> {
   const startupSeconds = (performance.now() - t0) / 1000;
   const limitSeconds = Math.max(600, N * 0.3);
   const deadline = Date.now() + limitSeconds * 1000;
+  const reconciles = async () => metricSum((await op.get('metrics', '/metrics')).text, METRIC.reconciles);
+  let nextSample = Date.now() + 15_000;
   while (statusWritten() < N || !(await allHavePhase(api, 'operator'))) {
     if (Date.now() > deadline) throw new Error(`not every Backup had a phase after ${limitSeconds} s`);
+    if (Date.now() > nextSample) {
+      nextSample = Date.now() + 15_000;
+      const text = (await op.get('metrics', '/metrics')).text;
+      process.stderr.write(
+        `at ${((performance.now() - t0) / 1000).toFixed(0)} s: ${statusWritten()} statuses written, ` +
+          `${metricSum(text, METRIC.reconciles)} reconciles, queue depth ${metricSum(text, METRIC.queueDepth)}, ` +
+          `CPU ${op.cpuSeconds().toFixed(1)} s, RSS ${(op.peakRssKb() / 1024).toFixed(0)} MiB peak\n`,
+      );
+    }
     await new Promise((r) => setTimeout(r, 250));
   }
   const syncSeconds = (performance.now() - t0) / 1000;
   const cpuSeconds = op.cpuSeconds();
+  const syncReconciles = await reconciles();
   const synced = operatorWrites();
   const byKind = kinds(synced);
   const settleFrom = operatorWrites().length;
   await new Promise((r) => setTimeout(r, STEADY_MS));
   const steadyWrites = operatorWrites().slice(settleFrom);
   const steady = steadyWrites.length;
+  const steadyReconciles = (await reconciles()) - syncReconciles;
   process.stderr.write(`${timeline(synced, t0Wall)}\n`);
   const rssMiB = op.peakRssKb() / 1024;
   await op.stop();
@@ -341,17 +377,19 @@ async function main(): Promise<void> {
       `${standIn ? ` (/ stand-in floor: ${(syncSeconds / toyFloorSeconds).toFixed(2)}×)` : ''}; ` +
       `of the operator's wall, ${startupSeconds.toFixed(2)} s until its caches synced (process start, connect, ` +
       `LIST); operator CPU ${cpuSeconds.toFixed(1)} s (${((cpuSeconds / syncSeconds) * 100).toFixed(0)}% of one ` +
-      `core); peak RSS ${rssMiB.toFixed(0)} MiB`,
+      `core); peak RSS ${rssMiB.toFixed(0)} MiB (NODE_OPTIONS ${shipped.nodeOptions} as shipped, memory limit ` +
+      `${shipped.memoryLimit}); ${(syncReconciles / N).toFixed(2)} reconciles per Backup during the sync`,
     `- writes during the sync by kind: ${Object.entries(byKind)
       .map(([k, v]) => `${k}: ${v}`)
       .join(', ')}`,
-    `- steady state: ${steady} writes in ${STEADY_MS / 1000} s after every Backup had a phase${
-      steady
-        ? ` (${Object.entries(kinds(steadyWrites))
-            .map(([k, v]) => `${k}: ${v}`)
-            .join(', ')})`
-        : ''
-    }`,
+    `- steady state: ${steadyReconciles} reconciles and ${steady} writes in ${STEADY_MS / 1000} s after every Backup ` +
+      `had a phase${
+        steady
+          ? ` (${Object.entries(kinds(steadyWrites))
+              .map(([k, v]) => `${k}: ${v}`)
+              .join(', ')})`
+          : ''
+      }`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   if (!quick && !arg('backups'))
