@@ -10,9 +10,9 @@ const base = {
 module.exports = {
   // The restic round trips wait on child processes; two workers keep the suite within a minute on 2 cores.
   maxWorkers: 2,
-  // One temporary folder per run, removed at the end (see __tests__/support/temp-folder.js).
-  globalSetup: '<rootDir>/__tests__/support/global-setup.js',
-  globalTeardown: '<rootDir>/__tests__/support/global-teardown.js',
+  // One temporary folder per run, removed at the end (see testing/temp-folder.js).
+  globalSetup: '<rootDir>/testing/global-setup.js',
+  globalTeardown: '<rootDir>/testing/global-teardown.js',
   projects: [
     {
       ...base,
@@ -28,8 +28,8 @@ module.exports = {
       testMatch: ['**/*.test.ts'],
       // One real control plane per run, started only when a cluster suite is selected (a project's global
       // setup runs only then); every suite works in namespaces of its own.
-      globalSetup: '<rootDir>/__tests__/cluster/global-setup.ts',
-      globalTeardown: '<rootDir>/__tests__/cluster/global-teardown.ts',
+      globalSetup: '<rootDir>/testing/cluster/global-setup.ts',
+      globalTeardown: '<rootDir>/testing/cluster/global-teardown.ts',
     },
   ],
 };

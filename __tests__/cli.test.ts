@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { operatorBundle } from './support/operator-process';
+import { operatorBundle } from '../testing/operator-process';
 
 const ROOT = path.join(__dirname, '..');
 let work: string;

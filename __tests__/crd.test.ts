@@ -1,8 +1,8 @@
 import { parse } from '@bufbuild/cel';
 import { validateBackupName, validateBackupSpec } from '../lib/permits/backup-validation';
-import { BackupAdmission, Schema } from './support/backup-admission';
-import { backup, INVALID, VALID } from './support/backup-cases';
-import { allObjects, backupCrdOf, backupSchemaOf, synthDefaultApp } from './support/synth';
+import { BackupAdmission, Schema } from '../testing/backup-admission';
+import { backup, INVALID, VALID } from '../testing/backup-cases';
+import { allObjects, backupCrdOf, backupSchemaOf, synthDefaultApp } from '../testing/synth';
 
 const objects = allObjects(synthDefaultApp());
 const crd = backupCrdOf(objects);

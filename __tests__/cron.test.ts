@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { KUBERNETES_TIME_ZONES } from '../lib/permits/time-zones';
 import { goZoneinfoZip, kubernetesTimeZones, renderTimeZonesModule, zipEntryNames } from '../scripts/go-time-zones';
-import { askRobfig, CronQuery } from './support/robfig';
+import { askRobfig, CronQuery } from '../testing/robfig';
 
 /** A small deterministic generator, so a failing case can be replayed. */
 function random(seed: number): () => number {

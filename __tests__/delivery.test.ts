@@ -11,8 +11,8 @@ import { buildApp } from '../lib/delivery/app';
 import { ConfigError, DEFAULT_CONFIG, loadConfig, parseConfigText } from '../lib/delivery/app-config';
 import { DEFAULT_OPERATOR_IMAGE } from '../lib/contractor/operator-props';
 import { outputTree, renderManifests } from '../lib/delivery/manifest-writer';
-import { readTree } from './support/files';
-import { gateProblems, K8sObject } from './support/k8s-rules';
+import { readTree } from '../testing/files';
+import { gateProblems, K8sObject } from '../testing/k8s-rules';
 
 const ROOT = path.join(__dirname, '..');
 const ENVIRONMENTS = fs

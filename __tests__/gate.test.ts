@@ -1,5 +1,5 @@
-import { gateProblems, K8sObject, rbacProblems, restrictedProblems, schemaProblems } from './support/k8s-rules';
-import { allObjects, synthDefaultApp } from './support/synth';
+import { gateProblems, K8sObject, rbacProblems, restrictedProblems, schemaProblems } from '../testing/k8s-rules';
+import { allObjects, synthDefaultApp } from '../testing/synth';
 
 /** The gate must catch what it claims to catch: each case breaks one rule in a known-good object. */
 const objects = allObjects(synthDefaultApp());

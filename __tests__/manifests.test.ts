@@ -1,10 +1,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BackupAdmission } from './support/backup-admission';
+import { BackupAdmission } from '../testing/backup-admission';
 import { outputTree } from '../lib/delivery/manifest-writer';
-import { readTree } from './support/files';
-import { CLUSTER_SCOPED_KINDS, gateProblems } from './support/k8s-rules';
-import { allObjects, backupSchemaOf, renderDefaultApp, synthDefaultApp } from './support/synth';
+import { readTree } from '../testing/files';
+import { CLUSTER_SCOPED_KINDS, gateProblems } from '../testing/k8s-rules';
+import { allObjects, backupSchemaOf, renderDefaultApp, synthDefaultApp } from '../testing/synth';
 
 const files = synthDefaultApp();
 const objects = allObjects(files);

@@ -17,9 +17,9 @@ import { RUN_OUTCOMES } from '../lib/contractor/metric-names';
 import { BACKUP_ALERTS, BackupMonitoring } from '../lib/contractor/monitoring';
 import { OperatorMetrics } from '../operator/controller/metrics';
 import type { BackupStatus } from '../operator/controller/types';
-import type { K8sObject } from './support/k8s-rules';
-import { runPromtool } from './support/promtool';
-import { promqlProblems } from './support/promql';
+import type { K8sObject } from '../testing/k8s-rules';
+import { runPromtool } from '../testing/promtool';
+import { promqlProblems } from '../testing/promql';
 
 const render = (yaml: string): (K8sObject & { file: string; spec?: any })[] =>
   buildApp(Testing.app(), parseConfigText(yaml, 'inline')).flatMap(({ path: file, chart }) =>

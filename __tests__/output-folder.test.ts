@@ -6,8 +6,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { OUTPUT_MARKER, outputTree } from '../lib/delivery/manifest-writer';
-import { readTree } from './support/files';
-import { renderDefaultApp } from './support/synth';
+import { readTree } from '../testing/files';
+import { renderDefaultApp } from '../testing/synth';
 
 const ROOT = path.join(__dirname, '..');
 const SYNTH = path.join(ROOT, 'scripts', 'synth.sh');

@@ -2,7 +2,7 @@ import { Chart, Duration, Testing } from 'cdk8s';
 import { BackupOperator } from '../lib/contractor/backup-operator';
 import { BackupOperatorProps } from '../lib/contractor/operator-props';
 import { ShopBackup, ShopBackupProps } from '../lib/permits/shop-backup';
-import { gateProblems, K8sObject } from './support/k8s-rules';
+import { gateProblems, K8sObject } from '../testing/k8s-rules';
 
 const goodBackup: ShopBackupProps = {
   shopName: 'bakery',

@@ -8,8 +8,8 @@
 import { compareQuantities, mergeResources, quantityValue } from '../lib/common/resources';
 import { validateBackupSpec } from '../lib/permits/backup-validation';
 import { NON_NEGATIVE_QUANTITY_PATTERN } from '../lib/permits/backup-api';
-import { minimalSpec as minimal } from './support/backup-cases';
-import { QUANTITY_PAIRS } from './support/quantity-cases';
+import { minimalSpec as minimal } from '../testing/backup-cases';
+import { QUANTITY_PAIRS } from '../testing/quantity-cases';
 
 describe('a request above its limit, as the API server judges it', () => {
   test.each(QUANTITY_PAIRS)('request %p, limit %p: refused by the API server = %p', (request, limit, refused) => {

@@ -8,8 +8,8 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { gateProblems, K8sObject } from './support/k8s-rules';
-import { quickstartBlocks } from './support/quickstart';
+import { gateProblems, K8sObject } from '../testing/k8s-rules';
+import { quickstartBlocks } from '../testing/quickstart';
 
 const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
 const STEPS = ['image', 'install', 'shop', 'secret', 'run', 'restore'];

@@ -12,11 +12,11 @@ import * as path from 'node:path';
 import { parse } from 'yaml';
 import { DEFAULT_VAULT_RUN_SETTINGS, RESTIC_IMAGE } from '../lib/run/backup-job';
 import { RESTIC_VERSION } from '../lib/run/restic-version';
-import * as pod from './support/backup-pod';
-import { restrictedProblems } from './support/k8s-rules';
-import { resticBinary, resticPath } from './support/restic';
-import { runContainer } from './support/run-container';
-import { useS3Vault } from './support/s3-server';
+import * as pod from '../testing/backup-pod';
+import { restrictedProblems } from '../testing/k8s-rules';
+import { resticBinary, resticPath } from '../testing/restic';
+import { runContainer } from '../testing/run-container';
+import { useS3Vault } from '../testing/s3-server';
 
 const PASSWORD = pod.PASSWORD;
 let work: string;

@@ -3,8 +3,8 @@ import { Testing } from 'cdk8s';
 import { RestoreSpecTargetNewClaimsSize } from '../imports/mall.example.com';
 import { validateRestoreName, validateRestoreSpec } from '../lib/permits/restore-validation';
 import { ShopRestore } from '../lib/permits/shop-restore';
-import { BackupAdmission, Schema } from './support/backup-admission';
-import { allObjects, synthDefaultApp } from './support/synth';
+import { BackupAdmission, Schema } from '../testing/backup-admission';
+import { allObjects, synthDefaultApp } from '../testing/synth';
 
 const crd = allObjects(synthDefaultApp()).find(
   (o) => o.kind === 'CustomResourceDefinition' && o.metadata.name === 'restores.mall.example.com',

@@ -8,8 +8,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { restoreJobManifest } from '../lib/run/restore-job';
-import { restrictedProblems } from './support/k8s-rules';
-import { resticForRestore } from './support/restic-binary';
+import { restrictedProblems } from '../testing/k8s-rules';
+import { resticForRestore } from '../testing/restic-binary';
 import {
   backupRun,
   backupSpec,
@@ -19,7 +19,7 @@ import {
   restoreRun,
   World,
   writeClaim,
-} from './support/restore-run';
+} from '../testing/restore-run';
 
 const restic = resticForRestore();
 let world: World;

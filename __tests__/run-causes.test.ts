@@ -8,8 +8,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { DEFAULT_VAULT_RUN_SETTINGS } from '../lib/run/backup-job';
-import * as pod from './support/backup-pod';
-import { resticBinary } from './support/restic';
+import * as pod from '../testing/backup-pod';
+import { resticBinary } from '../testing/restic';
 
 let work: string;
 let data: string;

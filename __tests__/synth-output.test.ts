@@ -4,8 +4,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ApiObject, Lazy, Testing } from 'cdk8s';
 import { outputTree, renderManifests, writeManifestsAtomically } from '../lib/delivery/manifest-writer';
-import { readTree } from './support/files';
-import { renderDefaultApp } from './support/synth';
+import { readTree } from '../testing/files';
+import { renderDefaultApp } from '../testing/synth';
 
 const ROOT = path.join(__dirname, '..');
 let work: string;

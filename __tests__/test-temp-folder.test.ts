@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 const ROOT = path.join(__dirname, '..');
-const SUPPORT = path.join(__dirname, 'support', 'temp-folder.js');
+const SUPPORT = path.join(__dirname, '..', 'testing', 'temp-folder.js');
 let tmp: string;
 beforeEach(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mall-backup-tmpcheck-'));

@@ -4,9 +4,9 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as pod from './support/backup-pod';
-import { resticBinary } from './support/restic';
-import { checkClean, here, hostTool, place, quick, repo, shop, useFaultFolders } from './support/vault-faults';
+import * as pod from '../testing/backup-pod';
+import { resticBinary } from '../testing/restic';
+import { checkClean, here, hostTool, place, quick, repo, shop, useFaultFolders } from '../testing/vault-faults';
 
 useFaultFolders();
 

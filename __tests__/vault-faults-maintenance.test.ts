@@ -6,7 +6,7 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as pod from './support/backup-pod';
+import * as pod from '../testing/backup-pod';
 import {
   checkClean,
   commandsOf,
@@ -19,7 +19,7 @@ import {
   shop,
   until,
   useFaultFolders,
-} from './support/vault-faults';
+} from '../testing/vault-faults';
 
 useFaultFolders();
 

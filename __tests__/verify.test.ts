@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { CHECK_SCRIPT, TEST_RESTORE_SCRIPT } from '../lib/run/verify-script';
 import type { KubeObject } from '../operator/controller/types';
 import { judgeVerification, parseVerifyReport } from '../operator/controller/verification';
-import { resticForRestore } from './support/restic-binary';
+import { resticForRestore } from '../testing/restic-binary';
 
 jest.setTimeout(120_000);
 

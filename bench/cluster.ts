@@ -22,16 +22,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { start } from '../scripts/control-plane/cluster';
-import {
-  client,
-  Client,
-  installBackupCrd,
-  installOperatorRbac,
-  serviceAccountLogin,
-} from '../__tests__/cluster/cluster';
-import { auditWrites } from '../__tests__/cluster/audited-cluster';
-import { RealOperator } from '../__tests__/cluster/operator';
-import { operatorBundle } from '../__tests__/support/operator-process';
+import { client, Client, installBackupCrd, installOperatorRbac, serviceAccountLogin } from '../testing/cluster/cluster';
+import { auditWrites } from '../testing/cluster/audited-cluster';
+import { RealOperator } from '../testing/cluster/operator';
+import { operatorBundle } from '../testing/operator-process';
 import { initJobManifest } from '../lib/run/vault-jobs';
 import { DEFAULT_VAULT_RUN_SETTINGS } from '../lib/run/backup-job';
 import { parseConfig } from '../operator/config';

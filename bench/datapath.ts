@@ -8,7 +8,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Testing } from 'cdk8s';
-import { resticBinary } from '../__tests__/support/restic';
+import { resticBinary } from '../testing/restic';
 import { BackupCronJob } from '../lib/run/backup-job';
 import { maintenanceCronJobManifest } from '../lib/run/vault-jobs';
 

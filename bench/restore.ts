@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { resticForRestore } from '../__tests__/support/restic-binary';
+import { resticForRestore } from '../testing/restic-binary';
 import { restoreJobManifest } from '../lib/run/restore-job';
 
 export interface BenchContext {

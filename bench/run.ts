@@ -15,7 +15,7 @@ import { CliCommand, parseCommandLine, UsageError } from '../lib/common/cli';
 import { type Bench, benchDataPath, benchMaintenance } from './datapath';
 import { benchRestore } from './restore';
 import { mergeSections } from './results';
-import { resticBinary } from '../__tests__/support/restic';
+import { resticBinary } from '../testing/restic';
 
 const ROOT = path.join(__dirname, '..');
 const PARTS = ['synth', 'scale', 'datapath', 'maintenance', 'restore'];

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { decideFleet, HeldRun } from '../operator/controller/fleet-admission';
 import { reconcile } from '../operator/controller/reconcile';
-import { asStored, backupObject, observed } from '../__tests__/operator/fixtures';
+import { asStored, backupObject, observed } from '../testing/reconcile-fixtures';
 
 const N = Number(process.env.SHOPS ?? 10_000);
 const NOW = new Date('2026-11-25T10:00:00Z');

@@ -1,13 +1,13 @@
 /**
  * The whole Backup admission table through the real API server (server-side dry-run creates with strict
  * field validation, as kubectl sends them), and, case by case, the offline model (ajv + CEL in
- * `support/backup-admission.ts`) against it: same verdict, same defaults, and every message the model
+ * `testing/backup-admission.ts`) against it: same verdict, same defaults, and every message the model
  * gives is one the server gives. The offline model stays the fast check because it agrees here.
  */
-import { BackupAdmission } from '../support/backup-admission';
-import { backup, INVALID, VALID } from '../support/backup-cases';
-import { allObjects, backupSchemaOf, synthDefaultApp } from '../support/synth';
-import { client, installBackupCrd, namespaces, Response } from './cluster';
+import { BackupAdmission } from '../../testing/backup-admission';
+import { backup, INVALID, VALID } from '../../testing/backup-cases';
+import { allObjects, backupSchemaOf, synthDefaultApp } from '../../testing/synth';
+import { client, installBackupCrd, namespaces, Response } from '../../testing/cluster/cluster';
 import { KUBERNETES_TIME_ZONES } from '../../lib/permits/time-zones';
 
 jest.setTimeout(120_000);

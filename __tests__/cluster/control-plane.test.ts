@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { reapAbandoned, start } from '../../scripts/control-plane/cluster';
-import { eventually, kubectlOk, ROOT, Run } from './cluster';
+import { eventually, kubectlOk, ROOT, Run } from '../../testing/cluster/cluster';
 
 jest.setTimeout(120_000);
 

@@ -6,7 +6,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { eventually, kubectlOk, ROOT } from './cluster';
+import { eventually, kubectlOk, ROOT } from '../../testing/cluster/cluster';
 
 jest.setTimeout(120_000);
 

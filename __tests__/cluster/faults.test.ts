@@ -7,10 +7,10 @@
  * Backups at once (no leader election), which must not start a run twice, must converge, and must then stop
  * writing. Writes are counted from the API server's audit log, or, per replica, by its fault proxy.
  */
-import { AuditedCluster, startAuditedCluster, Write } from './audited-cluster';
-import { eventually } from './cluster';
-import { FaultProxy, Seen } from './fault-proxy';
-import { RealOperator } from './operator';
+import { AuditedCluster, startAuditedCluster, Write } from '../../testing/cluster/audited-cluster';
+import { eventually } from '../../testing/cluster/cluster';
+import { FaultProxy, Seen } from '../../testing/cluster/fault-proxy';
+import { RealOperator } from '../../testing/cluster/operator';
 
 jest.setTimeout(240_000);
 

@@ -6,10 +6,10 @@
  * One vault written two ways being one vault is judged in __tests__/operator/fleet-edges.test.ts (S3 locations,
  * whose init Jobs this machine cannot run).
  */
-import { eventually } from './cluster';
-import type { FaultProxy } from './fault-proxy';
-import { admin, component, list, Operated, statusOf } from './operated';
-import type { RealOperator } from './operator';
+import { eventually } from '../../testing/cluster/cluster';
+import type { FaultProxy } from '../../testing/cluster/fault-proxy';
+import { admin, component, list, Operated, statusOf } from '../../testing/cluster/operated';
+import type { RealOperator } from '../../testing/cluster/operator';
 
 jest.setTimeout(180_000);
 

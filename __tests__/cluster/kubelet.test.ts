@@ -4,8 +4,8 @@
  * are exercised by the lifecycle and quickstart suites.
  */
 import { readFileSync } from 'node:fs';
-import { client, eventually, namespaces } from './cluster';
-import { TestKubelet } from './kubelet/kubelet';
+import { client, eventually, namespaces } from '../../testing/cluster/cluster';
+import { TestKubelet } from '../../testing/cluster/kubelet/kubelet';
 
 jest.setTimeout(120_000);
 

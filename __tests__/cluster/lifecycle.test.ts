@@ -6,9 +6,9 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { parseRunResult } from '../../lib/run/run-result';
-import { resticForRestore } from '../support/restic-binary';
-import { client, eventually } from './cluster';
-import { createShop, type Mall, openMall } from './shop';
+import { resticForRestore } from '../../testing/restic-binary';
+import { client, eventually } from '../../testing/cluster/cluster';
+import { createShop, type Mall, openMall } from '../../testing/cluster/shop';
 
 jest.setTimeout(180_000);
 

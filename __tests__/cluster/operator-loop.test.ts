@@ -7,10 +7,20 @@
  * keeps failing (403) in the probes; Stale without waiting for a resync; and a
  * restarted operator that finds nothing to do. Watches that expire because etcd was compacted are in faults.test.ts.
  */
-import { eventually } from './cluster';
-import type { FaultProxy } from './fault-proxy';
-import { admin, backups, event, getBackup, list, MERGE, Operated, phase, reasonOf } from './operated';
-import type { RealOperator } from './operator';
+import { eventually } from '../../testing/cluster/cluster';
+import type { FaultProxy } from '../../testing/cluster/fault-proxy';
+import {
+  admin,
+  backups,
+  event,
+  getBackup,
+  list,
+  MERGE,
+  Operated,
+  phase,
+  reasonOf,
+} from '../../testing/cluster/operated';
+import type { RealOperator } from '../../testing/cluster/operator';
 
 jest.setTimeout(180_000);
 

@@ -1,13 +1,13 @@
 /**
- * Quantities on the real API server: for every request/limit pair of support/quantity-cases.ts, the
+ * Quantities on the real API server: for every request/limit pair of testing/quantity-cases.ts, the
  * verdict the operator's own check gives (lib/common/resources.ts) is the one kube-apiserver gives the
  * CronJob; and a quantity the API server cannot read (a fractional exponent) or cannot read in time (an
  * eleven-digit exponent) is refused by the Backup CRD, before any CronJob carries it.
  */
 import { compareQuantities } from '../../lib/common/resources';
-import { backup } from '../support/backup-cases';
-import { QUANTITY_PAIRS } from '../support/quantity-cases';
-import { client, installBackupCrd, namespaces } from './cluster';
+import { backup } from '../../testing/backup-cases';
+import { QUANTITY_PAIRS } from '../../testing/quantity-cases';
+import { client, installBackupCrd, namespaces } from '../../testing/cluster/cluster';
 
 jest.setTimeout(120_000);
 

@@ -13,11 +13,11 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ControlPlane, start } from '../../scripts/control-plane/cluster';
-import { quickstartBlocks } from '../support/quickstart';
-import { operatorBundle } from '../support/operator-process';
-import { resticForRestore } from '../support/restic-binary';
-import { client, eventually, kubectl, ROOT, Run } from './cluster';
-import { TestKubelet } from './kubelet/kubelet';
+import { quickstartBlocks } from '../../testing/quickstart';
+import { operatorBundle } from '../../testing/operator-process';
+import { resticForRestore } from '../../testing/restic-binary';
+import { client, eventually, kubectl, ROOT, Run } from '../../testing/cluster/cluster';
+import { TestKubelet } from '../../testing/cluster/kubelet/kubelet';
 
 jest.setTimeout(600_000);
 

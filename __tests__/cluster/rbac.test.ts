@@ -7,7 +7,7 @@
  */
 import { ownerReferenceTo } from '../../lib/run/backup-job';
 import { newClaimManifest, restoreJobManifest } from '../../lib/run/restore-job';
-import { backup } from '../support/backup-cases';
+import { backup } from '../../testing/backup-cases';
 import {
   client,
   installBackupCrd,
@@ -17,7 +17,7 @@ import {
   namespaces,
   RBAC_KINDS,
   serviceAccountLogin,
-} from './cluster';
+} from '../../testing/cluster/cluster';
 
 jest.setTimeout(120_000);
 

@@ -4,9 +4,9 @@
  * (403) is injected by the operator's fault proxy.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { eventually } from './cluster';
-import type { FaultProxy } from './fault-proxy';
-import { admin, event, Operated, phase, restores } from './operated';
+import { eventually } from '../../testing/cluster/cluster';
+import type { FaultProxy } from '../../testing/cluster/fault-proxy';
+import { admin, event, Operated, phase, restores } from '../../testing/cluster/operated';
 
 jest.setTimeout(180_000);
 

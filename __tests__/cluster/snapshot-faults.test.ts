@@ -7,8 +7,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { temporaryClaimName } from '../../lib/run/snapshot-source';
-import { eventually } from './cluster';
-import { condition, SNAPSHOT_TIMEOUT_SECONDS, SnapshotFixture } from './snapshot-fixture';
+import { eventually } from '../../testing/cluster/cluster';
+import { condition, SNAPSHOT_TIMEOUT_SECONDS, SnapshotFixture } from '../../testing/cluster/snapshot-fixture';
 
 jest.setTimeout(240_000);
 

@@ -7,10 +7,10 @@
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { sqlite, SqliteWriter } from '../support/sqlite-writer';
-import { eventually } from './cluster';
-import { condition, SnapshotFixture } from './snapshot-fixture';
-import type { TakenSnapshot } from './snapshotter';
+import { sqlite, SqliteWriter } from '../../testing/sqlite-writer';
+import { eventually } from '../../testing/cluster/cluster';
+import { condition, SnapshotFixture } from '../../testing/cluster/snapshot-fixture';
+import type { TakenSnapshot } from '../../testing/cluster/snapshotter';
 
 jest.setTimeout(240_000);
 

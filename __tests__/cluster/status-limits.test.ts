@@ -6,9 +6,9 @@
 import { reconcile } from '../../operator/controller/reconcile';
 import { STATUS_LIMITS } from '../../operator/controller/vocabulary';
 import { bounded } from '../../operator/controller/write-outcome';
-import { backup } from '../support/backup-cases';
-import { job, jobPod } from '../operator/fixtures';
-import { client, installBackupCrd, namespaces } from './cluster';
+import { backup } from '../../testing/backup-cases';
+import { job, jobPod } from '../../testing/reconcile-fixtures';
+import { client, installBackupCrd, namespaces } from '../../testing/cluster/cluster';
 
 jest.setTimeout(120_000);
 

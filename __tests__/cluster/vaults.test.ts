@@ -6,8 +6,8 @@
  * __tests__/operator/vault-plan.test.ts: on the real Job controller its backoff (10 s doubling, 4 retries) would
  * take minutes.
  */
-import { eventually } from './cluster';
-import { admin, backups, component, list, Operated, phase, reasonOf, statusOf } from './operated';
+import { eventually } from '../../testing/cluster/cluster';
+import { admin, backups, component, list, Operated, phase, reasonOf, statusOf } from '../../testing/cluster/operated';
 
 jest.setTimeout(180_000);
 

@@ -7,9 +7,9 @@
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { resticForRestore } from '../support/restic-binary';
-import { client, eventually } from './cluster';
-import { createShop, type Mall, openMall } from './shop';
+import { resticForRestore } from '../../testing/restic-binary';
+import { client, eventually } from '../../testing/cluster/cluster';
+import { createShop, type Mall, openMall } from '../../testing/cluster/shop';
 
 jest.setTimeout(360_000);
 

@@ -6,7 +6,7 @@ import { parseConfig } from '../../operator/config';
 import { WorkQueue } from '../../operator/runtime/queue';
 import { DEFAULT_OPERATOR_IMAGE, OPERATOR_IMAGE_REPOSITORY } from '../../lib/contractor/operator-props';
 import { NONROOT_ID } from '../../lib/common/pod-security';
-import { allObjects, synthDefaultApp } from '../support/synth';
+import { allObjects, synthDefaultApp } from '../../testing/synth';
 
 describe('operator configuration', () => {
   test("the Deployment's args and env are what the operator understands", () => {

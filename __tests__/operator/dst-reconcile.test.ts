@@ -1,7 +1,7 @@
 import { reconcile } from '../../operator/controller/reconcile';
 import { SCHEDULED_TIMESTAMP_ANNOTATION, SKIPPED_RUN_ANNOTATION } from '../../operator/controller/run-admission';
-import { gateProblems } from '../support/k8s-rules';
-import { asStored, backupObject, job, observed } from './fixtures';
+import { gateProblems } from '../../testing/k8s-rules';
+import { asStored, backupObject, job, observed } from '../../testing/reconcile-fixtures';
 
 const rome = backupObject({ backupTime: '02:30', timeZone: 'Europe/Rome' });
 const cronJob = asStored(reconcile(observed({ backup: rome })).cronJob!);

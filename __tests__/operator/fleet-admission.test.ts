@@ -3,7 +3,7 @@ import { reconcile } from '../../operator/controller/reconcile';
 import { Testing } from 'cdk8s';
 import { BackupOperator } from '../../lib/contractor/backup-operator';
 import { parseConfig } from '../../operator/config';
-import { asStored, backupObject, job, observed } from './fixtures';
+import { asStored, backupObject, job, observed } from '../../testing/reconcile-fixtures';
 
 const held = (name: string, dueAt: number, vault = 'v1', giveUpAt?: number): HeldRun => ({
   key: `ns/${name}`,

@@ -6,7 +6,7 @@ import { runNowJobNameFor, runNowToken } from '../../lib/run/backup-job';
 import { decideFleet, HeldRun, vaultKey } from '../../operator/controller/fleet-admission';
 import { reconcile } from '../../operator/controller/reconcile';
 import { SCHEDULED_TIMESTAMP_ANNOTATION } from '../../operator/controller/run-admission';
-import { asStored, backupObject, job, observed } from './fixtures';
+import { asStored, backupObject, job, observed } from '../../testing/reconcile-fixtures';
 
 const cronJob = asStored(reconcile(observed()).cronJob!);
 

@@ -5,7 +5,7 @@
 import pino from 'pino';
 import { ApiError } from '../../operator/runtime/kube';
 import { LeaderElector, LeaseClient, leaderElectionProblems } from '../../operator/runtime/leader';
-import { waitFor } from '../support/operator-process';
+import { waitFor } from '../../testing/operator-process';
 
 const log = pino({ level: 'silent' });
 

@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import pino from 'pino';
 import { waitForApiServer } from '../../operator/runtime/connect';
-import { operatorBundle } from '../support/operator-process';
+import { operatorBundle } from '../../testing/operator-process';
 
 let work: string;
 beforeEach(() => {

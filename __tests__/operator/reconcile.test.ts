@@ -2,8 +2,8 @@ import { dropJobTemplate } from '../../operator/runtime/trim';
 import { cronJobNameFor, runNowToken } from '../../lib/run/backup-job';
 import type { Observed } from '../../operator/controller/types';
 import { reconcile } from '../../operator/controller/reconcile';
-import { gateProblems } from '../support/k8s-rules';
-import { asStored, backupObject, claim, job, jobPod, observed, workloadPod } from './fixtures';
+import { gateProblems } from '../../testing/k8s-rules';
+import { asStored, backupObject, claim, job, jobPod, observed, workloadPod } from '../../testing/reconcile-fixtures';
 
 /** Runs reconcile, then feeds its status and CronJob back as the API server would store them. */
 function settle(o: Observed) {

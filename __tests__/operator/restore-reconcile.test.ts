@@ -2,7 +2,7 @@ import type { BackupObject, KubeObject } from '../../operator/controller/types';
 import { parseRestoreReport, reconcileRestore } from '../../operator/controller/restore-reconcile';
 import type { RestoreObject, RestoreObserved } from '../../operator/controller/types';
 import { RESTORE_UID_LABEL } from '../../lib/run/restore-job';
-import { restrictedProblems } from '../support/k8s-rules';
+import { restrictedProblems } from '../../testing/k8s-rules';
 
 const now = new Date('2024-05-02T10:00:00Z');
 const backup: BackupObject = {

@@ -7,7 +7,7 @@ import {
   temporaryClaimName,
   waitsForSnapshots,
 } from '../../lib/run/snapshot-source';
-import { backupObject, claim, job, observed, UID, workloadPod } from './fixtures';
+import { backupObject, claim, job, observed, UID, workloadPod } from '../../testing/reconcile-fixtures';
 
 const storageClass = (name: string, provisioner: string) => ({ metadata: { name }, provisioner }) as any;
 const snapshotClass = (name: string, driver: string, isDefault = false) =>

@@ -5,7 +5,7 @@
 import { reconcile } from '../../operator/controller/reconcile';
 import { OperatorMetrics, runOutcomeOf } from '../../operator/controller/metrics';
 import { WakeUps } from '../../operator/runtime/wake-ups';
-import { backupObject, job, jobPod, observed } from './fixtures';
+import { backupObject, job, jobPod, observed } from '../../testing/reconcile-fixtures';
 
 const now = new Date('2026-11-25T10:00:00Z');
 

@@ -6,7 +6,7 @@
 import { bounded } from '../../operator/controller/write-outcome';
 import { reconcile } from '../../operator/controller/reconcile';
 import { STATUS_LIMITS } from '../../operator/controller/vocabulary';
-import { backupObject, job, jobPod, observed } from './fixtures';
+import { backupObject, job, jobPod, observed } from '../../testing/reconcile-fixtures';
 
 /** Characters as the API server counts them for maxLength. */
 const characters = (text: string) => Array.from(text).length;

@@ -8,7 +8,7 @@ import { reconcile } from '../../operator/controller/reconcile';
 import type { KubeObject } from '../../operator/controller/types';
 import { VaultIndex } from '../../operator/controller/vault-index';
 import { maintainedEvents, maintainedVerdict } from '../../operator/controller/vault-maintained';
-import { backupObject, observed } from './fixtures';
+import { backupObject, observed } from '../../testing/reconcile-fixtures';
 
 const HASH = 'aaaabbbbccccdddd';
 const labels = { 'app.kubernetes.io/component': 'vault-maintenance', [REPOSITORY_LABEL]: HASH };

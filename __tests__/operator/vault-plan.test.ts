@@ -2,7 +2,7 @@
 import { planVault, VaultObserved, VaultSettings } from '../../operator/controller/vault-plan';
 import { reconcile } from '../../operator/controller/reconcile';
 import type { BackupObject, KubeObject } from '../../operator/controller/types';
-import { backupObject, observed } from './fixtures';
+import { backupObject, observed } from '../../testing/reconcile-fixtures';
 
 const SHARED = 's3:https://s3.amazonaws.com/vault/shared';
 const SETTINGS: VaultSettings = { allowCrossNamespace: false, maintenanceSchedule: '0 4 * * 0' };

@@ -8,8 +8,8 @@ import { planVerify } from '../../operator/controller/verify-plan';
 import { reconcile } from '../../operator/controller/reconcile';
 import type { BackupObject, KubeObject } from '../../operator/controller/types';
 import { CHECK_SCRIPT, TEST_RESTORE_SCRIPT } from '../../lib/run/verify-script';
-import { restrictedProblems } from '../support/k8s-rules';
-import { backupObject, observed } from './fixtures';
+import { restrictedProblems } from '../../testing/k8s-rules';
+import { backupObject, observed } from '../../testing/reconcile-fixtures';
 
 const SHARED = 's3:https://s3.amazonaws.com/vault/shared';
 const SETTINGS: VaultSettings = { allowCrossNamespace: false, maintenanceSchedule: '0 4 * * 0' };

@@ -10,8 +10,8 @@ import type { KubeObject } from '../../operator/controller/types';
 import { resourcePath } from '../../operator/runtime/kube';
 import { ObjectIndex } from '../../operator/runtime/object-index';
 import { indexKey, indexKeysOf } from '../../operator/runtime/watch-table';
-import { grantingRules, requestAttributes } from '../support/rbac';
-import { allObjects, synthDefaultApp } from '../support/synth';
+import { grantingRules, requestAttributes } from '../../testing/rbac';
+import { allObjects, synthDefaultApp } from '../../testing/synth';
 
 const NS = 'mall-shops';
 const obj = (name: string, labels: Record<string, string> = {}, spec?: any): KubeObject => ({

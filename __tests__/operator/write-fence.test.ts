@@ -8,7 +8,7 @@ import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http
 import type { AddressInfo } from 'node:net';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient, WritesFencedError } from '../../operator/runtime/kube';
-import { waitFor } from '../support/operator-process';
+import { waitFor } from '../../testing/operator-process';
 
 let server: Server;
 const arrived: { method: string; path: string; closedEarly: boolean }[] = [];

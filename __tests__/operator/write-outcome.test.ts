@@ -4,7 +4,7 @@ import { reconcile } from '../../operator/controller/reconcile';
 import { runNowRecord } from '../../operator/controller/reconcile-plan';
 import { INPUTS_ANNOTATION, REASON } from '../../operator/controller/vocabulary';
 import { withRefusals } from '../../operator/controller/write-outcome';
-import { asStored, backupObject, observed, workloadPod } from './fixtures';
+import { asStored, backupObject, observed, workloadPod } from '../../testing/reconcile-fixtures';
 
 const statusProblems = (status: unknown) => schemaProblems(BACKUP_SCHEMA.properties!.status, status, 'status');
 

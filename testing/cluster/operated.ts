@@ -4,7 +4,7 @@
  * pending), the bundled operator logged in as its ServiceAccount through a fault proxy of its own, and short
  * ways to file Backups and read what became of them.
  */
-import { resticForRestore } from '../support/restic-binary';
+import { resticForRestore } from '../restic-binary';
 import { client, eventually, installBackupCrd, installOperatorRbac, namespaces, serviceAccountLogin } from './cluster';
 import { FaultProxy, type Rule } from './fault-proxy';
 import { TestKubelet } from './kubelet/kubelet';

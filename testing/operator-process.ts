@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { buildOperator } = require('../../scripts/build-operator.js');
+const { buildOperator } = require('../scripts/build-operator.js');
 
 let bundle: Promise<string> | undefined;
 

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ControlPlane, start } from '../../scripts/control-plane/cluster';
-import { resticForRestore } from '../support/restic-binary';
+import { resticForRestore } from '../restic-binary';
 import { Client, client, installBackupCrd, installOperatorRbac, serviceAccountLogin } from './cluster';
 import { TestKubelet } from './kubelet/kubelet';
 

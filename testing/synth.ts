@@ -1,8 +1,8 @@
 import { Testing } from 'cdk8s';
-import { buildApp } from '../../lib/delivery/app';
-import { renderManifests } from '../../lib/delivery/manifest-writer';
+import { buildApp } from '../lib/delivery/app';
+import { renderManifests } from '../lib/delivery/manifest-writer';
 import { K8sObject } from './k8s-rules';
-import { BACKUP_CRD_NAME } from '../../lib/permits/backup-api';
+import { BACKUP_CRD_NAME } from '../lib/permits/backup-api';
 import { Schema } from './backup-admission';
 
 /** The default app, synthesized in memory: file path → objects. */

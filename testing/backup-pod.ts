@@ -6,7 +6,7 @@ import { ChildProcess, execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Testing } from 'cdk8s';
-import type { BackupSpec } from '../../lib/permits/api-types';
+import type { BackupSpec } from '../lib/permits/api-types';
 import {
   BackupCronJob,
   BackupPodProps,
@@ -15,9 +15,9 @@ import {
   STATE_MOUNT,
   TMP_MOUNT,
   VAULT_MOUNT,
-} from '../../lib/run/backup-job';
-import { parseRunResult, RunResult } from '../../lib/run/run-result';
-import { initJobManifest, maintenanceCronJobManifest } from '../../lib/run/vault-jobs';
+} from '../lib/run/backup-job';
+import { parseRunResult, RunResult } from '../lib/run/run-result';
+import { initJobManifest, maintenanceCronJobManifest } from '../lib/run/vault-jobs';
 import { busyboxBinary, busyboxFolder } from './busybox';
 import { resticBinary, resticPath } from './restic';
 import { runContainer, startContainer } from './run-container';

@@ -17,7 +17,7 @@ interface Definition {
 }
 
 const DEFINITIONS: Record<string, Definition> = JSON.parse(
-  fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'k8s-1.28-definitions.json'), 'utf8'),
+  fs.readFileSync(path.join(__dirname, '..', '__tests__', 'fixtures', 'k8s-1.28-definitions.json'), 'utf8'),
 ).definitions;
 
 function definitionFor(apiVersion: string, kind: string): Definition | undefined {

@@ -1,6 +1,6 @@
-import type { BackupSpec } from '../../lib/permits/api-types';
-import { BACKUP_UID_LABEL, cronJobNameFor } from '../../lib/run/backup-job';
-import type { BackupObject, KubeObject, Observed } from '../../operator/controller/types';
+import type { BackupSpec } from '../lib/permits/api-types';
+import { BACKUP_UID_LABEL, cronJobNameFor } from '../lib/run/backup-job';
+import type { BackupObject, KubeObject, Observed } from '../operator/controller/types';
 
 export const UID = '0b1c2d3e-0000-4000-8000-000000000001';
 

@@ -5,7 +5,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { RESTIC_VERSION } from '../../lib/run/restic-version';
+import { RESTIC_VERSION } from '../lib/run/restic-version';
 
 export function resticDir(): string {
   const cache = process.env.MALL_BACKUP_CACHE || path.join(os.homedir(), '.cache', 'mall-backup');

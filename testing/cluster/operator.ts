@@ -5,7 +5,7 @@
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { operatorBundle } from '../support/operator-process';
+import { operatorBundle } from '../operator-process';
 import { eventually } from './cluster';
 
 export class RealOperator {
