@@ -9,7 +9,7 @@ import { reconcile } from '../operator/controller/reconcile';
 import type { BackupObject, KubeObject } from '../operator/controller/types';
 import { VaultIndex } from '../operator/controller/vault-index';
 import { initJobManifest } from '../lib/run/vault-jobs';
-import { asStored, backupObject, claim, observed } from '../__tests__/operator/fixtures';
+import { asStored, backupObject, claim, observed } from '../testing/reconcile-fixtures';
 
 const sizes = process.argv.slice(2).map(Number);
 const SETTINGS = { allowCrossNamespace: false, maintenanceSchedule: '0 4 * * 0' };

@@ -5,7 +5,7 @@
 import { initJobManifest, maintenanceCronJobManifest } from '../../lib/run/vault-jobs';
 import type { BackupObject, KubeObject } from '../../operator/controller/types';
 import { VaultIndex } from '../../operator/controller/vault-index';
-import { backupObject } from './fixtures';
+import { backupObject } from '../../testing/reconcile-fixtures';
 
 const VAULT = 'pvc://vault/mall';
 const SETTINGS = { allowCrossNamespace: false, maintenanceSchedule: '0 4 * * 0' };
