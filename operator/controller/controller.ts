@@ -6,7 +6,8 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import * as rapi from '../../lib/permits/restore-api';
-import { BACKUP_LABEL, BACKUP_UID_LABEL, cronJobNameFor } from '../../lib/run/backup-job';
+import { BACKUP_UID_LABEL, cronJobNameFor } from '../../lib/run/backup-job';
+import { Echoes } from './echoes';
 import { dropJobTemplate } from '../runtime/trim';
 import { ControllerLoop } from '../runtime/controller-loop';
 import type { KubeClient } from '../runtime/kube';
@@ -45,8 +46,8 @@ export class Controller {
   /** Per Backup key: a reconcile when it turns Stale, which no watch event announces. */
   private readonly staleChecks = new WakeUps((key) => this.loop.queue.add(key));
   private readonly lastApplied: LastApplied = new Map();
-  /** Per Backup uid: the resourceVersion its last status write produced (that write's watch event is no news). */
-  private readonly statusWritten = new Map<string, string>();
+  /** A Backup's own writes coming back through the watch: no news, not reconciled again. */
+  private readonly echoes = new Echoes(this.lastApplied);
   /** Starts held runs under the run cap; absent without a cap. */
   private readonly gate?: FleetGate;
   /** Who uses each vault and its per-vault work, across namespaces; a change queues the vault's Backups. */
@@ -88,7 +89,7 @@ export class Controller {
           return keys;
         },
         queued: (depth) => this.metrics.queueDepth.set(depth),
-        echoOf: (kind, obj) => this.echoOf(kind as WatchedKindName, obj),
+        echoOf: (kind, obj) => this.echoes.of(kind, obj),
         measure: () => {
           const stopTimer = metrics.reconcileDuration.startTimer();
           return (result) => {
@@ -127,7 +128,7 @@ export class Controller {
     for (const backups of this.loop.eventsOf('backups')) {
       backups.on('delete', (b) => {
         this.lastApplied.delete(b.metadata?.uid ?? '');
-        this.statusWritten.delete(b.metadata?.uid ?? '');
+        this.echoes.forget(b.metadata?.uid ?? '');
       });
       this.vaults.watch('users', backups);
     }
@@ -203,37 +204,36 @@ export class Controller {
     };
   }
 
-  /**
-   * The Backup whose own write `obj` is, at the version that write produced: its status patch or its CronJob's
-   * apply. Its reconcile decided on everything else as it stood, and any other change brings its own event, so
-   * reconciling it again would write nothing: one reconcile per Backup at a cold start instead of three.
-   */
-  private echoOf(kind: WatchedKindName, obj: KubeObject): string | undefined {
-    const { namespace, name, uid, resourceVersion } = obj.metadata;
-    if (kind === 'backups' && uid && resourceVersion && this.statusWritten.get(uid) === resourceVersion) {
-      this.statusWritten.delete(uid);
-      return backupKey(namespace!, name);
-    }
-    const owner = obj.metadata.labels?.[BACKUP_UID_LABEL];
-    const backup = obj.metadata.labels?.[BACKUP_LABEL];
-    if (kind === 'cronjobs' && owner && backup && this.lastApplied.get(owner)?.resourceVersion === resourceVersion)
-      return backupKey(namespace!, backup);
-    return undefined;
-  }
-
   /** Reconciles one Backup or Restore; returns whether anything was written. */
   private async reconcileKey(key: string): Promise<boolean> {
     if (key.startsWith(RESTORE_KEY_PREFIX)) {
       const [namespace, name] = key.slice(RESTORE_KEY_PREFIX.length).split('/');
       return carryOutRestore(this.restoreContext, namespace, name);
     }
+    this.echoes.begin(key);
+    let uid: string | undefined;
+    let statusVersion: string | undefined;
+    try {
+      const written = await this.reconcileBackup(key);
+      uid = written?.uid;
+      statusVersion = written?.statusVersion;
+      return written?.wrote ?? false;
+    } finally {
+      // Changes seen while it ran that were not its own writes: again (the key is marked to run once more).
+      if (this.echoes.end(key, uid, statusVersion)) this.loop.enqueue(key);
+    }
+  }
+
+  private async reconcileBackup(
+    key: string,
+  ): Promise<{ wrote: boolean; uid: string; statusVersion?: string } | undefined> {
     const [namespace, name] = key.split('/');
     const backup = this.loop.get('backups', namespace, name) as BackupObject | undefined;
     if (!backup || backup.metadata.deletionTimestamp) {
       // Owner references remove its CronJob and Jobs; vault data is never touched.
       this.metrics.forget(namespace, name);
       this.staleChecks.set(key, undefined);
-      return false;
+      return undefined;
     }
     const { observed, cronJob, vault, verify } = this.observe(backup);
     const desired = reconcile(observed, this.options.settings);
@@ -255,11 +255,10 @@ export class Controller {
       verify,
     );
     if (written.recheckMs) this.loop.queue.addAfter(key, written.recheckMs);
-    if (written.statusVersion) this.statusWritten.set(backup.metadata.uid!, written.statusVersion);
     // A round still in flight when leadership ended must not bring back the series stopLeading dropped.
     if (this.loop.leading) this.metrics.recordStatus(namespace, name, written.status);
     if (written.error !== undefined) throw written.error;
-    return written.wrote;
+    return { wrote: written.wrote, uid: backup.metadata.uid!, statusVersion: written.statusVersion };
   }
 
   /** What reconcile reads about `backup`, from the caches: only the objects related to it, through the indexes. */
