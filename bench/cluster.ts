@@ -331,7 +331,8 @@ async function main(): Promise<void> {
       process.stderr.write(
         `at ${((performance.now() - t0) / 1000).toFixed(0)} s: ${statusWritten()} statuses written, ` +
           `${metricSum(text, METRIC.reconciles)} reconciles, queue depth ${metricSum(text, METRIC.queueDepth)}, ` +
-          `CPU ${op.cpuSeconds().toFixed(1)} s, RSS ${(op.peakRssKb() / 1024).toFixed(0)} MiB peak\n`,
+          `CPU ${op.cpuSeconds().toFixed(1)} s, RSS ${(op.peakRssKb() / 1024).toFixed(0)} MiB peak, V8 heap ` +
+          `${(metricSum(text, 'nodejs_heap_size_used_bytes') / 2 ** 20).toFixed(0)} MiB used\n`,
       );
     }
     await new Promise((r) => setTimeout(r, 250));

@@ -221,6 +221,12 @@ export class Controller {
     } finally {
       // Changes seen while it ran that were not its own writes: again (the key is marked to run once more).
       if (this.echoes.end(key, uid, statusVersion)) this.loop.enqueue(key);
+      // Its CronJob as applied, cached before the apply answered: no reconcile will come to drop its template.
+      const [namespace, name] = key.split('/');
+      const cronJob = this.loop.get('cronjobs', namespace, cronJobNameFor(name));
+      const labelled = cronJob?.metadata.labels?.[BACKUP_UID_LABEL];
+      if (cronJob && labelled && this.lastApplied.get(labelled)?.resourceVersion === cronJob.metadata.resourceVersion)
+        dropJobTemplate(cronJob);
     }
   }
 
