@@ -53,3 +53,18 @@ test('seen while its reconcile runs: held back, then queued again only if one wa
   expect(echoes.of('backups', backup('40'))).toBe('mall/bakery');
   expect(echoes.end('mall/bakery', undefined, undefined)).toBe(true);
 });
+
+test('a CronJob cached as last applied loses its job template; another version keeps it', () => {
+  const applied: LastApplied = new Map([['uid-1', { inputs: 'x', resourceVersion: '11' }]]);
+  const echoes = new Echoes(applied);
+  const withTemplate = (rv: string): KubeObject => ({
+    ...cronJob(rv),
+    spec: { schedule: '1 2 * * *', jobTemplate: { spec: { template: {} } } },
+  });
+  const edited = withTemplate('12');
+  echoes.trimApplied(edited);
+  expect(edited.spec.jobTemplate).toBeDefined();
+  const ours = withTemplate('11');
+  echoes.trimApplied(ours);
+  expect(ours.spec).toEqual({ schedule: '1 2 * * *' });
+});

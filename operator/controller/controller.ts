@@ -8,7 +8,6 @@ import type { Logger } from 'pino';
 import * as rapi from '../../lib/permits/restore-api';
 import { BACKUP_UID_LABEL, cronJobNameFor } from '../../lib/run/backup-job';
 import { Echoes } from './echoes';
-import { dropJobTemplate } from '../runtime/trim';
 import { ControllerLoop } from '../runtime/controller-loop';
 import type { KubeClient } from '../runtime/kube';
 import { WakeUps } from '../runtime/wake-ups';
@@ -117,14 +116,9 @@ export class Controller {
     }
     // A Job finishing may free a run slot.
     for (const jobs of this.loop.eventsOf('jobs')) jobs.on('change', () => this.loop.leading && this.gate?.poke());
-    // A CronJob as this process applied it needs no template in the cache: its echo is not reconciled to drop it.
     for (const cronJobs of this.loop.eventsOf('cronjobs'))
       for (const event of ['add', 'update'] as const)
-        cronJobs.on(event, (c) => {
-          const uid = c.metadata?.labels?.[BACKUP_UID_LABEL];
-          if (uid && this.lastApplied.get(uid)?.resourceVersion === c.metadata?.resourceVersion)
-            dropJobTemplate(c as KubeObject);
-        });
+        cronJobs.on(event, (c) => this.echoes.trimApplied(c as KubeObject));
     for (const backups of this.loop.eventsOf('backups')) {
       backups.on('delete', (b) => {
         this.lastApplied.delete(b.metadata?.uid ?? '');
@@ -221,12 +215,9 @@ export class Controller {
     } finally {
       // Changes seen while it ran that were not its own writes: again (the key is marked to run once more).
       if (this.echoes.end(key, uid, statusVersion)) this.loop.enqueue(key);
-      // Its CronJob as applied, cached before the apply answered: no reconcile will come to drop its template.
+      // Its CronJob as applied may have been cached before the apply answered.
       const [namespace, name] = key.split('/');
-      const cronJob = this.loop.get('cronjobs', namespace, cronJobNameFor(name));
-      const labelled = cronJob?.metadata.labels?.[BACKUP_UID_LABEL];
-      if (cronJob && labelled && this.lastApplied.get(labelled)?.resourceVersion === cronJob.metadata.resourceVersion)
-        dropJobTemplate(cronJob);
+      this.echoes.trimApplied(this.loop.get('cronjobs', namespace, cronJobNameFor(name)));
     }
   }
 

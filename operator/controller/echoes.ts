@@ -5,6 +5,7 @@
  * N Backups they were 2N of 3N reconciles. Objects of other versions are news as before.
  */
 import { BACKUP_LABEL, BACKUP_UID_LABEL } from '../../lib/run/backup-job';
+import { dropJobTemplate } from '../runtime/trim';
 import type { KubeObject } from './types';
 import { backupKey } from './watches';
 import type { LastApplied } from './writer';
@@ -67,6 +68,16 @@ export class Echoes {
       else if (s.kind === 'backups') this.statusWritten.delete(s.uid);
     }
     return news;
+  }
+
+  /**
+   * Drops the job template of a CronJob cached as this process last applied it: checked when applied, it is the
+   * largest part of the cache, and no echo reconcile comes any more to drop it (runtime/trim.ts).
+   */
+  public trimApplied(cronJob: KubeObject | undefined): void {
+    const uid = cronJob?.metadata.labels?.[BACKUP_UID_LABEL];
+    if (cronJob && uid && this.lastApplied.get(uid)?.resourceVersion === cronJob.metadata.resourceVersion)
+      dropJobTemplate(cronJob);
   }
 
   /** The Backup is gone. */
