@@ -57,7 +57,7 @@ describe('synthesized manifests', () => {
       'backups.mall.example.com',
       'restores.mall.example.com',
     ]);
-    expect(files.get('samples/restores/restores.yaml')!.map((o) => o.kind)).toEqual(['Restore', 'Restore']);
+    expect(files.get('samples/restores/restores.yaml')!.map((o) => o.kind)).toEqual(['Restore', 'Restore', 'Restore']);
     expect(operatorObjects.every((o) => o.kind !== 'Backup')).toBe(true);
     expect(files.get('samples/backups.yaml')!.map((o) => o.kind)).toEqual(['Namespace', 'Backup']);
   });

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse } from 'yaml';
-import { DEFAULT_VAULT_RUN_SETTINGS, RESTIC_IMAGE } from '../lib/run/backup-job';
+import { DEFAULT_VAULT_RUN_SETTINGS, RESTIC_IMAGE } from '../lib/run/backup-job-spec';
 import { RESTIC_VERSION } from '../lib/run/restic-version';
 import * as pod from '../testing/backup-pod';
 import { restrictedProblems } from '../testing/k8s-rules';

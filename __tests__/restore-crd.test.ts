@@ -4,6 +4,7 @@ import { RestoreSpecTargetNewClaimsSize } from '../imports/mall.example.com';
 import { validateRestoreName, validateRestoreSpec } from '../lib/permits/restore-validation';
 import { ShopRestore } from '../lib/permits/shop-restore';
 import { BackupAdmission, Schema } from '../testing/backup-admission';
+import { INVALID, restore, VALID } from '../testing/restore-cases';
 import { allObjects, synthDefaultApp } from '../testing/synth';
 
 const crd = allObjects(synthDefaultApp()).find(
@@ -11,18 +12,6 @@ const crd = allObjects(synthDefaultApp()).find(
 )!;
 const schema: Schema = crd.spec.versions[0].schema.openAPIV3Schema;
 const admission = new BackupAdmission(schema);
-
-const minimalSpec = { backupName: 'bakery', target: { newClaims: { size: '10Gi' } } };
-function restore(spec: Record<string, unknown>): Record<string, unknown> {
-  const merged: Record<string, unknown> = { ...minimalSpec, ...spec };
-  for (const key of Object.keys(merged)) if (merged[key] === undefined) delete merged[key];
-  return {
-    apiVersion: 'mall.example.com/v1alpha1',
-    kind: 'Restore',
-    metadata: { name: 'r', namespace: 'shops' },
-    spec: merged,
-  };
-}
 
 function* nodes(s: Schema, at = ''): Generator<[string, Schema]> {
   yield [at, s];
@@ -93,91 +82,6 @@ describe('the Restore CRD', () => {
   });
 });
 
-const VALID: [string, Record<string, unknown>][] = [
-  ['the minimal permit: latest snapshot into new claims', {}],
-  ['a snapshot ID prefix', { snapshotID: '4f3c2a1b' }],
-  ['a full snapshot ID', { snapshotID: 'a'.repeat(64) }],
-  ['a point in time in UTC', { pointInTime: '2024-05-01T02:00:00Z' }],
-  ['a point in time with an offset', { pointInTime: '2024-05-01T04:00:00+02:00' }],
-  ['chosen claims', { claims: ['bakery-data', 'bakery.db'] }],
-  ['new claims with a storage class', { target: { newClaims: { size: 1073741824, storageClassName: 'fast-ssd' } } }],
-  ['an existing claim', { target: { existingClaim: 'scratch' }, claims: ['bakery-data'] }],
-  ['in place', { target: { inPlace: true } }],
-  ['a deadline', { activeDeadlineSeconds: 3600 }],
-];
-
-const INVALID: [string, Record<string, unknown>, RegExp][] = [
-  ['no backupName', { backupName: undefined }, /spec\.backupName: Required value/],
-  ['no target', { target: undefined }, /spec\.target: Required value/],
-  ['an upper-case backupName', { backupName: 'Bakery' }, /backupName "Bakery" is not valid: use a DNS-1123 subdomain/],
-  [
-    'a snapshot ID with upper case',
-    { snapshotID: '4F3C2A1B' },
-    /snapshotID "4F3C2A1B" is not valid: use a restic snapshot ID/,
-  ],
-  ['a snapshot ID too short', { snapshotID: '4f3c' }, /snapshotID "4f3c" is not valid/],
-  ['latest spelled out as an ID', { snapshotID: 'latest' }, /snapshotID "latest" is not valid/],
-  ['a snapshot ID with shell text', { snapshotID: '4f3c2a1b;reboot' }, /snapshotID "4f3c2a1b;reboot" is not valid/],
-  [
-    'a date without a time',
-    { pointInTime: '2024-05-01' },
-    /spec\.pointInTime: Invalid value: "2024-05-01": must match format "date-time"/,
-  ],
-  [
-    'both an ID and a point in time',
-    { snapshotID: '4f3c2a1b', pointInTime: '2024-05-01T02:00:00Z' },
-    /spec\.pointInTime: Invalid value: give snapshotID or pointInTime, not both/,
-  ],
-  [
-    'an empty claims list',
-    { claims: [] },
-    /spec\.claims: Invalid value: 0: spec\.claims in body should have at least 1 items/,
-  ],
-  ['a repeated claim', { claims: ['a', 'a'] }, /spec\.claims\[1\]: Duplicate value: "a"/],
-  ['a claim with upper case', { claims: ['Data'] }, /claims\[\] "Data" is not valid/],
-  [
-    'no target kind',
-    { target: {} },
-    /spec\.target: Invalid value: target must name exactly one of newClaims, existingClaim, inPlace/,
-  ],
-  [
-    'two target kinds',
-    { target: { existingClaim: 'x', inPlace: true } },
-    /target must name exactly one of newClaims, existingClaim, inPlace/,
-  ],
-  [
-    'inPlace false',
-    { target: { inPlace: false } },
-    /spec\.target\.inPlace: Invalid value: false: inPlace may only be true/,
-  ],
-  ['new claims without a size', { target: { newClaims: {} } }, /spec\.target\.newClaims\.size: Required value/],
-  [
-    'a malformed size',
-    { target: { newClaims: { size: '10 GB' } } },
-    /spec\.target\.newClaims\.size: Invalid value: "10 GB": spec\.target\.newClaims\.size in body should match /,
-  ],
-  [
-    'a storage class with upper case',
-    { target: { newClaims: { size: '1Gi', storageClassName: 'Fast' } } },
-    /storageClassName "Fast" is not valid/,
-  ],
-  [
-    'an existing claim that is also restored',
-    { target: { existingClaim: 'a' }, claims: ['a', 'b'] },
-    /spec\.target\.existingClaim: Invalid value: target\.existingClaim must not be one of the claims restored/,
-  ],
-  [
-    'a deadline of 0',
-    { activeDeadlineSeconds: 0 },
-    new RegExp(
-      /spec\.activeDeadlineSeconds: Invalid value: 0: spec\.activeDeadlineSeconds in body should be /.source +
-        /greater than or equal to 1/.source,
-    ),
-  ],
-  ['an unknown field', { overwrite: true }, /unknown field "spec\.overwrite"/],
-  ['an unknown target', { target: { bucket: 's3://x' } }, /unknown field "spec\.target\.bucket"/],
-];
-
 describe('Restore objects the CRD admits', () => {
   test.each(VALID)('%s', (_, spec) => expect(admission.admit(restore(spec)).errors).toEqual([]));
 });
@@ -201,6 +105,14 @@ describe('synth-time validation agrees with the CRD', () => {
     ]);
     expect(validateRestoreSpec(restore({ target: {} }).spec)).toEqual([
       'spec.target names nothing: name exactly one of newClaims, existingClaim, inPlace',
+    ]);
+    expect(validateRestoreSpec(restore({ claims: ['a'], paths: ['/db', '/up/*.jpg'] }).spec)).toEqual([
+      'spec.paths[1] "/up/*.jpg" is not valid: a path is taken literally: the glob characters * ? [ ] and \\ are ' +
+        'not allowed',
+    ]);
+    expect(validateRestoreSpec(restore({ claims: ['a', 'b'], paths: ['/db'] }).spec)).toEqual([
+      'spec.paths needs exactly one claim in claims, not 2: each path is looked up in that claim; name the one ' +
+        'claim whose files to restore',
     ]);
   });
 });
@@ -246,5 +158,49 @@ describe('ShopRestore', () => {
         's',
       ),
     );
+  });
+
+  test('paths: rendered as given; the same rules as the CRD at synth time, every problem listed', () => {
+    const chart = Testing.chart();
+    new ShopRestore(chart, 'r', {
+      name: 'bakery-db',
+      backupName: 'bakery',
+      claims: ['bakery-data'],
+      paths: ['/db', '/uploads/2026'],
+      target: { existingClaim: 'scratch' },
+    });
+    expect(chart.toJson()[0].spec.paths).toEqual(['/db', '/uploads/2026']);
+    expect(admission.admit(chart.toJson()[0]).errors).toEqual([]);
+    expect(
+      () =>
+        new ShopRestore(Testing.chart(), 'r', {
+          name: 'bakery-db',
+          backupName: 'bakery',
+          claims: ['bakery-data', 'bakery-db'],
+          paths: ['/db/', '/up/../etc', '/db/'],
+          target: { existingClaim: 'scratch' },
+        }),
+    ).toThrow(
+      new RegExp(
+        [
+          /ShopRestore .*: invalid props:/,
+          /- spec\.paths lists "\/db\/" twice: each item must be unique/,
+          /- spec\.paths\[0\] "\/db\/" is not valid: use a path inside the claim starting with "\/"/,
+          /- spec\.paths\[1\] "\/up\/\.\.\/etc" is not valid: a path must not hold a "\." or "\.\." folder/,
+          /- spec\.paths\[2\] "\/db\/" is not valid/,
+        ]
+          .map((r) => r.source)
+          .join('.*\n {2}'),
+      ),
+    );
+    expect(
+      () =>
+        new ShopRestore(Testing.chart(), 'r', {
+          name: 'bakery-db',
+          backupName: 'bakery',
+          paths: ['/db'],
+          target: { newClaims: { size: RestoreSpecTargetNewClaimsSize.fromString('1Gi') } },
+        }),
+    ).toThrow(/- spec\.paths needs exactly one claim in claims, not every claim of the Backup \(claims is left out\)/);
   });
 });

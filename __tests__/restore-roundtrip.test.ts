@@ -152,6 +152,38 @@ describe('latest (the default)', () => {
         ['a', s1.slice(0, 8)],
         ['b', s2.slice(0, 8)],
       ]);
+      // A alone takes the restore's one opening of the vault, restic picking the snapshot: the same choice.
+      const alone = restoreRun(world, {
+        backupName: 'bakery',
+        backupSpec: spec,
+        claims: [{ claim: 'a', targetClaim: 'r-a-alone', path: '' }],
+      });
+      expect([alone.status, alone.stderr]).toEqual([0, '']);
+      expectRestored(claimDir(world, 'r-a-alone'), s1, 'a');
+      expect(reportLines(alone.report)).toEqual([
+        [
+          'restored',
+          'a',
+          // restic prints the short ID; the run reports the status's 16 characters.
+          expect.stringMatching(new RegExp(`^${s1.slice(0, 8)}[0-9a-f]{8}$`)),
+          expect.stringMatching(/^\d{4}-/),
+          '3',
+          expect.stringMatching(/^\d+$/),
+        ],
+      ]);
+      expect(Date.parse(alone.report.split(' ')[3])).toBe(
+        Date.parse(snapshots().find((s) => s.id.startsWith(s1))!.time),
+      );
+      // Nor from another Backup's snapshot when this one has none of the claim.
+      backupVersion('florist', ['z'], { name: 'florist', namespace: 'mall-shops' }, {}, backupSpec('florist'));
+      const none = restoreRun(world, {
+        backupName: 'bakery',
+        backupSpec: spec,
+        claims: [{ claim: 'z', targetClaim: 'r-z', path: '' }],
+      });
+      expect(none.status).not.toBe(0);
+      expect(none.report).toBe('error no snapshot of Backup mall-shops/bakery holds claim z\n');
+      expect(fs.readdirSync(claimDir(world, 'r-z'))).toEqual([]);
     },
   );
 });
@@ -352,17 +384,24 @@ describe('targets', () => {
   });
 });
 
-test("a wrong vault password fails with restic's reason and writes nothing", () => {
+test("a wrong vault password fails with restic's reason and writes nothing, with one opening or two", () => {
   backupVersion('v1', ['a']);
-  const run = restoreRun(
-    world,
-    { backupName: 'bakery', backupSpec: spec, claims: [{ claim: 'a', targetClaim: 'r-a', path: '' }] },
-    { RESTIC_PASSWORD: 'wrong' },
-  );
-  expect(run.status).not.toBe(0);
-  expect(run.stderr).toMatch(/wrong password|no key found/);
-  expect(run.report).toBe('error cannot list the snapshots in the vault (see the log above)\n');
+  const wrong = (extra: { pointInTime?: string }, target: string) =>
+    restoreRun(
+      world,
+      { backupName: 'bakery', backupSpec: spec, claims: [{ claim: 'a', targetClaim: target, path: '' }], ...extra },
+      { RESTIC_PASSWORD: 'wrong' },
+    );
+  // The newest snapshot: restic picks it inside the restore, the only opening of the vault.
+  const newest = wrong({}, 'r-a');
+  expect(newest.status).not.toBe(0);
+  expect(newest.stderr).toMatch(/wrong password|no key found/);
+  expect(newest.report).toBe('error cannot open the vault (see the log above)\n');
   expect(fs.readdirSync(claimDir(world, 'r-a'))).toEqual([]);
+  // A point in time: the snapshots are listed first.
+  const listed = wrong({ pointInTime: new Date().toISOString() }, 'r-b');
+  expect(listed.report).toBe('error cannot list the snapshots in the vault (see the log above)\n');
+  expect(fs.readdirSync(claimDir(world, 'r-b'))).toEqual([]);
 });
 
 test('hostile claim names and snapshot IDs are data, never commands', () => {

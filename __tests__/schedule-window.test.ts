@@ -1,6 +1,5 @@
 import { execFileSync } from 'node:child_process';
 import { validateBackupSpec } from '../lib/permits/backup-validation';
-import { cronScheduleOf } from '../lib/run/backup-job';
 import { clockOf, effectiveSchedule, identityHash, minuteInWindow, parseWindow } from '../lib/permits/schedule-window';
 
 const spec = (backupTime: string) => ({
@@ -95,11 +94,11 @@ describe('the minute a Backup gets', () => {
 
   test('the CronJob schedule of a window is the chosen minute every day', () => {
     const identity = { namespace: 'mall-shops', name: 'bakery' };
-    const [minute, hour] = cronScheduleOf('01:00-05:00', identity).split(' ').map(Number);
-    expect(cronScheduleOf('01:00-05:00', identity)).toBe(`${minute} ${hour} * * *`);
+    const [minute, hour] = effectiveSchedule('01:00-05:00', identity).split(' ').map(Number);
+    expect(effectiveSchedule('01:00-05:00', identity)).toBe(`${minute} ${hour} * * *`);
     expect(clockOf(hour * 60 + minute)).toBe(PINNED_MINUTES[0]);
-    expect(cronScheduleOf('02:30', identity)).toBe('30 2 * * *');
-    expect(cronScheduleOf('15 3 * * 1-5', identity)).toBe('15 3 * * 1-5');
+    expect(effectiveSchedule('02:30', identity)).toBe('30 2 * * *');
+    expect(effectiveSchedule('15 3 * * 1-5', identity)).toBe('15 3 * * 1-5');
   });
 });
 

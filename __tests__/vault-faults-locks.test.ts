@@ -12,12 +12,14 @@ import {
   checkClean,
   firstRunsOnFreshVault,
   here,
-  liveLock,
+  backedUpShop,
+  killContainer,
+  whileLocked,
   localVault,
   hostTool,
   locks,
+  packBytes,
   place,
-  processGroup,
   quick,
   repo,
   shop,
@@ -41,17 +43,15 @@ test('SIGTERM mid-backup: restic stops on SIGINT, removes its lock, the vault ch
 
 test('SIGTERM mid-retention (forget waiting on a lock): stopped cleanly, the new snapshot kept, no lock ' +
   'left', async () => {
-  const s = shop('bakery');
-  pod.initVault(s, place());
-  expect(pod.backupRun(s, place()).result?.outcome).toBe('Completed');
+  const s = backedUpShop('bakery');
   // A live non-exclusive lock (a backup reading a pipe that stays open) makes this run's forget wait.
-  const holder = await liveLock();
-  const run = pod.startBackup({ ...s, props: { vaultSettings: { ...quick, lockWait: '1m' } } }, place());
-  await until("the run's forget", () => fs.existsSync(path.join(run.scratch, 'state', 'forget.err')));
-  process.kill(run.child.pid!, 'SIGTERM');
-  const out = await run.done;
+  const out = await whileLocked(async () => {
+    const run = pod.startBackup({ ...s, props: { vaultSettings: { ...quick, lockWait: '1m' } } }, place());
+    await until("the run's forget", () => fs.existsSync(path.join(run.scratch, 'state', 'forget.err')));
+    process.kill(run.child.pid!, 'SIGTERM');
+    return run.done;
+  });
   expect(out.result).toMatchObject({ outcome: 'Completed', reason: 'Interrupted', retention: 'skipped' });
-  await holder.release();
   checkClean();
   expect(pod.snapshots(repo(), here.work).map((x) => x.id)).toContain(out.result!.snapshot);
 }, 60_000);
@@ -63,9 +63,7 @@ test("kill -9 mid-backup: the next run succeeds by itself; the dead pod's lock o
   expect(first.result?.outcome).toBe('Completed');
   const run = pod.startBackup(s, place());
   await until("the backup's lock", () => locks().length > 0);
-  // The kubelet's SIGKILL: the whole container at once, nothing cleans up.
-  process.kill(-run.child.pid!, 'SIGKILL');
-  await run.done;
+  await killContainer(run);
   expect(locks()).toHaveLength(1);
   // restic calls a lock stale once its holder is gone on this host or it went 30 minutes without refresh; until
   // then (a killed pod's lock, seen from another pod) the backup still runs and only forget waits and defers.
@@ -78,22 +76,15 @@ test("kill -9 mid-backup: the next run succeeds by itself; the dead pod's lock o
 }, 90_000);
 
 test('a live lock is waited for, then retention is deferred (the snapshot stays, the status says why)', async () => {
-  const s = shop('bakery');
-  pod.initVault(s, place());
-  expect(pod.backupRun(s, place()).result?.outcome).toBe('Completed');
-  const holder = await liveLock();
-  try {
-    const out = pod.backupRun(s, place());
-    expect(out.result).toMatchObject({
-      outcome: 'Completed',
-      reason: 'RetentionDeferred',
-      retention: 'deferred',
-      lockWaited: true,
-    });
-    expect(out.result!.message).toMatch(/locked for 2s/);
-  } finally {
-    await holder.release();
-  }
+  const s = backedUpShop('bakery');
+  const out = await whileLocked(() => pod.backupRun(s, place()));
+  expect(out.result).toMatchObject({
+    outcome: 'Completed',
+    reason: 'RetentionDeferred',
+    retention: 'deferred',
+    lockWaited: true,
+  });
+  expect(out.result!.message).toMatch(/locked for 2s/);
 }, 60_000);
 
 test(
@@ -152,11 +143,6 @@ test('maintenance gives back what retention forgot; one killed (kill -9) while h
     for (let i = 0; i < 2; i++) fs.writeFileSync(path.join(photos, `${i}.bin`), crypto.randomBytes(8 << 20));
     expect(pod.backupRun(s, place()).result).toMatchObject({ outcome: 'Completed' });
   };
-  const packBytes = () =>
-    (fs.readdirSync(path.join(repo(), 'data'), { recursive: true }) as string[])
-      .map((f) => fs.statSync(path.join(repo(), 'data', f)))
-      .filter((st) => st.isFile())
-      .reduce((sum, st) => sum + st.size, 0);
   pod.initVault(s, place());
   night();
   night();
@@ -169,12 +155,9 @@ test('maintenance gives back what retention forgot; one killed (kill -9) while h
   night();
   const killed = pod.startMaintenance(s, place());
   await until("the maintenance's lock", () => locks().length > 0);
-  const group = processGroup(killed.child.pid!);
-  process.kill(-killed.child.pid!, 'SIGKILL');
-  await killed.done;
-  // As when a pod is gone: every process of it, restic included, has exited and been reaped. On one host restic
-  // deems the lock stale at once; from another pod's host, after 30 minutes without refresh (restic's rule).
-  await until('the killed processes to be gone', () => group.every((pid) => !fs.existsSync(`/proc/${pid}`)));
+  // As when a pod is gone. On one host restic deems the lock stale at once; from another pod's host, after 30
+  // minutes without refresh (restic's rule).
+  await killContainer(killed);
   expect(locks()).toHaveLength(1);
   const next = await pod.startMaintenance(s, place()).done;
   expect(next.stderr).not.toMatch(/failed/);

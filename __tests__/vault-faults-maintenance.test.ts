@@ -11,10 +11,11 @@ import {
   checkClean,
   commandsOf,
   here,
-  liveLock,
+  backedUpShop,
+  killContainer,
+  whileLocked,
   locks,
   place,
-  processGroup,
   repo,
   shop,
   until,
@@ -47,17 +48,13 @@ test('kill -9 mid-prune: the next backup run and the next maintenance succeed by
 
   const before = vaultFiles();
   const killed = pod.startMaintenance(s, place());
-  const pgid = killed.child.pid!;
   await until(
     'the prune to start rewriting the vault',
-    () => commandsOf(pgid).some((c) => c.includes('prune')) && [...vaultFiles()].some((f) => !before.has(f)),
+    () =>
+      commandsOf(killed.child.pid!).some((c) => c.includes('prune')) && [...vaultFiles()].some((f) => !before.has(f)),
     60_000,
   );
-  const group = processGroup(pgid);
-  // The kubelet's SIGKILL (deadline, eviction, a node lost): the whole container at once, nothing cleans up.
-  process.kill(-pgid, 'SIGKILL');
-  await killed.done;
-  await until('the killed processes to be gone', () => group.every((pid) => !fs.existsSync(`/proc/${pid}`)));
+  await killContainer(killed);
   // Caught half-way: the prune's exclusive lock is still there, beside the packs it had begun to write.
   expect(locks()).toHaveLength(1);
   const lock = pod.restic(repo(), here.work, ['cat', 'lock', locks()[0], '--no-lock']);
@@ -93,25 +90,16 @@ describe('a failed maintenance names its cause in its result (shown on every Bac
   }, 60_000);
 
   test('a live backup holds the vault past the lock wait: VaultLocked, the holder untouched', async () => {
-    const s = shop('bakery');
-    pod.initVault(s, place());
-    expect(pod.backupRun(s, place()).result?.outcome).toBe('Completed');
-    const holder = await liveLock();
-    try {
-      const out = await pod.startMaintenance(s, place(), '2s').done;
-      expect(out.status).not.toBe(0);
-      expect(out.result).toMatchObject({ outcome: 'Failed', reason: 'VaultLocked' });
-      expect(out.result!.message).toMatch(/restic prune failed: the vault stayed locked for 2s/);
-    } finally {
-      await holder.release();
-    }
+    const s = backedUpShop('bakery');
+    const out = await whileLocked(() => pod.startMaintenance(s, place(), '2s').done);
+    expect(out.status).not.toBe(0);
+    expect(out.result).toMatchObject({ outcome: 'Failed', reason: 'VaultLocked' });
+    expect(out.result!.message).toMatch(/restic prune failed: the vault stayed locked for 2s/);
     checkClean();
   }, 60_000);
 
   test('a damaged repository (its packs gone): VaultDamaged', async () => {
-    const s = shop('bakery');
-    pod.initVault(s, place());
-    expect(pod.backupRun(s, place()).result?.outcome).toBe('Completed');
+    const s = backedUpShop('bakery');
     // Every pack gone: the snapshot's tree with them, which prune refuses to work around.
     const index = pod.restic(repo(), here.work, ['list', 'packs', '--no-lock']).stdout.trim().split('\n');
     expect(index.length).toBeGreaterThan(0);

@@ -27,7 +27,7 @@ import { auditWrites } from '../testing/cluster/audited-cluster';
 import { RealOperator } from '../testing/cluster/operator';
 import { operatorBundle } from '../testing/operator-process';
 import { initJobManifest } from '../lib/run/vault-jobs';
-import { DEFAULT_VAULT_RUN_SETTINGS } from '../lib/run/backup-job';
+import { DEFAULT_VAULT_RUN_SETTINGS } from '../lib/run/backup-job-spec';
 import { parseConfig } from '../operator/config';
 import { FIELD_MANAGER } from '../operator/controller/writer';
 import { reconcile } from '../operator/controller/reconcile';

@@ -11,22 +11,7 @@ import { Testing } from 'cdk8s';
 import { resticBinary } from '../testing/restic';
 import { BackupCronJob } from '../lib/run/backup-job';
 import { maintenanceCronJobManifest } from '../lib/run/vault-jobs';
-
-export interface Bench {
-  work: string;
-  quick: boolean;
-  section(title: string, lines: string[]): void;
-  sideBySide(contenders: Record<string, () => number>, runs: number): Record<string, Stats>;
-  timeOnce(command: string, argv: string[], options?: { env?: NodeJS.ProcessEnv }): number;
-  stats(values: number[]): Stats;
-  fmt(s: Stats): string;
-}
-export interface Stats {
-  median: number;
-  min: number;
-  max: number;
-  runs: number;
-}
+import type { Bench } from './bench';
 
 const SPEC = {
   shopName: 'bakery',

@@ -12,7 +12,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CliCommand, parseCommandLine, UsageError } from '../lib/common/cli';
-import { type Bench, benchDataPath, benchMaintenance } from './datapath';
+import type { Bench, Stats } from './bench';
+import { benchDataPath, benchMaintenance } from './datapath';
 import { benchRestore } from './restore';
 import { mergeSections } from './results';
 import { resticBinary } from '../testing/restic';
@@ -67,13 +68,6 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const)
     process.exit(130);
   });
 const report: string[] = [];
-
-interface Stats {
-  median: number;
-  min: number;
-  max: number;
-  runs: number;
-}
 
 function stats(values: number[]): Stats {
   const sorted = [...values].sort((a, b) => a - b);

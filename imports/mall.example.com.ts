@@ -731,6 +731,13 @@ export interface RestoreSpec {
   readonly claims?: string[];
 
   /**
+   * Restore only these files and folders (a folder with everything below it), each a path inside the claim starting with "/" (e.g. "/db", "/uploads/2026"), taken literally: no glob characters, no "." or ".." folders, no "/" at the end. Needs exactly one claim in claims. Each path must be in the chosen snapshot: a path that is not fails the Restore before anything is written. Leave out to restore the whole claim.
+   *
+   * @schema RestoreSpec#paths
+   */
+  readonly paths?: string[];
+
+  /**
    * Restore, for each claim, the newest snapshot of the Backup holding that claim taken at or before this time (RFC 3339, e.g. "2024-05-01T02:00:00Z").
    *
    * @schema RestoreSpec#pointInTime
@@ -762,6 +769,7 @@ export function toJson_RestoreSpec(obj: RestoreSpec | undefined): Record<string,
     'activeDeadlineSeconds': obj.activeDeadlineSeconds,
     'backupName': obj.backupName,
     'claims': obj.claims?.map(y => y),
+    'paths': obj.paths?.map(y => y),
     'pointInTime': obj.pointInTime?.toISOString(),
     'snapshotID': obj.snapshotId,
     'target': toJson_RestoreSpecTarget(obj.target),

@@ -12,15 +12,9 @@ export {
   LOG_LEVELS,
 } from './contractor/operator-props';
 export { ShopBackup, ShopBackupProps } from './permits/shop-backup';
-export {
-  BackupCronJob,
-  BackupRunNowJob,
-  BackupPodProps,
-  RunNowJobProps,
-  BackupRef,
-  VaultRunSettings,
-  RESTIC_IMAGE,
-} from './run/backup-job';
+export { BackupCronJob, BackupRunNowJob, RunNowJobProps } from './run/backup-job';
+export { BackupPodProps, VaultRunSettings, RESTIC_IMAGE } from './run/backup-job-spec';
+export { BackupRef } from './run/backup-names';
 export type { SnapshotSource } from './run/snapshot-source';
 export { BackupApiChart, BackupOperatorChart, SampleBackupsChart, SampleBackupsChartProps } from './delivery/charts';
 export { ResourceSpec, ResourceAmounts } from './common/resources';

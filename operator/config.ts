@@ -2,7 +2,7 @@
 import * as os from 'node:os';
 import { LOG_LEVELS, LogLevel, OPERATOR_DEFAULTS } from '../lib/contractor/operator-props';
 import { CliCommand, CliOption, parseCommandLine, UsageError } from '../lib/common/cli';
-import { DEFAULT_VAULT_RUN_SETTINGS } from '../lib/run/backup-job';
+import { DEFAULT_VAULT_RUN_SETTINGS } from '../lib/run/backup-job-spec';
 import { scheduleProblem } from '../lib/permits/cron';
 import { DNS_LABEL_MAX_LENGTH, DNS_LABEL_PATTERN } from '../lib/permits/backup-api';
 import { DEFAULT_MAINTENANCE_SCHEDULE } from './controller/vault-plan';
@@ -44,15 +44,12 @@ export interface OperatorConfig {
 }
 
 const DEFAULTS = {
-  leaseName: `${OPERATOR_DEFAULTS.name}-leader`,
   leaseDurationSeconds: 15,
   leaseRetrySeconds: 2,
   bindAddress: '0.0.0.0',
   resyncSeconds: 300,
   workers: 4,
   connectTimeoutSeconds: 60,
-  maxConcurrentRuns: 0,
-  maxConcurrentRunsPerVault: 0,
 } as const;
 
 const option = (
@@ -71,8 +68,14 @@ export const OPERATOR_COMMAND: CliCommand = {
     'token; elsewhere --kubeconfig, KUBECONFIG or ~/.kube/config.',
   options: [
     option('namespaces', 'a,b', 'namespaces to watch, comma-separated', 'WATCH_NAMESPACES', 'all'),
-    option('leader-elect', 'true|false', 'elect a leader through a Lease', 'LEADER_ELECT', true),
-    option('lease-name', 'name', 'name of the Lease', 'LEASE_NAME', DEFAULTS.leaseName),
+    option(
+      'leader-elect',
+      'true|false',
+      'elect a leader through a Lease',
+      'LEADER_ELECT',
+      OPERATOR_DEFAULTS.leaderElection,
+    ),
+    option('lease-name', 'name', 'name of the Lease', 'LEASE_NAME', OPERATOR_DEFAULTS.leaseName),
     option('lease-namespace', 'namespace', 'namespace of the Lease', 'POD_NAMESPACE', OPERATOR_DEFAULTS.namespace),
     option('identity', 'name', "this replica's name in the Lease", 'POD_NAME', '<host>-<pid>'),
     option(
@@ -171,14 +174,14 @@ export const OPERATOR_COMMAND: CliCommand = {
       'n',
       'cap on backup runs at once in the whole cluster (0: no cap); runs beyond it wait in a queue',
       'MAX_CONCURRENT_RUNS',
-      DEFAULTS.maxConcurrentRuns,
+      OPERATOR_DEFAULTS.maxConcurrentRuns,
     ),
     option(
       'max-concurrent-runs-per-vault',
       'n',
       'cap on backup runs at once into one vault (0: no cap)',
       'MAX_CONCURRENT_RUNS_PER_VAULT',
-      DEFAULTS.maxConcurrentRunsPerVault,
+      OPERATOR_DEFAULTS.maxConcurrentRunsPerVault,
     ),
   ],
 };
@@ -236,8 +239,8 @@ export function parseConfig(
     problems.push(`--log-level ${JSON.stringify(logLevel)} is not valid: use one of ${LOG_LEVELS.join(', ')}`);
   const config: OperatorConfig = {
     namespaces: namespaceList(values.namespaces, problems),
-    leaderElect: bool('leader-elect', true),
-    leaseName: values['lease-name'] ?? DEFAULTS.leaseName,
+    leaderElect: bool('leader-elect', OPERATOR_DEFAULTS.leaderElection),
+    leaseName: values['lease-name'] ?? OPERATOR_DEFAULTS.leaseName,
     leaseNamespace: values['lease-namespace'] ?? OPERATOR_DEFAULTS.namespace,
     identity: values.identity ?? `${os.hostname()}-${process.pid}`,
     leaseDurationSeconds: int('lease-duration-seconds', DEFAULTS.leaseDurationSeconds, 2, 300),
@@ -251,8 +254,13 @@ export function parseConfig(
     kubeconfig: values.kubeconfig,
     resticImage: values['restic-image'],
     connectTimeoutSeconds: int('connect-timeout-seconds', DEFAULTS.connectTimeoutSeconds, 1, 86400),
-    maxConcurrentRuns: int('max-concurrent-runs', DEFAULTS.maxConcurrentRuns, 0, 100000),
-    maxConcurrentRunsPerVault: int('max-concurrent-runs-per-vault', DEFAULTS.maxConcurrentRunsPerVault, 0, 100000),
+    maxConcurrentRuns: int('max-concurrent-runs', OPERATOR_DEFAULTS.maxConcurrentRuns, 0, 100000),
+    maxConcurrentRunsPerVault: int(
+      'max-concurrent-runs-per-vault',
+      OPERATOR_DEFAULTS.maxConcurrentRunsPerVault,
+      0,
+      100000,
+    ),
     allowCrossNamespaceVaults: bool('allow-cross-namespace-vaults', false),
     maintenanceSchedule: values['maintenance-schedule'] ?? DEFAULT_MAINTENANCE_SCHEDULE,
     retentionFloorDays: int('retention-floor-days', DEFAULT_VAULT_RUN_SETTINGS.retentionFloorDays, 0, 3650),

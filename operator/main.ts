@@ -7,12 +7,13 @@ import { KubeConfig } from '@kubernetes/client-node';
 import pino from 'pino';
 import { UsageError } from '../lib/common/cli';
 import { parseConfig } from './config';
+import { OPERATOR_NAME } from '../lib/contractor/operator-props';
 import { loadKubeConnection, NoClusterError, waitForApiServer } from './runtime/connect';
 import { Controller } from './controller/controller';
 import { KubeClient } from './runtime/kube';
 import { LeaderElector } from './runtime/leader';
 import { OperatorMetrics } from './controller/metrics';
-import { DEFAULT_VAULT_RUN_SETTINGS } from '../lib/run/backup-job';
+import { DEFAULT_VAULT_RUN_SETTINGS } from '../lib/run/backup-job-spec';
 
 function listen(server: http.Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -24,7 +25,7 @@ function listen(server: http.Server, port: number, host: string): Promise<number
 async function main(): Promise<void> {
   const config = parseConfig(process.argv.slice(2), process.env);
   if (!config) return;
-  const log = pino({ level: config.logLevel, base: { component: 'mall-backup-operator' } });
+  const log = pino({ level: config.logLevel, base: { component: OPERATOR_NAME } });
   const connection = loadKubeConnection(new KubeConfig(), config.kubeconfig, process.env);
   const { kc } = connection;
 

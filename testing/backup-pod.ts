@@ -7,15 +7,15 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Testing } from 'cdk8s';
 import type { BackupSpec } from '../lib/permits/api-types';
+import { BackupCronJob } from '../lib/run/backup-job';
 import {
-  BackupCronJob,
   BackupPodProps,
   CACHE_MOUNT,
   DATA_ROOT,
   STATE_MOUNT,
   TMP_MOUNT,
   VAULT_MOUNT,
-} from '../lib/run/backup-job';
+} from '../lib/run/backup-job-spec';
 import { parseRunResult, RunResult } from '../lib/run/run-result';
 import { initJobManifest, maintenanceCronJobManifest } from '../lib/run/vault-jobs';
 import { busyboxBinary, busyboxFolder } from './busybox';

@@ -1,5 +1,6 @@
 import type { BackupSpec } from '../lib/permits/api-types';
-import { BACKUP_UID_LABEL, cronJobNameFor } from '../lib/run/backup-job';
+import { RUN_NOW_DIGEST_LABEL, SHOP_LABEL } from '../lib/permits/backup-api';
+import { BACKUP_UID_LABEL, cronJobNameFor } from '../lib/run/backup-names';
 import type { BackupObject, KubeObject, Observed } from '../operator/controller/types';
 
 export const UID = '0b1c2d3e-0000-4000-8000-000000000001';
@@ -38,7 +39,7 @@ export function backupObject(
 
 export function claim(name: string, opts: { shop?: string; modes?: string[] } = {}): KubeObject {
   return {
-    metadata: { name, namespace: 'mall-shops', labels: opts.shop ? { 'mall.example.com/shop': opts.shop } : {} },
+    metadata: { name, namespace: 'mall-shops', labels: opts.shop ? { [SHOP_LABEL]: opts.shop } : {} },
     spec: { accessModes: opts.modes ?? ['ReadWriteOnce'] },
   };
 }
@@ -49,6 +50,8 @@ export interface JobShape {
   finish?: string;
   reason?: string;
   runNowToken?: string;
+  /** The key the digest is labelled under (the key of 0.1.0 for a Job from before an upgrade). */
+  runNowLabel?: string;
 }
 
 export function job(name: string, shape: JobShape): KubeObject {
@@ -70,7 +73,7 @@ export function job(name: string, shape: JobShape): KubeObject {
       creationTimestamp: shape.start,
       labels: {
         [BACKUP_UID_LABEL]: UID,
-        ...(shape.runNowToken ? { 'mall.example.com/run-now': shape.runNowToken } : {}),
+        ...(shape.runNowToken ? { [shape.runNowLabel ?? RUN_NOW_DIGEST_LABEL]: shape.runNowToken } : {}),
       },
       ownerReferences: [{ kind: 'CronJob', name: cronJobNameFor('bakery'), uid: 'cron-uid', controller: true }],
     },

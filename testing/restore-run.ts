@@ -6,7 +6,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { BackupSpec } from '../lib/permits/api-types';
-import { CACHE_MOUNT, DATA_ROOT, TMP_MOUNT, VAULT_MOUNT } from '../lib/run/backup-job';
+import { CACHE_MOUNT, DATA_ROOT, TMP_MOUNT, VAULT_MOUNT } from '../lib/run/backup-job-spec';
 import { RESTORE_MOUNT, RestoreClaimPlan, restoreJobManifest, RestorePodProps } from '../lib/run/restore-job';
 import { backupRun as backupPodRun, initVault } from './backup-pod';
 import { busyboxBinary, busyboxFolder } from './busybox';

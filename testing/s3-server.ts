@@ -3,10 +3,11 @@
  * restic), a throw-away certificate, and the environment restic needs to reach it. Started once per suite, stopped
  * and removed after it, also when a test fails.
  */
-import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { selfSignedCertificate } from './tls';
 
 export interface S3Vault {
   /** `s3:https://127.0.0.1:<port>/vault`: append `/<prefix>` for a repository. */
@@ -24,20 +25,7 @@ export function useS3Vault(): S3Vault {
   let certs: string | undefined;
   beforeAll(async () => {
     certs = fs.mkdtempSync(path.join(os.tmpdir(), 'mall-backup-tls-'));
-    const key = path.join(certs, 'key.pem');
-    const cert = path.join(certs, 'cert.pem');
-    execFileSync(
-      'openssl',
-      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1'].concat([
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-      ]),
-      { stdio: 'ignore' },
-    );
+    const { keyPath: key, certPath: cert } = selfSignedCertificate(certs, 's3-vault');
     server = spawn(
       process.execPath,
       [path.join(__dirname, 's3-vault.js'), path.join(certs, 's3'), key, cert, 'vault'],

@@ -1,12 +1,15 @@
 /**
- * The fault suite's shared ground (__tests__/vault-faults-*.test.ts, two files so jest's two workers share the
- * work): a fresh data, vault and scratch folder per test, shops with files, and what a test reads from the vault.
+ * The shared ground of the suites that run the pod's scripts against a local vault (the fault suites
+ * __tests__/vault-faults-*.test.ts, in several files so jest's workers share the work, and the signal and
+ * maintenance suites): a fresh data, vault and scratch folder per test, shops with files, a restic held at a chosen
+ * call, kills, live locks, and what a test reads from the vault.
  */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DEFAULT_VAULT_RUN_SETTINGS } from '../lib/run/backup-job';
+import { DEFAULT_VAULT_RUN_SETTINGS } from '../lib/run/backup-job-spec';
 import * as pod from './backup-pod';
 import { resticBinary } from './restic';
 
@@ -109,6 +112,65 @@ export function commandsOf(pgid: number): string[][] {
   });
 }
 
+/**
+ * The kubelet's SIGKILL (deadline, eviction, a node lost) to a run's whole container at once, nothing cleaning up;
+ * resolves once every process of it, restic included, has exited and been reaped, as when the pod is gone.
+ */
+export async function killContainer(run: { child: ChildProcess; done: Promise<unknown> }): Promise<void> {
+  const pgid = run.child.pid!;
+  const group = processGroup(pgid);
+  process.kill(-pgid, 'SIGKILL');
+  await run.done;
+  await until('the killed processes to be gone', () => group.every((pid) => !fs.existsSync(`/proc/${pid}`)));
+}
+
+/** A shop whose fresh vault holds one completed backup: where the lock and retention faults start. */
+export function backedUpShop(name: string, extra: Partial<pod.Shop> = {}): pod.Shop {
+  const s = shop(name, extra);
+  pod.initVault(s, place());
+  expect(pod.backupRun(s, place()).result?.outcome).toBe('Completed');
+  return s;
+}
+
+/**
+ * A `restic` first on the pod's PATH (`pathPrefix: [bin]`): a call whose arguments contain `phase` marks `held`,
+ * waits for the pod's signal (the run passes SIGINT and SIGTERM on to its child), then runs the real restic all the
+ * same, as a restic that had not yet installed its handler would. Every call is logged to `calls`.
+ */
+export function holdResticAt(phase: string): { bin: string; held: string; calls: string } {
+  const bin = path.join(here.work, 'hold-bin');
+  const held = path.join(here.work, 'held');
+  const calls = path.join(here.work, 'calls');
+  fs.mkdirSync(bin);
+  fs.writeFileSync(
+    path.join(bin, 'restic'),
+    `#!/bin/sh
+echo "$*" >>'${calls}'
+case " $* " in
+  *' ${phase} '*)
+    if [ ! -e '${held}' ]; then
+      got=
+      trap 'got=1' INT TERM
+      : >'${held}'
+      while [ -z "$got" ]; do sleep 0.02; done
+      trap - INT TERM
+    fi ;;
+esac
+exec '${resticBinary()}' "$@"
+`,
+    { mode: 0o755 },
+  );
+  return { bin, held, calls };
+}
+
+/** The bytes of the vault's pack files: what its data takes up. */
+export function packBytes(): number {
+  return (fs.readdirSync(path.join(repo(), 'data'), { recursive: true }) as string[])
+    .map((f) => fs.statSync(path.join(repo(), 'data', f)))
+    .filter((st) => st.isFile())
+    .reduce((sum, st) => sum + st.size, 0);
+}
+
 export function checkClean(): void {
   const check = pod.restic(repo(), here.work, ['check', '--no-lock']);
   expect(check.stderr).not.toMatch(/error|Fatal/i);
@@ -118,9 +180,7 @@ export function checkClean(): void {
 
 /** A tool of this machine (util-linux), by its full path: the pod's PATH holds BusyBox applets of the same names. */
 export function hostTool(name: string): string {
-  const found = require('node:child_process')
-    .spawnSync('/bin/sh', ['-c', `command -v ${name}`], { encoding: 'utf8' })
-    .stdout.trim();
+  const found = spawnSync('/bin/sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).stdout.trim();
   if (!found) throw new Error(`${name} is needed (util-linux: apt-get install -y util-linux; .ci/run does it)`);
   return found;
 }
@@ -192,7 +252,7 @@ export async function firstRunsOnFreshVault(v: VaultUnderTest): Promise<void> {
  * (which ends that backup and waits for it).
  */
 export async function liveLock(): Promise<{ release: () => Promise<void> }> {
-  const holder = require('node:child_process').spawn(resticBinary(), ['backup', '--stdin', '--stdin-filename', 'x'], {
+  const holder = spawn(resticBinary(), ['backup', '--stdin', '--stdin-filename', 'x'], {
     env: pod.resticEnv(repo(), here.work),
     stdio: ['pipe', 'ignore', 'ignore'],
   });
@@ -210,4 +270,14 @@ export async function liveLock(): Promise<{ release: () => Promise<void> }> {
     throw error;
   }
   return { release };
+}
+
+/** `body` run while a live lock holds the vault; the lock is released after it, also when it fails. */
+export async function whileLocked<T>(body: () => Promise<T> | T): Promise<T> {
+  const holder = await liveLock();
+  try {
+    return await body();
+  } finally {
+    await holder.release();
+  }
 }

@@ -5,7 +5,7 @@
  * taken away, so the sets below are exactly what dist/ grants. The lifecycle suites run the operator
  * with this same login (`serviceAccountLogin`).
  */
-import { ownerReferenceTo } from '../../lib/run/backup-job';
+import { ownerReferenceTo } from '../../lib/run/backup-names';
 import { newClaimManifest, restoreJobManifest } from '../../lib/run/restore-job';
 import { backup } from '../../testing/backup-cases';
 import {

@@ -3,7 +3,7 @@
  * kubelet running the restore script with the pinned restic from a vault a real run wrote. A quota's refusal
  * (403) is injected by the operator's fault proxy.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { eventually } from '../../testing/cluster/cluster';
 import type { FaultProxy } from '../../testing/cluster/fault-proxy';
 import { admin, event, Operated, phase, restores } from '../../testing/cluster/operated';
@@ -159,3 +159,39 @@ test(STRANGER_TITLE, async () => {
   expect(job.metadata.labels['mall.example.com/restore-uid']).toBe(filed.metadata.uid);
   await restorePhase('thursday', 'Completed');
 });
+
+test(
+  'paths: only the named file comes back, counted alone; a path the snapshot lacks is Failed with ' +
+    'PathNotInSnapshot, naming it and the snapshot, and nothing is written',
+  async () => {
+    await fileRestore('friday', {
+      claims: ['bakery-data'],
+      paths: ['/recipe.txt'],
+      target: { newClaims: { size: '1Gi' } },
+    });
+    const done = await restorePhase('friday', 'Completed');
+    expect(done.status.claims).toEqual([expect.objectContaining({ claim: 'bakery-data', files: 1, bytes: 16 })]);
+    expect(readFileSync(`${suite.kubelet.claimFolder(ns, 'friday-bakery-data')}/recipe.txt`, 'utf8')).toBe(
+      'rye: 400 g flour',
+    );
+
+    await fileRestore('saturday', {
+      claims: ['bakery-data'],
+      paths: ['/recipe.txt', '/menus/2026'],
+      target: { newClaims: { size: '1Gi' } },
+    });
+    const failed = await restorePhase('saturday', 'Failed');
+    expect(failed.status.message).toMatch(
+      new RegExp(
+        String.raw`^restore-saturday failed: "/menus/2026" not in snapshot ${snapshot.slice(0, 8)}[0-9a-f]{8} of ` +
+          String.raw`claim bakery-data \(taken [^)]+\): nothing was restored`,
+      ),
+    );
+    expect(failed.status.conditions).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ type: 'Succeeded', status: 'False', reason: 'PathNotInSnapshot' }),
+      ]),
+    );
+    expect(readdirSync(suite.kubelet.claimFolder(ns, 'saturday-bakery-data'))).toEqual([]);
+  },
+);

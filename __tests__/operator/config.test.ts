@@ -29,6 +29,18 @@ describe('operator configuration', () => {
     expect(container.env.map((e: any) => e.name).sort()).toEqual(['NODE_OPTIONS', 'POD_NAME', 'POD_NAMESPACE']);
   });
 
+  test('started by hand with no flags, the operator elects through the one Lease its Role lets it touch', () => {
+    const objects = allObjects(synthDefaultApp());
+    const leaseRules = objects
+      .filter((o) => o.kind === 'Role')
+      .flatMap((r) => r.rules)
+      .filter((r: any) => r.resources.includes('leases') && r.resourceNames);
+    const bare = parseConfig([], {})!;
+    expect(leaseRules.flatMap((r: any) => r.resourceNames)).toEqual([bare.leaseName]);
+    const role = objects.find((o) => o.kind === 'Role' && o.rules.some((r: any) => r.resources.includes('leases')))!;
+    expect([bare.leaderElect, bare.leaseNamespace]).toEqual([true, role.metadata.namespace]);
+  });
+
   test(
     'vault settings: cross-namespace sharing off, weekly maintenance, a 7-day ' +
       'floor and 50 % shrink by default; flags change them; bad values are named',

@@ -1,5 +1,5 @@
 /** A Backup's own writes coming back through the watch are not reconciled again; anything else still is. */
-import { BACKUP_LABEL, BACKUP_UID_LABEL } from '../../lib/run/backup-job';
+import { BACKUP_LABEL, BACKUP_UID_LABEL } from '../../lib/run/backup-names';
 import { Echoes } from '../../operator/controller/echoes';
 import type { KubeObject } from '../../operator/controller/types';
 import type { LastApplied } from '../../operator/controller/writer';

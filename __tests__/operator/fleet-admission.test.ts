@@ -1,3 +1,4 @@
+import { RUN_NOW_ANNOTATION } from '../../lib/permits/backup-api';
 import { decideFleet, HeldRun } from '../../operator/controller/fleet-admission';
 import { reconcile } from '../../operator/controller/reconcile';
 import { Testing } from 'cdk8s';
@@ -93,7 +94,7 @@ describe('a Backup under a run cap', () => {
   const settings = { holdRuns: true };
 
   test('its CronJob creates Jobs suspended, and a run-now Job is created suspended too', () => {
-    const backup = backupObject({}, { annotations: { 'mall.example.com/run-now': '1' } });
+    const backup = backupObject({}, { annotations: { [RUN_NOW_ANNOTATION]: '1' } });
     const d = reconcile(observed({ backup }), settings);
     expect(d.cronJob!.spec.jobTemplate.spec.suspend).toBe(true);
     expect(d.createJobs[0].spec.suspend).toBe(true);

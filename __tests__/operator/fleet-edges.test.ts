@@ -2,7 +2,8 @@
  * Edges of the run cap and of daylight saving found by attacking them: runs that could be left
  * suspended for good, and one vault written two ways counted as two.
  */
-import { runNowJobNameFor, runNowToken } from '../../lib/run/backup-job';
+import { RUN_NOW_DIGEST_LABEL_UNTIL_0_1 } from '../../lib/permits/backup-api';
+import { runNowJobNameFor, runNowToken } from '../../lib/run/backup-names';
 import { decideFleet, HeldRun, vaultKey } from '../../operator/controller/fleet-admission';
 import { reconcile } from '../../operator/controller/reconcile';
 import { SCHEDULED_TIMESTAMP_ANNOTATION } from '../../operator/controller/run-admission';
@@ -10,8 +11,9 @@ import { asStored, backupObject, job, observed } from '../../testing/reconcile-f
 
 const cronJob = asStored(reconcile(observed()).cronJob!);
 
-function heldRunNow(request: string, created: string) {
-  const j = job(runNowJobNameFor('bakery', request), { start: created, runNowToken: runNowToken(request) });
+function heldRunNow(request: string, created: string, runNowLabel?: string) {
+  const shape = { start: created, runNowToken: runNowToken(request), runNowLabel };
+  const j = job(runNowJobNameFor('bakery', request), shape);
   j.spec = { suspend: true };
   delete j.status.startTime;
   return j;
@@ -23,6 +25,11 @@ describe('a cap switched off leaves no run suspended for good', () => {
     const d = reconcile(observed({ cronJob, jobs: [waiting] }), {});
     expect(d.admitJobs).toEqual([waiting.metadata.name]);
     expect(d.dropJobs).toEqual([]);
+  });
+
+  test('so is one held before an upgrade, labelled under the key of 0.1.0', () => {
+    const waiting = heldRunNow('2026-11-25T09:00', '2026-11-25T09:00:00Z', RUN_NOW_DIGEST_LABEL_UNTIL_0_1);
+    expect(reconcile(observed({ cronJob, jobs: [waiting] }), {}).admitJobs).toEqual([waiting.metadata.name]);
   });
 
   test("with the cap still on it stays the gate's to start", () => {

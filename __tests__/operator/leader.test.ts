@@ -214,7 +214,8 @@ describe('a wall clock stepped (NTP) while electing', () => {
     }
   }
 
-  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  /** The leader's renewal interval, which the scenario plays out in real time. */
+  const renewalInterval = () => new Promise((r) => setTimeout(r, 600));
 
   test('a standby whose clock jumps an hour ahead does not take the Lease from a healthy leader', async () => {
     const leases = new MemoryLeases();
@@ -222,11 +223,11 @@ describe('a wall clock stepped (NTP) while electing', () => {
     const { e, state } = elector(leases, 'standby');
     electors.push(e);
     e.start();
-    await sleep(250);
+    await monotonicWait('the standby to read the Lease', () => leases.timeouts.length > 0, 2_000);
     // The standby has seen the record; its clock now steps while the leader keeps renewing well within 1 s.
     stepMs = 3_600_000;
     for (let i = 0; i < 3; i++) {
-      await sleep(600);
+      await renewalInterval();
       leases.renewAs('healthy-leader', Date.now());
     }
     expect(state.started).toBe(0);

@@ -1,5 +1,6 @@
 import { dropJobTemplate } from '../../operator/runtime/trim';
-import { cronJobNameFor, runNowToken } from '../../lib/run/backup-job';
+import { cronJobNameFor, runNowToken } from '../../lib/run/backup-names';
+import { RUN_NOW_ANNOTATION, RUN_NOW_DIGEST_LABEL, RUN_NOW_DIGEST_LABEL_UNTIL_0_1 } from '../../lib/permits/backup-api';
 import type { Observed } from '../../operator/controller/types';
 import { reconcile } from '../../operator/controller/reconcile';
 import { gateProblems } from '../../testing/k8s-rules';
@@ -508,13 +509,15 @@ describe('specs the operator cannot carry out', () => {
 
 describe('run now', () => {
   const annotated = (value: string, spec = {}, status?: any) =>
-    backupObject(spec, { annotations: { 'mall.example.com/run-now': value } }, status);
+    backupObject(spec, { annotations: { [RUN_NOW_ANNOTATION]: value } }, status);
 
   test('a new annotation value starts one Job from the same template, owned by the Backup', () => {
     const d = reconcile(observed({ backup: annotated('2026-11-25T10:00') }));
     expect(d.createJobs).toHaveLength(1);
     const j = d.createJobs[0];
-    expect(j.metadata.labels!['mall.example.com/run-now']).toBe(runNowToken('2026-11-25T10:00'));
+    expect(j.metadata.labels![RUN_NOW_DIGEST_LABEL]).toBe(runNowToken('2026-11-25T10:00'));
+    expect(j.metadata.labels![RUN_NOW_ANNOTATION]).toBeUndefined();
+    expect(j.metadata.annotations![RUN_NOW_ANNOTATION]).toBe('2026-11-25T10:00');
     expect(j.metadata.ownerReferences).toEqual([expect.objectContaining({ kind: 'Backup', uid: expect.any(String) })]);
     expect(j.spec.template.spec.containers[0].command).toEqual(
       d.cronJob!.spec.jobTemplate.spec.template.spec.containers[0].command,
@@ -528,6 +531,18 @@ describe('run now', () => {
     const started = job('backup-bakery-now-x', { start: '2026-11-25T10:00:01Z', runNowToken: runNowToken('a') });
     const d = reconcile(observed({ backup: annotated('a'), jobs: [started] }));
     expect([d.createJobs, d.status.lastRunNowRequest]).toEqual([[], 'a']);
+  });
+
+  test('a Job labelled under the key of 0.1.0 (started before an upgrade) answers its request: no second run', () => {
+    const before = { start: '2026-11-25T10:00:01Z', runNowToken: runNowToken('a') };
+    const old = job('backup-bakery-now-x', { ...before, runNowLabel: RUN_NOW_DIGEST_LABEL_UNTIL_0_1 });
+    const d = reconcile(observed({ backup: annotated('a'), jobs: [old] }));
+    expect([d.createJobs, d.deleteJobs, d.status.lastRunNowRequest]).toEqual([[], [], 'a']);
+    // Under another key the Job is not this request's, so the request runs.
+    const other = job('backup-bakery-now-x', { ...before, runNowLabel: 'example.com/run-now' });
+    expect(
+      reconcile(observed({ backup: annotated('a', { concurrencyPolicy: 'Replace' }), jobs: [other] })).createJobs,
+    ).toHaveLength(1);
   });
 
   test('Forbid: a request during a run is skipped with a Warning', () => {
@@ -552,7 +567,7 @@ describe('run now', () => {
 
 describe('rendered children', () => {
   test('the CronJob and a run-now Job match their snapshots and pass the gate', () => {
-    const d = reconcile(observed({ backup: backupObject({}, { annotations: { 'mall.example.com/run-now': 'now' } }) }));
+    const d = reconcile(observed({ backup: backupObject({}, { annotations: { [RUN_NOW_ANNOTATION]: 'now' } }) }));
     expect(d.cronJob).toMatchSnapshot('cronjob');
     expect(d.createJobs[0]).toMatchSnapshot('run-now job');
     expect(gateProblems([d.cronJob as any, d.createJobs[0] as any])).toEqual([]);

@@ -472,3 +472,37 @@ test(
     expect([podGone.statusChanged, podGone.events, podGone.createJob]).toEqual([false, [], undefined]);
   },
 );
+
+test('paths reach the pod as arguments after the one claim, counted in INCLUDE_PATHS, and the start names them', () => {
+  const paths = ['/db', '/a b/$(reboot)'];
+  const d = reconcileRestore(observe(restoreOf({ claims: ['bakery-db'], paths })));
+  const container = d.createJob!.spec.template.spec.containers[0];
+  expect(container.command.slice(4)).toEqual(['bakery-db', '/data/bakery-db', '/restore/0', ...paths]);
+  expect(container.command[2]).not.toContain('reboot');
+  expect(container.env).toContainEqual({ name: 'INCLUDE_PATHS', value: '2' });
+  expect(d.status.message).toBe('starting restore-monday: bakery-db (only /db, /a b/$(reboot)) -> monday-bakery-db');
+  // A Restore filed before the rule (or past it) with paths and no single claim fails without a Job.
+  const invalid = reconcileRestore(observe(restoreOf({ paths: ['/db'] })));
+  expect([invalid.createJob, invalid.status.phase]).toEqual([undefined, 'Failed']);
+  expect(invalid.status.message).toMatch(/^spec\.paths needs exactly one claim in claims, not every claim/);
+});
+
+test('a path the snapshot lacks: Failed with reason PathNotInSnapshot, naming the path and the snapshot', () => {
+  const report =
+    'failed PathNotInSnapshot "/uploads/2026" not in snapshot 0123456789abcdef of claim bakery-db (taken ' +
+    '2024-05-01T02:30:00Z): nothing was restored; name paths that snapshot holds (restic ls 01234567)\n';
+  const d = reconcileRestore(
+    observe(restoreOf({ claims: ['bakery-db'], paths: ['/uploads/2026'] }, { phase: 'Running' }), {
+      job: job([{ type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded' }]),
+      jobPods: [jobPod(report, 1)],
+    }),
+  );
+  expect(d.status.phase).toBe('Failed');
+  expect(d.status.message).toBe(`restore-monday failed: ${report.trim().slice('failed PathNotInSnapshot '.length)}`);
+  expect(d.status.conditions!.find((c) => c.type === 'Succeeded')).toMatchObject({
+    status: 'False',
+    reason: 'PathNotInSnapshot',
+  });
+  // A word the operator does not know is no reason of the status; the message still carries it.
+  expect(parseRestoreReport('failed Bogus reason: words\n')).toEqual({ claims: [], error: 'reason: words' });
+});

@@ -4,7 +4,7 @@
  */
 import { reconcile } from '../../operator/controller/reconcile';
 import { OperatorMetrics } from '../../operator/controller/metrics';
-import { DEFAULT_VAULT_RUN_SETTINGS } from '../../lib/run/backup-job';
+import { DEFAULT_VAULT_RUN_SETTINGS } from '../../lib/run/backup-job-spec';
 import { backupObject, job, jobPod, observed } from '../../testing/reconcile-fixtures';
 
 const SNAPSHOT = '4bba301e9c1f7a22';

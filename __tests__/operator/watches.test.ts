@@ -3,7 +3,7 @@
  * an object queues the Backups and Restores it concerns, read through the table's own indexes.
  */
 import { SHOP_LABEL } from '../../lib/permits/backup-api';
-import { BACKUP_LABEL } from '../../lib/run/backup-job';
+import { BACKUP_LABEL } from '../../lib/run/backup-names';
 import { RESTORE_LABEL } from '../../lib/run/restore-job';
 import { type Caches, WATCHES, type WatchedKindName } from '../../operator/controller/watches';
 import type { KubeObject } from '../../operator/controller/types';

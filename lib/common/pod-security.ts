@@ -29,6 +29,15 @@ export function restrictedPodSecurityContext(identity: PodIdentity = {}): k8s.Po
   };
 }
 
+/** Pod Security "restricted" for a pod running as `identity`, with the nonroot ID for whatever it leaves out. */
+export function restrictedPodAs(identity: PodIdentity = {}): k8s.PodSecurityContext {
+  return restrictedPodSecurityContext({
+    runAsUser: identity.runAsUser ?? NONROOT_ID,
+    runAsGroup: identity.runAsGroup ?? NONROOT_ID,
+    fsGroup: identity.fsGroup ?? NONROOT_ID,
+  });
+}
+
 /** Namespace labels that make the API server enforce (and audit and warn about) Pod Security "restricted". */
 export const RESTRICTED_NAMESPACE_LABELS = {
   'pod-security.kubernetes.io/enforce': 'restricted',

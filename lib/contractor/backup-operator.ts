@@ -5,9 +5,16 @@ import {
   RESTRICTED_CONTAINER_SECURITY_CONTEXT,
   restrictedPodSecurityContext,
   NONROOT_ID,
+  RESTRICTED_NAMESPACE_LABELS,
 } from '../common/pod-security';
 import { toResourceRequirements } from '../common/resources';
-import { BackupOperatorProps, OPERATOR_DEFAULTS, heapCeilingMiB, resolveOperatorProps } from './operator-props';
+import {
+  BackupOperatorProps,
+  OPERATOR_COMPONENT,
+  OPERATOR_DEFAULTS,
+  heapCeilingMiB,
+  resolveOperatorProps,
+} from './operator-props';
 import { aggregateUserRoles, grantLeaseRights, grantOperatorRights } from './operator-rbac';
 
 /**
@@ -30,11 +37,11 @@ export class BackupOperator extends Construct {
     const name = OPERATOR_DEFAULTS.name;
     this.namespace = namespace;
     this.serviceAccountName = name;
-    this.leaseName = `${name}-leader`;
-    const labels = standardLabels('operator');
+    this.leaseName = OPERATOR_DEFAULTS.leaseName;
+    const labels = standardLabels(OPERATOR_COMPONENT);
     const selector = {
       'app.kubernetes.io/name': labels['app.kubernetes.io/name'],
-      'app.kubernetes.io/component': 'operator',
+      'app.kubernetes.io/component': OPERATOR_COMPONENT,
     };
     this.metricsServiceSelector = selector;
 
@@ -42,12 +49,7 @@ export class BackupOperator extends Construct {
       new k8s.KubeNamespace(this, 'Namespace', {
         metadata: {
           name: namespace,
-          labels: {
-            ...labels,
-            'pod-security.kubernetes.io/enforce': 'restricted',
-            'pod-security.kubernetes.io/audit': 'restricted',
-            'pod-security.kubernetes.io/warn': 'restricted',
-          },
+          labels: { ...labels, ...RESTRICTED_NAMESPACE_LABELS },
         },
       });
     }

@@ -11,7 +11,8 @@ import { ResourceSpec, checkResources, quantityValue } from '../common/resources
 // package.json beside the output) and never picks up the package.json of the app that installs it.
 import packageJson from '../../package.json';
 
-const PACKAGE_VERSION: string = packageJson.version;
+/** This package's version: the operator image's tag and the Helm chart's version. */
+export const PACKAGE_VERSION: string = packageJson.version;
 
 /** Where the operator image is published; its tag follows the package version. */
 export const OPERATOR_IMAGE_REPOSITORY = 'ghcr.io/mall-example/mall-backup-operator';
@@ -115,10 +116,21 @@ export interface BackupOperatorProps {
   readonly networkPolicy?: boolean;
 }
 
+/** The operator's name: its ServiceAccount, Deployment and roles, and its field manager on the objects it writes. */
+export const OPERATOR_NAME = 'mall-backup-operator';
+/** The component label of the operator's objects, which also selects its pods and metrics Service. */
+export const OPERATOR_COMPONENT = 'operator';
+
+/** The defaults of the construct, the app's config file and the operator's own flags alike. */
 export const OPERATOR_DEFAULTS = {
   namespace: 'mall-backup-system',
-  name: 'mall-backup-operator',
+  name: OPERATOR_NAME,
+  leaderElection: true,
+  /** The Lease the replicas elect a leader through; the only Lease the operator's Role may touch. */
+  leaseName: `${OPERATOR_NAME}-leader`,
   replicas: 1,
+  maxConcurrentRuns: 0,
+  maxConcurrentRunsPerVault: 0,
   metricsPort: 8080,
   probePort: 8081,
   logLevel: 'info' as LogLevel,
@@ -149,7 +161,7 @@ export function resolveOperatorProps(path: string, props: BackupOperatorProps) {
   const namespace = props.namespace ?? d.namespace;
   const image = props.image ?? DEFAULT_OPERATOR_IMAGE;
   const replicas = props.replicas ?? d.replicas;
-  const leaderElection = props.leaderElection ?? true;
+  const leaderElection = props.leaderElection ?? d.leaderElection;
   const watchNamespaces = props.watchNamespaces ?? [];
   const logLevel = props.logLevel ?? d.logLevel;
   const metricsPort = props.metricsPort ?? d.metricsPort;
@@ -206,8 +218,8 @@ export function resolveOperatorProps(path: string, props: BackupOperatorProps) {
   errors.check(metricsPort !== probePort, `metricsPort and probePort are both ${metricsPort}: use two different ports`);
   errors.add(...checkResources('resources', resources));
   for (const [field, cap] of [
-    ['maxConcurrentRuns', props.maxConcurrentRuns ?? 0],
-    ['maxConcurrentRunsPerVault', props.maxConcurrentRunsPerVault ?? 0],
+    ['maxConcurrentRuns', props.maxConcurrentRuns ?? d.maxConcurrentRuns],
+    ['maxConcurrentRunsPerVault', props.maxConcurrentRunsPerVault ?? d.maxConcurrentRunsPerVault],
   ] as const) {
     errors.check(
       Number.isInteger(cap) && cap >= 0 && cap <= 100000,

@@ -8,6 +8,7 @@ import { LOG_LEVELS, OPERATOR_DEFAULTS } from '../contractor/operator-props';
 import { JsonSchema } from '../permits/schema-parts';
 import { schemaProblems } from '../permits/backup-validation';
 import { PropError } from '../common/prop-errors';
+import { ARGOCD_DEFAULTS } from './argocd';
 import { SAMPLES_NAMESPACE } from './charts';
 import type { ResourceSpec } from '../common/resources';
 
@@ -43,7 +44,7 @@ export const DEFAULT_CONFIG: MallBackupConfig = {
   operator: {
     namespace: OPERATOR_DEFAULTS.namespace,
     replicas: OPERATOR_DEFAULTS.replicas,
-    leaderElection: true,
+    leaderElection: OPERATOR_DEFAULTS.leaderElection,
     watchNamespaces: [],
     createWatchNamespaces: false,
     logLevel: OPERATOR_DEFAULTS.logLevel,
@@ -53,12 +54,7 @@ export const DEFAULT_CONFIG: MallBackupConfig = {
   argocd: {
     enabled: true,
     repoURL: 'https://github.com/mall-example/mall-backup.git',
-    targetRevision: 'main',
-    path: 'dist',
-    namespace: 'argocd',
-    project: 'default',
-    destinationServer: 'https://kubernetes.default.svc',
-    automated: false,
+    ...ARGOCD_DEFAULTS,
   },
   monitoring: { enabled: false },
 };

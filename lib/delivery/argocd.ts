@@ -10,6 +10,16 @@ export const SYNC_OPTIONS = 'argocd.argoproj.io/sync-options';
 /** The order Argo CD applies things in: the CRD, then the operator, then Backups. */
 export const SYNC_WAVES = { crd: '-1', operator: '0', samples: '1' } as const;
 
+/** What an Application gets when the props leave a field out; the app's config file starts from these too. */
+export const ARGOCD_DEFAULTS = {
+  targetRevision: 'main',
+  path: 'dist',
+  namespace: 'argocd',
+  project: 'default',
+  destinationServer: 'https://kubernetes.default.svc',
+  automated: false,
+} as const;
+
 export interface ArgoCdApplicationsProps {
   /** Git repository holding the synthesized manifests. */
   readonly repoURL: string;
@@ -133,7 +143,7 @@ export class ArgoCdApplications extends Construct {
     errors.throwIfAny();
 
     const syncPolicy = (options: string[]) => ({
-      ...(props.automated ? { automated: { prune: true, selfHeal: true } } : {}),
+      ...((props.automated ?? ARGOCD_DEFAULTS.automated) ? { automated: { prune: true, selfHeal: true } } : {}),
       syncOptions: options,
       retry: { limit: 5, backoff: { duration: '10s', factor: 2, maxDuration: '3m' } },
     });
@@ -144,28 +154,33 @@ export class ArgoCdApplications extends Construct {
           kind: 'Application',
           metadata: {
             name,
-            namespace: props.namespace ?? 'argocd',
+            namespace: props.namespace ?? ARGOCD_DEFAULTS.namespace,
             labels: standardLabels('gitops'),
             annotations: { [SYNC_WAVE]: wave },
           },
           spec: {
-            project: props.project ?? 'default',
+            project: props.project ?? ARGOCD_DEFAULTS.project,
             source: {
               repoURL: props.repoURL,
-              targetRevision: props.targetRevision ?? 'main',
+              targetRevision: props.targetRevision ?? ARGOCD_DEFAULTS.targetRevision,
               path,
               directory: { recurse: false },
             },
-            destination: { server: props.destinationServer ?? 'https://kubernetes.default.svc', namespace },
+            destination: { server: props.destinationServer ?? ARGOCD_DEFAULTS.destinationServer, namespace },
             syncPolicy: syncPolicy(options),
           },
         }),
       );
 
     // Server-side apply: the CRD's schema is too large for the last-applied annotation of client-side apply.
-    application('Api', 'mall-backup', SYNC_WAVES.operator, props.path ?? 'dist', props.operatorNamespace, [
-      'ServerSideApply=true',
-    ]);
+    application(
+      'Api',
+      'mall-backup',
+      SYNC_WAVES.operator,
+      props.path ?? ARGOCD_DEFAULTS.path,
+      props.operatorNamespace,
+      ['ServerSideApply=true'],
+    );
     if (props.samplesPath) {
       application(
         'Samples',

@@ -9,18 +9,15 @@ import { stringify } from 'yaml';
 import { Chart } from 'cdk8s';
 import { ConfigProblems, MallBackupConfig } from './app-config';
 import { BackupOperator } from '../contractor/backup-operator';
-import { DEFAULT_OPERATOR_IMAGE, heapCeilingMiB } from '../contractor/operator-props';
+import { DEFAULT_OPERATOR_IMAGE, heapCeilingMiB, PACKAGE_VERSION } from '../contractor/operator-props';
 import { STORAGE_CLASSES_ROLE_SUFFIX } from '../contractor/operator-rbac';
 import { BackupApiChart } from './charts';
 import { OUTPUT_MARKER } from './manifest-writer';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const PACKAGE_VERSION: string = require('../../package.json').version;
-
 /** Oldest Kubernetes the chart installs on (CronJob timeZone is GA there; the schemas are tested against it). */
 export const MIN_KUBERNETES = '1.28.0-0';
 
-type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Obj = Record<string, any>;
 
 /** Placeholders that survive YAML rendering as plain scalars, swapped for template text afterwards. */
 const inline = (name: string) => `HELMINLINE${name}END`;

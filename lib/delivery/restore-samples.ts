@@ -35,6 +35,15 @@ export class SampleRestoresChart extends Chart {
         pointInTime: new Date('2024-05-01T06:00:00Z'),
         target: { existingClaim: 'bakery-scratch' },
       }),
+      // Only the recipes folder and one price list of the newest snapshot of bakery-data, back into the claim.
+      new ShopRestore(this, 'bakery-recipes', {
+        name: 'bakery-recipes',
+        namespace,
+        backupName: 'bakery',
+        claims: ['bakery-data'],
+        paths: ['/recipes', '/prices/2024.csv'],
+        target: { inPlace: true },
+      }),
     ];
   }
 }

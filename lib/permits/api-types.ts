@@ -183,6 +183,8 @@ export interface RestoreSpec {
   pointInTime?: string;
   /** Which of the Backup's claims to restore, by name. Defaults to every claim the Backup backs up now. Each is restored from a snapshot holding that claim: another claim's newer snapshot is never taken. */
   claims?: string[];
+  /** Restore only these files and folders (a folder with everything below it), each a path inside the claim starting with "/" (e.g. "/db", "/uploads/2026"), taken literally: no glob characters, no "." or ".." folders, no "/" at the end. Needs exactly one claim in claims. Each path must be in the chosen snapshot: a path that is not fails the Restore before anything is written. Leave out to restore the whole claim. */
+  paths?: string[];
   /** Where the files go: exactly one of newClaims, existingClaim or inPlace. A restore never writes over files unless inPlace says so: into an existing claim it writes a folder per restored claim and refuses a folder that is not empty. */
   target: RestoreSpecTarget;
   /** A restore still going after this many seconds is stopped and marked failed. */

@@ -18,6 +18,13 @@ export const BACKUP_API_VERSION = `${API_GROUP}/${API_VERSION}`;
 export const SHOP_LABEL = `${API_GROUP}/shop`;
 /** Annotation whose new value asks the operator for one immediate backup run. */
 export const RUN_NOW_ANNOTATION = `${API_GROUP}/run-now`;
+/** Label on the Job a run-now request started: a digest of the request (a label value cannot hold any text). */
+export const RUN_NOW_DIGEST_LABEL = `${API_GROUP}/run-now-digest`;
+/**
+ * The key the digest label had up to 0.1.0, shared with the annotation: read, never written, so a Job started before an
+ * upgrade still answers its request and is not run a second time.
+ */
+export const RUN_NOW_DIGEST_LABEL_UNTIL_0_1 = RUN_NOW_ANNOTATION;
 
 /** DNS-1123 label: what Kubernetes accepts as a label value and a host name part. */
 export const DNS_LABEL_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';

@@ -1,11 +1,6 @@
 /** The Backup's status schema: what the operator observed, written by the operator only. */
 import * as api from './backup-api';
-import { conditionSchema, JsonSchema, timestamp } from './schema-parts';
-
-const condition = conditionSchema(
-  'Backup',
-  'Ready, LastBackupSucceeded, Fresh, ShrinkDetected, Verified or VaultMaintained.',
-);
+import { conditionsSchema, JsonSchema, observedGeneration, timestamp } from './schema-parts';
 
 const count = (description: string): JsonSchema => ({ type: 'integer', format: 'int64', minimum: 0, description });
 
@@ -53,26 +48,17 @@ export const BACKUP_STATUS_SCHEMA: JsonSchema = {
       enum: api.BACKUP_PHASES,
       description: `Summary of the conditions: ${api.BACKUP_PHASES.join(', ')}.`,
     },
-    conditions: {
-      type: 'array',
-      description:
-        'Ready (the schedule is in place), LastBackupSucceeded (the outcome of the newest finished run), Fresh ' +
+    conditions: conditionsSchema(
+      'Backup',
+      'Ready, LastBackupSucceeded, Fresh, ShrinkDetected, Verified or VaultMaintained.',
+      'Ready (the schedule is in place), LastBackupSucceeded (the outcome of the newest finished run), Fresh ' +
         '(the newest good snapshot is within the freshness objective), ' +
         'ShrinkDetected (retention is held back after a drastic ' +
         `shrink until the ${api.API_GROUP}/acknowledge-shrink annotation names the new snapshot), VaultMaintained ` +
         "(the vault's newest finished maintenance, prune and check, and why it failed) and, with spec.verify, " +
         'Verified (the latest vault check and test restore passed).',
-      items: condition,
-      maxItems: 8,
-      'x-kubernetes-list-type': 'map',
-      'x-kubernetes-list-map-keys': ['type'],
-    },
-    observedGeneration: {
-      type: 'integer',
-      format: 'int64',
-      minimum: 0,
-      description: 'The metadata.generation the status describes.',
-    },
+    ),
+    observedGeneration: observedGeneration('The metadata.generation the status describes.'),
     lastScheduleTime: timestamp('When the newest run was started.'),
     lastSuccessfulTime: timestamp('When the newest successful run finished.'),
     lastFailureTime: timestamp('When the newest failed run finished.'),

@@ -1,5 +1,5 @@
 import * as api from './backup-api';
-import { cronScheduleOf } from '../run/backup-job';
+import { effectiveSchedule } from '../permits/schedule-window';
 import { BACKUP_SCHEMA } from './backup-schema';
 import { JsonSchema, stringFormOf } from './schema-parts';
 import { scheduleProblem } from './cron';
@@ -168,12 +168,12 @@ function checkCrossField(spec: Record<string, unknown>, problems: string[]): voi
     problems.push(`spec.timeZone ${show(zone)} is not a time zone Kubernetes knows: ${api.TIME_ZONE_KNOWN_FORMS}`);
   }
   // Any identity will do: every minute of a window is a valid schedule.
-  const schedule = cronScheduleOf(spec.backupTime as string, { name: '' });
+  const schedule = effectiveSchedule(spec.backupTime as string, { name: '' });
   const cronProblem = scheduleProblem(schedule);
   if (cronProblem)
     problems.push(`spec.backupTime ${show(spec.backupTime)} is not a schedule Kubernetes accepts: ${cronProblem}`);
   const verify = spec.verify as { schedule: string } | undefined;
-  const verifyProblem = verify && scheduleProblem(cronScheduleOf(verify.schedule, { name: '' }));
+  const verifyProblem = verify && scheduleProblem(effectiveSchedule(verify.schedule, { name: '' }));
   if (verifyProblem)
     problems.push(
       `spec.verify.schedule ${show(verify.schedule)} is not a schedule Kubernetes accepts: ${verifyProblem}`,

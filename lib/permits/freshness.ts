@@ -3,7 +3,7 @@
  * objective. Judged from times alone, so a schedule that silently stops producing runs (suspended, a
  * CronJob that is gone or broken, Jobs that never start) turns Stale exactly like failing runs do.
  */
-import { cronScheduleOf } from '../run/backup-job';
+import { effectiveSchedule } from '../permits/schedule-window';
 import { CronSchedule, parseSchedule } from './cron';
 
 export const FRESH_CONDITION = 'Fresh';
@@ -30,7 +30,7 @@ export function freshnessSeconds(text: string): number | undefined {
 function scheduleOf(backupTime: string): ReturnType<typeof parseSchedule> | undefined {
   // Any identity will do: a window's minute moves with the Backup's name, its period does not.
   try {
-    return parseSchedule(cronScheduleOf(backupTime, { name: '' }));
+    return parseSchedule(effectiveSchedule(backupTime, { name: '' }));
   } catch {
     return undefined;
   }

@@ -1,10 +1,11 @@
 import * as api from './backup-api';
 import {
   boundedInteger,
-  conditionSchema,
+  conditionsSchema,
   JsonSchema,
   objectName,
   objectProperties,
+  observedGeneration,
   patternedString,
   quantity,
   timestamp,
@@ -18,6 +19,31 @@ const snapshotID = patternedString(
     'Backup and hold every claim restored. Leave out snapshotID and pointInTime for the newest snapshot of each claim.',
   64,
 );
+
+/** One entry of `spec.paths`: its forms are read by the synth-time check too (`patternedString`). */
+const includedPath = patternedString(
+  {
+    field: 'paths[]',
+    patterns: [rapi.RESTORE_PATH_PATTERN],
+    accepted: rapi.RESTORE_PATH_FORMS,
+    forbidden: rapi.RESTORE_PATH_FORBIDDEN,
+  },
+  'A file or folder (with everything below it) inside the claim, "/" being the claim\'s root.',
+  rapi.RESTORE_PATH_MAX_LENGTH,
+);
+
+const paths: JsonSchema = {
+  type: 'array',
+  description:
+    'Restore only these files and folders (a folder with everything below it), each a path inside the claim ' +
+    'starting with "/" (e.g. "/db", "/uploads/2026"), taken literally: no glob characters, no "." or ".." ' +
+    'folders, no "/" at the end. Needs exactly one claim in claims. Each path must be in the chosen snapshot: ' +
+    'a path that is not fails the Restore before anything is written. Leave out to restore the whole claim.',
+  minItems: 1,
+  maxItems: rapi.RESTORE_PATHS_MAX,
+  'x-kubernetes-list-type': 'set',
+  items: includedPath,
+};
 
 const newClaims: JsonSchema = {
   type: 'object',
@@ -92,6 +118,7 @@ const spec: JsonSchema = {
       'x-kubernetes-list-type': 'set',
       items: objectName('claims[]', 'Name of a PersistentVolumeClaim the Backup backs up.'),
     },
+    paths,
     target,
     activeDeadlineSeconds: boundedInteger(
       'A restore still going after this many seconds is stopped and marked failed.',
@@ -113,6 +140,12 @@ const spec: JsonSchema = {
       message:
         'target.existingClaim must not be one of the claims restored: use inPlace: true to restore a claim into itself',
       fieldPath: '.target.existingClaim',
+    },
+    {
+      // A missing path must be unambiguous: one claim to look it up in.
+      rule: '!has(self.paths) || (has(self.claims) && size(self.claims) == 1)',
+      message: rapi.RESTORE_PATHS_CLAIMS_MESSAGE,
+      fieldPath: '.paths',
     },
   ],
 };
@@ -141,22 +174,13 @@ const status: JsonSchema = {
   description: 'What the operator observed. Written by the operator only.',
   properties: {
     phase: { type: 'string', enum: rapi.RESTORE_PHASES, description: `Summary: ${rapi.RESTORE_PHASES.join(', ')}.` },
-    conditions: {
-      type: 'array',
-      description:
-        `${rapi.RESTORE_CONDITIONS.ready} (source and target are in ` +
-        `place) and ${rapi.RESTORE_CONDITIONS.succeeded} (the outcome).`,
-      items: conditionSchema('Restore', `${rapi.RESTORE_CONDITIONS.ready} or ${rapi.RESTORE_CONDITIONS.succeeded}.`),
-      maxItems: 8,
-      'x-kubernetes-list-type': 'map',
-      'x-kubernetes-list-map-keys': ['type'],
-    },
-    observedGeneration: {
-      type: 'integer',
-      format: 'int64',
-      minimum: 0,
-      description: 'The metadata.generation the status describes.',
-    },
+    conditions: conditionsSchema(
+      'Restore',
+      `${rapi.RESTORE_CONDITIONS.ready} or ${rapi.RESTORE_CONDITIONS.succeeded}.`,
+      `${rapi.RESTORE_CONDITIONS.ready} (source and target are in place) and ${rapi.RESTORE_CONDITIONS.succeeded} ` +
+        '(the outcome).',
+    ),
+    observedGeneration: observedGeneration('The metadata.generation the status describes.'),
     jobName: { type: 'string', maxLength: 63, description: 'The restore Job.' },
     startTime: timestamp('When the restore Job started.'),
     completionTime: timestamp('When the restore finished, successfully or not.'),

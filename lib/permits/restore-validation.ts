@@ -50,5 +50,12 @@ export function validateRestoreSpec(spec: unknown): string[] {
         `the claims restored: use inPlace: true to restore a claim into itself`,
     );
   }
+  if (s.paths !== undefined && s.claims?.length !== 1) {
+    problems.push(
+      `spec.paths needs exactly one claim in claims, not ${
+        s.claims === undefined ? 'every claim of the Backup (claims is left out)' : s.claims.length
+      }: ${rapi.RESTORE_PATHS_CLAIMS_ADVICE}`,
+    );
+  }
   return problems;
 }

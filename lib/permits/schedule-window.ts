@@ -31,6 +31,7 @@ export interface BackupIdentity {
 
 const MINUTES_PER_DAY = 24 * 60;
 const WINDOW = new RegExp(api.WINDOW_PATTERN);
+const WALL_CLOCK = new RegExp(api.WALL_CLOCK_PATTERN);
 
 function minutesOf(clock: string): number {
   const [hours, minutes] = clock.split(':').map(Number);
@@ -70,6 +71,10 @@ export function clockOf(minuteOfDay: number): string {
  * `"MM HH * * *"`, `"HH:MM"` to the same form; cron expressions and macros pass through.
  */
 export function effectiveSchedule(backupTime: string, identity: BackupIdentity): string {
+  if (WALL_CLOCK.test(backupTime)) {
+    const [hours, minutes] = backupTime.split(':').map(Number);
+    return `${minutes} ${hours} * * *`;
+  }
   const window = parseWindow(backupTime);
   if (!window) return backupTime;
   // A reconcile asks several times; the hash is the cost.

@@ -148,7 +148,7 @@ export function timestamp(description: string): JsonSchema {
 }
 
 /** A metav1.Condition of `kind` (e.g. "Backup"), whose types are listed in `types`. */
-export function conditionSchema(kind: string, types: string): JsonSchema {
+function conditionSchema(kind: string, types: string): JsonSchema {
   return {
     type: 'object',
     description: `One aspect of the ${kind}'s state (metav1.Condition).`,
@@ -163,12 +163,7 @@ export function conditionSchema(kind: string, types: string): JsonSchema {
         description: types,
       },
       status: { type: 'string', enum: ['True', 'False', 'Unknown'], description: 'True, False or Unknown.' },
-      observedGeneration: {
-        type: 'integer',
-        format: 'int64',
-        minimum: 0,
-        description: 'The metadata.generation this condition was computed from.',
-      },
+      observedGeneration: observedGeneration('The metadata.generation this condition was computed from.'),
       lastTransitionTime: timestamp('When the status last changed.'),
       reason: {
         type: 'string',
@@ -180,6 +175,26 @@ export function conditionSchema(kind: string, types: string): JsonSchema {
       message: { type: 'string', maxLength: 32768, description: 'Human-readable details.' },
     },
   };
+}
+
+/**
+ * A status' conditions (metav1.Condition), one per type, as `kubectl wait --for=condition=` reads them: `types`
+ * names the types a `kind` has, `description` what each says.
+ */
+export function conditionsSchema(kind: string, types: string, description: string): JsonSchema {
+  return {
+    type: 'array',
+    description,
+    items: conditionSchema(kind, types),
+    maxItems: 8,
+    'x-kubernetes-list-type': 'map',
+    'x-kubernetes-list-map-keys': ['type'],
+  };
+}
+
+/** A metadata.generation a status (or one of its conditions) was computed from. */
+export function observedGeneration(description: string): JsonSchema {
+  return { type: 'integer', format: 'int64', minimum: 0, description };
 }
 
 /** The top level of a permit kind: the type fields, a bare metadata and the kind's own spec and status. */

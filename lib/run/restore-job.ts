@@ -3,8 +3,8 @@ import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
 import { Construct } from 'constructs';
 import type { BackupSpec } from '../permits/api-types';
 import * as api from '../permits/backup-api';
+import { boundedName } from './backup-names';
 import {
-  boundedName,
   CACHE_MOUNT,
   DATA_ROOT,
   DEFAULT_BACKUP_RESOURCES,
@@ -12,16 +12,14 @@ import {
   resticRepositoryOf,
   TMP_MOUNT,
   VAULT_MOUNT,
-} from './backup-job';
-import { pvcVaultClaim } from '../permits/backup-validation';
+} from './backup-job-spec';
+import { pvcVaultClaim, schemaProblems } from '../permits/backup-validation';
+import { RESTORE_SCHEMA } from '../permits/restore-schema';
 import { standardLabels } from '../common/labels';
-import {
-  NONROOT_ID,
-  RESTRICTED_CONTAINER_SECURITY_CONTEXT,
-  restrictedPodSecurityContext,
-} from '../common/pod-security';
+import { RESTRICTED_CONTAINER_SECURITY_CONTEXT, restrictedPodAs } from '../common/pod-security';
 import { ResourceSpec, toResourceRequirements } from '../common/resources';
 import * as rapi from '../permits/restore-api';
+import { pinnedToNode } from './node-pin';
 import { RESTORE_SCRIPT } from './restore-script';
 
 /** Where the restore pod sees its target claims: /restore/<n>. */
@@ -57,6 +55,11 @@ export interface RestorePodProps {
   /** RFC 3339. */
   readonly pointInTime?: string;
   readonly inPlace?: boolean;
+  /**
+   * Restore only these paths inside the claim (spec.paths); needs exactly one claim. Each is handed to restic as an
+   * argument of its own, never as shell text.
+   */
+  readonly paths?: readonly string[];
   readonly activeDeadlineSeconds?: number;
   /** Node to run on, when a ReadWriteOnce target is in use there. */
   readonly nodeName?: string;
@@ -112,10 +115,21 @@ export function restoreJobManifest(props: RestorePodProps): any {
   const targets = [...new Set(props.claims.map((c) => c.targetClaim))];
   const vaultClaim = pvcVaultClaim(spec.vaultLocation);
   const identity = spec.securityContext ?? {};
-  const args = props.claims.flatMap((c) => {
-    const root = `${RESTORE_MOUNT}/${targets.indexOf(c.targetClaim)}`;
-    return [c.claim, `${DATA_ROOT}/${c.claim}`, c.path ? `${root}/${c.path}` : root];
-  });
+  const paths = props.paths ?? [];
+  if (paths.length > 0) {
+    const problems = [
+      ...(props.claims.length === 1 ? [] : [`paths need exactly one claim, not ${props.claims.length}`]),
+      ...schemaProblems(RESTORE_SCHEMA.properties!.spec.properties!.paths, paths, 'paths'),
+    ];
+    if (problems.length) throw new Error(`restore Job ${restore.name}: ${problems.join('; ')}`);
+  }
+  const args = [
+    ...props.claims.flatMap((c) => {
+      const root = `${RESTORE_MOUNT}/${targets.indexOf(c.targetClaim)}`;
+      return [c.claim, `${DATA_ROOT}/${c.claim}`, c.path ? `${root}/${c.path}` : root];
+    }),
+    ...paths,
+  ];
   const optional = (name: string, value: string | undefined) => (value === undefined ? [] : [{ name, value }]);
   const env: k8s.EnvVar[] = [
     { name: 'RESTIC_REPOSITORY', value: resticRepositoryOf(spec.vaultLocation) },
@@ -125,6 +139,7 @@ export function restoreJobManifest(props: RestorePodProps): any {
     ...optional('POINT_IN_TIME', props.pointInTime),
     ...(props.pointInTime ? pointInTimeEnv(props.pointInTime) : []),
     ...optional('IN_PLACE', props.inPlace ? 'true' : undefined),
+    ...optional('INCLUDE_PATHS', paths.length ? String(paths.length) : undefined),
     { name: 'RESTIC_CACHE_DIR', value: CACHE_MOUNT },
     { name: 'TMPDIR', value: TMP_MOUNT },
     { name: 'HOME', value: TMP_MOUNT },
@@ -147,22 +162,8 @@ export function restoreJobManifest(props: RestorePodProps): any {
           restartPolicy: 'Never',
           automountServiceAccountToken: false,
           // The Backup's identity, so restored files belong to the user the shop reads them as.
-          securityContext: restrictedPodSecurityContext({
-            runAsUser: identity.runAsUser ?? NONROOT_ID,
-            runAsGroup: identity.runAsGroup ?? NONROOT_ID,
-            fsGroup: identity.fsGroup ?? NONROOT_ID,
-          }),
-          affinity: props.nodeName
-            ? {
-                nodeAffinity: {
-                  requiredDuringSchedulingIgnoredDuringExecution: {
-                    nodeSelectorTerms: [
-                      { matchFields: [{ key: 'metadata.name', operator: 'In', values: [props.nodeName] }] },
-                    ],
-                  },
-                },
-              }
-            : undefined,
+          securityContext: restrictedPodAs(identity),
+          affinity: pinnedToNode(props.nodeName),
           containers: [
             {
               name: 'restic',

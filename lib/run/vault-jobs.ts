@@ -6,14 +6,10 @@ import { createHash } from 'node:crypto';
 import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
 import type { BackupSpec } from '../permits/api-types';
 import * as api from '../permits/backup-api';
-import { CACHE_MOUNT, RESTIC_IMAGE, STATE_MOUNT, TMP_MOUNT, VAULT_MOUNT, resticRepositoryOf } from './backup-job';
+import { CACHE_MOUNT, RESTIC_IMAGE, STATE_MOUNT, TMP_MOUNT, VAULT_MOUNT, resticRepositoryOf } from './backup-job-spec';
 import { pvcVaultClaim } from '../permits/backup-validation';
 import { standardLabels } from '../common/labels';
-import {
-  NONROOT_ID,
-  RESTRICTED_CONTAINER_SECURITY_CONTEXT,
-  restrictedPodSecurityContext,
-} from '../common/pod-security';
+import { RESTRICTED_CONTAINER_SECURITY_CONTEXT, restrictedPodAs } from '../common/pod-security';
 import { CLASSIFY_SH, JSON_TEXT_SH } from './shell-words';
 
 export const REPOSITORY_LABEL = `${api.API_GROUP}/repository`;
@@ -141,11 +137,7 @@ export function vaultPod(
     restartPolicy: 'Never',
     automountServiceAccountToken: false,
     terminationGracePeriodSeconds: 120,
-    securityContext: restrictedPodSecurityContext({
-      runAsUser: who.runAsUser ?? NONROOT_ID,
-      runAsGroup: who.runAsGroup ?? NONROOT_ID,
-      fsGroup: who.fsGroup ?? NONROOT_ID,
-    }),
+    securityContext: restrictedPodAs(who),
     containers: [
       {
         name: 'restic',

@@ -9,16 +9,9 @@ import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
 import type { BackupSpec } from '../permits/api-types';
 import * as api from '../permits/backup-api';
 import { standardLabels } from '../common/labels';
-import {
-  BACKUP_LABEL,
-  BACKUP_UID_LABEL,
-  BackupRef,
-  boundedName,
-  cronScheduleOf,
-  DEFAULT_BACKUP_RESOURCES,
-  ownerReferenceTo,
-  resourcesOf,
-} from './backup-job';
+import { BACKUP_LABEL, BACKUP_UID_LABEL, BackupRef, boundedName, ownerReferenceTo } from './backup-names';
+import { effectiveSchedule } from '../permits/schedule-window';
+import { DEFAULT_BACKUP_RESOURCES, resourcesOf } from './backup-job-spec';
 import { toResourceRequirements } from '../common/resources';
 import { REPOSITORY_LABEL, repositoryHash, vaultPod } from './vault-jobs';
 import { CHECK_SCRIPT, TEST_RESTORE_SCRIPT } from './verify-script';
@@ -41,7 +34,7 @@ export function vaultCheckNameFor(hash: string): string {
  * it does not land on the backup's own minute when both name the same window.
  */
 export function verifyScheduleOf(spec: BackupSpec, backup: { namespace?: string; name: string }): string {
-  return cronScheduleOf(spec.verify!.schedule, { namespace: backup.namespace, name: `${backup.name}/verify` });
+  return effectiveSchedule(spec.verify!.schedule, { namespace: backup.namespace, name: `${backup.name}/verify` });
 }
 
 export interface VerifyJobProps {

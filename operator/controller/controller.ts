@@ -6,7 +6,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import * as rapi from '../../lib/permits/restore-api';
-import { BACKUP_UID_LABEL, cronJobNameFor } from '../../lib/run/backup-job';
+import { BACKUP_UID_LABEL, cronJobNameFor } from '../../lib/run/backup-names';
 import { Echoes } from './echoes';
 import { ControllerLoop } from '../runtime/controller-loop';
 import type { KubeClient } from '../runtime/kube';

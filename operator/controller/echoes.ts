@@ -4,7 +4,7 @@
  * other change brings an event of its own, so reconciling again for them would write nothing; at a cold start of
  * N Backups they were 2N of 3N reconciles. Objects of other versions are news as before.
  */
-import { BACKUP_LABEL, BACKUP_UID_LABEL } from '../../lib/run/backup-job';
+import { BACKUP_LABEL, BACKUP_UID_LABEL } from '../../lib/run/backup-names';
 import { dropJobTemplate } from '../runtime/trim';
 import type { KubeObject } from './types';
 import { backupKey } from './watches';

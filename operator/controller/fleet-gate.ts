@@ -7,7 +7,8 @@
 import { waitsForSnapshots } from '../../lib/run/snapshot-source';
 import type { Logger } from 'pino';
 import * as api from '../../lib/permits/backup-api';
-import { BACKUP_LABEL, BACKUP_UID_LABEL, cronJobNameFor, cronScheduleOf } from '../../lib/run/backup-job';
+import { BACKUP_LABEL, BACKUP_UID_LABEL, cronJobNameFor } from '../../lib/run/backup-names';
+import { effectiveSchedule } from '../../lib/permits/schedule-window';
 import { parseSchedule } from '../../lib/permits/cron';
 import { isExtraRun, isSecondPass, nearTransition } from './dst';
 import { decideFleet, FleetCaps, FleetRun, HeldRun, vaultKey } from './fleet-admission';
@@ -82,7 +83,10 @@ export class FleetGate {
     try {
       return isExtraRun(
         parseSchedule(
-          cronScheduleOf(backup.spec.backupTime, { namespace: backup.metadata.namespace, name: backup.metadata.name }),
+          effectiveSchedule(backup.spec.backupTime, {
+            namespace: backup.metadata.namespace,
+            name: backup.metadata.name,
+          }),
         ),
         zone,
         at,

@@ -3,7 +3,8 @@
  * vault take runs; if so, what a run pod is rendered from.
  */
 import { validateBackupName } from '../../lib/permits/backup-validation';
-import type { BackupPodProps, BackupRef } from '../../lib/run/backup-job';
+import type { BackupPodProps } from '../../lib/run/backup-job-spec';
+import type { BackupRef } from '../../lib/run/backup-names';
 import type { BackupObject, Observed, Settings } from './types';
 import { ACKNOWLEDGE_SHRINK_ANNOTATION, REASON } from './vocabulary';
 import { fromSnapshots, planSources, type SourcePlan } from './snapshot-support';

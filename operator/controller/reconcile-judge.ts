@@ -4,7 +4,8 @@
  */
 import * as api from '../../lib/permits/backup-api';
 import { FRESH_CONDITION, type FreshnessVerdict, judgeFreshness } from '../../lib/permits/freshness';
-import { type BackupRef, cronScheduleOf } from '../../lib/run/backup-job';
+import { type BackupRef } from '../../lib/run/backup-names';
+import { effectiveSchedule } from '../../lib/permits/schedule-window';
 import type { Admission } from './reconcile-admit';
 import type { RunDecisions } from './run-admission';
 import { describeRun, runResultOf } from './run-outcome';
@@ -91,7 +92,7 @@ export function judgeReady(observed: Observed, ref: BackupRef, admission: Admiss
     status: 'True',
     reason: REASON.CronJobReady,
     message:
-      `runs "${cronScheduleOf(spec.backupTime, ref)}" in ` +
+      `runs "${effectiveSchedule(spec.backupTime, ref)}" in ` +
       `${spec.timeZone ?? api.DEFAULT_TIME_ZONE}${plan!.nodeName ? ` on node ` + `${plan!.nodeName}` : ''}${
         dst?.notes.length ? `; daylight saving: ${dst.notes.join('; ' + '')}` : ''
       }${sources ? `; ${describeSources(sources)}` : ''}`,

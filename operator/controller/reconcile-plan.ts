@@ -5,13 +5,9 @@
 import { createHash } from 'node:crypto';
 import { App, Chart } from 'cdk8s';
 import * as api from '../../lib/permits/backup-api';
-import {
-  BackupCronJob,
-  type BackupPodProps,
-  BackupRunNowJob,
-  RUN_NOW_LABEL,
-  runNowToken,
-} from '../../lib/run/backup-job';
+import { BackupCronJob, BackupRunNowJob } from '../../lib/run/backup-job';
+import { type BackupPodProps } from '../../lib/run/backup-job-spec';
+import { runNowToken, runNowTokenOf } from '../../lib/run/backup-names';
 import { type RunDecisions, SCHEDULED_TIMESTAMP_ANNOTATION, SKIPPED_RUN_ANNOTATION } from './run-admission';
 import type { Runs } from './runs';
 import type { BackupStatus, KubeEvent, KubeObject, Observed, Settings } from './types';
@@ -102,7 +98,7 @@ export function planRunNow(
   if (!request || runNowRecord(request) === previous.lastRunNowRequest || !podProps) return plan;
   const { active } = runs;
   const recorded = { ...plan, lastRunNowRequest: runNowRecord(request) };
-  if (runs.jobs.some((j) => j.metadata.labels?.[RUN_NOW_LABEL] === runNowToken(request))) return recorded;
+  if (runs.jobs.some((j) => runNowTokenOf(j) === runNowToken(request))) return recorded;
   if (active.length > 0 && (backup.spec.concurrencyPolicy ?? api.DEFAULT_CONCURRENCY_POLICY) === 'Forbid') {
     recorded.events.push({
       type: 'Warning',

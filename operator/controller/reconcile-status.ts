@@ -5,7 +5,8 @@
 import { waitsForSnapshots } from '../../lib/run/snapshot-source';
 import type * as api from '../../lib/permits/backup-api';
 import type { FreshnessVerdict } from '../../lib/permits/freshness';
-import { type BackupRef, cronScheduleOf } from '../../lib/run/backup-job';
+import { type BackupRef } from '../../lib/run/backup-names';
+import { effectiveSchedule } from '../../lib/permits/schedule-window';
 import type { Admission } from './reconcile-admit';
 import { freshCondition, type Verdict } from './reconcile-judge';
 import { describeRun, runResultOf } from './run-outcome';
@@ -92,7 +93,8 @@ function phaseOf(
     phase: 'Scheduled',
     message: next
       ? `next run at ${next}`
-      : `the schedule "${cronScheduleOf(spec.backupTime, ref)}" has no run in the next five years: change backupTime`,
+      : `the schedule "${effectiveSchedule(spec.backupTime, ref)}" has no run in the next five years: ` +
+        'change backupTime',
   };
 }
 
@@ -147,7 +149,7 @@ export function composeStatus(
         (jobCondition(newestFailed, 'Failed', 'FailureTarget')?.lastTransitionTime ?? jobStart(newestFailed)),
     ),
     nextScheduleTime: admission.readyProblem || spec.suspend ? undefined : nextRun(spec, ref, now),
-    effectiveSchedule: admission.problems.length > 0 ? undefined : cronScheduleOf(spec.backupTime, ref),
+    effectiveSchedule: admission.problems.length > 0 ? undefined : effectiveSchedule(spec.backupTime, ref),
     queuePosition: phase === 'Queued' ? observed.queuePlace?.position : undefined,
     // The CronJob keeps the newest runs, so the newest succeeded Job here is the newest overall.
     lastSnapshotID: succeededSnapshot ?? previous.lastSnapshotID,

@@ -5,7 +5,7 @@
  * Named steps, in order: sort the runs, admit (validate, claims, vault), plan the CronJob, plan run-now
  * and catch-up Jobs, judge the runs, readiness and freshness, compose the status.
  */
-import type { BackupRef } from '../../lib/run/backup-job';
+import type { BackupRef } from '../../lib/run/backup-names';
 import { admit } from './reconcile-admit';
 import { judgeFresh, judgeReady, judgeRuns } from './reconcile-judge';
 import { planCatchUp, planCronJob, planRunNow } from './reconcile-plan';

@@ -20,10 +20,14 @@ import type {
 import { canonicalJson, timestamp } from './values';
 import { RESTORE_REASON } from './vocabulary';
 
+/** The reasons a restore pod may give with `failed <Reason> <message>` (lib/run/restore-script.ts). */
+const REPORTED_REASONS: ReadonlySet<string> = new Set([RESTORE_REASON.PathNotInSnapshot]);
+
 /** What the restore pod wrote to its termination log. */
-export function parseRestoreReport(text: string): { claims: RestoreClaimStatus[]; error?: string } {
+export function parseRestoreReport(text: string): { claims: RestoreClaimStatus[]; error?: string; reason?: string } {
   const claims: RestoreClaimStatus[] = [];
   let error: string | undefined;
+  let reason: string | undefined;
   for (const line of text.split('\n')) {
     const restored = /^restored (\S+) ([0-9a-f]+) (\S+) (\d+) (\d+)$/.exec(line.trim());
     if (restored) {
@@ -37,9 +41,14 @@ export function parseRestoreReport(text: string): { claims: RestoreClaimStatus[]
       });
     } else if (line.startsWith('error ')) {
       error = line.slice('error '.length).trim();
+    } else if (line.startsWith('failed ')) {
+      const [, given, message] = /^failed (\S+) (.*)$/.exec(line.trim()) ?? [];
+      error = message ?? line.slice('failed '.length).trim();
+      // An unknown word stays out of the condition's reason: the message still says it.
+      reason = given && REPORTED_REASONS.has(given) ? given : undefined;
     }
   }
-  return { claims, error };
+  return { claims, error, reason };
 }
 
 function finished(job: KubeObject, type: 'Complete' | 'Failed'): any {
@@ -205,7 +214,7 @@ export function reconcileRestore(o: RestoreObserved, settings: { resticImage?: s
           'False',
           failed.reason === RESTORE_REASON.DeadlineExceeded
             ? RESTORE_REASON.DeadlineExceeded
-            : RESTORE_REASON.RestoreFailed,
+            : (report.reason ?? RESTORE_REASON.RestoreFailed),
           next.message,
         ),
       ];
@@ -243,6 +252,7 @@ export function reconcileRestore(o: RestoreObserved, settings: { resticImage?: s
         snapshotID: restore.spec.snapshotID,
         pointInTime: restore.spec.pointInTime,
         inPlace: restore.spec.target.inPlace === true,
+        paths: restore.spec.paths,
         activeDeadlineSeconds: restore.spec.activeDeadlineSeconds,
         nodeName: plan.nodeName,
         image: settings.resticImage,
@@ -254,8 +264,9 @@ export function reconcileRestore(o: RestoreObserved, settings: { resticImage?: s
         targetClaim: c.targetClaim,
         path: c.path ? `/${c.path}` : '/',
       }));
+      const only = restore.spec.paths?.length ? ` (only ${restore.spec.paths.join(', ')})` : '';
       next.message = `starting ${next.jobName}: ${plan
-        .claims!.map((c) => `${c.claim} -> ` + `${c.targetClaim}${c.path ? `/${c.path}` : ''}`)
+        .claims!.map((c) => `${c.claim}${only} -> ` + `${c.targetClaim}${c.path ? `/${c.path}` : ''}`)
         .join(', ')}`;
       conditions = [ready('True', RESTORE_REASON.JobCreated, next.message)];
       events.push({ type: 'Normal', reason: RESTORE_REASON.RestoreStarted, message: next.message });

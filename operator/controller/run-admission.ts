@@ -7,7 +7,7 @@
 import * as api from '../../lib/permits/backup-api';
 import { CronSchedule } from '../../lib/permits/cron';
 import { nextAfter } from '../../lib/permits/cron-clock';
-import { RUN_NOW_LABEL } from '../../lib/run/backup-job';
+import { runNowTokenOf } from '../../lib/run/backup-names';
 import { dstNotes, holdRuns, isExtraRun, nextDstCheck, recentSkippedRun } from './dst';
 import type { KubeObject } from './types';
 
@@ -117,7 +117,7 @@ export function decideRuns(input: RunInputs): RunDecisions {
     const at = scheduledTimeOf(job, cronJobName);
     // A run-now Job held under a cap that has since been switched off has no gate left to start it:
     // started here, or it would wait for good (and under Forbid hold back every later run).
-    if (at === undefined && job.metadata.labels?.[RUN_NOW_LABEL] !== undefined) admit.push(job.metadata.name);
+    if (at === undefined && runNowTokenOf(job) !== undefined) admit.push(job.metadata.name);
     // Otherwise only the CronJob's own runs are held; a suspended Job of unknown origin is left as it is.
     if (at === undefined) continue;
     // Past its deadline a held run is a missed run, as the CronJob controller and the run cap treat one:

@@ -4,7 +4,8 @@ import * as api from '../../lib/permits/backup-api';
 import { parseSchedule } from '../../lib/permits/cron';
 import { nextAfter, previousAtOrBefore } from '../../lib/permits/cron-clock';
 import type { BackupIdentity } from '../../lib/permits/schedule-window';
-import { type BackupRef, cronJobNameFor, cronScheduleOf } from '../../lib/run/backup-job';
+import { type BackupRef, cronJobNameFor } from '../../lib/run/backup-names';
+import { effectiveSchedule } from '../../lib/permits/schedule-window';
 import { decideRuns, type RunDecisions } from './run-admission';
 import { jobStart } from './runs';
 import type { KubeObject, Observed } from './types';
@@ -18,7 +19,7 @@ const nextRuns = new Map<string, { from: number; next: number | undefined }>();
  * answer computed at an earlier time stays right until that run is reached, as no run lies between.
  */
 export function nextRun(spec: BackupSpec, identity: BackupIdentity, now: Date): string | undefined {
-  const schedule = cronScheduleOf(spec.backupTime, identity);
+  const schedule = effectiveSchedule(spec.backupTime, identity);
   const timezone = spec.timeZone ?? api.DEFAULT_TIME_ZONE;
   const key = `${schedule}\n${timezone}`;
   const t = now.getTime();
@@ -35,7 +36,7 @@ export function nextRun(spec: BackupSpec, identity: BackupIdentity, now: Date): 
 function previousRun(spec: BackupSpec, identity: BackupIdentity, now: Date): Date | undefined {
   return safely(() =>
     previousAtOrBefore(
-      parseSchedule(cronScheduleOf(spec.backupTime, identity)),
+      parseSchedule(effectiveSchedule(spec.backupTime, identity)),
       spec.timeZone ?? api.DEFAULT_TIME_ZONE,
       now,
     ),
@@ -68,7 +69,7 @@ export function dstRuns(
   jobs: readonly KubeObject[],
   observed: Observed,
 ): RunDecisions | undefined {
-  const scheduleText = cronScheduleOf(spec.backupTime, ref);
+  const scheduleText = effectiveSchedule(spec.backupTime, ref);
   return safely(() =>
     decideRuns({
       schedule: parseSchedule(scheduleText),

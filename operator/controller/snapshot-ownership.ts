@@ -4,7 +4,7 @@
  * own claim (or a snapshot) may already sit under one; it is never used nor deleted.
  */
 import { SNAPSHOT_JOB_LABEL } from '../../lib/run/snapshot-source';
-import { BACKUP_LABEL, BACKUP_UID_LABEL } from '../../lib/run/backup-job';
+import { BACKUP_LABEL, BACKUP_RUN_COMPONENT, BACKUP_UID_LABEL } from '../../lib/run/backup-names';
 import { standardLabels } from '../../lib/common/labels';
 import type { KubeObject } from './types';
 
@@ -14,7 +14,7 @@ export function madeFor(job: KubeObject, name: string, namespace: string): KubeO
   return {
     name,
     namespace,
-    labels: standardLabels('backup-run', {
+    labels: standardLabels(BACKUP_RUN_COMPONENT, {
       [BACKUP_LABEL]: labels[BACKUP_LABEL] ?? '',
       [BACKUP_UID_LABEL]: labels[BACKUP_UID_LABEL] ?? '',
       [SNAPSHOT_JOB_LABEL]: job.metadata.name,

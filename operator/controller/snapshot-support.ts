@@ -5,7 +5,7 @@
  * must not leave an informer failing for ever; a 404 simply means "no snapshots here".
  */
 import type { Logger } from 'pino';
-import type { BackupRef } from '../../lib/run/backup-job';
+import type { BackupRef } from '../../lib/run/backup-names';
 import { SNAPSHOT_API_VERSION, SnapshotSource, temporaryClaimName } from '../../lib/run/snapshot-source';
 import { isNotFound, KubeClient, resourcePath } from '../runtime/kube';
 import type { KubeObject } from './types';

@@ -4,7 +4,7 @@
  */
 import type { ResourceSpec } from '../../lib/common/resources';
 import type * as json from '../../lib/permits/api-types';
-import type { VaultRunSettings } from '../../lib/run/backup-job';
+import type { VaultRunSettings } from '../../lib/run/backup-job-spec';
 import type { KubeObject } from '../runtime/kube-object';
 import type { SnapshotClasses } from './snapshot-support';
 import type { VerifyPlan } from './verify-plan';

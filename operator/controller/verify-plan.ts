@@ -5,7 +5,7 @@
  * steward writes it (vault-plan.ts).
  */
 import * as api from '../../lib/permits/backup-api';
-import type { BackupRef } from '../../lib/run/backup-job';
+import type { BackupRef } from '../../lib/run/backup-names';
 import {
   VERIFY_COMPONENT,
   vaultCheckCronJobManifest,

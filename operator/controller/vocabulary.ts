@@ -91,6 +91,8 @@ export const RESTORE_REASON = {
   JobDeleted: 'JobDeleted',
   /** A pod started mounting a claim that is being restored in place (Warning Event). */
   ClaimInUseDuringRestore: 'ClaimInUseDuringRestore',
+  /** A path of spec.paths is not in the chosen snapshot: nothing was written. */
+  PathNotInSnapshot: 'PathNotInSnapshot',
 } as const;
 
 /** On the CronJob: a digest of what it was rendered from, so a field dropped from the spec is noticed. */

@@ -7,7 +7,7 @@
 import * as api from '../../lib/permits/backup-api';
 import { pvcVaultClaim } from '../../lib/permits/backup-validation';
 import * as rapi from '../../lib/permits/restore-api';
-import { BACKUP_LABEL, BACKUP_UID_LABEL } from '../../lib/run/backup-job';
+import { BACKUP_LABEL, BACKUP_UID_LABEL } from '../../lib/run/backup-names';
 import { RESTORE_LABEL, RESTORE_UID_LABEL } from '../../lib/run/restore-job';
 import { REPOSITORY_LABEL } from '../../lib/run/vault-jobs';
 import type { KubeObject } from '../runtime/kube-object';

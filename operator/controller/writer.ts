@@ -15,10 +15,11 @@ import type { VaultPlan } from './vault-plan';
 import type { VerifyPlan } from './verify-plan';
 import { writeVerifyWork } from './verify-writer';
 import { REASON } from './vocabulary';
+import { OPERATOR_NAME } from '../../lib/contractor/operator-props';
 import { describeRefusal, type RefusedWrite, withRefusals } from './write-outcome';
 import { stepSnapshotRuns } from './snapshot-runs';
 
-export const FIELD_MANAGER = 'mall-backup-operator';
+export const FIELD_MANAGER = OPERATOR_NAME;
 
 /** Per Backup uid: the inputs of the CronJob last applied or verified, and its resourceVersion then. */
 export type LastApplied = Map<string, { inputs: string; resourceVersion: string }>;

@@ -9,7 +9,7 @@
  * kubectl, `namespaces()` hands out fresh namespaces that are deleted after the suite. Suites share the cluster,
  * so each works in namespaces of its own and treats cluster-scoped objects (the CRD) as shared.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { Agent, request } from 'node:https';
@@ -222,26 +222,6 @@ export async function installOperatorRbac(on: On = {}): Promise<void> {
       .map((o) => JSON.stringify(o))
       .join('\n'),
   });
-}
-
-/** A throwaway self-signed certificate for 127.0.0.1 (a test server's), written into `dir`. */
-export function selfSignedCertificate(dir: string, name: string): { key: Buffer; cert: Buffer } {
-  const [key, cert] = [join(dir, `${name}.key`), join(dir, `${name}.crt`)];
-  execFileSync(
-    'openssl',
-    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1'].concat([
-      '-subj',
-      `/CN=${name}`,
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-    ]),
-    { stdio: 'ignore' },
-  );
-  return { key: readFileSync(key), cert: readFileSync(cert) };
 }
 
 /**

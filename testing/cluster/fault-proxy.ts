@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { selfSignedCertificate } from './cluster';
+import { selfSignedCertificate } from '../tls';
 
 export interface Seen {
   readonly method: string;

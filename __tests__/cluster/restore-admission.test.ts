@@ -1,0 +1,68 @@
+/**
+ * The whole Restore admission table through the real API server (server-side dry-run creates with strict field
+ * validation, as kubectl sends them), and, case by case, the offline model (ajv + CEL) and the synth-time
+ * validation against it: same verdict, the server's message as the table states it.
+ */
+import { validateRestoreSpec } from '../../lib/permits/restore-validation';
+import { BackupAdmission, Schema } from '../../testing/backup-admission';
+import { client, installBackupCrd, namespaces, Response } from '../../testing/cluster/cluster';
+import { INVALID, restore, VALID } from '../../testing/restore-cases';
+import { allObjects, synthDefaultApp } from '../../testing/synth';
+
+jest.setTimeout(120_000);
+
+const schema: Schema = allObjects(synthDefaultApp()).find(
+  (o) => o.kind === 'CustomResourceDefinition' && o.metadata.name === 'restores.mall.example.com',
+)!.spec.versions[0].schema.openAPIV3Schema;
+const offline = new BackupAdmission(schema);
+const spaces = namespaces('restore-admission');
+let ns: string;
+
+const inNamespace = (spec: Record<string, unknown>, name = 'r'): Record<string, any> => {
+  const r = restore(spec) as Record<string, any>;
+  return { ...r, metadata: { name, namespace: ns } };
+};
+const dryRun = (object: unknown): Promise<Response> =>
+  client().request(
+    'POST',
+    `/apis/mall.example.com/v1alpha1/namespaces/${ns}/restores?dryRun=All&fieldValidation=Strict`,
+    object,
+  );
+const message = (res: Response): string => (typeof res.body === 'object' ? res.body.message : String(res.body));
+
+const valid = new Map<string, Response>();
+const invalid = new Map<string, Response>();
+
+beforeAll(async () => {
+  await installBackupCrd();
+  ns = await spaces.create();
+  await Promise.all([
+    ...VALID.map(async ([name, spec]) => valid.set(name, await dryRun(inNamespace(spec)))),
+    ...INVALID.map(async ([name, spec]) => invalid.set(name, await dryRun(inNamespace(spec)))),
+  ]);
+});
+
+afterAll(() => spaces.cleanup());
+
+describe('the real API server admits every valid Restore of the table', () => {
+  test.each(VALID)('%s', (name, spec) => {
+    const res = valid.get(name)!;
+    expect({ status: res.status, message: res.status === 201 ? undefined : message(res) }).toEqual({
+      status: 201,
+      message: undefined,
+    });
+    expect(res.body.spec).toEqual(inNamespace(spec).spec);
+    expect(offline.admit(inNamespace(spec)).errors).toEqual([]);
+    expect(validateRestoreSpec(inNamespace(spec).spec)).toEqual([]);
+  });
+});
+
+describe('the real API server refuses every invalid Restore of the table, in the words the table gives', () => {
+  test.each(INVALID)('%s', (name, spec, expected) => {
+    const res = invalid.get(name)!;
+    expect([400, 422]).toContain(res.status);
+    expect(message(res)).toMatch(expected);
+    expect(offline.admit(inNamespace(spec)).allowed).toBe(false);
+    expect(validateRestoreSpec(inNamespace(spec).spec)).not.toEqual([]);
+  });
+});
