@@ -4,26 +4,27 @@
  * the snapshot lacks fails the run before anything is written, and the numbers are those of the paths only.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { restoreJobManifest } from '../lib/run/restore-job';
 import { parseRestoreReport } from '../operator/controller/restore-reconcile';
 import { RESTORE_REASON } from '../operator/controller/vocabulary';
 import { resticForRestore } from '../testing/restic-binary';
-import { backupRun, backupSpec, claimDir, fingerprint, restoreRun, World, writeClaim } from '../testing/restore-run';
+import {
+  backupRun,
+  backupSpec,
+  claimDir,
+  fingerprint,
+  newWorld,
+  restoreRun,
+  World,
+  writeClaim,
+} from '../testing/restore-run';
 
 const restic = resticForRestore();
 let world: World;
 
 beforeEach(() => {
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'mall-backup-restore-paths-'));
-  world = {
-    work,
-    claims: path.join(work, 'claims'),
-    vault: path.join(work, 'vault'),
-    path: `${restic.dir}:${process.env.PATH}`,
-  };
-  fs.mkdirSync(world.vault);
+  world = newWorld('mall-backup-restore-paths-', restic.dir);
 });
 afterEach(() => fs.rmSync(world.work, { recursive: true, force: true }));
 

@@ -5,7 +5,6 @@
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { restoreJobManifest } from '../lib/run/restore-job';
 import { restrictedProblems } from '../testing/k8s-rules';
@@ -15,6 +14,7 @@ import {
   backupSpec,
   claimDir,
   fingerprint,
+  newWorld,
   PASSWORD,
   restoreRun,
   World,
@@ -26,14 +26,7 @@ let world: World;
 let snapshotFingerprints: Map<string, Record<string, [string, string]>>;
 
 beforeEach(() => {
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'mall-backup-restore-'));
-  world = {
-    work,
-    claims: path.join(work, 'claims'),
-    vault: path.join(work, 'vault'),
-    path: `${restic.dir}:${process.env.PATH}`,
-  };
-  fs.mkdirSync(world.vault);
+  world = newWorld('mall-backup-restore-', restic.dir);
   snapshotFingerprints = new Map();
 });
 afterEach(() => fs.rmSync(world.work, { recursive: true, force: true }));
@@ -179,11 +172,12 @@ describe('latest (the default)', () => {
       const none = restoreRun(world, {
         backupName: 'bakery',
         backupSpec: spec,
-        claims: [{ claim: 'z', targetClaim: 'r-z', path: '' }],
+        claims: [{ claim: 'z', targetClaim: 'scratch', path: 'z' }],
       });
       expect(none.status).not.toBe(0);
       expect(none.report).toBe('error no snapshot of Backup mall-shops/bakery holds claim z\n');
-      expect(fs.readdirSync(claimDir(world, 'r-z'))).toEqual([]);
+      // Into an existing claim: not even its folder is made.
+      expect(fs.readdirSync(claimDir(world, 'scratch'))).toEqual([]);
     },
   );
 });

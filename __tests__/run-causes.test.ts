@@ -4,9 +4,9 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import * as pod from '../testing/backup-pod';
+import { closedPort } from '../testing/ports';
 import { resticBinary } from '../testing/restic';
 import { here, hostTool, place, shop as filledShop, until, useFaultFolders } from '../testing/vault-faults';
 
@@ -16,15 +16,6 @@ beforeEach(() => {
   bakery = filledShop('bakery');
 });
 const shop = (spec: object = {}): pod.Shop => ({ ...bakery, spec: { ...bakery.spec, ...spec } });
-
-/** A port on 127.0.0.1 that nothing listens on: taken from the kernel, then closed. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 test('an unreachable S3 vault: VaultUnreachable within ' +
   "a minute, not after restic's 15 minutes of retries", async () => {

@@ -7,6 +7,7 @@ import { scheduleProblem } from '../lib/permits/cron';
 import { DNS_LABEL_MAX_LENGTH, DNS_LABEL_PATTERN } from '../lib/permits/backup-api';
 import { DEFAULT_MAINTENANCE_SCHEDULE } from './controller/vault-plan';
 import { DEFAULT_SNAPSHOT_TIMEOUT_SECONDS } from './controller/snapshot-runs';
+import { JITTER_FACTOR } from './runtime/leader';
 
 export interface OperatorConfig {
   readonly namespaces: string[];
@@ -16,6 +17,8 @@ export interface OperatorConfig {
   readonly identity: string;
   readonly leaseDurationSeconds: number;
   readonly leaseRetrySeconds: number;
+  /** How long a leader keeps leading without a renewal (ms): --lease-renew-deadline-seconds, else ⅔ of the duration. */
+  readonly leaseRenewDeadlineMs: number;
   readonly metricsPort: number;
   readonly probePort: number;
   /** Address the metrics and probe servers listen on. */
@@ -84,6 +87,13 @@ export const OPERATOR_COMMAND: CliCommand = {
       'how long a Lease is held without renewal',
       'LEASE_DURATION_SECONDS',
       DEFAULTS.leaseDurationSeconds,
+    ),
+    option(
+      'lease-renew-deadline-seconds',
+      'seconds',
+      'how long a leader keeps leading without renewing the Lease (less than the duration)',
+      'LEASE_RENEW_DEADLINE_SECONDS',
+      '2/3 of the duration',
     ),
     option(
       'lease-retry-seconds',
@@ -208,6 +218,40 @@ function namespaceList(raw: string | undefined, problems: string[]): string[] {
 }
 
 /**
+ * The renew deadline, checked against the other two timings as client-go checks them (leaseDuration >
+ * renewDeadline > 1.2 × retryPeriod), each problem naming the flags to change. Past the deadline a leader stops
+ * writing; a standby takes over a lease duration after the last renewal it saw: the deadline must come first.
+ */
+function renewDeadlineMs(
+  values: Record<string, string | undefined>,
+  problems: string[],
+  int: (flag: string, fallback: number, min: number, max: number) => number,
+  durationS: number,
+  retryS: number,
+): number {
+  const given = values['lease-renew-deadline-seconds'];
+  const renewMs =
+    given === undefined ? Math.floor((durationS * 2000) / 3) : int('lease-renew-deadline-seconds', 0, 1, 299) * 1000;
+  if (values['leader-elect'] === 'false' || [durationS, retryS, renewMs].some((n) => Number.isNaN(n))) return renewMs;
+  const renew =
+    given === undefined
+      ? `the renew deadline (${renewMs / 1000} s, two thirds of --lease-duration-seconds; ` +
+        'set --lease-renew-deadline-seconds to change it)'
+      : `--lease-renew-deadline-seconds (${given})`;
+  if (renewMs >= durationS * 1000)
+    problems.push(
+      `--lease-renew-deadline-seconds ${JSON.stringify(given)} is not valid: it must be less than ` +
+        `--lease-duration-seconds (${durationS}), or a leader could still write after a standby took the Lease`,
+    );
+  else if (renewMs <= JITTER_FACTOR * retryS * 1000)
+    problems.push(
+      `--lease-retry-seconds ${retryS} is not valid: ${JITTER_FACTOR} × it (${JITTER_FACTOR * retryS} s) must be ` +
+        `less than ${renew}, so a leader gets to retry a failed renewal before it must stop`,
+    );
+  return renewMs;
+}
+
+/**
  * The operator's configuration, or undefined when `--help` was asked for (the help is printed). Throws a
  * UsageError naming every bad value, with what is allowed.
  */
@@ -237,14 +281,17 @@ export function parseConfig(
   const logLevel = (values['log-level'] ?? OPERATOR_DEFAULTS.logLevel) as LogLevel;
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel))
     problems.push(`--log-level ${JSON.stringify(logLevel)} is not valid: use one of ${LOG_LEVELS.join(', ')}`);
+  const leaseDurationSeconds = int('lease-duration-seconds', DEFAULTS.leaseDurationSeconds, 2, 300);
+  const leaseRetrySeconds = int('lease-retry-seconds', DEFAULTS.leaseRetrySeconds, 1, 60);
   const config: OperatorConfig = {
     namespaces: namespaceList(values.namespaces, problems),
     leaderElect: bool('leader-elect', OPERATOR_DEFAULTS.leaderElection),
     leaseName: values['lease-name'] ?? OPERATOR_DEFAULTS.leaseName,
     leaseNamespace: values['lease-namespace'] ?? OPERATOR_DEFAULTS.namespace,
     identity: values.identity ?? `${os.hostname()}-${process.pid}`,
-    leaseDurationSeconds: int('lease-duration-seconds', DEFAULTS.leaseDurationSeconds, 2, 300),
-    leaseRetrySeconds: int('lease-retry-seconds', DEFAULTS.leaseRetrySeconds, 1, 60),
+    leaseDurationSeconds,
+    leaseRetrySeconds,
+    leaseRenewDeadlineMs: renewDeadlineMs(values, problems, int, leaseDurationSeconds, leaseRetrySeconds),
     metricsPort: int('metrics-port', OPERATOR_DEFAULTS.metricsPort, 0, 65535),
     probePort: int('probe-port', OPERATOR_DEFAULTS.probePort, 0, 65535),
     bindAddress: values['bind-address'] ?? DEFAULTS.bindAddress,

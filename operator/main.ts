@@ -15,6 +15,9 @@ import { LeaderElector } from './runtime/leader';
 import { OperatorMetrics } from './controller/metrics';
 import { DEFAULT_VAULT_RUN_SETTINGS } from '../lib/run/backup-job-spec';
 
+/** Without leader election, how long in-flight work may take after SIGTERM (the Pod's grace period is 30 s). */
+const SHUTDOWN_GRACE_MS = 20_000;
+
 function listen(server: http.Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -65,17 +68,22 @@ async function main(): Promise<void> {
 
   // How long an informer may keep failing before /healthz asks for a restart (client-go has no such bound).
   const unhealthyAfterMs = Number(process.env.INFORMER_UNHEALTHY_AFTER_SECONDS ?? 120) * 1000;
+  // Set once the elector exists (the probes answer before that).
+  const election: { elector?: LeaderElector } = {};
   const probes = http.createServer((req, res) => {
+    // A replica that cannot use its Lease (e.g. its RBAC rule removed) can never take over: not ready, and why.
+    const electionProblem = election.elector?.problem();
     const ok =
       req.url === '/healthz'
         ? controller.healthy(unhealthyAfterMs)
         : req.url === '/readyz'
-          ? controller.synced && !controller.isStopping
+          ? controller.synced && !controller.isStopping && electionProblem === undefined
           : undefined;
     // A failing informer is named, so `kubectl describe pod` shows why the probe failed.
     const why = controller
       .failingInformers()
       .map((f) => `informer ${f.informer} failing since ${new Date(f.since).toISOString()}: ${f.error}`);
+    if (req.url === '/readyz' && electionProblem) why.push(electionProblem);
     res
       .writeHead(ok === undefined ? 404 : ok ? 200 : 503, { 'Content-Type': 'text/plain' })
       .end(ok ? 'ok\n' : `not ready\n${why.join('\n')}\n`);
@@ -107,19 +115,17 @@ async function main(): Promise<void> {
           name: config.leaseName,
           identity: config.identity,
           leaseDurationMs: config.leaseDurationSeconds * 1000,
-          renewDeadlineMs: Math.floor((config.leaseDurationSeconds * 1000 * 2) / 3),
+          renewDeadlineMs: config.leaseRenewDeadlineMs,
           retryPeriodMs: config.leaseRetrySeconds * 1000,
+          // A candidate writes nothing but its Lease until it leads, and nothing once its term is over.
+          fence: client,
         },
         {
           onStartedLeading: () => {
-            client.unfenceWrites();
             metrics.leader.set(1);
             controller.startLeading();
           },
-          // Fenced first: the standby may take the Lease leaseDuration - renewDeadline from now, and by then
-          // no write of this replica may still be on its way (see KubeClient.fenceWrites).
           onStoppedLeading: () => {
-            client.fenceWrites('the lease was not renewed within the renew deadline');
             metrics.leader.set(0);
             controller.stopLeading();
           },
@@ -127,16 +133,23 @@ async function main(): Promise<void> {
         log,
       )
     : undefined;
-
-  // A candidate writes nothing but its Lease until it leads.
-  if (elector) client.fenceWrites('not yet leading');
+  election.elector = elector;
 
   let shuttingDown = false;
   const shutdown = async (signal: string) => {
     if (shuttingDown) return;
     shuttingDown = true;
     log.info({ signal }, 'shutting down: finishing in-flight work');
-    await controller.stop();
+    // In-flight work gets one retry period (a hung write would otherwise hold the Lease, and so the standby, for
+    // its whole timeout); whatever is left is cut off by the fence before the Lease is handed back.
+    const graceMs = elector ? config.leaseRetrySeconds * 1000 : SHUTDOWN_GRACE_MS;
+    const stopped = controller.stop().then(() => true);
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<false>((done) => (timer = setTimeout(() => done(false), graceMs)));
+    if (!(await Promise.race([stopped, expired])))
+      log.warn({ graceMs }, 'in-flight work cut off: not finished in time');
+    clearTimeout(timer);
+    client.fenceWrites('shutting down');
     await elector?.release();
     probes.close();
     metricsServer.close();

@@ -4,6 +4,7 @@
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { BackupSpec } from '../lib/permits/api-types';
 import { CACHE_MOUNT, DATA_ROOT, TMP_MOUNT, VAULT_MOUNT } from '../lib/run/backup-job-spec';
@@ -23,6 +24,19 @@ export interface World {
   readonly work: string;
   /** PATH with the restic under test first. */
   readonly path: string;
+}
+
+/** A fresh world in a temp folder (remove its `work` afterwards), with restic's folder `resticDir` first on PATH. */
+export function newWorld(prefix: string, resticDir: string): World {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const world = {
+    work,
+    claims: path.join(work, 'claims'),
+    vault: path.join(work, 'vault'),
+    path: `${resticDir}:${process.env.PATH}`,
+  };
+  fs.mkdirSync(world.vault);
+  return world;
 }
 
 export function claimDir(world: World, claim: string): string {

@@ -8,6 +8,7 @@ import { BackupAdmission } from '../../testing/backup-admission';
 import { backup, INVALID, VALID } from '../../testing/backup-cases';
 import { allObjects, backupSchemaOf, synthDefaultApp } from '../../testing/synth';
 import { client, installBackupCrd, namespaces, Response } from '../../testing/cluster/cluster';
+import { dryRun as dryRunIn, dryRunAll, message, permitPath, STRICT } from '../../testing/cluster/dry-run';
 import { KUBERNETES_TIME_ZONES } from '../../lib/permits/time-zones';
 
 jest.setTimeout(120_000);
@@ -16,9 +17,7 @@ const offline = new BackupAdmission(backupSchemaOf(allObjects(synthDefaultApp())
 const spaces = namespaces('admission');
 let ns: string;
 
-const path = (namespace: string, name = '') =>
-  `/apis/mall.example.com/v1alpha1/namespaces/${namespace}/backups${name ? `/${name}` : ''}`;
-const STRICT = 'fieldValidation=Strict';
+const path = (namespace: string, name = '') => permitPath('backups', namespace, name);
 
 /** A Backup of the table, placed in this suite's namespace. */
 function inNamespace(spec: Record<string, unknown>, name = 'b'): Record<string, any> {
@@ -26,19 +25,17 @@ function inNamespace(spec: Record<string, unknown>, name = 'b'): Record<string, 
   return { ...b, metadata: { name, namespace: ns } };
 }
 
-const dryRun = (object: unknown): Promise<Response> =>
-  client().request('POST', `${path(ns)}?dryRun=All&${STRICT}`, object);
-const message = (res: Response): string => (typeof res.body === 'object' ? res.body.message : String(res.body));
+const dryRun = (object: unknown): Promise<Response> => dryRunIn('backups', ns, object);
 
-const valid = new Map<string, Response>();
-const invalid = new Map<string, Response>();
+let valid: Map<string, Response>;
+let invalid: Map<string, Response>;
 
 beforeAll(async () => {
   await installBackupCrd();
   ns = await spaces.create();
-  await Promise.all([
-    ...VALID.map(async ([name, spec]) => valid.set(name, await dryRun(inNamespace(spec)))),
-    ...INVALID.map(async ([name, spec]) => invalid.set(name, await dryRun(inNamespace(spec)))),
+  [valid, invalid] = await Promise.all([
+    dryRunAll('backups', VALID, inNamespace, ns),
+    dryRunAll('backups', INVALID, inNamespace, ns),
   ]);
 });
 

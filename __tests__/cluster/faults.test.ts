@@ -7,8 +7,10 @@
  * Backups at once (no leader election), which must not start a run twice, must converge, and must then stop
  * writing. Writes are counted from the API server's audit log, or, per replica, by its fault proxy.
  */
+import { JITTER_FACTOR } from '../../operator/runtime/leader';
 import { AuditedCluster, startAuditedCluster, Write } from '../../testing/cluster/audited-cluster';
 import { eventually } from '../../testing/cluster/cluster';
+import { addShop } from '../../testing/cluster/elected';
 import { FaultProxy, Seen } from '../../testing/cluster/fault-proxy';
 import { RealOperator } from '../../testing/cluster/operator';
 
@@ -21,8 +23,16 @@ let f: AuditedCluster;
 const operators: RealOperator[] = [];
 const proxies: FaultProxy[] = [];
 
+const LEASE_MS = 3_000;
+const RETRY_MS = 1_000;
+/** The longest a candidate waits between two attempts (client-go's jitter). */
+const ATTEMPT_MS = RETRY_MS * (1 + JITTER_FACTOR);
+/** Room for a process on a loaded machine to get to a timer or a log line: one retry period. */
+const SLACK_MS = RETRY_MS;
+
 async function operator(identity: string, args: string[], kubeconfig = f.login.kubeconfig): Promise<RealOperator> {
-  const op = new RealOperator(kubeconfig, identity, ['--lease-duration-seconds=3', '--lease-retry-seconds=1', ...args]);
+  const timings = [`--lease-duration-seconds=${LEASE_MS / 1000}`, `--lease-retry-seconds=${RETRY_MS / 1000}`];
+  const op = new RealOperator(kubeconfig, identity, [...timings, ...args]);
   operators.push(op);
   return op.start();
 }
@@ -34,23 +44,7 @@ async function proxied(): Promise<{ proxy: FaultProxy; kubeconfig: string }> {
   return { proxy, kubeconfig: proxy.kubeconfig(f.login.token, 'mall-backup-system') };
 }
 
-async function shop(ns: string, name: string, runNow = true): Promise<void> {
-  await f.admin.ok('POST', `/api/v1/namespaces/${ns}/persistentvolumeclaims`, {
-    metadata: { name: `${name}-data`, labels: { 'mall.example.com/shop': name } },
-    spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
-  });
-  await f.admin.ok('POST', BACKUPS(ns), {
-    apiVersion: 'mall.example.com/v1alpha1',
-    kind: 'Backup',
-    metadata: { name, ...(runNow ? { annotations: { 'mall.example.com/run-now': '1' } } : {}) },
-    spec: {
-      shopName: name,
-      backupTime: '02:30',
-      vaultLocation: `pvc://mall-vault/${name}`,
-      vaultCredentialsSecret: 'vault',
-    },
-  });
-}
+const shop = (ns: string, name: string, runNow = true) => addShop(f, ns, name, runNow);
 
 const phase = async (ns: string, name: string) => (await f.admin.ok('GET', `${BACKUPS(ns)}/${name}`)).status?.phase;
 const jobsOf = async (ns: string, name: string) =>
@@ -101,11 +95,13 @@ describe('leader election through the real Lease', () => {
     expect((await f.admin.ok('GET', LEASE)).spec.holderIdentity).toBe('replica-a');
     await leader.stop('SIGKILL');
     const killedAt = Date.now();
-    await standby.waitFor('became leader', 20_000);
+    const tookOverAt = (await standby.waitFor('became leader', 20_000)).time as number;
     const lease = await f.admin.ok('GET', LEASE);
     expect(lease.spec.holderIdentity).toBe('replica-b');
-    // Taken no sooner than the Lease could expire, and not much later.
-    expect(Date.now() - killedAt).toBeLessThan(15_000);
+    // Taken no sooner than the Lease could expire (the leader renewed at most a retry period before it died), and
+    // not later than an attempt to see its last renewal, a lease duration and an attempt to take it.
+    expect(tookOverAt - killedAt).toBeGreaterThanOrEqual(LEASE_MS - RETRY_MS - SLACK_MS);
+    expect(tookOverAt - killedAt).toBeLessThan(ATTEMPT_MS + LEASE_MS + ATTEMPT_MS + SLACK_MS);
     await shop('failover', 'after-failover');
     await eventually(
       'after-failover to complete',

@@ -5,7 +5,8 @@
  */
 import { validateRestoreSpec } from '../../lib/permits/restore-validation';
 import { BackupAdmission, Schema } from '../../testing/backup-admission';
-import { client, installBackupCrd, namespaces, Response } from '../../testing/cluster/cluster';
+import { installBackupCrd, namespaces, Response } from '../../testing/cluster/cluster';
+import { dryRunAll, message } from '../../testing/cluster/dry-run';
 import { INVALID, restore, VALID } from '../../testing/restore-cases';
 import { allObjects, synthDefaultApp } from '../../testing/synth';
 
@@ -22,23 +23,15 @@ const inNamespace = (spec: Record<string, unknown>, name = 'r'): Record<string, 
   const r = restore(spec) as Record<string, any>;
   return { ...r, metadata: { name, namespace: ns } };
 };
-const dryRun = (object: unknown): Promise<Response> =>
-  client().request(
-    'POST',
-    `/apis/mall.example.com/v1alpha1/namespaces/${ns}/restores?dryRun=All&fieldValidation=Strict`,
-    object,
-  );
-const message = (res: Response): string => (typeof res.body === 'object' ? res.body.message : String(res.body));
-
-const valid = new Map<string, Response>();
-const invalid = new Map<string, Response>();
+let valid: Map<string, Response>;
+let invalid: Map<string, Response>;
 
 beforeAll(async () => {
   await installBackupCrd();
   ns = await spaces.create();
-  await Promise.all([
-    ...VALID.map(async ([name, spec]) => valid.set(name, await dryRun(inNamespace(spec)))),
-    ...INVALID.map(async ([name, spec]) => invalid.set(name, await dryRun(inNamespace(spec)))),
+  [valid, invalid] = await Promise.all([
+    dryRunAll('restores', VALID, inNamespace, ns),
+    dryRunAll('restores', INVALID, inNamespace, ns),
   ]);
 });
 

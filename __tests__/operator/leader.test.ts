@@ -2,108 +2,13 @@
  * Leader election by client-go's rules, against an in-memory Lease endpoint whose answers, clock and
  * hangs the tests control.
  */
-import pino from 'pino';
-import { ApiError } from '../../operator/runtime/kube';
-import { LeaderElector, LeaseClient, leaderElectionProblems } from '../../operator/runtime/leader';
+import { leaderElectionProblems } from '../../operator/runtime/leader';
 import { waitFor } from '../../testing/operator-process';
+import { ATTEMPT_MS, elector, electors, LEASE_MS, MemoryLeases, RENEW_MS, SLACK_MS } from '../../testing/memory-leases';
 
-const log = pino({ level: 'silent' });
-
-/** One Lease, with optimistic concurrency; `hang` makes every call wait for ever. */
-class MemoryLeases implements LeaseClient {
-  public lease?: any;
-  public hang = false;
-  public readonly timeouts: (number | undefined)[] = [];
-  /** When (monotonic clock, as the elector's) `renewAs` last changed the record. */
-  public changedAt = 0;
-  private version = 0;
-
-  private answer<T>(value: () => T, timeoutMs?: number): Promise<T> {
-    this.timeouts.push(timeoutMs);
-    if (this.hang) return new Promise(() => undefined);
-    try {
-      return Promise.resolve(value());
-    } catch (error) {
-      return Promise.reject(error);
-    }
-  }
-
-  public get(_path: string, options?: { timeoutMs?: number }): Promise<any> {
-    return this.answer(() => {
-      if (!this.lease) throw new ApiError(404, 'NotFound', 'not found');
-      return structuredClone(this.lease);
-    }, options?.timeoutMs);
-  }
-
-  public create(_path: string, body: any, options?: { timeoutMs?: number }): Promise<any> {
-    return this.answer(() => {
-      if (this.lease) throw new ApiError(409, 'AlreadyExists', 'exists');
-      this.lease = { ...body, metadata: { ...body.metadata, resourceVersion: String(++this.version) } };
-      return this.lease;
-    }, options?.timeoutMs);
-  }
-
-  public replace(_path: string, body: any, options?: { timeoutMs?: number }): Promise<any> {
-    return this.answer(() => {
-      if (body.metadata.resourceVersion !== this.lease.metadata.resourceVersion)
-        throw new ApiError(409, 'Conflict', 'modified');
-      this.lease = { ...body, metadata: { ...body.metadata, resourceVersion: String(++this.version) } };
-      return this.lease;
-    }, options?.timeoutMs);
-  }
-
-  /** Another replica renewing with its own (wrong) clock: the record changes, its times say nothing. */
-  public renewAs(holder: string, clockMs: number): void {
-    this.changedAt = performance.now();
-    this.lease = {
-      apiVersion: 'coordination.k8s.io/v1',
-      kind: 'Lease',
-      metadata: { name: 'l', namespace: 'ns', resourceVersion: String(++this.version) },
-      spec: {
-        holderIdentity: holder,
-        leaseDurationSeconds: 1,
-        renewTime: new Date(clockMs).toISOString().replace('Z', '000Z'),
-        leaseTransitions: 0,
-      },
-    };
-  }
-}
-
-function elector(client: LeaseClient, identity: string, timings: { now?: () => number } = {}) {
-  /** `startedAt`: when (monotonic clock) it last started leading. */
-  const state = { leading: false, started: 0, stopped: 0, startedAt: 0 };
-  const e = new LeaderElector(
-    client,
-    {
-      namespace: 'ns',
-      name: 'l',
-      identity,
-      leaseDurationMs: 1_000,
-      renewDeadlineMs: 600,
-      retryPeriodMs: 100,
-      ...timings,
-    },
-    {
-      onStartedLeading: () => {
-        state.leading = true;
-        state.started++;
-        state.startedAt = performance.now();
-      },
-      onStoppedLeading: () => {
-        state.leading = false;
-        state.stopped++;
-      },
-    },
-    log,
-  );
-  return { e, state };
-}
-
-const electors: LeaderElector[] = [];
 afterEach(async () => {
   for (const e of electors.splice(0)) await e.release();
 });
-
 test('timings are checked as client-go checks them', () => {
   expect(leaderElectionProblems(15_000, 10_000, 2_000)).toEqual([]);
   expect(leaderElectionProblems(10_000, 10_000, 2_000)).toEqual([
@@ -137,7 +42,9 @@ test("expiry is judged by the local time the record last changed, not the holder
     // checked on the monotonic clock between the last change and the takeover, so a loaded machine (timers
     // firing late) can only lengthen the gap, never make a too-early takeover pass.
     await waitFor('the takeover', () => state.leading, 5_000);
-    expect(state.startedAt - leases.changedAt).toBeGreaterThanOrEqual(1_000);
+    expect(state.startedAt - leases.changedAt).toBeGreaterThanOrEqual(LEASE_MS);
+    // And not much later: the last change is seen within one attempt, taken a lease duration and an attempt on.
+    expect(state.startedAt - leases.changedAt).toBeLessThan(ATTEMPT_MS + LEASE_MS + ATTEMPT_MS + SLACK_MS);
     expect(leases.lease.spec).toMatchObject({ holderIdentity: 'ahead', leaseTransitions: 1 });
   } finally {
     clearInterval(renewing);
@@ -154,9 +61,9 @@ test('a leader whose Lease calls hang stops leading within the renew deadline; e
   const hungAt = Date.now();
   await waitFor('stopped leading', () => !state.leading, 5_000);
   // The deadline counts from the last renewal, which came at most one retry period before the hang.
-  expect(Date.now() - hungAt).toBeLessThan(600 + 100 + 300);
+  expect(Date.now() - hungAt).toBeLessThan(RENEW_MS + SLACK_MS);
   expect(state.stopped).toBe(1);
-  expect(new Set(leases.timeouts)).toEqual(new Set([600]));
+  expect(new Set(leases.timeouts)).toEqual(new Set([RENEW_MS]));
 });
 
 /** Lease calls applied at once by the server, but with answers that can be held back, as over a congested link. */
@@ -192,7 +99,7 @@ test(
     await waitFor('stopped leading', () => !state.leading, 5_000);
     // A standby saw the record change when the renewal landed, and takes over one lease duration (1000 ms)
     // later; the leader must have stopped by then: within the renew deadline (600 ms) of sending it.
-    expect(Date.now() - leases.lastWriteAt!).toBeLessThan(600 + 100);
+    expect(Date.now() - leases.lastWriteAt!).toBeLessThan(RENEW_MS + SLACK_MS);
   },
 );
 
@@ -244,7 +151,7 @@ describe('a wall clock stepped (NTP) while electing', () => {
     await monotonicWait('the slow renewal sent', () => leases.hang, 2_000);
     stepMs = -3_600_000;
     await monotonicWait('stopped leading', () => !state.leading, 5_000);
-    expect(Date.now() - stepMs - leases.lastWriteAt!).toBeLessThan(600 + 100);
+    expect(Date.now() - stepMs - leases.lastWriteAt!).toBeLessThan(RENEW_MS + SLACK_MS);
   });
 });
 
@@ -257,6 +164,40 @@ test('a released Lease is taken over at once', async () => {
   electors.push(b.e);
   b.e.start();
   await a.e.release();
+  const releasedAt = performance.now();
+  expect(a.state.stopped).toBe(1);
   await waitFor('b leading', () => b.state.leading, 2_000);
   expect(leases.lease.spec.holderIdentity).toBe('b');
+  // At b's next attempt, not a lease duration later.
+  expect(b.state.startedAt - releasedAt).toBeLessThan(ATTEMPT_MS + SLACK_MS);
+});
+
+/** A renewal still on its way lands between the release's read and its write, as on a busy link. */
+class RenewalLandsDuringRelease extends MemoryLeases {
+  private landed = false;
+
+  public override replace(path: string, body: any, options?: { timeoutMs?: number }): Promise<any> {
+    if (body.spec.holderIdentity === '' && !this.landed) {
+      this.landed = true;
+      // The earlier renewal (same holder) reaches the server first: the release now holds a stale resourceVersion.
+      this.renewAs(this.lease.spec.holderIdentity, Date.now());
+    }
+    return super.replace(path, body, options);
+  }
+}
+
+test('a release that meets a renewal landing first reads again and still hands the Lease back', async () => {
+  const leases = new RenewalLandsDuringRelease();
+  const a = elector(leases, 'a');
+  a.e.start();
+  await waitFor('a leading', () => a.state.leading, 5_000);
+  await a.e.release();
+  expect(leases.lease.spec.holderIdentity).toBe('');
+  const b = elector(leases, 'b');
+  electors.push(b.e);
+  const from = performance.now();
+  b.e.start();
+  await waitFor('b leading', () => b.state.leading, 2_000);
+  // At its first attempt: a Lease released is nobody's.
+  expect(b.state.startedAt - from).toBeLessThan(SLACK_MS);
 });

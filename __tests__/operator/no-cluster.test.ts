@@ -8,21 +8,13 @@ import * as path from 'node:path';
 import pino from 'pino';
 import { waitForApiServer } from '../../operator/runtime/connect';
 import { operatorBundle } from '../../testing/operator-process';
+import { closedPort } from '../../testing/ports';
 
 let work: string;
 beforeEach(() => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'mall-backup-nocluster-'));
 });
 afterEach(() => fs.rmSync(work, { recursive: true, force: true }));
-
-/** A local port nothing listens on (bound, then released). */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 function kubeconfigFor(port: number, user = '{ token: t }'): string {
   const file = path.join(work, 'kubeconfig');

@@ -7,7 +7,9 @@
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { KubeClient, WritesFencedError } from '../../operator/runtime/kube';
+import pino from 'pino';
+import { ApiError, KubeClient, WritesFencedError } from '../../operator/runtime/kube';
+import { LeaderElector, LeaseClient } from '../../operator/runtime/leader';
 import { waitFor } from '../../testing/operator-process';
 
 let server: Server;
@@ -76,3 +78,50 @@ test('fencing aborts the write in flight, refuses new ones, and lets reads and L
   kube.fenceWrites('lost again');
   expect(await again).toBeInstanceOf(WritesFencedError);
 });
+
+test(
+  'a write asked for after the renew deadline passed never ' + 'leaves, even before the deadline timer could fire',
+  async () => {
+    const kube = client();
+    let hang = false;
+    const leases: LeaseClient = {
+      get: () => (hang ? new Promise(() => undefined) : Promise.reject(new ApiError(404, 'NotFound', 'not found'))),
+      create: async () => ({}),
+      replace: async () => ({}),
+    };
+    const renewDeadlineMs = 300;
+    const elector = new LeaderElector(
+      leases,
+      {
+        namespace: 'ns',
+        name: 'l',
+        identity: 'me',
+        leaseDurationMs: 500,
+        renewDeadlineMs,
+        retryPeriodMs: 100,
+        fence: kube,
+      },
+      { onStartedLeading: () => undefined, onStoppedLeading: () => undefined },
+      pino({ level: 'silent' }),
+    );
+    elector.start();
+    try {
+      await waitFor('leading', () => elector.isLeader);
+      // A connection kept alive, as the operator's are: a write goes out on it at once.
+      await kube.get('/api/v1/namespaces/a/pods');
+      hang = true;
+      // The event loop is busy (a large list parsed, a GC pause) from the last renewal until past the deadline: the
+      // deadline's timer has not run when the next write is asked for.
+      const busyUntil = performance.now() + renewDeadlineMs + 100;
+      while (performance.now() < busyUntil);
+      const late = await kube.create('/api/v1/namespaces/a/configmaps', { reason: 'late' }).catch((e) => e);
+      expect(late).toBeInstanceOf(WritesFencedError);
+      expect(late.message).toMatch(/not leading \(the lease was not renewed within 300 ms\)$/);
+      await kube.get('/api/v1/namespaces/a/marker');
+      await waitFor('the marker read', () => arrived.some((a) => a.path.endsWith('/marker')));
+      expect(arrived.filter((a) => a.path.endsWith('/configmaps'))).toEqual([]);
+    } finally {
+      await elector.release();
+    }
+  },
+);

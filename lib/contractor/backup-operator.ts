@@ -1,6 +1,6 @@
 import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
 import { Construct } from 'constructs';
-import { standardLabels } from '../common/labels';
+import { COMPONENT_LABEL, NAME_LABEL, standardLabels } from '../common/labels';
 import {
   RESTRICTED_CONTAINER_SECURITY_CONTEXT,
   restrictedPodSecurityContext,
@@ -40,8 +40,8 @@ export class BackupOperator extends Construct {
     this.leaseName = OPERATOR_DEFAULTS.leaseName;
     const labels = standardLabels(OPERATOR_COMPONENT);
     const selector = {
-      'app.kubernetes.io/name': labels['app.kubernetes.io/name'],
-      'app.kubernetes.io/component': OPERATOR_COMPONENT,
+      [NAME_LABEL]: labels[NAME_LABEL],
+      [COMPONENT_LABEL]: OPERATOR_COMPONENT,
     };
     this.metricsServiceSelector = selector;
 

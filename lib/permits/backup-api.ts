@@ -25,6 +25,24 @@ export const RUN_NOW_DIGEST_LABEL = `${API_GROUP}/run-now-digest`;
  * upgrade still answers its request and is not run a second time.
  */
 export const RUN_NOW_DIGEST_LABEL_UNTIL_0_1 = RUN_NOW_ANNOTATION;
+/** Annotation a person sets on a Backup: the snapshot ID accepted as the new reference after a drastic shrink. */
+export const ACKNOWLEDGE_SHRINK_ANNOTATION = `${API_GROUP}/acknowledge-shrink`;
+
+/** The Backup's condition types: part of its API (`kubectl wait --for=condition=Ready`), written by the operator. */
+export const BACKUP_CONDITIONS = {
+  /** The schedule is in place. */
+  Ready: 'Ready',
+  /** The outcome of the newest finished run. */
+  LastBackupSucceeded: 'LastBackupSucceeded',
+  /** The newest good snapshot is within the freshness objective (lib/permits/freshness.ts). */
+  Fresh: 'Fresh',
+  /** True while a drastic shrink of the shop holds retention back, until a person acknowledges it. */
+  ShrinkDetected: 'ShrinkDetected',
+  /** The outcome of the newest verification run (lib/run/verify-script.ts). */
+  Verified: 'Verified',
+  /** The newest finished run of the vault's maintenance (prune + check) succeeded. */
+  VaultMaintained: 'VaultMaintained',
+} as const;
 
 /** DNS-1123 label: what Kubernetes accepts as a label value and a host name part. */
 export const DNS_LABEL_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';

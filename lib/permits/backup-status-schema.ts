@@ -2,6 +2,8 @@
 import * as api from './backup-api';
 import { conditionsSchema, JsonSchema, observedGeneration, timestamp } from './schema-parts';
 
+const C = api.BACKUP_CONDITIONS;
+
 const count = (description: string): JsonSchema => ({ type: 'integer', format: 'int64', minimum: 0, description });
 
 const lastRun: JsonSchema = {
@@ -50,13 +52,13 @@ export const BACKUP_STATUS_SCHEMA: JsonSchema = {
     },
     conditions: conditionsSchema(
       'Backup',
-      'Ready, LastBackupSucceeded, Fresh, ShrinkDetected, Verified or VaultMaintained.',
-      'Ready (the schedule is in place), LastBackupSucceeded (the outcome of the newest finished run), Fresh ' +
-        '(the newest good snapshot is within the freshness objective), ' +
-        'ShrinkDetected (retention is held back after a drastic ' +
-        `shrink until the ${api.API_GROUP}/acknowledge-shrink annotation names the new snapshot), VaultMaintained ` +
-        "(the vault's newest finished maintenance, prune and check, and why it failed) and, with spec.verify, " +
-        'Verified (the latest vault check and test restore passed).',
+      `${[C.Ready, C.LastBackupSucceeded, C.Fresh, C.ShrinkDetected, C.Verified].join(', ')} or ${C.VaultMaintained}.`,
+      `${C.Ready} (the schedule is in place), ${C.LastBackupSucceeded} (the outcome of the newest finished run), ` +
+        `${C.Fresh} (the newest good snapshot is within the freshness objective), ` +
+        `${C.ShrinkDetected} (retention is held back after a drastic ` +
+        `shrink until the ${api.ACKNOWLEDGE_SHRINK_ANNOTATION} annotation names the new snapshot), ` +
+        `${C.VaultMaintained} (the vault's newest finished maintenance, prune and check, and why it failed) and, ` +
+        `with spec.verify, ${C.Verified} (the latest vault check and test restore passed).`,
     ),
     observedGeneration: observedGeneration('The metadata.generation the status describes.'),
     lastScheduleTime: timestamp('When the newest run was started.'),

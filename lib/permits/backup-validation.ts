@@ -1,5 +1,5 @@
 import * as api from './backup-api';
-import { effectiveSchedule } from '../permits/schedule-window';
+import { effectiveSchedule } from './schedule-window';
 import { BACKUP_SCHEMA } from './backup-schema';
 import { JsonSchema, stringFormOf } from './schema-parts';
 import { scheduleProblem } from './cron';

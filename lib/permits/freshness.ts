@@ -3,10 +3,9 @@
  * objective. Judged from times alone, so a schedule that silently stops producing runs (suspended, a
  * CronJob that is gone or broken, Jobs that never start) turns Stale exactly like failing runs do.
  */
-import { effectiveSchedule } from '../permits/schedule-window';
+import { effectiveSchedule } from './schedule-window';
 import { CronSchedule, parseSchedule } from './cron';
 
-export const FRESH_CONDITION = 'Fresh';
 export const FRESH_REASONS = {
   fresh: 'WithinObjective',
   stale: 'Stale',

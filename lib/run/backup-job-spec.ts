@@ -6,11 +6,11 @@ import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
 import type { BackupSpec } from '../permits/api-types';
 import * as api from '../permits/backup-api';
 import { pvcVaultClaim } from '../permits/backup-validation';
-import { RESTRICTED_CONTAINER_SECURITY_CONTEXT, restrictedPodAs } from '../common/pod-security';
+import { restrictedPodAs } from '../common/pod-security';
 import { mergeResources, ResourceSpec, toResourceRequirements } from '../common/resources';
 import { BACKUP_SCRIPT } from './backup-run';
 import { type BackupRef, backupLabels } from './backup-names';
-import { pinnedToNode } from './node-pin';
+import { pinnedToNode, resticContainer } from './run-pod';
 import { RESTIC_VERSION } from './restic-version';
 import { SNAPSHOT_PLAN_ANNOTATION, SnapshotSource } from './snapshot-source';
 
@@ -175,18 +175,14 @@ export function backupJobSpec(props: BackupPodProps): k8s.JobSpec {
         securityContext: restrictedPodAs(identity),
         affinity: pinnedToNode(props.nodeName),
         containers: [
-          {
-            name: 'restic',
+          resticContainer({
             image: props.image ?? RESTIC_IMAGE,
-            imagePullPolicy: 'IfNotPresent',
             command: ['/bin/sh', '-c', BACKUP_SCRIPT, 'mall-backup', ...claims.map((c) => `${DATA_ROOT}/${c}`)],
             env,
-            envFrom: [{ secretRef: { name: spec.vaultCredentialsSecret } }],
+            credentialsSecret: spec.vaultCredentialsSecret,
             resources: resourcesOf(spec, props.defaultResources ?? DEFAULT_BACKUP_RESOURCES),
-            securityContext: RESTRICTED_CONTAINER_SECURITY_CONTEXT,
-            terminationMessagePolicy: 'FallbackToLogsOnError',
             volumeMounts: mounts,
-          },
+          }),
         ],
         volumes,
       },

@@ -57,13 +57,18 @@ export function backupLabels(backup: BackupRef, extra: Record<string, string> = 
   });
 }
 
-export function ownerReferenceTo(backup: BackupRef): k8s.OwnerReference {
+/** The owner reference that makes a permit (a Backup or a Restore) the controller of what is made for it. */
+export function controlledBy(kind: string, owner: { name: string; uid: string }): k8s.OwnerReference {
   return {
     apiVersion: api.BACKUP_API_VERSION,
-    kind: api.BACKUP_KIND,
-    name: backup.name,
-    uid: backup.uid,
+    kind,
+    name: owner.name,
+    uid: owner.uid,
     controller: true,
     blockOwnerDeletion: true,
   };
+}
+
+export function ownerReferenceTo(backup: BackupRef): k8s.OwnerReference {
+  return controlledBy(api.BACKUP_KIND, backup);
 }

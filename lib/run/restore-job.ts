@@ -3,7 +3,7 @@ import * as k8s from 'cdk8s-plus-28/lib/imports/k8s';
 import { Construct } from 'constructs';
 import type { BackupSpec } from '../permits/api-types';
 import * as api from '../permits/backup-api';
-import { boundedName } from './backup-names';
+import { boundedName, controlledBy } from './backup-names';
 import {
   CACHE_MOUNT,
   DATA_ROOT,
@@ -16,10 +16,10 @@ import {
 import { pvcVaultClaim, schemaProblems } from '../permits/backup-validation';
 import { RESTORE_SCHEMA } from '../permits/restore-schema';
 import { standardLabels } from '../common/labels';
-import { RESTRICTED_CONTAINER_SECURITY_CONTEXT, restrictedPodAs } from '../common/pod-security';
+import { restrictedPodAs } from '../common/pod-security';
 import { ResourceSpec, toResourceRequirements } from '../common/resources';
 import * as rapi from '../permits/restore-api';
-import { pinnedToNode } from './node-pin';
+import { pinnedToNode, resticContainer } from './run-pod';
 import { RESTORE_SCRIPT } from './restore-script';
 
 /** Where the restore pod sees its target claims: /restore/<n>. */
@@ -83,14 +83,7 @@ export function restoreLabels(restore: RestoreRef, component = 'restore-run'): R
 }
 
 function ownerReferenceTo(restore: RestoreRef): k8s.OwnerReference {
-  return {
-    apiVersion: api.BACKUP_API_VERSION,
-    kind: rapi.RESTORE_KIND,
-    name: restore.name,
-    uid: restore.uid,
-    controller: true,
-    blockOwnerDeletion: true,
-  };
+  return controlledBy(rapi.RESTORE_KIND, restore);
 }
 
 /**
@@ -165,23 +158,19 @@ export function restoreJobManifest(props: RestorePodProps): any {
           securityContext: restrictedPodAs(identity),
           affinity: pinnedToNode(props.nodeName),
           containers: [
-            {
-              name: 'restic',
+            resticContainer({
               image: props.image ?? RESTIC_IMAGE,
-              imagePullPolicy: 'IfNotPresent',
               command: ['/bin/sh', '-c', RESTORE_SCRIPT, 'mall-restore', ...args],
               env,
-              envFrom: [{ secretRef: { name: spec.vaultCredentialsSecret } }],
+              credentialsSecret: spec.vaultCredentialsSecret,
               resources: toResourceRequirements(props.resources ?? DEFAULT_BACKUP_RESOURCES),
-              securityContext: RESTRICTED_CONTAINER_SECURITY_CONTEXT,
-              terminationMessagePolicy: 'FallbackToLogsOnError',
               volumeMounts: [
                 ...targets.map((_, i) => ({ name: `target-${i}`, mountPath: `${RESTORE_MOUNT}/${i}` })),
                 ...(vaultClaim ? [{ name: 'vault', mountPath: VAULT_MOUNT }] : []),
                 { name: 'cache', mountPath: CACHE_MOUNT },
                 { name: 'tmp', mountPath: TMP_MOUNT },
               ],
-            },
+            }),
           ],
           volumes: [
             ...targets.map((claimName, i) => ({ name: `target-${i}`, persistentVolumeClaim: { claimName } })),

@@ -126,7 +126,6 @@ done_claim() {
 newest() {
   claim=$1; source=$2; target=$3
   refuse_full "$claim" "$target"
-  mkdir -p "$target"
   kept=; [ -e "$target/lost+found" ] && kept=yes
   echo "restoring claim $claim from the newest snapshot holding it"
   code=0
@@ -145,6 +144,8 @@ newest() {
       print $3, t[1] "T" t[2] substr(t[3], 1, 3) ":" substr(t[3], 4, 2); done = 1 }' "$TMPDIR/restore.out")
   [ -n "$picked" ] || fail "restic restored claim $claim but did not say from which snapshot (see the log above)"
   id=\${picked%% *}; taken=\${picked#* }
+  # restic makes the target folder as it writes, and so nothing when it finds no snapshot; an empty snapshot too.
+  mkdir -p "$target"
   full=$(full_id "$id")
   done_claim "$claim" "\${full:-$id}" "$taken" "$(walked "$target" "$kept")"
 }

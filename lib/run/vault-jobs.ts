@@ -9,7 +9,8 @@ import * as api from '../permits/backup-api';
 import { CACHE_MOUNT, RESTIC_IMAGE, STATE_MOUNT, TMP_MOUNT, VAULT_MOUNT, resticRepositoryOf } from './backup-job-spec';
 import { pvcVaultClaim } from '../permits/backup-validation';
 import { standardLabels } from '../common/labels';
-import { RESTRICTED_CONTAINER_SECURITY_CONTEXT, restrictedPodAs } from '../common/pod-security';
+import { restrictedPodAs } from '../common/pod-security';
+import { resticContainer } from './run-pod';
 import { CLASSIFY_SH, JSON_TEXT_SH } from './shell-words';
 
 export const REPOSITORY_LABEL = `${api.API_GROUP}/repository`;
@@ -139,10 +140,8 @@ export function vaultPod(
     terminationGracePeriodSeconds: 120,
     securityContext: restrictedPodAs(who),
     containers: [
-      {
-        name: 'restic',
+      resticContainer({
         image: props.image ?? RESTIC_IMAGE,
-        imagePullPolicy: 'IfNotPresent',
         command: ['/bin/sh', '-c', script, 'mall-backup-vault'],
         env: [
           { name: 'RESTIC_REPOSITORY', value: resticRepositoryOf(props.spec.vaultLocation) },
@@ -153,18 +152,15 @@ export function vaultPod(
           { name: 'TERMINATION_LOG', value: '/dev/termination-log' },
           ...env,
         ],
-        envFrom: [{ secretRef: { name: props.spec.vaultCredentialsSecret } }],
+        credentialsSecret: props.spec.vaultCredentialsSecret,
         resources: options.resources,
-        securityContext: RESTRICTED_CONTAINER_SECURITY_CONTEXT,
-        // A pod that dies before writing its result still says why (the log's tail).
-        terminationMessagePolicy: 'FallbackToLogsOnError',
         volumeMounts: [
           ...(claim ? [{ name: 'vault', mountPath: VAULT_MOUNT }] : []),
           { name: 'cache', mountPath: CACHE_MOUNT },
           { name: 'tmp', mountPath: TMP_MOUNT },
           { name: 'state', mountPath: STATE_MOUNT },
         ],
-      },
+      }),
     ],
     volumes: [
       ...(claim ? [{ name: 'vault', persistentVolumeClaim: { claimName: claim } }] : []),

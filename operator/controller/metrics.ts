@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { FRESH_CONDITION } from '../../lib/permits/freshness';
+import { BACKUP_CONDITIONS } from '../../lib/permits/backup-api';
 import { METRIC } from '../../lib/contractor/metric-names';
 import { PARTIAL_RUN_REASON, RunOutcome } from '../../lib/run/run-result';
 import type { BackupStatus, Condition } from './types';
@@ -189,7 +189,7 @@ export class OperatorMetrics {
       if (before.outcome) this.lastRunOutcome.remove({ ...labels, outcome: before.outcome });
       if (outcome) this.lastRunOutcome.set({ ...labels, outcome }, 1);
     }
-    const fresh = asGauge(status.conditions?.find((c) => c.type === FRESH_CONDITION));
+    const fresh = asGauge(status.conditions?.find((c) => c.type === BACKUP_CONDITIONS.Fresh));
     const verified = asGauge(status.conditions?.find((c) => c.type === VERIFIED_CONDITION));
     const maintained = asGauge(status.conditions?.find((c) => c.type === CONDITION.VaultMaintained));
     for (const [gauge, now, was] of [

@@ -3,7 +3,7 @@
  * in place, and whether the shop's newest backup is fresh enough.
  */
 import * as api from '../../lib/permits/backup-api';
-import { FRESH_CONDITION, type FreshnessVerdict, judgeFreshness } from '../../lib/permits/freshness';
+import { type FreshnessVerdict, judgeFreshness } from '../../lib/permits/freshness';
 import { type BackupRef } from '../../lib/run/backup-names';
 import { effectiveSchedule } from '../../lib/permits/schedule-window';
 import type { Admission } from './reconcile-admit';
@@ -131,7 +131,7 @@ export function judgeFresh(
 }
 
 export const freshCondition = (fresh: FreshnessVerdict): Verdict => ({
-  type: FRESH_CONDITION,
+  type: CONDITION.Fresh,
   status: fresh.status,
   reason: fresh.reason,
   message: fresh.message,

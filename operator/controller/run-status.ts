@@ -4,7 +4,8 @@
  */
 import type { BackupStatusLastRun } from '../../lib/permits/api-types';
 import type { RunResult } from '../../lib/run/run-result';
-import { ACKNOWLEDGE_SHRINK_ANNOTATION, CONDITION, REASON } from './vocabulary';
+import { ACKNOWLEDGE_SHRINK_ANNOTATION } from '../../lib/permits/backup-api';
+import { CONDITION, REASON } from './vocabulary';
 
 /** The status's record of the newest finished run that left a result (generated from the schema's status.lastRun). */
 export type LastRun = BackupStatusLastRun;

@@ -3,6 +3,7 @@
  * per-vault Jobs and CronJobs labelled with it. A Backup coming, going or changing vault, and any change to a
  * vault's work, queues that vault's Backups (a new user can change who holds it; a finished init Job lets them run).
  */
+import { componentOf } from '../../lib/common/labels';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { REPOSITORY_LABEL } from '../../lib/run/vault-jobs';
 import { VAULT_CHECK_COMPONENT } from '../../lib/run/verify-job';
@@ -25,7 +26,6 @@ interface Events {
   on(event: 'add' | 'update' | 'delete', handler: (obj: KubernetesObject) => void): void;
 }
 
-const component = (o: KubeObject) => o.metadata.labels?.['app.kubernetes.io/component'];
 const isCronJob = (o: KubeObject) => o.spec?.schedule !== undefined;
 
 /** The same place in the vault's order of users: same age, same liveness (its spec or status may have moved). */
@@ -145,7 +145,7 @@ export class VaultIndex {
   /** Who holds the vault filed under `key`, judged again only after its users or work changed. */
   private tenancy(key: string): Tenancy | undefined {
     if (!this.tenancies.has(key)) {
-      const maintenance = this.work.get(key).filter((o) => component(o) === 'vault-maintenance' && isCronJob(o));
+      const maintenance = this.work.get(key).filter((o) => componentOf(o) === 'vault-maintenance' && isCronJob(o));
       this.tenancies.set(key, tenancyOf(this.users.get(key) as BackupObject[], maintenance));
     }
     const found = this.tenancies.get(key);
@@ -164,9 +164,11 @@ export class VaultIndex {
     if (!key || specProblems(backup).length > 0) return undefined;
     const work = this.work.get(key);
     // The maintenance CronJob's own Jobs carry the repository label too: told apart by component and kind.
-    const initJobs = work.filter((o) => component(o) === 'vault-init' && o.spec?.schedule === undefined);
-    const checkJobs = work.filter((o) => component(o) === VAULT_CHECK_COMPONENT && o.spec?.schedule === undefined);
-    const maintenanceJobs = work.filter((o) => component(o) === 'vault-maintenance' && o.spec?.schedule === undefined);
+    const initJobs = work.filter((o) => componentOf(o) === 'vault-init' && o.spec?.schedule === undefined);
+    const checkJobs = work.filter((o) => componentOf(o) === VAULT_CHECK_COMPONENT && o.spec?.schedule === undefined);
+    const maintenanceJobs = work.filter(
+      (o) => componentOf(o) === 'vault-maintenance' && o.spec?.schedule === undefined,
+    );
     const maintained = maintainedVerdict(maintenanceJobs, (j) => podsOfJob(j.metadata.namespace!, j.metadata.name));
     const users = this.users;
     const plan = planVault(
@@ -179,9 +181,9 @@ export class VaultIndex {
         tenancy: this.tenancy(key),
         initJobs,
         initPods: initJobs.flatMap((j) => podsOfJob(j.metadata.namespace!, j.metadata.name)),
-        maintenance: work.filter((o) => component(o) === 'vault-maintenance' && o.spec?.schedule !== undefined),
+        maintenance: work.filter((o) => componentOf(o) === 'vault-maintenance' && o.spec?.schedule !== undefined),
         checks: {
-          cronJobs: work.filter((o) => component(o) === VAULT_CHECK_COMPONENT && o.spec?.schedule !== undefined),
+          cronJobs: work.filter((o) => componentOf(o) === VAULT_CHECK_COMPONENT && o.spec?.schedule !== undefined),
           jobs: checkJobs,
           pods: checkJobs.flatMap((j) => podsOfJob(j.metadata.namespace!, j.metadata.name)),
         },

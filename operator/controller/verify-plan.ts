@@ -4,6 +4,7 @@
  * (verification.ts). Every Backup on a vault reaches the same check from the same observation; only the vault's
  * steward writes it (vault-plan.ts).
  */
+import { componentOf } from '../../lib/common/labels';
 import * as api from '../../lib/permits/backup-api';
 import type { BackupRef } from '../../lib/run/backup-names';
 import {
@@ -16,11 +17,9 @@ import type { BackupObject, Condition, KubeEvent, KubeObject } from './types';
 import { isSubset } from './values';
 import { judgeVerification, VERIFIED_CONDITION } from './verification';
 
-const component = (o: KubeObject) => o.metadata.labels?.['app.kubernetes.io/component'];
-
 /** A Job or pod of a Backup's test restore, as opposed to one of its backup runs (both carry its uid). */
 export function isVerifyRun(o: KubeObject): boolean {
-  return component(o) === VERIFY_COMPONENT;
+  return componentOf(o) === VERIFY_COMPONENT;
 }
 
 /** A readDataSubset percentage as a number, for choosing the largest the vault's Backups ask for. */

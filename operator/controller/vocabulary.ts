@@ -1,21 +1,12 @@
 /**
- * The words the operator writes into the cluster, declared once: condition types, condition and Event
- * reasons, and its own annotations. Reconcile, the writer and the tests read them from here.
+ * The words the operator writes into the cluster, declared once: condition and Event reasons and its own
+ * annotations (the condition types and the annotations a person sets belong to the Backup API, lib/permits).
+ * Reconcile, the writer and the tests read them from here.
  */
-import { API_GROUP } from '../../lib/permits/backup-api';
+import { API_GROUP, BACKUP_CONDITIONS } from '../../lib/permits/backup-api';
 
-export const CONDITION = {
-  /** The schedule is in place. */
-  Ready: 'Ready',
-  /** The outcome of the newest finished run. */
-  LastBackupSucceeded: 'LastBackupSucceeded',
-  /** True while a drastic shrink of the shop holds retention back, until a person acknowledges it. */
-  ShrinkDetected: 'ShrinkDetected',
-  /** The outcome of the newest verification run (lib/run/verify-script.ts). */
-  Verified: 'Verified',
-  /** The newest finished run of the vault's maintenance (prune + check) succeeded. */
-  VaultMaintained: 'VaultMaintained',
-} as const;
+/** The Backup's condition types, declared with its API (lib/permits/backup-api.ts). */
+export const CONDITION = BACKUP_CONDITIONS;
 export type ConditionType = (typeof CONDITION)[keyof typeof CONDITION];
 
 export const REASON = {
@@ -97,9 +88,6 @@ export const RESTORE_REASON = {
 
 /** On the CronJob: a digest of what it was rendered from, so a field dropped from the spec is noticed. */
 export const INPUTS_ANNOTATION = `${API_GROUP}/inputs`;
-
-/** On the Backup, set by a person: the snapshot ID accepted as the new reference after a drastic shrink. */
-export const ACKNOWLEDGE_SHRINK_ANNOTATION = `${API_GROUP}/acknowledge-shrink`;
 
 /**
  * The status schema's limits (lib/permits/backup-status-schema.ts): a longer value would make the whole status write

@@ -73,6 +73,8 @@ export class KubeClient {
   private fenced?: string;
   /** Aborted when writes are fenced: every write in flight then carries its signal. */
   private writes = new AbortController();
+  /** Asked before each write leaves (see `guardWrites`). */
+  private guard?: () => string | undefined;
 
   constructor(public readonly config: KubeConfig) {}
 
@@ -85,6 +87,14 @@ export class KubeClient {
   public fenceWrites(why: string): void {
     this.fenced = why;
     this.writes.abort(why);
+  }
+
+  /**
+   * `check` is asked right before each write leaves; a reason refuses it. Leader election checks its term by the
+   * clock here: the fence alone waits for a timer, which a busy event loop runs late.
+   */
+  public guardWrites(check: () => string | undefined): void {
+    this.guard = check;
   }
 
   public unfenceWrites(): void {
@@ -102,9 +112,12 @@ export class KubeClient {
     const url = new URL(cluster.server.replace(/\/$/, '') + path);
     for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
     const fence = method === 'GET' || options.unfenced ? undefined : this.writes.signal;
-    if (fence && this.fenced !== undefined) throw new WritesFencedError(method, path, this.fenced);
+    const refusal = () => (fence?.aborted ? String(fence.reason) : fence && (this.fenced ?? this.guard?.()));
+    const refused = refusal();
+    if (refused) throw new WritesFencedError(method, path, refused);
     const settings = await this.requestSettings();
-    if (fence?.aborted) throw new WritesFencedError(method, path, String(fence.reason));
+    const late = refusal();
+    if (late) throw new WritesFencedError(method, path, late);
     const headers: Record<string, string> = { ...plainHeaders(settings.headers), Accept: 'application/json' };
     const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
     if (payload !== undefined) {

@@ -188,15 +188,17 @@ type On = { kubeconfig?: string; bin?: string };
  */
 export async function installBackupCrd(on: On = {}): Promise<void> {
   await kubectlOk(['apply', '--server-side', '--field-manager=cluster-tests', '-f', 'dist/00-backup-crd.yaml'], on);
-  await kubectlOk(
-    [
-      'wait',
-      '--for=condition=established',
-      '--timeout=60s',
-      'crd/backups.mall.example.com',
-      'crd/restores.mall.example.com',
-    ],
-    on,
+  // kubectl wait fails at once, rather than waiting, on a CRD the API server has not yet given any condition.
+  const established = ['wait', '--for=condition=established', '--timeout=20s'];
+  const crds = ['crd/backups.mall.example.com', 'crd/restores.mall.example.com'];
+  await eventually(
+    'the CRDs to be established',
+    async () => {
+      const run = await kubectl([...established, ...crds], on);
+      if (run.code !== 0) throw new Error(run.stderr || run.stdout);
+      return true;
+    },
+    60_000,
   );
 }
 

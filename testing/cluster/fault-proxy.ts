@@ -222,6 +222,11 @@ export class FaultProxy {
           answer.destroy();
         });
       }
+      // The API server's connection dying mid-answer (a crash, a restart) must reach the client as it would
+      // without the proxy: `pipe` passes no error on, and the client would wait for ever on a half answer.
+      answer.on('close', () => {
+        if (!answer.complete) res.destroy();
+      });
       answer.pipe(res);
     });
     // The client left: so does the request to the API server (a request not yet sent is never sent).

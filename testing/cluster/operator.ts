@@ -83,6 +83,11 @@ export class RealOperator {
     return eventually(`${this.identity} to log "${msg}"`, async () => this.lines.find((l) => l.msg === msg), timeoutMs);
   }
 
+  /** How it exited: its exit code, or null when a signal ended it (undefined while it runs). */
+  public get exitCode(): number | null | undefined {
+    return this.child?.exitCode ?? (this.child?.signalCode ? null : undefined);
+  }
+
   /** SIGTERM (or SIGKILL: a crash) and wait for the exit. */
   public async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     if (!this.child || this.child.exitCode !== null || this.child.signalCode !== null) return;
