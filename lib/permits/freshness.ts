@@ -68,7 +68,28 @@ export function schedulePeriodSeconds(
   return calendarOf(backupTime, from)?.periodSeconds;
 }
 
-function calendarOf(backupTime: string, from: Date): { periodSeconds?: number; runDays: number } | undefined {
+interface Calendar {
+  readonly periodSeconds?: number;
+  readonly runDays: number;
+}
+
+/**
+ * Calendars read, by schedule and day: reading one walks five years of days, and the operator judges every Backup's
+ * freshness on each of its reconciles (thousands share a handful of schedules). Bounded: cleared when full.
+ */
+const calendars = new Map<string, Calendar | undefined>();
+const CALENDARS_KEPT = 4096;
+
+function calendarOf(backupTime: string, from: Date): Calendar | undefined {
+  const key = `${Math.floor(from.getTime() / 86_400_000)} ${backupTime}`;
+  if (calendars.has(key)) return calendars.get(key);
+  if (calendars.size >= CALENDARS_KEPT) calendars.clear();
+  const calendar = readCalendar(backupTime, from);
+  calendars.set(key, calendar);
+  return calendar;
+}
+
+function readCalendar(backupTime: string, from: Date): Calendar | undefined {
   const schedule = scheduleOf(backupTime);
   if (!schedule) return undefined;
   const minutes: number[] = [];

@@ -7,6 +7,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import * as rapi from '../../lib/permits/restore-api';
 import { BACKUP_UID_LABEL, cronJobNameFor } from '../../lib/run/backup-names';
+import { Echoes } from './echoes';
 import { ControllerLoop } from '../runtime/controller-loop';
 import type { KubeClient } from '../runtime/kube';
 import { WakeUps } from '../runtime/wake-ups';
@@ -44,10 +45,15 @@ export class Controller {
   /** Per Backup key: a reconcile when it turns Stale, which no watch event announces. */
   private readonly staleChecks = new WakeUps((key) => this.loop.queue.add(key));
   private readonly lastApplied: LastApplied = new Map();
+  /** A Backup's own writes coming back through the watch: no news, not reconciled again. */
+  private readonly echoes = new Echoes(this.lastApplied);
   /** Starts held runs under the run cap; absent without a cap. */
   private readonly gate?: FleetGate;
   /** Who uses each vault and its per-vault work, across namespaces; a change queues the vault's Backups. */
-  private readonly vaults = new VaultIndex((b) => this.loop.enqueue(backupKey(b.metadata.namespace!, b.metadata.name)));
+  private readonly vaults = new VaultIndex(
+    (b) => this.loop.enqueue(backupKey(b.metadata.namespace!, b.metadata.name)),
+    () => this.loop.leading,
+  );
   /** Which claims can be snapshotted (listed, not watched: the snapshot API may be absent); a change re-plans all. */
   private readonly snapshotClasses: SnapshotClassWatch;
 
@@ -82,6 +88,7 @@ export class Controller {
           return keys;
         },
         queued: (depth) => this.metrics.queueDepth.set(depth),
+        echoOf: (kind, obj) => this.echoes.of(kind, obj),
         measure: () => {
           const stopTimer = metrics.reconcileDuration.startTimer();
           return (result) => {
@@ -109,8 +116,14 @@ export class Controller {
     }
     // A Job finishing may free a run slot.
     for (const jobs of this.loop.eventsOf('jobs')) jobs.on('change', () => this.loop.leading && this.gate?.poke());
+    for (const cronJobs of this.loop.eventsOf('cronjobs'))
+      for (const event of ['add', 'update'] as const)
+        cronJobs.on(event, (c) => this.echoes.trimApplied(c as KubeObject));
     for (const backups of this.loop.eventsOf('backups')) {
-      backups.on('delete', (b) => this.lastApplied.delete(b.metadata?.uid ?? ''));
+      backups.on('delete', (b) => {
+        this.lastApplied.delete(b.metadata?.uid ?? '');
+        this.echoes.forget(b.metadata?.uid ?? '');
+      });
       this.vaults.watch('users', backups);
     }
     for (const work of [...this.loop.eventsOf('vaultjobs'), ...this.loop.eventsOf('vaultcrons')])
@@ -178,7 +191,9 @@ export class Controller {
       podsOfJob: (namespace, jobName) => caches.indexed('pods', namespace, INDEX.job, [jobName]),
       claims: (namespace) => caches.list('claims', namespace),
       podsMounting: (namespace, claims) => caches.indexed('pods', namespace, INDEX.claim, claims),
-      writeStatus: (restore, status) => writeStatus(this.client, restore, status, rapi.RESTORE_PLURAL),
+      writeStatus: async (restore, status) => {
+        await writeStatus(this.client, restore, status, rapi.RESTORE_PLURAL);
+      },
       recordEvent: (restore, event) => recordEvent(this.client, this.log, restore, event, rapi.RESTORE_KIND),
     };
   }
@@ -189,13 +204,33 @@ export class Controller {
       const [namespace, name] = key.slice(RESTORE_KEY_PREFIX.length).split('/');
       return carryOutRestore(this.restoreContext, namespace, name);
     }
+    this.echoes.begin(key);
+    let uid: string | undefined;
+    let statusVersion: string | undefined;
+    try {
+      const written = await this.reconcileBackup(key);
+      uid = written?.uid;
+      statusVersion = written?.statusVersion;
+      return written?.wrote ?? false;
+    } finally {
+      // Changes seen while it ran that were not its own writes: again (the key is marked to run once more).
+      if (this.echoes.end(key, uid, statusVersion)) this.loop.enqueue(key);
+      // Its CronJob as applied may have been cached before the apply answered.
+      const [namespace, name] = key.split('/');
+      this.echoes.trimApplied(this.loop.get('cronjobs', namespace, cronJobNameFor(name)));
+    }
+  }
+
+  private async reconcileBackup(
+    key: string,
+  ): Promise<{ wrote: boolean; uid: string; statusVersion?: string } | undefined> {
     const [namespace, name] = key.split('/');
     const backup = this.loop.get('backups', namespace, name) as BackupObject | undefined;
     if (!backup || backup.metadata.deletionTimestamp) {
       // Owner references remove its CronJob and Jobs; vault data is never touched.
       this.metrics.forget(namespace, name);
       this.staleChecks.set(key, undefined);
-      return false;
+      return undefined;
     }
     const { observed, cronJob, vault, verify } = this.observe(backup);
     const desired = reconcile(observed, this.options.settings);
@@ -220,7 +255,7 @@ export class Controller {
     // A round still in flight when leadership ended must not bring back the series stopLeading dropped.
     if (this.loop.leading) this.metrics.recordStatus(namespace, name, written.status);
     if (written.error !== undefined) throw written.error;
-    return written.wrote;
+    return { wrote: written.wrote, uid: backup.metadata.uid!, statusVersion: written.statusVersion };
   }
 
   /** What reconcile reads about `backup`, from the caches: only the objects related to it, through the indexes. */

@@ -167,8 +167,11 @@ export class FleetGate {
     decision.queue.forEach((run, i) => {
       if (!places.has(run.backup)) places.set(run.backup, { position: i + 1, of: decision.queue.length });
     });
-    // A Backup is told when it joins the queue; later moves show at its next reconcile (at the latest the resync).
-    for (const backup of places.keys()) if (!this.places.has(backup)) this.sources.reconcile(backup);
+    // A Backup is told when it joins the queue and when its place in it moves (its status says where it stands).
+    for (const [backup, place] of places) {
+      const was = this.places.get(backup);
+      if (was?.position !== place.position || was?.of !== place.of) this.sources.reconcile(backup);
+    }
     for (const backup of this.places.keys()) if (!places.has(backup)) this.sources.reconcile(backup);
     this.places = places;
     this.metrics.runsRunning.set(running.length + decision.start.length);

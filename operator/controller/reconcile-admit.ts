@@ -2,7 +2,7 @@
  * Reconcile's first steps: is the permit valid, are its claims there and mountable together, can its
  * vault take runs; if so, what a run pod is rendered from.
  */
-import { validateBackupName, validateBackupSpec } from '../../lib/permits/backup-validation';
+import { validateBackupName } from '../../lib/permits/backup-validation';
 import type { BackupPodProps } from '../../lib/run/backup-job-spec';
 import type { BackupRef } from '../../lib/run/backup-names';
 import type { BackupObject, Observed, Settings } from './types';
@@ -10,6 +10,7 @@ import { ACKNOWLEDGE_SHRINK_ANNOTATION } from '../../lib/permits/backup-api';
 import { REASON } from './vocabulary';
 import { fromSnapshots, planSources, type SourcePlan } from './snapshot-support';
 import { planVolumes, type VolumePlan } from './volumes';
+import { specProblems } from './spec-problems';
 
 export interface Admission {
   /** What is wrong with the spec, in words; empty when valid. */
@@ -27,7 +28,7 @@ export interface Admission {
 /** The spec checked as admission would, so a Backup admitted by an older CRD still gets a clear answer. */
 export const validate = (backup: BackupObject): string[] => [
   ...validateBackupName(backup.metadata.name),
-  ...validateBackupSpec(backup.spec),
+  ...specProblems(backup),
 ];
 
 /** The snapshot a person acknowledged after a drastic shrink; anything that is not a snapshot ID is ignored. */

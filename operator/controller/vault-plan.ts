@@ -29,8 +29,13 @@ export interface VaultSettings {
 export const DEFAULT_MAINTENANCE_SCHEDULE = '0 4 * * 0';
 
 export interface VaultObserved {
-  /** Every live Backup naming this Backup's repository (this one included), in every watched namespace. */
+  /**
+   * Every live Backup naming this Backup's repository (this one included), in every watched namespace. Read only by
+   * the steward when `tenancy` is given (it may then be a getter: a vault's users are thousands).
+   */
   readonly users: readonly BackupObject[];
+  /** Who holds the vault, as `tenancyOf(users)` finds it; the vault index keeps it between changes of its users. */
+  readonly tenancy?: Tenancy;
   /** Init Jobs labelled with the repository's hash, in any namespace. */
   readonly initJobs: readonly KubeObject[];
   /** Pods of those Jobs. */
@@ -79,7 +84,8 @@ function createdAt(o: KubeObject): number {
   return t;
 }
 
-function older(a: KubeObject, b: KubeObject): number {
+/** Negative when `a` came first (created earlier, else the smaller uid): the order stewards are chosen in. */
+export function olderFirst(a: KubeObject, b: KubeObject): number {
   return createdAt(a) - createdAt(b) || (a.metadata.uid ?? '').localeCompare(b.metadata.uid ?? '');
 }
 
@@ -88,7 +94,7 @@ function older(a: KubeObject, b: KubeObject): number {
  * is planned on each of their reconciles, and sorting its users each time cost O(N² log N) per sync.
  */
 function oldest<T extends KubeObject>(list: readonly T[]): T {
-  return list.reduce((first, o) => (older(o, first) < 0 ? o : first));
+  return list.reduce((first, o) => (olderFirst(o, first) < 0 ? o : first));
 }
 
 function jobState(job: KubeObject): 'Complete' | 'Failed' | undefined {
@@ -116,18 +122,43 @@ function podTail(pods: readonly KubeObject[]): string | undefined {
   return undefined;
 }
 
+/** Who holds a vault: the namespace it lives in and the Backup there that does its work. */
+export interface Tenancy {
+  readonly home: string;
+  readonly steward: BackupObject;
+}
+
+/** The live users of a vault, `backup` among them. */
+function liveUsers(backup: BackupObject | undefined, all: readonly BackupObject[]): BackupObject[] {
+  const users = all.filter((b) => !b.metadata.deletionTimestamp);
+  if (backup && !users.some((u) => u.metadata.uid === backup.metadata.uid)) users.push(backup);
+  return users;
+}
+
+/**
+ * The namespace that holds the vault: where its maintenance already lives while Backups there still use it, else
+ * the oldest user's; its steward is the oldest user there. Undefined when the vault has no live user.
+ */
+export function tenancyOf(
+  users: readonly BackupObject[],
+  maintenance: readonly KubeObject[],
+  backup?: BackupObject,
+): Tenancy | undefined {
+  const live = liveUsers(backup, users);
+  if (live.length === 0) return undefined;
+  const namespaces = new Set(live.map((u) => u.metadata.namespace));
+  const home =
+    maintenance.map((m) => m.metadata.namespace).find((ns) => namespaces.has(ns)) ?? oldest(live).metadata.namespace!;
+  return { home, steward: oldest(live.filter((u) => u.metadata.namespace === home)) };
+}
+
 export function planVault(backup: BackupObject, seen: VaultObserved, settings: VaultSettings): VaultPlan {
   const hash = repositoryOf(backup);
-  const users = seen.users.filter((b) => !b.metadata.deletionTimestamp);
-  if (!users.some((u) => u.metadata.uid === backup.metadata.uid)) users.push(backup);
-  // The namespace that holds the vault: where its maintenance already lives while Backups there still use
-  // it, else the oldest user's. Backups elsewhere share it only when the cluster allows it.
-  const namespaces = new Set(users.map((u) => u.metadata.namespace));
-  const home =
-    seen.maintenance.map((m) => m.metadata.namespace).find((ns) => namespaces.has(ns)) ??
-    oldest(users).metadata.namespace!;
-  const local = users.filter((u) => u.metadata.namespace === home);
-  const steward = oldest(local);
+  // Backups elsewhere share the vault only when the cluster allows it.
+  const { home, steward } = seen.tenancy ?? tenancyOf(seen.users, seen.maintenance, backup)!;
+  // Only the steward reads every user (its owners, its checks): the others plan in time independent of their number.
+  const users = () => liveUsers(backup, seen.users);
+  const local = () => users().filter((u) => u.metadata.namespace === home);
   const isSteward = steward.metadata.uid === backup.metadata.uid;
   const where = `${home}/`;
 
@@ -147,7 +178,7 @@ export function planVault(backup: BackupObject, seen: VaultObserved, settings: V
     };
   }
 
-  const initJob = [...seen.initJobs].sort(older).find((j) => j.metadata.labels?.[REPOSITORY_LABEL] === hash);
+  const initJob = [...seen.initJobs].sort(olderFirst).find((j) => j.metadata.labels?.[REPOSITORY_LABEL] === hash);
   const state = initJob && jobState(initJob);
   const props = { namespace: steward.metadata.namespace!, spec: steward.spec, image: settings.image };
   let createInitJob: KubeObject | undefined;
@@ -187,7 +218,7 @@ export function planVault(backup: BackupObject, seen: VaultObserved, settings: V
   let applyMaintenance: KubeObject | undefined;
   if (isSteward && state === 'Complete') {
     const desired = maintenanceCronJobManifest({ ...props, schedule: settings.maintenanceSchedule });
-    desired.metadata.ownerReferences = [...local].sort(older).map(owner);
+    desired.metadata.ownerReferences = local().sort(olderFirst).map(owner);
     const current = seen.maintenance.find(
       (m) => m.metadata.namespace === home && m.metadata.name === maintenanceNameFor(hash),
     );
@@ -205,8 +236,8 @@ export function planVault(backup: BackupObject, seen: VaultObserved, settings: V
           home,
           steward,
           // Backups elsewhere ask for a check of this vault only where sharing it is allowed.
-          users: settings.allowCrossNamespace ? users : local,
-          owners: local.map(owner),
+          users: settings.allowCrossNamespace ? users() : local(),
+          owners: local().map(owner),
           current: checks.cronJobs,
           image: settings.image,
         })

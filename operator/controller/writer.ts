@@ -24,19 +24,23 @@ export const FIELD_MANAGER = OPERATOR_NAME;
 /** Per Backup uid: the inputs of the CronJob last applied or verified, and its resourceVersion then. */
 export type LastApplied = Map<string, { inputs: string; resourceVersion: string }>;
 
-/** A merge patch of the status subresource, guarded by the resourceVersion the decision was made on. */
+/**
+ * A merge patch of the status subresource, guarded by the resourceVersion the decision was made on; resolves to the
+ * resourceVersion it produced (the version whose watch event is this write coming back).
+ */
 export async function writeStatus(
   client: KubeClient,
   obj: KubeObject,
   status: object,
   plural: string = api.BACKUP_PLURAL,
-): Promise<void> {
+): Promise<string | undefined> {
   const patch: Record<string, unknown> = { ...status };
   for (const key of Object.keys(obj.status ?? {})) if (!(key in status)) patch[key] = null;
-  await client.mergePatch(
+  const written = await client.mergePatch<KubeObject | undefined>(
     resourcePath(api.BACKUP_API_VERSION, plural, obj.metadata.namespace, obj.metadata.name, 'status'),
     { metadata: { resourceVersion: obj.metadata.resourceVersion }, status: patch },
   );
+  return written?.metadata?.resourceVersion;
 }
 
 export async function recordEvent(
@@ -89,6 +93,8 @@ export interface Written {
   readonly error?: unknown;
   /** Look again after this long: a run waits for its snapshots, whose readiness no watch announces. */
   readonly recheckMs?: number;
+  /** The Backup's resourceVersion after the status write, when there was one. */
+  readonly statusVersion?: string;
 }
 
 /** Applies `desired` (and the vault's work) for `backup`, whose observed CronJob was `cronJob`. */
@@ -185,15 +191,16 @@ export async function applyDesired(
 
   const { refusals } = attempts;
   let { wrote } = attempts;
+  let statusVersion: string | undefined;
   const outcome = withRefusals(desired.status, backup.status, refusals, timestamp(new Date()));
   if (
     refusals.length > 0 ? canonicalJson(outcome.status) !== canonicalJson(backup.status ?? {}) : desired.statusChanged
   ) {
-    await writeStatus(client, backup, outcome.status);
+    statusVersion = await writeStatus(client, backup, outcome.status);
     wrote = true;
   }
   await Promise.all([...desired.events, ...outcome.events].map((e) => recordEvent(client, log, backup, e)));
   const error =
     attempts.transient ?? (refusals.length > 0 ? new Error(refusals.map(describeRefusal).join('; ')) : undefined);
-  return { wrote, status: outcome.status, error, recheckMs };
+  return { wrote, status: outcome.status, error, recheckMs, statusVersion };
 }

@@ -42,6 +42,13 @@ export class ClusterIndex {
     return this.filedUnder.get(`${obj.metadata.namespace ?? ''}/${obj.metadata.name}`) ?? [];
   }
 
+  /** The object filed now under `obj`'s namespace and name, if any. */
+  public find(obj: KubeObject): KubeObject | undefined {
+    const id = `${obj.metadata.namespace ?? ''}/${obj.metadata.name}`;
+    const keys = this.filedUnder.get(id);
+    return keys && this.byKey.get(keys[0])?.get(id);
+  }
+
   public get(key: string): KubeObject[] {
     return [...(this.byKey.get(key)?.values() ?? [])];
   }

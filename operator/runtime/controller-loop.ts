@@ -28,6 +28,11 @@ export interface LoopHandlers {
   everything(): Iterable<string>;
   /** After keys were queued (for a queue-depth gauge). */
   queued?(depth: number): void;
+  /**
+   * The key whose reconcile already accounts for this version of `obj`: its own write coming back through the
+   * watch. That key is not queued for it (the others the change concerns still are).
+   */
+  echoOf?(kind: string, obj: KubeObject): string | undefined;
   /** Times each reconcile and counts its result. */
   measure?(): (result: 'changed' | 'unchanged' | 'error') => void;
 }
@@ -185,7 +190,8 @@ export class ControllerLoop<Kind extends string> implements CacheReader<Kind> {
     if (!obj.metadata.namespace || !this.leadingNow) return;
     const keysOf = this.table[kind].enqueue;
     if (!keysOf) return;
-    for (const key of keysOf(obj, this)) this.queue.add(key);
+    const echo = this.handlers.echoOf?.(kind, obj);
+    for (const key of keysOf(obj, this)) if (key !== echo) this.queue.add(key);
     this.handlers.queued?.(this.queue.length);
   }
 

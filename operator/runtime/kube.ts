@@ -60,6 +60,9 @@ function plainHeaders(headers: unknown): Record<string, string> {
   return Array.isArray(headers) ? Object.fromEntries(headers) : { ...(headers as Record<string, string>) };
 }
 
+/** Objects per page of a LIST (client-go's reflector reads 500 at a time). */
+export const LIST_PAGE = 500;
+
 /** How long request settings (credentials, TLS agent) are reused before the kubeconfig is read again. */
 const SETTINGS_TTL_MS = 60_000;
 
@@ -174,11 +177,28 @@ export class KubeClient {
     return this.request('GET', path, options);
   }
 
-  public list<T = any>(
+  /**
+   * Every object under `path`, read in pages of LIST_PAGE like client-go's reflector: one answer for thousands of
+   * Backups is a string of tens of MiB held while it is parsed, which set the operator's peak memory. A continue
+   * token that expired (410) is answered, as client-go does, by one unpaged LIST.
+   */
+  public async list<T = any>(
     path: string,
     labelSelector?: string,
   ): Promise<{ items: T[]; metadata: { resourceVersion?: string } }> {
-    return this.request('GET', path, { query: { labelSelector } });
+    const items: T[] = [];
+    let page: { items?: T[]; metadata?: { resourceVersion?: string; continue?: string } } | undefined;
+    do {
+      const token = page?.metadata?.continue;
+      try {
+        page = await this.request('GET', path, { query: { labelSelector, limit: String(LIST_PAGE), continue: token } });
+      } catch (error) {
+        if (!token || (error as ApiError).statusCode !== 410) throw error;
+        return this.request('GET', path, { query: { labelSelector } });
+      }
+      for (const item of page!.items ?? []) items.push(item);
+    } while (page?.metadata?.continue);
+    return { ...page, items, metadata: { resourceVersion: page?.metadata?.resourceVersion } };
   }
 
   public create<T = any>(
