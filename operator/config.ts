@@ -7,7 +7,7 @@ import { scheduleProblem } from '../lib/permits/cron';
 import { DNS_LABEL_MAX_LENGTH, DNS_LABEL_PATTERN } from '../lib/permits/backup-api';
 import { DEFAULT_MAINTENANCE_SCHEDULE } from './controller/vault-plan';
 import { DEFAULT_SNAPSHOT_TIMEOUT_SECONDS } from './controller/snapshot-runs';
-import { JITTER_FACTOR } from './runtime/leader';
+import { JITTER_FACTOR } from './runtime/leader-timings';
 
 export interface OperatorConfig {
   readonly namespaces: string[];

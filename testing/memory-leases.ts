@@ -2,7 +2,8 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import pino from 'pino';
 import { ApiError } from '../operator/runtime/kube';
-import { JITTER_FACTOR, LeaderElector, LeaseClient } from '../operator/runtime/leader';
+import { LeaderElector, LeaseClient } from '../operator/runtime/leader';
+import { JITTER_FACTOR } from '../operator/runtime/leader-timings';
 
 const log = pino({ level: 'silent' });
 

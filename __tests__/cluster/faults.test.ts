@@ -7,7 +7,7 @@
  * Backups at once (no leader election), which must not start a run twice, must converge, and must then stop
  * writing. Writes are counted from the API server's audit log, or, per replica, by its fault proxy.
  */
-import { JITTER_FACTOR } from '../../operator/runtime/leader';
+import { JITTER_FACTOR } from '../../operator/runtime/leader-timings';
 import { AuditedCluster, startAuditedCluster, Write } from '../../testing/cluster/audited-cluster';
 import { eventually } from '../../testing/cluster/cluster';
 import { addShop } from '../../testing/cluster/elected';

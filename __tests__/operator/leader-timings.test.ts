@@ -4,7 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { parseConfig } from '../../operator/config';
-import { leaderElectionProblems } from '../../operator/runtime/leader';
+import { leaderElectionProblems } from '../../operator/runtime/leader-timings';
 import { operatorBundle } from '../../testing/operator-process';
 
 // Within the bounded waits below even on a loaded machine (jest's default of 5 s is not).

@@ -2,7 +2,7 @@
  * Leader election by client-go's rules, against an in-memory Lease endpoint whose answers, clock and
  * hangs the tests control.
  */
-import { leaderElectionProblems } from '../../operator/runtime/leader';
+import { leaderElectionProblems } from '../../operator/runtime/leader-timings';
 import { waitFor } from '../../testing/operator-process';
 import { ATTEMPT_MS, elector, electors, LEASE_MS, MemoryLeases, RENEW_MS, slackMs } from '../../testing/memory-leases';
 

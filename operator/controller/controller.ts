@@ -6,7 +6,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import * as rapi from '../../lib/permits/restore-api';
-import { BACKUP_UID_LABEL, cronJobNameFor } from '../../lib/run/backup-names';
+import { cronJobNameFor } from '../../lib/run/backup-names';
 import { Echoes } from './echoes';
 import { ControllerLoop } from '../runtime/controller-loop';
 import type { KubeClient } from '../runtime/kube';
@@ -14,14 +14,14 @@ import { WakeUps } from '../runtime/wake-ups';
 import { capsEnabled, type FleetCaps } from './fleet-admission';
 import { FleetGate } from './fleet-gate';
 import type { OperatorMetrics } from './metrics';
+import { observeBackup } from './observe';
 import { reconcile } from './reconcile';
 import type { RestoreObject } from './types';
 import { carryOutRestore, RESTORE_KEY_PREFIX, type RestoreContext } from './restore-writer';
 import type { BackupObject, KubeObject, Settings } from './types';
 import { VaultIndex } from './vault-index';
-import { isVerifyRun, planVerify } from './verify-plan';
+import { isVerifyRun } from './verify-plan';
 import { REPOSITORY_LABEL } from '../../lib/run/vault-jobs';
-import { verifyCronJobNameFor } from '../../lib/run/verify-job';
 import type { VaultSettings } from './vault-plan';
 import { INDEX } from './vocabulary';
 import { backupKey, unfinishedRestores, WATCHES, type WatchedKindName } from './watches';
@@ -232,7 +232,14 @@ export class Controller {
       this.staleChecks.set(key, undefined);
       return undefined;
     }
-    const { observed, cronJob, vault, verify } = this.observe(backup);
+    const { observed, cronJob, vault, verify } = observeBackup(this.loop, backup, {
+      vaults: this.vaults,
+      vault: this.options.vault,
+      settings: this.options.settings,
+      lastApplied: this.lastApplied,
+      queuePlace: this.gate?.placeOf(namespace, name),
+      snapshotClasses: this.snapshotClasses.classes,
+    });
     const desired = reconcile(observed, this.options.settings);
     // Fresh is True up to and including staleAt: look again just after it.
     this.staleChecks.set(key, desired.staleAt && new Date(desired.staleAt.getTime() + 1000));
@@ -256,79 +263,5 @@ export class Controller {
     if (this.loop.leading) this.metrics.recordStatus(namespace, name, written.status);
     if (written.error !== undefined) throw written.error;
     return { wrote: written.wrote, uid: backup.metadata.uid!, statusVersion: written.statusVersion };
-  }
-
-  /** What reconcile reads about `backup`, from the caches: only the objects related to it, through the indexes. */
-  private observe(backup: BackupObject) {
-    const caches = this.loop;
-    const { namespace, name, uid } = backup.metadata as { namespace: string; name: string; uid: string };
-    const owned = (o: KubeObject) => o.metadata.labels?.[BACKUP_UID_LABEL] === uid;
-    // The Backup's test-restore Jobs carry its uid too: they are judged apart from its backup runs.
-    const ownJobs = caches.indexed('jobs', namespace, INDEX.uid, [uid]);
-    const jobs = ownJobs.filter((j) => !isVerifyRun(j));
-    const jobPods = [
-      ...new Map(
-        [
-          ...caches.indexed('pods', namespace, INDEX.uid, [uid]),
-          ...caches.indexed(
-            'pods',
-            namespace,
-            INDEX.job,
-            ownJobs.map((j) => j.metadata.name),
-          ),
-        ].map((p) => [p.metadata.name, p]),
-      ).values(),
-    ];
-    // Only the claims this Backup can select, and only the pods that mount them: all that planning reads.
-    const volumeClaims = Array.isArray(backup.spec.volumeClaims) ? backup.spec.volumeClaims : [];
-    const claims = [
-      ...new Map(
-        [
-          ...caches.indexed('claims', namespace, INDEX.shop, [backup.spec.shopName]),
-          ...caches.indexed('claims', namespace, INDEX.name, volumeClaims),
-        ].map((c) => [c.metadata.name, c]),
-      ).values(),
-    ];
-    const found = caches.get('cronjobs', namespace, cronJobNameFor(name));
-    const cronJob = found && owned(found) ? found : undefined;
-    const vault = this.vaults.planFor(
-      backup,
-      (ns, job) => caches.indexed('pods', ns, INDEX.job, [job]),
-      this.options.vault,
-    );
-    const verifyCron = caches.get('cronjobs', namespace, verifyCronJobNameFor(name));
-    const verify = planVerify({
-      backup,
-      cronJob: verifyCron && owned(verifyCron) ? verifyCron : undefined,
-      runnable: vault !== undefined && vault.problem === undefined,
-      jobs: ownJobs.filter(isVerifyRun),
-      checkJobs: vault?.checkRuns.jobs ?? [],
-      pods: [...jobPods, ...(vault?.checkRuns.pods ?? [])],
-      image: this.options.settings.resticImage,
-      now: new Date(),
-    });
-    const observed = {
-      verification: verify,
-      vaultProblem: vault?.problem,
-      vaultMaintained: vault?.maintained,
-      backup,
-      cronJob,
-      lastApplied: this.lastApplied.get(uid),
-      jobs,
-      jobPods,
-      claims,
-      namespacePods: caches
-        .indexed(
-          'pods',
-          namespace,
-          INDEX.claim,
-          claims.map((c) => c.metadata.name),
-        )
-        .filter((p) => !owned(p)),
-      now: new Date(),
-      queuePlace: this.gate?.placeOf(namespace, name),
-      snapshotClasses: this.snapshotClasses.classes,
-    };
-    return { observed, cronJob, vault, verify };
   }
 }

@@ -11,6 +11,7 @@
  */
 import type { Logger } from 'pino';
 import { ApiError, isConflict, isNotFound, isRefusal, resourcePath } from './kube';
+import { JITTER_FACTOR, leaderElectionProblems } from './leader-timings';
 
 export interface LeaderElectionOptions {
   readonly namespace: string;
@@ -54,34 +55,6 @@ export interface LeaseClient {
 export interface LeaseCallOptions {
   timeoutMs?: number;
   unfenced?: boolean;
-}
-
-/** client-go's JitterFactor: waits between acquire attempts are stretched by up to this much. */
-export const JITTER_FACTOR = 1.2;
-
-/** client-go's checks of the timings (leaderelection.NewLeaderElector). */
-export function leaderElectionProblems(
-  leaseDurationMs: number,
-  renewDeadlineMs: number,
-  retryPeriodMs: number,
-): string[] {
-  const problems: string[] = [];
-  if (leaseDurationMs <= renewDeadlineMs)
-    problems.push(`leaseDuration (${leaseDurationMs} ms) must be greater than renewDeadline (${renewDeadlineMs} ms)`);
-  if (renewDeadlineMs <= JITTER_FACTOR * retryPeriodMs) {
-    problems.push(
-      `renewDeadline (${renewDeadlineMs} ms) must be greater than ` +
-        `retryPeriod × ${JITTER_FACTOR} (${JITTER_FACTOR * retryPeriodMs} ms)`,
-    );
-  }
-  for (const [name, value] of [
-    ['leaseDuration', leaseDurationMs],
-    ['renewDeadline', renewDeadlineMs],
-    ['retryPeriod', retryPeriodMs],
-  ] as const) {
-    if (!(value >= 1)) problems.push(`${name} (${value} ms) must be greater than zero`);
-  }
-  return problems;
 }
 
 /** A Lease time: RFC 3339 with microseconds. */

@@ -3,7 +3,7 @@
  * fault proxy of its own that records when each of its requests reached the API server, and the time bounds derived
  * from the timings they run with, so a takeover that comes too early or far too late fails.
  */
-import { JITTER_FACTOR } from '../../operator/runtime/leader';
+import { JITTER_FACTOR } from '../../operator/runtime/leader-timings';
 import type { AuditedCluster } from './audited-cluster';
 import { eventually } from './cluster';
 import { FaultProxy, type Seen } from './fault-proxy';
