@@ -57,7 +57,17 @@ test('a vault locked exclusively by a live restic: a bounded ' +
   expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
   const holder = spawn(resticBinary(), ['key', 'passwd', '--new-password-file', fifo], {
     env: pod.resticEnv(repo, here.work),
-    stdio: 'ignore',
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  // Listened for from the start: a holder that ends early must not leave the test waiting for an event already gone.
+  let said = '';
+  holder.stderr!.on('data', (d) => {
+    said += d;
+  });
+  const closed = new Promise<number | null>((r) => holder.on('close', r));
+  let ended = false;
+  void closed.then(() => {
+    ended = true;
   });
   try {
     await until(
@@ -71,15 +81,24 @@ test('a vault locked exclusively by a live restic: a bounded ' +
     expect(Date.now() - started).toBeLessThan(30_000);
     expect(pod.snapshots(repo, here.work).map((x) => x.id)).toEqual([first.snapshot]);
   } finally {
-    const closed = new Promise((r) => holder.on('close', r));
     holder.kill('SIGINT');
-    // restic waits in a read of the pipe, where no signal reaches it: an end of input lets it see the stop.
-    try {
-      fs.closeSync(fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK));
-    } catch {
-      /* no reader left: restic has already gone */
-    }
-    await closed;
+    // restic waits in an open of the pipe, where no signal reaches it: an end of input lets it see the stop. Until
+    // it has the pipe open (or has gone), opening the other end fails, so it is tried again, for a bounded time.
+    await until(
+      'the lock holder to stop',
+      () => {
+        try {
+          fs.closeSync(fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK));
+        } catch {
+          /* no reader yet, or restic has gone */
+        }
+        return ended;
+      },
+      15_000,
+    ).catch((e) => {
+      holder.kill('SIGKILL');
+      throw new Error(`${e.message}; restic said: ${said}`);
+    });
   }
   expect(fs.readdirSync(path.join(repo, 'locks'))).toEqual([]);
   expect(pod.backupRun(shop(), place()).result).toMatchObject({ outcome: 'Completed', reason: 'BackupSucceeded' });
