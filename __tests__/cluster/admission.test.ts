@@ -7,43 +7,29 @@
 import { BackupAdmission } from '../../testing/backup-admission';
 import { backup, INVALID, VALID } from '../../testing/backup-cases';
 import { allObjects, backupSchemaOf, synthDefaultApp } from '../../testing/synth';
-import { client, installBackupCrd, namespaces, Response } from '../../testing/cluster/cluster';
-import { dryRun as dryRunIn, dryRunAll, message, permitPath, STRICT } from '../../testing/cluster/dry-run';
+import { client, Response } from '../../testing/cluster/cluster';
+import { dryRun as dryRunIn, dryRunTable, message, permitPath, STRICT } from '../../testing/cluster/dry-run';
 import { KUBERNETES_TIME_ZONES } from '../../lib/permits/time-zones';
 
 jest.setTimeout(120_000);
 
 const offline = new BackupAdmission(backupSchemaOf(allObjects(synthDefaultApp())));
-const spaces = namespaces('admission');
-let ns: string;
 
 const path = (namespace: string, name = '') => permitPath('backups', namespace, name);
 
 /** A Backup of the table, placed in this suite's namespace. */
 function inNamespace(spec: Record<string, unknown>, name = 'b'): Record<string, any> {
   const b = backup(spec) as Record<string, any>;
-  return { ...b, metadata: { name, namespace: ns } };
+  return { ...b, metadata: { name, namespace: table.ns } };
 }
 
-const dryRun = (object: unknown): Promise<Response> => dryRunIn('backups', ns, object);
+const dryRun = (object: unknown): Promise<Response> => dryRunIn('backups', table.ns, object);
 
-let valid: Map<string, Response>;
-let invalid: Map<string, Response>;
-
-beforeAll(async () => {
-  await installBackupCrd();
-  ns = await spaces.create();
-  [valid, invalid] = await Promise.all([
-    dryRunAll('backups', VALID, inNamespace, ns),
-    dryRunAll('backups', INVALID, inNamespace, ns),
-  ]);
-});
-
-afterAll(() => spaces.cleanup());
+const table = dryRunTable('backups', 'admission', { valid: VALID, invalid: INVALID }, (spec) => inNamespace(spec));
 
 describe('the real API server admits every valid Backup of the table', () => {
   test.each(VALID)('%s', (name, spec) => {
-    const res = valid.get(name)!;
+    const res = table.valid.get(name)!;
     expect({ status: res.status, message: res.status === 201 ? undefined : message(res) }).toEqual({
       status: 201,
       message: undefined,
@@ -57,7 +43,7 @@ describe('the real API server admits every valid Backup of the table', () => {
 
 describe('the real API server refuses every invalid Backup of the table, naming the field', () => {
   test.each(INVALID)('%s', (name, spec, expected, field) => {
-    const res = invalid.get(name)!;
+    const res = table.invalid.get(name)!;
     const text = message(res);
     expect(text).toMatch(expected);
     if (res.status === 400) {
@@ -76,9 +62,9 @@ describe('the real API server refuses every invalid Backup of the table, naming 
 describe('updates and whole-object checks on the real API server', () => {
   test('shopName cannot change; other fields can (the transition rule), as the offline model says', async () => {
     const api = client();
-    const created = await api.ok('POST', `${path(ns)}?${STRICT}`, inNamespace({}, 'immutable'));
+    const created = await api.ok('POST', `${path(table.ns)}?${STRICT}`, inNamespace({}, 'immutable'));
     const florist = { ...created, spec: { ...created.spec, shopName: 'florist' } };
-    const refused = await api.request('PUT', `${path(ns, 'immutable')}?${STRICT}`, florist);
+    const refused = await api.request('PUT', `${path(table.ns, 'immutable')}?${STRICT}`, florist);
     expect(refused.status).toBe(422);
     const expected =
       'spec.shopName: Invalid value: "florist": shopName is immutable: file a new Backup for another shop';
@@ -86,7 +72,7 @@ describe('updates and whole-object checks on the real API server', () => {
     expect(offline.admit(florist, created).errors).toEqual([expected]);
 
     const later = { ...created, spec: { ...created.spec, backupTime: '04:00' } };
-    expect((await api.request('PUT', `${path(ns, 'immutable')}?${STRICT}`, later)).status).toBe(200);
+    expect((await api.request('PUT', `${path(table.ns, 'immutable')}?${STRICT}`, later)).status).toBe(200);
     expect(offline.admit(later, created).errors).toEqual([]);
   });
 
@@ -96,7 +82,11 @@ describe('updates and whole-object checks on the real API server', () => {
     expect(message(extra)).toContain('unknown field "extra"');
     expect(offline.admit({ ...inNamespace({}), extra: 1 }).errors).toEqual(['unknown field "extra"']);
 
-    const bare = { apiVersion: 'mall.example.com/v1alpha1', kind: 'Backup', metadata: { name: 'bare', namespace: ns } };
+    const bare = {
+      apiVersion: 'mall.example.com/v1alpha1',
+      kind: 'Backup',
+      metadata: { name: 'bare', namespace: table.ns },
+    };
     const noSpec = await dryRun(bare);
     expect(noSpec.status).toBe(422);
     expect(message(noSpec)).toContain('spec: Required value');
@@ -129,7 +119,7 @@ describe('updates and whole-object checks on the real API server', () => {
           limits: { cpu: '1', memory: '1Gi', 'ephemeral-storage': '1Gi' },
         },
       });
-      const created = await api.ok('POST', `${path(ns)}?${STRICT}`, {
+      const created = await api.ok('POST', `${path(table.ns)}?${STRICT}`, {
         ...inNamespace({}, 'largest'),
         spec: largest('c', zones[0], `s3:https://s3.amazonaws.com/mall-vault/${'p/'.repeat(200)}x`),
       });
@@ -141,7 +131,7 @@ describe('updates and whole-object checks on the real API server', () => {
           suspend: false,
         },
       };
-      const res = await api.request('PUT', `${path(ns, 'largest')}?${STRICT}`, changed);
+      const res = await api.request('PUT', `${path(table.ns, 'largest')}?${STRICT}`, changed);
       expect({ status: res.status, message: res.status === 200 ? undefined : message(res) }).toEqual({
         status: 200,
         message: undefined,

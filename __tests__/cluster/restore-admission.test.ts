@@ -5,8 +5,7 @@
  */
 import { validateRestoreSpec } from '../../lib/permits/restore-validation';
 import { BackupAdmission, Schema } from '../../testing/backup-admission';
-import { installBackupCrd, namespaces, Response } from '../../testing/cluster/cluster';
-import { dryRunAll, message } from '../../testing/cluster/dry-run';
+import { dryRunTable, message } from '../../testing/cluster/dry-run';
 import { INVALID, restore, VALID } from '../../testing/restore-cases';
 import { allObjects, synthDefaultApp } from '../../testing/synth';
 
@@ -16,30 +15,18 @@ const schema: Schema = allObjects(synthDefaultApp()).find(
   (o) => o.kind === 'CustomResourceDefinition' && o.metadata.name === 'restores.mall.example.com',
 )!.spec.versions[0].schema.openAPIV3Schema;
 const offline = new BackupAdmission(schema);
-const spaces = namespaces('restore-admission');
-let ns: string;
 
 const inNamespace = (spec: Record<string, unknown>, name = 'r'): Record<string, any> => {
   const r = restore(spec) as Record<string, any>;
-  return { ...r, metadata: { name, namespace: ns } };
+  return { ...r, metadata: { name, namespace: table.ns } };
 };
-let valid: Map<string, Response>;
-let invalid: Map<string, Response>;
-
-beforeAll(async () => {
-  await installBackupCrd();
-  ns = await spaces.create();
-  [valid, invalid] = await Promise.all([
-    dryRunAll('restores', VALID, inNamespace, ns),
-    dryRunAll('restores', INVALID, inNamespace, ns),
-  ]);
-});
-
-afterAll(() => spaces.cleanup());
+const table = dryRunTable('restores', 'restore-admission', { valid: VALID, invalid: INVALID }, (spec) =>
+  inNamespace(spec),
+);
 
 describe('the real API server admits every valid Restore of the table', () => {
   test.each(VALID)('%s', (name, spec) => {
-    const res = valid.get(name)!;
+    const res = table.valid.get(name)!;
     expect({ status: res.status, message: res.status === 201 ? undefined : message(res) }).toEqual({
       status: 201,
       message: undefined,
@@ -52,7 +39,7 @@ describe('the real API server admits every valid Restore of the table', () => {
 
 describe('the real API server refuses every invalid Restore of the table, in the words the table gives', () => {
   test.each(INVALID)('%s', (name, spec, expected) => {
-    const res = invalid.get(name)!;
+    const res = table.invalid.get(name)!;
     expect([400, 422]).toContain(res.status);
     expect(message(res)).toMatch(expected);
     expect(offline.admit(inNamespace(spec)).allowed).toBe(false);

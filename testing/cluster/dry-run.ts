@@ -2,7 +2,7 @@
  * Server-side dry-run creates of permits, with strict field validation as kubectl sends them: what the admission
  * tables (Backup and Restore) read the real API server's verdicts and words with.
  */
-import { client, Response } from './cluster';
+import { client, installBackupCrd, namespaces, Response } from './cluster';
 
 export const STRICT = 'fieldValidation=Strict';
 
@@ -27,4 +27,30 @@ export async function dryRunAll(
     cases.map(async ([name, spec]) => [name, await dryRun(plural, namespace, object(spec))] as const),
   );
   return new Map(answers);
+}
+
+type Cases = readonly (readonly [string, Record<string, unknown>, ...unknown[]])[];
+
+/**
+ * An admission table's set-up: before the suite's tests, the CRDs installed, a namespace of its own (removed after
+ * them) and every valid and invalid case dry-run there at once. `object` places a case's spec in that namespace.
+ */
+export function dryRunTable(
+  plural: string,
+  prefix: string,
+  cases: { valid: Cases; invalid: Cases },
+  object: (spec: Record<string, unknown>) => unknown,
+): { ns: string; valid: Map<string, Response>; invalid: Map<string, Response> } {
+  const spaces = namespaces(prefix);
+  const table = { ns: '', valid: new Map<string, Response>(), invalid: new Map<string, Response>() };
+  beforeAll(async () => {
+    await installBackupCrd();
+    table.ns = await spaces.create();
+    [table.valid, table.invalid] = await Promise.all([
+      dryRunAll(plural, cases.valid, object, table.ns),
+      dryRunAll(plural, cases.invalid, object, table.ns),
+    ]);
+  });
+  afterAll(() => spaces.cleanup());
+  return table;
 }
