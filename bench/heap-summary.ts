@@ -52,7 +52,8 @@ const top = (rows: Map<string, { count: number; bytes: number }>, n: number) =>
 
 process.stdout.write(
   [
-    `${file}: ${mib(total)} MiB in ${snap.nodes.length / width} nodes${per ? ` (${perN(total).trim()} of ${per})` : ''}`,
+    `${file}: ${mib(total)} MiB in ${snap.nodes.length / width} nodes` +
+      (per ? ` (${perN(total).trim()} of ${per})` : ''),
     '',
     'by constructor / type:',
     ...top(byConstructor, 30),

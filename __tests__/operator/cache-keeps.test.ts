@@ -89,7 +89,7 @@ test('every watched kind drops field ownership and the client-side apply copy as
   }
 });
 
-test('per Backup the caches keep its object, its CronJob without the job template, and its claim: under 2 KB of JSON', () => {
+test('per Backup the caches keep its object, its CronJob without job template, its claim: under 2 KB of JSON', () => {
   const b: any = backup();
   const c: any = cronJob();
   const pvc: any = claim();

@@ -67,7 +67,7 @@ test('an expired continue token: the whole LIST again, unpaged', async () => {
   }
 });
 
-test("each object is handed to `each` as its page arrives, before the next page is asked for (an informer's trim)", async () => {
+test('each object is handed to `each` (the trim) as its page arrives, before the next page is asked for', async () => {
   asked.length = 0;
   const pagesAskedWhenSeen = new Map<string, number>();
   const list = await client().list('/apis/mall.example.com/v1alpha1/backups', undefined, (item: any) => {

@@ -31,9 +31,10 @@ const block = (name: string) => `HELMBLOCK${name}END`;
 const YOUNG = `--max-semi-space-size=${SEMI_SPACE_MIB}`;
 const HEAP_FROM_VALUES =
   '{{ $m := .Values.resources.limits.memory | toString }}' +
-  `{{ if hasSuffix "Gi" $m }}{{ printf "--max-old-space-size=%d ${YOUNG}" (mul (trimSuffix "Gi" $m | int) 512) | quote }}` +
-  `{{ else if hasSuffix "Mi" $m }}{{ printf "--max-old-space-size=%d ${YOUNG}" (max 16 (div (trimSuffix "Mi" $m | int) 2)) | ` +
-  'quote }}' +
+  `{{ if hasSuffix "Gi" $m }}{{ printf "--max-old-space-size=%d ${YOUNG}" ` +
+  '(mul (trimSuffix "Gi" $m | int) 512) | quote }}' +
+  `{{ else if hasSuffix "Mi" $m }}{{ printf "--max-old-space-size=%d ${YOUNG}" ` +
+  '(max 16 (div (trimSuffix "Mi" $m | int) 2)) | quote }}' +
   '{{ else }}{{ fail "resources.limits.memory must be given in Mi or Gi, e.g. 256Mi" }}{{ end }}';
 
 const INLINE: Record<string, string> = {
