@@ -5,6 +5,7 @@
 import { LOG_LEVELS, OPERATOR_DEFAULTS } from '../lib/contractor/operator-props';
 import type { CliCommand, CliOption } from '../lib/common/cli';
 import { DEFAULT_VAULT_RUN_SETTINGS } from '../lib/run/backup-job-spec';
+import { DEFAULT_VERIFY_SCRATCH_SIZE } from '../lib/run/verify-job';
 import { DEFAULT_MAINTENANCE_SCHEDULE } from './controller/vault-plan';
 import { DEFAULT_SNAPSHOT_TIMEOUT_SECONDS } from './controller/snapshot-runs';
 
@@ -133,6 +134,13 @@ export const OPERATOR_COMMAND: CliCommand = {
       "how long a run waits for its claims' VolumeSnapshots to be ready before it fails without reading any file",
       'SNAPSHOT_TIMEOUT_SECONDS',
       DEFAULT_SNAPSHOT_TIMEOUT_SECONDS,
+    ),
+    option(
+      'verify-scratch-size',
+      'quantity',
+      "size of a test restore's scratch volume (a larger snapshot fails ScratchTooSmall)",
+      'VERIFY_SCRATCH_SIZE',
+      DEFAULT_VERIFY_SCRATCH_SIZE,
     ),
     option(
       'connect-timeout-seconds',

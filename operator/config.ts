@@ -10,6 +10,8 @@ import { scheduleProblem } from '../lib/permits/cron';
 import { DEFAULT_MAINTENANCE_SCHEDULE } from './controller/vault-plan';
 import { DEFAULT_SNAPSHOT_TIMEOUT_SECONDS } from './controller/snapshot-runs';
 import { DEFAULTS, OPERATOR_COMMAND } from './config-flags';
+import { DEFAULT_VERIFY_SCRATCH_SIZE } from '../lib/run/verify-job';
+import { verifyScratchSizeProblem } from '../lib/contractor/operator-props';
 import { namespaceList, renewDeadlineMs } from './config-checks';
 
 export interface OperatorConfig {
@@ -47,6 +49,8 @@ export interface OperatorConfig {
   readonly shrinkPercent: number;
   /** How long a run waits for its VolumeSnapshots to be ready before it fails. */
   readonly snapshotTimeoutSeconds: number;
+  /** The size of a test restore's scratch volume (a quantity). */
+  readonly verifyScratchSize: string;
 }
 
 /**
@@ -111,7 +115,11 @@ export function parseConfig(
     retentionFloorDays: int('retention-floor-days', DEFAULT_VAULT_RUN_SETTINGS.retentionFloorDays, 0, 3650),
     shrinkPercent: int('shrink-percent', DEFAULT_VAULT_RUN_SETTINGS.shrinkPercent, 1, 100),
     snapshotTimeoutSeconds: int('snapshot-timeout-seconds', DEFAULT_SNAPSHOT_TIMEOUT_SECONDS, 1, 86400),
+    verifyScratchSize: values['verify-scratch-size'] ?? DEFAULT_VERIFY_SCRATCH_SIZE,
   };
+  const scratch = verifyScratchSizeProblem(config.verifyScratchSize);
+  if (scratch)
+    problems.push(`--verify-scratch-size ${JSON.stringify(config.verifyScratchSize)} is not valid: ${scratch}`);
   const cron = scheduleProblem(config.maintenanceSchedule);
   if (cron) problems.push(`--maintenance-schedule ${JSON.stringify(config.maintenanceSchedule)} is not valid: ${cron}`);
   if (problems.length > 0)
