@@ -84,11 +84,12 @@ export function verifyCronJobManifest(props: VerifyJobProps): any {
   // whichever is smaller, rather than be evicted for either.
   const scratchSize = props.scratchSize ?? DEFAULT_VERIFY_SCRATCH_SIZE;
   const limit = resources.limits?.['ephemeral-storage'];
-  const bytes = [scratchSize, limit?.value]
-    .map((q) => (q === undefined ? undefined : quantityNanos(q)))
-    .filter((n): n is bigint => n !== undefined)
-    .map((n) => n / 1_000_000_000n)
-    .reduce((a, b) => (a < b ? a : b));
+  const bytes = Math.min(
+    ...[scratchSize, limit?.value]
+      .map((q) => (q === undefined ? undefined : quantityNanos(q)))
+      .filter((n): n is bigint => n !== undefined)
+      .map((n) => Number(n / 1_000_000_000n)),
+  );
   const env = [
     { name: 'SHOP_NAME', value: spec.shopName },
     { name: 'BACKUP_REF', value: `${backup.namespace}/${backup.name}` },
