@@ -18,7 +18,7 @@ const waitsOf = (stderr: string) =>
     Number(m[1]),
   );
 
-test(`${RUNS} runs of one vault started together all apply retention, their lock retries spread at random`, async () => {
+test(`${RUNS} runs of one vault started together all apply retention, their lock retries spread apart`, async () => {
   vaultFromTemplate(here.vault);
   const shops = Array.from({ length: RUNS }, (_, i) =>
     shop(`shop-${i}`, { props: { vaultSettings: { ...quick, lockWait: '3m' } } }),

@@ -202,7 +202,10 @@ const others: Refusal[] = [
   [
     'a REST vault with a user and password in the URL',
     { vaultLocation: 'rest:https://alice:s3cret@vault.mall.internal:8000/bakery' },
-    /vaultLocation must not carry credentials \("user:password@"\): they belong in the Secret named by vaultCredentialsSecret/,
+    new RegExp(
+      /vaultLocation must not carry credentials \("user:password@"\): they belong in the Secret named /.source +
+        /by vaultCredentialsSecret/.source,
+    ),
     'spec.vaultLocation',
   ],
   [
