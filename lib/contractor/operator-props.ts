@@ -154,6 +154,14 @@ const IMAGE_PATTERN = new RegExp(
     /(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$/.source,
 );
 
+/** What is wrong with a verifyScratchSize, in words that say what is allowed; undefined when it is fine. */
+export function verifyScratchSizeProblem(size: unknown): string | undefined {
+  const at = typeof size === 'string' ? compareQuantities(size, MIN_VERIFY_SCRATCH_SIZE) : undefined;
+  if (at === undefined || at < 0)
+    return `use a quantity of at least ${MIN_VERIFY_SCRATCH_SIZE} (e.g. "${DEFAULT_VERIFY_SCRATCH_SIZE}", "500Gi")`;
+  return undefined;
+}
+
 /**
  * The operator's V8 heap ceiling: half its memory limit. Left to itself V8 sizes the heap from the
  * node's memory, not the container's, and lets garbage pile up: at 10 000 Backups the process peaked at
@@ -162,14 +170,6 @@ const IMAGE_PATTERN = new RegExp(
  */
 export function heapCeilingMiB(memoryLimit: string): number {
   return Math.max(16, Math.floor((quantityValue(memoryLimit) ?? 0) / 2 ** 20 / 2));
-}
-
-/** What is wrong with a verifyScratchSize, in words that say what is allowed; undefined when it is fine. */
-export function verifyScratchSizeProblem(size: unknown): string | undefined {
-  const at = typeof size === 'string' ? compareQuantities(size, MIN_VERIFY_SCRATCH_SIZE) : undefined;
-  if (at === undefined || at < 0)
-    return `use a quantity of at least ${MIN_VERIFY_SCRATCH_SIZE} (e.g. "${DEFAULT_VERIFY_SCRATCH_SIZE}", "500Gi")`;
-  return undefined;
 }
 
 /** The props with every default filled in, or an error naming each bad value. */
