@@ -189,11 +189,15 @@ export function namespaces(prefix: string): { create(): Promise<string>; cleanup
   };
 }
 
-/** Polls `check` until it returns a value, failing after `timeoutMs` with the last error seen. */
+/**
+ * Polls `check` until it returns a value, failing after `timeoutMs` with the last error seen and, when given,
+ * what `explain` says the world looked like then (so a wait that fails says why it waited in vain).
+ */
 export async function eventually<T>(
   what: string,
   check: () => Promise<T | undefined | false>,
   timeoutMs = 30_000,
+  explain?: () => Promise<string> | string,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
@@ -204,10 +208,14 @@ export async function eventually<T>(
     } catch (e) {
       last = e;
     }
-    if (Date.now() > deadline)
+    if (Date.now() > deadline) {
+      let seen = '';
+      if (explain)
+        seen = `\nseen then:\n${await Promise.resolve(explain()).catch((e) => `(could not say: ${e.message})`)}`;
       throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`,
+        `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}${seen}`,
       );
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
 }

@@ -31,6 +31,8 @@ export interface Seen {
   rule?: string;
   /** A watch's ERROR event (e.g. 410 Gone: the resourceVersion asked for is no longer in etcd), as sent. */
   watchError?: string;
+  /** A write's request body (its first 2 000 characters): what an unexpected write wanted, for a failure's message. */
+  body?: string;
 }
 
 export interface Rule {
@@ -173,6 +175,7 @@ export class FaultProxy {
     });
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
+      if (req.method !== 'GET') seen.body = Buffer.concat(chunks).toString('utf8').slice(0, 2000);
       const rule = this.rules.find(
         (r) =>
           r.active &&
