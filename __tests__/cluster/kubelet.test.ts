@@ -3,8 +3,8 @@
  * rely on, and how it fails. Its happy paths (claims, envFrom, termination messages, the operator's pod)
  * are exercised by the lifecycle and quickstart suites.
  */
-import { readFileSync } from 'node:fs';
-import { client, eventually, namespaces } from '../../testing/cluster/cluster';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { type Client, client, eventually, namespaces } from '../../testing/cluster/cluster';
 import { TestKubelet } from '../../testing/cluster/kubelet/kubelet';
 
 jest.setTimeout(120_000);
@@ -118,4 +118,68 @@ test('a missing Secret: CreateContainerConfigError naming it', async () => {
     30_000,
   );
   expect(waiting).toEqual({ reason: 'CreateContainerConfigError', message: 'secret "absent" not found' });
+});
+
+test('a container that ends while the API server is away: its end is reported once the API server is back', async () => {
+  // A kubelet of its own whose API server goes away on demand: every request fails as a refused connection would.
+  let away = false;
+  const gone = () => Promise.reject(new Error('connect ECONNREFUSED (the API server is away)'));
+  const flaky: Client = {
+    server: admin.server,
+    request: (...args) => (away ? gone() : admin.request(...args)),
+    ok: (...args) => (away ? gone() : admin.ok(...args)),
+    watch: (path, onData, onEnd) => {
+      if (!away) return admin.watch(path, onData, onEnd);
+      setImmediate(onEnd);
+      return { close: () => undefined };
+    },
+  };
+  const own = await spaces.create();
+  const alone = await new TestKubelet({ api: flaky, namespaces: () => [own] }).start();
+  try {
+    await admin.ok('POST', `/api/v1/namespaces/${own}/persistentvolumeclaims`, {
+      metadata: { name: 'notes' },
+      spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+    });
+    await admin.ok('POST', `/api/v1/namespaces/${own}/pods`, {
+      metadata: { name: 'outage' },
+      spec: {
+        restartPolicy: 'Never',
+        securityContext: { runAsUser: 65532, runAsGroup: 65532 },
+        // Ends when the test says so (a file appears), so that it ends while the API server is away.
+        containers: [
+          {
+            name: 'c',
+            image: 'busybox:1.36.1',
+            command: ['sh', '-c', 'until [ -e /notes/go ]; do sleep 0.1; done'],
+            volumeMounts: [{ name: 'notes', mountPath: '/notes' }],
+          },
+        ],
+        volumes: [{ name: 'notes', persistentVolumeClaim: { claimName: 'notes' } }],
+      },
+    });
+    const path = `/api/v1/namespaces/${own}/pods/outage`;
+    await eventually('the pod to run', async () => (await admin.ok('GET', path)).status?.phase === 'Running', 30_000);
+    away = true;
+    expect(alone.describe()).toMatch(/outage running/);
+    writeFileSync(`${alone.claimFolder(own, 'notes')}/go`, '');
+    await eventually(
+      'the end reported in vain',
+      async () => /reporting the end of outage/.test(alone.describe()),
+      30_000,
+    );
+    away = false;
+    const done = await eventually(
+      'the pod to succeed once the API server is back',
+      async () => {
+        const p = await admin.ok('GET', path);
+        return p.status?.phase === 'Succeeded' && p;
+      },
+      30_000,
+      () => alone.describe(),
+    );
+    expect(done.status.containerStatuses[0].state.terminated).toMatchObject({ exitCode: 0, reason: 'Completed' });
+  } finally {
+    await alone.stop();
+  }
 });
