@@ -4,7 +4,8 @@
  * are exercised by the lifecycle and quickstart suites.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { type Client, client, eventually, namespaces } from '../../testing/cluster/cluster';
+import { type Client, client, eventually, kubeconfigPath, namespaces } from '../../testing/cluster/cluster';
+import { FaultProxy } from '../../testing/cluster/fault-proxy';
 import { TestKubelet } from '../../testing/cluster/kubelet/kubelet';
 
 jest.setTimeout(120_000);
@@ -181,5 +182,48 @@ test('a container that ends while the API server is away: its end is reported on
     expect(done.status.containerStatuses[0].state.terminated).toMatchObject({ exitCode: 0, reason: 'Completed' });
   } finally {
     await alone.stop();
+  }
+});
+
+test('an answer cut off mid-body (the API server killed while it answers): the request fails, the kubelet goes on', async () => {
+  // The kubelet's first list of pods goes through a proxy that cuts the API server's answer off after its headers.
+  const proxy = await new FaultProxy(kubeconfigPath()).start();
+  const cut = proxy.rule({ name: 'cut the answer', verb: 'GET', path: /\/pods$/, cut: true, times: 1 });
+  const through = client({ kubeconfig: proxy.kubeconfig('any-token') });
+  await expect(through.request('GET', '/api/v1/namespaces/default/pods')).rejects.toThrow(/cut off/);
+  const cutList = proxy.rule({ name: 'cut the list', verb: 'GET', path: /\/pods$/, cut: true, times: 1 });
+  let first = true;
+  const api: Client = {
+    ...admin,
+    request: (method, path, ...rest) => {
+      if (first && method === 'GET' && path.endsWith('/pods')) {
+        first = false;
+        return through.request(method, path, ...rest);
+      }
+      return admin.request(method, path, ...rest);
+    },
+  };
+  const own = await spaces.create();
+  const alone = await new TestKubelet({ api, namespaces: () => [own] }).start();
+  try {
+    await eventually('the cut list to fail a pass', async () => /cut off/.test(alone.describe()), 30_000);
+    await admin.ok('POST', `/api/v1/namespaces/${own}/pods`, {
+      metadata: { name: 'after-cut' },
+      spec: {
+        restartPolicy: 'Never',
+        securityContext: { runAsUser: 65532, runAsGroup: 65532 },
+        containers: [{ name: 'c', image: 'busybox:1.36.1', command: ['sh', '-c', 'exit 0'] }],
+      },
+    });
+    await eventually(
+      'the pod after the cut to succeed',
+      async () => (await admin.ok('GET', `/api/v1/namespaces/${own}/pods/after-cut`)).status?.phase === 'Succeeded',
+      30_000,
+      () => alone.describe(),
+    );
+    expect([cut.hits, cutList.hits]).toEqual([1, 1]);
+  } finally {
+    await alone.stop();
+    await proxy.stop();
   }
 });

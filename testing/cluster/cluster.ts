@@ -81,6 +81,12 @@ export function client(options: { kubeconfig?: string; token?: string } = {}): C
         let text = '';
         res.setEncoding('utf8');
         res.on('data', (chunk) => (text += chunk));
+        // An answer cut off mid-body (the API server killed while it sent it) ends with 'close' and no 'end':
+        // without this the request would wait for ever, and so would whoever awaits it (the test kubelet's pass).
+        res.on('close', () => {
+          if (!res.complete)
+            fail(new Error(`${method} ${path}: the answer was cut off after ${text.length} characters`));
+        });
         res.on('end', () => {
           let parsed: any = text;
           try {
