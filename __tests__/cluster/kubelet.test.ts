@@ -121,7 +121,7 @@ test('a missing Secret: CreateContainerConfigError naming it', async () => {
   expect(waiting).toEqual({ reason: 'CreateContainerConfigError', message: 'secret "absent" not found' });
 });
 
-test('a container that ends while the API server is away: its end is reported once the API server is back', async () => {
+test('a container that ends while the API server is away: its end is reported once it is back', async () => {
   // A kubelet of its own whose API server goes away on demand: every request fails as a refused connection would.
   let away = false;
   const gone = () => Promise.reject(new Error('connect ECONNREFUSED (the API server is away)'));
@@ -185,7 +185,7 @@ test('a container that ends while the API server is away: its end is reported on
   }
 });
 
-test('an answer cut off mid-body (the API server killed while it answers): the request fails, the kubelet goes on', async () => {
+test('an answer cut off mid-body (the API server killed mid-answer): the kubelet goes on', async () => {
   // The kubelet's first list of pods goes through a proxy that cuts the API server's answer off after its headers.
   const proxy = await new FaultProxy(kubeconfigPath()).start();
   const cut = proxy.rule({ name: 'cut the answer', verb: 'GET', path: /\/pods$/, cut: true, times: 1 });

@@ -149,13 +149,12 @@ export class TestKubelet {
 
   /** What it is doing, for a failed wait's message: alive or not, its containers, the last thing that failed. */
   public describe(): string {
-    const containers = [...this.running].map(
-      ([uid, r]) =>
-        `${this.names.get(uid)} ${r.exited ? `ended (${r.exited.code ?? r.exited.signal}) at ${r.exited.at}` : 'running'}`,
-    );
+    const state = (r: Running) =>
+      r.exited ? `ended (${r.exited.code ?? r.exited.signal}) at ${r.exited.at}` : 'running';
+    const containers = [...this.running].map(([uid, r]) => `${this.names.get(uid)} ${state(r)}`).join(', ');
     const pass = this.lastPass === undefined ? 'no pass yet' : `last pass ${Date.now() - this.lastPass} ms ago`;
     return (
-      `test kubelet ${this.nodeName}: ${this.stopped ? 'stopped' : pass}; containers: ${containers.join(', ') || 'none'}` +
+      `test kubelet ${this.nodeName}: ${this.stopped ? 'stopped' : pass}; containers: ${containers || 'none'}` +
       `${this.lastError ? `; last error: ${this.lastError}` : ''}`
     );
   }
