@@ -32,7 +32,8 @@ interface Running {
   readonly logFile: string;
   readonly terminationFile: string;
   readonly startedAt: string;
-  exited?: { code: number | null; signal: NodeJS.Signals | null };
+  /** `at`: when it ended, the same in every report of it. */
+  exited?: { code: number | null; signal: NodeJS.Signals | null; at: string };
   ready: boolean;
   killTimer?: NodeJS.Timeout;
 }
@@ -58,6 +59,9 @@ export class TestKubelet {
   private again = false;
   private readonly watches = new Map<string, { close(): void }>();
   private stopped = false;
+  /** For `describe()`: when the last pass over the pods ended, and the last thing that went wrong. */
+  private lastPass?: number;
+  private lastError?: string;
 
   constructor(private readonly options: KubeletOptions) {
     this.nodeName = options.nodeName ?? `test-node-${Math.random().toString(36).slice(2, 7)}`;
@@ -84,6 +88,18 @@ export class TestKubelet {
     this.timer = setInterval(() => void this.tick(), 1000);
     void this.tick();
     return this;
+  }
+
+  /** What it is doing, for a failed wait's message: alive or not, its containers, the last thing that failed. */
+  public describe(): string {
+    const state = (r: Running) =>
+      r.exited ? `ended (${r.exited.code ?? r.exited.signal}) at ${r.exited.at}` : 'running';
+    const containers = [...this.running].map(([uid, r]) => `${this.names.get(uid)} ${state(r)}`).join(', ');
+    const pass = this.lastPass === undefined ? 'no pass yet' : `last pass ${Date.now() - this.lastPass} ms ago`;
+    return (
+      `test kubelet ${this.nodeName}: ${this.stopped ? 'stopped' : pass}; containers: ${containers || 'none'}` +
+      `${this.lastError ? `; last error: ${this.lastError}` : ''}`
+    );
   }
 
   /** Stops every container (SIGKILL, by PID group), the Node and the log server; removes its folders. */
@@ -137,14 +153,17 @@ export class TestKubelet {
         const list = await this.api.request('GET', `/api/v1/namespaces/${ns}/pods`);
         if (list.status !== 200) continue;
         for (const pod of list.body.items)
-          await this.sync(pod).catch((e) =>
-            process.stderr.write(`test kubelet: ${ns}/${pod.metadata.name}: ${e.message}\n`),
-          );
+          await this.sync(pod).catch((e) => {
+            this.lastError = `${new Date().toISOString()} ${ns}/${pod.metadata.name}: ${e.message}`;
+            process.stderr.write(`test kubelet: ${this.lastError}\n`);
+          });
       }
-    } catch {
+    } catch (e) {
       // The API server is away (a fault test restarts it): try again on the next tick.
+      this.lastError = `${new Date().toISOString()} a pass failed: ${(e as Error).message}`;
     } finally {
       this.busy = false;
+      this.lastPass = Date.now();
     }
     if (this.again) void this.tick();
   }
@@ -197,7 +216,19 @@ export class TestKubelet {
     } else if (r && !r.ready && !r.exited && (await probeReady(pod))) {
       r.ready = true;
       await this.report(pod, path, r);
+    } else if (r && !this.reported(pod, r)) {
+      // A report that did not land (the API server was away when the container started or ended): sent again,
+      // as a kubelet's status manager does until the API server has the container's state.
+      await this.report(pod, path, r);
     }
+  }
+
+  /** Whether the pod's status as listed shows what the container is doing (running, ready, ended). */
+  private reported(pod: any, r: Running): boolean {
+    const status = pod.status?.containerStatuses?.[0];
+    if (!status) return false;
+    if (r.exited) return ['Succeeded', 'Failed'].includes(pod.status.phase);
+    return status.state?.running !== undefined && status.ready === r.ready;
   }
 
   /** The scheduler's part: a required node affinity by name that names another node keeps the pod pending. */
@@ -240,8 +271,11 @@ export class TestKubelet {
     this.running.set(pod.metadata.uid, r);
     this.names.set(pod.metadata.uid, `${pod.metadata.namespace}/${pod.metadata.name}`);
     sandbox.child.once('exit', (code, signal) => {
-      r.exited = { code, signal };
-      if (!this.stopped) void this.report(pod, path, r).catch(() => undefined);
+      r.exited = { code, signal, at: now() };
+      if (!this.stopped)
+        void this.report(pod, path, r).catch((e) => {
+          this.lastError = `${r.exited!.at} reporting the end of ${pod.metadata.name}: ${e.message}`;
+        });
     });
     await this.report(pod, path, r);
   }
@@ -269,7 +303,7 @@ export class TestKubelet {
           reason: exitCode === 0 ? 'Completed' : 'Error',
           message: message || undefined,
           startedAt: r.startedAt,
-          finishedAt: now(),
+          finishedAt: r.exited.at,
         },
       };
       phase = exitCode === 0 ? 'Succeeded' : 'Failed';
