@@ -5,8 +5,8 @@
  *
  * 1. CHECK_SCRIPT, once per vault: `restic check --read-data-subset "$READ_DATA_SUBSET"`, the vault's
  *    structure and that subset of its pack files read back and hashed. check takes the vault's exclusive
- *    lock, so it waits (`--retry-lock`) for backups and prune instead of failing, and backups wait for it
- *    the same way: neither makes the other fail.
+ *    lock, so it waits (`--retry-lock`) for backups and prune instead of failing; backups wait for it with their
+ *    own jittered retries, up to LOCK_WAIT per step (lib/run/backup-run.ts).
  * 2. TEST_RESTORE_SCRIPT, per Backup: a test restore of this Backup's newest snapshot (host and
  *    `shop=`/`backup=` tags, grouped so there is one newest) into scratch space with `restic restore
  *    --verify`, which reads every restored file back and compares its content with the snapshot's own SHA-256
