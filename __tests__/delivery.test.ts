@@ -148,7 +148,8 @@ describe('configuration', () => {
       'config.operator.logLevel "loud" is not valid: use one of fatal, error, warn, info, debug, trace',
       'config.operator.watchNamespaces lists "a" twice: each item must be unique',
       'config.operator.colour is not a known field: use one of namespace, image, replicas, leaderElection, ' +
-        'watchNamespaces, createWatchNamespaces, logLevel, resources, maxConcurrentRuns, maxConcurrentRunsPerVault',
+        'watchNamespaces, createWatchNamespaces, logLevel, resources, maxConcurrentRuns, maxConcurrentRunsPerVault, ' +
+        'verifyScratchSize',
       'config.samples.enabled "yes" is not valid: must be of type boolean, not string',
     ]);
     expect(() => parseConfigText('operator: [', 'broken.yaml')).toThrow(

@@ -74,6 +74,7 @@ export class BackupOperator extends Construct {
       ...(props.maxConcurrentRunsPerVault
         ? [`--max-concurrent-runs-per-vault=${props.maxConcurrentRunsPerVault}`]
         : []),
+      ...(props.verifyScratchSize ? [`--verify-scratch-size=${props.verifyScratchSize}`] : []),
     ];
     const probe = (path: string, periodSeconds: number): k8s.Probe => ({
       httpGet: { path, port: k8s.IntOrString.fromString('probes') },

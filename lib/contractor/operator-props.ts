@@ -5,7 +5,8 @@
 import { Duration } from 'cdk8s';
 import * as api from '../permits/backup-api';
 import { PropErrors, show } from '../common/prop-errors';
-import { ResourceSpec, checkResources, quantityValue } from '../common/resources';
+import { ResourceSpec, checkResources, compareQuantities, quantityValue } from '../common/resources';
+import { DEFAULT_VERIFY_SCRATCH_SIZE, MIN_VERIFY_SCRATCH_SIZE } from '../run/verify-job';
 
 // Imported rather than read at run time, so the compiled library carries its own version (tsc copies this
 // package.json beside the output) and never picks up the package.json of the app that installs it.
@@ -110,6 +111,14 @@ export interface BackupOperatorProps {
   readonly maxConcurrentRunsPerVault?: number;
 
   /**
+   * Size of the scratch volume a Backup's test restore (spec.verify) restores its newest snapshot into: the
+   * volume's sizeLimit, so a large snapshot cannot fill the node's disk. A snapshot larger than it (or than the
+   * Backup's ephemeral-storage limit) fails the verification with ScratchTooSmall before anything is restored.
+   * @default '20Gi'
+   */
+  readonly verifyScratchSize?: string;
+
+  /**
    * Render a NetworkPolicy that lets in only metrics and probe traffic.
    * @default true
    */
@@ -144,6 +153,14 @@ const IMAGE_PATTERN = new RegExp(
   /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*/.source +
     /(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$/.source,
 );
+
+/** What is wrong with a verifyScratchSize, in words that say what is allowed; undefined when it is fine. */
+export function verifyScratchSizeProblem(size: unknown): string | undefined {
+  const at = typeof size === 'string' ? compareQuantities(size, MIN_VERIFY_SCRATCH_SIZE) : undefined;
+  if (at === undefined || at < 0)
+    return `use a quantity of at least ${MIN_VERIFY_SCRATCH_SIZE} (e.g. "${DEFAULT_VERIFY_SCRATCH_SIZE}", "500Gi")`;
+  return undefined;
+}
 
 /**
  * The operator's V8 heap ceiling: half its memory limit. Left to itself V8 sizes the heap from the
@@ -226,6 +243,9 @@ export function resolveOperatorProps(path: string, props: BackupOperatorProps) {
       `${field} ${show(cap)} is not valid: use an integer from 0 (no cap) to 100000`,
     );
   }
+  const verifyScratchSize = props.verifyScratchSize ?? DEFAULT_VERIFY_SCRATCH_SIZE;
+  const scratch = verifyScratchSizeProblem(verifyScratchSize);
+  errors.check(scratch === undefined, `verifyScratchSize ${show(verifyScratchSize)} is not valid: ${scratch}`);
   const graceSeconds = grace.toSeconds();
   errors.check(
     Number.isInteger(graceSeconds) && graceSeconds >= 5 && graceSeconds <= 600,
@@ -244,5 +264,6 @@ export function resolveOperatorProps(path: string, props: BackupOperatorProps) {
     probePort,
     resources,
     graceSeconds,
+    verifyScratchSize,
   };
 }

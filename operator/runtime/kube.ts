@@ -144,16 +144,22 @@ export class KubeClient {
       req.end(payload);
     });
     for (const listener of this.listeners) listener(method, path, status);
-    const body = text ? JSON.parse(text) : undefined;
+    const body = parseAnswer(text);
     if (status < 200 || status >= 300) {
+      // Not every refusal is a Status object: a group the API server does not serve answers 404 with the text
+      // "404 page not found", a proxy in between may answer in HTML. The status code still decides.
+      const said = body.json?.message ?? (body.json === undefined ? text.trim().slice(0, 200) : '');
       throw new ApiError(
         status,
-        body?.reason ?? String(status),
-        `${method} ${path}: ${status} ${body?.message ?? ''}`.trim(),
-        body?.message ?? text.slice(0, 1024),
+        body.json?.reason ?? String(status),
+        `${method} ${path}: ${status} ${said}`.trim(),
+        body.json?.message ?? text.slice(0, 1024),
       );
     }
-    return body as T;
+    if (text && body.json === undefined) {
+      throw new Error(`${method} ${path}: answered ${status} with a body that is not JSON: ${text.slice(0, 200)}`);
+    }
+    return body.json as T;
   }
 
   /**
@@ -262,6 +268,16 @@ export function isConflict(error: unknown): boolean {
  */
 export function isRefusal(error: unknown): error is ApiError {
   return error instanceof ApiError && [400, 403, 404, 422].includes(error.statusCode);
+}
+
+/** The answer's JSON, or undefined when it is empty or not JSON (a plain-text or HTML refusal). */
+function parseAnswer(text: string): { json?: any } {
+  if (!text) return {};
+  try {
+    return { json: JSON.parse(text) };
+  } catch {
+    return {};
+  }
 }
 
 export function isNotFound(error: unknown): boolean {

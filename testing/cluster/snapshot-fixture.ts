@@ -10,6 +10,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resticForRestore } from '../restic-binary';
+import { explainBackup } from './diagnose';
 import { client, eventually, installBackupCrd, kubectlOk, manifest, namespaces, serviceAccountLogin } from './cluster';
 import { TestKubelet } from './kubelet/kubelet';
 import { RealOperator } from './operator';
@@ -204,6 +205,11 @@ export class SnapshotFixture {
         return b.status?.phase === phase ? b : undefined;
       },
       150_000,
+      explainBackup(
+        { api: this.admin, kubelet: this.kubelet, operators: this.operator ? [this.operator] : [] },
+        this.ns,
+        name,
+      ),
     );
   }
 
