@@ -57,3 +57,33 @@ test('an expired continue token: the whole LIST again, unpaged', async () => {
     expireAfterFirstPage = false;
   }
 });
+
+test('each object is handed to `each` (the trim) as its page arrives, before the next page is asked for', async () => {
+  asked.length = 0;
+  const pagesAskedWhenSeen = new Map<string, number>();
+  const list = await client().list('/apis/mall.example.com/v1alpha1/backups', undefined, (item: any) => {
+    pagesAskedWhenSeen.set(item.metadata.name, asked.length);
+    item.spec = { trimmed: true };
+  });
+  expect(pagesAskedWhenSeen.get('b-0')).toBe(1);
+  expect(pagesAskedWhenSeen.get(`b-${LIST_PAGE - 1}`)).toBe(1);
+  expect(pagesAskedWhenSeen.get(`b-${LIST_PAGE}`)).toBe(2);
+  expect(pagesAskedWhenSeen.get(`b-${TOTAL - 1}`)).toBe(3);
+  expect(list.items.every((i: any) => i.spec?.trimmed)).toBe(true);
+});
+
+test('after an expired continue token, the unpaged LIST is handed to `each` too', async () => {
+  expireAfterFirstPage = true;
+  try {
+    const seen: string[] = [];
+    const list = await client().list('/api/v1/persistentvolumeclaims', undefined, (i: any) =>
+      seen.push(i.metadata.name),
+    );
+    expect(list.items).toHaveLength(TOTAL);
+    // The first page's objects, then the whole unpaged answer's.
+    expect(seen).toHaveLength(LIST_PAGE + TOTAL);
+    expect(new Set(seen).size).toBe(TOTAL);
+  } finally {
+    expireAfterFirstPage = false;
+  }
+});

@@ -12,7 +12,8 @@ import {
   BackupOperatorProps,
   OPERATOR_COMPONENT,
   OPERATOR_DEFAULTS,
-  heapCeilingMiB,
+  MALLOC_ARENA_MAX,
+  nodeOptionsFor,
   resolveOperatorProps,
 } from './operator-props';
 import { aggregateUserRoles, grantLeaseRights, grantOperatorRights } from './operator-rbac';
@@ -106,7 +107,8 @@ export class BackupOperator extends Construct {
                 env: [
                   { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
                   { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
-                  { name: 'NODE_OPTIONS', value: `--max-old-space-size=${heapCeilingMiB(resources.limits!.memory!)}` },
+                  { name: 'NODE_OPTIONS', value: nodeOptionsFor(resources.limits!.memory!) },
+                  { name: 'MALLOC_ARENA_MAX', value: MALLOC_ARENA_MAX },
                 ],
                 ports: [
                   { name: 'metrics', containerPort: metricsPort, protocol: 'TCP' },

@@ -186,11 +186,13 @@ export class KubeClient {
   /**
    * Every object under `path`, read in pages of LIST_PAGE like client-go's reflector: one answer for thousands of
    * Backups is a string of tens of MiB held while it is parsed, which set the operator's peak memory. A continue
-   * token that expired (410) is answered, as client-go does, by one unpaged LIST.
+   * token that expired (410) is answered, as client-go does, by one unpaged LIST. `each` is called on every item as
+   * its page arrives (an informer trims there, so only one page is ever held whole).
    */
   public async list<T = any>(
     path: string,
     labelSelector?: string,
+    each?: (item: T) => void,
   ): Promise<{ items: T[]; metadata: { resourceVersion?: string } }> {
     const items: T[] = [];
     let page: { items?: T[]; metadata?: { resourceVersion?: string; continue?: string } } | undefined;
@@ -200,9 +202,14 @@ export class KubeClient {
         page = await this.request('GET', path, { query: { labelSelector, limit: String(LIST_PAGE), continue: token } });
       } catch (error) {
         if (!token || (error as ApiError).statusCode !== 410) throw error;
-        return this.request('GET', path, { query: { labelSelector } });
+        const whole = await this.request('GET', path, { query: { labelSelector } });
+        if (each) for (const item of whole.items ?? []) each(item);
+        return whole;
       }
-      for (const item of page!.items ?? []) items.push(item);
+      for (const item of page!.items ?? []) {
+        each?.(item);
+        items.push(item);
+      }
     } while (page?.metadata?.continue);
     return { ...page, items, metadata: { resourceVersion: page?.metadata?.resourceVersion } };
   }
