@@ -148,7 +148,8 @@ describe('configuration', () => {
       'config.operator.logLevel "loud" is not valid: use one of fatal, error, warn, info, debug, trace',
       'config.operator.watchNamespaces lists "a" twice: each item must be unique',
       'config.operator.colour is not a known field: use one of namespace, image, replicas, leaderElection, ' +
-        'watchNamespaces, createWatchNamespaces, logLevel, resources, maxConcurrentRuns, maxConcurrentRunsPerVault',
+        'watchNamespaces, createWatchNamespaces, logLevel, resources, maxConcurrentRuns, maxConcurrentRunsPerVault, ' +
+        'verifyScratchSize',
       'config.samples.enabled "yes" is not valid: must be of type boolean, not string',
     ]);
     expect(() => parseConfigText('operator: [', 'broken.yaml')).toThrow(
@@ -334,7 +335,9 @@ describe('Helm', () => {
       ).toEqual(['shops', 'kiosks']);
       const container = objects.find((o) => o.kind === 'Deployment')!.spec.template.spec.containers[0];
       expect(container.args).toEqual(expect.arrayContaining(['--log-level=debug', '--namespaces=shops,kiosks']));
-      expect(container.env.find((e: any) => e.name === 'NODE_OPTIONS').value).toBe('--max-old-space-size=512');
+      expect(container.env.find((e: any) => e.name === 'NODE_OPTIONS').value).toBe(
+        '--max-old-space-size=512 --max-semi-space-size=4',
+      );
       expect(container.resources.limits).toEqual({ cpu: '1', memory: '1Gi' });
     },
   );
@@ -377,7 +380,7 @@ function renderHelmSubset(text: string, v: any): string {
   out = out
     .replace('{{ .Values.image | quote }}', JSON.stringify(v.image))
     .replace('{{ printf "--log-level=%s" .Values.logLevel | quote }}', JSON.stringify(`--log-level=${v.logLevel}`))
-    .replace(/\{\{ \$m := [^\n]*\{\{ end \}\}/, JSON.stringify(`--max-old-space-size=${heap}`));
+    .replace(/\{\{ \$m := [^\n]*\{\{ end \}\}/, JSON.stringify(`--max-old-space-size=${heap} --max-semi-space-size=4`));
   expect(out).not.toMatch(/\{\{|\}\}/);
   return out;
 }

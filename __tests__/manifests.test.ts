@@ -110,7 +110,10 @@ describe('the operator deployment', () => {
       limits: { cpu: '500m', memory: '256Mi' },
     });
     // V8 must collect before the container reaches its limit: a heap ceiling of half of it.
-    expect(container.env).toContainEqual({ name: 'NODE_OPTIONS', value: '--max-old-space-size=128' });
+    expect(container.env).toContainEqual({
+      name: 'NODE_OPTIONS',
+      value: '--max-old-space-size=128 --max-semi-space-size=4',
+    });
     expect(container.ports).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ name: 'metrics', containerPort: 8080 }),

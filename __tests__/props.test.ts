@@ -227,7 +227,10 @@ describe('BackupOperator props shape the output', () => {
     );
     expect(container.resources).toEqual({ requests: { cpu: '1', memory: '1Gi' }, limits: { cpu: '2', memory: '2Gi' } });
     // The V8 heap ceiling follows the memory limit: half of 2Gi.
-    expect(container.env).toContainEqual({ name: 'NODE_OPTIONS', value: '--max-old-space-size=1024' });
+    expect(container.env).toContainEqual({
+      name: 'NODE_OPTIONS',
+      value: '--max-old-space-size=1024 --max-semi-space-size=4',
+    });
     expect(objects.find((o) => o.kind === 'Service')!.spec.ports[0].port).toBe(9090);
     expect(gateProblems(objects.filter((o) => o.kind !== 'Namespace'))).toEqual([]);
   });

@@ -35,14 +35,20 @@ import type { BackupObject } from '../operator/controller/types';
 import { parseAllDocuments } from 'yaml';
 import { METRIC } from '../lib/contractor/metric-names';
 
-/** The operator's NODE_OPTIONS and memory limit as the rendered Deployment ships them: one truth. */
-function shippedNodeOptions(): { nodeOptions: string; memoryLimit: string } {
+/**
+ * The operator's NODE_OPTIONS, the rest of its literal environment (e.g. the allocator's settings) and its memory
+ * limit as the rendered Deployment ships them: one truth.
+ */
+function shippedNodeOptions(): { nodeOptions: string; env: Record<string, string>; memoryLimit: string } {
   const docs = parseAllDocuments(readFileSync(join(__dirname, '..', 'dist', '01-operator.yaml'), 'utf8'));
   const deployment = docs.map((d) => d.toJSON()).find((o) => o?.kind === 'Deployment');
   const container = deployment.spec.template.spec.containers[0];
   const nodeOptions = container.env.find((e: any) => e.name === 'NODE_OPTIONS')?.value;
   if (!nodeOptions) throw new Error('dist/01-operator.yaml: the operator Deployment sets no NODE_OPTIONS');
-  return { nodeOptions, memoryLimit: container.resources.limits.memory };
+  const env = Object.fromEntries(
+    container.env.filter((e: any) => typeof e.value === 'string').map((e: any) => [e.name, e.value]),
+  );
+  return { nodeOptions, env, memoryLimit: container.resources.limits.memory };
 }
 
 /** The sum of a counter or gauge over its series, from the operator's /metrics text. */
@@ -51,6 +57,18 @@ function metricSum(text: string, name: string): number {
   for (const line of text.split('\n'))
     if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) sum += Number(line.split(' ').pop());
   return sum;
+}
+
+/** Where the operator's memory is now, from its /metrics: RSS beside the V8 heap, its young generation and off-heap. */
+function memory(text: string): string {
+  const mib = (name: string) => (metricSum(text, name) / 2 ** 20).toFixed(0);
+  const space = (name: string) =>
+    (Number(text.match(new RegExp(`^${name}\\{space="new"\\} (\\S+)`, 'm'))?.[1] ?? 0) / 2 ** 20).toFixed(0);
+  return (
+    `RSS now ${mib('process_resident_memory_bytes')} MiB, V8 heap ${mib('nodejs_heap_size_used_bytes')} MiB used of ` +
+    `${mib('nodejs_heap_size_total_bytes')} (young generation ${space('nodejs_heap_space_size_total_bytes')}), ` +
+    `off-heap ${mib('nodejs_external_memory_bytes')} MiB`
+  );
 }
 
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}`))?.split('=')[1];
@@ -332,7 +350,7 @@ async function main(): Promise<void> {
     login.kubeconfig,
     'bench',
     ['--namespaces=operator', '--leader-elect=false', '--log-level=info'],
-    { NODE_OPTIONS: shipped.nodeOptions },
+    shipped.env,
     (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
   );
   cleanups.push(() => op.stop('SIGKILL'));
@@ -353,13 +371,13 @@ async function main(): Promise<void> {
       process.stderr.write(
         `at ${((performance.now() - t0) / 1000).toFixed(0)} s: ${statusWritten()} statuses written, ` +
           `${metricSum(text, METRIC.reconciles)} reconciles, queue depth ${metricSum(text, METRIC.queueDepth)}, ` +
-          `CPU ${op.cpuSeconds().toFixed(1)} s, RSS ${(op.peakRssKb() / 1024).toFixed(0)} MiB peak, V8 heap ` +
-          `${(metricSum(text, 'nodejs_heap_size_used_bytes') / 2 ** 20).toFixed(0)} MiB used\n`,
+          `CPU ${op.cpuSeconds().toFixed(1)} s, RSS ${(op.peakRssKb() / 1024).toFixed(0)} MiB peak, ${memory(text)}\n`,
       );
     }
     await new Promise((r) => setTimeout(r, 250));
   }
   const syncSeconds = (performance.now() - t0) / 1000;
+  process.stderr.write(`synced: ${memory((await op.get('metrics', '/metrics')).text)}\n`);
   const cpuSeconds = op.cpuSeconds();
   const syncReconciles = await reconciles();
   const synced = operatorWrites();
@@ -394,7 +412,7 @@ async function main(): Promise<void> {
       `${standIn ? ` (/ stand-in floor: ${(syncSeconds / toyFloorSeconds).toFixed(2)}×)` : ''}; ` +
       `of the operator's wall, ${startupSeconds.toFixed(2)} s until its caches synced (process start, connect, ` +
       `LIST); operator CPU ${cpuSeconds.toFixed(1)} s (${((cpuSeconds / syncSeconds) * 100).toFixed(0)}% of one ` +
-      `core); peak RSS ${rssMiB.toFixed(0)} MiB (NODE_OPTIONS ${shipped.nodeOptions} as shipped, memory limit ` +
+      `core); peak RSS ${rssMiB.toFixed(0)} MiB (environment ${JSON.stringify(shipped.env)} as shipped, memory limit ` +
       `${shipped.memoryLimit}); ${(syncReconciles / N).toFixed(2)} reconciles per Backup during the sync`,
     `- writes during the sync by kind: ${Object.entries(byKind)
       .map(([k, v]) => `${k}: ${v}`)

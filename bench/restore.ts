@@ -88,8 +88,8 @@ export function benchRestore(ctx: Bench): void {
     }
   }
   const reported = fs.readFileSync(path.join(env.TMPDIR, 'termination'), 'utf8').trim().split(' ');
-  if (reported[2] !== id.slice(0, 16) || reported[4] !== String(sizeMiB) || reported[5] !== String(sizeMiB * 2 ** 20))
-    throw new Error(`the script reported ${reported.join(' ')}, not snapshot ${id.slice(0, 16)}, ${sizeMiB} files`);
+  if (reported[2] !== id.slice(0, 8) || reported[4] !== String(sizeMiB) || reported[5] !== String(sizeMiB * 2 ** 20))
+    throw new Error(`the script reported ${reported.join(' ')}, not snapshot ${id.slice(0, 8)}, ${sizeMiB} files`);
   const timed = (run: (folder: string) => number) => () => {
     const folder = target();
     try {

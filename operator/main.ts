@@ -46,6 +46,7 @@ async function main(): Promise<void> {
         resticImage: config.resticImage,
         holdRuns: config.maxConcurrentRuns > 0 || config.maxConcurrentRunsPerVault > 0,
         snapshotTimeoutSeconds: config.snapshotTimeoutSeconds,
+        verifyScratchSize: config.verifyScratchSize,
         vaultRunSettings: {
           ...DEFAULT_VAULT_RUN_SETTINGS,
           retentionFloorDays: config.retentionFloorDays,

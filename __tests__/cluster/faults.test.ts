@@ -10,6 +10,7 @@
 import { JITTER_FACTOR } from '../../operator/runtime/leader-timings';
 import { AuditedCluster, startAuditedCluster, Write } from '../../testing/cluster/audited-cluster';
 import { eventually } from '../../testing/cluster/cluster';
+import { explainBackup } from '../../testing/cluster/diagnose';
 import { addShop } from '../../testing/cluster/elected';
 import { FaultProxy, Seen } from '../../testing/cluster/fault-proxy';
 import { RealOperator } from '../../testing/cluster/operator';
@@ -47,6 +48,18 @@ async function proxied(): Promise<{ proxy: FaultProxy; kubeconfig: string }> {
 const shop = (ns: string, name: string, runNow = true) => addShop(f, ns, name, runNow);
 
 const phase = async (ns: string, name: string) => (await f.admin.ok('GET', `${BACKUPS(ns)}/${name}`)).status?.phase;
+/** Waits for the Backup's phase; a timeout says what the Backup, its Jobs and pods and the processes looked like. */
+const reaches = (ns: string, name: string, want: string, timeoutMs: number) =>
+  eventually(
+    `${name} ${want}`,
+    async () => (await phase(ns, name)) === want,
+    timeoutMs,
+    explainBackup(
+      { api: f.admin, kubelet: f.kubelet, controllerManager: f.cluster.controllerManager, operators },
+      ns,
+      name,
+    ),
+  );
 const jobsOf = async (ns: string, name: string) =>
   (await f.admin.ok('GET', `/apis/batch/v1/namespaces/${ns}/jobs?labelSelector=mall.example.com/backup=${name}`)).items;
 const schedule = async (ns: string, name: string) =>
@@ -79,6 +92,13 @@ beforeAll(async () => {
   f = await startAuditedCluster(['failover', 'fenced', 'dethroned', 'compacted', 'racing']);
 });
 
+// Every test starts its own replicas: stopped (SIGTERM: the leader hands the Lease back) and their proxies released
+// after it, passed or failed, so one failure shows as one failure and not as every later test's too.
+afterEach(async () => {
+  await Promise.all(operators.splice(0).map((o) => o.stop()));
+  await Promise.all(proxies.splice(0).map((p) => p.stop()));
+});
+
 afterAll(async () => {
   await Promise.all(operators.map((o) => o.stop('SIGKILL')));
   await Promise.all(proxies.map((p) => p.stop()));
@@ -86,12 +106,10 @@ afterAll(async () => {
 });
 
 describe('leader election through the real Lease', () => {
-  let standby: RealOperator;
-
   test('the leader is SIGKILLed: the standby takes the Lease and reconciles', async () => {
     const leader = await operator('replica-a', ['--leader-elect=true', '--namespaces=failover']);
     await leader.waitFor('became leader');
-    standby = await operator('replica-b', ['--leader-elect=true', '--namespaces=failover']);
+    const standby = await operator('replica-b', ['--leader-elect=true', '--namespaces=failover']);
     expect((await f.admin.ok('GET', LEASE)).spec.holderIdentity).toBe('replica-a');
     await leader.stop('SIGKILL');
     const killedAt = Date.now();
@@ -103,26 +121,19 @@ describe('leader election through the real Lease', () => {
     expect(tookOverAt - killedAt).toBeGreaterThanOrEqual(LEASE_MS - RETRY_MS - SLACK_MS);
     expect(tookOverAt - killedAt).toBeLessThan(ATTEMPT_MS + LEASE_MS + ATTEMPT_MS + SLACK_MS);
     await shop('failover', 'after-failover');
-    await eventually(
-      'after-failover to complete',
-      async () => (await phase('failover', 'after-failover')) === 'Completed',
-      120_000,
-    );
+    await reaches('failover', 'after-failover', 'Completed', 120_000);
   });
 
   test('the API server restarts while a run is under way: the run completes once, and status catches up', async () => {
+    // The previous test's leader handed the Lease back when it was stopped.
+    const leader = await operator('replica-r', ['--leader-elect=true', '--namespaces=failover']);
+    await leader.waitFor('became leader', 20_000);
     await shop('failover', 'across-restart');
     await eventually('the run-now Job', async () => (await jobsOf('failover', 'across-restart')).length > 0, 60_000);
     await f.cluster.apiServer.restart({ crash: true });
     await f.cluster.waitReady();
-    await eventually(
-      'across-restart to complete',
-      async () => (await phase('failover', 'across-restart')) === 'Completed',
-      120_000,
-    );
+    await reaches('failover', 'across-restart', 'Completed', 120_000);
     expect(await jobsOf('failover', 'across-restart')).toHaveLength(1);
-    // Handed back, so the next suite's replicas need not wait for it to expire.
-    await standby.stop();
   });
 });
 
@@ -135,7 +146,7 @@ describe('a leader whose Lease renewal hangs', () => {
       await a.waitFor('became leader', 20_000);
       const b = await operator('replica-f', ['--leader-elect=true', '--namespaces=fenced'], viaB.kubeconfig);
       await shop('fenced', 'kept', false);
-      await eventually('kept Scheduled', async () => (await phase('fenced', 'kept')) === 'Scheduled', 60_000);
+      await reaches('fenced', 'kept', 'Scheduled', 60_000);
 
       const renewal = viaA.proxy.rule({ name: 'hang the renewal', verb: 'PUT', path: /\/leases\//, hang: true });
       const hung = viaA.proxy.rule({
@@ -178,7 +189,7 @@ describe('a process that stops leading', () => {
     const a = await operator('replica-h', ['--leader-elect=true', '--namespaces=dethroned'], kubeconfig);
     await a.waitFor('became leader', 20_000);
     await shop('dethroned', 'bakery', false);
-    await eventually('bakery Scheduled', async () => (await phase('dethroned', 'bakery')) === 'Scheduled', 60_000);
+    await reaches('dethroned', 'bakery', 'Scheduled', 60_000);
     await f.admin.ok(
       'PATCH',
       `${BACKUPS('dethroned')}/bakery`,
@@ -225,7 +236,7 @@ describe('etcd compacted while the watches are down', () => {
       const { proxy, kubeconfig } = await proxied();
       await operator('replica-g', ['--leader-elect=false', '--namespaces=compacted', '--resync-seconds=1'], kubeconfig);
       await shop('compacted', 'early');
-      await eventually('early Completed', async () => (await phase('compacted', 'early')) === 'Completed', 120_000);
+      await reaches('compacted', 'early', 'Completed', 120_000);
       // Watches ask for bookmarks, so an idle watch keeps a fresh resourceVersion.
       expect(proxy.seen.filter((s) => s.watch && s.query.get('allowWatchBookmarks') !== 'true')).toEqual([]);
 
@@ -252,7 +263,7 @@ describe('etcd compacted while the watches are down', () => {
       hold.release();
 
       await eventually('the new schedule', async () => (await schedule('compacted', 'early')) === '15 5 * * *', 60_000);
-      await eventually('late Completed', async () => (await phase('compacted', 'late')) === 'Completed', 120_000);
+      await reaches('compacted', 'late', 'Completed', 120_000);
       await eventually(
         'early run again',
         async () => {
@@ -290,6 +301,14 @@ describe('two replicas reconciling the same Backups at once (no leader election)
       'every racing Backup to complete',
       async () => (await Promise.all(SHOPS.map((s) => phase('racing', s)))).every((p) => p === 'Completed'),
       180_000,
+      async () =>
+        (
+          await Promise.all(
+            SHOPS.map((s) =>
+              explainBackup({ api: f.admin, controllerManager: f.cluster.controllerManager }, 'racing', s)(),
+            ),
+          )
+        ).join('\n'),
     );
     for (const s of SHOPS) expect(await jobsOf('racing', s)).toHaveLength(1);
     const raced = f.writes().slice(before);

@@ -3,8 +3,9 @@
  * rely on, and how it fails. Its happy paths (claims, envFrom, termination messages, the operator's pod)
  * are exercised by the lifecycle and quickstart suites.
  */
-import { readFileSync } from 'node:fs';
-import { client, eventually, namespaces } from '../../testing/cluster/cluster';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { type Client, client, eventually, kubeconfigPath, namespaces } from '../../testing/cluster/cluster';
+import { FaultProxy } from '../../testing/cluster/fault-proxy';
 import { TestKubelet } from '../../testing/cluster/kubelet/kubelet';
 
 jest.setTimeout(120_000);
@@ -118,4 +119,119 @@ test('a missing Secret: CreateContainerConfigError naming it', async () => {
     30_000,
   );
   expect(waiting).toEqual({ reason: 'CreateContainerConfigError', message: 'secret "absent" not found' });
+});
+
+test('a container that ends while the API server is away: its end is reported once it is back', async () => {
+  // A kubelet of its own whose API server goes away on demand: every request fails as a refused connection would.
+  let away = false;
+  const gone = () => Promise.reject(new Error('connect ECONNREFUSED (the API server is away)'));
+  const flaky: Client = {
+    server: admin.server,
+    request: (...args) => (away ? gone() : admin.request(...args)),
+    ok: (...args) => (away ? gone() : admin.ok(...args)),
+    watch: (path, onData, onEnd) => {
+      if (!away) return admin.watch(path, onData, onEnd);
+      setImmediate(onEnd);
+      return { close: () => undefined };
+    },
+  };
+  const own = await spaces.create();
+  const alone = await new TestKubelet({ api: flaky, namespaces: () => [own] }).start();
+  try {
+    await admin.ok('POST', `/api/v1/namespaces/${own}/persistentvolumeclaims`, {
+      metadata: { name: 'notes' },
+      spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+    });
+    await admin.ok('POST', `/api/v1/namespaces/${own}/pods`, {
+      metadata: { name: 'outage' },
+      spec: {
+        restartPolicy: 'Never',
+        securityContext: { runAsUser: 65532, runAsGroup: 65532 },
+        // Ends when the test says so (a file appears), so that it ends while the API server is away.
+        containers: [
+          {
+            name: 'c',
+            image: 'busybox:1.36.1',
+            command: ['sh', '-c', 'until [ -e /notes/go ]; do sleep 0.1; done'],
+            volumeMounts: [{ name: 'notes', mountPath: '/notes' }],
+          },
+        ],
+        volumes: [{ name: 'notes', persistentVolumeClaim: { claimName: 'notes' } }],
+      },
+    });
+    const path = `/api/v1/namespaces/${own}/pods/outage`;
+    await eventually('the pod to run', async () => (await admin.ok('GET', path)).status?.phase === 'Running', 30_000);
+    away = true;
+    expect(alone.describe()).toMatch(/outage running/);
+    writeFileSync(`${alone.claimFolder(own, 'notes')}/go`, '');
+    await eventually(
+      'the end reported in vain',
+      async () => /reporting the end of outage/.test(alone.describe()),
+      30_000,
+    );
+    away = false;
+    const done = await eventually(
+      'the pod to succeed once the API server is back',
+      async () => {
+        const p = await admin.ok('GET', path);
+        return p.status?.phase === 'Succeeded' && p;
+      },
+      30_000,
+      () => alone.describe(),
+    );
+    expect(done.status.containerStatuses[0].state.terminated).toMatchObject({ exitCode: 0, reason: 'Completed' });
+  } finally {
+    await alone.stop();
+  }
+});
+
+test('an answer cut off mid-body (the API server killed mid-answer): the kubelet goes on', async () => {
+  // The kubelet's first list of pods goes through a proxy that cuts the API server's answer off after its headers.
+  const proxy = await new FaultProxy(kubeconfigPath()).start();
+  const cut = proxy.rule({ name: 'cut the answer', verb: 'GET', path: /\/pods$/, cut: true, times: 1 });
+  const through = client({ kubeconfig: proxy.kubeconfig('any-token') });
+  // Bounded: a request that never settles is the failure, and says so.
+  const outcome = await Promise.race([
+    through.request('GET', '/api/v1/namespaces/default/pods').then(
+      (r) => `answered ${r.status}`,
+      (e: Error) => e.message,
+    ),
+    new Promise<string>((done) => setTimeout(done, 10_000, 'still pending after 10 s')),
+  ]);
+  expect(outcome).toMatch(/cut off/);
+  const cutList = proxy.rule({ name: 'cut the list', verb: 'GET', path: /\/pods$/, cut: true, times: 1 });
+  let first = true;
+  const api: Client = {
+    ...admin,
+    request: (method, path, ...rest) => {
+      if (first && method === 'GET' && path.endsWith('/pods')) {
+        first = false;
+        return through.request(method, path, ...rest);
+      }
+      return admin.request(method, path, ...rest);
+    },
+  };
+  const own = await spaces.create();
+  const alone = await new TestKubelet({ api, namespaces: () => [own] }).start();
+  try {
+    await eventually('the cut list to fail a pass', async () => /cut off/.test(alone.describe()), 30_000);
+    await admin.ok('POST', `/api/v1/namespaces/${own}/pods`, {
+      metadata: { name: 'after-cut' },
+      spec: {
+        restartPolicy: 'Never',
+        securityContext: { runAsUser: 65532, runAsGroup: 65532 },
+        containers: [{ name: 'c', image: 'busybox:1.36.1', command: ['sh', '-c', 'exit 0'] }],
+      },
+    });
+    await eventually(
+      'the pod after the cut to succeed',
+      async () => (await admin.ok('GET', `/api/v1/namespaces/${own}/pods/after-cut`)).status?.phase === 'Succeeded',
+      30_000,
+      () => alone.describe(),
+    );
+    expect([cut.hits, cutList.hits]).toEqual([1, 1]);
+  } finally {
+    await alone.stop();
+    await proxy.stop();
+  }
 });

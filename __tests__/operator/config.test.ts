@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseConfig } from '../../operator/config';
 import { WorkQueue } from '../../operator/runtime/queue';
-import { DEFAULT_OPERATOR_IMAGE, OPERATOR_IMAGE_REPOSITORY } from '../../lib/contractor/operator-props';
+import { DEFAULT_OPERATOR_IMAGE, OPERATOR_IMAGE_REPOSITORY, SEMI_SPACE_MIB } from '../../lib/contractor/operator-props';
 import { NONROOT_ID } from '../../lib/common/pod-security';
 import { allObjects, synthDefaultApp } from '../../testing/synth';
 
@@ -26,7 +26,12 @@ describe('operator configuration', () => {
       logLevel: 'info',
       namespaces: [],
     });
-    expect(container.env.map((e: any) => e.name).sort()).toEqual(['NODE_OPTIONS', 'POD_NAME', 'POD_NAMESPACE']);
+    expect(container.env.map((e: any) => e.name).sort()).toEqual([
+      'MALLOC_ARENA_MAX',
+      'NODE_OPTIONS',
+      'POD_NAME',
+      'POD_NAMESPACE',
+    ]);
   });
 
   test('started by hand with no flags, the operator elects through the one Lease its Role lets it touch', () => {
@@ -104,6 +109,8 @@ describe('operator configuration', () => {
     // Old space at half the limit, plus V8's young generation: well under the limit, far under V8's own default.
     expect(limitMiB).toBeGreaterThanOrEqual(memoryLimitMiB / 2);
     expect(limitMiB).toBeLessThan(memoryLimitMiB * 0.75);
+    // The young generation as set, not Node's 16 MiB semi-spaces (V8 counts three of them in the limit).
+    expect(limitMiB - memoryLimitMiB / 2).toBeLessThanOrEqual(3 * SEMI_SPACE_MIB);
   });
 
   test('flags win over environment variables', () => {

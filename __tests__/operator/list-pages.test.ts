@@ -3,18 +3,17 @@
  * (limit and continue), so thousands of objects never arrive as one answer; an expired continue token (410) falls
  * back to one unpaged LIST, as client-go's reflector does.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type { KubeConfig } from '@kubernetes/client-node';
-import { KubeClient, LIST_PAGE } from '../../operator/runtime/kube';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LIST_PAGE } from '../../operator/runtime/kube';
+import { type LocalApiServer, startLocalApiServer } from '../../testing/local-api-server';
 
-let server: Server;
+let server: LocalApiServer;
 const asked: URLSearchParams[] = [];
 let expireAfterFirstPage = false;
 const TOTAL = 2 * LIST_PAGE + 7;
 
 beforeAll(async () => {
-  server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  server = await startLocalApiServer((req: IncomingMessage, res: ServerResponse) => {
     const query = new URL(req.url!, 'http://x').searchParams;
     asked.push(query);
     const from = Number(query.get('continue') ?? 0);
@@ -30,18 +29,10 @@ beforeAll(async () => {
       JSON.stringify({ metadata: { resourceVersion: '42', continue: to < TOTAL ? String(to) : undefined }, items }),
     );
   });
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
 });
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((done) => server.close(done));
-});
+afterAll(() => server?.close());
 
-function client(): KubeClient {
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const config = { getCurrentCluster: () => ({ server: url }), applyToFetchOptions: async () => ({}) };
-  return new KubeClient(config as unknown as KubeConfig);
-}
+const client = () => server.client();
 
 test('a LIST comes in pages of LIST_PAGE, every object once, with the list resourceVersion', async () => {
   asked.length = 0;
@@ -62,6 +53,36 @@ test('an expired continue token: the whole LIST again, unpaged', async () => {
     const list = await client().list('/api/v1/persistentvolumeclaims');
     expect(list.items).toHaveLength(TOTAL);
     expect(asked.map((q) => q.get('limit'))).toEqual([String(LIST_PAGE), String(LIST_PAGE), null]);
+  } finally {
+    expireAfterFirstPage = false;
+  }
+});
+
+test('each object is handed to `each` (the trim) as its page arrives, before the next page is asked for', async () => {
+  asked.length = 0;
+  const pagesAskedWhenSeen = new Map<string, number>();
+  const list = await client().list('/apis/mall.example.com/v1alpha1/backups', undefined, (item: any) => {
+    pagesAskedWhenSeen.set(item.metadata.name, asked.length);
+    item.spec = { trimmed: true };
+  });
+  expect(pagesAskedWhenSeen.get('b-0')).toBe(1);
+  expect(pagesAskedWhenSeen.get(`b-${LIST_PAGE - 1}`)).toBe(1);
+  expect(pagesAskedWhenSeen.get(`b-${LIST_PAGE}`)).toBe(2);
+  expect(pagesAskedWhenSeen.get(`b-${TOTAL - 1}`)).toBe(3);
+  expect(list.items.every((i: any) => i.spec?.trimmed)).toBe(true);
+});
+
+test('after an expired continue token, the unpaged LIST is handed to `each` too', async () => {
+  expireAfterFirstPage = true;
+  try {
+    const seen: string[] = [];
+    const list = await client().list('/api/v1/persistentvolumeclaims', undefined, (i: any) =>
+      seen.push(i.metadata.name),
+    );
+    expect(list.items).toHaveLength(TOTAL);
+    // The first page's objects, then the whole unpaged answer's.
+    expect(seen).toHaveLength(LIST_PAGE + TOTAL);
+    expect(new Set(seen).size).toBe(TOTAL);
   } finally {
     expireAfterFirstPage = false;
   }

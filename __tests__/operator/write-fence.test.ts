@@ -4,23 +4,22 @@
  * no write starts while fenced, reads and Lease calls still go out, and unfencing lets writes through again.
  * The fence on the real API server, with a standby taking over, is in __tests__/cluster/leader-fencing.test.ts.
  */
-import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import pino from 'pino';
-import { ApiError, KubeClient, WritesFencedError } from '../../operator/runtime/kube';
+import { ApiError, WritesFencedError } from '../../operator/runtime/kube';
 import { LeaderElector, LeaseClient } from '../../operator/runtime/leader';
+import { type LocalApiServer, startLocalApiServer } from '../../testing/local-api-server';
 import { waitFor } from '../../testing/operator-process';
 
 // Within the bounded waits below even on a loaded machine (jest's default of 5 s is not).
 jest.setTimeout(60_000);
 
-let server: Server;
+let server: LocalApiServer;
 const arrived: { method: string; path: string; closedEarly: boolean }[] = [];
 const held: ServerResponse[] = [];
 
 beforeAll(async () => {
-  server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  server = await startLocalApiServer((req: IncomingMessage, res: ServerResponse) => {
     const seen = { method: req.method!, path: req.url!, closedEarly: false };
     arrived.push(seen);
     res.on('close', () => {
@@ -31,19 +30,13 @@ beforeAll(async () => {
     if (req.method === 'GET' || req.url!.includes('/leases/')) res.end('{"kind":"Status"}');
     else held.push(res);
   });
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
 });
 afterAll(async () => {
   for (const res of held) res.destroy();
-  server.closeAllConnections();
-  await new Promise((done) => server.close(done));
+  await server?.close();
 });
 
-function client(): KubeClient {
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const config = { getCurrentCluster: () => ({ server: url }), applyToFetchOptions: async () => ({}) };
-  return new KubeClient(config as unknown as KubeConfig);
-}
+const client = () => server.client();
 
 test('fencing aborts the write in flight, refuses new ones, and lets reads and Lease calls through', async () => {
   const kube = client();

@@ -12,7 +12,8 @@ import {
   BackupOperatorProps,
   OPERATOR_COMPONENT,
   OPERATOR_DEFAULTS,
-  heapCeilingMiB,
+  MALLOC_ARENA_MAX,
+  nodeOptionsFor,
   resolveOperatorProps,
 } from './operator-props';
 import { aggregateUserRoles, grantLeaseRights, grantOperatorRights } from './operator-rbac';
@@ -74,6 +75,7 @@ export class BackupOperator extends Construct {
       ...(props.maxConcurrentRunsPerVault
         ? [`--max-concurrent-runs-per-vault=${props.maxConcurrentRunsPerVault}`]
         : []),
+      ...(props.verifyScratchSize ? [`--verify-scratch-size=${props.verifyScratchSize}`] : []),
     ];
     const probe = (path: string, periodSeconds: number): k8s.Probe => ({
       httpGet: { path, port: k8s.IntOrString.fromString('probes') },
@@ -105,7 +107,8 @@ export class BackupOperator extends Construct {
                 env: [
                   { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
                   { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
-                  { name: 'NODE_OPTIONS', value: `--max-old-space-size=${heapCeilingMiB(resources.limits!.memory!)}` },
+                  { name: 'NODE_OPTIONS', value: nodeOptionsFor(resources.limits!.memory!) },
+                  { name: 'MALLOC_ARENA_MAX', value: MALLOC_ARENA_MAX },
                 ],
                 ports: [
                   { name: 'metrics', containerPort: metricsPort, protocol: 'TCP' },

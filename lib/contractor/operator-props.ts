@@ -5,7 +5,8 @@
 import { Duration } from 'cdk8s';
 import * as api from '../permits/backup-api';
 import { PropErrors, show } from '../common/prop-errors';
-import { ResourceSpec, checkResources, quantityValue } from '../common/resources';
+import { ResourceSpec, checkResources, compareQuantities, quantityValue } from '../common/resources';
+import { DEFAULT_VERIFY_SCRATCH_SIZE, MIN_VERIFY_SCRATCH_SIZE } from '../run/verify-job';
 
 // Imported rather than read at run time, so the compiled library carries its own version (tsc copies this
 // package.json beside the output) and never picks up the package.json of the app that installs it.
@@ -110,6 +111,14 @@ export interface BackupOperatorProps {
   readonly maxConcurrentRunsPerVault?: number;
 
   /**
+   * Size of the scratch volume a Backup's test restore (spec.verify) restores its newest snapshot into: the
+   * volume's sizeLimit, so a large snapshot cannot fill the node's disk. A snapshot larger than it (or than the
+   * Backup's ephemeral-storage limit) fails the verification with ScratchTooSmall before anything is restored.
+   * @default '20Gi'
+   */
+  readonly verifyScratchSize?: string;
+
+  /**
    * Render a NetworkPolicy that lets in only metrics and probe traffic.
    * @default true
    */
@@ -145,6 +154,14 @@ const IMAGE_PATTERN = new RegExp(
     /(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$/.source,
 );
 
+/** What is wrong with a verifyScratchSize, in words that say what is allowed; undefined when it is fine. */
+export function verifyScratchSizeProblem(size: unknown): string | undefined {
+  const at = typeof size === 'string' ? compareQuantities(size, MIN_VERIFY_SCRATCH_SIZE) : undefined;
+  if (at === undefined || at < 0)
+    return `use a quantity of at least ${MIN_VERIFY_SCRATCH_SIZE} (e.g. "${DEFAULT_VERIFY_SCRATCH_SIZE}", "500Gi")`;
+  return undefined;
+}
+
 /**
  * The operator's V8 heap ceiling: half its memory limit. Left to itself V8 sizes the heap from the
  * node's memory, not the container's, and lets garbage pile up: at 10 000 Backups the process peaked at
@@ -154,6 +171,25 @@ const IMAGE_PATTERN = new RegExp(
 export function heapCeilingMiB(memoryLimit: string): number {
   return Math.max(16, Math.floor((quantityValue(memoryLimit) ?? 0) / 2 ** 20 / 2));
 }
+
+/**
+ * V8's semi-space, in MiB: the young generation is two of them. Node's default (16 MiB, a 32 MiB young
+ * generation) is resident memory from the first minute; the operator's short-lived garbage (a request's JSON, a
+ * reconcile's plan) is small, so 4 MiB collects it as well: 23 MiB less peak RSS at 3 000 Backups in the cluster
+ * benchmark, with no more CPU.
+ */
+export const SEMI_SPACE_MIB = 4;
+
+/** The operator's NODE_OPTIONS for a memory limit: the heap ceiling and the young generation's size. */
+export function nodeOptionsFor(memoryLimit: string): string {
+  return `--max-old-space-size=${heapCeilingMiB(memoryLimit)} --max-semi-space-size=${SEMI_SPACE_MIB}`;
+}
+
+/**
+ * glibc's malloc arenas (distroless Node runs on glibc): by default up to 8 per core, each keeping freed memory of
+ * the threads that used it (TLS, zlib, libuv's pool). Two keep the operator's off-heap memory compact.
+ */
+export const MALLOC_ARENA_MAX = '2';
 
 /** The props with every default filled in, or an error naming each bad value. */
 export function resolveOperatorProps(path: string, props: BackupOperatorProps) {
@@ -226,6 +262,9 @@ export function resolveOperatorProps(path: string, props: BackupOperatorProps) {
       `${field} ${show(cap)} is not valid: use an integer from 0 (no cap) to 100000`,
     );
   }
+  const verifyScratchSize = props.verifyScratchSize ?? DEFAULT_VERIFY_SCRATCH_SIZE;
+  const scratch = verifyScratchSizeProblem(verifyScratchSize);
+  errors.check(scratch === undefined, `verifyScratchSize ${show(verifyScratchSize)} is not valid: ${scratch}`);
   const graceSeconds = grace.toSeconds();
   errors.check(
     Number.isInteger(graceSeconds) && graceSeconds >= 5 && graceSeconds <= 600,
@@ -244,5 +283,6 @@ export function resolveOperatorProps(path: string, props: BackupOperatorProps) {
     probePort,
     resources,
     graceSeconds,
+    verifyScratchSize,
   };
 }

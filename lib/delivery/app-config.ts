@@ -25,6 +25,7 @@ export interface MallBackupConfig {
     readonly resources: ResourceSpec;
     readonly maxConcurrentRuns?: number;
     readonly maxConcurrentRunsPerVault?: number;
+    readonly verifyScratchSize?: string;
   };
   readonly samples: { readonly enabled: boolean; readonly namespace: string };
   readonly argocd: {
@@ -109,6 +110,10 @@ export const CONFIG_SCHEMA: JsonSchema = {
           maximum: 100000,
           description: 'cap on concurrent runs into one vault; 0 for none',
         },
+        verifyScratchSize: str(
+          "size of a test restore's scratch volume, a quantity of at least 1Gi (default 20Gi); a larger snapshot " +
+            'fails the verification with ScratchTooSmall',
+        ),
       },
     },
     samples: {

@@ -9,7 +9,7 @@ import { stringify } from 'yaml';
 import { Chart } from 'cdk8s';
 import { ConfigProblems, MallBackupConfig } from './app-config';
 import { BackupOperator } from '../contractor/backup-operator';
-import { DEFAULT_OPERATOR_IMAGE, heapCeilingMiB, PACKAGE_VERSION } from '../contractor/operator-props';
+import { DEFAULT_OPERATOR_IMAGE, heapCeilingMiB, PACKAGE_VERSION, SEMI_SPACE_MIB } from '../contractor/operator-props';
 import { STORAGE_CLASSES_ROLE_SUFFIX } from '../contractor/operator-rbac';
 import { BackupApiChart } from './charts';
 import { OUTPUT_MARKER } from './manifest-writer';
@@ -27,11 +27,14 @@ const block = (name: string) => `HELMBLOCK${name}END`;
  * Half the memory limit for V8's heap (as heapCeilingMiB does at synth time), computed by Helm from
  * `.Values.resources.limits.memory` in Mi or Gi.
  */
+/** The young generation's flag, as nodeOptionsFor writes it. */
+const YOUNG = `--max-semi-space-size=${SEMI_SPACE_MIB}`;
 const HEAP_FROM_VALUES =
   '{{ $m := .Values.resources.limits.memory | toString }}' +
-  '{{ if hasSuffix "Gi" $m }}{{ printf "--max-old-space-size=%d" (mul (trimSuffix "Gi" $m | int) 512) | quote }}' +
-  '{{ else if hasSuffix "Mi" $m }}{{ printf "--max-old-space-size=%d" (max 16 (div (trimSuffix "Mi" $m | int) 2)) | ' +
-  'quote }}' +
+  `{{ if hasSuffix "Gi" $m }}{{ printf "--max-old-space-size=%d ${YOUNG}" ` +
+  '(mul (trimSuffix "Gi" $m | int) 512) | quote }}' +
+  `{{ else if hasSuffix "Mi" $m }}{{ printf "--max-old-space-size=%d ${YOUNG}" ` +
+  '(max 16 (div (trimSuffix "Mi" $m | int) 2)) | quote }}' +
   '{{ else }}{{ fail "resources.limits.memory must be given in Mi or Gi, e.g. 256Mi" }}{{ end }}';
 
 const INLINE: Record<string, string> = {

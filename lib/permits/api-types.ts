@@ -257,7 +257,7 @@ export interface RestoreStatusClaims {
   targetClaim?: string;
   /** The folder inside targetClaim the files went to ("/" for its root). */
   path?: string;
-  /** The snapshot restored. */
+  /** The snapshot restored, in restic's short form (its first 8 hex digits, as restic snapshots lists it). */
   snapshotID?: string;
   /** When that snapshot was taken. */
   snapshotTime?: string;

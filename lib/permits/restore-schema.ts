@@ -162,7 +162,12 @@ const claimStatus: JsonSchema = {
       maxLength: 512,
       description: 'The folder inside targetClaim the files went to ("/" for its root).',
     },
-    snapshotID: { type: 'string', maxLength: 64, description: 'The snapshot restored.' },
+    snapshotID: {
+      type: 'string',
+      maxLength: 64,
+      description:
+        "The snapshot restored, in restic's short form (its first 8 hex digits, as restic snapshots lists it).",
+    },
     snapshotTime: timestamp('When that snapshot was taken.'),
     files: { type: 'integer', format: 'int64', minimum: 0, description: 'Files restored.' },
     bytes: { type: 'integer', format: 'int64', minimum: 0, description: 'Bytes restored (file contents).' },

@@ -49,6 +49,18 @@ export const DEFAULT_VAULT_RUN_SETTINGS: VaultRunSettings = {
   vaultWaitSeconds: 600,
 };
 
+/** Whole seconds of a restic (Go) duration such as "10m", "2s" or "1h30m"; throws on anything else. */
+export function resticDurationSeconds(duration: string): number {
+  const units: Record<string, number> = { h: 3600, m: 60, s: 1 };
+  if (!/^([0-9]+[hms])+$/.test(duration))
+    throw new Error(
+      `lock wait ${JSON.stringify(duration)} is not valid: use a duration such as "10m", "90s" or "1h30m"`,
+    );
+  let seconds = 0;
+  for (const [, n, unit] of duration.matchAll(/([0-9]+)([hms])/g)) seconds += Number(n) * units[unit];
+  return seconds;
+}
+
 /** SIGTERM → SIGINT to restic → lock removed; restic stops within seconds, a slow vault gets the rest. */
 export const BACKUP_GRACE_SECONDS = 120;
 
@@ -138,6 +150,7 @@ export function backupJobSpec(props: BackupPodProps): k8s.JobSpec {
     { name: 'SHRINK_PERCENT', value: String(vault.shrinkPercent) },
     { name: 'SHRINK_ACK', value: props.shrinkAcknowledged ?? '' },
     { name: 'LOCK_WAIT', value: vault.lockWait },
+    { name: 'LOCK_WAIT_SECONDS', value: String(resticDurationSeconds(vault.lockWait)) },
     { name: 'VAULT_WAIT_SECONDS', value: String(vault.vaultWaitSeconds) },
     { name: 'RESTIC_CACHE_DIR', value: CACHE_MOUNT },
     { name: 'TMPDIR', value: TMP_MOUNT },

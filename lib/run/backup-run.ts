@@ -94,6 +94,34 @@ pause() {
   child=
 }
 
+# locked NAME restic-args...: run NAME, again while restic finds the vault locked (exit 11), for up to
+# LOCK_WAIT_SECONDS in all. Not restic's --retry-lock: that retries on a fixed schedule (5 s, doubling to 60 s), so
+# the runs of one vault that start in the same second (their CronJobs fire in the same minute) retry in the same
+# instant, and two that take an exclusive lock (forget) each find the other's lock, both step back, and meet again
+# at every retry until the wait runs out. Each wait here is drawn at random up to a ceiling that doubles from 5 s to
+# 60 s (full jitter), so the runs spread out and take the lock in turn. Sets rc; sets waited once the vault was locked.
+locked() {
+  name=$1
+  shift
+  lock_deadline=$(($(date +%s) + LOCK_WAIT_SECONDS))
+  ceiling=5000
+  while :; do
+    run "$name" "$@"
+    if [ "$rc" != 11 ] || [ -n "$stopping" ]; then return 0; fi
+    waited=true
+    left=$(((lock_deadline - $(date +%s)) * 1000))
+    if [ "$left" -le 0 ]; then return 0; fi
+    # Milliseconds from the kernel's random source: date +%s would give runs started together the same draw.
+    ms=$(($(od -An -N2 -tu2 /dev/urandom) * ceiling / 65535))
+    if [ "$ms" -gt "$left" ]; then ms=$left; fi
+    delay=$((ms / 1000)).$(printf %03d $((ms % 1000)))
+    log "the vault is locked ($name): trying again in $delay s"
+    pause "$delay"
+    ceiling=$((ceiling * 2))
+    if [ "$ceiling" -gt 60000 ]; then ceiling=60000; fi
+  done
+}
+
 ${JSON_TEXT_SH}
 
 # The first line of restic's complaint in NAME's stderr: the exit_error message of a --json run or the Fatal line,
@@ -170,16 +198,12 @@ while :; do
   pause 5
 done
 
-run backup backup --retry-lock "$LOCK_WAIT" --json --host "$SHOP_NAME" \
-  --tag "shop=$SHOP_NAME" --tag "backup=$BACKUP_REF" "$@"
+locked backup backup --json --host "$SHOP_NAME" --tag "shop=$SHOP_NAME" --tag "backup=$BACKUP_REF" "$@"
 if [ "$rc" = 11 ] && [ -z "$stopping" ]; then
   # The holder may have died while we waited: clear stale locks once and wait once more.
-  waited=true
   run unlock unlock
-  run backup backup --retry-lock "$LOCK_WAIT" --json --host "$SHOP_NAME" \
-    --tag "shop=$SHOP_NAME" --tag "backup=$BACKUP_REF" "$@"
+  locked backup backup --json --host "$SHOP_NAME" --tag "shop=$SHOP_NAME" --tag "backup=$BACKUP_REF" "$@"
 fi
-if grep -q 'repository is already locked' "$state/backup.err" 2>/dev/null; then waited=true; fi
 summary=$(grep '"message_type":"summary"' "$state/backup.out" | tail -n 1)
 num() {
   printf '%s\n' "$summary" | awk -v k="\"$1\":" '{
@@ -270,7 +294,7 @@ set -- $(awk -v own="$snapshot" '{
     } }' "$state/policy.out")
 retention=applied
 if [ "$#" -gt 0 ]; then
-  run forget forget --retry-lock "$LOCK_WAIT" "$@"
+  locked forget forget "$@"
   # Stopped while waiting for a lock, restic reports a lock failure rather than 130: the stop is the cause.
   if [ -n "$stopping" ] && [ "$rc" != 0 ]; then rc=130; fi
   case $rc in

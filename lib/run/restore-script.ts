@@ -112,14 +112,12 @@ walked() {
     else find . -type f -exec stat -c %s {} +; fi) || echo failed; } |
     awk '/^failed$/ { bad = 1; next } { n++; s += $1 } END { if (!bad) printf "%d %.0f\\n", n, s }'
 }
-# restic prints a snapshot's short ID; its cache (one vault per pod) holds the snapshot under its full ID.
-full_id() {
-  (set -- "\${RESTIC_CACHE_DIR:-/nonexistent}"/*/snapshots/*/"$1"*
-    if [ $# -eq 1 ] && [ -e "$1" ]; then echo "\${1##*/}"; fi)
-}
+# The snapshot goes into the report in restic's short form (its first 8 hex digits), whichever way it was chosen:
+# the one form restic itself prints when it picks the snapshot inside the restore (its --json restore output names
+# none), the form \`restic snapshots\` lists, and what a Restore's snapshotID accepts.
 done_claim() {
   [ -n "$4" ] || fail "restic restored claim $1 but could not count its files (see the log above)"
-  printf 'restored %s %s %s %s\\n' "$1" "$(printf %.16s "$2")" "$3" "$4" >>"$report" 2>/dev/null || true
+  printf 'restored %s %s %s %s\\n' "$1" "$(printf %.8s "$2")" "$3" "$4" >>"$report" 2>/dev/null || true
 }
 # One claim from its newest snapshot, picked by restic within the restore: the vault is opened once. restic
 # picks before it writes, so a claim without a snapshot fails with the target as it was.
@@ -146,8 +144,7 @@ newest() {
   id=\${picked%% *}; taken=\${picked#* }
   # restic makes the target folder as it writes, and so nothing when it finds no snapshot; an empty snapshot too.
   mkdir -p "$target"
-  full=$(full_id "$id")
-  done_claim "$claim" "\${full:-$id}" "$taken" "$(walked "$target" "$kept")"
+  done_claim "$claim" "$id" "$taken" "$(walked "$target" "$kept")"
 }
 # One claim, only the paths given after its target: each must be in the snapshot before anything is written.
 some() {
@@ -169,7 +166,7 @@ some() {
     "$TMPDIR/paths" "$TMPDIR/listing.json" >"$TMPDIR/missing"
   grep -qx failed "$TMPDIR/listing.json" && fail "cannot list snapshot $id to find the paths (see the log above)"
   if [ -s "$TMPDIR/missing" ]; then
-    fail_because PathNotInSnapshot "$(cat "$TMPDIR/missing") not in snapshot $(printf %.16s "$id") of claim" \\
+    fail_because PathNotInSnapshot "$(cat "$TMPDIR/missing") not in snapshot $(printf %.8s "$id") of claim" \\
       "$claim (taken $taken): nothing was restored; name paths that snapshot holds (restic ls $(printf %.8s "$id"))"
   fi
   counted=$(listed <"$TMPDIR/listing.json")

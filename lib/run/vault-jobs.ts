@@ -121,19 +121,22 @@ export interface VaultJobProps {
   readonly lockWait?: string;
 }
 
-/** A restic pod on the vault only (no shop claims), as the Backup's Secret allows; `scratch` for a test restore. */
+/**
+ * A restic pod on the vault only (no shop claims), as the Backup's Secret allows; `scratch`, the size of the scratch
+ * volume (a quantity), for a test restore.
+ */
 export function vaultPod(
   props: VaultJobProps,
   script: string,
   env: k8s.EnvVar[],
   options: {
-    readonly scratch?: boolean;
+    readonly scratch?: string;
     readonly resources?: k8s.ResourceRequirements;
   } = {},
 ): k8s.PodSpec {
   const claim = pvcVaultClaim(props.spec.vaultLocation);
   // A test restore writes as the Backup's user, as a Restore would (restic then skips chown, as cp -a does).
-  const who = options.scratch ? (props.spec.securityContext ?? {}) : {};
+  const who = options.scratch !== undefined ? (props.spec.securityContext ?? {}) : {};
   return {
     restartPolicy: 'Never',
     automountServiceAccountToken: false,
@@ -165,8 +168,8 @@ export function vaultPod(
     volumes: [
       ...(claim ? [{ name: 'vault', persistentVolumeClaim: { claimName: claim } }] : []),
       { name: 'cache', emptyDir: { sizeLimit: k8s.Quantity.fromString('1Gi') } },
-      // The test restore holds a whole snapshot here: no limit, the node's ephemeral storage bounds it.
-      { name: 'tmp', emptyDir: options.scratch ? {} : { sizeLimit: k8s.Quantity.fromString('1Gi') } },
+      // The test restore holds a whole snapshot here, within the operator's verifyScratchSize.
+      { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString(options.scratch ?? '1Gi') } },
       { name: 'state', emptyDir: { sizeLimit: k8s.Quantity.fromString('16Mi') } },
     ],
   };

@@ -37,11 +37,21 @@ export function verifyScheduleOf(spec: BackupSpec, backup: { namespace?: string;
   return effectiveSchedule(spec.verify!.schedule, { namespace: backup.namespace, name: `${backup.name}/verify` });
 }
 
+/**
+ * The size of a test restore's scratch volume unless the operator is told otherwise (verifyScratchSize): a bound,
+ * so a large snapshot cannot fill the node's disk, and large enough for a typical shop's newest snapshot.
+ */
+export const DEFAULT_VERIFY_SCRATCH_SIZE = '20Gi';
+/** The smallest scratch volume the operator accepts: restic's temporary files alone need room. */
+export const MIN_VERIFY_SCRATCH_SIZE = '1Gi';
+
 export interface VerifyJobProps {
   readonly backup: BackupRef;
   /** The Backup's spec with its verify field set. */
   readonly spec: BackupSpec;
   readonly image?: string;
+  /** The scratch volume's sizeLimit (a quantity); DEFAULT_VERIFY_SCRATCH_SIZE when left out. */
+  readonly scratchSize?: string;
 }
 
 /**
@@ -70,14 +80,21 @@ function verificationCronJob(
 export function verifyCronJobManifest(props: VerifyJobProps): any {
   const { backup, spec } = props;
   const resources = resourcesOf(spec, DEFAULT_BACKUP_RESOURCES);
-  // The test restore stops short of the Backup's ephemeral-storage limit rather than be evicted for it.
+  // The test restore stops short of the scratch volume's sizeLimit and of the Backup's ephemeral-storage limit,
+  // whichever is smaller, rather than be evicted for either.
+  const scratchSize = props.scratchSize ?? DEFAULT_VERIFY_SCRATCH_SIZE;
   const limit = resources.limits?.['ephemeral-storage'];
-  const nanos = limit === undefined ? undefined : quantityNanos(limit.value);
+  const bytes = Math.min(
+    ...[scratchSize, limit?.value]
+      .map((q) => (q === undefined ? undefined : quantityNanos(q)))
+      .filter((n): n is bigint => n !== undefined)
+      .map((n) => Number(n / 1_000_000_000n)),
+  );
   const env = [
     { name: 'SHOP_NAME', value: spec.shopName },
     { name: 'BACKUP_REF', value: `${backup.namespace}/${backup.name}` },
     { name: 'LOCK_WAIT', value: VERIFY_LOCK_WAIT },
-    ...(nanos === undefined ? [] : [{ name: 'SCRATCH_LIMIT', value: String(nanos / 1_000_000_000n) }]),
+    { name: 'SCRATCH_LIMIT', value: String(bytes) },
   ];
   return verificationCronJob(
     {
@@ -93,7 +110,7 @@ export function verifyCronJobManifest(props: VerifyJobProps): any {
     },
     // The Backup's own resources: restoring its snapshot is about as heavy as backing it up.
     vaultPod({ namespace: backup.namespace, spec, image: props.image }, TEST_RESTORE_SCRIPT, env, {
-      scratch: true,
+      scratch: scratchSize,
       resources,
     }),
   );

@@ -109,7 +109,8 @@ clear_target() {
   return 0
 }
 # Room for the restore: what the scratch filesystem has free less a tenth of it (a node's disk at 90 % comes under
-# disk pressure and evicts pods, other shops' among them), and within the Backup's ephemeral-storage limit.
+# disk pressure and evicts pods, other shops' among them), and within SCRATCH_LIMIT: the scratch volume's size or
+# the Backup's ephemeral-storage limit, whichever is smaller (past either the pod is evicted).
 fits() {
   [ -n "$size" ] || return 0
   room=$(df -Pk "$TMPDIR" | awk -v limit="\${SCRATCH_LIMIT:-}" -v keep=${SCRATCH_RESERVE_PERCENT} 'NR == 2 {
@@ -119,9 +120,9 @@ fits() {
   gib() { awk -v b="$1" 'BEGIN { if (b >= 1073741824) printf "%.2f GiB", b / 1073741824
     else printf "%.2f MiB", b / 1048576 }'; }
   fail ScratchTooSmall "snapshot $id holds $(gib "$size") of files, more than the scratch space can take" \\
-    "($(gib "$room") after keeping ${SCRATCH_RESERVE_PERCENT}% of the node's disk free, within the Backup's" \\
-    "resources.limits ephemeral-storage if set): nothing was restored; raise that limit or run on nodes with more" \\
-    "ephemeral storage"
+    "($(gib "$room") after keeping ${SCRATCH_RESERVE_PERCENT}% of the node's disk free, within the scratch volume's" \\
+    "size and the Backup's resources.limits ephemeral-storage if set): nothing was restored; raise the operator's" \\
+    "verifyScratchSize (and that limit, if it is the smaller) or run on nodes with more ephemeral storage"
 }
 # Restores snapshot $id and compares; on a finding, why/why_reason say it and it returns 1.
 attempt() {

@@ -66,6 +66,7 @@ export function observeBackup(caches: Caches, backup: BackupObject, deps: Observ
     checkJobs: vault?.checkRuns.jobs ?? [],
     pods: [...jobPods, ...(vault?.checkRuns.pods ?? [])],
     image: deps.settings.resticImage,
+    scratchSize: deps.settings.verifyScratchSize,
     now: new Date(),
   });
   const observed = {

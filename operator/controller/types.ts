@@ -69,6 +69,8 @@ export interface Settings {
   readonly vaultRunSettings?: VaultRunSettings;
   /** How long a run waits for its VolumeSnapshots to be ready before it fails (snapshot-runs.ts). */
   readonly snapshotTimeoutSeconds?: number;
+  /** The size of a test restore's scratch volume (a quantity). */
+  readonly verifyScratchSize?: string;
 }
 
 export interface KubeEvent {

@@ -105,6 +105,8 @@ export interface VerifyObserved {
   /** Pods of all those Jobs. */
   readonly pods: readonly KubeObject[];
   readonly image?: string;
+  /** The test restore's scratch volume size (the operator's verifyScratchSize). */
+  readonly scratchSize?: string;
   /** The clock a passing verification ages by. */
   readonly now: Date;
 }
@@ -172,7 +174,12 @@ export function planVerify(seen: VerifyObserved): VerifyPlan {
   }
   let applyCronJob: KubeObject | undefined;
   if (seen.runnable) {
-    const desired = verifyCronJobManifest({ backup: ref, spec: backup.spec, image: seen.image });
+    const desired = verifyCronJobManifest({
+      backup: ref,
+      spec: backup.spec,
+      image: seen.image,
+      scratchSize: seen.scratchSize,
+    });
     const same =
       seen.cronJob &&
       isSubset(

@@ -76,6 +76,8 @@ export class ControllerLoop<Kind extends string> implements CacheReader<Kind> {
             path,
             watched.labelSelector,
             log,
+            // Trimmed page by page as listed: a first LIST of thousands of objects is never held whole.
+            (obj: KubeObject) => watched.trim(obj),
           );
           // Registered before the change handler, so a reconcile it queues finds the object trimmed and indexed.
           const file = (obj: KubernetesObject) => {

@@ -51,11 +51,13 @@ export class ResilientInformer {
     path: string,
     labelSelector: string | undefined,
     private readonly log: Logger,
+    /** Applied to each listed object as its page arrives, before the informer files it. */
+    trim?: (obj: any) => void,
   ) {
     this.cache = new ListWatch(
       path,
       new BookmarkWatch(config),
-      () => client.list(path, labelSelector) as never,
+      () => client.list(path, labelSelector, trim) as never,
       false,
       labelSelector,
     ) as Cache;

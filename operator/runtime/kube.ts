@@ -144,16 +144,22 @@ export class KubeClient {
       req.end(payload);
     });
     for (const listener of this.listeners) listener(method, path, status);
-    const body = text ? JSON.parse(text) : undefined;
+    const body = parseAnswer(text);
     if (status < 200 || status >= 300) {
+      // Not every refusal is a Status object: a group the API server does not serve answers 404 with the text
+      // "404 page not found", a proxy in between may answer in HTML. The status code still decides.
+      const said = body.json?.message ?? (body.json === undefined ? text.trim().slice(0, 200) : '');
       throw new ApiError(
         status,
-        body?.reason ?? String(status),
-        `${method} ${path}: ${status} ${body?.message ?? ''}`.trim(),
-        body?.message ?? text.slice(0, 1024),
+        body.json?.reason ?? String(status),
+        `${method} ${path}: ${status} ${said}`.trim(),
+        body.json?.message ?? text.slice(0, 1024),
       );
     }
-    return body as T;
+    if (text && body.json === undefined) {
+      throw new Error(`${method} ${path}: answered ${status} with a body that is not JSON: ${text.slice(0, 200)}`);
+    }
+    return body.json as T;
   }
 
   /**
@@ -180,11 +186,13 @@ export class KubeClient {
   /**
    * Every object under `path`, read in pages of LIST_PAGE like client-go's reflector: one answer for thousands of
    * Backups is a string of tens of MiB held while it is parsed, which set the operator's peak memory. A continue
-   * token that expired (410) is answered, as client-go does, by one unpaged LIST.
+   * token that expired (410) is answered, as client-go does, by one unpaged LIST. `each` is called on every item as
+   * its page arrives (an informer trims there, so only one page is ever held whole).
    */
   public async list<T = any>(
     path: string,
     labelSelector?: string,
+    each?: (item: T) => void,
   ): Promise<{ items: T[]; metadata: { resourceVersion?: string } }> {
     const items: T[] = [];
     let page: { items?: T[]; metadata?: { resourceVersion?: string; continue?: string } } | undefined;
@@ -194,9 +202,14 @@ export class KubeClient {
         page = await this.request('GET', path, { query: { labelSelector, limit: String(LIST_PAGE), continue: token } });
       } catch (error) {
         if (!token || (error as ApiError).statusCode !== 410) throw error;
-        return this.request('GET', path, { query: { labelSelector } });
+        const whole = await this.request('GET', path, { query: { labelSelector } });
+        if (each) for (const item of whole.items ?? []) each(item);
+        return whole;
       }
-      for (const item of page!.items ?? []) items.push(item);
+      for (const item of page!.items ?? []) {
+        each?.(item);
+        items.push(item);
+      }
     } while (page?.metadata?.continue);
     return { ...page, items, metadata: { resourceVersion: page?.metadata?.resourceVersion } };
   }
@@ -262,6 +275,16 @@ export function isConflict(error: unknown): boolean {
  */
 export function isRefusal(error: unknown): error is ApiError {
   return error instanceof ApiError && [400, 403, 404, 422].includes(error.statusCode);
+}
+
+/** The answer's JSON, or undefined when it is empty or not JSON (a plain-text or HTML refusal). */
+function parseAnswer(text: string): { json?: any } {
+  if (!text) return {};
+  try {
+    return { json: JSON.parse(text) };
+  } catch {
+    return {};
+  }
 }
 
 export function isNotFound(error: unknown): boolean {

@@ -81,6 +81,12 @@ export function client(options: { kubeconfig?: string; token?: string } = {}): C
         let text = '';
         res.setEncoding('utf8');
         res.on('data', (chunk) => (text += chunk));
+        // An answer cut off mid-body (the API server killed while it sent it) ends with 'close' and no 'end':
+        // without this the request would wait for ever, and so would whoever awaits it (the test kubelet's pass).
+        res.on('close', () => {
+          if (!res.complete)
+            fail(new Error(`${method} ${path}: the answer was cut off after ${text.length} characters`));
+        });
         res.on('end', () => {
           let parsed: any = text;
           try {
@@ -189,11 +195,15 @@ export function namespaces(prefix: string): { create(): Promise<string>; cleanup
   };
 }
 
-/** Polls `check` until it returns a value, failing after `timeoutMs` with the last error seen. */
+/**
+ * Polls `check` until it returns a value, failing after `timeoutMs` with the last error seen and, when given,
+ * what `explain` says the world looked like then (so a wait that fails says why it waited in vain).
+ */
 export async function eventually<T>(
   what: string,
   check: () => Promise<T | undefined | false>,
   timeoutMs = 30_000,
+  explain?: () => Promise<string> | string,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
@@ -204,10 +214,14 @@ export async function eventually<T>(
     } catch (e) {
       last = e;
     }
-    if (Date.now() > deadline)
+    if (Date.now() > deadline) {
+      let seen = '';
+      if (explain)
+        seen = `\nseen then:\n${await Promise.resolve(explain()).catch((e) => `(could not say: ${e.message})`)}`;
       throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`,
+        `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}${seen}`,
       );
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
 }

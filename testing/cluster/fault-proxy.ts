@@ -31,6 +31,8 @@ export interface Seen {
   rule?: string;
   /** A watch's ERROR event (e.g. 410 Gone: the resourceVersion asked for is no longer in etcd), as sent. */
   watchError?: string;
+  /** A write's request body (its first 2 000 characters): what an unexpected write wanted, for a failure's message. */
+  body?: string;
 }
 
 export interface Rule {
@@ -44,6 +46,8 @@ export interface Rule {
   readonly code?: number;
   /** Hold matching requests until `release()` (then forward those whose client is still there) or the client leaves. */
   readonly hang?: boolean;
+  /** Forward it, but cut the answer off after its headers and first chunk, as an API server killed mid-answer does. */
+  readonly cut?: boolean;
 }
 
 export interface ActiveRule {
@@ -173,6 +177,7 @@ export class FaultProxy {
     });
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
+      if (req.method !== 'GET') seen.body = Buffer.concat(chunks).toString('utf8').slice(0, 2000);
       const rule = this.rules.find(
         (r) =>
           r.active &&
@@ -180,15 +185,16 @@ export class FaultProxy {
           (r.verb === undefined || (r.verb === 'WATCH' ? watch : r.verb === req.method && !watch)) &&
           r.path.test(url.pathname),
       );
-      const forward = () => {
+      const forward = (cut = false) => {
         if (gone) return;
         seen.forwardedAt = Date.now();
-        this.forward(req, res, url, Buffer.concat(chunks), seen);
+        this.forward(req, res, url, Buffer.concat(chunks), seen, cut);
       };
       if (!rule) return forward();
       rule.hits++;
       (seen as { rule?: string }).rule = rule.name;
       if (rule.hang) return void rule.held.push(forward);
+      if (rule.cut) return forward(true);
       const code = rule.code ?? 500;
       seen.status = code;
       res.writeHead(code, { 'content-type': 'application/json' }).end(
@@ -204,13 +210,21 @@ export class FaultProxy {
     });
   }
 
-  private forward(req: IncomingMessage, res: ServerResponse, url: URL, body: Buffer, seen: Seen): void {
+  private forward(req: IncomingMessage, res: ServerResponse, url: URL, body: Buffer, seen: Seen, cut: boolean): void {
     const headers = { ...req.headers, host: this.upstream.host };
     const upstream = httpsRequest(url, { method: req.method, headers, agent: this.agent }, (answer) => {
       seen.status = answer.statusCode ?? 0;
       res.writeHead(answer.statusCode ?? 502, answer.headers);
       // A watch's client waits for the headers, which the API server sends before any event.
       res.flushHeaders();
+      if (cut) {
+        answer.once('data', (chunk: Buffer) => {
+          res.write(chunk.subarray(0, Math.ceil(chunk.length / 2)));
+          answer.destroy();
+          res.destroy();
+        });
+        return;
+      }
       if (seen.watch) {
         answer.on('data', (chunk: Buffer) => {
           const text = chunk.toString('utf8');

@@ -6,6 +6,7 @@
  */
 import { resticForRestore } from '../restic-binary';
 import { client, eventually, installBackupCrd, installOperatorRbac, namespaces, serviceAccountLogin } from './cluster';
+import { describeBackup } from './diagnose';
 import { FaultProxy, type Rule } from './fault-proxy';
 import { TestKubelet } from './kubelet/kubelet';
 import { RealOperator } from './operator';
@@ -134,7 +135,7 @@ export const list = async (ns: string, resource: string, labelSelector?: string)
 
 export const component = (c: string) => `app.kubernetes.io/component=${c}`;
 
-/** Waits for the Backup's phase; returns the Backup. */
+/** Waits for the Backup's phase; returns the Backup. A timeout says what the Backup, its Jobs and pods looked like. */
 export const phase = (ns: string, name: string, want: string, timeoutMs = 60_000) =>
   eventually(
     `${ns}/${name} ${want}`,
@@ -143,6 +144,7 @@ export const phase = (ns: string, name: string, want: string, timeoutMs = 60_000
       return b.status?.phase === want && b;
     },
     timeoutMs,
+    () => describeBackup(admin, ns, name),
   );
 
 /** Waits for an Event about `name` with `reason`. */

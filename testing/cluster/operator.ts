@@ -83,6 +83,18 @@ export class RealOperator {
     return eventually(`${this.identity} to log "${msg}"`, async () => this.lines.find((l) => l.msg === msg), timeoutMs);
   }
 
+  /** Whether it runs, and its last log lines, for a failed wait's message. */
+  public describe(lines = 6): string {
+    const code = this.exitCode;
+    const state = code === undefined ? `running (pid ${this.pid})` : `exited (${code ?? this.child?.signalCode})`;
+    return `operator ${this.identity}: ${state}; its last lines:\n${this.output
+      .trimEnd()
+      .split('\n')
+      .slice(-lines)
+      .map((l) => l.slice(0, 400))
+      .join('\n')}`;
+  }
+
   /** How it exited: its exit code, or null when a signal ended it (undefined while it runs). */
   public get exitCode(): number | null | undefined {
     return this.child?.exitCode ?? (this.child?.signalCode ? null : undefined);

@@ -10,6 +10,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resticForRestore } from '../restic-binary';
+import { explainBackup } from './diagnose';
 import { client, eventually, installBackupCrd, kubectlOk, manifest, namespaces, serviceAccountLogin } from './cluster';
 import { seedInitVaults } from './seeded-vaults';
 import { TestKubelet } from './kubelet/kubelet';
@@ -206,6 +207,11 @@ export class SnapshotFixture {
         return b.status?.phase === phase ? b : undefined;
       },
       150_000,
+      explainBackup(
+        { api: this.admin, kubelet: this.kubelet, operators: this.operator ? [this.operator] : [] },
+        this.ns,
+        name,
+      ),
     );
   }
 

@@ -1,11 +1,11 @@
 /**
  * A small kubelet (and scheduler) for the cluster suites: registers a Node, binds the pending pods of the
  * namespaces it is given to that Node (honouring a node affinity that names another node by leaving the pod
- * pending, as the scheduler would), runs each container in a sandbox (`sandbox.ts`), reports the pod's
- * phase, readiness, and each container's termination (exit code, termination message, or the log tail
- * under FallbackToLogsOnError) so the real Job and ReplicaSet controllers act on it; a deleted pod gets
- * SIGTERM, SIGKILL after its grace period, and is then removed. It serves the container logs the API
- * server proxies (`kubectl logs`). Pods share the host's network (pod IP 127.0.0.1).
+ * pending, as the scheduler would), runs each container in a sandbox (`sandbox.ts`, set up by `pod-setup.ts`),
+ * reports the pod's phase, readiness, and each container's termination (exit code, termination message, or the log
+ * tail under FallbackToLogsOnError; `node-status.ts`) so the real Job and ReplicaSet controllers act on it; a deleted
+ * pod gets SIGTERM, SIGKILL after its grace period, and is then removed. It serves the container logs the API server
+ * proxies (`kubectl logs`, `container-io.ts`). Pods share the host's network (pod IP 127.0.0.1).
  *
  * It lists its namespaces' pods when a watch of them says something changed, and every second regardless: the
  * watches make it as quick as a kubelet without listing five times a second per namespace; the periodic pass
@@ -16,24 +16,24 @@
  * liveness probes, no resource limits enforced, no network namespace.
  */
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { get as httpGet } from 'node:http';
-import { createServer as createHttpsServer, Server } from 'node:https';
-import { AddressInfo } from 'node:net';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import type { Server } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Client } from '../cluster';
-import { selfSignedCertificate } from '../../tls';
+import { probeReady, serveContainerLogs } from './container-io';
 import { ImageSources, imageFor } from './images';
-import { ConfigError, environment, mountsOf, Node, volumes } from './pod-setup';
-import { startSandbox } from './sandbox';
+import { now, registerNode, startedStatus, waitingStatus } from './node-status';
+import { ConfigError, environment, mountsOf, Node, sandboxSpecOf, volumes } from './pod-setup';
+import { checkSandboxHost, startSandbox } from './sandbox';
 
 interface Running {
   readonly child: ChildProcess;
   readonly logFile: string;
   readonly terminationFile: string;
   readonly startedAt: string;
-  exited?: { code: number | null; signal: NodeJS.Signals | null };
+  /** `at`: when it ended, the same in every report of it. */
+  exited?: { code: number | null; signal: NodeJS.Signals | null; at: string };
   ready: boolean;
   killTimer?: NodeJS.Timeout;
 }
@@ -49,8 +49,6 @@ export interface KubeletOptions extends ImageSources {
   readonly beforeStart?: (pod: any, env: Record<string, string>, mounts: ReturnType<typeof mountsOf>) => void;
 }
 
-const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-
 export class TestKubelet {
   public readonly nodeName: string;
   private readonly dir = mkdtempSync(join(tmpdir(), 'mall-backup-kubelet-'));
@@ -63,6 +61,9 @@ export class TestKubelet {
   private again = false;
   private readonly watches = new Map<string, { close(): void }>();
   private stopped = false;
+  /** For `describe()`: when the last pass over the pods ended, and the last thing that went wrong. */
+  private lastPass?: number;
+  private lastError?: string;
 
   constructor(private readonly options: KubeletOptions) {
     this.nodeName = options.nodeName ?? `test-node-${Math.random().toString(36).slice(2, 7)}`;
@@ -83,66 +84,24 @@ export class TestKubelet {
   }
 
   public async start(): Promise<this> {
-    // Mount namespaces need root, as a container runtime does; say so instead of failing on the first pod.
-    if (process.getuid?.() !== 0)
-      throw new Error(
-        'the test kubelet runs containers in mount namespaces, ' +
-          'which needs root: run the cluster suites as root (CI does)',
-      );
-    for (const tool of ['/usr/bin/unshare', '/usr/bin/setpriv', '/usr/bin/mount', '/usr/sbin/chroot']) {
-      if (!existsSync(tool))
-        throw new Error(`the test kubelet needs ${tool}: apt-get install util-linux mount coreutils`);
-    }
+    checkSandboxHost();
     const port = await this.serveLogs();
-    const node = {
-      apiVersion: 'v1',
-      kind: 'Node',
-      metadata: {
-        name: this.nodeName,
-        labels: { 'kubernetes.io/hostname': this.nodeName, 'kubernetes.io/os': 'linux' },
-      },
-    };
-    await this.api.ok('POST', '/api/v1/nodes', node);
-    const capacity = { cpu: '16', memory: '64Gi', pods: '250', 'ephemeral-storage': '100Gi' };
-    await this.api.ok(
-      'PATCH',
-      `/api/v1/nodes/${this.nodeName}/status`,
-      {
-        status: {
-          capacity,
-          // No Hostname address: the API server would prefer it for `kubectl logs`, and the name resolves nowhere.
-          allocatable: capacity,
-          addresses: [{ type: 'InternalIP', address: '127.0.0.1' }],
-          daemonEndpoints: { kubeletEndpoint: { Port: port } },
-          conditions: [
-            {
-              type: 'Ready',
-              status: 'True',
-              reason: 'KubeletReady',
-              message: 'test kubelet is ready',
-              lastHeartbeatTime: now(),
-              lastTransitionTime: now(),
-            },
-          ],
-          nodeInfo: {
-            kubeletVersion: 'v1.37.2-test',
-            operatingSystem: 'linux',
-            architecture: process.arch === 'x64' ? 'amd64' : process.arch,
-            containerRuntimeVersion: 'test://sandbox',
-            kernelVersion: '',
-            osImage: 'test',
-            machineID: '',
-            systemUUID: '',
-            bootID: '',
-            kubeProxyVersion: '',
-          },
-        },
-      },
-      'application/merge-patch+json',
-    );
+    await registerNode(this.api, this.nodeName, port);
     this.timer = setInterval(() => void this.tick(), 1000);
     void this.tick();
     return this;
+  }
+
+  /** What it is doing, for a failed wait's message: alive or not, its containers, the last thing that failed. */
+  public describe(): string {
+    const state = (r: Running) =>
+      r.exited ? `ended (${r.exited.code ?? r.exited.signal}) at ${r.exited.at}` : 'running';
+    const containers = [...this.running].map(([uid, r]) => `${this.names.get(uid)} ${state(r)}`).join(', ');
+    const pass = this.lastPass === undefined ? 'no pass yet' : `last pass ${Date.now() - this.lastPass} ms ago`;
+    return (
+      `test kubelet ${this.nodeName}: ${this.stopped ? 'stopped' : pass}; containers: ${containers || 'none'}` +
+      `${this.lastError ? `; last error: ${this.lastError}` : ''}`
+    );
   }
 
   /** Stops every container (SIGKILL, by PID group), the Node and the log server; removes its folders. */
@@ -196,14 +155,17 @@ export class TestKubelet {
         const list = await this.api.request('GET', `/api/v1/namespaces/${ns}/pods`);
         if (list.status !== 200) continue;
         for (const pod of list.body.items)
-          await this.sync(pod).catch((e) =>
-            process.stderr.write(`test kubelet: ${ns}/${pod.metadata.name}: ${e.message}\n`),
-          );
+          await this.sync(pod).catch((e) => {
+            this.lastError = `${new Date().toISOString()} ${ns}/${pod.metadata.name}: ${e.message}`;
+            process.stderr.write(`test kubelet: ${this.lastError}\n`);
+          });
       }
-    } catch {
+    } catch (e) {
       // The API server is away (a fault test restarts it): try again on the next tick.
+      this.lastError = `${new Date().toISOString()} a pass failed: ${(e as Error).message}`;
     } finally {
       this.busy = false;
+      this.lastPass = Date.now();
     }
     if (this.again) void this.tick();
   }
@@ -253,10 +215,22 @@ export class TestKubelet {
       } finally {
         this.starting.delete(key);
       }
-    } else if (r && !r.ready && !r.exited && (await this.probe(pod))) {
+    } else if (r && !r.ready && !r.exited && (await probeReady(pod))) {
       r.ready = true;
       await this.report(pod, path, r);
+    } else if (r && !this.reported(pod, r)) {
+      // A report that did not land (the API server was away when the container started or ended): sent again,
+      // as a kubelet's status manager does until the API server has the container's state.
+      await this.report(pod, path, r);
     }
+  }
+
+  /** Whether the pod's status as listed shows what the container is doing (running, ready, ended). */
+  private reported(pod: any, r: Running): boolean {
+    const status = pod.status?.containerStatuses?.[0];
+    if (!status) return false;
+    if (r.exited) return ['Succeeded', 'Failed'].includes(pod.status.phase);
+    return status.state?.running !== undefined && status.ready === r.ready;
   }
 
   /** The scheduler's part: a required node affinity by name that names another node keeps the pod pending. */
@@ -294,78 +268,24 @@ export class TestKubelet {
       if (e instanceof ConfigError) return this.waiting(pod, path, 'CreateContainerConfigError', e.message);
       throw e;
     }
-    const security = { ...pod.spec.securityContext, ...container.securityContext };
-    const argv = [...(container.command ?? image.entrypoint), ...(container.args ?? [])].map((a: string) =>
-      a.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m, name) => (m === '$$' ? '$' : (env[name] ?? m))),
-    );
-    const sandbox = startSandbox({
-      dir: join(podDir, 'containers', container.name),
-      argv,
-      env,
-      mounts,
-      uid: security.runAsUser ?? 0,
-      gid: security.runAsGroup ?? 0,
-      groups: [
-        security.runAsGroup ?? 0,
-        ...(pod.spec.securityContext?.fsGroup !== undefined ? [pod.spec.securityContext.fsGroup] : []),
-        ...(pod.spec.securityContext?.supplementalGroups ?? []),
-      ],
-      readOnlyRoot: Boolean(security.readOnlyRootFilesystem),
-      terminationMessagePath: container.terminationMessagePath ?? '/dev/termination-log',
-      workingDir: container.workingDir,
-    });
+    const dir = join(podDir, 'containers', container.name);
+    const sandbox = startSandbox(sandboxSpecOf(pod, container, image.entrypoint, env, mounts, dir));
     const r: Running = { ...sandbox, startedAt: now(), ready: !container.readinessProbe };
     this.running.set(pod.metadata.uid, r);
     this.names.set(pod.metadata.uid, `${pod.metadata.namespace}/${pod.metadata.name}`);
     sandbox.child.once('exit', (code, signal) => {
-      r.exited = { code, signal };
-      if (!this.stopped) void this.report(pod, path, r).catch(() => undefined);
+      r.exited = { code, signal, at: now() };
+      if (!this.stopped)
+        void this.report(pod, path, r).catch((e) => {
+          this.lastError = `${r.exited!.at} reporting the end of ${pod.metadata.name}: ${e.message}`;
+        });
     });
     await this.report(pod, path, r);
   }
 
-  private async probe(pod: any): Promise<boolean> {
-    const [container] = pod.spec.containers;
-    const http = container.readinessProbe?.httpGet;
-    if (!http) return true;
-    const port =
-      typeof http.port === 'number'
-        ? http.port
-        : container.ports?.find((p: any) => p.name === http.port)?.containerPort;
-    return new Promise((done) => {
-      const req = httpGet({ host: '127.0.0.1', port, path: http.path ?? '/', timeout: 1000 }, (res) => {
-        res.resume();
-        done((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 400);
-      });
-      req.on('error', () => done(false));
-      req.on('timeout', () => req.destroy());
-    });
-  }
-
   private async waiting(pod: any, path: string, reason: string, message: string): Promise<void> {
-    const [container] = pod.spec.containers;
-    await this.api.request(
-      'PATCH',
-      `${path}/status`,
-      {
-        status: {
-          phase: 'Pending',
-          hostIP: '127.0.0.1',
-          startTime: pod.status?.startTime ?? now(),
-          containerStatuses: [
-            {
-              name: container.name,
-              image: container.image,
-              imageID: '',
-              ready: false,
-              restartCount: 0,
-              state: { waiting: { reason, message } },
-            },
-          ],
-        },
-      },
-      'application/merge-patch+json',
-    );
+    const status = waitingStatus(pod, reason, message);
+    await this.api.request('PATCH', `${path}/status`, status, 'application/merge-patch+json');
   }
 
   /** The pod's status as the kubelet reports it; the termination message as the kubelet reads it. */
@@ -386,66 +306,25 @@ export class TestKubelet {
           reason: exitCode === 0 ? 'Completed' : 'Error',
           message: message || undefined,
           startedAt: r.startedAt,
-          finishedAt: now(),
+          finishedAt: r.exited.at,
         },
       };
       phase = exitCode === 0 ? 'Succeeded' : 'Failed';
     }
-    const ready = !r.exited && r.ready;
-    const condition = (type: string, status: boolean) => ({
-      type,
-      status: status ? 'True' : 'False',
-      lastTransitionTime: now(),
-    });
+    const started = { startedAt: r.startedAt, pid: r.child.pid, ended: Boolean(r.exited), ready: r.ready };
     await this.api.ok(
       'PATCH',
       `${path}/status`,
-      {
-        status: {
-          phase,
-          hostIP: '127.0.0.1',
-          podIP: '127.0.0.1',
-          podIPs: [{ ip: '127.0.0.1' }],
-          startTime: r.startedAt,
-          conditions: [
-            condition('PodScheduled', true),
-            condition('Initialized', true),
-            condition('ContainersReady', ready),
-            condition('Ready', ready),
-          ],
-          containerStatuses: [
-            {
-              name: container.name,
-              image: container.image,
-              imageID: `test://${container.image}`,
-              containerID: `test://${r.child.pid}`,
-              ready,
-              started: !r.exited,
-              restartCount: 0,
-              state,
-            },
-          ],
-        },
-      },
+      startedStatus(pod, started, phase, state),
       'application/merge-patch+json',
     );
   }
 
-  /**
-   * GET /containerLogs/<ns>/<pod>/<container>, which the API server proxies for `kubectl logs` (HTTPS, self-signed).
-   */
+  /** The log server `kubectl logs` reaches through the API server (container-io.ts). */
   private async serveLogs(): Promise<number> {
-    this.server = createHttpsServer(selfSignedCertificate(this.dir, this.nodeName), (req, res) => {
-      const m = /^\/containerLogs\/([^/]+)\/([^/]+)\/([^/?]+)/.exec(req.url ?? '');
-      const r = m && this.findRunning(m[1], m[2]);
-      if (!r || !existsSync(r.logFile)) {
-        res.writeHead(404).end('no such container on this node');
-        return;
-      }
-      res.writeHead(200, { 'content-type': 'text/plain' }).end(readFileSync(r.logFile));
-    });
-    await new Promise<void>((done) => this.server!.listen(0, '127.0.0.1', done));
-    return (this.server.address() as AddressInfo).port;
+    const logs = await serveContainerLogs(this.dir, this.nodeName, (ns, name) => this.findRunning(ns, name)?.logFile);
+    this.server = logs.server;
+    return logs.port;
   }
 
   private readonly names = new Map<string, string>();

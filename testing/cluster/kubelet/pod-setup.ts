@@ -7,7 +7,7 @@
 import { chmodSync, chownSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '../cluster';
-import type { Mount } from './sandbox';
+import type { Mount, SandboxSpec } from './sandbox';
 
 export class ConfigError extends Error {}
 
@@ -178,4 +178,38 @@ export function mountsOf(container: any, hostFolders: Map<string, string>, image
       return { hostPath: m.subPath ? join(host, m.subPath) : host, path: m.mountPath, readOnly: Boolean(m.readOnly) };
     }),
   ];
+}
+
+/**
+ * The container's sandbox: its command with $(VAR) references expanded from its environment (and $$ as $), as the
+ * kubelet expands them, and the user, groups and root filesystem its security contexts ask for.
+ */
+export function sandboxSpecOf(
+  pod: any,
+  container: any,
+  entrypoint: readonly string[],
+  env: Record<string, string>,
+  mounts: readonly Mount[],
+  dir: string,
+): SandboxSpec {
+  const security = { ...pod.spec.securityContext, ...container.securityContext };
+  const argv = [...(container.command ?? entrypoint), ...(container.args ?? [])].map((a: string) =>
+    a.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m, name) => (m === '$$' ? '$' : (env[name] ?? m))),
+  );
+  return {
+    dir,
+    argv,
+    env,
+    mounts,
+    uid: security.runAsUser ?? 0,
+    gid: security.runAsGroup ?? 0,
+    groups: [
+      security.runAsGroup ?? 0,
+      ...(pod.spec.securityContext?.fsGroup !== undefined ? [pod.spec.securityContext.fsGroup] : []),
+      ...(pod.spec.securityContext?.supplementalGroups ?? []),
+    ],
+    readOnlyRoot: Boolean(security.readOnlyRootFilesystem),
+    terminationMessagePath: container.terminationMessagePath ?? '/dev/termination-log',
+    workingDir: container.workingDir,
+  };
 }

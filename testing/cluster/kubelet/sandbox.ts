@@ -9,8 +9,22 @@
  * arguments, a file of mounts, or the environment — never as shell text.
  */
 import { ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+
+/** What a sandbox needs of this machine, said before the first pod rather than failing on it. */
+export function checkSandboxHost(): void {
+  // Mount namespaces need root, as a container runtime does.
+  if (process.getuid?.() !== 0)
+    throw new Error(
+      'the test kubelet runs containers in mount namespaces, ' +
+        'which needs root: run the cluster suites as root (CI does)',
+    );
+  for (const tool of ['/usr/bin/unshare', '/usr/bin/setpriv', '/usr/bin/mount', '/usr/sbin/chroot']) {
+    if (!existsSync(tool))
+      throw new Error(`the test kubelet needs ${tool}: apt-get install util-linux mount coreutils`);
+  }
+}
 
 export interface Mount {
   readonly hostPath: string;
