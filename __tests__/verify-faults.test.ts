@@ -173,7 +173,10 @@ test('many small files count by the disk blocks they take, as the kubelet counts
   expect({ status: restore.status, report: restore.report }).toEqual({
     status: 1,
     report: expect.stringMatching(
-      /^failed ScratchTooSmall snapshot [0-9a-f]+ holds 0\.02 MiB in 2000 files and \d+ folders, up to 7\.\d\d MiB on disk/,
+      new RegExp(
+        '^failed ScratchTooSmall snapshot [0-9a-f]+ holds 0\\.02 MiB in 2000 files and \\d+ folders, ' +
+          'up to 7\\.\\d\\d MiB on disk',
+      ),
     ),
   });
   expect(restore.log).not.toMatch(/restoring snapshot [0-9a-f]{8} of/);

@@ -273,7 +273,10 @@ test('an evicted pod reports nothing: the kubelet says why, a full scratch volum
     status: 'False',
     reason: 'ScratchTooSmall',
     message: expect.stringMatching(
-      /^verify-bakery-6: the kubelet evicted the test restore's pod: "Usage of EmptyDir volume "tmp" exceeds the limit "20Gi". "; .*raise the operator's verifyScratchSize/,
+      new RegExp(
+        "^verify-bakery-6: the kubelet evicted the test restore's pod: " +
+          '"Usage of EmptyDir volume "tmp" exceeds the limit "20Gi". "; .*raise the operator\'s verifyScratchSize',
+      ),
     ),
   });
   // Evicted for the node's memory, or the check's pod: the kubelet's words, not a scratch-space finding.

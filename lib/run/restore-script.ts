@@ -8,9 +8,10 @@
  * among this Backup's snapshots that hold that claim's path, so restoring claim A never takes a newer snapshot
  * that holds only claim B: the newest one (default), the one whose ID starts with SNAPSHOT_ID (refused when it
  * starts more than one of this Backup's snapshots), or the newest taken at or before the point
- * POINT_IN_TIME_EPOCH (Unix seconds) and POINT_IN_TIME_FRACTION (the digits after its decimal point, as given). Snapshot times are read from restic's JSON with any UTC offset and
- * compared at the point's own precision: a point given in whole seconds takes a snapshot taken within that
- * second, as restic's table and the status show snapshot times in whole seconds.
+ * POINT_IN_TIME_EPOCH (Unix seconds) and POINT_IN_TIME_FRACTION (the digits after its decimal point, as given).
+ * Snapshot times are read from restic's JSON with any UTC offset and compared at the point's own precision: a
+ * point given in whole seconds takes a snapshot taken within that second, as restic's table and the status show
+ * snapshot times in whole seconds.
  *
  * Each opening of the vault costs restic's key derivation (0.3-0.8 s), so the common case opens it once: one
  * claim, its newest snapshot, not in place, no paths. restic itself picks the snapshot (`latest` with the
