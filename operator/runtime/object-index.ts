@@ -8,45 +8,82 @@ import type { KubeObject } from './kube-object';
 
 export type IndexKeys = (obj: KubeObject) => readonly string[];
 
+/**
+ * Most keys hold one object (a Backup's CronJob, a claim) and most objects one key: those are kept bare, without
+ * a Map or an array of their own (a one-entry Map is ~150 bytes of heap, times every Backup).
+ */
+type Bucket = KubeObject | Map<string, KubeObject>;
+
 export class ObjectIndex {
-  /** `namespace/key` → (object name → object). */
-  private readonly byKey = new Map<string, Map<string, KubeObject>>();
-  /** `namespace/name` → the `namespace/key`s the object is filed under. */
-  private readonly filedUnder = new Map<string, readonly string[]>();
+  /** `namespace/key` → the object, or (object name → object). */
+  private readonly byKey = new Map<string, Bucket>();
+  /**
+   * namespace → name → the object as filed, whose keys are computed again to unfile it: keeping them per object
+   * (an array and a `namespace/key` string each) cost more than computing them once more on an update.
+   */
+  private readonly filed = new Map<string, Map<string, KubeObject>>();
+  private count = 0;
 
   constructor(private readonly keysOf: IndexKeys) {}
+
+  private keys(obj: KubeObject): string[] {
+    const namespace = obj.metadata.namespace ?? '';
+    return [...new Set(this.keysOf(obj))].map((k) => `${namespace}/${k}`);
+  }
 
   /** Files an added or updated object under its current keys, dropping the keys it no longer has. */
   public set(obj: KubeObject): void {
     this.remove(obj);
-    const namespace = obj.metadata.namespace ?? '';
-    const keys = [...new Set(this.keysOf(obj))].map((k) => `${namespace}/${k}`);
+    const keys = this.keys(obj);
     if (keys.length === 0) return;
+    const name = obj.metadata.name;
     for (const key of keys) {
-      let bucket = this.byKey.get(key);
-      if (!bucket) {
-        bucket = new Map();
-        this.byKey.set(key, bucket);
-      }
-      bucket.set(obj.metadata.name, obj);
+      const bucket = this.byKey.get(key);
+      if (bucket === undefined || (!(bucket instanceof Map) && bucket.metadata.name === name)) this.byKey.set(key, obj);
+      else if (bucket instanceof Map) bucket.set(name, obj);
+      else
+        this.byKey.set(
+          key,
+          new Map([
+            [bucket.metadata.name, bucket],
+            [name, obj],
+          ]),
+        );
     }
-    this.filedUnder.set(`${namespace}/${obj.metadata.name}`, keys);
+    const namespace = obj.metadata.namespace ?? '';
+    let names = this.filed.get(namespace);
+    if (!names) {
+      names = new Map();
+      this.filed.set(namespace, names);
+    }
+    names.set(name, obj);
+    this.count++;
   }
 
   public remove(obj: KubeObject): void {
-    const id = `${obj.metadata.namespace ?? ''}/${obj.metadata.name}`;
-    for (const key of this.filedUnder.get(id) ?? []) {
-      const bucket = this.byKey.get(key)!;
+    const namespace = obj.metadata.namespace ?? '';
+    const names = this.filed.get(namespace);
+    const was = names?.get(obj.metadata.name);
+    if (!was) return;
+    for (const key of this.keys(was)) {
+      const bucket = this.byKey.get(key);
+      if (!(bucket instanceof Map)) {
+        this.byKey.delete(key);
+        continue;
+      }
       bucket.delete(obj.metadata.name);
-      if (bucket.size === 0) this.byKey.delete(key);
+      if (bucket.size === 1) this.byKey.set(key, bucket.values().next().value!);
     }
-    this.filedUnder.delete(id);
+    names!.delete(obj.metadata.name);
+    if (names!.size === 0) this.filed.delete(namespace);
+    this.count--;
   }
 
   /** The objects of `namespace` filed under `key`, in no particular order. */
   public get(namespace: string, key: string): KubeObject[] {
     const bucket = this.byKey.get(`${namespace}/${key}`);
-    return bucket ? [...bucket.values()] : [];
+    if (bucket === undefined) return [];
+    return bucket instanceof Map ? [...bucket.values()] : [bucket];
   }
 
   /** The objects of `namespace` filed under any of `keys`, each once. */
@@ -58,6 +95,6 @@ export class ObjectIndex {
 
   /** How many objects are filed (each once, whatever its number of keys). */
   public get size(): number {
-    return this.filedUnder.size;
+    return this.count;
   }
 }

@@ -3,6 +3,8 @@
  * worked on is not handed to a second worker (it is queued again when done if it changed meanwhile), and
  * failures come back after an exponential backoff.
  */
+import { Deadlines } from './deadlines';
+
 export interface QueueOptions {
   /** First retry delay. @default 200 ms */
   readonly baseDelayMs?: number;
@@ -16,7 +18,11 @@ export class WorkQueue {
   private readonly processing = new Set<string>();
   private readonly dirty = new Set<string>();
   private readonly failures = new Map<string, number>();
-  private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** Keys waiting for a retry or a later look, on one timer; on the monotonic clock, as setTimeout is. */
+  private readonly later = new Deadlines(
+    (key) => this.add(key),
+    () => performance.now(),
+  );
   private readonly waiters: ((key: string | undefined) => void)[] = [];
   private shuttingDown = false;
   private readonly baseDelayMs: number;
@@ -33,7 +39,7 @@ export class WorkQueue {
 
   /** Keys queued, being worked on, or waiting for a retry. */
   public get pending(): number {
-    return this.queued.size + this.processing.size + this.timers.size;
+    return this.queued.size + this.processing.size + this.later.size;
   }
 
   public add(key: string): void {
@@ -54,13 +60,8 @@ export class WorkQueue {
   }
 
   public addAfter(key: string, delayMs: number): void {
-    if (this.shuttingDown || this.timers.has(key)) return;
-    const timer = setTimeout(() => {
-      this.timers.delete(key);
-      this.add(key);
-    }, delayMs);
-    timer.unref();
-    this.timers.set(key, timer);
+    if (this.shuttingDown || this.later.has(key)) return;
+    this.later.set(key, performance.now() + delayMs);
   }
 
   /** Retries `key` after a delay that doubles with each consecutive failure. */
@@ -97,8 +98,7 @@ export class WorkQueue {
   /** Stops handing out keys: waiting workers get undefined. */
   public shutDown(): void {
     this.shuttingDown = true;
-    for (const timer of this.timers.values()) clearTimeout(timer);
-    this.timers.clear();
+    this.later.clear();
     this.waiting.length = 0;
     this.queued.clear();
     for (const waiter of this.waiters.splice(0)) waiter(undefined);

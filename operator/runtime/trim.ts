@@ -7,8 +7,10 @@ import type { KubeObject } from './kube-object';
 
 /** Fields no reconcile reads, on every object: field ownership and client-side apply's copy. */
 export function trimMetadata(obj: KubeObject): void {
-  const metadata = obj.metadata as KubeObject['metadata'] & { managedFields?: unknown };
-  delete metadata.managedFields;
+  // Copied without it rather than `delete`d from: an object that loses a property other than its last one falls back
+  // to a dictionary (in the heap snapshot of 3 000 Backups, each Backup's metadata: ~430 bytes more each).
+  const { managedFields: _fields, ...metadata } = obj.metadata as KubeObject['metadata'] & { managedFields?: unknown };
+  obj.metadata = metadata;
   if (metadata.annotations?.['kubectl.kubernetes.io/last-applied-configuration'] !== undefined) {
     const { 'kubectl.kubernetes.io/last-applied-configuration': _dropped, ...rest } = metadata.annotations;
     metadata.annotations = rest;
