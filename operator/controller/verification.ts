@@ -118,7 +118,7 @@ function evictedFailure(message: string, what: string): { reason: string; messag
   const disk = /ephemeral|emptydir|storage|disk|volume/i.test(message);
   if (what === 'test restore' && disk)
     return {
-      reason: 'ScratchTooSmall',
+      reason: REASON.ScratchTooSmall,
       message:
         `the kubelet evicted the test restore's pod: "${message}"; the snapshot needs more scratch space than the ` +
         `pod may use: raise the operator's verifyScratchSize (and the Backup's resources.limits ephemeral-storage, ` +

@@ -52,6 +52,8 @@ export const REASON = {
   Verified: 'Verified',
   /** The newest verification Job failed or finished without a report of its own reason. */
   VerificationFailed: 'VerificationFailed',
+  /** The test restore needs more scratch space than its pod may use (the script's room check, or an eviction). */
+  ScratchTooSmall: 'ScratchTooSmall',
   /** No verification passed within two periods of verify.schedule: the runs stopped (suspended, refused, deleted). */
   VerificationStale: 'VerificationStale',
   /** The vault's check passed; this Backup's first test restore has not run yet. */
