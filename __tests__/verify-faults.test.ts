@@ -12,6 +12,7 @@ import { judgeVerification, parseVerifyReport } from '../operator/controller/ver
 import {
   bench,
   chownAll,
+  emptyVault,
   job,
   packsOf,
   pod,
@@ -104,8 +105,7 @@ test('an empty snapshot verifies with no files; a vault with no snapshot of this
   expect(parseVerifyReport(runScript(TEST_RESTORE_SCRIPT, vaultOf('vault-empty', empty)).report)).toMatchObject({
     verified: { files: 0, bytes: 0 },
   });
-  const bare = path.join(bench.work, 'vault-bare');
-  restic_(bare, ['init']);
+  const bare = emptyVault('vault-bare');
   expect(runScript(TEST_RESTORE_SCRIPT, bare)).toMatchObject({
     status: 1,
     report: 'failed NoSnapshot no snapshot of Backup shops/bakery in the vault to test-restore\n',

@@ -42,9 +42,9 @@ function poly1305(msg: Buffer, r16: Buffer, s16: Buffer): Buffer {
 }
 
 /** A key file (restic's format: scrypt, then AES-256-CTR and Poly1305-AES) holding `master` under the password. */
-function keyFile(master: object): Buffer {
+function keyFile(master: object, password = PASSWORD): Buffer {
   const salt = crypto.randomBytes(64);
-  const user = crypto.scryptSync(PASSWORD, salt, 64, { ...CHEAP, maxmem: 64 << 20 });
+  const user = crypto.scryptSync(password, salt, 64, { ...CHEAP, maxmem: 64 << 20 });
   const nonce = crypto.randomBytes(16);
   const cipher = crypto.createCipheriv('aes-256-ctr', user.subarray(0, 32), nonce);
   const sealed = Buffer.concat([cipher.update(JSON.stringify(master)), cipher.final()]);
@@ -117,6 +117,40 @@ export function templateRepository(): string {
   }
   built = final;
   return final;
+}
+
+let master: object | undefined;
+
+/**
+ * A copy of the template at `repository` whose one key opens with `password` (cheap scrypt cost, as the template's),
+ * owned by `owner`: what an init Job running as that user leaves when it creates the vault with that password.
+ */
+export function seedVault(repository: string, password: string, owner?: { uid: number; gid: number }): void {
+  const template = templateRepository();
+  if (!master) {
+    const env = { RESTIC_REPOSITORY: template, RESTIC_PASSWORD: PASSWORD, RESTIC_CACHE_DIR: `${template}-cache` };
+    master = JSON.parse(
+      execFileSync(resticBinary(), ['cat', 'masterkey', '--no-lock', '--no-cache'], { env, encoding: 'utf8' }),
+    );
+  }
+  fs.mkdirSync(path.dirname(repository), { recursive: true });
+  fs.cpSync(template, repository, { recursive: true });
+  const keys = path.join(repository, 'keys');
+  const [templateKey] = fs.readdirSync(keys);
+  const mode = fs.statSync(path.join(keys, templateKey)).mode & 0o777;
+  fs.rmSync(path.join(keys, templateKey));
+  const file = keyFile(master!, password);
+  fs.writeFileSync(path.join(keys, crypto.createHash('sha256').update(file).digest('hex')), file, { mode });
+  if (owner) chownTree(repository, owner.uid, owner.gid);
+}
+
+function chownTree(dir: string, uid: number, gid: number): void {
+  fs.chownSync(dir, uid, gid);
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const child = path.join(dir, entry.name);
+    if (entry.isDirectory()) chownTree(child, uid, gid);
+    else fs.chownSync(child, uid, gid);
+  }
 }
 
 /** A copy of the template as `<vault>/<name>` (the pvc:// vault's repository folder), as the init Job leaves it. */

@@ -40,7 +40,7 @@ const phaseOf = async (name: string, phase: string) => {
 };
 
 beforeAll(async () => {
-  mall = await openMall('lifecycle', restic.dir);
+  mall = await openMall('lifecycle', restic.dir, { realInit: true });
   ns = mall.ns;
 });
 

@@ -11,7 +11,7 @@ import { admin, backups, component, list, Operated, phase, reasonOf, statusOf } 
 
 jest.setTimeout(180_000);
 
-const suite = new Operated('vaults');
+const suite = new Operated('vaults', { realInit: true });
 const S3 = 's3:https://s3.amazonaws.com/vault/shared';
 const SHOPS = ['bakery', 'florist', 'grocer', 'cobbler'];
 let ns: string[];

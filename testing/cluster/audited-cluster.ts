@@ -12,6 +12,7 @@ import { ControlPlane, start } from '../../scripts/control-plane/cluster';
 import { resticForRestore } from '../restic-binary';
 import { Client, client, installBackupCrd, installOperatorRbac, serviceAccountLogin } from './cluster';
 import { TestKubelet } from './kubelet/kubelet';
+import { seedInitVaults } from './seeded-vaults';
 
 export const OPERATOR_USER = 'system:serviceaccount:mall-backup-system:mall-backup-operator';
 
@@ -93,6 +94,7 @@ export async function startAuditedCluster(namespaces: string[]): Promise<Audited
       api: admin,
       namespaces: () => namespaces,
       resticDir: resticForRestore().dir,
+      beforeStart: seedInitVaults,
     }).start();
     const login = await serviceAccountLogin('mall-backup-system', 'mall-backup-operator', 3600, cluster.kubeconfigPath);
     const etcd = async (call: string, body: unknown) => {

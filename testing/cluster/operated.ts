@@ -10,6 +10,7 @@ import { describeBackup } from './diagnose';
 import { FaultProxy, type Rule } from './fault-proxy';
 import { TestKubelet } from './kubelet/kubelet';
 import { RealOperator } from './operator';
+import { seedInitVaults } from './seeded-vaults';
 
 export const admin = client();
 export const backups = (ns: string) => `/apis/mall.example.com/v1alpha1/namespaces/${ns}/backups`;
@@ -28,7 +29,11 @@ export class Operated {
   private readonly operators: RealOperator[] = [];
   private token = '';
 
-  constructor(prefix: string) {
+  /** `realInit`: init Jobs create their vaults with `restic init`; otherwise they find them made (seeded-vaults.ts). */
+  constructor(
+    prefix: string,
+    private readonly options: { realInit?: boolean } = {},
+  ) {
     this.spaces = namespaces(prefix);
   }
 
@@ -50,6 +55,7 @@ export class Operated {
       namespaces: () => this.namespaces.filter((n) => !this.held.has(n)),
       resticDir: resticForRestore().dir,
       hold: (pod) => this.holdPods(pod),
+      beforeStart: this.options.realInit ? undefined : seedInitVaults,
     }).start();
     this.token = (await serviceAccountLogin('mall-backup-system', 'mall-backup-operator')).token;
     return this;

@@ -13,6 +13,7 @@ import {
 } from './cluster';
 import { TestKubelet } from './kubelet/kubelet';
 import { RealOperator } from './operator';
+import { seedInitVaults } from './seeded-vaults';
 
 /** The Secret `<shop>-vault`, the claim `<shop>-data` and `files` in it, written by a pod as in a real cluster. */
 export async function createShop(
@@ -69,7 +70,8 @@ export interface Mall {
   stop(): Promise<void>;
 }
 
-export async function openMall(suite: string, resticDir: string): Promise<Mall> {
+/** `realInit`: init Jobs create their vaults with `restic init`; otherwise they find them made (seeded-vaults.ts). */
+export async function openMall(suite: string, resticDir: string, options: { realInit?: boolean } = {}): Promise<Mall> {
   const admin = client();
   const spaces = namespaces(suite);
   await installBackupCrd();
@@ -87,7 +89,8 @@ export async function openMall(suite: string, resticDir: string): Promise<Mall> 
       metadata: { name: 'mall-vault' },
       spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
     });
-    kubelet = await new TestKubelet({ api: admin, namespaces: () => [ns], resticDir }).start();
+    const beforeStart = options.realInit ? undefined : seedInitVaults;
+    kubelet = await new TestKubelet({ api: admin, namespaces: () => [ns], resticDir, beforeStart }).start();
     const login = await serviceAccountLogin('mall-backup-system', 'mall-backup-operator');
     operator = await new RealOperator(login.kubeconfig, suite, [`--namespaces=${ns}`, '--leader-elect=false']).start();
     return { ns, kubelet, operator, stop };

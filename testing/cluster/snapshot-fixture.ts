@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { resticForRestore } from '../restic-binary';
 import { explainBackup } from './diagnose';
 import { client, eventually, installBackupCrd, kubectlOk, manifest, namespaces, serviceAccountLogin } from './cluster';
+import { seedInitVaults } from './seeded-vaults';
 import { TestKubelet } from './kubelet/kubelet';
 import { RealOperator } from './operator';
 import { installSnapshotCrds, TestSnapshotter } from './snapshotter';
@@ -56,6 +57,7 @@ export class SnapshotFixture {
       api: this.admin,
       namespaces: () => [this.ns],
       resticDir: this.restic.dir,
+      beforeStart: seedInitVaults,
     }).start();
     this.snapshotter = new TestSnapshotter(this.admin, this.kubelet, this.ns, this.driver).start();
     const login = await serviceAccountLogin('mall-backup-system', 'mall-backup-operator');

@@ -45,6 +45,8 @@ export interface KubeletOptions extends ImageSources {
   readonly nodeName?: string;
   /** Pods left pending for now, as if no node had room (a test starts them when it chooses). */
   readonly hold?: (pod: any) => boolean;
+  /** Called as a container is about to start, with its environment and host folders (e.g. `seedInitVaults`). */
+  readonly beforeStart?: (pod: any, env: Record<string, string>, mounts: ReturnType<typeof mountsOf>) => void;
 }
 
 export class TestKubelet {
@@ -261,6 +263,7 @@ export class TestKubelet {
       const folders = await volumes(this.api, this.node, pod, podDir);
       mounts = mountsOf(container, folders, image.mounts);
       env = await environment(this.api, this.node, pod, container, image.env);
+      this.options.beforeStart?.(pod, env, mounts);
     } catch (e) {
       if (e instanceof ConfigError) return this.waiting(pod, path, 'CreateContainerConfigError', e.message);
       throw e;
