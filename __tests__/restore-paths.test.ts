@@ -90,7 +90,7 @@ test('a folder and a single file come back, nothing else; the numbers are theirs
   expect(Object.keys(got).sort()).toEqual(Object.keys(want).sort());
   for (const f of ['db', 'db/dump.sql', 'db/empty', 'nested/run.sh']) expect(got[f]).toEqual(files[f]);
   const line = restoredLine(r.report);
-  expect(line.slice(0, 3)).toEqual(['restored', 'a', id.slice(0, 8)]);
+  expect(line.slice(0, 3)).toEqual(['restored', 'a', id]);
   expect(line.slice(4)).toEqual(numbers(claimDir(world, 'a'), expected(files, ['/db', '/nested/run.sh'])));
   expect(line.slice(4)).toEqual([
     '3',
@@ -129,14 +129,14 @@ test('a path the snapshot lacks fails the run naming it and the snapshot; the ta
   const r = run(['/db', '/uploads/2026', '/db/dump.sq']);
   expect(r.status).not.toBe(0);
   expect(r.report).toBe(
-    `failed PathNotInSnapshot "/uploads/2026", "/db/dump.sq" not in snapshot ${id.slice(0, 8)} of claim a (taken ` +
+    `failed PathNotInSnapshot "/uploads/2026", "/db/dump.sq" not in snapshot ${id} of claim a (taken ` +
       `${r.report.split('(taken ')[1].split(')')[0]}): nothing was restored; name paths that snapshot holds ` +
       `(restic ls ${id.slice(0, 8)})\n`,
   );
   expect(fs.readdirSync(claimDir(world, 'r-a'))).toEqual([]);
   const parsed = parseRestoreReport(r.report);
   expect(parsed.reason).toBe(RESTORE_REASON.PathNotInSnapshot);
-  expect(parsed.error).toMatch(/^"\/uploads\/2026", "\/db\/dump\.sq" not in snapshot [0-9a-f]{8} of claim a/);
+  expect(parsed.error).toMatch(/^"\/uploads\/2026", "\/db\/dump\.sq" not in snapshot [0-9a-f]{64} of claim a/);
 });
 
 test('in place, only the paths are put back: other files keep their edits, files the snapshot lacks stay', () => {
@@ -152,7 +152,7 @@ test('in place, only the paths are put back: other files keep their edits, files
   expect(fs.readFileSync(path.join(dir, 'version.txt'), 'utf8')).toBe('edited since\n');
   expect(fs.readFileSync(path.join(dir, 'db', 'new-since.sql'), 'utf8')).toBe('kept\n');
   expect(restoredLine(r.report).slice(2)).toEqual([
-    id.slice(0, 8),
+    id,
     expect.any(String),
     '2',
     String(fs.statSync(path.join(dir, 'db', 'dump.sql')).size),
@@ -172,7 +172,7 @@ test('overlapping paths count each file once; a snapshot ID picks the snapshot',
         .map(([f, v]) => [f.slice(3), v]),
     ),
   );
-  expect(restoredLine(r.report).slice(2)).toEqual([first.slice(0, 8), expect.any(String), '2', '1000']);
+  expect(restoredLine(r.report).slice(2)).toEqual([first, expect.any(String), '2', '1000']);
   // The newest snapshot no longer holds /db: it is refused there.
   const newest = run(['/db'], 'r-b');
   expect(newest.report).toMatch(/^failed PathNotInSnapshot "\/db" not in snapshot /);

@@ -142,8 +142,9 @@ describe('latest (the default)', () => {
       expect(fs.readFileSync(path.join(claimDir(world, 'r-a'), 'version.txt'), 'utf8')).toBe('a v1\n');
       expectRestored(claimDir(world, 'r-b'), s2, 'b');
       expect(reportLines(run.report).map((l) => [l[1], l[2]])).toEqual([
-        ['a', s1.slice(0, 8)],
-        ['b', s2.slice(0, 8)],
+        // Chosen from restic's listing: the full ID.
+        ['a', s1],
+        ['b', s2],
       ]);
       // A alone takes the restore's one opening of the vault, restic picking the snapshot: the same choice.
       const alone = restoreRun(world, {
@@ -212,6 +213,41 @@ describe('a snapshot ID', () => {
       );
       expect(fs.readdirSync(claimDir(world, `r-${id}`))).toEqual([]);
     }
+  });
+
+  test('refuses an ID that starts more than one of its snapshots, as restic does, naming how many', () => {
+    // Back up until two snapshots share their first digit (at most 17 by pigeonhole), then name that digit alone.
+    const ids: string[] = [];
+    let shared: string | undefined;
+    while (!shared && ids.length < 17) {
+      const id = backupVersion(`v${ids.length}`, ['a']);
+      shared = ids.find((other) => other[0] === id[0])?.[0];
+      ids.push(id);
+    }
+    expect(shared).toBeDefined();
+    const matching = ids.filter((id) => id[0] === shared).length;
+    const refused = restoreRun(world, {
+      backupName: 'bakery',
+      backupSpec: spec,
+      snapshotID: shared,
+      claims: [{ claim: 'a', targetClaim: 'r-a', path: '' }],
+    });
+    expect([refused.status, refused.report]).toEqual([
+      1,
+      `error snapshot ID ${shared} matches ${matching} snapshots of Backup mall-shops/bakery: give more digits ` +
+        '(restic snapshots lists them)\n',
+    ]);
+    expect(fs.readdirSync(claimDir(world, 'r-a'))).toEqual([]);
+    // One more digit than they share picks one; the report gives its full ID.
+    const id = ids.find((i) => i[0] === shared)!;
+    const digits = 1 + Math.max(...ids.filter((o) => o !== id).map((o) => [...o].findIndex((c, i) => c !== id[i])));
+    const picked = restoreRun(world, {
+      backupName: 'bakery',
+      backupSpec: spec,
+      snapshotID: id.slice(0, digits),
+      claims: [{ claim: 'a', targetClaim: 'r-a', path: '' }],
+    });
+    expect([picked.status, reportLines(picked.report)[0]?.[2]]).toEqual([0, id]);
   });
 });
 

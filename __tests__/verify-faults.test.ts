@@ -153,12 +153,32 @@ test('a snapshot larger than the scratch space fails before restoring anything (
     status: 1,
     report: expect.stringMatching(
       new RegExp(
-        String.raw`^failed ScratchTooSmall snapshot [0-9a-f]+ holds 0\.57 MiB of files, more than the scratch ` +
-          String.raw`space can take \(0\.09 MiB`,
+        String.raw`^failed ScratchTooSmall snapshot [0-9a-f]+ holds 0\.57 MiB in 3 files and \d+ folders, up to ` +
+          String.raw`0\.\d\d MiB on disk in 4 KiB blocks, more than the scratch space can take \(0\.09 MiB`,
       ),
     ),
   });
   expect(restore.log).not.toMatch(/restoring snapshot [0-9a-f]{8} of/);
   // Room enough: it restores.
   expect(runScript(TEST_RESTORE_SCRIPT, vault, { SCRATCH_LIMIT: '100000000' }).status).toBe(0);
+});
+
+test('many small files count by the disk blocks they take, as the kubelet counts them, not by their bytes', () => {
+  // 2 000 files of 10 bytes: 20 kB of content, 8 MB of 4 KiB blocks; the limit leaves room for the first only.
+  const data = path.join(bench.work, 'small-files');
+  fs.mkdirSync(data, { recursive: true });
+  for (let i = 0; i < 2000; i++) fs.writeFileSync(path.join(data, `label-${i}.txt`), `label ${String(i).padStart(4)}`);
+  const vault = vaultOf('vault-small-files', data);
+  const restore = runScript(TEST_RESTORE_SCRIPT, vault, { SCRATCH_LIMIT: String(4 * 2 ** 20) });
+  expect({ status: restore.status, report: restore.report }).toEqual({
+    status: 1,
+    report: expect.stringMatching(
+      new RegExp(
+        '^failed ScratchTooSmall snapshot [0-9a-f]+ holds 0\\.02 MiB in 2000 files and \\d+ folders, ' +
+          'up to 7\\.\\d\\d MiB on disk',
+      ),
+    ),
+  });
+  expect(restore.log).not.toMatch(/restoring snapshot [0-9a-f]{8} of/);
+  expect(runScript(TEST_RESTORE_SCRIPT, vault, { SCRATCH_LIMIT: String(16 * 2 ** 20) }).status).toBe(0);
 });

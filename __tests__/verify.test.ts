@@ -256,3 +256,38 @@ test(
     expect(judgeVerification(none, undefined)).toEqual({ events: [] });
   },
 );
+
+test('an evicted pod reports nothing: the kubelet says why, a full scratch volume as ScratchTooSmall', () => {
+  const evicted = (jobName: string, message: string): KubeObject => ({
+    metadata: { name: `${jobName}-x`, labels: { 'job-name': jobName } },
+    // The kubelet kills the container: no termination message, and the container status may not say terminated.
+    status: { phase: 'Failed', reason: 'Evicted', message, containerStatuses: [{ state: { waiting: {} } }] },
+  });
+  const full = 'Usage of EmptyDir volume "tmp" exceeds the limit "20Gi". ';
+  const runs = {
+    checkJobs: [job('vault-check-6', false)],
+    restoreJobs: [job('verify-bakery-6', true)],
+    pods: [pod('vault-check-6', 'checked 5%'), evicted('verify-bakery-6', full)],
+  };
+  expect(judgeVerification(runs, undefined).condition).toMatchObject({
+    status: 'False',
+    reason: 'ScratchTooSmall',
+    message: expect.stringMatching(
+      new RegExp(
+        "^verify-bakery-6: the kubelet evicted the test restore's pod: " +
+          '"Usage of EmptyDir volume "tmp" exceeds the limit "20Gi". "; .*raise the operator\'s verifyScratchSize',
+      ),
+    ),
+  });
+  // Evicted for the node's memory, or the check's pod: the kubelet's words, not a scratch-space finding.
+  const memory = { ...runs, pods: [runs.pods[0], evicted('verify-bakery-6', 'The node was low on resource: memory.')] };
+  expect(judgeVerification(memory, undefined).condition).toMatchObject({
+    reason: 'VerificationFailed',
+    message: expect.stringContaining(`evicted the test restore's pod: "The node was low on resource: memory."`),
+  });
+  const check = { ...runs, checkJobs: [job('vault-check-6', true)], pods: [evicted('vault-check-6', full)] };
+  expect(judgeVerification(check, undefined).condition).toMatchObject({
+    reason: 'VerificationFailed',
+    message: expect.stringContaining(`vault-check-6: the kubelet evicted the vault check's pod: "Usage of EmptyDir`),
+  });
+});

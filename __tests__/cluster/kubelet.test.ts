@@ -188,33 +188,36 @@ test('a container that ends while the API server is away: its end is reported on
 test('an answer cut off mid-body (the API server killed mid-answer): the kubelet goes on', async () => {
   // The kubelet's first list of pods goes through a proxy that cuts the API server's answer off after its headers.
   const proxy = await new FaultProxy(kubeconfigPath()).start();
-  const cut = proxy.rule({ name: 'cut the answer', verb: 'GET', path: /\/pods$/, cut: true, times: 1 });
-  const through = client({ kubeconfig: proxy.kubeconfig('any-token') });
-  // Bounded: a request that never settles is the failure, and says so.
-  const outcome = await Promise.race([
-    through.request('GET', '/api/v1/namespaces/default/pods').then(
-      (r) => `answered ${r.status}`,
-      (e: Error) => e.message,
-    ),
-    new Promise<string>((done) => setTimeout(done, 10_000, 'still pending after 10 s')),
-  ]);
-  expect(outcome).toMatch(/cut off/);
-  const cutList = proxy.rule({ name: 'cut the list', verb: 'GET', path: /\/pods$/, cut: true, times: 1 });
-  let first = true;
-  const api: Client = {
-    ...admin,
-    request: (method, path, ...rest) => {
-      if (first && method === 'GET' && path.endsWith('/pods')) {
-        first = false;
-        return through.request(method, path, ...rest);
-      }
-      return admin.request(method, path, ...rest);
-    },
-  };
-  const own = await spaces.create();
-  const alone = await new TestKubelet({ api, namespaces: () => [own] }).start();
+  // Stopped whatever fails below: the proxy from here on, the kubelet once started.
+  let alone: TestKubelet | undefined;
   try {
-    await eventually('the cut list to fail a pass', async () => /cut off/.test(alone.describe()), 30_000);
+    const cut = proxy.rule({ name: 'cut the answer', verb: 'GET', path: /\/pods$/, cut: true, times: 1 });
+    const through = client({ kubeconfig: proxy.kubeconfig('any-token') });
+    // Bounded: a request that never settles is the failure, and says so.
+    const outcome = await Promise.race([
+      through.request('GET', '/api/v1/namespaces/default/pods').then(
+        (r) => `answered ${r.status}`,
+        (e: Error) => e.message,
+      ),
+      new Promise<string>((done) => setTimeout(done, 10_000, 'still pending after 10 s')),
+    ]);
+    expect(outcome).toMatch(/cut off/);
+    const cutList = proxy.rule({ name: 'cut the list', verb: 'GET', path: /\/pods$/, cut: true, times: 1 });
+    let first = true;
+    const api: Client = {
+      ...admin,
+      request: (method, path, ...rest) => {
+        if (first && method === 'GET' && path.endsWith('/pods')) {
+          first = false;
+          return through.request(method, path, ...rest);
+        }
+        return admin.request(method, path, ...rest);
+      },
+    };
+    const own = await spaces.create();
+    const kubelet = await new TestKubelet({ api, namespaces: () => [own] }).start();
+    alone = kubelet;
+    await eventually('the cut list to fail a pass', async () => /cut off/.test(kubelet.describe()), 30_000);
     await admin.ok('POST', `/api/v1/namespaces/${own}/pods`, {
       metadata: { name: 'after-cut' },
       spec: {
@@ -227,11 +230,14 @@ test('an answer cut off mid-body (the API server killed mid-answer): the kubelet
       'the pod after the cut to succeed',
       async () => (await admin.ok('GET', `/api/v1/namespaces/${own}/pods/after-cut`)).status?.phase === 'Succeeded',
       30_000,
-      () => alone.describe(),
+      () => kubelet.describe(),
     );
     expect([cut.hits, cutList.hits]).toEqual([1, 1]);
   } finally {
-    await alone.stop();
-    await proxy.stop();
+    try {
+      await alone?.stop();
+    } finally {
+      await proxy.stop();
+    }
   }
 });

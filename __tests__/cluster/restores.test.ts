@@ -183,7 +183,8 @@ test(
     const failed = await restorePhase('saturday', 'Failed');
     expect(failed.status.message).toMatch(
       new RegExp(
-        String.raw`^restore-saturday failed: "/menus/2026" not in snapshot ${snapshot.slice(0, 8)} of ` +
+        // Chosen from the listing (paths): its full ID.
+        String.raw`^restore-saturday failed: "/menus/2026" not in snapshot ${snapshot} of ` +
           String.raw`claim bakery-data \(taken [^)]+\): nothing was restored`,
       ),
     );

@@ -115,13 +115,13 @@ export interface BackupStatus {
   queuePosition?: number;
   /** The cron schedule the CronJob runs in timeZone: backupTime with a window resolved to its minute. */
   effectiveSchedule?: string;
-  /** restic ID of the newest snapshot written by this Backup, when known. */
+  /** restic's full ID (64 hex digits) of the newest snapshot written by this Backup, when known. */
   lastSnapshotID?: string;
   /** The newest finished run that reported its result: outcome, cause and restic's numbers. */
   lastRun?: BackupStatusLastRun;
   /** When the newest passing verification (vault check and test restore) finished. */
   lastVerifiedTime?: string;
-  /** restic ID of the snapshot the newest passing verification restored and compared. */
+  /** The snapshot the newest passing verification restored and compared: the first 16 hex digits of its restic ID. */
   lastVerifiedSnapshotID?: string;
   /** The value of the mall.example.com/run-now annotation the operator last acted on. */
   lastRunNowRequest?: string;
@@ -225,7 +225,7 @@ export interface RestoreStatus {
   completionTime?: string;
   /** How long the restore Job ran. */
   durationSeconds?: number;
-  /** The snapshots used, comma-separated (one per claim; usually the same). */
+  /** The snapshots used, comma-separated (one per claim; usually the same), each as in claims[].snapshotID. */
   snapshotID?: string;
   /** What was restored, claim by claim. */
   claims?: RestoreStatusClaims[];
@@ -257,7 +257,7 @@ export interface RestoreStatusClaims {
   targetClaim?: string;
   /** The folder inside targetClaim the files went to ("/" for its root). */
   path?: string;
-  /** The snapshot restored, in restic's short form (its first 8 hex digits, as restic snapshots lists it). */
+  /** The snapshot restored: restic's full ID (64 hex digits) when the restore chose it from the vault's listing (a snapshotID, a pointInTime, paths, inPlace or more than one claim); restic's short form (its first 8 hex digits, as restic snapshots lists it) for the newest snapshot of a single claim, which restic picks inside the restore and names only in that form. */
   snapshotID?: string;
   /** When that snapshot was taken. */
   snapshotTime?: string;

@@ -81,14 +81,15 @@ export const BACKUP_STATUS_SCHEMA: JsonSchema = {
     lastSnapshotID: {
       type: 'string',
       maxLength: 64,
-      description: 'restic ID of the newest snapshot written by this Backup, when known.',
+      description: "restic's full ID (64 hex digits) of the newest snapshot written by this Backup, when known.",
     },
     lastRun,
     lastVerifiedTime: timestamp('When the newest passing verification (vault check and test restore) finished.'),
     lastVerifiedSnapshotID: {
       type: 'string',
       maxLength: 64,
-      description: 'restic ID of the snapshot the newest passing verification restored and compared.',
+      description:
+        'The snapshot the newest passing verification restored and compared: the first 16 hex digits of its restic ID.',
     },
     lastRunNowRequest: {
       type: 'string',

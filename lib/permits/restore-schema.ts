@@ -166,7 +166,10 @@ const claimStatus: JsonSchema = {
       type: 'string',
       maxLength: 64,
       description:
-        "The snapshot restored, in restic's short form (its first 8 hex digits, as restic snapshots lists it).",
+        "The snapshot restored: restic's full ID (64 hex digits) when the restore chose it from the vault's listing " +
+        "(a snapshotID, a pointInTime, paths, inPlace or more than one claim); restic's short form (its first 8 " +
+        'hex digits, as restic snapshots lists it) for the newest snapshot of a single claim, which restic picks ' +
+        'inside the restore and names only in that form.',
     },
     snapshotTime: timestamp('When that snapshot was taken.'),
     files: { type: 'integer', format: 'int64', minimum: 0, description: 'Files restored.' },
@@ -192,8 +195,10 @@ const status: JsonSchema = {
     durationSeconds: { type: 'integer', format: 'int64', minimum: 0, description: 'How long the restore Job ran.' },
     snapshotID: {
       type: 'string',
-      maxLength: 1024,
-      description: 'The snapshots used, comma-separated (one per claim; usually the same).',
+      // One full ID and a comma per claim at most.
+      maxLength: rapi.RESTORE_CLAIMS_MAX * 65,
+      description:
+        'The snapshots used, comma-separated (one per claim; usually the same), each as in claims[].snapshotID.',
     },
     claims: {
       type: 'array',

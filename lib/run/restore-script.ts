@@ -6,11 +6,12 @@
  * set there is one claim, and the arguments after its three are the paths inside it to restore (spec.paths),
  * each handed to restic as an `--include` argument of its own. For each claim the snapshot is chosen on its own
  * among this Backup's snapshots that hold that claim's path, so restoring claim A never takes a newer snapshot
- * that holds only claim B: the newest one (default), the one whose ID starts with SNAPSHOT_ID, or the newest
- * taken at or before the point POINT_IN_TIME_EPOCH (Unix seconds) and POINT_IN_TIME_FRACTION (the digits
- * after its decimal point, as given). Snapshot times are read from restic's JSON with any UTC offset and
- * compared at the point's own precision: a point given in whole seconds takes a snapshot taken within that
- * second, as restic's table and the status show snapshot times in whole seconds.
+ * that holds only claim B: the newest one (default), the one whose ID starts with SNAPSHOT_ID (refused when it
+ * starts more than one of this Backup's snapshots), or the newest taken at or before the point
+ * POINT_IN_TIME_EPOCH (Unix seconds) and POINT_IN_TIME_FRACTION (the digits after its decimal point, as given).
+ * Snapshot times are read from restic's JSON with any UTC offset and compared at the point's own precision: a
+ * point given in whole seconds takes a snapshot taken within that second, as restic's table and the status show
+ * snapshot times in whole seconds.
  *
  * Each opening of the vault costs restic's key derivation (0.3-0.8 s), so the common case opens it once: one
  * claim, its newest snapshot, not in place, no paths. restic itself picks the snapshot (`latest` with the
@@ -43,7 +44,8 @@ list() {
   restic snapshots --json --host "$SHOP_NAME" --tag "$tags" >"$TMPDIR/snapshots.json" \\
     || fail "cannot list the snapshots in the vault (see the log above)"
 }
-# The chosen snapshot among those holding the claim's path $1: "<id> <time>", or nothing.
+# The chosen snapshot among those holding the claim's path $1: "<id> <time>", or nothing; "ambiguous <n>" when
+# SNAPSHOT_ID starts the IDs of n > 1 of this Backup's snapshots (restic refuses such a prefix too).
 choose() {
   awk -v path="$1" -v want="\${SNAPSHOT_ID:-}" -v before="\${POINT_IN_TIME_EPOCH:-}" \\
     -v bfrac="\${POINT_IN_TIME_FRACTION:-}" '
@@ -74,8 +76,8 @@ choose() {
         if (substr(token, 1, 8) == "\\"paths\\":") { holds = index(token, "\\"" path "\\"") > 0; continue }
         n = split(token, kv, "\\"")
         if (kv[2] == "time") { t = kv[4]; holds = 0; continue }
+        if (want != "") { if (index(kv[4], want) != 1) continue; matched++ }
         if (!holds) continue
-        if (want != "" && index(kv[4], want) != 1) continue
         parse(t)
         if (before != "") {
           if (sec > before + 0) continue
@@ -85,12 +87,20 @@ choose() {
         e = sec + ("0." frac "0")
         if (!found || e >= best) { found = 1; best = e; id = kv[4]; when = t }
       }
-      if (found) print id, when
+      if (matched > 1) print "ambiguous", matched
+      else if (found) print id, when
     }' "$TMPDIR/snapshots.json"
 }
 none() {
   fail "no snapshot of Backup $BACKUP_REF holds claim $1\\
 \${SNAPSHOT_ID:+ with ID $SNAPSHOT_ID}\${POINT_IN_TIME:+ taken at or before $POINT_IN_TIME}"
+}
+# Refuses an ambiguous snapshot ID: restic would not guess, and neither does the restore.
+unique() {
+  case $1 in
+    ambiguous*) fail "snapshot ID $SNAPSHOT_ID matches \${1#ambiguous } snapshots of Backup $BACKUP_REF: give more" \
+      "digits (restic snapshots lists them)" ;;
+  esac
 }
 refuse_full() {
   if [ "\${IN_PLACE:-}" != true ] && [ -e "$2" ] && [ -n "$(ls -A "$2" | grep -vx 'lost+found' || true)" ]; then
@@ -112,12 +122,12 @@ walked() {
     else find . -type f -exec stat -c %s {} +; fi) || echo failed; } |
     awk '/^failed$/ { bad = 1; next } { n++; s += $1 } END { if (!bad) printf "%d %.0f\\n", n, s }'
 }
-# The snapshot goes into the report in restic's short form (its first 8 hex digits), whichever way it was chosen:
-# the one form restic itself prints when it picks the snapshot inside the restore (its --json restore output names
-# none), the form \`restic snapshots\` lists, and what a Restore's snapshotID accepts.
+# The snapshot goes into the report as the script knows it: its full ID (64 hex digits) when it was chosen here
+# from the listing; restic's short form (8 digits) when restic picked it inside the restore (newest below), the one
+# form restic prints there (its --json restore output names none). Both are what a Restore's snapshotID accepts.
 done_claim() {
   [ -n "$4" ] || fail "restic restored claim $1 but could not count its files (see the log above)"
-  printf 'restored %s %s %s %s\\n' "$1" "$(printf %.8s "$2")" "$3" "$4" >>"$report" 2>/dev/null || true
+  printf 'restored %s %s %s %s\\n' "$1" "$2" "$3" "$4" >>"$report" 2>/dev/null || true
 }
 # One claim from its newest snapshot, picked by restic within the restore: the vault is opened once. restic
 # picks before it writes, so a claim without a snapshot fails with the target as it was.
@@ -151,6 +161,7 @@ some() {
   claim=$1; source=$2; target=$3; shift 3
   list
   picked=$(choose "$source")
+  unique "$picked"
   [ -n "$picked" ] || none "$claim"
   refuse_full "$claim" "$target"
   id=\${picked%% *}; taken=\${picked#* }
@@ -166,7 +177,7 @@ some() {
     "$TMPDIR/paths" "$TMPDIR/listing.json" >"$TMPDIR/missing"
   grep -qx failed "$TMPDIR/listing.json" && fail "cannot list snapshot $id to find the paths (see the log above)"
   if [ -s "$TMPDIR/missing" ]; then
-    fail_because PathNotInSnapshot "$(cat "$TMPDIR/missing") not in snapshot $(printf %.8s "$id") of claim" \\
+    fail_because PathNotInSnapshot "$(cat "$TMPDIR/missing") not in snapshot $id of claim" \\
       "$claim (taken $taken): nothing was restored; name paths that snapshot holds (restic ls $(printf %.8s "$id"))"
   fi
   counted=$(listed <"$TMPDIR/listing.json")
@@ -185,6 +196,7 @@ check() {
   while [ $# -ge 3 ]; do
     claim=$1; source=$2; target=$3; shift 3; i=$((i + 1))
     picked=$(choose "$source")
+    unique "$picked"
     [ -n "$picked" ] || none "$claim"
     refuse_full "$claim" "$target"
     printf '%s\\n' "$picked" >"$TMPDIR/picked.$i"

@@ -5,8 +5,8 @@
  *
  * 1. CHECK_SCRIPT, once per vault: `restic check --read-data-subset "$READ_DATA_SUBSET"`, the vault's
  *    structure and that subset of its pack files read back and hashed. check takes the vault's exclusive
- *    lock, so it waits (`--retry-lock`) for backups and prune instead of failing, and backups wait for it
- *    the same way: neither makes the other fail.
+ *    lock, so it waits (`--retry-lock`) for backups and prune instead of failing; backups wait for it with their
+ *    own jittered retries, up to LOCK_WAIT per step (lib/run/backup-run.ts).
  * 2. TEST_RESTORE_SCRIPT, per Backup: a test restore of this Backup's newest snapshot (host and
  *    `shop=`/`backup=` tags, grouped so there is one newest) into scratch space with `restic restore
  *    --verify`, which reads every restored file back and compares its content with the snapshot's own SHA-256
@@ -102,6 +102,9 @@ newest() {
   id=$(grep -o '"id":"[0-9a-f]*"' "$TMPDIR/latest.json" | head -n 1 | cut -d '"' -f 4)
   taken=$(grep -o '"time":"[^"]*"' "$TMPDIR/latest.json" | head -n 1 | cut -d '"' -f 4)
   size=$(grep -o '"total_bytes_processed":[0-9]*' "$TMPDIR/latest.json" | head -n 1 | cut -d : -f 2)
+  nfiles=$(grep -o '"total_files_processed":[0-9]*' "$TMPDIR/latest.json" | head -n 1 | cut -d : -f 2)
+  ndirs=$(grep -oE '"dirs_(new|changed|unmodified)":[0-9]+' "$TMPDIR/latest.json" | head -n 3 | cut -d : -f 2 |
+    awk '{ n += $1 } END { printf "%d", n }')
 }
 # Read-only folders of the snapshot come back read-only: opened up first, or the Backup's user could not remove them.
 clear_target() {
@@ -110,18 +113,22 @@ clear_target() {
 }
 # Room for the restore: what the scratch filesystem has free less a tenth of it (a node's disk at 90 % comes under
 # disk pressure and evicts pods, other shops' among them), and within SCRATCH_LIMIT: the scratch volume's size or
-# the Backup's ephemeral-storage limit, whichever is smaller (past either the pod is evicted).
+# the Backup's ephemeral-storage limit, whichever is smaller (past either the pod is evicted). The kubelet counts
+# disk blocks, not content: every file and folder takes up to a 4 KiB block more than its bytes (2 000 files of
+# 10 bytes hold 20 kB and take 8 MB), so that is what is counted.
 fits() {
   [ -n "$size" ] || return 0
+  need=$(awk -v b="$size" -v f="\${nfiles:-0}" -v d="\${ndirs:-0}" 'BEGIN { printf "%.0f", b + (f + d) * 4096 }')
   room=$(df -Pk "$TMPDIR" | awk -v limit="\${SCRATCH_LIMIT:-}" -v keep=${SCRATCH_RESERVE_PERCENT} 'NR == 2 {
     r = ($4 - $2 * keep / 100) * 1024; if (limit != "" && limit * 0.9 < r) r = limit * 0.9; if (r < 0) r = 0
     printf "%.0f", r }')
-  awk -v need="$size" -v room="$room" 'BEGIN { exit !(need + 0 <= room + 0) }' && return 0
+  awk -v need="$need" -v room="$room" 'BEGIN { exit !(need + 0 <= room + 0) }' && return 0
   gib() { awk -v b="$1" 'BEGIN { if (b >= 1073741824) printf "%.2f GiB", b / 1073741824
     else printf "%.2f MiB", b / 1048576 }'; }
-  fail ScratchTooSmall "snapshot $id holds $(gib "$size") of files, more than the scratch space can take" \\
-    "($(gib "$room") after keeping ${SCRATCH_RESERVE_PERCENT}% of the node's disk free, within the scratch volume's" \\
-    "size and the Backup's resources.limits ephemeral-storage if set): nothing was restored; raise the operator's" \\
+  fail ScratchTooSmall "snapshot $id holds $(gib "$size") in \${nfiles:-0} files and \${ndirs:-0} folders, up to" \
+    "$(gib "$need") on disk in 4 KiB blocks, more than the scratch space can take" \
+    "($(gib "$room") after keeping ${SCRATCH_RESERVE_PERCENT}% of the node's disk free, within the scratch volume's" \
+    "size and the Backup's resources.limits ephemeral-storage if set): nothing was restored; raise the operator's" \
     "verifyScratchSize (and that limit, if it is the smaller) or run on nodes with more ephemeral storage"
 }
 # Restores snapshot $id and compares; on a finding, why/why_reason say it and it returns 1.

@@ -62,6 +62,8 @@ interface Finished {
   readonly failed: boolean;
   readonly at: string;
   readonly report: VerifyReport;
+  /** The kubelet's words when it evicted a pod of the Job (status.reason Evicted): the pod wrote no report. */
+  readonly evicted?: string;
 }
 
 function newestFinished(jobs: readonly KubeObject[], pods: readonly KubeObject[]): Finished | undefined {
@@ -73,15 +75,19 @@ function newestFinished(jobs: readonly KubeObject[], pods: readonly KubeObject[]
     if (!c) continue;
     const own = pods.filter((p) => p.metadata.labels?.['job-name'] === job.metadata.name);
     const ended = own.flatMap((p) => (p.status?.containerStatuses ?? []).filter((cs: any) => cs.state?.terminated));
+    const evicted = own.find((p) => p.status?.reason === 'Evicted');
     // Jobs and pods arrive by separate watches: a Job seen finished before its pod's report waits for the
-    // report rather than be judged silent (a false alarm). A failed Job with no pod at all is judged now.
-    if (ended.length === 0 && (own.length > 0 || c.type === 'Complete' || c.type === 'SuccessCriteriaMet')) continue;
+    // report rather than be judged silent (a false alarm). A failed Job with no pod at all, or an evicted one
+    // (killed by the kubelet, it reports nothing), is judged now.
+    const waiting = own.length > 0 || c.type === 'Complete' || c.type === 'SuccessCriteriaMet';
+    if (ended.length === 0 && !evicted && waiting) continue;
     const text = ended.map((cs: any) => String(cs.state.terminated.message ?? '')).join('\n');
     finished.push({
       job,
       failed: c.type === 'Failed' || c.type === 'FailureTarget',
       at: job.status?.completionTime ?? c.lastTransitionTime ?? '',
       report: parseVerifyReport(text),
+      evicted: evicted && String(evicted.status.message ?? 'no message').slice(0, 400),
     });
   }
   finished.sort(
@@ -93,6 +99,7 @@ function newestFinished(jobs: readonly KubeObject[], pods: readonly KubeObject[]
 /** Why a finished run did not pass, or undefined when it did (a run that says nothing has proved nothing). */
 function failure(run: Finished, passed: boolean, what: string): { reason: string; message: string } | undefined {
   if (!run.failed && passed) return undefined;
+  if (!run.report.failed && run.evicted !== undefined) return evictedFailure(run.evicted, what);
   return (
     run.report.failed ?? {
       reason: REASON.VerificationFailed,
@@ -101,6 +108,26 @@ function failure(run: Finished, passed: boolean, what: string): { reason: string
         : `the ${what} Job finished without reporting a result`,
     }
   );
+}
+
+/**
+ * The kubelet evicts a pod past its scratch volume's sizeLimit or its ephemeral-storage limit (it counts disk
+ * blocks) or when the node runs short: the pod's own log stops mid-restore, so the kubelet's message is the reason.
+ */
+function evictedFailure(message: string, what: string): { reason: string; message: string } {
+  const disk = /ephemeral|emptydir|storage|disk|volume/i.test(message);
+  if (what === 'test restore' && disk)
+    return {
+      reason: 'ScratchTooSmall',
+      message:
+        `the kubelet evicted the test restore's pod: "${message}"; the snapshot needs more scratch space than the ` +
+        `pod may use: raise the operator's verifyScratchSize (and the Backup's resources.limits ephemeral-storage, ` +
+        `if set and smaller) or run on nodes with more ephemeral storage`,
+    };
+  return {
+    reason: REASON.VerificationFailed,
+    message: `the kubelet evicted the ${what}'s pod: "${message}"; the run did not finish`,
+  };
 }
 
 /**
