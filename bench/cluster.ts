@@ -51,6 +51,18 @@ function shippedNodeOptions(): { nodeOptions: string; env: Record<string, string
   return { nodeOptions, env, memoryLimit: container.resources.limits.memory };
 }
 
+/**
+ * The node flags the image starts the operator with (the Dockerfile's ENTRYPOINT, between node and the bundle): V8
+ * flags that Node refuses in NODE_OPTIONS (e.g. --optimize-for-size) live there.
+ */
+function imageNodeFlags(): string[] {
+  const dockerfile = readFileSync(join(__dirname, '..', 'Dockerfile'), 'utf8');
+  const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(dockerfile);
+  if (!entrypoint) throw new Error('Dockerfile: no ENTRYPOINT in exec form');
+  const words: string[] = JSON.parse(entrypoint[1]);
+  return words.slice(1, -1);
+}
+
 /** The sum of a counter or gauge over its series, from the operator's /metrics text. */
 function metricSum(text: string, name: string): number {
   let sum = 0;
@@ -351,7 +363,7 @@ async function main(): Promise<void> {
     'bench',
     ['--namespaces=operator', '--leader-elect=false', '--log-level=info'],
     shipped.env,
-    (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
+    [...imageNodeFlags(), ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)],
   );
   cleanups.push(() => op.stop('SIGKILL'));
   await op.start().catch((e) => {
@@ -412,7 +424,8 @@ async function main(): Promise<void> {
       `${standIn ? ` (/ stand-in floor: ${(syncSeconds / toyFloorSeconds).toFixed(2)}×)` : ''}; ` +
       `of the operator's wall, ${startupSeconds.toFixed(2)} s until its caches synced (process start, connect, ` +
       `LIST); operator CPU ${cpuSeconds.toFixed(1)} s (${((cpuSeconds / syncSeconds) * 100).toFixed(0)}% of one ` +
-      `core); peak RSS ${rssMiB.toFixed(0)} MiB (environment ${JSON.stringify(shipped.env)} as shipped, memory limit ` +
+      `core); peak RSS ${rssMiB.toFixed(0)} MiB (node ${imageNodeFlags().join(' ')} as the image starts it, ` +
+      `environment ${JSON.stringify(shipped.env)} as shipped, memory limit ` +
       `${shipped.memoryLimit}); ${(syncReconciles / N).toFixed(2)} reconciles per Backup during the sync`,
     `- writes during the sync by kind: ${Object.entries(byKind)
       .map(([k, v]) => `${k}: ${v}`)
