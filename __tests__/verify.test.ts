@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { CHECK_SCRIPT, TEST_RESTORE_SCRIPT } from '../lib/run/verify-script';
 import type { KubeObject } from '../operator/controller/types';
 import { judgeVerification, parseVerifyReport } from '../operator/controller/verification';
+import { WATCHES } from '../operator/controller/watches';
 import { resticForRestore } from '../testing/restic-binary';
 import { vaultFromTemplate } from '../testing/vault-template';
 
@@ -258,11 +259,18 @@ test(
 );
 
 test('an evicted pod reports nothing: the kubelet says why, a full scratch volume as ScratchTooSmall', () => {
-  const evicted = (jobName: string, message: string): KubeObject => ({
-    metadata: { name: `${jobName}-x`, labels: { 'job-name': jobName } },
-    // The kubelet kills the container: no termination message, and the container status may not say terminated.
-    status: { phase: 'Failed', reason: 'Evicted', message, containerStatuses: [{ state: { waiting: {} } }] },
-  });
+  // As the operator's pod cache keeps it (trimmed as it arrives), not as the API server sends it.
+  const cached = (pod: KubeObject): KubeObject => {
+    WATCHES.pods.trim?.(pod);
+    return pod;
+  };
+  const evicted = (jobName: string, message: string): KubeObject =>
+    cached({
+      metadata: { name: `${jobName}-x`, labels: { 'job-name': jobName } },
+      spec: { nodeName: 'node-1', containers: [{ name: 'restic' }] },
+      // The kubelet kills the container: no termination message, and the container status may not say terminated.
+      status: { phase: 'Failed', reason: 'Evicted', message, containerStatuses: [{ state: { waiting: {} } }] },
+    });
   const full = 'Usage of EmptyDir volume "tmp" exceeds the limit "20Gi". ';
   const runs = {
     checkJobs: [job('vault-check-6', false)],

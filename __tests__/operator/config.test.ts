@@ -189,7 +189,9 @@ describe('the image', () => {
   test('runs the bundle on distroless Node 22 as the non-root user the pod expects', () => {
     expect(dockerfile).toMatch(/^FROM gcr\.io\/distroless\/nodejs22-debian12:nonroot$/m);
     expect(dockerfile).toMatch(new RegExp(`^USER ${NONROOT_ID}:${NONROOT_ID}$`, 'm'));
-    expect(dockerfile).toMatch(/^ENTRYPOINT \["\/nodejs\/bin\/node", "\/app\/operator\.cjs"\]$/m);
+    expect(dockerfile).toMatch(
+      /^ENTRYPOINT \["\/nodejs\/bin\/node", "--optimize-for-size", "\/app\/operator\.cjs"\]$/m,
+    );
   });
 
   test('the default operator image tag follows the package version', () => {

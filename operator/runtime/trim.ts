@@ -17,6 +17,9 @@ export function trimMetadata(obj: KubeObject): void {
   }
 }
 
+/** Room for the kubelet's word on a pod it ended; its eviction messages are a sentence or two. */
+export const POD_MESSAGE_KEPT = 1024;
+
 /**
  * A pod as volume planning and run reporting read it: where it runs, which claims it mounts, and how
  * its containers are doing.
@@ -33,6 +36,9 @@ export function trimPod(pod: KubeObject): void {
   const status = pod.status ?? {};
   pod.status = {
     phase: status.phase,
+    // Why the kubelet ended a pod whose container could not say (an eviction for its scratch volume or memory).
+    reason: status.reason,
+    message: typeof status.message === 'string' ? status.message.slice(0, POD_MESSAGE_KEPT) : status.message,
     conditions: status.conditions,
     initContainerStatuses: status.initContainerStatuses,
     containerStatuses: status.containerStatuses,
