@@ -14,6 +14,9 @@ beforeAll(async () => {
     if (req.url!.startsWith('/apis/snapshot.storage.k8s.io/')) {
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
       res.end('404 page not found\n');
+    } else if (req.url!.startsWith('/busy')) {
+      res.writeHead(503, { 'content-type': 'application/json' });
+      res.end('{"error":"overloaded, try later"}');
     } else if (req.url!.startsWith('/gateway')) {
       res.writeHead(502, { 'content-type': 'text/html' });
       res.end('<html><body>Bad Gateway</body></html>');
@@ -53,4 +56,10 @@ test('a 200 whose body is not JSON fails naming the path and the answer', async 
   expect(error.message).toBe(
     'GET /api/v1/namespaces: answered 200 with a body that is not JSON: <html>a login page</html>',
   );
+});
+
+test('a JSON refusal that is not a Status object keeps its words', async () => {
+  const error = await failure(server.client().get('/busy/apis'));
+  expect(error.statusCode).toBe(503);
+  expect(error.message).toBe('GET /busy/apis: 503 {"error":"overloaded, try later"}');
 });

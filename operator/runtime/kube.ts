@@ -148,7 +148,7 @@ export class KubeClient {
     if (status < 200 || status >= 300) {
       // Not every refusal is a Status object: a group the API server does not serve answers 404 with the text
       // "404 page not found", a proxy in between may answer in HTML. The status code still decides.
-      const said = body.json?.message ?? (body.json === undefined ? text.trim().slice(0, 200) : '');
+      const said = body.json?.message ?? text.trim().slice(0, 200);
       throw new ApiError(
         status,
         body.json?.reason ?? String(status),
