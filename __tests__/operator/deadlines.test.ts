@@ -88,13 +88,18 @@ describe('users of Deadlines', () => {
     }
     expect(jest.getTimerCount()).toBe(2);
     expect(queue.pending).toBe(3_000);
-    // The first wish for a key wins, as before.
+    // The earliest wish for a key wins: a short retry is not held back by a long recheck set before it, and a
+    // later wish does not put off an earlier one.
     queue.addAfter('ns/b0', 10);
-    jest.advanceTimersByTime(999);
+    queue.addAfter('ns/b1', 999_999);
+    jest.advanceTimersByTime(9);
     expect(queue.length).toBe(0);
     jest.advanceTimersByTime(1);
     expect(queue.length).toBe(1);
     expect(await queue.get()).toBe('ns/b0');
+    jest.advanceTimersByTime(991);
+    expect(queue.length).toBe(1);
+    expect(await queue.get()).toBe('ns/b1');
     queue.shutDown();
     wake.clear();
     expect(jest.getTimerCount()).toBe(0);

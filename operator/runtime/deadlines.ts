@@ -29,6 +29,11 @@ export class Deadlines {
     return this.moments.has(key);
   }
 
+  /** The moment `key` fires at, if it is waiting. */
+  public get(key: string): number | undefined {
+    return this.moments.get(key);
+  }
+
   /** Fires `key` once at `at` (milliseconds on `now`'s clock), replacing an earlier moment for it. */
   public set(key: string, at: number): void {
     if (this.moments.get(key) === at) return;

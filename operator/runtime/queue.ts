@@ -59,9 +59,16 @@ export class WorkQueue {
     this.waiting.push(key);
   }
 
+  /**
+   * Queues `key` after `delayMs`, or sooner if it already waits for an earlier moment (client-go's delaying queue
+   * keeps the earliest too): a failed reconcile's short retry must not wait behind a long recheck it had set.
+   */
   public addAfter(key: string, delayMs: number): void {
-    if (this.shuttingDown || this.later.has(key)) return;
-    this.later.set(key, performance.now() + delayMs);
+    if (this.shuttingDown) return;
+    const at = performance.now() + delayMs;
+    const waiting = this.later.get(key);
+    if (waiting !== undefined && waiting <= at) return;
+    this.later.set(key, at);
   }
 
   /** Retries `key` after a delay that doubles with each consecutive failure. */
