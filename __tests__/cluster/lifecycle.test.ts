@@ -4,7 +4,7 @@
  * test kubelet running the backup pod's script with the pinned restic against a vault claim on this machine.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { parseRunResult } from '../../lib/run/run-result';
 import { resticForRestore } from '../../testing/restic-binary';
 import { client, eventually } from '../../testing/cluster/cluster';
@@ -95,6 +95,11 @@ describe('a Backup on the real control plane, with the test kubelet running rest
     const jobs = (await admin.ok('GET', `/apis/batch/v1/namespaces/${ns}/jobs`)).items;
     const byComponent = (c: string) => jobs.filter((j: any) => j.metadata.labels['app.kubernetes.io/component'] === c);
     expect(byComponent('vault-init').map((j: any) => j.status.succeeded)).toEqual([1]);
+    // By the Job's own `restic init` (this suite runs it for real), not seeded from the run's template: restic
+    // calibrates its key's scrypt cost to the machine, far above the template's 2^10.
+    const keys = readdirSync(`${vault}/bakery/keys`);
+    expect(keys).toHaveLength(1);
+    expect(JSON.parse(readFileSync(`${vault}/bakery/keys/${keys[0]}`, 'utf8')).N).toBeGreaterThan(1 << 10);
     const runs = byComponent('backup-run');
     expect(runs.map((j: any) => j.status.succeeded)).toEqual([1]);
     const [pod] = (
