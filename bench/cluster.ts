@@ -1,7 +1,8 @@
 /**
- * `npm run bench:cluster [-- --backups=1000] [-- --quick] [-- --no-stand-in]`: the operator's initial sync on
- * the real API server (the control plane of scripts/control-plane/), side by side with a bare-client floor.
- * Not part of `npm test`.
+ * `npm run bench:cluster [-- --backups=1000] [-- --quick] [-- --no-stand-in] [-- --runs=3]`: the operator's initial
+ * sync on the real API server (the control plane of scripts/control-plane/), side by side with a bare-client floor.
+ * Not part of `npm test`. Prints a Markdown table; bench/RESULTS-cluster.md is the kept history of such tables, so
+ * the bench leaves it alone.
  *
  *   - N Backups are filed (no run-now, so no pods: this measures the control loop, not restic); they share
  *     one vault whose init Job has finished (an existing vault), so each needs a CronJob and a status;
@@ -18,7 +19,7 @@
  * About 5 minutes for 1 000 Backups on 2 cores (~25 min for 10 000 with --no-stand-in), ~200 MiB (~2 GiB) in
  * the temp folder, removed at the end and on Ctrl-C.
  */
-import { closeSync, fstatSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, mkdtempSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { start } from '../scripts/control-plane/cluster';
@@ -92,9 +93,14 @@ const STEADY_MS = quick ? 10_000 : 60_000;
 /** How often the operator's /metrics is read while it syncs (each read renders every Backup's series). */
 const SAMPLE_MS = 30_000;
 
-const dir = mkdtempSync(join(tmpdir(), 'mall-backup-bench-cluster-'));
-const auditLog = join(dir, 'audit.log');
-const cleanups: (() => Promise<void> | void)[] = [() => rmSync(dir, { recursive: true, force: true })];
+/**
+ * --runs=N repeats the whole measure N times, each on a fresh control plane, and reports the median ratio: on this
+ * noisy machine one pair's floor alone moved 70-80 s between runs of the same code.
+ */
+const RUNS = Number(arg('runs') ?? 1);
+if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error(`--runs=${arg('runs')}: a whole number of 1 or more`);
+
+const cleanups: (() => Promise<void> | void)[] = [];
 const cleanup = async () => {
   for (const f of cleanups.splice(0).reverse()) await f();
 };
@@ -263,9 +269,9 @@ async function toyFloor(api: Client, ns: string): Promise<number> {
  * log every poll (tens of thousands of lines at 10 000 Backups) took CPU from the operator being measured. A line the
  * API server is still writing is left for the next call.
  */
-const audited = { offset: 0, entries: [] as any[] };
+const audited = { log: '', offset: 0, entries: [] as any[] };
 function operatorWrites(): any[] {
-  const fd = openSync(auditLog, 'r');
+  const fd = openSync(audited.log, 'r');
   try {
     const size = fstatSync(fd).size;
     if (size > audited.offset) {
@@ -331,9 +337,28 @@ async function allHavePhase(api: Client, ns: string): Promise<boolean> {
   return list.items.length === N && list.items.every((b: any) => b.status?.phase);
 }
 
-async function main(): Promise<void> {
+/** What one run measured: a floor and the operator's sync on the same fresh control plane, one after the other. */
+interface Run {
+  toyFloorSeconds: number;
+  floorSeconds: number;
+  syncSeconds: number;
+  startupSeconds: number;
+  cpuSeconds: number;
+  rssMiB: number;
+  syncReconciles: number;
+  synced: any[];
+  steadyWrites: any[];
+  steadyReconciles: number;
+}
+
+async function measure(): Promise<Run> {
+  const dir = mkdtempSync(join(tmpdir(), 'mall-backup-bench-cluster-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  audited.log = join(dir, 'audit.log');
+  audited.offset = 0;
+  audited.entries = [];
   const cluster = await start({
-    apiServerArgs: auditWrites(dir, auditLog),
+    apiServerArgs: auditWrites(dir, audited.log),
     progress: (l) => process.stderr.write(`control plane: ${l}\n`),
   });
   cleanups.push(() => cluster.stop());
@@ -393,59 +418,86 @@ async function main(): Promise<void> {
   const cpuSeconds = op.cpuSeconds();
   const syncReconciles = await reconciles();
   const synced = operatorWrites();
-  const byKind = kinds(synced);
   const settleFrom = operatorWrites().length;
   await new Promise((r) => setTimeout(r, STEADY_MS));
   const steadyWrites = operatorWrites().slice(settleFrom);
-  const steady = steadyWrites.length;
   const steadyReconciles = (await reconciles()) - syncReconciles;
   process.stderr.write(`${timeline(synced, t0Wall)}\n`);
   const rssMiB = op.peakRssKb() / 1024;
   await op.stop();
+  // This run's control plane, login and folder go now: the next run starts on a machine as this one did.
+  for (const f of cleanups.splice(0).reverse()) await f();
+  return {
+    toyFloorSeconds,
+    floorSeconds,
+    syncSeconds,
+    startupSeconds,
+    cpuSeconds,
+    rssMiB,
+    syncReconciles,
+    synced,
+    steadyWrites,
+    steadyReconciles,
+  };
+}
 
+const median = (xs: number[]) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+const byKindText = (entries: any[]) =>
+  Object.entries(kinds(entries))
+    .map(([k, v]) => `${k}: ${v}`)
+    .join(', ');
+
+async function main(): Promise<void> {
+  const runs: Run[] = [];
+  for (let i = 1; i <= RUNS; i++) {
+    if (RUNS > 1) process.stderr.write(`run ${i} of ${RUNS}\n`);
+    runs.push(await measure());
+  }
+  const ratios = runs.map((r) => r.syncSeconds / r.floorSeconds);
+  const shipped = shippedNodeOptions();
+  const last = runs[runs.length - 1];
   const lines = [
     `## Initial sync on the real API server (Kubernetes v1.37.2, ${N} Backups, ` +
-      `${new Date().toISOString().slice(0, 10)})`,
+      `${new Date().toISOString().slice(0, 10)}, ${RUNS} run${RUNS > 1 ? 's' : ''})`,
     '',
-    '| | wall | writes per Backup |',
-    '| --- | --- | --- |',
-    ...(standIn
-      ? [
-          `| stand-in floor: bare client as admin, SSA of a small CronJob + a one-field status patch, 4 in flight | ` +
-            `${toyFloorSeconds.toFixed(2)} s | 2 |`,
-        ]
-      : []),
-    `| floor: bare client as the operator's ServiceAccount, the operator's own CronJob (SSA) + status patch, 4 in ` +
-      `flight | ${floorSeconds.toFixed(2)} s | 2 |`,
-    `| operator (bundle, --workers 4 default, own ServiceAccount) from process start | ${syncSeconds.toFixed(2)} s | ` +
-      `${(synced.length / N).toFixed(2)} |`,
+    `| run |${standIn ? ' stand-in floor |' : ''} floor | operator | operator / floor | operator CPU | peak RSS | ` +
+      `writes per Backup | reconciles per Backup | writes at steady state |`,
+    `| --- |${standIn ? ' --- |' : ''} --- | --- | --- | --- | --- | --- | --- | --- |`,
+    ...runs.map(
+      (r, i) =>
+        `| ${i + 1} |${standIn ? ` ${r.toyFloorSeconds.toFixed(2)} s |` : ''} ${r.floorSeconds.toFixed(2)} s | ` +
+        `${r.syncSeconds.toFixed(2)} s | ${ratios[i].toFixed(2)}× | ${r.cpuSeconds.toFixed(1)} s ` +
+        `(${((r.cpuSeconds / r.syncSeconds) * 100).toFixed(0)}% of one core) | ${r.rssMiB.toFixed(0)} MiB | ` +
+        `${(r.synced.length / N).toFixed(2)} | ${(r.syncReconciles / N).toFixed(2)} | ${r.steadyWrites.length} in ` +
+        `${STEADY_MS / 1000} s (${r.steadyReconciles} reconciles) |`,
+    ),
     '',
-    `- operator / floor: **${(syncSeconds / floorSeconds).toFixed(2)}×** ` +
-      `${standIn ? ` (/ stand-in floor: ${(syncSeconds / toyFloorSeconds).toFixed(2)}×)` : ''}; ` +
-      `of the operator's wall, ${startupSeconds.toFixed(2)} s until its caches synced (process start, connect, ` +
-      `LIST); operator CPU ${cpuSeconds.toFixed(1)} s (${((cpuSeconds / syncSeconds) * 100).toFixed(0)}% of one ` +
-      `core); peak RSS ${rssMiB.toFixed(0)} MiB (node ${imageNodeFlags().join(' ')} as the image starts it, ` +
-      `environment ${JSON.stringify(shipped.env)} as shipped, memory limit ` +
-      `${shipped.memoryLimit}); ${(syncReconciles / N).toFixed(2)} reconciles per Backup during the sync`,
-    `- writes during the sync by kind: ${Object.entries(byKind)
-      .map(([k, v]) => `${k}: ${v}`)
-      .join(', ')}`,
-    `- steady state: ${steadyReconciles} reconciles and ${steady} writes in ${STEADY_MS / 1000} s after every Backup ` +
-      `had a phase${
-        steady
-          ? ` (${Object.entries(kinds(steadyWrites))
-              .map(([k, v]) => `${k}: ${v}`)
-              .join(', ')})`
-          : ''
-      }`,
+    `- operator / floor, median of ${RUNS}: **${median(ratios).toFixed(2)}×**` +
+      (standIn
+        ? ` (/ stand-in floor: ${median(runs.map((r) => r.syncSeconds / r.toyFloorSeconds)).toFixed(2)}×)`
+        : '') +
+      `; peak RSS at most **${Math.max(...runs.map((r) => r.rssMiB)).toFixed(0)} MiB**; writes per Backup at most ` +
+      `${Math.max(...runs.map((r) => r.synced.length / N)).toFixed(2)}; writes at steady state ` +
+      `${runs.reduce((sum, r) => sum + r.steadyWrites.length, 0)} in all`,
+    `- floor: a bare client as the operator's ServiceAccount making the operator's own writes (its CronJob by ` +
+      `server-side apply, then the status patch), 4 in flight` +
+      (standIn ? '; stand-in floor: a small CronJob and a one-field status as the cluster admin' : ''),
+    `- operator: the bundle, --workers 4 (the default), its own ServiceAccount, from process start until every ` +
+      `Backup shows a phase (${runs.map((r) => `${r.startupSeconds.toFixed(2)} s`).join(', ')} of it until its ` +
+      `caches synced); node ${imageNodeFlags().join(' ')} as the image starts it, environment ` +
+      `${JSON.stringify(shipped.env)} as shipped, memory limit ${shipped.memoryLimit}`,
+    `- writes during the sync by kind (run ${runs.length}): ${byKindText(last.synced)}`,
+    ...runs
+      .map((r, i) =>
+        r.steadyWrites.length ? `- steady-state writes of run ${i + 1}: ${byKindText(r.steadyWrites)}` : '',
+      )
+      .filter(Boolean),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
-  if (!quick && !arg('backups'))
-    writeFileSync(
-      join(__dirname, 'RESULTS-cluster.md'),
-      `# Benchmark on the real API server\n\nGenerated by \`npm run bench:cluster\`; machine shared and noisy, one ` +
-        `run.\n\n${lines.join('\n')}\n`,
-    );
 }
 
 main().then(cleanup, async (e) => {

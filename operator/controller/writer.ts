@@ -36,7 +36,7 @@ export async function writeStatus(
 ): Promise<string | undefined> {
   const patch: Record<string, unknown> = { ...status };
   for (const key of Object.keys(obj.status ?? {})) if (!(key in status)) patch[key] = null;
-  const written = await client.mergePatch<KubeObject | undefined>(
+  const written = await client.mergePatch(
     resourcePath(api.BACKUP_API_VERSION, plural, obj.metadata.namespace, obj.metadata.name, 'status'),
     { metadata: { resourceVersion: obj.metadata.resourceVersion }, status: patch },
   );
@@ -134,7 +134,9 @@ export async function applyDesired(
     await attempt(
       async () => {
         const applied = await client.apply(cronPath(namespace, cron.metadata.name), cron, FIELD_MANAGER);
-        lastApplied.set(uid, { inputs: desired.cronJobInputs!, resourceVersion: applied.metadata.resourceVersion });
+        // An answer without a version (none seen from a real API server) leaves the template cached, as if edited.
+        const resourceVersion = applied?.metadata?.resourceVersion ?? '';
+        lastApplied.set(uid, { inputs: desired.cronJobInputs!, resourceVersion });
       },
       { what: `CronJob ${cron.metadata.name}`, reason: REASON.CronJobRefused },
     );

@@ -7,6 +7,7 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeObject } from './kube-object';
 
 export class ApiError extends Error {
   constructor(
@@ -19,10 +20,26 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * What a patch is answered with: the object's metadata alone (PartialObjectMetadata), or the whole object from a
+ * server that cannot (the second media type). The operator reads a write's answer for its resourceVersion only (the
+ * object itself comes back through its watches), and the whole answer, a CronJob's job template and the field
+ * ownership of both writes, was parsed and collected twice per Backup: ~5% of the operator's CPU in the initial sync
+ * of 3 000 Backups on the real API server, which also encoded it.
+ */
+export const WRITE_ANSWER = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1, application/json';
+
+/** A write's answer: the metadata of the object as written. */
+export interface WriteAnswer {
+  readonly metadata: KubeObject['metadata'];
+}
+
 export interface RequestOptions {
   readonly query?: Record<string, string | undefined>;
   readonly body?: unknown;
   readonly contentType?: string;
+  /** The media types the answer may come in. @default application/json */
+  readonly accept?: string;
   /** Give up after this long without an answer. @default 30 s */
   readonly timeoutMs?: number;
   /** Not cut off by `fenceWrites` (the Lease calls, which win leadership back). */
@@ -118,7 +135,10 @@ export class KubeClient {
     const settings = await this.requestSettings();
     const late = refusal();
     if (late) throw new WritesFencedError(method, path, late);
-    const headers: Record<string, string> = { ...plainHeaders(settings.headers), Accept: 'application/json' };
+    const headers: Record<string, string> = {
+      ...plainHeaders(settings.headers),
+      Accept: options.accept ?? 'application/json',
+    };
     const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
     if (payload !== undefined) {
       headers['Content-Type'] = options.contentType ?? 'application/json';
@@ -230,16 +250,18 @@ export class KubeClient {
     return this.request('PUT', path, { body, ...options });
   }
 
-  public mergePatch<T = any>(path: string, body: unknown): Promise<T> {
-    return this.request('PATCH', path, { body, contentType: 'application/merge-patch+json' });
+  /** Answered with the object's metadata only (see `WRITE_ANSWER`). */
+  public mergePatch(path: string, body: unknown): Promise<WriteAnswer> {
+    return this.request('PATCH', path, { body, contentType: 'application/merge-patch+json', accept: WRITE_ANSWER });
   }
 
-  /** Server-side apply: the operator owns the fields it sends, and only those. */
-  public apply<T = any>(path: string, body: unknown, fieldManager: string): Promise<T> {
+  /** Server-side apply: the operator owns the fields it sends, and only those. Answered with metadata only. */
+  public apply(path: string, body: unknown, fieldManager: string): Promise<WriteAnswer> {
     return this.request('PATCH', path, {
       body,
       contentType: 'application/apply-patch+yaml',
       query: { fieldManager, force: 'true' },
+      accept: WRITE_ANSWER,
     });
   }
 

@@ -15,6 +15,8 @@ import { tmpdir } from 'node:os';
 import { Agent, request } from 'node:https';
 import { join, resolve } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { KubeClient } from '../../operator/runtime/kube';
 
 export const ROOT = resolve(__dirname, '../..');
 
@@ -54,7 +56,8 @@ export interface Client {
  * A client for the cluster of `kubeconfig` (default: the shared one, as admin), or, with `token`, for the
  * same server acting as whoever the bearer token names (e.g. a service account's TokenRequest token).
  */
-export function client(options: { kubeconfig?: string; token?: string } = {}): Client {
+/** The server and the TLS agent of a kubeconfig (its client certificate, unless a token is given). */
+function connection(options: { kubeconfig?: string; token?: string }): { server: string; agent: Agent } {
   const config = parse(readFileSync(options.kubeconfig ?? kubeconfigPath(), 'utf8'));
   const context = config.contexts.find((c: any) => c.name === config['current-context']).context;
   const cluster = config.clusters.find((c: any) => c.name === context.cluster).cluster;
@@ -65,7 +68,21 @@ export function client(options: { kubeconfig?: string; token?: string } = {}): C
     ca: b64(cluster['certificate-authority-data']),
     ...(options.token ? {} : { cert: b64(user['client-certificate-data']), key: b64(user['client-key-data']) }),
   });
-  const server: string = cluster.server;
+  return { server: cluster.server, agent };
+}
+
+/**
+ * The operator's own API client on the cluster, for a test that calls it directly. Its kubeconfig loader
+ * (@kubernetes/client-node) is an ES module jest cannot load, so the connection is given to it ready-made.
+ */
+export function operatorClient(options: { kubeconfig?: string } = {}): KubeClient {
+  const { server, agent } = connection(options);
+  const config = { getCurrentCluster: () => ({ server }), applyToFetchOptions: async () => ({ agent }) };
+  return new KubeClient(config as unknown as KubeConfig);
+}
+
+export function client(options: { kubeconfig?: string; token?: string } = {}): Client {
+  const { server, agent } = connection(options);
   const send = <T>(
     method: string,
     path: string,
