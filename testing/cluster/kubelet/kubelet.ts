@@ -1,11 +1,12 @@
 /**
  * A small kubelet (and scheduler) for the cluster suites: registers a Node, binds the pending pods of the
  * namespaces it is given to that Node (honouring a node affinity that names another node by leaving the pod
- * pending, as the scheduler would), runs each container in a sandbox (`sandbox.ts`, set up by `pod-setup.ts`),
- * reports the pod's phase, readiness, and each container's termination (exit code, termination message, or the log
- * tail under FallbackToLogsOnError; `node-status.ts`) so the real Job and ReplicaSet controllers act on it; a deleted
- * pod gets SIGTERM, SIGKILL after its grace period, and is then removed. It serves the container logs the API server
- * proxies (`kubectl logs`, `container-io.ts`). Pods share the host's network (pod IP 127.0.0.1).
+ * pending, as the scheduler would; `scheduling.ts`), runs each container in a sandbox (`sandbox.ts`, set up by
+ * `pod-setup.ts`), reports the pod's phase, readiness, and each container's termination (exit code, termination
+ * message, or the log tail under FallbackToLogsOnError; `running.ts`, `node-status.ts`) so the real Job and
+ * ReplicaSet controllers act on it; a deleted pod gets SIGTERM, SIGKILL after its grace period, and is then removed.
+ * It serves the container logs the API server proxies (`kubectl logs`, `container-io.ts`). Pods share the host's
+ * network (pod IP 127.0.0.1).
  *
  * It lists its namespaces' pods when a watch of them says something changed, and every second regardless: the
  * watches make it as quick as a kubelet without listing five times a second per namespace; the periodic pass
@@ -15,8 +16,7 @@
  * ends the pod, Succeeded or Failed, whatever its restartPolicy), readiness by httpGet probes only, no
  * liveness probes, no resource limits enforced, no network namespace.
  */
-import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,18 +25,9 @@ import { probeReady, serveContainerLogs } from './container-io';
 import { ImageSources, imageFor } from './images';
 import { now, registerNode, startedStatus, waitingStatus } from './node-status';
 import { ConfigError, environment, mountsOf, Node, sandboxSpecOf, volumes } from './pod-setup';
+import { containerState, describeRunning, kill, type Running, reported, terminate } from './running';
 import { checkSandboxHost, startSandbox } from './sandbox';
-
-interface Running {
-  readonly child: ChildProcess;
-  readonly logFile: string;
-  readonly terminationFile: string;
-  readonly startedAt: string;
-  /** `at`: when it ended, the same in every report of it. */
-  exited?: { code: number | null; signal: NodeJS.Signals | null; at: string };
-  ready: boolean;
-  killTimer?: NodeJS.Timeout;
-}
+import { bind, fits } from './scheduling';
 
 export interface KubeletOptions extends ImageSources {
   readonly api: Client;
@@ -94,9 +85,7 @@ export class TestKubelet {
 
   /** What it is doing, for a failed wait's message: alive or not, its containers, the last thing that failed. */
   public describe(): string {
-    const state = (r: Running) =>
-      r.exited ? `ended (${r.exited.code ?? r.exited.signal}) at ${r.exited.at}` : 'running';
-    const containers = [...this.running].map(([uid, r]) => `${this.names.get(uid)} ${state(r)}`).join(', ');
+    const containers = [...this.running.values()].map((r) => `${r.name} ${describeRunning(r)}`).join(', ');
     const pass = this.lastPass === undefined ? 'no pass yet' : `last pass ${Date.now() - this.lastPass} ms ago`;
     return (
       `test kubelet ${this.nodeName}: ${this.stopped ? 'stopped' : pass}; containers: ${containers || 'none'}` +
@@ -109,20 +98,10 @@ export class TestKubelet {
     this.stopped = true;
     clearInterval(this.timer);
     for (const w of this.watches.values()) w.close();
-    await Promise.all([...this.running.values()].map((r) => this.kill(r, 'SIGKILL')));
+    await Promise.all([...this.running.values()].map((r) => kill(r, 'SIGKILL')));
     this.server?.close();
     await this.api.request('DELETE', `/api/v1/nodes/${this.nodeName}`).catch(() => undefined);
     rmSync(this.dir, { recursive: true, force: true });
-  }
-
-  private async kill(r: Running, signal: NodeJS.Signals): Promise<void> {
-    if (r.exited) return;
-    try {
-      process.kill(-r.child.pid!, signal);
-    } catch {
-      // already gone
-    }
-    if (signal === 'SIGKILL') await new Promise((done) => (r.exited ? done(undefined) : r.child.once('exit', done)));
   }
 
   /** Watches the pods of each namespace it serves (again after a watch ends): any event starts a pass. */
@@ -174,28 +153,13 @@ export class TestKubelet {
     const key = pod.metadata.uid;
     const path = `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}`;
     if (!pod.spec.nodeName) {
-      if (pod.metadata.deletionTimestamp || !this.fits(pod) || this.options.hold?.(pod)) return;
-      await this.api.request('POST', `${path}/binding`, {
-        apiVersion: 'v1',
-        kind: 'Binding',
-        metadata: { name: pod.metadata.name },
-        target: { apiVersion: 'v1', kind: 'Node', name: this.nodeName },
-      });
-      return;
+      if (pod.metadata.deletionTimestamp || !fits(pod, this.nodeName) || this.options.hold?.(pod)) return;
+      return bind(this.api, pod, path, this.nodeName);
     }
     if (pod.spec.nodeName !== this.nodeName) return;
     const r = this.running.get(key);
     if (pod.metadata.deletionTimestamp) {
-      if (r && !r.exited) {
-        if (!r.killTimer) {
-          await this.kill(r, 'SIGTERM');
-          r.killTimer = setTimeout(
-            () => void this.kill(r, 'SIGKILL'),
-            1000 * (pod.metadata.deletionGracePeriodSeconds ?? 30),
-          );
-        }
-        return;
-      }
+      if (r && !r.exited) return terminate(r, pod.metadata.deletionGracePeriodSeconds ?? 30);
       if (r) clearTimeout(r.killTimer);
       this.running.delete(key);
       // What the kubelet does once the containers are gone: remove the pod for good.
@@ -218,31 +182,11 @@ export class TestKubelet {
     } else if (r && !r.ready && !r.exited && (await probeReady(pod))) {
       r.ready = true;
       await this.report(pod, path, r);
-    } else if (r && !this.reported(pod, r)) {
+    } else if (r && !reported(pod, r)) {
       // A report that did not land (the API server was away when the container started or ended): sent again,
       // as a kubelet's status manager does until the API server has the container's state.
       await this.report(pod, path, r);
     }
-  }
-
-  /** Whether the pod's status as listed shows what the container is doing (running, ready, ended). */
-  private reported(pod: any, r: Running): boolean {
-    const status = pod.status?.containerStatuses?.[0];
-    if (!status) return false;
-    if (r.exited) return ['Succeeded', 'Failed'].includes(pod.status.phase);
-    return status.state?.running !== undefined && status.ready === r.ready;
-  }
-
-  /** The scheduler's part: a required node affinity by name that names another node keeps the pod pending. */
-  private fits(pod: any): boolean {
-    const terms = pod.spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
-    if (!terms) return true;
-    return terms.some(
-      (t: any) =>
-        (t.matchFields ?? []).every(
-          (f: any) => f.key === 'metadata.name' && f.operator === 'In' && f.values.includes(this.nodeName),
-        ) && (t.matchExpressions ?? []).length === 0,
-    );
   }
 
   private async run(pod: any, path: string): Promise<void> {
@@ -270,9 +214,9 @@ export class TestKubelet {
     }
     const dir = join(podDir, 'containers', container.name);
     const sandbox = startSandbox(sandboxSpecOf(pod, container, image.entrypoint, env, mounts, dir));
-    const r: Running = { ...sandbox, startedAt: now(), ready: !container.readinessProbe };
+    const name = `${pod.metadata.namespace}/${pod.metadata.name}`;
+    const r: Running = { ...sandbox, name, startedAt: now(), ready: !container.readinessProbe };
     this.running.set(pod.metadata.uid, r);
-    this.names.set(pod.metadata.uid, `${pod.metadata.namespace}/${pod.metadata.name}`);
     sandbox.child.once('exit', (code, signal) => {
       r.exited = { code, signal, at: now() };
       if (!this.stopped)
@@ -288,49 +232,20 @@ export class TestKubelet {
     await this.api.request('PATCH', `${path}/status`, status, 'application/merge-patch+json');
   }
 
-  /** The pod's status as the kubelet reports it; the termination message as the kubelet reads it. */
+  /** The pod's status as the kubelet reports it (running.ts reads the container's end). */
   private async report(pod: any, path: string, r: Running): Promise<void> {
-    const [container] = pod.spec.containers;
-    let state: any = { running: { startedAt: r.startedAt } };
-    let phase = 'Running';
-    if (r.exited) {
-      const signals: Record<string, number> = { SIGTERM: 15, SIGINT: 2 };
-      const exitCode = r.exited.code ?? 128 + (signals[r.exited.signal ?? ''] ?? 9);
-      let message = readFileSync(r.terminationFile, 'utf8').slice(0, 4096);
-      if (!message && exitCode !== 0 && container.terminationMessagePolicy === 'FallbackToLogsOnError') {
-        message = readFileSync(r.logFile, 'utf8').split('\n').slice(-80).join('\n').slice(-2048);
-      }
-      state = {
-        terminated: {
-          exitCode,
-          reason: exitCode === 0 ? 'Completed' : 'Error',
-          message: message || undefined,
-          startedAt: r.startedAt,
-          finishedAt: r.exited.at,
-        },
-      };
-      phase = exitCode === 0 ? 'Succeeded' : 'Failed';
-    }
+    const { phase, state } = containerState(pod.spec.containers[0], r);
     const started = { startedAt: r.startedAt, pid: r.child.pid, ended: Boolean(r.exited), ready: r.ready };
-    await this.api.ok(
-      'PATCH',
-      `${path}/status`,
-      startedStatus(pod, started, phase, state),
-      'application/merge-patch+json',
-    );
+    const status = startedStatus(pod, started, phase, state);
+    await this.api.ok('PATCH', `${path}/status`, status, 'application/merge-patch+json');
   }
 
   /** The log server `kubectl logs` reaches through the API server (container-io.ts). */
   private async serveLogs(): Promise<number> {
-    const logs = await serveContainerLogs(this.dir, this.nodeName, (ns, name) => this.findRunning(ns, name)?.logFile);
+    const logFile = (ns: string, name: string) =>
+      [...this.running.values()].find((r) => r.name === `${ns}/${name}`)?.logFile;
+    const logs = await serveContainerLogs(this.dir, this.nodeName, logFile);
     this.server = logs.server;
     return logs.port;
-  }
-
-  private readonly names = new Map<string, string>();
-
-  private findRunning(namespace: string, name: string): Running | undefined {
-    for (const [uid, r] of this.running) if (this.names.get(uid) === `${namespace}/${name}`) return r;
-    return undefined;
   }
 }
