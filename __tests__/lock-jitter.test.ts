@@ -4,15 +4,56 @@
  * every run takes the lock in turn and applies its retention, none deferred. The waits are the script's own, drawn
  * at random (restic's --retry-lock waits 5 s, 10 s, 20 s... for every run alike, so runs that start together retry
  * together and two exclusive lockers keep stepping back from each other).
+ *
+ * Each run's random source is one this test chooses (see `seeded`): an assertion on real random draws can only say
+ * "unlikely" (four uniform draws up to 5 s land within 100 ms of each other about 3 times in 100 000), so it either
+ * fails by chance or asserts too little to catch a constant wait. With known draws every wait is known exactly:
+ * the test cannot fail by chance, and fails if the waits stop coming from the random source (restic's fixed
+ * schedule, a constant, a draw from the clock, which runs started together share) or stop doubling.
  */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { resticDurationSeconds } from '../lib/run/backup-job-spec';
 import * as pod from '../testing/backup-pod';
-import { checkClean, here, liveLock, place, quick, shop, until, useFaultFolders } from '../testing/vault-faults';
+import {
+  checkClean,
+  here,
+  hostTool,
+  liveLock,
+  place,
+  quick,
+  shop,
+  until,
+  useFaultFolders,
+} from '../testing/vault-faults';
 import { vaultFromTemplate } from '../testing/vault-template';
 
 useFaultFolders();
 
-const RUNS = 4;
+/**
+ * The 16-bit draw each run's script reads from /dev/urandom (`od -N2 -tu2`): spread over the range, so the runs'
+ * first waits are about 0.5, 1.75, 3 and 4.25 s apart from nothing but their draws.
+ */
+const DRAWS = [6554, 22937, 39321, 55705];
+const RUNS = DRAWS.length;
+
+/**
+ * The run's /dev/urandom, in a private mount namespace, is a file repeating `draw`: the script opens it afresh for
+ * every wait, so every wait of the run reads the same draw (scaled to that wait's ceiling).
+ */
+function seeded(draw: number, name: string): string[] {
+  const file = path.join(here.work, `${name}.random`);
+  const bytes = Buffer.alloc(64);
+  for (let i = 0; i < bytes.length; i += 2)
+    os.endianness() === 'LE' ? bytes.writeUInt16LE(draw, i) : bytes.writeUInt16BE(draw, i);
+  fs.writeFileSync(file, bytes);
+  const bind = '"$0" --bind "$1" /dev/urandom && shift && exec "$@"';
+  return [hostTool('unshare'), '--mount', '/bin/sh', '-c', bind, hostTool('mount'), file];
+}
+
+/** The wait the script draws from `draw` under `ceilingMs`, in seconds as it logs them (full jitter). */
+const waitFor = (draw: number, ceilingMs: number) => Math.floor((draw * ceilingMs) / 65535) / 1000;
 const waitsOf = (stderr: string) =>
   [...stderr.matchAll(/the vault is locked \(forget\): trying again in ([0-9]+\.[0-9]{3}) s/g)].map((m) =>
     Number(m[1]),
@@ -29,7 +70,7 @@ test(`${RUNS} runs of one vault started together all apply retention, their lock
   const holder = await liveLock();
   let runs: ReturnType<typeof pod.startBackup>[] = [];
   try {
-    runs = shops.map((s) => pod.startBackup(s, place()));
+    runs = shops.map((s, i) => pod.startBackup(s, place({ wrap: seeded(DRAWS[i], s.name) })));
     await until(
       'every run to find the vault locked for its forget',
       () => runs.every((r) => waitsOf(r.stderr()).length > 0),
@@ -48,12 +89,13 @@ test(`${RUNS} runs of one vault started together all apply retention, their lock
       lockWaited: true,
     });
   const waits = runs.map((r) => waitsOf(r.stderr()));
-  // Not in step: the first waits spread over more than 100 ms (restic's schedule would give every one 5 s). Drawn
-  // uniformly up to 5 s, four land within 100 ms of each other about 3 times in 100 000; two may well coincide.
-  const firsts = waits.map((w) => w[0]);
-  expect(Math.max(...firsts) - Math.min(...firsts)).toBeGreaterThan(0.1);
-  // Bounded: each wait within its ceiling (5 s, doubling, at most 60 s).
-  for (const w of waits) w.forEach((s, i) => expect(s).toBeLessThanOrEqual(Math.min(60, 5 * 2 ** i)));
+  // Each wait is the run's own draw under its ceiling (5 s, doubling, at most 60 s): not restic's 5 s for all, not
+  // one constant, so runs with different draws are out of step (first waits 0.5, 1.75, 3 and 4.25 s).
+  waits.forEach((w, run) => {
+    expect(w.length).toBeGreaterThan(0);
+    expect(w).toEqual(w.map((_, i) => waitFor(DRAWS[run], Math.min(60_000, 5000 * 2 ** i))));
+  });
+  expect(new Set(waits.map((w) => w[0])).size).toBe(RUNS);
   checkClean();
 }, 300_000);
 
