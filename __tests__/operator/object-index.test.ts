@@ -42,6 +42,19 @@ describe('ObjectIndex', () => {
     expect(i.size).toBe(1);
   });
 
+  test('removing an object leaves another filed under a key the removed one now computes (it changed in place)', () => {
+    const i = index();
+    const x = obj('x', { a: 'k' });
+    const y = obj('y', { a: 'l' });
+    i.set(x);
+    i.set(y);
+    // A caller changes the filed object itself (not a copy): its keys, computed again on removal, now name y's key.
+    x.metadata.labels!.a = 'l';
+    i.remove(x);
+    expect(i.get('ns', 'l')).toEqual([y]);
+    expect(i.size).toBe(1);
+  });
+
   test('namespaces are apart; getAny returns each object once', () => {
     const i = index();
     i.set(obj('x', { a: 'k', b: 'l' }));

@@ -65,13 +65,17 @@ export class ObjectIndex {
     const names = this.filed.get(namespace);
     const was = names?.get(obj.metadata.name);
     if (!was) return;
+    const name = obj.metadata.name;
     for (const key of this.keys(was)) {
       const bucket = this.byKey.get(key);
+      if (bucket === undefined) continue;
       if (!(bucket instanceof Map)) {
-        this.byKey.delete(key);
+        // Dropped only if it is this object: the keys are computed again here, so were they to differ from those it
+        // was filed under (the filed object changed in place), a bare bucket under one of them holds another object.
+        if (bucket.metadata.name === name && (bucket.metadata.namespace ?? '') === namespace) this.byKey.delete(key);
         continue;
       }
-      bucket.delete(obj.metadata.name);
+      bucket.delete(name);
       if (bucket.size === 1) this.byKey.set(key, bucket.values().next().value!);
     }
     names!.delete(obj.metadata.name);
