@@ -47,6 +47,8 @@ test('a server-side apply is answered with metadata only, carrying the version t
     expect(stored.spec.schedule).toBe(schedule);
     expect(answer.metadata.resourceVersion).toBe(stored.metadata.resourceVersion);
     expect(answer.metadata.uid).toBe(stored.metadata.uid);
+    // Field ownership is metadata: it still comes back (WRITE_ANSWER says so).
+    expect(answer.metadata.managedFields?.map((f: any) => f.manager)).toContain(FIELD_MANAGER);
   }
 });
 
