@@ -16,8 +16,8 @@
  *   - writes are counted from the API server's audit log (the operator's namespace only), RSS from /proc;
  *     BENCH_NODE_ARGS passes node flags to the operator (e.g. --cpu-prof);
  *   - steady state: writes in a 60 s window after convergence (10 s with --quick).
- * About 5 minutes for 1 000 Backups on 2 cores (~25 min for 10 000 with --no-stand-in), ~200 MiB (~2 GiB) in
- * the temp folder, removed at the end and on Ctrl-C.
+ * About 5 minutes for 1 000 Backups on 2 cores (10 000 with --no-stand-in: ~5 min on a quiet machine, up to ~25 min
+ * beside other work), times --runs; ~200 MiB (~2 GiB) in the temp folder, removed at the end and on Ctrl-C.
  */
 import { closeSync, fstatSync, mkdtempSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -66,3 +66,12 @@ test("a status write resolves to the Backup's version after it, its answer witho
   expect(answer.spec).toBeUndefined();
   expect(answer.metadata.name).toBe('answers');
 });
+
+test('a refusal under the metadata-only Accept is still a Status the operator reads (409 on a stale version)', async () => {
+  const path = `/apis/mall.example.com/v1alpha1/namespaces/${ns}/backups`;
+  const created = await client().ok('POST', path, { ...backup({}), metadata: { name: 'stale', namespace: ns } });
+  await writeStatus(operator, created, { phase: 'Scheduled' });
+  const stale = writeStatus(operator, created, { phase: 'Failed' });
+  await expect(stale).rejects.toMatchObject({ statusCode: 409, reason: 'Conflict' });
+  expect((await client().ok('GET', `${path}/stale`)).status.phase).toBe('Scheduled');
+});

@@ -61,10 +61,6 @@ export interface Client {
   watch(path: string, onData: () => void, onEnd: () => void): { close(): void };
 }
 
-/**
- * A client for the cluster of `kubeconfig` (default: the shared one, as admin), or, with `token`, for the
- * same server acting as whoever the bearer token names (e.g. a service account's TokenRequest token).
- */
 /** The server and the TLS agent of a kubeconfig (its client certificate, unless a token is given). */
 function connection(options: { kubeconfig?: string; token?: string }): { server: string; agent: Agent } {
   const config = parse(readFileSync(options.kubeconfig ?? kubeconfigPath(), 'utf8'));
@@ -90,6 +86,10 @@ export function operatorClient(options: { kubeconfig?: string } = {}): KubeClien
   return new KubeClient(config as unknown as KubeConfig);
 }
 
+/**
+ * A client for the cluster of `kubeconfig` (default: the shared one, as admin), or, with `token`, for the
+ * same server acting as whoever the bearer token names (e.g. a service account's TokenRequest token).
+ */
 export function client(options: { kubeconfig?: string; token?: string } = {}): Client {
   const { server, agent } = connection(options);
   const send = <T>(
