@@ -476,7 +476,12 @@ async function main(): Promise<void> {
   const runs: Run[] = [];
   for (let i = 1; i <= RUNS; i++) {
     if (RUNS > 1) process.stderr.write(`run ${i} of ${RUNS}\n`);
-    runs.push(await measure());
+    const run = await measure();
+    runs.push(run);
+    process.stderr.write(
+      `run ${i}: floor ${run.floorSeconds.toFixed(2)} s, operator ${run.syncSeconds.toFixed(2)} s, ` +
+        `${(run.syncSeconds / run.floorSeconds).toFixed(2)}x, peak RSS ${run.rssMiB.toFixed(0)} MiB\n`,
+    );
   }
   const ratios = runs.map((r) => r.syncSeconds / r.floorSeconds);
   const shipped = shippedNodeOptions();
