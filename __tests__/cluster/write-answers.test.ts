@@ -67,7 +67,7 @@ test("a status write resolves to the Backup's version after it, its answer witho
   expect(answer.metadata.name).toBe('answers');
 });
 
-test('a refusal under the metadata-only Accept is still a Status the operator reads (409 on a stale version)', async () => {
+test('a refusal under the metadata-only Accept is still a Status (409 on a stale version)', async () => {
   const path = `/apis/mall.example.com/v1alpha1/namespaces/${ns}/backups`;
   const created = await client().ok('POST', path, { ...backup({}), metadata: { name: 'stale', namespace: ns } });
   await writeStatus(operator, created, { phase: 'Scheduled' });
