@@ -47,6 +47,8 @@ test('a server-side apply is answered with metadata only, carrying the version t
     expect(stored.spec.schedule).toBe(schedule);
     expect(answer.metadata.resourceVersion).toBe(stored.metadata.resourceVersion);
     expect(answer.metadata.uid).toBe(stored.metadata.uid);
+    // Field ownership is metadata: it still comes back (WRITE_ANSWER says so).
+    expect(answer.metadata.managedFields?.map((f: any) => f.manager)).toContain(FIELD_MANAGER);
   }
 });
 
@@ -63,4 +65,13 @@ test("a status write resolves to the Backup's version after it, its answer witho
   expect(answer.status).toBeUndefined();
   expect(answer.spec).toBeUndefined();
   expect(answer.metadata.name).toBe('answers');
+});
+
+test('a refusal under the metadata-only Accept is still a Status (409 on a stale version)', async () => {
+  const path = `/apis/mall.example.com/v1alpha1/namespaces/${ns}/backups`;
+  const created = await client().ok('POST', path, { ...backup({}), metadata: { name: 'stale', namespace: ns } });
+  await writeStatus(operator, created, { phase: 'Scheduled' });
+  const stale = writeStatus(operator, created, { phase: 'Failed' });
+  await expect(stale).rejects.toMatchObject({ statusCode: 409, reason: 'Conflict' });
+  expect((await client().ok('GET', `${path}/stale`)).status.phase).toBe('Scheduled');
 });

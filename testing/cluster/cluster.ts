@@ -41,10 +41,19 @@ export interface Response<T = any> {
 
 export interface Client {
   readonly server: string;
-  /** A JSON request; `body` objects are sent as JSON (`contentType` for patches). Never throws on a status. */
-  request<T = any>(method: string, path: string, body?: unknown, contentType?: string): Promise<Response<T>>;
+  /**
+   * A JSON request; `body` objects are sent as JSON (`contentType` for patches, `accept` for the answer's media types,
+   * default application/json). Never throws on a status.
+   */
+  request<T = any>(
+    method: string,
+    path: string,
+    body?: unknown,
+    contentType?: string,
+    accept?: string,
+  ): Promise<Response<T>>;
   /** Like `request`, but fails with the API server's message unless the status is 2xx. */
-  ok<T = any>(method: string, path: string, body?: unknown, contentType?: string): Promise<T>;
+  ok<T = any>(method: string, path: string, body?: unknown, contentType?: string, accept?: string): Promise<T>;
   /**
    * A watch (`path` with `watch=1`): `onData` for each chunk the server sends, `onEnd` once when the stream ends
    * for any reason (an error, a non-200 answer, the server going away, or `close()`).
@@ -52,10 +61,6 @@ export interface Client {
   watch(path: string, onData: () => void, onEnd: () => void): { close(): void };
 }
 
-/**
- * A client for the cluster of `kubeconfig` (default: the shared one, as admin), or, with `token`, for the
- * same server acting as whoever the bearer token names (e.g. a service account's TokenRequest token).
- */
 /** The server and the TLS agent of a kubeconfig (its client certificate, unless a token is given). */
 function connection(options: { kubeconfig?: string; token?: string }): { server: string; agent: Agent } {
   const config = parse(readFileSync(options.kubeconfig ?? kubeconfigPath(), 'utf8'));
@@ -81,6 +86,10 @@ export function operatorClient(options: { kubeconfig?: string } = {}): KubeClien
   return new KubeClient(config as unknown as KubeConfig);
 }
 
+/**
+ * A client for the cluster of `kubeconfig` (default: the shared one, as admin), or, with `token`, for the
+ * same server acting as whoever the bearer token names (e.g. a service account's TokenRequest token).
+ */
 export function client(options: { kubeconfig?: string; token?: string } = {}): Client {
   const { server, agent } = connection(options);
   const send = <T>(
@@ -88,10 +97,11 @@ export function client(options: { kubeconfig?: string; token?: string } = {}): C
     path: string,
     body?: unknown,
     contentType = 'application/json',
+    accept = 'application/json',
   ): Promise<Response<T>> =>
     new Promise((done, fail) => {
       const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
-      const headers: Record<string, string> = { accept: 'application/json' };
+      const headers: Record<string, string> = { accept };
       if (payload !== undefined) headers['content-type'] = contentType;
       if (options.token) headers.authorization = `Bearer ${options.token}`;
       const req = request(new URL(path, server), { method, agent, headers, timeout: 30_000 }, (res) => {
@@ -148,8 +158,8 @@ export function client(options: { kubeconfig?: string; token?: string } = {}): C
     server,
     request: send,
     watch,
-    async ok(method, path, body, contentType) {
-      const res = await send<any>(method, path, body, contentType);
+    async ok(method, path, body, contentType, accept) {
+      const res = await send<any>(method, path, body, contentType, accept);
       if (res.status < 200 || res.status > 299) {
         throw new Error(
           `${method} ${path}: ${res.status} ${typeof res.body === 'object' ? res.body.message : res.body}`,
