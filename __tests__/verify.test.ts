@@ -119,7 +119,8 @@ test(
     const report = parseVerifyReport(restore.report);
     expect(report.verified).toMatchObject({ files: 21, bytes: 20 * 50_000 + 'bread, cake\n'.length });
     const snapshots = JSON.parse(run(['snapshots', '--json', '--host', 'bakery']).out);
-    expect(snapshots[0].id.startsWith(report.verified!.snapshotID)).toBe(true);
+    // restic's full ID, as restic snapshots --json gives it and the Backup's lastSnapshotID holds it.
+    expect(report.verified!.snapshotID).toBe(snapshots[0].id);
     const runs = {
       checkJobs: [job('vault-check-1', false, '2026-11-25T03:05:00Z')],
       restoreJobs: [job('verify-bakery-1', false)],

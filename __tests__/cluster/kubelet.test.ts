@@ -89,6 +89,28 @@ test('a failing command: Failed, its exit code, and the log tail as message unde
   );
 });
 
+test('a termination message past 4 KiB keeps its last 4096 bytes, as the kubelet reads it', async () => {
+  // 100 numbered lines of 50 bytes: 5000 bytes, of which the kubelet keeps the end, the first kept line cut.
+  await pod(
+    'long-report',
+    'busybox:1.36.1',
+    'for i in $(seq 100); do printf "line %03d %040d\\n" "$i" 0; done >/dev/termination-log',
+  );
+  const done = await eventually(
+    'the pod to succeed',
+    async () => {
+      const p = await get('long-report');
+      return p.status?.phase === 'Succeeded' && p;
+    },
+    30_000,
+  );
+  const message: string = done.status.containerStatuses[0].state.terminated.message;
+  expect(message).toHaveLength(4096);
+  expect(message.endsWith(`line 100 ${'0'.repeat(40)}\n`)).toBe(true);
+  // 4096 = the last 46 bytes of line 19 and 81 whole lines (20 to 100): the kubelet's tail.ReadAtMost.
+  expect(message.startsWith(` 019 ${'0'.repeat(40)}\nline 020 `)).toBe(true);
+});
+
 test('the root file system is read-only when the pod asks for it; volumes stay writable', async () => {
   await pod('readonly', 'busybox:1.36.1', 'touch /oops 2>/dev/null && exit 9; echo ok > /notes/ro', {
     securityContext: { readOnlyRootFilesystem: true },

@@ -85,8 +85,8 @@ test(
       240_000,
     );
     // The snapshot test-restored is this Backup's newest, the one its run reported.
-    expect(done.status.lastSnapshotID.startsWith(done.status.lastVerifiedSnapshotID)).toBe(true);
-    expect(done.status.lastVerifiedSnapshotID).toMatch(/^[0-9a-f]{16}$/);
+    expect(done.status.lastVerifiedSnapshotID).toBe(done.status.lastSnapshotID);
+    expect(done.status.lastVerifiedSnapshotID).toMatch(/^[0-9a-f]{64}$/);
     expect(Date.parse(done.status.lastVerifiedTime)).toBeGreaterThan(Date.parse(done.metadata.creationTimestamp));
     const condition = await verified('bakery');
     expect(condition.message).toMatch(/the vault checks out \(read subset 100%\).*restored 9 files/);

@@ -121,7 +121,7 @@ export interface BackupStatus {
   lastRun?: BackupStatusLastRun;
   /** When the newest passing verification (vault check and test restore) finished. */
   lastVerifiedTime?: string;
-  /** The snapshot the newest passing verification restored and compared: the first 16 hex digits of its restic ID. */
+  /** The snapshot the newest passing verification restored and compared: restic's full ID (64 hex digits). */
   lastVerifiedSnapshotID?: string;
   /** The value of the mall.example.com/run-now annotation the operator last acted on. */
   lastRunNowRequest?: string;

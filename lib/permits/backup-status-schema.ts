@@ -89,7 +89,7 @@ export const BACKUP_STATUS_SCHEMA: JsonSchema = {
       type: 'string',
       maxLength: 64,
       description:
-        'The snapshot the newest passing verification restored and compared: the first 16 hex digits of its restic ID.',
+        "The snapshot the newest passing verification restored and compared: restic's full ID (64 hex digits).",
     },
     lastRunNowRequest: {
       type: 'string',

@@ -12,8 +12,9 @@
  *    --verify`, which reads every restored file back and compares its content with the snapshot's own SHA-256
  *    blob IDs; then the number of restored files is compared with the snapshot's own listing.
  *
- * The termination log gets `checked <subset>` or `verified <snapshot> <snapshot time> <files> <bytes>`, or,
- * on failure, `failed <Reason> <words>` with Reason one of VERIFY_FAILURE_REASONS.
+ * The termination log gets `checked <subset>` or `verified <snapshot> <snapshot time> <files> <bytes>` (the
+ * snapshot by restic's full ID, 64 hex digits: under 200 bytes in all), or, on failure, `failed <Reason> <words>`
+ * with Reason one of VERIFY_FAILURE_REASONS (cut to 1 500 bytes): well within the kubelet's 4 KiB.
  */
 export const VERIFY_FAILURE_REASONS = [
   'CheckFailed',
@@ -170,5 +171,5 @@ until attempt; do
   tries=$((tries + 1))
 done
 clear_target
-printf 'verified %s %s %s %s\\n' "$(printf %.16s "$id")" "$taken" "$files" "$bytes" >>"$report" 2>/dev/null || true
+printf 'verified %s %s %s %s\\n' "$id" "$taken" "$files" "$bytes" >>"$report" 2>/dev/null || true
 `;

@@ -51,7 +51,8 @@ export function containerState(container: any, r: Running): { phase: string; sta
   if (!r.exited) return { phase: 'Running', state: { running: { startedAt: r.startedAt } } };
   const signals: Record<string, number> = { SIGTERM: 15, SIGINT: 2 };
   const exitCode = r.exited.code ?? 128 + (signals[r.exited.signal ?? ''] ?? 9);
-  let message = readFileSync(r.terminationFile, 'utf8').slice(0, 4096);
+  // The kubelet keeps the file's last 4 KiB (tail.ReadAtMost): a longer report loses its first lines.
+  let message = readFileSync(r.terminationFile).subarray(-4096).toString('utf8');
   if (!message && exitCode !== 0 && container.terminationMessagePolicy === 'FallbackToLogsOnError') {
     message = readFileSync(r.logFile, 'utf8').split('\n').slice(-80).join('\n').slice(-2048);
   }
