@@ -369,7 +369,7 @@ test('a report that names only some claims (a cut termination message) says whic
   expect(d.status.phase).toBe('Completed');
   expect(d.status.message).toBe(
     "restored 2 claim(s) from snapshot 4f3c2a1b9d8e7f60: 12 files, 4096 bytes in 90s; the pod's report says nothing " +
-      'of bakery-db, so their snapshots and numbers are not known',
+      'of bakery-db (the kubelet keeps the last 4 KiB of it), so their snapshots and numbers are not known',
   );
   expect(d.status.claims).toEqual([
     expect.objectContaining({ claim: 'bakery-data', targetClaim: 'monday-bakery-data', files: 12 }),
@@ -505,4 +505,24 @@ test('a path the snapshot lacks: Failed with reason PathNotInSnapshot, naming th
   });
   // A word the operator does not know is no reason of the status; the message still carries it.
   expect(parseRestoreReport('failed Bogus reason: words\n')).toEqual({ claims: [], error: 'reason: words' });
+});
+
+test("a report cut to the kubelet's last 4 KiB keeps its whole lines only: the cut first line is no claim", () => {
+  // 32 claims (the most a Restore names) with 45-character names and full IDs: ~4 800 bytes, past the 4 KiB.
+  const lines = Array.from(
+    { length: 32 },
+    (_, i) =>
+      `restored ${`claim-${String(i).padStart(2, '0')}-`.padEnd(45, 'x')} ${'ab'.repeat(32)} ` +
+      `2024-05-01T00:30:01Z ${i + 1} ${(i + 1) * 1000}`,
+  );
+  const whole = `${lines.join('\n')}\n`;
+  expect(Buffer.byteLength(whole)).toBeGreaterThan(4096);
+  const kept = Buffer.from(whole).subarray(-4096).toString('utf8');
+  const cut = kept.slice(0, kept.indexOf('\n'));
+  expect(lines).not.toContain(cut);
+  const report = parseRestoreReport(kept);
+  const intact = kept.split('\n').filter((l) => lines.includes(l));
+  expect(report.claims.map((c) => c.claim)).toEqual(intact.map((l) => l.split(' ')[1]));
+  expect(report.claims.length).toBe(lines.length - lines.indexOf(intact[0]));
+  expect(report.claims.every((c) => (c.files ?? 0) > 0 && c.snapshotID === 'ab'.repeat(32))).toBe(true);
 });

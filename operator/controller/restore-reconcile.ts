@@ -165,7 +165,8 @@ export function reconcileRestore(o: RestoreObserved, settings: { resticImage?: s
     }
     const planned = new Map((previous.claims ?? []).map((c) => [c.claim, c]));
     const reported = new Map(report.claims.map((c) => [c.claim, c]));
-    // Claims of the plan the report says nothing of (the pod is gone, or its termination message was cut).
+    // Claims of the plan the report says nothing of: the pod is gone, or its termination message was cut (the
+    // kubelet keeps its last 4 KiB, so with many claims the first claims' lines are lost).
     const unreported = [...planned.keys()].filter((c) => !reported.has(c));
     if (report.claims.length) {
       next.claims = [
@@ -191,8 +192,8 @@ export function reconcileRestore(o: RestoreObserved, settings: { resticImage?: s
         ? `restored ${report.claims.length + unreported.length} claim(s) from snapshot ${next.snapshotID}: ${files} ` +
           `files, ${bytes} bytes in ${next.durationSeconds ?? '?'}s${
             unreported.length
-              ? `; the pod's report says ` +
-                `nothing of ${unreported.join(', ')}, so their snapshots and numbers are not known`
+              ? `; the pod's report says nothing of ${unreported.join(', ')} (the kubelet keeps the last 4 KiB of ` +
+                `it), so their snapshots and numbers are not known`
               : ''
           }`
         : `${job.metadata.name} succeeded in ${next.durationSeconds ?? '?'}s, but its pod's report is missing (the ` +
