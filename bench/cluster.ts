@@ -354,8 +354,9 @@ async function allHavePhase(api: Client, ns: string): Promise<boolean> {
   return list.items.length === N && list.items.every((b: any) => b.status?.phase);
 }
 
-/** What one run measured: a floor and the operator's sync on the same fresh control plane, one after the other. */
+/** What one run measured: a floor and the operator's sync on one fresh control plane, one after the other. */
 interface Run {
+  floorFirst: boolean;
   toyFloorSeconds: number;
   floorSeconds: number;
   syncSeconds: number;
@@ -368,7 +369,12 @@ interface Run {
   steadyReconciles: number;
 }
 
-async function measure(): Promise<Run> {
+/**
+ * One run: the floor and the operator's sync on one fresh control plane, in the order given. Runs alternate the
+ * order (`--runs`): whichever goes second meets the first one's objects already stored, a bias that alternating
+ * spreads over both.
+ */
+async function measure(floorFirst: boolean): Promise<Run> {
   const dir = mkdtempSync(join(tmpdir(), 'mall-backup-bench-cluster-'));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   audited.log = join(dir, 'audit.log');
@@ -393,8 +399,11 @@ async function measure(): Promise<Run> {
   await file(api, 'operator');
   const login = await serviceAccountLogin('mall-backup-system', 'mall-backup-operator', 3600, cluster.kubeconfigPath);
   cleanups.push(() => rmSync(dirname(login.kubeconfig), { recursive: true, force: true }));
-  const toyFloorSeconds = standIn ? await toyFloor(api, 'floor-toy') : Number.NaN;
-  const floorSeconds = await floor(client({ kubeconfig: cluster.kubeconfigPath, token: login.token }), 'floor');
+  const timeFloors = async () => ({
+    toyFloorSeconds: standIn ? await toyFloor(api, 'floor-toy') : Number.NaN,
+    floorSeconds: await floor(client({ kubeconfig: cluster.kubeconfigPath, token: login.token }), 'floor'),
+  });
+  const floorsFirst = floorFirst ? await timeFloors() : undefined;
 
   // Built before the clock starts: the wall is the operator's, not the bundler's.
   await operatorBundle();
@@ -446,9 +455,11 @@ async function measure(): Promise<Run> {
   process.stderr.write(`${timeline(synced, t0Wall)}\n`);
   const rssMiB = op.peakRssKb() / 1024;
   await op.stop();
+  const { toyFloorSeconds, floorSeconds } = floorsFirst ?? (await timeFloors());
   // This run's control plane, login and folder go now: the next run starts on a machine as this one did.
   for (const f of cleanups.splice(0).reverse()) await f();
   return {
+    floorFirst,
     toyFloorSeconds,
     floorSeconds,
     syncSeconds,
@@ -476,10 +487,11 @@ async function main(): Promise<void> {
   const runs: Run[] = [];
   for (let i = 1; i <= RUNS; i++) {
     if (RUNS > 1) process.stderr.write(`run ${i} of ${RUNS}\n`);
-    const run = await measure();
+    const run = await measure(i % 2 === 1);
     runs.push(run);
     process.stderr.write(
-      `run ${i}: floor ${run.floorSeconds.toFixed(2)} s, operator ${run.syncSeconds.toFixed(2)} s, ` +
+      `run ${i} (${run.floorFirst ? 'floor' : 'operator'} first): floor ${run.floorSeconds.toFixed(2)} s, ` +
+        `operator ${run.syncSeconds.toFixed(2)} s, ` +
         `${(run.syncSeconds / run.floorSeconds).toFixed(2)}x, peak RSS ${run.rssMiB.toFixed(0)} MiB\n`,
     );
   }
@@ -495,7 +507,8 @@ async function main(): Promise<void> {
     `| --- |${standIn ? ' --- |' : ''} --- | --- | --- | --- | --- | --- | --- | --- |`,
     ...runs.map(
       (r, i) =>
-        `| ${i + 1} |${standIn ? ` ${r.toyFloorSeconds.toFixed(2)} s |` : ''} ${r.floorSeconds.toFixed(2)} s | ` +
+        `| ${i + 1} (${r.floorFirst ? 'floor' : 'operator'} first) |` +
+        `${standIn ? ` ${r.toyFloorSeconds.toFixed(2)} s |` : ''} ${r.floorSeconds.toFixed(2)} s | ` +
         `${r.syncSeconds.toFixed(2)} s | ${ratios[i].toFixed(2)}× | ${r.cpuSeconds.toFixed(1)} s ` +
         `(${((r.cpuSeconds / r.syncSeconds) * 100).toFixed(0)}% of one core) | ${r.rssMiB.toFixed(0)} MiB | ` +
         `${(r.synced.length / N).toFixed(2)} | ${(r.syncReconciles / N).toFixed(2)} | ${r.steadyWrites.length} in ` +
