@@ -30,7 +30,7 @@ export class ApiError extends Error {
  */
 export const WRITE_ANSWER = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1, application/json';
 
-/** A write's answer: the metadata of the object as written. */
+/** A write's answer: the metadata of the object as written (undefined when the server answers with no body). */
 export interface WriteAnswer {
   readonly metadata: KubeObject['metadata'];
 }
@@ -252,12 +252,12 @@ export class KubeClient {
   }
 
   /** Answered with the object's metadata only (see `WRITE_ANSWER`). */
-  public mergePatch(path: string, body: unknown): Promise<WriteAnswer> {
+  public mergePatch(path: string, body: unknown): Promise<WriteAnswer | undefined> {
     return this.request('PATCH', path, { body, contentType: 'application/merge-patch+json', accept: WRITE_ANSWER });
   }
 
   /** Server-side apply: the operator owns the fields it sends, and only those. Answered with metadata only. */
-  public apply(path: string, body: unknown, fieldManager: string): Promise<WriteAnswer> {
+  public apply(path: string, body: unknown, fieldManager: string): Promise<WriteAnswer | undefined> {
     return this.request('PATCH', path, {
       body,
       contentType: 'application/apply-patch+yaml',
